@@ -1,0 +1,51 @@
+//! CRM users: the people who own records and have sync profiles.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::record::{ValidationError, Validate, check_email, require_text};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Manages users and profiles, may change every record.
+    Admin,
+    #[default]
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
+            _ => None,
+        }
+    }
+}
+
+/// A user's editable fields. The API token is not one of them: the store keeps
+/// only its hash, apart from the record.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct UserFields {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub role: Role,
+    #[serde(default = "crate::record::default_true")]
+    pub active: bool,
+}
+
+impl Validate for UserFields {
+    fn validate(&self) -> Result<(), ValidationError> {
+        require_text("name", &self.name)?;
+        check_email("email", self.email.as_deref())
+    }
+}
