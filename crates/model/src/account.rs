@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::contact::Address;
-use crate::record::{ValidationError, Validate, require_text};
+use crate::record::{Validate, ValidationError, require_text};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct AccountFields {

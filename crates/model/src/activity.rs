@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::record::{Id, RecordRef, ValidationError, Validate, require_text};
+use crate::record::{Id, RecordRef, Validate, ValidationError, require_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -45,7 +45,10 @@ impl ActivityKind {
 
     /// Task, phone call, fax and letter all travel as VTODO (R-MAP-2).
     pub fn is_task_like(self) -> bool {
-        matches!(self, ActivityKind::Task | ActivityKind::PhoneCall | ActivityKind::Fax | ActivityKind::Letter)
+        matches!(
+            self,
+            ActivityKind::Task | ActivityKind::PhoneCall | ActivityKind::Fax | ActivityKind::Letter
+        )
     }
 }
 
@@ -279,10 +282,10 @@ impl ActivityFields {
 impl Validate for ActivityFields {
     fn validate(&self) -> Result<(), ValidationError> {
         require_text("subject", &self.subject)?;
-        if let (Some(start), Some(end)) = (self.start, self.end) {
-            if end < start {
-                return Err(ValidationError::new("end", "must not be before start"));
-            }
+        if let (Some(start), Some(end)) = (self.start, self.end)
+            && end < start
+        {
+            return Err(ValidationError::new("end", "must not be before start"));
         }
         if self.kind == ActivityKind::Appointment && (self.start.is_none() || self.end.is_none()) {
             return Err(ValidationError::new("start", "an appointment needs start and end"));
@@ -308,10 +311,10 @@ impl Validate for ActivityFields {
                 ));
             }
         }
-        if let Some(r) = &self.recurrence {
-            if r.rule.trim().is_empty() {
-                return Err(ValidationError::new("recurrence.rule", "must not be empty"));
-            }
+        if let Some(r) = &self.recurrence
+            && r.rule.trim().is_empty()
+        {
+            return Err(ValidationError::new("recurrence.rule", "must not be empty"));
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::record::{Id, ValidationError, Validate, check_email};
+use crate::record::{Id, Validate, ValidationError, check_email};
 
 /// A postal address; every part is optional because groupware often holds only some.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -92,11 +92,17 @@ pub const MAX_PHOTO_LEN: usize = 4 * 1024 * 1024;
 impl ContactFields {
     /// "First Last", falling back to company and then e-mail: what a list shows.
     pub fn display_name(&self) -> String {
-        let name: Vec<&str> = [&self.prefix, &self.first_name, &self.middle_name, &self.last_name, &self.suffix]
-            .iter()
-            .filter_map(|p| p.as_deref())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let name: Vec<&str> = [
+            &self.prefix,
+            &self.first_name,
+            &self.middle_name,
+            &self.last_name,
+            &self.suffix,
+        ]
+        .iter()
+        .filter_map(|p| p.as_deref())
+        .filter(|s| !s.is_empty())
+        .collect();
         if !name.is_empty() {
             return name.join(" ");
         }
@@ -104,7 +110,9 @@ impl ContactFields {
     }
 
     pub fn emails(&self) -> impl Iterator<Item = &str> {
-        [&self.email1, &self.email2, &self.email3].into_iter().filter_map(|e| e.as_deref())
+        [&self.email1, &self.email2, &self.email3]
+            .into_iter()
+            .filter_map(|e| e.as_deref())
     }
 }
 
@@ -128,4 +136,3 @@ impl Validate for ContactFields {
         Ok(())
     }
 }
-

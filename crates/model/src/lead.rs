@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::record::{ValidationError, Validate, check_email};
+use crate::record::{Validate, ValidationError, check_email};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -40,7 +40,10 @@ impl Validate for LeadFields {
             .iter()
             .any(|f| f.as_deref().is_some_and(|s| !s.trim().is_empty()));
         if !has_name {
-            return Err(ValidationError::new("last_name", "a lead needs a last name, company or e-mail"));
+            return Err(ValidationError::new(
+                "last_name",
+                "a lead needs a last name, company or e-mail",
+            ));
         }
         check_email("email", self.email.as_deref())
     }

@@ -99,7 +99,10 @@ pub struct ValidationError {
 
 impl ValidationError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        ValidationError { field: field.into(), message: message.into() }
+        ValidationError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 

@@ -1,0 +1,61 @@
+//! The connector trait: the whole surface the sync runner uses to talk to one
+//! mailbox. It is deliberately narrow (list, fetch, conditional write) so every
+//! protocol can honour it exactly; anything protocol-specific stays inside the
+//! connector.
+
+use async_trait::async_trait;
+
+use crate::{
+    ChangeSet, Collection, CollectionId, CollectionKind, ConnectorError, Etag, Fetched, Href, ItemMeta, SyncToken,
+};
+
+/// One user's groupware mailbox.
+///
+/// Writes are conditional (R-SAFE-2): `create` never overwrites, `update` and
+/// `delete` apply only if the ETag still matches. A write whose reply was lost may
+/// or may not have been applied; callers recover by listing again, which is why
+/// `create` reports an existing name as [`ConnectorError::AlreadyExists`] instead
+/// of silently picking another name.
+///
+/// `async_trait` (rather than native async fn in traits) keeps the trait usable
+/// as `dyn Connector`, because the runner picks the connector from configuration.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// All collections of the mailbox that hold contacts, events or tasks.
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError>;
+
+    /// The collection called `name` of `kind`, created when missing and the
+    /// connector may create collections (else [`ConnectorError::Unsupported`]).
+    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError>;
+
+    /// What changed since `since` (everything, as a complete listing, when `None`).
+    /// An unknown or expired token is answered with a complete listing, not an error.
+    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError>;
+
+    /// The bodies of `hrefs`. Hrefs that no longer exist are listed in
+    /// [`Fetched::missing`], not reported as an error.
+    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError>;
+
+    /// Stores a new item under a name derived from `suggested_name` (normally the
+    /// UID). Fails with [`ConnectorError::AlreadyExists`] if that name is taken.
+    async fn create(
+        &self,
+        collection: &CollectionId,
+        suggested_name: &str,
+        body: &[u8],
+    ) -> Result<ItemMeta, ConnectorError>;
+
+    /// Replaces the item if its ETag is still `expected`, else
+    /// [`ConnectorError::PreconditionFailed`]. Returns the new ETag.
+    async fn update(
+        &self,
+        collection: &CollectionId,
+        href: &Href,
+        expected: &Etag,
+        body: &[u8],
+    ) -> Result<Etag, ConnectorError>;
+
+    /// Deletes the item if its ETag is still `expected`. An already-gone item is
+    /// [`ConnectorError::NotFound`], which callers treat as done.
+    async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError>;
+}

@@ -1,0 +1,23 @@
+//! The connector side of crmsync: the [`Connector`] trait every groupware
+//! connector (CardDAV/CalDAV, IMAP, Microsoft Graph, vdir) implements, the types
+//! it speaks, a reference in-memory connector ([`memory::MemoryConnector`]) for
+//! model-based tests, and a [`conformance`] suite every connector must pass.
+//!
+//! The sync engine knows nothing of this crate: the runner translates between
+//! connector items and the engine's plans.
+
+pub mod collection;
+pub mod conformance;
+pub mod connector;
+pub mod error;
+pub mod ids;
+pub mod item;
+pub mod memory;
+pub mod secret;
+
+pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
+pub use connector::Connector;
+pub use error::ConnectorError;
+pub use ids::{CollectionId, Etag, Href, SyncToken};
+pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
+pub use secret::{Credentials, Secret};

@@ -1,0 +1,198 @@
+//! R-PAIR-1/2: first-sync pairing of records and items that no pair knows.
+//! Contacts match by normalised e-mail, then by phone plus name; events and
+//! tasks by UID, then by start plus subject. A match counts only when it is
+//! one-to-one; anything that matches more than one other item is reported as
+//! a duplicate group and neither paired nor created.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crmsync_model::FieldMap;
+use crmsync_model::fields::keys;
+
+use crate::class::EntityClass;
+
+/// One CRM record (by index into the CRM list) matched to one groupware item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match {
+    pub crm: usize,
+    pub groupware: usize,
+    pub matched_by: &'static str,
+}
+
+/// Indices into the two lists that matched ambiguously.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ambiguous {
+    pub crm: Vec<usize>,
+    pub groupware: Vec<usize>,
+    pub matched_by: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Pairing {
+    pub matches: Vec<Match>,
+    pub ambiguous: Vec<Ambiguous>,
+}
+
+impl Pairing {
+    /// Is this CRM record matched or held as a duplicate (so must not be created)?
+    pub fn crm_taken(&self, i: usize) -> bool {
+        self.matches.iter().any(|m| m.crm == i) || self.ambiguous.iter().any(|a| a.crm.contains(&i))
+    }
+    pub fn groupware_taken(&self, j: usize) -> bool {
+        self.matches.iter().any(|m| m.groupware == j) || self.ambiguous.iter().any(|a| a.groupware.contains(&j))
+    }
+}
+
+fn norm_text(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+fn norm_phone(s: &str) -> Option<String> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    // Fewer digits than this are extensions or typos, not phone numbers.
+    (digits.len() >= 4).then_some(digits)
+}
+
+type KeyFn = fn(&FieldMap) -> Vec<String>;
+
+fn emails(f: &FieldMap) -> Vec<String> {
+    keys::EMAILS
+        .iter()
+        .filter_map(|k| f.get(k))
+        .map(norm_text)
+        .filter(|e| !e.is_empty())
+        .collect()
+}
+
+fn phone_and_name(f: &FieldMap) -> Vec<String> {
+    let name = norm_text(&format!(
+        "{} {}",
+        f.get(keys::FIRST_NAME).unwrap_or(""),
+        f.get(keys::LAST_NAME).unwrap_or("")
+    ));
+    if name.is_empty() {
+        return Vec::new();
+    }
+    keys::PHONES
+        .iter()
+        .filter_map(|k| f.get(k))
+        .filter_map(norm_phone)
+        .map(|p| format!("{name}|{p}"))
+        .collect()
+}
+
+fn uid(f: &FieldMap) -> Vec<String> {
+    f.get(keys::UID)
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_string)
+        .into_iter()
+        .collect()
+}
+
+fn message_id(f: &FieldMap) -> Vec<String> {
+    f.get("message_id")
+        .map(norm_text)
+        .filter(|u| !u.is_empty())
+        .into_iter()
+        .collect()
+}
+
+fn start_and_subject(f: &FieldMap) -> Vec<String> {
+    match (
+        f.get(keys::START).or(f.get(keys::DUE)),
+        f.get(keys::SUBJECT).map(norm_text),
+    ) {
+        (Some(start), Some(subject)) if !subject.is_empty() => vec![format!("{start}|{subject}")],
+        _ => Vec::new(),
+    }
+}
+
+fn stages(class: EntityClass) -> &'static [(&'static str, KeyFn)] {
+    match class {
+        EntityClass::Contacts => &[("email", emails as KeyFn), ("phone and name", phone_and_name as KeyFn)],
+        EntityClass::Events | EntityClass::Tasks => {
+            &[("uid", uid as KeyFn), ("start and subject", start_and_subject as KeyFn)]
+        }
+        EntityClass::Mail => &[("message-id", message_id as KeyFn), ("uid", uid as KeyFn)],
+    }
+}
+
+/// Pairs `crm` records with `groupware` items of one collection.
+pub fn pair(class: EntityClass, crm: &[&FieldMap], groupware: &[&FieldMap]) -> Pairing {
+    let mut result = Pairing::default();
+    for (matched_by, key_fn) in stages(class) {
+        let free_crm: Vec<usize> = (0..crm.len()).filter(|i| !result.crm_taken(*i)).collect();
+        let free_gw: Vec<usize> = (0..groupware.len()).filter(|j| !result.groupware_taken(*j)).collect();
+        let mut by_key: BTreeMap<String, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
+        for &i in &free_crm {
+            for k in key_fn(crm[i]) {
+                by_key.entry(k).or_default().0.insert(i);
+            }
+        }
+        for &j in &free_gw {
+            for k in key_fn(groupware[j]) {
+                by_key.entry(k).or_default().1.insert(j);
+            }
+        }
+        for component in components(crm.len(), by_key.values()) {
+            let (cs, gs) = component;
+            if cs.len() == 1 && gs.len() == 1 {
+                result.matches.push(Match {
+                    crm: cs[0],
+                    groupware: gs[0],
+                    matched_by,
+                });
+            } else {
+                result.ambiguous.push(Ambiguous {
+                    crm: cs,
+                    groupware: gs,
+                    matched_by,
+                });
+            }
+        }
+    }
+    result
+}
+
+/// Connected components of the bipartite "shares a key" graph, keeping only
+/// components that join at least one record to at least one item. Nodes are
+/// CRM indices `0..n_crm` and groupware indices offset by `n_crm`.
+fn components<'a>(
+    n_crm: usize,
+    groups: impl Iterator<Item = &'a (BTreeSet<usize>, BTreeSet<usize>)>,
+) -> Vec<(Vec<usize>, Vec<usize>)> {
+    let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
+    fn find(parent: &mut BTreeMap<usize, usize>, x: usize) -> usize {
+        let p = *parent.entry(x).or_insert(x);
+        if p == x {
+            return x;
+        }
+        let root = find(parent, p);
+        parent.insert(x, root);
+        root
+    }
+    for (cs, gs) in groups {
+        if cs.is_empty() || gs.is_empty() {
+            continue;
+        }
+        let nodes: Vec<usize> = cs.iter().copied().chain(gs.iter().map(|g| g + n_crm)).collect();
+        let first = find(&mut parent, nodes[0]);
+        for &n in &nodes[1..] {
+            let root = find(&mut parent, n);
+            parent.insert(root, first);
+        }
+    }
+    let mut grouped: BTreeMap<usize, (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    let nodes: Vec<usize> = parent.keys().copied().collect();
+    for n in nodes {
+        let root = find(&mut parent, n);
+        let entry = grouped.entry(root).or_default();
+        if n < n_crm {
+            entry.0.push(n);
+        } else {
+            entry.1.push(n - n_crm);
+        }
+    }
+    grouped.into_values().collect()
+}

@@ -1,0 +1,169 @@
+//! A sync profile's rules as the engine sees them: per entity class the
+//! direction, read-only and conflict policies, filter, field limits and the
+//! user's rights; plus the calendar window and the mass-delete guard. All of
+//! it deserializes with the SPEC's defaults, so an empty config is a valid one.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::class::EntityClass;
+use crate::delete_policy::DeletePolicies;
+use crate::filter::Filter;
+
+/// R-DIR-1: which way changes flow for one entity class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Direction {
+    #[default]
+    TwoWay,
+    CrmToGroupware,
+    GroupwareToCrm,
+}
+
+impl Direction {
+    pub fn crm_to_groupware(self) -> bool {
+        self != Direction::GroupwareToCrm
+    }
+    pub fn groupware_to_crm(self) -> bool {
+        self != Direction::CrmToGroupware
+    }
+}
+
+/// R-DIR-2: what happens to a change made on the read-only side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadOnlyPolicy {
+    /// Overwrite it from the leading side at the next sync.
+    #[default]
+    Revert,
+    /// Leave it as the user made it; it does not flow.
+    Ignore,
+}
+
+/// R-EDIT-3: who wins when both sides changed the same field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConflictPolicy {
+    /// The CRM is the leading system.
+    #[default]
+    CrmWins,
+    GroupwareWins,
+    /// The side modified last wins, by each side's last-modified time.
+    NewestWins,
+    /// Held in the conflict queue; neither side is overwritten.
+    Manual,
+}
+
+/// What the profile's user may do with this entity in the CRM (R-PERM-1).
+/// The caller fills it from the CRM's permissions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Rights {
+    pub create: bool,
+    pub update: bool,
+}
+
+impl Default for Rights {
+    fn default() -> Self {
+        Rights {
+            create: true,
+            update: true,
+        }
+    }
+}
+
+/// Policies of one entity class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct EntityPolicy {
+    pub direction: Direction,
+    pub read_only: ReadOnlyPolicy,
+    pub conflict: ConflictPolicy,
+    pub filter: Filter,
+    /// R-FIELD-6: the connector's longest value per field key, in characters.
+    pub field_limits: BTreeMap<String, usize>,
+    pub rights: Rights,
+}
+
+/// R-SAFE-3: a plan deleting more than `max_share` of a collection on either
+/// side, and at least `min_records` records, is held for confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MassDeleteGuard {
+    pub max_share: f64,
+    pub min_records: usize,
+}
+
+impl Default for MassDeleteGuard {
+    fn default() -> Self {
+        MassDeleteGuard {
+            max_share: 0.5,
+            min_records: 5,
+        }
+    }
+}
+
+fn default_past_days() -> u32 {
+    30
+}
+
+/// Everything the engine needs to know about one sync profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The CRM user the profile acts for.
+    pub user_id: String,
+    #[serde(default)]
+    pub contacts: EntityPolicy,
+    #[serde(default)]
+    pub events: EntityPolicy,
+    #[serde(default)]
+    pub tasks: EntityPolicy,
+    #[serde(default)]
+    pub mail: EntityPolicy,
+    #[serde(default)]
+    pub deletes: DeletePolicies,
+    /// R-CAL-1: how many days back pulls reach.
+    #[serde(default = "default_past_days")]
+    pub calendar_past_days: u32,
+    #[serde(default)]
+    pub mass_delete: MassDeleteGuard,
+    /// Set for one run when a user confirmed a held mass delete (R-SAFE-3).
+    #[serde(default)]
+    pub mass_delete_confirmed: bool,
+}
+
+impl Profile {
+    /// A profile with every SPEC default.
+    pub fn new(user_id: impl Into<String>) -> Self {
+        Profile {
+            user_id: user_id.into(),
+            contacts: EntityPolicy::default(),
+            events: EntityPolicy::default(),
+            tasks: EntityPolicy::default(),
+            mail: EntityPolicy::default(),
+            deletes: DeletePolicies::default(),
+            calendar_past_days: default_past_days(),
+            mass_delete: MassDeleteGuard::default(),
+            mass_delete_confirmed: false,
+        }
+    }
+
+    pub fn entity(&self, class: EntityClass) -> &EntityPolicy {
+        match class {
+            EntityClass::Contacts => &self.contacts,
+            EntityClass::Events => &self.events,
+            EntityClass::Tasks => &self.tasks,
+            EntityClass::Mail => &self.mail,
+        }
+    }
+
+    pub fn entity_mut(&mut self, class: EntityClass) -> &mut EntityPolicy {
+        match class {
+            EntityClass::Contacts => &mut self.contacts,
+            EntityClass::Events => &mut self.events,
+            EntityClass::Tasks => &mut self.tasks,
+            EntityClass::Mail => &mut self.mail,
+        }
+    }
+}

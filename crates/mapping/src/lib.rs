@@ -1,0 +1,30 @@
+//! crmsync-mapping: pure functions between CRM records, groupware formats
+//! (vCard, iCalendar) and the canonical [`FieldMap`] the engine compares.
+//!
+//! Nothing here does I/O: inputs are strings and values, outputs too. Values
+//! are parsed with `calcard`; only line boundaries are found here, so that
+//! properties crmsync does not map survive byte for byte (R-MAP-6).
+
+mod activity_fields;
+mod contact_fields;
+mod content_line;
+mod directory;
+mod error;
+mod fingerprint;
+mod ical;
+mod notes;
+mod text;
+mod vcard;
+
+pub use activity_fields::{activity_keys, activity_to_fields, fields_to_activity};
+pub use contact_fields::{contact_keys, contact_to_fields, fields_to_contact};
+pub use content_line::MAX_ITEM_BYTES;
+pub use crmsync_model::FieldMap;
+pub use directory::{EmailOnlyDirectory, ParticipantDirectory};
+pub use error::{Format, MappingError};
+pub use fingerprint::fingerprint;
+pub use ical::{
+    CalendarComponent, IcalContext, ParsedCalendarItem, kind_category, parse_ical, parse_ical_bytes, render_ical,
+};
+pub use notes::{NOTES_SEPARATOR, compose_notes, join_notes, journal_text, split_notes};
+pub use vcard::{CardVersion, ParsedCard, parse_vcard, parse_vcard_bytes, render_vcard};

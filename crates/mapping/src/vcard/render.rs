@@ -1,0 +1,259 @@
+//! Writes a vCard from a FieldMap. With the previous version of the card,
+//! only the properties whose mapped values changed are rewritten; every
+//! other line, foreign or unchanged, is copied byte for byte (R-MAP-6).
+
+use calcard::common::Data;
+use calcard::vcard::{
+    VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty, VCardType, VCardValue,
+    VCardValueType,
+};
+use crmsync_model::{ContactFields, FieldMap};
+
+use super::slots::{PHONE_FAX, PHONE_HOME, PHONE_MOBILE, PHONE_OTHER, Slot, slot_values};
+use super::{CardLayout, CardVersion};
+use crate::contact_fields::{decode_photo, fields_to_contact};
+use crate::error::MappingError;
+use crate::notes::join_notes;
+
+/// Renders `fields` as a vCard of `version` with `uid`. With `previous`,
+/// the result is `previous` with only the changed properties rewritten.
+/// Fails only when `previous` itself cannot be read: rendering over an
+/// unreadable card would drop what crmsync does not understand.
+pub fn render_vcard(
+    fields: &FieldMap,
+    uid: &str,
+    version: CardVersion,
+    previous: Option<&str>,
+) -> Result<String, MappingError> {
+    let Some(previous) = previous else {
+        return Ok(render_fresh(fields, uid, version));
+    };
+    let layout = CardLayout::read(previous)?;
+    let prev_fields = layout.fields();
+    let mut out = String::new();
+    out.push_str(&layout.root.begin.raw);
+    let mut seen: Vec<Slot> = Vec::new();
+    let name_changed = display_name(&prev_fields) != display_name(fields);
+    for (idx, line) in layout.lines.iter().enumerate() {
+        let (Some(slot), Some(entry)) = (layout.slots[idx], layout.entries[idx].as_ref()) else {
+            out.push_str(&line.raw);
+            continue;
+        };
+        seen.push(slot);
+        let keep = match slot {
+            Slot::Version => layout.version == version,
+            Slot::Uid => layout.uid().as_deref() == Some(uid),
+            // A custom FN ("Dr. Bob") stays until the name itself changes.
+            Slot::FormattedName => !name_changed,
+            _ => slot_values(slot, entry)
+                .iter()
+                .all(|(k, v)| fields.get(k).unwrap_or("") == v.as_str()),
+        };
+        if keep {
+            out.push_str(&line.raw);
+        } else {
+            write_slot(&mut out, slot, fields, uid, version, Some(entry));
+        }
+    }
+    for slot in Slot::all() {
+        if !seen.contains(&slot) {
+            write_slot(&mut out, slot, fields, uid, version, None);
+        }
+    }
+    out.push_str(&layout.root.end.raw);
+    Ok(out)
+}
+
+fn render_fresh(fields: &FieldMap, uid: &str, version: CardVersion) -> String {
+    let mut out = String::from("BEGIN:VCARD\r\n");
+    for slot in Slot::all() {
+        write_slot(&mut out, slot, fields, uid, version, None);
+        if slot == Slot::Version {
+            out.push_str("PRODID:-//crmsync//crmsync//EN\r\n");
+        }
+    }
+    out.push_str("END:VCARD\r\n");
+    out
+}
+
+fn display_name(fields: &FieldMap) -> String {
+    fields_to_contact(fields, &ContactFields::default()).display_name()
+}
+
+fn text(s: &str) -> VCardValue {
+    VCardValue::Text(s.to_string())
+}
+
+fn type_param(t: VCardType) -> VCardParameter {
+    VCardParameter {
+        name: VCardParameterName::Type,
+        value: VCardParameterValue::Type(t),
+    }
+}
+
+/// Writes the slot's property, or nothing when the slot is empty (N and FN
+/// are written even empty: vCard 3.0 requires both).
+fn write_slot(
+    out: &mut String,
+    slot: Slot,
+    fields: &FieldMap,
+    uid: &str,
+    version: CardVersion,
+    previous: Option<&VCardEntry>,
+) {
+    let get = |k: &str| fields.get(k).unwrap_or("").to_string();
+    let keys = slot.keys();
+    let (group, old_params) = match previous {
+        Some(e) => (e.group.clone(), Some(e.params.clone())),
+        None => (None, None),
+    };
+    let old_value = |i: usize| {
+        previous
+            .and_then(|e| e.values.get(i))
+            .cloned()
+            .unwrap_or_else(|| text(""))
+    };
+    let mut params: Vec<VCardParameter> = old_params.clone().unwrap_or_default();
+    let (name, values): (VCardProperty, Vec<VCardValue>) = match slot {
+        Slot::Version => {
+            out.push_str(&format!("VERSION:{}\r\n", version.as_str()));
+            return;
+        }
+        Slot::Uid => (VCardProperty::Uid, vec![text(uid)]),
+        Slot::FormattedName => (VCardProperty::Fn, vec![text(&display_name(fields))]),
+        Slot::Name => (
+            VCardProperty::N,
+            [3, 1, 2, 0, 4].iter().map(|&i| text(&get(&keys[i]))).collect(),
+        ),
+        Slot::Org => {
+            if keys.iter().all(|k| get(k).is_empty()) {
+                return;
+            }
+            // Units below the department are not mapped; keep them.
+            let mut v = vec![text(&get("company")), text(&get("department"))];
+            v.extend(
+                previous
+                    .map(|e| e.values.iter().skip(2).cloned().collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            );
+            while v.len() > 1 && matches!(v.last(), Some(VCardValue::Text(s)) if s.is_empty()) {
+                v.pop();
+            }
+            (VCardProperty::Org, v)
+        }
+        Slot::Title | Slot::Url | Slot::Email(_) | Slot::Phone(_) => {
+            let value = get(&keys[0]);
+            if value.is_empty() {
+                return;
+            }
+            let name = match slot {
+                Slot::Title => VCardProperty::Title,
+                Slot::Url => VCardProperty::Url,
+                Slot::Email(_) => VCardProperty::Email,
+                _ => VCardProperty::Tel,
+            };
+            if let (Slot::Phone(i), None) = (slot, &old_params) {
+                params = phone_types(i).into_iter().map(type_param).collect();
+            }
+            if let (Slot::Email(_), None) = (slot, &old_params) {
+                params = vec![VCardParameter {
+                    name: VCardParameterName::Type,
+                    value: VCardParameterValue::Text("INTERNET".into()),
+                }];
+                if version == CardVersion::V4 {
+                    params.clear();
+                }
+            }
+            // A tel: URI value (vCard 4.0 VALUE=uri) stays a URI.
+            let value = match (slot, previous.and_then(|e| e.values.first())) {
+                (Slot::Phone(_), Some(VCardValue::Text(old))) if old.to_ascii_lowercase().starts_with("tel:") => {
+                    format!("tel:{value}")
+                }
+                _ => value,
+            };
+            (name, vec![text(&value)])
+        }
+        Slot::Address(k) => {
+            if keys.iter().all(|key| get(key).is_empty()) {
+                return;
+            }
+            if old_params.is_none() {
+                params = match k {
+                    0 => vec![type_param(VCardType::Work)],
+                    1 => vec![type_param(VCardType::Home)],
+                    _ => vec![],
+                };
+            }
+            // PO box and extended address are not mapped; keep them.
+            let mut v = vec![old_value(0), old_value(1)];
+            v.extend(keys.iter().map(|key| text(&get(key))));
+            (VCardProperty::Adr, v)
+        }
+        Slot::Note => {
+            let note = join_notes(&get("notes"), &get("journal"));
+            if note.is_empty() {
+                return;
+            }
+            (VCardProperty::Note, vec![text(&note)])
+        }
+        Slot::Photo => {
+            let photo = get("photo");
+            if photo.is_empty() {
+                return;
+            }
+            write_photo(out, &photo, version, group);
+            return;
+        }
+    };
+    let entry = VCardEntry {
+        group,
+        name,
+        params,
+        values,
+    };
+    // Text properties are written in 4.0 syntax for both versions: it is
+    // valid 3.0 too and avoids the 2.1-style CHARSET parameter.
+    let _ = entry.write_to(out, true);
+}
+
+fn phone_types(slot: usize) -> Vec<VCardType> {
+    match slot {
+        PHONE_HOME => vec![VCardType::Home, VCardType::Voice],
+        PHONE_MOBILE => vec![VCardType::Cell],
+        PHONE_FAX => vec![VCardType::Work, VCardType::Fax],
+        PHONE_OTHER => vec![VCardType::Voice],
+        _ => vec![VCardType::Work, VCardType::Voice],
+    }
+}
+
+fn write_photo(out: &mut String, photo: &str, version: CardVersion, group: Option<String>) {
+    let entry = match (version, decode_photo(photo)) {
+        // vCard 3.0 carries inline pictures as ENCODING=b with a TYPE.
+        (CardVersion::V3, Some((media_type, data))) => VCardEntry {
+            group,
+            name: VCardProperty::Photo,
+            params: vec![],
+            values: vec![VCardValue::Binary(Data {
+                content_type: Some(media_type),
+                data,
+            })],
+        },
+        (CardVersion::V3, None) => VCardEntry {
+            group,
+            name: VCardProperty::Photo,
+            params: vec![VCardParameter {
+                name: VCardParameterName::Value,
+                value: VCardParameterValue::ValueType(VCardValueType::Uri),
+            }],
+            values: vec![text(photo)],
+        },
+        // vCard 4.0: the data: URI (or URL) is the value itself.
+        (CardVersion::V4, _) => VCardEntry {
+            group,
+            name: VCardProperty::Photo,
+            params: vec![],
+            values: vec![text(photo)],
+        },
+    };
+    let _ = entry.write_to(out, version == CardVersion::V4);
+}

@@ -1,0 +1,150 @@
+//! The store's one error type. Each variant says whether retrying can help
+//! ([`StoreError::is_transient`]) and its message says what to do next.
+
+use crmsync_model::record::Id;
+use crmsync_model::{EntityKind, ValidationError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{entity} {id} does not exist (it may have been deleted); reload the list")]
+    NotFound { entity: EntityKind, id: Id },
+
+    #[error(
+        "{entity} {id} was changed meanwhile (you had version {expected}, it is now {current}); \
+         reload it and apply your change again"
+    )]
+    VersionConflict {
+        entity: EntityKind,
+        id: Id,
+        expected: i64,
+        current: i64,
+    },
+
+    #[error("invalid {0}")]
+    Validation(#[from] ValidationError),
+
+    /// A uniqueness or reference rule of the database refused the write.
+    #[error("conflict: {0}")]
+    Conflict(String),
+
+    /// The acting user may not do this to that record (R-PERM-2).
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+
+    /// Stored data could not be read back (e.g. JSON that no longer parses).
+    #[error("stored {entity} {id} is unreadable: {reason}; restore it from a backup or delete it")]
+    Corrupt { entity: EntityKind, id: Id, reason: String },
+
+    /// A sync status row could not be read back (`what` names it).
+    #[error("sync status for {what} is unreadable: {reason}; reset that profile or record (R-RESET-1)")]
+    CorruptStatus { what: String, reason: String },
+
+    #[error("database error while {context}: {source}{}", retry_hint(source))]
+    Database {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    #[error("database migration failed: {0}; fix the database or restore a backup, then restart")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+
+    /// `url` has its password replaced by `***`.
+    #[error("invalid database URL {url}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+}
+
+impl StoreError {
+    /// True when the same call may succeed later unchanged: pool timeouts,
+    /// lost connections, lock timeouts, serialization failures, deadlocks.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Database { source, .. } => sqlx_is_transient(source),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |source| classify(context, source)
+    }
+}
+
+fn retry_hint(e: &sqlx::Error) -> &'static str {
+    if sqlx_is_transient(e) {
+        " (temporary: retry later)"
+    } else {
+        " (permanent: check the database and the crmsync logs)"
+    }
+}
+
+/// Turns constraint violations into [`StoreError::Conflict`]; everything else
+/// stays a database error.
+fn classify(context: &'static str, source: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &source {
+        use sqlx::error::ErrorKind;
+        match db.kind() {
+            ErrorKind::UniqueViolation => {
+                return StoreError::Conflict(format!("{context}: a record with that key already exists"));
+            }
+            ErrorKind::ForeignKeyViolation => {
+                return StoreError::Conflict(format!(
+                    "{context}: the record is still referenced, or refers to one that does not exist"
+                ));
+            }
+            _ => {}
+        }
+    }
+    StoreError::Database { context, source }
+}
+
+fn sqlx_is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else { return false };
+            // PostgreSQL SQLSTATEs: connection exceptions (08…), serialization
+            // failure, deadlock, too many connections, server shutting down.
+            if code.starts_with("08") || matches!(&*code, "40001" | "40P01" | "53300" | "57P01" | "57P02" | "57P03") {
+                return true;
+            }
+            // SQLite result codes (possibly extended): BUSY (5) and LOCKED (6).
+            code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+        }
+        _ => false,
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_timeout_is_transient_and_says_retry() {
+        let e = StoreError::Database {
+            context: "listing records",
+            source: sqlx::Error::PoolTimedOut,
+        };
+        assert!(e.is_transient());
+        assert!(e.to_string().contains("retry later"), "{e}");
+    }
+
+    #[test]
+    fn logic_errors_are_permanent() {
+        let e = StoreError::Database {
+            context: "reading a row",
+            source: sqlx::Error::RowNotFound,
+        };
+        assert!(!e.is_transient());
+        assert!(e.to_string().contains("permanent"), "{e}");
+        let conflict = StoreError::VersionConflict {
+            entity: EntityKind::Contact,
+            id: "c1".into(),
+            expected: 1,
+            current: 3,
+        };
+        assert!(!conflict.is_transient());
+        assert!(conflict.to_string().contains("reload it"), "{conflict}");
+    }
+}

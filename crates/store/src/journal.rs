@@ -1,0 +1,105 @@
+//! Journal entries: notes on a record. Non-system entries are part of what the
+//! groupware shows below the notes separator (R-FIELD-5), so adding one is an
+//! edit of the record: version bump and an Update in the change log, so every
+//! profile rewrites the notes.
+
+use crmsync_model::{ChangeOp, JournalEntry, NewJournalEntry, RecordRef, Validate};
+
+use crate::Store;
+use crate::changelog::{self, NewChange};
+use crate::entity::table;
+use crate::error::{Result, StoreError};
+use crate::records::{new_id, not_found, require_record};
+use crate::sql::{dynamic, flag, from_ms, get_i64, get_opt_text, get_text, now_ms};
+
+impl Store {
+    /// Adds a note to `record`. A non-system entry bumps the record's version
+    /// unconditionally (a note adds to the record, it cannot be stale) and logs
+    /// an Update; a system entry changes nothing else.
+    pub async fn add_journal_entry(
+        &self,
+        record: &RecordRef,
+        author_id: Option<&str>,
+        e: NewJournalEntry,
+    ) -> Result<JournalEntry> {
+        e.validate()?;
+        let now = now_ms();
+        let entry = JournalEntry {
+            id: new_id(),
+            record: record.clone(),
+            text: e.text,
+            system: e.system,
+            author_id: author_id.map(str::to_string),
+            created_at: from_ms(now),
+        };
+        let mut tx = self.begin_write().await?;
+        if entry.system {
+            require_record(&mut tx, record.entity, &record.id).await?;
+        }
+        sqlx::query(
+            "INSERT INTO journal_entries (id, entity, record_id, text, system, author_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.id.clone())
+        .bind(record.entity.as_str())
+        .bind(record.id.clone())
+        .bind(entry.text.clone())
+        .bind(flag(entry.system))
+        .bind(entry.author_id.clone())
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("adding a journal entry"))?;
+        if !entry.system {
+            let row = dynamic(format!(
+                "UPDATE {} SET version = version + 1, modified_at = $1 WHERE id = $2 RETURNING owner_id, version",
+                table(record.entity)
+            ))
+            .bind(now)
+            .bind(record.id.clone())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("adding a journal entry"))?;
+            let row = row.ok_or_else(|| not_found(record.entity, &record.id))?;
+            changelog::append(
+                &mut tx,
+                NewChange {
+                    entity: record.entity,
+                    record_id: &record.id,
+                    op: ChangeOp::Update,
+                    version: get_i64(&row, "version")?,
+                    owner_id: &get_text(&row, "owner_id")?,
+                    at_ms: now,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(StoreError::db("saving a journal entry"))?;
+        Ok(entry)
+    }
+
+    /// The record's journal, newest first.
+    pub async fn journal_entries(&self, record: &RecordRef) -> Result<Vec<JournalEntry>> {
+        let rows = sqlx::query(
+            "SELECT id, text, system, author_id, created_at FROM journal_entries \
+             WHERE entity = $1 AND record_id = $2 ORDER BY created_at DESC, ordinal DESC",
+        )
+        .bind(record.entity.as_str())
+        .bind(record.id.clone())
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading a journal"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(JournalEntry {
+                    id: get_text(row, "id")?,
+                    record: record.clone(),
+                    text: get_text(row, "text")?,
+                    system: get_i64(row, "system")? != 0,
+                    author_id: get_opt_text(row, "author_id")?,
+                    created_at: from_ms(get_i64(row, "created_at")?),
+                })
+            })
+            .collect()
+    }
+}

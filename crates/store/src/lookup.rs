@@ -1,0 +1,67 @@
+//! The lookups sync needs: pairing by e-mail (R-PAIR-1), matching attendees
+//! (R-CAL-2), linking a company name to its account (R-FIELD-2), and the
+//! default activity filter (R-FILTER-1).
+
+use crmsync_model::{Account, Activity, Contact, EntityKind, Record, User};
+
+use crate::Store;
+use crate::entity::{Entity, fold, table};
+use crate::error::{Result, StoreError};
+use crate::sql::{RECORD_COLUMNS, dynamic, record_from_row};
+
+impl Store {
+    /// Contacts with `email` as any of their addresses, ignoring case; oldest first.
+    pub async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>> {
+        self.by_email(email).await
+    }
+
+    /// Users with `email`, ignoring case; oldest first.
+    pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        self.by_email(email).await
+    }
+
+    /// The account called `name`, ignoring case and surrounding blanks. When
+    /// several share the name, the oldest: the same answer every time.
+    pub async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
+        let row = dynamic(format!(
+            "SELECT {RECORD_COLUMNS} FROM {} WHERE name_key = $1 ORDER BY created_at, id LIMIT 1",
+            table(EntityKind::Account)
+        ))
+        .bind(fold(name))
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::db("looking up an account by name"))?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Activities `user_id` owns or is an invited participant of: the default
+    /// activity filter of R-FILTER-1, as one query. Ordered by (modified_at, id).
+    pub async fn activities_for_user(&self, user_id: &str) -> Result<Vec<Activity>> {
+        let rows = dynamic(format!(
+            "SELECT {RECORD_COLUMNS} FROM activities WHERE owner_id = $1 OR EXISTS (\
+               SELECT 1 FROM activity_participants p WHERE p.activity_id = activities.id \
+               AND p.kind = 'user' AND p.party_id = $1 AND p.invite = 1) \
+             ORDER BY modified_at, id"
+        ))
+        .bind(user_id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("listing a user's activities"))?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    async fn by_email<F: Entity>(&self, email: &str) -> Result<Vec<Record<F>>> {
+        let rows = dynamic(format!(
+            "SELECT {RECORD_COLUMNS} FROM {} WHERE id IN (\
+               SELECT record_id FROM record_emails WHERE entity = $1 AND email = $2) \
+             ORDER BY created_at, id",
+            table(F::KIND)
+        ))
+        .bind(F::KIND.as_str())
+        .bind(fold(email))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("looking up records by e-mail"))?;
+        rows.iter().map(record_from_row).collect()
+    }
+}

@@ -1,0 +1,132 @@
+//! Small helpers shared by the query modules: building SQL with numbered
+//! placeholders, time as unix milliseconds, decoding record rows.
+//!
+//! Placeholders are `$1`, `$2`, … on both backends: PostgreSQL needs them and
+//! SQLite accepts them (it numbers `$NNN` parameters the same way), so one SQL
+//! text serves both through sqlx's `Any` driver.
+
+use chrono::{DateTime, Utc};
+use crmsync_model::{EntityKind, Record, RecordMeta};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AssertSqlSafe, Row};
+
+use crate::entity::Entity;
+use crate::error::{Result, StoreError};
+
+/// The columns every entity table has, in the order [`record_from_row`] reads.
+pub(crate) const RECORD_COLUMNS: &str = "id, owner_id, created_at, modified_at, version, data";
+
+/// A value to bind. `Any` has no chrono or JSON support, so only these.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    Text(String),
+    Int(i64),
+}
+
+/// SQL text plus its arguments, so placeholder numbers always match.
+#[derive(Debug, Default)]
+pub(crate) struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    pub(crate) fn new(text: impl Into<String>) -> Self {
+        Sql {
+            text: text.into(),
+            args: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Adds an argument and returns its placeholder (`$n`) to splice into the text.
+    pub(crate) fn arg(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    pub(crate) fn query(&self) -> Query<'static, Any, AnyArguments> {
+        // Only constant fragments and table names go into the text; every
+        // value is bound, so this is not an injection path.
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for arg in &self.args {
+            q = match arg {
+                Arg::Text(s) => q.bind(s.clone()),
+                Arg::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+}
+
+/// A query whose text is built from trusted pieces (table names), values bound.
+pub(crate) fn dynamic(text: String) -> Query<'static, Any, AnyArguments> {
+    sqlx::query(AssertSqlSafe(text))
+}
+
+/// Now, cut to the millisecond the database keeps, so the record returned by
+/// a write equals the one read back.
+pub(crate) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    // Only a hand-edited database holds a value out of chrono's range.
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(entity: EntityKind, id: &str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt {
+        entity,
+        id: id.to_string(),
+        reason: format!("cannot encode as JSON: {e}"),
+    })
+}
+
+pub(crate) fn get_i64(row: &AnyRow, col: &str) -> Result<i64> {
+    row.try_get(col).map_err(StoreError::db("reading a row"))
+}
+
+pub(crate) fn get_text(row: &AnyRow, col: &str) -> Result<String> {
+    row.try_get(col).map_err(StoreError::db("reading a row"))
+}
+
+pub(crate) fn get_opt_text(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    row.try_get(col).map_err(StoreError::db("reading a row"))
+}
+
+/// Decodes a row selected with [`RECORD_COLUMNS`].
+pub(crate) fn record_from_row<F: Entity>(row: &AnyRow) -> Result<Record<F>> {
+    let id = get_text(row, "id")?;
+    let data = get_text(row, "data")?;
+    let fields: F = serde_json::from_str(&data).map_err(|e| StoreError::Corrupt {
+        entity: F::KIND,
+        id: id.clone(),
+        reason: e.to_string(),
+    })?;
+    Ok(Record {
+        meta: RecordMeta {
+            owner_id: get_text(row, "owner_id")?,
+            created_at: from_ms(get_i64(row, "created_at")?),
+            modified_at: from_ms(get_i64(row, "modified_at")?),
+            version: get_i64(row, "version")?,
+            id,
+        },
+        fields,
+    })
+}
+
+/// Flags are stored as 0/1 integers: the one boolean form both backends
+/// and the `Any` driver agree on.
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}

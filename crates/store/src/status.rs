@@ -1,0 +1,27 @@
+//! The sync status store (SPEC §1 "Pair", R-SAFE-1/2, R-EXPLAIN-1): what sync
+//! knows between runs, on the same database and code path as the CRM store.
+//!
+//! - pairs: one CRM record ↔ one groupware item per profile and collection,
+//!   with both versions, the agreed base and the last raw item (R-MAP-6);
+//! - cursors: the CRM change-log position and groupware sync token;
+//! - runs and the plan journal, written before a plan is applied;
+//! - history: every create, update, delete, conflict and skip with its rule;
+//! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2).
+//!
+//! The store keeps engine values (origin, state, facts, actions) as text and
+//! JSON: it does not depend on the engine, the sync crate converts.
+
+mod conflicts;
+mod crm_writes;
+mod cursors;
+mod history;
+mod pairs;
+mod quarantine;
+mod runs;
+
+pub use conflicts::ConflictRow;
+pub use cursors::Cursor;
+pub use history::HistoryEntry;
+pub use pairs::PairRow;
+pub use quarantine::QuarantineRow;
+pub use runs::{JournalStep, RunRow, StepState};

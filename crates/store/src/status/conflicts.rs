@@ -1,0 +1,117 @@
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
+
+/// A conflict held for someone to choose (R-EDIT-3 `manual`): neither side is
+/// overwritten until it is resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConflictRow {
+    pub id: String,
+    pub profile: String,
+    pub collection: String,
+    pub pair_id: String,
+    pub crm_id: String,
+    pub href: String,
+    /// JSON list of the conflicting fields with base, CRM and groupware values.
+    pub fields: String,
+    pub created_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// `crm`, `groupware` or `merged` once resolved.
+    pub resolution: Option<String>,
+}
+
+fn from_row(r: &AnyRow) -> Result<ConflictRow> {
+    use sqlx::Row;
+    let resolved: Option<i64> = r.try_get("resolved_at").map_err(StoreError::db("reading conflicts"))?;
+    Ok(ConflictRow {
+        id: get_text(r, "id")?,
+        profile: get_text(r, "profile")?,
+        collection: get_text(r, "collection")?,
+        pair_id: get_text(r, "pair_id")?,
+        crm_id: get_text(r, "crm_id")?,
+        href: get_text(r, "href")?,
+        fields: get_text(r, "fields")?,
+        created_at: from_ms(get_i64(r, "created_at")?),
+        resolved_at: resolved.map(from_ms),
+        resolution: get_opt_text(r, "resolution")?,
+    })
+}
+
+const COLUMNS: &str = "id, profile, collection, pair_id, crm_id, href, fields, created_at, resolved_at, resolution";
+
+impl Store {
+    /// Queues a conflict unless the pair already has an open one with the same
+    /// fields (a re-run must not queue it twice). Returns the open conflict.
+    pub async fn add_conflict(&self, c: &ConflictRow) -> Result<ConflictRow> {
+        if let Some(open) = self.open_conflict_of_pair(&c.pair_id).await? {
+            if open.fields == c.fields {
+                return Ok(open);
+            }
+            self.resolve_conflict(&open.id, "superseded").await?;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO sync_conflicts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)"
+        )))
+        .bind(&c.id)
+        .bind(&c.profile)
+        .bind(&c.collection)
+        .bind(&c.pair_id)
+        .bind(&c.crm_id)
+        .bind(&c.href)
+        .bind(&c.fields)
+        .bind(to_ms(c.created_at))
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("queueing a conflict"))?;
+        Ok(c.clone())
+    }
+
+    pub async fn open_conflict_of_pair(&self, pair_id: &str) -> Result<Option<ConflictRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sync_conflicts WHERE pair_id = $1 AND resolved_at IS NULL"
+        )))
+        .bind(pair_id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::db("reading conflicts"))?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    /// Open conflicts, of one profile or of all.
+    pub async fn open_conflicts(&self, profile: Option<&str>) -> Result<Vec<ConflictRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sync_conflicts WHERE resolved_at IS NULL AND ($1 = '' OR profile = $1) \
+             ORDER BY created_at, id"
+        )))
+        .bind(profile.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading conflicts"))?;
+        rows.iter().map(from_row).collect()
+    }
+
+    pub async fn conflict(&self, id: &str) -> Result<Option<ConflictRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sync_conflicts WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::db("reading conflicts"))?;
+        row.as_ref().map(from_row).transpose()
+    }
+
+    pub async fn resolve_conflict(&self, id: &str, resolution: &str) -> Result<()> {
+        sqlx::query("UPDATE sync_conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
+            .bind(id)
+            .bind(now_ms())
+            .bind(resolution)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("resolving a conflict"))?;
+        Ok(())
+    }
+}

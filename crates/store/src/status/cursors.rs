@@ -1,0 +1,59 @@
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{get_i64, get_opt_text, now_ms};
+
+/// Where a profile's collection stands: the CRM change-log sequence it has
+/// seen and the groupware's sync token (R-SCHED-1: fetch only what changed).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cursor {
+    pub crm_seq: i64,
+    pub token: Option<String>,
+}
+
+impl Store {
+    pub async fn cursor(&self, profile: &str, collection: &str) -> Result<Option<Cursor>> {
+        let row = sqlx::query("SELECT crm_seq, token FROM sync_cursors WHERE profile = $1 AND collection = $2")
+            .bind(profile)
+            .bind(collection)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::db("reading a sync cursor"))?;
+        row.map(|r| {
+            Ok(Cursor {
+                crm_seq: get_i64(&r, "crm_seq")?,
+                token: get_opt_text(&r, "token")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Saved only after every action of the run that depends on it is done.
+    pub async fn save_cursor(&self, profile: &str, collection: &str, cursor: &Cursor) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sync_cursors (profile, collection, crm_seq, token, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (profile, collection) DO UPDATE SET crm_seq = excluded.crm_seq, token = excluded.token, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(profile)
+        .bind(collection)
+        .bind(cursor.crm_seq)
+        .bind(cursor.token.clone())
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("saving a sync cursor"))?;
+        Ok(())
+    }
+
+    /// The lowest CRM sequence every profile has passed: tombstones up to it
+    /// can go (`purge_tombstones`). `None` when no profile has synced yet.
+    pub async fn min_cursor_seq(&self) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT MIN(crm_seq) AS m FROM sync_cursors")
+            .fetch_one(self.pool())
+            .await
+            .map_err(StoreError::db("reading sync cursors"))?;
+        use sqlx::Row;
+        row.try_get::<Option<i64>, _>("m")
+            .map_err(StoreError::db("reading sync cursors"))
+    }
+}

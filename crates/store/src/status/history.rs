@@ -1,0 +1,91 @@
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{from_ms, get_opt_text, get_text, to_ms};
+
+/// One thing sync did (or decided not to do) to a record, with the rule that
+/// decided it (R-EXPLAIN-1). `detail` is JSON: the action with both versions
+/// and every overwritten value (R-EDIT-3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub profile: String,
+    pub collection: String,
+    pub crm_id: Option<String>,
+    pub href: Option<String>,
+    pub run_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub rule: String,
+    pub message: String,
+    pub detail: Option<String>,
+}
+
+fn from_row(r: &AnyRow) -> Result<HistoryEntry> {
+    use sqlx::Row;
+    let at: i64 = r.try_get("at").map_err(StoreError::db("reading history"))?;
+    Ok(HistoryEntry {
+        profile: get_text(r, "profile")?,
+        collection: get_text(r, "collection")?,
+        crm_id: get_opt_text(r, "crm_id")?,
+        href: get_opt_text(r, "href")?,
+        run_id: get_opt_text(r, "run_id")?,
+        at: from_ms(at),
+        action: get_text(r, "action")?,
+        rule: get_text(r, "rule")?,
+        message: get_text(r, "message")?,
+        detail: get_opt_text(r, "detail")?,
+    })
+}
+
+impl Store {
+    pub async fn add_history(&self, e: &HistoryEntry) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sync_history (profile, collection, crm_id, href, run_id, at, action, rule, message, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&e.profile)
+        .bind(&e.collection)
+        .bind(e.crm_id.clone())
+        .bind(e.href.clone())
+        .bind(e.run_id.clone())
+        .bind(to_ms(e.at))
+        .bind(&e.action)
+        .bind(&e.rule)
+        .bind(&e.message)
+        .bind(e.detail.clone())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("writing sync history"))?;
+        Ok(())
+    }
+
+    /// A record's history in one profile, oldest first: by CRM id, by href, or both.
+    pub async fn history(&self, profile: &str, crm_id: Option<&str>, href: Option<&str>) -> Result<Vec<HistoryEntry>> {
+        let rows = sqlx::query(
+            "SELECT profile, collection, crm_id, href, run_id, at, action, rule, message, detail FROM sync_history \
+             WHERE profile = $1 AND (crm_id = $2 OR href = $3) ORDER BY id",
+        )
+        .bind(profile)
+        .bind(crm_id.unwrap_or("\u{0}"))
+        .bind(href.unwrap_or("\u{0}"))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading sync history"))?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Everything a run did, in order.
+    pub async fn run_history(&self, run_id: &str) -> Result<Vec<HistoryEntry>> {
+        let rows = sqlx::query(
+            "SELECT profile, collection, crm_id, href, run_id, at, action, rule, message, detail FROM sync_history \
+             WHERE run_id = $1 ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading sync history"))?;
+        rows.iter().map(from_row).collect()
+    }
+}

@@ -1,0 +1,174 @@
+use chrono::{DateTime, Utc};
+use crmsync_model::FieldMap;
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{from_ms, get_i64, get_opt_text, get_text, to_ms};
+
+/// One pair as stored. `origin`, `state` and `facts` are the engine's values
+/// in their serialized form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairRow {
+    pub id: String,
+    pub profile: String,
+    pub collection: String,
+    pub crm_id: String,
+    pub href: String,
+    pub etag: String,
+    pub uid: Option<String>,
+    pub crm_version: i64,
+    pub origin: String,
+    pub state: String,
+    pub base: FieldMap,
+    /// JSON of the CRM facts at the last sync.
+    pub facts: Option<String>,
+    /// The groupware item as last written or read, so a rewrite keeps what
+    /// crmsync does not map (R-MAP-6).
+    pub raw: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, profile, collection, crm_id, href, etag, uid, crm_version, origin, state, base, facts, raw, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<PairRow> {
+    let id = get_text(row, "id")?;
+    let base_json = get_text(row, "base")?;
+    let base = serde_json::from_str(&base_json).map_err(|e| StoreError::CorruptStatus {
+        what: format!("pair {id}"),
+        reason: e.to_string(),
+    })?;
+    Ok(PairRow {
+        profile: get_text(row, "profile")?,
+        collection: get_text(row, "collection")?,
+        crm_id: get_text(row, "crm_id")?,
+        href: get_text(row, "href")?,
+        etag: get_text(row, "etag")?,
+        uid: get_opt_text(row, "uid")?,
+        crm_version: get_i64(row, "crm_version")?,
+        origin: get_text(row, "origin")?,
+        state: get_text(row, "state")?,
+        base,
+        facts: get_opt_text(row, "facts")?,
+        raw: get_opt_text(row, "raw")?,
+        updated_at: from_ms(get_i64(row, "updated_at")?),
+        id,
+    })
+}
+
+impl Store {
+    /// Every pair of one profile's collection.
+    pub async fn pairs(&self, profile: &str, collection: &str) -> Result<Vec<PairRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id"
+        )))
+        .bind(profile)
+        .bind(collection)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading sync pairs"))?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// The pairs of one CRM record across a profile's collections.
+    pub async fn pairs_of_record(&self, profile: &str, crm_id: &str) -> Result<Vec<PairRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sync_pairs WHERE profile = $1 AND crm_id = $2 ORDER BY collection"
+        )))
+        .bind(profile)
+        .bind(crm_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading sync pairs"))?;
+        rows.iter().map(from_row).collect()
+    }
+
+    /// Inserts or replaces a pair (by id). A pair is saved only after the side
+    /// it depends on confirmed the write (R-SAFE-1): callers keep that order.
+    pub async fn save_pair(&self, p: &PairRow) -> Result<()> {
+        let base = serde_json::to_string(&p.base).expect("a field map always serialises");
+        let mut tx = self.begin_write().await?;
+        // Replace in two statements rather than an upsert on `id`: the pair's
+        // href or crm id may have moved, and the unique keys on those must
+        // not trip over the pair's own old row.
+        sqlx::query("DELETE FROM sync_pairs WHERE id = $1")
+            .bind(&p.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("saving a sync pair"))?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO sync_pairs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        )))
+        .bind(&p.id)
+        .bind(&p.profile)
+        .bind(&p.collection)
+        .bind(&p.crm_id)
+        .bind(&p.href)
+        .bind(&p.etag)
+        .bind(p.uid.clone())
+        .bind(p.crm_version)
+        .bind(&p.origin)
+        .bind(&p.state)
+        .bind(base)
+        .bind(p.facts.clone())
+        .bind(p.raw.clone())
+        .bind(to_ms(p.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("saving a sync pair"))?;
+        tx.commit().await.map_err(StoreError::db("saving a sync pair"))?;
+        Ok(())
+    }
+
+    pub async fn delete_pair(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sync_pairs WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("deleting a sync pair"))?;
+        Ok(())
+    }
+
+    /// R-RESET-1: forgets pairs (never data) of a whole profile, one
+    /// collection, or one CRM record, and the cursors they depend on, so the
+    /// next sync re-pairs from full listings. Returns how many pairs went.
+    pub async fn reset_pairs(&self, profile: &str, collection: Option<&str>, crm_id: Option<&str>) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let mut sql = String::from("DELETE FROM sync_pairs WHERE profile = $1");
+        let mut cursor_sql = String::from("DELETE FROM sync_cursors WHERE profile = $1");
+        if collection.is_some() {
+            sql.push_str(" AND collection = $2");
+            cursor_sql.push_str(" AND collection = $2");
+        }
+        if crm_id.is_some() {
+            sql.push_str(if collection.is_some() {
+                " AND crm_id = $3"
+            } else {
+                " AND crm_id = $2"
+            });
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile);
+        if let Some(c) = collection {
+            q = q.bind(c);
+        }
+        if let Some(id) = crm_id {
+            q = q.bind(id);
+        }
+        let done = q
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("resetting sync pairs"))?;
+        // A single record is re-found through a full listing only if the
+        // cursor is gone too; a record reset therefore resets its cursors.
+        let mut cq = sqlx::query(sqlx::AssertSqlSafe(cursor_sql)).bind(profile);
+        if let Some(c) = collection {
+            cq = cq.bind(c);
+        }
+        cq.execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("resetting sync cursors"))?;
+        tx.commit().await.map_err(StoreError::db("resetting sync pairs"))?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,99 @@
+use chrono::{DateTime, Utc};
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{from_ms, get_i64, get_text, now_ms};
+
+/// A groupware item that could not be read (R-SAFE-4). It is never deleted
+/// or overwritten; it leaves quarantine when its ETag changes and it parses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantineRow {
+    pub profile: String,
+    pub collection: String,
+    pub href: String,
+    pub etag: String,
+    pub error: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Store {
+    pub async fn quarantine(&self, profile: &str, collection: &str, href: &str, etag: &str, error: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sync_quarantine (profile, collection, href, etag, error, at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (profile, collection, href) DO UPDATE SET etag = excluded.etag, error = excluded.error, \
+             at = excluded.at",
+        )
+        .bind(profile)
+        .bind(collection)
+        .bind(href)
+        .bind(etag)
+        .bind(error)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("quarantining an item"))?;
+        Ok(())
+    }
+
+    pub async fn release_quarantine(&self, profile: &str, collection: &str, href: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sync_quarantine WHERE profile = $1 AND collection = $2 AND href = $3")
+            .bind(profile)
+            .bind(collection)
+            .bind(href)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("releasing a quarantined item"))?;
+        Ok(())
+    }
+
+    pub async fn quarantined(&self, profile: &str) -> Result<Vec<QuarantineRow>> {
+        let rows = sqlx::query(
+            "SELECT profile, collection, href, etag, error, at FROM sync_quarantine WHERE profile = $1 \
+             ORDER BY collection, href",
+        )
+        .bind(profile)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading quarantined items"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuarantineRow {
+                    profile: get_text(r, "profile")?,
+                    collection: get_text(r, "collection")?,
+                    href: get_text(r, "href")?,
+                    etag: get_text(r, "etag")?,
+                    error: get_text(r, "error")?,
+                    at: from_ms(get_i64(r, "at")?),
+                })
+            })
+            .collect()
+    }
+
+    /// Stores the latest duplicates report of a collection (R-PAIR-2) as JSON.
+    pub async fn save_duplicates(&self, profile: &str, collection: &str, report: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sync_duplicates (profile, collection, report, at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (profile, collection) DO UPDATE SET report = excluded.report, at = excluded.at",
+        )
+        .bind(profile)
+        .bind(collection)
+        .bind(report)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("saving a duplicates report"))?;
+        Ok(())
+    }
+
+    /// Every collection's latest duplicates report of a profile: (collection, JSON).
+    pub async fn duplicates(&self, profile: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query("SELECT collection, report FROM sync_duplicates WHERE profile = $1 ORDER BY collection")
+            .bind(profile)
+            .fetch_all(self.pool())
+            .await
+            .map_err(StoreError::db("reading duplicates reports"))?;
+        rows.iter()
+            .map(|r| Ok((get_text(r, "collection")?, get_text(r, "report")?)))
+            .collect()
+    }
+}

@@ -1,0 +1,216 @@
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms};
+
+/// One sync run of a profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    pub id: String,
+    pub profile: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `ok`, `failed`, `guarded` (stopped by R-SAFE-3), `dry-run`.
+    pub outcome: String,
+    /// JSON summary (counts per entity and action).
+    pub summary: Option<String>,
+    pub error: Option<String>,
+}
+
+/// Where one journaled action stands. A step is `started` before its write is
+/// sent and `done` once the other side confirmed it and the status store
+/// holds the result; a crash leaves `planned` or `started` steps, which the
+/// next run checks against both sides before planning anew (R-SAFE-2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepState {
+    Planned,
+    Started,
+    Done,
+    Failed,
+    /// Not applied because the item changed underneath; re-planned.
+    Replanned,
+}
+
+impl StepState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Planned => "planned",
+            StepState::Started => "started",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::Replanned => "replanned",
+        }
+    }
+    fn parse(s: &str) -> StepState {
+        match s {
+            "started" => StepState::Started,
+            "done" => StepState::Done,
+            "failed" => StepState::Failed,
+            "replanned" => StepState::Replanned,
+            _ => StepState::Planned,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct JournalStep {
+    pub run_id: String,
+    pub step: i64,
+    pub profile: String,
+    pub collection: String,
+    /// The action as JSON, with everything needed to check or redo it.
+    pub action: String,
+    pub state: StepState,
+    pub detail: Option<String>,
+}
+
+fn run_from_row(r: &AnyRow) -> Result<RunRow> {
+    use sqlx::Row;
+    let finished: Option<i64> = r.try_get("finished_at").map_err(StoreError::db("reading runs"))?;
+    Ok(RunRow {
+        id: get_text(r, "id")?,
+        profile: get_text(r, "profile")?,
+        started_at: from_ms(get_i64(r, "started_at")?),
+        finished_at: finished.map(from_ms),
+        outcome: get_text(r, "outcome")?,
+        summary: get_opt_text(r, "summary")?,
+        error: get_opt_text(r, "error")?,
+    })
+}
+
+impl Store {
+    pub async fn begin_run(&self, profile: &str) -> Result<RunRow> {
+        let run = RunRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            profile: profile.to_string(),
+            started_at: from_ms(now_ms()),
+            finished_at: None,
+            outcome: "running".into(),
+            summary: None,
+            error: None,
+        };
+        sqlx::query("INSERT INTO sync_runs (id, profile, started_at, outcome) VALUES ($1, $2, $3, $4)")
+            .bind(&run.id)
+            .bind(&run.profile)
+            .bind(run.started_at.timestamp_millis())
+            .bind(&run.outcome)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("starting a sync run"))?;
+        Ok(run)
+    }
+
+    pub async fn finish_run(
+        &self,
+        run_id: &str,
+        outcome: &str,
+        summary: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sync_runs SET finished_at = $2, outcome = $3, summary = $4, error = $5 WHERE id = $1")
+            .bind(run_id)
+            .bind(now_ms())
+            .bind(outcome)
+            .bind(summary.map(str::to_string))
+            .bind(error.map(str::to_string))
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("finishing a sync run"))?;
+        Ok(())
+    }
+
+    /// A profile's latest runs, newest first.
+    pub async fn runs(&self, profile: &str, limit: u32) -> Result<Vec<RunRow>> {
+        let rows = sqlx::query(
+            "SELECT id, profile, started_at, finished_at, outcome, summary, error FROM sync_runs \
+             WHERE profile = $1 ORDER BY started_at DESC, id DESC LIMIT $2",
+        )
+        .bind(profile)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading sync runs"))?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    /// Writes a plan's actions as `planned` steps, all or none, and returns
+    /// the step number of the first (the rest follow in order).
+    pub async fn journal_plan(&self, run_id: &str, profile: &str, collection: &str, actions: &[String]) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let base: i64 = {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT COALESCE(MAX(step), 0) AS m FROM sync_journal WHERE run_id = $1")
+                .bind(run_id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::db("writing the plan journal"))?;
+            row.try_get("m").map_err(StoreError::db("writing the plan journal"))?
+        };
+        for (i, action) in actions.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO sync_journal (run_id, step, profile, collection, action, state) \
+                 VALUES ($1, $2, $3, $4, $5, 'planned')",
+            )
+            .bind(run_id)
+            .bind(base + 1 + i as i64)
+            .bind(profile)
+            .bind(collection)
+            .bind(action)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("writing the plan journal"))?;
+        }
+        tx.commit().await.map_err(StoreError::db("writing the plan journal"))?;
+        Ok(base + 1)
+    }
+
+    pub async fn journal_mark(&self, run_id: &str, step: i64, state: StepState, detail: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE sync_journal SET state = $3, detail = $4 WHERE run_id = $1 AND step = $2")
+            .bind(run_id)
+            .bind(step)
+            .bind(state.as_str())
+            .bind(detail.map(str::to_string))
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("updating the plan journal"))?;
+        Ok(())
+    }
+
+    /// Steps of a run, in order.
+    pub async fn journal(&self, run_id: &str) -> Result<Vec<JournalStep>> {
+        self.journal_where("run_id = $1", run_id).await
+    }
+
+    /// Steps of a profile's earlier runs that never finished (`planned` or
+    /// `started`): a crash left them, and the next run resolves them first.
+    pub async fn journal_unfinished(&self, profile: &str) -> Result<Vec<JournalStep>> {
+        self.journal_where("profile = $1 AND state IN ('planned', 'started')", profile)
+            .await
+    }
+
+    async fn journal_where(&self, cond: &str, value: &str) -> Result<Vec<JournalStep>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT run_id, step, profile, collection, action, state, detail FROM sync_journal WHERE {cond} \
+             ORDER BY run_id, step"
+        )))
+        .bind(value)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading the plan journal"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(JournalStep {
+                    run_id: get_text(r, "run_id")?,
+                    step: get_i64(r, "step")?,
+                    profile: get_text(r, "profile")?,
+                    collection: get_text(r, "collection")?,
+                    action: get_text(r, "action")?,
+                    state: StepState::parse(&get_text(r, "state")?),
+                    detail: get_opt_text(r, "detail")?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,89 @@
+//! Opening databases: schemes, file creation, SQLite settings, secrets.
+
+use crmsync_store::{Backend, Store, StoreError};
+use sqlx::Row;
+
+use crate::harness::postgres_url_for;
+
+#[tokio::test]
+async fn unknown_scheme_is_named_in_the_error() {
+    let err = Store::connect("mysql://root:hunter2@localhost/crm").await.unwrap_err();
+    assert!(matches!(err, StoreError::InvalidUrl { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("`mysql`"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !format!("{err:?}").contains("hunter2"),
+        "{text}"
+    );
+    assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn connect_failure_never_shows_the_password() {
+    // Nothing listens on port 1: the connection fails, and may be retried.
+    let err = Store::connect("postgres://crm:topsecret@127.0.0.1:1/crm")
+        .await
+        .unwrap_err();
+    let (shown, debug) = (err.to_string(), format!("{err:?}"));
+    assert!(
+        !shown.contains("topsecret") && !debug.contains("topsecret"),
+        "{shown} / {debug}"
+    );
+    assert!(err.is_transient(), "a refused connection may work later: {shown}");
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_in_wal_mode_with_foreign_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    assert!(!path.exists());
+    let store = Store::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.unwrap();
+    assert!(path.exists());
+    let row = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<String, _>(0).unwrap().to_lowercase(), "wal");
+    let row = sqlx::query("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), 1);
+    // Debug of the store shows the backend, never the pool's connect options.
+    assert!(format!("{store:?}").contains("Sqlite"));
+    store.close().await;
+}
+
+#[tokio::test]
+async fn in_memory_sqlite_keeps_data_between_calls() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let (user, _) = store
+        .create_user(crmsync_model::UserFields {
+            name: "Mem".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let again: crmsync_model::User = store.get(user.id()).await.unwrap();
+    assert_eq!(again, user);
+}
+
+#[tokio::test]
+async fn postgres_store_debug_hides_password() {
+    let url = postgres_url_for("postgres").replacen("postgres@", "postgres:pw-not-shown@", 1);
+    let store = Store::connect(&url)
+        .await
+        .expect("PostgreSQL must run (see harness.rs)");
+    assert_eq!(store.backend(), Backend::Postgres);
+    let debug = format!("{store:?}");
+    assert!(!debug.contains("pw-not-shown") && debug.contains("***"), "{debug}");
+    store.close().await;
+}
+
+store_test!(migrating_twice_is_harmless, |store| {
+    store.migrate().await.expect("second migrate is a no-op");
+    assert_eq!(store.latest_seq().await.unwrap(), 0);
+});

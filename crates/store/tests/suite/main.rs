@@ -1,0 +1,16 @@
+//! The store's one test suite. Every test in it runs twice: on SQLite (a temp
+//! file) and on PostgreSQL (a fresh database per test), through
+//! [`store_test!`]. See `harness.rs` for how PostgreSQL is found.
+
+#[macro_use]
+mod harness;
+mod fixtures;
+
+mod changes;
+mod concurrency;
+mod connect;
+mod journal_and_flags;
+mod list;
+mod lookups;
+mod records;
+mod tokens;

@@ -1,0 +1,479 @@
+//! Applies a journaled plan, action by action. Each write carries its
+//! precondition (ETag, CRM version, must-not-exist); a pair is saved only
+//! after the write it depends on was confirmed (R-SAFE-1). When a write finds
+//! the item changed underneath, the rest of that item's actions are dropped
+//! and the item is re-planned from fresh data: never forced (R-SAFE-2).
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
+use crmsync_engine::{Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, Subject, Target};
+use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
+use crmsync_store::status::{ConflictRow, PairRow, StepState};
+use crmsync_store::{Store, StoreError};
+
+use crate::codec::{Codec, CrmRecord};
+use crate::collect::{Lookups, derived_crm_id};
+use crate::error::SyncError;
+use crate::faults::{CrashPoint, Faults};
+use crate::history::HistoryScope;
+use crate::pair_codec::{facts_json, name_of};
+use crate::profile::SyncProfile;
+use crate::runner::Progress;
+
+pub(crate) struct Applier<'a> {
+    pub store: &'a Store,
+    pub profile: &'a SyncProfile,
+    pub collection_id: &'a CollectionId,
+    /// The status store's name for the collection (the class's folder name).
+    pub collection: &'a str,
+    pub codec: &'a Codec<'a>,
+    pub run_id: &'a str,
+    pub faults: Option<&'a Faults>,
+    pub progress: &'a dyn Progress,
+}
+
+/// What applying one plan did.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// "target kind" → how many were applied.
+    pub counts: BTreeMap<String, usize>,
+    /// Items whose precondition failed: re-planned from fresh data.
+    pub replanned: usize,
+    /// Items the CRM refused (validation) or that could not be rendered.
+    pub failed: Vec<String>,
+}
+
+/// The state of one item while its actions apply: what the last confirmed
+/// write left, so the status actions after it record the right versions.
+#[derive(Debug, Default, Clone)]
+struct Slot {
+    pair_id: Option<String>,
+    crm_id: Option<String>,
+    href: Option<String>,
+    etag: Option<String>,
+    crm_version: Option<i64>,
+    raw: Option<String>,
+    uid: Option<String>,
+    facts: Option<CrmFacts>,
+}
+
+/// How one action ended.
+enum Step {
+    Done,
+    /// The item changed underneath: drop its remaining actions, re-plan.
+    Replan(String),
+    /// The item cannot be written (invalid for the CRM, unrenderable): drop
+    /// its remaining actions, report, go on with the others.
+    Refused(String),
+}
+
+impl Applier<'_> {
+    pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
+        let mut applied = Applied::default();
+        let journal: Vec<String> = plan
+            .actions
+            .iter()
+            .map(|a| serde_json::to_string(a).expect("actions serialise"))
+            .collect();
+        let first_step = self
+            .store
+            .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
+            .await?;
+        let history = HistoryScope {
+            store: self.store,
+            profile: &self.profile.name,
+            collection: self.collection,
+            run_id: Some(self.run_id),
+        };
+        self.progress.start(self.collection, plan.actions.len() as u64);
+        let mut i = 0;
+        while i < plan.actions.len() {
+            // An item's actions are consecutive and share one subject.
+            let subject = &plan.actions[i].subject;
+            let end = plan.actions[i..]
+                .iter()
+                .position(|a| &a.subject != subject)
+                .map_or(plan.actions.len(), |n| i + n);
+            let mut slot = self.slot_for(subject, lookups);
+            let mut stop: Option<(StepState, String)> = None;
+            for (offset, action) in plan.actions[i..end].iter().enumerate() {
+                let step = first_step + (i + offset) as i64;
+                if let Some((state, why)) = &stop {
+                    self.store.journal_mark(self.run_id, step, *state, Some(why)).await?;
+                    continue;
+                }
+                self.store
+                    .journal_mark(self.run_id, step, StepState::Started, None)
+                    .await?;
+                let outcome = self.apply_one(action, &mut slot, lookups).await?;
+                let (state, label) = match &outcome {
+                    Step::Done => (StepState::Done, "done".to_string()),
+                    Step::Replan(why) => (StepState::Replanned, format!("re-planned: {why}")),
+                    Step::Refused(why) => (StepState::Failed, format!("not applied: {why}")),
+                };
+                self.store
+                    .journal_mark(
+                        self.run_id,
+                        step,
+                        state,
+                        (state != StepState::Done).then_some(label.as_str()),
+                    )
+                    .await?;
+                history
+                    .record(action, slot.crm_id.as_deref(), slot.href.as_deref(), &label, Utc::now())
+                    .await?;
+                match outcome {
+                    Step::Done => {
+                        *applied
+                            .counts
+                            .entry(format!("{} {}", action.target, action.kind.as_str()))
+                            .or_default() += 1;
+                    }
+                    Step::Replan(why) => {
+                        applied.replanned += 1;
+                        stop = Some((StepState::Replanned, why));
+                    }
+                    Step::Refused(why) => {
+                        applied.failed.push(format!("{action}: {why}"));
+                        stop = Some((StepState::Failed, why));
+                    }
+                }
+            }
+            self.progress.advance((end - i) as u64);
+            i = end;
+        }
+        self.progress.finish();
+        Ok(applied)
+    }
+
+    fn slot_for(&self, subject: &Subject, lookups: &Lookups) -> Slot {
+        let mut slot = Slot {
+            pair_id: subject.pair_id.clone(),
+            crm_id: subject.crm_id.clone(),
+            href: subject.href.clone(),
+            ..Slot::default()
+        };
+        if let Some(pair) = subject.pair_id.as_ref().and_then(|id| lookups.pairs.get(id)) {
+            slot.crm_id = slot.crm_id.or_else(|| Some(pair.crm_id.clone()));
+            slot.href = slot.href.or_else(|| Some(pair.href.clone()));
+            slot.etag = Some(pair.etag.clone());
+            slot.crm_version = Some(pair.crm_version);
+            slot.raw = pair.raw.clone();
+            slot.uid = pair.uid.clone();
+            slot.facts = pair.facts.as_deref().and_then(|f| serde_json::from_str(f).ok());
+        }
+        if let Some(rec) = slot.crm_id.as_ref().and_then(|id| lookups.crm.get(id)) {
+            slot.crm_version = Some(rec.record.version());
+            slot.facts = Some(rec.facts.clone());
+        }
+        if let Some(item) = slot.href.as_ref().and_then(|h| lookups.groupware.get(h)) {
+            slot.etag = Some(item.item.etag.clone());
+            slot.raw = Some(item.raw.clone());
+            slot.uid = Some(item.uid.clone());
+        }
+        slot
+    }
+
+    fn crash(&self, point: CrashPoint, fired: Option<CrashPoint>) -> Result<(), SyncError> {
+        match (fired, self.faults) {
+            (Some(p), Some(f)) if p == point => Err(SyncError::InjectedCrash { step: f.writes_seen() }),
+            _ => Ok(()),
+        }
+    }
+
+    async fn apply_one(&self, action: &Action, slot: &mut Slot, lookups: &mut Lookups) -> Result<Step, SyncError> {
+        let fired = if action.is_write() {
+            self.faults.and_then(Faults::next_write)
+        } else {
+            None
+        };
+        self.crash(CrashPoint::BeforeWrite, fired)?;
+        let step = match action.target {
+            Target::Groupware => self.groupware_write(action, slot).await?,
+            Target::Crm => self.crm_write(action, slot).await?,
+            Target::Status => return self.status_write(action, slot, lookups).await,
+        };
+        if matches!(step, Step::Done) {
+            self.crash(CrashPoint::AfterWrite, fired)?;
+        }
+        Ok(step)
+    }
+
+    async fn groupware_write(&self, action: &Action, slot: &mut Slot) -> Result<Step, SyncError> {
+        let connector = &*self.profile.connector;
+        let empty = FieldMap::new();
+        let fields = action.fields.as_ref().unwrap_or(&empty);
+        match action.kind {
+            ActionKind::Create => {
+                let Some(crm_id) = slot.crm_id.clone() else {
+                    return Ok(Step::Refused("no CRM record to create from".into()));
+                };
+                let uid = self.codec.uid_for(&crm_id, fields);
+                let body = match self.codec.render(fields, &uid, None) {
+                    Ok(b) => b,
+                    Err(e) => return Ok(Step::Refused(e.to_string())),
+                };
+                match connector.create(self.collection_id, &uid, body.as_bytes()).await {
+                    Ok(meta) => {
+                        slot.href = Some(meta.href.as_str().to_string());
+                        slot.etag = Some(meta.etag.as_str().to_string());
+                        slot.raw = Some(body);
+                        slot.uid = Some(uid);
+                        Ok(Step::Done)
+                    }
+                    // Ours from a run that crashed before recording it, or
+                    // someone else's: either way the next pass reads it and
+                    // pairs it by identity instead of writing twice.
+                    Err(ConnectorError::AlreadyExists { .. }) => {
+                        Ok(Step::Replan("an item with this UID already exists".into()))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            ActionKind::Update | ActionKind::Revert => {
+                let (Some(href), Some(etag)) = (slot.href.clone(), expected_etag(action, slot)) else {
+                    return Ok(Step::Refused("no item to update".into()));
+                };
+                let uid = slot
+                    .uid
+                    .clone()
+                    .unwrap_or_else(|| self.codec.uid_for(slot.crm_id.as_deref().unwrap_or_default(), fields));
+                let body = match self.codec.render(fields, &uid, slot.raw.as_deref()) {
+                    Ok(b) => b,
+                    Err(e) => return Ok(Step::Refused(e.to_string())),
+                };
+                match connector
+                    .update(self.collection_id, &Href::new(href), &Etag::new(etag), body.as_bytes())
+                    .await
+                {
+                    Ok(new_etag) => {
+                        slot.etag = Some(new_etag.as_str().to_string());
+                        slot.raw = Some(body);
+                        Ok(Step::Done)
+                    }
+                    Err(e @ (ConnectorError::PreconditionFailed { .. } | ConnectorError::NotFound { .. })) => {
+                        Ok(Step::Replan(e.to_string()))
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            ActionKind::Delete => {
+                let (Some(href), Some(etag)) = (slot.href.clone(), expected_etag(action, slot)) else {
+                    return Ok(Step::Refused("no item to delete".into()));
+                };
+                match connector
+                    .delete(self.collection_id, &Href::new(href), &Etag::new(etag))
+                    .await
+                {
+                    Ok(()) | Err(ConnectorError::NotFound { .. }) => Ok(Step::Done),
+                    Err(e @ ConnectorError::PreconditionFailed { .. }) => Ok(Step::Replan(e.to_string())),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            other => Ok(Step::Refused(format!("{} is not a groupware write", other.as_str()))),
+        }
+    }
+
+    async fn crm_write(&self, action: &Action, slot: &mut Slot) -> Result<Step, SyncError> {
+        let empty = FieldMap::new();
+        let fields = action.fields.as_ref().unwrap_or(&empty);
+        let result = match action.kind {
+            ActionKind::Create => self.crm_create(fields, slot).await,
+            ActionKind::Update | ActionKind::Revert => {
+                let Some(id) = slot.crm_id.clone() else {
+                    return Ok(Step::Refused("no CRM record to update".into()));
+                };
+                let expected = match action.precondition {
+                    Precondition::CrmVersion(v) => v,
+                    _ => slot.crm_version.unwrap_or_default(),
+                };
+                self.crm_update(&id, expected, fields, slot).await
+            }
+            ActionKind::Delete => {
+                let Some(id) = slot.crm_id.clone() else {
+                    return Ok(Step::Refused("no CRM record to delete".into()));
+                };
+                let expected = match action.precondition {
+                    Precondition::CrmVersion(v) => Some(v),
+                    _ => None,
+                };
+                let deleted = if self.codec.class == EntityClass::Contacts {
+                    self.store.delete::<ContactFields>(&id, expected).await
+                } else {
+                    self.store.delete::<ActivityFields>(&id, expected).await
+                };
+                match deleted {
+                    Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            other => return Ok(Step::Refused(format!("{} is not a CRM write", other.as_str()))),
+        };
+        match result {
+            Ok(()) => Ok(Step::Done),
+            Err(e @ StoreError::VersionConflict { .. }) => Ok(Step::Replan(e.to_string())),
+            Err(e @ (StoreError::Validation(_) | StoreError::Forbidden(_))) => Ok(Step::Refused(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn crm_create(&self, fields: &FieldMap, slot: &mut Slot) -> Result<(), StoreError> {
+        let uid = slot.uid.clone().unwrap_or_default();
+        let id = derived_crm_id(&self.profile.name, self.codec.class, &uid);
+        let owner = &self.profile.actor.user_id;
+        let record = if self.codec.class == EntityClass::Contacts {
+            let mut contact = self.codec.contact_fields(fields, &ContactFields::default());
+            self.link_account(&mut contact, None).await?;
+            CrmRecord::Contact(self.store.create_with_id(&id, owner, contact).await?)
+        } else {
+            let blank = self.codec.blank_activity(fields);
+            let mut activity = self.codec.activity_fields(fields, &blank);
+            if activity.ical_uid.is_none() && !uid.is_empty() {
+                activity.ical_uid = Some(uid);
+            }
+            CrmRecord::Activity(self.store.create_with_id(&id, owner, activity).await?)
+        };
+        slot.crm_id = Some(record.id().to_string());
+        slot.crm_version = Some(record.version());
+        slot.facts = Some(match &record {
+            CrmRecord::Contact(c) => CrmFacts::of_contact(c, &self.profile.actor, false),
+            CrmRecord::Activity(a) => CrmFacts::of_activity(a, &self.profile.actor),
+        });
+        Ok(())
+    }
+
+    async fn crm_update(&self, id: &str, expected: i64, fields: &FieldMap, slot: &mut Slot) -> Result<(), StoreError> {
+        let version = if self.codec.class == EntityClass::Contacts {
+            let current = self.store.get::<ContactFields>(id).await?;
+            let mut next = self.codec.contact_fields(fields, &current.fields);
+            self.link_account(&mut next, Some(&current.fields)).await?;
+            self.store.update(id, expected, next).await?.version()
+        } else {
+            let current = self.store.get::<ActivityFields>(id).await?;
+            let next = self.codec.activity_fields(fields, &current.fields);
+            self.store.update(id, expected, next).await?.version()
+        };
+        slot.crm_version = Some(version);
+        Ok(())
+    }
+
+    /// R-FIELD-2: a groupware company names a CRM account; link it, creating
+    /// the account when missing and the profile may create, otherwise keep the
+    /// name as text (the history notes it).
+    async fn link_account(
+        &self,
+        contact: &mut ContactFields,
+        before: Option<&ContactFields>,
+    ) -> Result<(), StoreError> {
+        let company = contact.company.clone().filter(|c| !c.trim().is_empty());
+        if before.is_some_and(|b| b.company == contact.company) {
+            return Ok(());
+        }
+        let Some(name) = company else {
+            contact.account_id = None;
+            return Ok(());
+        };
+        if let Some(account) = self.store.account_by_name(&name).await? {
+            contact.account_id = Some(account.meta.id);
+            return Ok(());
+        }
+        if self.profile.rules.entity(self.codec.class).rights.create {
+            let account = AccountFields {
+                name,
+                ..AccountFields::default()
+            };
+            let created = self.store.create(&self.profile.actor.user_id, account).await?;
+            contact.account_id = Some(created.meta.id);
+        } else {
+            contact.account_id = None;
+        }
+        Ok(())
+    }
+
+    async fn status_write(&self, action: &Action, slot: &mut Slot, lookups: &mut Lookups) -> Result<Step, SyncError> {
+        match action.kind {
+            ActionKind::Pair | ActionKind::SaveBase => {
+                let existing = slot.pair_id.as_ref().and_then(|id| lookups.pairs.get(id)).cloned();
+                let (Some(crm_id), Some(href)) = (slot.crm_id.clone(), slot.href.clone()) else {
+                    return Ok(Step::Refused("the write this pair depends on did not happen".into()));
+                };
+                let origin = match (&existing, action.origin) {
+                    (_, Some(o)) => name_of(&o),
+                    (Some(p), None) => p.origin.clone(),
+                    (None, None) => name_of(&crmsync_engine::Origin::Crm),
+                };
+                let row = PairRow {
+                    id: existing
+                        .as_ref()
+                        .map(|p| p.id.clone())
+                        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+                    profile: self.profile.name.clone(),
+                    collection: self.collection.to_string(),
+                    crm_id,
+                    href,
+                    etag: slot.etag.clone().unwrap_or_default(),
+                    uid: slot.uid.clone(),
+                    crm_version: slot.crm_version.unwrap_or_default(),
+                    origin,
+                    state: existing
+                        .as_ref()
+                        .map(|p| p.state.clone())
+                        .unwrap_or_else(|| name_of(&PairState::Live)),
+                    base: action.fields.clone().unwrap_or_default(),
+                    facts: slot.facts.as_ref().map(facts_json),
+                    raw: slot.raw.clone(),
+                    updated_at: Utc::now(),
+                };
+                self.store.save_pair(&row).await?;
+                slot.pair_id = Some(row.id.clone());
+                lookups.pairs.insert(row.id.clone(), row);
+            }
+            ActionKind::Unlink | ActionKind::MarkRemovedByUser => {
+                let state = if action.kind == ActionKind::Unlink {
+                    PairState::Unlinked
+                } else {
+                    PairState::RemovedByUser
+                };
+                if let Some(mut row) = slot.pair_id.as_ref().and_then(|id| lookups.pairs.get(id)).cloned() {
+                    row.state = name_of(&state);
+                    row.updated_at = Utc::now();
+                    self.store.save_pair(&row).await?;
+                    lookups.pairs.insert(row.id.clone(), row);
+                }
+            }
+            ActionKind::Forget => {
+                if let Some(id) = &slot.pair_id {
+                    self.store.delete_pair(id).await?;
+                    lookups.pairs.remove(id);
+                }
+            }
+            ActionKind::Conflict => {
+                let conflict = ConflictRow {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    profile: self.profile.name.clone(),
+                    collection: self.collection.to_string(),
+                    pair_id: slot.pair_id.clone().unwrap_or_default(),
+                    crm_id: slot.crm_id.clone().unwrap_or_default(),
+                    href: slot.href.clone().unwrap_or_default(),
+                    fields: serde_json::to_string(&action.conflicts).expect("conflicts serialise"),
+                    created_at: Utc::now(),
+                    resolved_at: None,
+                    resolution: None,
+                };
+                self.store.add_conflict(&conflict).await?;
+            }
+            _ => {}
+        }
+        Ok(Step::Done)
+    }
+}
+
+/// The ETag a groupware write must match: the plan's, else the item's.
+fn expected_etag(action: &Action, slot: &Slot) -> Option<String> {
+    match &action.precondition {
+        Precondition::Etag(e) => Some(e.clone()),
+        _ => slot.etag.clone(),
+    }
+}

@@ -1,0 +1,155 @@
+//! The runner's one door to the mapping: CRM records and groupware bodies of
+//! one entity class to `FieldMap`s and back. Keeping it in one place means the
+//! rest of the runner never branches on vCard versus iCalendar.
+
+use chrono::{DateTime, Utc};
+use crmsync_engine::EntityClass;
+use crmsync_mapping::{CalendarComponent, CardVersion, Format, IcalContext, MappingError};
+use crmsync_model::fields::keys;
+use crmsync_model::{Activity, ActivityFields, ActivityKind, Contact, ContactFields, FieldMap, JournalEntry};
+
+use crate::directory::Directory;
+
+/// A CRM record of any class the runner syncs.
+#[derive(Debug, Clone)]
+pub(crate) enum CrmRecord {
+    Contact(Contact),
+    Activity(Activity),
+}
+
+impl CrmRecord {
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            CrmRecord::Contact(c) => c.id(),
+            CrmRecord::Activity(a) => a.id(),
+        }
+    }
+    pub(crate) fn version(&self) -> i64 {
+        match self {
+            CrmRecord::Contact(c) => c.version(),
+            CrmRecord::Activity(a) => a.version(),
+        }
+    }
+    pub(crate) fn modified_at(&self) -> DateTime<Utc> {
+        match self {
+            CrmRecord::Contact(c) => c.meta.modified_at,
+            CrmRecord::Activity(a) => a.meta.modified_at,
+        }
+    }
+    /// The class this record belongs to (an activity's kind decides).
+    pub(crate) fn class(&self) -> EntityClass {
+        match self {
+            CrmRecord::Contact(_) => EntityClass::Contacts,
+            CrmRecord::Activity(a) => EntityClass::for_activity(a.fields.kind),
+        }
+    }
+}
+
+/// A groupware body read into fields.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedItem {
+    pub fields: FieldMap,
+    pub uid: String,
+    pub last_modified: Option<DateTime<Utc>>,
+}
+
+pub(crate) struct Codec<'a> {
+    pub class: EntityClass,
+    pub directory: &'a Directory,
+    /// The vCard version new cards are written in (R-MAP-4: the server's).
+    pub vcard_version: CardVersion,
+}
+
+impl Codec<'_> {
+    /// The fields of a CRM record as the engine compares them, with the
+    /// journal part of the notes (R-FIELD-5).
+    pub(crate) fn record_fields(&self, record: &CrmRecord, journal: &[JournalEntry]) -> FieldMap {
+        let mut fields = match record {
+            CrmRecord::Contact(c) => crmsync_mapping::contact_to_fields(&c.fields),
+            CrmRecord::Activity(a) => crmsync_mapping::activity_to_fields(&a.fields, self.directory),
+        };
+        fields.set(keys::JOURNAL, crmsync_mapping::journal_text(journal));
+        fields
+    }
+
+    /// The UID a CRM record's item carries: an activity keeps the UID it came
+    /// with; otherwise the CRM id, which is a UUID and so globally unique.
+    pub(crate) fn uid_for(&self, crm_id: &str, fields: &FieldMap) -> String {
+        fields
+            .get(keys::UID)
+            .map(str::to_string)
+            .unwrap_or_else(|| crm_id.to_string())
+    }
+
+    pub(crate) fn parse(&self, body: &[u8]) -> Result<ParsedItem, MappingError> {
+        match self.class {
+            EntityClass::Contacts => {
+                let card = crmsync_mapping::parse_vcard_bytes(body)?;
+                Ok(ParsedItem {
+                    fields: card.fields,
+                    uid: card.uid,
+                    last_modified: card.last_modified,
+                })
+            }
+            _ => {
+                let item = crmsync_mapping::parse_ical_bytes(body)?;
+                let wanted = if self.class == EntityClass::Tasks {
+                    CalendarComponent::Todo
+                } else {
+                    CalendarComponent::Event
+                };
+                if item.component != wanted {
+                    return Err(MappingError::WrongComponent {
+                        format: Format::ICalendar,
+                        expected: wanted.as_str().to_string(),
+                        found: item.component.as_str().to_string(),
+                    });
+                }
+                Ok(ParsedItem {
+                    fields: item.fields,
+                    uid: item.uid,
+                    last_modified: item.last_modified,
+                })
+            }
+        }
+    }
+
+    /// The body to write for `fields`; with `previous`, a rewrite of it that
+    /// keeps everything crmsync does not map (R-MAP-6).
+    pub(crate) fn render(&self, fields: &FieldMap, uid: &str, previous: Option<&str>) -> Result<String, MappingError> {
+        match self.class {
+            EntityClass::Contacts => crmsync_mapping::render_vcard(fields, uid, self.vcard_version, previous),
+            _ => {
+                let ctx = IcalContext {
+                    now: Utc::now(),
+                    time_zone: fields.get("time_zone"),
+                    directory: self.directory,
+                };
+                crmsync_mapping::render_ical(fields, uid, previous, &ctx)
+            }
+        }
+    }
+
+    /// Contact fields for the CRM from merged `fields` over `base`.
+    pub(crate) fn contact_fields(&self, fields: &FieldMap, base: &ContactFields) -> ContactFields {
+        crmsync_mapping::fields_to_contact(fields, base)
+    }
+
+    /// Activity fields for the CRM from merged `fields` over `base`.
+    pub(crate) fn activity_fields(&self, fields: &FieldMap, base: &ActivityFields) -> ActivityFields {
+        crmsync_mapping::fields_to_activity(fields, base, self.directory)
+    }
+
+    /// The blank activity a groupware item becomes before its fields apply:
+    /// an event is an appointment; a task keeps its CRM type (R-MAP-5).
+    pub(crate) fn blank_activity(&self, fields: &FieldMap) -> ActivityFields {
+        let kind = match self.class {
+            EntityClass::Events => ActivityKind::Appointment,
+            _ => fields
+                .get(keys::KIND)
+                .and_then(ActivityKind::parse)
+                .unwrap_or(ActivityKind::Task),
+        };
+        ActivityFields::new(kind, "")
+    }
+}

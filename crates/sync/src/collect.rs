@@ -1,0 +1,200 @@
+//! Builds the engine's input for one collection from the pairs and what each
+//! side loaded, and keeps the lookups the apply step needs afterwards.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::Utc;
+use crmsync_engine::{
+    CollectionInput, CrmRecord as EngineRecord, CrmSide, EntityClass, GroupwareSide, Hidden, Origin, PairState,
+    PairStatus, PairedItem,
+};
+use crmsync_store::status::PairRow;
+
+use crate::crm_side::{CrmRecordState, CrmState};
+use crate::error::SyncError;
+use crate::groupware_side::{FetchedState, GroupwareState};
+use crate::pair_codec::{name_of, to_status};
+
+/// The CRM id a groupware-born record gets: derived from the profile, class
+/// and UID, so that re-running a create that crashed after the CRM write
+/// finds the record instead of making a second one (R-SAFE-2).
+pub(crate) fn derived_crm_id(profile: &str, class: EntityClass, uid: &str) -> String {
+    const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1d_5a3e_0c2f_4e7a_9d41_c3a8_52f0_7e19);
+    uuid::Uuid::new_v5(&NAMESPACE, format!("{profile}\n{class}\n{uid}").as_bytes()).to_string()
+}
+
+/// Everything one collection's apply step looks up by pair, record or href.
+#[derive(Debug, Default)]
+pub(crate) struct Lookups {
+    /// Stored pairs plus pairs found by identity this run, by pair id.
+    pub pairs: HashMap<String, PairRow>,
+    pub crm: HashMap<String, CrmRecordState>,
+    pub groupware: HashMap<String, FetchedState>,
+}
+
+pub(crate) struct Collected {
+    pub input: CollectionInput,
+    pub lookups: Lookups,
+}
+
+pub(crate) struct Sources<'a> {
+    pub profile: &'a str,
+    pub class: EntityClass,
+    pub collection: &'a str,
+    pub pairs: Vec<PairRow>,
+    pub crm: CrmState,
+    pub groupware: GroupwareState,
+}
+
+pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
+    let Sources {
+        profile,
+        class,
+        collection,
+        pairs,
+        crm,
+        groupware,
+    } = src;
+    let mut input = CollectionInput::new(class, collection);
+    let paired_crm: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
+    let paired_href: BTreeSet<String> = pairs.iter().map(|p| p.href.clone()).collect();
+    let pair_count = pairs.len();
+
+    for row in &pairs {
+        let status = to_status(row)?;
+        let crm_side = crm_side_of(&status, &crm);
+        let gw_side = if let Some(f) = groupware.items.get(&row.href) {
+            GroupwareSide::Present(f.item.clone())
+        } else if groupware.deleted.contains(&row.href) {
+            GroupwareSide::Deleted
+        } else {
+            GroupwareSide::Unchanged
+        };
+        if crm_side != CrmSide::Unchanged || gw_side != GroupwareSide::Unchanged {
+            input.pairs.push(PairedItem {
+                pair: status,
+                crm: crm_side,
+                groupware: gw_side,
+            });
+        }
+    }
+
+    let mut lookups = Lookups {
+        pairs: pairs.into_iter().map(|p| (p.id.clone(), p)).collect(),
+        ..Lookups::default()
+    };
+
+    // Unpaired records the user may read, and unpaired items; first match
+    // them by identity (a UID crmsync itself gave or derived), which is exact
+    // and survives resets and crashes; the engine pairs the rest (R-PAIR-1).
+    let mut unpaired_crm: Vec<&CrmRecordState> = crm
+        .present
+        .values()
+        .filter(|r| r.facts.readable && !paired_crm.contains(r.record.id()))
+        .collect();
+    unpaired_crm.sort_by(|a, b| a.record.id().cmp(b.record.id()));
+    let mut unpaired_gw: Vec<&FetchedState> = groupware
+        .items
+        .values()
+        .filter(|g| !paired_href.contains(&g.item.href))
+        .collect();
+    unpaired_gw.sort_by(|a, b| a.item.href.cmp(&b.item.href));
+
+    let mut taken_crm: BTreeSet<String> = BTreeSet::new();
+    let mut taken_gw: BTreeSet<String> = BTreeSet::new();
+    for gw in &unpaired_gw {
+        let derived = derived_crm_id(profile, class, &gw.uid);
+        let matched = unpaired_crm
+            .iter()
+            .find(|r| !taken_crm.contains(r.record.id()) && (r.record.id() == gw.uid || r.record.id() == derived));
+        let Some(rec) = matched else { continue };
+        let origin = if rec.record.id() == gw.uid {
+            Origin::Crm
+        } else {
+            Origin::Groupware
+        };
+        let row = PairRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            profile: profile.to_string(),
+            collection: collection.to_string(),
+            crm_id: rec.record.id().to_string(),
+            href: gw.item.href.clone(),
+            // Unknown on purpose: the pair is not in the store yet, and an
+            // empty ETag and version 0 make the engine compare both sides.
+            etag: String::new(),
+            uid: Some(gw.uid.clone()),
+            crm_version: 0,
+            origin: name_of(&origin),
+            state: name_of(&PairState::Live),
+            base: gw.item.fields.clone(),
+            facts: None,
+            raw: Some(gw.raw.clone()),
+            updated_at: Utc::now(),
+        };
+        input.pairs.push(PairedItem {
+            pair: to_status(&row)?,
+            crm: CrmSide::Present(engine_record(rec)),
+            groupware: GroupwareSide::Present(gw.item.clone()),
+        });
+        taken_crm.insert(row.crm_id.clone());
+        taken_gw.insert(row.href.clone());
+        lookups.pairs.insert(row.id.clone(), row);
+    }
+    input.unpaired_crm = unpaired_crm
+        .iter()
+        .filter(|r| !taken_crm.contains(r.record.id()))
+        .map(|r| engine_record(r))
+        .collect();
+    input.unpaired_groupware = unpaired_gw
+        .iter()
+        .filter(|g| !taken_gw.contains(&g.item.href))
+        .map(|g| g.item.clone())
+        .collect();
+    input.crm_total = Some(pair_count + input.unpaired_crm.len());
+    input.groupware_total = Some(groupware.listed.unwrap_or(pair_count + input.unpaired_groupware.len()));
+
+    lookups.crm = crm.present;
+    lookups.groupware = groupware.items;
+    Ok(Collected { input, lookups })
+}
+
+pub(crate) fn engine_record(r: &CrmRecordState) -> EngineRecord {
+    EngineRecord {
+        id: r.record.id().to_string(),
+        fields: r.fields.clone(),
+        version: r.record.version(),
+        modified_at: r.record.modified_at(),
+        facts: r.facts.clone(),
+    }
+}
+
+fn crm_side_of(pair: &PairStatus, crm: &CrmState) -> CrmSide {
+    if let Some(rec) = crm.present.get(&pair.crm_id) {
+        if !rec.facts.readable {
+            return CrmSide::NotVisible {
+                reason: Hidden::Unreadable,
+            };
+        }
+        return CrmSide::Present(engine_record(rec));
+    }
+    if crm.deleted.contains(&pair.crm_id) {
+        // The tombstone has no facts of its own for sync; the pair's last
+        // facts are what the record was when both sides last agreed.
+        let facts = pair.last_facts.clone().unwrap_or_else(conservative_facts);
+        return CrmSide::Deleted { facts };
+    }
+    CrmSide::Unchanged
+}
+
+/// Facts for a deleted record nothing is known about: owned by the user, so
+/// every deletion rule errs toward keeping the groupware copy (R-DEL-3).
+fn conservative_facts() -> crmsync_engine::CrmFacts {
+    crmsync_engine::CrmFacts {
+        owner_is_user: true,
+        readable: true,
+        writable: true,
+        active: true,
+        sync_flagged: false,
+        activity: None,
+    }
+}

@@ -1,0 +1,166 @@
+//! The CRM side of one collection: what changed since the cursor (or, on a
+//! first or reset run, every record the profile may take), as engine inputs.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crmsync_engine::{CrmFacts, EntityClass};
+use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordRef};
+use crmsync_store::{Store, StoreError};
+
+use crate::codec::{Codec, CrmRecord};
+use crate::directory::list_all;
+use crate::error::SyncError;
+use crate::profile::SyncProfile;
+
+/// A CRM record as the engine will see it.
+#[derive(Debug, Clone)]
+pub(crate) struct CrmRecordState {
+    pub record: CrmRecord,
+    pub fields: FieldMap,
+    pub facts: CrmFacts,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct CrmState {
+    pub present: HashMap<String, CrmRecordState>,
+    /// Records deleted since the cursor.
+    pub deleted: BTreeSet<String>,
+    /// The change-log position read before anything was loaded: the next
+    /// cursor. A change committed while the run loads is seen next time.
+    pub high_seq: i64,
+}
+
+/// How many change-log entries are read per query.
+const CHANGE_PAGE: u32 = 1000;
+
+pub(crate) async fn load(
+    store: &Store,
+    profile: &SyncProfile,
+    codec: &Codec<'_>,
+    since: Option<i64>,
+    paired_ids: &BTreeSet<String>,
+) -> Result<CrmState, SyncError> {
+    let mut state = CrmState {
+        high_seq: store.latest_seq().await?,
+        ..CrmState::default()
+    };
+    let flags = if codec.class == EntityClass::Contacts {
+        store.sync_flags(&profile.actor.user_id).await?
+    } else {
+        BTreeSet::new()
+    };
+    let mut touched: BTreeSet<String> = BTreeSet::new();
+    match since {
+        None => {
+            // Full pass: every candidate the profile may take, plus every
+            // paired record (it may have left the candidates: R-DEL-5, R-PERM-1).
+            for record in candidates(store, profile, codec.class).await? {
+                touched.insert(record.id().to_string());
+                add(store, profile, codec, &flags, record, &mut state).await?;
+            }
+            touched.extend(paired_ids.iter().cloned());
+        }
+        Some(seq) => {
+            let kind = if codec.class == EntityClass::Contacts {
+                EntityKind::Contact
+            } else {
+                EntityKind::Activity
+            };
+            let mut from = seq;
+            while from < state.high_seq {
+                let page = store.changes_since(from, CHANGE_PAGE).await?;
+                let Some(last) = page.last() else { break };
+                from = last.seq;
+                touched.extend(
+                    page.iter()
+                        .filter(|c| c.seq <= state.high_seq && c.entity == kind)
+                        .map(|c| c.record_id.clone()),
+                );
+            }
+        }
+    }
+    for id in touched {
+        if state.present.contains_key(&id) {
+            continue;
+        }
+        match fetch(store, codec.class, &id).await? {
+            Some(record) if record.class() == codec.class => {
+                add(store, profile, codec, &flags, record, &mut state).await?;
+            }
+            // An activity whose kind moved it to another class: for this
+            // collection it is gone (the other collection picks it up).
+            Some(_) if paired_ids.contains(&id) => {
+                state.deleted.insert(id);
+            }
+            Some(_) => {}
+            None => {
+                state.deleted.insert(id);
+            }
+        }
+    }
+    Ok(state)
+}
+
+async fn candidates(store: &Store, profile: &SyncProfile, class: EntityClass) -> Result<Vec<CrmRecord>, SyncError> {
+    Ok(match class {
+        EntityClass::Contacts => list_all::<ContactFields>(store, Some(profile.actor.clone()))
+            .await?
+            .into_iter()
+            .map(CrmRecord::Contact)
+            .collect(),
+        _ => store
+            .activities_for_user(&profile.actor.user_id)
+            .await?
+            .into_iter()
+            .filter(|a| EntityClass::for_activity(a.fields.kind) == class)
+            .map(CrmRecord::Activity)
+            .collect(),
+    })
+}
+
+async fn fetch(store: &Store, class: EntityClass, id: &str) -> Result<Option<CrmRecord>, SyncError> {
+    let result = if class == EntityClass::Contacts {
+        store.get::<ContactFields>(id).await.map(CrmRecord::Contact)
+    } else {
+        store.get::<ActivityFields>(id).await.map(CrmRecord::Activity)
+    };
+    match result {
+        Ok(r) => Ok(Some(r)),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn add(
+    store: &Store,
+    profile: &SyncProfile,
+    codec: &Codec<'_>,
+    flags: &BTreeSet<String>,
+    record: CrmRecord,
+    state: &mut CrmState,
+) -> Result<(), SyncError> {
+    let (facts, entity) = match &record {
+        CrmRecord::Contact(c) => (
+            CrmFacts::of_contact(c, &profile.actor, flags.contains(c.id())),
+            EntityKind::Contact,
+        ),
+        CrmRecord::Activity(a) => (CrmFacts::of_activity(a, &profile.actor), EntityKind::Activity),
+    };
+    // R-PERM-1: what the user may not read is never mapped, so its fields
+    // cannot reach the groupware by any path.
+    let fields = if facts.readable {
+        let journal = store
+            .journal_entries(&RecordRef {
+                entity,
+                id: record.id().to_string(),
+            })
+            .await?;
+        codec.record_fields(&record, &journal)
+    } else {
+        FieldMap::new()
+    };
+    state
+        .present
+        .insert(record.id().to_string(), CrmRecordState { record, fields, facts });
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The groupware side of one collection: what changed since the sync token,
+//! fetched and parsed. What cannot be read is quarantined with its error and
+//! never taken for deleted (R-SAFE-4).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use crmsync_connector::{CollectionId, Connector, Href, ItemMeta, SyncToken};
+use crmsync_engine::GroupwareItem;
+use crmsync_store::Store;
+
+use crate::codec::Codec;
+use crate::error::SyncError;
+
+/// A groupware item read this run, with what the runner needs to rewrite it.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchedState {
+    pub item: GroupwareItem,
+    pub uid: String,
+    pub raw: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct GroupwareState {
+    pub items: HashMap<String, FetchedState>,
+    pub deleted: BTreeSet<String>,
+    /// Items that could not be read this run: href → (ETag, error).
+    pub quarantined: BTreeMap<String, (String, String)>,
+    /// Hrefs that exist but were not re-read because they did not change.
+    pub unchanged: BTreeSet<String>,
+    pub new_token: Option<SyncToken>,
+    /// How many items the collection holds, when the listing was complete.
+    pub listed: Option<usize>,
+}
+
+/// How many items one `get_many` asks for: large enough to amortise a
+/// round trip (a CalDAV multiget), small enough to bound memory.
+const FETCH_BATCH: usize = 100;
+
+pub(crate) struct Listing<'a> {
+    pub connector: &'a dyn Connector,
+    pub collection: &'a CollectionId,
+    pub token: Option<SyncToken>,
+    /// href → ETag of every pair of this collection.
+    pub paired: &'a HashMap<String, String>,
+    /// href → ETag of items quarantined earlier.
+    pub known_bad: &'a HashMap<String, String>,
+}
+
+pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<GroupwareState, SyncError> {
+    let changes = listing
+        .connector
+        .changes(listing.collection, listing.token.as_ref())
+        .await?;
+    let mut state = GroupwareState {
+        new_token: Some(changes.new_token.clone()),
+        ..GroupwareState::default()
+    };
+    let mut to_fetch: Vec<ItemMeta> = Vec::new();
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for meta in &changes.changed {
+        seen.insert(meta.href.as_str());
+        let href = meta.href.as_str();
+        let same_as_pair = listing.paired.get(href).is_some_and(|e| e == meta.etag.as_str());
+        let still_bad = listing.known_bad.get(href).is_some_and(|e| e == meta.etag.as_str());
+        if same_as_pair {
+            state.unchanged.insert(href.to_string());
+        } else if still_bad {
+            let why = "still malformed (unchanged since it was quarantined)".to_string();
+            state
+                .quarantined
+                .insert(href.to_string(), (meta.etag.as_str().to_string(), why));
+        } else {
+            to_fetch.push(meta.clone());
+        }
+    }
+    if changes.complete {
+        state.listed = Some(changes.changed.len());
+        for href in listing.paired.keys() {
+            if !seen.contains(href.as_str()) {
+                state.deleted.insert(href.clone());
+            }
+        }
+    } else {
+        state
+            .deleted
+            .extend(changes.deleted.iter().map(|h| h.as_str().to_string()));
+    }
+    for batch in to_fetch.chunks(FETCH_BATCH) {
+        let hrefs: Vec<Href> = batch.iter().map(|m| m.href.clone()).collect();
+        let fetched = listing.connector.get_many(listing.collection, &hrefs).await?;
+        for item in fetched.found {
+            let href = item.href.as_str().to_string();
+            match codec.parse(&item.body) {
+                Ok(parsed) => {
+                    let raw = String::from_utf8(item.body).expect("a parsed item is UTF-8");
+                    state.items.insert(
+                        href.clone(),
+                        FetchedState {
+                            item: GroupwareItem {
+                                href,
+                                etag: item.etag.as_str().to_string(),
+                                fields: parsed.fields,
+                                last_modified: parsed.last_modified,
+                            },
+                            uid: parsed.uid,
+                            raw,
+                        },
+                    );
+                }
+                Err(e) => {
+                    state
+                        .quarantined
+                        .insert(href, (item.etag.as_str().to_string(), e.to_string()));
+                }
+            }
+        }
+        // Gone between the listing and the fetch: deleted concurrently.
+        for href in fetched.missing {
+            if listing.paired.contains_key(href.as_str()) {
+                state.deleted.insert(href.as_str().to_string());
+            }
+        }
+        // Exists but unreadable (e.g. permissions): quarantine, never delete.
+        for failure in fetched.failed {
+            let etag = batch
+                .iter()
+                .find(|m| m.href == failure.href)
+                .map(|m| m.etag.as_str().to_string());
+            state.quarantined.insert(
+                failure.href.as_str().to_string(),
+                (etag.unwrap_or_default(), failure.error.to_string()),
+            );
+        }
+    }
+    Ok(state)
+}
+
+/// Records this run's quarantine verdicts: new ones in, repaired ones out.
+pub(crate) async fn save_quarantine(
+    store: &Store,
+    profile: &str,
+    collection: &str,
+    state: &GroupwareState,
+    known_bad: &HashMap<String, String>,
+) -> Result<(), SyncError> {
+    for (href, (etag, error)) in &state.quarantined {
+        store.quarantine(profile, collection, href, etag, error).await?;
+    }
+    for href in known_bad.keys() {
+        if state.items.contains_key(href) || state.deleted.contains(href) {
+            store.release_quarantine(profile, collection, href).await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! crmsync-sync: the runner between the CRM store and a groupware connector.
+//!
+//! One run of a profile, per collection (contacts, events, tasks):
+//! 1. finish what a crashed earlier run left half done ([`recover`]);
+//! 2. read what changed on both sides since the cursor ([`crm_side`],
+//!    [`groupware_side`]) and reduce both to `FieldMap`s ([`codec`]);
+//! 3. ask the engine for a plan; refuse it when the mass-delete guard holds it;
+//! 4. journal the plan, then apply it action by action with preconditions
+//!    ([`apply`]), committing a pair only after the other side confirmed;
+//! 5. re-plan items whose precondition failed (they changed underneath), and
+//!    move the cursor only when nothing is left behind.
+//!
+//! Every step is idempotent and conditional, so a crash anywhere converges on
+//! re-run with no duplicate and no lost edit (R-SAFE-1/2).
+
+mod apply;
+mod codec;
+mod collect;
+mod crm_side;
+mod directory;
+mod error;
+mod faults;
+mod groupware_side;
+mod history;
+mod pair_codec;
+mod profile;
+mod recover;
+mod report;
+mod runner;
+
+pub use error::SyncError;
+pub use faults::{CrashPoint, Faults};
+pub use profile::{SyncProfile, collection_name};
+pub use report::{CollectionReport, RunOutcome, RunReport};
+pub use runner::{NoProgress, Progress, RunOptions, run_profile};

@@ -1,0 +1,36 @@
+//! Resuming after a crash (R-SAFE-2). A run that died leaves journal steps
+//! `planned` or `started`. Nothing needs undoing: every write was conditional,
+//! and the next pass sees its effects as ordinary changes —
+//! - a groupware create that landed shows up as an unpaired item whose UID is
+//!   the CRM id, and is paired by identity, not written again;
+//! - a CRM create that landed has the id derived from the item's UID, so
+//!   `create_with_id` finds it instead of making a second record;
+//! - an update that landed makes both sides equal, which the merge records as
+//!   agreement; a delete that landed is seen as deleted on that side.
+//! So recovery closes the old steps (for the record) and lets the pass re-plan.
+
+use crmsync_store::Store;
+use crmsync_store::status::StepState;
+
+use crate::error::SyncError;
+
+/// Closes the unfinished steps of a profile's interrupted runs; returns how many.
+pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str) -> Result<usize, SyncError> {
+    let steps = store.journal_unfinished(profile).await?;
+    let note = format!("interrupted; re-planned by run {run_id}");
+    for step in &steps {
+        store
+            .journal_mark(&step.run_id, step.step, StepState::Replanned, Some(&note))
+            .await?;
+    }
+    for run in steps
+        .iter()
+        .map(|s| s.run_id.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        store
+            .finish_run(run, "interrupted", None, Some("the process stopped during the run"))
+            .await?;
+    }
+    Ok(steps.len())
+}

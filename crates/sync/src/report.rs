@@ -1,0 +1,156 @@
+//! What a run did, for people (`Display`) and programs (serde).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crmsync_engine::{EntityClass, MassDeleteHold, Plan};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Everything planned was applied and the cursors moved on.
+    Ok,
+    /// Nothing was changed: a dry run (R-SAFE-5).
+    DryRun,
+    /// A collection's plan was held by the mass-delete guard (R-SAFE-3).
+    Guarded,
+    /// Some items changed while the run wrote them and are left for the next
+    /// run; nothing was lost or forced.
+    Partial,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CollectionReport {
+    pub class: EntityClass,
+    pub collection: String,
+    /// The plan of the last pass (dry-run: what would happen).
+    pub plan: Plan,
+    /// "target kind" → how many actions were applied, over all passes.
+    pub applied: BTreeMap<String, usize>,
+    pub passes: usize,
+    /// Items that changed underneath and are left for the next run.
+    pub replanned: usize,
+    pub failed: Vec<String>,
+    /// href → why it could not be read (R-SAFE-4).
+    pub quarantined: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guard: Option<MassDeleteHold>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    pub profile: String,
+    pub outcome: RunOutcome,
+    /// Journal steps of an interrupted earlier run that this run resolved.
+    pub recovered_steps: usize,
+    pub collections: Vec<CollectionReport>,
+}
+
+impl CollectionReport {
+    /// Counts of what happened (or would happen, in a dry run) by "target kind".
+    pub fn counts(&self, dry_run: bool) -> BTreeMap<String, usize> {
+        if !dry_run {
+            return self.applied.clone();
+        }
+        let mut counts = BTreeMap::new();
+        for a in &self.plan.actions {
+            *counts.entry(format!("{} {}", a.target, a.kind.as_str())).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// Words for a count key, e.g. "groupware create" → "created in groupware".
+fn describe(key: &str) -> Option<String> {
+    let (target, kind) = key.split_once(' ')?;
+    let verb = match kind {
+        "create" => "created",
+        "update" => "updated",
+        "revert" => "reverted",
+        "delete" => "deleted",
+        "unlink" => return Some("unlinked (kept on both sides)".into()),
+        "mark-removed-by-user" => return Some("removed by the user (kept in the CRM)".into()),
+        "conflict" => return Some("conflicts queued".into()),
+        _ => return None,
+    };
+    let place = if target == "crm" {
+        "in the CRM"
+    } else {
+        "in the groupware"
+    };
+    Some(format!("{verb} {place}"))
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let dry = self.outcome == RunOutcome::DryRun;
+        writeln!(
+            f,
+            "profile {}{}",
+            self.profile,
+            if dry { " (dry run: nothing changed)" } else { "" }
+        )?;
+        if self.recovered_steps > 0 {
+            writeln!(
+                f,
+                "  resumed after an interrupted run ({} step(s) re-checked)",
+                self.recovered_steps
+            )?;
+        }
+        for c in &self.collections {
+            let parts: Vec<String> = c
+                .counts(dry)
+                .iter()
+                .filter_map(|(k, n)| describe(k).map(|d| format!("{n} {d}")))
+                .collect();
+            let summary = if parts.is_empty() {
+                "in step, nothing to do".to_string()
+            } else {
+                parts.join(", ")
+            };
+            writeln!(f, "  {:<9} {summary}", format!("{}:", c.collection))?;
+            if dry {
+                for a in c.plan.actions.iter().filter(|a| a.is_write()) {
+                    writeln!(f, "    would {a}")?;
+                }
+            }
+            if let Some(g) = &c.guard {
+                if !g.confirmed {
+                    writeln!(
+                        f,
+                        "    HELD (R-SAFE-3): this run would delete {} of {} items on the {:?} side; \
+                         check, then run again with --confirm-mass-delete",
+                        g.deletes, g.total, g.side
+                    )?;
+                }
+            }
+            for (href, why) in &c.quarantined {
+                writeln!(f, "    quarantined (R-SAFE-4) {href}: {why}")?;
+            }
+            for d in &c.plan.duplicates {
+                writeln!(
+                    f,
+                    "    possible duplicates (R-PAIR-2), not merged: CRM {:?} / groupware {:?} (by {})",
+                    d.crm_ids, d.hrefs, d.matched_by
+                )?;
+            }
+            for w in &c.plan.warnings {
+                writeln!(f, "    warning ({}): {}", w.rule, w.message)?;
+            }
+            for fail in &c.failed {
+                writeln!(f, "    not applied: {fail}")?;
+            }
+            if c.replanned > 0 {
+                writeln!(
+                    f,
+                    "    {} item(s) changed during the run: left for the next run",
+                    c.replanned
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

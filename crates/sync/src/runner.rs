@@ -1,0 +1,339 @@
+//! One run of one profile: every collection, with re-planning of items that
+//! changed underneath, a journal, and cursors moved only when all is applied.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use crmsync_connector::{Collection, SyncToken};
+use crmsync_engine::EntityClass;
+use crmsync_mapping::CardVersion;
+use crmsync_store::Store;
+use crmsync_store::status::{Cursor, HistoryEntry};
+
+use crate::apply::Applier;
+use crate::codec::Codec;
+use crate::collect::{Sources, collect};
+use crate::directory::Directory;
+use crate::error::SyncError;
+use crate::faults::Faults;
+use crate::groupware_side::{self, GroupwareState, Listing};
+use crate::profile::{SyncProfile, collection_kind, collection_name};
+use crate::report::{CollectionReport, RunOutcome, RunReport};
+use crate::{crm_side, recover};
+
+/// Reports progress of long work (the CLI draws a bar; the server logs).
+pub trait Progress: Send + Sync {
+    fn start(&self, label: &str, total: u64);
+    fn advance(&self, n: u64);
+    fn finish(&self);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&self, _: &str, _: u64) {}
+    fn advance(&self, _: u64) {}
+    fn finish(&self) {}
+}
+
+pub struct RunOptions<'a> {
+    /// Plan and report, change nothing (R-SAFE-5).
+    pub dry_run: bool,
+    /// The user confirmed a mass delete the guard held (R-SAFE-3).
+    pub confirm_mass_delete: bool,
+    /// The clock; `None` = now. Tests pass a fixed time.
+    pub now: Option<DateTime<Utc>>,
+    pub progress: &'a dyn Progress,
+    /// Crash injection for tests.
+    pub faults: Option<&'a Faults>,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            dry_run: false,
+            confirm_mass_delete: false,
+            now: None,
+            progress: &NoProgress,
+            faults: None,
+        }
+    }
+}
+
+/// How many passes one collection gets in one run: the first applies the
+/// plan, the next confirm our own writes (and re-plan items that changed
+/// underneath). What is still moving after that waits for the next run, which
+/// starts again from the last cursor, so nothing is skipped.
+const MAX_PASSES: usize = 4;
+
+pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions<'_>) -> Result<RunReport, SyncError> {
+    crmsync_engine::validate_profile(&profile.rules).map_err(|e| SyncError::Profile {
+        profile: profile.name.clone(),
+        message: e.to_string(),
+    })?;
+    if opts.dry_run {
+        let collections = run_collections(store, profile, opts, None).await?;
+        return Ok(RunReport {
+            run_id: None,
+            profile: profile.name.clone(),
+            outcome: RunOutcome::DryRun,
+            recovered_steps: 0,
+            collections,
+        });
+    }
+    let run = store.begin_run(&profile.name).await?;
+    let result = async {
+        let recovered = recover::close_interrupted(store, &profile.name, &run.id).await?;
+        let collections = run_collections(store, profile, opts, Some(&run.id)).await?;
+        Ok::<_, SyncError>((recovered, collections))
+    }
+    .await;
+    match result {
+        Ok((recovered_steps, collections)) => {
+            let outcome = if collections
+                .iter()
+                .any(|c| c.guard.as_ref().is_some_and(|g| !g.confirmed))
+            {
+                RunOutcome::Guarded
+            } else if collections.iter().any(|c| c.replanned > 0) {
+                RunOutcome::Partial
+            } else {
+                RunOutcome::Ok
+            };
+            let report = RunReport {
+                run_id: Some(run.id.clone()),
+                profile: profile.name.clone(),
+                outcome,
+                recovered_steps,
+                collections,
+            };
+            let summary = summary_json(&report);
+            let outcome_name = crate::pair_codec::name_of(&outcome);
+            store.finish_run(&run.id, &outcome_name, Some(&summary), None).await?;
+            Ok(report)
+        }
+        Err(SyncError::InjectedCrash { step }) => Err(SyncError::InjectedCrash { step }),
+        Err(e) => {
+            // Best effort: the run's own failure is what the caller must see.
+            let _ = store.finish_run(&run.id, "failed", None, Some(&e.to_string())).await;
+            Err(e)
+        }
+    }
+}
+
+fn summary_json(report: &RunReport) -> String {
+    let per: BTreeMap<&str, &BTreeMap<String, usize>> = report
+        .collections
+        .iter()
+        .map(|c| (c.collection.as_str(), &c.applied))
+        .collect();
+    serde_json::to_string(&per).expect("summary serialises")
+}
+
+async fn run_collections(
+    store: &Store,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+    run_id: Option<&str>,
+) -> Result<Vec<CollectionReport>, SyncError> {
+    let directory = Directory::load(store, &profile.actor).await?;
+    let mut reports = Vec::new();
+    for &class in &profile.classes {
+        if collection_kind(class).is_none() {
+            continue;
+        }
+        reports.push(run_collection(store, profile, opts, run_id, &directory, class).await?);
+    }
+    Ok(reports)
+}
+
+async fn find_collection(
+    profile: &SyncProfile,
+    class: EntityClass,
+    create: bool,
+) -> Result<Option<Collection>, SyncError> {
+    let kind = collection_kind(class).expect("only syncable classes get here");
+    let name = collection_name(class);
+    let found = profile
+        .connector
+        .discover()
+        .await?
+        .into_iter()
+        .find(|c| c.id.as_str() == name && c.kind.serves(kind));
+    match found {
+        Some(c) => Ok(Some(c)),
+        None if create => Ok(Some(profile.connector.ensure_collection(kind, name).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn run_collection(
+    store: &Store,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+    run_id: Option<&str>,
+    directory: &Directory,
+    class: EntityClass,
+) -> Result<CollectionReport, SyncError> {
+    let name = collection_name(class);
+    let collection = find_collection(profile, class, !opts.dry_run).await?;
+    let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
+        Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
+        _ => CardVersion::V3,
+    };
+    let codec = Codec {
+        class,
+        directory,
+        vcard_version,
+    };
+    let mut report = CollectionReport {
+        class,
+        collection: name.to_string(),
+        plan: crmsync_engine::Plan {
+            class,
+            collection: name.to_string(),
+            actions: Vec::new(),
+            duplicates: Vec::new(),
+            warnings: Vec::new(),
+            guard: None,
+        },
+        applied: BTreeMap::new(),
+        passes: 0,
+        replanned: 0,
+        failed: Vec::new(),
+        quarantined: BTreeMap::new(),
+        guard: None,
+    };
+    let now = opts.now.unwrap_or_else(Utc::now);
+    let mut rules = profile.rules.clone();
+    rules.mass_delete_confirmed |= opts.confirm_mass_delete;
+
+    loop {
+        report.passes += 1;
+        let pairs = store.pairs(&profile.name, name).await?;
+        let cursor = store.cursor(&profile.name, name).await?;
+        let known_bad: HashMap<String, String> = store
+            .quarantined(&profile.name)
+            .await?
+            .into_iter()
+            .filter(|q| q.collection == name)
+            .map(|q| (q.href, q.etag))
+            .collect();
+        let paired_etags: HashMap<String, String> = pairs.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
+        let paired_ids: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
+
+        let groupware = match &collection {
+            Some(c) => {
+                let listing = Listing {
+                    connector: &*profile.connector,
+                    collection: &c.id,
+                    token: cursor.as_ref().and_then(|c| c.token.clone()).map(SyncToken::new),
+                    paired: &paired_etags,
+                    known_bad: &known_bad,
+                };
+                groupware_side::load(listing, &codec).await?
+            }
+            // Dry run against a collection that does not exist yet: empty.
+            None => GroupwareState {
+                listed: Some(0),
+                ..GroupwareState::default()
+            },
+        };
+        let crm = crm_side::load(store, profile, &codec, cursor.as_ref().map(|c| c.crm_seq), &paired_ids).await?;
+        let high_seq = crm.high_seq;
+        let new_token = groupware.new_token.clone();
+        report.quarantined = groupware
+            .quarantined
+            .iter()
+            .map(|(h, (_, e))| (h.clone(), e.clone()))
+            .collect();
+        if !opts.dry_run {
+            groupware_side::save_quarantine(store, &profile.name, name, &groupware, &known_bad).await?;
+        }
+
+        let collected = collect(Sources {
+            profile: &profile.name,
+            class,
+            collection: name,
+            pairs,
+            crm,
+            groupware,
+        })?;
+        let mut lookups = collected.lookups;
+        let plan = crmsync_engine::plan(&rules, now, &collected.input);
+        report.guard = plan.guard.clone();
+        let refused = plan.is_refused();
+        report.plan = plan;
+        let (Some(run_id), Some(coll)) = (run_id, collection.as_ref()) else {
+            return Ok(report); // dry run
+        };
+        record_plan_notes(store, &profile.name, name, run_id, &report.plan).await?;
+        if refused {
+            return Ok(report);
+        }
+        let applier = Applier {
+            store,
+            profile,
+            collection_id: &coll.id,
+            collection: name,
+            codec: &codec,
+            run_id,
+            faults: opts.faults,
+            progress: opts.progress,
+        };
+        let applied = applier.apply(&report.plan, &mut lookups).await?;
+        let wrote_groupware = applied.counts.keys().any(|k| k.starts_with("groupware "));
+        for (k, n) in applied.counts {
+            *report.applied.entry(k).or_default() += n;
+        }
+        report.failed.extend(applied.failed);
+        report.replanned = applied.replanned;
+        // A token taken before our own groupware writes cannot be trusted to
+        // show what happened after them: a digest token (vdir) comes back
+        // equal when an item we created is deleted again, and RFC 6578 lets a
+        // server leave out items created and deleted after a token. So after
+        // writing to the groupware, read once more and keep that pass's token.
+        if applied.replanned == 0 && !wrote_groupware {
+            let cursor = Cursor {
+                crm_seq: high_seq,
+                token: new_token.map(|t| t.as_str().to_string()),
+            };
+            store.save_cursor(&profile.name, name, &cursor).await?;
+            return Ok(report);
+        }
+        if report.passes >= MAX_PASSES {
+            return Ok(report);
+        }
+    }
+}
+
+/// Warnings and duplicates go into the history and the duplicates report,
+/// so status and explain can show them after the run (R-FIELD-6, R-PAIR-2).
+async fn record_plan_notes(
+    store: &Store,
+    profile: &str,
+    collection: &str,
+    run_id: &str,
+    plan: &crmsync_engine::Plan,
+) -> Result<(), SyncError> {
+    for w in &plan.warnings {
+        store
+            .add_history(&HistoryEntry {
+                profile: profile.to_string(),
+                collection: collection.to_string(),
+                crm_id: w.subject.crm_id.clone(),
+                href: w.subject.href.clone(),
+                run_id: Some(run_id.to_string()),
+                at: Utc::now(),
+                action: "warning".into(),
+                rule: w.rule.as_str().to_string(),
+                message: w.message.clone(),
+                detail: None,
+            })
+            .await?;
+    }
+    let report = serde_json::to_string(&plan.duplicates).expect("duplicates serialise");
+    store.save_duplicates(profile, collection, &report).await?;
+    Ok(())
+}
