@@ -1,1 +1,45 @@
-fn main() {}
+//! `crmsync`: the one binary. Errors end here, so this is the one place that
+//! uses `anyhow` and turns every error into a message and an exit code.
+
+mod cli;
+mod commands;
+mod context;
+mod demo;
+mod profiles;
+mod progress;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, UserCommand};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+    let config_path = cli.config.clone();
+    match cli.command {
+        Command::Demo(args) => commands::demo::run(args, cli.json).await,
+        command => {
+            let ctx = context::Context::load(config_path.as_deref())?;
+            context::init_logging(&ctx.config.log);
+            match command {
+                Command::Serve => commands::serve::run(&ctx).await,
+                Command::Migrate => commands::migrate::run(&ctx).await,
+                Command::User {
+                    command: UserCommand::Add(args),
+                } => commands::user::add(&ctx, args, cli.json).await,
+                Command::Sync(args) => commands::sync::run(&ctx, args, cli.json).await,
+                Command::Demo(_) => unreachable!("handled above"),
+            }
+        }
+    }
+}

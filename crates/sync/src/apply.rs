@@ -324,7 +324,13 @@ impl Applier<'_> {
         let id = derived_crm_id(&self.profile.name, self.codec.class, &uid);
         let owner = &self.profile.actor.user_id;
         let record = if self.codec.class == EntityClass::Contacts {
-            let mut contact = self.codec.contact_fields(fields, &ContactFields::default());
+            // A contact someone keeps in their address book is active;
+            // `ContactFields::default()` is not (R-DEL-4 would unlink it).
+            let blank = ContactFields {
+                active: true,
+                ..ContactFields::default()
+            };
+            let mut contact = self.codec.contact_fields(fields, &blank);
             self.link_account(&mut contact, None).await?;
             CrmRecord::Contact(self.store.create_with_id(&id, owner, contact).await?)
         } else {
@@ -405,9 +411,12 @@ impl Applier<'_> {
                     (None, None) => name_of(&crmsync_engine::Origin::Crm),
                 };
                 let row = PairRow {
+                    // A conflict queued before this pair existed already
+                    // named its id (see `Conflict` below).
                     id: existing
                         .as_ref()
                         .map(|p| p.id.clone())
+                        .or_else(|| slot.pair_id.clone())
                         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
                     profile: self.profile.name.clone(),
                     collection: self.collection.to_string(),
@@ -450,11 +459,19 @@ impl Applier<'_> {
                 }
             }
             ActionKind::Conflict => {
+                // At a first sync the conflict comes before the pair is
+                // saved: give the pair its id now. An empty id would make
+                // every such conflict "the same pair's", and queueing one
+                // would supersede (close) another pair's open conflict.
+                let pair_id = slot
+                    .pair_id
+                    .get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+                    .clone();
                 let conflict = ConflictRow {
                     id: uuid::Uuid::new_v4().to_string(),
                     profile: self.profile.name.clone(),
                     collection: self.collection.to_string(),
-                    pair_id: slot.pair_id.clone().unwrap_or_default(),
+                    pair_id,
                     crm_id: slot.crm_id.clone().unwrap_or_default(),
                     href: slot.href.clone().unwrap_or_default(),
                     fields: serde_json::to_string(&action.conflicts).expect("conflicts serialise"),

@@ -10,8 +10,10 @@ use crmsync_model::{Activity, ActivityFields, ActivityKind, Contact, ContactFiel
 
 use crate::directory::Directory;
 
-/// A CRM record of any class the runner syncs.
+/// A CRM record of any class the runner syncs. Held one per touched record
+/// for the length of a pass; boxing the larger variant would buy nothing.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum CrmRecord {
     Contact(Contact),
     Activity(Activity),

@@ -7,10 +7,13 @@
 //!   `create_with_id` finds it instead of making a second record;
 //! - an update that landed makes both sides equal, which the merge records as
 //!   agreement; a delete that landed is seen as deleted on that side.
+//!
 //! So recovery closes the old steps (for the record) and lets the pass re-plan.
 
+use chrono::Utc;
+use crmsync_engine::{Action, Target};
 use crmsync_store::Store;
-use crmsync_store::status::StepState;
+use crmsync_store::status::{HistoryEntry, JournalStep, StepState};
 
 use crate::error::SyncError;
 
@@ -19,6 +22,9 @@ pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str
     let steps = store.journal_unfinished(profile).await?;
     let note = format!("interrupted; re-planned by run {run_id}");
     for step in &steps {
+        if step.state == StepState::Started {
+            record_maybe_applied(store, step, run_id).await?;
+        }
         store
             .journal_mark(&step.run_id, step.step, StepState::Replanned, Some(&note))
             .await?;
@@ -33,4 +39,32 @@ pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str
             .await?;
     }
     Ok(steps.len())
+}
+
+/// A write that was `started` may have landed before the crash, and its
+/// history entry (written after the write) never was. The next pass sees its
+/// effect as agreement and writes nothing, so without this entry the values it
+/// overwrote would be gone without a trace (R-EDIT-3, R-EXPLAIN-1).
+async fn record_maybe_applied(store: &Store, step: &JournalStep, run_id: &str) -> Result<(), SyncError> {
+    let Ok(action) = serde_json::from_str::<Action>(&step.action) else {
+        return Ok(()); // unreadable: the journal itself still holds the text
+    };
+    if action.target == Target::Status {
+        return Ok(());
+    }
+    store
+        .add_history(&HistoryEntry {
+            profile: step.profile.clone(),
+            collection: step.collection.clone(),
+            crm_id: action.subject.crm_id.clone(),
+            href: action.subject.href.clone(),
+            run_id: Some(step.run_id.clone()),
+            at: Utc::now(),
+            action: format!("{} {}", action.target, action.kind.as_str()),
+            rule: action.rule.as_str().to_string(),
+            message: format!("{action}: interrupted, may have been applied (checked again by run {run_id})"),
+            detail: Some(step.action.clone()),
+        })
+        .await?;
+    Ok(())
 }

@@ -117,15 +117,13 @@ impl fmt::Display for RunReport {
                     writeln!(f, "    would {a}")?;
                 }
             }
-            if let Some(g) = &c.guard {
-                if !g.confirmed {
-                    writeln!(
-                        f,
-                        "    HELD (R-SAFE-3): this run would delete {} of {} items on the {:?} side; \
-                         check, then run again with --confirm-mass-delete",
-                        g.deletes, g.total, g.side
-                    )?;
-                }
+            if let Some(g) = c.guard.as_ref().filter(|g| !g.confirmed) {
+                writeln!(
+                    f,
+                    "    HELD (R-SAFE-3): this run would delete {} of {} items on the {:?} side; \
+                     check, then run again with --confirm-mass-delete",
+                    g.deletes, g.total, g.side
+                )?;
             }
             for (href, why) in &c.quarantined {
                 writeln!(f, "    quarantined (R-SAFE-4) {href}: {why}")?;

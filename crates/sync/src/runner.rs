@@ -222,6 +222,15 @@ async fn run_collection(
             .collect();
         let paired_etags: HashMap<String, String> = pairs.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
         let paired_ids: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
+        // While an ambiguity of R-PAIR-2 is open, its records and items stay
+        // unpaired and unchanged, so a delta would not show them: the engine
+        // would then judge a member that changed without the others, and
+        // create it a second time. Such passes read both sides in full.
+        let cursor = if open_duplicates(store, &profile.name, name).await? {
+            None
+        } else {
+            cursor
+        };
 
         let groupware = match &collection {
             Some(c) => {
@@ -306,6 +315,15 @@ async fn run_collection(
             return Ok(report);
         }
     }
+}
+
+/// Whether the collection's last duplicates report lists any group.
+async fn open_duplicates(store: &Store, profile: &str, collection: &str) -> Result<bool, SyncError> {
+    Ok(store
+        .duplicates(profile)
+        .await?
+        .iter()
+        .any(|(c, report)| c == collection && report.trim() != "[]"))
 }
 
 /// Warnings and duplicates go into the history and the duplicates report,

@@ -1,0 +1,67 @@
+use std::process::ExitCode;
+
+use crmsync_store::Store;
+use crmsync_sync::{RunOptions, RunOutcome, RunReport, SyncProfile, run_profile};
+
+use crate::cli::SyncArgs;
+use crate::context::Context;
+use crate::profiles;
+use crate::progress::Bars;
+
+pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let store = ctx.open_store().await?;
+    let profiles = profiles::build(ctx, &store, args.profile.as_deref()).await?;
+    let reports = sync_all(&store, &profiles, args.dry_run, args.confirm_mass_delete).await?;
+    print_reports(&reports, json);
+    Ok(exit_code(&reports))
+}
+
+pub async fn sync_all(
+    store: &Store,
+    profiles: &[SyncProfile],
+    dry_run: bool,
+    confirm_mass_delete: bool,
+) -> anyhow::Result<Vec<RunReport>> {
+    let mut reports = Vec::new();
+    for profile in profiles {
+        let bars = Bars::new(profile.name.clone());
+        let opts = RunOptions {
+            dry_run,
+            confirm_mass_delete,
+            progress: &bars,
+            ..RunOptions::default()
+        };
+        let report = run_profile(store, profile, &opts).await.map_err(|e| {
+            let hint = if e.is_transient() {
+                " (temporary: run again later)"
+            } else {
+                ""
+            };
+            anyhow::anyhow!("profile {}: {e}{hint}", profile.name)
+        })?;
+        reports.push(report);
+    }
+    Ok(reports)
+}
+
+pub fn print_reports(reports: &[RunReport], json: bool) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(reports).expect("reports serialise"));
+    } else {
+        for r in reports {
+            print!("{r}");
+        }
+    }
+}
+
+/// 0 when everything is in step, 3 when a guard held a plan (the user must
+/// confirm), 4 when items were left for the next run.
+pub fn exit_code(reports: &[RunReport]) -> ExitCode {
+    if reports.iter().any(|r| r.outcome == RunOutcome::Guarded) {
+        ExitCode::from(3)
+    } else if reports.iter().any(|r| r.outcome == RunOutcome::Partial) {
+        ExitCode::from(4)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,92 @@
+//! What every command starts from: the validated configuration with paths
+//! made absolute, and the store.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use crmsync_config::{Config, LogConfig, LogFormat};
+use crmsync_store::Store;
+
+pub struct Context {
+    pub config: Config,
+    /// Relative paths in the configuration are relative to this folder (the
+    /// configuration file's), so a config works from any working directory.
+    pub base_dir: PathBuf,
+}
+
+impl Context {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<Context> {
+        let config = Config::load(path)?;
+        let base_dir = match path.and_then(Path::parent) {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::env::current_dir().context("reading the current directory")?,
+        };
+        Ok(Context { config, base_dir })
+    }
+
+    /// The database URL with a relative SQLite path resolved against `base_dir`.
+    pub fn database_url(&self) -> String {
+        resolve_sqlite_url(&self.config.database.url, &self.base_dir)
+    }
+
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.base_dir.join(path)
+        }
+    }
+
+    /// Opens the store and brings its schema up to date: every command that
+    /// touches data needs both, and migrations are idempotent.
+    pub async fn open_store(&self) -> anyhow::Result<Store> {
+        let store = Store::connect(&self.database_url()).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+}
+
+pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return url.to_string();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path.starts_with('/') || path.contains(":memory:") {
+        return url.to_string();
+    }
+    let full = base.join(path);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", full.display()),
+        None => format!("sqlite://{}", full.display()),
+    }
+}
+
+pub fn init_logging(log: &LogConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CRMSYNC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests, demo) is harmless: keep the first subscriber.
+    let _ = match log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_sqlite_paths_follow_the_config_file() {
+        let base = Path::new("/srv/crm");
+        assert_eq!(resolve_sqlite_url("sqlite://crm.db", base), "sqlite:///srv/crm/crm.db");
+        assert_eq!(resolve_sqlite_url("sqlite:///var/crm.db", base), "sqlite:///var/crm.db");
+        assert_eq!(resolve_sqlite_url("sqlite::memory:", base), "sqlite::memory:");
+        assert_eq!(resolve_sqlite_url("postgres://h/db", base), "postgres://h/db");
+    }
+}

@@ -1,0 +1,94 @@
+//! The router: every route, its OpenAPI entry, authentication and the layers.
+
+pub mod changes;
+pub mod journal;
+pub mod me;
+pub mod participants;
+pub mod records;
+pub mod synchronize;
+pub mod users;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Extension, Request};
+use axum::middleware::from_fn_with_state;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::require_bearer;
+use crate::error::ApiError;
+use crate::openapi::{self, ApiDoc, Document};
+use crate::state::AppState;
+
+use records::{accounts, activities, contacts, leads};
+
+/// The `/api/v1` routes that need a bearer token.
+fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::rotate_token))
+        .routes(routes!(me::me))
+        .routes(routes!(accounts::list, accounts::create))
+        .routes(routes!(accounts::get, accounts::update, accounts::delete))
+        .routes(routes!(contacts::list, contacts::create))
+        .routes(routes!(contacts::get, contacts::update, contacts::delete))
+        .routes(routes!(contacts_journal_list, contacts_journal_add))
+        .routes(routes!(synchronize::enable, synchronize::disable))
+        .routes(routes!(leads::list, leads::create))
+        .routes(routes!(leads::get, leads::update, leads::delete))
+        .routes(routes!(activities::list, activities::create))
+        .routes(routes!(activities::get, activities::update, activities::delete))
+        .routes(routes!(participants::get, participants::replace))
+        .routes(routes!(activities_journal_list, activities_journal_add))
+        .routes(routes!(changes::list))
+        // route_layer: only matched routes authenticate, so an unknown path
+        // is a plain 404 rather than a 401.
+        .route_layer(from_fn_with_state(state.clone(), require_bearer))
+}
+
+// `routes!` wants each handler's `__path_` item beside it; re-export the
+// journal handlers under distinct names in this module.
+use journal::{
+    __path_add_activity as __path_activities_journal_add, __path_add_contact as __path_contacts_journal_add,
+    __path_list_activity as __path_activities_journal_list, __path_list_contact as __path_contacts_journal_list,
+    add_activity as activities_journal_add, add_contact as contacts_journal_add,
+    list_activity as activities_journal_list, list_contact as contacts_journal_list,
+};
+
+/// Routes anyone may call.
+fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::healthz))
+        .routes(routes!(openapi::openapi_json))
+}
+
+/// The routes and their OpenAPI document, before layers and state.
+pub fn routes_and_document(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(authenticated(state))
+        .merge(public())
+        .split_for_parts()
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+/// The whole HTTP API, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let (routes, document) = routes_and_document(&state);
+    routes
+        .fallback(route_not_found)
+        .layer(Extension(Document(Arc::new(document))))
+        // Axum's own limit on buffered bodies; `JsonBody` turns a hit into our 413.
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // Method and path only: headers (Authorization!) and query strings stay out of logs.
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), user_id = tracing::field::Empty)
+        }))
+        .with_state(state)
+}

@@ -1,0 +1,254 @@
+//! The table of every authenticated route, shared by the matrix tests and
+//! the OpenAPI test. Adding a route to the router without adding it here
+//! fails `openapi_lists_exactly_the_served_routes`.
+
+use axum::http::Method;
+use serde_json::{Value, json};
+
+/// What the `{id}` of a route names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum On {
+    /// No id: a collection or a singleton (`/me`, `/changes`).
+    Nothing,
+    User,
+    Account,
+    Contact,
+    Lead,
+    Activity,
+}
+
+impl On {
+    /// The route that reads the record back.
+    pub fn read_path(self, id: &str) -> Option<String> {
+        let collection = match self {
+            On::Nothing => return None,
+            On::User => "users",
+            On::Account => "accounts",
+            On::Contact => "contacts",
+            On::Lead => "leads",
+            On::Activity => "activities",
+        };
+        Some(format!("/api/v1/{collection}/{id}"))
+    }
+}
+
+/// A body with a value of the wrong type, and the field the 400 must name.
+pub type BadBody = (fn() -> Value, &'static str);
+
+pub struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    pub on: On,
+    /// A body the route accepts (None: the route takes no body).
+    pub valid: Option<fn() -> Value>,
+    /// A body with a value of the wrong type, and the field the 400 must name.
+    pub bad: Option<BadBody>,
+    /// Needs the version read (If-Match / `version`): 428 without, 409 when stale.
+    pub versioned: bool,
+    /// Changes the record named by `{id}`: 403 for a readable record of someone else.
+    pub writes: bool,
+}
+
+impl Route {
+    pub fn path_for(&self, id: &str) -> String {
+        self.path.replace("{id}", id)
+    }
+    pub fn name(&self) -> String {
+        format!("{} {}", self.method, self.path)
+    }
+}
+
+const fn read(path: &'static str, on: On) -> Route {
+    Route {
+        method: Method::GET,
+        path,
+        on,
+        valid: None,
+        bad: None,
+        versioned: false,
+        writes: false,
+    }
+}
+
+fn entity_routes(
+    out: &mut Vec<Route>,
+    collection: &'static str,
+    item: &'static str,
+    on: On,
+    valid: fn() -> Value,
+    bad: BadBody,
+) {
+    out.push(read(collection, On::Nothing));
+    out.push(Route {
+        method: Method::POST,
+        path: collection,
+        on: On::Nothing,
+        valid: Some(valid),
+        bad: Some(bad),
+        versioned: false,
+        writes: false,
+    });
+    out.push(read(item, on));
+    out.push(Route {
+        method: Method::PUT,
+        path: item,
+        on,
+        valid: Some(valid),
+        bad: Some(bad),
+        versioned: true,
+        writes: true,
+    });
+    out.push(Route {
+        method: Method::DELETE,
+        path: item,
+        on,
+        valid: None,
+        bad: None,
+        versioned: true,
+        writes: true,
+    });
+}
+
+/// Every route behind the bearer token.
+pub fn authenticated_routes() -> Vec<Route> {
+    let mut r = vec![
+        read("/api/v1/users", On::Nothing),
+        Route {
+            method: Method::POST,
+            path: "/api/v1/users",
+            on: On::Nothing,
+            valid: Some(|| json!({"name": "Carol", "email": "carol@example.org"})),
+            bad: Some((|| json!({"name": 5}), "name")),
+            versioned: false,
+            writes: false,
+        },
+        read("/api/v1/users/{id}", On::User),
+        Route {
+            method: Method::PUT,
+            path: "/api/v1/users/{id}",
+            on: On::User,
+            valid: Some(|| json!({"name": "Renamed", "role": "user", "active": true})),
+            bad: Some((|| json!({"name": "x", "role": "boss"}), "role")),
+            versioned: true,
+            writes: true,
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/api/v1/users/{id}",
+            on: On::User,
+            valid: None,
+            bad: None,
+            versioned: true,
+            writes: true,
+        },
+        Route {
+            method: Method::POST,
+            path: "/api/v1/users/{id}/token",
+            on: On::User,
+            valid: None,
+            bad: None,
+            versioned: false,
+            writes: true,
+        },
+        read("/api/v1/me", On::Nothing),
+        read("/api/v1/changes", On::Nothing),
+    ];
+    entity_routes(
+        &mut r,
+        "/api/v1/accounts",
+        "/api/v1/accounts/{id}",
+        On::Account,
+        || json!({"name": "Acme"}),
+        (|| json!({"name": "Acme", "shared": "yes"}), "shared"),
+    );
+    entity_routes(
+        &mut r,
+        "/api/v1/contacts",
+        "/api/v1/contacts/{id}",
+        On::Contact,
+        || json!({"last_name": "Doe"}),
+        (
+            || json!({"last_name": "Doe", "business_address": {"city": 7}}),
+            "business_address.city",
+        ),
+    );
+    entity_routes(
+        &mut r,
+        "/api/v1/leads",
+        "/api/v1/leads/{id}",
+        On::Lead,
+        || json!({"last_name": "Prospect"}),
+        (|| json!({"last_name": "Prospect", "status": "hot"}), "status"),
+    );
+    entity_routes(
+        &mut r,
+        "/api/v1/activities",
+        "/api/v1/activities/{id}",
+        On::Activity,
+        || json!({"kind": "task", "subject": "Call back"}),
+        (
+            || json!({"kind": "task", "subject": "Call back", "priority": "high"}),
+            "priority",
+        ),
+    );
+    r.extend([
+        read("/api/v1/activities/{id}/participants", On::Activity),
+        Route {
+            method: Method::PUT,
+            path: "/api/v1/activities/{id}/participants",
+            on: On::Activity,
+            valid: Some(|| json!({"participants": []})),
+            bad: Some((
+                || json!({"participants": [{"party": {"kind": "robot"}}]}),
+                "participants[0].party.kind",
+            )),
+            versioned: true,
+            writes: true,
+        },
+        read("/api/v1/activities/{id}/journal", On::Activity),
+        Route {
+            method: Method::POST,
+            path: "/api/v1/activities/{id}/journal",
+            on: On::Activity,
+            valid: Some(|| json!({"text": "Called, no answer"})),
+            bad: Some((|| json!({"text": ["a"]}), "text")),
+            versioned: false,
+            writes: true,
+        },
+        read("/api/v1/contacts/{id}/journal", On::Contact),
+        Route {
+            method: Method::POST,
+            path: "/api/v1/contacts/{id}/journal",
+            on: On::Contact,
+            valid: Some(|| json!({"text": "Met at the fair"})),
+            bad: Some((|| json!({"text": ["a"]}), "text")),
+            versioned: false,
+            writes: true,
+        },
+        // The flag is the caller's own: reading the contact is enough (not a write of it).
+        Route {
+            method: Method::PUT,
+            path: "/api/v1/contacts/{id}/synchronize",
+            on: On::Contact,
+            valid: None,
+            bad: None,
+            versioned: false,
+            writes: false,
+        },
+        Route {
+            method: Method::DELETE,
+            path: "/api/v1/contacts/{id}/synchronize",
+            on: On::Contact,
+            valid: None,
+            bad: None,
+            versioned: false,
+            writes: false,
+        },
+    ]);
+    r
+}
+
+/// Routes anyone may call.
+pub fn public_routes() -> Vec<Route> {
+    vec![read("/healthz", On::Nothing), read("/api/v1/openapi.json", On::Nothing)]
+}

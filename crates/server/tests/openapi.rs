@@ -1,0 +1,138 @@
+//! The OpenAPI document is generated from the code, lists exactly the routes
+//! the router serves, and is a structurally valid OpenAPI 3 document.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::{Method, StatusCode};
+use common::World;
+use common::routes::{authenticated_routes, public_routes};
+use serde_json::Value;
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+async fn document(w: &World) -> Value {
+    let r = w.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    assert_eq!(r.status, StatusCode::OK, "openapi.json needs no token");
+    r.json
+}
+
+fn operations(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut ops = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, _) in item
+            .as_object()
+            .expect("path item")
+            .iter()
+            .filter(|(k, _)| METHODS.contains(&k.as_str()))
+        {
+            ops.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn openapi_lists_exactly_the_served_routes() {
+    let w = World::new().await;
+    let doc = document(&w).await;
+    let documented = operations(&doc);
+    let table: BTreeSet<(String, String)> = authenticated_routes()
+        .iter()
+        .chain(public_routes().iter())
+        .map(|r| (r.method.to_string(), r.path.to_owned()))
+        .collect();
+    assert_eq!(documented, table, "the OpenAPI document and the route table differ");
+
+    // Every documented operation is really served: not the router's 404
+    // fallback for unknown paths, not 405 for a method the path lacks.
+    for (method, path) in &documented {
+        let concrete = path.replace("{id}", "some-id");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let r = w.call(method.clone(), &concrete, Some(&w.admin.token), None).await;
+        assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        assert_ne!(r.error_code(), "route_not_found", "{method} {path}");
+    }
+    // And the fallback does answer for paths outside the table.
+    let r = w
+        .call(Method::GET, "/api/v1/nothing-here", Some(&w.admin.token), None)
+        .await;
+    assert_eq!(r.error_code(), "route_not_found");
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push(r.clone());
+            }
+            map.values().for_each(|x| collect_refs(x, out));
+        }
+        Value::Array(items) => items.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_is_valid_openapi_3() {
+    let w = World::new().await;
+    let doc = document(&w).await;
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "openapi: {}",
+        doc["openapi"]
+    );
+    assert!(doc["info"]["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(doc["info"]["version"].as_str().is_some_and(|t| !t.is_empty()));
+    let paths = doc["paths"].as_object().expect("paths object");
+    assert!(!paths.is_empty());
+    for (path, item) in paths {
+        assert!(path.starts_with('/'), "{path}");
+        let ops: Vec<_> = item
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| METHODS.contains(&k.as_str()))
+            .collect();
+        assert!(!ops.is_empty(), "{path} has no operation");
+        for (method, op) in ops {
+            let responses = op["responses"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {path}: responses"));
+            assert!(!responses.is_empty(), "{method} {path}: no responses");
+            // Path templates and declared path parameters agree (OpenAPI requires it).
+            let declared: BTreeSet<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let templated: BTreeSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            assert_eq!(declared, templated, "{method} {path}: path parameters");
+            // R-PERM-2: everything but the public routes declares the bearer scheme.
+            let public = path == "/healthz" || path == "/api/v1/openapi.json";
+            let secured = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|req| req.get("bearer").is_some()));
+            assert_eq!(secured, !public, "{method} {path}: security");
+        }
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    // Every schema reference resolves.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for r in refs {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {r}");
+    }
+}
