@@ -65,11 +65,13 @@ impl Store {
     pub async fn history(&self, profile: &str, crm_id: Option<&str>, href: Option<&str>) -> Result<Vec<HistoryEntry>> {
         let rows = sqlx::query(
             "SELECT profile, collection, crm_id, href, run_id, at, action, rule, message, detail FROM sync_history \
-             WHERE profile = $1 AND (crm_id = $2 OR href = $3) ORDER BY id",
+             WHERE profile = $1 AND (($2 <> '' AND crm_id = $2) OR ($3 <> '' AND href = $3)) ORDER BY id",
         )
         .bind(profile)
-        .bind(crm_id.unwrap_or("\u{0}"))
-        .bind(href.unwrap_or("\u{0}"))
+        // An absent key is the empty string, which matches no id or href
+        // (PostgreSQL text cannot hold the NUL a sentinel would need).
+        .bind(crm_id.unwrap_or(""))
+        .bind(href.unwrap_or(""))
         .fetch_all(self.pool())
         .await
         .map_err(StoreError::db("reading sync history"))?;

@@ -13,4 +13,5 @@ mod journal_and_flags;
 mod list;
 mod lookups;
 mod records;
+mod status;
 mod tokens;

@@ -1,0 +1,308 @@
+//! The sync status store (pairs, cursors, runs, journal, history, conflicts,
+//! quarantine, duplicates) on both backends (R-SAFE-1/2, R-EXPLAIN-1, R-RESET-1).
+
+use chrono::Utc;
+use crmsync_model::Role;
+use crmsync_store::status::{ConflictRow, Cursor, HistoryEntry, PairRow, StepState};
+
+use crate::fixtures::{contact, user};
+
+fn pair(profile: &str, collection: &str, crm_id: &str, href: &str) -> PairRow {
+    PairRow {
+        id: format!("{profile}-{collection}-{crm_id}"),
+        profile: profile.into(),
+        collection: collection.into(),
+        crm_id: crm_id.into(),
+        href: href.into(),
+        etag: "e1".into(),
+        uid: Some(crm_id.into()),
+        crm_version: 1,
+        origin: "crm".into(),
+        state: "live".into(),
+        base: [("first_name", "Ada"), ("email1", "ada@example.org")]
+            .into_iter()
+            .collect(),
+        facts: Some("{\"owner_is_user\":true}".into()),
+        raw: Some("BEGIN:VCARD\r\nEND:VCARD\r\n".into()),
+        updated_at: crate::fixtures::at(9, 0),
+    }
+}
+
+store_test!(pairs_round_trip_and_replace_by_id, |store| {
+    let p = pair("alice", "contacts", "c1", "c1.vcf");
+    store.save_pair(&p).await.unwrap();
+    assert_eq!(store.pairs("alice", "contacts").await.unwrap(), vec![p.clone()]);
+
+    // Saving the same id again replaces it, even when href and version move.
+    let mut moved = p.clone();
+    moved.href = "renamed.vcf".into();
+    moved.crm_version = 2;
+    moved.base.set("email1", "ada@analytical.engine");
+    store.save_pair(&moved).await.unwrap();
+    assert_eq!(store.pairs("alice", "contacts").await.unwrap(), vec![moved.clone()]);
+    assert_eq!(store.pairs_of_record("alice", "c1").await.unwrap(), vec![moved]);
+    assert!(
+        store.pairs("bob", "contacts").await.unwrap().is_empty(),
+        "profiles are separate"
+    );
+
+    store.delete_pair(&p.id).await.unwrap();
+    assert!(store.pairs("alice", "contacts").await.unwrap().is_empty());
+});
+
+store_test!(pairs_are_unique_per_record_and_per_item, |store| {
+    store
+        .save_pair(&pair("alice", "contacts", "c1", "c1.vcf"))
+        .await
+        .unwrap();
+    // A second pair for the same CRM record (or the same item) would be a
+    // duplicate: the store refuses it.
+    let mut twin = pair("alice", "contacts", "c1", "other.vcf");
+    twin.id = "twin".into();
+    assert!(store.save_pair(&twin).await.is_err());
+    let mut twin = pair("alice", "contacts", "c2", "c1.vcf");
+    twin.id = "twin2".into();
+    assert!(store.save_pair(&twin).await.is_err());
+});
+
+store_test!(r_reset_1_reset_forgets_pairs_and_cursors_not_data, |store| {
+    let owner = user(&store, "Reset", Role::User).await;
+    let record = store.create(owner.id(), contact("Kept", false)).await.unwrap();
+    store
+        .save_pair(&pair("alice", "contacts", record.id(), "a.vcf"))
+        .await
+        .unwrap();
+    store
+        .save_pair(&pair("alice", "calendar", "e1", "e1.ics"))
+        .await
+        .unwrap();
+    store
+        .save_cursor(
+            "alice",
+            "contacts",
+            &Cursor {
+                crm_seq: 5,
+                token: Some("t".into()),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .save_cursor(
+            "alice",
+            "calendar",
+            &Cursor {
+                crm_seq: 5,
+                token: None,
+            },
+        )
+        .await
+        .unwrap();
+
+    // One collection.
+    assert_eq!(store.reset_pairs("alice", Some("contacts"), None).await.unwrap(), 1);
+    assert!(store.pairs("alice", "contacts").await.unwrap().is_empty());
+    assert!(store.cursor("alice", "contacts").await.unwrap().is_none());
+    assert_eq!(store.pairs("alice", "calendar").await.unwrap().len(), 1);
+    assert!(store.cursor("alice", "calendar").await.unwrap().is_some());
+    // The CRM record itself is untouched.
+    assert_eq!(
+        store.get::<crmsync_model::ContactFields>(record.id()).await.unwrap(),
+        record
+    );
+
+    // One record.
+    assert_eq!(store.reset_pairs("alice", None, Some("e1")).await.unwrap(), 1);
+    assert!(store.pairs("alice", "calendar").await.unwrap().is_empty());
+});
+
+store_test!(cursors_and_min_seq, |store| {
+    assert_eq!(store.min_cursor_seq().await.unwrap(), None);
+    store
+        .save_cursor(
+            "a",
+            "contacts",
+            &Cursor {
+                crm_seq: 7,
+                token: Some("t1".into()),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .save_cursor(
+            "b",
+            "contacts",
+            &Cursor {
+                crm_seq: 3,
+                token: None,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .save_cursor(
+            "a",
+            "contacts",
+            &Cursor {
+                crm_seq: 9,
+                token: Some("t2".into()),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cursor("a", "contacts").await.unwrap(),
+        Some(Cursor {
+            crm_seq: 9,
+            token: Some("t2".into())
+        })
+    );
+    assert_eq!(store.min_cursor_seq().await.unwrap(), Some(3));
+});
+
+store_test!(r_safe_2_journal_keeps_unfinished_steps_until_closed, |store| {
+    let run = store.begin_run("alice").await.unwrap();
+    let actions = vec![
+        "{\"a\":1}".to_string(),
+        "{\"a\":2}".to_string(),
+        "{\"a\":3}".to_string(),
+    ];
+    let first = store
+        .journal_plan(&run.id, "alice", "contacts", &actions)
+        .await
+        .unwrap();
+    assert_eq!(first, 1);
+    store.journal_mark(&run.id, first, StepState::Done, None).await.unwrap();
+    store
+        .journal_mark(&run.id, first + 1, StepState::Started, None)
+        .await
+        .unwrap();
+    // A crash now leaves step 2 started and step 3 planned.
+    let open = store.journal_unfinished("alice").await.unwrap();
+    assert_eq!(open.iter().map(|s| s.step).collect::<Vec<_>>(), vec![2, 3]);
+    assert_eq!(open[0].state, StepState::Started);
+    assert_eq!(open[1].action, "{\"a\":3}");
+    // A second plan in the same run continues the numbering.
+    assert_eq!(
+        store
+            .journal_plan(&run.id, "alice", "calendar", &actions[..1])
+            .await
+            .unwrap(),
+        4
+    );
+    for s in &open {
+        store
+            .journal_mark(&s.run_id, s.step, StepState::Replanned, Some("closed"))
+            .await
+            .unwrap();
+    }
+    store.journal_mark(&run.id, 4, StepState::Done, None).await.unwrap();
+    assert!(store.journal_unfinished("alice").await.unwrap().is_empty());
+    store.finish_run(&run.id, "ok", Some("{}"), None).await.unwrap();
+    let runs = store.runs("alice", 5).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].outcome, "ok");
+    assert!(runs[0].finished_at.is_some());
+});
+
+store_test!(r_explain_1_history_by_record_or_item_in_order, |store| {
+    for (i, action) in ["groupware create", "crm update", "status unlink"].iter().enumerate() {
+        store
+            .add_history(&HistoryEntry {
+                profile: "alice".into(),
+                collection: "contacts".into(),
+                crm_id: Some("c1".into()),
+                href: (i > 0).then(|| "c1.vcf".to_string()),
+                run_id: Some("r".into()),
+                at: Utc::now(),
+                action: action.to_string(),
+                rule: format!("R-TEST-{i}"),
+                message: format!("step {i}"),
+                detail: None,
+            })
+            .await
+            .unwrap();
+    }
+    let by_crm = store.history("alice", Some("c1"), None).await.unwrap();
+    assert_eq!(
+        by_crm.iter().map(|h| h.rule.as_str()).collect::<Vec<_>>(),
+        ["R-TEST-0", "R-TEST-1", "R-TEST-2"]
+    );
+    assert_eq!(store.history("alice", None, Some("c1.vcf")).await.unwrap().len(), 2);
+    assert!(store.history("bob", Some("c1"), None).await.unwrap().is_empty());
+    assert_eq!(store.run_history("r").await.unwrap().len(), 3);
+});
+
+store_test!(r_edit_3_conflicts_queue_once_and_resolve, |store| {
+    let c = ConflictRow {
+        id: "k1".into(),
+        profile: "alice".into(),
+        collection: "contacts".into(),
+        pair_id: "p1".into(),
+        crm_id: "c1".into(),
+        href: "c1.vcf".into(),
+        fields: "[{\"key\":\"email1\"}]".into(),
+        created_at: Utc::now(),
+        resolved_at: None,
+        resolution: None,
+    };
+    store.add_conflict(&c).await.unwrap();
+    // The same conflict seen again by a re-run is not queued twice.
+    let mut again = c.clone();
+    again.id = "k2".into();
+    assert_eq!(store.add_conflict(&again).await.unwrap().id, "k1");
+    assert_eq!(store.open_conflicts(Some("alice")).await.unwrap().len(), 1);
+    // A different conflict on the same pair supersedes the old one.
+    let mut other = c.clone();
+    other.id = "k3".into();
+    other.fields = "[{\"key\":\"phone_mobile\"}]".into();
+    store.add_conflict(&other).await.unwrap();
+    let open = store.open_conflicts(None).await.unwrap();
+    assert_eq!(open.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["k3"]);
+    store.resolve_conflict("k3", "crm").await.unwrap();
+    assert!(store.open_conflicts(Some("alice")).await.unwrap().is_empty());
+    assert_eq!(
+        store.conflict("k3").await.unwrap().unwrap().resolution.as_deref(),
+        Some("crm")
+    );
+});
+
+store_test!(r_safe_4_quarantine_and_duplicates_reports, |store| {
+    store
+        .quarantine("alice", "contacts", "bad.vcf", "e1", "line 2: no END")
+        .await
+        .unwrap();
+    store
+        .quarantine("alice", "contacts", "bad.vcf", "e2", "line 3: no END")
+        .await
+        .unwrap();
+    let q = store.quarantined("alice").await.unwrap();
+    assert_eq!(q.len(), 1, "one row per item, latest verdict");
+    assert_eq!((q[0].etag.as_str(), q[0].error.as_str()), ("e2", "line 3: no END"));
+    store.release_quarantine("alice", "contacts", "bad.vcf").await.unwrap();
+    assert!(store.quarantined("alice").await.unwrap().is_empty());
+
+    store.save_duplicates("alice", "contacts", "[1]").await.unwrap();
+    store.save_duplicates("alice", "contacts", "[2]").await.unwrap();
+    assert_eq!(
+        store.duplicates("alice").await.unwrap(),
+        vec![("contacts".to_string(), "[2]".to_string())]
+    );
+});
+
+store_test!(r_safe_2_create_with_id_is_idempotent, |store| {
+    let owner = user(&store, "Idem", Role::User).await;
+    let id = "5f0c1b9e-0000-4000-8000-000000000001";
+    let first = store
+        .create_with_id(id, owner.id(), contact("Once", false))
+        .await
+        .unwrap();
+    let second = store
+        .create_with_id(id, owner.id(), contact("Twice", false))
+        .await
+        .unwrap();
+    assert_eq!(first, second, "the second call finds the first record");
+    let changes = store.changes_since(0, 100).await.unwrap();
+    assert_eq!(changes.iter().filter(|c| c.record_id == id).count(), 1, "created once");
+});
