@@ -103,14 +103,23 @@ pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
         base: input.base.clone(),
         ..Default::default()
     };
-    let crm_changed_any = !input.crm.changed_keys(input.base).is_empty();
-    let gw_changed_any = !gw.changed_keys(input.base).is_empty();
+    // The UID is identity, not content: each side keeps its own, and a
+    // difference is never an edit (an item crmsync wrote carries the CRM id
+    // as UID while the CRM record has none; R-CAL-5, R-SYNC-UID-1).
+    let crm_changed_any = input.crm.changed_keys(input.base).iter().any(|k| *k != keys::UID);
+    let gw_changed_any = gw.changed_keys(input.base).iter().any(|k| *k != keys::UID);
     let propagate_rule = if crm_changed_any && gw_changed_any {
         RuleId::Edit2
     } else {
         RuleId::Edit1
     };
-    let keys: BTreeSet<&str> = input.base.keys().chain(input.crm.keys()).chain(gw.keys()).collect();
+    let keys: BTreeSet<&str> = input
+        .base
+        .keys()
+        .chain(input.crm.keys())
+        .chain(gw.keys())
+        .filter(|k| *k != keys::UID)
+        .collect();
 
     for key in keys {
         let (b, c, g) = (input.base.get(key), input.crm.get(key), gw.get(key));

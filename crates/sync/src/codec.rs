@@ -68,7 +68,16 @@ impl Codec<'_> {
     pub(crate) fn record_fields(&self, record: &CrmRecord, journal: &[JournalEntry]) -> FieldMap {
         let mut fields = match record {
             CrmRecord::Contact(c) => crmsync_mapping::contact_to_fields(&c.fields),
-            CrmRecord::Activity(a) => crmsync_mapping::activity_to_fields(&a.fields, self.directory),
+            CrmRecord::Activity(a) => {
+                let mut f = crmsync_mapping::activity_to_fields(&a.fields, self.directory);
+                // An activity born in the CRM is written under its id as UID
+                // (see `uid_for`); saying so here lets pairing by UID find its
+                // item after a reset. The engine never merges the UID.
+                if f.get(keys::UID).is_none() {
+                    f.set(keys::UID, a.id());
+                }
+                f
+            }
         };
         fields.set(keys::JOURNAL, crmsync_mapping::journal_text(journal));
         fields

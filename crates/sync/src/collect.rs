@@ -168,7 +168,7 @@ pub(crate) fn engine_record(r: &CrmRecordState) -> EngineRecord {
     }
 }
 
-fn crm_side_of(pair: &PairStatus, crm: &CrmState) -> CrmSide {
+pub(crate) fn crm_side_of(pair: &PairStatus, crm: &CrmState) -> CrmSide {
     if let Some(rec) = crm.present.get(&pair.crm_id) {
         if !rec.facts.readable {
             return CrmSide::NotVisible {

@@ -101,6 +101,30 @@ pub(crate) async fn load(
     Ok(state)
 }
 
+/// The CRM side of a single record, as a full pass would see it (explain).
+pub(crate) async fn load_one(
+    store: &Store,
+    profile: &SyncProfile,
+    codec: &Codec<'_>,
+    id: &str,
+    paired_ids: &BTreeSet<String>,
+) -> Result<CrmState, SyncError> {
+    let mut state = CrmState::default();
+    let flags = if codec.class == EntityClass::Contacts {
+        store.sync_flags(&profile.actor.user_id).await?
+    } else {
+        BTreeSet::new()
+    };
+    match fetch(store, codec.class, id).await? {
+        Some(record) if record.class() == codec.class => add(store, profile, codec, &flags, record, &mut state).await?,
+        Some(_) if !paired_ids.contains(id) => {}
+        _ => {
+            state.deleted.insert(id.to_string());
+        }
+    }
+    Ok(state)
+}
+
 async fn candidates(store: &Store, profile: &SyncProfile, class: EntityClass) -> Result<Vec<CrmRecord>, SyncError> {
     Ok(match class {
         EntityClass::Contacts => list_all::<ContactFields>(store, Some(profile.actor.clone()))

@@ -22,6 +22,7 @@ mod error;
 mod faults;
 mod groupware_side;
 mod history;
+pub mod ops;
 mod pair_codec;
 mod profile;
 mod recover;

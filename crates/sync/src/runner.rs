@@ -148,7 +148,7 @@ async fn run_collections(
     Ok(reports)
 }
 
-async fn find_collection(
+pub(crate) async fn find_collection(
     profile: &SyncProfile,
     class: EntityClass,
     create: bool,

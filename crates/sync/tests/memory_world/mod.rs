@@ -457,11 +457,13 @@ pub fn edited_body(kind: Kind, body: &str, changes: &[(String, String)]) -> Stri
     }
 }
 
-/// A map without the outbound-only journal (R-FIELD-5) and without `skip`.
+/// A map without the outbound-only journal (R-FIELD-5), without the UID
+/// (identity, not content: an item paired by start and subject keeps its own
+/// UID, R-SYNC-UID-1) and without `skip`.
 pub fn comparable(fields: &FieldMap, skip: &BTreeSet<String>) -> FieldMap {
     fields
         .iter()
-        .filter(|(k, _)| *k != keys::JOURNAL && !skip.contains(*k))
+        .filter(|(k, _)| *k != keys::JOURNAL && *k != keys::UID && !skip.contains(*k))
         .collect()
 }
 

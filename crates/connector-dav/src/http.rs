@@ -1,0 +1,255 @@
+//! One server's HTTP client: authentication, bounded concurrency, time-outs
+//! and bounded retries. It returns every HTTP status to the caller, which
+//! knows what a 404 or 412 means for its request; [`status_error`] maps the
+//! rest to the shared error type.
+
+use std::time::{Duration, SystemTime};
+
+use crmsync_connector::{ConnectorError, Credentials};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, Url};
+use tokio::sync::Semaphore;
+
+use crate::retry::{backoff, parse_retry_after, retryable_status};
+use crate::{DavConfig, DavError, RetryConfig};
+
+/// Whether repeating a request after an unclear failure is harmless.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// PROPFIND, REPORT, GET: repeat freely.
+    Read,
+    /// PUT, DELETE, MKCOL: repeated only when the server surely did not act
+    /// (connection refused, 429, 503). Otherwise the caller gets a transient
+    /// error and recovers by listing again (R-CONN-5).
+    Write,
+}
+
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub depth: Option<&'static str>,
+    pub headers: Vec<(&'static str, String)>,
+    /// Body and its media type.
+    pub body: Option<(Vec<u8>, &'static str)>,
+    pub effect: Effect,
+}
+
+impl Request {
+    pub fn new(method: &str, url: Url, effect: Effect) -> Self {
+        Self {
+            // Every method name used here is a valid token.
+            method: Method::from_bytes(method.as_bytes()).unwrap_or(Method::GET),
+            url,
+            depth: None,
+            headers: Vec::new(),
+            body: None,
+            effect,
+        }
+    }
+
+    pub fn depth(mut self, depth: &'static str) -> Self {
+        self.depth = Some(depth);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// An XML body. Always labelled `application/xml`: Xandikos answers 415
+    /// without it, and no server minds it.
+    pub fn xml(mut self, body: String) -> Self {
+        self.body = Some((body.into_bytes(), "application/xml; charset=utf-8"));
+        self
+    }
+
+    pub fn body(mut self, body: &[u8], content_type: &'static str) -> Self {
+        self.body = Some((body.to_vec(), content_type));
+        self
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok())
+    }
+
+    pub fn etag(&self) -> Option<String> {
+        self.header("etag")
+            .map(|e| e.trim().to_owned())
+            .filter(|e| !e.is_empty())
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.header("retry-after")
+            .and_then(|v| parse_retry_after(v, SystemTime::now()))
+    }
+}
+
+pub struct Http {
+    client: reqwest::Client,
+    credentials: Credentials,
+    permits: Semaphore,
+    retry: RetryConfig,
+    timeout: Duration,
+}
+
+impl Http {
+    pub fn new(config: &DavConfig, credentials: Credentials) -> Result<Self, DavError> {
+        let timeout = Duration::from_secs(config.timeout_secs);
+        let client = reqwest::Client::builder()
+            // Redirects are followed by discovery itself: reqwest turns a
+            // redirected PROPFIND into a GET, which the well-known dance breaks.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(30))
+            .user_agent(concat!("crmsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(DavError::HttpClient)?;
+        Ok(Self {
+            client,
+            credentials,
+            permits: Semaphore::new(config.concurrency),
+            retry: config.retry.clone(),
+            timeout,
+        })
+    }
+
+    /// Sends `request`, retrying what can pass. Any HTTP status is `Ok`; a
+    /// retryable status that outlived the retries comes back as the last reply.
+    pub async fn send(&self, request: &Request) -> Result<Reply, ConnectorError> {
+        let mut retries = 0;
+        loop {
+            let outcome = {
+                // Hold a permit only while on the wire, not while backing off.
+                let _permit = self.permits.acquire().await.map_err(|_| ConnectorError::Unreachable {
+                    detail: "connector is shutting down".into(),
+                })?;
+                self.send_once(request).await
+            };
+            let wait = match &outcome {
+                Ok(reply) if retryable_status(reply.status) && retries < self.retry.max_retries => {
+                    let server_refused = matches!(reply.status, 429 | 503);
+                    if request.effect == Effect::Write && !server_refused {
+                        None
+                    } else {
+                        match reply.retry_after() {
+                            // Longer than we wait in place: let the runner reschedule.
+                            Some(after) if after > self.retry.max_retry_after() => None,
+                            Some(after) => Some(after),
+                            None => Some(backoff(&self.retry, retries)),
+                        }
+                    }
+                }
+                Err(e) if retries < self.retry.max_retries => {
+                    let not_sent = e.is_connect();
+                    (not_sent || request.effect == Effect::Read).then(|| backoff(&self.retry, retries))
+                }
+                _ => None,
+            };
+            match wait {
+                Some(wait) => {
+                    tracing::debug!(url = %request.url, retries, ?wait, "retrying DAV request");
+                    tokio::time::sleep(wait).await;
+                    retries += 1;
+                }
+                None => return outcome.map_err(|e| self.transport_error(request, &e)),
+            }
+        }
+    }
+
+    async fn send_once(&self, request: &Request) -> Result<Reply, reqwest::Error> {
+        let mut builder = self.client.request(request.method.clone(), request.url.clone());
+        builder = match &self.credentials {
+            Credentials::None => builder,
+            Credentials::Basic { username, password } => builder.basic_auth(username, Some(password.expose())),
+            Credentials::Bearer { token } => builder.bearer_auth(token.expose()),
+        };
+        if let Some(depth) = request.depth {
+            builder = builder.header("Depth", depth);
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        if let Some((body, content_type)) = &request.body {
+            builder = builder.header("Content-Type", *content_type).body(body.clone());
+        }
+        let response = builder.send().await?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await?.to_vec();
+        Ok(Reply { status, headers, body })
+    }
+
+    fn transport_error(&self, request: &Request, e: &reqwest::Error) -> ConnectorError {
+        let what = format!("{} {}", request.method, request.url);
+        if e.is_connect() {
+            ConnectorError::Unreachable {
+                detail: format!("{what}: cannot connect ({})", root_cause(e)),
+            }
+        } else if e.is_timeout() {
+            ConnectorError::Timeout {
+                detail: format!("{what}: no reply within {}s", self.timeout.as_secs()),
+            }
+        } else if request.effect == Effect::Write {
+            // The server may have applied the write before the connection died.
+            ConnectorError::Timeout {
+                detail: format!("{what}: connection lost before the reply; the write may have been applied"),
+            }
+        } else {
+            ConnectorError::Unreachable {
+                detail: format!("{what}: {}", root_cause(e)),
+            }
+        }
+    }
+}
+
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
+/// Maps a status the caller has no special meaning for.
+pub fn status_error(reply: &Reply, what: &str) -> ConnectorError {
+    let snippet = String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
+        .trim()
+        .to_owned();
+    match reply.status {
+        401 => ConnectorError::Unauthorized {
+            detail: format!("{what}: the server refused the credentials (HTTP 401); check username/password"),
+        },
+        403 => ConnectorError::Forbidden {
+            detail: format!("{what}: HTTP 403 {snippet}"),
+        },
+        404 | 410 => ConnectorError::NotFound { what: what.to_owned() },
+        405 | 501 => ConnectorError::Unsupported {
+            what: format!("{what} (the server answered HTTP {})", reply.status),
+        },
+        429 => ConnectorError::RateLimited {
+            retry_after: reply.retry_after(),
+        },
+        300..=399 => ConnectorError::InvalidResponse {
+            detail: format!(
+                "{what}: unexpected redirect {} to {}",
+                reply.status,
+                reply.header("location").unwrap_or("?")
+            ),
+        },
+        status => ConnectorError::Server {
+            status,
+            message: format!("{what}: {snippet}"),
+        },
+    }
+}

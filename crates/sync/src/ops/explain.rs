@@ -1,0 +1,216 @@
+use std::collections::BTreeSet;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use crmsync_connector::Href;
+use crmsync_engine::{CollectionInput, EntityClass, Explanation, GroupwareSide, ItemRef, PairedItem};
+use crmsync_mapping::CardVersion;
+use crmsync_model::{ActivityFields, ContactFields, EntityKind};
+use crmsync_store::{Store, StoreError};
+use serde::Serialize;
+
+use crate::codec::Codec;
+use crate::collect::engine_record;
+use crate::crm_side::{self, CrmState};
+use crate::directory::Directory;
+use crate::error::SyncError;
+use crate::pair_codec::to_status;
+use crate::profile::{SyncProfile, collection_name};
+
+/// One history line as `explain` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryLine {
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub rule: String,
+    pub message: String,
+}
+
+/// R-EXPLAIN-1: whether a record syncs for a profile, which filter, rule and
+/// policy decided, what the next sync would do, and everything sync did to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordExplanation {
+    pub profile: String,
+    pub record_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<EntityClass>,
+    /// The record's state in the CRM: `present`, `deleted` or `unknown`.
+    pub crm: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pair_state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+    pub history: Vec<HistoryLine>,
+}
+
+impl fmt::Display for RecordExplanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "record {} for profile {}", self.record_id, self.profile)?;
+        if let Some(class) = self.class {
+            writeln!(f, "  collection: {}", collection_name(class))?;
+        }
+        writeln!(f, "  in the CRM: {}", self.crm)?;
+        match (&self.href, &self.pair_state) {
+            (Some(href), Some(state)) => writeln!(f, "  paired with {href} ({state})")?,
+            _ => writeln!(f, "  not paired with any groupware item")?,
+        }
+        match &self.explanation {
+            Some(e) => {
+                for line in e.to_string().lines() {
+                    writeln!(f, "  {line}")?;
+                }
+            }
+            None => writeln!(f, "  nothing to decide: the record is unknown to this profile")?,
+        }
+        if self.history.is_empty() {
+            writeln!(f, "  history: none")?;
+        } else {
+            writeln!(f, "  history:")?;
+            for h in &self.history {
+                writeln!(
+                    f,
+                    "    {} {} ({}): {}",
+                    h.at.format("%Y-%m-%d %H:%M:%S"),
+                    h.action,
+                    h.rule,
+                    h.message
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Explains one CRM record for one profile, reading both sides as a sync
+/// would (the groupware item is fetched when the record is paired) and
+/// changing nothing.
+pub async fn explain_record(
+    store: &Store,
+    profile: &SyncProfile,
+    record_id: &str,
+    now: DateTime<Utc>,
+) -> Result<RecordExplanation, SyncError> {
+    let pairs = store.pairs_of_record(&profile.name, record_id).await?;
+    let (class, crm) = match class_of(store, record_id).await? {
+        Some(c) => (Some(c), "present"),
+        None if store.tombstone(EntityKind::Contact, record_id).await?.is_some()
+            || store.tombstone(EntityKind::Activity, record_id).await?.is_some() =>
+        {
+            let class = pairs.first().and_then(|p| class_of_collection(&p.collection));
+            (class, "deleted")
+        }
+        None => (
+            pairs.first().and_then(|p| class_of_collection(&p.collection)),
+            "unknown",
+        ),
+    };
+    let pair = pairs.first();
+    let history = store
+        .history(&profile.name, Some(record_id), pair.map(|p| p.href.as_str()))
+        .await?
+        .into_iter()
+        .map(|h| HistoryLine {
+            at: h.at,
+            action: h.action,
+            rule: h.rule,
+            message: h.message,
+        })
+        .collect();
+    let mut out = RecordExplanation {
+        profile: profile.name.clone(),
+        record_id: record_id.to_string(),
+        class,
+        crm,
+        href: pair.map(|p| p.href.clone()),
+        pair_state: pair.map(|p| p.state.clone()),
+        explanation: None,
+        history,
+    };
+    let Some(class) = class else { return Ok(out) };
+
+    let directory = Directory::load(store, &profile.actor).await?;
+    let codec = Codec {
+        class,
+        directory: &directory,
+        vcard_version: CardVersion::V3,
+    };
+    let paired: BTreeSet<String> = pair.iter().map(|p| p.crm_id.clone()).collect();
+    // A full CRM pass restricted to this record: `load` with no cursor reads
+    // all candidates; the record's own facts are what matter here.
+    let crm_state: CrmState = crm_side::load_one(store, profile, &codec, record_id, &paired).await?;
+    let mut input = CollectionInput::new(class, collection_name(class));
+    match pair {
+        Some(row) => {
+            let status = to_status(row)?;
+            let groupware = fetch_item(profile, class, &row.href, &codec).await?;
+            let crm = crate::collect::crm_side_of(&status, &crm_state);
+            input.pairs.push(PairedItem {
+                pair: status,
+                crm,
+                groupware,
+            });
+        }
+        None => {
+            input.unpaired_crm = crm_state
+                .present
+                .values()
+                .filter(|r| r.facts.readable)
+                .map(engine_record)
+                .collect();
+        }
+    }
+    out.explanation = Some(crmsync_engine::explain(
+        &profile.rules,
+        now,
+        &input,
+        &ItemRef::Crm(record_id.to_string()),
+    ));
+    Ok(out)
+}
+
+async fn class_of(store: &Store, id: &str) -> Result<Option<EntityClass>, SyncError> {
+    match store.get::<ContactFields>(id).await {
+        Ok(_) => return Ok(Some(EntityClass::Contacts)),
+        Err(StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match store.get::<ActivityFields>(id).await {
+        Ok(a) => Ok(Some(EntityClass::for_activity(a.fields.kind))),
+        Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn class_of_collection(name: &str) -> Option<EntityClass> {
+    [EntityClass::Contacts, EntityClass::Events, EntityClass::Tasks]
+        .into_iter()
+        .find(|c| collection_name(*c) == name)
+}
+
+async fn fetch_item(
+    profile: &SyncProfile,
+    class: EntityClass,
+    href: &str,
+    codec: &Codec<'_>,
+) -> Result<GroupwareSide, SyncError> {
+    let Some(collection) = crate::runner::find_collection(profile, class, false).await? else {
+        return Ok(GroupwareSide::Deleted);
+    };
+    let fetched = profile.connector.get_many(&collection.id, &[Href::new(href)]).await?;
+    Ok(match fetched.found.into_iter().next() {
+        Some(item) => match codec.parse(&item.body) {
+            Ok(parsed) => GroupwareSide::Present(crmsync_engine::GroupwareItem {
+                href: href.to_string(),
+                etag: item.etag.as_str().to_string(),
+                fields: parsed.fields,
+                last_modified: parsed.last_modified,
+            }),
+            // Malformed: explain what sync would do, which is to leave it be.
+            Err(_) => GroupwareSide::Unchanged,
+        },
+        None if fetched.failed.is_empty() => GroupwareSide::Deleted,
+        None => GroupwareSide::Unchanged,
+    })
+}
