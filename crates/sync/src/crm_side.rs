@@ -39,6 +39,7 @@ pub(crate) async fn load(
     codec: &Codec<'_>,
     since: Option<i64>,
     paired_ids: &BTreeSet<String>,
+    reread: &BTreeSet<String>,
 ) -> Result<CrmState, SyncError> {
     let mut state = CrmState {
         high_seq: store.latest_seq().await?,
@@ -77,6 +78,8 @@ pub(crate) async fn load(
                         .map(|c| c.record_id.clone()),
                 );
             }
+            // Paired records read even when unchanged (an open conflict).
+            touched.extend(reread.iter().cloned());
         }
     }
     for id in touched {

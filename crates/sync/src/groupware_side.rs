@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crmsync_connector::{CollectionId, Connector, Href, ItemMeta, SyncToken};
+use crmsync_connector::{CollectionId, Connector, Etag, Href, ItemMeta, SyncToken};
 use crmsync_engine::GroupwareItem;
 use crmsync_store::Store;
 
@@ -44,6 +44,8 @@ pub(crate) struct Listing<'a> {
     pub paired: &'a HashMap<String, String>,
     /// href → ETag of items quarantined earlier.
     pub known_bad: &'a HashMap<String, String>,
+    /// Paired hrefs read even when unchanged (pairs with an open conflict).
+    pub reread: &'a BTreeSet<String>,
 }
 
 pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<GroupwareState, SyncError> {
@@ -62,7 +64,7 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         let href = meta.href.as_str();
         let same_as_pair = listing.paired.get(href).is_some_and(|e| e == meta.etag.as_str());
         let still_bad = listing.known_bad.get(href).is_some_and(|e| e == meta.etag.as_str());
-        if same_as_pair {
+        if same_as_pair && !listing.reread.contains(href) {
             state.unchanged.insert(href.to_string());
         } else if still_bad {
             let why = "still malformed (unchanged since it was quarantined)".to_string();
@@ -84,6 +86,16 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         state
             .deleted
             .extend(changes.deleted.iter().map(|h| h.as_str().to_string()));
+        // Not in the delta: unchanged since the token, read all the same.
+        for href in listing.reread {
+            let etag = listing.paired.get(href);
+            if let (false, false, Some(etag)) = (seen.contains(href.as_str()), state.deleted.contains(href), etag) {
+                to_fetch.push(ItemMeta {
+                    href: Href::new(href.clone()),
+                    etag: Etag::new(etag.clone()),
+                });
+            }
+        }
     }
     for batch in to_fetch.chunks(FETCH_BATCH) {
         let hrefs: Vec<Href> = batch.iter().map(|m| m.href.clone()).collect();

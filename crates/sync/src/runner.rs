@@ -155,17 +155,32 @@ pub(crate) async fn find_collection(
 ) -> Result<Option<Collection>, SyncError> {
     let kind = collection_kind(class).expect("only syncable classes get here");
     let name = collection_name(class);
-    let found = profile
+    let candidates: Vec<Collection> = profile
         .connector
         .discover()
         .await?
         .into_iter()
-        .find(|c| c.id.as_str() == name && c.kind.serves(kind));
+        .filter(|c| c.kind.serves(kind))
+        .collect();
+    // An exact id wins (vdir folders are named `contacts`); a DAV collection's
+    // id is its href (`/crm/contacts/`), so its last path segment or its
+    // display name names it (R-SYNC-COLL-1).
+    let found = candidates
+        .iter()
+        .position(|c| c.id.as_str() == name)
+        .or_else(|| candidates.iter().position(|c| last_segment(c.id.as_str()) == name))
+        .or_else(|| candidates.iter().position(|c| c.display_name == name))
+        .map(|i| candidates[i].clone());
     match found {
         Some(c) => Ok(Some(c)),
         None if create => Ok(Some(profile.connector.ensure_collection(kind, name).await?)),
         None => Ok(None),
     }
+}
+
+/// The last segment of a collection id: `contacts` of `/crm/contacts/` and of `contacts`.
+fn last_segment(id: &str) -> &str {
+    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
 }
 
 async fn run_collection(
@@ -222,6 +237,14 @@ async fn run_collection(
             .collect();
         let paired_etags: HashMap<String, String> = pairs.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
         let paired_ids: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
+        // R-ENG-11: for a field held in a manual conflict neither side holds
+        // the base, so the engine must not take an unchanged side for the
+        // base (an edit of another field on the other side would then carry
+        // that side's conflicting value over): such pairs read both sides.
+        let held = held_pairs(store, &profile.name, name).await?;
+        let held = pairs.iter().filter(|p| held.contains(&p.id));
+        let (reread_ids, reread_hrefs): (BTreeSet<String>, BTreeSet<String>) =
+            held.map(|p| (p.crm_id.clone(), p.href.clone())).unzip();
         // While an ambiguity of R-PAIR-2 is open, its records and items stay
         // unpaired and unchanged, so a delta would not show them: the engine
         // would then judge a member that changed without the others, and
@@ -240,6 +263,7 @@ async fn run_collection(
                     token: cursor.as_ref().and_then(|c| c.token.clone()).map(SyncToken::new),
                     paired: &paired_etags,
                     known_bad: &known_bad,
+                    reread: &reread_hrefs,
                 };
                 groupware_side::load(listing, &codec).await?
             }
@@ -249,7 +273,8 @@ async fn run_collection(
                 ..GroupwareState::default()
             },
         };
-        let crm = crm_side::load(store, profile, &codec, cursor.as_ref().map(|c| c.crm_seq), &paired_ids).await?;
+        let since = cursor.as_ref().map(|c| c.crm_seq);
+        let crm = crm_side::load(store, profile, &codec, since, &paired_ids, &reread_ids).await?;
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
         report.quarantined = groupware
@@ -292,6 +317,14 @@ async fn run_collection(
             progress: opts.progress,
         };
         let applied = applier.apply(&report.plan, &mut lookups).await?;
+        // The report replaces the last one only once the plan that made it is
+        // applied: a group it no longer lists may be resolved by pairs this
+        // plan saves, and until they are saved the members need the full
+        // reads the old report asks for (R-SYNC-DUP-1). A crash, a re-plan or
+        // a held plan keeps the old report.
+        if applied.replanned == 0 {
+            save_duplicates(store, &profile.name, name, &report.plan).await?;
+        }
         let wrote_groupware = applied.counts.keys().any(|k| k.starts_with("groupware "));
         for (k, n) in applied.counts {
             *report.applied.entry(k).or_default() += n;
@@ -317,6 +350,17 @@ async fn run_collection(
     }
 }
 
+/// The ids of the collection's pairs with an open (manual) conflict.
+async fn held_pairs(store: &Store, profile: &str, collection: &str) -> Result<BTreeSet<String>, SyncError> {
+    Ok(store
+        .open_conflicts(Some(profile))
+        .await?
+        .into_iter()
+        .filter(|c| c.collection == collection)
+        .map(|c| c.pair_id)
+        .collect())
+}
+
 /// Whether the collection's last duplicates report lists any group.
 async fn open_duplicates(store: &Store, profile: &str, collection: &str) -> Result<bool, SyncError> {
     Ok(store
@@ -326,8 +370,8 @@ async fn open_duplicates(store: &Store, profile: &str, collection: &str) -> Resu
         .any(|(c, report)| c == collection && report.trim() != "[]"))
 }
 
-/// Warnings and duplicates go into the history and the duplicates report,
-/// so status and explain can show them after the run (R-FIELD-6, R-PAIR-2).
+/// Warnings go into the history, so status and explain can show them after
+/// the run (R-FIELD-6).
 async fn record_plan_notes(
     store: &Store,
     profile: &str,
@@ -351,6 +395,17 @@ async fn record_plan_notes(
             })
             .await?;
     }
+    Ok(())
+}
+
+/// The plan's duplicates become the collection's duplicates report, which
+/// status shows and which keeps later passes reading in full (R-PAIR-2).
+async fn save_duplicates(
+    store: &Store,
+    profile: &str,
+    collection: &str,
+    plan: &crmsync_engine::Plan,
+) -> Result<(), SyncError> {
     let report = serde_json::to_string(&plan.duplicates).expect("duplicates serialise");
     store.save_duplicates(profile, collection, &report).await?;
     Ok(())

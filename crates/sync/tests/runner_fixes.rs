@@ -122,3 +122,125 @@ async fn r_edit_3_value_overwritten_by_a_write_that_crashed_is_in_the_history() 
     });
     assert!(traced, "the overwritten \"Commodore\" must be traceable: {history:#?}");
 }
+
+// R-PAIR-2, R-SYNC-DUP-1, R-SAFE-2 (model_based.regressions 59740601…)
+#[tokio::test]
+async fn r_sync_dup_1_group_resolved_by_a_crashed_run_is_still_paired_later() {
+    let mut w = MemWorld::new(ConflictPolicy::Manual).await;
+    w.crm_create(Kind::Contact, &contact("Ada", "Lovelace", "ada@example.com"))
+        .await;
+    w.crm_create(Kind::Contact, &contact("Alan", "Turing", "alan@example.com"))
+        .await;
+    let first = w.gw_create(Kind::Contact, &contact("Ada", "Byron", "ada@example.com"));
+    let second = w.gw_create(Kind::Contact, &contact("Ada", "King", "ada@example.com"));
+    w.sync().await;
+    let dups = w.store.duplicates(PROFILE).await.unwrap();
+    assert!(
+        dups.iter().any(|(c, r)| c == "contacts" && r.contains(second.as_str())),
+        "{dups:?}"
+    );
+
+    // The ambiguity goes away: Ada and the second card now match one-to-one.
+    // The run that would pair them dies before its first write.
+    w.gw_delete(Kind::Contact, &first);
+    let alan = w
+        .gw_hrefs(Kind::Contact)
+        .into_iter()
+        .find(|h| !h.as_str().starts_with("ext-"))
+        .unwrap();
+    w.gw_edit(Kind::Contact, &alan, &[("notes".into(), "a note".into())]);
+    let faults = Faults::crash_at(1, CrashPoint::BeforeWrite);
+    let crashed = w
+        .try_sync(&RunOptions {
+            faults: Some(&faults),
+            ..w.options()
+        })
+        .await;
+    assert!(matches!(crashed, Err(SyncError::InjectedCrash { .. })), "{crashed:?}");
+
+    // The next runs must still see the unchanged pair-to-be and pair it.
+    w.sync().await;
+    w.sync().await;
+    let snap = w.snapshot().await;
+    memory_world::check_no_duplicates(&snap).unwrap();
+    assert!(snap.pair_of_href(Kind::Contact, second.as_str()).is_some());
+}
+
+// R-EDIT-3 (manual), R-ENG-11: an edit of another field on one side must not
+// carry that side's held value over the other side's.
+#[tokio::test]
+async fn r_eng_11_held_conflict_survives_an_edit_of_another_field() {
+    for crm_edits_later in [true, false] {
+        let mut w = MemWorld::new(ConflictPolicy::Manual).await;
+        let href = w.gw_create(Kind::Contact, &contact("Grace", "Hopper", "grace@example.com"));
+        w.sync().await;
+        let (id, _) = w.crm_records().await.into_iter().next().unwrap();
+        w.crm_edit(Kind::Contact, &id, &[("job_title".into(), "Rear Admiral".into())])
+            .await;
+        w.gw_edit(Kind::Contact, &href, &[("job_title".into(), "Commodore".into())]);
+        w.sync().await;
+        assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 1);
+
+        let department = [("department".to_string(), "Navy".to_string())];
+        if crm_edits_later {
+            w.crm_edit(Kind::Contact, &id, &department).await;
+        } else {
+            w.gw_edit(Kind::Contact, &href, &department);
+        }
+        w.sync().await;
+        let crm = w.crm_records().await.remove(&id).unwrap().fields;
+        let gw = w.gw_item(Kind::Contact, &href).unwrap().fields;
+        assert_eq!(
+            crm.get("department"),
+            Some("Navy"),
+            "the disjoint edit flows (R-EDIT-2)"
+        );
+        assert_eq!(gw.get("department"), Some("Navy"), "the disjoint edit flows (R-EDIT-2)");
+        assert_eq!(
+            crm.get("job_title"),
+            Some("Rear Admiral"),
+            "crm edits later: {crm_edits_later}"
+        );
+        assert_eq!(
+            gw.get("job_title"),
+            Some("Commodore"),
+            "crm edits later: {crm_edits_later}"
+        );
+        assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 1);
+    }
+}
+
+// R-EDIT-3 (manual), R-ENG-7, R-ENG-11 (model_based.regressions 89f920f9…):
+// a first-sync match queues its differing fields; the pass that confirms the
+// one-sided field it copied must not then copy the CRM's held values.
+#[tokio::test]
+async fn r_eng_11_first_sync_conflict_is_not_overwritten_by_the_confirming_pass() {
+    let mut w = MemWorld::new(ConflictPolicy::Manual).await;
+    let mut ada = contact("Ada", "Lovelace", "ada@example.com");
+    ada.set("job_title", "Countess");
+    let id = w.crm_create(Kind::Contact, &ada).await;
+    let href = w.gw_create(Kind::Contact, &contact("Augusta", "Byron", "ada@example.com"));
+    let report = w.sync().await;
+    assert_eq!(applied(&report, "contacts", "groupware update"), 1, "{report}");
+
+    let gw = w.gw_item(Kind::Contact, &href).unwrap().fields;
+    assert_eq!(gw.get("job_title"), Some("Countess"), "the one-sided field is copied");
+    assert_eq!(gw.get("first_name"), Some("Augusta"), "held, not overwritten");
+    assert_eq!(gw.get("last_name"), Some("Byron"), "held, not overwritten");
+    let crm = w.crm_records().await.remove(&id).unwrap().fields;
+    assert_eq!(crm.get("first_name"), Some("Ada"));
+
+    // Later conflicting edits of one held field leave the other held too.
+    w.crm_edit(Kind::Contact, &id, &[("last_name".into(), "King".into())])
+        .await;
+    w.gw_edit(Kind::Contact, &href, &[("last_name".into(), "Noel".into())]);
+    assert_eq!(writes(&w.sync().await), 0, "neither side is overwritten");
+    let gw = w.gw_item(Kind::Contact, &href).unwrap().fields;
+    assert_eq!(gw.get("first_name"), Some("Augusta"));
+    let open = w.store.open_conflicts(Some(PROFILE)).await.unwrap();
+    assert_eq!(open.len(), 1, "{open:#?}");
+    assert!(
+        open[0].fields.contains("first_name") && open[0].fields.contains("Noel"),
+        "{open:#?}"
+    );
+}

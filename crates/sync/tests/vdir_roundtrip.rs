@@ -156,3 +156,36 @@ async fn r_safe_5_dry_run_changes_nothing() {
     assert!(w.store.pairs("alice", "contacts").await.unwrap().is_empty());
     assert!(w.store.runs("alice", 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn r_edit_3_manual_conflict_waits_and_resolution_is_applied_by_the_next_sync() {
+    let mut w = World::new().await;
+    w.profile.rules.contacts.conflict = crmsync_engine::ConflictPolicy::Manual;
+    let ada = w.contact("Ada", "Lovelace", "ada@example.com").await;
+    w.sync().await;
+    let mut fields = ada.fields.clone();
+    fields.job_title = Some("Admiral".into());
+    w.store.update(ada.id(), ada.version(), fields).await.unwrap();
+    let file = w.files("contacts").pop().unwrap();
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("END:VCARD", "TITLE:Commodore\r\nEND:VCARD")).unwrap();
+
+    // Held: neither side is overwritten.
+    w.sync().await;
+    let open = w.store.open_conflicts(Some("alice")).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("Commodore"));
+    let crm = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    assert_eq!(crm.fields.job_title.as_deref(), Some("Admiral"));
+
+    // The CRM's value is chosen; the next sync writes it, and only it.
+    crmsync_sync::ops::resolve_conflict(&w.store, &open[0].id, &crmsync_sync::ops::ConflictChoice::Crm)
+        .await
+        .unwrap();
+    let report = w.sync().await;
+    assert_eq!(applied(&report, "contacts", "groupware update"), 1, "{report}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("Admiral") && !text.contains("Commodore"), "{text}");
+    assert!(w.store.open_conflicts(Some("alice")).await.unwrap().is_empty());
+    assert_eq!(writes(&w.sync().await), 0);
+}

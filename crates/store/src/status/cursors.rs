@@ -45,6 +45,18 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets one collection's cursors, so its next pass reads both sides in
+    /// full (used when a pair must be looked at again, e.g. a resolved conflict).
+    pub async fn forget_cursor(&self, profile: &str, collection: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sync_cursors WHERE profile = $1 AND collection = $2")
+            .bind(profile)
+            .bind(collection)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("forgetting a sync cursor"))?;
+        Ok(())
+    }
+
     /// The lowest CRM sequence every profile has passed: tombstones up to it
     /// can go (`purge_tombstones`). `None` when no profile has synced yet.
     pub async fn min_cursor_seq(&self) -> Result<Option<i64>> {

@@ -35,8 +35,8 @@ impl FromStr for ConflictChoice {
 /// groupware's values (so the CRM's differ and win); for `groupware`, the
 /// CRM's; for `merged`, the base keeps the old value and the merged values are
 /// recorded as the CRM's wish via the base of the other side. Nothing is
-/// written to either side here: the next sync does that, with preconditions,
-/// and records it in the history.
+/// written to either side here: the next sync (which reads the pair again)
+/// does that, with preconditions, and records it in the history.
 pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &ConflictChoice) -> Result<(), SyncError> {
     let Some(conflict) = store.conflict(conflict_id).await? else {
         return Err(SyncError::Profile {
@@ -98,7 +98,12 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
             "merged"
         }
     };
+    // Neither side may change again before the next sync, yet that sync must
+    // look at this pair: an unknown ETag makes it re-read the item, and a
+    // forgotten cursor makes the pass read both sides in full.
+    pair.etag = String::new();
     store.save_pair(&pair).await?;
+    store.forget_cursor(&pair.profile, &pair.collection).await?;
     store.resolve_conflict(conflict_id, label).await?;
     Ok(())
 }
