@@ -24,8 +24,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API (and, later, the scheduler).
+    /// Run the HTTP API and, beside it, the scheduler (unless scheduler.enabled = false).
     Serve,
+    /// Run only the scheduler: one of several workers sharing the profiles
+    /// of one PostgreSQL database (R-SCHED-3).
+    Worker,
     /// Create or upgrade the database schema.
     Migrate,
     /// Manage CRM users.
@@ -37,6 +40,72 @@ pub enum Command {
     Sync(SyncArgs),
     /// Create a sample CRM and vdir mailboxes (first run) and sync them.
     Demo(DemoArgs),
+    /// Every profile: last run, counts, failures and why, conflicts, quarantine, duplicates.
+    Status,
+    /// Why a CRM record does or does not sync for a profile (R-EXPLAIN-1).
+    Explain(ExplainArgs),
+    /// Forget pairs (never data) so the next sync re-pairs them (R-RESET-1).
+    Reset(ResetArgs),
+    /// List held conflicts, or resolve one.
+    Conflicts(ConflictsArgs),
+    /// The latest possible-duplicates reports (R-PAIR-2).
+    Duplicates(ProfileFilter),
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[arg(long)]
+    pub profile: String,
+    /// The CRM record's id (contact or activity).
+    #[arg(long)]
+    pub record: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ResetArgs {
+    #[arg(long)]
+    pub profile: String,
+    /// Only this CRM record.
+    #[arg(long, conflicts_with = "collection")]
+    pub record: Option<String>,
+    /// Only this collection: contacts, calendar or tasks.
+    #[arg(long)]
+    pub collection: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileFilter {
+    /// Only this profile (default: every profile in the configuration).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConflictsArgs {
+    #[command(flatten)]
+    pub filter: ProfileFilter,
+    #[command(subcommand)]
+    pub command: Option<ConflictsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConflictsCommand {
+    /// Choose which side's values a held conflict takes.
+    Resolve(ResolveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// The conflict's id, as `crmsync conflicts` lists it.
+    pub id: String,
+    #[arg(long, value_enum)]
+    pub take: Take,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Take {
+    Crm,
+    Groupware,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use crmsync_config::{Config, LogConfig, LogFormat};
 use crmsync_store::Store;
 
+#[derive(Clone)]
 pub struct Context {
     pub config: Config,
     /// Relative paths in the configuration are relative to this folder (the

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod demo;
+mod profile_directory;
 mod profiles;
 mod progress;
 
@@ -33,11 +34,17 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
             context::init_logging(&ctx.config.log);
             match command {
                 Command::Serve => commands::serve::run(&ctx).await,
+                Command::Worker => commands::worker::run(&ctx).await,
                 Command::Migrate => commands::migrate::run(&ctx).await,
                 Command::User {
                     command: UserCommand::Add(args),
                 } => commands::user::add(&ctx, args, cli.json).await,
                 Command::Sync(args) => commands::sync::run(&ctx, args, cli.json).await,
+                Command::Status => commands::status::run(&ctx, cli.json).await,
+                Command::Explain(args) => commands::explain::run(&ctx, args, cli.json).await,
+                Command::Reset(args) => commands::reset::run(&ctx, args, cli.json).await,
+                Command::Conflicts(args) => commands::conflicts::run(&ctx, args, cli.json).await,
+                Command::Duplicates(args) => commands::duplicates::run(&ctx, args, cli.json).await,
                 Command::Demo(_) => unreachable!("handled above"),
             }
         }

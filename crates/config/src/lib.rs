@@ -11,13 +11,18 @@
 mod env;
 mod error;
 mod model;
+mod secret;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 pub use error::ConfigError;
-pub use model::{Config, ConnectorConfig, DatabaseConfig, LogConfig, LogFormat, ProfileConfig, ServerConfig};
+pub use model::{
+    Config, ConnectorConfig, DatabaseConfig, LogConfig, LogFormat, ProfileConfig, SchedulerConfig, SecurityConfig,
+    ServerConfig,
+};
+pub use secret::SecretSource;
 pub use validate::redact_url;
 
 /// Environment variables that configure tests and tooling, not the product;
@@ -51,9 +56,16 @@ impl Config {
     pub fn parse_with_env(text: &str, origin: &str, env: &BTreeMap<String, String>) -> Result<Config, ConfigError> {
         let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
             origin: origin.to_string(),
-            message: e.to_string(),
+            message: syntax_message(text, &e),
         })?;
-        env::apply_overrides(&mut table, env)?;
+        // Variables a profile's secret names are not configuration keys.
+        let secret_vars = secret::referenced_env_vars(&table);
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .filter(|(k, _)| !secret_vars.contains(*k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        env::apply_overrides(&mut table, &env)?;
         let config: Config = Config::deserialize_table(table, origin)?;
         validate::validate(&config)?;
         Ok(config)
@@ -67,6 +79,20 @@ impl Config {
                 message: format!("{} (in {origin})", e.inner().message()),
             }
         })
+    }
+}
+
+/// A TOML syntax error by position only: toml's own message quotes the
+/// offending line, which may be a password (R-CFG-SECRET-2).
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{} at line {line}, column {column}", e.message().trim_end())
+        }
+        None => e.message().trim_end().to_string(),
     }
 }
 

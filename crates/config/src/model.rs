@@ -6,12 +6,16 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::secret::SecretSource;
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub database: DatabaseConfig,
     pub server: ServerConfig,
     pub log: LogConfig,
+    pub security: SecurityConfig,
+    pub scheduler: SchedulerConfig,
     #[serde(rename = "profile", skip_serializing_if = "Vec::is_empty")]
     pub profiles: Vec<ProfileConfig>,
 }
@@ -87,6 +91,68 @@ pub struct ProfileConfig {
     /// SPEC's defaults.
     #[serde(default)]
     pub rules: toml::Table,
+    /// Seconds between scheduled pulls in server mode (R-SCHED-1); absent:
+    /// `scheduler.default_pull_interval_secs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull_interval_secs: Option<u64>,
+    /// Run at once on CRM changes and groupware notifications (R-SCHED-2); default on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<bool>,
+    /// A disabled profile is kept but never scheduled; default on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+}
+
+/// Secrets at rest: `key` (base64 of 32 random bytes, e.g. from
+/// `openssl rand -base64 32`) seals the credentials of stored profiles.
+/// Usually given as `CRMSYNC_SECURITY_KEY` rather than in the file.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    pub key: String,
+}
+
+impl std::fmt::Debug for SecurityConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key decrypts every stored credential: never print it.
+        let shown = if self.key.is_empty() { "<unset>" } else { "***" };
+        f.debug_struct("SecurityConfig").field("key", &shown).finish()
+    }
+}
+
+/// Server mode's scheduler (`crmsync serve`, `crmsync worker`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulerConfig {
+    /// Off: `crmsync serve` runs the API only.
+    pub enabled: bool,
+    /// Names this process in leases and logs; empty: host name + process id.
+    pub worker_id: String,
+    /// Profile runs at once in this process.
+    pub max_concurrent_runs: u64,
+    /// How long a profile lease lasts without renewal (a dead worker's
+    /// profiles move to others after this); renewed every third of it.
+    pub lease_secs: u64,
+    /// How often the CRM change log and the due profiles are polled.
+    pub poll_millis: u64,
+    pub default_pull_interval_secs: u64,
+    /// At shutdown, runs get this long to finish before they are abandoned
+    /// (safely: the journal lets the next run finish them).
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            enabled: true,
+            worker_id: String::new(),
+            max_concurrent_runs: 4,
+            lease_secs: 60,
+            poll_millis: 300,
+            default_pull_interval_secs: 900,
+            shutdown_grace_secs: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,4 +160,29 @@ pub struct ProfileConfig {
 pub enum ConnectorConfig {
     /// A local vdir: `ROOT/contacts`, `ROOT/calendar`, `ROOT/tasks`.
     Vdir { root: PathBuf },
+    /// A CardDAV/CalDAV account. The collections `contacts`, `calendar` and
+    /// `tasks` are found in (or created under) the account's home sets.
+    ///
+    /// ```toml
+    /// connector = { kind = "dav", url = "https://dav.example.com/", username = "anna",
+    ///               password = { env = "ANNA_DAV_PASSWORD" }, concurrency = 4, timeout_secs = 30 }
+    /// ```
+    Dav {
+        /// Any URL of the server: its root, a well-known URI, the principal or a home.
+        url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        username: Option<String>,
+        /// HTTP Basic password (with `username`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        password: Option<SecretSource>,
+        /// OAuth bearer token, instead of a password.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bearer_token: Option<SecretSource>,
+        /// Requests in flight at once against the server; absent = the connector's default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        concurrency: Option<usize>,
+        /// Whole-request time-out in seconds; absent = the connector's default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_secs: Option<u64>,
+    },
 }

@@ -122,3 +122,102 @@ fn redacts_passwords() {
     assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
 }
+
+fn dav_profile(connector: &str) -> String {
+    format!("[[profile]]\nname = \"anna\"\nuser = \"anna\"\nconnector = {{ kind = \"dav\", {connector} }}\n")
+}
+
+#[test]
+fn dav_connector_parses_literal_env_and_file_passwords() {
+    let c = parse(&dav_profile(
+        "url = \"https://dav.example.com/\", username = \"anna\", password = \"hunter2\", concurrency = 2, timeout_secs = 10",
+    ))
+    .unwrap();
+    match &c.profiles[0].connector {
+        ConnectorConfig::Dav {
+            url,
+            username,
+            password: Some(SecretSource::Value(secret)),
+            concurrency,
+            timeout_secs,
+            bearer_token: None,
+        } => {
+            assert_eq!(url, "https://dav.example.com/");
+            assert_eq!(username.as_deref(), Some("anna"));
+            assert_eq!(secret.expose(), "hunter2");
+            assert_eq!((*concurrency, *timeout_secs), (Some(2), Some(10)));
+        }
+        other => panic!("expected a dav connector, got {other:?}"),
+    }
+    assert!(!format!("{c:?}").contains("hunter2"), "Debug leaked the password");
+
+    let env = parse(&dav_profile(
+        "url = \"http://h/\", username = \"a\", password = { env = \"ANNA_PW\" }",
+    ))
+    .unwrap();
+    assert!(matches!(
+        &env.profiles[0].connector,
+        ConnectorConfig::Dav { password: Some(SecretSource::Env { env }), concurrency: None, .. } if env == "ANNA_PW"
+    ));
+    let file = parse(&dav_profile(
+        "url = \"http://h/\", username = \"a\", password = { file = \"/run/secrets/dav\" }",
+    ))
+    .unwrap();
+    assert!(matches!(
+        &file.profiles[0].connector,
+        ConnectorConfig::Dav { password: Some(SecretSource::File { file }), .. } if file.to_str() == Some("/run/secrets/dav")
+    ));
+}
+
+#[test]
+fn dav_connector_rejects_unknown_keys_and_unworkable_values_by_name() {
+    let err = parse(&dav_profile("url = \"http://h/\", pasword = \"x\"")).unwrap_err();
+    assert!(err.to_string().contains("pasword"), "{err}");
+    let cases = [
+        ("url = \"ftp://h/\"", "profile[0].connector.url"),
+        ("url = \"http://anna:hunter2@h/\"", "profile[0].connector.url"),
+        (
+            "url = \"http://h/\", password = \"hunter2\"",
+            "profile[0].connector.username",
+        ),
+        (
+            "url = \"http://h/\", username = \"a\", password = \"hunter2\", bearer_token = \"t\"",
+            "profile[0].connector.bearer_token",
+        ),
+        (
+            "url = \"http://h/\", concurrency = 0",
+            "profile[0].connector.concurrency",
+        ),
+        (
+            "url = \"http://h/\", timeout_secs = 0",
+            "profile[0].connector.timeout_secs",
+        ),
+    ];
+    for (connector, key) in cases {
+        let err = parse(&dav_profile(connector)).unwrap_err();
+        assert_eq!(err.key(), Some(key), "{connector}: {err}");
+        assert!(!err.to_string().contains("hunter2"), "password leaked: {err}");
+    }
+}
+
+// R-CFG-SECRET-2
+#[test]
+fn a_syntax_error_on_the_password_line_does_not_quote_it() {
+    let err = parse("[[profile]]\nname = \"a\"\nuser = \"a\"\nconnector = { kind = \"dav\", url = \"http://h/\", password = \"hunter2 }\n")
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+    assert!(err.to_string().contains("line 4"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "password leaked: {err}");
+}
+
+// R-CFG-SECRET-1
+#[test]
+fn the_env_var_a_password_names_is_not_taken_for_a_mistyped_key() {
+    let text = dav_profile("url = \"http://h/\", username = \"a\", password = { env = \"CRMSYNC_ANNA_DAV_PASSWORD\" }");
+    let ok = Config::parse_with_env(&text, "t", &env(&[("CRMSYNC_ANNA_DAV_PASSWORD", "hunter2")]));
+    assert!(ok.is_ok(), "{ok:?}");
+    // Without the reference it is an unknown configuration variable again.
+    let err = Config::parse_with_env("", "t", &env(&[("CRMSYNC_ANNA_DAV_PASSWORD", "hunter2")])).unwrap_err();
+    assert!(err.to_string().contains("CRMSYNC_ANNA_DAV_PASSWORD"), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
+}

@@ -49,6 +49,14 @@ pub enum ApiError {
     /// A bug or a broken database; retrying will not help, the operator must look at the log.
     #[error("internal error; the server log has the details")]
     Internal(String),
+    /// The server was started without a sync profile source (R-OPS-1).
+    #[error("no sync profiles configured: add [[profile]] entries to the configuration and restart the server")]
+    NoSyncProfiles,
+    /// A sync run could not reach or use the profile's groupware; the message
+    /// says what to do (wrong password, server unreachable, …). Transient
+    /// ones are 503 and retryable, the rest 502.
+    #[error("{message}")]
+    Groupware { message: String, transient: bool },
 }
 
 impl ApiError {
@@ -67,7 +75,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::NotFound(_) | ApiError::RouteNotFound | ApiError::NoSyncProfiles => StatusCode::NOT_FOUND,
             ApiError::VersionConflict { .. } | ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -76,6 +84,8 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Groupware { transient: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Groupware { transient: false, .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -94,12 +104,18 @@ impl ApiError {
             ApiError::Unprocessable { .. } => "invalid_value",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::NoSyncProfiles => "no_sync_profiles",
+            ApiError::Groupware { transient: true, .. } => "groupware_unavailable",
+            ApiError::Groupware { transient: false, .. } => "groupware_error",
         }
     }
 
     /// Whether sending the very same request again may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ApiError::Unavailable(_))
+        matches!(
+            self,
+            ApiError::Unavailable(_) | ApiError::Groupware { transient: true, .. }
+        )
     }
 
     pub fn field(&self) -> Option<&str> {
@@ -165,7 +181,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static("Bearer realm=\"crmsync\""),
                 );
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::Groupware { transient: true, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
             }
             _ => {}

@@ -19,6 +19,7 @@ pub mod precondition;
 pub mod routes;
 pub mod state;
 mod store_error;
+pub mod sync;
 
 use std::future::Future;
 

@@ -14,6 +14,8 @@ pub struct AppState {
     pub store: Store,
     /// Bodies larger than this are refused with 413 before they are parsed.
     pub max_body_bytes: usize,
+    /// The sync profiles the `/sync` routes operate; `None`: they answer 404.
+    pub profiles: Option<crate::sync::ProfileSource>,
 }
 
 impl AppState {
@@ -21,11 +23,18 @@ impl AppState {
         AppState {
             store,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            profiles: None,
         }
     }
 
     pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
         self.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// Serves these sync profiles on the `/sync` routes.
+    pub fn with_profiles(mut self, profiles: std::sync::Arc<dyn crate::sync::ProfileDirectory>) -> Self {
+        self.profiles = Some(crate::sync::ProfileSource(profiles));
         self
     }
 }

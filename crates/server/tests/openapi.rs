@@ -48,7 +48,10 @@ async fn openapi_lists_exactly_the_served_routes() {
     // Every documented operation is really served: not the router's 404
     // fallback for unknown paths, not 405 for a method the path lacks.
     for (method, path) in &documented {
-        let concrete = path.replace("{id}", "some-id");
+        let concrete = path
+            .replace("{id}", "some-id")
+            .replace("{name}", "some-name")
+            .replace("{record_id}", "some-id");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let r = w.call(method.clone(), &concrete, Some(&w.admin.token), None).await;
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");

@@ -1,1 +1,42 @@
-pub fn x(){}
+//! crmsync-service: server mode.
+//!
+//! - [`ProfileCatalog`]: sync profiles stored in the database (`sync_profiles`),
+//!   credentials sealed with the `[security]` key ([`SecretKey`]), the config
+//!   file's profiles imported at start, R-PERM-1 checked on save and run.
+//! - [`ConnectorFactory`]: connector settings → an open connector (vdir, dav).
+//! - [`Scheduler`]: runs each profile on its interval with jitter (R-SCHED-1),
+//!   at once on CRM changes that concern it (R-SCHED-2), with back-off on
+//!   failure, over any number of workers sharing PostgreSQL row leases
+//!   (R-SCHED-3). Time comes from a [`Clock`].
+//! - [`Metrics`]: Prometheus counters and histograms, rendered as text.
+//!
+//! Decisions the SPEC leaves open are in `docs/RULES.md`, "crmsync-service".
+
+mod catalog;
+mod clock;
+mod definition;
+mod error;
+mod factory;
+mod health;
+mod metrics;
+mod profile_run;
+mod schedule_policy;
+mod scheduler;
+mod secret_key;
+mod settings;
+mod setup;
+mod triggers;
+
+pub use catalog::{ProfileCatalog, ProfileView, find_user};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL, ProfileDefinition, ProfileSource, crm_rights};
+pub use error::ServiceError;
+pub use factory::{ConnectorFactory, DefaultConnectorFactory, available_kinds};
+pub use health::readiness;
+pub use metrics::Metrics;
+pub use schedule_policy::{NextRun, SchedulePolicy};
+pub use scheduler::{RunEvent, RunResult, Scheduler, SchedulerParts, SchedulerSettings, TickReport};
+pub use secret_key::{SecretKey, Unsealable};
+pub use settings::{ConnectorSettings, SecretFields, secret_keys};
+pub use setup::scheduler_from_config;
+pub use triggers::ChangeWatcher;

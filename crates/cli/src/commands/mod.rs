@@ -1,5 +1,11 @@
+pub mod conflicts;
 pub mod demo;
+pub mod duplicates;
+pub mod explain;
 pub mod migrate;
+pub mod reset;
 pub mod serve;
+pub mod status;
 pub mod sync;
 pub mod user;
+pub mod worker;

@@ -32,12 +32,14 @@ pub async fn sync_all(
             ..RunOptions::default()
         };
         let report = run_profile(store, profile, &opts).await.map_err(|e| {
-            let hint = if e.is_transient() {
-                " (temporary: run again later)"
-            } else {
-                ""
-            };
-            anyhow::anyhow!("profile {}: {e}{hint}", profile.name)
+            let temporary = if e.is_transient() { " (temporary)" } else { "" };
+            // The connector's hint says what to do: wrong password, server
+            // unreachable, folder missing, …
+            anyhow::anyhow!(
+                "profile {}: {e}{temporary}\n  what to do: {}",
+                profile.name,
+                crmsync_server::sync::what_to_do(&e)
+            )
         })?;
         reports.push(report);
     }
@@ -50,6 +52,13 @@ pub fn print_reports(reports: &[RunReport], json: bool) {
     } else {
         for r in reports {
             print!("{r}");
+            if r.outcome == RunOutcome::Guarded {
+                println!(
+                    "  the mass-delete guard (R-SAFE-3) held this run and nothing was deleted: check the plan with \
+                     `crmsync sync --profile {p} --dry-run`, then run `crmsync sync --profile {p} --confirm-mass-delete`",
+                    p = r.profile
+                );
+            }
         }
     }
 }

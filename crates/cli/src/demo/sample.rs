@@ -147,7 +147,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
             job_title: Some(TITLES[i % TITLES.len()].into()),
             email1: Some(format!("{}.{}{}@{domain}", slug(first), slug(last), i)),
             phone_business: Some(format!("+44 20 7946 {:04}", 1000 + i)),
-            phone_mobile: (i % 2 == 0).then(|| format!("+44 7700 9{:05}", i)),
+            phone_mobile: i.is_multiple_of(2).then(|| format!("+44 7700 9{:05}", i)),
             business_address: Address {
                 street: Some(format!("{} Market Street", 1 + i % 90)),
                 city: account.fields.address.city.clone(),

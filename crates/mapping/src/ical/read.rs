@@ -261,7 +261,7 @@ impl CalLayout {
             component = Some(this);
             let this_uid = c
                 .prop("UID")
-                .map(|l| l.value_text().trim().to_string())
+                .map(|l| unescape_text(l.value_text().trim()))
                 .filter(|u| !u.is_empty());
             let Some(this_uid) = this_uid else {
                 return Err(MappingError::MissingUid { format: f });
@@ -635,4 +635,24 @@ pub(crate) fn read_override(
         description: Some(split_notes(&ov.text(ISlot::Description).unwrap_or_default()).0),
     };
     Ok((rid, full, cancelled))
+}
+
+/// A UID is TEXT (RFC 5545 3.8.4.7): read it with TEXT's escapes undone, as it
+/// is written, so a UID holding `;` or `,` reads back the same after a fresh
+/// render (found by fuzzing, R-FUZZ-1). A raw `;` (as Exchange writes) stays.
+fn unescape_text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push('\n'),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
 }

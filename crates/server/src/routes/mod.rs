@@ -3,8 +3,12 @@
 pub mod changes;
 pub mod journal;
 pub mod me;
+pub mod ops_metrics;
 pub mod participants;
 pub mod records;
+pub mod sync_access;
+pub mod sync_conflicts;
+pub mod sync_profiles;
 pub mod synchronize;
 pub mod users;
 
@@ -45,6 +49,13 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(participants::get, participants::replace))
         .routes(routes!(activities_journal_list, activities_journal_add))
         .routes(routes!(changes::list))
+        .routes(routes!(sync_profiles::status))
+        .routes(routes!(sync_profiles::explain))
+        .routes(routes!(sync_profiles::reset))
+        .routes(routes!(sync_profiles::run))
+        .routes(routes!(sync_profiles::duplicates))
+        .routes(routes!(sync_conflicts::list))
+        .routes(routes!(sync_conflicts::resolve))
         // route_layer: only matched routes authenticate, so an unknown path
         // is a plain 404 rather than a 401.
         .route_layer(from_fn_with_state(state.clone(), require_bearer))

@@ -51,7 +51,11 @@ pub struct Route {
 
 impl Route {
     pub fn path_for(&self, id: &str) -> String {
-        self.path.replace("{id}", id)
+        // The /sync routes name a profile and a record instead of `{id}`.
+        self.path
+            .replace("{id}", id)
+            .replace("{name}", "alice")
+            .replace("{record_id}", id)
     }
     pub fn name(&self) -> String {
         format!("{} {}", self.method, self.path)
@@ -244,6 +248,28 @@ pub fn authenticated_routes() -> Vec<Route> {
             versioned: false,
             writes: false,
         },
+    ]);
+    // The operator surface of sync (R-OPS-1/2): profiles and conflicts, not records.
+    let sync_post = |path: &'static str, valid: fn() -> Value| Route {
+        method: Method::POST,
+        path,
+        on: On::Nothing,
+        valid: Some(valid),
+        bad: None,
+        versioned: false,
+        writes: false,
+    };
+    r.extend([
+        read("/api/v1/sync/status", On::Nothing),
+        read("/api/v1/sync/profiles/{name}/explain/{record_id}", On::Nothing),
+        read("/api/v1/sync/profiles/{name}/duplicates", On::Nothing),
+        read("/api/v1/sync/conflicts", On::Nothing),
+        sync_post(
+            "/api/v1/sync/profiles/{name}/reset",
+            || json!({"collection": "contacts"}),
+        ),
+        sync_post("/api/v1/sync/profiles/{name}/run", || json!({"dry_run": true})),
+        sync_post("/api/v1/sync/conflicts/{id}/resolve", || json!({"take": "crm"})),
     ]);
     r
 }

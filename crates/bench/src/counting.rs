@@ -1,0 +1,171 @@
+//! A [`Connector`] wrapper that counts the calls the runner makes, so the
+//! incremental benchmarks can report "requests sent" next to the time (the
+//! issue's target: a no-change sync = one listing request per collection).
+//!
+//! Counting at the trait rather than on the wire keeps it protocol-neutral:
+//! it works the same for vdir and DAV. One DAV call may be several HTTP
+//! requests (multiget batches), which the report says beside the figure.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use crmsync_connector::{
+    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
+    SyncToken,
+};
+
+/// Calls made through a [`CountingConnector`] since the last reset.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    pub discover: u64,
+    pub ensure_collection: u64,
+    pub changes: u64,
+    pub get_many: u64,
+    pub create: u64,
+    pub update: u64,
+    pub delete: u64,
+}
+
+impl CallCounts {
+    pub fn total(&self) -> u64 {
+        self.reads() + self.writes()
+    }
+
+    /// Calls that only read: discovery, listings and fetches.
+    pub fn reads(&self) -> u64 {
+        self.discover + self.ensure_collection + self.changes + self.get_many
+    }
+
+    pub fn writes(&self) -> u64 {
+        self.create + self.update + self.delete
+    }
+}
+
+impl std::fmt::Display for CallCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (discover {}, ensure {}, changes {}, get_many {}, create {}, update {}, delete {})",
+            self.total(),
+            self.discover,
+            self.ensure_collection,
+            self.changes,
+            self.get_many,
+            self.create,
+            self.update,
+            self.delete
+        )
+    }
+}
+
+#[derive(Default)]
+struct Counters {
+    discover: AtomicU64,
+    ensure_collection: AtomicU64,
+    changes: AtomicU64,
+    get_many: AtomicU64,
+    create: AtomicU64,
+    update: AtomicU64,
+    delete: AtomicU64,
+}
+
+/// Forwards every call to the wrapped connector and counts it. Clones share
+/// the counters, so the benchmark keeps one clone and hands the other to the
+/// profile.
+#[derive(Clone)]
+pub struct CountingConnector {
+    inner: Arc<dyn Connector>,
+    counters: Arc<Counters>,
+}
+
+impl CountingConnector {
+    pub fn new(inner: Arc<dyn Connector>) -> Self {
+        CountingConnector {
+            inner,
+            counters: Arc::default(),
+        }
+    }
+
+    pub fn counts(&self) -> CallCounts {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        CallCounts {
+            discover: get(&c.discover),
+            ensure_collection: get(&c.ensure_collection),
+            changes: get(&c.changes),
+            get_many: get(&c.get_many),
+            create: get(&c.create),
+            update: get(&c.update),
+            delete: get(&c.delete),
+        }
+    }
+
+    pub fn reset(&self) {
+        let c = &self.counters;
+        for a in [
+            &c.discover,
+            &c.ensure_collection,
+            &c.changes,
+            &c.get_many,
+            &c.create,
+            &c.update,
+            &c.delete,
+        ] {
+            a.store(0, Ordering::Relaxed);
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+#[async_trait]
+impl Connector for CountingConnector {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
+        bump(&self.counters.discover);
+        self.inner.discover().await
+    }
+
+    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
+        bump(&self.counters.ensure_collection);
+        self.inner.ensure_collection(kind, name).await
+    }
+
+    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
+        bump(&self.counters.changes);
+        self.inner.changes(collection, since).await
+    }
+
+    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
+        bump(&self.counters.get_many);
+        self.inner.get_many(collection, hrefs).await
+    }
+
+    async fn create(
+        &self,
+        collection: &CollectionId,
+        suggested_name: &str,
+        body: &[u8],
+    ) -> Result<ItemMeta, ConnectorError> {
+        bump(&self.counters.create);
+        self.inner.create(collection, suggested_name, body).await
+    }
+
+    async fn update(
+        &self,
+        collection: &CollectionId,
+        href: &Href,
+        expected: &Etag,
+        body: &[u8],
+    ) -> Result<Etag, ConnectorError> {
+        bump(&self.counters.update);
+        self.inner.update(collection, href, expected, body).await
+    }
+
+    async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
+        bump(&self.counters.delete);
+        self.inner.delete(collection, href, expected).await
+    }
+}

@@ -1,0 +1,158 @@
+//! `crmsync-bench`: run by `bench/run` (see bench/README.md). Prints a table
+//! and writes bench/RESULTS.md with every figure beside its target.
+
+use std::path::PathBuf;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand};
+use crmsync_bench::BenchError;
+use crmsync_bench::engine_figures::micros_per_record;
+use crmsync_bench::peers::PeerKind;
+use crmsync_bench::report::{Report, Standing};
+use crmsync_bench::scenarios::{dav, memory, vdir, vdirsyncer};
+use crmsync_bench::world::Template;
+
+#[derive(Parser)]
+#[command(about = "crmsync benchmarks against the physical limit and against vdirsyncer")]
+struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// The issue's full sizes: 3,000 contacts on servers, 100,000 to vdir,
+    /// 100k contacts + 100k events for memory. Takes long (hours on servers).
+    #[arg(long)]
+    full: bool,
+    /// Contacts for the vdir benchmarks (default 3,000; --full 100,000).
+    #[arg(long)]
+    vdir_contacts: Option<usize>,
+    /// Contacts for the Radicale/Xandikos/vdirsyncer benchmarks (default 300; --full 3,000).
+    #[arg(long)]
+    server_contacts: Option<usize>,
+    /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000).
+    #[arg(long)]
+    memory_items: Option<usize>,
+    /// Side-by-side repetitions of the vdir first sync (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    reps: usize,
+    /// Skip the benchmarks that need Radicale, Xandikos and vdirsyncer.
+    #[arg(long)]
+    no_servers: bool,
+    /// Where criterion wrote the engine benchmarks (`$CARGO_TARGET_DIR/criterion`).
+    #[arg(long)]
+    criterion_dir: Option<PathBuf>,
+    /// The Markdown report to write.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    out: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Internal: one first sync in a fresh process, printing its peak RSS.
+    #[command(hide = true)]
+    MemoryChild {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        root: PathBuf,
+        #[arg(long)]
+        user: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        eprintln!("crmsync-bench: {e}");
+        if e.is_transient() {
+            eprintln!("(this may pass when run again)");
+        }
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), BenchError> {
+    if let Some(Cmd::MemoryChild { db, root, user }) = &args.command {
+        return memory::child(db, root, user).await;
+    }
+    let vdir_n = args.vdir_contacts.unwrap_or(if args.full { 100_000 } else { 3_000 });
+    let server_n = args.server_contacts.unwrap_or(if args.full { 3_000 } else { 300 });
+    let memory_n = args.memory_items.unwrap_or(if args.full { 100_000 } else { 5_000 });
+    let now = Utc::now();
+    let mut report = Report::default();
+
+    println!("== engine (criterion, crates/engine/benches/per_record.rs)");
+    engine(&args, &mut report);
+
+    println!("== vdir: {vdir_n} contacts, {} repetitions", args.reps);
+    let template = Template::seed(vdir_n, 0, now).await?;
+    vdir::run(&template, args.reps, &mut report).await?;
+    drop(template);
+
+    if args.no_servers {
+        report.note("servers skipped (--no-servers)");
+    } else {
+        let template = Template::seed(server_n, 0, now).await?;
+        println!("== radicale: {server_n} contacts");
+        let radicale = dav::run(PeerKind::Radicale, &template, &mut report).await?;
+        println!("== xandikos: {server_n} contacts");
+        dav::run(PeerKind::Xandikos, &template, &mut report).await?;
+        println!("== vdirsyncer: {server_n} contacts");
+        if let Err(e) = vdirsyncer::run(&template, &radicale, &mut report).await {
+            report.note(format!("vdirsyncer comparison not measured: {e}"));
+        }
+    }
+
+    println!("== memory: {memory_n} contacts + {memory_n} events");
+    let template = Template::seed(memory_n, memory_n, now).await?;
+    memory::run(&template, &mut report).await?;
+
+    report.note("Not measured yet (issue 6): events to servers, scale-out with PostgreSQL workers, push latency.");
+    let header = format!(
+        "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n}, memory {memory_n}+{memory_n}{}). \
+         Ratios are measured side by side in one run; absolute times are context only. \
+         `MISSED` marks a target crmsync does not reach yet.",
+        now.format("%Y-%m-%d %H:%M UTC"),
+        if args.full { ", --full" } else { "" }
+    );
+    std::fs::write(&args.out, report.markdown(&header)).map_err(|e| BenchError::Io {
+        doing: format!("writing {}", args.out.display()),
+        source: e,
+    })?;
+    println!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn engine(args: &Args, report: &mut Report) {
+    let dir = args.criterion_dir.clone().unwrap_or_else(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+        target.join("criterion")
+    });
+    let mut per = Vec::new();
+    for n in [1_000usize, 10_000, 100_000] {
+        match micros_per_record(&dir, n) {
+            Some(us) => {
+                report.add(
+                    "engine",
+                    format!("plan + merge + mapping, {n} records"),
+                    format!("{us:.2} us/record"),
+                    "<= 5 us/record",
+                    Standing::of(us <= 5.0),
+                );
+                per.push(us);
+            }
+            None => report.note(format!("engine at {n}: no criterion result in {}", dir.display())),
+        }
+    }
+    if let (Some(first), Some(last)) = (per.first(), per.last())
+        && per.len() == 3
+    {
+        let growth = last / first;
+        report.add(
+            "engine",
+            "per-record cost 100k / 1k (linear = 1.0)",
+            format!("{growth:.2}"),
+            "~1 (linear growth)",
+            Standing::of(growth <= 1.5),
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! Peak RSS of a first sync of contacts + events to a fresh vdir. The sync runs
+//! in a child process (this binary's `memory-child` command) so the peak is
+//! the sync's alone, not the seeding's or an earlier scenario's.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use crmsync_engine::EntityClass;
+use crmsync_store::Store;
+use crmsync_sync::{RunOptions, SyncProfile, run_profile};
+use crmsync_vdir::{VdirConfig, VdirConnector};
+
+use crate::edits::applied;
+use crate::error::BenchError;
+use crate::report::{Report, Standing};
+use crate::rss::peak_rss_bytes;
+use crate::world::Template;
+
+const LIMIT_MB: f64 = 150.0;
+
+/// Runs the child on a copy of `template` and reports its peak RSS.
+pub async fn run(template: &Template, report: &mut Report) -> Result<(), BenchError> {
+    let world = template.world().await?;
+    let db = world.dir.path().join("crm.db");
+    world.store.close().await;
+    let root = world.folder("mailbox")?;
+    let exe = std::env::current_exe().map_err(BenchError::io("finding the bench binary"))?;
+    let out = Command::new(exe)
+        .arg("memory-child")
+        .arg("--db")
+        .arg(&db)
+        .arg("--root")
+        .arg(&root)
+        .arg("--user")
+        .arg(&template.user_id)
+        .output()
+        .map_err(BenchError::io("running the memory child"))?;
+    if !out.status.success() {
+        return Err(BenchError::Unexpected(format!(
+            "memory child failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("peak_rss_bytes="))
+        .unwrap_or("");
+    let bytes: u64 = line
+        .trim()
+        .parse()
+        .map_err(|_| BenchError::Unexpected(format!("memory child said: {stdout}")))?;
+    let mb = bytes as f64 / 1_048_576.0;
+    let items = template.contacts + template.meetings;
+    let full = items >= 200_000;
+    report.add(
+        "memory",
+        format!(
+            "peak RSS, first sync {} contacts + {} events to vdir",
+            template.contacts, template.meetings
+        ),
+        format!("{mb:.1} MB"),
+        "< 150 MB at 200k items",
+        if full {
+            Standing::of(mb < LIMIT_MB)
+        } else {
+            Standing::Info
+        },
+    );
+    if !full {
+        report.note("memory: the 150 MB target is for 200k items; run `bench/run --full` to check it");
+    }
+    Ok(())
+}
+
+/// The child: one first sync, then its own peak RSS on stdout.
+pub async fn child(db: &Path, root: &Path, user_id: &str) -> Result<(), BenchError> {
+    let store = Store::connect(&format!("sqlite://{}", db.display())).await?;
+    let actor = crmsync_model::Actor {
+        user_id: user_id.to_owned(),
+        role: crmsync_model::Role::User,
+    };
+    let vdir = VdirConnector::open(&VdirConfig { root: root.to_owned() })
+        .map_err(|e| BenchError::Unexpected(e.to_string()))?;
+    let mut profile = SyncProfile::new(
+        "bench",
+        actor.clone(),
+        crmsync_engine::Profile::new(user_id),
+        Arc::new(vdir),
+    );
+    profile.classes = vec![EntityClass::Contacts, EntityClass::Events];
+    let run = run_profile(&store, &profile, &RunOptions::default()).await?;
+    let created = applied(&run, "groupware create");
+    println!("created={created}");
+    println!("peak_rss_bytes={}", peak_rss_bytes().unwrap_or(0));
+    Ok(())
+}

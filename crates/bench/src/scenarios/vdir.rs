@@ -1,0 +1,164 @@
+//! CRM → fresh vdir: first sync against raw durable writes of the same files,
+//! then a no-change sync and a sync after 1 % changed on each side.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crmsync_engine::EntityClass;
+use crmsync_sync::{RunOptions, run_profile};
+use crmsync_vdir::{VdirConfig, VdirConnector};
+
+use crate::counting::CountingConnector;
+use crate::edits::{applied, edit_card, edit_crm_contacts, one_percent};
+use crate::error::BenchError;
+use crate::raw_vdir::{read_items, write_durably};
+use crate::report::{Report, Standing, ratio, secs};
+use crate::world::{Template, World};
+
+const SECTION: &str = "vdir";
+
+struct Synced {
+    world: World,
+    counting: CountingConnector,
+    profile: crmsync_sync::SyncProfile,
+    took: Duration,
+}
+
+async fn first_sync(template: &Template) -> Result<Synced, BenchError> {
+    let world = template.world().await?;
+    let root = world.folder("mailbox")?;
+    let vdir = VdirConnector::open(&VdirConfig { root }).map_err(|e| BenchError::Unexpected(e.to_string()))?;
+    let counting = CountingConnector::new(Arc::new(vdir));
+    let profile = world.profile(Arc::new(counting.clone()), &[EntityClass::Contacts]);
+    let started = Instant::now();
+    let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
+    let took = started.elapsed();
+    let created = applied(&run, "groupware create");
+    if created != template.contacts {
+        return Err(BenchError::Unexpected(format!(
+            "first sync created {created} of {} contacts",
+            template.contacts
+        )));
+    }
+    Ok(Synced {
+        world,
+        counting,
+        profile,
+        took,
+    })
+}
+
+/// Runs the vdir benchmarks `reps` times side by side and reports medians.
+pub async fn run(template: &Template, reps: usize, report: &mut Report) -> Result<(), BenchError> {
+    let n = template.contacts;
+    let mut ratios = Vec::new();
+    let mut crm_times = Vec::new();
+    let mut raw_times = Vec::new();
+    let mut last = None;
+    for _ in 0..reps.max(1) {
+        let synced = first_sync(template).await?;
+        let files = read_items(&synced.world.dir.path().join("mailbox/contacts"))?;
+        let raw_dir = synced.world.folder("raw")?;
+        let started = Instant::now();
+        write_durably(&raw_dir, &files)?;
+        let raw = started.elapsed();
+        ratios.push(ratio(synced.took, raw));
+        crm_times.push(synced.took);
+        raw_times.push(raw);
+        last = Some(synced);
+    }
+    let crm = median(&mut crm_times);
+    let raw = median(&mut raw_times);
+    let r = median_f(&mut ratios);
+    report.add(
+        SECTION,
+        format!("first sync {n} contacts: crmsync / raw durable writes"),
+        format!("{r:.2}x ({} vs {})", secs(crm), secs(raw)),
+        "<= 1.05x raw",
+        Standing::of(r <= 1.05),
+    );
+    let per_3000 = crm.as_secs_f64() * 3000.0 / n as f64;
+    report.add(
+        SECTION,
+        format!("first sync {n} contacts, scaled to 3,000"),
+        format!("{per_3000:.3} s"),
+        "<= 1 s",
+        Standing::of(per_3000 <= 1.0),
+    );
+
+    let synced = last.expect("at least one repetition");
+    incremental(template, synced, report).await
+}
+
+async fn incremental(template: &Template, synced: Synced, report: &mut Report) -> Result<(), BenchError> {
+    let n = template.contacts;
+    let Synced {
+        world,
+        counting,
+        profile,
+        ..
+    } = synced;
+    counting.reset();
+    let started = Instant::now();
+    let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
+    let took = started.elapsed();
+    let calls = counting.counts();
+    report.add(
+        SECTION,
+        format!("no-change sync of {n}: connector calls"),
+        calls.total().to_string(),
+        "1 per collection",
+        Standing::of(calls.total() <= 1),
+    );
+    report.note(format!("vdir no-change calls: {calls}"));
+    report.add(
+        SECTION,
+        format!("no-change sync of {n}: time"),
+        secs(took),
+        "(context)",
+        Standing::Info,
+    );
+    if crate::edits::writes(&run) != 0 {
+        return Err(BenchError::Unexpected(format!("a no-change sync wrote: {run:?}")));
+    }
+
+    let k = one_percent(n);
+    let edited_crm = edit_crm_contacts(&world.store, &template.user_id, k).await?;
+    let folder = world.dir.path().join("mailbox/contacts");
+    let mut edited_files = 0;
+    for file in read_items(&folder)?.iter().rev().take(k) {
+        if let Some(body) = edit_card(&String::from_utf8_lossy(&file.body)) {
+            std::fs::write(folder.join(&file.name), body).map_err(BenchError::io("editing a vCard"))?;
+            edited_files += 1;
+        }
+    }
+    counting.reset();
+    let started = Instant::now();
+    let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
+    let took = started.elapsed();
+    let calls = counting.counts();
+    let (to_gw, to_crm) = (applied(&run, "groupware update"), applied(&run, "crm update"));
+    report.add(
+        SECTION,
+        format!("1% change sync ({edited_crm} CRM + {edited_files} vdir edits)"),
+        format!("{} ({} calls)", secs(took), calls.total()),
+        "(context)",
+        Standing::Info,
+    );
+    if to_gw < edited_crm || to_crm < edited_files {
+        return Err(BenchError::Unexpected(format!(
+            "1% sync applied {to_gw} groupware and {to_crm} CRM updates for {edited_crm} + {edited_files} edits"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) fn median(values: &mut [Duration]) -> Duration {
+    values.sort();
+    values[values.len() / 2]
+}
+
+pub(crate) fn median_f(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

@@ -1,0 +1,166 @@
+//! The harness's own parts must measure what they claim; these tests prove
+//! the counting, the raw baseline, the RSS reading and the report, never a time.
+
+use std::sync::Arc;
+
+use crmsync_bench::counting::{CallCounts, CountingConnector};
+use crmsync_bench::edits::{edit_card, one_percent};
+use crmsync_bench::engine_figures::{mean_ns, micros_per_record};
+use crmsync_bench::raw_vdir::{RawFile, read_items, write_durably};
+use crmsync_bench::report::{Report, Standing};
+use crmsync_bench::rss::{parse_vm_hwm, peak_rss_bytes};
+use crmsync_connector::memory::MemoryConnector;
+use crmsync_connector::{CollectionKind, Connector};
+
+#[tokio::test]
+async fn counting_connector_counts_each_call_by_kind_and_resets() {
+    let counting = CountingConnector::new(Arc::new(MemoryConnector::new()));
+    let as_dyn: Arc<dyn Connector> = Arc::new(counting.clone());
+    let collection = as_dyn
+        .ensure_collection(CollectionKind::Contacts, "contacts")
+        .await
+        .unwrap()
+        .id;
+    as_dyn.discover().await.unwrap();
+    let created = as_dyn
+        .create(&collection, "a", b"BEGIN:VCARD\r\nEND:VCARD\r\n")
+        .await
+        .unwrap();
+    as_dyn.changes(&collection, None).await.unwrap();
+    as_dyn.get_many(&collection, std::slice::from_ref(&created.href)).await.unwrap();
+    as_dyn.delete(&collection, &created.href, &created.etag).await.unwrap();
+
+    let counts = counting.counts();
+    assert_eq!(
+        counts,
+        CallCounts {
+            discover: 1,
+            ensure_collection: 1,
+            changes: 1,
+            get_many: 1,
+            create: 1,
+            update: 0,
+            delete: 1,
+        }
+    );
+    assert_eq!((counts.reads(), counts.writes(), counts.total()), (4, 2, 6));
+    counting.reset();
+    assert_eq!(counting.counts(), CallCounts::default());
+}
+
+#[test]
+fn raw_baseline_writes_exactly_the_given_files_and_leaves_no_temp() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        RawFile {
+            name: "b.vcf".into(),
+            body: b"second".to_vec(),
+        },
+        RawFile {
+            name: "a.ics".into(),
+            body: b"first".to_vec(),
+        },
+    ];
+    write_durably(dir.path(), &files).unwrap();
+    let back = read_items(dir.path()).unwrap();
+    let names: Vec<_> = back.iter().map(|f| (f.name.as_str(), f.body.as_slice())).collect();
+    assert_eq!(names, [("a.ics", &b"first"[..]), ("b.vcf", &b"second"[..])]);
+    let all = std::fs::read_dir(dir.path()).unwrap().count();
+    assert_eq!(all, 2, "temp files were renamed into place, none left");
+}
+
+#[test]
+fn peak_rss_is_read_from_vm_hwm_in_bytes() {
+    let status = "Name:\tx\nVmPeak:\t  9000 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 1000 kB\n";
+    assert_eq!(parse_vm_hwm(status), Some(1234 * 1024));
+    assert_eq!(parse_vm_hwm("Name:\tx\n"), None);
+    // This process has touched memory, so Linux reports a real peak.
+    assert!(peak_rss_bytes().is_some_and(|b| b > 0));
+}
+
+#[test]
+fn engine_figure_is_criterion_mean_divided_by_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let result = dir.path().join("engine_per_record/1000/new");
+    std::fs::create_dir_all(&result).unwrap();
+    // 2 ms per iteration of 1,000 records = 2 µs per record.
+    std::fs::write(
+        result.join("estimates.json"),
+        r#"{"mean":{"point_estimate":2000000.0,"standard_error":1.0}}"#,
+    )
+    .unwrap();
+    assert_eq!(micros_per_record(dir.path(), 1000), Some(2.0));
+    assert_eq!(micros_per_record(dir.path(), 10_000), None, "no result is no figure");
+    assert_eq!(mean_ns("not json"), None);
+}
+
+#[test]
+fn one_percent_edit_changes_one_field_and_is_at_least_one_item() {
+    assert_eq!(one_percent(3000), 30);
+    assert_eq!(one_percent(50), 1);
+    let card = "BEGIN:VCARD\r\nADR;TYPE=WORK:;;1 Market Street;London;;;\r\nEND:VCARD\r\n";
+    let edited = edit_card(card).unwrap();
+    assert!(edited.contains("1 Market Square") && !edited.contains("Market Street"));
+    assert_eq!(edit_card("BEGIN:VCARD\r\nEND:VCARD\r\n"), None);
+}
+
+#[test]
+fn report_marks_missed_targets_and_keeps_every_figure_in_the_markdown() {
+    let mut report = Report::default();
+    report.add(
+        "vdir",
+        "first sync",
+        "1.20x",
+        "<= 1.05x raw",
+        Standing::of(1.20 <= 1.05),
+    );
+    report.add("engine", "per record", "2.00 us", "<= 5 us", Standing::of(2.0 <= 5.0));
+    report.note("small sizes");
+    let md = report.markdown("header");
+    assert!(
+        md.contains("| vdir | first sync | 1.20x | <= 1.05x raw | MISSED |"),
+        "{md}"
+    );
+    assert!(md.contains("| engine | per record | 2.00 us | <= 5 us | met |"), "{md}");
+    assert!(md.contains("- small sizes"), "{md}");
+}
+
+#[tokio::test]
+async fn vdir_scenario_syncs_every_contact_and_reports_each_figure_with_a_target() {
+    let template = crmsync_bench::world::Template::seed(12, 0, chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut report = Report::default();
+    // The scenario itself fails if the first sync misses a contact, a
+    // no-change run writes, or the 1 % edits do not flow both ways.
+    crmsync_bench::scenarios::vdir::run(&template, 1, &mut report)
+        .await
+        .unwrap();
+    let names: Vec<&str> = report.figures.iter().map(|f| f.name.as_str()).collect();
+    assert!(
+        names.iter().any(|n| n.contains("crmsync / raw durable writes")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("no-change sync of 12: connector calls")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("1% change sync (1 CRM + 1 vdir edits)")),
+        "{names:?}"
+    );
+    let calls = report
+        .figures
+        .iter()
+        .find(|f| f.name.contains("connector calls"))
+        .unwrap();
+    assert!(
+        calls.measured.parse::<u64>().unwrap() >= 1,
+        "a no-change sync still lists"
+    );
+    assert!(report.figures.iter().all(|f| !f.target.is_empty()));
+}

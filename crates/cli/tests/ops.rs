@@ -1,0 +1,306 @@
+//! The operator commands (status, explain, reset, conflicts, duplicates) run
+//! as the real binary on a `crmsync demo` folder: real SQLite, real vdir
+//! mailboxes, human and `--json` output, and the failure messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crmsync_model::{ActivityFields, ActivityKind};
+use crmsync_store::{ListQuery, MAX_PAGE, Store};
+use serde_json::Value;
+
+struct Demo {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("demo");
+        let out = crmsync_raw(&["demo", "--dir", dir.to_str().unwrap()]);
+        assert!(out.status.success(), "demo: {}", String::from_utf8_lossy(&out.stderr));
+        Demo { _tmp: tmp, dir }
+    }
+
+    fn config(&self) -> String {
+        self.dir.join("crmsync.toml").display().to_string()
+    }
+
+    /// Runs `crmsync --config <demo> args…`.
+    fn run(&self, args: &[&str]) -> Output {
+        let config = self.config();
+        let mut all = vec!["--config", config.as_str()];
+        all.extend_from_slice(args);
+        crmsync_raw(&all)
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
+    }
+
+    /// Runs and expects the error exit; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(!out.status.success(), "{args:?} should fail");
+        String::from_utf8(out.stderr).unwrap()
+    }
+
+    async fn store(&self) -> Store {
+        Store::connect(&format!("sqlite://{}", self.dir.join("crm.db").display()))
+            .await
+            .unwrap()
+    }
+
+    fn mailbox(&self, profile: &str, collection: &str) -> PathBuf {
+        self.dir.join("mailboxes").join(profile).join(collection)
+    }
+}
+
+fn crmsync_raw(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        .args(args)
+        .env_remove("CRMSYNC_CONFIG")
+        .env_remove("CRMSYNC_LOG")
+        .output()
+        .expect("crmsync runs")
+}
+
+fn items(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    v
+}
+
+async fn user_id(store: &Store, name: &str) -> String {
+    let page = store
+        .list::<crmsync_model::UserFields>(&ListQuery {
+            visible_to: None,
+            owner_id: None,
+            modified_since: None,
+            cursor: None,
+            limit: MAX_PAGE,
+        })
+        .await
+        .unwrap();
+    page.items.into_iter().find(|u| u.fields.name == name).unwrap().meta.id
+}
+
+#[test]
+fn status_duplicates_and_conflicts_list_in_human_and_json_form() {
+    let demo = Demo::new();
+    let status = demo.ok(&["status"]);
+    assert!(status.contains("profile alice: ok"), "{status}");
+    assert!(status.contains("profile bob: ok"), "{status}");
+    assert!(status.contains("last run: ok"), "{status}");
+    assert!(status.contains("contacts: 120 groupware create"), "{status}");
+    assert!(status.contains("open conflicts: 0"), "{status}");
+
+    let json = demo.json(&["status"]);
+    let profiles = json.as_array().unwrap();
+    assert_eq!(profiles.len(), 2);
+    assert_eq!(profiles[0]["profile"], "alice");
+    assert_eq!(profiles[0]["last_run"]["outcome"], "ok");
+    assert_eq!(profiles[0]["last_run"]["counts"]["contacts"]["groupware create"], 120);
+    assert_eq!(profiles[0]["consecutive_failures"], 0);
+    assert!(profiles[0]["user_id"].is_string());
+
+    // R-PAIR-2: the demo data has no ambiguous matches.
+    let dups = demo.ok(&["duplicates", "--profile", "alice"]);
+    assert!(dups.contains("profile alice: no possible duplicates"), "{dups}");
+    let dups = demo.json(&["duplicates"]);
+    assert_eq!(dups.as_array().unwrap().len(), 2, "one report per profile");
+    assert_eq!(dups[1]["profile"], "bob");
+
+    assert!(demo.ok(&["conflicts"]).contains("no open conflicts"));
+    assert_eq!(demo.json(&["conflicts", "--profile", "bob"]), serde_json::json!([]));
+
+    let err = demo.fails(&["duplicates", "--profile", "carol"]);
+    assert!(
+        err.contains("no profile named `carol`") && err.contains("alice, bob"),
+        "an unknown profile names the known ones: {err}"
+    );
+}
+
+// R-DEL-9 + R-EXPLAIN-1: "why is this meeting still in my calendar?"
+#[tokio::test(flavor = "multi_thread")]
+async fn r_explain_1_explain_says_which_rule_kept_a_completed_meeting_deleted_in_the_crm() {
+    let demo = Demo::new();
+    let store = demo.store().await;
+    let alice = user_id(&store, "alice").await;
+    let now = chrono::Utc::now();
+    let page = store
+        .list::<ActivityFields>(&ListQuery {
+            visible_to: None,
+            owner_id: Some(alice.clone()),
+            modified_since: None,
+            cursor: None,
+            limit: MAX_PAGE,
+        })
+        .await
+        .unwrap();
+    let meeting = page
+        .items
+        .into_iter()
+        .find(|a| a.fields.kind == ActivityKind::Appointment && a.fields.end.is_some_and(|e| e < now))
+        .expect("the demo has a past meeting of alice's");
+    let id = meeting.meta.id.clone();
+    let before = items(&demo.mailbox("alice", "calendar"), "ics");
+    store
+        .delete::<ActivityFields>(&id, Some(meeting.meta.version))
+        .await
+        .unwrap();
+    drop(store);
+
+    demo.ok(&["sync", "--profile", "alice"]);
+    assert_eq!(
+        items(&demo.mailbox("alice", "calendar"), "ics"),
+        before,
+        "the completed meeting stays in the calendar"
+    );
+
+    let text = demo.ok(&["explain", "--profile", "alice", "--record", &id]);
+    assert!(text.contains("in the CRM: deleted"), "{text}");
+    assert!(text.contains("R-DEL-9"), "the rule that kept it: {text}");
+    let json = demo.json(&["explain", "--profile", "alice", "--record", &id]);
+    assert_eq!(json["crm"], "deleted");
+    assert!(
+        json["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["rule"] == "R-DEL-9"),
+        "{json}"
+    );
+
+    let err = demo.fails(&["explain", "--profile", "alice", "--record", "no-such-record"]);
+    assert!(err.contains("no CRM record `no-such-record`"), "{err}");
+    let err = demo.fails(&["explain", "--profile", "carol", "--record", &id]);
+    assert!(err.contains("no profile named `carol`"), "{err}");
+}
+
+// R-RESET-1: forget, then the next sync pairs again without duplicates.
+#[test]
+fn r_reset_1_reset_forgets_pairs_and_the_next_sync_creates_no_duplicates() {
+    let demo = Demo::new();
+    let contacts = demo.mailbox("alice", "contacts");
+    let before = items(&contacts, "vcf");
+
+    let out = demo.ok(&["reset", "--profile", "alice", "--collection", "contacts"]);
+    assert!(out.contains("forgot 120 pair(s) (collection contacts)"), "{out}");
+    assert!(out.contains("without creating duplicates"), "{out}");
+    let json = demo.json(&["reset", "--profile", "alice", "--collection", "contacts"]);
+    assert_eq!(json["forgotten"], 0, "nothing left to forget");
+
+    let sync = demo.ok(&["sync", "--profile", "alice"]);
+    assert!(!sync.contains("created in the groupware"), "{sync}");
+    assert_eq!(items(&contacts, "vcf"), before, "same items, no duplicates");
+    let json = demo.json(&["reset", "--profile", "alice", "--collection", "contacts"]);
+    assert_eq!(json["forgotten"], 120, "every contact was paired again");
+
+    let err = demo.fails(&["reset", "--profile", "alice", "--collection", "inbox"]);
+    assert!(err.contains("use one of contacts, calendar, tasks"), "{err}");
+}
+
+// R-SAFE-3: a held mass delete tells the operator the exact command.
+#[test]
+fn mass_delete_guard_message_names_the_confirm_command_and_status_shows_it() {
+    let demo = Demo::new();
+    // R-DEL-10: tasks deleted in the groupware are deleted in the CRM, so
+    // emptying the folder plans a delete of every task: the guard holds it.
+    let tasks = items(&demo.mailbox("alice", "tasks"), "ics");
+    assert!(tasks.len() >= 5, "the demo gives alice enough tasks");
+    for f in &tasks {
+        std::fs::remove_file(f).unwrap();
+    }
+    let out = demo.run(&["sync", "--profile", "alice"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("run `crmsync sync --profile alice --confirm-mass-delete`"),
+        "{stdout}"
+    );
+    let status = demo.ok(&["status"]);
+    assert!(
+        status.contains("profile alice: HELD by the mass-delete guard"),
+        "{status}"
+    );
+    assert!(
+        status.contains("`crmsync sync --profile alice --confirm-mass-delete`"),
+        "{status}"
+    );
+}
+
+// R-EDIT-3 `manual`: list a held conflict, resolve it once.
+#[tokio::test(flavor = "multi_thread")]
+async fn conflicts_are_listed_and_resolved_with_take() {
+    let demo = Demo::new();
+    let store = demo.store().await;
+    let pair = store.pairs("alice", "contacts").await.unwrap().remove(0);
+    let fields = serde_json::json!([{"key": "last_name", "base": "Old", "crm": "Crm", "groupware": "Groupware"}]);
+    store
+        .add_conflict(&crmsync_store::status::ConflictRow {
+            id: "c-42".into(),
+            profile: "alice".into(),
+            collection: "contacts".into(),
+            pair_id: pair.id.clone(),
+            crm_id: pair.crm_id.clone(),
+            href: pair.href.clone(),
+            fields: fields.to_string(),
+            created_at: chrono::Utc::now(),
+            resolved_at: None,
+            resolution: None,
+        })
+        .await
+        .unwrap();
+    drop(store);
+
+    let list = demo.ok(&["conflicts", "--profile", "alice"]);
+    assert!(list.contains("conflict c-42 (profile alice, contacts)"), "{list}");
+    assert!(
+        list.contains("last_name: CRM \"Crm\" / groupware \"Groupware\""),
+        "{list}"
+    );
+    let json = demo.json(&["conflicts"]);
+    assert_eq!(json[0]["id"], "c-42");
+    assert!(demo.ok(&["status"]).contains("open conflicts: 1"));
+
+    let out = demo.ok(&["conflicts", "resolve", "c-42", "--take", "groupware"]);
+    assert!(
+        out.contains("conflict c-42 resolved: the groupware values win"),
+        "{out}"
+    );
+    let store = demo.store().await;
+    let pair = store.pairs("alice", "contacts").await.unwrap().remove(0);
+    assert_eq!(
+        pair.base.get("last_name"),
+        Some("Crm"),
+        "the groupware's value differs from the base now"
+    );
+    drop(store);
+
+    let err = demo.fails(&["conflicts", "resolve", "c-42", "--take", "crm"]);
+    assert!(err.contains("already resolved"), "{err}");
+    let err = demo.fails(&["conflicts", "resolve", "nope", "--take", "crm"]);
+    assert!(err.contains("no conflict `nope`"), "{err}");
+    assert_eq!(demo.json(&["conflicts"]), serde_json::json!([]));
+}

@@ -1,0 +1,134 @@
+//! `/sync/conflicts`: held conflicts (R-EDIT-3 `manual`) and choosing a side.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use crmsync_model::FieldMap;
+use crmsync_sync::ops::{ConflictChoice, resolve_conflict};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::sync_access::{from_sync, source, visible, visible_profile};
+use crate::state::AppState;
+use crate::store_error::from_store;
+use crate::sync::ConflictView;
+
+#[derive(Debug, Deserialize)]
+pub struct ConflictsQuery {
+    pub profile: Option<String>,
+}
+
+/// Open conflicts of the profiles the caller may see (or of one).
+#[utoipa::path(get, path = "/api/v1/sync/conflicts", tag = "sync",
+    params(("profile" = Option<String>, Query, description = "Only this profile")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ConflictView>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No sync profiles, or no such profile the caller may see", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ConflictsQuery>,
+) -> Result<Json<Vec<ConflictView>>, ApiError> {
+    let names: Vec<String> = match &query.profile {
+        Some(name) => vec![visible_profile(&state, &caller, name)?.name],
+        None => visible(&state, &caller)?.into_iter().map(|p| p.name).collect(),
+    };
+    let rows = state.store.open_conflicts(None).await.map_err(from_store)?;
+    Ok(Json(
+        rows.into_iter()
+            .filter(|c| names.contains(&c.profile))
+            .map(ConflictView::from)
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ResolveBody {
+    /// `crm`, `groupware` or `merged`.
+    pub take: String,
+    /// With `merged`: the value to keep per conflicting field.
+    #[serde(default)]
+    pub values: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Resolved {
+    pub id: String,
+    pub take: String,
+    /// What happens next, in words.
+    pub next: String,
+}
+
+fn choice(body: ResolveBody) -> Result<ConflictChoice, ApiError> {
+    match (body.take.as_str(), body.values) {
+        ("merged", Some(values)) => {
+            let mut map = FieldMap::new();
+            for (k, v) in values {
+                map.set(k, v);
+            }
+            Ok(ConflictChoice::Merged(map))
+        }
+        ("merged", None) => Err(ApiError::bad_request(
+            Some("values".to_string()),
+            "`merged` needs `values`: the value to keep per field",
+        )),
+        (other, _) => other
+            .parse()
+            .map_err(|m: String| ApiError::bad_request(Some("take".to_string()), m)),
+    }
+}
+
+/// Chooses a side for a held conflict; the next sync writes it, with
+/// preconditions, and records it in the history.
+#[utoipa::path(post, path = "/api/v1/sync/conflicts/{id}/resolve", tag = "sync",
+    params(("id" = String, Path)),
+    request_body = ResolveBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Resolved),
+        (status = 400, description = "Malformed body or unknown side", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such conflict the caller may see", body = ErrorBody),
+        (status = 409, description = "Already resolved", body = ErrorBody),
+    ))]
+pub async fn resolve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: JsonBody,
+) -> Result<Json<Resolved>, ApiError> {
+    let sources = source(&state)?;
+    let conflict = state
+        .store
+        .conflict(&id)
+        .await
+        .map_err(from_store)?
+        .filter(|c| {
+            sources
+                .profile(&c.profile)
+                .is_some_and(|p| super::sync_access::may_see(&caller, &p))
+        })
+        .ok_or(ApiError::NotFound("conflict"))?;
+    let body: ResolveBody = body.parse()?;
+    if conflict.resolved_at.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "conflict {id} is already resolved ({})",
+            conflict.resolution.as_deref().unwrap_or("?")
+        )));
+    }
+    let take = body.take.clone();
+    let choice = choice(body)?;
+    resolve_conflict(&state.store, &id, &choice).await.map_err(from_sync)?;
+    Ok(Json(Resolved {
+        id,
+        take,
+        next: "the next sync writes the chosen values to the other side".into(),
+    }))
+}

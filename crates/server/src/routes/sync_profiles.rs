@@ -1,0 +1,208 @@
+//! `/sync/status` and `/sync/profiles/{name}/…`: the operator surface of sync
+//! (status, explain, reset, run, duplicates), the same as the CLI's commands.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use crmsync_model::{ActivityFields, ContactFields, Record};
+use crmsync_store::{Entity, StoreError};
+use crmsync_sync::ops::{ResetScope, explain_record, reset as reset_pairs};
+use crmsync_sync::{RunOptions, run_profile};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::sync_access::{from_sync, ready, visible, visible_profile};
+use crate::state::AppState;
+use crate::store_error::from_store;
+use crate::sync::{DuplicatesReport, ProfileStatus, ResetReport, check_collection, explains_nothing, profile_status};
+
+/// Every profile the caller may see: last run, counts, failures, conflicts,
+/// quarantined items and duplicates.
+#[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<ProfileStatus>),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "The server has no sync profiles", body = ErrorBody),
+    ))]
+pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProfileStatus>>, ApiError> {
+    let mut out = Vec::new();
+    for p in visible(&state, &caller)? {
+        out.push(
+            profile_status(&state.store, &p.name, Some(&p.user_id))
+                .await
+                .map_err(from_store)?,
+        );
+    }
+    Ok(Json(out))
+}
+
+/// Whether `actor` may read the CRM record `id`; `None` when no such record
+/// exists now (deleted or never was).
+async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Option<bool>, ApiError> {
+    use crmsync_model::Access;
+    async fn one<F: Entity>(state: &AppState, caller: &Caller, id: &str) -> Result<Option<bool>, ApiError>
+    where
+        Record<F>: Access,
+    {
+        match state.store.get::<F>(id).await {
+            Ok(r) => Ok(Some(r.readable_by(&caller.actor()))),
+            Err(StoreError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(from_store(e)),
+        }
+    }
+    match one::<ContactFields>(state, caller, id).await? {
+        Some(r) => Ok(Some(r)),
+        None => one::<ActivityFields>(state, caller, id).await,
+    }
+}
+
+/// R-EXPLAIN-1: whether the record syncs for this profile, which filter, rule
+/// and policy decided, what the next sync would do, and its history.
+#[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/explain/{record_id}", tag = "sync",
+    params(("name" = String, Path), ("record_id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The explanation", body = serde_json::Value),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such profile or record the caller may see", body = ErrorBody),
+        (status = 502, description = "The groupware refused (the message says what to do)", body = ErrorBody),
+        (status = 503, description = "Store or groupware unavailable; retry", body = ErrorBody),
+    ))]
+pub async fn explain(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((name, record_id)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let info = visible_profile(&state, &caller, &name)?;
+    // A user learns nothing about records they may not read (R-API-2).
+    if !caller.is_admin() && readable(&state, &caller, &record_id).await? == Some(false) {
+        return Err(ApiError::NotFound("record"));
+    }
+    let profile = ready(&state, &info).await?;
+    let explanation = explain_record(&state.store, &profile, &record_id, chrono::Utc::now())
+        .await
+        .map_err(from_sync)?;
+    if explains_nothing(&explanation) {
+        return Err(ApiError::NotFound("record"));
+    }
+    Ok(Json(
+        serde_json::to_value(&explanation).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
+}
+
+/// What to forget; nothing named: the whole profile.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ResetBody {
+    /// `contacts`, `calendar` or `tasks`.
+    #[serde(default)]
+    pub collection: Option<String>,
+    /// One CRM record.
+    #[serde(default)]
+    pub record_id: Option<String>,
+}
+
+/// R-RESET-1: forgets pairs and sync positions (never data); the next sync
+/// re-pairs without duplicates.
+#[utoipa::path(post, path = "/api/v1/sync/profiles/{name}/reset", tag = "sync",
+    params(("name" = String, Path)),
+    request_body = ResetBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ResetReport),
+        (status = 400, description = "Malformed body or unknown collection", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such profile the caller may see", body = ErrorBody),
+    ))]
+pub async fn reset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Json<ResetReport>, ApiError> {
+    let info = visible_profile(&state, &caller, &name)?;
+    let body: ResetBody = body.parse()?;
+    if let Some(c) = &body.collection {
+        check_collection(c).map_err(|m| ApiError::bad_request(Some("collection".to_string()), m))?;
+    }
+    let scope = ResetScope {
+        collection: body.collection.clone(),
+        record_id: body.record_id.clone(),
+    };
+    let forgotten = reset_pairs(&state.store, &info.name, &scope).await.map_err(from_sync)?;
+    Ok(Json(ResetReport::new(
+        &info.name,
+        body.collection,
+        body.record_id,
+        forgotten,
+    )))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct RunBody {
+    /// Plan and report, change nothing (R-SAFE-5).
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Apply a mass delete the guard held (R-SAFE-3).
+    #[serde(default)]
+    pub confirm_mass_delete: bool,
+}
+
+/// Runs the profile now and returns its report. A plan held by the
+/// mass-delete guard is 200 with outcome `guarded`: send
+/// `confirm_mass_delete: true` after checking it.
+#[utoipa::path(post, path = "/api/v1/sync/profiles/{name}/run", tag = "sync",
+    params(("name" = String, Path)),
+    request_body = RunBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The run report", body = serde_json::Value),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such profile the caller may see", body = ErrorBody),
+        (status = 502, description = "The groupware refused (the message says what to do)", body = ErrorBody),
+        (status = 503, description = "Store or groupware unavailable; retry", body = ErrorBody),
+    ))]
+pub async fn run(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    body: JsonBody,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let info = visible_profile(&state, &caller, &name)?;
+    let body: RunBody = body.parse()?;
+    let profile = ready(&state, &info).await?;
+    let opts = RunOptions {
+        dry_run: body.dry_run,
+        confirm_mass_delete: body.confirm_mass_delete,
+        ..RunOptions::default()
+    };
+    let report = run_profile(&state.store, &profile, &opts).await.map_err(from_sync)?;
+    Ok(Json(
+        serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
+    ))
+}
+
+/// R-PAIR-2: the latest duplicates report of each collection.
+#[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/duplicates", tag = "sync",
+    params(("name" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = DuplicatesReport),
+        (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 404, description = "No such profile the caller may see", body = ErrorBody),
+    ))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<DuplicatesReport>, ApiError> {
+    let info = visible_profile(&state, &caller, &name)?;
+    Ok(Json(
+        crate::sync::duplicates::read(&state.store, &info.name)
+            .await
+            .map_err(from_store)?,
+    ))
+}

@@ -1,0 +1,232 @@
+//! `crmsync status` / `GET /sync/status`: how each profile is doing, from the
+//! status store (runs, conflicts, quarantine, duplicates reports).
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use crmsync_store::{Store, StoreError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// How many past runs are read to count consecutive failures and find the
+/// last success: enough for an operator, bounded for a long history.
+const RUNS_LOOKED_AT: u32 = 50;
+
+/// One run, as the status shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunView {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finished_at: Option<DateTime<Utc>>,
+    /// `running`, `ok`, `partial`, `guarded` or `failed`.
+    pub outcome: String,
+    /// Per collection, how many actions of each kind were applied.
+    #[schema(value_type = Object)]
+    pub counts: serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// An item sync cannot read (R-SAFE-4); it is left alone until it changes.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QuarantinedItem {
+    pub collection: String,
+    pub href: String,
+    pub error: String,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProfileStatus {
+    pub profile: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<RunView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Failed runs since the last one that was not a failure.
+    pub consecutive_failures: u32,
+    /// Why the profile is failing (the last run's error), when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failing: Option<String>,
+    pub open_conflicts: usize,
+    pub quarantined: Vec<QuarantinedItem>,
+    /// Groups of possible duplicates in the latest reports (R-PAIR-2).
+    pub duplicate_groups: usize,
+    /// What the operator should do, one sentence each (empty: nothing).
+    pub todo: Vec<String>,
+}
+
+fn run_view(r: crmsync_store::status::RunRow) -> RunView {
+    let counts = r
+        .summary
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok())
+        .unwrap_or(serde_json::Value::Null);
+    RunView {
+        id: r.id,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        outcome: r.outcome,
+        counts,
+        error: r.error,
+    }
+}
+
+/// Reads one profile's status. `user_id` is shown as given (the status
+/// store does not know users).
+pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>) -> Result<ProfileStatus, StoreError> {
+    let runs = store.runs(profile, RUNS_LOOKED_AT).await?;
+    let last_success_at = runs
+        .iter()
+        .find(|r| r.outcome == "ok" || r.outcome == "partial")
+        .and_then(|r| r.finished_at);
+    // A run still `running` is either in progress or was interrupted; it
+    // neither counts as a failure nor ends a streak of them.
+    let consecutive_failures = runs
+        .iter()
+        .filter(|r| r.outcome != "running")
+        .take_while(|r| r.outcome == "failed")
+        .count() as u32;
+    let failing = runs
+        .iter()
+        .find(|r| r.outcome != "running")
+        .filter(|r| r.outcome == "failed")
+        .map(|r| r.error.clone().unwrap_or_else(|| "unknown error".into()));
+    let guarded = runs
+        .iter()
+        .find(|r| r.outcome != "running")
+        .is_some_and(|r| r.outcome == "guarded");
+    let open_conflicts = store.open_conflicts(Some(profile)).await?.len();
+    let quarantined: Vec<QuarantinedItem> = store
+        .quarantined(profile)
+        .await?
+        .into_iter()
+        .map(|q| QuarantinedItem {
+            collection: q.collection,
+            href: q.href,
+            error: q.error,
+            since: q.at,
+        })
+        .collect();
+    let duplicate_groups = super::duplicates::read(store, profile)
+        .await?
+        .collections
+        .iter()
+        .map(|c| c.groups.len())
+        .sum();
+
+    let mut todo = Vec::new();
+    if failing.is_some() {
+        todo.push(format!(
+            "run `crmsync sync --profile {profile}` to see the error and what to do about it"
+        ));
+    }
+    if guarded {
+        todo.push(format!(
+            "the mass-delete guard (R-SAFE-3) held the last run: check with `crmsync sync --profile {profile} \
+             --dry-run`, then run `crmsync sync --profile {profile} --confirm-mass-delete`"
+        ));
+    }
+    if open_conflicts > 0 {
+        todo.push(format!(
+            "{open_conflicts} conflict(s) wait for a choice: `crmsync conflicts --profile {profile}`"
+        ));
+    }
+    if duplicate_groups > 0 {
+        todo.push(format!(
+            "{duplicate_groups} group(s) of possible duplicates were not merged: `crmsync duplicates --profile {profile}`"
+        ));
+    }
+    if !quarantined.is_empty() {
+        todo.push("fix or remove the quarantined items; sync retries them when they change".into());
+    }
+    Ok(ProfileStatus {
+        profile: profile.to_string(),
+        user_id: user_id.map(str::to_string),
+        last_run: runs.into_iter().next().map(run_view),
+        last_success_at,
+        consecutive_failures,
+        failing,
+        open_conflicts,
+        quarantined,
+        duplicate_groups,
+        todo,
+    })
+}
+
+fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// "contacts: 3 groupware create; calendar: 1 crm update" from the counts.
+fn counts_line(counts: &serde_json::Value) -> Option<String> {
+    let per = counts.as_object()?;
+    let parts: Vec<String> = per
+        .iter()
+        .filter_map(|(collection, actions)| {
+            let actions = actions.as_object()?;
+            if actions.is_empty() {
+                return Some(format!("{collection}: nothing to do"));
+            }
+            // "status pair" counts are bookkeeping, not changes a person cares about.
+            let list: Vec<String> = actions
+                .iter()
+                .filter(|(k, _)| !k.starts_with("status "))
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            if list.is_empty() {
+                return Some(format!("{collection}: nothing to do"));
+            }
+            Some(format!("{collection}: {}", list.join(", ")))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+impl fmt::Display for ProfileStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match (&self.failing, &self.last_run) {
+            (Some(_), _) => "FAILING",
+            (None, None) => "never run",
+            (None, Some(r)) if r.outcome == "running" => "running (or interrupted)",
+            (None, Some(r)) if r.outcome == "guarded" => "HELD by the mass-delete guard",
+            (None, Some(_)) => "ok",
+        };
+        writeln!(f, "profile {}: {state}", self.profile)?;
+        if let Some(r) = &self.last_run {
+            let finished = r.finished_at.map(when).unwrap_or_else(|| "not finished".into());
+            writeln!(
+                f,
+                "  last run: {} (started {}, finished {finished})",
+                r.outcome,
+                when(r.started_at)
+            )?;
+            if let Some(line) = counts_line(&r.counts) {
+                writeln!(f, "    {line}")?;
+            }
+        }
+        if let Some(t) = self.last_success_at {
+            writeln!(f, "  last success: {}", when(t))?;
+        }
+        if let Some(why) = &self.failing {
+            writeln!(f, "  failing ({} run(s) in a row): {why}", self.consecutive_failures)?;
+        }
+        writeln!(
+            f,
+            "  open conflicts: {}, quarantined items: {}, duplicate groups: {}",
+            self.open_conflicts,
+            self.quarantined.len(),
+            self.duplicate_groups
+        )?;
+        for q in &self.quarantined {
+            writeln!(f, "    quarantined {}/{}: {}", q.collection, q.href, q.error)?;
+        }
+        for t in &self.todo {
+            writeln!(f, "  to do: {t}")?;
+        }
+        Ok(())
+    }
+}

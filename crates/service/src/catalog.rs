@@ -1,0 +1,298 @@
+//! The stored profiles: saving (validated, credentials sealed), importing the
+//! config file's profiles, reading them back for a run or for display.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crmsync_config::{Config, ConnectorConfig, ProfileConfig};
+use crmsync_model::{Actor, User, UserFields};
+use crmsync_store::{ListQuery, MAX_PAGE, ProfileDefinitionRow, ProfileRow, ProfileUpsert, Store, StoreError};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::definition::{ProfileDefinition, ProfileSource};
+use crate::error::ServiceError;
+use crate::secret_key::SecretKey;
+use crate::settings::{ConnectorSettings, SecretFields};
+
+/// Stored profiles, with the key that seals their credentials.
+#[derive(Debug, Clone)]
+pub struct ProfileCatalog {
+    store: Store,
+    key: Option<SecretKey>,
+}
+
+/// A profile as the API and status show it: never a credential, only
+/// whether the profile has any.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProfileView {
+    pub name: String,
+    pub user_id: String,
+    pub source: String,
+    pub connector_kind: String,
+    pub connector: Value,
+    pub has_credentials: bool,
+    pub rules: Value,
+    pub pull_interval_secs: i64,
+    pub push: bool,
+    pub enabled: bool,
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    pub failures: i64,
+    pub next_run_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leased_by: Option<String>,
+}
+
+impl ProfileCatalog {
+    pub fn new(store: Store, key: Option<SecretKey>) -> Self {
+        ProfileCatalog { store, key }
+    }
+
+    /// The key from `[security] key` (empty: none).
+    pub fn key_from_config(config: &Config) -> Result<Option<SecretKey>, ServiceError> {
+        match config.security.key.trim() {
+            "" => Ok(None),
+            text => SecretKey::from_base64(text).map(Some),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Validates and stores `def` (R-SCHED-1 range, rules, R-PERM-1 rights)
+    /// with its credentials sealed. Saving the same definition again keeps
+    /// the profile's schedule.
+    pub async fn save(
+        &self,
+        def: &ProfileDefinition,
+        source: ProfileSource,
+        now: DateTime<Utc>,
+    ) -> Result<ProfileUpsert, ServiceError> {
+        def.check_shape()?;
+        let user = self.user(&def.name, &def.user_id).await?;
+        def.engine_rules(&user)?;
+        let existing = self.store.profile_row(&def.name).await?;
+        let connector_secret = self.seal_reusing(def, existing.as_ref())?;
+        let row = ProfileDefinitionRow {
+            name: def.name.clone(),
+            user_id: def.user_id.clone(),
+            source: source.as_str().to_string(),
+            connector_kind: def.connector.kind.clone(),
+            connector_settings: def.connector.public_json(),
+            connector_secret,
+            rules: serde_json::to_string(&def.rules).expect("JSON values serialise"),
+            pull_interval_secs: def.pull_interval.as_secs() as i64,
+            push: def.push,
+            enabled: def.enabled,
+        };
+        Ok(self.store.upsert_profile(&row, now).await?)
+    }
+
+    /// A fresh seal differs every time (random nonce); when the secret is the
+    /// one already stored, keep the stored text so an unchanged profile stays
+    /// unchanged (and keeps its schedule).
+    fn seal_reusing(
+        &self,
+        def: &ProfileDefinition,
+        existing: Option<&ProfileRow>,
+    ) -> Result<Option<String>, ServiceError> {
+        if def.connector.secrets.is_empty() {
+            return Ok(None);
+        }
+        let key = self.key.as_ref().ok_or_else(|| ServiceError::NoSecurityKey {
+            profile: def.name.clone(),
+        })?;
+        if let Some(sealed) = existing.and_then(|r| r.definition.connector_secret.as_deref())
+            && let Ok(plain) = key.open(&def.name, sealed)
+            && SecretFields::from_exposed_json(&plain).as_ref() == Some(&def.connector.secrets)
+        {
+            return Ok(Some(sealed.to_string()));
+        }
+        Ok(Some(
+            key.seal(&def.name, def.connector.secrets.expose_json().as_bytes()),
+        ))
+    }
+
+    /// Upserts every `[[profile]]` of the file; the file wins over earlier
+    /// API edits of the same names. Relative vdir roots follow `base_dir`.
+    pub async fn import_config(
+        &self,
+        config: &Config,
+        base_dir: &Path,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(String, ProfileUpsert)>, ServiceError> {
+        let mut done = Vec::new();
+        for p in &config.profiles {
+            let def = self
+                .definition_from_config(p, config.scheduler.default_pull_interval_secs, base_dir)
+                .await?;
+            done.push((p.name.clone(), self.save(&def, ProfileSource::Config, now).await?));
+        }
+        Ok(done)
+    }
+
+    async fn definition_from_config(
+        &self,
+        p: &ProfileConfig,
+        default_interval_secs: u64,
+        base_dir: &Path,
+    ) -> Result<ProfileDefinition, ServiceError> {
+        let user = find_user(&self.store, &p.user)
+            .await?
+            .ok_or_else(|| ServiceError::UnknownUser {
+                profile: p.name.clone(),
+                user: p.user.clone(),
+            })?;
+        let connector = match &p.connector {
+            ConnectorConfig::Vdir { root } => ConnectorConfig::Vdir {
+                root: if root.is_absolute() {
+                    root.clone()
+                } else {
+                    base_dir.join(root)
+                },
+            },
+            #[allow(unreachable_patterns)]
+            other => other.clone(),
+        };
+        let json = serde_json::to_value(&connector).expect("connector settings serialise");
+        let connector = ConnectorSettings::from_json(json)
+            .ok_or_else(|| ServiceError::invalid(&p.name, "the connector has no kind"))?;
+        let rules = serde_json::to_value(&p.rules).map_err(|e| ServiceError::invalid(&p.name, e.to_string()))?;
+        Ok(ProfileDefinition {
+            name: p.name.clone(),
+            user_id: user.meta.id,
+            connector,
+            rules,
+            pull_interval: Duration::from_secs(p.pull_interval_secs.unwrap_or(default_interval_secs)),
+            push: p.push.unwrap_or(true),
+            enabled: p.enabled.unwrap_or(true),
+        })
+    }
+
+    /// The definition with its credentials unsealed, for a run.
+    pub fn definition_of(&self, row: &ProfileRow) -> Result<ProfileDefinition, ServiceError> {
+        let d = &row.definition;
+        let public: serde_json::Map<String, Value> = serde_json::from_str(&d.connector_settings)
+            .map_err(|e| ServiceError::invalid(&d.name, format!("stored connector settings: {e}")))?;
+        let secrets = match &d.connector_secret {
+            None => SecretFields::default(),
+            Some(sealed) => {
+                let key = self.key.as_ref().ok_or_else(|| ServiceError::NoSecurityKey {
+                    profile: d.name.clone(),
+                })?;
+                let plain = key.open(&d.name, sealed).map_err(|_| ServiceError::SecretUnreadable {
+                    profile: d.name.clone(),
+                })?;
+                SecretFields::from_exposed_json(&plain).ok_or_else(|| ServiceError::SecretUnreadable {
+                    profile: d.name.clone(),
+                })?
+            }
+        };
+        Ok(ProfileDefinition {
+            name: d.name.clone(),
+            user_id: d.user_id.clone(),
+            connector: ConnectorSettings {
+                kind: d.connector_kind.clone(),
+                public,
+                secrets,
+            },
+            rules: serde_json::from_str(&d.rules)
+                .map_err(|e| ServiceError::invalid(&d.name, format!("stored rules: {e}")))?,
+            pull_interval: Duration::from_secs(d.pull_interval_secs.max(0) as u64),
+            push: d.push,
+            enabled: d.enabled,
+        })
+    }
+
+    pub async fn view(&self, name: &str) -> Result<Option<ProfileView>, ServiceError> {
+        Ok(self.store.profile_row(name).await?.as_ref().map(view_of))
+    }
+
+    /// Profiles `actor` may see: all for an admin, their own otherwise (R-PERM-2).
+    pub async fn views_for(&self, actor: &Actor) -> Result<Vec<ProfileView>, ServiceError> {
+        let only = (!actor.is_admin()).then_some(actor.user_id.as_str());
+        Ok(self.store.profile_rows(only).await?.iter().map(view_of).collect())
+    }
+
+    /// A profile `actor` may manage: an admin any, a user their own (R-PERM-2).
+    /// Another user's profile answers as missing, so names reveal nothing.
+    pub async fn view_for(&self, actor: &Actor, name: &str) -> Result<ProfileView, ServiceError> {
+        match self.view(name).await? {
+            Some(v) if actor.is_admin() || v.user_id == actor.user_id => Ok(v),
+            _ => Err(ServiceError::ProfileNotFound(name.to_string())),
+        }
+    }
+
+    pub async fn delete(&self, name: &str) -> Result<bool, ServiceError> {
+        Ok(self.store.delete_profile(name).await?)
+    }
+
+    /// The profile's user, current (active flag and role as of now).
+    pub async fn user(&self, profile: &str, user_id: &str) -> Result<User, ServiceError> {
+        match self.store.get::<UserFields>(user_id).await {
+            Ok(u) => Ok(u),
+            Err(StoreError::NotFound { .. }) => Err(ServiceError::UnknownUser {
+                profile: profile.to_string(),
+                user: user_id.to_string(),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn view_of(row: &ProfileRow) -> ProfileView {
+    let d = &row.definition;
+    let s = &row.status;
+    ProfileView {
+        name: d.name.clone(),
+        user_id: d.user_id.clone(),
+        source: d.source.clone(),
+        connector_kind: d.connector_kind.clone(),
+        connector: serde_json::from_str(&d.connector_settings).unwrap_or(Value::Null),
+        has_credentials: d.connector_secret.is_some(),
+        rules: serde_json::from_str(&d.rules).unwrap_or(Value::Null),
+        pull_interval_secs: d.pull_interval_secs,
+        push: d.push,
+        enabled: d.enabled,
+        state: s.state.clone(),
+        state_reason: s.state_reason.clone(),
+        failures: s.failures,
+        next_run_at: s.next_run_at,
+        last_run_at: s.last_run_at,
+        leased_by: s.lease_owner.clone(),
+    }
+}
+
+/// A user by id or by name (names are what people write in a config file).
+pub async fn find_user(store: &Store, who: &str) -> Result<Option<User>, ServiceError> {
+    match store.get::<UserFields>(who).await {
+        Ok(user) => return Ok(Some(user)),
+        Err(StoreError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list::<UserFields>(&ListQuery {
+                visible_to: None,
+                owner_id: None,
+                modified_since: None,
+                cursor,
+                limit: MAX_PAGE,
+            })
+            .await?;
+        if let Some(u) = page.items.into_iter().find(|u| u.fields.name == who) {
+            return Ok(Some(u));
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(None),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The service's one error type. Each variant says whether retrying can help
+//! ([`ServiceError::is_transient`]) and its message says what to do.
+
+use crmsync_engine::EngineError;
+use crmsync_store::StoreError;
+use crmsync_sync::SyncError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("CRM store: {0}")]
+    Store(#[from] StoreError),
+
+    #[error("{0}")]
+    Sync(#[from] SyncError),
+
+    /// A setting of the configuration file is unusable.
+    #[error("config key `{key}`: {message}")]
+    Config { key: String, message: String },
+
+    #[error(
+        "profile {profile} has credentials, but no key to encrypt them: set [security] key or \
+         CRMSYNC_SECURITY_KEY to 32 random bytes in base64 (e.g. `openssl rand -base64 32`)"
+    )]
+    NoSecurityKey { profile: String },
+
+    #[error("the security key is unusable: {reason}; set it to 32 random bytes in base64 (`openssl rand -base64 32`)")]
+    BadSecurityKey { reason: String },
+
+    /// The sealed credentials do not open with this key: the key changed or
+    /// the row was altered.
+    #[error(
+        "the stored credentials of profile {profile} cannot be decrypted with the configured security key; \
+         restore the key they were saved with, or enter the profile's credentials again"
+    )]
+    SecretUnreadable { profile: String },
+
+    #[error("profile {profile}: {message}")]
+    InvalidProfile { profile: String, message: String },
+
+    /// R-PERM-1: the direction asks for rights the user lacks.
+    #[error("profile {profile}: {source}")]
+    Permission {
+        profile: String,
+        #[source]
+        source: EngineError,
+    },
+
+    #[error("profile {profile}: no CRM user `{user}`; add the user (`crmsync user add`) or fix the profile's user")]
+    UnknownUser { profile: String, user: String },
+
+    #[error("no profile named `{0}`")]
+    ProfileNotFound(String),
+
+    #[error("profile {profile}: connector kind `{kind}` is not available in this build; use one of: {available}")]
+    UnknownConnectorKind {
+        profile: String,
+        kind: String,
+        available: String,
+    },
+
+    /// The connector could not be opened (bad settings, folder missing, …).
+    #[error("profile {profile}: cannot open the connector: {message}")]
+    Connector {
+        profile: String,
+        message: String,
+        transient: bool,
+    },
+
+    /// R-PERM-2: only admins and the profile's own user manage a profile.
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+
+    /// A run lost its lease to another worker (it outlived the lease).
+    #[error("profile {profile}: the lease expired and another worker took the profile over; this run was stopped")]
+    LeaseLost { profile: String },
+}
+
+impl ServiceError {
+    /// True when the same call may succeed later unchanged.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ServiceError::Store(e) => e.is_transient(),
+            ServiceError::Sync(e) => e.is_transient(),
+            ServiceError::Connector { transient, .. } => *transient,
+            ServiceError::LeaseLost { .. } => true,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid(profile: &str, message: impl Into<String>) -> Self {
+        ServiceError::InvalidProfile {
+            profile: profile.to_string(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,49 @@
+//! One scheduled run of a stored profile: unseal, check rights, open the
+//! connector, run, count what was done. The scheduler around it owns the
+//! lease and the schedule.
+
+use crmsync_model::Actor;
+use crmsync_store::ProfileRow;
+use crmsync_sync::{RunOptions, RunReport, SyncProfile, run_profile};
+
+use crate::catalog::ProfileCatalog;
+use crate::clock::Clock;
+use crate::error::ServiceError;
+use crate::factory::ConnectorFactory;
+use crate::metrics::Metrics;
+
+pub(crate) struct RunContext<'a> {
+    pub catalog: &'a ProfileCatalog,
+    pub factory: &'a dyn ConnectorFactory,
+    pub clock: &'a dyn Clock,
+    pub metrics: &'a Metrics,
+}
+
+pub(crate) async fn run_stored_profile(ctx: &RunContext<'_>, row: &ProfileRow) -> Result<RunReport, ServiceError> {
+    let def = ctx.catalog.definition_of(row)?;
+    let user = ctx.catalog.user(&def.name, &def.user_id).await?;
+    // Rights are checked at every run, not only when saved: a user can lose
+    // them (be deactivated) after the profile was set up (R-PERM-1).
+    let rules = def.engine_rules(&user)?;
+    let connector = ctx.factory.open(&def.name, &def.connector)?;
+    let actor = Actor {
+        user_id: user.meta.id.clone(),
+        role: user.fields.role,
+    };
+    let profile = SyncProfile::new(def.name.clone(), actor, rules, connector);
+    let opts = RunOptions {
+        now: Some(ctx.clock.now()),
+        ..RunOptions::default()
+    };
+    let report = run_profile(ctx.catalog.store(), &profile, &opts).await?;
+    if let Some(run_id) = &report.run_id {
+        // The history holds every applied action with its rule; the report
+        // keeps only the last pass's plan.
+        for entry in ctx.catalog.store().run_history(run_id).await? {
+            if entry.action != "warning" {
+                ctx.metrics.action(&entry.action, &entry.rule);
+            }
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,499 @@
+//! The scheduler of server mode (R-SCHED-1/2/3).
+//!
+//! Every `poll` it does one [`Scheduler::tick`]:
+//! 1. maps new CRM changes to the profiles they touch and marks those due now
+//!    (R-SCHED-2);
+//! 2. renews the leases of its running profiles, and stops a run whose lease
+//!    went to another worker;
+//! 3. claims due profiles up to its free run slots (row leases: one run of a
+//!    profile at a time over all workers, R-SCHED-3) and starts each in its
+//!    own task, so a slow or failing profile never holds up the others.
+//!
+//! When a run ends, the lease is given back with the next due time: the pull
+//! interval plus jitter after a success, a growing delay after a failure
+//! ([`SchedulePolicy`]). At shutdown runs get a grace period; what is still
+//! running then is abandoned, which the runner's journal makes safe: the
+//! next run of the profile, on any worker, resolves the half-done steps first.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use crmsync_config::SchedulerConfig;
+use crmsync_store::{ProfileRow, RunRelease};
+use crmsync_sync::RunOutcome;
+use tokio::sync::{Notify, broadcast};
+use tokio::task::AbortHandle;
+use tracing::Instrument as _;
+
+use crate::catalog::ProfileCatalog;
+use crate::clock::Clock;
+use crate::error::ServiceError;
+use crate::factory::ConnectorFactory;
+use crate::metrics::Metrics;
+use crate::profile_run::{RunContext, run_stored_profile};
+use crate::schedule_policy::SchedulePolicy;
+use crate::triggers::ChangeWatcher;
+
+#[derive(Debug, Clone)]
+pub struct SchedulerSettings {
+    /// Names this worker in leases; unique per process.
+    pub worker_id: String,
+    pub max_concurrent_runs: usize,
+    pub lease: Duration,
+    pub poll: Duration,
+    pub shutdown_grace: Duration,
+    pub policy: SchedulePolicy,
+}
+
+impl SchedulerSettings {
+    /// From `[scheduler]`, checked; an empty `worker_id` becomes host-pid-random.
+    pub fn from_config(c: &SchedulerConfig) -> Result<SchedulerSettings, ServiceError> {
+        let bad = |key: &str, message: &str| ServiceError::Config {
+            key: format!("scheduler.{key}"),
+            message: message.to_string(),
+        };
+        if c.max_concurrent_runs == 0 {
+            return Err(bad("max_concurrent_runs", "must be at least 1"));
+        }
+        if c.lease_secs < 3 {
+            return Err(bad(
+                "lease_secs",
+                "must be at least 3 (it is renewed every third of it)",
+            ));
+        }
+        if c.poll_millis < 50 || c.poll_millis > 1000 {
+            return Err(bad(
+                "poll_millis",
+                "must be 50 to 1000: CRM changes must trigger within a second (R-SCHED-2)",
+            ));
+        }
+        Ok(SchedulerSettings {
+            worker_id: if c.worker_id.trim().is_empty() {
+                default_worker_id()
+            } else {
+                c.worker_id.trim().to_string()
+            },
+            max_concurrent_runs: c.max_concurrent_runs as usize,
+            lease: Duration::from_secs(c.lease_secs),
+            poll: Duration::from_millis(c.poll_millis),
+            shutdown_grace: Duration::from_secs(c.shutdown_grace_secs),
+            policy: SchedulePolicy::default(),
+        })
+    }
+}
+
+fn default_worker_id() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "crmsync".into());
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &unique[..8])
+}
+
+/// How a scheduled run ended, as [`Scheduler::subscribe`] reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunResult {
+    Finished {
+        outcome: RunOutcome,
+        run_id: Option<String>,
+    },
+    Failed {
+        message: String,
+        transient: bool,
+    },
+    /// Stopped at shutdown after the grace period; due again at once.
+    Abandoned,
+    /// Another worker took the profile over after the lease expired.
+    LeaseLost,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEvent {
+    pub profile: String,
+    pub worker: String,
+    pub result: RunResult,
+}
+
+/// What one tick did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickReport {
+    /// Profiles that CRM changes touched (R-SCHED-2).
+    pub triggered: BTreeSet<String>,
+    /// Profiles whose run this tick started.
+    pub started: Vec<String>,
+    /// Runs stopped because their lease was lost.
+    pub lost: Vec<String>,
+}
+
+/// The parts a scheduler is made of.
+pub struct SchedulerParts {
+    pub catalog: ProfileCatalog,
+    pub factory: Arc<dyn ConnectorFactory>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Metrics,
+    pub settings: SchedulerSettings,
+}
+
+/// Cheap to clone: clones drive the same scheduler.
+#[derive(Clone)]
+pub struct Scheduler {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: ProfileCatalog,
+    factory: Arc<dyn ConnectorFactory>,
+    clock: Arc<dyn Clock>,
+    metrics: Metrics,
+    settings: SchedulerSettings,
+    /// Runs in progress in this process, by profile. Whoever removes an
+    /// entry (the run at its end, or a stop) does that run's bookkeeping.
+    running: Mutex<HashMap<String, AbortHandle>>,
+    idle: Notify,
+    watcher: tokio::sync::Mutex<ChangeWatcher>,
+    last_renewal: Mutex<Option<DateTime<Utc>>>,
+    tick_lock: tokio::sync::Mutex<()>,
+    stopping: AtomicBool,
+    events: broadcast::Sender<RunEvent>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("worker", &self.inner.settings.worker_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheduler {
+    /// Starts watching the change log from now; nothing runs until a tick.
+    pub async fn new(parts: SchedulerParts) -> Result<Scheduler, ServiceError> {
+        let watcher = ChangeWatcher::from_now(parts.catalog.store()).await?;
+        let (events, _) = broadcast::channel(4096);
+        Ok(Scheduler {
+            inner: Arc::new(Inner {
+                catalog: parts.catalog,
+                factory: parts.factory,
+                clock: parts.clock,
+                metrics: parts.metrics,
+                settings: parts.settings,
+                running: Mutex::new(HashMap::new()),
+                idle: Notify::new(),
+                watcher: tokio::sync::Mutex::new(watcher),
+                last_renewal: Mutex::new(None),
+                tick_lock: tokio::sync::Mutex::new(()),
+                stopping: AtomicBool::new(false),
+                events,
+            }),
+        })
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.inner.settings.worker_id
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Every run's end, in this process.
+    pub fn subscribe(&self) -> broadcast::Receiver<RunEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Profiles running in this process now.
+    pub fn running(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .running
+            .lock()
+            .expect("running lock")
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Marks profiles due now because their groupware sent a notification
+    /// (R-SCHED-2; the push endpoint calls this). Returns how many were
+    /// triggered (profiles with push off are not).
+    pub async fn notify(&self, profiles: &[String]) -> Result<u64, ServiceError> {
+        let n = self
+            .inner
+            .catalog
+            .store()
+            .trigger_profiles(profiles, self.inner.clock.now())
+            .await?;
+        self.inner.metrics.triggered(n);
+        Ok(n)
+    }
+
+    /// One round: triggers, lease renewal, claims. See the module docs.
+    pub async fn tick(&self) -> Result<TickReport, ServiceError> {
+        let _one_at_a_time = self.inner.tick_lock.lock().await;
+        let inner = &self.inner;
+        let store = inner.catalog.store();
+        let mut report = TickReport::default();
+        let now = inner.clock.now();
+
+        report.triggered = inner.watcher.lock().await.poll(store).await?;
+        if !report.triggered.is_empty() {
+            let names: Vec<String> = report.triggered.iter().cloned().collect();
+            let n = store.trigger_profiles(&names, now).await?;
+            inner.metrics.triggered(n);
+        }
+
+        report.lost = self.renew_leases(now).await?;
+
+        if inner.stopping.load(Ordering::SeqCst) {
+            return Ok(report);
+        }
+        let free = inner
+            .settings
+            .max_concurrent_runs
+            .saturating_sub(inner.running.lock().expect("running lock").len());
+        if free == 0 {
+            return Ok(report);
+        }
+        let until = now + chrono_duration(inner.settings.lease);
+        let claimed = store
+            .claim_due_profiles(&inner.settings.worker_id, now, until, free as u32)
+            .await?;
+        for row in claimed {
+            if self.start_run(row.clone(), now) {
+                report.started.push(row.definition.name);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Ticks every `poll` until `shutdown` completes, then shuts down gracefully.
+    pub async fn run_until(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        tracing::info!(worker = %self.worker_id(), "scheduler started");
+        loop {
+            if let Err(e) = self.tick().await {
+                // A database hiccup must not end the scheduler: the next tick retries.
+                tracing::warn!(worker = %self.worker_id(), error = %e, transient = e.is_transient(), "scheduler tick failed");
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(self.inner.settings.poll) => {}
+            }
+        }
+        self.shutdown().await;
+    }
+
+    /// Stops claiming, lets runs finish within the grace period, abandons the
+    /// rest (their leases are given back, due at once).
+    pub async fn shutdown(&self) {
+        self.inner.stopping.store(true, Ordering::SeqCst);
+        if tokio::time::timeout(self.inner.settings.shutdown_grace, self.wait_idle())
+            .await
+            .is_err()
+        {
+            for name in self.running() {
+                self.stop_run(&name, RunResult::Abandoned).await;
+            }
+        }
+        tracing::info!(worker = %self.worker_id(), "scheduler stopped");
+    }
+
+    /// Waits until no run is in progress in this process.
+    pub async fn wait_idle(&self) {
+        loop {
+            let idle = self.inner.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.inner.running.lock().expect("running lock").is_empty() {
+                return;
+            }
+            idle.await;
+        }
+    }
+
+    async fn renew_leases(&self, now: DateTime<Utc>) -> Result<Vec<String>, ServiceError> {
+        let inner = &self.inner;
+        let due = {
+            let last = inner.last_renewal.lock().expect("renewal lock");
+            last.is_none_or(|t| now - t >= chrono_duration(inner.settings.lease / 3))
+        };
+        let names = self.running();
+        if !due || names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let held = inner
+            .catalog
+            .store()
+            .renew_leases(
+                &inner.settings.worker_id,
+                &names,
+                now + chrono_duration(inner.settings.lease),
+            )
+            .await?;
+        *inner.last_renewal.lock().expect("renewal lock") = Some(now);
+        let mut lost = Vec::new();
+        for name in names.into_iter().filter(|n| !held.contains(n)) {
+            tracing::warn!(profile = %name, worker = %inner.settings.worker_id, "lease lost to another worker: stopping the run");
+            if self.stop_run(&name, RunResult::LeaseLost).await {
+                lost.push(name);
+            }
+        }
+        Ok(lost)
+    }
+
+    /// Starts the run of a claimed profile unless it already runs here.
+    fn start_run(&self, row: ProfileRow, now: DateTime<Utc>) -> bool {
+        let name = row.definition.name.clone();
+        let mut running = self.inner.running.lock().expect("running lock");
+        if running.contains_key(&name) {
+            // Our own lease lapsed and we re-claimed it: the run goes on.
+            return false;
+        }
+        let lag = (now - row.status.next_run_at).to_std().unwrap_or_default();
+        self.inner.metrics.run_started(lag);
+        let span = tracing::info_span!("profile_run", profile = %name, worker = %self.inner.settings.worker_id);
+        let this = self.clone();
+        let handle = tokio::spawn(async move { this.run_claimed(row).await }.instrument(span));
+        running.insert(name, handle.abort_handle());
+        true
+    }
+
+    async fn run_claimed(&self, row: ProfileRow) {
+        let inner = &self.inner;
+        let started = Instant::now();
+        let ctx = RunContext {
+            catalog: &inner.catalog,
+            factory: &*inner.factory,
+            clock: &*inner.clock,
+            metrics: &inner.metrics,
+        };
+        let result = run_stored_profile(&ctx, &row).await;
+        let name = &row.definition.name;
+        // Giving the lease back and leaving `running` happen under the tick
+        // lock, so no tick sees the profile released (and perhaps claims it
+        // again) while it still counts as running here.
+        let _no_tick = inner.tick_lock.lock().await;
+        let now = inner.clock.now();
+        let interval = Duration::from_secs(row.definition.pull_interval_secs.max(1) as u64);
+        let (release, event, outcome_label) = match result {
+            Ok(report) => {
+                let next = inner.settings.policy.after_success(now, interval);
+                tracing::info!(outcome = ?report.outcome, "profile run finished");
+                (
+                    RunRelease {
+                        finished_at: now,
+                        succeeded: true,
+                        next_run_at: next.at,
+                        state: next.state.to_string(),
+                        state_reason: None,
+                        failures: 0,
+                    },
+                    RunResult::Finished {
+                        outcome: report.outcome,
+                        run_id: report.run_id.clone(),
+                    },
+                    outcome_label(report.outcome),
+                )
+            }
+            Err(e) => {
+                let next = inner.settings.policy.after_failure(now, interval, row.status.failures);
+                let transient = e.is_transient();
+                inner.metrics.error(transient);
+                tracing::warn!(error = %e, transient, failures = next.failures, retry_at = %next.at, "profile run failed");
+                (
+                    RunRelease {
+                        finished_at: now,
+                        succeeded: false,
+                        next_run_at: next.at,
+                        state: next.state.to_string(),
+                        state_reason: Some(e.to_string()),
+                        failures: next.failures,
+                    },
+                    RunResult::Failed {
+                        message: e.to_string(),
+                        transient,
+                    },
+                    "failed",
+                )
+            }
+        };
+        match inner
+            .catalog
+            .store()
+            .release_profile(name, &inner.settings.worker_id, &release)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!("the lease had passed to another worker before the run ended"),
+            // The lease then simply expires; another worker picks the profile up.
+            Err(e) => tracing::warn!(error = %e, "could not give the lease back"),
+        }
+        if inner.running.lock().expect("running lock").remove(name).is_none() {
+            return; // stopped meanwhile; the stopper did the bookkeeping
+        }
+        inner.metrics.run_ended(outcome_label, started.elapsed());
+        self.finish(name, event);
+    }
+
+    /// Stops a run in progress. True when it was running here.
+    async fn stop_run(&self, name: &str, why: RunResult) -> bool {
+        let Some(handle) = self.inner.running.lock().expect("running lock").remove(name) else {
+            return false;
+        };
+        handle.abort();
+        self.inner.metrics.run_ended(
+            if why == RunResult::LeaseLost {
+                "lease-lost"
+            } else {
+                "abandoned"
+            },
+            Duration::ZERO,
+        );
+        if why == RunResult::Abandoned {
+            let now = self.inner.clock.now();
+            if let Err(e) = self
+                .inner
+                .catalog
+                .store()
+                .abandon_lease(name, &self.inner.settings.worker_id, now)
+                .await
+            {
+                tracing::warn!(profile = %name, error = %e, "could not give an abandoned lease back; it expires");
+            }
+        }
+        self.finish(name, why);
+        true
+    }
+
+    fn finish(&self, name: &str, result: RunResult) {
+        // Nobody listening is fine.
+        let _ = self.inner.events.send(RunEvent {
+            profile: name.to_string(),
+            worker: self.inner.settings.worker_id.clone(),
+            result,
+        });
+        self.inner.idle.notify_waiters();
+    }
+}
+
+fn outcome_label(outcome: RunOutcome) -> &'static str {
+    match outcome {
+        RunOutcome::Ok => "ok",
+        RunOutcome::DryRun => "dry-run",
+        RunOutcome::Guarded => "guarded",
+        RunOutcome::Partial => "partial",
+    }
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}

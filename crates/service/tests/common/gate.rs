@@ -1,0 +1,89 @@
+//! A connector that holds a run at its first call until the test opens the
+//! gate: a slow or hung mailbox, without sleeping.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use crmsync_connector::{
+    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
+    SyncToken,
+};
+use crmsync_service::{ConnectorFactory, ConnectorSettings, DefaultConnectorFactory, ServiceError};
+use tokio::sync::Semaphore;
+
+/// Opens the production connectors, but those of `gated` profiles wait at
+/// `discover` for a permit of `gate` (a closed gate has none).
+pub struct GatedFactory {
+    pub gated: BTreeSet<String>,
+    pub gate: Arc<Semaphore>,
+    /// While set, every profile's runs are held too.
+    pub gate_all: AtomicBool,
+}
+
+impl GatedFactory {
+    pub fn new(gated: &[&str]) -> Arc<GatedFactory> {
+        Arc::new(GatedFactory {
+            gated: gated.iter().map(|s| s.to_string()).collect(),
+            gate: Arc::new(Semaphore::new(0)),
+            gate_all: AtomicBool::new(false),
+        })
+    }
+
+    /// Lets `n` held runs go on.
+    pub fn open(&self, n: usize) {
+        self.gate.add_permits(n);
+    }
+}
+
+impl ConnectorFactory for GatedFactory {
+    fn open(&self, profile: &str, settings: &ConnectorSettings) -> Result<Arc<dyn Connector>, ServiceError> {
+        let inner = DefaultConnectorFactory.open(profile, settings)?;
+        if self.gated.contains(profile) || self.gate_all.load(Ordering::SeqCst) {
+            Ok(Arc::new(GatedConnector {
+                inner,
+                gate: self.gate.clone(),
+                passed: AtomicBool::new(false),
+            }))
+        } else {
+            Ok(inner)
+        }
+    }
+}
+
+struct GatedConnector {
+    inner: Arc<dyn Connector>,
+    gate: Arc<Semaphore>,
+    /// One permit lets one whole run through (it discovers once per collection).
+    passed: AtomicBool,
+}
+
+#[async_trait]
+impl Connector for GatedConnector {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
+        if !self.passed.load(Ordering::SeqCst) {
+            self.gate.acquire().await.expect("gate open").forget();
+            self.passed.store(true, Ordering::SeqCst);
+        }
+        self.inner.discover().await
+    }
+    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
+        self.inner.ensure_collection(kind, name).await
+    }
+    async fn changes(&self, c: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
+        self.inner.changes(c, since).await
+    }
+    async fn get_many(&self, c: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
+        self.inner.get_many(c, hrefs).await
+    }
+    async fn create(&self, c: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
+        self.inner.create(c, name, body).await
+    }
+    async fn update(&self, c: &CollectionId, h: &Href, e: &Etag, body: &[u8]) -> Result<Etag, ConnectorError> {
+        self.inner.update(c, h, e, body).await
+    }
+    async fn delete(&self, c: &CollectionId, h: &Href, e: &Etag) -> Result<(), ConnectorError> {
+        self.inner.delete(c, h, e).await
+    }
+}

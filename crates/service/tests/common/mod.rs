@@ -1,0 +1,253 @@
+//! What the service tests share: a migrated store on SQLite (temp file) or
+//! PostgreSQL (a fresh database per test), CRM fixtures, vdir profiles, and a
+//! scheduler on a hand-driven clock.
+#![allow(dead_code)]
+
+pub mod gate;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crmsync_model::{
+    Activity, ActivityFields, ActivityKind, Contact, ContactFields, Participant, ParticipantRole, Party, PartyKind,
+    Role, User, UserFields,
+};
+use crmsync_service::{
+    ConnectorFactory, ConnectorSettings, DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog,
+    ProfileDefinition, ProfileSource, RunEvent, SchedulePolicy, Scheduler, SchedulerParts, SchedulerSettings,
+    SecretKey,
+};
+use crmsync_store::Store;
+use serde_json::json;
+use sqlx::Any;
+use sqlx::migrate::MigrateDatabase;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// `both_backends!(name, |store| { … })` defines `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, |$store:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($store: crmsync_store::Store) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                common::on_sqlite(body).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                common::on_postgres(body).await
+            }
+        }
+    };
+}
+
+pub async fn on_sqlite<F, Fut>(body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display()))
+        .await
+        .expect("open SQLite");
+    store.migrate().await.expect("migrate SQLite");
+    let outcome = tokio::spawn(body(store.clone())).await;
+    store.close().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// A fresh PostgreSQL database (dropped afterwards, also after a panic).
+pub struct PgDatabase {
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub async fn create() -> PgDatabase {
+        sqlx::any::install_default_drivers();
+        let admin = std::env::var("CRMSYNC_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
+        let name = format!("crmsync_svc_{}", uuid::Uuid::new_v4().simple());
+        // The admin URL names a database (`…/postgres`): swap in ours.
+        let (base, query) = admin.split_once('?').unwrap_or((admin.as_str(), ""));
+        let (server, _) = base.rsplit_once('/').expect("the PostgreSQL URL names a database");
+        let url = if query.is_empty() {
+            format!("{server}/{name}")
+        } else {
+            format!("{server}/{name}?{query}")
+        };
+        if let Err(e) = Any::create_database(&url).await {
+            panic!(
+                "PostgreSQL is not reachable for the service tests ({e}); start it or set \
+                 CRMSYNC_TEST_POSTGRES_URL (default {DEFAULT_POSTGRES_URL})"
+            );
+        }
+        PgDatabase { url }
+    }
+
+    pub async fn drop_database(&self) {
+        Any::force_drop_database(&self.url)
+            .await
+            .expect("drop the test database");
+    }
+}
+
+pub async fn on_postgres<F, Fut>(body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = PgDatabase::create().await;
+    let store = Store::connect(&db.url).await.expect("open the test database");
+    store.migrate().await.expect("migrate PostgreSQL");
+    let outcome = tokio::spawn(body(store.clone())).await;
+    store.close().await;
+    db.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+pub async fn user(store: &Store, name: &str) -> User {
+    store
+        .create_user(UserFields {
+            name: name.into(),
+            email: Some(format!("{name}@example.com")),
+            role: Role::User,
+            active: true,
+        })
+        .await
+        .expect("create user")
+        .0
+}
+
+pub async fn contact(store: &Store, owner: &User, last: &str) -> Contact {
+    let fields = ContactFields {
+        first_name: Some("Ada".into()),
+        last_name: Some(last.into()),
+        email1: Some(format!("{}@example.org", last.to_lowercase())),
+        active: true,
+        ..ContactFields::default()
+    };
+    store.create(&owner.meta.id, fields).await.expect("create contact")
+}
+
+pub fn user_party(user: &User, role: ParticipantRole) -> Participant {
+    Participant {
+        party: Party {
+            kind: PartyKind::User,
+            id: Some(user.meta.id.clone()),
+            email: None,
+            name: None,
+        },
+        role,
+        invite: true,
+        response: Default::default(),
+        sync_status: Default::default(),
+    }
+}
+
+/// A meeting `owner` organises tomorrow, with `invited` as attendees.
+pub async fn meeting(store: &Store, owner: &User, subject: &str, invited: &[&User]) -> Activity {
+    let mut a = ActivityFields::new(ActivityKind::Appointment, subject);
+    let start = Utc::now() + chrono::Duration::days(1);
+    a.start = Some(start);
+    a.end = Some(start + chrono::Duration::hours(1));
+    a.participants = std::iter::once(user_party(owner, ParticipantRole::Organizer))
+        .chain(invited.iter().map(|u| user_party(u, ParticipantRole::Required)))
+        .collect();
+    store.create(&owner.meta.id, a).await.expect("create meeting")
+}
+
+/// A vdir profile for `user` with its root under `dir` (created).
+pub fn vdir_profile(name: &str, user: &User, dir: &Path, interval: Duration) -> ProfileDefinition {
+    let root = dir.join(name);
+    std::fs::create_dir_all(&root).expect("vdir root");
+    ProfileDefinition {
+        name: name.into(),
+        user_id: user.meta.id.clone(),
+        connector: ConnectorSettings::from_json(json!({ "kind": "vdir", "root": root })).expect("settings"),
+        rules: json!({}),
+        pull_interval: interval,
+        push: true,
+        enabled: true,
+    }
+}
+
+pub fn vdir_files(root: &Path, collection: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(collection))
+        .map(|rd| rd.map(|e| e.expect("dir entry").path()).collect())
+        .unwrap_or_default();
+    files.retain(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("vcf" | "ics")));
+    files.sort();
+    files
+}
+
+pub fn settings(worker: &str, lease: Duration, max_concurrent_runs: usize) -> SchedulerSettings {
+    SchedulerSettings {
+        worker_id: worker.into(),
+        max_concurrent_runs,
+        lease,
+        poll: Duration::from_millis(100),
+        shutdown_grace: Duration::from_secs(5),
+        policy: SchedulePolicy::default(),
+    }
+}
+
+/// A scheduler on a hand-driven clock with the production connectors.
+pub async fn manual_scheduler(store: &Store, clock: Arc<ManualClock>) -> Scheduler {
+    scheduler_with(
+        store,
+        clock,
+        Arc::new(DefaultConnectorFactory),
+        settings("w1", Duration::from_secs(60), 4),
+    )
+    .await
+}
+
+pub async fn scheduler_with(
+    store: &Store,
+    clock: Arc<ManualClock>,
+    factory: Arc<dyn ConnectorFactory>,
+    settings: SchedulerSettings,
+) -> Scheduler {
+    Scheduler::new(SchedulerParts {
+        catalog: ProfileCatalog::new(store.clone(), Some(SecretKey::generate())),
+        factory,
+        clock,
+        metrics: Metrics::new(),
+        settings,
+    })
+    .await
+    .expect("scheduler")
+}
+
+pub async fn save(store: &Store, def: &ProfileDefinition, now: chrono::DateTime<Utc>) {
+    ProfileCatalog::new(store.clone(), None)
+        .save(def, ProfileSource::Api, now)
+        .await
+        .expect("save profile");
+}
+
+/// The next `n` run ends, in order. Waiting on events, not on time: the
+/// timeout only turns a hang into a failure.
+pub async fn next_events(rx: &mut tokio::sync::broadcast::Receiver<RunEvent>, n: usize) -> Vec<RunEvent> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let event = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("a run should have ended")
+            .expect("event channel open");
+        got.push(event);
+    }
+    got
+}

@@ -1,0 +1,152 @@
+//! Row leases on `sync_profiles` (R-SCHED-3): a worker runs a profile only
+//! while it holds the profile's lease, so one profile never runs twice at
+//! once, on one process or many.
+//!
+//! PostgreSQL is the coordinator: claiming is `SELECT … FOR UPDATE SKIP
+//! LOCKED` and an UPDATE in one transaction, so workers claiming at the same
+//! moment take disjoint rows without waiting on each other. A lease ends at
+//! `lease_until`; the holder renews it while it runs, and a worker that died
+//! stops renewing, so its profiles are claimable again after the expiry. On
+//! SQLite the write transaction (`BEGIN IMMEDIATE`) already serializes
+//! claims, and the same rows and SQL apply.
+//!
+//! Times come from the caller (the scheduler's clock), so tests control them.
+
+use chrono::{DateTime, Utc};
+
+use crate::Store;
+use crate::connect::Backend;
+use crate::error::{Result, StoreError};
+use crate::profiles::{PROFILE_COLUMNS, ProfileRow, profile_from_row};
+use crate::sql::{flag, get_text, to_ms};
+
+/// How a leased run ended, written when the lease is given back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRelease {
+    pub finished_at: DateTime<Utc>,
+    pub succeeded: bool,
+    /// When the next run is due if no trigger arrived during this one.
+    pub next_run_at: DateTime<Utc>,
+    /// `ok` or `failing`.
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub failures: i64,
+}
+
+impl Store {
+    /// Leases up to `limit` enabled profiles that are due at `now` and not
+    /// leased by anyone (or whose lease expired) to `worker` until
+    /// `lease_until`, and returns them, most overdue first.
+    pub async fn claim_due_profiles(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ProfileRow>> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lock = match self.backend() {
+            // Rows another worker is claiming right now are skipped, not waited for.
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            // BEGIN IMMEDIATE holds the database's write lock already.
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.begin_write().await?;
+        let due = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT name FROM sync_profiles WHERE enabled = 1 AND next_run_at <= $1 \
+             AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_run_at, name LIMIT $2{lock}"
+        )))
+        .bind(to_ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("claiming due profiles"))?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for row in &due {
+            let name = get_text(row, "name")?;
+            // The trigger flag is consumed here: a trigger that arrives from
+            // now on sets it again and is honoured when this run ends.
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "UPDATE sync_profiles SET lease_owner = $2, lease_until = $3, pending_trigger = 0 \
+                 WHERE name = $1 RETURNING {PROFILE_COLUMNS}"
+            )))
+            .bind(&name)
+            .bind(worker)
+            .bind(to_ms(lease_until))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::db("claiming due profiles"))?;
+            claimed.push(profile_from_row(&row)?);
+        }
+        tx.commit().await.map_err(StoreError::db("claiming due profiles"))?;
+        Ok(claimed)
+    }
+
+    /// Extends `worker`'s leases on `names` to `lease_until`. Returns the
+    /// names it still holds: a lease that expired and went to another worker
+    /// is lost, and its run must stop.
+    pub async fn renew_leases(
+        &self,
+        worker: &str,
+        names: &[String],
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let mut held = Vec::new();
+        for name in names {
+            let done = sqlx::query("UPDATE sync_profiles SET lease_until = $3 WHERE name = $1 AND lease_owner = $2")
+                .bind(name)
+                .bind(worker)
+                .bind(to_ms(lease_until))
+                .execute(self.pool())
+                .await
+                .map_err(StoreError::db("renewing a profile lease"))?;
+            if done.rows_affected() > 0 {
+                held.push(name.clone());
+            }
+        }
+        Ok(held)
+    }
+
+    /// Gives the lease back with the run's result. A trigger that arrived
+    /// during a successful run makes the next run due at once. False when
+    /// `worker` no longer held the lease (nothing is written then).
+    pub async fn release_profile(&self, name: &str, worker: &str, result: &RunRelease) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sync_profiles SET lease_owner = NULL, lease_until = NULL, last_run_at = $3, \
+             next_run_at = CASE WHEN pending_trigger = 1 AND $4 = 1 THEN $3 ELSE $5 END, \
+             pending_trigger = 0, state = $6, state_reason = $7, failures = $8 \
+             WHERE name = $1 AND lease_owner = $2",
+        )
+        .bind(name)
+        .bind(worker)
+        .bind(to_ms(result.finished_at))
+        .bind(flag(result.succeeded))
+        .bind(to_ms(result.next_run_at))
+        .bind(&result.state)
+        .bind(result.state_reason.clone())
+        .bind(result.failures)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("releasing a profile lease"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Gives a lease back without a result (a run abandoned at shutdown):
+    /// the profile is due at `now`, so another worker takes it over at once
+    /// and finishes what the journal shows half done.
+    pub async fn abandon_lease(&self, name: &str, worker: &str, now: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sync_profiles SET lease_owner = NULL, lease_until = NULL, next_run_at = $3 \
+             WHERE name = $1 AND lease_owner = $2",
+        )
+        .bind(name)
+        .bind(worker)
+        .bind(to_ms(now))
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("releasing a profile lease"))?;
+        Ok(done.rows_affected() > 0)
+    }
+}

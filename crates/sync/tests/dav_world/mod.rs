@@ -1,0 +1,230 @@
+//! A CRM (SQLite store in a temp folder, one user) with a sync profile onto a
+//! real DAV server, plus the independent clients that edit the server behind
+//! crmsync's back: plain HTTP, the `caldav` Python package and vdirsyncer.
+#![allow(dead_code)]
+
+pub mod peer;
+pub mod python;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use crmsync_connector::{Collection, Connector, FetchedItem};
+use crmsync_dav::DavConnector;
+use crmsync_model::{
+    Activity, ActivityFields, ActivityKind, Actor, Contact, ContactFields, Participant, ParticipantRole, Party,
+    PartyKind, Role, UserFields,
+};
+use crmsync_store::Store;
+use crmsync_sync::{RunOptions, RunReport, SyncProfile, run_profile};
+use tempfile::TempDir;
+
+pub use peer::{PASSWORD, Peer, PeerKind, USER};
+
+/// One CRM and its profile onto a peer's account.
+pub struct DavWorld {
+    pub dir: TempDir,
+    pub store: Store,
+    pub actor: Actor,
+    pub profile: SyncProfile,
+    /// The same account as the profile's, for looking at the server.
+    pub dav: DavConnector,
+    /// The clock runs use. Fixed at creation (whole seconds, as iCalendar
+    /// keeps them), so "planned" and the calendar window do not move while a
+    /// test runs; tests move it on purpose.
+    pub now: DateTime<Utc>,
+}
+
+impl DavWorld {
+    pub async fn new(peer: &Peer) -> DavWorld {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("crm.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        let (user, _token) = store
+            .create_user(UserFields {
+                name: "alice".into(),
+                email: Some("alice@example.com".into()),
+                role: Role::User,
+                active: true,
+            })
+            .await
+            .unwrap();
+        let actor = Actor {
+            user_id: user.meta.id.clone(),
+            role: Role::User,
+        };
+        let connector = DavConnector::new(&peer.config()).expect("connector");
+        let profile = SyncProfile::new(
+            "alice",
+            actor.clone(),
+            crmsync_engine::Profile::new(&actor.user_id),
+            Arc::new(connector),
+        );
+        DavWorld {
+            dir,
+            store,
+            actor,
+            profile,
+            dav: DavConnector::new(&peer.config()).unwrap(),
+            now: Utc::now().trunc_subsecs(0),
+        }
+    }
+
+    pub fn options(&self) -> RunOptions<'static> {
+        RunOptions {
+            now: Some(self.now),
+            ..RunOptions::default()
+        }
+    }
+
+    pub async fn sync(&self) -> RunReport {
+        run_profile(&self.store, &self.profile, &self.options())
+            .await
+            .unwrap_or_else(|e| panic!("sync failed: {e}"))
+    }
+
+    pub async fn contact(&self, first: &str, last: &str, email: &str) -> Contact {
+        let fields = ContactFields {
+            first_name: Some(first.into()),
+            last_name: Some(last.into()),
+            email1: Some(email.into()),
+            active: true,
+            ..ContactFields::default()
+        };
+        self.store.create(&self.actor.user_id, fields).await.unwrap()
+    }
+
+    /// An appointment the user organises, `start_in_days` from `now`, one hour long.
+    pub fn meeting_fields(&self, subject: &str, start_in_days: i64) -> ActivityFields {
+        let mut a = ActivityFields::new(ActivityKind::Appointment, subject);
+        a.start = Some(self.now + Duration::days(start_in_days));
+        a.end = Some(self.now + Duration::days(start_in_days) + Duration::hours(1));
+        a.participants = vec![Participant {
+            party: Party {
+                kind: PartyKind::User,
+                id: Some(self.actor.user_id.clone()),
+                email: None,
+                name: None,
+            },
+            role: ParticipantRole::Organizer,
+            invite: true,
+            response: Default::default(),
+            sync_status: Default::default(),
+        }];
+        a
+    }
+
+    pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {
+        let a = self.meeting_fields(subject, start_in_days);
+        self.store.create(&self.actor.user_id, a).await.unwrap()
+    }
+
+    pub async fn task(&self, kind: ActivityKind, subject: &str) -> Activity {
+        let mut a = ActivityFields::new(kind, subject);
+        a.due = Some(self.now + Duration::days(3));
+        self.store.create(&self.actor.user_id, a).await.unwrap()
+    }
+
+    /// The server collection the runner uses for `name` (`contacts`, `calendar`, `tasks`).
+    pub async fn collection(&self, name: &str) -> Collection {
+        self.dav
+            .discover()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.id.as_str().trim_end_matches('/').ends_with(&format!("/{name}")))
+            .unwrap_or_else(|| panic!("no collection {name} on the server"))
+    }
+
+    /// Every item of a server collection, as stored there.
+    pub async fn items(&self, name: &str) -> Vec<FetchedItem> {
+        let c = self.collection(name).await;
+        let listing = self.dav.changes(&c.id, None).await.unwrap();
+        let hrefs: Vec<_> = listing.changed.into_iter().map(|m| m.href).collect();
+        let mut found = self.dav.get_many(&c.id, &hrefs).await.unwrap().found;
+        found.sort_by(|a, b| a.href.cmp(&b.href));
+        found
+    }
+
+    /// The item of a collection whose body contains `needle`.
+    pub async fn item_with(&self, name: &str, needle: &str) -> FetchedItem {
+        let items = self.items(name).await;
+        items
+            .into_iter()
+            .find(|i| text(i).contains(needle))
+            .unwrap_or_else(|| panic!("no item with {needle:?} in {name}"))
+    }
+
+    /// Absolute server path of an item.
+    pub async fn path_of(&self, name: &str, item: &FetchedItem) -> String {
+        format!("{}{}", self.collection(name).await.id.as_str(), item.href.as_str())
+    }
+
+    pub async fn activities(&self) -> Vec<Activity> {
+        self.store.activities_for_user(&self.actor.user_id).await.unwrap()
+    }
+
+    pub async fn activity_named(&self, subject: &str) -> Option<Activity> {
+        self.activities()
+            .await
+            .into_iter()
+            .find(|a| a.fields.subject == subject)
+    }
+}
+
+pub fn text(item: &FetchedItem) -> String {
+    String::from_utf8_lossy(&item.body).into_owned()
+}
+
+/// How many actions of one kind a run applied in a collection.
+pub fn applied(report: &RunReport, collection: &str, key: &str) -> usize {
+    report
+        .collections
+        .iter()
+        .find(|c| c.collection == collection)
+        .and_then(|c| c.applied.get(key).copied())
+        .unwrap_or(0)
+}
+
+/// Every write a run applied, over all collections.
+pub fn writes(report: &RunReport) -> usize {
+    report
+        .collections
+        .iter()
+        .flat_map(|c| c.applied.iter())
+        .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Plain HTTP against the peer: an independent client with no crmsync code.
+pub struct Http {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Http {
+    pub fn new(peer: &Peer) -> Http {
+        Http {
+            base: peer.url(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    /// Sends a request to an absolute server path; returns status and ETag.
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Option<String>) {
+        let url = format!("{}{}", self.base.trim_end_matches('/'), path);
+        let mut request = self
+            .client
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .basic_auth(USER, Some(PASSWORD))
+            .body(body.to_vec());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("HTTP request");
+        let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+        (response.status().as_u16(), etag)
+    }
+}
