@@ -27,7 +27,10 @@ async fn counting_connector_counts_each_call_by_kind_and_resets() {
         .await
         .unwrap();
     as_dyn.changes(&collection, None).await.unwrap();
-    as_dyn.get_many(&collection, std::slice::from_ref(&created.href)).await.unwrap();
+    as_dyn
+        .get_many(&collection, std::slice::from_ref(&created.href))
+        .await
+        .unwrap();
     as_dyn.delete(&collection, &created.href, &created.etag).await.unwrap();
 
     let counts = counting.counts();
