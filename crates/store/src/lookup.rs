@@ -24,8 +24,12 @@ impl Store {
     /// several share the name, the oldest: the same answer every time.
     pub async fn account_by_name(&self, name: &str) -> Result<Option<Account>> {
         let row = dynamic(format!(
-            "SELECT {RECORD_COLUMNS} FROM {} WHERE name_key = $1 ORDER BY created_at, id LIMIT 1",
-            table(EntityKind::Account)
+            // Oldest first; two accounts made in the same millisecond are told
+            // apart by the change-log sequence of their creation, which is in
+            // commit order (a random UUID would make the choice arbitrary).
+            "SELECT {RECORD_COLUMNS} FROM {t} WHERE name_key = $1 ORDER BY created_at, \
+             (SELECT MIN(c.seq) FROM changes c WHERE c.entity = 'account' AND c.record_id = {t}.id), id LIMIT 1",
+            t = table(EntityKind::Account)
         ))
         .bind(fold(name))
         .fetch_optional(self.pool())
