@@ -25,7 +25,9 @@ use crmsync_store::Store;
 use tokio::runtime::Runtime;
 
 const PROFILES: usize = 50;
-const LEASE: Duration = Duration::from_secs(3);
+// Long enough that a renewal delayed by a loaded CI machine (renewals come
+// every third of it) never lets a live lease lapse mid-test.
+const LEASE: Duration = Duration::from_secs(10);
 
 struct Worker {
     runtime: Option<Runtime>,

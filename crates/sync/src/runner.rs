@@ -138,12 +138,17 @@ async fn run_collections(
     run_id: Option<&str>,
 ) -> Result<Vec<CollectionReport>, SyncError> {
     let directory = Directory::load(store, &profile.actor).await?;
+    // One discovery per run serves every collection: on a DAV server it is
+    // several requests, and a no-change sync should cost little more than one
+    // listing per collection.
+    let discovered = profile.connector.discover().await?;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if collection_kind(class).is_none() {
             continue;
         }
-        reports.push(run_collection(store, profile, opts, run_id, &directory, class).await?);
+        let collection = pick_collection(profile, &discovered, class, !opts.dry_run).await?;
+        reports.push(run_collection(store, profile, opts, run_id, &directory, class, collection).await?);
     }
     Ok(reports)
 }
@@ -153,15 +158,21 @@ pub(crate) async fn find_collection(
     class: EntityClass,
     create: bool,
 ) -> Result<Option<Collection>, SyncError> {
+    let discovered = profile.connector.discover().await?;
+    pick_collection(profile, &discovered, class, create).await
+}
+
+/// The collection a class lives in among `discovered`; created when missing
+/// and `create` says so.
+async fn pick_collection(
+    profile: &SyncProfile,
+    discovered: &[Collection],
+    class: EntityClass,
+    create: bool,
+) -> Result<Option<Collection>, SyncError> {
     let kind = collection_kind(class).expect("only syncable classes get here");
     let name = collection_name(class);
-    let candidates: Vec<Collection> = profile
-        .connector
-        .discover()
-        .await?
-        .into_iter()
-        .filter(|c| c.kind.serves(kind))
-        .collect();
+    let candidates: Vec<&Collection> = discovered.iter().filter(|c| c.kind.serves(kind)).collect();
     // An exact id wins (vdir folders are named `contacts`); a DAV collection's
     // id is its href (`/crm/contacts/`), so its last path segment or its
     // display name names it (R-SYNC-COLL-1).
@@ -190,9 +201,9 @@ async fn run_collection(
     run_id: Option<&str>,
     directory: &Directory,
     class: EntityClass,
+    collection: Option<Collection>,
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
-    let collection = find_collection(profile, class, !opts.dry_run).await?;
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
         Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
         _ => CardVersion::V3,
