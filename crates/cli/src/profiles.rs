@@ -6,8 +6,8 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use crmsync_config::{ConnectorConfig, ProfileConfig, SecretSource};
 use crmsync_dav::{DavConfig, DavConnector, PasswordSource};
-use crmsync_model::{Actor, UserFields};
-use crmsync_store::{ListQuery, MAX_PAGE, Store};
+use crmsync_model::Actor;
+use crmsync_store::Store;
 use crmsync_sync::SyncProfile;
 use crmsync_vdir::{VdirConfig, VdirConnector};
 
@@ -119,29 +119,12 @@ fn password_source(source: &SecretSource) -> PasswordSource {
     }
 }
 
-/// A user by id or by name (names are what people write in a config file).
+/// A user by id or by name (names are what people write in a config file);
+/// a missing user is an error that says how to add one.
 pub async fn find_user(store: &Store, who: &str) -> anyhow::Result<crmsync_model::User> {
-    if let Ok(user) = store.get::<UserFields>(who).await {
-        return Ok(user);
-    }
-    let mut cursor = None;
-    loop {
-        let page = store
-            .list::<UserFields>(&ListQuery {
-                visible_to: None,
-                owner_id: None,
-                modified_since: None,
-                cursor,
-                limit: MAX_PAGE,
-            })
-            .await?;
-        if let Some(u) = page.items.into_iter().find(|u| u.fields.name == who) {
-            return Ok(u);
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => bail!("no CRM user named `{who}`: add one with `crmsync user add {who}`"),
-        }
+    match crmsync_service::find_user(store, who).await? {
+        Some(user) => Ok(user),
+        None => bail!("no CRM user named `{who}`: add one with `crmsync user add {who}`"),
     }
 }
 

@@ -41,7 +41,9 @@ pub async fn run(args: DemoArgs, json: bool) -> anyhow::Result<ExitCode> {
     let ctx = Context::load(Some(&config))?;
     init_logging(&ctx.config.log);
     let store = ctx.open_store().await?;
-    let first_run = crate::profiles::find_user(&store, "alice").await.is_err();
+    // Only a missing user means a first run: a database error must stop the
+    // demo, not make it seed the sample data a second time.
+    let first_run = crmsync_service::find_user(&store, "alice").await?.is_none();
     if first_run {
         let seeded = sample::seed(&store, chrono::Utc::now()).await?;
         if !json {
