@@ -6,8 +6,8 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use crmsync_service::{Metrics, Scheduler, scheduler_from_config};
-use crmsync_store::{Backend, Store};
+use crmsync_service::{Metrics, Scheduler, ServiceError, scheduler_from_config};
+use crmsync_store::{Backend, Store, StoreError};
 use tokio::sync::watch;
 
 use crate::context::Context;
@@ -38,9 +38,23 @@ pub async fn start_scheduler(ctx: &Context, store: &Store, metrics: Metrics) -> 
         // process only wait; say so rather than let it look like a cluster.
         tracing::info!("SQLite: run one crmsync serve/worker process; use PostgreSQL for several workers");
     }
-    let scheduler = scheduler_from_config(store.clone(), &ctx.config, &ctx.base_dir, metrics)
-        .await
-        .context("starting the scheduler")?;
+    // Workers started together on a fresh database import the same
+    // [[profile]]s at the same moment, and the second insert of a name meets
+    // a unique conflict. By then the row exists, so importing again finds it
+    // and goes on (R-SVC-12) instead of ending this worker. Every profile
+    // saves in its own transaction, so each conflict lies further down the
+    // list than the one before: one attempt per profile is the most needed.
+    let attempts = ctx.config.profiles.len() + 1;
+    let mut attempt = 1;
+    let scheduler = loop {
+        match scheduler_from_config(store.clone(), &ctx.config, &ctx.base_dir, metrics.clone()).await {
+            Err(ServiceError::Store(StoreError::Conflict(why))) if attempt < attempts => {
+                tracing::debug!(%why, attempt, "another process imported the same profile at the same moment; importing again");
+                attempt += 1;
+            }
+            result => break result.context("starting the scheduler")?,
+        }
+    };
     Ok(Some(scheduler))
 }
 

@@ -1,0 +1,302 @@
+//! R-SCHED-3 with real processes: three `crmsync worker` processes share 50
+//! vdir profiles of one PostgreSQL database through row leases (R-SVC-5); a
+//! worker killed with SIGKILL while it runs profiles loses them to the others
+//! when its leases expire; SIGTERM lets the survivors finish their runs and
+//! exit 0 (R-SVC-6).
+//!
+//! Runs of a vdir profile with one contact take milliseconds, too short to
+//! kill a worker "in the middle" reliably. [`RunHold`] holds every run at its
+//! first journal read by locking that table, so the test decides when runs
+//! end without sleeping or changing the binary.
+
+mod workers_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use crmsync_model::{Contact, ContactFields, Role, UserFields};
+use crmsync_store::Store;
+use crmsync_store::status::RunRow;
+use workers_support::database::{RunHold, TestDatabase};
+use workers_support::eventually;
+use workers_support::worker::WorkerProcess;
+
+const PROFILES: usize = 50;
+/// Runs at once per worker (`scheduler.max_concurrent_runs`).
+const SLOTS: usize = 4;
+/// Long enough that a renewal (every third of it) delayed by a loaded
+/// machine never lets a live worker's lease lapse; short enough to wait out.
+const LEASE_SECS: u64 = 10;
+/// Limit of every poll: only turns a hang into a failure.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+fn profile_name(i: usize) -> String {
+    format!("p{i:02}")
+}
+
+/// 50 users with one contact each, and the config naming a vdir profile per user.
+async fn seed(store: &Store, db_url: &str, dir: &Path) -> (PathBuf, Vec<Contact>) {
+    let mut config = format!(
+        "[database]\nurl = \"{db_url}\"\n\n[log]\nformat = \"json\"\nlevel = \"info\"\n\n\
+         [scheduler]\nmax_concurrent_runs = {SLOTS}\nlease_secs = {LEASE_SECS}\npoll_millis = 100\n\
+         shutdown_grace_secs = 30\n\n"
+    );
+    let mut contacts = Vec::new();
+    for i in 0..PROFILES {
+        let (user, _token) = store
+            .create_user(UserFields {
+                name: format!("user{i:02}"),
+                email: Some(format!("user{i:02}@example.com")),
+                role: Role::User,
+                active: true,
+            })
+            .await
+            .expect("create user");
+        let contact = store
+            .create(
+                &user.meta.id,
+                ContactFields {
+                    first_name: Some("Ada".into()),
+                    last_name: Some(format!("Contact{i:02}")),
+                    email1: Some(format!("contact{i:02}@example.org")),
+                    active: true,
+                    ..ContactFields::default()
+                },
+            )
+            .await
+            .expect("create contact");
+        contacts.push(contact);
+        // Server mode opens a vdir root but does not create it (`crmsync sync` does).
+        std::fs::create_dir_all(mailbox(dir, i)).expect("mailbox root");
+        // An hour between pulls: every run in this test is a first run, a
+        // CRM change, or a take-over, never the interval.
+        config.push_str(&format!(
+            "[[profile]]\nname = \"{}\"\nuser = \"user{i:02}\"\npull_interval_secs = 3600\n\
+             connector = {{ kind = \"vdir\", root = \"{}\" }}\n\n",
+            profile_name(i),
+            mailbox(dir, i).display()
+        ));
+    }
+    let path = dir.join("crmsync.toml");
+    std::fs::write(&path, config).expect("write the config");
+    (path, contacts)
+}
+
+fn mailbox(dir: &Path, i: usize) -> PathBuf {
+    dir.join("mail").join(profile_name(i))
+}
+
+fn vcards(dir: &Path, i: usize) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(mailbox(dir, i).join("contacts")) else {
+        return Vec::new();
+    };
+    entries
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "vcf"))
+        .map(|p| std::fs::read_to_string(p).expect("read vCard"))
+        .collect()
+}
+
+async fn all_runs(store: &Store) -> BTreeMap<String, Vec<RunRow>> {
+    let mut all = BTreeMap::new();
+    for i in 0..PROFILES {
+        let name = profile_name(i);
+        let mut runs = store.runs(&name, 1000).await.expect("read runs");
+        runs.sort_by_key(|r| r.started_at);
+        all.insert(name, runs);
+    }
+    all
+}
+
+/// Leases held now, by worker id.
+async fn leases(store: &Store) -> BTreeMap<String, BTreeMap<String, DateTime<Utc>>> {
+    let mut by_worker: BTreeMap<String, BTreeMap<String, DateTime<Utc>>> = BTreeMap::new();
+    for row in store.profile_rows(None).await.expect("read profiles") {
+        if let (Some(owner), Some(until)) = (row.status.lease_owner, row.status.lease_until) {
+            by_worker.entry(owner).or_default().insert(row.definition.name, until);
+        }
+    }
+    by_worker
+}
+
+async fn running_count(store: &Store) -> usize {
+    all_runs(store)
+        .await
+        .values()
+        .flatten()
+        .filter(|r| r.finished_at.is_none())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_and_stop_gracefully() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (config, contacts) = seed(&store, &db.url, tmp.path()).await;
+    let names: Vec<String> = (0..PROFILES).map(profile_name).collect();
+
+    // Phase 1: with runs held, the three workers (started at the same moment,
+    // as a service manager would) each fill their slots: the profiles are
+    // spread, and no profile is leased twice (one row, one owner).
+    let hold = RunHold::take(&store).await;
+    let mut workers: Vec<WorkerProcess> = ["w1", "w2", "w3"]
+        .iter()
+        .map(|id| WorkerProcess::start(&config, id, tmp.path()))
+        .collect();
+    eventually("each worker runs its share of profiles", PATIENCE, || {
+        for w in workers.iter_mut() {
+            w.assert_alive();
+        }
+        let store = store.clone();
+        async move {
+            let held = leases(&store).await;
+            held.len() == 3 && held.values().all(|l| l.len() == SLOTS) && running_count(&store).await == 3 * SLOTS
+        }
+    })
+    .await;
+
+    // Phase 2: w1 dies in the middle of its runs. Its leases stay until they
+    // expire; read them after the kill, as its last renewal may have moved them.
+    let mut victim = workers.remove(0);
+    victim.kill();
+    let orphans = leases(&store)
+        .await
+        .remove("w1")
+        .expect("the dead worker still holds leases");
+    assert_eq!(orphans.len(), SLOTS, "a dead worker keeps its leases until they expire");
+    hold.release().await;
+
+    // Every profile is served by the two survivors, the orphans once their
+    // leases expired.
+    eventually("every profile has a finished run and its contact", PATIENCE, || {
+        for w in workers.iter_mut() {
+            w.assert_alive();
+        }
+        let store = store.clone();
+        let dir = tmp.path().to_path_buf();
+        async move {
+            let runs = all_runs(&store).await;
+            (0..PROFILES)
+                .all(|i| runs[&profile_name(i)].iter().any(|r| r.outcome == "ok") && vcards(&dir, i).len() == 1)
+        }
+    })
+    .await;
+    let runs = all_runs(&store).await;
+    assert!(
+        victim.finished_runs().is_empty(),
+        "the victim finished nothing: {:?}",
+        victim.finished_runs()
+    );
+    let survivors_ran: BTreeMap<String, Vec<String>> =
+        workers.iter().map(|w| (w.id.clone(), w.finished_runs())).collect();
+    for (name, expiry) in &orphans {
+        let dead: Vec<&RunRow> = runs[name].iter().filter(|r| r.finished_at.is_none()).collect();
+        assert_eq!(dead.len(), 1, "{name}: the killed worker's run never finished");
+        let takeover = runs[name]
+            .iter()
+            .find(|r| r.outcome == "ok")
+            .expect("a run after the kill");
+        assert!(
+            takeover.started_at >= *expiry,
+            "{name}: taken over at {} although the dead worker's lease ran until {expiry}",
+            takeover.started_at
+        );
+        let by: Vec<&String> = survivors_ran
+            .iter()
+            .filter(|(_, ran)| ran.contains(name))
+            .map(|(id, _)| id)
+            .collect();
+        assert!(!by.is_empty(), "{name}: a survivor's log shows the take-over run");
+    }
+    let mut served_by: BTreeSet<&str> = BTreeSet::new();
+    for (id, ran) in &survivors_ran {
+        if !ran.is_empty() {
+            served_by.insert(id);
+        }
+    }
+    assert_eq!(served_by.len(), 2, "both survivors served profiles: {survivors_ran:?}");
+    assert_no_overlap(&all_runs(&store).await);
+
+    // Phase 3: a CRM edit of every contact triggers every profile (R-SCHED-2);
+    // with runs held again, each survivor is in the middle of SLOTS runs when
+    // SIGTERM arrives. They claim nothing more, finish those runs within
+    // the grace period, give the leases back and exit 0 (R-SVC-6).
+    let hold = RunHold::take(&store).await;
+    let edited_at = Utc::now();
+    for c in &contacts {
+        let mut fields = c.fields.clone();
+        fields.job_title = Some("Head of Phase Three".into());
+        store
+            .update::<ContactFields>(&c.meta.id, c.meta.version, fields)
+            .await
+            .expect("edit contact");
+    }
+    eventually("both survivors are in the middle of runs", PATIENCE, || {
+        for w in workers.iter_mut() {
+            w.assert_alive();
+        }
+        let store = store.clone();
+        async move {
+            let held = leases(&store).await;
+            held.len() == 2 && held.values().all(|l| l.len() == SLOTS)
+        }
+    })
+    .await;
+    let in_flight: BTreeSet<String> = leases(&store).await.into_values().flat_map(|l| l.into_keys()).collect();
+    for w in workers.iter_mut() {
+        w.terminate();
+    }
+    eventually("both survivors took the stop signal", PATIENCE, || {
+        let stopping = workers.iter().all(WorkerProcess::is_stopping);
+        async move { stopping }
+    })
+    .await;
+    hold.release().await;
+    for w in workers.iter_mut() {
+        let status = w.wait_exit(PATIENCE);
+        assert_eq!(status.code(), Some(0), "worker {} exit:\n{}", w.id, w.log_text());
+    }
+
+    assert!(leases(&store).await.is_empty(), "every lease was given back");
+    let runs = all_runs(&store).await;
+    assert_no_overlap(&runs);
+    for (i, name) in names.iter().enumerate() {
+        let after_edit: Vec<&RunRow> = runs[name].iter().filter(|r| r.started_at >= edited_at).collect();
+        if in_flight.contains(name) {
+            assert_eq!(after_edit.len(), 1, "{name}: the run in flight at SIGTERM");
+            assert_eq!(after_edit[0].outcome, "ok", "{name}: finished, not abandoned");
+            assert!(
+                vcards(tmp.path(), i)[0].contains("Head of Phase Three"),
+                "{name}: the finished run wrote the edit"
+            );
+        } else {
+            assert!(after_edit.is_empty(), "{name}: nothing is claimed after SIGTERM");
+        }
+        let unfinished = store.journal_unfinished(name).await.expect("journal");
+        assert!(unfinished.is_empty(), "{name}: no journal step left half done");
+    }
+    let dead_runs = runs.values().flatten().filter(|r| r.finished_at.is_none()).count();
+    assert_eq!(dead_runs, SLOTS, "the only unfinished runs are the killed worker's");
+    store.close().await;
+}
+
+/// R-SVC-4 from the history: a profile's finished runs never overlap.
+fn assert_no_overlap(runs: &BTreeMap<String, Vec<RunRow>>) {
+    for (name, runs) in runs {
+        let finished: Vec<(DateTime<Utc>, DateTime<Utc>)> = runs
+            .iter()
+            .filter_map(|r| r.finished_at.map(|f| (r.started_at, f)))
+            .collect();
+        for pair in finished.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "{name}: a run started at {} before the previous one finished at {}",
+                pair[1].0,
+                pair[0].1
+            );
+        }
+    }
+}
