@@ -36,15 +36,23 @@ fn profile_name(i: usize) -> String {
     format!("p{i:02}")
 }
 
-/// 50 users with one contact each, and the config naming a vdir profile per user.
-async fn seed(store: &Store, db_url: &str, dir: &Path) -> (PathBuf, Vec<Contact>) {
+/// What a test's workers are configured with.
+struct Setup {
+    profiles: usize,
+    lease_secs: u64,
+    shutdown_grace_secs: u64,
+}
+
+/// A user with one contact per profile, and the config naming a vdir profile per user.
+async fn seed(store: &Store, db_url: &str, dir: &Path, setup: &Setup) -> (PathBuf, Vec<Contact>) {
     let mut config = format!(
         "[database]\nurl = \"{db_url}\"\n\n[log]\nformat = \"json\"\nlevel = \"info\"\n\n\
-         [scheduler]\nmax_concurrent_runs = {SLOTS}\nlease_secs = {LEASE_SECS}\npoll_millis = 100\n\
-         shutdown_grace_secs = 30\n\n"
+         [scheduler]\nmax_concurrent_runs = {SLOTS}\nlease_secs = {}\npoll_millis = 100\n\
+         shutdown_grace_secs = {}\n\n",
+        setup.lease_secs, setup.shutdown_grace_secs
     );
     let mut contacts = Vec::new();
-    for i in 0..PROFILES {
+    for i in 0..setup.profiles {
         let (user, _token) = store
             .create_user(UserFields {
                 name: format!("user{i:02}"),
@@ -99,10 +107,11 @@ fn vcards(dir: &Path, i: usize) -> Vec<String> {
         .collect()
 }
 
+/// Every profile's runs, oldest first.
 async fn all_runs(store: &Store) -> BTreeMap<String, Vec<RunRow>> {
     let mut all = BTreeMap::new();
-    for i in 0..PROFILES {
-        let name = profile_name(i);
+    for row in store.profile_rows(None).await.expect("read profiles") {
+        let name = row.definition.name;
         let mut runs = store.runs(&name, 1000).await.expect("read runs");
         runs.sort_by_key(|r| r.started_at);
         all.insert(name, runs);
@@ -135,7 +144,12 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
     let db = TestDatabase::create().await;
     let store = db.store().await;
     let tmp = tempfile::tempdir().expect("temp dir");
-    let (config, contacts) = seed(&store, &db.url, tmp.path()).await;
+    let setup = Setup {
+        profiles: PROFILES,
+        lease_secs: LEASE_SECS,
+        shutdown_grace_secs: 30,
+    };
+    let (config, contacts) = seed(&store, &db.url, tmp.path(), &setup).await;
     let names: Vec<String> = (0..PROFILES).map(profile_name).collect();
 
     // Phase 1: with runs held, the three workers (started at the same moment,
@@ -280,6 +294,85 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
     }
     let dead_runs = runs.values().flatten().filter(|r| r.finished_at.is_none()).count();
     assert_eq!(dead_runs, SLOTS, "the only unfinished runs are the killed worker's");
+    store.close().await;
+}
+
+// R-SVC-6: runs that outlast the grace period are abandoned, not left
+// holding their leases: the worker gives them back due at once and exits 0,
+// and the next worker resumes them at once instead of after the lease expiry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_svc_6_sigterm_abandons_runs_past_the_grace_and_another_worker_resumes_them_at_once() {
+    let db = TestDatabase::create().await;
+    let store = db.store().await;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // A lease far longer than the test waits: a take-over inside it can only
+    // come from leases given back.
+    let setup = Setup {
+        profiles: SLOTS + 2,
+        lease_secs: 600,
+        shutdown_grace_secs: 1,
+    };
+    let (config, _contacts) = seed(&store, &db.url, tmp.path(), &setup).await;
+
+    let hold = RunHold::take(&store).await;
+    let mut first = WorkerProcess::start(&config, "first", tmp.path());
+    eventually("the first worker is in the middle of its runs", PATIENCE, || {
+        first.assert_alive();
+        let store = store.clone();
+        async move {
+            leases(&store).await.get("first").map(BTreeMap::len) == Some(SLOTS) && running_count(&store).await == SLOTS
+        }
+    })
+    .await;
+    let abandoned: BTreeMap<String, DateTime<Utc>> = leases(&store).await.remove("first").expect("its leases");
+    first.terminate();
+    let status = first.wait_exit(PATIENCE);
+    assert_eq!(status.code(), Some(0), "exit after abandoning:\n{}", first.log_text());
+    let stopped_at = Utc::now();
+    assert!(leases(&store).await.is_empty(), "abandoned leases are given back");
+    for row in store.profile_rows(None).await.expect("profiles") {
+        if abandoned.contains_key(&row.definition.name) {
+            assert!(
+                row.status.next_run_at <= stopped_at,
+                "{}: due at once, not at its next interval",
+                row.definition.name
+            );
+        }
+    }
+    hold.release().await;
+
+    let mut second = WorkerProcess::start(&config, "second", tmp.path());
+    eventually("the second worker served every profile", PATIENCE, || {
+        second.assert_alive();
+        let store = store.clone();
+        async move {
+            all_runs(&store)
+                .await
+                .values()
+                .all(|runs| runs.iter().any(|r| r.outcome == "ok"))
+        }
+    })
+    .await;
+    let runs = all_runs(&store).await;
+    for (name, lease_until) in &abandoned {
+        let resumed = runs[name].iter().find(|r| r.outcome == "ok").expect("resumed");
+        assert!(
+            resumed.started_at < *lease_until,
+            "{name}: resumed at {} without waiting for the lease until {lease_until}",
+            resumed.started_at
+        );
+        assert!(
+            second.finished_runs().contains(name),
+            "{name}: the second worker's log shows the run"
+        );
+        assert!(
+            store.journal_unfinished(name).await.expect("journal").is_empty(),
+            "{name}: nothing half done in the journal"
+        );
+    }
+    assert!(first.finished_runs().is_empty(), "the first worker finished nothing");
+    second.terminate();
+    assert_eq!(second.wait_exit(PATIENCE).code(), Some(0), "{}", second.log_text());
     store.close().await;
 }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crmsync_engine::{EntityClass, MassDeleteHold, Plan};
+use crmsync_engine::{EntityClass, MassDeleteHold, Plan, Side};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,7 +106,11 @@ impl fmt::Display for RunReport {
                 .iter()
                 .filter_map(|(k, n)| describe(k).map(|d| format!("{n} {d}")))
                 .collect();
-            let summary = if parts.is_empty() {
+            let held = !dry && c.guard.as_ref().is_some_and(|g| !g.confirmed);
+            let summary = if held {
+                // Nothing was applied, but the collection is not in step.
+                "nothing applied: held by the mass-delete guard".to_string()
+            } else if parts.is_empty() {
                 "in step, nothing to do".to_string()
             } else {
                 parts.join(", ")
@@ -118,11 +122,16 @@ impl fmt::Display for RunReport {
                 }
             }
             if let Some(g) = c.guard.as_ref().filter(|g| !g.confirmed) {
+                // Which side loses the items, in the words the rest of the report uses.
+                let place = match g.side {
+                    Side::Crm => "in the CRM",
+                    Side::Groupware => "in the groupware",
+                };
                 writeln!(
                     f,
-                    "    HELD (R-SAFE-3): this run would delete {} of {} items on the {:?} side; \
+                    "    HELD (R-SAFE-3): this run would delete {} of {} {} {place}; nothing in {} was changed; \
                      check, then run again with --confirm-mass-delete",
-                    g.deletes, g.total, g.side
+                    g.deletes, g.total, c.collection, c.collection
                 )?;
             }
             for (href, why) in &c.quarantined {

@@ -1,7 +1,8 @@
 use std::process::ExitCode;
 
+use crmsync_connector::ConnectorError;
 use crmsync_store::Store;
-use crmsync_sync::{RunOptions, RunOutcome, RunReport, SyncProfile, run_profile};
+use crmsync_sync::{RunOptions, RunOutcome, RunReport, SyncError, SyncProfile, run_profile};
 
 use crate::cli::SyncArgs;
 use crate::context::Context;
@@ -31,19 +32,35 @@ pub async fn sync_all(
             progress: &bars,
             ..RunOptions::default()
         };
-        let report = run_profile(store, profile, &opts).await.map_err(|e| {
-            let temporary = if e.is_transient() { " (temporary)" } else { "" };
-            // The connector's hint says what to do: wrong password, server
-            // unreachable, folder missing, …
-            anyhow::anyhow!(
-                "profile {}: {e}{temporary}\n  what to do: {}",
-                profile.name,
-                crmsync_server::sync::what_to_do(&e)
-            )
-        })?;
+        let report = run_profile(store, profile, &opts)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", failure_message(&profile.name, &e)))?;
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// A failed run in words that say what to do, and the command that tries
+/// again. The common failures get words for the command line: the
+/// connector's own hint speaks of automatic retries, which only the
+/// scheduler of `crmsync serve`/`worker` makes, not a one-off `crmsync sync`.
+fn failure_message(profile: &str, e: &SyncError) -> String {
+    let temporary = if e.is_transient() { " (temporary)" } else { "" };
+    let what_to_do = match e {
+        SyncError::Connector(ConnectorError::Unauthorized { .. }) => format!(
+            "the server refused the user name or password: correct `username` and `password` (or \
+             `bearer_token`) of profile {profile} in the configuration, or the variable or file its password names"
+        ),
+        SyncError::Connector(ConnectorError::Unreachable { .. } | ConnectorError::Timeout { .. }) => format!(
+            "check the server address (`url` of profile {profile} in the configuration) and the network; \
+             nothing is lost: the next run resumes where this one stopped, and `crmsync serve` and \
+             `crmsync worker` retry on their own"
+        ),
+        _ => crmsync_server::sync::what_to_do(e).to_string(),
+    };
+    format!(
+        "profile {profile}: {e}{temporary}\n  what to do: {what_to_do}\n  then run: crmsync sync --profile {profile}"
+    )
 }
 
 pub fn print_reports(reports: &[RunReport], json: bool) {

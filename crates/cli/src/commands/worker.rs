@@ -49,7 +49,7 @@ pub async fn start_scheduler(ctx: &Context, store: &Store, metrics: Metrics) -> 
     let scheduler = loop {
         match scheduler_from_config(store.clone(), &ctx.config, &ctx.base_dir, metrics.clone()).await {
             Err(ServiceError::Store(StoreError::Conflict(why))) if attempt < attempts => {
-                tracing::debug!(%why, attempt, "another process imported the same profile at the same moment; importing again");
+                tracing::debug!(%why, attempt, "another process imported the same profile meanwhile; importing again");
                 attempt += 1;
             }
             result => break result.context("starting the scheduler")?,
