@@ -35,6 +35,9 @@ pub struct ServiceState {
     /// it (its clock, its metrics); without one they mark the profile due
     /// in the database and whichever worker runs picks it up.
     pub scheduler: Option<Scheduler>,
+    /// For a profile created without `pull_interval_secs`
+    /// (`scheduler.default_pull_interval_secs`).
+    pub default_pull_interval_secs: u64,
 }
 
 impl std::fmt::Debug for ServiceState {
@@ -53,6 +56,7 @@ impl AppState {
                 factory: Arc::new(DefaultConnectorFactory),
                 clock: Arc::new(SystemClock),
                 scheduler: None,
+                default_pull_interval_secs: 900,
             },
             store,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
@@ -83,6 +87,11 @@ impl AppState {
 
     pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
         self.service.scheduler = Some(scheduler);
+        self
+    }
+
+    pub fn with_default_pull_interval_secs(mut self, secs: u64) -> Self {
+        self.service.default_pull_interval_secs = secs;
         self
     }
 

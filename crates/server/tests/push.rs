@@ -74,10 +74,21 @@ async fn ready(w: &mut World) -> (ServerMode, tokio::sync::broadcast::Receiver<c
 async fn r_sched_2_a_push_runs_exactly_that_profile() {
     let mut w = World::new().await;
     let (mode, mut rx) = ready(&mut w).await;
-    let (_carol, dave, carol_token, dave_token) = two_profiles(&w).await;
+    let (carol, dave, carol_token, dave_token) = two_profiles(&w).await;
     // New profiles are due at once; afterwards nothing is due for an hour.
     let first = settle(&mode.scheduler, &mut rx).await;
     assert_eq!(first.len(), 2, "{first:?}");
+    assert!(mode.scheduler.tick().await.unwrap().started.is_empty());
+    // The /sync routes serve the same stored profiles (R-SVC-API-6).
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/sync/profiles/carol/run",
+            Some(&carol.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert!(mode.scheduler.tick().await.unwrap().started.is_empty());
 
     let r = webhook(&w, &carol_token, PUSH_MESSAGE).await;

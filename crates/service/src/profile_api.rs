@@ -17,7 +17,7 @@ use crate::factory::{available_kinds, check_settings};
 use crate::settings::{ConnectorSettings, secret_keys};
 
 /// A profile as an API client sends it (create or replace).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ProfileInput {
     pub name: String,
     /// The CRM user the profile syncs for; `None`: the caller on create, the
@@ -32,7 +32,20 @@ pub struct ProfileInput {
     pub enabled: bool,
 }
 
-// `Debug` of the input would print the connector JSON with its password.
+// A derived `Debug` would print the connector JSON with its password.
+impl std::fmt::Debug for ProfileInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileInput")
+            .field("name", &self.name)
+            .field("user_id", &self.user_id)
+            .field("connector_kind", &self.redacted_kind())
+            .field("pull_interval_secs", &self.pull_interval_secs)
+            .field("push", &self.push)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ProfileInput {
     fn redacted_kind(&self) -> &str {
         self.connector.get("kind").and_then(Value::as_str).unwrap_or("?")
@@ -40,10 +53,19 @@ impl ProfileInput {
 }
 
 /// A created profile and its push token, shown this once.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CreatedProfile {
     pub view: ProfileView,
     pub push_token: String,
+}
+
+impl std::fmt::Debug for CreatedProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedProfile")
+            .field("view", &self.view)
+            .field("push_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// What a push-token webhook found.

@@ -19,10 +19,6 @@ use crate::precondition::{etag, expected_version, if_match};
 use crate::service_error::from_service;
 use crate::state::AppState;
 
-/// Used when a request leaves `pull_interval_secs` out (the config file's
-/// `scheduler.default_pull_interval_secs` default).
-pub const DEFAULT_PULL_INTERVAL_SECS: u64 = 900;
-
 /// A profile as a client sends it. `connector.password` and
 /// `connector.bearer_token` are write-only: no response shows them.
 #[derive(Deserialize, ToSchema)]
@@ -44,7 +40,7 @@ pub struct ProfileBody {
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
     pub rules: Value,
-    /// 60 s to 30 days (R-SCHED-1); default 900.
+    /// 60 s to 30 days (R-SCHED-1); default `scheduler.default_pull_interval_secs`.
     #[serde(default)]
     pub pull_interval_secs: Option<u64>,
     /// Run at once on CRM changes and groupware notifications (R-SCHED-2); default true.
@@ -75,13 +71,13 @@ fn yes() -> bool {
 }
 
 impl ProfileBody {
-    fn into_input(self, name: String) -> ProfileInput {
+    fn into_input(self, name: String, default_pull_interval_secs: u64) -> ProfileInput {
         ProfileInput {
             name,
             user_id: self.user_id,
             connector: self.connector,
             rules: self.rules,
-            pull_interval_secs: self.pull_interval_secs.unwrap_or(DEFAULT_PULL_INTERVAL_SECS),
+            pull_interval_secs: self.pull_interval_secs.unwrap_or(default_pull_interval_secs),
             push: self.push,
             enabled: self.enabled,
         }
@@ -167,7 +163,11 @@ pub async fn create(
     let svc = &state.service;
     let created = svc
         .catalog
-        .create_for(&caller.actor(), body.into_input(name), svc.clock.now())
+        .create_for(
+            &caller.actor(),
+            body.into_input(name, svc.default_pull_interval_secs),
+            svc.clock.now(),
+        )
         .await
         .map_err(from_service)?;
     let headers = etag(created.view.version);
@@ -243,7 +243,7 @@ pub async fn replace(
             &caller.actor(),
             &name,
             version,
-            body.into_input(name.clone()),
+            body.into_input(name.clone(), svc.default_pull_interval_secs),
             svc.clock.now(),
         )
         .await
