@@ -1,60 +1,27 @@
-//! The configuration file's profiles as the API server's
-//! [`ProfileDirectory`]: `crmsync serve` hands this to the server so the
-//! `/sync` routes can run, explain and reset them.
+//! The profiles `crmsync serve` serves: those stored in the database (the
+//! service's catalog). The configuration file's `[[profile]]`s are imported
+//! into it first, so the `/sync` and `/profiles` routes see the file's
+//! profiles and those created over the API alike (R-OPS-1, R-SVC-8).
 
-use crmsync_server::sync::{ProfileDirectory, ProfileError, ProfileInfo};
+use anyhow::Context as _;
+use crmsync_service::ProfileCatalog;
 use crmsync_store::Store;
-use crmsync_sync::SyncProfile;
 
 use crate::context::Context;
-use crate::profiles::{build_one, find_user};
 
-pub struct ConfigProfiles {
-    ctx: Context,
-    store: Store,
-    /// Resolved once at start: profile name → CRM user id.
-    infos: Vec<ProfileInfo>,
-}
-
-impl ConfigProfiles {
-    /// Resolves every profile's user. A profile whose user does not exist is
-    /// left out with a warning: the server still serves the others.
-    pub async fn load(ctx: &Context, store: &Store) -> ConfigProfiles {
-        let mut infos = Vec::new();
-        for p in &ctx.config.profiles {
-            match find_user(store, &p.user).await {
-                Ok(user) => infos.push(ProfileInfo {
-                    name: p.name.clone(),
-                    user_id: user.meta.id,
-                }),
-                Err(e) => tracing::warn!(profile = %p.name, error = %e, "profile left out of the API"),
-            }
-        }
-        ConfigProfiles {
-            ctx: ctx.clone(),
-            store: store.clone(),
-            infos,
-        }
+/// The catalog with the `[security]` key, the file's profiles imported.
+pub async fn serving_catalog(ctx: &Context, store: &Store) -> anyhow::Result<ProfileCatalog> {
+    let catalog = ProfileCatalog::new(store.clone(), ProfileCatalog::key_from_config(&ctx.config)?);
+    // The scheduler imports too (an unchanged profile keeps its schedule);
+    // importing here covers `scheduler.enabled = false`.
+    for (name, outcome) in catalog
+        .import_config(&ctx.config, &ctx.base_dir, chrono::Utc::now())
+        .await
+        .context("importing the configuration's [[profile]]s")?
+    {
+        tracing::info!(profile = %name, ?outcome, "profile from the configuration file");
     }
-}
-
-#[async_trait::async_trait]
-impl ProfileDirectory for ConfigProfiles {
-    fn profiles(&self) -> Vec<ProfileInfo> {
-        self.infos.clone()
-    }
-
-    async fn sync_profile(&self, name: &str) -> Result<SyncProfile, ProfileError> {
-        let Some(config) = self.ctx.config.profiles.iter().find(|p| p.name == name) else {
-            return Err(ProfileError::NotFound(name.to_string()));
-        };
-        build_one(&self.ctx, &self.store, config)
-            .await
-            .map_err(|e| ProfileError::Invalid {
-                name: name.to_string(),
-                message: format!("{e:#}"),
-            })
-    }
+    Ok(catalog)
 }
 
 #[cfg(test)]
@@ -62,19 +29,24 @@ mod tests {
     use super::*;
     use crmsync_model::{Role, UserFields};
 
-    // R-OPS-1/2: `serve` hands the API the configured profiles with their
-    // users' ids; a profile whose user is missing is left out, not fatal.
+    // R-OPS-1/R-SVC-8: `serve` serves the database's profiles, the file's
+    // imported with their users' ids; a profile whose user is missing stops
+    // the start with the profile named (as the scheduler's import does).
     #[tokio::test]
-    async fn config_profiles_resolve_users_and_open_connectors() {
+    async fn the_files_profiles_are_imported_into_the_catalog_serve_uses() {
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("crmsync.toml");
-        std::fs::write(
-            &config,
-            "[database]\nurl = \"sqlite://crm.db\"\n\n\
-             [[profile]]\nname = \"alice\"\nuser = \"alice\"\nconnector = { kind = \"vdir\", root = \"mb/alice\" }\n\n\
-             [[profile]]\nname = \"ghost\"\nuser = \"ghost\"\nconnector = { kind = \"vdir\", root = \"mb/ghost\" }\n",
-        )
-        .unwrap();
+        let write = |extra: &str| {
+            std::fs::write(
+                &config,
+                format!(
+                    "[database]\nurl = \"sqlite://crm.db\"\n\n\
+                     [[profile]]\nname = \"alice\"\nuser = \"alice\"\nconnector = {{ kind = \"vdir\", root = \"mb/alice\" }}\n{extra}"
+                ),
+            )
+            .unwrap()
+        };
+        write("");
         let ctx = Context::load(Some(&config)).unwrap();
         let store = ctx.open_store().await.unwrap();
         let (alice, _) = store
@@ -87,19 +59,20 @@ mod tests {
             .await
             .unwrap();
 
-        let dir_profiles = ConfigProfiles::load(&ctx, &store).await;
+        let catalog = serving_catalog(&ctx, &store).await.unwrap();
+        let view = catalog.view("alice").await.unwrap().expect("imported");
+        assert_eq!(view.user_id, alice.meta.id);
+        assert_eq!(view.source, "config");
         assert_eq!(
-            dir_profiles.profiles(),
-            vec![ProfileInfo {
-                name: "alice".into(),
-                user_id: alice.meta.id.clone(),
-            }]
+            view.connector["root"],
+            dir.path().join("mb/alice").display().to_string()
         );
-        let ready = dir_profiles.sync_profile("alice").await.unwrap();
-        assert_eq!(ready.actor.user_id, alice.meta.id);
-        assert!(matches!(
-            dir_profiles.sync_profile("nobody").await,
-            Err(ProfileError::NotFound(_))
-        ));
+
+        write(
+            "\n[[profile]]\nname = \"ghost\"\nuser = \"ghost\"\nconnector = { kind = \"vdir\", root = \"mb/ghost\" }\n",
+        );
+        let ctx = Context::load(Some(&config)).unwrap();
+        let err = format!("{:#}", serving_catalog(&ctx, &store).await.unwrap_err());
+        assert!(err.contains("ghost"), "{err}");
     }
 }

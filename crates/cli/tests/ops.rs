@@ -304,3 +304,81 @@ async fn conflicts_are_listed_and_resolved_with_take() {
     assert!(err.contains("no conflict `nope`"), "{err}");
     assert_eq!(demo.json(&["conflicts"]), serde_json::json!([]));
 }
+
+// #4 / R-OPS-6 / R-SVC-2: `crmsync status` shows a stored profile's schedule
+// (next run, last scheduled run, failing reason) in human and JSON form, lists
+// profiles created over the API beside the file's, and exits 5 while the
+// scheduler has one failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_the_schedule_of_stored_profiles() {
+    let demo = Demo::new();
+    let store = demo.store().await;
+    let bob = user_id(&store, "bob").await;
+    let now = chrono::Utc::now();
+    let root = demo.dir.join("mailboxes").join("bob-api");
+    let def = crmsync_store::ProfileDefinitionRow {
+        name: "bob-api".into(),
+        user_id: bob.clone(),
+        source: "api".into(),
+        connector_kind: "vdir".into(),
+        connector_settings: serde_json::json!({ "root": root }).to_string(),
+        connector_secret: None,
+        rules: "{}".into(),
+        pull_interval_secs: 3600,
+        push: true,
+        enabled: true,
+    };
+    store.upsert_profile(&def, now).await.unwrap();
+    let json = demo.json(&["status"]);
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob", "bob-api"], "the file's and the stored ones");
+    let stored = &json[2];
+    assert_eq!(stored["user_id"], bob.as_str());
+    assert_eq!(stored["schedule"]["state"], "ok");
+    assert!(stored["schedule"]["next_run_at"].is_string(), "{stored}");
+    assert!(
+        json[0].get("schedule").is_none(),
+        "alice was never imported: no schedule"
+    );
+
+    // A scheduled run that failed for the third time in a row.
+    let claimed = store
+        .claim_due_profiles("w1", now, now + chrono::Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let retry = now + chrono::Duration::seconds(240);
+    store
+        .release_profile(
+            "bob-api",
+            "w1",
+            &crmsync_store::RunRelease {
+                finished_at: now,
+                succeeded: false,
+                next_run_at: retry,
+                state: "failing".into(),
+                state_reason: Some("groupware: the folder is gone".into()),
+                failures: 3,
+            },
+        )
+        .await
+        .unwrap();
+    let out = demo.run(&["status"]);
+    assert_eq!(out.status.code(), Some(5), "monitoring sees the failing profile");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let when = retry.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    assert!(text.contains(&format!("schedule: next run {when}")), "{text}");
+    assert!(text.contains("state: failing"), "{text}");
+    assert!(
+        text.contains("failing (3 run(s) in a row): groupware: the folder is gone"),
+        "{text}"
+    );
+    let json: Value = serde_json::from_slice(&demo.run(&["--json", "status"]).stdout).unwrap();
+    assert_eq!(json[2]["schedule"]["failures"], 3);
+    assert_eq!(json[2]["schedule"]["state_reason"], "groupware: the folder is gone");
+}

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod paging;
 pub mod precondition;
 pub mod routes;
+mod service_error;
 pub mod state;
 mod store_error;
 pub mod sync;

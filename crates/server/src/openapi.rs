@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
     components(schemas(crate::error::ErrorBody)),
     tags(
         (name = "users"), (name = "accounts"), (name = "contacts"), (name = "leads"),
-        (name = "activities"), (name = "changes"), (name = "sync"), (name = "meta")
+        (name = "activities"), (name = "changes"), (name = "sync"), (name = "profiles"), (name = "meta")
     )
 )]
 pub struct ApiDoc;

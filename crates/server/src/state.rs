@@ -1,5 +1,8 @@
 //! What every handler shares.
 
+use std::sync::Arc;
+
+use crmsync_service::{Clock, ConnectorFactory, DefaultConnectorFactory, ProfileCatalog, Scheduler, SystemClock};
 use crmsync_store::Store;
 
 /// Default request body limit: room for a contact with its 4 MiB photo
@@ -8,7 +11,8 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 /// Shared state of the HTTP API. Build it with [`AppState::new`]; fields are
 /// public so that tests and the CLI can adjust them.
-// Debug is safe to derive: the store's own Debug replaces the password.
+// Debug is safe to derive: the store's own Debug replaces the password, the
+// catalog's key and the directory print no secret.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
@@ -16,11 +20,44 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// The sync profiles the `/sync` routes operate; `None`: they answer 404.
     pub profiles: Option<crate::sync::ProfileSource>,
+    /// The stored profiles of `/profiles` and the push routes.
+    pub service: ServiceState,
+}
+
+/// The server-mode parts the profile routes use.
+#[derive(Clone)]
+pub struct ServiceState {
+    pub catalog: ProfileCatalog,
+    pub factory: Arc<dyn ConnectorFactory>,
+    /// Time for saves and triggers (tests drive a `ManualClock`).
+    pub clock: Arc<dyn Clock>,
+    /// The scheduler of this process, when it runs one: pushes go through
+    /// it (its clock, its metrics); without one they mark the profile due
+    /// in the database and whichever worker runs picks it up.
+    pub scheduler: Option<Scheduler>,
+    /// For a profile created without `pull_interval_secs`
+    /// (`scheduler.default_pull_interval_secs`).
+    pub default_pull_interval_secs: u64,
+}
+
+impl std::fmt::Debug for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceState")
+            .field("scheduler", &self.scheduler)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
     pub fn new(store: Store) -> Self {
         AppState {
+            service: ServiceState {
+                catalog: ProfileCatalog::new(store.clone(), None),
+                factory: Arc::new(DefaultConnectorFactory),
+                clock: Arc::new(SystemClock),
+                scheduler: None,
+                default_pull_interval_secs: 900,
+            },
             store,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             profiles: None,
@@ -33,8 +70,33 @@ impl AppState {
     }
 
     /// Serves these sync profiles on the `/sync` routes.
-    pub fn with_profiles(mut self, profiles: std::sync::Arc<dyn crate::sync::ProfileDirectory>) -> Self {
+    pub fn with_profiles(mut self, profiles: Arc<dyn crate::sync::ProfileDirectory>) -> Self {
         self.profiles = Some(crate::sync::ProfileSource(profiles));
+        self
+    }
+
+    /// Uses this catalog (with its security key) for `/profiles`, and serves
+    /// its profiles on the `/sync` routes too.
+    pub fn with_catalog(mut self, catalog: ProfileCatalog) -> Self {
+        self.service.catalog = catalog;
+        self.profiles = Some(crate::sync::ProfileSource(Arc::new(
+            crate::sync::CatalogDirectory::new(self.service.catalog.clone(), self.service.factory.clone()),
+        )));
+        self
+    }
+
+    pub fn with_scheduler(mut self, scheduler: Scheduler) -> Self {
+        self.service.scheduler = Some(scheduler);
+        self
+    }
+
+    pub fn with_default_pull_interval_secs(mut self, secs: u64) -> Self {
+        self.service.default_pull_interval_secs = secs;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.service.clock = clock;
         self
     }
 }

@@ -51,7 +51,8 @@ async fn openapi_lists_exactly_the_served_routes() {
         let concrete = path
             .replace("{id}", "some-id")
             .replace("{name}", "some-name")
-            .replace("{record_id}", "some-id");
+            .replace("{record_id}", "some-id")
+            .replace("{token}", "some-token");
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         let r = w.call(method.clone(), &concrete, Some(&w.admin.token), None).await;
         assert_ne!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
@@ -119,8 +120,9 @@ async fn openapi_document_is_valid_openapi_3() {
                 .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
                 .collect();
             assert_eq!(declared, templated, "{method} {path}: path parameters");
-            // R-PERM-2: everything but the public routes declares the bearer scheme.
-            let public = path == "/healthz" || path == "/api/v1/openapi.json";
+            // R-PERM-2: everything but the public routes declares the bearer
+            // scheme; the push webhook's credential is the token in its path.
+            let public = path == "/healthz" || path == "/api/v1/openapi.json" || path == "/api/v1/push/{token}";
             let secured = op["security"]
                 .as_array()
                 .is_some_and(|s| s.iter().any(|req| req.get("bearer").is_some()));

@@ -23,8 +23,8 @@ struct TestProfiles {
 
 #[async_trait::async_trait]
 impl ProfileDirectory for TestProfiles {
-    fn profiles(&self) -> Vec<ProfileInfo> {
-        self.profiles.iter().map(|(p, _)| p.clone()).collect()
+    async fn profiles(&self) -> Result<Vec<ProfileInfo>, ProfileError> {
+        Ok(self.profiles.iter().map(|(p, _)| p.clone()).collect())
     }
 
     async fn sync_profile(&self, name: &str) -> Result<SyncProfile, ProfileError> {

@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use crmsync_config::{Config, ConnectorConfig, ProfileConfig};
 use crmsync_model::{Actor, User, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, ProfileDefinitionRow, ProfileRow, ProfileUpsert, Store, StoreError};
+use crmsync_sync::SyncProfile;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::definition::{ProfileDefinition, ProfileSource};
 use crate::error::ServiceError;
+use crate::factory::ConnectorFactory;
 use crate::secret_key::SecretKey;
 use crate::settings::{ConnectorSettings, SecretFields};
 
@@ -46,6 +48,8 @@ pub struct ProfileView {
     pub last_run_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub leased_by: Option<String>,
+    /// Bumped whenever the definition changes: the `ETag`, sent back as `If-Match`.
+    pub version: i64,
 }
 
 impl ProfileCatalog {
@@ -78,20 +82,61 @@ impl ProfileCatalog {
         let user = self.user(&def.name, &def.user_id).await?;
         def.engine_rules(&user)?;
         let existing = self.store.profile_row(&def.name).await?;
-        let connector_secret = self.seal_reusing(def, existing.as_ref())?;
-        let row = ProfileDefinitionRow {
+        let row = self.row_of(def, source, existing.as_ref())?;
+        Ok(self.store.upsert_profile(&row, now).await?)
+    }
+
+    /// The row to store for `def`, its credentials sealed.
+    pub(crate) fn row_of(
+        &self,
+        def: &ProfileDefinition,
+        source: ProfileSource,
+        existing: Option<&ProfileRow>,
+    ) -> Result<ProfileDefinitionRow, ServiceError> {
+        Ok(ProfileDefinitionRow {
             name: def.name.clone(),
             user_id: def.user_id.clone(),
             source: source.as_str().to_string(),
             connector_kind: def.connector.kind.clone(),
             connector_settings: def.connector.public_json(),
-            connector_secret,
+            connector_secret: self.seal_reusing(def, existing)?,
             rules: serde_json::to_string(&def.rules).expect("JSON values serialise"),
             pull_interval_secs: def.pull_interval.as_secs() as i64,
             push: def.push,
             enabled: def.enabled,
+        })
+    }
+
+    /// The stored profile ready to run: unsealed, rights checked against the
+    /// user as of now (R-PERM-1), connector opened.
+    pub async fn ready_profile(
+        &self,
+        factory: &dyn ConnectorFactory,
+        row: &ProfileRow,
+    ) -> Result<SyncProfile, ServiceError> {
+        let def = self.definition_of(row)?;
+        let user = self.user(&def.name, &def.user_id).await?;
+        let rules = def.engine_rules(&user)?;
+        let connector = factory.open(&def.name, &def.connector)?;
+        let actor = Actor {
+            user_id: user.meta.id.clone(),
+            role: user.fields.role,
         };
-        Ok(self.store.upsert_profile(&row, now).await?)
+        Ok(SyncProfile::new(def.name.clone(), actor, rules, connector))
+    }
+
+    /// As [`ProfileCatalog::ready_profile`], by name.
+    pub async fn ready_profile_named(
+        &self,
+        factory: &dyn ConnectorFactory,
+        name: &str,
+    ) -> Result<SyncProfile, ServiceError> {
+        let row = self
+            .store
+            .profile_row(name)
+            .await?
+            .ok_or_else(|| ServiceError::ProfileNotFound(name.to_string()))?;
+        self.ready_profile(factory, &row).await
     }
 
     /// A fresh seal differs every time (random nonce); when the secret is the
@@ -220,6 +265,11 @@ impl ProfileCatalog {
         Ok(self.store.profile_rows(only).await?.iter().map(view_of).collect())
     }
 
+    /// Every stored profile, by name (operator tools).
+    pub async fn views_for_all(&self) -> Result<Vec<ProfileView>, ServiceError> {
+        Ok(self.store.profile_rows(None).await?.iter().map(view_of).collect())
+    }
+
     /// A profile `actor` may manage: an admin any, a user their own (R-PERM-2).
     /// Another user's profile answers as missing, so names reveal nothing.
     pub async fn view_for(&self, actor: &Actor, name: &str) -> Result<ProfileView, ServiceError> {
@@ -266,6 +316,7 @@ fn view_of(row: &ProfileRow) -> ProfileView {
         next_run_at: s.next_run_at,
         last_run_at: s.last_run_at,
         leased_by: s.lease_owner.clone(),
+        version: row.version,
     }
 }
 

@@ -70,6 +70,33 @@ pub enum ServiceError {
     #[error("not allowed: {0}")]
     Forbidden(String),
 
+    /// A request to the profiles API names a field with an unusable value.
+    #[error("profile {profile}: {field}: {message}")]
+    InvalidField {
+        profile: String,
+        field: String,
+        message: String,
+    },
+
+    #[error("a profile named `{0}` exists already; choose another name or replace it with PUT")]
+    ProfileExists(String),
+
+    /// R-SVC-API-4: the config file owns this profile.
+    #[error(
+        "profile `{0}` is managed by the configuration file, which overwrites it at every start: \
+         change it there"
+    )]
+    ManagedByConfig(String),
+
+    #[error(
+        "profile {profile} changed since version {expected} (now {current}); read it again and reapply your change"
+    )]
+    ProfileVersion {
+        profile: String,
+        expected: i64,
+        current: i64,
+    },
+
     /// A run lost its lease to another worker (it outlived the lease).
     #[error("profile {profile}: the lease expired and another worker took the profile over; this run was stopped")]
     LeaseLost { profile: String },

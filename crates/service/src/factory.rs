@@ -60,6 +60,21 @@ impl ConnectorFactory for DefaultConnectorFactory {
     }
 }
 
+/// Checks that `settings` are well-formed for their kind, without opening
+/// anything (no folder or server is touched).
+pub fn check_settings(profile: &str, settings: &ConnectorSettings) -> Result<(), ServiceError> {
+    match settings.kind.as_str() {
+        "vdir" => parse::<VdirConfig>(profile, settings).map(drop),
+        #[cfg(feature = "dav")]
+        "dav" => parse::<crmsync_dav::DavConfig>(profile, settings).map(drop),
+        other => Err(ServiceError::UnknownConnectorKind {
+            profile: profile.to_string(),
+            kind: other.to_string(),
+            available: available_kinds().join(", "),
+        }),
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(profile: &str, settings: &ConnectorSettings) -> Result<T, ServiceError> {
     // The error names the setting, never its value (it may be a secret).
     serde_json::from_value(settings.expose_full_json()).map_err(|e| ServiceError::Connector {

@@ -2,9 +2,8 @@
 //! connector, run, count what was done. The scheduler around it owns the
 //! lease and the schedule.
 
-use crmsync_model::Actor;
 use crmsync_store::ProfileRow;
-use crmsync_sync::{RunOptions, RunReport, SyncProfile, run_profile};
+use crmsync_sync::{RunOptions, RunReport, run_profile};
 
 use crate::catalog::ProfileCatalog;
 use crate::clock::Clock;
@@ -20,17 +19,9 @@ pub(crate) struct RunContext<'a> {
 }
 
 pub(crate) async fn run_stored_profile(ctx: &RunContext<'_>, row: &ProfileRow) -> Result<RunReport, ServiceError> {
-    let def = ctx.catalog.definition_of(row)?;
-    let user = ctx.catalog.user(&def.name, &def.user_id).await?;
     // Rights are checked at every run, not only when saved: a user can lose
     // them (be deactivated) after the profile was set up (R-PERM-1).
-    let rules = def.engine_rules(&user)?;
-    let connector = ctx.factory.open(&def.name, &def.connector)?;
-    let actor = Actor {
-        user_id: user.meta.id.clone(),
-        role: user.fields.role,
-    };
-    let profile = SyncProfile::new(def.name.clone(), actor, rules, connector);
+    let profile = ctx.catalog.ready_profile(ctx.factory, row).await?;
     let opts = RunOptions {
         now: Some(ctx.clock.now()),
         ..RunOptions::default()

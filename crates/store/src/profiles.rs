@@ -74,11 +74,13 @@ pub struct ProfileStatusRow {
 pub struct ProfileRow {
     pub definition: ProfileDefinitionRow,
     pub status: ProfileStatusRow,
+    /// Bumped whenever the definition changes: the profile's ETag.
+    pub version: i64,
 }
 
 pub(crate) const PROFILE_COLUMNS: &str = "name, user_id, source, connector_kind, connector_settings, \
     connector_secret, rules, pull_interval_secs, push, enabled, state, state_reason, failures, next_run_at, \
-    last_run_at, pending_trigger, lease_owner, lease_until";
+    last_run_at, pending_trigger, lease_owner, lease_until, version";
 
 pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
     use sqlx::Row;
@@ -106,6 +108,7 @@ pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
             lease_owner: get_opt_text(r, "lease_owner")?,
             lease_until: opt_i64("lease_until")?.map(from_ms),
         },
+        version: get_i64(r, "version")?,
     })
 }
 
@@ -118,27 +121,80 @@ pub enum ProfileUpsert {
     Unchanged,
 }
 
+/// What a save expects to find, checked in the same transaction as the write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileExpect {
+    /// Create or replace (the config import).
+    Any,
+    /// Create only: the name must be free.
+    Absent,
+    /// Replace only, and only this version (If-Match).
+    Version(i64),
+}
+
+/// What [`Store::save_profile`] did, or why it did nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileSave {
+    Done(ProfileUpsert),
+    /// `Absent` was expected, the name is taken.
+    Exists,
+    /// A version was expected, there is no such profile.
+    Missing,
+    /// A version was expected, the profile has another.
+    Stale {
+        current: i64,
+    },
+}
+
 impl Store {
     /// Creates the profile or replaces its definition. A new or changed
     /// profile is due at `now` with a clean state, so a fixed configuration
     /// gets its chance at once; an unchanged one keeps its schedule.
     pub async fn upsert_profile(&self, def: &ProfileDefinitionRow, now: DateTime<Utc>) -> Result<ProfileUpsert> {
+        match self.save_profile(def, now, ProfileExpect::Any).await? {
+            ProfileSave::Done(outcome) => Ok(outcome),
+            other => unreachable!("`Any` expects nothing, got {other:?}"),
+        }
+    }
+
+    /// As [`Store::upsert_profile`], when the profile is as `expect` says.
+    /// A change bumps the version; an unchanged definition keeps it.
+    pub async fn save_profile(
+        &self,
+        def: &ProfileDefinitionRow,
+        now: DateTime<Utc>,
+        expect: ProfileExpect,
+    ) -> Result<ProfileSave> {
         let mut tx = self.begin_write().await?;
+        let lock = match self.backend() {
+            // Two saves of one name must not both read the old version.
+            crate::Backend::Postgres => " FOR UPDATE",
+            crate::Backend::Sqlite => "",
+        };
         let existing = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE name = $1"
+            "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE name = $1{lock}"
         )))
         .bind(&def.name)
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::db("reading a profile"))?;
-        let outcome = match existing.as_ref().map(profile_from_row).transpose()? {
+        let existing = existing.as_ref().map(profile_from_row).transpose()?;
+        match (&existing, expect) {
+            (Some(_), ProfileExpect::Absent) => return Ok(ProfileSave::Exists),
+            (None, ProfileExpect::Version(_)) => return Ok(ProfileSave::Missing),
+            (Some(row), ProfileExpect::Version(v)) if row.version != v => {
+                return Ok(ProfileSave::Stale { current: row.version });
+            }
+            _ => {}
+        }
+        let outcome = match existing {
             Some(row) if row.definition == *def => ProfileUpsert::Unchanged,
             Some(_) => {
                 sqlx::query(
                     "UPDATE sync_profiles SET user_id = $2, source = $3, connector_kind = $4, connector_settings = $5, \
                      connector_secret = $6, rules = $7, pull_interval_secs = $8, push = $9, enabled = $10, \
-                     state = 'ok', state_reason = NULL, failures = 0, next_run_at = $11, updated_at = $11 \
-                     WHERE name = $1",
+                     state = 'ok', state_reason = NULL, failures = 0, next_run_at = $11, updated_at = $11, \
+                     version = version + 1 WHERE name = $1",
                 )
                 .bind(&def.name)
                 .bind(&def.user_id)
@@ -181,7 +237,31 @@ impl Store {
             }
         };
         tx.commit().await.map_err(StoreError::db("saving a profile"))?;
-        Ok(outcome)
+        Ok(ProfileSave::Done(outcome))
+    }
+
+    /// Stores the hash of a new push token for the profile (the old one
+    /// stops working). False when there is no such profile.
+    pub async fn set_push_token_hash(&self, name: &str, token_hash: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE sync_profiles SET push_token_hash = $2 WHERE name = $1")
+            .bind(name)
+            .bind(token_hash)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("storing a push token"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The profile whose push token hashes to `token_hash`.
+    pub async fn profile_by_push_token_hash(&self, token_hash: &str) -> Result<Option<ProfileRow>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE push_token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::db("reading a profile"))?;
+        row.as_ref().map(profile_from_row).transpose()
     }
 
     pub async fn profile_row(&self, name: &str) -> Result<Option<ProfileRow>> {

@@ -11,23 +11,27 @@ pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen} (server.listen): is another process using it?"))?;
-    let mut state = AppState::new(store.clone()).with_max_body_bytes(ctx.config.server.max_body_bytes as usize);
-    // Without [[profile]] the /sync routes say "no sync profiles configured".
-    if !ctx.config.profiles.is_empty() {
-        let profiles = crate::profile_directory::ConfigProfiles::load(ctx, &store).await;
-        state = state.with_profiles(std::sync::Arc::new(profiles));
-    }
+    // The /sync and /profiles routes serve the database's profiles: the
+    // file's (imported now) and those created over the API.
+    let catalog = crate::profile_directory::serving_catalog(ctx, &store).await?;
+    let mut state = AppState::new(store.clone())
+        .with_max_body_bytes(ctx.config.server.max_body_bytes as usize)
+        .with_catalog(catalog)
+        .with_default_pull_interval_secs(ctx.config.scheduler.default_pull_interval_secs);
     tracing::info!(%listen, "crmsync API listening");
     eprintln!("crmsync API on http://{listen}/api/v1 (OpenAPI: /api/v1/openapi.json); Ctrl-C stops");
     // The scheduler runs beside the API (R-SCHED-1/2/3); /metrics and /readyz with it.
     let metrics = crmsync_service::Metrics::new();
     let stop = crate::commands::worker::Stop::on_signal();
-    let scheduler = crate::commands::worker::start_scheduler(ctx, &store, metrics.clone())
-        .await?
-        .map(|s| {
-            let stop = stop.clone();
-            tokio::spawn(async move { s.run_until(stop.wait()).await })
-        });
+    let scheduler = crate::commands::worker::start_scheduler(ctx, &store, metrics.clone()).await?;
+    if let Some(s) = &scheduler {
+        // Pushes (R-SCHED-2) go through this process's scheduler.
+        state = state.with_scheduler(s.clone());
+    }
+    let scheduler = scheduler.map(|s| {
+        let stop = stop.clone();
+        tokio::spawn(async move { s.run_until(stop.wait()).await })
+    });
     crmsync_server::routes::ops_metrics::serve_with_ops(listener, state, metrics, stop.wait()).await?;
     if let Some(scheduler) = scheduler {
         scheduler.await.context("the scheduler stopped abnormally")?;

@@ -5,6 +5,8 @@ pub mod journal;
 pub mod me;
 pub mod ops_metrics;
 pub mod participants;
+pub mod profiles;
+pub mod push;
 pub mod records;
 pub mod sync_access;
 pub mod sync_conflicts;
@@ -56,6 +58,10 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(sync_profiles::duplicates))
         .routes(routes!(sync_conflicts::list))
         .routes(routes!(sync_conflicts::resolve))
+        .routes(routes!(profiles::list, profiles::create))
+        .routes(routes!(profiles::get, profiles::replace, profiles::delete))
+        .routes(routes!(profiles::push))
+        .routes(routes!(profiles::rotate_push_token))
         // route_layer: only matched routes authenticate, so an unknown path
         // is a plain 404 rather than a 401.
         .route_layer(from_fn_with_state(state.clone(), require_bearer))
@@ -75,7 +81,21 @@ fn public() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(openapi::healthz))
         .routes(routes!(openapi::openapi_json))
+        // The push token in the path is the credential (no bearer token).
+        .routes(routes!(push::webhook))
 }
+
+/// The request path as traces show it: a push token in the path is a
+/// credential and is left out.
+fn traced_path(path: &str) -> &str {
+    if path.starts_with(PUSH_PREFIX) {
+        "/api/v1/push/{token}"
+    } else {
+        path
+    }
+}
+
+const PUSH_PREFIX: &str = "/api/v1/push/";
 
 /// The routes and their OpenAPI document, before layers and state.
 pub fn routes_and_document(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
@@ -99,7 +119,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Method and path only: headers (Authorization!) and query strings stay out of logs.
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), user_id = tracing::field::Empty)
+            tracing::info_span!("http", method = %req.method(), path = %traced_path(req.uri().path()), user_id = tracing::field::Empty)
         }))
         .with_state(state)
 }

@@ -19,20 +19,33 @@ pub fn may_see(caller: &Caller, info: &ProfileInfo) -> bool {
 }
 
 /// The profiles the caller may see, by name.
-pub fn visible(state: &AppState, caller: &Caller) -> Result<Vec<ProfileInfo>, ApiError> {
+pub async fn visible(state: &AppState, caller: &Caller) -> Result<Vec<ProfileInfo>, ApiError> {
     Ok(source(state)?
         .profiles()
+        .await
+        .map_err(directory_error)?
         .into_iter()
         .filter(|p| may_see(caller, p))
         .collect())
 }
 
 /// The named profile, when the caller may see it; 404 otherwise.
-pub fn visible_profile(state: &AppState, caller: &Caller, name: &str) -> Result<ProfileInfo, ApiError> {
+pub async fn visible_profile(state: &AppState, caller: &Caller, name: &str) -> Result<ProfileInfo, ApiError> {
     source(state)?
         .profile(name)
+        .await
+        .map_err(directory_error)?
         .filter(|p| may_see(caller, p))
         .ok_or(ApiError::NotFound("sync profile"))
+}
+
+/// Listing profiles failed: the database, most likely.
+fn directory_error(e: ProfileError) -> ApiError {
+    match e {
+        ProfileError::NotFound(_) => ApiError::NotFound("sync profile"),
+        ProfileError::Unavailable { .. } => ApiError::Unavailable(e.to_string()),
+        ProfileError::Invalid { .. } => ApiError::Internal(e.to_string()),
+    }
 }
 
 /// The profile ready to run (connector opened).

@@ -37,8 +37,8 @@ pub async fn list(
     Query(query): Query<ConflictsQuery>,
 ) -> Result<Json<Vec<ConflictView>>, ApiError> {
     let names: Vec<String> = match &query.profile {
-        Some(name) => vec![visible_profile(&state, &caller, name)?.name],
-        None => visible(&state, &caller)?.into_iter().map(|p| p.name).collect(),
+        Some(name) => vec![visible_profile(&state, &caller, name).await?.name],
+        None => visible(&state, &caller).await?.into_iter().map(|p| p.name).collect(),
     };
     let rows = state.store.open_conflicts(None).await.map_err(from_store)?;
     Ok(Json(
@@ -104,18 +104,19 @@ pub async fn resolve(
     Path(id): Path<String>,
     body: JsonBody,
 ) -> Result<Json<Resolved>, ApiError> {
-    let sources = source(&state)?;
+    source(&state)?;
     let conflict = state
         .store
         .conflict(&id)
         .await
         .map_err(from_store)?
-        .filter(|c| {
-            sources
-                .profile(&c.profile)
-                .is_some_and(|p| super::sync_access::may_see(&caller, &p))
-        })
         .ok_or(ApiError::NotFound("conflict"))?;
+    // A conflict of a profile the caller may not see is as missing (R-OPS-2).
+    match visible_profile(&state, &caller, &conflict.profile).await {
+        Ok(_) => {}
+        Err(ApiError::NotFound(_)) => return Err(ApiError::NotFound("conflict")),
+        Err(e) => return Err(e),
+    }
     let body: ResolveBody = body.parse()?;
     if conflict.resolved_at.is_some() {
         return Err(ApiError::Conflict(format!(

@@ -14,8 +14,10 @@ use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::sync_access::{from_sync, ready, visible, visible_profile};
+use crate::service_error::from_service;
 use crate::state::AppState;
 use crate::store_error::from_store;
+use crate::sync::status::ScheduleView;
 use crate::sync::{DuplicatesReport, ProfileStatus, ResetReport, check_collection, explains_nothing, profile_status};
 
 /// Every profile the caller may see: last run, counts, failures, conflicts,
@@ -29,12 +31,14 @@ use crate::sync::{DuplicatesReport, ProfileStatus, ResetReport, check_collection
     ))]
 pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProfileStatus>>, ApiError> {
     let mut out = Vec::new();
-    for p in visible(&state, &caller)? {
-        out.push(
-            profile_status(&state.store, &p.name, Some(&p.user_id))
-                .await
-                .map_err(from_store)?,
-        );
+    for p in visible(&state, &caller).await? {
+        let mut status = profile_status(&state.store, &p.name, Some(&p.user_id))
+            .await
+            .map_err(from_store)?;
+        // Next run, last run and state come from the stored profile, when there is one.
+        let stored = state.service.catalog.view(&p.name).await.map_err(from_service)?;
+        status.schedule = stored.as_ref().map(ScheduleView::from);
+        out.push(status);
     }
     Ok(Json(out))
 }
@@ -76,7 +80,7 @@ pub async fn explain(
     caller: Caller,
     Path((name, record_id)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let info = visible_profile(&state, &caller, &name)?;
+    let info = visible_profile(&state, &caller, &name).await?;
     // A user learns nothing about records they may not read (R-API-2).
     if !caller.is_admin() && readable(&state, &caller, &record_id).await? == Some(false) {
         return Err(ApiError::NotFound("record"));
@@ -122,7 +126,7 @@ pub async fn reset(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Json<ResetReport>, ApiError> {
-    let info = visible_profile(&state, &caller, &name)?;
+    let info = visible_profile(&state, &caller, &name).await?;
     let body: ResetBody = body.parse()?;
     if let Some(c) = &body.collection {
         check_collection(c).map_err(|m| ApiError::bad_request(Some("collection".to_string()), m))?;
@@ -171,7 +175,7 @@ pub async fn run(
     Path(name): Path<String>,
     body: JsonBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let info = visible_profile(&state, &caller, &name)?;
+    let info = visible_profile(&state, &caller, &name).await?;
     let body: RunBody = body.parse()?;
     let profile = ready(&state, &info).await?;
     let opts = RunOptions {
@@ -199,7 +203,7 @@ pub async fn duplicates(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<DuplicatesReport>, ApiError> {
-    let info = visible_profile(&state, &caller, &name)?;
+    let info = visible_profile(&state, &caller, &name).await?;
     Ok(Json(
         crate::sync::duplicates::read(&state.store, &info.name)
             .await

@@ -40,31 +40,31 @@ impl ProfileError {
     }
 }
 
-/// The profiles a server serves.
+/// The profiles a server serves. Async and fallible: a directory may read
+/// the database on every call, so API edits show at once.
 #[async_trait::async_trait]
 pub trait ProfileDirectory: Send + Sync {
     /// Every profile, by name.
-    fn profiles(&self) -> Vec<ProfileInfo>;
+    async fn profiles(&self) -> Result<Vec<ProfileInfo>, ProfileError>;
 
     /// The profile ready to run (its connector opened). Implementations must
     /// not put credentials into error messages: they reach API clients.
     async fn sync_profile(&self, name: &str) -> Result<SyncProfile, ProfileError>;
 
     /// One profile's info, when it exists.
-    fn profile(&self, name: &str) -> Option<ProfileInfo> {
-        self.profiles().into_iter().find(|p| p.name == name)
+    async fn profile(&self, name: &str) -> Result<Option<ProfileInfo>, ProfileError> {
+        Ok(self.profiles().await?.into_iter().find(|p| p.name == name))
     }
 }
 
 /// A shared [`ProfileDirectory`] as `AppState` holds it. Its own `Debug`
-/// prints only profile names: a directory may hold connector credentials.
+/// prints nothing of it: a directory may hold connector credentials.
 #[derive(Clone)]
 pub struct ProfileSource(pub Arc<dyn ProfileDirectory>);
 
 impl fmt::Debug for ProfileSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<String> = self.0.profiles().into_iter().map(|p| p.name).collect();
-        f.debug_tuple("ProfileSource").field(&names).finish()
+        f.debug_tuple("ProfileSource").finish_non_exhaustive()
     }
 }
 

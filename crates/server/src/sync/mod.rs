@@ -3,6 +3,7 @@
 //! conflicts ([`conflicts`]), duplicates reports ([`duplicates`]), resets
 //! ([`reset`]) and what to do when a run fails ([`failure`]).
 
+pub mod catalog_directory;
 pub mod conflicts;
 pub mod directory;
 pub mod duplicates;
@@ -10,9 +11,10 @@ pub mod failure;
 pub mod reset;
 pub mod status;
 
+pub use catalog_directory::CatalogDirectory;
 pub use conflicts::ConflictView;
 pub use directory::{ProfileDirectory, ProfileError, ProfileInfo, ProfileSource};
 pub use duplicates::{CollectionDuplicates, DuplicatesReport};
 pub use failure::{explains_nothing, what_to_do};
 pub use reset::{ResetReport, check_collection};
-pub use status::{ProfileStatus, RunView, profile_status};
+pub use status::{ProfileStatus, RunView, ScheduleView, profile_status};

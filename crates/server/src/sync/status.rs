@@ -57,6 +57,42 @@ pub struct ProfileStatus {
     pub duplicate_groups: usize,
     /// What the operator should do, one sentence each (empty: nothing).
     pub todo: Vec<String>,
+    /// The scheduler's view (server mode), when the profile is stored in the database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleView>,
+}
+
+/// Where a stored profile's schedule stands (R-SCHED-1, R-SVC-2).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduleView {
+    pub enabled: bool,
+    pub push: bool,
+    /// `ok` or `failing` (from the third failure in a row, R-SVC-2).
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_reason: Option<String>,
+    pub failures: i64,
+    pub next_run_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_run_at: Option<DateTime<Utc>>,
+    /// The worker running it now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_on: Option<String>,
+}
+
+impl From<&crmsync_service::ProfileView> for ScheduleView {
+    fn from(v: &crmsync_service::ProfileView) -> Self {
+        ScheduleView {
+            enabled: v.enabled,
+            push: v.push,
+            state: v.state.clone(),
+            state_reason: v.state_reason.clone(),
+            failures: v.failures,
+            next_run_at: v.next_run_at,
+            last_run_at: v.last_run_at,
+            running_on: v.leased_by.clone(),
+        }
+    }
 }
 
 fn run_view(r: crmsync_store::status::RunRow) -> RunView {
@@ -154,6 +190,7 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         quarantined,
         duplicate_groups,
         todo,
+        schedule: None,
     })
 }
 
@@ -223,6 +260,21 @@ impl fmt::Display for ProfileStatus {
         )?;
         for q in &self.quarantined {
             writeln!(f, "    quarantined {}/{}: {}", q.collection, q.href, q.error)?;
+        }
+        if let Some(s) = &self.schedule {
+            if !s.enabled {
+                writeln!(f, "  schedule: disabled")?;
+            } else if let Some(worker) = &s.running_on {
+                writeln!(f, "  schedule: running now on {worker}")?;
+            } else {
+                writeln!(f, "  schedule: next run {}", when(s.next_run_at))?;
+            }
+            let last = s.last_run_at.map(when).unwrap_or_else(|| "never".into());
+            let push = if s.push { "on" } else { "off" };
+            writeln!(f, "    last scheduled run: {last}; push: {push}; state: {}", s.state)?;
+            if let Some(why) = &s.state_reason {
+                writeln!(f, "    failing ({} run(s) in a row): {why}", s.failures)?;
+            }
         }
         for t in &self.todo {
             writeln!(f, "  to do: {t}")?;

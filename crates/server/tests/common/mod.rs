@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
 pub mod routes;
+pub mod service;
 
 use axum::Router;
 use axum::body::Body;

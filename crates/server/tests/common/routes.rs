@@ -271,10 +271,54 @@ pub fn authenticated_routes() -> Vec<Route> {
         sync_post("/api/v1/sync/profiles/{name}/run", || json!({"dry_run": true})),
         sync_post("/api/v1/sync/conflicts/{id}/resolve", || json!({"take": "crm"})),
     ]);
+    // Stored profiles (server mode): named, not records with versions of the table's kind.
+    let profile_write = |method: Method, path: &'static str, body: bool| Route {
+        method,
+        path,
+        on: On::Nothing,
+        valid: body.then_some(profile_body as fn() -> Value),
+        bad: body.then_some((bad_profile_body as fn() -> Value, "name")),
+        versioned: false,
+        writes: false,
+    };
+    r.extend([
+        read("/api/v1/profiles", On::Nothing),
+        profile_write(Method::POST, "/api/v1/profiles", true),
+        read("/api/v1/profiles/{name}", On::Nothing),
+        profile_write(Method::PUT, "/api/v1/profiles/{name}", true),
+        profile_write(Method::DELETE, "/api/v1/profiles/{name}", false),
+        profile_write(Method::POST, "/api/v1/profiles/{name}/push", false),
+        profile_write(Method::POST, "/api/v1/profiles/{name}/push-token", false),
+    ]);
     r
+}
+
+fn bad_profile_body() -> Value {
+    json!({"name": 5, "connector": {"kind": "dav"}})
+}
+
+/// A profile body the API accepts (a DAV profile without credentials).
+pub fn profile_body() -> Value {
+    json!({
+        "name": "alice",
+        "connector": {"kind": "dav", "url": "https://dav.example.org/", "username": "alice"},
+    })
 }
 
 /// Routes anyone may call.
 pub fn public_routes() -> Vec<Route> {
-    vec![read("/healthz", On::Nothing), read("/api/v1/openapi.json", On::Nothing)]
+    vec![
+        read("/healthz", On::Nothing),
+        read("/api/v1/openapi.json", On::Nothing),
+        // The push token in the path is the credential.
+        Route {
+            method: Method::POST,
+            path: "/api/v1/push/{token}",
+            on: On::Nothing,
+            valid: None,
+            bad: None,
+            versioned: false,
+            writes: false,
+        },
+    ]
 }

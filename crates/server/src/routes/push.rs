@@ -1,0 +1,85 @@
+//! `POST /api/v1/push/{token}`: the webhook a groupware server calls when a
+//! collection changed (R-SCHED-2), e.g. a WebDAV-Push subscription
+//! (draft-bitfire-webdav-push) whose push resource is this URL. No bearer
+//! token: the path's unguessable per-profile token is the credential. The
+//! body (a WebDAV-Push `push-message` XML, JSON, or nothing) is advisory and
+//! not parsed: whatever changed, the profile's next run asks the server.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use crmsync_service::PushTarget;
+
+use crate::error::{ApiError, ErrorBody};
+use crate::routes::profiles::PushAccepted;
+use crate::service_error::from_service;
+use crate::state::AppState;
+
+/// Marks the profile due now: through this process's scheduler when it has
+/// one, else in the database for whichever worker runs. True when it was
+/// marked (push on, enabled).
+pub async fn trigger(state: &AppState, name: &str) -> Result<bool, ApiError> {
+    let names = [name.to_string()];
+    let svc = &state.service;
+    let n = match &svc.scheduler {
+        Some(s) => s.notify(&names).await.map_err(from_service)?,
+        None => svc
+            .catalog
+            .store()
+            .trigger_profiles(&names, svc.clock.now())
+            .await
+            .map_err(|e| from_service(e.into()))?,
+    };
+    Ok(n > 0)
+}
+
+/// A groupware notification for the profile whose push token is `token`.
+/// 202 `triggered: true` when the profile will run now; 202 `triggered:
+/// false` when it has push off or is disabled (the subscription stays valid,
+/// the profile keeps its interval); 404 for an unknown token.
+#[utoipa::path(post, path = "/api/v1/push/{token}", tag = "profiles",
+    params(("token" = String, Path, description = "The profile's push token")),
+    request_body(content = String, description = "Any body, e.g. a WebDAV-Push push-message; not parsed",
+        content_type = "application/xml"),
+    responses(
+        (status = 202, body = PushAccepted),
+        (status = 404, description = "No profile has this token", body = ErrorBody),
+        (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
+    ))]
+pub async fn webhook(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    // Read (and bounded by the body limit) but not interpreted.
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<PushAccepted>), ApiError> {
+    if let Err(rejection) = body {
+        return Err(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge {
+                limit: state.max_body_bytes,
+            }
+        } else {
+            ApiError::bad_request(None, format!("could not read the request body: {rejection}"))
+        });
+    }
+    let target = state
+        .service
+        .catalog
+        .push_target(&token)
+        .await
+        .map_err(from_service)?
+        .ok_or(ApiError::NotFound("push subscription"))?;
+    let triggered = match target {
+        PushTarget::Trigger(name) => {
+            let triggered = trigger(&state, &name).await?;
+            tracing::info!(profile = %name, triggered, "groupware push");
+            triggered
+        }
+        PushTarget::Ignored(name) => {
+            tracing::debug!(profile = %name, "groupware push for a profile with push off or disabled");
+            false
+        }
+    };
+    Ok((StatusCode::ACCEPTED, Json(PushAccepted { triggered })))
+}

@@ -1,0 +1,84 @@
+//! The harness's world in server mode: the router serves the database's
+//! profiles and pushes go to a real scheduler on a hand-driven clock, so
+//! tests tick it instead of sleeping.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use crmsync_server::{AppState, router};
+use crmsync_service::{
+    DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog, RunEvent, SchedulePolicy, Scheduler, SchedulerParts,
+    SchedulerSettings, SecretKey,
+};
+use tokio::sync::broadcast::Receiver;
+
+use super::World;
+
+pub struct ServerMode {
+    pub catalog: ProfileCatalog,
+    pub scheduler: Scheduler,
+    pub clock: Arc<ManualClock>,
+}
+
+/// Switches `w`'s router to server mode (a fresh security key).
+pub async fn server_mode(w: &mut World) -> ServerMode {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let catalog = ProfileCatalog::new(w.store.clone(), Some(SecretKey::generate()));
+    let scheduler = Scheduler::new(SchedulerParts {
+        catalog: catalog.clone(),
+        factory: Arc::new(DefaultConnectorFactory),
+        clock: clock.clone(),
+        metrics: Metrics::new(),
+        settings: SchedulerSettings {
+            worker_id: "test-worker".into(),
+            max_concurrent_runs: 4,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_millis(100),
+            shutdown_grace: Duration::from_secs(5),
+            policy: SchedulePolicy::default(),
+        },
+    })
+    .await
+    .expect("scheduler");
+    w.app = router(
+        AppState::new(w.store.clone())
+            .with_max_body_bytes(super::TEST_MAX_BODY)
+            .with_catalog(catalog.clone())
+            .with_scheduler(scheduler.clone())
+            .with_clock(clock.clone()),
+    );
+    ServerMode {
+        catalog,
+        scheduler,
+        clock,
+    }
+}
+
+/// The next `n` run ends. Waits on events, not on time: the time-out only
+/// turns a hang into a failure, generous for a loaded machine.
+pub async fn next_events(rx: &mut Receiver<RunEvent>, n: usize) -> Vec<RunEvent> {
+    let mut got = Vec::new();
+    while got.len() < n {
+        let event = tokio::time::timeout(Duration::from_secs(120), rx.recv())
+            .await
+            .expect("a run should have ended")
+            .expect("event channel open");
+        got.push(event);
+    }
+    got
+}
+
+/// Ticks until a tick starts nothing, letting each started run finish; the
+/// runs' ends are returned.
+pub async fn settle(s: &Scheduler, rx: &mut Receiver<RunEvent>) -> Vec<RunEvent> {
+    let mut ended = Vec::new();
+    for _ in 0..10 {
+        let report = s.tick().await.expect("tick");
+        if report.started.is_empty() {
+            return ended;
+        }
+        ended.extend(next_events(rx, report.started.len()).await);
+    }
+    panic!("the scheduler kept starting runs: {ended:?}");
+}
