@@ -1,6 +1,7 @@
 //! What the proxy did, so a test can assert that its faults really happened.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::fault::Fault;
@@ -10,6 +11,8 @@ pub struct FaultCounters {
     injected: [AtomicU64; 8],
     passed: AtomicU64,
     held: AtomicU64,
+    /// `METHOD target` of every request whose head arrived, in order.
+    requests: Mutex<Vec<String>>,
 }
 
 impl FaultCounters {
@@ -23,6 +26,15 @@ impl FaultCounters {
 
     pub(crate) fn held(&self) {
         self.held.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn request(&self, method: &str, target: &str) {
+        self.requests.lock().expect("request log").push(format!("{method} {target}"));
+    }
+
+    /// `METHOD target` of every request the proxy saw, in arrival order.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("request log").clone()
     }
 
     /// How often `fault` was injected.

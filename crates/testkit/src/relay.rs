@@ -27,6 +27,7 @@ pub(crate) async fn serve(client: TcpStream, shared: Arc<Shared>) -> std::io::Re
     };
     let (method, target) = head.method_and_target();
     let (method, target) = (method.to_owned(), target.to_owned());
+    shared.counters.request(&method, &target);
 
     let fault = match shared.holds.take(&method, &target) {
         Some(release) => {

@@ -200,6 +200,11 @@ async fn a_held_request_waits_for_release_and_others_pass() {
     assert_eq!(held.await.unwrap(), "PUT /c/held.vcf late".repeat(20));
     assert_eq!(seen.load(Ordering::SeqCst), 2);
     assert_eq!(proxy.counters().held_requests(), 1);
+    assert_eq!(
+        proxy.counters().requests(),
+        ["PUT /c/held.vcf", "PUT /c/other.vcf"],
+        "the log shows requests in arrival order"
+    );
 }
 
 #[tokio::test]
