@@ -77,16 +77,26 @@ async fn r_svc_2_permanently_failing_dav_server_ends_failing_with_what_to_do_and
             let v = catalog.view("down").await.unwrap().unwrap();
             assert_eq!(v.next_run_at, clock.now() + chrono::Duration::seconds(delay_secs));
             clock.advance(chrono::Duration::seconds(delay_secs - 1));
-            assert!(scheduler.tick().await.unwrap().started.is_empty(), "not before the back-off");
+            assert!(
+                scheduler.tick().await.unwrap().started.is_empty(),
+                "not before the back-off"
+            );
             clock.advance(chrono::Duration::seconds(1));
-            assert_eq!(scheduler.tick().await.unwrap().started, ["down"], "only the failing profile retries");
+            assert_eq!(
+                scheduler.tick().await.unwrap().started,
+                ["down"],
+                "only the failing profile retries"
+            );
             let e = next_events(&mut rx, 1).await.remove(0);
             assert!(failed_transient(&e), "{e:?}");
             let v = catalog.view("down").await.unwrap().unwrap();
             assert_eq!((v.failures, v.state.as_str()), (failures, state));
         }
         let reason = catalog.view("down").await.unwrap().unwrap().state_reason.unwrap();
-        assert!(reason.contains("503"), "the reason names what the server said: {reason}");
+        assert!(
+            reason.contains("503"),
+            "the reason names what the server said: {reason}"
+        );
         assert!(
             reason.contains("check that it is running"),
             "the reason says what to do: {reason}"
@@ -110,7 +120,11 @@ async fn r_svc_2_permanently_failing_dav_server_ends_failing_with_what_to_do_and
                 _ => assert!(failed_transient(&e), "{e:?}"),
             }
         }
-        assert_eq!(store.pairs("up", "contacts").await.unwrap().len(), 1, "ben's contact is on the server");
+        assert_eq!(
+            store.pairs("up", "contacts").await.unwrap().len(),
+            1,
+            "ben's contact is on the server"
+        );
 
         // The server comes back: the next retry succeeds and clears the state.
         proxy.set_rates(FaultRates::none());

@@ -103,9 +103,7 @@ impl Race {
         // Only this sync's requests count (the first sync created the card).
         let before = self.proxy.counters().requests().len();
         let path = self.path.clone();
-        let mut hold = self
-            .proxy
-            .hold(move |method, target| method == "PUT" && target == path);
+        let mut hold = self.proxy.hold(move |method, target| method == "PUT" && target == path);
         let w = Arc::clone(&self.w);
         let sync = tokio::spawn(async move { w.sync().await });
         hold.arrived(WAIT).await;
@@ -161,7 +159,11 @@ async fn disjoint_edits(kind: PeerKind) {
     assert!(card.contains("+49 30 1234567"), "the outside edit is kept:\n{card}");
     let crm = r.crm().await;
     assert_eq!(crm.job_title.as_deref(), Some("Analyst"));
-    assert_eq!(crm.phone_business.as_deref(), Some("+49 30 1234567"), "the outside edit reached the CRM");
+    assert_eq!(
+        crm.phone_business.as_deref(),
+        Some("+49 30 1234567"),
+        "the outside edit reached the CRM"
+    );
     assert_quiet(&r).await;
 }
 

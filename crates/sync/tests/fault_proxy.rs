@@ -28,7 +28,7 @@ const MAX_RUNS: usize = 150;
 /// Every fault kind at a rate that interrupts most runs, with stalls rarer
 /// because each costs the client's whole time-out.
 fn rates() -> FaultRates {
-    FaultRates::each(0.02).with(Fault::Stall, 0.006)
+    FaultRates::each(0.02).with(Fault::Stall, 0.01)
 }
 
 /// The profile's connector, pointed at the proxy, with the connector's own
@@ -87,7 +87,10 @@ async fn first_sync_through_faults(kind: PeerKind, seed: u64) {
 
     let mut contacts = Vec::new();
     for i in 0..CONTACTS {
-        contacts.push(w.contact("Ada", &format!("Lovelace{i:03}"), &format!("ada{i:03}@example.com")).await);
+        contacts.push(
+            w.contact("Ada", &format!("Lovelace{i:03}"), &format!("ada{i:03}@example.com"))
+                .await,
+        );
     }
     let mut events: Vec<Activity> = Vec::new();
     for i in 0..EVENTS {
@@ -122,7 +125,10 @@ async fn first_sync_through_faults(kind: PeerKind, seed: u64) {
     }
     assert!(!failures.is_empty(), "the faults interrupted runs");
     // One line for whoever tunes the rates (shown with --nocapture or on failure).
-    eprintln!("{kind:?}: {} failed runs before success; injected {counts:?}", failures.len());
+    eprintln!(
+        "{kind:?}: {} failed runs before success; injected {counts:?}",
+        failures.len()
+    );
 
     // Converged: with the network healthy again a run writes nothing.
     proxy.set_rates(FaultRates::none());
@@ -135,14 +141,21 @@ async fn first_sync_through_faults(kind: PeerKind, seed: u64) {
     let unique: BTreeSet<&str> = emails.iter().copied().collect();
     assert_eq!(cards.len(), CONTACTS, "no card lost or doubled on the server");
     assert_eq!(unique.len(), CONTACTS, "each contact once on the server");
-    let uids: BTreeSet<String> = cards.iter().filter_map(|c| line(&text(c), "UID:").map(String::from)).collect();
+    let uids: BTreeSet<String> = cards
+        .iter()
+        .filter_map(|c| line(&text(c), "UID:").map(String::from))
+        .collect();
     assert_eq!(uids.len(), CONTACTS, "no two cards share a UID");
     let ics = w.items("calendar").await;
     let subjects: BTreeSet<String> = ics
         .iter()
         .filter_map(|i| line(&text(i), "SUMMARY:").map(String::from))
         .collect();
-    assert_eq!((ics.len(), subjects.len()), (EVENTS as usize, EVENTS as usize), "{subjects:?}");
+    assert_eq!(
+        (ics.len(), subjects.len()),
+        (EVENTS as usize, EVENTS as usize),
+        "{subjects:?}"
+    );
 
     // CRM: nothing came back as a duplicate record.
     assert_eq!(crm_contacts(&w).await.len(), CONTACTS);
@@ -150,7 +163,11 @@ async fn first_sync_through_faults(kind: PeerKind, seed: u64) {
 
     // Status store: one pair per record, naming a server item with its current ETag.
     for (collection, items, ids) in [
-        ("contacts", &cards, contacts.iter().map(|c| c.id().to_owned()).collect::<BTreeSet<_>>()),
+        (
+            "contacts",
+            &cards,
+            contacts.iter().map(|c| c.id().to_owned()).collect::<BTreeSet<_>>(),
+        ),
         ("calendar", &ics, events.iter().map(|e| e.id().to_owned()).collect()),
     ] {
         let pairs = w.store.pairs("alice", collection).await.unwrap();

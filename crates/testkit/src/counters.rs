@@ -29,7 +29,10 @@ impl FaultCounters {
     }
 
     pub(crate) fn request(&self, method: &str, target: &str) {
-        self.requests.lock().expect("request log").push(format!("{method} {target}"));
+        self.requests
+            .lock()
+            .expect("request log")
+            .push(format!("{method} {target}"));
     }
 
     /// `METHOD target` of every request the proxy saw, in arrival order.
