@@ -11,6 +11,7 @@ use crate::href::{canonical_path, href_path, item_name_for_uid};
 use crate::http::{Effect, Reply, Request, status_error};
 use crate::multistatus::{Entry, parse_multistatus};
 use crate::requests;
+use crate::retry::retryable_status;
 use crate::xml::Ns;
 
 /// Where an account keeps its address books and calendars.
@@ -66,7 +67,10 @@ impl Inner {
                     }
                 }
             }
-        } else if matches!(reply.status, 401 | 403) {
+        } else if matches!(reply.status, 401 | 403) || retryable_status(reply.status) {
+            // A server that is down or shedding load says nothing about where
+            // the homes are: guessing "the URL is the home" here would be
+            // cached for the connector's life (R-DAV-13).
             return Err(status_error(&reply, &format!("PROPFIND {url}")));
         }
         // No home sets advertised: the principal (or the URL given) holds the collections.
@@ -99,6 +103,10 @@ impl Inner {
             // Wrong credentials stop here with a clear message; trying other
             // URLs would only hide it.
             401 => Err(status_error(&reply, &format!("PROPFIND {url}"))),
+            // R-DAV-13: an outage (5xx, 429 after the retries) is not "this
+            // URL has no principal"; falling through to the well-known URIs
+            // would end in wrong, cached homes.
+            status if retryable_status(status) => Err(status_error(&reply, &format!("PROPFIND {url}"))),
             _ => Ok(None),
         }
     }

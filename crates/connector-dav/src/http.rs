@@ -247,6 +247,15 @@ pub fn status_error(reply: &Reply, what: &str) -> ConnectorError {
                 reply.header("location").unwrap_or("?")
             ),
         },
+        // The reason a failing profile shows: say what to do, not only what
+        // happened (R-DAV-14).
+        status @ 500..=599 => ConnectorError::Server {
+            status,
+            message: format!(
+                "{what}: {snippet} (the server failed, also on retry where retrying is safe; check that it is \
+                 running and read its log; crmsync tries again at the next run)"
+            ),
+        },
         status => ConnectorError::Server {
             status,
             message: format!("{what}: {snippet}"),

@@ -253,3 +253,37 @@ async fn requests_carry_auth_and_xml_content_type() {
         assert!(r.contains("depth: 0") && r.contains("sync-collection"), "{r}");
     }
 }
+
+const PRINCIPAL: &str = r#"<multistatus xmlns="DAV:"><response><href>/</href><propstat><prop><current-user-principal><href>/p/</href></current-user-principal></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+const HOMES: &str = r#"<multistatus xmlns="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><response><href>/p/</href><propstat><prop><CR:addressbook-home-set><href>/p/ab/</href></CR:addressbook-home-set></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+const HOME_LISTING: &str = r#"<multistatus xmlns="DAV:" xmlns:CR="urn:ietf:params:xml:ns:carddav"><response><href>/p/ab/</href><propstat><prop><resourcetype><collection/></resourcetype></prop><status>HTTP/1.1 200 OK</status></propstat></response><response><href>/p/ab/c/</href><propstat><prop><resourcetype><collection/><CR:addressbook/></resourcetype><displayname>c</displayname></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+
+// R-DAV-13: a server that is down during discovery (503 after the retries)
+// ends discovery as a transient error at once. It is not taken for "no
+// principal here": falling through to the well-known URIs and finally to
+// "the URL is the home" would cache wrong homes for the connector's life,
+// and the next run would look for (or create) collections in the wrong place.
+#[tokio::test]
+async fn r_dav_13_outage_during_discovery_is_transient_and_not_cached() {
+    let xml = vec![("Content-Type", "application/xml")];
+    let (url, count) = scripted(vec![
+        (503, vec![], "down for maintenance"),
+        (207, xml.clone(), PRINCIPAL),
+        (207, xml.clone(), HOMES),
+        (207, xml, HOME_LISTING),
+    ])
+    .await;
+    let dav = connector(&url, 0);
+    let err = dav.discover().await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Server { status: 503, .. }), "got {err:?}");
+    assert!(err.is_transient());
+    assert_eq!(count.load(Ordering::SeqCst), 1, "no guessing after an outage");
+    assert!(
+        err.to_string().contains("check that it is running"),
+        "R-DAV-14: the message says what to do: {err}"
+    );
+
+    let found = dav.discover().await.expect("the server is back");
+    let ids: Vec<&str> = found.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["/p/ab/c/"], "the real homes, found once the server answers");
+}

@@ -1,0 +1,25 @@
+//! Test-only helpers for crmsync's proof harness (issue 6).
+//!
+//! - [`FaultProxy`]: a TCP proxy in front of a real HTTP server that injects
+//!   connection resets, stalls, canned 500/503/429 replies and trickled
+//!   response bodies at seeded rates, counts what it injected, and can hold
+//!   one chosen request until a test releases it.
+//! - [`Peer`]: a real Radicale or Xandikos on a free port of 127.0.0.1 with
+//!   throw-away storage, killed when dropped.
+//!
+//! Nothing here is for production: the crate is `publish = false` and only
+//! ever a dev-dependency.
+
+mod counters;
+mod fault;
+mod hold;
+mod http1;
+mod peer;
+mod proxy;
+mod relay;
+
+pub use counters::FaultCounters;
+pub use fault::{Fault, FaultPlan, FaultRates};
+pub use hold::Hold;
+pub use peer::{PASSWORD, Peer, PeerKind, USER, free_port, tool};
+pub use proxy::{FaultProxy, ProxyError};
