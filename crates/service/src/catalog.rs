@@ -177,6 +177,17 @@ impl ProfileCatalog {
             let def = self
                 .definition_from_config(p, config.scheduler.default_pull_interval_secs, base_dir)
                 .await?;
+            // R-SVC-8: the file takes over a name an API user chose; say so,
+            // since that user's profile is replaced.
+            if let Some(row) = self.store.profile_row(&def.name).await?
+                && row.definition.source == ProfileSource::Api.as_str()
+            {
+                tracing::warn!(
+                    profile = %def.name,
+                    previous_user = %row.definition.user_id,
+                    "the configuration file takes over a profile created over the API"
+                );
+            }
             done.push((p.name.clone(), self.save(&def, ProfileSource::Config, now).await?));
         }
         Ok(done)
