@@ -168,6 +168,7 @@ async fn vdir_scenario_syncs_every_contact_and_reports_each_figure_with_a_target
     assert!(report.figures.iter().all(|f| !f.target.is_empty()));
 }
 
+/// R-BENCH-7: p50/p99 are nearest-rank percentiles.
 #[test]
 fn percentile_is_the_nearest_rank_so_p99_of_50_is_the_slowest() {
     use crmsync_bench::latency::percentile;
@@ -184,6 +185,7 @@ fn percentile_is_the_nearest_rank_so_p99_of_50_is_the_slowest() {
     assert_eq!(percentile(&samples, 0.0), None);
 }
 
+/// R-BENCH-5: the sample calendar holds weekly series beside single meetings.
 #[test]
 fn sample_meetings_include_weekly_series_every_tenth() {
     use crmsync_bench::data::{meeting, recurring_count};
@@ -194,6 +196,7 @@ fn sample_meetings_include_weekly_series_every_tenth() {
     assert_eq!(recurring_count(200), 20);
 }
 
+/// R-BENCH-8: a skipped figure keeps its row, its target and the reason.
 #[test]
 fn a_figure_not_measured_keeps_its_row_target_and_reason() {
     let mut report = Report::default();
@@ -205,7 +208,7 @@ fn a_figure_not_measured_keeps_its_row_target_and_reason() {
     );
 }
 
-/// R-BENCH-1 for events: crmsync's first sync of meetings (with a series) to
+/// R-BENCH-5 (R-BENCH-1 for events): crmsync's first sync of meetings (with a series) to
 /// a real Xandikos against raw PUTs of the same iCalendar objects into
 /// another fresh Xandikos; the scenario fails unless every event arrived.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,7 +228,7 @@ async fn events_scenario_syncs_every_event_to_a_real_server_and_reports_the_rati
     assert_ne!(figure.standing, Standing::NotMeasured);
 }
 
-/// R-SCHED-3: worker processes sharing one fresh PostgreSQL database run
+/// R-SCHED-3, R-BENCH-6: worker processes sharing one fresh PostgreSQL database run
 /// every profile (the scenario fails on a profile that did not run or
 /// failed), and the 4-to-1 figure is reported against its 3.5x target.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +257,7 @@ async fn scale_out_scenario_runs_every_profile_with_one_and_four_worker_processe
     assert!(speedup.measured.ends_with('x'), "{}", speedup.measured);
 }
 
-/// R-SCHED-2: an edit PUT to the real API reaches the vdir through the
+/// R-SCHED-2, R-BENCH-7: an edit PUT to the real API reaches the vdir through the
 /// scheduler running beside it (the scenario fails when an edit does not
 /// arrive); p50 and p99 are reported, p99 against its 1 s target.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

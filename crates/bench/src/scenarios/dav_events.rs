@@ -1,7 +1,7 @@
 //! CRM → fresh Radicale / Xandikos calendar: the first sync of N meetings
 //! (every tenth a weekly series) against a raw client PUTting the same
 //! iCalendar objects at the same concurrency into a fresh calendar of another
-//! fresh server of the same kind (R-BENCH-1, as for contacts).
+//! fresh server of the same kind (R-BENCH-5; R-BENCH-1 as for contacts).
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,4 +1,4 @@
-//! Push latency (R-SCHED-2): a contact edited through the CRM's HTTP API
+//! Push latency (R-SCHED-2, measured as R-BENCH-7): a contact edited through the CRM's HTTP API
 //! until the edit is in the groupware, here a vdir folder.
 //!
 //! Set up as `crmsync serve` runs: the API (crates/server, with /metrics and

@@ -1,4 +1,4 @@
-//! Scale-out (R-SCHED-3): profiles per second with 1, 2 and 4 workers on one
+//! Scale-out (R-SCHED-3, measured as R-BENCH-6): profiles per second with 1, 2 and 4 workers on one
 //! PostgreSQL database, a fresh database per measurement.
 //!
 //! A worker is a separate process (this binary's hidden `scale-worker`
