@@ -1,10 +1,12 @@
 //! Deterministic sample data at any size, shaped like the CLI demo's
 //! (`crmsync demo`): contacts with a company, title, e-mail, phones and a
-//! business address, and one-hour meetings the user organizes.
+//! business address, and one-hour meetings the user organizes, every tenth a
+//! weekly series (a CRM calendar holds both kinds, and a series is the bigger
+//! iCalendar object with more to expand and map).
 
 use chrono::{DateTime, Duration, Utc};
 use crmsync_model::{
-    ActivityFields, ActivityKind, Address, ContactFields, Participant, ParticipantRole, Party, PartyKind,
+    ActivityFields, ActivityKind, Address, ContactFields, Participant, ParticipantRole, Party, PartyKind, Recurrence,
 };
 use crmsync_store::Store;
 
@@ -63,6 +65,16 @@ pub fn contact(i: usize) -> ContactFields {
     }
 }
 
+/// Whether sample meeting number `i` is a weekly series.
+pub fn is_recurring(i: usize) -> bool {
+    i.is_multiple_of(10)
+}
+
+/// How many of meetings `0..n` are series.
+pub fn recurring_count(n: usize) -> usize {
+    (0..n).filter(|&i| is_recurring(i)).count()
+}
+
 /// The fields of sample meeting number `i`, organized by `user_id`, spread
 /// over the next 60 days from `now` so every one is inside the calendar window.
 pub fn meeting(i: usize, user_id: &str, now: DateTime<Utc>) -> ActivityFields {
@@ -71,6 +83,14 @@ pub fn meeting(i: usize, user_id: &str, now: DateTime<Utc>) -> ActivityFields {
     a.start = Some(start);
     a.end = Some(start + Duration::hours(1));
     a.location = Some(format!("Room {}", 1 + i % 12));
+    if is_recurring(i) {
+        a.recurrence = Some(Recurrence {
+            rule: "FREQ=WEEKLY;COUNT=10".into(),
+            rdates: Vec::new(),
+            exdates: Vec::new(),
+            overrides: Vec::new(),
+        });
+    }
     a.participants = vec![Participant {
         party: Party {
             kind: PartyKind::User,

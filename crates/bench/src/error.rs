@@ -24,6 +24,18 @@ pub enum BenchError {
     /// A peer program (radicale, xandikos, vdirsyncer) is missing or failed.
     #[error("peer `{tool}`: {message} (run `source scripts/test-env.sh` to install the Python peers)")]
     Peer { tool: String, message: String },
+    /// PostgreSQL for the scale-out figures is missing or refused a database.
+    #[error("PostgreSQL: {0} (run `source scripts/test-env.sh`, which starts it)")]
+    Postgres(String),
+    #[error("the service (scheduler, profiles) failed: {0}")]
+    Service(#[from] crmsync_service::ServiceError),
+    /// The API server under test answered a request wrongly.
+    #[error("API: {0}")]
+    Api(String),
+    /// A condition polled for did not come true in time: the machine is
+    /// overloaded or crmsync is stuck; the figure would mean nothing.
+    #[error("timed out: {0}")]
+    TimedOut(String),
     /// The raw baseline client got an answer that means the comparison is void.
     #[error("raw client: {0} (the server refused the baseline; the figure would mean nothing)")]
     Raw(String),
@@ -36,7 +48,10 @@ pub enum BenchError {
 impl BenchError {
     /// Whether running the same benchmark again may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, BenchError::Io { .. } | BenchError::Peer { .. })
+        matches!(
+            self,
+            BenchError::Io { .. } | BenchError::Peer { .. } | BenchError::Postgres(_) | BenchError::TimedOut(_)
+        )
     }
 
     pub(crate) fn io(doing: impl Into<String>) -> impl FnOnce(std::io::Error) -> BenchError {

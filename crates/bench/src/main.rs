@@ -8,8 +8,9 @@ use clap::{Parser, Subcommand};
 use crmsync_bench::BenchError;
 use crmsync_bench::engine_figures::micros_per_record;
 use crmsync_bench::peers::PeerKind;
+use crmsync_bench::pg;
 use crmsync_bench::report::{Report, Standing};
-use crmsync_bench::scenarios::{dav, memory, vdir, vdirsyncer};
+use crmsync_bench::scenarios::{dav, dav_events, memory, push, scale_out, vdir, vdirsyncer};
 use crmsync_bench::world::Template;
 
 #[derive(Parser)]
@@ -27,6 +28,16 @@ struct Args {
     /// Contacts for the Radicale/Xandikos/vdirsyncer benchmarks (default 300; --full 3,000).
     #[arg(long)]
     server_contacts: Option<usize>,
+    /// Events (every tenth a weekly series) for the Radicale/Xandikos event
+    /// benchmarks (default 200; --full 3,000).
+    #[arg(long)]
+    server_events: Option<usize>,
+    /// vdir profiles for the scale-out benchmark on PostgreSQL (default 200).
+    #[arg(long, default_value_t = 200)]
+    scale_profiles: usize,
+    /// API edits for the push-latency benchmark (default 50; --full 200).
+    #[arg(long)]
+    push_edits: Option<usize>,
     /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000).
     #[arg(long)]
     memory_items: Option<usize>,
@@ -36,6 +47,9 @@ struct Args {
     /// Skip the benchmarks that need Radicale, Xandikos and vdirsyncer.
     #[arg(long)]
     no_servers: bool,
+    /// Skip the scale-out benchmark (it needs PostgreSQL: $CRMSYNC_TEST_POSTGRES_URL).
+    #[arg(long)]
+    no_postgres: bool,
     /// Where criterion wrote the engine benchmarks (`$CARGO_TARGET_DIR/criterion`).
     #[arg(long)]
     criterion_dir: Option<PathBuf>,
@@ -56,6 +70,14 @@ enum Cmd {
         #[arg(long)]
         user: String,
     },
+    /// Internal: one scale-out worker process (the scheduler as `crmsync worker` runs it).
+    #[command(hide = true)]
+    ScaleWorker {
+        #[arg(long)]
+        url: String,
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[tokio::main]
@@ -74,8 +96,13 @@ async fn run(args: Args) -> Result<(), BenchError> {
     if let Some(Cmd::MemoryChild { db, root, user }) = &args.command {
         return memory::child(db, root, user).await;
     }
+    if let Some(Cmd::ScaleWorker { url, id }) = &args.command {
+        return scale_out::worker_child(url, id).await;
+    }
     let vdir_n = args.vdir_contacts.unwrap_or(if args.full { 100_000 } else { 3_000 });
     let server_n = args.server_contacts.unwrap_or(if args.full { 3_000 } else { 300 });
+    let events_n = args.server_events.unwrap_or(if args.full { 3_000 } else { 200 });
+    let push_n = args.push_edits.unwrap_or(if args.full { 200 } else { 50 });
     let memory_n = args.memory_items.unwrap_or(if args.full { 100_000 } else { 5_000 });
     let now = Utc::now();
     let mut report = Report::default();
@@ -90,6 +117,22 @@ async fn run(args: Args) -> Result<(), BenchError> {
 
     if args.no_servers {
         report.note("servers skipped (--no-servers)");
+        for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
+            for what in ["contacts", "events"] {
+                report.not_measured(
+                    peer.name(),
+                    format!("first sync {what}: crmsync / raw PUTs"),
+                    "<= 1.05x raw",
+                    "--no-servers",
+                );
+            }
+        }
+        report.not_measured(
+            "vdirsyncer",
+            "no-change and 1% change sync: vdirsyncer / crmsync",
+            ">= 7x faster",
+            "--no-servers",
+        );
     } else {
         let template = Template::seed(server_n, 0, now).await?;
         println!("== radicale: {server_n} contacts");
@@ -100,18 +143,31 @@ async fn run(args: Args) -> Result<(), BenchError> {
         if let Err(e) = vdirsyncer::run(&template, &radicale, &mut report).await {
             report.note(format!("vdirsyncer comparison not measured: {e}"));
         }
+        drop(template);
+        let template = Template::seed(0, events_n, now).await?;
+        for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
+            println!("== {}: {events_n} events", peer.name());
+            dav_events::run(peer, &template, &mut report).await?;
+        }
     }
+
+    println!("== scale-out: {} vdir profiles on PostgreSQL", args.scale_profiles);
+    scale_out_figures(&args, &mut report).await?;
+
+    println!("== push latency: {push_n} API edits");
+    push::run(push_n, &mut report).await?;
 
     println!("== memory: {memory_n} contacts + {memory_n} events");
     let template = Template::seed(memory_n, memory_n, now).await?;
     memory::run(&template, &mut report).await?;
 
-    report.note("Not measured yet (issue 6): events to servers, scale-out with PostgreSQL workers, push latency.");
     let header = format!(
-        "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n}, memory {memory_n}+{memory_n}{}). \
+        "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n} contacts + {events_n} events, \
+         scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
         now.format("%Y-%m-%d %H:%M UTC"),
+        args.scale_profiles,
         if args.full { ", --full" } else { "" }
     );
     std::fs::write(&args.out, report.markdown(&header)).map_err(|e| BenchError::Io {
@@ -120,6 +176,30 @@ async fn run(args: Args) -> Result<(), BenchError> {
     })?;
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// Scale-out needs PostgreSQL; without it the figure keeps its row.
+async fn scale_out_figures(args: &Args, report: &mut Report) -> Result<(), BenchError> {
+    const TARGET: &str = ">= 3.5x";
+    const NAME: &str = "4 workers / 1 worker, profiles per second";
+    if args.no_postgres {
+        report.not_measured("scale-out", NAME, TARGET, "--no-postgres");
+        return Ok(());
+    }
+    let Some(url) = std::env::var(pg::URL_VAR).ok().filter(|u| !u.is_empty()) else {
+        report.not_measured(
+            "scale-out",
+            NAME,
+            TARGET,
+            format!("${} not set (source scripts/test-env.sh)", pg::URL_VAR),
+        );
+        return Ok(());
+    };
+    let exe = std::env::current_exe().map_err(|e| BenchError::Io {
+        doing: "finding the bench binary".into(),
+        source: e,
+    })?;
+    scale_out::run(&exe, &url, args.scale_profiles, &[1, 2, 4], report).await
 }
 
 fn engine(args: &Args, report: &mut Report) {
@@ -140,7 +220,12 @@ fn engine(args: &Args, report: &mut Report) {
                 );
                 per.push(us);
             }
-            None => report.note(format!("engine at {n}: no criterion result in {}", dir.display())),
+            None => report.not_measured(
+                "engine",
+                format!("plan + merge + mapping, {n} records"),
+                "<= 5 us/record",
+                format!("no criterion result in {}", dir.display()),
+            ),
         }
     }
     if let (Some(first), Some(last)) = (per.first(), per.last())

@@ -10,6 +10,8 @@ pub enum Standing {
     Missed,
     /// Context only (absolute times, counts) or no target at this size.
     Info,
+    /// Not measured in this run; the measured column says why.
+    NotMeasured,
 }
 
 impl Standing {
@@ -22,6 +24,7 @@ impl Standing {
             Standing::Met => "met",
             Standing::Missed => "MISSED",
             Standing::Info => "-",
+            Standing::NotMeasured => "not measured",
         }
     }
 }
@@ -68,6 +71,12 @@ impl Report {
             figure.standing.label()
         );
         self.figures.push(figure);
+    }
+
+    /// A figure of issue 6 this run did not measure, with the reason, so
+    /// every figure keeps its row and its target.
+    pub fn not_measured(&mut self, section: &str, name: impl Into<String>, target: &str, why: impl Into<String>) {
+        self.add(section, name, why, target, Standing::NotMeasured);
     }
 
     pub fn note(&mut self, note: impl Into<String>) {

@@ -167,3 +167,114 @@ async fn vdir_scenario_syncs_every_contact_and_reports_each_figure_with_a_target
     );
     assert!(report.figures.iter().all(|f| !f.target.is_empty()));
 }
+
+/// R-BENCH-7: p50/p99 are nearest-rank percentiles.
+#[test]
+fn percentile_is_the_nearest_rank_so_p99_of_50_is_the_slowest() {
+    use crmsync_bench::latency::percentile;
+    use std::time::Duration;
+    let samples: Vec<Duration> = (1..=50).rev().map(Duration::from_millis).collect();
+    assert_eq!(percentile(&samples, 50.0), Some(Duration::from_millis(25)));
+    assert_eq!(percentile(&samples, 99.0), Some(Duration::from_millis(50)));
+    assert_eq!(percentile(&samples, 100.0), Some(Duration::from_millis(50)));
+    assert_eq!(
+        percentile(&[Duration::from_millis(7)], 50.0),
+        Some(Duration::from_millis(7))
+    );
+    assert_eq!(percentile(&[], 50.0), None, "no sample is no figure");
+    assert_eq!(percentile(&samples, 0.0), None);
+}
+
+/// R-BENCH-5: the sample calendar holds weekly series beside single meetings.
+#[test]
+fn sample_meetings_include_weekly_series_every_tenth() {
+    use crmsync_bench::data::{meeting, recurring_count};
+    let now = chrono::Utc::now();
+    let series = meeting(0, "u1", now).recurrence.expect("meeting 0 is a series");
+    assert_eq!(series.rule, "FREQ=WEEKLY;COUNT=10");
+    assert!(meeting(1, "u1", now).recurrence.is_none());
+    assert_eq!(recurring_count(200), 20);
+}
+
+/// R-BENCH-8: a skipped figure keeps its row, its target and the reason.
+#[test]
+fn a_figure_not_measured_keeps_its_row_target_and_reason() {
+    let mut report = Report::default();
+    report.not_measured("scale-out", "4 workers / 1 worker", ">= 3.5x", "--no-postgres");
+    let md = report.markdown("header");
+    assert!(
+        md.contains("| scale-out | 4 workers / 1 worker | --no-postgres | >= 3.5x | not measured |"),
+        "{md}"
+    );
+}
+
+/// R-BENCH-5 (R-BENCH-1 for events): crmsync's first sync of meetings (with a series) to
+/// a real Xandikos against raw PUTs of the same iCalendar objects into
+/// another fresh Xandikos; the scenario fails unless every event arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_scenario_syncs_every_event_to_a_real_server_and_reports_the_ratio() {
+    let template = crmsync_bench::world::Template::seed(0, 11, chrono::Utc::now())
+        .await
+        .unwrap();
+    let mut report = Report::default();
+    crmsync_bench::scenarios::dav_events::run(crmsync_bench::peers::PeerKind::Xandikos, &template, &mut report)
+        .await
+        .unwrap();
+    assert_eq!(report.figures.len(), 1, "{:?}", report.figures);
+    let figure = &report.figures[0];
+    assert_eq!(figure.section, "xandikos");
+    assert_eq!(figure.name, "first sync 11 events (2 series): crmsync / raw PUTs x4");
+    assert_eq!(figure.target, "<= 1.05x raw");
+    assert_ne!(figure.standing, Standing::NotMeasured);
+}
+
+/// R-SCHED-3, R-BENCH-6: worker processes sharing one fresh PostgreSQL database run
+/// every profile (the scenario fails on a profile that did not run or
+/// failed), and the 4-to-1 figure is reported against its 3.5x target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_out_scenario_runs_every_profile_with_one_and_four_worker_processes() {
+    let url = std::env::var(crmsync_bench::pg::URL_VAR)
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let exe = std::path::Path::new(env!("CARGO_BIN_EXE_crmsync-bench"));
+    let mut report = Report::default();
+    crmsync_bench::scenarios::scale_out::run(exe, &url, 6, &[1, 4], &mut report)
+        .await
+        .unwrap();
+    let names: Vec<&str> = report.figures.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "1 worker process(es), 6 vdir profiles",
+            "4 worker process(es), 6 vdir profiles",
+            &format!(
+                "4 workers / 1 worker, profiles per second ({} CPU cores)",
+                std::thread::available_parallelism().unwrap()
+            ),
+        ]
+    );
+    let speedup = report.figures.last().unwrap();
+    assert_eq!(speedup.target, ">= 3.5x");
+    assert!(speedup.measured.ends_with('x'), "{}", speedup.measured);
+}
+
+/// R-SCHED-2, R-BENCH-7: an edit PUT to the real API reaches the vdir through the
+/// scheduler running beside it (the scenario fails when an edit does not
+/// arrive); p50 and p99 are reported, p99 against its 1 s target.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_scenario_carries_every_api_edit_to_the_vdir_and_reports_p50_and_p99() {
+    let mut report = Report::default();
+    crmsync_bench::scenarios::push::run(3, &mut report).await.unwrap();
+    let rows: Vec<(&str, &str)> = report
+        .figures
+        .iter()
+        .map(|f| (f.name.as_str(), f.target.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("API edit -> vdir file, p50 of 3 edits", "(context)"),
+            ("API edit -> vdir file, p99 of 3 edits", "<= 1 s"),
+        ]
+    );
+    assert!(report.figures.iter().all(|f| f.measured.ends_with(" ms")));
+}

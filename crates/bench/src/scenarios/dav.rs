@@ -25,9 +25,13 @@ pub struct DavTimes {
     pub one_percent: Duration,
 }
 
-/// The contacts collection crmsync created, and its items' bodies.
-async fn collection_items(dav: &dyn Connector) -> Result<(CollectionId, Vec<RawItem>), BenchError> {
-    let collection = dav.ensure_collection(CollectionKind::Contacts, "contacts").await?.id;
+/// The collection crmsync created (`kind`, named `name`), and its items' bodies.
+pub(crate) async fn collection_items(
+    dav: &dyn Connector,
+    kind: CollectionKind,
+    name: &str,
+) -> Result<(CollectionId, Vec<RawItem>), BenchError> {
+    let collection = dav.ensure_collection(kind, name).await?.id;
     let listing = dav.changes(&collection, None).await?;
     let hrefs: Vec<Href> = listing.changed.iter().map(|m| m.href.clone()).collect();
     let fetched = dav.get_many(&collection, &hrefs).await?;
@@ -61,7 +65,7 @@ pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Re
             "{section}: first sync created {created} of {n}"
         )));
     }
-    let (_, items) = collection_items(&peer.connector()?).await?;
+    let (_, items) = collection_items(&peer.connector()?, CollectionKind::Contacts, "contacts").await?;
     if items.len() != n {
         return Err(BenchError::Unexpected(format!(
             "{section}: server holds {} of {n}",
@@ -69,25 +73,7 @@ pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Re
         )));
     }
 
-    // The raw client, into a fresh server of the same kind.
-    let raw_peer = Peer::start(kind)?;
-    let concurrency = raw_peer.config().concurrency;
-    let raw_collection = raw_peer
-        .connector()?
-        .ensure_collection(CollectionKind::Contacts, "contacts")
-        .await?
-        .id;
-    let raw = Arc::new(RawDav::new(&raw_peer.url(), USER, PASSWORD));
-    let started = Instant::now();
-    raw.put_all(
-        raw_collection.as_str(),
-        Arc::new(items),
-        "text/vcard; charset=utf-8",
-        concurrency,
-    )
-    .await?;
-    let raw_took = started.elapsed();
-    drop(raw_peer);
+    let (raw_took, concurrency) = raw_first_sync(kind, CollectionKind::Contacts, "contacts", items).await?;
     let r = ratio(first, raw_took);
     report.add(
         section,
@@ -109,6 +95,29 @@ pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Re
         no_change,
         one_percent: one_pct,
     })
+}
+
+/// The baseline: a raw client PUTs `items` into a fresh collection of a fresh
+/// server of `kind`, at crmsync's configured concurrency (R-BENCH-1). Returns
+/// the time taken and that concurrency.
+pub(crate) async fn raw_first_sync(
+    kind: PeerKind,
+    collection_kind: CollectionKind,
+    name: &str,
+    items: Vec<RawItem>,
+) -> Result<(Duration, usize), BenchError> {
+    let raw_peer = Peer::start(kind)?;
+    let concurrency = raw_peer.config().concurrency;
+    let raw_collection = raw_peer.connector()?.ensure_collection(collection_kind, name).await?.id;
+    let content_type = match collection_kind {
+        CollectionKind::Contacts => "text/vcard; charset=utf-8",
+        _ => "text/calendar; charset=utf-8",
+    };
+    let raw = Arc::new(RawDav::new(&raw_peer.url(), USER, PASSWORD));
+    let started = Instant::now();
+    raw.put_all(raw_collection.as_str(), Arc::new(items), content_type, concurrency)
+        .await?;
+    Ok((started.elapsed(), concurrency))
 }
 
 /// The server and CRM a first sync left behind, for the incremental runs.

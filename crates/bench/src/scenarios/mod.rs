@@ -1,6 +1,9 @@
 //! One module per thing measured.
 
 pub mod dav;
+pub mod dav_events;
 pub mod memory;
+pub mod push;
+pub mod scale_out;
 pub mod vdir;
 pub mod vdirsyncer;
