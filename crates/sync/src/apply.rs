@@ -5,6 +5,7 @@
 //! and the item is re-planned from fresh data: never forced (R-SAFE-2).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
@@ -132,13 +133,14 @@ impl Applier<'_> {
                 .collect();
             self.store.apply_status(&started).await?;
             let shared: &Lookups = lookups;
+            let stop = AtomicBool::new(false);
             let futures: Vec<BoxFuture<'_, Result<ItemDone, SyncError>>> = chunk
                 .iter()
                 .map(|item| -> BoxFuture<'_, Result<ItemDone, SyncError>> {
-                    Box::pin(self.apply_item(actions, item.clone(), first_step, shared))
+                    Box::pin(self.apply_item(actions, item.clone(), first_step, shared, &stop))
                 })
                 .collect();
-            let mut finished = run_bounded(futures, self.profile.write_concurrency).await;
+            let mut finished = run_bounded(futures, self.profile.write_concurrency, &stop).await;
             if let Some(SyncError::InjectedCrash { step }) = finished.error {
                 // A simulated crash: nothing after it reaches the status store.
                 return Err(SyncError::InjectedCrash { step });
@@ -190,6 +192,7 @@ impl Applier<'_> {
         item: Item,
         first_step: i64,
         lookups: &Lookups,
+        stop: &AtomicBool,
     ) -> Result<ItemDone, SyncError> {
         let history = HistoryScope {
             profile: &self.profile.name,
@@ -202,11 +205,21 @@ impl Applier<'_> {
             changed: BTreeMap::new(),
         };
         let mut slot = self.slot_for(&actions[item.start].subject, lookups);
-        let mut stop: Option<(StepState, String)> = None;
+        let mut halted: Option<(StepState, String)> = None;
+        let mut cut_short = false;
         for index in item {
             let action = &actions[index];
-            if let Some((state, why)) = &stop {
+            if let Some((state, why)) = &halted {
                 done.ops.push(self.mark(first_step, index, *state, Some(why.clone())));
+                continue;
+            }
+            // Another item of the chunk failed and the run ends: a write not
+            // yet sent, and all after it, go back to `planned`, so the next
+            // run does not take it for one that may have landed. Status
+            // actions after a confirmed write still record it.
+            cut_short |= action.target != Target::Status && stop.load(Ordering::SeqCst);
+            if cut_short {
+                done.ops.push(self.mark(first_step, index, StepState::Planned, None));
                 continue;
             }
             let outcome = self.apply_one(action, &mut slot, &mut pairs, &mut done.ops).await?;
@@ -228,11 +241,11 @@ impl Applier<'_> {
                 Step::Done => done.counts.push(format!("{} {}", action.target, action.kind.as_str())),
                 Step::Replan(why) => {
                     done.replanned += 1;
-                    stop = Some((StepState::Replanned, why));
+                    halted = Some((StepState::Replanned, why));
                 }
                 Step::Refused(why) => {
                     done.failed.push(format!("{action}: {why}"));
-                    stop = Some((StepState::Failed, why));
+                    halted = Some((StepState::Failed, why));
                 }
             }
         }

@@ -4,6 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -16,35 +17,47 @@ pub(crate) struct Finished<T, E> {
 }
 
 /// Polls at most `limit` of `futures` at once, starting the next as one ends.
-/// At the first error the rest are dropped: those not started never start,
-/// those in flight stop at their current await (their writes may or may not
-/// have landed, which the journal's `started` marks cover).
-pub(crate) async fn run_bounded<'a, T, E>(futures: Vec<BoxFuture<'a, Result<T, E>>>, limit: usize) -> Finished<T, E> {
+/// After the first error no further future starts, but those in flight run to
+/// their end: dropping one in the middle of a database call would throw away
+/// its connection (and with it an in-memory database), and a write it already
+/// sent is better confirmed and recorded than left in doubt. Callers that
+/// want in-flight work to stop early pass it a flag to check (see `stop`).
+pub(crate) async fn run_bounded<'a, T, E>(
+    futures: Vec<BoxFuture<'a, Result<T, E>>>,
+    limit: usize,
+    stop: &AtomicBool,
+) -> Finished<T, E> {
     let limit = limit.max(1);
     let mut waiting = futures.into_iter().enumerate();
     let mut running: Vec<(usize, BoxFuture<'a, Result<T, E>>)> = Vec::with_capacity(limit);
     let mut done = Vec::new();
-    let error = std::future::poll_fn(|cx| {
+    let mut error = None;
+    std::future::poll_fn(|cx| {
         loop {
-            while running.len() < limit {
+            while error.is_none() && running.len() < limit {
                 match waiting.next() {
                     Some(f) => running.push(f),
                     None => break,
                 }
             }
             if running.is_empty() {
-                return Poll::Ready(None);
+                return Poll::Ready(());
             }
             let mut finished_one = false;
             let mut i = 0;
             while i < running.len() {
                 match running[i].1.as_mut().poll(cx) {
-                    Poll::Ready(Ok(out)) => {
+                    Poll::Ready(out) => {
                         let (index, _) = running.remove(i);
-                        done.push((index, out));
                         finished_one = true;
+                        match out {
+                            Ok(out) => done.push((index, out)),
+                            Err(e) => {
+                                stop.store(true, Ordering::SeqCst);
+                                error.get_or_insert(e);
+                            }
+                        }
                     }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Some(e)),
                     Poll::Pending => i += 1,
                 }
             }
@@ -56,14 +69,13 @@ pub(crate) async fn run_bounded<'a, T, E>(futures: Vec<BoxFuture<'a, Result<T, E
         }
     })
     .await;
-    drop(running);
     Finished { done, error }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     fn boxed<'a>(f: impl Future<Output = Result<usize, String>> + Send + 'a) -> BoxFuture<'a, Result<usize, String>> {
         Box::pin(f)
@@ -87,7 +99,7 @@ mod tests {
                 })
             })
             .collect();
-        let out = run_bounded(futures, 4).await;
+        let out = run_bounded(futures, 4, &AtomicBool::new(false)).await;
         assert!(out.error.is_none());
         let mut indexes: Vec<usize> = out.done.iter().map(|(i, v)| *i + 100 * usize::from(*i != *v)).collect();
         indexes.sort_unstable();
@@ -100,24 +112,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_first_error_stops_the_rest() {
+    async fn after_the_first_error_nothing_starts_and_in_flight_work_ends() {
         let started = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
         let futures = (0..10)
             .map(|i| {
-                let started = &started;
+                let (started, stop) = (&started, &stop);
                 boxed(async move {
                     started.fetch_add(1, Ordering::SeqCst);
+                    if i == 1 {
+                        return Err(format!("item {i}"));
+                    }
+                    // Item 0 is in flight when item 1 fails: it sees the flag.
                     tokio::task::yield_now().await;
-                    if i == 1 { Err(format!("item {i}")) } else { Ok(i) }
+                    assert!(i != 0 || stop.load(Ordering::SeqCst), "the stop flag is set");
+                    Ok(i)
                 })
             })
             .collect();
-        let out = run_bounded(futures, 2).await;
+        let out = run_bounded(futures, 2, &stop).await;
         assert_eq!(out.error.as_deref(), Some("item 1"));
-        assert!(
-            started.load(Ordering::SeqCst) <= 3,
-            "no item is started after the error"
+        assert_eq!(started.load(Ordering::SeqCst), 2, "no item starts after the error");
+        assert_eq!(
+            out.done.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            vec![0],
+            "the one in flight finished"
         );
-        assert!(out.done.iter().all(|(i, _)| *i != 1));
     }
 }
