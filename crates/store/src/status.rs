@@ -11,6 +11,8 @@
 //! The store keeps engine values (origin, state, facts, actions) as text and
 //! JSON: it does not depend on the engine, the sync crate converts.
 
+mod batch;
+mod collections;
 mod conflicts;
 mod crm_writes;
 mod cursors;
@@ -19,6 +21,7 @@ mod pairs;
 mod quarantine;
 mod runs;
 
+pub use batch::StatusOp;
 pub use conflicts::ConflictRow;
 pub use cursors::Cursor;
 pub use history::HistoryEntry;

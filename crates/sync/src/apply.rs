@@ -4,15 +4,18 @@
 //! the item changed underneath, the rest of that item's actions are dropped
 //! and the item is re-planned from fresh data: never forced (R-SAFE-2).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
 use crmsync_engine::{Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, Subject, Target};
 use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
-use crmsync_store::status::{ConflictRow, PairRow, StepState};
+use crmsync_store::status::{ConflictRow, PairRow, StatusOp, StepState};
 use crmsync_store::{Store, StoreError};
 
+use crate::bounded::{BoxFuture, run_bounded};
+use crate::chunks::{self, Item};
 use crate::codec::{Codec, CrmRecord};
 use crate::collect::{Lookups, derived_crm_id};
 use crate::error::SyncError;
@@ -32,6 +35,8 @@ pub(crate) struct Applier<'a> {
     pub run_id: &'a str,
     pub faults: Option<&'a Faults>,
     pub progress: &'a dyn Progress,
+    /// Held while a CRM write runs (see `apply_one`).
+    pub crm_lock: tokio::sync::Mutex<()>,
 }
 
 /// What applying one plan did.
@@ -59,6 +64,39 @@ struct Slot {
     facts: Option<CrmFacts>,
 }
 
+/// What one item's actions left for the status store and the report.
+#[derive(Default)]
+struct ItemDone {
+    /// Journal marks, history, pairs and conflicts, in the order they happened.
+    ops: Vec<StatusOp>,
+    /// The item's pairs as they are now (`None`: forgotten), for later chunks.
+    pairs: Vec<(String, Option<PairRow>)>,
+    /// "target kind" of each applied action.
+    counts: Vec<String>,
+    replanned: usize,
+    failed: Vec<String>,
+}
+
+/// The collection's pairs as one item sees them: as loaded, plus what the
+/// item's own earlier actions saved or forgot.
+struct PairView<'l> {
+    stored: &'l HashMap<String, PairRow>,
+    changed: BTreeMap<String, Option<PairRow>>,
+}
+
+impl PairView<'_> {
+    fn get(&self, id: &str) -> Option<&PairRow> {
+        match self.changed.get(id) {
+            Some(changed) => changed.as_ref(),
+            None => self.stored.get(id),
+        }
+    }
+}
+
+/// How many items one chunk holds: its status records are one commit. Small
+/// enough that a crash leaves few steps `started` for the next run to check.
+const CHUNK_ITEMS: usize = 64;
+
 /// How one action ended.
 enum Step {
     Done,
@@ -81,71 +119,138 @@ impl Applier<'_> {
             .store
             .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
             .await?;
+        self.progress.start(self.collection, plan.actions.len() as u64);
+        let actions = &plan.actions;
+        let chunks = chunks::chunks(actions, chunks::items(actions), lookups, CHUNK_ITEMS);
+        for chunk in chunks {
+            // Every write of the chunk is `started` before the first is sent:
+            // whatever lands before a crash is then checked and recorded by the
+            // next run (R-SAFE-2, recover.rs), in one commit for the chunk.
+            let started: Vec<StatusOp> = chunk
+                .iter()
+                .flat_map(|item| chunks::write_actions(actions, item))
+                .map(|i| self.mark(first_step, i, StepState::Started, None))
+                .collect();
+            self.store.apply_status(&started).await?;
+            let shared: &Lookups = lookups;
+            let stop = AtomicBool::new(false);
+            let futures: Vec<BoxFuture<'_, Result<ItemDone, SyncError>>> = chunk
+                .iter()
+                .map(|item| -> BoxFuture<'_, Result<ItemDone, SyncError>> {
+                    Box::pin(self.apply_item(actions, item.clone(), first_step, shared, &stop))
+                })
+                .collect();
+            let mut finished = run_bounded(futures, self.profile.write_concurrency, &stop).await;
+            if let Some(SyncError::InjectedCrash { step }) = finished.error {
+                // A simulated crash: nothing after it reaches the status store.
+                return Err(SyncError::InjectedCrash { step });
+            }
+            // The items that finished are committed in plan order, also when
+            // another failed: their writes were confirmed.
+            finished.done.sort_by_key(|(i, _)| *i);
+            let mut ops = Vec::new();
+            for (_, done) in &mut finished.done {
+                ops.append(&mut done.ops);
+            }
+            self.store.apply_status(&ops).await?;
+            for (_, done) in finished.done {
+                for (id, row) in done.pairs {
+                    match row {
+                        Some(row) => lookups.pairs.insert(id, row),
+                        None => lookups.pairs.remove(&id),
+                    };
+                }
+                for key in done.counts {
+                    *applied.counts.entry(key).or_default() += 1;
+                }
+                applied.replanned += done.replanned;
+                applied.failed.extend(done.failed);
+            }
+            if let Some(e) = finished.error {
+                return Err(e);
+            }
+            self.progress.advance(chunk.iter().map(|item| item.len() as u64).sum());
+        }
+        self.progress.finish();
+        Ok(applied)
+    }
+
+    fn mark(&self, first_step: i64, index: usize, state: StepState, detail: Option<String>) -> StatusOp {
+        StatusOp::Mark {
+            run_id: self.run_id.to_string(),
+            step: first_step + index as i64,
+            state,
+            detail,
+        }
+    }
+
+    /// Applies one item's actions in order and returns what the status store
+    /// must record for them; nothing is written to it here (the chunk commits).
+    async fn apply_item(
+        &self,
+        actions: &[Action],
+        item: Item,
+        first_step: i64,
+        lookups: &Lookups,
+        stop: &AtomicBool,
+    ) -> Result<ItemDone, SyncError> {
         let history = HistoryScope {
-            store: self.store,
             profile: &self.profile.name,
             collection: self.collection,
             run_id: Some(self.run_id),
         };
-        self.progress.start(self.collection, plan.actions.len() as u64);
-        let mut i = 0;
-        while i < plan.actions.len() {
-            // An item's actions are consecutive and share one subject.
-            let subject = &plan.actions[i].subject;
-            let end = plan.actions[i..]
-                .iter()
-                .position(|a| &a.subject != subject)
-                .map_or(plan.actions.len(), |n| i + n);
-            let mut slot = self.slot_for(subject, lookups);
-            let mut stop: Option<(StepState, String)> = None;
-            for (offset, action) in plan.actions[i..end].iter().enumerate() {
-                let step = first_step + (i + offset) as i64;
-                if let Some((state, why)) = &stop {
-                    self.store.journal_mark(self.run_id, step, *state, Some(why)).await?;
-                    continue;
+        let mut done = ItemDone::default();
+        let mut pairs = PairView {
+            stored: &lookups.pairs,
+            changed: BTreeMap::new(),
+        };
+        let mut slot = self.slot_for(&actions[item.start].subject, lookups);
+        let mut halted: Option<(StepState, String)> = None;
+        let mut cut_short = false;
+        for index in item {
+            let action = &actions[index];
+            if let Some((state, why)) = &halted {
+                done.ops.push(self.mark(first_step, index, *state, Some(why.clone())));
+                continue;
+            }
+            // Another item of the chunk failed and the run ends: a write not
+            // yet sent, and all after it, go back to `planned`, so the next
+            // run does not take it for one that may have landed. Status
+            // actions after a confirmed write still record it.
+            cut_short |= action.target != Target::Status && stop.load(Ordering::SeqCst);
+            if cut_short {
+                done.ops.push(self.mark(first_step, index, StepState::Planned, None));
+                continue;
+            }
+            let outcome = self.apply_one(action, &mut slot, &mut pairs, &mut done.ops).await?;
+            let (state, label) = match &outcome {
+                Step::Done => (StepState::Done, "done".to_string()),
+                Step::Replan(why) => (StepState::Replanned, format!("re-planned: {why}")),
+                Step::Refused(why) => (StepState::Failed, format!("not applied: {why}")),
+            };
+            let detail = (state != StepState::Done).then(|| label.clone());
+            done.ops.push(self.mark(first_step, index, state, detail));
+            done.ops.push(StatusOp::History(history.entry(
+                action,
+                slot.crm_id.as_deref(),
+                slot.href.as_deref(),
+                &label,
+                Utc::now(),
+            )));
+            match outcome {
+                Step::Done => done.counts.push(format!("{} {}", action.target, action.kind.as_str())),
+                Step::Replan(why) => {
+                    done.replanned += 1;
+                    halted = Some((StepState::Replanned, why));
                 }
-                self.store
-                    .journal_mark(self.run_id, step, StepState::Started, None)
-                    .await?;
-                let outcome = self.apply_one(action, &mut slot, lookups).await?;
-                let (state, label) = match &outcome {
-                    Step::Done => (StepState::Done, "done".to_string()),
-                    Step::Replan(why) => (StepState::Replanned, format!("re-planned: {why}")),
-                    Step::Refused(why) => (StepState::Failed, format!("not applied: {why}")),
-                };
-                self.store
-                    .journal_mark(
-                        self.run_id,
-                        step,
-                        state,
-                        (state != StepState::Done).then_some(label.as_str()),
-                    )
-                    .await?;
-                history
-                    .record(action, slot.crm_id.as_deref(), slot.href.as_deref(), &label, Utc::now())
-                    .await?;
-                match outcome {
-                    Step::Done => {
-                        *applied
-                            .counts
-                            .entry(format!("{} {}", action.target, action.kind.as_str()))
-                            .or_default() += 1;
-                    }
-                    Step::Replan(why) => {
-                        applied.replanned += 1;
-                        stop = Some((StepState::Replanned, why));
-                    }
-                    Step::Refused(why) => {
-                        applied.failed.push(format!("{action}: {why}"));
-                        stop = Some((StepState::Failed, why));
-                    }
+                Step::Refused(why) => {
+                    done.failed.push(format!("{action}: {why}"));
+                    halted = Some((StepState::Failed, why));
                 }
             }
-            self.progress.advance((end - i) as u64);
-            i = end;
         }
-        self.progress.finish();
-        Ok(applied)
+        done.pairs = pairs.changed.into_iter().collect();
+        Ok(done)
     }
 
     fn slot_for(&self, subject: &Subject, lookups: &Lookups) -> Slot {
@@ -183,7 +288,13 @@ impl Applier<'_> {
         }
     }
 
-    async fn apply_one(&self, action: &Action, slot: &mut Slot, lookups: &mut Lookups) -> Result<Step, SyncError> {
+    async fn apply_one(
+        &self,
+        action: &Action,
+        slot: &mut Slot,
+        pairs: &mut PairView<'_>,
+        ops: &mut Vec<StatusOp>,
+    ) -> Result<Step, SyncError> {
         let fired = if action.is_write() {
             self.faults.and_then(Faults::next_write)
         } else {
@@ -192,8 +303,14 @@ impl Applier<'_> {
         self.crash(CrashPoint::BeforeWrite, fired)?;
         let step = match action.target {
             Target::Groupware => self.groupware_write(action, slot).await?,
-            Target::Crm => self.crm_write(action, slot).await?,
-            Target::Status => return self.status_write(action, slot, lookups).await,
+            Target::Crm => {
+                // CRM writes go one at a time: they share one database, and
+                // linking a company (R-FIELD-2) must see an account another
+                // item just created, not create it a second time.
+                let _one_at_a_time = self.crm_lock.lock().await;
+                self.crm_write(action, slot).await?
+            }
+            Target::Status => return Ok(self.status_write(action, slot, pairs, ops)),
         };
         if matches!(step, Step::Done) {
             self.crash(CrashPoint::AfterWrite, fired)?;
@@ -398,12 +515,19 @@ impl Applier<'_> {
         Ok(())
     }
 
-    async fn status_write(&self, action: &Action, slot: &mut Slot, lookups: &mut Lookups) -> Result<Step, SyncError> {
+    /// Status actions only record: their rows join the chunk's commit.
+    fn status_write(
+        &self,
+        action: &Action,
+        slot: &mut Slot,
+        pairs: &mut PairView<'_>,
+        ops: &mut Vec<StatusOp>,
+    ) -> Step {
         match action.kind {
             ActionKind::Pair | ActionKind::SaveBase => {
-                let existing = slot.pair_id.as_ref().and_then(|id| lookups.pairs.get(id)).cloned();
+                let existing = slot.pair_id.as_ref().and_then(|id| pairs.get(id)).cloned();
                 let (Some(crm_id), Some(href)) = (slot.crm_id.clone(), slot.href.clone()) else {
-                    return Ok(Step::Refused("the write this pair depends on did not happen".into()));
+                    return Step::Refused("the write this pair depends on did not happen".into());
                 };
                 let origin = match (&existing, action.origin) {
                     (_, Some(o)) => name_of(&o),
@@ -435,9 +559,9 @@ impl Applier<'_> {
                     raw: slot.raw.clone(),
                     updated_at: Utc::now(),
                 };
-                self.store.save_pair(&row).await?;
+                ops.push(StatusOp::SavePair(row.clone()));
                 slot.pair_id = Some(row.id.clone());
-                lookups.pairs.insert(row.id.clone(), row);
+                pairs.changed.insert(row.id.clone(), Some(row));
             }
             ActionKind::Unlink | ActionKind::MarkRemovedByUser => {
                 let state = if action.kind == ActionKind::Unlink {
@@ -445,17 +569,17 @@ impl Applier<'_> {
                 } else {
                     PairState::RemovedByUser
                 };
-                if let Some(mut row) = slot.pair_id.as_ref().and_then(|id| lookups.pairs.get(id)).cloned() {
+                if let Some(mut row) = slot.pair_id.as_ref().and_then(|id| pairs.get(id)).cloned() {
                     row.state = name_of(&state);
                     row.updated_at = Utc::now();
-                    self.store.save_pair(&row).await?;
-                    lookups.pairs.insert(row.id.clone(), row);
+                    ops.push(StatusOp::SavePair(row.clone()));
+                    pairs.changed.insert(row.id.clone(), Some(row));
                 }
             }
             ActionKind::Forget => {
                 if let Some(id) = &slot.pair_id {
-                    self.store.delete_pair(id).await?;
-                    lookups.pairs.remove(id);
+                    ops.push(StatusOp::DeletePair(id.clone()));
+                    pairs.changed.insert(id.clone(), None);
                 }
             }
             ActionKind::Conflict => {
@@ -479,11 +603,11 @@ impl Applier<'_> {
                     resolved_at: None,
                     resolution: None,
                 };
-                self.store.add_conflict(&conflict).await?;
+                ops.push(StatusOp::Conflict(conflict));
             }
             _ => {}
         }
-        Ok(Step::Done)
+        Step::Done
     }
 }
 

@@ -2,13 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use crmsync_engine::Action;
-use crmsync_store::Store;
 use crmsync_store::status::HistoryEntry;
 
-use crate::error::SyncError;
-
 pub(crate) struct HistoryScope<'a> {
-    pub store: &'a Store,
     pub profile: &'a str,
     pub collection: &'a str,
     pub run_id: Option<&'a str>,
@@ -18,20 +14,20 @@ impl HistoryScope<'_> {
     /// Records `action` as it was applied (`outcome` says how it ended), with
     /// the action's JSON as detail: both versions, every overwritten value and
     /// the rule (R-EDIT-3: nothing is overwritten silently).
-    pub(crate) async fn record(
+    pub(crate) fn entry(
         &self,
         action: &Action,
         crm_id: Option<&str>,
         href: Option<&str>,
         outcome: &str,
         at: DateTime<Utc>,
-    ) -> Result<(), SyncError> {
+    ) -> HistoryEntry {
         let message = if outcome == "done" {
             format!("{action}: {}", action.reason)
         } else {
             format!("{action}: {outcome}")
         };
-        let entry = HistoryEntry {
+        HistoryEntry {
             profile: self.profile.to_string(),
             collection: self.collection.to_string(),
             crm_id: crm_id.map(str::to_string),
@@ -42,8 +38,6 @@ impl HistoryScope<'_> {
             rule: action.rule.as_str().to_string(),
             message,
             detail: Some(serde_json::to_string(action).expect("actions serialise")),
-        };
-        self.store.add_history(&entry).await?;
-        Ok(())
+        }
     }
 }

@@ -14,6 +14,8 @@
 //! re-run with no duplicate and no lost edit (R-SAFE-1/2).
 
 mod apply;
+mod bounded;
+mod chunks;
 mod codec;
 mod collect;
 mod crm_side;

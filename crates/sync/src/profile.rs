@@ -14,6 +14,10 @@ pub struct SyncProfile {
     pub connector: Arc<dyn Connector>,
     /// The entity classes this profile syncs, in the order they run.
     pub classes: Vec<EntityClass>,
+    /// How many items' writes may be in flight at once while a plan is
+    /// applied (R-SYNC-PERF-2). A DAV connector still caps its own requests
+    /// at its `concurrency`; this only keeps enough of them waiting.
+    pub write_concurrency: usize,
 }
 
 impl std::fmt::Debug for SyncProfile {
@@ -40,9 +44,14 @@ impl SyncProfile {
             rules,
             connector,
             classes: vec![EntityClass::Contacts, EntityClass::Events, EntityClass::Tasks],
+            write_concurrency: DEFAULT_WRITE_CONCURRENCY,
         }
     }
 }
+
+/// Twice the DAV connector's default of 4 requests, so its slots never wait
+/// for the runner; a local vdir overlaps its fsyncs as well.
+pub const DEFAULT_WRITE_CONCURRENCY: usize = 8;
 
 /// The groupware collection a class lives in: `contacts`, `calendar`, `tasks`
 /// (the folder names khard and khal users expect in a vdir).

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use crmsync_connector::{Collection, SyncToken};
+use crmsync_connector::{Collection, ConnectorError, SyncToken};
 use crmsync_engine::EntityClass;
 use crmsync_mapping::CardVersion;
 use crmsync_store::Store;
@@ -138,19 +138,71 @@ async fn run_collections(
     run_id: Option<&str>,
 ) -> Result<Vec<CollectionReport>, SyncError> {
     let directory = Directory::load(store, &profile.actor).await?;
-    // One discovery per run serves every collection: on a DAV server it is
-    // several requests, and a no-change sync should cost little more than one
-    // listing per collection.
-    let discovered = profile.connector.discover().await?;
+    // A run that remembers where each class lives skips discovery: a no-change
+    // sync is then one listing per collection (R-SYNC-PERF-3). Discovery (once
+    // per run, for every collection: several requests on a DAV server) runs
+    // on the first run, after a reset, and when a collection is gone.
+    let mut discovered: Option<Vec<Collection>> = None;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if collection_kind(class).is_none() {
             continue;
         }
-        let collection = pick_collection(profile, &discovered, class, !opts.dry_run).await?;
-        reports.push(run_collection(store, profile, opts, run_id, &directory, class, collection).await?);
+        let name = collection_name(class);
+        let remembered = remembered(store, &profile.name, name).await?;
+        let from_memory = remembered.is_some();
+        let collection = match remembered {
+            Some(c) => Some(c),
+            None => discover_and_pick(store, profile, opts, &mut discovered, class).await?,
+        };
+        let report = match run_collection(store, profile, opts, run_id, &directory, class, collection).await {
+            // The remembered collection is gone (deleted, moved): find it
+            // again, as a first run would, and sync with what discovery says.
+            Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
+                if !opts.dry_run {
+                    store.forget_collection(&profile.name, name).await?;
+                }
+                discovered = None;
+                let collection = discover_and_pick(store, profile, opts, &mut discovered, class).await?;
+                run_collection(store, profile, opts, run_id, &directory, class, collection).await?
+            }
+            other => other?,
+        };
+        reports.push(report);
     }
     Ok(reports)
+}
+
+/// The collection the profile last synced `name` with, if it remembers one.
+async fn remembered(store: &Store, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
+    // Unreadable JSON (written by another version) only costs a discovery.
+    Ok(store
+        .remembered_collection(profile, name)
+        .await?
+        .and_then(|json| serde_json::from_str(&json).ok()))
+}
+
+/// Discovers the mailbox's collections (once per run) and picks `class`'s,
+/// remembering it for the next runs unless this is a dry run.
+async fn discover_and_pick(
+    store: &Store,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+    discovered: &mut Option<Vec<Collection>>,
+    class: EntityClass,
+) -> Result<Option<Collection>, SyncError> {
+    let all = match discovered {
+        Some(all) => all,
+        None => discovered.insert(profile.connector.discover().await?),
+    };
+    let collection = pick_collection(profile, all, class, !opts.dry_run).await?;
+    if let (Some(c), false) = (&collection, opts.dry_run) {
+        let json = serde_json::to_string(c).expect("a collection serialises");
+        store
+            .remember_collection(&profile.name, collection_name(class), &json)
+            .await?;
+    }
+    Ok(collection)
 }
 
 pub(crate) async fn find_collection(
@@ -326,6 +378,7 @@ async fn run_collection(
             run_id,
             faults: opts.faults,
             progress: opts.progress,
+            crm_lock: tokio::sync::Mutex::new(()),
         };
         let applied = applier.apply(&report.plan, &mut lookups).await?;
         // The report replaces the last one only once the plan that made it is

@@ -13,13 +13,26 @@
 //!     it, or a manual conflict holds it;
 //! (d) one more sync writes nothing.
 //!
+//! Concurrency is part of the model (R-SYNC-PERF-2): each history picks how
+//! many items' writes the runner keeps in flight (1 to 8), and the mailbox is
+//! reached through a connector that yields to the scheduler a pseudo-random
+//! number of times before and after each write, so writes of a chunk finish
+//! in shuffled orders and crashes strike with others half done.
+//!
 //! `PROPTEST_CASES` raises the number of cases (default 1,000 per policy).
 
 mod memory_world;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crmsync_connector::Href;
+use async_trait::async_trait;
+use crmsync_connector::memory::MemoryConnector;
+use crmsync_connector::{
+    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
+    SyncToken,
+};
 use crmsync_engine::ConflictPolicy;
 use crmsync_model::FieldMap;
 use crmsync_store::status::HistoryEntry;
@@ -67,6 +80,70 @@ struct History {
     crm_seed: Vec<(Kind, u8)>,
     gw_seed: Vec<(Kind, u8)>,
     steps: Vec<Step>,
+    /// Items in flight while a plan is applied.
+    concurrency: usize,
+    /// Seeds the yields of [`Shuffled`].
+    shuffle: u64,
+}
+
+/// The mailbox, reached with pseudo-random suspensions around every call, so
+/// concurrently applied items interleave differently from case to case but
+/// the same in a replay of one case (single-threaded runtime, fixed seed).
+struct Shuffled {
+    inner: Arc<MemoryConnector>,
+    state: AtomicU64,
+}
+
+impl Shuffled {
+    async fn pause(&self) {
+        // splitmix64: cheap, and every seed gives a different sequence.
+        let mut z = self.state.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        for _ in 0..((z ^ (z >> 31)) % 4) {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for Shuffled {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
+        self.inner.discover().await
+    }
+    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
+        self.inner.ensure_collection(kind, name).await
+    }
+    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
+        self.inner.changes(collection, since).await
+    }
+    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
+        self.inner.get_many(collection, hrefs).await
+    }
+    async fn create(&self, collection: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
+        self.pause().await;
+        let out = self.inner.create(collection, name, body).await;
+        self.pause().await;
+        out
+    }
+    async fn update(
+        &self,
+        collection: &CollectionId,
+        href: &Href,
+        expected: &Etag,
+        body: &[u8],
+    ) -> Result<Etag, ConnectorError> {
+        self.pause().await;
+        let out = self.inner.update(collection, href, expected, body).await;
+        self.pause().await;
+        out
+    }
+    async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
+        self.pause().await;
+        let out = self.inner.delete(collection, href, expected).await;
+        self.pause().await;
+        out
+    }
 }
 
 /// The fields the proofs edit, per kind: few, so both sides often collide.
@@ -134,11 +211,15 @@ fn history_strategy() -> impl Strategy<Value = History> {
         proptest::collection::vec((kind_strategy(), any::<u8>()), 1..=4),
         proptest::collection::vec((kind_strategy(), any::<u8>()), 0..=3),
         proptest::collection::vec(step_strategy(), 0..=8),
+        prop_oneof![1 => Just(1usize), 3 => 2usize..=8],
+        any::<u64>(),
     )
-        .prop_map(|(crm_seed, gw_seed, steps)| History {
+        .prop_map(|(crm_seed, gw_seed, steps, concurrency, shuffle)| History {
             crm_seed,
             gw_seed,
             steps,
+            concurrency,
+            shuffle,
         })
 }
 
@@ -368,7 +449,13 @@ async fn check_nothing_lost(w: &MemWorld, snap: &Snapshot, ledger: &Ledger) -> R
 }
 
 async fn run_history(policy: ConflictPolicy, history: &History) -> Result<(), String> {
-    let mut w = MemWorld::new(policy).await;
+    let mailbox = Arc::new(MemoryConnector::new());
+    let shuffled = Arc::new(Shuffled {
+        inner: mailbox.clone(),
+        state: AtomicU64::new(history.shuffle),
+    });
+    let mut w = MemWorld::with_connector(policy, mailbox, shuffled).await;
+    w.profile.write_concurrency = history.concurrency;
     let mut ledger = Ledger::default();
     for (kind, seed) in &history.crm_seed {
         apply_step(

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::Store;
@@ -46,27 +47,10 @@ impl Store {
     /// Queues a conflict unless the pair already has an open one with the same
     /// fields (a re-run must not queue it twice). Returns the open conflict.
     pub async fn add_conflict(&self, c: &ConflictRow) -> Result<ConflictRow> {
-        if let Some(open) = self.open_conflict_of_pair(&c.pair_id).await? {
-            if open.fields == c.fields {
-                return Ok(open);
-            }
-            self.resolve_conflict(&open.id, "superseded").await?;
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO sync_conflicts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)"
-        )))
-        .bind(&c.id)
-        .bind(&c.profile)
-        .bind(&c.collection)
-        .bind(&c.pair_id)
-        .bind(&c.crm_id)
-        .bind(&c.href)
-        .bind(&c.fields)
-        .bind(to_ms(c.created_at))
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("queueing a conflict"))?;
-        Ok(c.clone())
+        let mut tx = self.begin_write().await?;
+        let open = add_conflict_in(&mut tx, c).await?;
+        tx.commit().await.map_err(StoreError::db("queueing a conflict"))?;
+        Ok(open)
     }
 
     pub async fn open_conflict_of_pair(&self, pair_id: &str) -> Result<Option<ConflictRow>> {
@@ -114,4 +98,42 @@ impl Store {
             .map_err(StoreError::db("resolving a conflict"))?;
         Ok(())
     }
+}
+
+/// Queues `c` inside the caller's transaction (see [`Store::add_conflict`]).
+pub(super) async fn add_conflict_in(conn: &mut AnyConnection, c: &ConflictRow) -> Result<ConflictRow> {
+    let open = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM sync_conflicts WHERE pair_id = $1 AND resolved_at IS NULL"
+    )))
+    .bind(&c.pair_id)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::db("reading conflicts"))?;
+    if let Some(open) = open.as_ref().map(from_row).transpose()? {
+        if open.fields == c.fields {
+            return Ok(open);
+        }
+        sqlx::query("UPDATE sync_conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
+            .bind(&open.id)
+            .bind(now_ms())
+            .bind("superseded")
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("resolving a conflict"))?;
+    }
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sync_conflicts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, NULL)"
+    )))
+    .bind(&c.id)
+    .bind(&c.profile)
+    .bind(&c.collection)
+    .bind(&c.pair_id)
+    .bind(&c.crm_id)
+    .bind(&c.href)
+    .bind(&c.fields)
+    .bind(to_ms(c.created_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("queueing a conflict"))?;
+    Ok(c.clone())
 }

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::Store;
@@ -41,24 +42,12 @@ fn from_row(r: &AnyRow) -> Result<HistoryEntry> {
 
 impl Store {
     pub async fn add_history(&self, e: &HistoryEntry) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sync_history (profile, collection, crm_id, href, run_id, at, action, rule, message, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&e.profile)
-        .bind(&e.collection)
-        .bind(e.crm_id.clone())
-        .bind(e.href.clone())
-        .bind(e.run_id.clone())
-        .bind(to_ms(e.at))
-        .bind(&e.action)
-        .bind(&e.rule)
-        .bind(&e.message)
-        .bind(e.detail.clone())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("writing sync history"))?;
-        Ok(())
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(StoreError::db("writing sync history"))?;
+        insert_history(&mut conn, e).await
     }
 
     /// A record's history in one profile, oldest first: by CRM id, by href, or both.
@@ -90,4 +79,25 @@ impl Store {
         .map_err(StoreError::db("reading sync history"))?;
         rows.iter().map(from_row).collect()
     }
+}
+
+pub(super) async fn insert_history(conn: &mut AnyConnection, e: &HistoryEntry) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sync_history (profile, collection, crm_id, href, run_id, at, action, rule, message, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&e.profile)
+    .bind(&e.collection)
+    .bind(e.crm_id.clone())
+    .bind(e.href.clone())
+    .bind(e.run_id.clone())
+    .bind(to_ms(e.at))
+    .bind(&e.action)
+    .bind(&e.rule)
+    .bind(&e.message)
+    .bind(e.detail.clone())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("writing sync history"))?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use crmsync_model::FieldMap;
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::Store;
@@ -87,47 +88,19 @@ impl Store {
     /// Inserts or replaces a pair (by id). A pair is saved only after the side
     /// it depends on confirmed the write (R-SAFE-1): callers keep that order.
     pub async fn save_pair(&self, p: &PairRow) -> Result<()> {
-        let base = serde_json::to_string(&p.base).expect("a field map always serialises");
         let mut tx = self.begin_write().await?;
-        // Replace in two statements rather than an upsert on `id`: the pair's
-        // href or crm id may have moved, and the unique keys on those must
-        // not trip over the pair's own old row.
-        sqlx::query("DELETE FROM sync_pairs WHERE id = $1")
-            .bind(&p.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("saving a sync pair"))?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO sync_pairs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        )))
-        .bind(&p.id)
-        .bind(&p.profile)
-        .bind(&p.collection)
-        .bind(&p.crm_id)
-        .bind(&p.href)
-        .bind(&p.etag)
-        .bind(p.uid.clone())
-        .bind(p.crm_version)
-        .bind(&p.origin)
-        .bind(&p.state)
-        .bind(base)
-        .bind(p.facts.clone())
-        .bind(p.raw.clone())
-        .bind(to_ms(p.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("saving a sync pair"))?;
+        save_pair_in(&mut tx, p).await?;
         tx.commit().await.map_err(StoreError::db("saving a sync pair"))?;
         Ok(())
     }
 
     pub async fn delete_pair(&self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sync_pairs WHERE id = $1")
-            .bind(id)
-            .execute(self.pool())
+        let mut conn = self
+            .pool()
+            .acquire()
             .await
             .map_err(StoreError::db("deleting a sync pair"))?;
-        Ok(())
+        delete_pair_in(&mut conn, id).await
     }
 
     /// R-RESET-1: forgets pairs (never data) of a whole profile, one
@@ -161,6 +134,7 @@ impl Store {
             .map_err(StoreError::db("resetting sync pairs"))?;
         // A single record is re-found through a full listing only if the
         // cursor is gone too; a record reset therefore resets its cursors.
+        let forget_sql = cursor_sql.replace("sync_cursors", "sync_collections");
         let mut cq = sqlx::query(sqlx::AssertSqlSafe(cursor_sql)).bind(profile);
         if let Some(c) = collection {
             cq = cq.bind(c);
@@ -168,7 +142,59 @@ impl Store {
         cq.execute(&mut *tx)
             .await
             .map_err(StoreError::db("resetting sync cursors"))?;
+        // A reset also discovers the collections again (R-SYNC-PERF-3): the
+        // user may have reset because the mailbox was reorganised.
+        let mut fq = sqlx::query(sqlx::AssertSqlSafe(forget_sql)).bind(profile);
+        if let Some(c) = collection {
+            fq = fq.bind(c);
+        }
+        fq.execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("resetting remembered collections"))?;
         tx.commit().await.map_err(StoreError::db("resetting sync pairs"))?;
         Ok(done.rows_affected())
     }
+}
+
+/// Replaces a pair inside the caller's transaction (see [`Store::save_pair`]).
+pub(super) async fn save_pair_in(conn: &mut AnyConnection, p: &PairRow) -> Result<()> {
+    let base = serde_json::to_string(&p.base).expect("a field map always serialises");
+    // Replace in two statements rather than an upsert on `id`: the pair's
+    // href or crm id may have moved, and the unique keys on those must
+    // not trip over the pair's own old row.
+    sqlx::query("DELETE FROM sync_pairs WHERE id = $1")
+        .bind(&p.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db("saving a sync pair"))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO sync_pairs ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    )))
+    .bind(&p.id)
+    .bind(&p.profile)
+    .bind(&p.collection)
+    .bind(&p.crm_id)
+    .bind(&p.href)
+    .bind(&p.etag)
+    .bind(p.uid.clone())
+    .bind(p.crm_version)
+    .bind(&p.origin)
+    .bind(&p.state)
+    .bind(base)
+    .bind(p.facts.clone())
+    .bind(p.raw.clone())
+    .bind(to_ms(p.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::db("saving a sync pair"))?;
+    Ok(())
+}
+
+pub(super) async fn delete_pair_in(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sync_pairs WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db("deleting a sync pair"))?;
+    Ok(())
 }

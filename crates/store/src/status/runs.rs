@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use crate::Store;
@@ -167,15 +168,12 @@ impl Store {
     }
 
     pub async fn journal_mark(&self, run_id: &str, step: i64, state: StepState, detail: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE sync_journal SET state = $3, detail = $4 WHERE run_id = $1 AND step = $2")
-            .bind(run_id)
-            .bind(step)
-            .bind(state.as_str())
-            .bind(detail.map(str::to_string))
-            .execute(self.pool())
+        let mut conn = self
+            .pool()
+            .acquire()
             .await
             .map_err(StoreError::db("updating the plan journal"))?;
-        Ok(())
+        mark_in(&mut conn, run_id, step, state, detail).await
     }
 
     /// Steps of a run, in order.
@@ -213,4 +211,22 @@ impl Store {
             })
             .collect()
     }
+}
+
+pub(super) async fn mark_in(
+    conn: &mut AnyConnection,
+    run_id: &str,
+    step: i64,
+    state: StepState,
+    detail: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE sync_journal SET state = $3, detail = $4 WHERE run_id = $1 AND step = $2")
+        .bind(run_id)
+        .bind(step)
+        .bind(state.as_str())
+        .bind(detail.map(str::to_string))
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::db("updating the plan journal"))?;
+    Ok(())
 }

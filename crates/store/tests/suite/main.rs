@@ -14,4 +14,5 @@ mod list;
 mod lookups;
 mod records;
 mod status;
+mod status_batch;
 mod tokens;

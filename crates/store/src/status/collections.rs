@@ -1,0 +1,47 @@
+//! Remembered groupware collections (R-SYNC-PERF-3): discovery costs several
+//! requests on a DAV server, and a run that already knows where each of its
+//! classes lives needs only one listing per collection. The store keeps the
+//! connector's description as JSON; it does not depend on the connector.
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{get_text, now_ms};
+
+impl Store {
+    /// The collection (connector JSON) a profile's class was last synced with.
+    pub async fn remembered_collection(&self, profile: &str, collection: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT found FROM sync_collections WHERE profile = $1 AND collection = $2")
+            .bind(profile)
+            .bind(collection)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::db("reading a remembered collection"))?;
+        row.map(|r| get_text(&r, "found")).transpose()
+    }
+
+    pub async fn remember_collection(&self, profile: &str, collection: &str, found: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sync_collections (profile, collection, found, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (profile, collection) DO UPDATE SET found = excluded.found, updated_at = excluded.updated_at",
+        )
+        .bind(profile)
+        .bind(collection)
+        .bind(found)
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("remembering a collection"))?;
+        Ok(())
+    }
+
+    /// Forgets a remembered collection, so the next run discovers it again.
+    pub async fn forget_collection(&self, profile: &str, collection: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sync_collections WHERE profile = $1 AND collection = $2")
+            .bind(profile)
+            .bind(collection)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("forgetting a collection"))?;
+        Ok(())
+    }
+}
