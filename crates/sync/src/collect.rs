@@ -49,7 +49,7 @@ pub(crate) struct Sources<'a> {
 /// Two items of one collection with one UID (a copied file, an import run
 /// twice) would both become, or pair with, the one CRM record that UID names;
 /// the second pair would then fail to save and with it the whole run. The item
-/// a live pair holds keeps the UID, else the first by href; every other is
+/// a pair holds keeps the UID, else the first by href; every other is
 /// quarantined (R-SAFE-4, R-SYNC-UID-2), so it is never written or deleted and
 /// is read again once it changes.
 pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &[PairRow]) {
