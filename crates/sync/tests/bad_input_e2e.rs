@@ -655,7 +655,7 @@ async fn r_map_18_crm_record_too_large_for_an_item_fails_alone_on_radicale() {
     too_large_for_an_item(Mailbox::Dav(&w, &peer), "radicale").await;
 }
 
-// R-SAFE-4, R-MAP-7, R-MAP-8, R-SYNC-UID-2, R-SYNC-QUAR-2, R-PROOF-2 (vdir)
+// R-SAFE-4, R-MAP-7, R-MAP-8, R-SYNC-UID-2, R-SYNC-QUAR-2, R-PROOF-4 (vdir)
 #[tokio::test]
 async fn r_safe_4_bad_input_table_on_vdir() {
     let w = common::World::new().await;
@@ -663,7 +663,7 @@ async fn r_safe_4_bad_input_table_on_vdir() {
     table(Mailbox::Vdir(&w), "vdir").await;
 }
 
-// R-SAFE-4, R-MAP-7, R-MAP-8, R-SYNC-QUAR-2, R-PROOF-2 (Radicale)
+// R-SAFE-4, R-MAP-7, R-MAP-8, R-SYNC-QUAR-2, R-PROOF-4 (Radicale)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_safe_4_bad_input_table_on_radicale() {
     let peer = Peer::start(PeerKind::Radicale);
@@ -672,7 +672,7 @@ async fn r_safe_4_bad_input_table_on_radicale() {
     table(Mailbox::Dav(&w, &peer), "radicale").await;
 }
 
-// R-SAFE-4, R-MAP-7, R-MAP-8, R-SYNC-UID-2, R-SYNC-QUAR-2, R-DAV-13, R-PROOF-2 (Xandikos)
+// R-SAFE-4, R-MAP-7, R-MAP-8, R-SYNC-UID-2, R-SYNC-QUAR-2, R-DAV-15, R-PROOF-4 (Xandikos)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_safe_4_bad_input_table_on_xandikos() {
     let peer = Peer::start(PeerKind::Xandikos);
