@@ -63,6 +63,14 @@ impl Inner {
                 .depth("1")
                 .xml(requests::multiget(calendar, &paths));
             let reply = self.http.send(&request).await?;
+            if (500..=599).contains(&reply.status) && batch.len() > 1 {
+                // One item the server cannot serve sinks its whole multiget
+                // (Xandikos answers 500 for a stored body that is not UTF-8):
+                // ask one by one, so only that item fails (R-CONN-2, R-DAV-4).
+                let error = status_error(&reply, &format!("multiget on {collection_url}"));
+                self.get_each(collection, batch, &mut fetched, error).await?;
+                continue;
+            }
             if reply.status != 207 {
                 return Err(status_error(&reply, &format!("multiget on {collection_url}")));
             }
@@ -98,26 +106,39 @@ impl Inner {
     ) -> Result<(), ConnectorError> {
         let (url, _) = self.item_url(collection, href)?;
         let reply = self.http.send(&Request::new("GET", url.clone(), Effect::Read)).await?;
-        match (reply.status, reply.etag()) {
-            (200, Some(etag)) => fetched.found.push(FetchedItem {
-                href: href.clone(),
-                etag: Etag::new(etag),
-                body: reply.body,
-            }),
-            (404 | 410, _) => fetched.missing.push(href.clone()),
-            (200, None) => fetched.failed.push(ItemFailure {
-                href: href.clone(),
-                error: ConnectorError::InvalidResponse {
-                    detail: format!("GET {url} returned no ETag"),
-                },
-            }),
-            // The account itself failing is not one item's problem.
-            (401 | 429, _) | (500..=599, _) => return Err(status_error(&reply, &format!("GET {url}"))),
-            _ => fetched.failed.push(ItemFailure {
-                href: href.clone(),
-                error: status_error(&reply, &format!("GET {url}")),
-            }),
+        take_get_reply(href, &url, reply, fetched)
+    }
+
+    /// The items of a multiget the server failed, by GET one by one. An item
+    /// whose GET fails with 5xx while others answer is that item's problem
+    /// (`failed`, so the runner quarantines it); when none answers, the
+    /// server is in trouble and the multiget's error stands.
+    async fn get_each(
+        &self,
+        collection: &CollectionId,
+        batch: &[(String, Href)],
+        fetched: &mut Fetched,
+        multiget_error: ConnectorError,
+    ) -> Result<(), ConnectorError> {
+        let mut broken = Vec::new();
+        let mut answered = false;
+        for (_, href) in batch {
+            let (url, _) = self.item_url(collection, href)?;
+            let reply = self.http.send(&Request::new("GET", url.clone(), Effect::Read)).await?;
+            if (500..=599).contains(&reply.status) {
+                broken.push(ItemFailure {
+                    href: href.clone(),
+                    error: status_error(&reply, &format!("GET {url}")),
+                });
+                continue;
+            }
+            answered = true;
+            take_get_reply(href, &url, reply, fetched)?;
         }
+        if !answered {
+            return Err(multiget_error);
+        }
+        fetched.failed.extend(broken);
         Ok(())
     }
 
@@ -278,4 +299,29 @@ fn media_type(kind: CollectionKind) -> &'static str {
         CollectionKind::Contacts => "text/vcard; charset=utf-8",
         _ => "text/calendar; charset=utf-8",
     }
+}
+
+/// Sorts one GET reply into found, missing or failed.
+fn take_get_reply(href: &Href, url: &Url, reply: Reply, fetched: &mut Fetched) -> Result<(), ConnectorError> {
+    match (reply.status, reply.etag()) {
+        (200, Some(etag)) => fetched.found.push(FetchedItem {
+            href: href.clone(),
+            etag: Etag::new(etag),
+            body: reply.body,
+        }),
+        (404 | 410, _) => fetched.missing.push(href.clone()),
+        (200, None) => fetched.failed.push(ItemFailure {
+            href: href.clone(),
+            error: ConnectorError::InvalidResponse {
+                detail: format!("GET {url} returned no ETag"),
+            },
+        }),
+        // The account itself failing is not one item's problem.
+        (401 | 429, _) | (500..=599, _) => return Err(status_error(&reply, &format!("GET {url}"))),
+        _ => fetched.failed.push(ItemFailure {
+            href: href.clone(),
+            error: status_error(&reply, &format!("GET {url}")),
+        }),
+    }
+    Ok(())
 }

@@ -53,6 +53,19 @@ pub(crate) fn check_bytes(format: Format, bytes: &[u8]) -> Result<&str, MappingE
     })
 }
 
+/// Refuses to hand out an item crmsync itself would refuse to read back
+/// (R-MAP-18): written, it would sit quarantined on the server for good.
+pub(crate) fn check_written(format: Format, item: String) -> Result<String, MappingError> {
+    if item.len() > MAX_ITEM_BYTES {
+        return Err(MappingError::TooLargeToWrite {
+            format,
+            size: item.len(),
+            limit: MAX_ITEM_BYTES,
+        });
+    }
+    Ok(item)
+}
+
 /// Splits text into logical lines, checking that each one is a content line.
 pub(crate) fn split_lines(format: Format, input: &str) -> Result<Vec<RawLine>, MappingError> {
     check_bytes(format, input.as_bytes())?;

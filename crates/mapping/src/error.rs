@@ -35,6 +35,14 @@ pub enum MappingError {
     )]
     TooLarge { format: Format, size: usize, limit: usize },
 
+    /// A CRM record whose item would be larger than [`crate::MAX_ITEM_BYTES`]:
+    /// not written, since crmsync (and many servers) would refuse to read it
+    /// back (R-MAP-18 in docs/RULES.md).
+    #[error(
+        "the {format} item for this CRM record would be {size} bytes, more than the {limit} bytes crmsync writes; shorten the record's notes or photo in the CRM"
+    )]
+    TooLargeToWrite { format: Format, size: usize, limit: usize },
+
     /// Structure is broken: a line without `:`, a continuation line with
     /// nothing to continue, control characters, unbalanced BEGIN/END.
     #[error("{format} line {line}: {message}")]

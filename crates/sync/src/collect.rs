@@ -46,6 +46,49 @@ pub(crate) struct Sources<'a> {
     pub groupware: GroupwareState,
 }
 
+/// Two items of one collection with one UID (a copied file, an import run
+/// twice) would both become, or pair with, the one CRM record that UID names;
+/// the second pair would then fail to save and with it the whole run. The item
+/// a pair holds keeps the UID, else the first by href; every other is
+/// quarantined (R-SAFE-4, R-SYNC-UID-2), so it is never written or deleted and
+/// is read again once it changes.
+pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &[PairRow]) {
+    let mut holder: HashMap<&str, &str> = HashMap::new();
+    for p in pairs {
+        if let Some(uid) = p.uid.as_deref()
+            && !groupware.deleted.contains(&p.href)
+        {
+            holder.insert(uid, &p.href);
+        }
+    }
+    let paired: BTreeSet<&str> = pairs.iter().map(|p| p.href.as_str()).collect();
+    let mut hrefs: Vec<&String> = groupware.items.keys().collect();
+    // Paired items first, so a new copy never displaces the one in sync.
+    hrefs.sort_by_key(|h| (!paired.contains(h.as_str()), *h));
+    let mut copies: Vec<(String, String)> = Vec::new();
+    for href in hrefs {
+        let uid = groupware.items[href].uid.as_str();
+        match holder.get(uid) {
+            Some(first) if first != href => {
+                let why = format!(
+                    "another item ({first}) has the same UID {uid:?} and is the one that syncs; \
+                     give this copy a new UID or delete it"
+                );
+                copies.push((href.clone(), why));
+            }
+            Some(_) => {}
+            None => {
+                holder.insert(uid, href);
+            }
+        }
+    }
+    for (href, why) in copies {
+        if let Some(copy) = groupware.items.remove(&href) {
+            groupware.quarantined.insert(href, (copy.item.etag, why));
+        }
+    }
+}
+
 pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
     let Sources {
         profile,

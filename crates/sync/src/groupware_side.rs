@@ -32,6 +32,9 @@ pub(crate) struct GroupwareState {
     pub listed: Option<usize>,
 }
 
+/// Items quarantined earlier: href → (ETag, the error that quarantined it).
+pub(crate) type KnownBad = HashMap<String, (String, String)>;
+
 /// How many items one `get_many` asks for: large enough to amortise a
 /// round trip (a CalDAV multiget), small enough to bound memory.
 const FETCH_BATCH: usize = 100;
@@ -42,8 +45,8 @@ pub(crate) struct Listing<'a> {
     pub token: Option<SyncToken>,
     /// href → ETag of every pair of this collection.
     pub paired: &'a HashMap<String, String>,
-    /// href → ETag of items quarantined earlier.
-    pub known_bad: &'a HashMap<String, String>,
+    /// Items quarantined earlier.
+    pub known_bad: &'a KnownBad,
     /// Paired hrefs read even when unchanged (pairs with an open conflict).
     pub reread: &'a BTreeSet<String>,
 }
@@ -63,14 +66,16 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         seen.insert(meta.href.as_str());
         let href = meta.href.as_str();
         let same_as_pair = listing.paired.get(href).is_some_and(|e| e == meta.etag.as_str());
-        let still_bad = listing.known_bad.get(href).is_some_and(|e| e == meta.etag.as_str());
+        let still_bad = listing
+            .known_bad
+            .get(href)
+            .filter(|(etag, _)| etag == meta.etag.as_str());
         if same_as_pair && !listing.reread.contains(href) {
             state.unchanged.insert(href.to_string());
-        } else if still_bad {
-            let why = "still malformed (unchanged since it was quarantined)".to_string();
-            state
-                .quarantined
-                .insert(href.to_string(), (meta.etag.as_str().to_string(), why));
+        } else if let Some((etag, why)) = still_bad {
+            // Unchanged bytes fail the same way: keep the error that named
+            // the problem, so status keeps saying what to fix (R-SAFE-4).
+            state.quarantined.insert(href.to_string(), (etag.clone(), why.clone()));
         } else {
             to_fetch.push(meta.clone());
         }
@@ -153,10 +158,14 @@ pub(crate) async fn save_quarantine(
     profile: &str,
     collection: &str,
     state: &GroupwareState,
-    known_bad: &HashMap<String, String>,
+    known_bad: &KnownBad,
 ) -> Result<(), SyncError> {
-    for (href, (etag, error)) in &state.quarantined {
-        store.quarantine(profile, collection, href, etag, error).await?;
+    for (href, verdict) in &state.quarantined {
+        // An unchanged verdict keeps its row, and with it when it was first made.
+        if known_bad.get(href) != Some(verdict) {
+            let (etag, error) = verdict;
+            store.quarantine(profile, collection, href, etag, error).await?;
+        }
     }
     for href in known_bad.keys() {
         if state.items.contains_key(href) || state.deleted.contains(href) {

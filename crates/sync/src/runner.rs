@@ -291,12 +291,12 @@ async fn run_collection(
         report.passes += 1;
         let pairs = store.pairs(&profile.name, name).await?;
         let cursor = store.cursor(&profile.name, name).await?;
-        let known_bad: HashMap<String, String> = store
+        let known_bad: groupware_side::KnownBad = store
             .quarantined(&profile.name)
             .await?
             .into_iter()
             .filter(|q| q.collection == name)
-            .map(|q| (q.href, q.etag))
+            .map(|q| (q.href, (q.etag, q.error)))
             .collect();
         let paired_etags: HashMap<String, String> = pairs.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
         let paired_ids: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
@@ -318,7 +318,7 @@ async fn run_collection(
             cursor
         };
 
-        let groupware = match &collection {
+        let mut groupware = match &collection {
             Some(c) => {
                 let listing = Listing {
                     connector: &*profile.connector,
@@ -338,6 +338,7 @@ async fn run_collection(
         };
         let since = cursor.as_ref().map(|c| c.crm_seq);
         let crm = crm_side::load(store, profile, &codec, since, &paired_ids, &reread_ids).await?;
+        crate::collect::quarantine_duplicate_uids(&mut groupware, &pairs);
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
         report.quarantined = groupware

@@ -41,6 +41,15 @@ pub fn render_ical(
     previous: Option<&str>,
     ctx: &IcalContext<'_>,
 ) -> Result<String, MappingError> {
+    crate::content_line::check_written(Format::ICalendar, render_any_size(fields, uid, previous, ctx)?)
+}
+
+fn render_any_size(
+    fields: &FieldMap,
+    uid: &str,
+    previous: Option<&str>,
+    ctx: &IcalContext<'_>,
+) -> Result<String, MappingError> {
     let kind = fields
         .get("kind")
         .and_then(ActivityKind::parse)

@@ -12,7 +12,7 @@ use crmsync_model::{ContactFields, FieldMap};
 use super::slots::{PHONE_FAX, PHONE_HOME, PHONE_MOBILE, PHONE_OTHER, Slot, slot_values};
 use super::{CardLayout, CardVersion};
 use crate::contact_fields::{decode_photo, fields_to_contact};
-use crate::error::MappingError;
+use crate::error::{Format, MappingError};
 use crate::notes::join_notes;
 
 /// Renders `fields` as a vCard of `version` with `uid`. With `previous`,
@@ -20,6 +20,15 @@ use crate::notes::join_notes;
 /// Fails only when `previous` itself cannot be read: rendering over an
 /// unreadable card would drop what crmsync does not understand.
 pub fn render_vcard(
+    fields: &FieldMap,
+    uid: &str,
+    version: CardVersion,
+    previous: Option<&str>,
+) -> Result<String, MappingError> {
+    crate::content_line::check_written(Format::VCard, render_any_size(fields, uid, version, previous)?)
+}
+
+fn render_any_size(
     fields: &FieldMap,
     uid: &str,
     version: CardVersion,
