@@ -172,7 +172,7 @@ mod tests {
         assert!(err.to_string().contains(unset), "the error names the variable: {err}");
     }
 
-    // R-CFG-DAV-1, R-SYNC-PERF-2: the DAV `concurrency` sets the writes a run
+    // R-CFG-DAV-1, R-SYNC-PERF-4: the DAV `concurrency` sets the writes a run
     // keeps in flight; a vdir profile keeps the default.
     #[test]
     fn the_dav_concurrency_sets_the_runs_write_concurrency() {

@@ -340,7 +340,7 @@ both_backends!(r_perm_2_users_see_only_their_own_profiles, |store| {
     assert_eq!(names(catalog.views_for(&admin).await.unwrap()), ["anna-p", "bob-p"]);
 });
 
-// R-CFG-DAV-1, R-SYNC-PERF-2: a stored DAV profile's `concurrency` sets the
+// R-CFG-DAV-1, R-SYNC-PERF-4: a stored DAV profile's `concurrency` sets the
 // writes its runs keep in flight; a vdir profile keeps the default.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dav_concurrency_sets_the_write_concurrency_of_a_ready_profile() {

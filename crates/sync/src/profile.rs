@@ -96,7 +96,7 @@ pub(crate) fn collection_kind(class: EntityClass) -> Option<CollectionKind> {
 mod tests {
     use super::*;
 
-    // R-SYNC-PERF-2, R-CFG-DAV-1
+    // R-SYNC-PERF-4, R-SYNC-PERF-2, R-CFG-DAV-1
     #[test]
     fn writes_in_flight_follow_the_connectors_request_limit() {
         assert_eq!(write_concurrency_for(Some(4)), DEFAULT_WRITE_CONCURRENCY);
