@@ -73,21 +73,35 @@ pub(crate) async fn build_one(ctx: &Context, store: &Store, p: &ProfileConfig) -
     let rules: crmsync_engine::Profile = toml::Value::Table(rules)
         .try_into()
         .map_err(|e: toml::de::Error| anyhow::anyhow!("invalid [profile.rules]: {}", e.message()))?;
-    let connector: Arc<dyn crmsync_connector::Connector> = match &p.connector {
+    let (connector, write_concurrency) = open_connector(ctx, &p.connector)?;
+    Ok(SyncProfile::new(p.name.clone(), actor, rules, connector).with_write_concurrency(write_concurrency))
+}
+
+/// The profile's connector, and how many item writes a run keeps in flight
+/// for it (R-SYNC-PERF-2): a DAV profile's `concurrency` (R-CFG-DAV-1) sets it.
+fn open_connector(
+    ctx: &Context,
+    connector: &ConnectorConfig,
+) -> anyhow::Result<(Arc<dyn crmsync_connector::Connector>, usize)> {
+    Ok(match connector {
         ConnectorConfig::Vdir { root } => {
             let root = ctx.resolve(root);
             std::fs::create_dir_all(&root).with_context(|| format!("creating the vdir folder {}", root.display()))?;
-            Arc::new(VdirConnector::open(&VdirConfig { root })?)
+            let vdir = VdirConnector::open(&VdirConfig { root })?;
+            (Arc::new(vdir), crmsync_sync::write_concurrency_for(None))
         }
-        ConnectorConfig::Dav { .. } => Arc::new(dav_connector(&p.connector)?),
-    };
-    Ok(SyncProfile::new(p.name.clone(), actor, rules, connector))
+        ConnectorConfig::Dav { .. } => {
+            let (dav, requests) = dav_connector(connector)?;
+            (Arc::new(dav), crmsync_sync::write_concurrency_for(Some(requests)))
+        }
+    })
 }
 
 /// Opens a DAV connector from its config. Secrets named by `{ env }` or
 /// `{ file }` are read now, so a rotated secret is picked up at the next run;
 /// neither `DavConfig`'s `Debug` nor the connector's errors show them.
-fn dav_connector(connector: &ConnectorConfig) -> anyhow::Result<DavConnector> {
+/// Also returns the requests it allows at once (its `concurrency`).
+fn dav_connector(connector: &ConnectorConfig) -> anyhow::Result<(DavConnector, usize)> {
     let ConnectorConfig::Dav {
         url,
         username,
@@ -108,7 +122,8 @@ fn dav_connector(connector: &ConnectorConfig) -> anyhow::Result<DavConnector> {
         timeout_secs: timeout_secs.unwrap_or(defaults.timeout_secs),
         ..defaults
     };
-    DavConnector::new(&config).map_err(|e| anyhow::anyhow!("{e}; {}", e.hint()))
+    let dav = DavConnector::new(&config).map_err(|e| anyhow::anyhow!("{e}; {}", e.hint()))?;
+    Ok((dav, config.concurrency))
 }
 
 fn password_source(source: &SecretSource) -> PasswordSource {
@@ -147,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_dav_profile_opens_its_connector_without_showing_the_password() {
-        let connector = dav_connector(&dav(Some(SecretSource::Value(Secret::new("hunter2"))))).unwrap();
+        let (connector, _) = dav_connector(&dav(Some(SecretSource::Value(Secret::new("hunter2"))))).unwrap();
         let shown = format!("{connector:?}");
         assert!(shown.contains("127.0.0.1:1/dav/"), "{shown}");
         assert!(!shown.contains("hunter2"), "Debug leaked the password: {shown}");
@@ -155,5 +170,25 @@ mod tests {
         let unset = "CRMSYNC_CLI_TEST_SURELY_UNSET_PASSWORD";
         let err = dav_connector(&dav(Some(SecretSource::Env { env: unset.into() }))).unwrap_err();
         assert!(err.to_string().contains(unset), "the error names the variable: {err}");
+    }
+
+    // R-CFG-DAV-1, R-SYNC-PERF-4: the DAV `concurrency` sets the writes a run
+    // keeps in flight; a vdir profile keeps the default.
+    #[test]
+    fn the_dav_concurrency_sets_the_runs_write_concurrency() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Context {
+            config: crmsync_config::Config::parse_with_env("", "test", &Default::default()).unwrap(),
+            base_dir: dir.path().to_path_buf(),
+        };
+        let (_, writes) = open_connector(&ctx, &dav(None)).unwrap();
+        assert_eq!(writes, crmsync_sync::write_concurrency_for(Some(2)));
+        assert_ne!(writes, crmsync_sync::DEFAULT_WRITE_CONCURRENCY);
+
+        let vdir = ConnectorConfig::Vdir {
+            root: dir.path().join("mail"),
+        };
+        let (_, writes) = open_connector(&ctx, &vdir).unwrap();
+        assert_eq!(writes, crmsync_sync::DEFAULT_WRITE_CONCURRENCY);
     }
 }

@@ -122,7 +122,8 @@ impl ProfileCatalog {
             user_id: user.meta.id.clone(),
             role: user.fields.role,
         };
-        Ok(SyncProfile::new(def.name.clone(), actor, rules, connector))
+        let writes = crate::factory::write_concurrency(&def.name, &def.connector);
+        Ok(SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes))
     }
 
     /// As [`ProfileCatalog::ready_profile`], by name.

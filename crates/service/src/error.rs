@@ -5,13 +5,16 @@ use crmsync_engine::EngineError;
 use crmsync_store::StoreError;
 use crmsync_sync::SyncError;
 
+// `Store` and `Sync` quote their cause in their own message and expose no `source()`:
+// the CLI prints errors with anyhow's `{:#}`, which would show the cause's
+// text a second time ("conflict: …: conflict: …").
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("CRM store: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
 
     #[error("{0}")]
-    Sync(#[from] SyncError),
+    Sync(SyncError),
 
     /// A setting of the configuration file is unusable.
     #[error("config key `{key}`: {message}")]
@@ -102,6 +105,18 @@ pub enum ServiceError {
     LeaseLost { profile: String },
 }
 
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e)
+    }
+}
+
+impl From<SyncError> for ServiceError {
+    fn from(e: SyncError) -> Self {
+        ServiceError::Sync(e)
+    }
+}
+
 impl ServiceError {
     /// True when the same call may succeed later unchanged.
     pub fn is_transient(&self) -> bool {
@@ -119,5 +134,39 @@ impl ServiceError {
             profile: profile.to_string(),
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chain as anyhow's `{:#}` prints it (the CLI's error output).
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(next) = cause {
+            text.push_str(": ");
+            text.push_str(&next.to_string());
+            cause = next.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_store_conflict_is_shown_once() {
+        let e = ServiceError::from(StoreError::Conflict(
+            "saving a contact: a record with that key already exists".into(),
+        ));
+        assert_eq!(
+            chain(&e),
+            "CRM store: conflict: saving a contact: a record with that key already exists"
+        );
+    }
+
+    #[test]
+    fn a_store_conflict_inside_a_sync_error_is_shown_once() {
+        let e = ServiceError::from(SyncError::from(StoreError::Conflict("linking: gone".into())));
+        assert_eq!(chain(&e), "CRM store: conflict: linking: gone");
     }
 }

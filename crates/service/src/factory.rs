@@ -60,6 +60,24 @@ impl ConnectorFactory for DefaultConnectorFactory {
     }
 }
 
+/// How many item writes a run keeps in flight for this connector
+/// (R-SYNC-PERF-2): a DAV profile's `concurrency` (R-CFG-DAV-1) sets it, a
+/// vdir keeps the default. Settings that do not parse get the default: opening
+/// the connector reports them.
+pub fn write_concurrency(profile: &str, settings: &ConnectorSettings) -> usize {
+    let requests = match settings.kind.as_str() {
+        #[cfg(feature = "dav")]
+        "dav" => parse::<crmsync_dav::DavConfig>(profile, settings)
+            .ok()
+            .map(|c| c.concurrency),
+        _ => {
+            let _ = profile;
+            None
+        }
+    };
+    crmsync_sync::write_concurrency_for(requests)
+}
+
 /// Checks that `settings` are well-formed for their kind, without opening
 /// anything (no folder or server is touched).
 pub fn check_settings(profile: &str, settings: &ConnectorSettings) -> Result<(), ServiceError> {

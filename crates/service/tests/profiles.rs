@@ -339,3 +339,33 @@ both_backends!(r_perm_2_users_see_only_their_own_profiles, |store| {
     };
     assert_eq!(names(catalog.views_for(&admin).await.unwrap()), ["anna-p", "bob-p"]);
 });
+
+// R-CFG-DAV-1, R-SYNC-PERF-4: a stored DAV profile's `concurrency` sets the
+// writes its runs keep in flight; a vdir profile keeps the default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dav_concurrency_sets_the_write_concurrency_of_a_ready_profile() {
+    common::on_sqlite(|store| async move {
+        let anna = user(&store, "anna").await;
+        let catalog = ProfileCatalog::new(store.clone(), Some(SecretKey::generate()));
+        let factory = crmsync_service::DefaultConnectorFactory;
+        let now = Utc::now();
+
+        let mut dav = dav_profile("anna-dav", &anna.meta.id);
+        dav.connector = ConnectorSettings::from_json(json!({
+            "kind": "dav", "url": "http://127.0.0.1:9/dav/", "username": "anna",
+            "password": PASSWORD, "concurrency": 3
+        }))
+        .unwrap();
+        catalog.save(&dav, ProfileSource::Api, now).await.unwrap();
+        let ready = catalog.ready_profile_named(&factory, "anna-dav").await.unwrap();
+        assert_eq!(ready.write_concurrency, crmsync_sync::write_concurrency_for(Some(3)));
+        assert_ne!(ready.write_concurrency, crmsync_sync::DEFAULT_WRITE_CONCURRENCY);
+
+        let dir = tempfile::tempdir().unwrap();
+        let vdir = vdir_profile("anna-vdir", &anna, dir.path(), Duration::from_secs(900));
+        catalog.save(&vdir, ProfileSource::Api, now).await.unwrap();
+        let ready = catalog.ready_profile_named(&factory, "anna-vdir").await.unwrap();
+        assert_eq!(ready.write_concurrency, crmsync_sync::DEFAULT_WRITE_CONCURRENCY);
+    })
+    .await;
+}

@@ -180,7 +180,7 @@ fn connect_error(redacted_url: &str, url: &str, e: sqlx::Error) -> StoreError {
             },
             other => StoreError::Database {
                 context: "connecting to the database",
-                source: other,
+                error: other,
             },
         },
     }

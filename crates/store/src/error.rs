@@ -21,7 +21,7 @@ pub enum StoreError {
     },
 
     #[error("invalid {0}")]
-    Validation(#[from] ValidationError),
+    Validation(ValidationError),
 
     /// A uniqueness or reference rule of the database refused the write.
     #[error("conflict: {0}")]
@@ -39,19 +39,31 @@ pub enum StoreError {
     #[error("sync status for {what} is unreadable: {reason}; reset that profile or record (R-RESET-1)")]
     CorruptStatus { what: String, reason: String },
 
-    #[error("database error while {context}: {source}{}", retry_hint(source))]
-    Database {
-        context: &'static str,
-        #[source]
-        source: sqlx::Error,
-    },
+    // The driver's error is quoted in the message and deliberately not also
+    // exposed as `source()`: `{:#}` (anyhow) would print it a second time.
+    #[error("database error while {context}: {error}{}", retry_hint(error))]
+    Database { context: &'static str, error: sqlx::Error },
 
     #[error("database migration failed: {0}; fix the database or restore a backup, then restart")]
-    Migration(#[from] sqlx::migrate::MigrateError),
+    Migration(sqlx::migrate::MigrateError),
 
     /// `url` has its password replaced by `***`.
     #[error("invalid database URL {url}: {reason}")]
     InvalidUrl { url: String, reason: String },
+}
+
+// Hand-written instead of `#[from]`, which would also make the wrapped error
+// the `source()` and repeat its text in an error chain.
+impl From<ValidationError> for StoreError {
+    fn from(e: ValidationError) -> Self {
+        StoreError::Validation(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Migration(e)
+    }
 }
 
 impl StoreError {
@@ -59,7 +71,7 @@ impl StoreError {
     /// lost connections, lock timeouts, serialization failures, deadlocks.
     pub fn is_transient(&self) -> bool {
         match self {
-            StoreError::Database { source, .. } => sqlx_is_transient(source),
+            StoreError::Database { error, .. } => sqlx_is_transient(error),
             _ => false,
         }
     }
@@ -94,7 +106,7 @@ fn classify(context: &'static str, source: sqlx::Error) -> StoreError {
             _ => {}
         }
     }
-    StoreError::Database { context, source }
+    StoreError::Database { context, error: source }
 }
 
 fn sqlx_is_transient(e: &sqlx::Error) -> bool {
@@ -124,7 +136,7 @@ mod tests {
     fn pool_timeout_is_transient_and_says_retry() {
         let e = StoreError::Database {
             context: "listing records",
-            source: sqlx::Error::PoolTimedOut,
+            error: sqlx::Error::PoolTimedOut,
         };
         assert!(e.is_transient());
         assert!(e.to_string().contains("retry later"), "{e}");
@@ -134,7 +146,7 @@ mod tests {
     fn logic_errors_are_permanent() {
         let e = StoreError::Database {
             context: "reading a row",
-            source: sqlx::Error::RowNotFound,
+            error: sqlx::Error::RowNotFound,
         };
         assert!(!e.is_transient());
         assert!(e.to_string().contains("permanent"), "{e}");
@@ -146,5 +158,36 @@ mod tests {
         };
         assert!(!conflict.is_transient());
         assert!(conflict.to_string().contains("reload it"), "{conflict}");
+    }
+
+    /// The chain as anyhow's `{:#}` prints it: each cause after a `: `.
+    fn chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut cause = e.source();
+        while let Some(next) = cause {
+            text.push_str(": ");
+            text.push_str(&next.to_string());
+            cause = next.source();
+        }
+        text
+    }
+
+    #[test]
+    fn a_database_error_names_the_driver_error_once_in_its_chain() {
+        let e = StoreError::Database {
+            context: "reading a row",
+            error: sqlx::Error::RowNotFound,
+        };
+        let driver = sqlx::Error::RowNotFound.to_string();
+        let shown = chain(&e);
+        assert_eq!(shown.matches(&driver).count(), 1, "{shown}");
+    }
+
+    #[test]
+    fn a_validation_error_names_its_problem_once_in_its_chain() {
+        let problem = ValidationError::new("name", "must not be empty");
+        let text = problem.to_string();
+        let shown = chain(&StoreError::from(problem));
+        assert_eq!(shown.matches(&text).count(), 1, "{shown}");
     }
 }

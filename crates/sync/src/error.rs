@@ -4,19 +4,40 @@ use crmsync_store::StoreError;
 
 /// What stops a run. Item-level problems (a malformed card, a 412) do not:
 /// they are quarantined or re-planned and the run goes on.
+///
+/// A variant quotes its cause in its message and so exposes no `source()`:
+/// anyhow's `{:#}` would print the cause's text a second time.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error("groupware: {0}")]
-    Connector(#[from] ConnectorError),
+    Connector(ConnectorError),
     #[error("CRM store: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error("cannot write item: {0}")]
-    Mapping(#[from] MappingError),
+    Mapping(MappingError),
     #[error("profile {profile}: {message}")]
     Profile { profile: String, message: String },
     /// A fault injected by a test (crash simulation); never in production.
     #[error("injected crash at step {step}")]
     InjectedCrash { step: usize },
+}
+
+impl From<ConnectorError> for SyncError {
+    fn from(e: ConnectorError) -> Self {
+        SyncError::Connector(e)
+    }
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        SyncError::Store(e)
+    }
+}
+
+impl From<MappingError> for SyncError {
+    fn from(e: MappingError) -> Self {
+        SyncError::Mapping(e)
+    }
 }
 
 impl SyncError {

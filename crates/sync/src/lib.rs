@@ -33,6 +33,6 @@ mod runner;
 
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
-pub use profile::{SyncProfile, collection_name};
+pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{NoProgress, Progress, RunOptions, run_profile};

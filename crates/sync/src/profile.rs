@@ -47,6 +47,25 @@ impl SyncProfile {
             write_concurrency: DEFAULT_WRITE_CONCURRENCY,
         }
     }
+
+    /// Sets [`SyncProfile::write_concurrency`], usually to
+    /// [`write_concurrency_for`] of the connector's own request limit.
+    pub fn with_write_concurrency(mut self, n: usize) -> Self {
+        self.write_concurrency = n.max(1);
+        self
+    }
+}
+
+/// The writes a run keeps in flight for a connector that allows
+/// `connector_requests` requests at once (a DAV profile's `concurrency`,
+/// R-CFG-DAV-1): twice that, so the connector's slots never wait for the
+/// runner. `None` is a connector without such a limit (a local vdir): the
+/// default (R-SYNC-PERF-2).
+pub fn write_concurrency_for(connector_requests: Option<usize>) -> usize {
+    match connector_requests {
+        Some(n) => n.max(1).saturating_mul(2),
+        None => DEFAULT_WRITE_CONCURRENCY,
+    }
 }
 
 /// Twice the DAV connector's default of 4 requests, so its slots never wait
@@ -70,5 +89,27 @@ pub(crate) fn collection_kind(class: EntityClass) -> Option<CollectionKind> {
         EntityClass::Events => Some(CollectionKind::Events),
         EntityClass::Tasks => Some(CollectionKind::Tasks),
         EntityClass::Mail => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // R-SYNC-PERF-4, R-SYNC-PERF-2, R-CFG-DAV-1
+    #[test]
+    fn writes_in_flight_follow_the_connectors_request_limit() {
+        assert_eq!(write_concurrency_for(Some(4)), DEFAULT_WRITE_CONCURRENCY);
+        assert_eq!(
+            write_concurrency_for(Some(1)),
+            2,
+            "a fragile server keeps few writes waiting"
+        );
+        assert_eq!(
+            write_concurrency_for(Some(16)),
+            32,
+            "a fast server is not held back by the runner"
+        );
+        assert_eq!(write_concurrency_for(None), DEFAULT_WRITE_CONCURRENCY, "vdir");
     }
 }

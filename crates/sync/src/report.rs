@@ -50,6 +50,19 @@ pub struct RunReport {
 }
 
 impl CollectionReport {
+    /// Adds a pass's failures, each once per run (R-SYNC-REPORT-1): a later
+    /// pass tries an unwritable item again and fails it with the same text
+    /// (the action names the item, then the reason), which the user must not
+    /// see twice.
+    pub(crate) fn add_failures(&mut self, failures: Vec<String>) {
+        let mut seen: std::collections::HashSet<String> = self.failed.iter().cloned().collect();
+        for failure in failures {
+            if seen.insert(failure.clone()) {
+                self.failed.push(failure);
+            }
+        }
+    }
+
     /// Counts of what happened (or would happen, in a dry run) by "target kind".
     pub fn counts(&self, dry_run: bool) -> BTreeMap<String, usize> {
         if !dry_run {

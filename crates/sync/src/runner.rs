@@ -394,7 +394,7 @@ async fn run_collection(
         for (k, n) in applied.counts {
             *report.applied.entry(k).or_default() += n;
         }
-        report.failed.extend(applied.failed);
+        report.add_failures(applied.failed);
         report.replanned = applied.replanned;
         // A token taken before our own groupware writes cannot be trusted to
         // show what happened after them: a digest token (vdir) comes back
