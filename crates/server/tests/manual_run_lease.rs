@@ -1,5 +1,5 @@
 //! `POST /sync/profiles/{name}/run` holds the profile's lease like a
-//! scheduled run (R-SCHED-3, R-SVC-8): refused with 409 and `Retry-After`
+//! scheduled run (R-SCHED-3, R-SVC-13): refused with 409 and `Retry-After`
 //! while another worker runs the profile, the lease given back after.
 
 mod common;
@@ -11,9 +11,9 @@ use crmsync_service::Clock as _;
 use crmsync_store::LeaseTake;
 use serde_json::json;
 
-// R-SVC-8, R-SCHED-3
+// R-SVC-13, R-SCHED-3
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r_svc_8_run_route_is_409_while_another_worker_holds_the_lease() {
+async fn r_svc_13_run_route_is_409_while_another_worker_holds_the_lease() {
     let mut w = World::new().await;
     let mode = server_mode(&mut w).await;
     let admin = Some(w.admin.token.clone());

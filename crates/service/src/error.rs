@@ -97,7 +97,7 @@ pub enum ServiceError {
         current: i64,
     },
 
-    /// R-SVC-8: a run was asked for while another worker runs the profile.
+    /// R-SVC-13: a run was asked for while another worker runs the profile.
     #[error(
         "profile {profile} is being synced right now by worker {worker} (lease until {until}); \
          nothing was done: try again when that run has ended"

@@ -1,6 +1,6 @@
 //! Runs started by hand (`crmsync sync`, `POST /sync/profiles/{name}/run`)
 //! hold the profile's lease like a scheduled run, so one profile never runs
-//! twice at once, whoever started it (R-SCHED-3, R-SVC-8).
+//! twice at once, whoever started it (R-SCHED-3, R-SVC-13).
 //!
 //! The lease is taken before the run, renewed every third of it while the
 //! run goes on, and given back after without touching the schedule. A lease
@@ -38,7 +38,7 @@ pub fn manual_worker_id(via: &str) -> String {
 ///
 /// - a profile with no `sync_profiles` row (config-file profile used by the
 ///   CLI without `serve`) has no lease and no scheduler to collide with: it
-///   runs as is (R-SVC-8);
+///   runs as is (R-SVC-13);
 /// - a lease someone else holds is [`ServiceError::ProfileBusy`], at once;
 /// - a lease lost during the run (this process paused past it) stops the run
 ///   with [`ServiceError::LeaseLost`], as the scheduler does.

@@ -1,4 +1,4 @@
-//! Runs started by hand hold the profile's lease (R-SCHED-3, R-SVC-8), on
+//! Runs started by hand hold the profile's lease (R-SCHED-3, R-SVC-13), on
 //! SQLite and PostgreSQL, against a real scheduler on a hand-driven clock.
 
 mod common;
@@ -13,9 +13,9 @@ use crmsync_service::{Clock as _, ManualClock, ServiceError, run_holding_lease};
 
 const LEASE: Duration = Duration::from_secs(60);
 
-// R-SVC-8, R-SCHED-3: a manual run of a profile a worker is running is
+// R-SVC-13, R-SCHED-3: a manual run of a profile a worker is running is
 // refused at once, naming the worker; nothing runs.
-both_backends!(r_svc_8_manual_run_is_refused_while_a_worker_runs_the_profile, |store| {
+both_backends!(r_svc_13_manual_run_is_refused_while_a_worker_runs_the_profile, |store| {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let anna = user(&store, "anna").await;
@@ -46,11 +46,11 @@ both_backends!(r_svc_8_manual_run_is_refused_while_a_worker_runs_the_profile, |s
     next_events(&mut rx, 1).await;
 });
 
-// R-SVC-8, R-SCHED-3: while a manual run holds the lease the scheduler does
+// R-SVC-13, R-SCHED-3: while a manual run holds the lease the scheduler does
 // not start the profile even when it is due; afterwards the lease is given
 // back with the schedule untouched, and the scheduler runs it.
 both_backends!(
-    r_svc_8_scheduler_waits_for_a_manual_run_and_gets_the_lease_back,
+    r_svc_13_scheduler_waits_for_a_manual_run_and_gets_the_lease_back,
     |store| {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(Utc::now()));
@@ -84,9 +84,9 @@ both_backends!(
     }
 );
 
-// R-SVC-8: a profile not stored in `sync_profiles` (config file, CLI
+// R-SVC-13: a profile not stored in `sync_profiles` (config file, CLI
 // without serve) has no lease and no scheduler to meet: it simply runs.
-both_backends!(r_svc_8_unstored_profile_runs_without_a_lease, |store| {
+both_backends!(r_svc_13_unstored_profile_runs_without_a_lease, |store| {
     let clock = ManualClock::new(Utc::now());
     let out = run_holding_lease(&store, &clock, "only-in-config", "manual-1", LEASE, async { 7 })
         .await

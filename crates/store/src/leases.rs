@@ -163,7 +163,7 @@ impl Store {
     }
 
     /// Takes the lease of profile `name` for `worker` until `lease_until`
-    /// whatever its schedule, for a run started by hand (R-SVC-8): free or
+    /// whatever its schedule, for a run started by hand (R-SVC-13): free or
     /// expired it is taken, held by anyone else it is not. Schedule and
     /// trigger are left alone; the scheduler's next run comes as planned.
     pub async fn take_lease(

@@ -36,7 +36,7 @@ pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<Ex
 }
 
 /// EX_TEMPFAIL of sysexits.h: a profile ran elsewhere; the same command
-/// succeeds later (R-SVC-8).
+/// succeeds later (R-SVC-13).
 pub const EXIT_BUSY: u8 = 75;
 
 enum Ran {
@@ -63,7 +63,7 @@ pub async fn sync_all(
 }
 
 /// One profile's run. A real run holds the profile's lease when the profile
-/// is stored (R-SCHED-3, R-SVC-8); a dry-run writes nothing and takes none.
+/// is stored (R-SCHED-3, R-SVC-13); a dry-run writes nothing and takes none.
 async fn run_one(
     store: &Store,
     profile: &SyncProfile,

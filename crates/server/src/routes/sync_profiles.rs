@@ -189,7 +189,7 @@ pub async fn run(
         ..RunOptions::default()
     };
     // A real run holds the profile's lease like a scheduled run (R-SCHED-3,
-    // R-SVC-8); a dry-run writes nothing and takes none.
+    // R-SVC-13); a dry-run writes nothing and takes none.
     let report = if body.dry_run {
         run_profile(&state.store, &profile, &opts).await
     } else {
@@ -217,7 +217,7 @@ pub async fn run(
 }
 
 /// 409 with `Retry-After` (the holder's lease end): the profile runs on
-/// another worker now and nothing was done (R-SVC-8).
+/// another worker now and nothing was done (R-SVC-13).
 fn busy(profile: &str, worker: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
     let message = ServiceError::ProfileBusy {
         profile: profile.to_string(),
