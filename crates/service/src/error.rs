@@ -100,6 +100,17 @@ pub enum ServiceError {
         current: i64,
     },
 
+    /// R-SVC-13: a run was asked for while another worker runs the profile.
+    #[error(
+        "profile {profile} is being synced right now by worker {worker} (lease until {until}); \
+         nothing was done: try again when that run has ended"
+    )]
+    ProfileBusy {
+        profile: String,
+        worker: String,
+        until: chrono::DateTime<chrono::Utc>,
+    },
+
     /// A run lost its lease to another worker (it outlived the lease).
     #[error("profile {profile}: the lease expired and another worker took the profile over; this run was stopped")]
     LeaseLost { profile: String },
@@ -124,7 +135,7 @@ impl ServiceError {
             ServiceError::Store(e) => e.is_transient(),
             ServiceError::Sync(e) => e.is_transient(),
             ServiceError::Connector { transient, .. } => *transient,
-            ServiceError::LeaseLost { .. } => true,
+            ServiceError::LeaseLost { .. } | ServiceError::ProfileBusy { .. } => true,
             _ => false,
         }
     }

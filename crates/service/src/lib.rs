@@ -18,6 +18,7 @@ mod definition;
 mod error;
 mod factory;
 mod health;
+mod manual_run;
 mod metrics;
 mod profile_api;
 mod profile_run;
@@ -34,6 +35,7 @@ pub use definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL, ProfileDefinition, Pr
 pub use error::ServiceError;
 pub use factory::{ConnectorFactory, DefaultConnectorFactory, available_kinds, check_settings};
 pub use health::readiness;
+pub use manual_run::{MANUAL_LEASE, manual_worker_id, retry_after_secs, run_holding_lease};
 pub use metrics::Metrics;
 pub use profile_api::{CreatedProfile, ProfileInput, PushTarget};
 pub use schedule_policy::{NextRun, SchedulePolicy};

@@ -294,14 +294,29 @@ impl Scheduler {
 
     /// Stops claiming, lets runs finish within the grace period, abandons the
     /// rest (their leases are given back, due at once).
+    ///
+    /// The leases of the runs still going are renewed during the grace
+    /// period as during ticks (R-SVC-6): the grace may be longer than what is
+    /// left of a lease, and a lease that lapsed would let another worker start
+    /// the same profile while this run still finishes (R-SCHED-3).
     pub async fn shutdown(&self) {
         self.inner.stopping.store(true, Ordering::SeqCst);
-        if tokio::time::timeout(self.inner.settings.shutdown_grace, self.wait_idle())
-            .await
-            .is_err()
-        {
-            for name in self.running() {
-                self.stop_run(&name, RunResult::Abandoned).await;
+        let deadline = tokio::time::Instant::now() + self.inner.settings.shutdown_grace;
+        loop {
+            let step = (self.inner.settings.poll).min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+            if tokio::time::timeout(step, self.wait_idle()).await.is_ok() {
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                for name in self.running() {
+                    self.stop_run(&name, RunResult::Abandoned).await;
+                }
+                break;
+            }
+            // Only due every third of the lease; a lost lease stops its run.
+            let _one_at_a_time = self.inner.tick_lock.lock().await;
+            if let Err(e) = self.renew_leases(self.inner.clock.now()).await {
+                tracing::warn!(worker = %self.worker_id(), error = %e, "renewing leases during shutdown failed");
             }
         }
         tracing::info!(worker = %self.worker_id(), "scheduler stopped");

@@ -354,3 +354,82 @@ both_backends!(shutdown_abandons_a_stuck_run_and_another_worker_resumes_it, |sto
     assert_eq!(e.worker, "w2");
     assert_eq!(vdir_files(&dir.path().join("stuck"), "contacts").len(), 1);
 });
+
+// R-SVC-6, R-SCHED-3: during the shutdown grace period the leases of runs
+// still finishing are renewed, so a grace longer than what is left of a lease
+// never lets another worker start the same profile at the same time.
+both_backends!(r_svc_6_leases_are_renewed_during_the_shutdown_grace, |store| {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let anna = user(&store, "anna").await;
+    contact(&store, &anna, "Lovelace").await;
+    save(
+        &store,
+        &vdir_profile("finishing", &anna, dir.path(), Duration::from_secs(3600)),
+        clock.now(),
+    )
+    .await;
+    let lease = Duration::from_secs(60);
+    let mut long_grace = settings("w1", lease, 4);
+    // Far longer than the test needs: the run ends by the gate, not the grace.
+    long_grace.shutdown_grace = Duration::from_secs(600);
+    let factory = GatedFactory::new(&["finishing"]);
+    let first = scheduler_with(&store, clock.clone(), factory.clone(), long_grace).await;
+    let mut rx = first.subscribe();
+    assert_eq!(first.tick().await.unwrap().started, ["finishing"]);
+    let claimed_until = store
+        .profile_row("finishing")
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .lease_until
+        .unwrap();
+
+    let stopping = tokio::spawn({
+        let first = first.clone();
+        async move { first.shutdown().await }
+    });
+    // Past a third of the lease the shutdown loop must renew it.
+    clock.advance(chrono::Duration::seconds(30));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let until = store
+            .profile_row("finishing")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .lease_until;
+        if until.is_some_and(|u| u > claimed_until) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease was not renewed during the grace period"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Now past the lease as first claimed: without renewal w2 would take it.
+    clock.advance(chrono::Duration::seconds(40));
+    let second = scheduler_with(
+        &store,
+        clock.clone(),
+        Arc::new(crmsync_service::DefaultConnectorFactory),
+        settings("w2", lease, 4),
+    )
+    .await;
+    assert!(
+        second.tick().await.unwrap().started.is_empty(),
+        "another worker must not start a profile whose run is finishing"
+    );
+
+    factory.open(1);
+    let e = next_events(&mut rx, 1).await.remove(0);
+    assert!(matches!(e.result, RunResult::Finished { .. }), "{e:?}");
+    tokio::time::timeout(Duration::from_secs(60), stopping)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.runs("finishing", 10).await.unwrap().len(), 1, "one run only");
+});

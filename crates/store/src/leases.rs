@@ -20,6 +20,18 @@ use crate::error::{Result, StoreError};
 use crate::profiles::{PROFILE_COLUMNS, ProfileRow, profile_from_row};
 use crate::sql::{flag, get_text, to_ms};
 
+/// What [`Store::take_lease`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseTake {
+    /// The caller holds the lease now.
+    Taken,
+    /// The profile is not stored in `sync_profiles`: no scheduler runs it,
+    /// so there is no lease to take.
+    NoRow,
+    /// Another worker holds the lease until `until`.
+    Held { owner: String, until: DateTime<Utc> },
+}
+
 /// How a leased run ended, written when the lease is given back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRelease {
@@ -144,6 +156,65 @@ impl Store {
         .bind(name)
         .bind(worker)
         .bind(to_ms(now))
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("releasing a profile lease"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Takes the lease of profile `name` for `worker` until `lease_until`
+    /// whatever its schedule, for a run started by hand (R-SVC-13): free or
+    /// expired it is taken, held by anyone else it is not. Schedule and
+    /// trigger are left alone; the scheduler's next run comes as planned.
+    pub async fn take_lease(
+        &self,
+        name: &str,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<LeaseTake> {
+        let lock = match self.backend() {
+            // Waits for a claim of this one row in flight, then sees its result.
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE name = $1{lock}"
+        )))
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("taking a profile lease"))?;
+        let Some(row) = row else {
+            return Ok(LeaseTake::NoRow);
+        };
+        let status = profile_from_row(&row)?.status;
+        if let (Some(owner), Some(until)) = (status.lease_owner, status.lease_until)
+            && until > now
+            && owner != worker
+        {
+            return Ok(LeaseTake::Held { owner, until });
+        }
+        sqlx::query("UPDATE sync_profiles SET lease_owner = $2, lease_until = $3 WHERE name = $1")
+            .bind(name)
+            .bind(worker)
+            .bind(to_ms(lease_until))
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("taking a profile lease"))?;
+        tx.commit().await.map_err(StoreError::db("taking a profile lease"))?;
+        Ok(LeaseTake::Taken)
+    }
+
+    /// Gives back a lease taken with [`Store::take_lease`], leaving the
+    /// schedule as it was. False when `worker` no longer held it.
+    pub async fn return_lease(&self, name: &str, worker: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE sync_profiles SET lease_owner = NULL, lease_until = NULL WHERE name = $1 AND lease_owner = $2",
+        )
+        .bind(name)
+        .bind(worker)
         .execute(self.pool())
         .await
         .map_err(StoreError::db("releasing a profile lease"))?;

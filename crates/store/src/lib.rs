@@ -37,7 +37,7 @@ pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Store};
 pub use entity::{Entity, Visibility};
 pub use error::{Result, StoreError};
-pub use leases::RunRelease;
+pub use leases::{LeaseTake, RunRelease};
 pub use list::{ListQuery, MAX_PAGE, Page};
 pub use profiles::{ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileStatusRow, ProfileUpsert};
 pub use tombstone::Tombstone;

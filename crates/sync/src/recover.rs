@@ -9,6 +9,8 @@
 //!   agreement; a delete that landed is seen as deleted on that side.
 //!
 //! So recovery closes the old steps (for the record) and lets the pass re-plan.
+//! Runs still marked `running` are closed as `interrupted` too: the run that
+//! recovers holds the profile's lease, so no other run of it is alive.
 
 use chrono::Utc;
 use crmsync_engine::{Action, Target};
@@ -38,6 +40,17 @@ pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str
             .finish_run(run, "interrupted", None, Some("the process stopped during the run"))
             .await?;
     }
+    // A run killed before it planned anything (or after its last step) left
+    // no journal steps but its row still says `running`. The caller holds
+    // the profile's lease, so no other run of it is alive: every other
+    // `running` row is dead and would otherwise look busy forever.
+    store
+        .close_dead_runs(
+            profile,
+            run_id,
+            &format!("the process stopped during the run; closed by run {run_id}"),
+        )
+        .await?;
     Ok(steps.len())
 }
 

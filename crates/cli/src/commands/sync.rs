@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use crmsync_connector::ConnectorError;
+use crmsync_service::{MANUAL_LEASE, ServiceError, SystemClock, manual_worker_id, run_holding_lease};
 use crmsync_store::Store;
 use crmsync_sync::{RunOptions, RunOutcome, RunReport, SyncError, SyncProfile, run_profile};
 
@@ -12,9 +13,36 @@ use crate::progress::Bars;
 pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store().await?;
     let profiles = profiles::build(ctx, &store, args.profile.as_deref()).await?;
-    let reports = sync_all(&store, &profiles, args.dry_run, args.confirm_mass_delete).await?;
+    let worker = manual_worker_id("crmsync-sync");
+    let mut reports = Vec::new();
+    let mut busy = false;
+    for profile in &profiles {
+        match run_one(&store, profile, args.dry_run, args.confirm_mass_delete, &worker).await? {
+            Ran::Report(r) => reports.push(r),
+            // The other profiles still run: one busy profile holds up no one.
+            Ran::Busy(message) => {
+                eprintln!("{message}");
+                busy = true;
+            }
+        }
+    }
     print_reports(&reports, json);
-    Ok(exit_code(&reports))
+    let code = exit_code(&reports);
+    Ok(if busy && code == ExitCode::SUCCESS {
+        ExitCode::from(EXIT_BUSY)
+    } else {
+        code
+    })
+}
+
+/// EX_TEMPFAIL of sysexits.h: a profile ran elsewhere; the same command
+/// succeeds later (R-SVC-13).
+pub const EXIT_BUSY: u8 = 75;
+
+enum Ran {
+    Report(RunReport),
+    /// Another worker holds the profile's lease: what to tell the user.
+    Busy(String),
 }
 
 pub async fn sync_all(
@@ -23,21 +51,58 @@ pub async fn sync_all(
     dry_run: bool,
     confirm_mass_delete: bool,
 ) -> anyhow::Result<Vec<RunReport>> {
+    let worker = manual_worker_id("crmsync-sync");
     let mut reports = Vec::new();
     for profile in profiles {
-        let bars = Bars::new(profile.name.clone());
-        let opts = RunOptions {
-            dry_run,
-            confirm_mass_delete,
-            progress: &bars,
-            ..RunOptions::default()
-        };
-        let report = run_profile(store, profile, &opts)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}", failure_message(&profile.name, &e)))?;
-        reports.push(report);
+        match run_one(store, profile, dry_run, confirm_mass_delete, &worker).await? {
+            Ran::Report(r) => reports.push(r),
+            Ran::Busy(message) => anyhow::bail!(message),
+        }
     }
     Ok(reports)
+}
+
+/// One profile's run. A real run holds the profile's lease when the profile
+/// is stored (R-SCHED-3, R-SVC-13); a dry-run writes nothing and takes none.
+async fn run_one(
+    store: &Store,
+    profile: &SyncProfile,
+    dry_run: bool,
+    confirm_mass_delete: bool,
+    worker: &str,
+) -> anyhow::Result<Ran> {
+    let bars = Bars::new(profile.name.clone());
+    let opts = RunOptions {
+        dry_run,
+        confirm_mass_delete,
+        progress: &bars,
+        ..RunOptions::default()
+    };
+    let fail = |e: SyncError| anyhow::anyhow!("{}", failure_message(&profile.name, &e));
+    if dry_run {
+        return Ok(Ran::Report(run_profile(store, profile, &opts).await.map_err(fail)?));
+    }
+    let leased = run_holding_lease(
+        store,
+        &SystemClock,
+        &profile.name,
+        worker,
+        MANUAL_LEASE,
+        run_profile(store, profile, &opts),
+    )
+    .await;
+    match leased {
+        Ok(result) => Ok(Ran::Report(result.map_err(fail)?)),
+        Err(ServiceError::ProfileBusy {
+            profile: p,
+            worker,
+            until,
+        }) => Ok(Ran::Busy(format!(
+            "profile {p}: not run, worker {worker} is syncing it right now (lease until {until}); \
+             nothing was changed: try again when that run has ended\n  then run: crmsync sync --profile {p}"
+        ))),
+        Err(e) => Err(anyhow::anyhow!("profile {}: {e}", profile.name)),
+    }
 }
 
 /// A failed run in words that say what to do, and the command that tries

@@ -3,7 +3,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse as _, Response};
+use chrono::{DateTime, Utc};
 use crmsync_model::{ActivityFields, ContactFields, Record};
+use crmsync_service::{MANUAL_LEASE, ServiceError, manual_worker_id, retry_after_secs, run_holding_lease};
 use crmsync_store::{Entity, StoreError};
 use crmsync_sync::ops::{ResetScope, explain_record, reset as reset_pairs};
 use crmsync_sync::{RunOptions, run_profile};
@@ -166,6 +170,7 @@ pub struct RunBody {
         (status = 400, description = "Malformed body", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 404, description = "No such profile the caller may see", body = ErrorBody),
+        (status = 409, description = "Another worker runs the profile now; nothing was done. Retry after `Retry-After` seconds", body = ErrorBody),
         (status = 502, description = "The groupware refused (the message says what to do)", body = ErrorBody),
         (status = 503, description = "Store or groupware unavailable; retry", body = ErrorBody),
     ))]
@@ -174,7 +179,7 @@ pub async fn run(
     caller: Caller,
     Path(name): Path<String>,
     body: JsonBody,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let info = visible_profile(&state, &caller, &name).await?;
     let body: RunBody = body.parse()?;
     let profile = ready(&state, &info).await?;
@@ -183,10 +188,48 @@ pub async fn run(
         confirm_mass_delete: body.confirm_mass_delete,
         ..RunOptions::default()
     };
-    let report = run_profile(&state.store, &profile, &opts).await.map_err(from_sync)?;
-    Ok(Json(
-        serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?,
-    ))
+    // A real run holds the profile's lease like a scheduled run (R-SCHED-3,
+    // R-SVC-13); a dry-run writes nothing and takes none.
+    let report = if body.dry_run {
+        run_profile(&state.store, &profile, &opts).await
+    } else {
+        let clock = &*state.service.clock;
+        let worker = manual_worker_id("api");
+        match run_holding_lease(
+            &state.store,
+            clock,
+            &info.name,
+            &worker,
+            MANUAL_LEASE,
+            run_profile(&state.store, &profile, &opts),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(ServiceError::ProfileBusy { profile, worker, until }) => {
+                return Ok(busy(&profile, &worker, until, clock.now()));
+            }
+            Err(e) => return Err(from_service(e)),
+        }
+    }
+    .map_err(from_sync)?;
+    Ok(Json(serde_json::to_value(&report).map_err(|e| ApiError::Internal(e.to_string()))?).into_response())
+}
+
+/// 409 with `Retry-After` (the holder's lease end): the profile runs on
+/// another worker now and nothing was done (R-SVC-13).
+fn busy(profile: &str, worker: &str, until: DateTime<Utc>, now: DateTime<Utc>) -> Response {
+    let message = ServiceError::ProfileBusy {
+        profile: profile.to_string(),
+        worker: worker.to_string(),
+        until,
+    }
+    .to_string();
+    let mut response = ApiError::Conflict(message).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(until, now)));
+    response
 }
 
 /// R-PAIR-2: the latest duplicates report of each collection.

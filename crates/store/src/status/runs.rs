@@ -122,6 +122,25 @@ impl Store {
         Ok(())
     }
 
+    /// Closes every run of `profile` still marked `running` other than
+    /// `current` as `interrupted` with `note`; returns how many. Only the
+    /// holder of the profile's lease calls this, so those rows belong to
+    /// runs whose process died or was stopped (R-SAFE-2).
+    pub async fn close_dead_runs(&self, profile: &str, current: &str, note: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sync_runs SET finished_at = $3, outcome = 'interrupted', error = $4 \
+             WHERE profile = $1 AND id <> $2 AND outcome = 'running'",
+        )
+        .bind(profile)
+        .bind(current)
+        .bind(now_ms())
+        .bind(note)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("closing dead sync runs"))?;
+        Ok(done.rows_affected())
+    }
+
     /// A profile's latest runs, newest first.
     pub async fn runs(&self, profile: &str, limit: u32) -> Result<Vec<RunRow>> {
         let rows = sqlx::query(
