@@ -15,36 +15,39 @@ const LEASE: Duration = Duration::from_secs(60);
 
 // R-SVC-13, R-SCHED-3: a manual run of a profile a worker is running is
 // refused at once, naming the worker; nothing runs.
-both_backends!(r_svc_13_manual_run_is_refused_while_a_worker_runs_the_profile, |store| {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(Utc::now()));
-    let anna = user(&store, "anna").await;
-    save(
-        &store,
-        &vdir_profile("busy", &anna, dir.path(), Duration::from_secs(3600)),
-        clock.now(),
-    )
-    .await;
-    let factory = GatedFactory::new(&["busy"]);
-    let scheduler = scheduler_with(&store, clock.clone(), factory.clone(), settings("w1", LEASE, 4)).await;
-    let mut rx = scheduler.subscribe();
-    assert_eq!(scheduler.tick().await.unwrap().started, ["busy"]);
+both_backends!(
+    r_svc_13_manual_run_is_refused_while_a_worker_runs_the_profile,
+    |store| {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(Utc::now()));
+        let anna = user(&store, "anna").await;
+        save(
+            &store,
+            &vdir_profile("busy", &anna, dir.path(), Duration::from_secs(3600)),
+            clock.now(),
+        )
+        .await;
+        let factory = GatedFactory::new(&["busy"]);
+        let scheduler = scheduler_with(&store, clock.clone(), factory.clone(), settings("w1", LEASE, 4)).await;
+        let mut rx = scheduler.subscribe();
+        assert_eq!(scheduler.tick().await.unwrap().started, ["busy"]);
 
-    let mut ran = false;
-    let refused = run_holding_lease(&store, &*clock, "busy", "manual-1", LEASE, async { ran = true }).await;
-    match refused {
-        Err(ServiceError::ProfileBusy { profile, worker, until }) => {
-            assert_eq!((profile.as_str(), worker.as_str()), ("busy", "w1"));
-            assert!(until > clock.now());
-            let message = ServiceError::ProfileBusy { profile, worker, until }.to_string();
-            assert!(message.contains("w1") && message.contains("try again"), "{message}");
+        let mut ran = false;
+        let refused = run_holding_lease(&store, &*clock, "busy", "manual-1", LEASE, async { ran = true }).await;
+        match refused {
+            Err(ServiceError::ProfileBusy { profile, worker, until }) => {
+                assert_eq!((profile.as_str(), worker.as_str()), ("busy", "w1"));
+                assert!(until > clock.now());
+                let message = ServiceError::ProfileBusy { profile, worker, until }.to_string();
+                assert!(message.contains("w1") && message.contains("try again"), "{message}");
+            }
+            other => panic!("expected ProfileBusy, got {other:?}"),
         }
-        other => panic!("expected ProfileBusy, got {other:?}"),
+        assert!(!ran, "the refused run never started");
+        factory.open(1);
+        next_events(&mut rx, 1).await;
     }
-    assert!(!ran, "the refused run never started");
-    factory.open(1);
-    next_events(&mut rx, 1).await;
-});
+);
 
 // R-SVC-13, R-SCHED-3: while a manual run holds the lease the scheduler does
 // not start the profile even when it is due; afterwards the lease is given
