@@ -10,7 +10,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 use tokio::sync::Semaphore;
 
-use crate::retry::{backoff, parse_retry_after, retryable_status};
+use crate::retry::{backoff, not_performed, parse_retry_after, retryable_status};
 use crate::{DavConfig, DavError, RetryConfig};
 
 /// Whether repeating a request after an unclear failure is harmless.
@@ -138,7 +138,7 @@ impl Http {
             };
             let wait = match &outcome {
                 Ok(reply) if retryable_status(reply.status) && retries < self.retry.max_retries => {
-                    let server_refused = matches!(reply.status, 429 | 503);
+                    let server_refused = not_performed(reply.status);
                     if request.effect == Effect::Write && !server_refused {
                         None
                     } else {
@@ -239,6 +239,14 @@ pub fn status_error(reply: &Reply, what: &str) -> ConnectorError {
         },
         429 => ConnectorError::RateLimited {
             retry_after: reply.retry_after(),
+        },
+        // R-DAV-16: still locked after the retries; nothing was changed.
+        423 => ConnectorError::Server {
+            status: 423,
+            message: format!(
+                "{what}: the item is locked on the server (HTTP 423: another client is writing to it); nothing was \
+                 changed, crmsync tries again at the next run"
+            ),
         },
         300..=399 => ConnectorError::InvalidResponse {
             detail: format!(

@@ -29,15 +29,33 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Whether a reply status is worth retrying: rate limits and server errors
-/// that can pass (not 501 Not Implemented / 505 HTTP Version Not Supported).
+/// Whether a reply status is worth retrying: rate limits, a lock held by
+/// another writer, and server errors that can pass (not 501 Not Implemented /
+/// 505 HTTP Version Not Supported).
 pub fn retryable_status(status: u16) -> bool {
-    status == 429 || ((500..600).contains(&status) && status != 501 && status != 505)
+    status == 423 || status == 429 || ((500..600).contains(&status) && status != 501 && status != 505)
+}
+
+/// Statuses that say the request was not performed, so even a write may be
+/// sent again: 423 Locked (RFC 4918 §11.3: the resource is locked, nothing
+/// changed; Xandikos answers it when two writes race for its git index),
+/// 429 and 503 (the server refused the request before acting on it).
+pub fn not_performed(status: u16) -> bool {
+    matches!(status, 423 | 429 | 503)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // R-DAV-16: 423 Locked is retried, also for writes; 500 is retried only
+    // where repeating is safe (reads).
+    #[test]
+    fn r_dav_16_locked_is_retryable_and_not_performed() {
+        assert!(retryable_status(423) && not_performed(423));
+        assert!(retryable_status(500) && !not_performed(500));
+        assert!(!retryable_status(501) && !retryable_status(412) && !not_performed(412));
+    }
 
     #[test]
     fn backoff_doubles_within_bounds_and_is_capped() {

@@ -174,6 +174,49 @@ async fn r_conn_5_writes_are_not_repeated_after_an_ambiguous_failure() {
     assert_eq!(count.load(Ordering::SeqCst), 2, "PROPFIND + one PUT, no repeat");
 }
 
+// R-DAV-16: 423 Locked says the write was not performed (Xandikos answers it
+// when two writes race for its git index): the same conditional PUT is sent
+// again and succeeds; still locked after the retries, the error is transient.
+#[tokio::test]
+async fn r_dav_16_a_locked_write_is_sent_again() {
+    let (url, count) = scripted(vec![
+        (207, vec![("Content-Type", "application/xml")], ADDRESSBOOK),
+        (423, vec![], "locked"),
+        (204, vec![("ETag", "\"2\"")], ""),
+    ])
+    .await;
+    let etag = connector(&url, 3)
+        .update(
+            &collection(),
+            &Href::new("a.vcf"),
+            &Etag::new("\"1\""),
+            b"BEGIN:VCARD\r\nEND:VCARD\r\n",
+        )
+        .await
+        .unwrap();
+    assert_eq!(etag, Etag::new("\"2\""));
+    assert_eq!(count.load(Ordering::SeqCst), 3, "PROPFIND + locked PUT + PUT");
+
+    let (url, _) = scripted(vec![
+        (207, vec![("Content-Type", "application/xml")], ADDRESSBOOK),
+        (423, vec![], "locked"),
+        (423, vec![], "locked"),
+    ])
+    .await;
+    let err = connector(&url, 1)
+        .update(
+            &collection(),
+            &Href::new("a.vcf"),
+            &Etag::new("\"1\""),
+            b"BEGIN:VCARD\r\nEND:VCARD\r\n",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Server { status: 423, .. }), "got {err:?}");
+    assert!(err.is_transient(), "a lock passes: {err}");
+    assert!(err.to_string().contains("nothing was changed"), "{err}");
+}
+
 // Nothing listening: Unreachable and transient, after the bounded retries.
 #[tokio::test]
 async fn nothing_listening_is_unreachable_and_transient() {

@@ -81,8 +81,11 @@ impl ConnectorError {
             ConnectorError::Unreachable { .. }
             | ConnectorError::Timeout { .. }
             | ConnectorError::RateLimited { .. } => true,
-            // 501 Not Implemented and 505 will not fix themselves.
-            ConnectorError::Server { status, .. } => (500..600).contains(status) && *status != 501 && *status != 505,
+            // 501 Not Implemented and 505 will not fix themselves; 423 Locked
+            // passes when the other writer is done.
+            ConnectorError::Server { status, .. } => {
+                *status == 423 || ((500..600).contains(status) && *status != 501 && *status != 505)
+            }
             ConnectorError::Io { source, .. } => matches!(
                 source.kind(),
                 io::ErrorKind::Interrupted
