@@ -3,8 +3,8 @@
 mod common;
 
 use common::{PASSWORD, Peer, PeerKind, USER};
-use crmsync_connector::{Connector, ConnectorError};
-use crmsync_dav::{DavConnector, DavError, PasswordSource};
+use crmsync_connector::{Connector, ConnectorError, SecretSource};
+use crmsync_dav::{DavConnector, DavError};
 
 dav_suite!(PeerKind::Radicale);
 
@@ -27,7 +27,7 @@ async fn wrong_password_is_a_clear_unauthorized_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
     let mut config = peer.config();
-    config.password = Some(PasswordSource::File {
+    config.password = Some(SecretSource::File {
         file: dir.path().join("pw"),
     });
     let right = DavConnector::new(&config).unwrap();
