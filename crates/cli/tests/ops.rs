@@ -386,13 +386,7 @@ async fn status_shows_the_schedule_of_stored_profiles() {
 /// Contacts in the CRM with this last name.
 async fn contacts_named(store: &Store, last: &str) -> usize {
     let page = store
-        .list::<crmsync_model::ContactFields>(&ListQuery {
-            visible_to: None,
-            owner_id: None,
-            modified_since: None,
-            cursor: None,
-            limit: MAX_PAGE,
-        })
+        .list::<crmsync_model::ContactFields>(&ListQuery::default())
         .await
         .unwrap();
     page.items

@@ -120,6 +120,11 @@ impl ConnectorSpec {
         self.config_mut().resolve_paths(base_dir);
     }
 
+    /// Reads and writes files on the crmsync host (only admins may set it up over the API).
+    pub fn uses_local_files(&self) -> bool {
+        self.config().uses_local_files()
+    }
+
     /// Item writes a run may keep in flight (R-SYNC-PERF-2); `None`: the default.
     pub fn requests_in_flight(&self) -> Option<usize> {
         self.config().requests_in_flight()

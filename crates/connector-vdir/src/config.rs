@@ -39,6 +39,10 @@ impl ConnectorConfig for VdirConfig {
         }
     }
 
+    fn uses_local_files(&self) -> bool {
+        true
+    }
+
     fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
         if options.create_local_root {
             std::fs::create_dir_all(&self.root).map_err(|e| OpenError {

@@ -64,6 +64,12 @@ pub trait ConnectorConfig: Send + Sync {
     /// Makes relative paths absolute against the configuration file's folder.
     fn resolve_paths(&mut self, _base_dir: &Path) {}
 
+    /// Reads and writes files on the crmsync host (a vdir): only an admin
+    /// may set up such a profile over the API.
+    fn uses_local_files(&self) -> bool {
+        false
+    }
+
     /// Item writes a run may keep in flight against this connector; `None`:
     /// the runner's default (R-SYNC-PERF-2).
     fn requests_in_flight(&self) -> Option<usize> {

@@ -496,13 +496,7 @@ async fn r_perm_1_an_api_run_never_creates_for_a_user_without_rights() {
     assert!(r.json.to_string().contains("right"), "{:?}", r.json);
     let contacts = w
         .store
-        .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery {
-            visible_to: None,
-            owner_id: None,
-            modified_since: None,
-            cursor: None,
-            limit: crmsync_store::MAX_PAGE,
-        })
+        .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery::default())
         .await
         .unwrap();
     assert!(

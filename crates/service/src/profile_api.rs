@@ -314,11 +314,6 @@ impl ProfileCatalog {
                 format!("`{kind}` is not available; use one of: {}", KINDS.join(", ")),
             ));
         }
-        if !actor.is_admin() && kind == "vdir" {
-            return Err(ServiceError::Forbidden(
-                "only an admin may set up a vdir profile: it reads and writes folders on the server".into(),
-            ));
-        }
         let mut map: Map<String, Value> = map.clone();
         // `null` removes a stored secret; absent keeps it (see `keep_secrets`).
         let cleared: Vec<String> = secret_keys(kind)
@@ -351,9 +346,15 @@ impl ProfileCatalog {
             self.keep_secrets(name, &mut settings, row, &absent)?;
         }
         // The connector's own checks, the same the config file applies (R-CFG-SPEC-1).
-        settings
+        let spec = settings
             .to_spec()
-            .map_err(|e| field(name, &format!("connector.{}", e.key), e.message))
+            .map_err(|e| field(name, &format!("connector.{}", e.key), e.message))?;
+        if !actor.is_admin() && spec.uses_local_files() {
+            return Err(ServiceError::Forbidden(format!(
+                "only an admin may set up a {kind} profile: it reads and writes folders on the server"
+            )));
+        }
+        Ok(spec)
     }
 
     /// R-SVC-API-3: a secret left out of a PUT is taken from the stored

@@ -254,13 +254,7 @@ both_backends!(
             "{ended:?}"
         );
         let page = store
-            .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery {
-                visible_to: None,
-                owner_id: None,
-                modified_since: None,
-                cursor: None,
-                limit: crmsync_store::MAX_PAGE,
-            })
+            .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery::default())
             .await
             .unwrap();
         assert!(
