@@ -39,6 +39,6 @@ async fn wrong_password_is_a_clear_unauthorized_error() {
 fn a_password_inside_the_url_is_refused() {
     let config = crmsync_dav::DavConfig::new("http://crm:hunter2@127.0.0.1:1/");
     let err = DavConnector::new(&config).expect_err("credentials in the URL");
-    assert!(matches!(err, DavError::InvalidUrl { .. }));
+    assert!(matches!(err, DavError::InvalidSetting { key: "url", .. }), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
