@@ -192,6 +192,16 @@ fn dav_connector_rejects_unknown_keys_and_unworkable_values_by_name() {
             "url = \"http://h/\", timeout_secs = 0",
             "profile[0].connector.timeout_secs",
         ),
+        // R-CFG-DAV-2: the top of each range too (issue 12: a billion
+        // requests at once aborted the process).
+        (
+            "url = \"http://h/\", concurrency = 1000000000",
+            "profile[0].connector.concurrency",
+        ),
+        (
+            "url = \"http://h/\", timeout_secs = 9223372036854775807",
+            "profile[0].connector.timeout_secs",
+        ),
     ];
     for (connector, key) in cases {
         let err = parse(&dav_profile(connector)).unwrap_err();

@@ -87,14 +87,13 @@ fn validate_connector(key: &str, connector: &ConnectorConfig) -> Result<(), Conf
             "a password needs the username it belongs to",
         ));
     }
-    if *concurrency == Some(0) {
-        return Err(ConfigError::invalid(format!("{key}.concurrency"), "must be at least 1"));
+    // R-CFG-DAV-2: the ranges of crmsync_dav::DavConfig::validate, which
+    // checks them again when the connector opens.
+    if concurrency.is_some_and(|n| !(1..=64).contains(&n)) {
+        return Err(ConfigError::invalid(format!("{key}.concurrency"), "must be 1 to 64"));
     }
-    if *timeout_secs == Some(0) {
-        return Err(ConfigError::invalid(
-            format!("{key}.timeout_secs"),
-            "must be at least 1",
-        ));
+    if timeout_secs.is_some_and(|n| !(1..=3600).contains(&n)) {
+        return Err(ConfigError::invalid(format!("{key}.timeout_secs"), "must be 1 to 3600"));
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod ids;
 pub mod item;
 pub mod memory;
+pub mod reach;
 pub mod secret;
 
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
@@ -20,4 +21,5 @@ pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
 pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
+pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};

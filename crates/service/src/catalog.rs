@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crmsync_config::{Config, ConnectorConfig, ProfileConfig};
-use crmsync_model::{Actor, User, UserFields};
+use crmsync_connector::{AllowList, Reach};
+use crmsync_model::{Actor, Role, User, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, ProfileDefinitionRow, ProfileRow, ProfileUpsert, Store, StoreError};
 use crmsync_sync::SyncProfile;
 use serde::Serialize;
@@ -23,6 +24,9 @@ use crate::settings::{ConnectorSettings, SecretFields};
 pub struct ProfileCatalog {
     store: Store,
     key: Option<SecretKey>,
+    /// `[security] allowed_hosts`: the internal hosts non-admin profiles may
+    /// still reach (R-SEC-1).
+    allowed_hosts: AllowList,
 }
 
 /// A profile as the API and status show it: never a credential, only
@@ -54,7 +58,67 @@ pub struct ProfileView {
 
 impl ProfileCatalog {
     pub fn new(store: Store, key: Option<SecretKey>) -> Self {
-        ProfileCatalog { store, key }
+        ProfileCatalog {
+            store,
+            key,
+            allowed_hosts: AllowList::default(),
+        }
+    }
+
+    /// The catalog of server mode: `[security] key` and `allowed_hosts`.
+    pub fn from_config(store: Store, config: &Config) -> Result<Self, ServiceError> {
+        Ok(ProfileCatalog::new(store, ProfileCatalog::key_from_config(config)?)
+            .with_allowed_hosts(ProfileCatalog::allowed_hosts_from_config(config)?))
+    }
+
+    /// R-SEC-4: at start, names the stored profiles whose credentials this
+    /// process cannot decrypt because no key is set, and warns once; they
+    /// would otherwise fail only when they run.
+    pub async fn warn_if_keyless(&self) -> Result<Vec<String>, ServiceError> {
+        if self.key.is_some() {
+            return Ok(Vec::new());
+        }
+        let locked: Vec<String> = self
+            .views_for_all()
+            .await?
+            .into_iter()
+            .filter(|v| v.has_credentials)
+            .map(|v| v.name)
+            .collect();
+        if !locked.is_empty() {
+            tracing::warn!(
+                profiles = ?locked,
+                "stored profiles have credentials but no security key is set, so they cannot run: set \
+                 CRMSYNC_SECURITY_KEY to the key they were saved with (a new key: `openssl rand -base64 32`, then \
+                 enter their credentials again)"
+            );
+        }
+        Ok(locked)
+    }
+
+    /// Sets the administrator's exceptions to R-SEC-1 (`[security] allowed_hosts`).
+    pub fn with_allowed_hosts(mut self, allowed_hosts: AllowList) -> Self {
+        self.allowed_hosts = allowed_hosts;
+        self
+    }
+
+    /// `[security] allowed_hosts`, checked.
+    pub fn allowed_hosts_from_config(config: &Config) -> Result<AllowList, ServiceError> {
+        AllowList::parse(&config.security.allowed_hosts).map_err(|e| ServiceError::Config {
+            key: "security.allowed_hosts".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Where `def`'s connector may connect (R-SEC-1): anywhere for profiles
+    /// of the configuration file and of administrators (the operator's own
+    /// choices), public addresses and the allow-list for everyone else.
+    pub fn reach_of(&self, source: &str, user: &User) -> Reach {
+        if source == ProfileSource::Config.as_str() || user.fields.role == Role::Admin {
+            Reach::Any
+        } else {
+            Reach::Public(self.allowed_hosts.clone())
+        }
     }
 
     /// The key from `[security] key` (empty: none).
@@ -117,7 +181,8 @@ impl ProfileCatalog {
         let def = self.definition_of(row)?;
         let user = self.user(&def.name, &def.user_id).await?;
         let rules = def.engine_rules(&user)?;
-        let connector = factory.open(&def.name, &def.connector)?;
+        let reach = self.reach_of(&row.definition.source, &user);
+        let connector = factory.open(&def.name, &def.connector, &reach)?;
         let actor = Actor {
             user_id: user.meta.id.clone(),
             role: user.fields.role,
@@ -240,7 +305,7 @@ impl ProfileCatalog {
         let secrets = match &d.connector_secret {
             None => SecretFields::default(),
             Some(sealed) => {
-                let key = self.key.as_ref().ok_or_else(|| ServiceError::NoSecurityKey {
+                let key = self.key.as_ref().ok_or_else(|| ServiceError::NoKeyToDecrypt {
                     profile: d.name.clone(),
                 })?;
                 let plain = key.open(&d.name, sealed).map_err(|_| ServiceError::SecretUnreadable {

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crmsync_connector::Connector;
+use crmsync_connector::{Connector, Reach};
 use crmsync_vdir::{VdirConfig, VdirConnector};
 
 use crate::error::ServiceError;
@@ -13,7 +13,14 @@ use crate::settings::ConnectorSettings;
 /// Opens the connector of a profile. A trait so tests can hand the scheduler
 /// connectors of their own.
 pub trait ConnectorFactory: Send + Sync {
-    fn open(&self, profile: &str, settings: &ConnectorSettings) -> Result<Arc<dyn Connector>, ServiceError>;
+    /// `reach` is where the connector may connect (R-SEC-1): the catalog
+    /// narrows it for the profiles of non-admin users.
+    fn open(
+        &self,
+        profile: &str,
+        settings: &ConnectorSettings,
+        reach: &Reach,
+    ) -> Result<Arc<dyn Connector>, ServiceError>;
 }
 
 /// The connectors of this build: `vdir`, and `dav` with the `dav` feature.
@@ -30,9 +37,16 @@ pub fn available_kinds() -> &'static [&'static str] {
 }
 
 impl ConnectorFactory for DefaultConnectorFactory {
-    fn open(&self, profile: &str, settings: &ConnectorSettings) -> Result<Arc<dyn Connector>, ServiceError> {
+    fn open(
+        &self,
+        profile: &str,
+        settings: &ConnectorSettings,
+        reach: &Reach,
+    ) -> Result<Arc<dyn Connector>, ServiceError> {
         match settings.kind.as_str() {
             "vdir" => {
+                // A local folder: no network address to check.
+                let _ = reach;
                 let config: VdirConfig = parse(profile, settings)?;
                 let connector = VdirConnector::open(&config).map_err(|e| ServiceError::Connector {
                     profile: profile.to_string(),
@@ -44,10 +58,12 @@ impl ConnectorFactory for DefaultConnectorFactory {
             #[cfg(feature = "dav")]
             "dav" => {
                 let config: crmsync_dav::DavConfig = parse(profile, settings)?;
-                let connector = crmsync_dav::DavConnector::new(&config).map_err(|e| ServiceError::Connector {
-                    profile: profile.to_string(),
-                    message: format!("{e}; {}", e.hint()),
-                    transient: e.is_transient(),
+                let connector = crmsync_dav::DavConnector::with_reach(&config, reach.clone()).map_err(|e| {
+                    ServiceError::Connector {
+                        profile: profile.to_string(),
+                        message: format!("{e}; {}", e.hint()),
+                        transient: e.is_transient(),
+                    }
                 })?;
                 Ok(Arc::new(connector))
             }
@@ -78,13 +94,27 @@ pub fn write_concurrency(profile: &str, settings: &ConnectorSettings) -> usize {
     crmsync_sync::write_concurrency_for(requests)
 }
 
-/// Checks that `settings` are well-formed for their kind, without opening
-/// anything (no folder or server is touched).
+/// Checks that `settings` are well-formed for their kind and every value is
+/// in its documented range (R-CFG-DAV-2), without opening anything (no folder
+/// or server is touched). A value out of range names its field.
 pub fn check_settings(profile: &str, settings: &ConnectorSettings) -> Result<(), ServiceError> {
+    let out_of_range = |key: &str, message: String| ServiceError::InvalidField {
+        profile: profile.to_string(),
+        field: format!("connector.{key}"),
+        message,
+    };
     match settings.kind.as_str() {
-        "vdir" => parse::<VdirConfig>(profile, settings).map(drop),
+        "vdir" => parse::<VdirConfig>(profile, settings)?.validate().map_err(|e| match e {
+            crmsync_vdir::VdirError::InvalidSetting { key, reason } => out_of_range(key, reason),
+            other => out_of_range("root", other.to_string()),
+        }),
         #[cfg(feature = "dav")]
-        "dav" => parse::<crmsync_dav::DavConfig>(profile, settings).map(drop),
+        "dav" => parse::<crmsync_dav::DavConfig>(profile, settings)?
+            .validate()
+            .map_err(|e| match e {
+                crmsync_dav::DavError::InvalidSetting { key, reason } => out_of_range(key, reason),
+                other => out_of_range("url", other.to_string()),
+            }),
         other => Err(ServiceError::UnknownConnectorKind {
             profile: profile.to_string(),
             kind: other.to_string(),
