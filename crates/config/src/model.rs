@@ -114,7 +114,8 @@ pub struct SecurityConfig {
     /// host names, addresses or networks (`"dav.lan"`, `"10.0.0.0/8"`).
     /// Without an entry they reach only public addresses; profiles of this
     /// file and of admins reach anything.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// `CRMSYNC_SECURITY_ALLOWED_HOSTS`: the same, comma-separated.
+    #[serde(default)]
     pub allowed_hosts: Vec<String>,
 }
 

@@ -231,3 +231,18 @@ fn the_env_var_a_password_names_is_not_taken_for_a_mistyped_key() {
     assert!(err.to_string().contains("CRMSYNC_ANNA_DAV_PASSWORD"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+// R-SEC-1: the allow-list comes from the file or, comma-separated, from the environment.
+#[test]
+fn r_sec_1_allowed_hosts_from_the_file_or_the_environment() {
+    let file = Config::parse_with_env("[security]\nallowed_hosts = [\"dav.lan\"]\n", "t", &env(&[])).unwrap();
+    assert_eq!(file.security.allowed_hosts, ["dav.lan"]);
+    let from_env = Config::parse_with_env(
+        "",
+        "t",
+        &env(&[("CRMSYNC_SECURITY_ALLOWED_HOSTS", "dav.lan, 10.0.0.0/8")]),
+    )
+    .unwrap();
+    assert_eq!(from_env.security.allowed_hosts, ["dav.lan", "10.0.0.0/8"]);
+    assert!(Config::default().security.allowed_hosts.is_empty());
+}
