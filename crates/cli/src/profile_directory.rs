@@ -11,7 +11,7 @@ use crate::context::Context;
 
 /// The catalog with the `[security]` key, the file's profiles imported.
 pub async fn serving_catalog(ctx: &Context, store: &Store) -> anyhow::Result<ProfileCatalog> {
-    let catalog = ProfileCatalog::new(store.clone(), ProfileCatalog::key_from_config(&ctx.config)?);
+    let catalog = ProfileCatalog::from_config(store.clone(), &ctx.config)?;
     // The scheduler imports too (an unchanged profile keeps its schedule);
     // importing here covers `scheduler.enabled = false`.
     for (name, outcome) in catalog
@@ -21,6 +21,7 @@ pub async fn serving_catalog(ctx: &Context, store: &Store) -> anyhow::Result<Pro
     {
         tracing::info!(profile = %name, ?outcome, "profile from the configuration file");
     }
+    catalog.warn_if_keyless().await?;
     Ok(catalog)
 }
 

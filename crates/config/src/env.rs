@@ -69,6 +69,14 @@ fn typed_like(default: &toml::Value, raw: &str) -> Result<toml::Value, String> {
             "false" | "0" | "no" => Ok(toml::Value::Boolean(false)),
             _ => Err(format!("`{raw}` is not true or false")),
         },
+        // A list (`[security] allowed_hosts`): comma-separated.
+        toml::Value::Array(_) => Ok(toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| toml::Value::String(s.to_string()))
+                .collect(),
+        )),
         _ => Ok(toml::Value::String(raw.to_string())),
     }
 }

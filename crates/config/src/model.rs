@@ -109,13 +109,23 @@ pub struct ProfileConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct SecurityConfig {
     pub key: String,
+    /// Internal hosts that profiles of non-admin users may reach (R-SEC-1):
+    /// host names, addresses or networks (`"dav.lan"`, `"10.0.0.0/8"`).
+    /// Without an entry they reach only public addresses; profiles of this
+    /// file and of admins reach anything.
+    /// `CRMSYNC_SECURITY_ALLOWED_HOSTS`: the same, comma-separated.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl std::fmt::Debug for SecurityConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The key decrypts every stored credential: never print it.
         let shown = if self.key.is_empty() { "<unset>" } else { "***" };
-        f.debug_struct("SecurityConfig").field("key", &shown).finish()
+        f.debug_struct("SecurityConfig")
+            .field("key", &shown)
+            .field("allowed_hosts", &self.allowed_hosts)
+            .finish()
     }
 }
 

@@ -189,6 +189,16 @@ fn dav_connector_rejects_unknown_keys_and_unworkable_values_by_name() {
             "url = \"http://h/\", timeout_secs = 0",
             "profile[0].connector.timeout_secs",
         ),
+        // R-CFG-DAV-2: the top of each range too (issue 12: a billion
+        // requests at once aborted the process).
+        (
+            "url = \"http://h/\", concurrency = 1000000000",
+            "profile[0].connector.concurrency",
+        ),
+        (
+            "url = \"http://h/\", timeout_secs = 9223372036854775807",
+            "profile[0].connector.timeout_secs",
+        ),
     ];
     for (connector, key) in cases {
         let err = parse(&dav_profile(connector)).unwrap_err();
@@ -217,4 +227,19 @@ fn the_env_var_a_password_names_is_not_taken_for_a_mistyped_key() {
     let err = Config::parse_with_env("", "t", &env(&[("CRMSYNC_ANNA_DAV_PASSWORD", "hunter2")])).unwrap_err();
     assert!(err.to_string().contains("CRMSYNC_ANNA_DAV_PASSWORD"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
+}
+
+// R-SEC-1: the allow-list comes from the file or, comma-separated, from the environment.
+#[test]
+fn r_sec_1_allowed_hosts_from_the_file_or_the_environment() {
+    let file = Config::parse_with_env("[security]\nallowed_hosts = [\"dav.lan\"]\n", "t", &env(&[])).unwrap();
+    assert_eq!(file.security.allowed_hosts, ["dav.lan"]);
+    let from_env = Config::parse_with_env(
+        "",
+        "t",
+        &env(&[("CRMSYNC_SECURITY_ALLOWED_HOSTS", "dav.lan, 10.0.0.0/8")]),
+    )
+    .unwrap();
+    assert_eq!(from_env.security.allowed_hosts, ["dav.lan", "10.0.0.0/8"]);
+    assert!(Config::default().security.allowed_hosts.is_empty());
 }

@@ -1,5 +1,6 @@
 //! A DAV profile's settings, as they appear in the TOML config and the API.
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -129,21 +130,46 @@ impl DavConfig {
         if self.password.is_some() && self.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
             return Err(invalid("username", "a password needs the username it belongs to"));
         }
-        let positive = |key: &'static str, v: u64| {
-            if v == 0 {
-                Err(DavError::InvalidSetting {
-                    key,
-                    reason: "must be at least 1".into(),
-                })
-            } else {
-                Ok(())
-            }
-        };
-        positive("concurrency", self.concurrency as u64)?;
-        positive("timeout_secs", self.timeout_secs)?;
-        positive("multiget_batch", self.multiget_batch as u64)?;
+        check_range("concurrency", self.concurrency as u64, CONCURRENCY_RANGE)?;
+        check_range("timeout_secs", self.timeout_secs, TIMEOUT_SECS_RANGE)?;
+        check_range("multiget_batch", self.multiget_batch as u64, MULTIGET_BATCH_RANGE)?;
+        check_range(
+            "retry.max_retries",
+            u64::from(self.retry.max_retries),
+            MAX_RETRIES_RANGE,
+        )?;
+        check_range("retry.base_delay_ms", self.retry.base_delay_ms, DELAY_MS_RANGE)?;
+        check_range("retry.max_delay_ms", self.retry.max_delay_ms, DELAY_MS_RANGE)?;
+        check_range(
+            "retry.max_retry_after_secs",
+            self.retry.max_retry_after_secs,
+            MAX_RETRY_AFTER_SECS_RANGE,
+        )?;
         Ok(())
     }
+}
+
+/// `concurrency`: requests in flight at once (R-CFG-DAV-2).
+pub const CONCURRENCY_RANGE: RangeInclusive<u64> = 1..=64;
+/// `timeout_secs`: one request's time-out, up to an hour.
+pub const TIMEOUT_SECS_RANGE: RangeInclusive<u64> = 1..=3600;
+/// `multiget_batch`: hrefs per multiget REPORT.
+pub const MULTIGET_BATCH_RANGE: RangeInclusive<u64> = 1..=1000;
+/// `retry.max_retries`.
+pub const MAX_RETRIES_RANGE: RangeInclusive<u64> = 0..=10;
+/// `retry.base_delay_ms` and `retry.max_delay_ms`: up to ten minutes.
+pub const DELAY_MS_RANGE: RangeInclusive<u64> = 0..=600_000;
+/// `retry.max_retry_after_secs`: up to an hour.
+pub const MAX_RETRY_AFTER_SECS_RANGE: RangeInclusive<u64> = 0..=3600;
+
+fn check_range(key: &'static str, value: u64, range: RangeInclusive<u64>) -> Result<(), DavError> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(DavError::InvalidSetting {
+        key,
+        reason: format!("must be {} to {} (R-CFG-DAV-2)", range.start(), range.end()),
+    })
 }
 
 /// Bounded retries with exponential back-off and jitter for 429, 5xx and
@@ -187,8 +213,8 @@ impl ConnectorConfig for DavConfig {
         Some(self.concurrency)
     }
 
-    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
-        let connector = DavConnector::new(self).map_err(|e| OpenError {
+    fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        let connector = DavConnector::with_reach(self, options.reach).map_err(|e| OpenError {
             message: e.to_string(),
             hint: e.hint().to_string(),
             transient: e.is_transient(),
@@ -292,5 +318,81 @@ mod tests {
             zero.validate(),
             Err(DavError::InvalidSetting { key: "concurrency", .. })
         ));
+    }
+
+    #[test]
+    fn r_cfg_dav_2_every_numeric_setting_outside_its_range_is_refused_by_name() {
+        assert!(
+            DavConfig::new("http://h/").validate().is_ok(),
+            "the defaults are in range"
+        );
+        let cases: Vec<(&str, DavConfig)> = vec![
+            (
+                "concurrency",
+                DavConfig {
+                    concurrency: 1_000_000_000,
+                    ..DavConfig::new("http://h/")
+                },
+            ),
+            (
+                "timeout_secs",
+                DavConfig {
+                    timeout_secs: u64::MAX,
+                    ..DavConfig::new("http://h/")
+                },
+            ),
+            (
+                "multiget_batch",
+                DavConfig {
+                    multiget_batch: usize::MAX,
+                    ..DavConfig::new("http://h/")
+                },
+            ),
+            (
+                "retry.max_retries",
+                DavConfig {
+                    retry: RetryConfig {
+                        max_retries: u32::MAX,
+                        ..RetryConfig::default()
+                    },
+                    ..DavConfig::new("http://h/")
+                },
+            ),
+            (
+                "retry.max_delay_ms",
+                DavConfig {
+                    retry: RetryConfig {
+                        max_delay_ms: u64::MAX,
+                        ..RetryConfig::default()
+                    },
+                    ..DavConfig::new("http://h/")
+                },
+            ),
+            (
+                "retry.max_retry_after_secs",
+                DavConfig {
+                    retry: RetryConfig {
+                        max_retry_after_secs: u64::MAX,
+                        ..RetryConfig::default()
+                    },
+                    ..DavConfig::new("http://h/")
+                },
+            ),
+        ];
+        for (key, config) in cases {
+            match config.validate() {
+                Err(DavError::InvalidSetting { key: named, reason }) => {
+                    assert_eq!(named, key);
+                    assert!(reason.contains(" to "), "the message gives the range: {reason}");
+                }
+                other => panic!("{key}: expected InvalidSetting, got {other:?}"),
+            }
+        }
+        let edge = DavConfig {
+            concurrency: 64,
+            timeout_secs: 3600,
+            ..DavConfig::new("http://h/")
+        };
+        assert!(edge.validate().is_ok(), "the range ends are allowed");
     }
 }

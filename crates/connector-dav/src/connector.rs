@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
+    Reach, SyncToken,
 };
 use reqwest::Url;
 
@@ -47,6 +47,12 @@ impl DavConnector {
     /// Validates the config and resolves its credentials; no request is sent
     /// until the first call.
     pub fn new(config: &DavConfig) -> Result<Self, DavError> {
+        Self::with_reach(config, Reach::Any)
+    }
+
+    /// As [`DavConnector::new`], connecting only where `reach` allows
+    /// (R-SEC-1: profiles of non-admin users).
+    pub fn with_reach(config: &DavConfig, reach: Reach) -> Result<Self, DavError> {
         config.validate()?;
         let mut base = Url::parse(&config.url).map_err(|e| DavError::InvalidUrl {
             url: config.url.clone(),
@@ -70,7 +76,7 @@ impl DavConnector {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        let http = Http::new(config, config.credentials()?)?;
+        let http = Http::new(config, config.credentials()?, &base, reach)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 base,

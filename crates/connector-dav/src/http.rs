@@ -3,9 +3,12 @@
 //! knows what a 404 or 412 means for its request; [`status_error`] maps the
 //! rest to the shared error type.
 
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crmsync_connector::{ConnectorError, Credentials};
+use crmsync_connector::{ConnectorError, Credentials, Reach};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, Url};
 use tokio::sync::Semaphore;
@@ -96,16 +99,32 @@ impl Reply {
 
 pub struct Http {
     client: reqwest::Client,
+    /// Sent only to `origin`, never to another host a redirect or an href
+    /// points at (R-SEC-2).
     credentials: Credentials,
+    origin: reqwest::Url,
+    reach: Reach,
     permits: Semaphore,
     retry: RetryConfig,
     timeout: Duration,
 }
 
 impl Http {
-    pub fn new(config: &DavConfig, credentials: Credentials) -> Result<Self, DavError> {
+    /// A client for the server at `base` that connects only where `reach`
+    /// allows (R-SEC-1).
+    pub fn new(config: &DavConfig, credentials: Credentials, base: &Url, reach: Reach) -> Result<Self, DavError> {
         let timeout = Duration::from_secs(config.timeout_secs);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if reach != Reach::Any {
+            // Every address a name resolves to is checked when connecting, so
+            // a name that resolves to a public address when checked and to
+            // an internal one a moment later gets nowhere; a proxy would
+            // resolve names where this filter cannot see.
+            builder = builder
+                .dns_resolver(Arc::new(ReachResolver { reach: reach.clone() }))
+                .no_proxy();
+        }
+        let client = builder
             // Redirects are followed by discovery itself: reqwest turns a
             // redirected PROPFIND into a GET, which the well-known dance breaks.
             .redirect(reqwest::redirect::Policy::none())
@@ -118,6 +137,8 @@ impl Http {
         Ok(Self {
             client,
             credentials,
+            origin: base.clone(),
+            reach,
             permits: Semaphore::new(config.concurrency),
             retry: config.retry.clone(),
             timeout,
@@ -127,6 +148,7 @@ impl Http {
     /// Sends `request`, retrying what can pass. Any HTTP status is `Ok`; a
     /// retryable status that outlived the retries comes back as the last reply.
     pub async fn send(&self, request: &Request) -> Result<Reply, ConnectorError> {
+        self.check_target(&request.url).await?;
         let mut retries = 0;
         loop {
             let outcome = {
@@ -167,9 +189,67 @@ impl Http {
         }
     }
 
+    /// R-SEC-2: never from https to plain http; R-SEC-1: only to addresses
+    /// the profile may reach. Checked before every request, so also for
+    /// each hop of a redirect and for hrefs a server hands out.
+    async fn check_target(&self, url: &Url) -> Result<(), ConnectorError> {
+        if self.origin.scheme() == "https" && url.scheme() != "https" {
+            return Err(ConnectorError::NotAllowed {
+                detail: format!(
+                    "{url}: the server at {} sent crmsync from https to an unencrypted address (R-SEC-2)",
+                    self.origin.origin().ascii_serialization()
+                ),
+            });
+        }
+        if self.reach == Reach::Any {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let Some(host) = url.host_str() else {
+            return Err(ConnectorError::NotAllowed {
+                detail: format!("{url} names no host"),
+            });
+        };
+        // IPv6 literals come in brackets; literals need no resolving.
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            return self.check_ip(host, ip);
+        }
+        match host {
+            name if self.reach.trusts_name(name) => Ok(()),
+            name => {
+                let addrs = tokio::net::lookup_host((name, port))
+                    .await
+                    .map_err(|e| ConnectorError::Unreachable {
+                        detail: format!("{name}: cannot resolve the name ({e})"),
+                    })?;
+                for addr in addrs {
+                    self.check_ip(name, addr.ip())?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn check_ip(&self, host: &str, ip: IpAddr) -> Result<(), ConnectorError> {
+        if self.reach.allows(ip) {
+            Ok(())
+        } else {
+            Err(Reach::refusal(host, ip))
+        }
+    }
+
+    /// Whether `url` is on the origin the credentials are for.
+    fn same_origin(&self, url: &Url) -> bool {
+        url.origin() == self.origin.origin()
+    }
+
     async fn send_once(&self, request: &Request) -> Result<Reply, reqwest::Error> {
         let mut builder = self.client.request(request.method.clone(), request.url.clone());
         builder = match &self.credentials {
+            _ if !self.same_origin(&request.url) => {
+                tracing::debug!(url = %request.url, "request to another origin: sent without credentials (R-SEC-2)");
+                builder
+            }
             Credentials::None => builder,
             Credentials::Basic { username, password } => builder.basic_auth(username, Some(password.expose())),
             Credentials::Bearer { token } => builder.bearer_auth(token.expose()),
@@ -213,6 +293,52 @@ impl Http {
     }
 }
 
+/// How much of a refusing reply's body the log keeps.
+const LOGGED_BODY_BYTES: usize = 200;
+
+/// `HTTP 403 Forbidden`: what an error says about a reply instead of its body.
+fn reason_phrase(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("HTTP {status} {reason}").trim_end().to_owned()
+}
+
+/// A DNS resolver that hands reqwest only the addresses the profile may
+/// reach (R-SEC-1), so a redirect or a re-resolved name cannot lead inside.
+struct ReachResolver {
+    reach: Reach,
+}
+
+impl Resolve for ReachResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let reach = self.reach.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let trusted = reach.trusts_name(&host);
+            let mut blocked = None;
+            let allowed: Vec<SocketAddr> = found
+                .into_iter()
+                .filter(|a| {
+                    let ok = trusted || reach.allows(a.ip());
+                    if !ok {
+                        blocked = Some(a.ip());
+                    }
+                    ok
+                })
+                .collect();
+            match (allowed.is_empty(), blocked) {
+                (true, Some(ip)) => {
+                    Err(Box::new(Reach::refusal(&host, ip)) as Box<dyn std::error::Error + Send + Sync>)
+                }
+                _ => Ok(Box::new(allowed.into_iter()) as Addrs),
+            }
+        })
+    }
+}
+
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cause: &dyn std::error::Error = e;
     while let Some(next) = cause.source() {
@@ -222,16 +348,22 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Maps a status the caller has no special meaning for.
+///
+/// The reply's body goes to the log (truncated), never into the error: the
+/// error reaches API callers, and a body quoted there would let a user read
+/// what a server that user may not see answered (R-SEC-3).
 pub fn status_error(reply: &Reply, what: &str) -> ConnectorError {
-    let snippet = String::from_utf8_lossy(&reply.body[..reply.body.len().min(200)])
-        .trim()
-        .to_owned();
+    if reply.status >= 400 && !reply.body.is_empty() {
+        let snippet = String::from_utf8_lossy(&reply.body[..reply.body.len().min(LOGGED_BODY_BYTES)]);
+        tracing::warn!(status = reply.status, request = what, body = %snippet.trim(), "DAV server refused a request");
+    }
+    let snippet = reason_phrase(reply.status);
     match reply.status {
         401 => ConnectorError::Unauthorized {
             detail: format!("{what}: the server refused the credentials (HTTP 401); check username/password"),
         },
         403 => ConnectorError::Forbidden {
-            detail: format!("{what}: HTTP 403 {snippet}"),
+            detail: format!("{what}: {snippet}"),
         },
         404 | 410 => ConnectorError::NotFound { what: what.to_owned() },
         405 | 501 => ConnectorError::Unsupported {
@@ -268,5 +400,61 @@ pub fn status_error(reply: &Reply, what: &str) -> ConnectorError {
             status,
             message: format!("{what}: {snippet}"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn http(base: &str, reach: Reach) -> Http {
+        let base = Url::parse(base).unwrap();
+        Http::new(&DavConfig::new(base.as_str()), Credentials::None, &base, reach).unwrap()
+    }
+
+    #[tokio::test]
+    async fn r_sec_2_a_redirect_from_https_to_http_is_refused_before_sending() {
+        let secure = http("https://dav.example.org/", Reach::Any);
+        let downgrade = Url::parse("http://dav.example.org/dav/").unwrap();
+        match secure.check_target(&downgrade).await {
+            Err(ConnectorError::NotAllowed { detail }) => assert!(detail.contains("R-SEC-2"), "{detail}"),
+            other => panic!("expected NotAllowed, got {other:?}"),
+        }
+        assert!(
+            secure
+                .check_target(&Url::parse("https://other.example.org/").unwrap())
+                .await
+                .is_ok(),
+            "https elsewhere is no downgrade (credentials stay home anyway)"
+        );
+        let plain = http("http://dav.example.org/", Reach::Any);
+        assert!(plain.check_target(&downgrade).await.is_ok());
+    }
+
+    #[test]
+    fn r_sec_2_credentials_belong_to_the_configured_origin_only() {
+        let h = http("https://dav.example.org/dav/", Reach::Any);
+        assert!(h.same_origin(&Url::parse("https://dav.example.org/other/path").unwrap()));
+        assert!(h.same_origin(&Url::parse("https://dav.example.org:443/").unwrap()));
+        for other in [
+            "https://evil.example.org/",
+            "http://dav.example.org/",
+            "https://dav.example.org:8443/",
+        ] {
+            assert!(!h.same_origin(&Url::parse(other).unwrap()), "{other}");
+        }
+    }
+
+    #[test]
+    fn r_sec_3_status_errors_name_the_status_not_the_body() {
+        let reply = Reply {
+            status: 400,
+            headers: HeaderMap::new(),
+            body: b"secret internals".to_vec(),
+        };
+        let e = status_error(&reply, "PUT /x.ics");
+        assert!(e.to_string().contains("HTTP 400 Bad Request"), "{e}");
+        assert!(!e.to_string().contains("secret"), "{e}");
+        assert!(e.is_item_refusal());
     }
 }

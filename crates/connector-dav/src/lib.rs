@@ -33,6 +33,20 @@ mod retry;
 mod xml;
 
 pub use config::{DavConfig, RetryConfig};
+
+/// The multistatus reader, for the fuzz target `fuzz/fuzz_targets/dav_multistatus.rs`
+/// only: any bytes a server sends must parse or be refused, never panic or hang.
+/// Returns the number of entries and whether a sync token came with them.
+#[doc(hidden)]
+pub fn fuzz_multistatus(body: &[u8]) -> Result<(usize, bool), String> {
+    let ms = multistatus::parse_multistatus(body)?;
+    for entry in &ms.entries {
+        // The accessors discovery and listing use on every entry.
+        let _ = (entry.etag(), entry.is_collection(), entry.is_gone());
+    }
+    let _ = multistatus::error_href(body, "no-uid-conflict");
+    Ok((ms.entries.len(), ms.sync_token.is_some()))
+}
 pub use connector::DavConnector;
 pub use error::DavError;
 pub use href::item_name_for_uid;

@@ -59,3 +59,21 @@ impl ConnectorConfig for VdirConfig {
         Ok(Arc::new(connector))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_cfg_dav_2_an_empty_vdir_root_is_refused_by_name() {
+        let empty = VdirConfig { root: PathBuf::new() };
+        assert_eq!(ConnectorConfig::validate(&empty).unwrap_err().key, "root");
+        assert!(
+            VdirConfig {
+                root: "/srv/anna".into()
+            }
+            .validate()
+            .is_ok()
+        );
+    }
+}

@@ -29,6 +29,7 @@ impl std::fmt::Debug for VdirConnector {
 impl VdirConnector {
     /// Checks that the root is an existing, readable folder.
     pub fn open(config: &VdirConfig) -> Result<Self, VdirError> {
+        config.validate()?;
         let path = config.root.clone();
         match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => {}

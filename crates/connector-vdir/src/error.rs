@@ -21,6 +21,9 @@ pub enum VdirError {
         #[source]
         source: io::Error,
     },
+
+    #[error("invalid setting {key}: {reason}")]
+    InvalidSetting { key: &'static str, reason: String },
 }
 
 impl VdirError {
@@ -38,6 +41,7 @@ impl VdirError {
             }
             VdirError::RootNotADirectory { .. } => "point the profile's vdir root at a folder, not a file",
             VdirError::RootUnreadable { .. } => "give the crmsync service user read and write access to the folder",
+            VdirError::InvalidSetting { .. } => "fix the named setting in the profile",
         }
     }
 }
@@ -54,6 +58,7 @@ impl From<VdirError> for ConnectorError {
             VdirError::RootUnreadable { path, source } => {
                 ConnectorError::from_io(format!("reading vdir root {}", path.display()), source)
             }
+            e @ VdirError::InvalidSetting { .. } => ConnectorError::Unsupported { what: e.to_string() },
         }
     }
 }

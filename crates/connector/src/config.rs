@@ -39,12 +39,16 @@ pub struct OpenError {
 }
 
 /// How an entry point wants a connector opened.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenOptions {
     /// Create a missing local root folder (a one-shot `crmsync sync` run by
     /// an operator), instead of failing (the scheduler: a missing mount must
     /// not turn into a fresh empty mailbox).
     pub create_local_root: bool,
+    /// Where the connector may connect (R-SEC-1): anything for the config
+    /// file's and admins' profiles, public addresses and the allow-list for
+    /// the profiles non-admin users saved.
+    pub reach: crate::Reach,
 }
 
 /// The typed, validated settings of one connector kind (`VdirConfig`,

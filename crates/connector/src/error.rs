@@ -32,6 +32,11 @@ pub enum ConnectorError {
     #[error("cannot reach the server: {detail}")]
     Unreachable { detail: String },
 
+    /// The administrator does not let this profile reach that address
+    /// (R-SEC-1), or a redirect would downgrade or leave the origin (R-SEC-2).
+    #[error("not allowed: {detail}")]
+    NotAllowed { detail: String },
+
     #[error("timed out: {detail}")]
     Timeout { detail: String },
 
@@ -98,6 +103,19 @@ impl ConnectorError {
         }
     }
 
+    /// The server refused this one item for good (it finds it invalid, too
+    /// large, of a type it does not take), not the account or the request
+    /// in general: the runner quarantines the item and goes on (R-SAFE-4).
+    pub fn is_item_refusal(&self) -> bool {
+        matches!(
+            self,
+            ConnectorError::Server {
+                status: 400 | 413 | 415 | 422,
+                ..
+            }
+        )
+    }
+
     /// What the user (or administrator) should do about this error.
     pub fn hint(&self) -> &'static str {
         match self {
@@ -115,6 +133,9 @@ impl ConnectorError {
                 "grant the sync account read/write access to the collection (or fix the folder's file permissions)"
             }
             ConnectorError::Unreachable { .. } => "check the server address and network; sync retries automatically",
+            ConnectorError::NotAllowed { .. } => {
+                "use the server's public address, or ask the administrator to add the host to [security] allowed_hosts"
+            }
             ConnectorError::Timeout { .. } => "sync retries automatically; if it persists, check the server's load",
             ConnectorError::RateLimited { .. } => {
                 "nothing: sync waits and retries; lengthen the pull interval if it recurs"

@@ -14,6 +14,7 @@ pub mod error;
 pub mod ids;
 pub mod item;
 pub mod memory;
+pub mod reach;
 pub mod secret;
 pub mod secret_source;
 
@@ -23,5 +24,6 @@ pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
 pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
+pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};
 pub use secret_source::{SecretError, SecretSource};

@@ -311,13 +311,45 @@ impl Validate for ActivityFields {
                 ));
             }
         }
-        if let Some(r) = &self.recurrence
-            && r.rule.trim().is_empty()
-        {
-            return Err(ValidationError::new("recurrence.rule", "must not be empty"));
+        if let Some(r) = &self.recurrence {
+            check_rule(&r.rule)?;
         }
         Ok(())
     }
+}
+
+/// The most instances a series may have (`COUNT`, R-CAL-6): a daily meeting
+/// for more than thirteen years. Servers expand series to check and index
+/// them; Radicale refuses `FREQ=SECONDLY;COUNT=999999999` outright.
+pub const MAX_RECURRENCE_INSTANCES: u64 = 5000;
+
+/// R-CAL-6: a rule must name a series a calendar can hold: not empty, at
+/// most [`MAX_RECURRENCE_INSTANCES`] instances, repeating at most hourly
+/// (`SECONDLY`/`MINUTELY` series are no appointments and explode on expansion).
+fn check_rule(rule: &str) -> Result<(), ValidationError> {
+    let bad = |message: String| Err(ValidationError::new("recurrence.rule", message));
+    if rule.trim().is_empty() {
+        return bad("must not be empty".into());
+    }
+    for part in rule.trim().trim_start_matches("RRULE:").split(';') {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let (name, value) = (name.trim().to_ascii_uppercase(), value.trim().to_ascii_uppercase());
+        match name.as_str() {
+            "FREQ" if matches!(value.as_str(), "SECONDLY" | "MINUTELY") => {
+                return bad(format!("FREQ={value}: a series repeats at most hourly (R-CAL-6)"));
+            }
+            "COUNT" => match value.parse::<u64>() {
+                Ok(n) if n <= MAX_RECURRENCE_INSTANCES => {}
+                _ => {
+                    return bad(format!(
+                        "COUNT must be a number up to {MAX_RECURRENCE_INSTANCES} (R-CAL-6)"
+                    ));
+                }
+            },
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// A note on a record. System entries (written by crmsync or the CRM itself)
@@ -343,5 +375,44 @@ pub struct NewJournalEntry {
 impl Validate for NewJournalEntry {
     fn validate(&self) -> Result<(), ValidationError> {
         require_text("text", &self.text)
+    }
+}
+
+#[cfg(test)]
+mod recurrence_limits {
+    use super::*;
+
+    fn series(rule: &str) -> ActivityFields {
+        let mut a = ActivityFields::new(ActivityKind::Appointment, "Stand-up");
+        a.start = Some(Utc::now());
+        a.end = a.start.map(|s| s + chrono::Duration::minutes(15));
+        a.recurrence = Some(Recurrence {
+            rule: rule.into(),
+            ..Recurrence::default()
+        });
+        a
+    }
+
+    #[test]
+    fn r_cal_6_runaway_series_are_refused_on_the_recurrence_rule() {
+        for rule in [
+            "FREQ=SECONDLY;COUNT=999999999",
+            "FREQ=DAILY;COUNT=999999999",
+            "FREQ=MINUTELY",
+            "RRULE:FREQ=secondly",
+            "FREQ=DAILY;COUNT=many",
+            " ",
+        ] {
+            let err = series(rule).validate().expect_err(rule);
+            assert_eq!(err.field, "recurrence.rule", "{rule}");
+        }
+        for rule in [
+            "FREQ=WEEKLY;COUNT=10",
+            "FREQ=DAILY;COUNT=5000",
+            "FREQ=HOURLY;UNTIL=20270101T000000Z",
+            "FREQ=YEARLY",
+        ] {
+            assert!(series(rule).validate().is_ok(), "{rule}");
+        }
     }
 }

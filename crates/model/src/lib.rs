@@ -17,8 +17,9 @@ pub mod user;
 
 pub use account::AccountFields;
 pub use activity::{
-    ActivityFields, ActivityKind, ActivityState, JournalEntry, NewJournalEntry, OccurrenceOverride, Participant,
-    ParticipantRole, ParticipantSyncStatus, Party, PartyKind, Privacy, Recurrence, ResponseStatus,
+    ActivityFields, ActivityKind, ActivityState, JournalEntry, MAX_RECURRENCE_INSTANCES, NewJournalEntry,
+    OccurrenceOverride, Participant, ParticipantRole, ParticipantSyncStatus, Party, PartyKind, Privacy, Recurrence,
+    ResponseStatus,
 };
 pub use change::{Change, ChangeOp};
 pub use contact::{Address, ContactFields};

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crmsync_config::{Config, ProfileConfig};
-use crmsync_model::{Actor, User, UserFields};
+use crmsync_connector::{AllowList, Reach};
+use crmsync_model::{Actor, Role, User, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, ProfileDefinitionRow, ProfileRow, ProfileUpsert, Store, StoreError};
 use crmsync_sync::SyncProfile;
 use serde::Serialize;
@@ -24,6 +25,9 @@ use crate::settings::{SecretFields, StoredConnector};
 pub struct ProfileCatalog {
     store: Store,
     key: Option<SecretKey>,
+    /// `[security] allowed_hosts`: the internal hosts non-admin profiles may
+    /// still reach (R-SEC-1).
+    allowed_hosts: AllowList,
 }
 
 /// A profile as the API and status show it: never a credential, only
@@ -55,7 +59,67 @@ pub struct ProfileView {
 
 impl ProfileCatalog {
     pub fn new(store: Store, key: Option<SecretKey>) -> Self {
-        ProfileCatalog { store, key }
+        ProfileCatalog {
+            store,
+            key,
+            allowed_hosts: AllowList::default(),
+        }
+    }
+
+    /// The catalog of server mode: `[security] key` and `allowed_hosts`.
+    pub fn from_config(store: Store, config: &Config) -> Result<Self, ServiceError> {
+        Ok(ProfileCatalog::new(store, ProfileCatalog::key_from_config(config)?)
+            .with_allowed_hosts(ProfileCatalog::allowed_hosts_from_config(config)?))
+    }
+
+    /// R-SEC-4: at start, names the stored profiles whose credentials this
+    /// process cannot decrypt because no key is set, and warns once; they
+    /// would otherwise fail only when they run.
+    pub async fn warn_if_keyless(&self) -> Result<Vec<String>, ServiceError> {
+        if self.key.is_some() {
+            return Ok(Vec::new());
+        }
+        let locked: Vec<String> = self
+            .views_for_all()
+            .await?
+            .into_iter()
+            .filter(|v| v.has_credentials)
+            .map(|v| v.name)
+            .collect();
+        if !locked.is_empty() {
+            tracing::warn!(
+                profiles = ?locked,
+                "stored profiles have credentials but no security key is set, so they cannot run: set \
+                 CRMSYNC_SECURITY_KEY to the key they were saved with (a new key: `openssl rand -base64 32`, then \
+                 enter their credentials again)"
+            );
+        }
+        Ok(locked)
+    }
+
+    /// Sets the administrator's exceptions to R-SEC-1 (`[security] allowed_hosts`).
+    pub fn with_allowed_hosts(mut self, allowed_hosts: AllowList) -> Self {
+        self.allowed_hosts = allowed_hosts;
+        self
+    }
+
+    /// `[security] allowed_hosts`, checked.
+    pub fn allowed_hosts_from_config(config: &Config) -> Result<AllowList, ServiceError> {
+        AllowList::parse(&config.security.allowed_hosts).map_err(|e| ServiceError::Config {
+            key: "security.allowed_hosts".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Where `def`'s connector may connect (R-SEC-1): anywhere for profiles
+    /// of the configuration file and of administrators (the operator's own
+    /// choices), public addresses and the allow-list for everyone else.
+    pub fn reach_of(&self, source: &str, user: &User) -> Reach {
+        if source == ProfileSource::Config.as_str() || user.fields.role == Role::Admin {
+            Reach::Any
+        } else {
+            Reach::Public(self.allowed_hosts.clone())
+        }
     }
 
     /// The key from `[security] key` (empty: none).
@@ -117,19 +181,30 @@ impl ProfileCatalog {
         row: &ProfileRow,
     ) -> Result<SyncProfile, ServiceError> {
         let def = self.definition_of(row)?;
-        self.ready_definition(factory, &def).await
+        self.ready_from(factory, &def, &row.definition.source).await
     }
 
-    /// A definition ready to run, stored or not (`crmsync sync` runs the
-    /// file's profiles without storing them): rights checked against the
-    /// user as of now (R-PERM-1), connector opened.
+    /// A definition of the configuration file ready to run without storing
+    /// it (`crmsync sync`): rights checked against the user as of now
+    /// (R-PERM-1), connector opened; the file is the administrator's, so its
+    /// profiles reach any address (R-SEC-1).
     pub async fn ready_definition(
         &self,
         factory: &dyn ConnectorFactory,
         def: &ProfileDefinition,
     ) -> Result<SyncProfile, ServiceError> {
+        self.ready_from(factory, def, ProfileSource::Config.as_str()).await
+    }
+
+    async fn ready_from(
+        &self,
+        factory: &dyn ConnectorFactory,
+        def: &ProfileDefinition,
+        source: &str,
+    ) -> Result<SyncProfile, ServiceError> {
         let user = self.user(&def.name, &def.user_id).await?;
-        build_sync_profile(def, &user, factory)
+        let reach = self.reach_of(source, &user);
+        build_sync_profile(def, &user, factory, &reach)
     }
 
     /// As [`ProfileCatalog::ready_profile`], by name.
@@ -261,7 +336,7 @@ impl ProfileCatalog {
         let secrets = match &d.connector_secret {
             None => SecretFields::default(),
             Some(sealed) => {
-                let key = self.key.as_ref().ok_or_else(|| ServiceError::NoSecurityKey {
+                let key = self.key.as_ref().ok_or_else(|| ServiceError::NoKeyToDecrypt {
                     profile: d.name.clone(),
                 })?;
                 let plain = key.open(&d.name, sealed).map_err(|_| ServiceError::SecretUnreadable {

@@ -33,9 +33,18 @@ pub enum ServiceError {
     /// the row was altered.
     #[error(
         "the stored credentials of profile {profile} cannot be decrypted with the configured security key; \
-         restore the key they were saved with, or enter the profile's credentials again"
+         set CRMSYNC_SECURITY_KEY (or [security] key) back to the key they were saved with, or enter the \
+         profile's credentials again"
     )]
     SecretUnreadable { profile: String },
+
+    /// R-SEC-4: credentials are stored sealed, but this process has no key.
+    #[error(
+        "profile {profile} has stored credentials, but no security key is set to decrypt them: set \
+         CRMSYNC_SECURITY_KEY (or [security] key) to the key they were saved with; if that key is lost, make a \
+         new one with `openssl rand -base64 32`, set it, and enter the profile's credentials again"
+    )]
+    NoKeyToDecrypt { profile: String },
 
     #[error("profile {profile}: {message}")]
     InvalidProfile { profile: String, message: String },
@@ -110,6 +119,10 @@ pub enum ServiceError {
         worker: String,
         until: chrono::DateTime<chrono::Utc>,
     },
+
+    /// A bug: the run panicked. The run failed; the process goes on.
+    #[error("profile {profile}: the run stopped on an internal error ({message}); please report it with the log")]
+    RunPanicked { profile: String, message: String },
 
     /// A run lost its lease to another worker (it outlived the lease).
     #[error("profile {profile}: the lease expired and another worker took the profile over; this run was stopped")]

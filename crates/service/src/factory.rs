@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, OpenOptions};
+use crmsync_connector::{Connector, OpenOptions, Reach};
 use crmsync_connector_registry::ConnectorSpec;
 
 use crate::error::ServiceError;
@@ -11,7 +11,9 @@ use crate::error::ServiceError;
 /// Opens the connector of a profile. A trait so tests can hand the scheduler
 /// connectors of their own.
 pub trait ConnectorFactory: Send + Sync {
-    fn open(&self, profile: &str, spec: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError>;
+    /// `reach` is where the connector may connect (R-SEC-1): the catalog
+    /// narrows it for the profiles of non-admin users.
+    fn open(&self, profile: &str, spec: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError>;
 }
 
 /// The connectors of this build, for the scheduler and the API: a missing
@@ -24,18 +26,26 @@ pub struct DefaultConnectorFactory;
 pub struct OneShotConnectorFactory;
 
 impl ConnectorFactory for DefaultConnectorFactory {
-    fn open(&self, profile: &str, spec: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError> {
-        open_with(profile, spec, OpenOptions::default())
+    fn open(&self, profile: &str, spec: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
+        open_with(
+            profile,
+            spec,
+            OpenOptions {
+                create_local_root: false,
+                reach: reach.clone(),
+            },
+        )
     }
 }
 
 impl ConnectorFactory for OneShotConnectorFactory {
-    fn open(&self, profile: &str, spec: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError> {
+    fn open(&self, profile: &str, spec: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
         open_with(
             profile,
             spec,
             OpenOptions {
                 create_local_root: true,
+                reach: reach.clone(),
             },
         )
     }

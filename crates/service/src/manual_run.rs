@@ -66,7 +66,9 @@ where
                 until,
             });
         }
-        LeaseTake::Taken => {}
+        // TODO(R-SCHED-4): fence manual runs too; the run future is built
+        // before the lease is taken, so it writes through the unfenced store.
+        LeaseTake::Taken { .. } => {}
     }
     tokio::pin!(run);
     let names = [profile.to_string()];

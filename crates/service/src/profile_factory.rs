@@ -3,6 +3,7 @@
 //! all build profiles here, so the rights limitation (R-PERM-1: a profile
 //! never does more than its CRM user may) holds on every path.
 
+use crmsync_connector::Reach;
 use crmsync_model::{Actor, User};
 use crmsync_sync::SyncProfile;
 
@@ -11,14 +12,16 @@ use crate::error::ServiceError;
 use crate::factory::ConnectorFactory;
 
 /// Narrows the rules to the user's rights as of now and refuses a direction
-/// the user may not write (R-PERM-1), then opens the connector.
+/// the user may not write (R-PERM-1), then opens the connector, limited to
+/// `reach` (R-SEC-1).
 pub fn build_sync_profile(
     def: &ProfileDefinition,
     user: &User,
     factory: &dyn ConnectorFactory,
+    reach: &Reach,
 ) -> Result<SyncProfile, ServiceError> {
     let rules = def.engine_rules(user)?;
-    let connector = factory.open(&def.name, &def.connector)?;
+    let connector = factory.open(&def.name, &def.connector, reach)?;
     let actor = Actor {
         user_id: user.meta.id.clone(),
         role: user.fields.role,

@@ -26,7 +26,10 @@ pub(crate) async fn run_stored_profile(ctx: &RunContext<'_>, row: &ProfileRow) -
         now: Some(ctx.clock.now()),
         ..RunOptions::default()
     };
-    let report = run_profile(ctx.catalog.store(), &profile, &opts).await?;
+    // Every write of the run commits only while this claim's lease token is
+    // current (R-SCHED-4): a worker that paused past its lease cannot write.
+    let fenced = ctx.catalog.store().fenced(&row.definition.name, row.status.lease_token);
+    let report = run_profile(&fenced, &profile, &opts).await?;
     if let Some(run_id) = &report.run_id {
         // The history holds every applied action with its rule; the report
         // keeps only the last pass's plan.

@@ -17,6 +17,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,12 +26,14 @@ use chrono::{DateTime, Utc};
 use crmsync_config::SchedulerConfig;
 use crmsync_store::{ProfileRow, RunRelease};
 use crmsync_sync::RunOutcome;
+use futures_util::FutureExt as _;
 use tokio::sync::{Notify, broadcast};
 use tokio::task::AbortHandle;
 use tracing::Instrument as _;
 
 use crate::catalog::ProfileCatalog;
 use crate::clock::Clock;
+use crate::definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL};
 use crate::error::ServiceError;
 use crate::factory::ConnectorFactory;
 use crate::metrics::Metrics;
@@ -56,19 +59,39 @@ impl SchedulerSettings {
             key: format!("scheduler.{key}"),
             message: message.to_string(),
         };
-        if c.max_concurrent_runs == 0 {
-            return Err(bad("max_concurrent_runs", "must be at least 1"));
+        if !(1..=MAX_CONCURRENT_RUNS).contains(&c.max_concurrent_runs) {
+            return Err(bad(
+                "max_concurrent_runs",
+                &format!("must be 1 to {MAX_CONCURRENT_RUNS}"),
+            ));
         }
-        if c.lease_secs < 3 {
+        if !(3..=MAX_LEASE_SECS).contains(&c.lease_secs) {
             return Err(bad(
                 "lease_secs",
-                "must be at least 3 (it is renewed every third of it)",
+                &format!("must be 3 (it is renewed every third of it) to {MAX_LEASE_SECS} (a day)"),
             ));
         }
         if c.poll_millis < 50 || c.poll_millis > 1000 {
             return Err(bad(
                 "poll_millis",
                 "must be 50 to 1000: CRM changes must trigger within a second (R-SCHED-2)",
+            ));
+        }
+        let interval = Duration::from_secs(c.default_pull_interval_secs);
+        if !(MIN_PULL_INTERVAL..=MAX_PULL_INTERVAL).contains(&interval) {
+            return Err(bad(
+                "default_pull_interval_secs",
+                &format!(
+                    "must be {} to {} (R-SCHED-1)",
+                    MIN_PULL_INTERVAL.as_secs(),
+                    MAX_PULL_INTERVAL.as_secs()
+                ),
+            ));
+        }
+        if c.shutdown_grace_secs > MAX_SHUTDOWN_GRACE_SECS {
+            return Err(bad(
+                "shutdown_grace_secs",
+                &format!("must be 0 to {MAX_SHUTDOWN_GRACE_SECS}"),
             ));
         }
         Ok(SchedulerSettings {
@@ -85,6 +108,13 @@ impl SchedulerSettings {
         })
     }
 }
+
+/// `scheduler.max_concurrent_runs` at most (R-CFG-DAV-2: every number has a range).
+pub const MAX_CONCURRENT_RUNS: u64 = 256;
+/// `scheduler.lease_secs` at most: a day.
+pub const MAX_LEASE_SECS: u64 = 86_400;
+/// `scheduler.shutdown_grace_secs` at most: an hour.
+pub const MAX_SHUTDOWN_GRACE_SECS: u64 = 3600;
 
 fn default_worker_id() -> String {
     let host = std::env::var("HOSTNAME")
@@ -391,7 +421,15 @@ impl Scheduler {
             clock: &*inner.clock,
             metrics: &inner.metrics,
         };
-        let result = run_stored_profile(&ctx, &row).await;
+        // A run that panics fails that run only: its lease is given back and
+        // its slot freed like any failure's, and the process goes on (issue 12).
+        let result = match AssertUnwindSafe(run_stored_profile(&ctx, &row)).catch_unwind().await {
+            Ok(result) => result,
+            Err(panic) => Err(ServiceError::RunPanicked {
+                profile: row.definition.name.clone(),
+                message: panic_message(panic.as_ref()),
+            }),
+        };
         let name = &row.definition.name;
         // Giving the lease back and leaving `running` happen under the tick
         // lock, so no tick sees the profile released (and perhaps claims it
@@ -498,6 +536,15 @@ impl Scheduler {
         });
         self.inner.idle.notify_waiters();
     }
+}
+
+/// The text of a panic's payload (`panic!("…")` carries a `&str` or a `String`).
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".into())
 }
 
 fn outcome_label(outcome: RunOutcome) -> &'static str {

@@ -23,11 +23,12 @@ pub async fn scheduler_from_config(
     metrics: Metrics,
 ) -> Result<Scheduler, ServiceError> {
     let settings = SchedulerSettings::from_config(&config.scheduler)?;
-    let catalog = ProfileCatalog::new(store, ProfileCatalog::key_from_config(config)?);
+    let catalog = ProfileCatalog::from_config(store, config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     for (name, outcome) in catalog.import_config(config, base_dir, clock.now()).await? {
         tracing::info!(profile = %name, ?outcome, "profile from the configuration file");
     }
+    catalog.warn_if_keyless().await?;
     Scheduler::new(SchedulerParts {
         catalog,
         factory: Arc::new(DefaultConnectorFactory),

@@ -47,6 +47,14 @@ pub enum StoreError {
     #[error("database migration failed: {0}; fix the database or restore a backup, then restart")]
     Migration(sqlx::migrate::MigrateError),
 
+    /// R-SCHED-4: the run's lease went to another worker (its token moved
+    /// on); nothing of this write was committed.
+    #[error(
+        "profile {profile}: this worker's lease ended and another worker took the profile over; nothing was \
+         written (R-SCHED-4)"
+    )]
+    Fenced { profile: String },
+
     /// `url` has its password replaced by `***`.
     #[error("invalid database URL {url}: {reason}")]
     InvalidUrl { url: String, reason: String },

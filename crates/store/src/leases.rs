@@ -10,6 +10,12 @@
 //! SQLite the write transaction (`BEGIN IMMEDIATE`) already serializes
 //! claims, and the same rows and SQL apply.
 //!
+//! Every claim bumps the profile's `lease_token`, and the run writes through
+//! [`Store::fenced`] with the token its claim returned: once another worker
+//! has claimed the profile, the old holder's writes fail (R-SCHED-4), even
+//! if it paused (GC, suspend, a stalled disk) past its lease and never saw
+//! a renewal fail.
+//!
 //! Times come from the caller (the scheduler's clock), so tests control them.
 
 use chrono::{DateTime, Utc};
@@ -20,11 +26,16 @@ use crate::error::{Result, StoreError};
 use crate::profiles::{PROFILE_COLUMNS, ProfileRow, profile_from_row};
 use crate::sql::{flag, get_text, to_ms};
 
+/// R-SCHED-4: a claim by another worker moves the fencing token on; a
+/// worker that re-claims its own lapsed lease keeps it, since its run goes
+/// on (the assignment sees the row's old `lease_owner`).
+const NEXT_TOKEN: &str = "lease_token = CASE WHEN lease_owner = $2 THEN lease_token ELSE lease_token + 1 END";
+
 /// What [`Store::take_lease`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseTake {
-    /// The caller holds the lease now.
-    Taken,
+    /// The caller holds the lease now, with this fencing token (R-SCHED-4).
+    Taken { token: i64 },
     /// The profile is not stored in `sync_profiles`: no scheduler runs it,
     /// so there is no lease to take.
     NoRow,
@@ -81,7 +92,7 @@ impl Store {
             // The trigger flag is consumed here: a trigger that arrives from
             // now on sets it again and is honoured when this run ends.
             let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE sync_profiles SET lease_owner = $2, lease_until = $3, pending_trigger = 0 \
+                "UPDATE sync_profiles SET {NEXT_TOKEN}, lease_owner = $2, lease_until = $3, pending_trigger = 0 \
                  WHERE name = $1 RETURNING {PROFILE_COLUMNS}"
             )))
             .bind(&name)
@@ -196,15 +207,18 @@ impl Store {
         {
             return Ok(LeaseTake::Held { owner, until });
         }
-        sqlx::query("UPDATE sync_profiles SET lease_owner = $2, lease_until = $3 WHERE name = $1")
-            .bind(name)
-            .bind(worker)
-            .bind(to_ms(lease_until))
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("taking a profile lease"))?;
+        let token: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "UPDATE sync_profiles SET {NEXT_TOKEN}, lease_owner = $2, lease_until = $3 \
+             WHERE name = $1 RETURNING lease_token"
+        )))
+        .bind(name)
+        .bind(worker)
+        .bind(to_ms(lease_until))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("taking a profile lease"))?;
         tx.commit().await.map_err(StoreError::db("taking a profile lease"))?;
-        Ok(LeaseTake::Taken)
+        Ok(LeaseTake::Taken { token })
     }
 
     /// Gives back a lease taken with [`Store::take_lease`], leaving the

@@ -34,7 +34,7 @@ mod tombstone;
 mod users;
 
 pub use changelog::MAX_CHANGES_PAGE;
-pub use connect::{Backend, Store};
+pub use connect::{Backend, Fence, Store};
 pub use entity::{Entity, Visibility};
 pub use error::{Result, StoreError};
 pub use leases::{LeaseTake, RunRelease};

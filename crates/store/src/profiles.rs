@@ -68,6 +68,9 @@ pub struct ProfileStatusRow {
     pub pending_trigger: bool,
     pub lease_owner: Option<String>,
     pub lease_until: Option<DateTime<Utc>>,
+    /// Bumped by every claim: the fencing token of the current (or last)
+    /// lease (R-SCHED-4, [`crate::Store::fenced`]).
+    pub lease_token: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +83,7 @@ pub struct ProfileRow {
 
 pub(crate) const PROFILE_COLUMNS: &str = "name, user_id, source, connector_kind, connector_settings, \
     connector_secret, rules, pull_interval_secs, push, enabled, state, state_reason, failures, next_run_at, \
-    last_run_at, pending_trigger, lease_owner, lease_until, version";
+    last_run_at, pending_trigger, lease_owner, lease_until, lease_token, version";
 
 pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
     use sqlx::Row;
@@ -107,6 +110,7 @@ pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
             pending_trigger: get_i64(r, "pending_trigger")? != 0,
             lease_owner: get_opt_text(r, "lease_owner")?,
             lease_until: opt_i64("lease_until")?.map(from_ms),
+            lease_token: get_i64(r, "lease_token")?,
         },
         version: get_i64(r, "version")?,
     })

@@ -107,6 +107,12 @@ enum Step {
     Refused(String),
 }
 
+/// R-SAFE-4: the server refused this item for good; the item is reported
+/// with the server's answer and the run goes on with the others.
+fn refused_by_server(e: &ConnectorError) -> Step {
+    Step::Refused(format!("the server refused the item (R-SAFE-4): {e}"))
+}
+
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
         let mut applied = Applied::default();
@@ -346,6 +352,7 @@ impl Applier<'_> {
                     Err(ConnectorError::AlreadyExists { .. }) => {
                         Ok(Step::Replan("an item with this UID already exists".into()))
                     }
+                    Err(e) if e.is_item_refusal() => Ok(refused_by_server(&e)),
                     Err(e) => Err(e.into()),
                 }
             }
@@ -373,6 +380,7 @@ impl Applier<'_> {
                     Err(e @ (ConnectorError::PreconditionFailed { .. } | ConnectorError::NotFound { .. })) => {
                         Ok(Step::Replan(e.to_string()))
                     }
+                    Err(e) if e.is_item_refusal() => Ok(refused_by_server(&e)),
                     Err(e) => Err(e.into()),
                 }
             }

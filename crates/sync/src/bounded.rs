@@ -27,9 +27,11 @@ pub(crate) async fn run_bounded<'a, T, E>(
     limit: usize,
     stop: &AtomicBool,
 ) -> Finished<T, E> {
-    let limit = limit.max(1);
-    let mut waiting = futures.into_iter().enumerate();
+    // The limit comes from a profile's settings: never allocate from it
+    // (a `concurrency` of 10^9 once aborted the process, issue 12).
+    let limit = limit.clamp(1, futures.len().max(1));
     let mut running: Vec<(usize, BoxFuture<'a, Result<T, E>>)> = Vec::with_capacity(limit);
+    let mut waiting = futures.into_iter().enumerate();
     let mut done = Vec::new();
     let mut error = None;
     std::future::poll_fn(|cx| {
@@ -109,6 +111,13 @@ mod tests {
             "every future ran once, output by its index"
         );
         assert_eq!(peak.load(Ordering::SeqCst), 4, "the limit is reached and kept");
+    }
+
+    #[tokio::test]
+    async fn r_cfg_dav_2_a_huge_limit_allocates_nothing_from_it() {
+        let futures = (0..3).map(|i| boxed(async move { Ok(i) })).collect();
+        let out = run_bounded(futures, usize::MAX / 2, &AtomicBool::new(false)).await;
+        assert_eq!(out.done.len(), 3, "all ran, no allocation of the limit's size");
     }
 
     #[tokio::test]

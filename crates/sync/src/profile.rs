@@ -51,7 +51,7 @@ impl SyncProfile {
     /// Sets [`SyncProfile::write_concurrency`], usually to
     /// [`write_concurrency_for`] of the connector's own request limit.
     pub fn with_write_concurrency(mut self, n: usize) -> Self {
-        self.write_concurrency = n.max(1);
+        self.write_concurrency = n.clamp(1, MAX_WRITE_CONCURRENCY);
         self
     }
 }
@@ -63,10 +63,14 @@ impl SyncProfile {
 /// default (R-SYNC-PERF-2).
 pub fn write_concurrency_for(connector_requests: Option<usize>) -> usize {
     match connector_requests {
-        Some(n) => n.max(1).saturating_mul(2),
+        Some(n) => n.clamp(1, MAX_WRITE_CONCURRENCY / 2) * 2,
         None => DEFAULT_WRITE_CONCURRENCY,
     }
 }
+
+/// The most writes one run keeps in flight, whatever a profile asks for:
+/// twice the DAV connector's largest `concurrency` (R-CFG-DAV-2).
+pub const MAX_WRITE_CONCURRENCY: usize = 128;
 
 /// Twice the DAV connector's default of 4 requests, so its slots never wait
 /// for the runner; a local vdir overlaps its fsyncs as well.

@@ -6,10 +6,13 @@
 //!   one chosen request until a test releases it.
 //! - [`Peer`]: a real Radicale or Xandikos on a free port of 127.0.0.1 with
 //!   throw-away storage, killed when dropped.
+//! - [`CannedServer`]: one canned reply to every request, recording what
+//!   each carried (redirects, refusals, where credentials went).
 //!
 //! Nothing here is for production: the crate is `publish = false` and only
 //! ever a dev-dependency.
 
+mod canned;
 mod counters;
 mod fault;
 mod hold;
@@ -18,6 +21,7 @@ mod peer;
 mod proxy;
 mod relay;
 
+pub use canned::{CannedServer, SeenRequest};
 pub use counters::FaultCounters;
 pub use fault::{Fault, FaultPlan, FaultRates};
 pub use hold::Hold;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use async_trait::async_trait;
 use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
+    Reach, SyncToken,
 };
 use crmsync_service::{ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ServiceError};
 use tokio::sync::Semaphore;
@@ -38,8 +38,13 @@ impl GatedFactory {
 }
 
 impl ConnectorFactory for GatedFactory {
-    fn open(&self, profile: &str, settings: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError> {
-        let inner = DefaultConnectorFactory.open(profile, settings)?;
+    fn open(
+        &self,
+        profile: &str,
+        settings: &ConnectorSpec,
+        reach: &Reach,
+    ) -> Result<Arc<dyn Connector>, ServiceError> {
+        let inner = DefaultConnectorFactory.open(profile, settings, reach)?;
         if self.gated.contains(profile) || self.gate_all.load(Ordering::SeqCst) {
             Ok(Arc::new(GatedConnector {
                 inner,

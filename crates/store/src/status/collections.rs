@@ -20,28 +20,30 @@ impl Store {
     }
 
     pub async fn remember_collection(&self, profile: &str, collection: &str, found: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sync_collections (profile, collection, found, updated_at) VALUES ($1, $2, $3, $4) \
+        self.execute_write(
+            sqlx::query(
+                "INSERT INTO sync_collections (profile, collection, found, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (profile, collection) DO UPDATE SET found = excluded.found, updated_at = excluded.updated_at",
+            )
+            .bind(profile)
+            .bind(collection)
+            .bind(found)
+            .bind(now_ms()),
+            "remembering a collection",
         )
-        .bind(profile)
-        .bind(collection)
-        .bind(found)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("remembering a collection"))?;
+        .await?;
         Ok(())
     }
 
     /// Forgets a remembered collection, so the next run discovers it again.
     pub async fn forget_collection(&self, profile: &str, collection: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sync_collections WHERE profile = $1 AND collection = $2")
-            .bind(profile)
-            .bind(collection)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("forgetting a collection"))?;
+        self.execute_write(
+            sqlx::query("DELETE FROM sync_collections WHERE profile = $1 AND collection = $2")
+                .bind(profile)
+                .bind(collection),
+            "forgetting a collection",
+        )
+        .await?;
         Ok(())
     }
 }

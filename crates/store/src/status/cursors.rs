@@ -29,7 +29,8 @@ impl Store {
 
     /// Saved only after every action of the run that depends on it is done.
     pub async fn save_cursor(&self, profile: &str, collection: &str, cursor: &Cursor) -> Result<()> {
-        sqlx::query(
+        self.execute_write(
+sqlx::query(
             "INSERT INTO sync_cursors (profile, collection, crm_seq, token, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (profile, collection) DO UPDATE SET crm_seq = excluded.crm_seq, token = excluded.token, \
              updated_at = excluded.updated_at",
@@ -38,22 +39,23 @@ impl Store {
         .bind(collection)
         .bind(cursor.crm_seq)
         .bind(cursor.token.clone())
-        .bind(now_ms())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("saving a sync cursor"))?;
+        .bind(now_ms()),
+        "saving a sync cursor",
+    )
+    .await?;
         Ok(())
     }
 
     /// Forgets one collection's cursors, so its next pass reads both sides in
     /// full (used when a pair must be looked at again, e.g. a resolved conflict).
     pub async fn forget_cursor(&self, profile: &str, collection: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sync_cursors WHERE profile = $1 AND collection = $2")
-            .bind(profile)
-            .bind(collection)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("forgetting a sync cursor"))?;
+        self.execute_write(
+            sqlx::query("DELETE FROM sync_cursors WHERE profile = $1 AND collection = $2")
+                .bind(profile)
+                .bind(collection),
+            "forgetting a sync cursor",
+        )
+        .await?;
         Ok(())
     }
 

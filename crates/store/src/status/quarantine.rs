@@ -18,7 +18,8 @@ pub struct QuarantineRow {
 
 impl Store {
     pub async fn quarantine(&self, profile: &str, collection: &str, href: &str, etag: &str, error: &str) -> Result<()> {
-        sqlx::query(
+        self.execute_write(
+sqlx::query(
             "INSERT INTO sync_quarantine (profile, collection, href, etag, error, at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (profile, collection, href) DO UPDATE SET etag = excluded.etag, error = excluded.error, \
              at = excluded.at",
@@ -28,21 +29,22 @@ impl Store {
         .bind(href)
         .bind(etag)
         .bind(error)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("quarantining an item"))?;
+        .bind(now_ms()),
+        "quarantining an item",
+    )
+    .await?;
         Ok(())
     }
 
     pub async fn release_quarantine(&self, profile: &str, collection: &str, href: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sync_quarantine WHERE profile = $1 AND collection = $2 AND href = $3")
-            .bind(profile)
-            .bind(collection)
-            .bind(href)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("releasing a quarantined item"))?;
+        self.execute_write(
+            sqlx::query("DELETE FROM sync_quarantine WHERE profile = $1 AND collection = $2 AND href = $3")
+                .bind(profile)
+                .bind(collection)
+                .bind(href),
+            "releasing a quarantined item",
+        )
+        .await?;
         Ok(())
     }
 

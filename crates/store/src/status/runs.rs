@@ -92,14 +92,15 @@ impl Store {
             summary: None,
             error: None,
         };
-        sqlx::query("INSERT INTO sync_runs (id, profile, started_at, outcome) VALUES ($1, $2, $3, $4)")
-            .bind(&run.id)
-            .bind(&run.profile)
-            .bind(run.started_at.timestamp_millis())
-            .bind(&run.outcome)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("starting a sync run"))?;
+        self.execute_write(
+            sqlx::query("INSERT INTO sync_runs (id, profile, started_at, outcome) VALUES ($1, $2, $3, $4)")
+                .bind(&run.id)
+                .bind(&run.profile)
+                .bind(run.started_at.timestamp_millis())
+                .bind(&run.outcome),
+            "starting a sync run",
+        )
+        .await?;
         Ok(run)
     }
 
@@ -110,15 +111,16 @@ impl Store {
         summary: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE sync_runs SET finished_at = $2, outcome = $3, summary = $4, error = $5 WHERE id = $1")
-            .bind(run_id)
-            .bind(now_ms())
-            .bind(outcome)
-            .bind(summary.map(str::to_string))
-            .bind(error.map(str::to_string))
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("finishing a sync run"))?;
+        self.execute_write(
+            sqlx::query("UPDATE sync_runs SET finished_at = $2, outcome = $3, summary = $4, error = $5 WHERE id = $1")
+                .bind(run_id)
+                .bind(now_ms())
+                .bind(outcome)
+                .bind(summary.map(str::to_string))
+                .bind(error.map(str::to_string)),
+            "finishing a sync run",
+        )
+        .await?;
         Ok(())
     }
 
@@ -127,17 +129,19 @@ impl Store {
     /// holder of the profile's lease calls this, so those rows belong to
     /// runs whose process died or was stopped (R-SAFE-2).
     pub async fn close_dead_runs(&self, profile: &str, current: &str, note: &str) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE sync_runs SET finished_at = $3, outcome = 'interrupted', error = $4 \
+        let done = self
+            .execute_write(
+                sqlx::query(
+                    "UPDATE sync_runs SET finished_at = $3, outcome = 'interrupted', error = $4 \
              WHERE profile = $1 AND id <> $2 AND outcome = 'running'",
-        )
-        .bind(profile)
-        .bind(current)
-        .bind(now_ms())
-        .bind(note)
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("closing dead sync runs"))?;
+                )
+                .bind(profile)
+                .bind(current)
+                .bind(now_ms())
+                .bind(note),
+                "closing dead sync runs",
+            )
+            .await?;
         Ok(done.rows_affected())
     }
 
