@@ -19,8 +19,8 @@ use std::path::Path;
 
 pub use error::ConfigError;
 pub use model::{
-    Config, ConnectorConfig, DatabaseConfig, LogConfig, LogFormat, ProfileConfig, SchedulerConfig, SecurityConfig,
-    ServerConfig,
+    Config, ConnectorConfig, DEFAULT_MAX_BODY_BYTES, DatabaseConfig, LogConfig, LogFormat, ProfileConfig,
+    SchedulerConfig, SecurityConfig, ServerConfig,
 };
 pub use secret::SecretSource;
 pub use validate::redact_url;

@@ -221,3 +221,12 @@ fn the_env_var_a_password_names_is_not_taken_for_a_mistyped_key() {
     assert!(err.to_string().contains("CRMSYNC_ANNA_DAV_PASSWORD"), "{err}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+// R-API-11: one body limit; a configuration that names none gets the 5 MiB
+// that a contact with the largest photo needs (it was 1 MiB here).
+#[test]
+fn r_api_11_the_default_body_limit_holds_the_largest_photo() {
+    let c = parse("").unwrap();
+    assert_eq!(c.server.max_body_bytes, crate::DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(crate::DEFAULT_MAX_BODY_BYTES, 5 * 1024 * 1024);
+}

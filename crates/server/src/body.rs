@@ -54,21 +54,31 @@ fn is_json(value: Option<&axum::http::HeaderValue>) -> bool {
 }
 
 impl JsonBody {
-    /// Deserializes the whole body as `T`, naming the failing field.
+    /// Deserializes the whole body as `T`, naming the failing field. Every
+    /// request body of the API is a JSON object, so this is the one decoder
+    /// of all routes: an array or a scalar is refused before `T` sees it
+    /// (serde would read `[true]` into a struct's first field).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        from_value(Value::Object(self.object()?))
+    }
+
+    /// The body as a JSON object; anything else is a 400. A string holding
+    /// NUL is refused here too (R-API-14), whatever the route does with it.
+    pub fn object(&self) -> Result<Map<String, Value>, ApiError> {
         // Syntax first, on its own: a body cut off inside a value is not that
         // field's fault, so a syntax error names no field.
         let value: Value = serde_json::from_slice(&self.0)
             .map_err(|e| ApiError::bad_request(None, format!("the body is not valid JSON: {e}")))?;
-        from_value(value)
-    }
-
-    /// The body as a JSON object; anything else is a 400.
-    pub fn object(&self) -> Result<Map<String, Value>, ApiError> {
-        match self.parse::<Value>()? {
-            Value::Object(map) => Ok(map),
-            _ => Err(ApiError::bad_request(None, "the body must be a JSON object")),
+        let Value::Object(map) = value else {
+            return Err(ApiError::bad_request(None, "the body must be a JSON object"));
+        };
+        if let Some(field) = crate::text_guard::first_nul_in_object(&map) {
+            return Err(ApiError::Unprocessable {
+                field,
+                message: crate::text_guard::NUL_MESSAGE.to_owned(),
+            });
         }
+        Ok(map)
     }
 }
 
@@ -167,6 +177,37 @@ mod tests {
         let bad = JsonBody(Bytes::from_static(br#"{"version":"three","items":[]}"#));
         let err = bad.record::<Outer>().err().expect("a string version is refused");
         assert_eq!(err.field(), Some("version"));
+    }
+
+    // Issue 18: `[]` and `[true]` were read as a struct with positional fields.
+    #[test]
+    fn r_api_11_non_object_bodies_are_refused_by_the_one_decoder() {
+        #[derive(serde::Deserialize, Debug, Default)]
+        #[allow(dead_code)]
+        struct Flags {
+            #[serde(default)]
+            dry_run: bool,
+        }
+        let cases: [&[u8]; 6] = [b"[]", b"[true]", b"true", b"1", b"\"x\"", b"null"];
+        for text in cases {
+            let err = JsonBody(Bytes::copy_from_slice(text)).parse::<Flags>().unwrap_err();
+            assert_eq!(
+                err.status(),
+                StatusCode::BAD_REQUEST,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            assert!(err.to_string().contains("JSON object"), "{err}");
+        }
+        assert!(JsonBody(Bytes::from_static(b"{}")).parse::<Flags>().is_ok());
+    }
+
+    #[test]
+    fn r_api_14_nul_in_a_nested_string_is_422_naming_the_field() {
+        let body = JsonBody(Bytes::from_static(br#"{"items":[{"n":1},{"n":1,"s":"a\u0000b"}]}"#));
+        let err = body.parse::<Value>().unwrap_err();
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.field(), Some("items[1].s"));
     }
 
     #[test]

@@ -22,8 +22,11 @@ pub struct ListParams {
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    // Read as text so that a bad value is our 400; documented as what it must be.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// Only records modified at or after this RFC 3339 instant.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub modified_since: Option<String>,
     /// Only records of this owner.
     pub owner_id: Option<String>,

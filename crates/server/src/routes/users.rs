@@ -47,7 +47,7 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 /// Lists all users.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users", params(ListParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = PageBody<Record<UserFields>>),
@@ -63,7 +63,7 @@ pub async fn list(
 }
 
 /// Creates a user (admin only) and returns their token once.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserFields,
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "createUser", tag = "users", request_body = UserFields,
     security(("bearer" = [])),
     responses(
         (status = 201, body = CreatedUser),
@@ -88,7 +88,7 @@ pub async fn create(
 }
 
 /// Reads one user.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "getUser", tag = "users", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Record<UserFields>, headers(("ETag" = String))),
@@ -120,7 +120,7 @@ fn self_service_check(caller: &Caller) -> impl FnOnce(&Record<UserFields>, &User
 }
 
 /// Updates a user (admin, or the user themself without role/active changes).
-#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", request_body = UserFields,
+#[utoipa::path(put, path = "/api/v1/users/{id}", operation_id = "updateUser", tag = "users", request_body = UserFields,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"")),
     security(("bearer" = [])),
     responses(
@@ -146,7 +146,7 @@ pub async fn update(
 }
 
 /// Deletes a user (admin only; `If-Match` required).
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
+#[utoipa::path(delete, path = "/api/v1/users/{id}", operation_id = "deleteUser", tag = "users",
     params(("id" = String, Path), ("If-Match" = String, Header, description = "\"<version>\"")),
     security(("bearer" = [])),
     responses(
@@ -169,7 +169,7 @@ pub async fn delete(
 }
 
 /// Issues a new token for the user (admin, or the user themself); the old one stops working.
-#[utoipa::path(post, path = "/api/v1/users/{id}/token", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/users/{id}/token", operation_id = "rotateUserToken", tag = "users", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
         (status = 200, body = IssuedToken),
