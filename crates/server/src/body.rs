@@ -98,7 +98,7 @@ impl JsonBody {
     /// what it read with its edits applied.
     pub fn record<F: DeserializeOwned>(&self) -> Result<RecordBody<F>, ApiError> {
         let mut map = self.object()?;
-        let version = take_field::<i64>(&mut map, "version")?;
+        let version = take_version(&mut map)?;
         let owner_id = take_field::<String>(&mut map, "owner_id")?;
         for meta in ["id", "created_at", "modified_at"] {
             map.remove(meta);
@@ -110,6 +110,30 @@ impl JsonBody {
             owner_id,
         })
     }
+}
+
+/// Removes `version` from `map`: a whole number from 1 (the first version a
+/// record has). JSON does not tell `3` from `3.0`, and neither does the
+/// document's `integer`, so an integral float is that number.
+fn take_version(map: &mut Map<String, Value>) -> Result<Option<i64>, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            Some("version".to_owned()),
+            "must be a whole number from 1, the version read",
+        )
+    };
+    let number = match map.remove("version") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n,
+        Some(_) => return Err(bad()),
+    };
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    });
+    whole.filter(|v| *v >= 1).map(Some).ok_or_else(bad)
 }
 
 /// Removes `key` from `map` and deserializes it; `null` counts as absent.
@@ -174,9 +198,19 @@ mod tests {
         assert_eq!(parsed.version, Some(3));
         assert_eq!(parsed.owner_id.as_deref(), Some("u1"));
         assert!(parsed.fields.items.is_empty());
-        let bad = JsonBody(Bytes::from_static(br#"{"version":"three","items":[]}"#));
-        let err = bad.record::<Outer>().err().expect("a string version is refused");
-        assert_eq!(err.field(), Some("version"));
+        for bad in [
+            &br#"{"version":"three","items":[]}"#[..],
+            br#"{"version":0,"items":[]}"#,
+            br#"{"version":1.5,"items":[]}"#,
+        ] {
+            let err = JsonBody(Bytes::copy_from_slice(bad))
+                .record::<Outer>()
+                .err()
+                .expect("refused");
+            assert_eq!(err.field(), Some("version"));
+        }
+        let integral = JsonBody(Bytes::from_static(br#"{"version":4.0,"items":[]}"#));
+        assert_eq!(integral.record::<Outer>().unwrap().version, Some(4));
     }
 
     // Issue 18: `[]` and `[true]` were read as a struct with positional fields.

@@ -11,9 +11,12 @@ use serde_json::{Map, Value, json};
 /// Routes that touch no store.
 const STORELESS: [&str; 2] = ["/healthz", "/api/v1/openapi.json"];
 
-/// `If-Match` as the API reads it (R-API-4): one quoted version, or `*`
-/// (which a write refuses with 428: it would be a blind overwrite).
-pub const IF_MATCH_PATTERN: &str = r#"^(\*|"[0-9]+")$"#;
+/// `If-Match` as the API reads it (R-API-4): one quoted version. `*` is
+/// refused with 428 (it would be a blind overwrite), anything else with 400.
+pub const IF_MATCH_PATTERN: &str = r#"^"[0-9]{1,18}"$"#;
+
+/// Ids, names and tokens in a path: no control character (R-API-14).
+const PATH_SEGMENT: &str = r"^[^\u0000-\u001F\u007F-\u009F/]+$";
 
 const ERROR_REF: &str = "#/components/schemas/ErrorBody";
 
@@ -24,14 +27,40 @@ pub fn complete(doc: &mut Value) {
     };
     for (path, item) in paths.iter_mut() {
         let Some(item) = item.as_object_mut() else { continue };
-        for (method, op) in item.iter_mut() {
+        for op in item.values_mut() {
             if let Some(op) = op.as_object_mut() {
-                complete_operation(path, method, op);
+                complete_operation(path, op);
             }
         }
     }
     add_links(doc);
     constrain_schemas(doc);
+    unwrap_defaulted_refs(doc);
+}
+
+/// utoipa writes a defaulted struct field (`#[serde(default)] address:
+/// Address`) as `{ "oneOf": [ {"$ref": …} ], "default": {} }`. A choice of
+/// one is that reference, and generators cannot give a model a default
+/// (openapi-python-client drops the whole schema); the server fills the
+/// default in anyway.
+fn unwrap_defaulted_refs(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let single_ref = map
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .filter(|choices| choices.len() == 1 && choices[0].get("$ref").is_some())
+                .map(|choices| choices[0].clone());
+            if let Some(Value::Object(inner)) = single_ref.filter(|_| map.contains_key("default")) {
+                map.remove("oneOf");
+                map.remove("default");
+                map.extend(inner);
+            }
+            map.values_mut().for_each(unwrap_defaulted_refs);
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_defaulted_refs),
+        _ => {}
+    }
 }
 
 /// Text that is more than blanks (`require_text` of the model): JSON Schema
@@ -40,6 +69,9 @@ const NOT_BLANK: &str = r"\S";
 /// A name (`check_name` of the model, R-API-14): not blank, and no control
 /// or text-direction character.
 const NAME: &str = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$";
+
+/// `looks_like_email` of the model.
+const EMAIL: &str = r"^([^@\s]+@[^@\s]+)?$";
 
 /// The rules the model's `Validate` enforces, stated in the schemas so a
 /// client (and Schemathesis) knows them before it is refused with 422.
@@ -61,20 +93,67 @@ fn constrain_schemas(doc: &mut Value) {
             p.extend(rule.as_object().cloned().unwrap_or_default());
         }
     }
-    // A contact or lead needs one of these, not blank.
-    let one_of_names = |fields: &[&str]| {
-        Value::Array(
-            fields
-                .iter()
-                .map(|f| json!({ "required": [f], "properties": { *f: { "type": "string", "pattern": NOT_BLANK } } }))
-                .collect(),
-        )
-    };
-    if let Some(contact) = schemas.get_mut("ContactFields") {
-        contact["anyOf"] = one_of_names(&["first_name", "last_name", "company", "email1"]);
+    // E-mail addresses as `looks_like_email` of the model takes them: empty
+    // (none), or one `@` with text on both sides and no blank.
+    for (schema, property) in [
+        ("UserFields", "email"),
+        ("ContactFields", "email1"),
+        ("ContactFields", "email2"),
+        ("ContactFields", "email3"),
+        ("LeadFields", "email"),
+    ] {
+        if let Some(Value::Object(p)) = schemas
+            .get_mut(schema)
+            .and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+        {
+            p.insert("pattern".into(), json!(EMAIL));
+        }
     }
-    if let Some(lead) = schemas.get_mut("LeadFields") {
-        lead["anyOf"] = one_of_names(&["last_name", "company", "email"]);
+    // A contact or lead needs one of these, not blank. Said in words: as a
+    // JSON Schema `anyOf` it turns the model into a union of four types in
+    // generated clients (openapi-python-client), which no caller wants.
+    for (schema, rule) in [
+        (
+            "ContactFields",
+            "A contact needs a non-blank `first_name`, `last_name`, `company` or `email1` (else 422).",
+        ),
+        (
+            "LeadFields",
+            "A lead needs a non-blank `last_name`, `company` or `email` (else 422).",
+        ),
+    ] {
+        if let Some(Value::Object(s)) = schemas.get_mut(schema) {
+            let described = match s.get("description").and_then(Value::as_str) {
+                Some(d) => format!("{d}\n\n{rule}"),
+                None => rule.to_owned(),
+            };
+            s.insert("description".into(), Value::String(described));
+        }
+    }
+    // A record body may carry `version` (instead of `If-Match`) and
+    // `owner_id` beside the entity's fields (R-API-4, R-API-5).
+    for schema in [
+        "AccountFields",
+        "ContactFields",
+        "LeadFields",
+        "ActivityFields",
+        "UserFields",
+    ] {
+        if let Some(Value::Object(props)) = schemas.get_mut(schema).and_then(|s| s.get_mut("properties")) {
+            props.insert(
+                "version".into(),
+                json!({ "type": ["integer", "null"], "format": "int64", "minimum": 1, "writeOnly": true,
+                    "description": "On a replace: the version read, instead of `If-Match` (R-API-4)" }),
+            );
+            if schema == "UserFields" {
+                continue;
+            }
+            props.insert(
+                "owner_id".into(),
+                json!({ "type": ["string", "null"], "writeOnly": true,
+                    "description": "The owner; only an admin may name another user, and an update cannot change it (R-API-5)" }),
+            );
+        }
     }
     if let Some(Value::Object(p)) = schemas
         .get_mut("ActivityFields")
@@ -87,13 +166,17 @@ fn constrain_schemas(doc: &mut Value) {
     }
 }
 
-fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
+fn complete_operation(path: &str, op: &mut Map<String, Value>) {
     let secured = op
         .get("security")
         .and_then(Value::as_array)
         .is_some_and(|s| !s.is_empty());
     let has_body = op.contains_key("requestBody");
-    constrain_if_match(op);
+    let creates_record = op
+        .get("operationId")
+        .and_then(Value::as_str)
+        .is_some_and(|id| ["createAccount", "createContact", "createLead", "createActivity"].contains(&id));
+    constrain_parameters(op);
     let mut add = |status: &str, why: &str| {
         let responses = op
             .entry("responses")
@@ -114,6 +197,9 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     if secured {
         add("401", "Not authenticated");
     }
+    if creates_record {
+        add("404", "`owner_id` names no user (R-API-5)");
+    }
     if has_body {
         add("413", "Body larger than `server.max_body_bytes` (R-API-11)");
         add("415", "Not sent as `application/json` (R-API-11)");
@@ -125,58 +211,22 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
             "The store is busy or unreachable; retry after `Retry-After` seconds (`retryable`: true)",
         );
     }
-    if has_body && matches!(method, "post" | "put") {
-        allow_control_keys(op);
-    }
 }
 
-/// Gives the `If-Match` header its pattern.
-fn constrain_if_match(op: &mut Map<String, Value>) {
+/// Gives the `If-Match` header and the path parameters their patterns.
+fn constrain_parameters(op: &mut Map<String, Value>) {
     let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
         return;
     };
-    for p in params
-        .iter_mut()
-        .filter(|p| p["in"] == "header" && p["name"] == "If-Match")
-    {
-        p["schema"] = json!({ "type": "string", "pattern": IF_MATCH_PATTERN });
+    for p in params.iter_mut() {
+        if p["in"] == "header" && p["name"] == "If-Match" {
+            p["schema"] = json!({ "type": "string", "pattern": IF_MATCH_PATTERN });
+            p["description"] = json!("The version read, quoted: `\"3\"`. `*` is refused with 428 (R-API-4).");
+        }
+        if p["in"] == "path" {
+            p["schema"] = json!({ "type": "string", "pattern": PATH_SEGMENT });
+        }
     }
-}
-
-/// A record body may carry `version` (instead of `If-Match`) and `owner_id`
-/// beside the entity's fields (R-API-4, R-API-5); the entity schemas do not
-/// name them, so the request body says so.
-fn allow_control_keys(op: &mut Map<String, Value>) {
-    let Some(content) = op.get_mut("requestBody").and_then(|b| b.get_mut("content")) else {
-        return;
-    };
-    let Some(media) = content.get_mut("application/json") else {
-        return;
-    };
-    let Some(schema) = media.get("schema").cloned() else {
-        return;
-    };
-    let is_fields = schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .is_some_and(|r| r.ends_with("Fields"));
-    if !is_fields {
-        return;
-    }
-    media["schema"] = json!({
-        "allOf": [
-            schema,
-            {
-                "type": "object",
-                "properties": {
-                    "version": { "type": ["integer", "null"], "format": "int64", "minimum": 1,
-                        "description": "The version read, instead of `If-Match` (R-API-4)" },
-                    "owner_id": { "type": ["string", "null"],
-                        "description": "The owner; only an admin may name another user (R-API-5)" }
-                }
-            }
-        ]
-    });
 }
 
 /// OpenAPI links from each create to the operations on what it created, so
@@ -193,13 +243,28 @@ fn add_links(doc: &mut Value) {
         .iter()
         .map(|(one, _)| {
             let mut ops = vec![format!("get{one}"), format!("update{one}"), format!("delete{one}")];
-            ops.push(format!("list{one}Journal"));
-            ops.push(format!("add{one}JournalEntry"));
+            // Only contacts and activities have journals.
             if *one == "Contact" {
-                ops.extend(["enableContactSynchronize".into(), "disableContactSynchronize".into()]);
+                ops.extend(
+                    [
+                        "listContactJournal",
+                        "addContactJournalEntry",
+                        "enableContactSynchronize",
+                        "disableContactSynchronize",
+                    ]
+                    .map(String::from),
+                );
             }
             if *one == "Activity" {
-                ops.extend(["getActivityParticipants".into(), "replaceActivityParticipants".into()]);
+                ops.extend(
+                    [
+                        "listActivityJournal",
+                        "addActivityJournalEntry",
+                        "getActivityParticipants",
+                        "replaceActivityParticipants",
+                    ]
+                    .map(String::from),
+                );
             }
             (format!("create{one}"), "$response.body#/id", "id", ops)
         })

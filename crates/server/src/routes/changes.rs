@@ -53,7 +53,7 @@ fn parse_number<T: std::str::FromStr>(
     ok: impl Fn(&T) -> bool,
 ) -> Result<T, ApiError> {
     match text {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         Some(t) => t.parse::<T>().ok().filter(|v| ok(v)).ok_or_else(|| {
             ApiError::bad_request(Some(field.to_owned()), format!("`{t}` is out of range or not a number"))
         }),

@@ -43,8 +43,9 @@ pub async fn trigger(state: &AppState, name: &str) -> Result<bool, ApiError> {
 /// the profile keeps its interval); 404 for an unknown token.
 #[utoipa::path(post, path = "/api/v1/push/{token}", operation_id = "pushWebhook", tag = "profiles",
     params(("token" = String, Path, description = "The profile's push token")),
-    request_body(content = String, description = "Any body, e.g. a WebDAV-Push push-message; not parsed",
-        content_type = "application/xml"),
+    // Any bytes: a WebDAV-Push push-message is XML, but nothing is parsed.
+    request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML); not parsed",
+        content_type = "application/octet-stream"),
     responses(
         (status = 202, body = PushAccepted),
         (status = 400, description = "The token holds a control character", body = ErrorBody),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, from_value};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::paging::{ListParams, PageBody};
 use crate::routes::records::{self, RecordResponse, load_readable};
@@ -70,7 +70,7 @@ pub async fn list(
         (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "A user with that e-mail exists", body = ErrorBody),
+        (status = 409, description = "A user of that name exists, ignoring case (R-API-16)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid value", body = ErrorBody),
@@ -81,7 +81,9 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     caller.require_admin()?;
-    let fields: UserFields = from_value(serde_json::Value::Object(body.object()?))?;
+    // As any record body: `version` and `owner_id` are read (and checked)
+    // apart; a new user owns itself, so neither is used.
+    let fields: UserFields = body.record::<UserFields>()?.fields;
     fields.validate()?;
     let (user, token) = state.store.create_user(fields).await.map_err(from_store)?;
     Ok((StatusCode::CREATED, Json(CreatedUser { user, token })))
@@ -129,7 +131,7 @@ fn self_service_check(caller: &Caller) -> impl FnOnce(&Record<UserFields>, &User
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not an admin and not yourself, or a role change", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Stale version; nothing changed", body = ErrorBody),
+        (status = 409, description = "Stale version, or another user has the new name (R-API-16); nothing changed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid value", body = ErrorBody),
