@@ -178,22 +178,24 @@ on_both!(r_api_16_a_duplicate_user_name_is_409, |w| {
     assert_eq!(bobs, 1);
 });
 
+/// Alice's vdir profile `alice`, made by the admin; its push token.
+async fn alice_vdir_profile(w: &World) -> String {
+    let root = w._dir.path().join("mailboxes").join("alice");
+    std::fs::create_dir_all(&root).unwrap();
+    let body = json!({"name": "alice", "user_id": w.alice.id, "connector": {"kind": "vdir", "root": root}});
+    let r = w
+        .call(Method::POST, "/api/v1/profiles", Some(&w.admin.token), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    r.json["push_token"].as_str().unwrap().to_string()
+}
+
 // Issue 18 item 1: `[]` ran the sync and `[true]` set its first field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_api_11_non_object_bodies_are_refused_on_every_route() {
     let mut w = World::new().await;
     server_mode(&mut w).await;
-    let root = w._dir.path().join("mailboxes").join("alice");
-    std::fs::create_dir_all(&root).unwrap();
-    let r = w
-        .call(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(&w.admin.token),
-            Some(json!({"name": "alice", "user_id": w.alice.id, "connector": {"kind": "vdir", "root": root}})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    alice_vdir_profile(&w).await;
     let token = w.admin.token.clone();
     let contact = w.contacts.alice_own.clone();
     let routes = [
@@ -325,17 +327,7 @@ async fn push_from(w: &World, token: &str, client: [u8; 4]) -> Reply {
 async fn r_api_15_the_push_webhook_is_rate_limited_per_token_and_client() {
     let mut w = World::new().await;
     let mode = server_mode(&mut w).await;
-    let root = w._dir.path().join("mailboxes").join("alice");
-    std::fs::create_dir_all(&root).unwrap();
-    let r = w
-        .call(
-            Method::POST,
-            "/api/v1/profiles",
-            Some(&w.admin.token),
-            Some(json!({"name": "alice", "user_id": w.alice.id, "connector": {"kind": "vdir", "root": root}})),
-        )
-        .await;
-    let token = r.json["push_token"].as_str().unwrap().to_string();
+    let token = alice_vdir_profile(&w).await;
     let groupware = [192, 0, 2, 10];
     let burst = crmsync_server::push_limit::PER_TOKEN.burst;
     for i in 0..burst {
