@@ -144,6 +144,17 @@ on_both!(r_api_14_profile_names_with_control_characters_are_refused, |w| {
         assert_json_error(&r, StatusCode::BAD_REQUEST, name);
         assert_eq!(r.error_field(), Some("name"), "{name:?}");
     }
+    // NUL is refused by the body decoder before the profile is looked at.
+    let nul = json!({"name": "nul\u{0}", "connector": {"kind": "vdir", "root": root}});
+    let r = w
+        .call(Method::POST, "/api/v1/profiles", Some(&w.admin.token), Some(nul))
+        .await;
+    assert_json_error(&r, StatusCode::UNPROCESSABLE_ENTITY, "NUL in a profile name");
+    assert_eq!(r.error_field(), Some("name"));
+    let r = w
+        .call(Method::GET, "/api/v1/profiles/nul%00", Some(&w.admin.token), None)
+        .await;
+    assert_json_error(&r, StatusCode::BAD_REQUEST, "NUL in a profile path");
     let r = w
         .call(Method::GET, "/api/v1/profiles", Some(&w.admin.token), None)
         .await;
