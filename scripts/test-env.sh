@@ -3,18 +3,24 @@
 # Idempotent and quiet when everything is already in place.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="$ROOT/.tools/py"
-REQ="$ROOT/scripts/requirements-test.txt"
 
-if [ ! -x "$VENV/bin/python" ]; then
-  python3 -m venv "$VENV"
-fi
-# Reinstall only when the requirements changed since the last install.
-if ! cmp -s "$REQ" "$VENV/.installed-requirements" 2>/dev/null; then
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$REQ"
-  cp "$REQ" "$VENV/.installed-requirements"
-fi
-export PATH="$VENV/bin:$PATH"
+# A venv with these requirements; reinstalled only when they changed since
+# the last install.
+crmsync_venv() {
+  local venv="$1" req="$2"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+  fi
+  if ! cmp -s "$req" "$venv/.installed-requirements" 2>/dev/null; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    cp "$req" "$venv/.installed-requirements"
+  fi
+}
+crmsync_venv "$ROOT/.tools/py" "$ROOT/scripts/requirements-test.txt"
+export PATH="$ROOT/.tools/py/bin:$PATH"
+# Schemathesis and openapi-python-client, apart (see the file); the API
+# contract test finds them in .tools/contract/bin, not on PATH.
+crmsync_venv "$ROOT/.tools/contract" "$ROOT/scripts/requirements-contract.txt"
 
 # PostgreSQL: the machine kind runs one at 127.0.0.1:5432; start it if it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -60,13 +60,14 @@ pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
 pub fn init_logging(log: &LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRMSYNC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // A second init (tests, demo) is harmless: keep the first subscriber.
     let _ = match log.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.with_writer(std::io::stderr).json().try_init(),
+        // One event, one line: values cannot forge lines (R-API-14).
+        LogFormat::Text => builder
+            .with_writer(|| crate::log_escape::EscapingWriter(std::io::stderr()))
+            .try_init(),
     };
 }
 

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod context;
 mod demo;
+mod log_escape;
 mod profile_directory;
 mod profiles;
 mod progress;

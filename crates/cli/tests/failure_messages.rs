@@ -3,7 +3,11 @@
 //! does not answer, and a mass delete held by the guard (R-SAFE-3). Each
 //! message says what went wrong and what to do, down to the command to run.
 
-use std::net::{TcpListener, TcpStream};
+mod support;
+
+use support::{free_port, text};
+
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,18 +31,6 @@ fn crmsync(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         command.env(k, v);
     }
     command.output().expect("crmsync runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind a free port")
-        .local_addr()
-        .expect("port")
-        .port()
 }
 
 /// Radicale with htpasswd authentication on a free port of 127.0.0.1, killed on drop.

@@ -41,11 +41,17 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
 }
 
+/// The API's request body limit unless configured (R-API-11): room for a
+/// contact with the largest photo the model allows (4 MiB, `MAX_PHOTO_LEN`)
+/// and the rest of its fields. The one place this number is written: the
+/// server's default is this constant.
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 5 * 1024 * 1024;
+
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
-            max_body_bytes: 1024 * 1024,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }

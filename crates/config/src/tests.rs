@@ -243,3 +243,12 @@ fn r_sec_1_allowed_hosts_from_the_file_or_the_environment() {
     assert_eq!(from_env.security.allowed_hosts, ["dav.lan", "10.0.0.0/8"]);
     assert!(Config::default().security.allowed_hosts.is_empty());
 }
+
+// R-API-11: one body limit; a configuration that names none gets the 5 MiB
+// that a contact with the largest photo needs (it was 1 MiB here).
+#[test]
+fn r_api_11_the_default_body_limit_holds_the_largest_photo() {
+    let c = parse("").unwrap();
+    assert_eq!(c.server.max_body_bytes, crate::DEFAULT_MAX_BODY_BYTES);
+    assert_eq!(crate::DEFAULT_MAX_BODY_BYTES, 5 * 1024 * 1024);
+}

@@ -121,6 +121,26 @@ pub(crate) fn require_text(field: &str, value: &str) -> Result<(), ValidationErr
     }
 }
 
+/// A name people and logs read: one line of visible text. Control
+/// characters (NUL, newline, ESC, …) would forge lines in a text log and
+/// break the store (PostgreSQL refuses NUL); bidirectional overrides and
+/// isolates (U+202A–U+202E, U+2066–U+2069) make a name display as another
+/// (R-API-14).
+pub fn check_name(field: &str, value: &str) -> Result<(), ValidationError> {
+    require_text(field, value)?;
+    let misleading = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    match value.chars().find(|&c| c.is_control() || misleading(c)) {
+        Some(c) => Err(ValidationError::new(
+            field,
+            format!(
+                "must not contain control or text-direction characters (found U+{:04X})",
+                c as u32
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Shared check: an optional e-mail address must at least look like one.
 pub(crate) fn check_email(field: &str, value: Option<&str>) -> Result<(), ValidationError> {
     match value {
@@ -144,4 +164,19 @@ pub fn looks_like_email(v: &str) -> bool {
 
 pub(crate) fn default_true() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_api_14_names_refuse_control_and_direction_characters() {
+        for bad in ["a\nb", "a\0", "\u{202E}evil", "x\u{1b}[31m", "tab\there", ""] {
+            assert!(check_name("name", bad).is_err(), "{bad:?}");
+        }
+        for good in ["Alice", "Zoë O'Brien-Smith", "山田 太郎", "عمر"] {
+            assert!(check_name("name", good).is_ok(), "{good:?}");
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::record::{Validate, ValidationError, check_email, require_text};
+use crate::record::{Validate, ValidationError, check_email, check_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -45,7 +45,7 @@ pub struct UserFields {
 
 impl Validate for UserFields {
     fn validate(&self) -> Result<(), ValidationError> {
-        require_text("name", &self.name)?;
+        check_name("name", &self.name)?;
         check_email("email", self.email.as_deref())
     }
 }

@@ -54,21 +54,31 @@ fn is_json(value: Option<&axum::http::HeaderValue>) -> bool {
 }
 
 impl JsonBody {
-    /// Deserializes the whole body as `T`, naming the failing field.
+    /// Deserializes the whole body as `T`, naming the failing field. Every
+    /// request body of the API is a JSON object, so this is the one decoder
+    /// of all routes: an array or a scalar is refused before `T` sees it
+    /// (serde would read `[true]` into a struct's first field).
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        from_value(Value::Object(self.object()?))
+    }
+
+    /// The body as a JSON object; anything else is a 400. A string holding
+    /// NUL is refused here too (R-API-14), whatever the route does with it.
+    pub fn object(&self) -> Result<Map<String, Value>, ApiError> {
         // Syntax first, on its own: a body cut off inside a value is not that
         // field's fault, so a syntax error names no field.
         let value: Value = serde_json::from_slice(&self.0)
             .map_err(|e| ApiError::bad_request(None, format!("the body is not valid JSON: {e}")))?;
-        from_value(value)
-    }
-
-    /// The body as a JSON object; anything else is a 400.
-    pub fn object(&self) -> Result<Map<String, Value>, ApiError> {
-        match self.parse::<Value>()? {
-            Value::Object(map) => Ok(map),
-            _ => Err(ApiError::bad_request(None, "the body must be a JSON object")),
+        let Value::Object(map) = value else {
+            return Err(ApiError::bad_request(None, "the body must be a JSON object"));
+        };
+        if let Some(field) = crate::text_guard::first_nul_in_object(&map) {
+            return Err(ApiError::Unprocessable {
+                field,
+                message: crate::text_guard::NUL_MESSAGE.to_owned(),
+            });
         }
+        Ok(map)
     }
 }
 
@@ -88,7 +98,7 @@ impl JsonBody {
     /// what it read with its edits applied.
     pub fn record<F: DeserializeOwned>(&self) -> Result<RecordBody<F>, ApiError> {
         let mut map = self.object()?;
-        let version = take_field::<i64>(&mut map, "version")?;
+        let version = take_version(&mut map)?;
         let owner_id = take_field::<String>(&mut map, "owner_id")?;
         for meta in ["id", "created_at", "modified_at"] {
             map.remove(meta);
@@ -100,6 +110,30 @@ impl JsonBody {
             owner_id,
         })
     }
+}
+
+/// Removes `version` from `map`: a whole number from 1 (the first version a
+/// record has). JSON does not tell `3` from `3.0`, and neither does the
+/// document's `integer`, so an integral float is that number.
+fn take_version(map: &mut Map<String, Value>) -> Result<Option<i64>, ApiError> {
+    let bad = || {
+        ApiError::bad_request(
+            Some("version".to_owned()),
+            "must be a whole number from 1, the version read",
+        )
+    };
+    let number = match map.remove("version") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n,
+        Some(_) => return Err(bad()),
+    };
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    });
+    whole.filter(|v| *v >= 1).map(Some).ok_or_else(bad)
 }
 
 /// Removes `key` from `map` and deserializes it; `null` counts as absent.
@@ -164,9 +198,50 @@ mod tests {
         assert_eq!(parsed.version, Some(3));
         assert_eq!(parsed.owner_id.as_deref(), Some("u1"));
         assert!(parsed.fields.items.is_empty());
-        let bad = JsonBody(Bytes::from_static(br#"{"version":"three","items":[]}"#));
-        let err = bad.record::<Outer>().err().expect("a string version is refused");
-        assert_eq!(err.field(), Some("version"));
+        for bad in [
+            &br#"{"version":"three","items":[]}"#[..],
+            br#"{"version":0,"items":[]}"#,
+            br#"{"version":1.5,"items":[]}"#,
+        ] {
+            let err = JsonBody(Bytes::copy_from_slice(bad))
+                .record::<Outer>()
+                .err()
+                .expect("refused");
+            assert_eq!(err.field(), Some("version"));
+        }
+        let integral = JsonBody(Bytes::from_static(br#"{"version":4.0,"items":[]}"#));
+        assert_eq!(integral.record::<Outer>().unwrap().version, Some(4));
+    }
+
+    // Issue 18: `[]` and `[true]` were read as a struct with positional fields.
+    #[test]
+    fn r_api_11_non_object_bodies_are_refused_by_the_one_decoder() {
+        #[derive(serde::Deserialize, Debug, Default)]
+        #[allow(dead_code)]
+        struct Flags {
+            #[serde(default)]
+            dry_run: bool,
+        }
+        let cases: [&[u8]; 6] = [b"[]", b"[true]", b"true", b"1", b"\"x\"", b"null"];
+        for text in cases {
+            let err = JsonBody(Bytes::copy_from_slice(text)).parse::<Flags>().unwrap_err();
+            assert_eq!(
+                err.status(),
+                StatusCode::BAD_REQUEST,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            assert!(err.to_string().contains("JSON object"), "{err}");
+        }
+        assert!(JsonBody(Bytes::from_static(b"{}")).parse::<Flags>().is_ok());
+    }
+
+    #[test]
+    fn r_api_14_nul_in_a_nested_string_is_422_naming_the_field() {
+        let body = JsonBody(Bytes::from_static(br#"{"items":[{"n":1},{"n":1,"s":"a\u0000b"}]}"#));
+        let err = body.parse::<Value>().unwrap_err();
+        assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(err.field(), Some("items[1].s"));
     }
 
     #[test]

@@ -46,6 +46,17 @@ pub enum ApiError {
     /// The database is unreachable or busy; the same request may succeed later.
     #[error("the store is temporarily unavailable; retry shortly")]
     Unavailable(String),
+    /// The path exists, the method does not (the `Allow` header lists those that do).
+    #[error("this method is not allowed here; the `Allow` header lists the ones that are")]
+    MethodNotAllowed,
+    #[error("request target longer than {limit} bytes")]
+    UriTooLong { limit: usize },
+    /// Too many push notifications; `Retry-After` says when the next one is taken (R-API-15).
+    #[error("too many notifications; retry after {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// A request axum's own extractors refused, with their status and words.
+    #[error("{message}")]
+    Rejected { status: StatusCode, message: String },
     /// A bug or a broken database; retrying will not help, the operator must look at the log.
     #[error("internal error; the server log has the details")]
     Internal(String),
@@ -84,6 +95,10 @@ impl ApiError {
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Rejected { status, .. } => *status,
             ApiError::Groupware { transient: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Groupware { transient: false, .. } => StatusCode::BAD_GATEWAY,
         }
@@ -105,6 +120,11 @@ impl ApiError {
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
             ApiError::NoSyncProfiles => "no_sync_profiles",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::UriTooLong { .. } => "uri_too_long",
+            ApiError::TooManyRequests { .. } => "too_many_requests",
+            ApiError::Rejected { status, .. } if status.is_server_error() => "internal",
+            ApiError::Rejected { .. } => "bad_request",
             ApiError::Groupware { transient: true, .. } => "groupware_unavailable",
             ApiError::Groupware { transient: false, .. } => "groupware_error",
         }
@@ -114,7 +134,7 @@ impl ApiError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            ApiError::Unavailable(_) | ApiError::Groupware { transient: true, .. }
+            ApiError::Unavailable(_) | ApiError::Groupware { transient: true, .. } | ApiError::TooManyRequests { .. }
         )
     }
 
@@ -183,6 +203,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Unavailable(_) | ApiError::Groupware { transient: true, .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            ApiError::TooManyRequests { retry_after_secs } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
             _ => {}
         }

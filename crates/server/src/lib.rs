@@ -14,13 +14,17 @@ pub mod auth;
 pub mod body;
 pub mod error;
 pub mod openapi;
+mod openapi_contract;
 pub mod paging;
 pub mod precondition;
+pub mod push_limit;
+mod request_guard;
 pub mod routes;
 mod service_error;
 pub mod state;
 mod store_error;
 pub mod sync;
+mod text_guard;
 
 use std::future::Future;
 
@@ -35,7 +39,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

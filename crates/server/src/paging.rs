@@ -22,8 +22,11 @@ pub struct ListParams {
     /// Opaque cursor from the previous page's `next_cursor`.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
+    // Read as text so that a bad value is our 400; documented as what it must be.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
     /// Only records modified at or after this RFC 3339 instant.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub modified_since: Option<String>,
     /// Only records of this owner.
     pub owner_id: Option<String>,
@@ -52,7 +55,9 @@ pub struct ListRequest {
 impl ListParams {
     pub fn check(self) -> Result<ListRequest, ApiError> {
         let limit = match self.limit.as_deref() {
-            None | Some("") => DEFAULT_LIMIT,
+            // An empty value is a bad value, not an absent one: the document
+            // types it as an integer (R-API-6, R-API-17).
+            None => DEFAULT_LIMIT,
             Some(text) => match text.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
@@ -64,7 +69,7 @@ impl ListParams {
             },
         };
         let modified_since = match self.modified_since.as_deref() {
-            None | Some("") => None,
+            None => None,
             Some(text) => Some(
                 DateTime::parse_from_rfc3339(text)
                     .map_err(|e| {
@@ -102,7 +107,7 @@ mod tests {
     fn defaults_and_bounds() {
         let ok = ListParams::default().check().unwrap();
         assert_eq!(ok.limit, DEFAULT_LIMIT);
-        for bad in ["0", "501", "-1", "ten"] {
+        for bad in ["0", "501", "-1", "ten", ""] {
             let p = ListParams {
                 limit: Some(bad.into()),
                 ..Default::default()
@@ -126,5 +131,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(p.check().unwrap_err().field(), Some("modified_since"));
+        let empty = ListParams {
+            modified_since: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(empty.check().unwrap_err().field(), Some("modified_since"));
     }
 }

@@ -15,7 +15,8 @@ pub fn etag(version: i64) -> [(header::HeaderName, HeaderValue); 1] {
 /// accepted: `*` would mean "overwrite whatever is there", which is the blind
 /// overwrite the version check exists to prevent (R-API-4).
 pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(raw) = headers.get(header::IF_MATCH) else {
+    // An empty header says nothing: as if not sent.
+    let Some(raw) = headers.get(header::IF_MATCH).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     let bad = || ApiError::bad_request(Some("If-Match".to_owned()), "expected one quoted version, e.g. \"3\"");

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use crmsync_service::{Clock, ConnectorFactory, DefaultConnectorFactory, ProfileCatalog, Scheduler, SystemClock};
 use crmsync_store::Store;
 
-/// Default request body limit: room for a contact with its 4 MiB photo
-/// (`MAX_PHOTO_LEN`) plus the rest of its fields, JSON-escaped.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+use crate::push_limit::{PER_CLIENT, PER_TOKEN, PushLimiter};
+
+/// Default request body limit (R-API-11): the configuration's
+/// `server.max_body_bytes` default, defined once there.
+pub const DEFAULT_MAX_BODY_BYTES: usize = crmsync_config::DEFAULT_MAX_BODY_BYTES as usize;
 
 /// Shared state of the HTTP API. Build it with [`AppState::new`]; fields are
 /// public so that tests and the CLI can adjust them.
@@ -38,6 +40,8 @@ pub struct ServiceState {
     /// For a profile created without `pull_interval_secs`
     /// (`scheduler.default_pull_interval_secs`).
     pub default_pull_interval_secs: u64,
+    /// The push webhook's rate limit (R-API-15), on `clock`.
+    pub push_limit: PushLimiter,
 }
 
 impl std::fmt::Debug for ServiceState {
@@ -50,11 +54,13 @@ impl std::fmt::Debug for ServiceState {
 
 impl AppState {
     pub fn new(store: Store) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         AppState {
             service: ServiceState {
                 catalog: ProfileCatalog::new(store.clone(), None),
                 factory: Arc::new(DefaultConnectorFactory),
-                clock: Arc::new(SystemClock),
+                push_limit: PushLimiter::new(clock.clone(), PER_TOKEN, PER_CLIENT),
+                clock,
                 scheduler: None,
                 default_pull_interval_secs: 900,
             },
@@ -95,7 +101,9 @@ impl AppState {
         self
     }
 
+    /// Uses `clock` for saves, triggers and the push rate limit.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.service.push_limit = PushLimiter::new(clock.clone(), PER_TOKEN, PER_CLIENT);
         self.service.clock = clock;
         self
     }

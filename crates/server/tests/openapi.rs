@@ -141,3 +141,104 @@ async fn openapi_document_is_valid_openapi_3() {
         assert!(doc["components"]["schemas"].get(name).is_some(), "dangling $ref {r}");
     }
 }
+
+fn each_operation(doc: &Value) -> Vec<(String, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if METHODS.contains(&method.as_str()) {
+                out.push((method.clone(), path.clone(), op));
+            }
+        }
+    }
+    out
+}
+
+// Issue 18 items 3-6 (R-API-17): a client generator can use the document.
+#[tokio::test]
+async fn r_api_17_operation_ids_are_unique_and_statuses_and_constraints_are_stated() {
+    let w = World::new().await;
+    let doc = document(&w).await;
+    let mut ids = BTreeSet::new();
+    for (method, path, op) in each_operation(&doc) {
+        let id = op["operationId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+        assert!(
+            ids.insert(id.to_owned()),
+            "{method} {path}: operationId {id} is used twice"
+        );
+        assert!(
+            id.chars().next().unwrap().is_ascii_lowercase() && !id.contains('_'),
+            "{id} is camelCase"
+        );
+        let statuses = op["responses"].as_object().unwrap();
+        let has = |s: &str| statuses.contains_key(s);
+        assert!(has("400") && has("414"), "{method} {path}: the request guard's answers");
+        if op.get("requestBody").is_some() {
+            for s in ["413", "415", "422"] {
+                assert!(has(s), "{method} {path}: {s} for a body");
+            }
+        }
+        if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            assert!(has("401") && has("503"), "{method} {path}");
+        }
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["name"] == "If-Match" {
+                assert_eq!(p["schema"]["pattern"], r#"^"[0-9]{1,18}"$"#, "{method} {path}");
+            }
+        }
+    }
+    assert!(ids.contains("listContacts") && ids.contains("getContact") && ids.contains("createUser"));
+    let list = &doc["paths"]["/api/v1/contacts"]["get"];
+    let param = |name: &str| {
+        list["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))["schema"]
+            .clone()
+    };
+    let limit = param("limit");
+    assert_eq!(
+        (limit["minimum"].as_i64(), limit["maximum"].as_i64()),
+        (Some(1), Some(500)),
+        "{limit}"
+    );
+    assert!(limit["type"].to_string().contains("integer"), "{limit}");
+    assert_eq!(param("modified_since")["format"], "date-time");
+    // Constraints of the model, and the body's control keys.
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(schemas["UserFields"]["properties"]["name"]["minLength"], 1);
+    assert!(
+        schemas["ContactFields"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("needs a non-blank"),
+        "{}",
+        schemas["ContactFields"]
+    );
+    assert_eq!(schemas["ContactFields"]["properties"]["version"]["minimum"], 1);
+    let put = &doc["paths"]["/api/v1/contacts/{id}"]["put"];
+    for s in ["409", "428"] {
+        assert!(put["responses"].get(s).is_some(), "PUT contact: {s}");
+    }
+    // Links from a create to the operations on what it made.
+    let links = &doc["paths"]["/api/v1/contacts"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["getContact"]["operationId"], "getContact");
+    assert_eq!(links["getContact"]["parameters"]["id"], "$response.body#/id");
+    for (method, path, op) in each_operation(&doc) {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().unwrap();
+                assert!(
+                    ids.contains(target),
+                    "{method} {path} {status}: link {name} to an unknown operation"
+                );
+            }
+        }
+    }
+    let push = &doc["paths"]["/api/v1/push/{token}"]["post"]["responses"];
+    assert!(push.get("429").is_some(), "the webhook's rate limit");
+}

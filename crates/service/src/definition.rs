@@ -57,6 +57,14 @@ impl ProfileDefinition {
                 "the name must hold 1 to 200 characters",
             ));
         }
+        // R-API-14: names reach logs and URLs; no control or direction characters.
+        if let Err(e) = crmsync_model::record::check_name("name", &self.name) {
+            return Err(ServiceError::InvalidField {
+                profile: self.name.escape_debug().to_string(),
+                field: e.field,
+                message: e.message,
+            });
+        }
         if !(MIN_PULL_INTERVAL..=MAX_PULL_INTERVAL).contains(&self.pull_interval) {
             return Err(ServiceError::invalid(
                 &self.name,

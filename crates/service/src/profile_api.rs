@@ -228,6 +228,9 @@ impl ProfileCatalog {
                 "1 to 200 characters, no surrounding spaces and no `/`",
             ));
         }
+        // R-API-14: the name reaches logs and URLs; the profile is named escaped.
+        crmsync_model::record::check_name("name", name)
+            .map_err(|e| field(&name.escape_debug().to_string(), "name", e.message))?;
         // Absent: on replace the profile's user, on create the caller.
         let user_id = input
             .user_id

@@ -106,6 +106,10 @@ fn decode_cursor(cursor: &str) -> Result<(i64, String)> {
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(bad)?;
     let (ms, id) = text.split_once(':').ok_or_else(bad)?;
+    // No id holds NUL, and PostgreSQL would refuse it as a parameter.
+    if id.contains('\0') {
+        return Err(bad());
+    }
     Ok((ms.parse().map_err(|_| bad())?, id.to_string()))
 }
 
@@ -118,6 +122,10 @@ mod tests {
         let c = encode_cursor(1_700_000_000_123, "abc-1");
         assert_eq!(decode_cursor(&c).unwrap(), (1_700_000_000_123, "abc-1".to_string()));
         assert!(matches!(decode_cursor("%%%"), Err(StoreError::Validation(_))));
+        assert!(matches!(
+            decode_cursor(&URL_SAFE_NO_PAD.encode("1:a\0b")),
+            Err(StoreError::Validation(_))
+        ));
         assert!(matches!(
             decode_cursor(&URL_SAFE_NO_PAD.encode("nocolon")),
             Err(StoreError::Validation(_))

@@ -29,7 +29,16 @@ impl Store {
         fields.validate()?;
         let id = new_id();
         let mut tx = self.begin_write().await?;
-        let user = insert_record(&mut tx, id.clone(), &id, fields).await?;
+        let name = fields.name.clone();
+        let user = insert_record(&mut tx, id.clone(), &id, fields)
+            .await
+            .map_err(|e| match e {
+                // The only unique key of a new user row is its name (R-API-16).
+                StoreError::Conflict(_) => StoreError::Conflict(format!(
+                    "a user named `{name}` exists already (names are unique, ignoring case); choose another name"
+                )),
+                e => e,
+            })?;
         // After the change-log append, but only a fresh key is inserted (see changelog).
         let token = new_token();
         store_token_hash(&mut tx, &id, &token).await?;

@@ -20,8 +20,11 @@ use crate::store_error::from_store;
 #[into_params(parameter_in = Query)]
 pub struct ChangesParams {
     /// Return changes with a sequence number greater than this (default 0: from the start).
+    // Read as text so that a bad value is our 400; documented as what it must be.
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub since: Option<String>,
     /// How many log entries to examine, 1 to 500 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
 }
 
@@ -50,7 +53,7 @@ fn parse_number<T: std::str::FromStr>(
     ok: impl Fn(&T) -> bool,
 ) -> Result<T, ApiError> {
     match text {
-        None | Some("") => Ok(default),
+        None => Ok(default),
         Some(t) => t.parse::<T>().ok().filter(|v| ok(v)).ok_or_else(|| {
             ApiError::bad_request(Some(field.to_owned()), format!("`{t}` is out of range or not a number"))
         }),
@@ -92,7 +95,7 @@ async fn visible(state: &AppState, caller: &Caller, change: &Change) -> Result<b
 }
 
 /// Changes after `since` that the caller may read, in sequence order.
-#[utoipa::path(get, path = "/api/v1/changes", tag = "changes", params(ChangesParams),
+#[utoipa::path(get, path = "/api/v1/changes", operation_id = "listChanges", tag = "changes", params(ChangesParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ChangesPage),

@@ -61,9 +61,9 @@ where
 }
 
 macro_rules! journal_routes {
-    ($list:ident, $add:ident, $fields:ty, $tag:tt, $path:tt, $what:tt) => {
+    ($list:ident, $add:ident, $fields:ty, $tag:tt, $path:tt, $what:tt, $name:tt) => {
         #[doc = concat!("The journal of a ", $what, ", oldest first.")]
-        #[utoipa::path(get, path = $path, tag = $tag, params(("id" = String, Path)),
+        #[utoipa::path(get, path = $path, operation_id = concat!("list", $name, "Journal"), tag = $tag, params(("id" = String, Path)),
             security(("bearer" = [])),
             responses(
                 (status = 200, body = Vec<JournalEntry>),
@@ -79,7 +79,7 @@ macro_rules! journal_routes {
         }
 
         #[doc = concat!("Adds an entry to the journal of a ", $what, ".")]
-        #[utoipa::path(post, path = $path, tag = $tag, request_body = NewJournalEntry,
+        #[utoipa::path(post, path = $path, operation_id = concat!("add", $name, "JournalEntry"), tag = $tag, request_body = NewJournalEntry,
             params(("id" = String, Path)),
             security(("bearer" = [])),
             responses(
@@ -109,7 +109,8 @@ journal_routes!(
     ContactFields,
     "contacts",
     "/api/v1/contacts/{id}/journal",
-    "contact"
+    "contact",
+    "Contact"
 );
 journal_routes!(
     list_activity,
@@ -117,5 +118,6 @@ journal_routes!(
     ActivityFields,
     "activities",
     "/api/v1/activities/{id}/journal",
-    "activity"
+    "activity",
+    "Activity"
 );

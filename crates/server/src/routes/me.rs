@@ -9,7 +9,7 @@ use crate::state::AppState;
 use crmsync_model::{Record, UserFields};
 
 /// The caller's own user record.
-#[utoipa::path(get, path = "/api/v1/me", tag = "users",
+#[utoipa::path(get, path = "/api/v1/me", operation_id = "getMe", tag = "users",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Record<UserFields>, headers(("ETag" = String))),

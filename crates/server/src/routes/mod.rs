@@ -97,12 +97,16 @@ fn traced_path(path: &str) -> &str {
 
 const PUSH_PREFIX: &str = "/api/v1/push/";
 
-/// The routes and their OpenAPI document, before layers and state.
-pub fn routes_and_document(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The routes and their OpenAPI document (completed by
+/// [`crate::openapi_contract`]), before layers and state.
+pub fn routes_and_document(state: &AppState) -> (Router<AppState>, serde_json::Value) {
+    let (routes, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(authenticated(state))
         .merge(public())
-        .split_for_parts()
+        .split_for_parts();
+    let mut document = serde_json::to_value(&document).expect("the OpenAPI document serializes");
+    crate::openapi_contract::complete(&mut document);
+    (routes, document)
 }
 
 async fn route_not_found() -> ApiError {
@@ -117,6 +121,8 @@ pub fn router(state: AppState) -> Router {
         .layer(Extension(Document(Arc::new(document))))
         // Axum's own limit on buffered bodies; `JsonBody` turns a hit into our 413.
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        // Inside the trace, so refused requests are traced too (R-API-1, R-API-14).
+        .layer(axum::middleware::from_fn(crate::request_guard::guard))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Method and path only: headers (Authorization!) and query strings stay out of logs.
             tracing::info_span!("http", method = %req.method(), path = %traced_path(req.uri().path()), user_id = tracing::field::Empty)

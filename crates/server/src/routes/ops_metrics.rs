@@ -57,7 +57,12 @@ pub async fn serve_with_ops(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let ops = ops_routes(state.store.clone(), metrics);
-    axum::serve(listener, crate::router(state).merge(ops))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The peer address keys the push webhook's per-client limit (R-API-15).
+    let app = crate::router(state).merge(ops);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -51,7 +51,7 @@ fn respond(id: Id, version: i64, participants: Vec<Participant>) -> ListResponse
 }
 
 /// The activity's participants.
-#[utoipa::path(get, path = "/api/v1/activities/{id}/participants", tag = "activities",
+#[utoipa::path(get, path = "/api/v1/activities/{id}/participants", operation_id = "getActivityParticipants", tag = "activities",
     params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -73,7 +73,7 @@ pub async fn get(
 }
 
 /// Replaces the participant list (versioned like the activity).
-#[utoipa::path(put, path = "/api/v1/activities/{id}/participants", tag = "activities",
+#[utoipa::path(put, path = "/api/v1/activities/{id}/participants", operation_id = "replaceActivityParticipants", tag = "activities",
     request_body = ParticipantsReplacement,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"")),
     security(("bearer" = [])),

@@ -121,7 +121,7 @@ pub fn push_path(token: &str) -> String {
 }
 
 /// The profiles the caller may manage: all for an admin, their own otherwise.
-#[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles",
+#[utoipa::path(get, path = "/api/v1/profiles", operation_id = "listProfiles", tag = "profiles",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Profiles, never with credentials", body = Vec<Object>),
@@ -139,7 +139,7 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<
 
 /// Creates a profile (source `api`), due at once. R-PERM-1: a direction
 /// that writes to the CRM is refused (403) when the user lacks the rights.
-#[utoipa::path(post, path = "/api/v1/profiles", tag = "profiles",
+#[utoipa::path(post, path = "/api/v1/profiles", operation_id = "createProfile", tag = "profiles",
     request_body = ProfileBody,
     security(("bearer" = [])),
     responses(
@@ -184,7 +184,7 @@ pub async fn create(
 }
 
 /// One profile with its schedule (next run, last run, state).
-#[utoipa::path(get, path = "/api/v1/profiles/{name}", tag = "profiles",
+#[utoipa::path(get, path = "/api/v1/profiles/{name}", operation_id = "getProfile", tag = "profiles",
     params(("name" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -208,7 +208,7 @@ pub async fn get(
 
 /// Replaces an API profile, based on the version read (`If-Match` or
 /// `version`). A changed profile is due at once with its failures cleared.
-#[utoipa::path(put, path = "/api/v1/profiles/{name}", tag = "profiles",
+#[utoipa::path(put, path = "/api/v1/profiles/{name}", operation_id = "replaceProfile", tag = "profiles",
     params(("name" = String, Path)),
     request_body = ProfileBody,
     security(("bearer" = [])),
@@ -252,7 +252,7 @@ pub async fn replace(
 }
 
 /// Deletes an API profile; its sync history stays. `If-Match` is checked when sent.
-#[utoipa::path(delete, path = "/api/v1/profiles/{name}", tag = "profiles",
+#[utoipa::path(delete, path = "/api/v1/profiles/{name}", operation_id = "deleteProfile", tag = "profiles",
     params(("name" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -281,7 +281,7 @@ pub async fn delete(
 
 /// R-SCHED-2: runs the profile as soon as a worker is free, as a groupware
 /// notification would. 409 when the profile has push off or is disabled.
-#[utoipa::path(post, path = "/api/v1/profiles/{name}/push", tag = "profiles",
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/push", operation_id = "pushProfile", tag = "profiles",
     params(("name" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -312,7 +312,7 @@ pub async fn push(
 }
 
 /// A new push token for the profile's webhook; the old one stops working.
-#[utoipa::path(post, path = "/api/v1/profiles/{name}/push-token", tag = "profiles",
+#[utoipa::path(post, path = "/api/v1/profiles/{name}/push-token", operation_id = "rotateProfilePushToken", tag = "profiles",
     params(("name" = String, Path)),
     security(("bearer" = [])),
     responses(

@@ -5,10 +5,12 @@
 //! body (a WebDAV-Push `push-message` XML, JSON, or nothing) is advisory and
 //! not parsed: whatever changed, the profile's next run asks the server.
 
+use std::net::SocketAddr;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Extension, Path, State};
 use axum::http::StatusCode;
 use crmsync_service::PushTarget;
 
@@ -39,18 +41,26 @@ pub async fn trigger(state: &AppState, name: &str) -> Result<bool, ApiError> {
 /// 202 `triggered: true` when the profile will run now; 202 `triggered:
 /// false` when it has push off or is disabled (the subscription stays valid,
 /// the profile keeps its interval); 404 for an unknown token.
-#[utoipa::path(post, path = "/api/v1/push/{token}", tag = "profiles",
+#[utoipa::path(post, path = "/api/v1/push/{token}", operation_id = "pushWebhook", tag = "profiles",
     params(("token" = String, Path, description = "The profile's push token")),
-    request_body(content = String, description = "Any body, e.g. a WebDAV-Push push-message; not parsed",
-        content_type = "application/xml"),
+    // Any bytes: a WebDAV-Push push-message is XML, but nothing is parsed.
+    request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML); not parsed",
+        content_type = "application/octet-stream"),
     responses(
         (status = 202, body = PushAccepted),
+        (status = 400, description = "The token holds a control character", body = ErrorBody),
         (status = 404, description = "No profile has this token", body = ErrorBody),
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
+        (status = 429, description = "Too many notifications for this token or from this client (R-API-15); retry after `Retry-After` seconds",
+            body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds until the next notification is taken"))),
+        (status = 503, description = "Store unavailable; retry", body = ErrorBody),
     ))]
 pub async fn webhook(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    // Absent when the router is driven without a socket (in-process tests):
+    // those share one client bucket.
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     // Read (and bounded by the body limit) but not interpreted.
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<PushAccepted>), ApiError> {
@@ -62,6 +72,15 @@ pub async fn webhook(
         } else {
             ApiError::bad_request(None, format!("could not read the request body: {rejection}"))
         });
+    }
+    // Before the token is looked up, so guessing tokens is limited too.
+    let client = peer.map_or_else(
+        || "unknown".to_owned(),
+        |Extension(ConnectInfo(addr))| addr.ip().to_string(),
+    );
+    if let Err(retry_after_secs) = state.service.push_limit.admit(&token, &client) {
+        tracing::debug!(%client, retry_after_secs, "push notification over the rate limit");
+        return Err(ApiError::TooManyRequests { retry_after_secs });
     }
     let target = state
         .service

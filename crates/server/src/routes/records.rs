@@ -10,7 +10,7 @@
 use axum::Json;
 use axum::http::{HeaderMap, StatusCode};
 use crmsync_model::{Access, Record, Validate};
-use crmsync_store::{Entity, ListQuery};
+use crmsync_store::{Entity, ListQuery, StoreError};
 use serde::de::DeserializeOwned;
 
 use crate::auth::Caller;
@@ -79,7 +79,12 @@ where
         cursor: request.cursor,
         limit: request.limit,
     };
-    let page = state.store.list::<F>(&query).await.map_err(from_store)?;
+    let page = state.store.list::<F>(&query).await.map_err(|e| match e {
+        // The store judges the opaque cursor; a bad one is the request's
+        // fault like any bad query parameter: 400 (R-API-6), not 422.
+        StoreError::Validation(v) if v.field == "cursor" => ApiError::bad_request(Some(v.field), v.message),
+        other => from_store(other),
+    })?;
     // The store already filters by `visible_to`; checking again here keeps a
     // store bug from ever becoming a leak of private records.
     let items = page.items.into_iter().filter(|r| r.readable_by(&actor)).collect();
@@ -195,7 +200,7 @@ where
 /// Generates the five CRUD handlers of one entity, each with its OpenAPI
 /// annotation, in a module of their own.
 macro_rules! record_routes {
-    ($module:ident, $fields:ty, $tag:tt, $collection:tt, $item:tt) => {
+    ($module:ident, $fields:ty, $tag:tt, $collection:tt, $item:tt, $one:tt, $many:tt) => {
         pub mod $module {
             use axum::Json;
             use axum::extract::{Path, State};
@@ -213,7 +218,7 @@ macro_rules! record_routes {
             use crmsync_model::*;
 
             /// Lists the records the caller may read, oldest change first.
-            #[utoipa::path(get, path = $collection, tag = $tag, params(ListParams),
+            #[utoipa::path(get, path = $collection, operation_id = concat!("list", $many), tag = $tag, params(ListParams),
                 security(("bearer" = [])),
                 responses(
                     (status = 200, body = PageBody<Record<$fields>>),
@@ -229,7 +234,7 @@ macro_rules! record_routes {
             }
 
             /// Creates a record owned by the caller (an admin may name `owner_id`).
-            #[utoipa::path(post, path = $collection, tag = $tag, request_body = $fields,
+            #[utoipa::path(post, path = $collection, operation_id = concat!("create", $one), tag = $tag, request_body = $fields,
                 security(("bearer" = [])),
                 responses(
                     (status = 201, body = Record<$fields>, headers(("ETag" = String))),
@@ -249,7 +254,7 @@ macro_rules! record_routes {
             }
 
             /// Reads one record; the `ETag` is its version.
-            #[utoipa::path(get, path = $item, tag = $tag, params(("id" = String, Path)),
+            #[utoipa::path(get, path = $item, operation_id = concat!("get", $one), tag = $tag, params(("id" = String, Path)),
                 security(("bearer" = [])),
                 responses(
                     (status = 200, body = Record<$fields>, headers(("ETag" = String))),
@@ -265,7 +270,7 @@ macro_rules! record_routes {
             }
 
             /// Replaces the record's fields; send the version read as `If-Match` or `version`.
-            #[utoipa::path(put, path = $item, tag = $tag, request_body = $fields,
+            #[utoipa::path(put, path = $item, operation_id = concat!("update", $one), tag = $tag, request_body = $fields,
                 params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"")),
                 security(("bearer" = [])),
                 responses(
@@ -291,7 +296,7 @@ macro_rules! record_routes {
             }
 
             /// Deletes the record; `If-Match` is required.
-            #[utoipa::path(delete, path = $item, tag = $tag,
+            #[utoipa::path(delete, path = $item, operation_id = concat!("delete", $one), tag = $tag,
                 params(("id" = String, Path), ("If-Match" = String, Header, description = "\"<version>\"")),
                 security(("bearer" = [])),
                 responses(
@@ -319,20 +324,34 @@ record_routes!(
     AccountFields,
     "accounts",
     "/api/v1/accounts",
-    "/api/v1/accounts/{id}"
+    "/api/v1/accounts/{id}",
+    "Account",
+    "Accounts"
 );
 record_routes!(
     contacts,
     ContactFields,
     "contacts",
     "/api/v1/contacts",
-    "/api/v1/contacts/{id}"
+    "/api/v1/contacts/{id}",
+    "Contact",
+    "Contacts"
 );
-record_routes!(leads, LeadFields, "leads", "/api/v1/leads", "/api/v1/leads/{id}");
+record_routes!(
+    leads,
+    LeadFields,
+    "leads",
+    "/api/v1/leads",
+    "/api/v1/leads/{id}",
+    "Lead",
+    "Leads"
+);
 record_routes!(
     activities,
     ActivityFields,
     "activities",
     "/api/v1/activities",
-    "/api/v1/activities/{id}"
+    "/api/v1/activities/{id}",
+    "Activity",
+    "Activities"
 );

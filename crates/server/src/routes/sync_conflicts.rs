@@ -23,7 +23,7 @@ pub struct ConflictsQuery {
 }
 
 /// Open conflicts of the profiles the caller may see (or of one).
-#[utoipa::path(get, path = "/api/v1/sync/conflicts", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/sync/conflicts", operation_id = "listSyncConflicts", tag = "sync",
     params(("profile" = Option<String>, Query, description = "Only this profile")),
     security(("bearer" = [])),
     responses(
@@ -87,7 +87,7 @@ fn choice(body: ResolveBody) -> Result<ConflictChoice, ApiError> {
 
 /// Chooses a side for a held conflict; the next sync writes it, with
 /// preconditions, and records it in the history.
-#[utoipa::path(post, path = "/api/v1/sync/conflicts/{id}/resolve", tag = "sync",
+#[utoipa::path(post, path = "/api/v1/sync/conflicts/{id}/resolve", operation_id = "resolveSyncConflict", tag = "sync",
     params(("id" = String, Path)),
     request_body = ResolveBody,
     security(("bearer" = [])),

@@ -26,7 +26,7 @@ use crate::sync::{DuplicatesReport, ProfileStatus, ResetReport, check_collection
 
 /// Every profile the caller may see: last run, counts, failures, conflicts,
 /// quarantined items and duplicates.
-#[utoipa::path(get, path = "/api/v1/sync/status", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/sync/status", operation_id = "getSyncStatus", tag = "sync",
     security(("bearer" = [])),
     responses(
         (status = 200, body = Vec<ProfileStatus>),
@@ -69,7 +69,7 @@ async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Option<
 
 /// R-EXPLAIN-1: whether the record syncs for this profile, which filter, rule
 /// and policy decided, what the next sync would do, and its history.
-#[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/explain/{record_id}", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/explain/{record_id}", operation_id = "explainSyncRecord", tag = "sync",
     params(("name" = String, Path), ("record_id" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -114,7 +114,7 @@ pub struct ResetBody {
 
 /// R-RESET-1: forgets pairs and sync positions (never data); the next sync
 /// re-pairs without duplicates.
-#[utoipa::path(post, path = "/api/v1/sync/profiles/{name}/reset", tag = "sync",
+#[utoipa::path(post, path = "/api/v1/sync/profiles/{name}/reset", operation_id = "resetSyncProfile", tag = "sync",
     params(("name" = String, Path)),
     request_body = ResetBody,
     security(("bearer" = [])),
@@ -161,7 +161,7 @@ pub struct RunBody {
 /// Runs the profile now and returns its report. A plan held by the
 /// mass-delete guard is 200 with outcome `guarded`: send
 /// `confirm_mass_delete: true` after checking it.
-#[utoipa::path(post, path = "/api/v1/sync/profiles/{name}/run", tag = "sync",
+#[utoipa::path(post, path = "/api/v1/sync/profiles/{name}/run", operation_id = "runSyncProfile", tag = "sync",
     params(("name" = String, Path)),
     request_body = RunBody,
     security(("bearer" = [])),
@@ -233,7 +233,7 @@ fn busy(profile: &str, worker: &str, until: DateTime<Utc>, now: DateTime<Utc>) -
 }
 
 /// R-PAIR-2: the latest duplicates report of each collection.
-#[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/duplicates", tag = "sync",
+#[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/duplicates", operation_id = "listSyncDuplicates", tag = "sync",
     params(("name" = String, Path)),
     security(("bearer" = [])),
     responses(

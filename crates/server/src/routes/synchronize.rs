@@ -24,7 +24,7 @@ async fn set(state: &AppState, caller: &Caller, id: &str, on: bool) -> Result<St
 }
 
 /// Flags the contact for synchronization to the caller's groupware.
-#[utoipa::path(put, path = "/api/v1/contacts/{id}/synchronize", tag = "contacts",
+#[utoipa::path(put, path = "/api/v1/contacts/{id}/synchronize", operation_id = "enableContactSynchronize", tag = "contacts",
     params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
@@ -41,7 +41,7 @@ pub async fn enable(
 }
 
 /// Clears the caller's synchronize flag on the contact.
-#[utoipa::path(delete, path = "/api/v1/contacts/{id}/synchronize", tag = "contacts",
+#[utoipa::path(delete, path = "/api/v1/contacts/{id}/synchronize", operation_id = "disableContactSynchronize", tag = "contacts",
     params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
-use crate::body::{JsonBody, from_value};
+use crate::body::JsonBody;
 use crate::error::{ApiError, ErrorBody};
 use crate::paging::{ListParams, PageBody};
 use crate::routes::records::{self, RecordResponse, load_readable};
@@ -47,7 +47,7 @@ impl std::fmt::Debug for IssuedToken {
 }
 
 /// Lists all users.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/users", operation_id = "listUsers", tag = "users", params(ListParams),
     security(("bearer" = [])),
     responses(
         (status = 200, body = PageBody<Record<UserFields>>),
@@ -63,14 +63,14 @@ pub async fn list(
 }
 
 /// Creates a user (admin only) and returns their token once.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserFields,
+#[utoipa::path(post, path = "/api/v1/users", operation_id = "createUser", tag = "users", request_body = UserFields,
     security(("bearer" = [])),
     responses(
         (status = 201, body = CreatedUser),
         (status = 400, description = "Malformed JSON or a value of the wrong type", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 409, description = "A user with that e-mail exists", body = ErrorBody),
+        (status = 409, description = "A user of that name exists, ignoring case (R-API-16)", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid value", body = ErrorBody),
@@ -81,14 +81,16 @@ pub async fn create(
     body: JsonBody,
 ) -> Result<(StatusCode, Json<CreatedUser>), ApiError> {
     caller.require_admin()?;
-    let fields: UserFields = from_value(serde_json::Value::Object(body.object()?))?;
+    // As any record body: `version` and `owner_id` are read (and checked)
+    // apart; a new user owns itself, so neither is used.
+    let fields: UserFields = body.record::<UserFields>()?.fields;
     fields.validate()?;
     let (user, token) = state.store.create_user(fields).await.map_err(from_store)?;
     Ok((StatusCode::CREATED, Json(CreatedUser { user, token })))
 }
 
 /// Reads one user.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/users/{id}", operation_id = "getUser", tag = "users", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
         (status = 200, body = Record<UserFields>, headers(("ETag" = String))),
@@ -120,7 +122,7 @@ fn self_service_check(caller: &Caller) -> impl FnOnce(&Record<UserFields>, &User
 }
 
 /// Updates a user (admin, or the user themself without role/active changes).
-#[utoipa::path(put, path = "/api/v1/users/{id}", tag = "users", request_body = UserFields,
+#[utoipa::path(put, path = "/api/v1/users/{id}", operation_id = "updateUser", tag = "users", request_body = UserFields,
     params(("id" = String, Path), ("If-Match" = Option<String>, Header, description = "\"<version>\"")),
     security(("bearer" = [])),
     responses(
@@ -129,7 +131,7 @@ fn self_service_check(caller: &Caller) -> impl FnOnce(&Record<UserFields>, &User
         (status = 401, description = "Not authenticated", body = ErrorBody),
         (status = 403, description = "Not an admin and not yourself, or a role change", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Stale version; nothing changed", body = ErrorBody),
+        (status = 409, description = "Stale version, or another user has the new name (R-API-16); nothing changed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 422, description = "Invalid value", body = ErrorBody),
@@ -146,7 +148,7 @@ pub async fn update(
 }
 
 /// Deletes a user (admin only; `If-Match` required).
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users",
+#[utoipa::path(delete, path = "/api/v1/users/{id}", operation_id = "deleteUser", tag = "users",
     params(("id" = String, Path), ("If-Match" = String, Header, description = "\"<version>\"")),
     security(("bearer" = [])),
     responses(
@@ -169,7 +171,7 @@ pub async fn delete(
 }
 
 /// Issues a new token for the user (admin, or the user themself); the old one stops working.
-#[utoipa::path(post, path = "/api/v1/users/{id}/token", tag = "users", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/users/{id}/token", operation_id = "rotateUserToken", tag = "users", params(("id" = String, Path)),
     security(("bearer" = [])),
     responses(
         (status = 200, body = IssuedToken),

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod backend;
 pub mod routes;
 pub mod service;
 
@@ -112,7 +113,12 @@ impl World {
     pub async fn with_limit(max_body_bytes: usize) -> World {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("crm.db").display());
-        let store = Store::connect(&url).await.expect("open sqlite store");
+        World::on(dir, &url, max_body_bytes).await
+    }
+
+    /// The same world in the database at `url` (see `backend.rs` for PostgreSQL).
+    pub async fn on(dir: tempfile::TempDir, url: &str, max_body_bytes: usize) -> World {
+        let store = Store::connect(url).await.expect("open the store");
         store.migrate().await.expect("migrate");
         let mut people = Vec::new();
         for (name, role) in [("Admin", Role::Admin), ("Alice", Role::User), ("Bob", Role::User)] {

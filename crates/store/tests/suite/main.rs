@@ -16,3 +16,4 @@ mod records;
 mod status;
 mod status_batch;
 mod tokens;
+mod user_names;
