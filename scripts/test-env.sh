@@ -16,6 +16,13 @@ if ! cmp -s "$REQ" "$VENV/.installed-requirements" 2>/dev/null; then
 fi
 export PATH="$VENV/bin:$PATH"
 
+# Dovecot (Debian's dovecot-imapd) for the e-mail tracking tests: the tests
+# start their own private instance; the package's service is never used.
+if [ ! -x /usr/sbin/dovecot ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+
 # PostgreSQL: the machine kind runs one at 127.0.0.1:5432; start it if it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then

@@ -12,6 +12,7 @@ pub mod connector;
 pub mod error;
 pub mod ids;
 pub mod item;
+pub mod mail;
 pub mod memory;
 pub mod secret;
 
@@ -20,4 +21,5 @@ pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
 pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
+pub use mail::{FolderPoll, FolderPosition, MailSource, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders};
 pub use secret::{Credentials, Secret};
