@@ -1,7 +1,12 @@
 //! An IMAP profile's settings, as they appear in the TOML config (secrets
 //! already resolved by the config layer) and the API.
 
-use crmsync_connector::Secret;
+use std::sync::Arc;
+
+use crmsync_connector::{
+    Connector, ConnectorConfig, InvalidSetting, MailSource, MailTracking, OpenError, OpenOptions, OpenedMail, Secret,
+    SecretSource,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ImapError;
@@ -40,13 +45,16 @@ pub struct ImapConfig {
     pub tls: TlsMode,
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<Secret>,
+    pub password: Option<SecretSource>,
     /// OAuth 2 access token, sent with SASL XOAUTH2 instead of a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<Secret>,
+    pub bearer_token: Option<SecretSource>,
     /// Seconds one command may take before the connection counts as lost.
     #[serde(default = "default_timeout_secs")]
     pub timeout_secs: u64,
+    /// What is tracked (R-TRACK-4); every key has the SPEC's default.
+    #[serde(default)]
+    pub tracking: MailTracking,
 }
 
 fn default_timeout_secs() -> u64 {
@@ -64,6 +72,7 @@ impl std::fmt::Debug for ImapConfig {
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("bearer_token", &self.bearer_token.as_ref().map(|_| "***"))
             .field("timeout_secs", &self.timeout_secs)
+            .field("tracking", &self.tracking)
             .finish()
     }
 }
@@ -83,9 +92,10 @@ impl ImapConfig {
             port: Some(port),
             tls,
             username: username.to_string(),
-            password: Some(Secret::new(password)),
+            password: Some(SecretSource::Value(Secret::new(password))),
             bearer_token: None,
             timeout_secs: default_timeout_secs(),
+            tracking: MailTracking::default(),
         }
     }
 
@@ -117,22 +127,74 @@ impl ImapConfig {
         if self.timeout_secs == 0 {
             return invalid("timeout_secs", "must be at least 1");
         }
-        self.login().map(|_| ())
+        if let Err(message) = self.tracking.validate() {
+            return Err(ImapError::InvalidSetting {
+                key: "tracking",
+                reason: message,
+            });
+        }
+        self.credential().map(|_| ())
     }
 
-    pub(crate) fn login(&self) -> Result<Login, ImapError> {
+    fn credential(&self) -> Result<(&SecretSource, bool), ImapError> {
         match (&self.password, &self.bearer_token) {
             (Some(_), Some(_)) => Err(ImapError::InvalidSetting {
                 key: "password",
                 reason: "both a password and a bearer_token are set; choose one".into(),
             }),
-            (Some(p), None) => Ok(Login::Password(p.clone())),
-            (None, Some(t)) => Ok(Login::XOauth2(t.clone())),
+            (Some(p), None) => Ok((p, false)),
+            (None, Some(t)) => Ok((t, true)),
             (None, None) => Err(ImapError::InvalidSetting {
                 key: "password",
                 reason: "set a password or a bearer_token".into(),
             }),
         }
+    }
+
+    /// The login, with the secret read now (a rotated one is picked up at
+    /// the next connection).
+    pub(crate) fn login(&self) -> Result<Login, ImapError> {
+        let (source, bearer) = self.credential()?;
+        let secret = source.resolve().map_err(|e| ImapError::Secret(e.to_string()))?;
+        Ok(if bearer {
+            Login::XOauth2(secret)
+        } else {
+            Login::Password(secret)
+        })
+    }
+}
+
+impl ConnectorConfig for ImapConfig {
+    fn secret_keys() -> &'static [&'static str] {
+        &["password", "bearer_token"]
+    }
+
+    fn validate(&self) -> Result<(), InvalidSetting> {
+        ImapConfig::validate(self).map_err(|e| match e {
+            ImapError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
+            other => InvalidSetting::new("connector", other.to_string()),
+        })
+    }
+
+    /// IMAP holds mail only: contacts, events and tasks need another kind.
+    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        Err(OpenError {
+            message: "an imap connector holds e-mail only, no contacts, events or tasks".into(),
+            hint: "use a dav or vdir connector for those".into(),
+            transient: false,
+        })
+    }
+
+    fn open_mail(&self) -> Option<OpenedMail> {
+        Some(
+            crate::ImapConnector::new(self.clone())
+                .map(|c| (Arc::new(c) as Arc<dyn MailSource>, self.tracking.clone()))
+                .map_err(|e| OpenError {
+                    message: e.to_string(),
+                    hint: e.hint().to_string(),
+                    transient: false,
+                }),
+        )
     }
 }
 
@@ -159,7 +221,7 @@ mod tests {
     fn validate_names_the_key_at_fault() {
         let mut c = ImapConfig::with_password("h", 143, TlsMode::None, "a", "p");
         c.validate().unwrap();
-        c.bearer_token = Some(Secret::new("t"));
+        c.bearer_token = Some(SecretSource::Value(Secret::new("t")));
         assert!(c.validate().unwrap_err().to_string().contains("password"));
         c.password = None;
         c.bearer_token = None;

@@ -9,12 +9,17 @@ use thiserror::Error;
 pub enum ImapError {
     #[error("invalid setting {key}: {reason}")]
     InvalidSetting { key: &'static str, reason: String },
+
+    /// The password or token names a variable or file that cannot be read.
+    #[error("{0}")]
+    Secret(String),
 }
 
 impl ImapError {
     pub fn hint(&self) -> &'static str {
         match self {
             ImapError::InvalidSetting { .. } => "fix the named setting of the profile's imap connector",
+            ImapError::Secret(_) => "set the variable or make the file readable for crmsync",
         }
     }
 }

@@ -6,7 +6,6 @@
 //! untracked and its CRM e-mail stays (R-DEL-13, R-TRACK-10).
 
 mod activity;
-mod options;
 mod parties;
 mod run;
 
@@ -14,7 +13,7 @@ use std::sync::Arc;
 
 use crmsync_connector::MailSource;
 
-pub use options::MailTracking;
+pub use crmsync_connector::MailTracking;
 pub(crate) use run::run_mail;
 
 /// A profile's mail side: where the mail is and what tracks it.

@@ -1,10 +1,12 @@
-//! The tracking triggers and limits of a profile (R-TRACK-4, R-TRACK-8), each
-//! with the SPEC's default.
+//! The tracking triggers and limits of a mail connector's profile
+//! (R-TRACK-4, R-TRACK-8), each with the SPEC's default. Kept beside the
+//! connector settings (`tracking = { … }`) so every entry point (config file,
+//! API, stored catalog) carries them unchanged.
 
 use serde::{Deserialize, Serialize};
 
 /// ```toml
-/// [profile.mail]
+/// # connector = { kind = "imap", …, tracking = { … } }
 /// folder = "CRM"                 # every message in it is tracked; "" = off
 /// keyword = "$CRM"               # messages with it (a Thunderbird tag) are tracked; "" = off
 /// replies = true                 # replies to tracked messages are tracked
