@@ -22,6 +22,13 @@ export PATH="$ROOT/.tools/py/bin:$PATH"
 # contract test finds them in .tools/contract/bin, not on PATH.
 crmsync_venv "$ROOT/.tools/contract" "$ROOT/scripts/requirements-contract.txt"
 
+# Dovecot (Debian's dovecot-imapd) for the e-mail tracking tests: the tests
+# start their own private instance; the package's service is never used.
+if [ ! -x /usr/sbin/dovecot ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+fi
+
 # PostgreSQL: the machine kind runs one at 127.0.0.1:5432; start it if it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then

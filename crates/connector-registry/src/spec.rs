@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions};
+use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail};
 use serde::{Deserialize, Serialize};
 
 /// Settings that do not form a connector of a known kind, or fail its checks.
@@ -79,6 +79,8 @@ kinds! {
     Vdir = "vdir" => crmsync_vdir::VdirConfig,
     /// A CardDAV/CalDAV account; collections are found in (or created under) its home sets.
     Dav = "dav" => crmsync_dav::DavConfig,
+    /// An IMAP mailbox whose tracked e-mail becomes CRM e-mails (SPEC §10).
+    Imap = "imap" => crmsync_imap::ImapConfig,
 }
 
 impl ConnectorSpec {
@@ -132,12 +134,25 @@ impl ConnectorSpec {
 
     /// Checks, then opens the connector.
     pub fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        self.checked()?;
+        self.config().open(options)
+    }
+
+    /// The mail side, for a kind that tracks e-mail (`imap`); `None` else.
+    pub fn open_mail(&self) -> Option<OpenedMail> {
+        if let Err(e) = self.checked() {
+            return Some(Err(e));
+        }
+        self.config().open_mail()
+    }
+
+    /// [`ConnectorSpec::validate`] as the error an opening returns.
+    fn checked(&self) -> Result<(), OpenError> {
         self.validate().map_err(|e| OpenError {
             message: format!("invalid connector setting {e}"),
             hint: "fix the named setting in the profile".into(),
             transient: false,
-        })?;
-        self.config().open(options)
+        })
     }
 }
 

@@ -67,3 +67,58 @@ fn secret_keys_and_relative_roots_follow_the_kind() {
     assert_eq!(vdir.expose_json(), json!({"kind": "vdir", "root": "/srv/mail/anna"}));
     assert_eq!(vdir.requests_in_flight(), None);
 }
+
+// R-CFG-SPEC-1, R-TRACK-4: an imap connector reads the same from TOML and
+// JSON, is checked the same way, tracks mail only and keeps its secrets.
+#[test]
+fn r_cfg_spec_1_imap_settings_are_checked_and_open_the_mail_side_only() {
+    let from_toml: ConnectorSpec = toml::from_str(
+        "kind = \"imap\"\nhost = \"imap.example\"\nport = 143\ntls = \"starttls\"\nusername = \"anna\"\n\
+         password = \"hunter2\"\ntracking = { folder = \"Sales\", replies = false }",
+    )
+    .unwrap();
+    let from_json = ConnectorSpec::from_json(json!({
+        "kind": "imap", "host": "imap.example", "port": 143, "tls": "starttls", "username": "anna",
+        "password": "hunter2", "tracking": { "folder": "Sales", "replies": false }
+    }))
+    .unwrap();
+    assert_eq!(from_toml, from_json);
+    assert_eq!(secret_keys("imap"), ["password", "bearer_token"]);
+    assert!(!format!("{from_json:?}").contains("hunter2"));
+    assert!(
+        from_json.open(crmsync_connector::OpenOptions::default()).is_err(),
+        "no contacts, events or tasks over IMAP"
+    );
+    let (_, tracking) = from_json.open_mail().expect("imap tracks mail").unwrap();
+    assert_eq!(
+        (tracking.folder.as_str(), tracking.keyword.as_str(), tracking.replies),
+        ("Sales", "$CRM", false)
+    );
+    let dav = ConnectorSpec::from_json(json!({"kind": "dav", "url": "https://dav.example/"})).unwrap();
+    assert!(dav.open_mail().is_none());
+
+    let cases = [
+        (
+            json!({"kind": "imap", "host": "", "username": "a", "password": "hunter2"}),
+            "host",
+        ),
+        (json!({"kind": "imap", "host": "h", "username": "a"}), "password"),
+        (
+            json!({"kind": "imap", "host": "h", "username": "a", "password": "hunter2", "bearer_token": "t"}),
+            "password",
+        ),
+        (
+            json!({"kind": "imap", "host": "h", "username": "a", "password": "p", "tls": "ssl"}),
+            "connector",
+        ),
+        (
+            json!({"kind": "imap", "host": "h", "username": "a", "password": "p", "tracking": {"keyword": "two words"}}),
+            "tracking",
+        ),
+    ];
+    for (settings, key) in cases {
+        let err = ConnectorSpec::from_json(settings.clone()).unwrap_err();
+        assert_eq!(err.key, key, "{settings}: {err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

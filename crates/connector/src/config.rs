@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::Connector;
+use crate::{Connector, MailSource, MailTracking};
 
 /// A setting that cannot work, named by its key inside the connector's
 /// settings (`url`, `bearer_token`, `retry.max_retries`). The message never
@@ -37,6 +37,9 @@ pub struct OpenError {
     pub hint: String,
     pub transient: bool,
 }
+
+/// A mail side opened by [`ConnectorConfig::open_mail`], with its tracking options.
+pub type OpenedMail = Result<(Arc<dyn MailSource>, MailTracking), OpenError>;
 
 /// How an entry point wants a connector opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,4 +85,10 @@ pub trait ConnectorConfig: Send + Sync {
 
     /// Opens the connector. Secrets named by `{ env }` / `{ file }` are read now.
     fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError>;
+
+    /// A kind that tracks e-mail (SPEC §10) opens its mail side here, with
+    /// its tracking options; `None`: the kind has no mail.
+    fn open_mail(&self) -> Option<OpenedMail> {
+        None
+    }
 }

@@ -1,5 +1,5 @@
 //! crmsync-mapping: pure functions between CRM records, groupware formats
-//! (vCard, iCalendar) and the canonical [`FieldMap`] the engine compares.
+//! (vCard, iCalendar, RFC 5322 mail) and the canonical [`FieldMap`] the engine compares.
 //!
 //! Nothing here does I/O: inputs are strings and values, outputs too. Values
 //! are parsed with `calcard`; only line boundaries are found here, so that
@@ -9,6 +9,7 @@ mod activity_fields;
 mod contact_fields;
 mod content_line;
 mod directory;
+mod email_message;
 mod error;
 mod fingerprint;
 mod ical;
@@ -21,6 +22,7 @@ pub use contact_fields::{contact_keys, contact_to_fields, fields_to_contact};
 pub use content_line::MAX_ITEM_BYTES;
 pub use crmsync_model::FieldMap;
 pub use directory::{EmailOnlyDirectory, ParticipantDirectory};
+pub use email_message::{MailAddress, ParsedEmail, parse_email};
 pub use error::{Format, MappingError};
 pub use fingerprint::fingerprint;
 pub use ical::{

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::email::EmailDetails;
 use crate::record::{Id, RecordRef, Validate, ValidationError, require_text};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
@@ -70,13 +71,15 @@ pub enum Privacy {
     Confidential,
 }
 
-/// Who a participant is: a CRM user, a CRM contact, or only an address that
-/// matched neither (R-CAL-2 keeps it rather than dropping the attendee).
+/// Who a participant is: a CRM user, contact or lead, or only an address that
+/// matched none of them (R-CAL-2 keeps it rather than dropping the attendee).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PartyKind {
     User,
     Contact,
+    /// A lead, by e-mail (R-TRACK-6).
+    Lead,
     Email,
 }
 
@@ -228,6 +231,9 @@ pub struct ActivityFields {
     pub message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<Participant>,
+    /// For e-mail activities: headers, bodies, attachments (R-TRACK-8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<EmailDetails>,
 }
 
 impl ActivityFields {
@@ -255,6 +261,7 @@ impl ActivityFields {
             ical_uid: None,
             message_id: None,
             participants: Vec::new(),
+            email: None,
         }
     }
 

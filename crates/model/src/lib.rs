@@ -9,6 +9,7 @@ pub mod account;
 pub mod activity;
 pub mod change;
 pub mod contact;
+pub mod email;
 pub mod fields;
 pub mod lead;
 pub mod permission;
@@ -23,6 +24,7 @@ pub use activity::{
 };
 pub use change::{Change, ChangeOp};
 pub use contact::{Address, ContactFields};
+pub use email::{EmailAttachment, EmailDetails, EmailDirection, normalize_message_id};
 pub use fields::FieldMap;
 pub use lead::{LeadFields, LeadStatus};
 pub use permission::{Access, Actor};

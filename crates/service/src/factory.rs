@@ -52,9 +52,14 @@ impl ConnectorFactory for OneShotConnectorFactory {
 }
 
 fn open_with(profile: &str, spec: &ConnectorSpec, options: OpenOptions) -> Result<Arc<dyn Connector>, ServiceError> {
-    spec.open(options).map_err(|e| ServiceError::Connector {
+    spec.open(options).map_err(|e| open_error(profile, e))
+}
+
+/// A connector that could not be opened, as the profile's error.
+pub(crate) fn open_error(profile: &str, e: crmsync_connector::OpenError) -> ServiceError {
+    ServiceError::Connector {
         profile: profile.to_string(),
         message: format!("{}; {}", e.message, e.hint),
         transient: e.transient,
-    })
+    }
 }

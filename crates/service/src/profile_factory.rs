@@ -3,13 +3,16 @@
 //! all build profiles here, so the rights limitation (R-PERM-1: a profile
 //! never does more than its CRM user may) holds on every path.
 
-use crmsync_connector::Reach;
+use std::sync::Arc;
+
+use crmsync_connector::{Connector, Reach};
+use crmsync_connector::memory::MemoryConnector;
 use crmsync_model::{Actor, User};
-use crmsync_sync::SyncProfile;
+use crmsync_sync::{MailProfile, SyncProfile};
 
 use crate::definition::ProfileDefinition;
 use crate::error::ServiceError;
-use crate::factory::ConnectorFactory;
+use crate::factory::{ConnectorFactory, open_error};
 
 /// Narrows the rules to the user's rights as of now and refuses a direction
 /// the user may not write (R-PERM-1), then opens the connector, limited to
@@ -21,11 +24,19 @@ pub fn build_sync_profile(
     reach: &Reach,
 ) -> Result<SyncProfile, ServiceError> {
     let rules = def.engine_rules(user)?;
-    let connector = factory.open(&def.name, &def.connector, reach)?;
     let actor = Actor {
         user_id: user.meta.id.clone(),
         role: user.fields.role,
     };
+    // A mail kind (imap) tracks e-mail only (SPEC §10): the runner runs the
+    // Mail class alone and never asks the item connector, which therefore
+    // is an empty in-memory one.
+    if let Some(mail) = def.connector.open_mail() {
+        let (source, tracking) = mail.map_err(|e| open_error(&def.name, e))?;
+        let items: Arc<dyn Connector> = Arc::new(MemoryConnector::new());
+        return Ok(SyncProfile::new(def.name.clone(), actor, rules, items).mail_only(MailProfile { source, tracking }));
+    }
+    let connector = factory.open(&def.name, &def.connector, reach)?;
     // R-SYNC-PERF-2: a DAV profile's `concurrency` (R-CFG-DAV-1) sets the writes in flight.
     let writes = crmsync_sync::write_concurrency_for(def.connector.requests_in_flight());
     Ok(SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes))

@@ -11,6 +11,7 @@
 //! - Every record write and its [`crmsync_model::Change`] are one
 //!   transaction; [`Store::changes_since`] reads them in commit order.
 //! - Lookups for sync: by e-mail, account by name, a user's activities.
+//! - E-mail activities by message key ([`Store::create_email`], R-TRACK-5).
 //! - Users and API tokens (hash only), journal entries, sync flags.
 //!
 //! Storage form: times are unix milliseconds, fields are JSON text with the
@@ -19,6 +20,7 @@
 
 mod changelog;
 mod connect;
+mod email;
 mod entity;
 mod error;
 mod journal;
@@ -35,6 +37,7 @@ mod users;
 
 pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Fence, Store};
+pub use email::EmailCreate;
 pub use entity::{Entity, Visibility};
 pub use error::{Result, StoreError};
 pub use leases::{LeaseTake, RunRelease};

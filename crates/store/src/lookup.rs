@@ -2,7 +2,7 @@
 //! (R-CAL-2), linking a company name to its account (R-FIELD-2), and the
 //! default activity filter (R-FILTER-1).
 
-use crmsync_model::{Account, Activity, Contact, EntityKind, Record, User};
+use crmsync_model::{Account, Activity, Contact, EntityKind, Lead, Record, User};
 
 use crate::Store;
 use crate::entity::{Entity, fold, table};
@@ -12,6 +12,11 @@ use crate::sql::{RECORD_COLUMNS, dynamic, record_from_row};
 impl Store {
     /// Contacts with `email` as any of their addresses, ignoring case; oldest first.
     pub async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>> {
+        self.by_email(email).await
+    }
+
+    /// Leads with `email`, ignoring case; oldest first (R-TRACK-6).
+    pub async fn leads_by_email(&self, email: &str) -> Result<Vec<Lead>> {
         self.by_email(email).await
     }
 

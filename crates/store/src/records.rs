@@ -262,6 +262,7 @@ async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields
         let kind = match p.party.kind {
             PartyKind::User => "user",
             PartyKind::Contact => "contact",
+            PartyKind::Lead => "lead",
             PartyKind::Email => "email",
         };
         let role = serde_json::to_value(p.role)

@@ -6,6 +6,7 @@
 //! - cursors: the CRM change-log position and groupware sync token;
 //! - runs and the plan journal, written before a plan is applied;
 //! - history: every create, update, delete, conflict and skip with its rule;
+//! - mail tracking: watched folders' positions and tracked messages (§10);
 //! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2).
 //!
 //! The store keeps engine values (origin, state, facts, actions) as text and
@@ -17,6 +18,7 @@ mod conflicts;
 mod crm_writes;
 mod cursors;
 mod history;
+mod mail;
 mod pairs;
 mod quarantine;
 mod runs;
@@ -25,6 +27,7 @@ pub use batch::StatusOp;
 pub use conflicts::ConflictRow;
 pub use cursors::Cursor;
 pub use history::HistoryEntry;
+pub use mail::{MailFolderRow, TrackedMailRow};
 pub use pairs::PairRow;
 pub use quarantine::QuarantineRow;
 pub use runs::{JournalStep, RunRow, StepState};

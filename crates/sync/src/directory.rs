@@ -60,7 +60,7 @@ impl ParticipantDirectory for Directory {
         match party.kind {
             PartyKind::User => by_id(&self.user_email),
             PartyKind::Contact => by_id(&self.contact_email),
-            PartyKind::Email => None,
+            PartyKind::Lead | PartyKind::Email => None,
         }
         .or_else(|| party.email.clone())
     }

@@ -1,6 +1,7 @@
 //! crmsync-sync: the runner between the CRM store and a groupware connector.
 //!
-//! One run of a profile, per collection (contacts, events, tasks):
+//! One run of a profile, per collection (contacts, events, tasks; mail
+//! tracking is its own path, the `mail` module):
 //! 1. finish what a crashed earlier run left half done ([`recover`]);
 //! 2. read what changed on both sides since the cursor ([`crm_side`],
 //!    [`groupware_side`]) and reduce both to `FieldMap`s ([`codec`]);
@@ -24,6 +25,7 @@ mod error;
 mod faults;
 mod groupware_side;
 mod history;
+mod mail;
 pub mod ops;
 mod pair_codec;
 mod profile;
@@ -33,6 +35,7 @@ mod runner;
 
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
+pub use mail::{MailProfile, MailTracking};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{NoProgress, Progress, RunOptions, run_profile};

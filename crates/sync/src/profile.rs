@@ -4,6 +4,8 @@ use crmsync_connector::{CollectionKind, Connector};
 use crmsync_engine::EntityClass;
 use crmsync_model::Actor;
 
+use crate::mail::MailProfile;
+
 /// A profile ready to run: the CRM user it acts for, the engine's rules and
 /// the connector to its mailbox.
 #[derive(Clone)]
@@ -18,6 +20,8 @@ pub struct SyncProfile {
     /// applied (R-SYNC-PERF-2). A DAV connector still caps its own requests
     /// at its `concurrency`; this only keeps enough of them waiting.
     pub write_concurrency: usize,
+    /// The mail side (SPEC §10), when the profile tracks e-mail.
+    pub mail: Option<MailProfile>,
 }
 
 impl std::fmt::Debug for SyncProfile {
@@ -27,6 +31,7 @@ impl std::fmt::Debug for SyncProfile {
             .field("name", &self.name)
             .field("user", &self.actor.user_id)
             .field("classes", &self.classes)
+            .field("mail", &self.mail)
             .finish_non_exhaustive()
     }
 }
@@ -45,7 +50,23 @@ impl SyncProfile {
             connector,
             classes: vec![EntityClass::Contacts, EntityClass::Events, EntityClass::Tasks],
             write_concurrency: DEFAULT_WRITE_CONCURRENCY,
+            mail: None,
         }
+    }
+
+    /// Tracks e-mail as well (the Mail class runs after the others).
+    pub fn with_mail(mut self, mail: MailProfile) -> Self {
+        self.mail = Some(mail);
+        if !self.classes.contains(&EntityClass::Mail) {
+            self.classes.push(EntityClass::Mail);
+        }
+        self
+    }
+
+    /// Tracks e-mail only: no contacts, events or tasks.
+    pub fn mail_only(mut self, mail: MailProfile) -> Self {
+        self.classes.clear();
+        self.with_mail(mail)
     }
 
     /// Sets [`SyncProfile::write_concurrency`], usually to

@@ -145,6 +145,14 @@ async fn run_collections(
     let mut discovered: Option<Vec<Collection>> = None;
     let mut reports = Vec::new();
     for &class in &profile.classes {
+        if class == EntityClass::Mail {
+            if let Some(mail) = &profile.mail {
+                reports.push(
+                    crate::mail::run_mail(store, &profile.name, &profile.actor.user_id, mail, opts.dry_run).await?,
+                );
+            }
+            continue;
+        }
         if collection_kind(class).is_none() {
             continue;
         }

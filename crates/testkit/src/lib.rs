@@ -8,22 +8,29 @@
 //!   throw-away storage, killed when dropped.
 //! - [`CannedServer`]: one canned reply to every request, recording what
 //!   each carried (redirects, refusals, where credentials went).
+//! - [`Dovecot`]: a private Dovecot IMAP server the same way, and
+//!   [`MailClient`], a user's mail client (Python `imaplib`) that places,
+//!   moves, tags and expunges messages in it.
 //!
 //! Nothing here is for production: the crate is `publish = false` and only
 //! ever a dev-dependency.
 
 mod canned;
 mod counters;
+mod dovecot;
 mod fault;
 mod hold;
 mod http1;
+mod mail_client;
 mod peer;
 mod proxy;
 mod relay;
 
 pub use canned::{CannedServer, SeenRequest};
 pub use counters::FaultCounters;
+pub use dovecot::Dovecot;
 pub use fault::{Fault, FaultPlan, FaultRates};
 pub use hold::Hold;
+pub use mail_client::MailClient;
 pub use peer::{PASSWORD, Peer, PeerKind, USER, free_port, tool};
 pub use proxy::{FaultProxy, ProxyError};

@@ -149,6 +149,7 @@ pub fn full_appointment(organizer_user: &str, invited_user: &str) -> ActivityFie
         }),
         ical_uid: Some("uid-123@example.org".into()),
         message_id: None,
+        email: None,
         participants: vec![
             organizer,
             participant(PartyKind::User, Some(invited_user), None, true),

@@ -9,6 +9,7 @@ mod fixtures;
 mod changes;
 mod concurrency;
 mod connect;
+mod email_tracking;
 mod journal_and_flags;
 mod list;
 mod lookups;

@@ -1,0 +1,389 @@
+//! [`ImapConnector`]: the [`MailSource`] of one IMAP mailbox. One session per
+//! connector, opened on first use and again after the connection was lost;
+//! CONDSTORE (RFC 7162) makes a poll of an unchanged folder one STATUS
+//! command, UID ranges serve servers without it.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use crmsync_connector::{
+    ConnectorError, FolderPoll, FolderPosition, MailSource, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
+};
+use futures_util::TryStreamExt;
+use tokio::sync::Mutex;
+
+use crate::config::ImapConfig;
+use crate::error::{ImapError, from_imap};
+use crate::headers::thread_headers;
+use crate::session::{Session, open, timed};
+use crate::uid_set::{BATCH, uid_set};
+
+/// One IMAP mailbox.
+pub struct ImapConnector {
+    config: ImapConfig,
+    state: Mutex<Option<Open>>,
+    commands: AtomicU64,
+}
+
+impl std::fmt::Debug for ImapConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImapConnector")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A logged-in session and what it knows of the server.
+struct Open {
+    session: Session,
+    condstore: bool,
+    selected: Option<String>,
+}
+
+impl ImapConnector {
+    /// Checks the settings; connects on first use.
+    pub fn new(config: ImapConfig) -> Result<Self, ImapError> {
+        config.validate()?;
+        Ok(ImapConnector {
+            config,
+            state: Mutex::new(None),
+            commands: AtomicU64::new(0),
+        })
+    }
+
+    /// IMAP commands sent since the connector was made (login included):
+    /// what a poll costs, for tests and the bench.
+    pub fn commands_sent(&self) -> u64 {
+        self.commands.load(Ordering::Relaxed)
+    }
+
+    fn limit(&self) -> Duration {
+        Duration::from_secs(self.config.timeout_secs)
+    }
+
+    fn count(&self, n: u64) {
+        self.commands.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Runs `work` on the open session (opening it first); a lost or timed
+    /// out connection is dropped so the next call starts a fresh one.
+    async fn with_session<T>(
+        &self,
+        what: &str,
+        work: impl AsyncFnOnce(&mut Open, &Self) -> Result<T, ConnectorError>,
+    ) -> Result<T, ConnectorError> {
+        let mut guard = self.state.lock().await;
+        if guard.is_none() {
+            let mut session = open(&self.config).await?;
+            let caps = timed(self.limit(), "CAPABILITY", async {
+                session.capabilities().await.map_err(|e| from_imap("CAPABILITY", e))
+            })
+            .await?;
+            self.count(2);
+            let condstore = caps.has_str("CONDSTORE");
+            tracing::debug!(host = %self.config.host, condstore, "IMAP session open");
+            *guard = Some(Open {
+                session,
+                condstore,
+                selected: None,
+            });
+        }
+        let open = guard.as_mut().expect("session just opened");
+        let result = timed(self.limit(), what, work(open, self)).await;
+        if let Err(e) = &result
+            && matches!(e, ConnectorError::Unreachable { .. } | ConnectorError::Timeout { .. })
+        {
+            *guard = None;
+        }
+        result
+    }
+}
+
+impl Open {
+    /// SELECTs `folder` (with CONDSTORE where offered) unless it is selected.
+    async fn select(
+        &mut self,
+        conn: &ImapConnector,
+        folder: &str,
+        force: bool,
+    ) -> Result<Option<FolderPosition>, ConnectorError> {
+        if !force && self.selected.as_deref() == Some(folder) {
+            return Ok(None);
+        }
+        self.selected = None;
+        conn.count(1);
+        let mailbox = if self.condstore {
+            self.session.select_condstore(folder).await
+        } else {
+            self.session.select(folder).await
+        }
+        .map_err(|e| not_found_or(folder, from_imap(&format!("SELECT {folder}"), e)))?;
+        self.selected = Some(folder.to_string());
+        Ok(Some(FolderPosition {
+            uid_validity: mailbox.uid_validity.unwrap_or(0),
+            highest_modseq: mailbox.highest_modseq.filter(|_| self.condstore),
+            uid_next: mailbox.uid_next.unwrap_or(0),
+        }))
+    }
+
+    async fn fetch_flags(
+        &mut self,
+        conn: &ImapConnector,
+        changed_since: Option<u64>,
+    ) -> Result<Vec<MessageFlags>, ConnectorError> {
+        let items = if self.condstore {
+            "(UID FLAGS MODSEQ)"
+        } else {
+            "(UID FLAGS)"
+        };
+        let query = match changed_since {
+            Some(m) => format!("{items} (CHANGEDSINCE {m})"),
+            None => items.to_string(),
+        };
+        conn.count(1);
+        let fetches: Vec<_> = self
+            .session
+            .uid_fetch("1:*", &query)
+            .await
+            .map_err(|e| from_imap("UID FETCH flags", e))?
+            .try_collect()
+            .await
+            .map_err(|e| from_imap("UID FETCH flags", e))?;
+        Ok(fetches
+            .iter()
+            .filter_map(|f| {
+                Some(MessageFlags {
+                    uid: f.uid?,
+                    flags: f.flags().map(flag_text).collect(),
+                    modseq: f.modseq,
+                })
+            })
+            .collect())
+    }
+
+    async fn all_uids(&mut self, conn: &ImapConnector) -> Result<Vec<u32>, ConnectorError> {
+        conn.count(1);
+        let uids: HashSet<u32> = self
+            .session
+            .uid_search("ALL")
+            .await
+            .map_err(|e| from_imap("UID SEARCH ALL", e))?;
+        let mut uids: Vec<u32> = uids.into_iter().collect();
+        uids.sort_unstable();
+        Ok(uids)
+    }
+}
+
+/// A folder the server does not know is `NotFound`, so the runner can say so.
+fn not_found_or(folder: &str, e: ConnectorError) -> ConnectorError {
+    match e {
+        ConnectorError::Server { message, .. }
+            if message.to_ascii_lowercase().contains("doesn't exist")
+                || message.to_ascii_lowercase().contains("nonexistent") =>
+        {
+            ConnectorError::NotFound {
+                what: format!("mail folder {folder}"),
+            }
+        }
+        other => other,
+    }
+}
+
+fn flag_text(flag: async_imap::types::Flag<'_>) -> String {
+    use async_imap::types::Flag;
+    match flag {
+        Flag::Seen => "\\Seen".into(),
+        Flag::Answered => "\\Answered".into(),
+        Flag::Flagged => "\\Flagged".into(),
+        Flag::Deleted => "\\Deleted".into(),
+        Flag::Draft => "\\Draft".into(),
+        Flag::Recent => "\\Recent".into(),
+        Flag::MayCreate => "\\*".into(),
+        Flag::Custom(text) => text.into_owned(),
+    }
+}
+
+#[async_trait]
+impl MailSource for ImapConnector {
+    async fn ensure_folder(&self, folder: &str) -> Result<(), ConnectorError> {
+        self.with_session("CREATE", async |open, conn| {
+            conn.count(1);
+            match open.session.create(folder).await {
+                Ok(()) => Ok(()),
+                // Dovecot: "NO [ALREADYEXISTS] Mailbox already exists".
+                Err(async_imap::error::Error::No(text)) if text.to_ascii_lowercase().contains("exists") => Ok(()),
+                Err(e) => Err(from_imap(&format!("CREATE {folder}"), e)),
+            }
+        })
+        .await
+    }
+
+    async fn poll(&self, folder: &str, since: Option<&FolderPosition>) -> Result<FolderPoll, ConnectorError> {
+        let since = since.copied();
+        self.with_session("polling a folder", async |open, conn| {
+            // A no-change poll: one STATUS (R-TRACK-MAIL-2 in docs/RULES.md).
+            if let Some(prev) = since
+                && open.condstore
+                && prev.highest_modseq.is_some()
+            {
+                // STATUS of the selected folder answers from the session's
+                // own view (Dovecot), which misses others' changes: leave it.
+                if open.selected.as_deref() == Some(folder) {
+                    conn.count(1);
+                    open.selected = None;
+                    open.session
+                        .run_command_and_check_ok("UNSELECT")
+                        .await
+                        .map_err(|e| from_imap("UNSELECT", e))?;
+                }
+                conn.count(1);
+                let status = open
+                    .session
+                    .status(folder, "(UIDVALIDITY UIDNEXT HIGHESTMODSEQ)")
+                    .await
+                    .map_err(|e| not_found_or(folder, from_imap(&format!("STATUS {folder}"), e)))?;
+                let now = FolderPosition {
+                    uid_validity: status.uid_validity.unwrap_or(0),
+                    highest_modseq: status.highest_modseq,
+                    uid_next: status.uid_next.unwrap_or(0),
+                };
+                if now == prev {
+                    return Ok(FolderPoll {
+                        position: now,
+                        full: false,
+                        unchanged: true,
+                        changed: Vec::new(),
+                        present: None,
+                    });
+                }
+            }
+            let position = open.select(conn, folder, true).await?.expect("forced SELECT answers");
+            let full = since.is_none_or(|p| p.uid_validity != position.uid_validity);
+            let changed_since = match since {
+                Some(p) if !full && open.condstore => p.highest_modseq,
+                _ => None,
+            };
+            let empty = position.uid_next <= 1;
+            let changed = if empty {
+                Vec::new()
+            } else {
+                open.fetch_flags(conn, changed_since).await?
+            };
+            let present = if changed_since.is_none() {
+                changed.iter().map(|m| m.uid).collect()
+            } else if empty {
+                Vec::new()
+            } else {
+                open.all_uids(conn).await?
+            };
+            Ok(FolderPoll {
+                position,
+                full,
+                unchanged: false,
+                changed,
+                present: Some(present),
+            })
+        })
+        .await
+    }
+
+    async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
+        self.with_session("fetching thread headers", async |open, conn| {
+            open.select(conn, folder, false).await?;
+            let mut out = Vec::new();
+            for chunk in uids.chunks(BATCH) {
+                conn.count(1);
+                let fetches: Vec<_> = open
+                    .session
+                    .uid_fetch(uid_set(chunk), "(UID BODY.PEEK[HEADER])")
+                    .await
+                    .map_err(|e| from_imap("UID FETCH headers", e))?
+                    .try_collect()
+                    .await
+                    .map_err(|e| from_imap("UID FETCH headers", e))?;
+                out.extend(
+                    fetches
+                        .iter()
+                        .filter_map(|f| Some(thread_headers(f.uid?, f.header().unwrap_or_default()))),
+                );
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError> {
+        self.with_session("fetching messages", async |open, conn| {
+            open.select(conn, folder, false).await?;
+            let mut out = Vec::new();
+            for chunk in uids.chunks(BATCH) {
+                conn.count(1);
+                let fetches: Vec<_> = open
+                    .session
+                    .uid_fetch(uid_set(chunk), "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+                    .await
+                    .map_err(|e| from_imap("UID FETCH messages", e))?
+                    .try_collect()
+                    .await
+                    .map_err(|e| from_imap("UID FETCH messages", e))?;
+                out.extend(fetches.iter().filter_map(|f| {
+                    Some(RawMessage {
+                        uid: f.uid?,
+                        flags: f.flags().map(flag_text).collect(),
+                        received_at: f.internal_date().map(|d| d.timestamp()),
+                        body: f.body()?.to_vec(),
+                    })
+                }));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_keyword(
+        &self,
+        folder: &str,
+        uid: u32,
+        modseq: Option<u64>,
+        keyword: &str,
+    ) -> Result<MarkOutcome, ConnectorError> {
+        self.with_session("marking a message", async |open, conn| {
+            open.select(conn, folder, false).await?;
+            let condition = match modseq {
+                Some(m) if open.condstore => format!("(UNCHANGEDSINCE {m}) "),
+                _ => String::new(),
+            };
+            conn.count(1);
+            let answers: Vec<_> = open
+                .session
+                .uid_store(uid.to_string(), format!("{condition}+FLAGS ({keyword})"))
+                .await
+                .map_err(|e| from_imap("UID STORE", e))?
+                .try_collect()
+                .await
+                .map_err(|e| from_imap("UID STORE", e))?;
+            let marked = answers
+                .iter()
+                .any(|f| f.uid == Some(uid) && f.flags().any(|fl| flag_text(fl).eq_ignore_ascii_case(keyword)));
+            // A failed UNCHANGEDSINCE answers OK [MODIFIED uid] and no FETCH.
+            Ok(if marked {
+                MarkOutcome::Marked
+            } else {
+                MarkOutcome::Changed
+            })
+        })
+        .await
+    }
+
+    async fn close(&self) {
+        let mut guard = self.state.lock().await;
+        if let Some(mut open) = guard.take() {
+            let _ = timed(self.limit(), "LOGOUT", async {
+                open.session.logout().await.map_err(|e| from_imap("LOGOUT", e))
+            })
+            .await;
+        }
+    }
+}

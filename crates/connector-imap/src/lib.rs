@@ -1,0 +1,15 @@
+//! crmsync-imap: e-mail tracking from an IMAP mailbox (RFC 9051/3501) as a
+//! [`crmsync_connector::MailSource`]. Mail is only read, apart from the
+//! keyword that shows a message is tracked (R-TRACK-9); CONDSTORE (RFC 7162)
+//! keeps a poll of an unchanged folder to one command.
+
+mod config;
+mod connector;
+mod error;
+mod headers;
+mod session;
+mod uid_set;
+
+pub use config::{ImapConfig, TlsMode};
+pub use connector::ImapConnector;
+pub use error::ImapError;

@@ -1,0 +1,109 @@
+//! The mail side of a connector (R-MAP-3, SPEC §10): what the runner needs to
+//! track messages of a mailbox (IMAP, later Graph). Mail is read, never
+//! written, apart from the "tracked" keyword (R-TRACK-9); deletes never travel
+//! (R-DEL-12). Folders are polled cheaply: a position (UIDVALIDITY,
+//! HIGHESTMODSEQ, UIDNEXT) says where the last poll stood.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::ConnectorError;
+
+/// Where a folder stood after a poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FolderPosition {
+    pub uid_validity: u32,
+    /// CONDSTORE's HIGHESTMODSEQ; `None` when the server has no CONDSTORE.
+    pub highest_modseq: Option<u64>,
+    pub uid_next: u32,
+}
+
+/// A message's UID and its flags and keywords (`\Seen`, `$CRM`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageFlags {
+    pub uid: u32,
+    pub flags: Vec<String>,
+    pub modseq: Option<u64>,
+}
+
+impl MessageFlags {
+    /// Has the keyword (IMAP keywords compare case-insensitively).
+    pub fn has(&self, keyword: &str) -> bool {
+        self.flags.iter().any(|f| f.eq_ignore_ascii_case(keyword))
+    }
+}
+
+/// What one poll of one folder found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FolderPoll {
+    pub position: FolderPosition,
+    /// The folder was listed in full: no earlier position, or its
+    /// UIDVALIDITY changed (every UID the caller knew is void).
+    pub full: bool,
+    /// Nothing changed since the given position (one round trip).
+    pub unchanged: bool,
+    /// New messages and those whose flags changed (all, when `full`).
+    pub changed: Vec<MessageFlags>,
+    /// Every UID in the folder now; `None` when `unchanged`.
+    pub present: Option<Vec<u32>>,
+}
+
+/// The thread headers of a message, for reply tracking (R-TRACK-4).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThreadHeaders {
+    pub uid: u32,
+    /// As the message has them (the caller normalises).
+    pub message_id: Option<String>,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+}
+
+/// A whole message as the server holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawMessage {
+    pub uid: u32,
+    pub flags: Vec<String>,
+    /// The server's arrival time (IMAP INTERNALDATE), unix seconds.
+    pub received_at: Option<i64>,
+    /// RFC 5322 bytes.
+    pub body: Vec<u8>,
+}
+
+/// The answer to a conditional keyword write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkOutcome {
+    Marked,
+    /// The message changed since `modseq` (UNCHANGEDSINCE failed) or is gone;
+    /// the next poll sees it again.
+    Changed,
+}
+
+#[async_trait]
+pub trait MailSource: Send + Sync {
+    /// Creates the folder when it is missing (the tracking folder, R-TRACK-4).
+    async fn ensure_folder(&self, folder: &str) -> Result<(), ConnectorError>;
+
+    /// Where `folder` stands and what changed since `since`. A folder with
+    /// another UIDVALIDITY than `since` is listed in full.
+    async fn poll(&self, folder: &str, since: Option<&FolderPosition>) -> Result<FolderPoll, ConnectorError>;
+
+    /// Message-ID, In-Reply-To and References of `uids`.
+    async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError>;
+
+    /// The whole messages `uids` (those that are gone are left out).
+    async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError>;
+
+    /// Adds `keyword` to the message unless it changed since `modseq`
+    /// (CONDSTORE UNCHANGEDSINCE; unconditional where the server lacks it,
+    /// which is safe: adding a keyword is idempotent).
+    async fn add_keyword(
+        &self,
+        folder: &str,
+        uid: u32,
+        modseq: Option<u64>,
+        keyword: &str,
+    ) -> Result<MarkOutcome, ConnectorError>;
+
+    /// Ends the session (logs out); the next call connects again.
+    async fn close(&self);
+}

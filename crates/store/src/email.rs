@@ -1,0 +1,103 @@
+//! E-mail activities by message identity (R-TRACK-5): one message is one CRM
+//! e-mail, however many mailboxes track it.
+
+use crmsync_model::{Activity, ActivityFields, EntityKind};
+use sqlx::Row;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::records::{insert_record, new_id, require_record};
+use crate::sql::{RECORD_COLUMNS, dynamic, record_from_row};
+
+/// What [`Store::create_email`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EmailCreate {
+    /// A new CRM e-mail for the message.
+    Created(Activity),
+    /// The message already was a CRM e-mail (another mailbox, an earlier
+    /// interrupted run, a UIDVALIDITY reset): nothing was written.
+    Existing(Activity),
+}
+
+impl Store {
+    /// The CRM e-mail of the message with this key, if there is one.
+    pub async fn email_by_message_key(&self, key: &str) -> Result<Option<Activity>> {
+        let row = dynamic(format!(
+            "SELECT {RECORD_COLUMNS} FROM activities WHERE id = \
+             (SELECT activity_id FROM email_messages WHERE message_key = $1)"
+        ))
+        .bind(key.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::db("looking up an e-mail by message key"))?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Stores `fields` as the CRM e-mail of message `key`, owned by
+    /// `owner_id`, unless the message already is one. Conditional on the key:
+    /// when two runs race, the loser gets [`EmailCreate::Existing`].
+    pub async fn create_email(&self, owner_id: &str, key: &str, fields: ActivityFields) -> Result<EmailCreate> {
+        if let Some(existing) = self.email_by_message_key(key).await? {
+            return Ok(EmailCreate::Existing(existing));
+        }
+        crmsync_model::Validate::validate(&fields)?;
+        let mut tx = self.begin_write().await?;
+        require_record(&mut tx, EntityKind::User, owner_id).await?;
+        let taken = sqlx::query("SELECT activity_id FROM email_messages WHERE message_key = $1")
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("looking up an e-mail by message key"))?;
+        if taken.is_some() {
+            drop(tx);
+            return self.existing_email(key).await;
+        }
+        let record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
+        let inserted = sqlx::query("INSERT INTO email_messages (message_key, activity_id) VALUES ($1, $2)")
+            .bind(key)
+            .bind(record.meta.id.clone())
+            .execute(&mut *tx)
+            .await;
+        match inserted {
+            Ok(_) => {}
+            // PostgreSQL: another run committed the key after our check.
+            Err(e) if is_unique_violation(&e) => {
+                drop(tx);
+                return self.existing_email(key).await;
+            }
+            Err(e) => return Err(StoreError::db("recording an e-mail's message key")(e)),
+        }
+        tx.commit().await.map_err(StoreError::db("saving a new e-mail"))?;
+        Ok(EmailCreate::Created(record))
+    }
+
+    async fn existing_email(&self, key: &str) -> Result<EmailCreate> {
+        self.email_by_message_key(key)
+            .await?
+            .map(EmailCreate::Existing)
+            .ok_or_else(|| StoreError::Conflict(format!("e-mail {key} changed while it was being tracked")))
+    }
+
+    /// Which of `keys` are CRM e-mails already (reply tracking, R-TRACK-4).
+    pub async fn known_message_keys(&self, keys: &[String]) -> Result<Vec<String>> {
+        let mut known = Vec::new();
+        for key in keys {
+            let row = sqlx::query("SELECT message_key FROM email_messages WHERE message_key = $1")
+                .bind(key.clone())
+                .fetch_optional(self.pool())
+                .await
+                .map_err(StoreError::db("looking up message keys"))?;
+            if let Some(row) = row {
+                known.push(
+                    row.try_get::<String, _>("message_key")
+                        .map_err(StoreError::db("looking up message keys"))?,
+                );
+            }
+        }
+        Ok(known)
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation)
+}

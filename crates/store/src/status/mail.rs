@@ -1,0 +1,142 @@
+//! Mail tracking state (SPEC §10): where each watched folder stood after the
+//! last poll (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT) and every message a profile
+//! tracks with its UID and CRM e-mail, so a message is fetched once and a
+//! UIDVALIDITY reset or re-run finds it again by its key (R-TRACK-5).
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{Result, StoreError};
+use crate::sql::{get_i64, get_text, now_ms};
+
+/// A folder's position after the last poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailFolderRow {
+    pub uid_validity: u32,
+    /// `None` on a server without CONDSTORE.
+    pub highest_modseq: Option<u64>,
+    pub uid_next: u32,
+}
+
+/// One message a profile tracks or tracked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackedMailRow {
+    pub message_key: String,
+    pub activity_id: String,
+    pub folder: String,
+    pub uid_validity: u32,
+    pub uid: u32,
+    /// `folder`, `keyword` or `reply`.
+    pub trigger: String,
+    pub tracked: bool,
+    /// `$CRMTracked` is set on the message (R-TRACK-9).
+    pub marked: bool,
+}
+
+impl Store {
+    pub async fn mail_folder(&self, profile: &str, folder: &str) -> Result<Option<MailFolderRow>> {
+        let row = sqlx::query(
+            "SELECT uid_validity, highest_modseq, uid_next FROM mail_folders WHERE profile = $1 AND folder = $2",
+        )
+        .bind(profile)
+        .bind(folder)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::db("reading a mail folder's position"))?;
+        row.map(|r| {
+            let modseq: Option<i64> = r
+                .try_get("highest_modseq")
+                .map_err(StoreError::db("reading a mail folder's position"))?;
+            Ok(MailFolderRow {
+                uid_validity: get_i64(&r, "uid_validity")? as u32,
+                highest_modseq: modseq.map(|m| m as u64),
+                uid_next: get_i64(&r, "uid_next")? as u32,
+            })
+        })
+        .transpose()
+    }
+
+    /// Saved only after every message the poll found is in the CRM.
+    pub async fn save_mail_folder(&self, profile: &str, folder: &str, at: &MailFolderRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mail_folders (profile, folder, uid_validity, highest_modseq, uid_next, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (profile, folder) DO UPDATE SET \
+             uid_validity = excluded.uid_validity, highest_modseq = excluded.highest_modseq, \
+             uid_next = excluded.uid_next, updated_at = excluded.updated_at",
+        )
+        .bind(profile)
+        .bind(folder)
+        .bind(i64::from(at.uid_validity))
+        .bind(at.highest_modseq.map(|m| m as i64))
+        .bind(i64::from(at.uid_next))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("saving a mail folder's position"))?;
+        Ok(())
+    }
+
+    /// Every message the profile tracks or tracked.
+    pub async fn tracked_mail(&self, profile: &str) -> Result<Vec<TrackedMailRow>> {
+        let rows = sqlx::query(
+            "SELECT message_key, activity_id, folder, uid_validity, uid, trigger_name, state, marked \
+             FROM mail_tracked WHERE profile = $1 ORDER BY message_key",
+        )
+        .bind(profile)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading tracked mail"))?;
+        rows.iter().map(tracked_from_row).collect()
+    }
+
+    /// Records (or moves) a tracked message; idempotent.
+    pub async fn save_tracked_mail(&self, profile: &str, row: &TrackedMailRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mail_tracked (profile, message_key, activity_id, folder, uid_validity, uid, trigger_name, \
+             state, marked, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (profile, message_key) DO UPDATE SET activity_id = excluded.activity_id, \
+             folder = excluded.folder, uid_validity = excluded.uid_validity, uid = excluded.uid, \
+             trigger_name = excluded.trigger_name, state = excluded.state, marked = excluded.marked, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(profile)
+        .bind(row.message_key.clone())
+        .bind(row.activity_id.clone())
+        .bind(row.folder.clone())
+        .bind(i64::from(row.uid_validity))
+        .bind(i64::from(row.uid))
+        .bind(row.trigger.clone())
+        .bind(if row.tracked { "tracked" } else { "untracked" })
+        .bind(i64::from(row.marked))
+        .bind(now_ms())
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::db("saving a tracked message"))?;
+        Ok(())
+    }
+
+    /// Forgets a profile's mail positions (not what it tracked): the next
+    /// poll lists every watched folder in full (reset).
+    pub async fn forget_mail_folders(&self, profile: &str) -> Result<()> {
+        sqlx::query("DELETE FROM mail_folders WHERE profile = $1")
+            .bind(profile)
+            .execute(self.pool())
+            .await
+            .map_err(StoreError::db("forgetting mail folder positions"))?;
+        Ok(())
+    }
+}
+
+fn tracked_from_row(r: &AnyRow) -> Result<TrackedMailRow> {
+    Ok(TrackedMailRow {
+        message_key: get_text(r, "message_key")?,
+        activity_id: get_text(r, "activity_id")?,
+        folder: get_text(r, "folder")?,
+        uid_validity: get_i64(r, "uid_validity")? as u32,
+        uid: get_i64(r, "uid")? as u32,
+        trigger: get_text(r, "trigger_name")?,
+        tracked: get_text(r, "state")? == "tracked",
+        marked: get_i64(r, "marked")? != 0,
+    })
+}

@@ -1,0 +1,119 @@
+//! E-mail activities by message key and the mail tracking status (SPEC §10).
+
+use crmsync_model::{ActivityFields, ActivityKind, Role};
+use crmsync_store::EmailCreate;
+use crmsync_store::status::{MailFolderRow, TrackedMailRow};
+
+use crate::fixtures::*;
+
+fn email(subject: &str) -> ActivityFields {
+    let mut f = ActivityFields::new(ActivityKind::Email, subject);
+    f.message_id = Some("m1@example.com".into());
+    f
+}
+
+store_test!(
+    r_track_5_one_message_key_is_one_crm_email_even_when_created_at_once,
+    |store| {
+        let alice = user(&store, "Alice", Role::User).await;
+        let bob = user(&store, "Bob", Role::User).await;
+        let first = store
+            .create_email(alice.id(), "m1@example.com", email("Offer"))
+            .await
+            .unwrap();
+        let EmailCreate::Created(created) = first else {
+            panic!("the first create creates: {first:?}")
+        };
+        let again = store
+            .create_email(bob.id(), "m1@example.com", email("Offer"))
+            .await
+            .unwrap();
+        assert!(
+            matches!(&again, EmailCreate::Existing(a) if a.meta.id == created.meta.id),
+            "{again:?}"
+        );
+        assert_eq!(
+            store
+                .email_by_message_key("m1@example.com")
+                .await
+                .unwrap()
+                .unwrap()
+                .meta
+                .id,
+            created.meta.id
+        );
+        assert!(store.email_by_message_key("other@example.com").await.unwrap().is_none());
+        assert_eq!(
+            store
+                .known_message_keys(&["m1@example.com".into(), "nope@example.com".into()])
+                .await
+                .unwrap(),
+            ["m1@example.com"]
+        );
+
+        // Eight profiles racing on one new message: exactly one record.
+        let mut racers = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            let owner = if i % 2 == 0 {
+                alice.id().to_string()
+            } else {
+                bob.id().to_string()
+            };
+            racers.push(tokio::spawn(async move {
+                store
+                    .create_email(&owner, "race@example.com", email("Race"))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut created = 0;
+        for r in racers {
+            if matches!(r.await.unwrap(), EmailCreate::Created(_)) {
+                created += 1;
+            }
+        }
+        assert_eq!(created, 1);
+
+        // Deleting the CRM e-mail frees the key (the message may be tracked anew).
+        let e = store.email_by_message_key("m1@example.com").await.unwrap().unwrap();
+        store.delete::<ActivityFields>(&e.meta.id, None).await.unwrap();
+        assert!(store.email_by_message_key("m1@example.com").await.unwrap().is_none());
+    }
+);
+
+store_test!(r_track_mail_2_folder_positions_and_tracked_rows_round_trip, |store| {
+    assert!(store.mail_folder("p", "CRM").await.unwrap().is_none());
+    let at = MailFolderRow {
+        uid_validity: 4_000_000_000,
+        highest_modseq: Some(1 << 40),
+        uid_next: 17,
+    };
+    store.save_mail_folder("p", "CRM", &at).await.unwrap();
+    assert_eq!(store.mail_folder("p", "CRM").await.unwrap(), Some(at));
+    let without_condstore = MailFolderRow {
+        highest_modseq: None,
+        ..at
+    };
+    store.save_mail_folder("p", "CRM", &without_condstore).await.unwrap();
+    assert_eq!(store.mail_folder("p", "CRM").await.unwrap(), Some(without_condstore));
+
+    let mut row = TrackedMailRow {
+        message_key: "k@x".into(),
+        activity_id: "a1".into(),
+        folder: "CRM".into(),
+        uid_validity: 4_000_000_000,
+        uid: 3,
+        trigger: "folder".into(),
+        tracked: true,
+        marked: false,
+    };
+    store.save_tracked_mail("p", &row).await.unwrap();
+    row.tracked = false;
+    row.marked = true;
+    store.save_tracked_mail("p", &row).await.unwrap();
+    assert_eq!(store.tracked_mail("p").await.unwrap(), [row]);
+    assert!(store.tracked_mail("other").await.unwrap().is_empty());
+    store.forget_mail_folders("p").await.unwrap();
+    assert!(store.mail_folder("p", "CRM").await.unwrap().is_none());
+});

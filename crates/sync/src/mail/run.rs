@@ -1,0 +1,410 @@
+//! One poll of a profile's mail: per folder, list what changed (one command
+//! when nothing did), pick the messages a trigger selects, fetch each once,
+//! make or join its CRM e-mail, mark it in the mailbox, and untrack what left.
+//! The folder's position is saved only after all of that, so a crash or a
+//! lost server anywhere re-lists on the next run and converges: a message
+//! already tracked is found by its key and never becomes a second record.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::DateTime;
+use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome, MessageFlags};
+use crmsync_engine::{EntityClass, Plan};
+use crmsync_mapping::parse_email;
+use crmsync_model::{Activity, RecordRef, normalize_message_id};
+use crmsync_store::status::{MailFolderRow, TrackedMailRow};
+use crmsync_store::{EmailCreate, Store};
+
+use super::MailProfile;
+use super::activity::{email_activity, link_user};
+use super::parties::Parties;
+use crate::error::SyncError;
+use crate::report::CollectionReport;
+
+/// Messages fetched per round trip: bounds memory with large attachments.
+const FETCH_CHUNK: usize = 25;
+
+/// Why a message is tracked (stored with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Folder,
+    Keyword,
+    Reply,
+}
+
+impl Trigger {
+    fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Folder => "folder",
+            Trigger::Keyword => "keyword",
+            Trigger::Reply => "reply",
+        }
+    }
+}
+
+struct Candidate {
+    uid: u32,
+    modseq: Option<u64>,
+    flags: Vec<String>,
+    trigger: Trigger,
+}
+
+/// What the run knows of the profile's tracked messages.
+struct Tracked {
+    by_key: HashMap<String, TrackedMailRow>,
+}
+
+impl Tracked {
+    fn at(&self, folder: &str, uid_validity: u32, uid: u32) -> Option<&TrackedMailRow> {
+        self.by_key
+            .values()
+            .find(|r| r.folder == folder && r.uid_validity == uid_validity && r.uid == uid)
+    }
+}
+
+pub(crate) async fn run_mail(
+    store: &Store,
+    profile: &str,
+    user_id: &str,
+    mail: &MailProfile,
+    dry_run: bool,
+) -> Result<CollectionReport, SyncError> {
+    mail.tracking.validate().map_err(|message| SyncError::Profile {
+        profile: profile.to_string(),
+        message,
+    })?;
+    let result = poll_folders(store, profile, user_id, mail, dry_run).await;
+    // One session per run: a profile polled every few minutes must not hold
+    // a connection of the server in between.
+    mail.source.close().await;
+    result
+}
+
+async fn poll_folders(
+    store: &Store,
+    profile: &str,
+    user_id: &str,
+    mail: &MailProfile,
+    dry_run: bool,
+) -> Result<CollectionReport, SyncError> {
+    let mut report = CollectionReport {
+        class: EntityClass::Mail,
+        collection: "mail".into(),
+        // Mail is not planned by the engine: no pairs, no deletes (R-DEL-12).
+        plan: Plan {
+            class: EntityClass::Mail,
+            collection: "mail".into(),
+            actions: Vec::new(),
+            duplicates: Vec::new(),
+            warnings: Vec::new(),
+            guard: None,
+        },
+        applied: BTreeMap::new(),
+        passes: 1,
+        replanned: 0,
+        failed: Vec::new(),
+        quarantined: BTreeMap::new(),
+        guard: None,
+    };
+    let source = mail.source.as_ref();
+    let mut tracked = Tracked {
+        by_key: store
+            .tracked_mail(profile)
+            .await?
+            .into_iter()
+            .map(|r| (r.message_key.clone(), r))
+            .collect(),
+    };
+    let mut pass = FolderPass {
+        store,
+        profile,
+        user_id,
+        mail,
+        dry_run,
+        parties: Parties::default(),
+    };
+    for folder in mail.tracking.folders() {
+        let is_tracking_folder = folder == mail.tracking.folder;
+        let mut since = store.mail_folder(profile, &folder).await?.map(|r| FolderPosition {
+            uid_validity: r.uid_validity,
+            highest_modseq: r.highest_modseq,
+            uid_next: r.uid_next,
+        });
+        // The tracking folder is created when missing (R-TRACK-4): on the
+        // first poll, and when it was deleted since.
+        if is_tracking_folder && since.is_none() && !dry_run {
+            source.ensure_folder(&folder).await?;
+        }
+        let poll = match source.poll(&folder, since.as_ref()).await {
+            Err(ConnectorError::NotFound { .. }) if is_tracking_folder && !dry_run => {
+                source.ensure_folder(&folder).await?;
+                since = None;
+                source.poll(&folder, None).await?
+            }
+            other => other?,
+        };
+        if poll.unchanged {
+            continue;
+        }
+        pass.folder(&folder, since, &poll, &mut tracked, &mut report).await?;
+        if !dry_run {
+            let p = poll.position;
+            let row = MailFolderRow {
+                uid_validity: p.uid_validity,
+                highest_modseq: p.highest_modseq,
+                uid_next: p.uid_next,
+            };
+            store.save_mail_folder(profile, &folder, &row).await?;
+        }
+    }
+    Ok(report)
+}
+
+struct FolderPass<'a> {
+    store: &'a Store,
+    profile: &'a str,
+    user_id: &'a str,
+    mail: &'a MailProfile,
+    dry_run: bool,
+    parties: Parties,
+}
+
+impl FolderPass<'_> {
+    async fn folder(
+        &mut self,
+        folder: &str,
+        since: Option<FolderPosition>,
+        poll: &FolderPoll,
+        tracked: &mut Tracked,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        let t = &self.mail.tracking;
+        let validity = poll.position.uid_validity;
+        let is_tracking_folder = !t.folder.is_empty() && folder == t.folder;
+        let mut candidates = Vec::new();
+        let mut untrack = Vec::new();
+        for m in &poll.changed {
+            let here = tracked.at(folder, validity, m.uid).filter(|r| r.tracked);
+            let trigger = if is_tracking_folder {
+                Some(Trigger::Folder)
+            } else if !t.keyword.is_empty() && m.has(&t.keyword) {
+                Some(Trigger::Keyword)
+            } else {
+                None
+            };
+            match (trigger, here) {
+                (Some(trigger), None) => candidates.push(candidate(m, trigger)),
+                // R-TRACK-10: the keyword was removed.
+                (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(row.message_key.clone()),
+                _ => {}
+            }
+        }
+        // R-TRACK-10: what left the tracking folder (moved or deleted) is untracked.
+        if is_tracking_folder && let Some(present) = &poll.present {
+            let present: HashSet<u32> = present.iter().copied().collect();
+            for row in tracked.by_key.values() {
+                let gone = row.folder == folder && (row.uid_validity != validity || !present.contains(&row.uid));
+                if row.tracked
+                    && gone
+                    && !candidates
+                        .iter()
+                        .any(|c| c.uid == row.uid && row.uid_validity == validity)
+                {
+                    untrack.push(row.message_key.clone());
+                }
+            }
+        }
+        // Replies arrive as new messages (R-TRACK-4); a first listing does
+        // not search the folder's history for them (R-TRACK-MAIL-3).
+        if t.replies
+            && !is_tracking_folder
+            && let Some(prev) = since.filter(|p| p.uid_validity == validity)
+        {
+            self.replies(folder, prev.uid_next, poll, tracked, &mut candidates)
+                .await?;
+        }
+        for key in untrack {
+            self.untrack(tracked, &key, folder, report).await?;
+        }
+        if self.dry_run {
+            if !candidates.is_empty() {
+                *report.applied.entry("crm track".into()).or_default() += candidates.len();
+            }
+            return Ok(());
+        }
+        for chunk in candidates.chunks(FETCH_CHUNK) {
+            self.track(folder, validity, chunk, tracked, report).await?;
+        }
+        Ok(())
+    }
+
+    /// New messages (UID at or above the last UIDNEXT) whose thread names a
+    /// tracked message.
+    async fn replies(
+        &self,
+        folder: &str,
+        uid_next: u32,
+        poll: &FolderPoll,
+        tracked: &Tracked,
+        candidates: &mut Vec<Candidate>,
+    ) -> Result<(), SyncError> {
+        let fresh: Vec<&MessageFlags> = poll
+            .changed
+            .iter()
+            .filter(|m| m.uid >= uid_next && !candidates.iter().any(|c| c.uid == m.uid))
+            .collect();
+        if fresh.is_empty() {
+            return Ok(());
+        }
+        let uids: Vec<u32> = fresh.iter().map(|m| m.uid).collect();
+        let headers = self.mail.source.thread_headers(folder, &uids).await?;
+        for h in headers {
+            let thread: Vec<String> = h
+                .in_reply_to
+                .iter()
+                .chain(&h.references)
+                .filter_map(|id| normalize_message_id(id))
+                .collect();
+            let by_profile = thread.iter().any(|k| tracked.by_key.get(k).is_some_and(|r| r.tracked));
+            if by_profile && let Some(m) = fresh.iter().find(|m| m.uid == h.uid) {
+                candidates.push(candidate(m, Trigger::Reply));
+            }
+        }
+        Ok(())
+    }
+
+    async fn untrack(
+        &self,
+        tracked: &mut Tracked,
+        key: &str,
+        folder: &str,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        let Some(row) = tracked.by_key.get_mut(key) else {
+            return Ok(());
+        };
+        if !self.dry_run {
+            let mut untracked = row.clone();
+            untracked.tracked = false;
+            self.store.save_tracked_mail(self.profile, &untracked).await?;
+            *row = untracked;
+        }
+        tracing::info!(
+            profile = self.profile,
+            folder,
+            message = key,
+            "untracked; the CRM e-mail stays (R-DEL-13)"
+        );
+        *report.applied.entry("crm untrack".into()).or_default() += 1;
+        Ok(())
+    }
+
+    async fn track(
+        &mut self,
+        folder: &str,
+        validity: u32,
+        chunk: &[Candidate],
+        tracked: &mut Tracked,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        let source = self.mail.source.as_ref();
+        let uids: Vec<u32> = chunk.iter().map(|c| c.uid).collect();
+        let messages = source.fetch(folder, &uids).await?;
+        for message in messages {
+            let Some(c) = chunk.iter().find(|c| c.uid == message.uid) else {
+                continue;
+            };
+            let parsed = match parse_email(&message.body, self.mail.tracking.attachment_cap_bytes) {
+                Ok(p) => p,
+                Err(e) => {
+                    report
+                        .quarantined
+                        .insert(format!("{folder}/{}", message.uid), e.to_string());
+                    continue;
+                }
+            };
+            let key = parsed.message_key.clone();
+            let received = message.received_at.and_then(|s| DateTime::from_timestamp(s, 0));
+            let activity_id = match tracked.by_key.get(&key) {
+                // Seen before (moved, re-tagged, UIDVALIDITY reset): the same
+                // CRM e-mail, never a second one (R-TRACK-5).
+                Some(row) => row.activity_id.clone(),
+                None => {
+                    let regarding = self.thread_regarding(&parsed.in_reply_to, &parsed.references).await?;
+                    let fields = email_activity(
+                        self.store,
+                        &mut self.parties,
+                        &parsed,
+                        self.user_id,
+                        received,
+                        regarding,
+                    )
+                    .await?;
+                    match self.store.create_email(self.user_id, &key, fields).await? {
+                        EmailCreate::Created(a) => {
+                            *report.applied.entry("crm create".into()).or_default() += 1;
+                            a.meta.id
+                        }
+                        EmailCreate::Existing(a) => {
+                            if link_user(self.store, &a.meta.id, self.user_id).await? {
+                                *report.applied.entry("crm link".into()).or_default() += 1;
+                            }
+                            a.meta.id
+                        }
+                    }
+                }
+            };
+            let mut row = TrackedMailRow {
+                message_key: key.clone(),
+                activity_id,
+                folder: folder.to_string(),
+                uid_validity: validity,
+                uid: message.uid,
+                trigger: c.trigger.as_str().to_string(),
+                tracked: true,
+                marked: c
+                    .flags
+                    .iter()
+                    .any(|f| f.eq_ignore_ascii_case(&self.mail.tracking.tracked_keyword)),
+            };
+            // The CRM side is committed first: a crash here re-finds the
+            // e-mail by its key on the next run.
+            self.store.save_tracked_mail(self.profile, &row).await?;
+            if !row.marked {
+                let outcome = source
+                    .add_keyword(folder, message.uid, c.modseq, &self.mail.tracking.tracked_keyword)
+                    .await?;
+                if outcome == MarkOutcome::Marked {
+                    row.marked = true;
+                    self.store.save_tracked_mail(self.profile, &row).await?;
+                }
+            }
+            tracked.by_key.insert(key, row);
+        }
+        Ok(())
+    }
+
+    /// R-TRACK-7: a reply is regarding what the conversation is regarding.
+    async fn thread_regarding(
+        &self,
+        in_reply_to: &[String],
+        references: &[String],
+    ) -> Result<Option<RecordRef>, SyncError> {
+        for key in in_reply_to.iter().chain(references.iter().rev()) {
+            let parent: Option<Activity> = self.store.email_by_message_key(key).await?;
+            if let Some(regarding) = parent.and_then(|p| p.fields.regarding) {
+                return Ok(Some(regarding));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn candidate(m: &MessageFlags, trigger: Trigger) -> Candidate {
+    Candidate {
+        uid: m.uid,
+        modseq: m.modseq,
+        flags: m.flags.clone(),
+        trigger,
+    }
+}
