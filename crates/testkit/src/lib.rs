@@ -12,6 +12,7 @@
 
 mod counters;
 mod fault;
+mod graph;
 mod hold;
 mod http1;
 mod peer;
@@ -20,6 +21,7 @@ mod relay;
 
 pub use counters::FaultCounters;
 pub use fault::{Fault, FaultPlan, FaultRates};
+pub use graph::{GraphCounts, GraphServer, GraphSwitches, Resource as GraphResource};
 pub use hold::Hold;
 pub use peer::{PASSWORD, Peer, PeerKind, USER, free_port, tool};
 pub use proxy::{FaultProxy, ProxyError};
