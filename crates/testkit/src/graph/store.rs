@@ -267,7 +267,8 @@ fn merge_by_id(body: &mut Map<String, Value>, key: &str, value: Value) {
         match list.iter_mut().find(|e| k.is_some() && key_of(e) == k) {
             Some(existing) => {
                 if let (Some(target), Value::Object(fields)) = (existing.as_object_mut(), entry) {
-                    target.extend(fields);
+                    // The stored id keeps its spelling (ids compare case-insensitively).
+                    target.extend(fields.into_iter().filter(|(k, _)| k != "id"));
                 }
             }
             None => list.push(entry),
