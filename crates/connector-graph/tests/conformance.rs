@@ -32,7 +32,7 @@ async fn graph_connector_passes_the_conformance_suite() {
     let mut case = 0;
     let bodies = Bodies {
         sample: sample_contact,
-        holds: holds,
+        holds,
     };
     conformance::run_all_with(bodies, || {
         case += 1;
