@@ -10,6 +10,8 @@ use std::fmt;
 pub enum Format {
     VCard,
     ICalendar,
+    /// Microsoft Graph JSON (contact, event, todoTask).
+    GraphJson,
 }
 
 impl fmt::Display for Format {
@@ -17,6 +19,7 @@ impl fmt::Display for Format {
         f.write_str(match self {
             Format::VCard => "vCard",
             Format::ICalendar => "iCalendar",
+            Format::GraphJson => "Graph JSON",
         })
     }
 }
