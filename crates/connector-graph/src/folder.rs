@@ -131,9 +131,15 @@ impl Folder {
     pub(crate) fn expand(&self) -> String {
         match self.resource {
             Resource::Tasks => "extensions".to_string(),
-            _ => format!(
+            Resource::Events => format!(
                 "singleValueExtendedProperties($filter=id eq '{}')",
                 crate::uid::UID_PROPERTY
+            ),
+            Resource::Contacts => format!(
+                "singleValueExtendedProperties($filter=id eq '{}' or id eq '{}' or id eq '{}')",
+                crate::uid::UID_PROPERTY,
+                crate::uid::FAX_PROPERTY,
+                crate::uid::OTHER_PHONE_PROPERTY
             ),
         }
     }

@@ -13,6 +13,11 @@ use crate::folder::Resource;
 /// A named MAPI string property in crmsync's own property set
 /// (https://learn.microsoft.com/en-us/graph/api/resources/extended-properties-overview#id-formats).
 pub const UID_PROPERTY: &str = "String {8d3a5f0e-6c1b-4b8e-9a27-1f0c2d7e4b91} Name crmsyncUid";
+/// A contact's business fax and other phone have no v1.0 property; the
+/// mapping keeps them in their MAPI properties (PidTagBusinessFaxNumber,
+/// PidTagOtherTelephoneNumber), which get_many `$expand`s.
+pub const FAX_PROPERTY: &str = "String 0x3A24";
+pub const OTHER_PHONE_PROPERTY: &str = "String 0x3A1F";
 /// crmsync's open extension on To Do tasks
 /// (https://learn.microsoft.com/en-us/graph/api/resources/opentypeextension).
 pub const EXTENSION_NAME: &str = "com.crmsync.item";
