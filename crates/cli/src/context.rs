@@ -30,14 +30,6 @@ impl Context {
         resolve_sqlite_url(&self.config.database.url, &self.base_dir)
     }
 
-    pub fn resolve(&self, path: &Path) -> PathBuf {
-        if path.is_absolute() {
-            path.to_path_buf()
-        } else {
-            self.base_dir.join(path)
-        }
-    }
-
     /// Opens the store and brings its schema up to date: every command that
     /// touches data needs both, and migrations are idempotent.
     pub async fn open_store(&self) -> anyhow::Result<Store> {

@@ -382,3 +382,38 @@ async fn status_shows_the_schedule_of_stored_profiles() {
     assert_eq!(json[2]["schedule"]["failures"], 3);
     assert_eq!(json[2]["schedule"]["state_reason"], "groupware: the folder is gone");
 }
+
+/// Contacts in the CRM with this last name.
+async fn contacts_named(store: &Store, last: &str) -> usize {
+    let page = store
+        .list::<crmsync_model::ContactFields>(&ListQuery::default())
+        .await
+        .unwrap();
+    page.items
+        .iter()
+        .filter(|c| c.fields.last_name.as_deref() == Some(last))
+        .count()
+}
+
+// R-PERM-1 on the `crmsync sync` path: the profile is built by the same
+// factory as the scheduler's, so a user without create rights (deactivated:
+// the CRM grants them nothing) cannot create CRM records through it.
+#[tokio::test(flavor = "multi_thread")]
+async fn r_perm_1_cli_sync_never_creates_for_a_user_without_rights() {
+    let demo = Demo::new();
+    let store = demo.store().await;
+    let id = user_id(&store, "alice").await;
+    let alice = store.get::<crmsync_model::UserFields>(&id).await.unwrap();
+    let mut fields = alice.fields.clone();
+    fields.active = false;
+    store.update(&id, alice.meta.version, fields).await.unwrap();
+    std::fs::write(
+        demo.mailbox("alice", "contacts").join("r-perm-1.vcf"),
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:r-perm-1\r\nFN:Zed Permless\r\nN:Permless;Zed;;;\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+
+    let err = demo.fails(&["sync", "--profile", "alice"]);
+    assert!(err.contains("right"), "the refusal names the missing rights: {err}");
+    assert_eq!(contacts_named(&store, "Permless").await, 0, "nothing was created");
+}

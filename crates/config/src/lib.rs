@@ -17,12 +17,12 @@ mod validate;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use crmsync_connector::SecretSource;
+pub use crmsync_connector_registry::ConnectorSpec;
 pub use error::ConfigError;
 pub use model::{
-    Config, ConnectorConfig, DatabaseConfig, LogConfig, LogFormat, ProfileConfig, SchedulerConfig, SecurityConfig,
-    ServerConfig,
+    Config, DatabaseConfig, LogConfig, LogFormat, ProfileConfig, SchedulerConfig, SecurityConfig, ServerConfig,
 };
-pub use secret::SecretSource;
 pub use validate::redact_url;
 
 /// Environment variables that configure tests and tooling, not the product;

@@ -2,11 +2,9 @@
 //! file (or none) is a valid configuration: SQLite next to the process, the API
 //! on 127.0.0.1:8080.
 
-use std::path::PathBuf;
-
 use serde::{Deserialize, Serialize};
 
-use crate::secret::SecretSource;
+use crmsync_connector_registry::ConnectorSpec;
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -85,7 +83,8 @@ pub struct ProfileConfig {
     pub name: String,
     /// The CRM user's name (or id) whose records this profile syncs.
     pub user: String,
-    pub connector: ConnectorConfig,
+    /// The connector kind and its own settings (`crmsync-connector-registry`).
+    pub connector: ConnectorSpec,
     /// Engine policies per entity (direction, conflicts, deletion, filters,
     /// calendar window), as the engine defines them; absent keys take the
     /// SPEC's defaults.
@@ -153,36 +152,4 @@ impl Default for SchedulerConfig {
             shutdown_grace_secs: 20,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
-pub enum ConnectorConfig {
-    /// A local vdir: `ROOT/contacts`, `ROOT/calendar`, `ROOT/tasks`.
-    Vdir { root: PathBuf },
-    /// A CardDAV/CalDAV account. The collections `contacts`, `calendar` and
-    /// `tasks` are found in (or created under) the account's home sets.
-    ///
-    /// ```toml
-    /// connector = { kind = "dav", url = "https://dav.example.com/", username = "anna",
-    ///               password = { env = "ANNA_DAV_PASSWORD" }, concurrency = 4, timeout_secs = 30 }
-    /// ```
-    Dav {
-        /// Any URL of the server: its root, a well-known URI, the principal or a home.
-        url: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        username: Option<String>,
-        /// HTTP Basic password (with `username`).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        password: Option<SecretSource>,
-        /// OAuth bearer token, instead of a password.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        bearer_token: Option<SecretSource>,
-        /// Requests in flight at once against the server; absent = the connector's default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        concurrency: Option<usize>,
-        /// Whole-request time-out in seconds; absent = the connector's default.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        timeout_secs: Option<u64>,
-    },
 }

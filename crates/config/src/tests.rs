@@ -94,9 +94,9 @@ connector = { kind = "vdir", root = "mail/bob" }
     assert_eq!(c.profiles.len(), 2);
     assert_eq!(
         c.profiles[1].connector,
-        ConnectorConfig::Vdir {
+        ConnectorSpec::Vdir(crmsync_vdir::VdirConfig {
             root: "mail/bob".into()
-        }
+        })
     );
 }
 
@@ -134,18 +134,15 @@ fn dav_connector_parses_literal_env_and_file_passwords() {
     ))
     .unwrap();
     match &c.profiles[0].connector {
-        ConnectorConfig::Dav {
-            url,
-            username,
-            password: Some(SecretSource::Value(secret)),
-            concurrency,
-            timeout_secs,
-            bearer_token: None,
-        } => {
-            assert_eq!(url, "https://dav.example.com/");
-            assert_eq!(username.as_deref(), Some("anna"));
+        ConnectorSpec::Dav(dav) => {
+            let Some(SecretSource::Value(secret)) = &dav.password else {
+                panic!("expected a literal password");
+            };
+            assert_eq!(dav.url, "https://dav.example.com/");
+            assert_eq!(dav.username.as_deref(), Some("anna"));
             assert_eq!(secret.expose(), "hunter2");
-            assert_eq!((*concurrency, *timeout_secs), (Some(2), Some(10)));
+            assert_eq!((dav.concurrency, dav.timeout_secs), (2, 10));
+            assert!(dav.bearer_token.is_none());
         }
         other => panic!("expected a dav connector, got {other:?}"),
     }
@@ -157,7 +154,7 @@ fn dav_connector_parses_literal_env_and_file_passwords() {
     .unwrap();
     assert!(matches!(
         &env.profiles[0].connector,
-        ConnectorConfig::Dav { password: Some(SecretSource::Env { env }), concurrency: None, .. } if env == "ANNA_PW"
+        ConnectorSpec::Dav(dav) if dav.password == Some(SecretSource::Env { env: "ANNA_PW".into() })
     ));
     let file = parse(&dav_profile(
         "url = \"http://h/\", username = \"a\", password = { file = \"/run/secrets/dav\" }",
@@ -165,7 +162,7 @@ fn dav_connector_parses_literal_env_and_file_passwords() {
     .unwrap();
     assert!(matches!(
         &file.profiles[0].connector,
-        ConnectorConfig::Dav { password: Some(SecretSource::File { file }), .. } if file.to_str() == Some("/run/secrets/dav")
+        ConnectorSpec::Dav(dav) if dav.password == Some(SecretSource::File { file: "/run/secrets/dav".into() })
     ));
 }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
 use crate::error::ConfigError;
-use crate::model::{Config, ConnectorConfig};
+use crate::model::Config;
 
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     let url = &config.database.url;
@@ -38,63 +38,10 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
         if p.user.trim().is_empty() {
             return Err(ConfigError::invalid(format!("profile[{i}].user"), "must not be empty"));
         }
-        validate_connector(&format!("profile[{i}].connector"), &p.connector)?;
-    }
-    Ok(())
-}
-
-/// A DAV connector that cannot work is refused at start, naming the key;
-/// messages never quote a secret (the URL is redacted).
-fn validate_connector(key: &str, connector: &ConnectorConfig) -> Result<(), ConfigError> {
-    let ConnectorConfig::Dav {
-        url,
-        username,
-        password,
-        bearer_token,
-        concurrency,
-        timeout_secs,
-    } = connector
-    else {
-        return Ok(());
-    };
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Err(ConfigError::invalid(
-            format!("{key}.url"),
-            format!("`{}` is not a URL like https://dav.example.com/", redact_url(url)),
-        ));
-    };
-    if !matches!(scheme, "http" | "https") || rest.is_empty() {
-        return Err(ConfigError::invalid(
-            format!("{key}.url"),
-            format!("`{}` must be an http:// or https:// URL", redact_url(url)),
-        ));
-    }
-    if rest.split('/').next().is_some_and(|authority| authority.contains('@')) {
-        return Err(ConfigError::invalid(
-            format!("{key}.url"),
-            "put the username and password in their own keys, not in the URL",
-        ));
-    }
-    if password.is_some() && bearer_token.is_some() {
-        return Err(ConfigError::invalid(
-            format!("{key}.bearer_token"),
-            "set either password (with username) or bearer_token, not both",
-        ));
-    }
-    if password.is_some() && username.as_deref().is_none_or(|u| u.trim().is_empty()) {
-        return Err(ConfigError::invalid(
-            format!("{key}.username"),
-            "a password needs the username it belongs to",
-        ));
-    }
-    if *concurrency == Some(0) {
-        return Err(ConfigError::invalid(format!("{key}.concurrency"), "must be at least 1"));
-    }
-    if *timeout_secs == Some(0) {
-        return Err(ConfigError::invalid(
-            format!("{key}.timeout_secs"),
-            "must be at least 1",
-        ));
+        // The connector's own checks, the same the API applies (R-CFG-SPEC-1).
+        p.connector
+            .validate()
+            .map_err(|e| ConfigError::invalid(format!("profile[{i}].connector.{}", e.key), e.message))?;
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! A DAV profile's settings, as they appear in the TOML config and the API.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use crmsync_connector::{Credentials, Secret};
+use crmsync_connector::{
+    Connector, ConnectorConfig, Credentials, InvalidSetting, OpenError, OpenOptions, Secret, SecretError, SecretSource,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::DavError;
+use crate::{DavConnector, DavError};
 
 /// Where to reach one CardDAV/CalDAV account and how hard to push it.
 ///
@@ -26,10 +28,10 @@ pub struct DavConfig {
     pub username: Option<String>,
     /// HTTP Basic password (with `username`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub password: Option<PasswordSource>,
+    pub password: Option<SecretSource>,
     /// OAuth bearer token, instead of a password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bearer_token: Option<PasswordSource>,
+    pub bearer_token: Option<SecretSource>,
     /// Requests in flight at once against this server (servers such as Radicale
     /// serve a handful of connections; more only queues there).
     #[serde(default = "default_concurrency")]
@@ -72,7 +74,7 @@ impl DavConfig {
     /// Basic auth with a literal password.
     pub fn with_basic(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
         self.username = Some(username.into());
-        self.password = Some(PasswordSource::Value(Secret::new(password.into())));
+        self.password = Some(SecretSource::Value(Secret::new(password.into())));
         self
     }
 
@@ -98,7 +100,35 @@ impl DavConfig {
         }
     }
 
-    pub(crate) fn validate(&self) -> Result<(), DavError> {
+    /// What can be checked without the server; the config file and the API
+    /// both refuse a profile that fails it, naming the key (R-CFG-SPEC-1).
+    /// Messages never quote the URL's password.
+    pub fn validate(&self) -> Result<(), DavError> {
+        let invalid = |key: &'static str, reason: &str| DavError::InvalidSetting {
+            key,
+            reason: reason.to_string(),
+        };
+        let Some((scheme, rest)) = self.url.split_once("://") else {
+            return Err(invalid("url", "is not a URL like https://dav.example.com/"));
+        };
+        if !matches!(scheme, "http" | "https") || rest.is_empty() {
+            return Err(invalid("url", "must be an http:// or https:// URL"));
+        }
+        if rest.split('/').next().is_some_and(|authority| authority.contains('@')) {
+            return Err(invalid(
+                "url",
+                "put the username and password in their own keys, not in the URL",
+            ));
+        }
+        if self.password.is_some() && self.bearer_token.is_some() {
+            return Err(invalid(
+                "bearer_token",
+                "set either password (with username) or bearer_token, not both",
+            ));
+        }
+        if self.password.is_some() && self.username.as_deref().is_none_or(|u| u.trim().is_empty()) {
+            return Err(invalid("username", "a password needs the username it belongs to"));
+        }
         let positive = |key: &'static str, v: u64| {
             if v == 0 {
                 Err(DavError::InvalidSetting {
@@ -116,35 +146,6 @@ impl DavConfig {
     }
 }
 
-/// Where a secret comes from. In TOML: a string (the secret itself),
-/// `{ env = "VAR" }` or `{ file = "/path" }`. `Debug` never shows the value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PasswordSource {
-    Env { env: String },
-    File { file: PathBuf },
-    Value(Secret),
-}
-
-impl PasswordSource {
-    pub fn resolve(&self) -> Result<Secret, DavError> {
-        match self {
-            PasswordSource::Value(secret) => Ok(secret.clone()),
-            PasswordSource::Env { env } => std::env::var(env)
-                .map(Secret::new)
-                .map_err(|_| DavError::PasswordEnvMissing { var: env.clone() }),
-            PasswordSource::File { file } => {
-                let text = std::fs::read_to_string(file).map_err(|source| DavError::PasswordFileUnreadable {
-                    path: file.clone(),
-                    source,
-                })?;
-                // Editors and `echo` add a final newline that is not part of the secret.
-                Ok(Secret::new(text.trim_end_matches(['\n', '\r'])))
-            }
-        }
-    }
-}
-
 /// Bounded retries with exponential back-off and jitter for 429, 5xx and
 /// connection failures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,6 +160,41 @@ pub struct RetryConfig {
     /// Longest `Retry-After` honoured in place; a longer one ends the call
     /// with `RateLimited` so the runner can schedule the profile later.
     pub max_retry_after_secs: u64,
+}
+
+impl From<SecretError> for DavError {
+    fn from(e: SecretError) -> Self {
+        match e {
+            SecretError::EnvMissing { var } => DavError::PasswordEnvMissing { var },
+            SecretError::FileUnreadable { path, source } => DavError::PasswordFileUnreadable { path, source },
+        }
+    }
+}
+
+impl ConnectorConfig for DavConfig {
+    fn secret_keys() -> &'static [&'static str] {
+        &["password", "bearer_token"]
+    }
+
+    fn validate(&self) -> Result<(), InvalidSetting> {
+        DavConfig::validate(self).map_err(|e| match e {
+            DavError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
+            other => InvalidSetting::new("connector", other.to_string()),
+        })
+    }
+
+    fn requests_in_flight(&self) -> Option<usize> {
+        Some(self.concurrency)
+    }
+
+    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        let connector = DavConnector::new(self).map_err(|e| OpenError {
+            message: e.to_string(),
+            hint: e.hint().to_string(),
+            transient: e.is_transient(),
+        })?;
+        Ok(Arc::new(connector))
+    }
 }
 
 impl Default for RetryConfig {
@@ -192,18 +228,18 @@ mod tests {
     fn toml_accepts_literal_env_and_file_passwords_and_debug_hides_them() {
         let literal: DavConfig =
             toml::from_str("url = \"http://h/\"\nusername = \"anna\"\npassword = \"hunter2\"").unwrap();
-        assert_eq!(literal.password, Some(PasswordSource::Value(Secret::new("hunter2"))));
+        assert_eq!(literal.password, Some(SecretSource::Value(Secret::new("hunter2"))));
         assert_eq!(literal.concurrency, 4, "defaults apply");
         assert!(!format!("{literal:?}").contains("hunter2"), "Debug leaked the password");
 
         let env: DavConfig =
             toml::from_str("url = \"http://h/\"\nusername = \"a\"\npassword = { env = \"X\" }").unwrap();
-        assert_eq!(env.password, Some(PasswordSource::Env { env: "X".into() }));
+        assert_eq!(env.password, Some(SecretSource::Env { env: "X".into() }));
         let file: DavConfig = toml::from_str(
             "url = \"http://h/\"\nusername = \"a\"\npassword = { file = \"/p\" }\n[retry]\nmax_retries = 0",
         )
         .unwrap();
-        assert_eq!(file.password, Some(PasswordSource::File { file: "/p".into() }));
+        assert_eq!(file.password, Some(SecretSource::File { file: "/p".into() }));
         assert_eq!(file.retry.max_retries, 0);
     }
 
@@ -214,7 +250,7 @@ mod tests {
         std::fs::write(&path, "s3cret\n").unwrap();
         let config = DavConfig {
             username: Some("anna".into()),
-            password: Some(PasswordSource::File { file: path }),
+            password: Some(SecretSource::File { file: path }),
             ..DavConfig::new("http://h/")
         };
         match config.credentials().unwrap() {
@@ -223,21 +259,28 @@ mod tests {
             }
             other => panic!("expected Basic, got {other:?}"),
         }
-        let missing = PasswordSource::Env {
-            env: "CRMSYNC_DAV_TEST_SURELY_UNSET".into(),
+        let missing = DavConfig {
+            username: Some("anna".into()),
+            password: Some(SecretSource::Env {
+                env: "CRMSYNC_DAV_TEST_SURELY_UNSET".into(),
+            }),
+            ..DavConfig::new("http://h/")
         };
-        assert!(matches!(missing.resolve(), Err(DavError::PasswordEnvMissing { .. })));
+        assert!(matches!(
+            missing.credentials(),
+            Err(DavError::PasswordEnvMissing { .. })
+        ));
     }
 
     #[test]
     fn password_and_token_together_are_refused() {
         let config = DavConfig {
-            bearer_token: Some(PasswordSource::Value(Secret::new("t"))),
+            bearer_token: Some(SecretSource::Value(Secret::new("t"))),
             ..DavConfig::new("http://h/").with_basic("a", "b")
         };
         assert!(matches!(config.credentials(), Err(DavError::AmbiguousCredentials)));
         let bearer = DavConfig {
-            bearer_token: Some(PasswordSource::Value(Secret::new("t"))),
+            bearer_token: Some(SecretSource::Value(Secret::new("t"))),
             ..DavConfig::new("http://h/")
         };
         assert!(matches!(bearer.credentials(), Ok(Credentials::Bearer { .. })));

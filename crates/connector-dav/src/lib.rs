@@ -32,7 +32,7 @@ mod requests;
 mod retry;
 mod xml;
 
-pub use config::{DavConfig, PasswordSource, RetryConfig};
+pub use config::{DavConfig, RetryConfig};
 pub use connector::DavConnector;
 pub use error::DavError;
 pub use href::item_name_for_uid;

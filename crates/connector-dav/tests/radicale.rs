@@ -3,8 +3,8 @@
 mod common;
 
 use common::{PASSWORD, Peer, PeerKind, USER};
-use crmsync_connector::{Connector, ConnectorError};
-use crmsync_dav::{DavConnector, DavError, PasswordSource};
+use crmsync_connector::{Connector, ConnectorError, SecretSource};
+use crmsync_dav::{DavConnector, DavError};
 
 dav_suite!(PeerKind::Radicale);
 
@@ -27,7 +27,7 @@ async fn wrong_password_is_a_clear_unauthorized_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
     let mut config = peer.config();
-    config.password = Some(PasswordSource::File {
+    config.password = Some(SecretSource::File {
         file: dir.path().join("pw"),
     });
     let right = DavConnector::new(&config).unwrap();
@@ -39,6 +39,6 @@ async fn wrong_password_is_a_clear_unauthorized_error() {
 fn a_password_inside_the_url_is_refused() {
     let config = crmsync_dav::DavConfig::new("http://crm:hunter2@127.0.0.1:1/");
     let err = DavConnector::new(&config).expect_err("credentials in the URL");
-    assert!(matches!(err, DavError::InvalidUrl { .. }));
+    assert!(matches!(err, DavError::InvalidSetting { key: "url", .. }), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }

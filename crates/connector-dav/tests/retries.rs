@@ -277,7 +277,7 @@ async fn requests_carry_auth_and_xml_content_type() {
     let (url, _, log) = recorded(vec![(207, vec![("Content-Type", "application/xml")], SYNC_OK)]).await;
     connector(&url, 0).changes(&collection(), None).await.unwrap();
     let mut config = DavConfig::new(url.clone());
-    config.bearer_token = Some(crmsync_dav::PasswordSource::Value(crmsync_connector::Secret::new(
+    config.bearer_token = Some(crmsync_connector::SecretSource::Value(crmsync_connector::Secret::new(
         "tok-123",
     )));
     DavConnector::new(&config)

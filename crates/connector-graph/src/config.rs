@@ -2,16 +2,20 @@
 //!
 //! ```toml
 //! connector = { kind = "graph", tenant = "contoso.onmicrosoft.com", mailbox = "anna@contoso.com",
-//!               auth = { type = "client-secret", client_id = "…", client_secret = "…" } }
+//!               auth = "client-secret", client_id = "…", client_secret = { env = "CRMSYNC_GRAPH_SECRET" } }
 //! ```
 //!
+//! `auth` names the sign-in method and its settings sit beside it, so the
+//! secret is a top-level key the profile catalog seals like a DAV password.
 //! `base_url` defaults to the global endpoint; national clouds (and the test
 //! server) set it and `authority` together.
 
-use crmsync_connector::Secret;
+use std::sync::Arc;
+
+use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions, Secret, SecretSource};
 use serde::{Deserialize, Serialize};
 
-use crate::GraphError;
+use crate::{GraphConnector, GraphError};
 
 pub const GLOBAL_BASE_URL: &str = "https://graph.microsoft.com/v1.0";
 pub const GLOBAL_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -31,7 +35,12 @@ pub struct GraphConfig {
     /// Where tokens come from: `{authority}/{tenant}/oauth2/v2.0/token`.
     #[serde(default = "default_authority")]
     pub authority: String,
+    #[serde(default)]
     pub auth: GraphAuth,
+    /// The app registration's application (client) id.
+    pub client_id: String,
+    /// Its client secret: the value, `{ env = "VAR" }` or `{ file = "/path" }`.
+    pub client_secret: SecretSource,
     /// Past days of the calendar window (R-CAL-1).
     #[serde(default = "default_past_days")]
     pub calendar_past_days: u32,
@@ -51,10 +60,11 @@ pub struct GraphConfig {
 
 /// How the app signs in. Only app-only client credentials with a secret
 /// exist yet; certificates and delegated device code are not implemented.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum GraphAuth {
-    ClientSecret { client_id: String, client_secret: Secret },
+    #[default]
+    ClientSecret,
 }
 
 fn default_base_url() -> String {
@@ -96,10 +106,9 @@ impl GraphConfig {
             mailbox: mailbox.into(),
             base_url: default_base_url(),
             authority: default_authority(),
-            auth: GraphAuth::ClientSecret {
-                client_id: client_id.into(),
-                client_secret: Secret::new(client_secret.into()),
-            },
+            auth: GraphAuth::ClientSecret,
+            client_id: client_id.into(),
+            client_secret: SecretSource::Value(Secret::new(client_secret.into())),
             calendar_past_days: default_past_days(),
             calendar_future_days: default_future_days(),
             concurrency: default_concurrency(),
@@ -132,15 +141,11 @@ impl GraphConfig {
                 return invalid(key, "must be an http(s) URL");
             }
         }
-        let GraphAuth::ClientSecret {
-            client_id,
-            client_secret,
-        } = &self.auth;
-        if client_id.trim().is_empty() {
-            return invalid("auth.client_id", "must be the app registration's application id");
+        if self.client_id.trim().is_empty() {
+            return invalid("client_id", "must be the app registration's application id");
         }
-        if client_secret.expose().is_empty() {
-            return invalid("auth.client_secret", "must not be empty");
+        if matches!(&self.client_secret, SecretSource::Value(s) if s.expose().is_empty()) {
+            return invalid("client_secret", "must not be empty");
         }
         if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
             return invalid("concurrency", "must be 1 to 4 (Exchange's limit per mailbox)");
@@ -152,6 +157,14 @@ impl GraphConfig {
             return invalid("calendar_future_days", "must be at least 1");
         }
         Ok(())
+    }
+
+    /// The client secret, read now (a rotated one is picked up at the next start).
+    pub(crate) fn secret(&self) -> Result<Secret, GraphError> {
+        self.client_secret.resolve().map_err(|e| GraphError::InvalidSetting {
+            key: "client_secret",
+            reason: e.to_string(),
+        })
     }
 
     /// The token endpoint of the tenant.
@@ -174,7 +187,8 @@ mod tests {
             r#"
             tenant = "contoso.onmicrosoft.com"
             mailbox = "anna@contoso.com"
-            auth = { type = "client-secret", client_id = "app", client_secret = "s3cr3t" }
+            client_id = "app"
+            client_secret = "s3cr3t"
             "#,
         )
         .expect("parses");
@@ -216,11 +230,41 @@ mod tests {
             }),
             "base_url"
         );
-        assert_eq!(key(GraphConfig::new("t", "m", "", "s")), "auth.client_id");
-        assert_eq!(key(GraphConfig::new("t", "m", "app", "")), "auth.client_secret");
+        assert_eq!(key(GraphConfig::new("t", "m", "", "s")), "client_id");
+        assert_eq!(key(GraphConfig::new("t", "m", "app", "")), "client_secret");
         let unknown = toml::from_str::<GraphConfig>(
-            "tenant = \"t\"\nmailbox = \"m\"\npassword = \"x\"\nauth = { type = \"client-secret\", client_id = \"a\", client_secret = \"s\" }",
+            "tenant = \"t\"\nmailbox = \"m\"\npassword = \"x\"\nclient_id = \"a\"\nclient_secret = \"s\"",
         );
+        let device = toml::from_str::<GraphConfig>(
+            "tenant = \"t\"\nmailbox = \"m\"\nauth = \"device-code\"\nclient_id = \"a\"\nclient_secret = \"s\"",
+        );
+        assert!(device.is_err(), "only client-secret sign-in exists");
         assert!(unknown.is_err(), "unknown keys are refused");
+    }
+}
+
+impl ConnectorConfig for GraphConfig {
+    fn secret_keys() -> &'static [&'static str] {
+        &["client_secret"]
+    }
+
+    fn validate(&self) -> Result<(), InvalidSetting> {
+        GraphConfig::validate(self).map_err(|e| match e {
+            GraphError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
+            other => InvalidSetting::new("connector", other.to_string()),
+        })
+    }
+
+    fn requests_in_flight(&self) -> Option<usize> {
+        Some(self.concurrency)
+    }
+
+    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        let connector = GraphConnector::new(self.clone()).map_err(|e| OpenError {
+            message: e.to_string(),
+            hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret)".into(),
+            transient: false,
+        })?;
+        Ok(Arc::new(connector))
     }
 }

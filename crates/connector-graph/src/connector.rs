@@ -56,7 +56,7 @@ impl GraphConnector {
             // and Graph answers without them.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        let tokens = TokenSource::new(&config, client.clone(), clock.clone());
+        let tokens = TokenSource::new(&config, config.secret()?, client.clone(), clock.clone());
         let http = GraphHttp::new(client, tokens, clock.clone(), config.concurrency, config.max_retries);
         Ok(GraphConnector {
             inner: Arc::new(Inner { http, config, clock }),

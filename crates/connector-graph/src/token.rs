@@ -12,7 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::GraphError;
 use crate::clock::Clock;
-use crate::config::{GRAPH_DEFAULT_SCOPE, GraphAuth, GraphConfig};
+use crate::config::{GRAPH_DEFAULT_SCOPE, GraphConfig};
 
 /// When a reply gives no lifetime, assume Entra's usual hour.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
@@ -34,14 +34,10 @@ pub(crate) struct TokenSource {
 }
 
 impl TokenSource {
-    pub(crate) fn new(config: &GraphConfig, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
-        let GraphAuth::ClientSecret {
-            client_id,
-            client_secret,
-        } = &config.auth;
+    pub(crate) fn new(config: &GraphConfig, secret: Secret, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
         TokenSource {
-            client_id: client_id.clone(),
-            client_secret: client_secret.clone(),
+            client_id: config.client_id.clone(),
+            client_secret: secret,
             token_url: config.token_url(),
             http,
             clock,

@@ -7,6 +7,7 @@
 //! connector items and the engine's plans.
 
 pub mod collection;
+pub mod config;
 pub mod conformance;
 pub mod connector;
 pub mod error;
@@ -14,10 +15,13 @@ pub mod ids;
 pub mod item;
 pub mod memory;
 pub mod secret;
+pub mod secret_source;
 
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
+pub use config::{ConnectorConfig, InvalidSetting, OpenError, OpenOptions};
 pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
 pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
 pub use secret::{Credentials, Secret};
+pub use secret_source::{SecretError, SecretSource};

@@ -101,7 +101,13 @@ async fn r_svc_api_1_crud_round_trip_never_shows_the_password() {
     assert_eq!(put.json["pull_interval_secs"], 1200);
     let row = w.store.profile_row("alice-dav").await.unwrap().unwrap();
     let def = catalog.definition_of(&row).unwrap();
-    assert_eq!(def.connector.secrets.keys().collect::<Vec<_>>(), ["password"]);
+    match &def.connector {
+        crmsync_service::ConnectorSpec::Dav(dav) => assert!(
+            dav.password.as_ref().is_some_and(|p| p.is_value()),
+            "the stored password is kept"
+        ),
+        other => panic!("expected a dav connector, got {other:?}"),
+    }
     let connector = format!("{:?}", def.connector);
     assert!(!connector.contains(PASSWORD), "Debug hides it: {connector}");
 
@@ -296,7 +302,7 @@ async fn r_svc_api_2_an_unusable_value_is_400_naming_the_field() {
                 b["connector"]["colour"] = json!("red");
                 b
             },
-            "connector",
+            "connector.colour",
         ),
         (
             {
@@ -362,7 +368,7 @@ async fn r_svc_api_4_config_file_profiles_are_read_only_over_the_api() {
     let def = ProfileDefinition {
         name: "from-file".into(),
         user_id: w.alice.id.clone(),
-        connector: crmsync_service::ConnectorSettings::from_json(json!({"kind": "vdir", "root": "/srv/mail/alice"}))
+        connector: crmsync_service::ConnectorSpec::from_json(json!({"kind": "vdir", "root": "/srv/mail/alice"}))
             .unwrap(),
         rules: json!({}),
         pull_interval: std::time::Duration::from_secs(900),
@@ -401,4 +407,103 @@ async fn r_svc_api_4_config_file_profiles_are_read_only_over_the_api() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert!(r.json["push_token"].as_str().unwrap().len() > 40);
     assert!(w.store.profile_row("from-file").await.unwrap().is_some());
+}
+
+// R-CFG-SPEC-1: the API checks a connector exactly as the config file does
+// (the same `validate()` of the connector's own config), so settings that
+// could only fail at run time are 400 naming the field, and nothing is stored.
+#[tokio::test]
+async fn r_cfg_spec_1_the_api_refuses_what_the_config_file_refuses() {
+    let (w, _) = world().await;
+    let cases = [
+        (dav("p", "ftp://dav.example.org/"), "connector.url"),
+        (
+            dav("p", &format!("https://alice:{PASSWORD}@dav.example.org/")),
+            "connector.url",
+        ),
+        (
+            {
+                let mut b = dav("p", "https://dav.example.org/");
+                b["connector"]["bearer_token"] = json!("a-token");
+                b
+            },
+            "connector.bearer_token",
+        ),
+    ];
+    for (body, field) in cases {
+        let r = w
+            .call(
+                Method::POST,
+                "/api/v1/profiles",
+                Some(&w.alice.token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.json);
+        assert_eq!(r.error_field(), Some(field), "{body}: {:?}", r.json);
+        assert_no_secret("the refusal", &r.json);
+        assert!(w.store.profile_row("p").await.unwrap().is_none());
+    }
+}
+
+// R-PERM-1 on the API's run path (`POST /sync/profiles/{name}/run`): the
+// profile is built by the one factory, so a user who lost the right to create
+// (deactivated) gets nothing created in the CRM, even when an admin runs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_perm_1_an_api_run_never_creates_for_a_user_without_rights() {
+    let mut w = World::new().await;
+    let _mode = common::service::server_mode(&mut w).await;
+    let root = w._dir.path().join("mailboxes").join("alice");
+    std::fs::create_dir_all(root.join("contacts")).unwrap();
+    let body = json!({
+        "name": "alice-box",
+        "user_id": w.alice.id,
+        "connector": {"kind": "vdir", "root": root},
+        "rules": {},
+        "pull_interval_secs": 900,
+    });
+    let r = w
+        .call(Method::POST, "/api/v1/profiles", Some(&w.admin.token), Some(body))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    std::fs::write(
+        root.join("contacts").join("r-perm-1.vcf"),
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:r-perm-1\r\nFN:Zed Permless\r\nN:Permless;Zed;;;\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let alice = w.store.get::<UserFields>(&w.alice.id).await.unwrap();
+    w.store
+        .update::<UserFields>(
+            &alice.meta.id,
+            alice.meta.version,
+            UserFields {
+                active: false,
+                ..alice.fields.clone()
+            },
+        )
+        .await
+        .unwrap();
+
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/sync/profiles/alice-box/run",
+            Some(&w.admin.token),
+            Some(json!({})),
+        )
+        .await;
+    assert!(!r.status.is_success(), "the run is refused: {:?}", r.json);
+    assert!(r.json.to_string().contains("right"), "{:?}", r.json);
+    let contacts = w
+        .store
+        .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        contacts
+            .items
+            .iter()
+            .all(|c| c.fields.last_name.as_deref() != Some("Permless")),
+        "nothing was created in the CRM"
+    );
 }

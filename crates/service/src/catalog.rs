@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use crmsync_config::{Config, ConnectorConfig, ProfileConfig};
+use crmsync_config::{Config, ProfileConfig};
 use crmsync_model::{Actor, User, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, ProfileDefinitionRow, ProfileRow, ProfileUpsert, Store, StoreError};
 use crmsync_sync::SyncProfile;
@@ -15,8 +15,9 @@ use serde_json::Value;
 use crate::definition::{ProfileDefinition, ProfileSource};
 use crate::error::ServiceError;
 use crate::factory::ConnectorFactory;
+use crate::profile_factory::build_sync_profile;
 use crate::secret_key::SecretKey;
-use crate::settings::{ConnectorSettings, SecretFields};
+use crate::settings::{SecretFields, StoredConnector};
 
 /// Stored profiles, with the key that seals their credentials.
 #[derive(Debug, Clone)]
@@ -93,13 +94,14 @@ impl ProfileCatalog {
         source: ProfileSource,
         existing: Option<&ProfileRow>,
     ) -> Result<ProfileDefinitionRow, ServiceError> {
+        let stored = StoredConnector::of(&def.connector);
         Ok(ProfileDefinitionRow {
             name: def.name.clone(),
             user_id: def.user_id.clone(),
             source: source.as_str().to_string(),
-            connector_kind: def.connector.kind.clone(),
-            connector_settings: def.connector.public_json(),
-            connector_secret: self.seal_reusing(def, existing)?,
+            connector_kind: stored.kind.clone(),
+            connector_settings: stored.public_json(),
+            connector_secret: self.seal_reusing(def, &stored.secrets, existing)?,
             rules: serde_json::to_string(&def.rules).expect("JSON values serialise"),
             pull_interval_secs: def.pull_interval.as_secs() as i64,
             push: def.push,
@@ -115,15 +117,19 @@ impl ProfileCatalog {
         row: &ProfileRow,
     ) -> Result<SyncProfile, ServiceError> {
         let def = self.definition_of(row)?;
+        self.ready_definition(factory, &def).await
+    }
+
+    /// A definition ready to run, stored or not (`crmsync sync` runs the
+    /// file's profiles without storing them): rights checked against the
+    /// user as of now (R-PERM-1), connector opened.
+    pub async fn ready_definition(
+        &self,
+        factory: &dyn ConnectorFactory,
+        def: &ProfileDefinition,
+    ) -> Result<SyncProfile, ServiceError> {
         let user = self.user(&def.name, &def.user_id).await?;
-        let rules = def.engine_rules(&user)?;
-        let connector = factory.open(&def.name, &def.connector)?;
-        let actor = Actor {
-            user_id: user.meta.id.clone(),
-            role: user.fields.role,
-        };
-        let writes = crate::factory::write_concurrency(&def.name, &def.connector);
-        Ok(SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes))
+        build_sync_profile(def, &user, factory)
     }
 
     /// As [`ProfileCatalog::ready_profile`], by name.
@@ -146,9 +152,10 @@ impl ProfileCatalog {
     fn seal_reusing(
         &self,
         def: &ProfileDefinition,
+        secrets: &SecretFields,
         existing: Option<&ProfileRow>,
     ) -> Result<Option<String>, ServiceError> {
-        if def.connector.secrets.is_empty() {
+        if secrets.is_empty() {
             return Ok(None);
         }
         let key = self.key.as_ref().ok_or_else(|| ServiceError::NoSecurityKey {
@@ -156,13 +163,11 @@ impl ProfileCatalog {
         })?;
         if let Some(sealed) = existing.and_then(|r| r.definition.connector_secret.as_deref())
             && let Ok(plain) = key.open(&def.name, sealed)
-            && SecretFields::from_exposed_json(&plain).as_ref() == Some(&def.connector.secrets)
+            && SecretFields::from_exposed_json(&plain).as_ref() == Some(secrets)
         {
             return Ok(Some(sealed.to_string()));
         }
-        Ok(Some(
-            key.seal(&def.name, def.connector.secrets.expose_json().as_bytes()),
-        ))
+        Ok(Some(key.seal(&def.name, secrets.expose_json().as_bytes())))
     }
 
     /// Upserts every `[[profile]]` of the file; the file wins over earlier
@@ -194,7 +199,9 @@ impl ProfileCatalog {
         Ok(done)
     }
 
-    async fn definition_from_config(
+    /// A `[[profile]]` of the file as a definition: its user looked up (by
+    /// name or id), relative paths resolved against `base_dir`.
+    pub async fn definition_from_config(
         &self,
         p: &ProfileConfig,
         default_interval_secs: u64,
@@ -206,20 +213,8 @@ impl ProfileCatalog {
                 profile: p.name.clone(),
                 user: p.user.clone(),
             })?;
-        let connector = match &p.connector {
-            ConnectorConfig::Vdir { root } => ConnectorConfig::Vdir {
-                root: if root.is_absolute() {
-                    root.clone()
-                } else {
-                    base_dir.join(root)
-                },
-            },
-            #[allow(unreachable_patterns)]
-            other => other.clone(),
-        };
-        let json = serde_json::to_value(&connector).expect("connector settings serialise");
-        let connector = ConnectorSettings::from_json(json)
-            .ok_or_else(|| ServiceError::invalid(&p.name, "the connector has no kind"))?;
+        let mut connector = p.connector.clone();
+        connector.resolve_paths(base_dir);
         let rules = serde_json::to_value(&p.rules).map_err(|e| ServiceError::invalid(&p.name, e.to_string()))?;
         Ok(ProfileDefinition {
             name: p.name.clone(),
@@ -234,6 +229,32 @@ impl ProfileCatalog {
 
     /// The definition with its credentials unsealed, for a run.
     pub fn definition_of(&self, row: &ProfileRow) -> Result<ProfileDefinition, ServiceError> {
+        let d = &row.definition;
+        let connector = self.stored_connector_of(row)?.to_spec().map_err(|e| {
+            if e.key == "kind" {
+                ServiceError::UnknownConnectorKind {
+                    profile: d.name.clone(),
+                    kind: d.connector_kind.clone(),
+                    available: crmsync_connector_registry::KINDS.join(", "),
+                }
+            } else {
+                ServiceError::invalid(&d.name, format!("stored connector setting {e}"))
+            }
+        })?;
+        Ok(ProfileDefinition {
+            name: d.name.clone(),
+            user_id: d.user_id.clone(),
+            connector,
+            rules: serde_json::from_str(&d.rules)
+                .map_err(|e| ServiceError::invalid(&d.name, format!("stored rules: {e}")))?,
+            pull_interval: Duration::from_secs(d.pull_interval_secs.max(0) as u64),
+            push: d.push,
+            enabled: d.enabled,
+        })
+    }
+
+    /// The stored connector with its credentials unsealed.
+    pub(crate) fn stored_connector_of(&self, row: &ProfileRow) -> Result<StoredConnector, ServiceError> {
         let d = &row.definition;
         let public: serde_json::Map<String, Value> = serde_json::from_str(&d.connector_settings)
             .map_err(|e| ServiceError::invalid(&d.name, format!("stored connector settings: {e}")))?;
@@ -251,19 +272,10 @@ impl ProfileCatalog {
                 })?
             }
         };
-        Ok(ProfileDefinition {
-            name: d.name.clone(),
-            user_id: d.user_id.clone(),
-            connector: ConnectorSettings {
-                kind: d.connector_kind.clone(),
-                public,
-                secrets,
-            },
-            rules: serde_json::from_str(&d.rules)
-                .map_err(|e| ServiceError::invalid(&d.name, format!("stored rules: {e}")))?,
-            pull_interval: Duration::from_secs(d.pull_interval_secs.max(0) as u64),
-            push: d.push,
-            enabled: d.enabled,
+        Ok(StoredConnector {
+            kind: d.connector_kind.clone(),
+            public,
+            secrets,
         })
     }
 

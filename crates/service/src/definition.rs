@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
+use crmsync_connector_registry::ConnectorSpec;
 use crmsync_engine::{EntityClass, Rights};
 use crmsync_model::User;
 use serde_json::Value;
 
 use crate::error::ServiceError;
-use crate::settings::ConnectorSettings;
 
 /// R-SCHED-1: "minutes to days".
 pub const MIN_PULL_INTERVAL: Duration = Duration::from_secs(60);
@@ -39,7 +39,7 @@ pub struct ProfileDefinition {
     pub name: String,
     /// The CRM user's id.
     pub user_id: String,
-    pub connector: ConnectorSettings,
+    pub connector: ConnectorSpec,
     /// The engine rules as JSON (the config file's `[profile.rules]`), without `user_id`.
     pub rules: Value,
     pub pull_interval: Duration,

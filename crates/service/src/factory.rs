@@ -1,125 +1,50 @@
-//! Connector settings → an open connector. One match arm per kind; a new
-//! kind (imap, graph) is one arm here and its secret keys in
-//! [`crate::settings::secret_keys`].
+//! A profile's [`ConnectorSpec`] → an open connector. The kinds themselves
+//! are dispatched in `crmsync-connector-registry`, the one place that knows them.
 
 use std::sync::Arc;
 
-use crmsync_connector::Connector;
-use crmsync_vdir::{VdirConfig, VdirConnector};
+use crmsync_connector::{Connector, OpenOptions};
+use crmsync_connector_registry::ConnectorSpec;
 
 use crate::error::ServiceError;
-use crate::settings::ConnectorSettings;
 
 /// Opens the connector of a profile. A trait so tests can hand the scheduler
 /// connectors of their own.
 pub trait ConnectorFactory: Send + Sync {
-    fn open(&self, profile: &str, settings: &ConnectorSettings) -> Result<Arc<dyn Connector>, ServiceError>;
+    fn open(&self, profile: &str, spec: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError>;
 }
 
-/// The connectors of this build: `vdir`, and `dav` with the `dav` feature.
+/// The connectors of this build, for the scheduler and the API: a missing
+/// vdir root is an error (a missing mount must not become an empty mailbox).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DefaultConnectorFactory;
 
-/// The kinds [`DefaultConnectorFactory`] opens.
-pub fn available_kinds() -> &'static [&'static str] {
-    if cfg!(feature = "dav") {
-        &["vdir", "dav"]
-    } else {
-        &["vdir"]
-    }
-}
+/// For `crmsync sync`, run by an operator: creates a missing vdir root.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OneShotConnectorFactory;
 
 impl ConnectorFactory for DefaultConnectorFactory {
-    fn open(&self, profile: &str, settings: &ConnectorSettings) -> Result<Arc<dyn Connector>, ServiceError> {
-        match settings.kind.as_str() {
-            "vdir" => {
-                let config: VdirConfig = parse(profile, settings)?;
-                let connector = VdirConnector::open(&config).map_err(|e| ServiceError::Connector {
-                    profile: profile.to_string(),
-                    message: format!("{e}; {}", e.hint()),
-                    transient: e.is_transient(),
-                })?;
-                Ok(Arc::new(connector))
-            }
-            #[cfg(feature = "dav")]
-            "dav" => {
-                let config: crmsync_dav::DavConfig = parse(profile, settings)?;
-                let connector = crmsync_dav::DavConnector::new(&config).map_err(|e| ServiceError::Connector {
-                    profile: profile.to_string(),
-                    message: format!("{e}; {}", e.hint()),
-                    transient: e.is_transient(),
-                })?;
-                Ok(Arc::new(connector))
-            }
-            other => Err(ServiceError::UnknownConnectorKind {
-                profile: profile.to_string(),
-                kind: other.to_string(),
-                available: available_kinds().join(", "),
-            }),
-        }
+    fn open(&self, profile: &str, spec: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError> {
+        open_with(profile, spec, OpenOptions::default())
     }
 }
 
-/// How many item writes a run keeps in flight for this connector
-/// (R-SYNC-PERF-2): a DAV profile's `concurrency` (R-CFG-DAV-1) sets it, a
-/// vdir keeps the default. Settings that do not parse get the default: opening
-/// the connector reports them.
-pub fn write_concurrency(profile: &str, settings: &ConnectorSettings) -> usize {
-    let requests = match settings.kind.as_str() {
-        #[cfg(feature = "dav")]
-        "dav" => parse::<crmsync_dav::DavConfig>(profile, settings)
-            .ok()
-            .map(|c| c.concurrency),
-        _ => {
-            let _ = profile;
-            None
-        }
-    };
-    crmsync_sync::write_concurrency_for(requests)
-}
-
-/// Checks that `settings` are well-formed for their kind, without opening
-/// anything (no folder or server is touched).
-pub fn check_settings(profile: &str, settings: &ConnectorSettings) -> Result<(), ServiceError> {
-    match settings.kind.as_str() {
-        "vdir" => parse::<VdirConfig>(profile, settings).map(drop),
-        #[cfg(feature = "dav")]
-        "dav" => parse::<crmsync_dav::DavConfig>(profile, settings).map(drop),
-        other => Err(ServiceError::UnknownConnectorKind {
-            profile: profile.to_string(),
-            kind: other.to_string(),
-            available: available_kinds().join(", "),
-        }),
+impl ConnectorFactory for OneShotConnectorFactory {
+    fn open(&self, profile: &str, spec: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError> {
+        open_with(
+            profile,
+            spec,
+            OpenOptions {
+                create_local_root: true,
+            },
+        )
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(profile: &str, settings: &ConnectorSettings) -> Result<T, ServiceError> {
-    // The error names the setting, never its value (it may be a secret).
-    serde_json::from_value(settings.expose_full_json()).map_err(|e| ServiceError::Connector {
+fn open_with(profile: &str, spec: &ConnectorSpec, options: OpenOptions) -> Result<Arc<dyn Connector>, ServiceError> {
+    spec.open(options).map_err(|e| ServiceError::Connector {
         profile: profile.to_string(),
-        message: format!(
-            "invalid {} settings (line/column refer to the JSON form): {}",
-            settings.kind,
-            e.classify_message()
-        ),
-        transient: false,
+        message: format!("{}; {}", e.message, e.hint),
+        transient: e.transient,
     })
-}
-
-/// serde_json messages can quote the offending value; keep only the kind of
-/// problem and the field it names.
-trait ClassifyMessage {
-    fn classify_message(&self) -> String;
-}
-
-impl ClassifyMessage for serde_json::Error {
-    fn classify_message(&self) -> String {
-        let text = self.to_string();
-        // "unknown field `x`", "missing field `x`" carry field names only;
-        // "invalid type: string \"…\"" would carry a value: cut it.
-        match text.split_once(": string \"") {
-            Some((head, _)) => format!("{head}: a string where another type belongs"),
-            None => text,
-        }
-    }
 }

@@ -3,7 +3,9 @@
 //! - [`ProfileCatalog`]: sync profiles stored in the database (`sync_profiles`),
 //!   credentials sealed with the `[security]` key ([`SecretKey`]), the config
 //!   file's profiles imported at start, R-PERM-1 checked on save and run.
-//! - [`ConnectorFactory`]: connector settings → an open connector (vdir, dav).
+//! - [`build_sync_profile`]: the one profile factory every entry point uses
+//!   (R-PERM-1 on every path); [`ConnectorFactory`] opens a profile's
+//!   [`ConnectorSpec`] (kinds: `crmsync-connector-registry`).
 //! - [`Scheduler`]: runs each profile on its interval with jitter (R-SCHED-1),
 //!   at once on CRM changes that concern it (R-SCHED-2), with back-off on
 //!   failure, over any number of workers sharing PostgreSQL row leases
@@ -21,6 +23,7 @@ mod health;
 mod manual_run;
 mod metrics;
 mod profile_api;
+mod profile_factory;
 mod profile_run;
 mod schedule_policy;
 mod scheduler;
@@ -31,16 +34,18 @@ mod triggers;
 
 pub use catalog::{ProfileCatalog, ProfileView, find_user};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use crmsync_connector_registry::ConnectorSpec;
 pub use definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL, ProfileDefinition, ProfileSource, crm_rights};
 pub use error::ServiceError;
-pub use factory::{ConnectorFactory, DefaultConnectorFactory, available_kinds, check_settings};
+pub use factory::{ConnectorFactory, DefaultConnectorFactory, OneShotConnectorFactory};
 pub use health::readiness;
 pub use manual_run::{MANUAL_LEASE, manual_worker_id, retry_after_secs, run_holding_lease};
 pub use metrics::Metrics;
 pub use profile_api::{CreatedProfile, ProfileInput, PushTarget};
+pub use profile_factory::build_sync_profile;
 pub use schedule_policy::{NextRun, SchedulePolicy};
 pub use scheduler::{RunEvent, RunResult, Scheduler, SchedulerParts, SchedulerSettings, TickReport};
 pub use secret_key::{SecretKey, Unsealable};
-pub use settings::{ConnectorSettings, SecretFields, secret_keys};
+pub use settings::SecretFields;
 pub use setup::scheduler_from_config;
 pub use triggers::ChangeWatcher;

@@ -13,8 +13,8 @@ use serde_json::{Map, Value};
 use crate::catalog::{ProfileCatalog, ProfileView};
 use crate::definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL, ProfileDefinition, ProfileSource};
 use crate::error::ServiceError;
-use crate::factory::{available_kinds, check_settings};
-use crate::settings::{ConnectorSettings, secret_keys};
+use crate::settings::StoredConnector;
+use crmsync_connector_registry::{ConnectorSpec, KINDS, secret_keys};
 
 /// A profile as an API client sends it (create or replace).
 #[derive(Clone)]
@@ -296,26 +296,22 @@ impl ProfileCatalog {
         name: &str,
         json: &Value,
         existing: Option<&ProfileRow>,
-    ) -> Result<ConnectorSettings, ServiceError> {
+    ) -> Result<ConnectorSpec, ServiceError> {
         let Value::Object(map) = json else {
             return Err(field(name, "connector", "must be an object with a `kind`"));
         };
         let Some(kind) = map.get("kind").and_then(Value::as_str) else {
-            return Err(field(name, "connector.kind", "required: one of vdir, dav"));
-        };
-        if !available_kinds().contains(&kind) {
             return Err(field(
                 name,
                 "connector.kind",
-                format!(
-                    "`{kind}` is not available; use one of: {}",
-                    available_kinds().join(", ")
-                ),
+                format!("required: one of {}", KINDS.join(", ")),
             ));
-        }
-        if !actor.is_admin() && kind == "vdir" {
-            return Err(ServiceError::Forbidden(
-                "only an admin may set up a vdir profile: it reads and writes folders on the server".into(),
+        };
+        if !KINDS.contains(&kind) {
+            return Err(field(
+                name,
+                "connector.kind",
+                format!("`{kind}` is not available; use one of: {}", KINDS.join(", ")),
             ));
         }
         let mut map: Map<String, Value> = map.clone();
@@ -345,15 +341,20 @@ impl ProfileCatalog {
             .copied()
             .filter(|k| !map.contains_key(*k) && !cleared.iter().any(|c| c == k))
             .collect();
-        let mut settings = ConnectorSettings::from_json(Value::Object(map)).expect("kind checked above");
+        let mut settings = StoredConnector::from_json(Value::Object(map)).expect("kind checked above");
         if let Some(row) = existing {
             self.keep_secrets(name, &mut settings, row, &absent)?;
         }
-        check_settings(name, &settings).map_err(|e| match e {
-            ServiceError::Connector { message, .. } => field(name, "connector", message),
-            other => other,
-        })?;
-        Ok(settings)
+        // The connector's own checks, the same the config file applies (R-CFG-SPEC-1).
+        let spec = settings
+            .to_spec()
+            .map_err(|e| field(name, &format!("connector.{}", e.key), e.message))?;
+        if !actor.is_admin() && spec.uses_local_files() {
+            return Err(ServiceError::Forbidden(format!(
+                "only an admin may set up a {kind} profile: it reads and writes folders on the server"
+            )));
+        }
+        Ok(spec)
     }
 
     /// R-SVC-API-3: a secret left out of a PUT is taken from the stored
@@ -362,20 +363,20 @@ impl ProfileCatalog {
     fn keep_secrets(
         &self,
         name: &str,
-        settings: &mut ConnectorSettings,
+        settings: &mut StoredConnector,
         row: &ProfileRow,
         absent: &[&str],
     ) -> Result<(), ServiceError> {
         if absent.is_empty() || row.definition.connector_secret.is_none() {
             return Ok(());
         }
-        let stored = self.definition_of(row)?;
-        let stored_keys: Vec<&str> = stored.connector.secrets.keys().filter(|k| absent.contains(k)).collect();
+        let stored = self.stored_connector_of(row)?;
+        let stored_keys: Vec<&str> = stored.secrets.keys().filter(|k| absent.contains(k)).collect();
         if stored_keys.is_empty() {
             return Ok(());
         }
-        let same = |k: &str| stored.connector.public.get(k) == settings.public.get(k);
-        if stored.connector.kind != settings.kind || !same("url") || !same("username") {
+        let same = |k: &str| stored.public.get(k) == settings.public.get(k);
+        if stored.kind != settings.kind || !same("url") || !same("username") {
             return Err(field(
                 name,
                 &format!("connector.{}", stored_keys[0]),
@@ -386,7 +387,7 @@ impl ProfileCatalog {
         if secret_keys(&settings.kind).iter().any(|k| !absent.contains(k)) {
             return Ok(());
         }
-        settings.secrets = stored.connector.secrets.clone();
+        settings.secrets = stored.secrets.clone();
         Ok(())
     }
 }

@@ -1,24 +1,18 @@
-//! A profile's connector settings, split into a public part (stored as JSON,
-//! shown by the API) and a secret part (sealed at rest, never shown).
+//! How a profile's [`ConnectorSpec`] is stored: a public part (JSON, shown by
+//! the API) and a secret part (sealed at rest, never shown). The stored shape
+//! is the one earlier versions wrote (`connector_kind`, the settings without
+//! `kind`, the sealed literal secrets), so stored profiles keep loading.
 //!
-//! Settings arrive as one JSON object with a `kind` (the form of the config
-//! file's `[profile.connector]`); the keys that hold credentials for that kind
-//! move to the secret part when they hold the secret itself. A reference such
-//! as `{ env = "VAR" }` or `{ file = "/path" }` names where a secret is, not
-//! the secret, and stays public.
+//! A key of the kind's `secret_keys` moves to the secret part when it holds
+//! the secret itself; a reference such as `{ "env": "VAR" }` or
+//! `{ "file": "/path" }` names where a secret is, not the secret, and stays
+//! public.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crmsync_connector_registry::{ConnectorSpec, SpecError, secret_keys};
 use serde_json::{Map, Value};
-
-/// Keys that carry credentials, per connector kind.
-pub fn secret_keys(kind: &str) -> &'static [&'static str] {
-    match kind {
-        "dav" => &["password", "bearer_token"],
-        _ => &[],
-    }
-}
 
 /// The secret settings. `Debug` shows which keys are set, never their values.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -49,17 +43,18 @@ impl SecretFields {
     }
 }
 
+/// A connector in its stored form. `Debug` is safe: secrets hide themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectorSettings {
+pub(crate) struct StoredConnector {
     pub kind: String,
-    /// Everything but `kind` and the secrets.
+    /// Everything but `kind` and the literal secrets.
     pub public: Map<String, Value>,
     pub secrets: SecretFields,
 }
 
-impl ConnectorSettings {
-    /// Splits `{ "kind": …, … }`. None when there is no string `kind`.
-    pub fn from_json(value: Value) -> Option<ConnectorSettings> {
+impl StoredConnector {
+    /// Splits `{ "kind": …, … }`; `None` when there is no string `kind`.
+    pub fn from_json(value: Value) -> Option<StoredConnector> {
         let Value::Object(mut map) = value else { return None };
         let Some(Value::String(kind)) = map.remove("kind") else {
             return None;
@@ -71,23 +66,28 @@ impl ConnectorSettings {
                 secrets.insert((*key).to_string(), value);
             }
         }
-        Some(ConnectorSettings {
+        Some(StoredConnector {
             kind,
             public: map,
             secrets: SecretFields(secrets),
         })
     }
 
-    /// The settings as the connector reads them, secrets included.
-    pub(crate) fn expose_full_json(&self) -> Value {
+    pub fn of(spec: &ConnectorSpec) -> StoredConnector {
+        StoredConnector::from_json(spec.expose_json()).expect("a spec serialises with its kind")
+    }
+
+    /// The typed spec, checked (R-CFG-SPEC-1).
+    pub fn to_spec(&self) -> Result<ConnectorSpec, SpecError> {
         let mut map = self.public.clone();
         for (k, v) in &self.secrets.0 {
             map.insert(k.clone(), v.clone());
         }
-        Value::Object(map)
+        map.insert("kind".into(), Value::String(self.kind.clone()));
+        ConnectorSpec::from_json(Value::Object(map))
     }
 
-    pub(crate) fn public_json(&self) -> String {
+    pub fn public_json(&self) -> String {
         serde_json::to_string(&self.public).expect("JSON values serialise")
     }
 }
@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn literal_dav_password_is_secret_and_references_stay_public() {
-        let s = ConnectorSettings::from_json(json!({
+        let s = StoredConnector::from_json(json!({
             "kind": "dav", "url": "https://dav.example/", "username": "anna",
             "password": "hunter2", "bearer_token": { "env": "TOKEN_VAR" }
         }))
@@ -112,14 +112,33 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("password"), "which secret is set may show: {shown}");
-        assert_eq!(s.expose_full_json()["password"], json!("hunter2"));
     }
 
     #[test]
-    fn vdir_has_no_secrets_and_kind_is_required() {
-        let s = ConnectorSettings::from_json(json!({ "kind": "vdir", "root": "/srv/mail/anna" })).unwrap();
+    fn a_spec_round_trips_through_its_stored_form() {
+        let spec = ConnectorSpec::from_json(json!({
+            "kind": "dav", "url": "https://dav.example/", "username": "anna", "password": "hunter2"
+        }))
+        .unwrap();
+        let stored = StoredConnector::of(&spec);
+        assert!(!stored.public_json().contains("hunter2"));
+        assert_eq!(stored.to_spec().unwrap(), spec);
+    }
+
+    // Profiles stored by earlier versions (settings without `kind`, secrets
+    // sealed apart) still load.
+    #[test]
+    fn vdir_has_no_secrets_and_the_old_stored_form_loads() {
+        let s = StoredConnector::from_json(json!({ "kind": "vdir", "root": "/srv/mail/anna" })).unwrap();
         assert!(s.secrets.is_empty());
         assert_eq!(s.public_json(), r#"{"root":"/srv/mail/anna"}"#);
-        assert!(ConnectorSettings::from_json(json!({ "root": "/x" })).is_none());
+        assert_eq!(s.to_spec().unwrap().kind(), "vdir");
+        assert!(StoredConnector::from_json(json!({ "root": "/x" })).is_none());
+        let old_dav = StoredConnector {
+            kind: "dav".into(),
+            public: serde_json::from_str(r#"{"url":"http://h/","username":"a","concurrency":2}"#).unwrap(),
+            secrets: SecretFields::from_exposed_json(br#"{"password":"p"}"#).unwrap(),
+        };
+        assert_eq!(old_dav.to_spec().unwrap().requests_in_flight(), Some(2));
     }
 }

@@ -12,9 +12,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
-use crmsync_service::{
-    Clock as _, ConnectorSettings, ManualClock, ProfileCatalog, ProfileDefinition, RunEvent, RunResult,
-};
+use crmsync_service::{Clock as _, ConnectorSpec, ManualClock, ProfileCatalog, ProfileDefinition, RunEvent, RunResult};
 use crmsync_testkit::{Fault, FaultPlan, FaultProxy, FaultRates, Peer, PeerKind};
 use serde_json::json;
 
@@ -31,7 +29,7 @@ fn dav_profile(name: &str, user: &crmsync_model::User, url: &str, interval: Dura
     ProfileDefinition {
         name: name.into(),
         user_id: user.meta.id.clone(),
-        connector: ConnectorSettings::from_json(settings).expect("dav settings"),
+        connector: ConnectorSpec::from_json(settings).expect("dav settings"),
         rules: json!({}),
         pull_interval: interval,
         push: true,

@@ -14,7 +14,7 @@ use common::*;
 use crmsync_config::Config;
 use crmsync_model::{Actor, Role, UserFields};
 use crmsync_service::{
-    Clock as _, ConnectorSettings, ManualClock, ProfileCatalog, ProfileDefinition, ProfileSource, RunResult, SecretKey,
+    Clock as _, ConnectorSpec, ManualClock, ProfileCatalog, ProfileDefinition, ProfileSource, RunResult, SecretKey,
     ServiceError,
 };
 use crmsync_store::ProfileUpsert;
@@ -55,7 +55,7 @@ fn dav_profile(name: &str, user_id: &str) -> ProfileDefinition {
         name: name.into(),
         user_id: user_id.into(),
         // Port 9 (discard) on loopback: nothing listens, the run fails fast.
-        connector: ConnectorSettings::from_json(json!({
+        connector: ConnectorSpec::from_json(json!({
             "kind": "dav", "url": "http://127.0.0.1:9/dav/", "username": "anna",
             "password": PASSWORD, "retry": { "max_retries": 0 }
         }))
@@ -220,6 +220,52 @@ both_backends!(r_perm_1_two_way_needs_create_and_update_rights, |store| {
     );
 });
 
+// R-PERM-1 on the scheduler's path: the profile is built by the one factory
+// at every run, so once its user lost the right to create (deactivated), a
+// new groupware contact creates nothing in the CRM.
+both_backends!(
+    r_perm_1_the_scheduler_never_creates_for_a_user_without_rights,
+    |store| {
+        let dir = tempfile::tempdir().unwrap();
+        let anna = user(&store, "anna").await;
+        let def = vdir_profile("anna-box", &anna, dir.path(), Duration::from_secs(900));
+        save(&store, &def, Utc::now()).await;
+        let contacts = dir.path().join("anna-box").join("contacts");
+        std::fs::create_dir_all(&contacts).unwrap();
+        std::fs::write(
+            contacts.join("r-perm-1.vcf"),
+            "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:r-perm-1\r\nFN:Zed Permless\r\nN:Permless;Zed;;;\r\nEND:VCARD\r\n",
+        )
+        .unwrap();
+        let fields = UserFields {
+            active: false,
+            ..anna.fields.clone()
+        };
+        store.update(&anna.meta.id, anna.meta.version, fields).await.unwrap();
+
+        let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::seconds(1)));
+        let scheduler = manual_scheduler(&store, clock).await;
+        let mut rx = scheduler.subscribe();
+        let tick = scheduler.tick().await.unwrap();
+        assert_eq!(tick.started, ["anna-box"], "{tick:?}");
+        let ended = next_events(&mut rx, 1).await;
+        assert!(
+            matches!(&ended[0].result, RunResult::Failed { message, transient: false } if message.contains("right")),
+            "{ended:?}"
+        );
+        let page = store
+            .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery::default())
+            .await
+            .unwrap();
+        assert!(
+            page.items
+                .iter()
+                .all(|c| c.fields.last_name.as_deref() != Some("Permless")),
+            "nothing was created in the CRM"
+        );
+    }
+);
+
 // R-SCHED-1: "minutes to days".
 both_backends!(r_sched_1_interval_outside_minutes_to_days_is_refused, |store| {
     let dir = tempfile::tempdir().unwrap();
@@ -351,7 +397,7 @@ async fn the_dav_concurrency_sets_the_write_concurrency_of_a_ready_profile() {
         let now = Utc::now();
 
         let mut dav = dav_profile("anna-dav", &anna.meta.id);
-        dav.connector = ConnectorSettings::from_json(json!({
+        dav.connector = ConnectorSpec::from_json(json!({
             "kind": "dav", "url": "http://127.0.0.1:9/dav/", "username": "anna",
             "password": PASSWORD, "concurrency": 3
         }))

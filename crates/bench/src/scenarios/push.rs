@@ -17,7 +17,7 @@ use crmsync_config::SchedulerConfig;
 use crmsync_model::{Contact, Role, UserFields};
 use crmsync_server::AppState;
 use crmsync_service::{
-    ConnectorSettings, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, RunResult,
+    ConnectorSpec, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, RunResult,
     Scheduler, SchedulerParts, SchedulerSettings, SystemClock,
 };
 use crmsync_store::Store;
@@ -58,8 +58,8 @@ pub async fn run(edits: usize, report: &mut Report) -> Result<(), BenchError> {
     let definition = ProfileDefinition {
         name: PROFILE.into(),
         user_id: user.meta.id.clone(),
-        connector: ConnectorSettings::from_json(json!({ "kind": "vdir", "root": root }))
-            .ok_or_else(|| BenchError::Unexpected("vdir settings without a kind".into()))?,
+        connector: ConnectorSpec::from_json(json!({ "kind": "vdir", "root": root }))
+            .map_err(|e| BenchError::Unexpected(format!("vdir settings: {e}")))?,
         rules: json!({}),
         pull_interval: Duration::from_secs(3600),
         push: true,

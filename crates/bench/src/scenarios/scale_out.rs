@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use crmsync_config::SchedulerConfig;
 use crmsync_model::{Role, UserFields};
 use crmsync_service::{
-    ConnectorSettings, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, Scheduler,
+    ConnectorSpec, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, Scheduler,
     SchedulerParts, SchedulerSettings, SystemClock,
 };
 use crmsync_store::Store;
@@ -152,8 +152,8 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
         }
         let folder = root.join(&name);
         std::fs::create_dir_all(&folder).map_err(BenchError::io("creating a vdir folder"))?;
-        let connector = ConnectorSettings::from_json(json!({ "kind": "vdir", "root": folder }))
-            .ok_or_else(|| BenchError::Unexpected("vdir settings without a kind".into()))?;
+        let connector = ConnectorSpec::from_json(json!({ "kind": "vdir", "root": folder }))
+            .map_err(|e| BenchError::Unexpected(format!("vdir settings: {e}")))?;
         let definition = ProfileDefinition {
             name: name.clone(),
             user_id: user.meta.id.clone(),

@@ -10,7 +10,7 @@ use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
     SyncToken,
 };
-use crmsync_service::{ConnectorFactory, ConnectorSettings, DefaultConnectorFactory, ServiceError};
+use crmsync_service::{ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ServiceError};
 use tokio::sync::Semaphore;
 
 /// Opens the production connectors, but those of `gated` profiles wait at
@@ -38,7 +38,7 @@ impl GatedFactory {
 }
 
 impl ConnectorFactory for GatedFactory {
-    fn open(&self, profile: &str, settings: &ConnectorSettings) -> Result<Arc<dyn Connector>, ServiceError> {
+    fn open(&self, profile: &str, settings: &ConnectorSpec) -> Result<Arc<dyn Connector>, ServiceError> {
         let inner = DefaultConnectorFactory.open(profile, settings)?;
         if self.gated.contains(profile) || self.gate_all.load(Ordering::SeqCst) {
             Ok(Arc::new(GatedConnector {

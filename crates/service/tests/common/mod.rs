@@ -16,9 +16,8 @@ use crmsync_model::{
     Role, User, UserFields,
 };
 use crmsync_service::{
-    ConnectorFactory, ConnectorSettings, DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog,
-    ProfileDefinition, ProfileSource, RunEvent, SchedulePolicy, Scheduler, SchedulerParts, SchedulerSettings,
-    SecretKey,
+    ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog, ProfileDefinition,
+    ProfileSource, RunEvent, SchedulePolicy, Scheduler, SchedulerParts, SchedulerSettings, SecretKey,
 };
 use crmsync_store::Store;
 use serde_json::json;
@@ -175,7 +174,7 @@ pub fn vdir_profile(name: &str, user: &User, dir: &Path, interval: Duration) -> 
     ProfileDefinition {
         name: name.into(),
         user_id: user.meta.id.clone(),
-        connector: ConnectorSettings::from_json(json!({ "kind": "vdir", "root": root })).expect("settings"),
+        connector: ConnectorSpec::from_json(json!({ "kind": "vdir", "root": root })).expect("settings"),
         rules: json!({}),
         pull_interval: interval,
         push: true,

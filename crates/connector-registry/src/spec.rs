@@ -1,0 +1,161 @@
+//! [`ConnectorSpec`] and the kinds it lists. The `kinds!` invocation at the
+//! end is the only place in the workspace that names every connector kind.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions};
+use serde::{Deserialize, Serialize};
+
+/// Settings that do not form a connector of a known kind, or fail its checks.
+/// `key` is relative to the connector's table (`kind`, `url`, …); messages
+/// never quote a value (it may be a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+impl From<InvalidSetting> for SpecError {
+    fn from(e: InvalidSetting) -> Self {
+        SpecError {
+            key: e.key,
+            message: e.message,
+        }
+    }
+}
+
+/// Generates [`ConnectorSpec`] (serde-tagged by `kind`), [`KINDS`],
+/// [`secret_keys`] and the one dispatch to each kind's [`ConnectorConfig`].
+macro_rules! kinds {
+    ($($(#[$doc:meta])* $variant:ident = $kind:literal => $config:ty),+ $(,)?) => {
+        /// One profile's connector: its kind and that kind's own settings.
+        /// In TOML `connector = { kind = "vdir", root = "…" }`, in JSON
+        /// `{ "kind": "vdir", "root": "…" }`.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "kind")]
+        pub enum ConnectorSpec {
+            $($(#[$doc])* #[serde(rename = $kind)] $variant($config),)+
+        }
+
+        /// The kinds this build knows, as written in `kind = "…"`.
+        pub const KINDS: &[&str] = &[$($kind),+];
+
+        /// The keys of `kind`'s settings that hold secrets; empty for an unknown kind.
+        pub fn secret_keys(kind: &str) -> &'static [&'static str] {
+            match kind {
+                $($kind => <$config as ConnectorConfig>::secret_keys(),)+
+                _ => &[],
+            }
+        }
+
+        impl ConnectorSpec {
+            /// The kind, as written in `kind = "…"`.
+            pub fn kind(&self) -> &'static str {
+                match self { $(ConnectorSpec::$variant(_) => $kind,)+ }
+            }
+
+            fn config(&self) -> &dyn ConnectorConfig {
+                match self { $(ConnectorSpec::$variant(c) => c,)+ }
+            }
+
+            fn config_mut(&mut self) -> &mut dyn ConnectorConfig {
+                match self { $(ConnectorSpec::$variant(c) => c,)+ }
+            }
+        }
+    };
+}
+
+kinds! {
+    /// A local vdir: `ROOT/contacts`, `ROOT/calendar`, `ROOT/tasks`.
+    Vdir = "vdir" => crmsync_vdir::VdirConfig,
+    /// A CardDAV/CalDAV account; collections are found in (or created under) its home sets.
+    Dav = "dav" => crmsync_dav::DavConfig,
+    /// A Microsoft Graph mailbox (Exchange Online): contacts, calendar, To Do tasks.
+    Graph = "graph" => crmsync_graph::GraphConfig,
+}
+
+impl ConnectorSpec {
+    /// Reads `{ "kind": …, … }` (the API's and the stored catalog's form)
+    /// and checks it. Errors name the key, never a value.
+    pub fn from_json(value: serde_json::Value) -> Result<ConnectorSpec, SpecError> {
+        let kind = match value.get("kind") {
+            Some(serde_json::Value::String(kind)) => kind.clone(),
+            _ => {
+                return Err(SpecError {
+                    key: "kind".into(),
+                    message: format!("required: one of {}", KINDS.join(", ")),
+                });
+            }
+        };
+        if !KINDS.contains(&kind.as_str()) {
+            return Err(SpecError {
+                key: "kind".into(),
+                message: format!("`{kind}` is not available; use one of: {}", KINDS.join(", ")),
+            });
+        }
+        let spec: ConnectorSpec = serde_json::from_value(value).map_err(|e| shape_error(&e.to_string()))?;
+        spec.validate()?;
+        Ok(spec)
+    }
+
+    /// The settings as JSON, `kind` included, secrets as they are (the caller seals them).
+    pub fn expose_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("connector settings serialise to JSON")
+    }
+
+    /// The same checks for every entry point (R-CFG-SPEC-1).
+    pub fn validate(&self) -> Result<(), SpecError> {
+        Ok(self.config().validate()?)
+    }
+
+    /// Makes relative paths absolute against `base_dir` (the config file's folder).
+    pub fn resolve_paths(&mut self, base_dir: &Path) {
+        self.config_mut().resolve_paths(base_dir);
+    }
+
+    /// Reads and writes files on the crmsync host (only admins may set it up over the API).
+    pub fn uses_local_files(&self) -> bool {
+        self.config().uses_local_files()
+    }
+
+    /// Item writes a run may keep in flight (R-SYNC-PERF-2); `None`: the default.
+    pub fn requests_in_flight(&self) -> Option<usize> {
+        self.config().requests_in_flight()
+    }
+
+    /// Checks, then opens the connector.
+    pub fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        self.validate().map_err(|e| OpenError {
+            message: format!("invalid connector setting {e}"),
+            hint: "fix the named setting in the profile".into(),
+            transient: false,
+        })?;
+        self.config().open(options)
+    }
+}
+
+/// serde's messages can quote the offending value (`invalid type: string
+/// "hunter2"`): keep only the kind of problem and the field it names.
+fn shape_error(text: &str) -> SpecError {
+    let field = ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| text.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    let message = match text.split_once(": string \"") {
+        Some((head, _)) => format!("{head}: a string where another type belongs"),
+        None => text.to_string(),
+    };
+    SpecError {
+        key: field.unwrap_or("connector").to_string(),
+        message,
+    }
+}

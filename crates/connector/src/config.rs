@@ -1,0 +1,81 @@
+//! What every connector kind's own config type offers, so the one registry
+//! of kinds (`crmsync-connector-registry`) can check and open any of them
+//! without knowing what they hold.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::Connector;
+
+/// A setting that cannot work, named by its key inside the connector's
+/// settings (`url`, `bearer_token`, `retry.max_retries`). The message never
+/// quotes a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{key}: {message}")]
+pub struct InvalidSetting {
+    pub key: String,
+    pub message: String,
+}
+
+impl InvalidSetting {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        InvalidSetting {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A connector that could not be opened: what went wrong and what to do,
+/// and whether trying again later can help.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}; {hint}")]
+pub struct OpenError {
+    pub message: String,
+    pub hint: String,
+    pub transient: bool,
+}
+
+/// How an entry point wants a connector opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Create a missing local root folder (a one-shot `crmsync sync` run by
+    /// an operator), instead of failing (the scheduler: a missing mount must
+    /// not turn into a fresh empty mailbox).
+    pub create_local_root: bool,
+}
+
+/// The typed, validated settings of one connector kind (`VdirConfig`,
+/// `DavConfig`, …): the variant payload of the registry's `ConnectorSpec`.
+pub trait ConnectorConfig: Send + Sync {
+    /// Keys whose values are [`crate::SecretSource`]s: literal values are
+    /// sealed at rest and never shown by the API.
+    fn secret_keys() -> &'static [&'static str]
+    where
+        Self: Sized;
+
+    /// Checks what can be checked without touching any server or folder.
+    /// The config file and the API both call it, so a profile is refused the
+    /// same way wherever it comes from.
+    fn validate(&self) -> Result<(), InvalidSetting>;
+
+    /// Makes relative paths absolute against the configuration file's folder.
+    fn resolve_paths(&mut self, _base_dir: &Path) {}
+
+    /// Reads and writes files on the crmsync host (a vdir): only an admin
+    /// may set up such a profile over the API.
+    fn uses_local_files(&self) -> bool {
+        false
+    }
+
+    /// Item writes a run may keep in flight against this connector; `None`:
+    /// the runner's default (R-SYNC-PERF-2).
+    fn requests_in_flight(&self) -> Option<usize> {
+        None
+    }
+
+    /// Opens the connector. Secrets named by `{ env }` / `{ file }` are read now.
+    fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError>;
+}
