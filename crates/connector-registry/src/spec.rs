@@ -81,6 +81,8 @@ kinds! {
     Dav = "dav" => crmsync_dav::DavConfig,
     /// An IMAP mailbox whose tracked e-mail becomes CRM e-mails (SPEC §10).
     Imap = "imap" => crmsync_imap::ImapConfig,
+    /// A Microsoft Graph mailbox (Exchange Online): contacts, calendar, To Do tasks.
+    Graph = "graph" => crmsync_graph::GraphConfig,
 }
 
 impl ConnectorSpec {

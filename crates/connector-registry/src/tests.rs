@@ -122,3 +122,37 @@ fn r_cfg_spec_1_imap_settings_are_checked_and_open_the_mail_side_only() {
         assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 }
+
+// R-CFG-SPEC-1, R-GRAPH-1: a Graph profile reads the same from TOML and JSON,
+// its secret is a sealed key, and unusable settings name their key.
+#[test]
+fn r_cfg_spec_1_graph_settings_are_checked_and_their_secret_is_sealed() {
+    let from_toml: ConnectorSpec = toml::from_str(
+        "kind = \"graph\"\ntenant = \"contoso.onmicrosoft.com\"\nmailbox = \"anna@contoso.com\"\nclient_id = \"app\"\nclient_secret = { env = \"GRAPH_SECRET\" }",
+    )
+    .unwrap();
+    let from_json = ConnectorSpec::from_json(json!({
+        "kind": "graph", "tenant": "contoso.onmicrosoft.com", "mailbox": "anna@contoso.com",
+        "client_id": "app", "client_secret": { "env": "GRAPH_SECRET" }
+    }))
+    .unwrap();
+    assert_eq!(from_toml, from_json);
+    assert_eq!(from_json.kind(), "graph");
+    assert_eq!(from_json.requests_in_flight(), Some(4), "Exchange's limit per mailbox");
+    assert_eq!(secret_keys("graph"), ["client_secret"]);
+    let base = json!({"kind": "graph", "tenant": "t", "mailbox": "anna@contoso.com", "client_id": "app", "client_secret": "hunter2"});
+    for (change, key) in [
+        (json!({"concurrency": 8}), "concurrency"),
+        (json!({"base_url": "ftp://graph"}), "base_url"),
+        (json!({"client_id": ""}), "client_id"),
+        (json!({"mailbox": "a/b"}), "mailbox"),
+    ] {
+        let mut settings = base.clone();
+        for (k, v) in change.as_object().unwrap() {
+            settings[k] = v.clone();
+        }
+        let err = ConnectorSpec::from_json(settings.clone()).unwrap_err();
+        assert_eq!(err.key, key, "{settings}: {err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

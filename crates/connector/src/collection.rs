@@ -40,6 +40,10 @@ pub enum ContentType {
     VCard,
     /// `text/calendar`
     ICalendar,
+    /// Microsoft Graph JSON of the collection's resource (contact, event,
+    /// todoTask): the Graph connector's items; the runner maps them with
+    /// `crmsync_mapping::graph` instead of vCard/iCalendar.
+    GraphJson,
 }
 
 impl ContentType {
@@ -47,6 +51,7 @@ impl ContentType {
         match self {
             ContentType::VCard => "text/vcard",
             ContentType::ICalendar => "text/calendar",
+            ContentType::GraphJson => "application/json",
         }
     }
 
@@ -55,6 +60,7 @@ impl ContentType {
         match self {
             ContentType::VCard => "vcf",
             ContentType::ICalendar => "ics",
+            ContentType::GraphJson => "json",
         }
     }
 }

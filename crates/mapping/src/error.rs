@@ -12,6 +12,8 @@ pub enum Format {
     ICalendar,
     /// An RFC 5322 mail message.
     Email,
+    /// Microsoft Graph JSON (contact, event, todoTask).
+    GraphJson,
 }
 
 impl fmt::Display for Format {
@@ -20,6 +22,7 @@ impl fmt::Display for Format {
             Format::VCard => "vCard",
             Format::ICalendar => "iCalendar",
             Format::Email => "e-mail",
+            Format::GraphJson => "Graph JSON",
         })
     }
 }

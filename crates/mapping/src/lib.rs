@@ -1,5 +1,5 @@
 //! crmsync-mapping: pure functions between CRM records, groupware formats
-//! (vCard, iCalendar, RFC 5322 mail) and the canonical [`FieldMap`] the engine compares.
+//! (vCard, iCalendar, RFC 5322 mail, Microsoft Graph JSON) and the canonical [`FieldMap`] the engine compares.
 //!
 //! Nothing here does I/O: inputs are strings and values, outputs too. Values
 //! are parsed with `calcard`; only line boundaries are found here, so that
@@ -12,6 +12,7 @@ mod directory;
 mod email_message;
 mod error;
 mod fingerprint;
+mod graph;
 mod ical;
 mod notes;
 mod text;
@@ -25,6 +26,7 @@ pub use directory::{EmailOnlyDirectory, ParticipantDirectory};
 pub use email_message::{MailAddress, ParsedEmail, parse_email};
 pub use error::{Format, MappingError};
 pub use fingerprint::fingerprint;
+pub use graph::{GraphResource, ParsedGraphItem, graph_comparable, graph_overlay, parse_graph, render_graph};
 pub use ical::{
     CalendarComponent, IcalContext, ParsedCalendarItem, kind_category, parse_ical, parse_ical_bytes, render_ical,
 };

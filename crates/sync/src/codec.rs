@@ -1,10 +1,12 @@
 //! The runner's one door to the mapping: CRM records and groupware bodies of
 //! one entity class to `FieldMap`s and back. Keeping it in one place means the
-//! rest of the runner never branches on vCard versus iCalendar.
+//! rest of the runner never branches on vCard versus iCalendar versus Graph
+//! JSON: the collection's content type picks the format (ARCHITECTURE.md).
 
 use chrono::{DateTime, Utc};
+use crmsync_connector::ContentType;
 use crmsync_engine::EntityClass;
-use crmsync_mapping::{CalendarComponent, CardVersion, Format, IcalContext, MappingError};
+use crmsync_mapping::{CalendarComponent, CardVersion, Format, GraphResource, IcalContext, MappingError};
 use crmsync_model::fields::keys;
 use crmsync_model::{Activity, ActivityFields, ActivityKind, Contact, ContactFields, FieldMap, JournalEntry};
 
@@ -60,9 +62,20 @@ pub(crate) struct Codec<'a> {
     pub directory: &'a Directory,
     /// The vCard version new cards are written in (R-MAP-4: the server's).
     pub vcard_version: CardVersion,
+    /// The collection's body format: vCard/iCalendar by class, or Graph JSON.
+    pub format: ContentType,
 }
 
 impl Codec<'_> {
+    /// The Graph resource of this class when the collection holds Graph JSON.
+    fn graph(&self) -> Option<GraphResource> {
+        (self.format == ContentType::GraphJson).then_some(match self.class {
+            EntityClass::Contacts => GraphResource::Contact,
+            EntityClass::Events => GraphResource::Event,
+            _ => GraphResource::Task,
+        })
+    }
+
     /// The fields of a CRM record as the engine compares them, with the
     /// journal part of the notes (R-FIELD-5).
     pub(crate) fn record_fields(&self, record: &CrmRecord, journal: &[JournalEntry]) -> FieldMap {
@@ -80,7 +93,11 @@ impl Codec<'_> {
             }
         };
         fields.set(keys::JOURNAL, crmsync_mapping::journal_text(journal));
-        fields
+        match self.graph() {
+            // Only what a Graph item can hold is compared (R-GRAPH-7).
+            Some(resource) => crmsync_mapping::graph_comparable(resource, &fields),
+            None => fields,
+        }
     }
 
     /// The UID a CRM record's item carries: an activity keeps the UID it came
@@ -93,6 +110,14 @@ impl Codec<'_> {
     }
 
     pub(crate) fn parse(&self, body: &[u8]) -> Result<ParsedItem, MappingError> {
+        if let Some(resource) = self.graph() {
+            let item = crmsync_mapping::parse_graph(resource, body)?;
+            return Ok(ParsedItem {
+                fields: item.fields,
+                uid: item.uid,
+                last_modified: item.last_modified,
+            });
+        }
         match self.class {
             EntityClass::Contacts => {
                 let card = crmsync_mapping::parse_vcard_bytes(body)?;
@@ -128,6 +153,9 @@ impl Codec<'_> {
     /// The body to write for `fields`; with `previous`, a rewrite of it that
     /// keeps everything crmsync does not map (R-MAP-6).
     pub(crate) fn render(&self, fields: &FieldMap, uid: &str, previous: Option<&str>) -> Result<String, MappingError> {
+        if let Some(resource) = self.graph() {
+            return crmsync_mapping::render_graph(resource, fields, uid, previous);
+        }
         match self.class {
             EntityClass::Contacts => crmsync_mapping::render_vcard(fields, uid, self.vcard_version, previous),
             _ => {
@@ -143,12 +171,25 @@ impl Codec<'_> {
 
     /// Contact fields for the CRM from merged `fields` over `base`.
     pub(crate) fn contact_fields(&self, fields: &FieldMap, base: &ContactFields) -> ContactFields {
-        crmsync_mapping::fields_to_contact(fields, base)
+        match self.graph() {
+            Some(resource) => {
+                let crm = crmsync_mapping::contact_to_fields(base);
+                crmsync_mapping::fields_to_contact(&crmsync_mapping::graph_overlay(resource, fields, &crm), base)
+            }
+            None => crmsync_mapping::fields_to_contact(fields, base),
+        }
     }
 
     /// Activity fields for the CRM from merged `fields` over `base`.
     pub(crate) fn activity_fields(&self, fields: &FieldMap, base: &ActivityFields) -> ActivityFields {
-        crmsync_mapping::fields_to_activity(fields, base, self.directory)
+        match self.graph() {
+            Some(resource) => {
+                let crm = crmsync_mapping::activity_to_fields(base, self.directory);
+                let full = crmsync_mapping::graph_overlay(resource, fields, &crm);
+                crmsync_mapping::fields_to_activity(&full, base, self.directory)
+            }
+            None => crmsync_mapping::fields_to_activity(fields, base, self.directory),
+        }
     }
 
     /// The blank activity a groupware item becomes before its fields apply:

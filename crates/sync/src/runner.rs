@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use crmsync_connector::{Collection, ConnectorError, SyncToken};
+use crmsync_connector::{Collection, ConnectorError, ContentType, SyncToken};
 use crmsync_engine::EntityClass;
 use crmsync_mapping::CardVersion;
 use crmsync_store::Store;
@@ -272,6 +272,10 @@ async fn run_collection(
         class,
         directory,
         vcard_version,
+        format: collection
+            .as_ref()
+            .map(|c| c.content_type)
+            .unwrap_or_else(|| collection_kind(class).map_or(ContentType::ICalendar, |k| k.content_type())),
     };
     let mut report = CollectionReport {
         class,

@@ -18,9 +18,9 @@ use crate::error::{Format, MappingError};
 pub(crate) use participants::{
     MappedParticipant, normalize_email, response_from_str, response_str, role_from_str, role_str,
 };
-pub(crate) use recurrence::{FullOverride, MappedRecurrence, Master};
+pub(crate) use recurrence::{FullOverride, MappedRecurrence, Master, normalize_rule};
 pub use render::{IcalContext, render_ical};
-pub(crate) use time::Moment;
+pub(crate) use time::{Moment, local_to_utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CalendarComponent {

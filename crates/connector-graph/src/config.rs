@@ -1,0 +1,270 @@
+//! A Graph profile's settings, as they appear in the TOML config:
+//!
+//! ```toml
+//! connector = { kind = "graph", tenant = "contoso.onmicrosoft.com", mailbox = "anna@contoso.com",
+//!               auth = "client-secret", client_id = "…", client_secret = { env = "CRMSYNC_GRAPH_SECRET" } }
+//! ```
+//!
+//! `auth` names the sign-in method and its settings sit beside it, so the
+//! secret is a top-level key the profile catalog seals like a DAV password.
+//! `base_url` defaults to the global endpoint; national clouds (and the test
+//! server) set it and `authority` together.
+
+use std::sync::Arc;
+
+use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions, Secret, SecretSource};
+use serde::{Deserialize, Serialize};
+
+use crate::{GraphConnector, GraphError};
+
+pub const GLOBAL_BASE_URL: &str = "https://graph.microsoft.com/v1.0";
+pub const GLOBAL_AUTHORITY: &str = "https://login.microsoftonline.com";
+/// The scope an app-only token asks for: the application permissions granted
+/// to the app registration (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#get-a-token).
+pub const GRAPH_DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GraphConfig {
+    /// The directory (tenant) id or a verified domain of the tenant.
+    pub tenant: String,
+    /// The user principal name or object id of the synced mailbox.
+    pub mailbox: String,
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// Where tokens come from: `{authority}/{tenant}/oauth2/v2.0/token`.
+    #[serde(default = "default_authority")]
+    pub authority: String,
+    #[serde(default)]
+    pub auth: GraphAuth,
+    /// The app registration's application (client) id.
+    pub client_id: String,
+    /// Its client secret: the value, `{ env = "VAR" }` or `{ file = "/path" }`.
+    pub client_secret: SecretSource,
+    /// Past days of the calendar window (R-CAL-1).
+    #[serde(default = "default_past_days")]
+    pub calendar_past_days: u32,
+    /// Future days of the calendar window; Graph's calendarView needs an end.
+    #[serde(default = "default_future_days")]
+    pub calendar_future_days: u32,
+    /// Requests in flight at once for this mailbox (Exchange allows 4).
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Whole-request time-out.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Tries after a 429/503 before giving up (each waits `Retry-After`).
+    #[serde(default = "default_max_retries")]
+    pub max_retries: u32,
+}
+
+/// How the app signs in. Only app-only client credentials with a secret
+/// exist yet; certificates and delegated device code are not implemented.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GraphAuth {
+    #[default]
+    ClientSecret,
+}
+
+fn default_base_url() -> String {
+    GLOBAL_BASE_URL.to_string()
+}
+fn default_authority() -> String {
+    GLOBAL_AUTHORITY.to_string()
+}
+fn default_past_days() -> u32 {
+    30
+}
+fn default_future_days() -> u32 {
+    365
+}
+fn default_concurrency() -> usize {
+    4
+}
+fn default_timeout_secs() -> u64 {
+    30
+}
+fn default_max_retries() -> u32 {
+    5
+}
+
+/// Exchange Online's limit of concurrent requests per app and mailbox
+/// (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
+pub const MAX_CONCURRENCY: usize = 4;
+
+impl GraphConfig {
+    /// A config with defaults for everything but the tenant, mailbox and app.
+    pub fn new(
+        tenant: impl Into<String>,
+        mailbox: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        GraphConfig {
+            tenant: tenant.into(),
+            mailbox: mailbox.into(),
+            base_url: default_base_url(),
+            authority: default_authority(),
+            auth: GraphAuth::ClientSecret,
+            client_id: client_id.into(),
+            client_secret: SecretSource::Value(Secret::new(client_secret.into())),
+            calendar_past_days: default_past_days(),
+            calendar_future_days: default_future_days(),
+            concurrency: default_concurrency(),
+            timeout_secs: default_timeout_secs(),
+            max_retries: default_max_retries(),
+        }
+    }
+
+    /// Checks every setting; the error names the key at fault.
+    pub fn validate(&self) -> Result<(), GraphError> {
+        let invalid = |key: &'static str, reason: &str| {
+            Err(GraphError::InvalidSetting {
+                key,
+                reason: reason.to_string(),
+            })
+        };
+        let plain = |s: &str| !s.trim().is_empty() && !s.contains(['/', '?', '#', ' ']);
+        if !plain(&self.tenant) {
+            return invalid(
+                "tenant",
+                "must be the tenant id or domain, without '/', '?', '#' or spaces",
+            );
+        }
+        if !plain(&self.mailbox) {
+            return invalid("mailbox", "must be the mailbox's user principal name or id");
+        }
+        for (key, url) in [("base_url", &self.base_url), ("authority", &self.authority)] {
+            let parsed = reqwest::Url::parse(url);
+            if !matches!(parsed.as_ref().map(|u| u.scheme()), Ok("https" | "http")) {
+                return invalid(key, "must be an http(s) URL");
+            }
+        }
+        if self.client_id.trim().is_empty() {
+            return invalid("client_id", "must be the app registration's application id");
+        }
+        if matches!(&self.client_secret, SecretSource::Value(s) if s.expose().is_empty()) {
+            return invalid("client_secret", "must not be empty");
+        }
+        if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
+            return invalid("concurrency", "must be 1 to 4 (Exchange's limit per mailbox)");
+        }
+        if self.timeout_secs == 0 {
+            return invalid("timeout_secs", "must be at least 1");
+        }
+        if self.calendar_future_days == 0 {
+            return invalid("calendar_future_days", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The client secret, read now (a rotated one is picked up at the next start).
+    pub(crate) fn secret(&self) -> Result<Secret, GraphError> {
+        self.client_secret.resolve().map_err(|e| GraphError::InvalidSetting {
+            key: "client_secret",
+            reason: e.to_string(),
+        })
+    }
+
+    /// The token endpoint of the tenant.
+    pub fn token_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minimal_profile_gets_the_global_endpoint_and_hides_the_secret() {
+        let config: GraphConfig = toml::from_str(
+            r#"
+            tenant = "contoso.onmicrosoft.com"
+            mailbox = "anna@contoso.com"
+            client_id = "app"
+            client_secret = "s3cr3t"
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(config.base_url, GLOBAL_BASE_URL);
+        assert_eq!(config.concurrency, 4);
+        assert_eq!(
+            config.token_url(),
+            "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token"
+        );
+        config.validate().expect("valid");
+        assert!(!format!("{config:?}").contains("s3cr3t"), "Debug must hide the secret");
+    }
+
+    #[test]
+    fn validate_names_the_key_at_fault() {
+        let good = GraphConfig::new("t", "anna@contoso.com", "app", "secret");
+        let key = |c: GraphConfig| match c.validate() {
+            Err(GraphError::InvalidSetting { key, .. }) => key,
+            other => panic!("expected an invalid setting, got {other:?}"),
+        };
+        assert_eq!(
+            key(GraphConfig {
+                concurrency: 5,
+                ..good.clone()
+            }),
+            "concurrency"
+        );
+        assert_eq!(
+            key(GraphConfig {
+                mailbox: "a/b".into(),
+                ..good.clone()
+            }),
+            "mailbox"
+        );
+        assert_eq!(
+            key(GraphConfig {
+                base_url: "ftp://x".into(),
+                ..good.clone()
+            }),
+            "base_url"
+        );
+        assert_eq!(key(GraphConfig::new("t", "m", "", "s")), "client_id");
+        assert_eq!(key(GraphConfig::new("t", "m", "app", "")), "client_secret");
+        let unknown = toml::from_str::<GraphConfig>(
+            "tenant = \"t\"\nmailbox = \"m\"\npassword = \"x\"\nclient_id = \"a\"\nclient_secret = \"s\"",
+        );
+        let device = toml::from_str::<GraphConfig>(
+            "tenant = \"t\"\nmailbox = \"m\"\nauth = \"device-code\"\nclient_id = \"a\"\nclient_secret = \"s\"",
+        );
+        assert!(device.is_err(), "only client-secret sign-in exists");
+        assert!(unknown.is_err(), "unknown keys are refused");
+    }
+}
+
+impl ConnectorConfig for GraphConfig {
+    fn secret_keys() -> &'static [&'static str] {
+        &["client_secret"]
+    }
+
+    fn validate(&self) -> Result<(), InvalidSetting> {
+        GraphConfig::validate(self).map_err(|e| match e {
+            GraphError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
+            other => InvalidSetting::new("connector", other.to_string()),
+        })
+    }
+
+    fn requests_in_flight(&self) -> Option<usize> {
+        Some(self.concurrency)
+    }
+
+    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        let connector = GraphConnector::new(self.clone()).map_err(|e| OpenError {
+            message: e.to_string(),
+            hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret)".into(),
+            transient: false,
+        })?;
+        Ok(Arc::new(connector))
+    }
+}

@@ -1,0 +1,105 @@
+//! The Graph connector's errors and how each becomes a [`ConnectorError`].
+
+use std::time::Duration;
+
+use crmsync_connector::{ConnectorError, Href};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum GraphError {
+    #[error("invalid Graph setting {key}: {reason}")]
+    InvalidSetting { key: &'static str, reason: String },
+
+    /// The token endpoint refused the app (wrong secret, unknown tenant, ...).
+    /// The message is the endpoint's error code and description; never the secret.
+    #[error("the token endpoint refused the app: {0}")]
+    Token(String),
+
+    #[error("request to Graph failed: {0}")]
+    Http(#[from] reqwest::Error),
+
+    /// A reply other than success, with Graph's error code.
+    #[error("Graph answered {status} {code}: {message}")]
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+
+    #[error("Graph answered something unexpected: {0}")]
+    InvalidResponse(String),
+}
+
+impl GraphError {
+    pub(crate) fn status(&self) -> Option<u16> {
+        match self {
+            GraphError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// A delta state token the server no longer knows: resync
+    /// (https://learn.microsoft.com/en-us/graph/delta-query-overview#synchronization-reset).
+    pub(crate) fn is_sync_reset(&self) -> bool {
+        match self {
+            GraphError::Status { status: 410, .. } => true,
+            GraphError::Status { code, .. } => {
+                code.eq_ignore_ascii_case("syncStateNotFound") || code.eq_ignore_ascii_case("resyncRequired")
+            }
+            _ => false,
+        }
+    }
+
+    /// The connector error for a call about `href` (for 404/412 of an item).
+    pub(crate) fn for_item(self, href: &Href) -> ConnectorError {
+        match self.status() {
+            Some(404) => ConnectorError::NotFound { what: href.to_string() },
+            Some(412) => ConnectorError::PreconditionFailed { href: href.clone() },
+            _ => self.into(),
+        }
+    }
+}
+
+impl From<GraphError> for ConnectorError {
+    fn from(e: GraphError) -> Self {
+        match e {
+            GraphError::InvalidSetting { .. } => ConnectorError::Unsupported { what: e.to_string() },
+            GraphError::Token(detail) => ConnectorError::Unauthorized { detail },
+            GraphError::Http(err) if err.is_timeout() => ConnectorError::Timeout {
+                detail: err.to_string(),
+            },
+            GraphError::Http(err) if err.is_connect() || err.is_request() => ConnectorError::Unreachable {
+                detail: err.to_string(),
+            },
+            GraphError::Http(err) => ConnectorError::InvalidResponse {
+                detail: err.to_string(),
+            },
+            GraphError::InvalidResponse(detail) => ConnectorError::InvalidResponse { detail },
+            GraphError::Status {
+                status,
+                code,
+                message,
+                retry_after,
+            } => match status {
+                401 => ConnectorError::Unauthorized {
+                    detail: format!("{code}: {message}"),
+                },
+                403 => ConnectorError::Forbidden {
+                    detail: format!("{code}: {message}"),
+                },
+                404 => ConnectorError::NotFound {
+                    what: format!("{code}: {message}"),
+                },
+                412 => ConnectorError::PreconditionFailed {
+                    href: Href::new(message),
+                },
+                429 => ConnectorError::RateLimited { retry_after },
+                _ => ConnectorError::Server {
+                    status,
+                    message: format!("{code}: {message}"),
+                },
+            },
+        }
+    }
+}

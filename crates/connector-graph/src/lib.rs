@@ -1,0 +1,30 @@
+//! crmsync's Microsoft Graph connector (v1.0, reqwest + serde, no SDK):
+//! contacts of a contact folder, events of a calendar (through
+//! `calendarView/delta` within the calendar window) and To Do tasks of a
+//! list, for one mailbox, signed in app-only with client credentials.
+//!
+//! Item bodies are Graph JSON as the server returns it (the mapping crate
+//! reads and writes it, `crmsync_mapping::graph`); an update's body is a
+//! PATCH of the changed properties only, so properties crmsync does not map
+//! are never touched (R-MAP-6). Writes carry `If-Match` with the item's
+//! `@odata.etag`; 412 is [`crmsync_connector::ConnectorError::PreconditionFailed`]
+//! (R-SAFE-2). The sync token is the `@odata.deltaLink` URL; a token the
+//! server no longer knows (410 Gone, `syncStateNotFound`) gives a complete
+//! listing, which the runner pairs by UID, so nothing is created twice.
+
+mod clock;
+mod config;
+mod connector;
+mod delta;
+mod error;
+mod folder;
+mod http;
+mod token;
+mod uid;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_CONCURRENCY};
+pub use connector::GraphConnector;
+pub use error::GraphError;
+pub use http::PREFER_IMMUTABLE_ID;
+pub use uid::{EXTENSION_NAME, UID_PROPERTY};

@@ -1,0 +1,102 @@
+//! App-only access tokens (OAuth 2 client credentials, via the `oauth2`
+//! crate), cached and fetched again before they expire. The token and the
+//! secret are [`Secret`]s: no `Debug`, log line or error shows them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use crmsync_connector::Secret;
+use oauth2::basic::BasicClient;
+use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+use tokio::sync::Mutex;
+
+use crate::GraphError;
+use crate::clock::Clock;
+use crate::config::{GRAPH_DEFAULT_SCOPE, GraphConfig};
+
+/// When a reply gives no lifetime, assume Entra's usual hour.
+const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
+/// A token is replaced this long before it expires (at most a tenth of its life).
+const REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+struct Cached {
+    token: Secret,
+    refresh_at: SystemTime,
+}
+
+pub(crate) struct TokenSource {
+    client_id: String,
+    client_secret: Secret,
+    token_url: String,
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    cached: Mutex<Option<Cached>>,
+}
+
+impl TokenSource {
+    pub(crate) fn new(config: &GraphConfig, secret: Secret, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
+        TokenSource {
+            client_id: config.client_id.clone(),
+            client_secret: secret,
+            token_url: config.token_url(),
+            http,
+            clock,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A token valid for a while yet; fetched when there is none or it is
+    /// about to expire. Callers that hold it wait for one fetch, not many.
+    pub(crate) async fn bearer(&self) -> Result<Secret, GraphError> {
+        let mut cached = self.cached.lock().await;
+        let now = self.clock.now();
+        if let Some(c) = cached.as_ref()
+            && now < c.refresh_at
+        {
+            return Ok(c.token.clone());
+        }
+        let fresh = self.fetch(now).await?;
+        let token = fresh.token.clone();
+        *cached = Some(fresh);
+        Ok(token)
+    }
+
+    /// Forgets the cached token (after a 401: it was revoked or the clock lied).
+    pub(crate) async fn forget(&self) {
+        *self.cached.lock().await = None;
+    }
+
+    async fn fetch(&self, now: SystemTime) -> Result<Cached, GraphError> {
+        let url = TokenUrl::new(self.token_url.clone()).map_err(|e| GraphError::InvalidSetting {
+            key: "authority",
+            reason: e.to_string(),
+        })?;
+        // Microsoft's examples send the secret in the form body
+        // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret).
+        let client = BasicClient::new(ClientId::new(self.client_id.clone()))
+            .set_client_secret(ClientSecret::new(self.client_secret.expose().to_string()))
+            .set_auth_type(AuthType::RequestBody)
+            .set_token_uri(url);
+        let reply = client
+            .exchange_client_credentials()
+            .add_scope(Scope::new(GRAPH_DEFAULT_SCOPE.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(r) => GraphError::Token(format!(
+                    "{}{}",
+                    r.error(),
+                    r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
+                )),
+                RequestTokenError::Request(e) => GraphError::Token(format!("token request failed: {e}")),
+                other => GraphError::Token(format!("unreadable token reply: {other}")),
+            })?;
+        let lifetime = reply.expires_in().unwrap_or(DEFAULT_LIFETIME);
+        let margin = REFRESH_MARGIN.min(lifetime / 10);
+        tracing::debug!(lifetime_secs = lifetime.as_secs(), "fetched a Graph access token");
+        Ok(Cached {
+            token: Secret::new(reply.access_token().secret().clone()),
+            refresh_at: now + lifetime - margin,
+        })
+    }
+}

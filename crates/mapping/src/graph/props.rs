@@ -1,0 +1,35 @@
+//! crmsync's own data on Graph items: single-value extended properties
+//! (https://learn.microsoft.com/en-us/graph/api/resources/singlevaluelegacyextendedproperty)
+//! and its open extension on To Do tasks
+//! (https://learn.microsoft.com/en-us/graph/api/resources/opentypeextension).
+//! The ids are the ones the Graph connector writes and `$expand`s
+//! (`crmsync_graph::UID_PROPERTY`, `crmsync_graph::EXTENSION_NAME`); the
+//! Graph sync tests prove both crates agree.
+
+use serde_json::Value;
+
+pub(crate) const UID_PROPERTY: &str = "String {8d3a5f0e-6c1b-4b8e-9a27-1f0c2d7e4b91} Name crmsyncUid";
+pub(crate) const EXTENSION_NAME: &str = "com.crmsync.item";
+
+/// The value of the extended property `id` (ids compare case-insensitively).
+pub(crate) fn get(item: &Value, id: &str) -> Option<String> {
+    item["singleValueExtendedProperties"]
+        .as_array()?
+        .iter()
+        .find(|p| p["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
+        .and_then(|p| p["value"].as_str())
+        .map(str::to_string)
+}
+
+/// Field `key` of crmsync's open extension.
+pub(crate) fn extension(item: &Value, key: &str) -> Option<String> {
+    item["extensions"]
+        .as_array()?
+        .iter()
+        .find(|e| {
+            e["extensionName"].as_str() == Some(EXTENSION_NAME)
+                || e["id"].as_str().is_some_and(|id| id.ends_with(EXTENSION_NAME))
+        })
+        .and_then(|e| e[key].as_str())
+        .map(str::to_string)
+}

@@ -1,0 +1,158 @@
+//! A Microsoft Graph v1.0 test server (axum, in-process, 127.0.0.1 on a free
+//! port). No Exchange can run here, so this plays one mailbox the way
+//! Microsoft documents Graph to behave: the client credentials token
+//! endpoint, contact folders, calendars and To Do lists, their items with
+//! `@odata.etag`/`changeKey` moving on every write, conditional writes
+//! (`If-Match` → 412 `ErrorIrresolvableConflict`), delta rounds with
+//! `@odata.nextLink`/`@odata.deltaLink`, `@removed` rows and optional empty
+//! pages, 410 Gone for expired state tokens, 429/503 with `Retry-After`, and
+//! a count of requests that lacked `Prefer: IdType="ImmutableId"`.
+//! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
+
+mod delta;
+mod routes;
+mod store;
+mod switches;
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::routing::post;
+use serde_json::Value;
+
+pub use store::Resource;
+use switches::GraphStats;
+pub use switches::{GraphCounts, GraphSwitches};
+
+use store::Store;
+
+pub(crate) struct Shared {
+    store: Mutex<Store>,
+    switches: GraphSwitches,
+    stats: GraphStats,
+    tokens: Mutex<HashSet<String>>,
+    /// `http://127.0.0.1:PORT`, for the links the server hands out.
+    base: String,
+}
+
+/// A running Graph test server; stopped when dropped.
+pub struct GraphServer {
+    shared: Arc<Shared>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl GraphServer {
+    pub const TENANT: &str = "contoso.onmicrosoft.com";
+    pub const CLIENT_ID: &str = "6731de76-14a6-49ae-97bc-6eba6914391e";
+    pub const CLIENT_SECRET: &str = "JqQX2PNo9bpM0uEihUPzyrh";
+    pub const MAILBOX: &str = "anna@contoso.com";
+
+    /// Starts the server on a free port of 127.0.0.1 (needs a tokio runtime).
+    pub async fn start() -> std::io::Result<GraphServer> {
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let shared = Arc::new(Shared {
+            store: Mutex::new(Store::default()),
+            switches: GraphSwitches::default(),
+            stats: GraphStats::default(),
+            tokens: Mutex::new(HashSet::new()),
+            base,
+        });
+        let app = Router::new()
+            .route("/{tenant}/oauth2/v2.0/token", post(routes::token))
+            .fallback(routes::graph)
+            .with_state(shared.clone());
+        let task = tokio::spawn(async move {
+            // Ends only when the task is aborted (drop) or the socket fails.
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(GraphServer { shared, task })
+    }
+
+    /// The authority the token endpoint lives under (`{authority}/{tenant}/oauth2/v2.0/token`).
+    pub fn authority(&self) -> String {
+        self.shared.base.clone()
+    }
+
+    /// The Graph endpoint, as `https://graph.microsoft.com/v1.0` is for the real one.
+    pub fn base_url(&self) -> String {
+        format!("{}/v1.0", self.shared.base)
+    }
+
+    pub fn switches(&self) -> &GraphSwitches {
+        &self.shared.switches
+    }
+
+    pub fn stats(&self) -> GraphCounts {
+        self.shared.stats.snapshot()
+    }
+
+    /// Creates a folder as the user would in Outlook; returns its id.
+    pub fn create_folder(&self, resource: Resource, name: &str) -> String {
+        let folder = self.store().create_folder(resource, name);
+        folder["id"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// The id of the folder of `resource` named `name`.
+    pub fn folder_id(&self, resource: Resource, name: &str) -> Option<String> {
+        self.store()
+            .folders_of(resource)
+            .into_iter()
+            .find(|f| f[resource.name_key()] == name)
+            .and_then(|f| f["id"].as_str().map(str::to_string))
+    }
+
+    /// Creates an item as the user would in Outlook; returns it as stored.
+    pub fn user_create(&self, folder: &str, body: Value) -> Value {
+        let Value::Object(body) = body else {
+            panic!("an item is a JSON object")
+        };
+        self.store().create(folder, body).expect("the folder exists")
+    }
+
+    /// Changes an item as the user would in Outlook (no precondition).
+    pub fn user_update(&self, folder: &str, id: &str, patch: Value) -> Value {
+        let Value::Object(patch) = patch else {
+            panic!("a patch is a JSON object")
+        };
+        self.store().update(folder, id, None, patch).expect("the item exists")
+    }
+
+    /// Deletes an item as the user would in Outlook.
+    pub fn user_delete(&self, folder: &str, id: &str) {
+        self.store().delete(folder, id, None).expect("the item exists");
+    }
+
+    /// An item as stored, extended properties and extensions included.
+    pub fn item(&self, folder: &str, id: &str) -> Option<Value> {
+        self.store().get(folder, id).map(|i| Value::Object(i.body.clone()))
+    }
+
+    /// Every live item of a folder, as stored.
+    pub fn items(&self, folder: &str) -> Vec<Value> {
+        let store = self.store();
+        store
+            .folders
+            .get(folder)
+            .map(|f| {
+                f.items
+                    .values()
+                    .filter(|i| !i.removed)
+                    .map(|i| Value::Object(i.body.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.shared.store.lock().expect("lock")
+    }
+}
+
+impl Drop for GraphServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,188 @@
+//! What a test can switch on in the Graph test server, and what it counted.
+//! Every fault is off until a test turns it on, and each one is counted when
+//! it fires, so a test can prove it really happened.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use tokio::sync::watch;
+
+#[derive(Debug)]
+pub struct GraphSwitches {
+    throttle: AtomicU64,
+    unavailable: AtomicU64,
+    retry_after_secs: AtomicU64,
+    empty_pages: AtomicBool,
+    page_size: AtomicUsize,
+    generation: AtomicU64,
+    gone_code: Mutex<&'static str>,
+    held: watch::Sender<bool>,
+    /// The next token answer expires this many seconds after it is issued.
+    token_lifetime_secs: AtomicU64,
+}
+
+impl Default for GraphSwitches {
+    fn default() -> Self {
+        GraphSwitches {
+            throttle: AtomicU64::new(0),
+            unavailable: AtomicU64::new(0),
+            retry_after_secs: AtomicU64::new(7),
+            empty_pages: AtomicBool::new(false),
+            page_size: AtomicUsize::new(10),
+            generation: AtomicU64::new(1),
+            gone_code: Mutex::new("syncStateNotFound"),
+            held: watch::channel(false).0,
+            token_lifetime_secs: AtomicU64::new(3599),
+        }
+    }
+}
+
+impl GraphSwitches {
+    /// The next `n` requests to `/v1.0` answer 429 with `Retry-After`.
+    pub fn throttle_next(&self, n: u64, retry_after_secs: u64) {
+        self.retry_after_secs.store(retry_after_secs, Ordering::SeqCst);
+        self.throttle.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests to `/v1.0` answer 503 with `Retry-After`.
+    pub fn unavailable_next(&self, n: u64, retry_after_secs: u64) {
+        self.retry_after_secs.store(retry_after_secs, Ordering::SeqCst);
+        self.unavailable.store(n, Ordering::SeqCst);
+    }
+
+    /// Every page of a delta round is preceded by an empty page.
+    pub fn set_empty_pages(&self, on: bool) {
+        self.empty_pages.store(on, Ordering::SeqCst);
+    }
+
+    /// Rows per delta page when the client does not ask (`Prefer: odata.maxpagesize`).
+    pub fn set_page_size(&self, rows: usize) {
+        self.page_size.store(rows.max(1), Ordering::SeqCst);
+    }
+
+    /// Every delta token issued so far answers 410 Gone with `code` (Graph
+    /// uses `syncStateNotFound` and `resyncRequired`).
+    pub fn expire_delta_tokens(&self, code: &'static str) {
+        *self.gone_code.lock().expect("lock") = code;
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// While on, requests to `/v1.0` wait (counted as in flight) until it is turned off.
+    pub fn hold_requests(&self, on: bool) {
+        self.held.send_replace(on);
+    }
+
+    /// Access tokens issued from now on last this long.
+    pub fn set_token_lifetime(&self, secs: u64) {
+        self.token_lifetime_secs.store(secs, Ordering::SeqCst);
+    }
+
+    pub(crate) fn token_lifetime(&self) -> u64 {
+        self.token_lifetime_secs.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn gone_code(&self) -> &'static str {
+        *self.gone_code.lock().expect("lock")
+    }
+
+    pub(crate) fn page_size(&self) -> usize {
+        self.page_size.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn empty_pages(&self) -> bool {
+        self.empty_pages.load(Ordering::SeqCst)
+    }
+
+    /// A fault to answer this request with, if one is armed: (status, Retry-After seconds).
+    pub(crate) fn take_fault(&self) -> Option<(u16, u64)> {
+        let take = |n: &AtomicU64| {
+            n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+                .is_ok()
+        };
+        let after = self.retry_after_secs.load(Ordering::SeqCst);
+        if take(&self.throttle) {
+            Some((429, after))
+        } else if take(&self.unavailable) {
+            Some((503, after))
+        } else {
+            None
+        }
+    }
+
+    pub(crate) async fn wait_while_held(&self) {
+        let mut rx = self.held.subscribe();
+        // An error means the sender is gone, i.e. the server is shutting down.
+        let _ = rx.wait_for(|held| !*held).await;
+    }
+}
+
+/// What the server saw; read with [`crate::GraphServer::stats`].
+#[derive(Debug, Default)]
+pub struct GraphStats {
+    pub(crate) requests: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
+    pub(crate) max_in_flight: AtomicU64,
+    pub(crate) tokens_issued: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    pub(crate) unavailable: AtomicU64,
+    pub(crate) gone: AtomicU64,
+    pub(crate) precondition_failed: AtomicU64,
+    pub(crate) without_immutable_id: AtomicU64,
+    pub(crate) log: Mutex<Vec<String>>,
+}
+
+/// A copy of the counters at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GraphCounts {
+    /// Requests to `/v1.0` (token requests not included).
+    pub requests: u64,
+    pub in_flight: u64,
+    /// The most requests to `/v1.0` the server ever held at once.
+    pub max_in_flight: u64,
+    pub tokens_issued: u64,
+    pub throttled: u64,
+    pub unavailable: u64,
+    /// 410 Gone answers to expired delta tokens.
+    pub gone: u64,
+    pub precondition_failed: u64,
+    /// Requests that lacked `Prefer: IdType="ImmutableId"`.
+    pub without_immutable_id: u64,
+    /// `METHOD path?query` of every request to `/v1.0`, in arrival order.
+    pub log: Vec<String>,
+}
+
+impl GraphStats {
+    pub(crate) fn enter(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    }
+
+    pub(crate) fn leave(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn snapshot(&self) -> GraphCounts {
+        let get = |c: &AtomicU64| c.load(Ordering::SeqCst);
+        GraphCounts {
+            requests: get(&self.requests),
+            in_flight: get(&self.in_flight),
+            max_in_flight: get(&self.max_in_flight),
+            tokens_issued: get(&self.tokens_issued),
+            throttled: get(&self.throttled),
+            unavailable: get(&self.unavailable),
+            gone: get(&self.gone),
+            precondition_failed: get(&self.precondition_failed),
+            without_immutable_id: get(&self.without_immutable_id),
+            log: self.log.lock().expect("lock").clone(),
+        }
+    }
+}
