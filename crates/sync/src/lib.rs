@@ -24,6 +24,7 @@ mod error;
 mod faults;
 mod groupware_side;
 mod history;
+mod identity;
 pub mod ops;
 mod pair_codec;
 mod profile;
