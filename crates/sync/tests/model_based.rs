@@ -258,6 +258,10 @@ struct Ledger {
     values: BTreeMap<(Side, String, String), (Kind, String, u64)>,
     written: BTreeMap<(Side, String, String), Vec<(String, u64)>>,
     clock: u64,
+    /// What each side held after the last sync step, by (side, entity).
+    at_sync: BTreeMap<(Side, String), FieldMap>,
+    /// When the last sync step ended.
+    last_sync: u64,
 }
 
 impl Ledger {
@@ -270,6 +274,57 @@ impl Ledger {
                 .or_default()
                 .push((v.to_string(), self.clock));
             self.values.insert(key, (kind, v.to_string(), self.clock));
+        }
+    }
+
+    /// A side edits `entity` (which held `before`). Writing the value a field
+    /// already holds is no edit; writing back the value it held at the last
+    /// sync is one only as old as that sync (the three-way merge cannot tell
+    /// it from no change), or the check would take it for a value newer than
+    /// the other side's real edit.
+    fn edited(&mut self, side: Side, kind: Kind, entity: &str, before: &FieldMap, changes: Vec<(String, String)>) {
+        self.clock += 1;
+        let synced = self
+            .at_sync
+            .get(&(side, entity.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        let mut after = before.clone();
+        for (k, v) in changes {
+            after.set(k, v);
+        }
+        for (k, v) in after.iter() {
+            if before.get(k) == Some(v) {
+                continue;
+            }
+            let key = (side, entity.to_string(), k.to_string());
+            let when = if synced.get(k) == Some(v) {
+                self.last_sync
+            } else {
+                self.written
+                    .entry(key.clone())
+                    .or_default()
+                    .push((v.to_string(), self.clock));
+                self.clock
+            };
+            self.values.insert(key, (kind, v.to_string(), when));
+        }
+    }
+
+    /// Remembers both sides as a sync step left them.
+    async fn sync_done(&mut self, w: &MemWorld) {
+        self.clock += 1;
+        self.last_sync = self.clock;
+        self.at_sync.clear();
+        for (id, r) in w.crm_records().await {
+            self.at_sync.insert((Side::Crm, id), r.fields);
+        }
+        for kind in Kind::ALL {
+            for href in w.gw_hrefs(kind) {
+                let fields = w.gw_item(kind, &href).expect("listed").fields;
+                self.at_sync
+                    .insert((Side::Groupware, href.as_str().to_string()), fields);
+            }
         }
     }
 
@@ -338,7 +393,7 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
                 let changes = changes_for(kind, edits);
                 let before = w.crm_records().await[&id].fields.clone();
                 w.crm_edit(kind, &id, &changes).await;
-                ledger.wrote(Side::Crm, kind, &id, &changed(&before, changes));
+                ledger.edited(Side::Crm, kind, &id, &before, changes);
             }
         }
         Step::CrmDelete { pick } => {
@@ -358,7 +413,7 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
                 let changes = changes_for(kind, edits);
                 let before = w.gw_item(kind, &href).expect("picked").fields;
                 w.gw_edit(kind, &href, &changes);
-                ledger.wrote(Side::Groupware, kind, href.as_str(), &changed(&before, changes));
+                ledger.edited(Side::Groupware, kind, href.as_str(), &before, changes);
             }
         }
         Step::GwDelete { pick } => {
@@ -371,6 +426,7 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
             w.try_sync(&w.options())
                 .await
                 .map_err(|e| format!("sync failed: {e}"))?;
+            ledger.sync_done(w).await;
         }
         Step::Reset => {
             crmsync_sync::ops::reset(&w.store, PROFILE, &crmsync_sync::ops::ResetScope::default())
@@ -392,20 +448,10 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
                 Ok(_) | Err(SyncError::InjectedCrash { .. }) => {}
                 Err(e) => return Err(format!("a crashing sync failed otherwise: {e}")),
             }
+            ledger.sync_done(w).await;
         }
     }
     Ok(())
-}
-
-/// The edits that change a value: writing the value a field already holds
-/// is no edit (the ledger would take it for a newer value than the other
-/// side's real edit).
-fn changed(before: &FieldMap, changes: Vec<(String, String)>) -> FieldMap {
-    let mut after = before.clone();
-    for (k, v) in changes {
-        after.set(k, v);
-    }
-    after.iter().filter(|(k, v)| before.get(k) != Some(*v)).collect()
 }
 
 fn pick_from<T: Clone, K: Copy>(list: &[(T, K)], pick: u8) -> Option<(T, K)> {
