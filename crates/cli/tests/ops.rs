@@ -239,7 +239,11 @@ async fn r_reset_1_a_note_added_after_a_reset_reaches_the_crm() {
         .expect("a card without a note")
         .clone();
     let card = std::fs::read_to_string(&noted).unwrap();
-    std::fs::write(&noted, card.replace("END:VCARD", "NOTE:Met at the reset party\r\nEND:VCARD")).unwrap();
+    std::fs::write(
+        &noted,
+        card.replace("END:VCARD", "NOTE:Met at the reset party\r\nEND:VCARD"),
+    )
+    .unwrap();
     let id_of = |p: &Path| p.file_stem().unwrap().to_str().unwrap().to_string();
     let edited: Vec<PathBuf> = cards.iter().filter(|p| **p != noted).take(5).cloned().collect();
     let store = demo.store().await;
@@ -255,7 +259,11 @@ async fn r_reset_1_a_note_added_after_a_reset_reaches_the_crm() {
     let store = demo.store().await;
     let contact = store.get::<ContactFields>(&id_of(&noted)).await.unwrap();
     assert_eq!(contact.fields.notes.as_deref(), Some("Met at the reset party"));
-    assert!(std::fs::read_to_string(&noted).unwrap().contains("NOTE:Met at the reset party"));
+    assert!(
+        std::fs::read_to_string(&noted)
+            .unwrap()
+            .contains("NOTE:Met at the reset party")
+    );
     for (i, card) in edited.iter().enumerate() {
         let text = std::fs::read_to_string(card).unwrap();
         assert!(text.contains(&format!("TITLE:Edited after reset {i}")), "{text}");

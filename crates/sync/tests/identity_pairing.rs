@@ -8,8 +8,8 @@ use crmsync_connector::Href;
 use crmsync_engine::ConflictPolicy;
 use crmsync_model::FieldMap;
 use crmsync_store::status::HistoryEntry;
+use crmsync_sync::CrashPoint;
 use crmsync_sync::ops::{ResetScope, reset};
-use crmsync_sync::{CrashPoint, Faults, RunOptions, SyncError};
 use memory_world::{Kind, MemWorld, PROFILE, applied, check_agreement, check_no_duplicates};
 
 fn contact(first: &str, last: &str, email: &str) -> FieldMap {
@@ -20,17 +20,6 @@ fn contact(first: &str, last: &str, email: &str) -> FieldMap {
 
 fn set(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-async fn crash_at(w: &MemWorld, write: usize, point: CrashPoint) {
-    let faults = Faults::crash_at(write, point);
-    let crashed = w
-        .try_sync(&RunOptions {
-            faults: Some(&faults),
-            ..w.options()
-        })
-        .await;
-    assert!(matches!(crashed, Err(SyncError::InjectedCrash { .. })), "{crashed:?}");
 }
 
 /// Every field write the history holds for `key`: (reason, rule, old, new).
@@ -167,7 +156,7 @@ async fn r_sync_id_2_card_created_before_a_crash_merges_against_what_was_written
     let id = w
         .crm_create(Kind::Contact, &contact("Grace", "Hopper", "grace@example.com"))
         .await;
-    crash_at(&w, 1, CrashPoint::AfterWrite).await;
+    w.crashing_sync(1, CrashPoint::AfterWrite).await;
     let href = Href::new(format!("{id}.vcf"));
     w.gw_edit(Kind::Contact, &href, &set(&[("job_title", "Rear Admiral")]));
 
@@ -201,7 +190,7 @@ async fn r_sync_id_3_item_re_created_before_a_crash_pairs_with_its_unchanged_rec
     assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 1);
 
     w.gw_delete(Kind::Task, &href);
-    crash_at(&w, 1, CrashPoint::AfterWrite).await;
+    w.crashing_sync(1, CrashPoint::AfterWrite).await;
     w.sync().await;
     w.sync().await;
 

@@ -55,14 +55,7 @@ async fn reset_keeps_server_edits(policy: ConflictPolicy) {
         let path = w.path_of("contacts", &card).await;
         let body = text(&card).replace("TITLE:Analyst\r\n", "");
         let edited = body.replace("END:VCARD", &format!("{line}\r\nEND:VCARD"));
-        let (status, _) = http
-            .send(
-                "PUT",
-                &path,
-                &[("Content-Type", "text/vcard"), ("If-Match", card.etag.as_str())],
-                edited.as_bytes(),
-            )
-            .await;
+        let status = http.put_card(&path, card.etag.as_str(), &edited).await;
         assert!((200..300).contains(&status), "{policy:?}: PUT card {i}: {status}");
     }
     for (i, id) in ids.iter().enumerate().skip(5) {
