@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crmsync_model::{ActivityFields, ActivityKind};
+use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use serde_json::Value;
 
@@ -219,6 +219,56 @@ fn r_reset_1_reset_forgets_pairs_and_the_next_sync_creates_no_duplicates() {
 
     let err = demo.fails(&["reset", "--profile", "alice", "--collection", "inbox"]);
     assert!(err.contains("use one of contacts, calendar, tasks"), "{err}");
+}
+
+// R-RESET-1, R-ENG-7, R-SYNC-ID-2 (issue #10): after a reset nothing is
+// agreed. A NOTE added to a card (the CRM has none) is copied to the CRM,
+// not deleted as if the CRM had removed it, and CRM edits of other contacts
+// reach their cards.
+#[tokio::test(flavor = "multi_thread")]
+async fn r_reset_1_a_note_added_after_a_reset_reaches_the_crm() {
+    let demo = Demo::new();
+    let contacts = demo.mailbox("alice", "contacts");
+    let out = demo.ok(&["reset", "--profile", "alice"]);
+    assert!(out.contains("conflict under the profile's policy"), "{out}");
+
+    let cards = items(&contacts, "vcf");
+    let noted = cards
+        .iter()
+        .find(|p| !std::fs::read_to_string(p).unwrap().contains("NOTE"))
+        .expect("a card without a note")
+        .clone();
+    let card = std::fs::read_to_string(&noted).unwrap();
+    std::fs::write(
+        &noted,
+        card.replace("END:VCARD", "NOTE:Met at the reset party\r\nEND:VCARD"),
+    )
+    .unwrap();
+    let id_of = |p: &Path| p.file_stem().unwrap().to_str().unwrap().to_string();
+    let edited: Vec<PathBuf> = cards.iter().filter(|p| **p != noted).take(5).cloned().collect();
+    let store = demo.store().await;
+    for (i, card) in edited.iter().enumerate() {
+        let c = store.get::<ContactFields>(&id_of(card)).await.unwrap();
+        let mut fields = c.fields.clone();
+        fields.job_title = Some(format!("Edited after reset {i}"));
+        store.update(c.id(), c.version(), fields).await.unwrap();
+    }
+    drop(store);
+
+    demo.ok(&["sync", "--profile", "alice"]);
+    let store = demo.store().await;
+    let contact = store.get::<ContactFields>(&id_of(&noted)).await.unwrap();
+    assert_eq!(contact.fields.notes.as_deref(), Some("Met at the reset party"));
+    assert!(
+        std::fs::read_to_string(&noted)
+            .unwrap()
+            .contains("NOTE:Met at the reset party")
+    );
+    for (i, card) in edited.iter().enumerate() {
+        let text = std::fs::read_to_string(card).unwrap();
+        assert!(text.contains(&format!("TITLE:Edited after reset {i}")), "{text}");
+    }
+    assert_eq!(items(&contacts, "vcf"), cards, "same cards, no duplicates");
 }
 
 // R-SAFE-3: a held mass delete tells the operator the exact command.

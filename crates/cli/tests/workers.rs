@@ -26,9 +26,10 @@ use workers_support::worker::WorkerProcess;
 const PROFILES: usize = 50;
 /// Runs at once per worker (`scheduler.max_concurrent_runs`).
 const SLOTS: usize = 4;
-/// Long enough that a renewal (every third of it) delayed by a loaded
-/// machine never lets a live worker's lease lapse; short enough to wait out.
-const LEASE_SECS: u64 = 10;
+/// Far longer than the test runs: a live worker's lease never lapses, however
+/// loaded the machine. The dead worker's leases are expired by the test
+/// ([`expire_leases_of`]): separate processes cannot share a test clock.
+const LEASE_SECS: u64 = 600;
 /// Limit of every poll: only turns a hang into a failure.
 const PATIENCE: Duration = Duration::from_secs(90);
 
@@ -130,6 +131,19 @@ async fn leases(store: &Store) -> BTreeMap<String, BTreeMap<String, DateTime<Utc
     by_worker
 }
 
+/// Lets `worker`'s leases run out now, as if their time had passed: what the
+/// clock does to a dead worker's leases, without waiting for it.
+async fn expire_leases_of(store: &Store, worker: &str) -> DateTime<Utc> {
+    let now = Utc::now();
+    sqlx::query("UPDATE sync_profiles SET lease_until = $1 WHERE lease_owner = $2")
+        .bind(now.timestamp_millis() - 1)
+        .bind(worker)
+        .execute(store.pool())
+        .await
+        .expect("expire the leases");
+    now
+}
+
 async fn running_count(store: &Store) -> usize {
     all_runs(store)
         .await
@@ -183,8 +197,46 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
     assert_eq!(orphans.len(), SLOTS, "a dead worker keeps its leases until they expire");
     hold.release().await;
 
-    // Every profile is served by the two survivors, the orphans once their
-    // leases expired.
+    // Every other profile is served by the two survivors; the orphans stay
+    // with the dead worker while its leases last.
+    let others: Vec<usize> = (0..PROFILES)
+        .filter(|i| !orphans.contains_key(&profile_name(*i)))
+        .collect();
+    eventually(
+        "every other profile has a finished run and its contact",
+        PATIENCE,
+        || {
+            for w in workers.iter_mut() {
+                w.assert_alive();
+            }
+            let store = store.clone();
+            let dir = tmp.path().to_path_buf();
+            let others = others.clone();
+            async move {
+                let runs = all_runs(&store).await;
+                others
+                    .iter()
+                    .all(|&i| runs[&profile_name(i)].iter().any(|r| r.outcome == "ok") && vcards(&dir, i).len() == 1)
+            }
+        },
+    )
+    .await;
+    let held = leases(&store).await;
+    assert_eq!(
+        held.get("w1").map(|l| l.keys().collect::<Vec<_>>()),
+        Some(orphans.keys().collect()),
+        "no survivor takes a lease that has not expired"
+    );
+    let runs = all_runs(&store).await;
+    for name in orphans.keys() {
+        assert!(
+            runs[name].iter().all(|r| r.outcome != "ok"),
+            "{name} ran before its lease expired"
+        );
+    }
+
+    // The orphans' leases run out: the survivors take them over.
+    let expired_at = expire_leases_of(&store, "w1").await;
     eventually("every profile has a finished run and its contact", PATIENCE, || {
         for w in workers.iter_mut() {
             w.assert_alive();
@@ -206,7 +258,7 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
     );
     let survivors_ran: BTreeMap<String, Vec<String>> =
         workers.iter().map(|w| (w.id.clone(), w.finished_runs())).collect();
-    for (name, expiry) in &orphans {
+    for name in orphans.keys() {
         // Closed as `interrupted` by the takeover (R-SYNC-RUNS-1), never `ok`.
         let dead: Vec<&RunRow> = runs[name].iter().filter(|r| r.outcome == "interrupted").collect();
         assert_eq!(
@@ -220,8 +272,8 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
             .find(|r| r.outcome == "ok")
             .expect("a run after the kill");
         assert!(
-            takeover.started_at >= *expiry,
-            "{name}: taken over at {} although the dead worker's lease ran until {expiry}",
+            takeover.started_at >= expired_at,
+            "{name}: taken over at {} although the dead worker's lease ran until {expired_at}",
             takeover.started_at
         );
         let by: Vec<&String> = survivors_ran

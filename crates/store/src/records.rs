@@ -130,6 +130,16 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db("deleting a record"))?;
+        // An id can live twice (`create_with_id` after a reset re-creates a
+        // groupware-born record under its derived id): this delete's
+        // tombstone replaces the earlier life's. Before the counter bump,
+        // which must stay the last update of the transaction (changelog).
+        sqlx::query("DELETE FROM tombstones WHERE entity = $1 AND record_id = $2")
+            .bind(F::KIND.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("replacing a tombstone"))?;
         let at = now_ms();
         let seq = changelog::append(
             &mut tx,

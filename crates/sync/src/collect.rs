@@ -1,19 +1,19 @@
 //! Builds the engine's input for one collection from the pairs and what each
 //! side loaded, and keeps the lookups the apply step needs afterwards.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::Utc;
 use crmsync_engine::{
-    CollectionInput, CrmRecord as EngineRecord, CrmSide, EntityClass, GroupwareSide, Hidden, Origin, PairState,
-    PairStatus, PairedItem,
+    CollectionInput, CrmRecord as EngineRecord, CrmSide, EntityClass, GroupwareSide, Hidden, PairStatus, PairedItem,
 };
 use crmsync_store::status::PairRow;
 
 use crate::crm_side::{CrmRecordState, CrmState};
 use crate::error::SyncError;
 use crate::groupware_side::{FetchedState, GroupwareState};
-use crate::pair_codec::{name_of, to_status};
+use crate::identity::Identity;
+use crate::pair_codec::to_status;
+use crate::recover::InterruptedCreates;
 
 /// The CRM id a groupware-born record gets: derived from the profile, class
 /// and UID, so that re-running a create that crashed after the CRM write
@@ -44,6 +44,10 @@ pub(crate) struct Sources<'a> {
     pub pairs: Vec<PairRow>,
     pub crm: CrmState,
     pub groupware: GroupwareState,
+    /// What interrupted runs' creates wrote (the base of identity pairs).
+    pub creates: &'a InterruptedCreates,
+    /// The class's field limits (R-FIELD-6), for what both sides agree on.
+    pub limits: &'a BTreeMap<String, usize>,
 }
 
 /// Two items of one collection with one UID (a copied file, an import run
@@ -97,6 +101,8 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
         pairs,
         crm,
         groupware,
+        creates,
+        limits,
     } = src;
     let mut input = CollectionInput::new(class, collection);
     let paired_crm: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
@@ -128,8 +134,7 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
     };
 
     // Unpaired records the user may read, and unpaired items; first match
-    // them by identity (a UID crmsync itself gave or derived), which is exact
-    // and survives resets and crashes; the engine pairs the rest (R-PAIR-1).
+    // them by identity (identity.rs); the engine pairs the rest (R-PAIR-1).
     let mut unpaired_crm: Vec<&CrmRecordState> = crm
         .present
         .values()
@@ -143,54 +148,22 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
         .collect();
     unpaired_gw.sort_by(|a, b| a.item.href.cmp(&b.item.href));
 
-    let mut taken_crm: BTreeSet<String> = BTreeSet::new();
-    let mut taken_gw: BTreeSet<String> = BTreeSet::new();
-    for gw in &unpaired_gw {
-        let derived = derived_crm_id(profile, class, &gw.uid);
-        let matched = unpaired_crm
-            .iter()
-            .find(|r| !taken_crm.contains(r.record.id()) && (r.record.id() == gw.uid || r.record.id() == derived));
-        let Some(rec) = matched else { continue };
-        let origin = if rec.record.id() == gw.uid {
-            Origin::Crm
-        } else {
-            Origin::Groupware
-        };
-        let row = PairRow {
-            id: uuid::Uuid::new_v4().to_string(),
-            profile: profile.to_string(),
-            collection: collection.to_string(),
-            crm_id: rec.record.id().to_string(),
-            href: gw.item.href.clone(),
-            // Unknown on purpose: the pair is not in the store yet, and an
-            // empty ETag and version 0 make the engine compare both sides.
-            etag: String::new(),
-            uid: Some(gw.uid.clone()),
-            crm_version: 0,
-            origin: name_of(&origin),
-            state: name_of(&PairState::Live),
-            base: gw.item.fields.clone(),
-            facts: None,
-            raw: Some(gw.raw.clone()),
-            updated_at: Utc::now(),
-        };
-        input.pairs.push(PairedItem {
-            pair: to_status(&row)?,
-            crm: CrmSide::Present(engine_record(rec)),
-            groupware: GroupwareSide::Present(gw.item.clone()),
-        });
-        taken_crm.insert(row.crm_id.clone());
-        taken_gw.insert(row.href.clone());
-        lookups.pairs.insert(row.id.clone(), row);
-    }
+    let identity = Identity {
+        profile,
+        class,
+        collection,
+        creates,
+        limits,
+    };
+    let taken = identity.pair(&unpaired_crm, &unpaired_gw, &crm, &groupware, &mut input, &mut lookups)?;
     input.unpaired_crm = unpaired_crm
         .iter()
-        .filter(|r| !taken_crm.contains(r.record.id()))
+        .filter(|r| !taken.crm.contains(r.record.id()))
         .map(|r| engine_record(r))
         .collect();
     input.unpaired_groupware = unpaired_gw
         .iter()
-        .filter(|g| !taken_gw.contains(&g.item.href))
+        .filter(|g| !taken.groupware.contains(&g.item.href))
         .map(|g| g.item.clone())
         .collect();
     input.crm_total = Some(pair_count + input.unpaired_crm.len());

@@ -40,6 +40,7 @@ pub(crate) async fn load(
     since: Option<i64>,
     paired_ids: &BTreeSet<String>,
     reread: &BTreeSet<String>,
+    identities: &BTreeSet<String>,
 ) -> Result<CrmState, SyncError> {
     let mut state = CrmState {
         high_seq: store.latest_seq().await?,
@@ -99,6 +100,21 @@ pub(crate) async fn load(
             None => {
                 state.deleted.insert(id);
             }
+        }
+    }
+    // Records an unpaired item names by identity (identity.rs), read even
+    // when unchanged since the cursor: a run that crashed after forgetting a
+    // pair and re-creating its item leaves the record unpaired and quiet, and
+    // the item must find it instead of becoming a second record. A name
+    // nothing has is no deletion.
+    for id in identities {
+        if state.present.contains_key(id) || state.deleted.contains(id) {
+            continue;
+        }
+        if let Some(record) = fetch(store, codec.class, id).await?
+            && record.class() == codec.class
+        {
+            add(store, profile, codec, &flags, record, &mut state).await?;
         }
     }
     Ok(state)

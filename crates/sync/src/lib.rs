@@ -25,6 +25,7 @@ mod error;
 mod faults;
 mod groupware_side;
 mod history;
+mod identity;
 mod mail;
 pub mod ops;
 mod pair_codec;

@@ -9,19 +9,80 @@
 //!   agreement; a delete that landed is seen as deleted on that side.
 //!
 //! So recovery closes the old steps (for the record) and lets the pass re-plan.
+//! It also hands the pass the base each interrupted create would have saved
+//! with its pair ([`InterruptedCreates`]): the item or record it finds by
+//! identity then merges against what crmsync wrote, not against what the
+//! other side holds now (R-SYNC-ID-2).
 //! Runs still marked `running` are closed as `interrupted` too: the run that
 //! recovers holds the profile's lease, so no other run of it is alive.
 
+use std::collections::HashMap;
+
 use chrono::Utc;
-use crmsync_engine::{Action, Target};
+use crmsync_engine::{Action, ActionKind, Target};
+use crmsync_model::FieldMap;
 use crmsync_store::Store;
 use crmsync_store::status::{HistoryEntry, JournalStep, StepState};
 
 use crate::error::SyncError;
 
-/// Closes the unfinished steps of a profile's interrupted runs; returns how many.
-pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str) -> Result<usize, SyncError> {
+/// What the creates of interrupted runs wrote, per collection: the base the
+/// pair of each would have got, by the CRM id a groupware create wrote from
+/// and by the href a CRM create read from.
+#[derive(Debug, Default)]
+pub(crate) struct InterruptedCreates {
+    by_crm_id: HashMap<(String, String), FieldMap>,
+    by_href: HashMap<(String, String), FieldMap>,
+}
+
+impl InterruptedCreates {
+    /// The base for an item created in the groupware from CRM record `crm_id`.
+    pub(crate) fn groupware_create(&self, collection: &str, crm_id: &str) -> Option<&FieldMap> {
+        self.by_crm_id.get(&(collection.to_string(), crm_id.to_string()))
+    }
+
+    /// The base for a CRM record created from groupware item `href`.
+    pub(crate) fn crm_create(&self, collection: &str, href: &str) -> Option<&FieldMap> {
+        self.by_href.get(&(collection.to_string(), href.to_string()))
+    }
+
+    /// Remembers the pair base planned after each `started` create.
+    fn collect(&mut self, steps: &[JournalStep]) {
+        let mut open: Option<(&JournalStep, Action)> = None;
+        for step in steps {
+            let Ok(action) = serde_json::from_str::<Action>(&step.action) else {
+                continue;
+            };
+            if action.kind == ActionKind::Create && action.target != Target::Status {
+                open = (step.state == StepState::Started).then_some((step, action));
+                continue;
+            }
+            let Some((create, written)) = open.take() else { continue };
+            let same_item = create.run_id == step.run_id && create.collection == step.collection;
+            let (Some(base), true, ActionKind::Pair) = (action.fields, same_item, action.kind) else {
+                continue;
+            };
+            let (map, id) = match written.target {
+                Target::Groupware => (&mut self.by_crm_id, written.subject.crm_id),
+                _ => (&mut self.by_href, written.subject.href),
+            };
+            if let Some(id) = id {
+                map.insert((step.collection.clone(), id), base);
+            }
+        }
+    }
+}
+
+/// Closes the unfinished steps of a profile's interrupted runs; returns how
+/// many, and what their creates wrote.
+pub(crate) async fn close_interrupted(
+    store: &Store,
+    profile: &str,
+    run_id: &str,
+) -> Result<(usize, InterruptedCreates), SyncError> {
     let steps = store.journal_unfinished(profile).await?;
+    let mut creates = InterruptedCreates::default();
+    creates.collect(&steps);
     let note = format!("interrupted; re-planned by run {run_id}");
     for step in &steps {
         if step.state == StepState::Started {
@@ -51,7 +112,7 @@ pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str
             &format!("the process stopped during the run; closed by run {run_id}"),
         )
         .await?;
-    Ok(steps.len())
+    Ok((steps.len(), creates))
 }
 
 /// A write that was `started` may have landed before the crash, and its

@@ -18,8 +18,9 @@ use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
 use crate::profile::{SyncProfile, collection_kind, collection_name};
+use crate::recover::InterruptedCreates;
 use crate::report::{CollectionReport, RunOutcome, RunReport};
-use crate::{crm_side, recover};
+use crate::{crm_side, identity, recover};
 
 /// Reports progress of long work (the CLI draws a bar; the server logs).
 pub trait Progress: Send + Sync {
@@ -73,7 +74,7 @@ pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions
         message: e.to_string(),
     })?;
     if opts.dry_run {
-        let collections = run_collections(store, profile, opts, None).await?;
+        let collections = run_collections(store, profile, opts, None, &Default::default()).await?;
         return Ok(RunReport {
             run_id: None,
             profile: profile.name.clone(),
@@ -84,8 +85,8 @@ pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions
     }
     let run = store.begin_run(&profile.name).await?;
     let result = async {
-        let recovered = recover::close_interrupted(store, &profile.name, &run.id).await?;
-        let collections = run_collections(store, profile, opts, Some(&run.id)).await?;
+        let (recovered, creates) = recover::close_interrupted(store, &profile.name, &run.id).await?;
+        let collections = run_collections(store, profile, opts, Some(&run.id), &creates).await?;
         Ok::<_, SyncError>((recovered, collections))
     }
     .await;
@@ -136,6 +137,7 @@ async fn run_collections(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
+    creates: &InterruptedCreates,
 ) -> Result<Vec<CollectionReport>, SyncError> {
     let directory = Directory::load(store, &profile.actor).await?;
     // A run that remembers where each class lives skips discovery: a no-change
@@ -163,7 +165,7 @@ async fn run_collections(
             Some(c) => Some(c),
             None => discover_and_pick(store, profile, opts, &mut discovered, class).await?,
         };
-        let report = match run_collection(store, profile, opts, run_id, &directory, class, collection).await {
+        let report = match run_collection(store, profile, opts, run_id, &directory, class, collection, creates).await {
             // The remembered collection is gone (deleted, moved): find it
             // again, as a first run would, and sync with what discovery says.
             Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
@@ -172,7 +174,7 @@ async fn run_collections(
                 }
                 discovered = None;
                 let collection = discover_and_pick(store, profile, opts, &mut discovered, class).await?;
-                run_collection(store, profile, opts, run_id, &directory, class, collection).await?
+                run_collection(store, profile, opts, run_id, &directory, class, collection, creates).await?
             }
             other => other?,
         };
@@ -254,6 +256,7 @@ fn last_segment(id: &str) -> &str {
     id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_collection(
     store: &Store,
     profile: &SyncProfile,
@@ -262,6 +265,7 @@ async fn run_collection(
     directory: &Directory,
     class: EntityClass,
     collection: Option<Collection>,
+    creates: &InterruptedCreates,
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
@@ -349,8 +353,9 @@ async fn run_collection(
             },
         };
         let since = cursor.as_ref().map(|c| c.crm_seq);
-        let crm = crm_side::load(store, profile, &codec, since, &paired_ids, &reread_ids).await?;
         crate::collect::quarantine_duplicate_uids(&mut groupware, &pairs);
+        let named = identity::named_ids(&profile.name, class, &groupware, &pairs);
+        let crm = crm_side::load(store, profile, &codec, since, &paired_ids, &reread_ids, &named).await?;
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
         report.quarantined = groupware
@@ -369,6 +374,8 @@ async fn run_collection(
             pairs,
             crm,
             groupware,
+            creates,
+            limits: &rules.entity(class).field_limits,
         })?;
         let mut lookups = collected.lookups;
         let plan = crmsync_engine::plan(&rules, now, &collected.input);

@@ -112,13 +112,8 @@ impl Race {
         // and writes it back edited, with the ETag it read.
         let card = self.w.item_with("contacts", "ada@example.com").await;
         let edited = text(&card).replace("END:VCARD", &format!("{outside}\r\nEND:VCARD"));
-        let (status, _) = Http::new(&self.peer)
-            .send(
-                "PUT",
-                &self.path,
-                &[("Content-Type", "text/vcard"), ("If-Match", card.etag.as_str())],
-                edited.as_bytes(),
-            )
+        let status = Http::new(&self.peer)
+            .put_card(&self.path, card.etag.as_str(), &edited)
             .await;
         assert!((200..300).contains(&status), "the outside edit landed: {status}");
 

@@ -196,14 +196,7 @@ async fn independent_edits(kind: PeerKind) {
     let card = w.item_with("contacts", "ada@example.com").await;
     let path = w.path_of("contacts", &card).await;
     let edited = text(&card).replace("ada@example.com", "ada@analytical.engine");
-    let (status, _) = http
-        .send(
-            "PUT",
-            &path,
-            &[("Content-Type", "text/vcard"), ("If-Match", card.etag.as_str())],
-            edited.as_bytes(),
-        )
-        .await;
+    let status = http.put_card(&path, card.etag.as_str(), &edited).await;
     assert!((200..300).contains(&status), "PUT with If-Match: {status}");
 
     // The `caldav` package: a user's calendar app renames the meeting and the call.

@@ -10,7 +10,9 @@
 //! (b) nothing is twice on either side and nothing is left out of the sync;
 //! (c) every value a side wrote, and did not itself overwrite later, is on
 //!     both sides, or the history names the action that overwrote or deleted
-//!     it, or a manual conflict holds it;
+//!     it, or a manual conflict holds it; a value overwritten as a plain
+//!     propagation (R-EDIT-1) was overwritten by a value the other side wrote
+//!     after it, never by an older one (which is a conflict, R-EDIT-3);
 //! (d) one more sync writes nothing.
 //!
 //! Concurrency is part of the model (R-SYNC-PERF-2): each history picks how
@@ -18,6 +20,10 @@
 //! reached through a connector that yields to the scheduler a pseudo-random
 //! number of times before and after each write, so writes of a chunk finish
 //! in shuffled orders and crashes strike with others half done.
+//!
+//! Resets (R-RESET-1) are steps too: after one nothing is agreed, so a value
+//! either side holds differently must come out as a conflict, never as an
+//! edit of the other side (R-ENG-7, R-SYNC-ID-2).
 //!
 //! `PROPTEST_CASES` raises the number of cases (default 1,000 per policy).
 
@@ -73,6 +79,8 @@ enum Step {
         at: u8,
         after: bool,
     },
+    /// `crmsync reset` of the whole profile: every pair is forgotten.
+    Reset,
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +211,7 @@ fn step_strategy() -> impl Strategy<Value = Step> {
         1 => any::<u8>().prop_map(|pick| Step::GwDelete { pick }),
         3 => Just(Step::Sync),
         3 => (1u8..=6, any::<bool>()).prop_map(|(at, after)| Step::CrashingSync { at, after }),
+        1 => Just(Step::Reset),
     ]
 }
 
@@ -242,18 +251,88 @@ enum Side {
 }
 
 /// Every value a side wrote and has not overwritten itself since:
-/// (side, CRM id or href, key) → (kind, value).
+/// (side, CRM id or href, key) → (kind, value, when), and every value each
+/// side ever wrote, with when.
 #[derive(Debug, Default)]
 struct Ledger {
-    values: BTreeMap<(Side, String, String), (Kind, String)>,
+    values: BTreeMap<(Side, String, String), (Kind, String, u64)>,
+    written: BTreeMap<(Side, String, String), Vec<(String, u64)>>,
+    clock: u64,
+    /// What each side held after the last sync step, by (side, entity).
+    at_sync: BTreeMap<(Side, String), FieldMap>,
+    /// When the last sync step ended.
+    last_sync: u64,
 }
 
 impl Ledger {
     fn wrote(&mut self, side: Side, kind: Kind, entity: &str, fields: &FieldMap) {
+        self.clock += 1;
         for (k, v) in fields.iter() {
-            self.values
-                .insert((side, entity.to_string(), k.to_string()), (kind, v.to_string()));
+            let key = (side, entity.to_string(), k.to_string());
+            self.written
+                .entry(key.clone())
+                .or_default()
+                .push((v.to_string(), self.clock));
+            self.values.insert(key, (kind, v.to_string(), self.clock));
         }
+    }
+
+    /// A side edits `entity` (which held `before`). Writing the value a field
+    /// already holds is no edit; writing back the value it held at the last
+    /// sync is one only as old as that sync (the three-way merge cannot tell
+    /// it from no change), or the check would take it for a value newer than
+    /// the other side's real edit.
+    fn edited(&mut self, side: Side, kind: Kind, entity: &str, before: &FieldMap, changes: Vec<(String, String)>) {
+        self.clock += 1;
+        let synced = self
+            .at_sync
+            .get(&(side, entity.to_string()))
+            .cloned()
+            .unwrap_or_default();
+        let mut after = before.clone();
+        for (k, v) in changes {
+            after.set(k, v);
+        }
+        for (k, v) in after.iter() {
+            if before.get(k) == Some(v) {
+                continue;
+            }
+            let key = (side, entity.to_string(), k.to_string());
+            let when = if synced.get(k) == Some(v) {
+                self.last_sync
+            } else {
+                self.written
+                    .entry(key.clone())
+                    .or_default()
+                    .push((v.to_string(), self.clock));
+                self.clock
+            };
+            self.values.insert(key, (kind, v.to_string(), when));
+        }
+    }
+
+    /// Remembers both sides as a sync step left them.
+    async fn sync_done(&mut self, w: &MemWorld) {
+        self.clock += 1;
+        self.last_sync = self.clock;
+        self.at_sync.clear();
+        for (id, r) in w.crm_records().await {
+            self.at_sync.insert((Side::Crm, id), r.fields);
+        }
+        for kind in Kind::ALL {
+            for href in w.gw_hrefs(kind) {
+                let fields = w.gw_item(kind, &href).expect("listed").fields;
+                self.at_sync
+                    .insert((Side::Groupware, href.as_str().to_string()), fields);
+            }
+        }
+    }
+
+    /// Did `side` write `value` into `key` of `entity` after `when`?
+    fn wrote_after(&self, side: Side, entity: &str, key: &str, value: &str, when: u64) -> bool {
+        self.written
+            .get(&(side, entity.to_string(), key.to_string()))
+            .is_some_and(|ws| ws.iter().any(|(v, t)| v == value && *t > when))
     }
 
     /// The side deleted its own copy: what it wrote there is gone on purpose.
@@ -312,8 +391,9 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
             let order = crm_order(w).await;
             if let Some((id, kind)) = pick_from(&order, *pick) {
                 let changes = changes_for(kind, edits);
+                let before = w.crm_records().await[&id].fields.clone();
                 w.crm_edit(kind, &id, &changes).await;
-                ledger.wrote(Side::Crm, kind, &id, &changes.into_iter().collect());
+                ledger.edited(Side::Crm, kind, &id, &before, changes);
             }
         }
         Step::CrmDelete { pick } => {
@@ -331,8 +411,9 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
         Step::GwEdit { pick, edits } => {
             if let Some((href, kind)) = pick_from(&gw_order(w), *pick) {
                 let changes = changes_for(kind, edits);
+                let before = w.gw_item(kind, &href).expect("picked").fields;
                 w.gw_edit(kind, &href, &changes);
-                ledger.wrote(Side::Groupware, kind, href.as_str(), &changes.into_iter().collect());
+                ledger.edited(Side::Groupware, kind, href.as_str(), &before, changes);
             }
         }
         Step::GwDelete { pick } => {
@@ -345,6 +426,12 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
             w.try_sync(&w.options())
                 .await
                 .map_err(|e| format!("sync failed: {e}"))?;
+            ledger.sync_done(w).await;
+        }
+        Step::Reset => {
+            crmsync_sync::ops::reset(&w.store, PROFILE, &crmsync_sync::ops::ResetScope::default())
+                .await
+                .map_err(|e| format!("reset failed: {e}"))?;
         }
         Step::CrashingSync { at, after } => {
             let point = if *after {
@@ -361,6 +448,7 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
                 Ok(_) | Err(SyncError::InjectedCrash { .. }) => {}
                 Err(e) => return Err(format!("a crashing sync failed otherwise: {e}")),
             }
+            ledger.sync_done(w).await;
         }
     }
     Ok(())
@@ -397,12 +485,18 @@ fn about(e: &HistoryEntry, entity: &str) -> bool {
 async fn check_nothing_lost(w: &MemWorld, snap: &Snapshot, ledger: &Ledger) -> Result<(), String> {
     let history = all_history(w).await;
     let conflicts = w.store.open_conflicts(Some(PROFILE)).await.unwrap();
-    let overwritten = |entity: &str, key: &str, value: &str| {
+    // Overwritten by an applied write: a lost conflict or a revert names its
+    // rule; a plain propagation must carry a value the other side wrote
+    // later, or an older value was taken for an edit (R-EDIT-1 vs R-EDIT-3).
+    let overwritten = |side: Side, entity: &str, key: &str, value: &str, when: u64| {
         history.iter().filter(|e| about(e, entity)).any(|e| {
             applied_action(e).is_some_and(|a| {
                 a["writes"].as_array().is_some_and(|ws| {
-                    ws.iter()
-                        .any(|fw| fw["key"] == key && fw["old"].as_str() == Some(value))
+                    ws.iter().any(|fw| {
+                        fw["key"] == key
+                            && fw["old"].as_str() == Some(value)
+                            && (fw["reason"] != "propagated" || newer_from_other_side(ledger, side, e, fw, when))
+                    })
                 })
             })
         })
@@ -423,7 +517,7 @@ async fn check_nothing_lost(w: &MemWorld, snap: &Snapshot, ledger: &Ledger) -> R
                     .any(|f| f["key"] == key && f[side].as_str() == Some(value))
             })
     };
-    for ((side, entity, key), (kind, value)) in &ledger.values {
+    for ((side, entity, key), (kind, value, when)) in &ledger.values {
         let (now, delete_action, side_name) = match side {
             Side::Crm => (snap.crm.get(entity).map(|r| &r.fields), "crm delete", "crm"),
             Side::Groupware => (
@@ -434,7 +528,7 @@ async fn check_nothing_lost(w: &MemWorld, snap: &Snapshot, ledger: &Ledger) -> R
         };
         let ok = match now {
             Some(fields) if fields.get(key) == Some(value.as_str()) => true,
-            Some(_) => overwritten(entity, key, value) || held(entity, key, value, side_name),
+            Some(_) => overwritten(*side, entity, key, value, *when) || held(entity, key, value, side_name),
             None => deleted_by_rule(entity, delete_action),
         };
         if !ok {
@@ -446,6 +540,19 @@ async fn check_nothing_lost(w: &MemWorld, snap: &Snapshot, ledger: &Ledger) -> R
         }
     }
     Ok(())
+}
+
+/// Whether the propagated write `fw` of history entry `e`, which overwrote
+/// a value `side` wrote at `when`, carries a value the other side wrote later.
+fn newer_from_other_side(ledger: &Ledger, side: Side, e: &HistoryEntry, fw: &serde_json::Value, when: u64) -> bool {
+    let (other, entity) = match side {
+        Side::Crm => (Side::Groupware, e.href.as_deref()),
+        Side::Groupware => (Side::Crm, e.crm_id.as_deref()),
+    };
+    match (entity, fw["key"].as_str(), fw["new"].as_str()) {
+        (Some(entity), Some(key), Some(new)) => ledger.wrote_after(other, entity, key, new, when),
+        _ => false,
+    }
 }
 
 async fn run_history(policy: ConflictPolicy, history: &History) -> Result<(), String> {

@@ -5,7 +5,7 @@ mod memory_world;
 
 use crmsync_engine::ConflictPolicy;
 use crmsync_model::{ContactFields, FieldMap};
-use crmsync_sync::{CrashPoint, Faults, RunOptions, SyncError};
+use crmsync_sync::CrashPoint;
 use memory_world::{Kind, MemWorld, PROFILE, applied, writes};
 
 fn contact(first: &str, last: &str, email: &str) -> FieldMap {
@@ -101,14 +101,7 @@ async fn r_edit_3_value_overwritten_by_a_write_that_crashed_is_in_the_history() 
     w.crm_edit(Kind::Contact, &id, &[("job_title".into(), "Rear Admiral".into())])
         .await;
     w.gw_edit(Kind::Contact, &href, &[("job_title".into(), "Commodore".into())]);
-    let faults = Faults::crash_at(1, CrashPoint::AfterWrite);
-    let crashed = w
-        .try_sync(&RunOptions {
-            faults: Some(&faults),
-            ..w.options()
-        })
-        .await;
-    assert!(matches!(crashed, Err(SyncError::InjectedCrash { .. })), "{crashed:?}");
+    w.crashing_sync(1, CrashPoint::AfterWrite).await;
 
     w.sync().await;
     let history = w.store.history(PROFILE, Some(&id), Some(href.as_str())).await.unwrap();
@@ -149,14 +142,7 @@ async fn r_sync_dup_1_group_resolved_by_a_crashed_run_is_still_paired_later() {
         .find(|h| !h.as_str().starts_with("ext-"))
         .unwrap();
     w.gw_edit(Kind::Contact, &alan, &[("notes".into(), "a note".into())]);
-    let faults = Faults::crash_at(1, CrashPoint::BeforeWrite);
-    let crashed = w
-        .try_sync(&RunOptions {
-            faults: Some(&faults),
-            ..w.options()
-        })
-        .await;
-    assert!(matches!(crashed, Err(SyncError::InjectedCrash { .. })), "{crashed:?}");
+    w.crashing_sync(1, CrashPoint::BeforeWrite).await;
 
     // The next runs must still see the unchanged pair-to-be and pair it.
     w.sync().await;

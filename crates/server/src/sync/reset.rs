@@ -36,7 +36,9 @@ impl ResetReport {
             "nothing was paired in this scope, so nothing changes".to_string()
         } else {
             "no CRM record or groupware item was changed; the next sync pairs them again by UID and by the \
-             first-sync keys (R-PAIR-1), without creating duplicates"
+             first-sync keys (R-PAIR-1), without creating duplicates. Nothing counts as agreed then: a field \
+             only one side holds is copied to the other, a field both hold differently is a conflict under the \
+             profile's policy, recorded in the history (R-ENG-7)"
                 .to_string()
         };
         ResetReport {

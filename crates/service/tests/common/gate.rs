@@ -14,7 +14,9 @@ use crmsync_service::{ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, 
 use tokio::sync::Semaphore;
 
 /// Opens the production connectors, but those of `gated` profiles wait at
-/// `discover` for a permit of `gate` (a closed gate has none).
+/// their first `discover` or `changes` for a permit of `gate` (a closed gate
+/// has none). A run that remembers its collections does not discover
+/// (R-SYNC-PERF-3), so the gate is on both.
 pub struct GatedFactory {
     pub gated: BTreeSet<String>,
     pub gate: Arc<Semaphore>,
@@ -64,19 +66,26 @@ struct GatedConnector {
     passed: AtomicBool,
 }
 
-#[async_trait]
-impl Connector for GatedConnector {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
+impl GatedConnector {
+    async fn pass(&self) {
         if !self.passed.load(Ordering::SeqCst) {
             self.gate.acquire().await.expect("gate open").forget();
             self.passed.store(true, Ordering::SeqCst);
         }
+    }
+}
+
+#[async_trait]
+impl Connector for GatedConnector {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
+        self.pass().await;
         self.inner.discover().await
     }
     async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
         self.inner.ensure_collection(kind, name).await
     }
     async fn changes(&self, c: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
+        self.pass().await;
         self.inner.changes(c, since).await
     }
     async fn get_many(&self, c: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {

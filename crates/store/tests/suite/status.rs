@@ -2,7 +2,7 @@
 //! quarantine, duplicates) on both backends (R-SAFE-1/2, R-EXPLAIN-1, R-RESET-1).
 
 use chrono::Utc;
-use crmsync_model::Role;
+use crmsync_model::{ChangeOp, ContactFields, EntityKind, Role};
 use crmsync_store::status::{ConflictRow, Cursor, HistoryEntry, PairRow, StepState};
 
 use crate::fixtures::{contact, user};
@@ -305,4 +305,31 @@ store_test!(r_safe_2_create_with_id_is_idempotent, |store| {
     assert_eq!(first, second, "the second call finds the first record");
     let changes = store.changes_since(0, 100).await.unwrap();
     assert_eq!(changes.iter().filter(|c| c.record_id == id).count(), 1, "created once");
+});
+
+// R-STORE-4, R-SYNC-ID-1 (model_based.regressions a9558c…): a record
+// deleted, re-created under the same id (a groupware item re-imported after a
+// reset) and deleted again keeps the newest tombstone; the second delete
+// used to fail on the first one's key.
+store_test!(r_store_4_an_id_deleted_twice_keeps_the_newest_tombstone, |store| {
+    let owner = user(&store, "Twice", Role::User).await;
+    let id = "5f0c1b9e-0000-4000-8000-000000000002";
+    store
+        .create_with_id(id, owner.id(), contact("First life", false))
+        .await
+        .unwrap();
+    store.delete::<ContactFields>(id, None).await.unwrap();
+    store
+        .create_with_id(id, owner.id(), contact("Second life", false))
+        .await
+        .unwrap();
+    store.delete::<ContactFields>(id, None).await.unwrap();
+    let stone = store.tombstone(EntityKind::Contact, id).await.unwrap().expect("kept");
+    let last = store.changes_since(0, 100).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.op, last.seq),
+        (ChangeOp::Delete, stone.seq),
+        "the second delete's"
+    );
+    assert!(stone.record.to_string().contains("Second life"), "{}", stone.record);
 });

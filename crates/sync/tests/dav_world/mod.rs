@@ -227,4 +227,11 @@ impl Http {
         let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
         (response.status().as_u16(), etag)
     }
+
+    /// Writes a card back as a CardDAV client does: a PUT conditional on the
+    /// ETag it read. Returns the status.
+    pub async fn put_card(&self, path: &str, etag: &str, body: &str) -> u16 {
+        let headers = [("Content-Type", "text/vcard"), ("If-Match", etag)];
+        self.send("PUT", path, &headers, body.as_bytes()).await.0
+    }
 }

@@ -20,7 +20,7 @@ use crmsync_model::fields::keys;
 use crmsync_model::{ActivityFields, ActivityKind, Actor, ContactFields, FieldMap, Role, UserFields};
 use crmsync_store::status::PairRow;
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
-use crmsync_sync::{RunOptions, RunReport, SyncError, SyncProfile, run_profile};
+use crmsync_sync::{CrashPoint, Faults, RunOptions, RunReport, SyncError, SyncProfile, run_profile};
 
 pub const PROFILE: &str = "alice";
 
@@ -197,6 +197,18 @@ impl MemWorld {
 
     pub async fn sync(&self) -> RunReport {
         self.try_sync(&self.options()).await.expect("a clean sync succeeds")
+    }
+
+    /// A sync that dies at its `write`-th write, before or after it.
+    pub async fn crashing_sync(&self, write: usize, point: CrashPoint) {
+        let faults = Faults::crash_at(write, point);
+        let crashed = self
+            .try_sync(&RunOptions {
+                faults: Some(&faults),
+                ..self.options()
+            })
+            .await;
+        assert!(matches!(crashed, Err(SyncError::InjectedCrash { .. })), "{crashed:?}");
     }
 
     // ----- the CRM user -----
