@@ -332,6 +332,22 @@ fn status_into_a_closed_pipe_exits_quietly() {
     assert!(stderr.is_empty(), "nothing on stderr: {stderr}");
 }
 
+// `--profile` can be repeated: each named profile runs once, in order.
+#[test]
+fn sync_takes_several_profiles() {
+    let demo = Demo::new();
+    let json = demo.json(&["sync", "--profile", "bob", "--profile", "alice", "--profile", "bob"]);
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bob", "alice"]);
+    let err = demo.fails(&["sync", "--profile", "alice", "--profile", "carol"]);
+    assert!(err.contains("no profile named `carol`"), "{err}");
+}
+
 // R-EDIT-3 `manual`: list a held conflict, resolve it once.
 #[tokio::test(flavor = "multi_thread")]
 async fn conflicts_are_listed_and_resolved_with_take() {

@@ -12,7 +12,7 @@ use crate::progress::Bars;
 
 pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store().await?;
-    let profiles = profiles::build(ctx, &store, args.profile.as_deref()).await?;
+    let profiles = profiles::build_named(ctx, &store, &args.profile).await?;
     let worker = manual_worker_id("crmsync-sync");
     let mut reports = Vec::new();
     let mut busy = false;
