@@ -126,9 +126,10 @@ pub struct UserAddArgs {
 
 #[derive(Debug, Args)]
 pub struct SyncArgs {
-    /// Only this profile (default: every profile in the configuration).
+    /// Only this profile; repeat it for several (default: every profile in
+    /// the configuration).
     #[arg(long)]
-    pub profile: Option<String>,
+    pub profile: Vec<String>,
     /// Show what the sync would do; change nothing (R-SAFE-5).
     #[arg(long)]
     pub dry_run: bool,

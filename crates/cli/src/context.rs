@@ -59,7 +59,9 @@ pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {
 
 pub fn init_logging(log: &LogConfig) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("CRMSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&log.level));
+        // PostgreSQL's notices ("relation _sqlx_migrations already exists,
+        // skipping" at every start) are chatter at info level: warnings only.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{},sqlx::postgres::notice=warn", log.level)));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     // A second init (tests, demo) is harmless: keep the first subscriber.
     let _ = match log.format {

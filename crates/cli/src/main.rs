@@ -16,6 +16,7 @@ use crate::cli::{Cli, Command, UserCommand};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
@@ -23,6 +24,17 @@ async fn main() -> std::process::ExitCode {
             eprintln!("error: {e:#}");
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+/// `crmsync status | head -1` closes the pipe early: end quietly, as every
+/// Unix filter does, instead of panicking in `println!` (Rust ignores SIGPIPE
+/// by default, so the write fails and `println!` panics with a stack trace).
+fn quiet_on_closed_pipe() {
+    // SAFETY: restoring the default disposition of one signal has no
+    // precondition; nothing in this process installed a SIGPIPE handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

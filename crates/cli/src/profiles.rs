@@ -30,6 +30,20 @@ pub async fn build(ctx: &Context, store: &Store, only: Option<&str>) -> anyhow::
     Ok(profiles)
 }
 
+/// The profiles a repeated `--profile` names, each once and in the order
+/// given, or every profile when none is named.
+pub async fn build_named(ctx: &Context, store: &Store, names: &[String]) -> anyhow::Result<Vec<SyncProfile>> {
+    if names.is_empty() {
+        return build(ctx, store, None).await;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut profiles = Vec::new();
+    for name in names.iter().filter(|n| seen.insert(n.as_str())) {
+        profiles.extend(build(ctx, store, Some(name)).await?);
+    }
+    Ok(profiles)
+}
+
 /// The names of the chosen profiles (one, or all), checked against the
 /// configuration without opening any connector.
 pub fn names(ctx: &Context, only: Option<&str>) -> anyhow::Result<Vec<String>> {

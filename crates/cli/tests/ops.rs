@@ -300,6 +300,104 @@ fn mass_delete_guard_message_names_the_confirm_command_and_status_shows_it() {
     );
 }
 
+// R-SAFE-3, R-SYNC-GUARD-2: a wiped address book is held although the
+// deletion policy only marks the contacts "removed by the user" (R-DEL-1); the
+// dry run answers like the held run, the safe repair is offered first, and it
+// brings every contact back without duplicates.
+#[test]
+fn r_safe_3_wiped_address_book_is_held_and_reset_brings_it_back() {
+    let demo = Demo::new();
+    let contacts = demo.mailbox("alice", "contacts");
+    let before = items(&contacts, "vcf");
+    assert!(before.len() >= 5, "the demo gives alice enough contacts");
+    for f in &before {
+        std::fs::remove_file(f).unwrap();
+    }
+
+    let dry = demo.run(&["sync", "--profile", "alice", "--dry-run"]);
+    let dry_out = String::from_utf8(dry.stdout).unwrap();
+    assert_eq!(
+        dry.status.code(),
+        Some(3),
+        "a dry run of a held plan exits like the held run: {dry_out}"
+    );
+    assert!(dry_out.contains("HELD (R-SAFE-3)"), "{dry_out}");
+
+    let out = demo.run(&["sync", "--profile", "alice"]);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    let held = format!(
+        "would take {n} of the {n} CRM records of contacts out of sync ({n} marked removed by the user)",
+        n = before.len()
+    );
+    assert!(stdout.contains(&held), "{stdout}");
+    let reset = stdout
+        .find("safe fix: `crmsync reset --profile alice --collection contacts` forgets the pairs")
+        .unwrap_or_else(|| panic!("the safe fix is offered: {stdout}"));
+    let confirm = stdout
+        .find("only if the losses are wanted: `crmsync sync --profile alice --confirm-mass-delete`")
+        .unwrap_or_else(|| panic!("the confirmation is offered: {stdout}"));
+    assert!(reset < confirm, "the safe fix comes first: {stdout}");
+
+    demo.ok(&["reset", "--profile", "alice", "--collection", "contacts"]);
+    demo.ok(&["sync", "--profile", "alice"]);
+    assert_eq!(
+        items(&contacts, "vcf").len(),
+        before.len(),
+        "every contact is back, none twice"
+    );
+}
+
+// R-CFG-RULES-1: a misspelt key in a profile's `rules` table is refused at
+// start, naming the key, instead of silently keeping the default policy.
+#[test]
+fn r_cfg_rules_1_misspelt_rules_key_is_refused_naming_it() {
+    let demo = Demo::new();
+    let config = demo.dir.join("crmsync.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[profile.rules.contacts]\nconflcit = \"manual\"\n");
+    std::fs::write(&config, text).unwrap();
+    let err = demo.fails(&["sync", "--profile", "bob"]);
+    assert!(err.contains("config key `profile[1].rules.contacts.conflcit`"), "{err}");
+    assert!(err.contains("unknown field `conflcit`"), "{err}");
+}
+
+// A reader that stops early (`crmsync status | head -1`) ends the output
+// quietly: no panic, no stack trace. The pipe is closed before crmsync starts,
+// so its first write always meets a closed pipe.
+#[test]
+fn status_into_a_closed_pipe_exits_quietly() {
+    let demo = Demo::new();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        .args(["--config", &demo.config(), "status"])
+        .env_remove("CRMSYNC_CONFIG")
+        .env_remove("CRMSYNC_LOG")
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.is_empty(), "nothing on stderr: {stderr}");
+}
+
+// `--profile` can be repeated: each named profile runs once, in order.
+#[test]
+fn sync_takes_several_profiles() {
+    let demo = Demo::new();
+    let json = demo.json(&["sync", "--profile", "bob", "--profile", "alice", "--profile", "bob"]);
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bob", "alice"]);
+    let err = demo.fails(&["sync", "--profile", "alice", "--profile", "carol"]);
+    assert!(err.contains("no profile named `carol`"), "{err}");
+}
+
 // R-EDIT-3 `manual`: list a held conflict, resolve it once.
 #[tokio::test(flavor = "multi_thread")]
 async fn conflicts_are_listed_and_resolved_with_take() {

@@ -458,3 +458,30 @@ fn assert_no_overlap(runs: &BTreeMap<String, Vec<RunRow>>) {
         }
     }
 }
+
+// On PostgreSQL a command prints its own output only: the server's notice
+// that `_sqlx_migrations` already exists (every start after the first) is
+// not shown on stderr.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_commands_print_no_migration_notice() {
+    let db = TestDatabase::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("crmsync.toml");
+    std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_crmsync"))
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .env_remove("CRMSYNC_CONFIG")
+            .env_remove("CRMSYNC_LOG")
+            .output()
+            .unwrap()
+    };
+    let first = run(&["migrate"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let again = run(&["migrate"]);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!stderr.contains("_sqlx_migrations"), "{stderr}");
+}

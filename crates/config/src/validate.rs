@@ -42,8 +42,24 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
         p.connector
             .validate()
             .map_err(|e| ConfigError::invalid(format!("profile[{i}].connector.{}", e.key), e.message))?;
+        check_rules(i, &p.rules)?;
     }
     Ok(())
+}
+
+/// The `rules` table is read as the engine's profile, which refuses unknown
+/// keys: a misspelt policy would otherwise fall back to the default silently
+/// (R-CFG-RULES-1). The user is filled in by the profile factory, not the file.
+fn check_rules(i: usize, rules: &toml::Table) -> Result<(), ConfigError> {
+    let mut rules = rules.clone();
+    rules.insert("user_id".into(), toml::Value::String(String::new()));
+    serde_path_to_error::deserialize::<_, crmsync_engine::Profile>(toml::Value::Table(rules))
+        .map(drop)
+        .map_err(|e| {
+            let message = e.inner().to_string();
+            let key = crate::error::key_of(&e.path().to_string(), &message);
+            ConfigError::invalid(format!("profile[{i}].rules.{key}"), message)
+        })
 }
 
 /// Hides the password of a URL so it can go into an error message.

@@ -29,7 +29,10 @@ impl std::fmt::Debug for VdirConnector {
 impl VdirConnector {
     /// Checks that the root is an existing, readable folder.
     pub fn open(config: &VdirConfig) -> Result<Self, VdirError> {
-        config.validate()?;
+        crmsync_connector::ConnectorConfig::validate(config).map_err(|e| VdirError::InvalidSetting {
+            key: "root",
+            reason: e.message,
+        })?;
         let path = config.root.clone();
         match std::fs::metadata(&path) {
             Ok(m) if m.is_dir() => {}

@@ -39,7 +39,7 @@ pub enum OnLeavingScope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct ContactDeletes {
     /// R-DEL-1.
     pub groupware_deleted: OnGroupwareDelete,
@@ -63,7 +63,7 @@ impl Default for ContactDeletes {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EventDeletes {
     /// R-DEL-6.
     pub planned_groupware_deleted: OnGroupwareDelete,
@@ -90,7 +90,7 @@ impl Default for EventDeletes {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct TaskDeletes {
     /// R-DEL-10.
     pub groupware_deleted: OnGroupwareDelete,
@@ -114,7 +114,7 @@ impl Default for TaskDeletes {
 
 /// R-DEL-12: e-mail deletions never propagate by default.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MailDeletes {
     pub groupware_deleted: OnGroupwareDelete,
     pub crm_deleted: OnCrmDelete,
@@ -132,7 +132,7 @@ impl Default for MailDeletes {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DeletePolicies {
     pub contacts: ContactDeletes,
     pub events: EventDeletes,

@@ -67,7 +67,7 @@ impl Condition {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Filter {
     pub scope: Scope,
     pub conditions: Vec<Condition>,

@@ -269,12 +269,39 @@ pub enum Side {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MassDeleteHold {
     pub side: Side,
+    /// Records the run would take out of sync on `side`: the sum of the three
+    /// counts below.
     pub deletes: usize,
+    /// Deleted on `side`.
+    #[serde(default)]
+    pub deleted: usize,
+    /// Kept on `side` but marked removed by the user (R-DEL-2).
+    #[serde(default)]
+    pub removed_by_user: usize,
+    /// Kept on `side` but no longer synced.
+    #[serde(default)]
+    pub unlinked: usize,
     pub total: usize,
     pub max_share: f64,
     pub min_records: usize,
     /// A user confirmed it for this run: the plan may be applied.
     pub confirmed: bool,
+}
+
+impl MassDeleteHold {
+    /// "6 deleted, 4 marked removed by the user": the non-zero counts.
+    pub fn breakdown(&self) -> String {
+        [
+            (self.deleted, "deleted"),
+            (self.removed_by_user, "marked removed by the user"),
+            (self.unlinked, "unlinked"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -319,10 +346,11 @@ impl fmt::Display for Plan {
             };
             writeln!(
                 f,
-                "  mass delete on {:?} side: {} of {} records ({}; {})",
+                "  mass delete on {:?} side: {} of {} records ({}) ({}; {})",
                 g.side,
                 g.deletes,
                 g.total,
+                g.breakdown(),
                 RuleId::Safe3,
                 state
             )?;

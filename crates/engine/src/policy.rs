@@ -58,7 +58,7 @@ pub enum ConflictPolicy {
 /// What the profile's user may do with this entity in the CRM (R-PERM-1).
 /// The caller fills it from the CRM's permissions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Rights {
     pub create: bool,
     pub update: bool,
@@ -75,7 +75,7 @@ impl Default for Rights {
 
 /// Policies of one entity class.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct EntityPolicy {
     pub direction: Direction,
     pub read_only: ReadOnlyPolicy,
@@ -89,7 +89,7 @@ pub struct EntityPolicy {
 /// R-SAFE-3: a plan deleting more than `max_share` of a collection on either
 /// side, and at least `min_records` records, is held for confirmation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct MassDeleteGuard {
     pub max_share: f64,
     pub min_records: usize,
@@ -110,6 +110,7 @@ fn default_past_days() -> u32 {
 
 /// Everything the engine needs to know about one sync profile.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Profile {
     /// The CRM user the profile acts for.
     pub user_id: String,

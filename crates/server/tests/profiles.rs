@@ -446,6 +446,28 @@ async fn r_cfg_spec_1_the_api_refuses_what_the_config_file_refuses() {
     }
 }
 
+// R-CFG-RULES-1: a misspelt key in `rules` is refused over the API as in the
+// file, naming the key; nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_cfg_rules_1_the_api_refuses_a_misspelt_rules_key() {
+    let (w, _) = world().await;
+    let mut body = dav("p", "https://dav.example.org/");
+    body["rules"] = json!({ "contacts": { "conflcit": "manual" } });
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/profiles",
+            Some(&w.alice.token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.json);
+    assert_eq!(r.error_field(), Some("rules"), "{:?}", r.json);
+    let message = r.json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("unknown field `conflcit`"), "{:?}", r.json);
+    assert!(w.store.profile_row("p").await.unwrap().is_none());
+}
+
 // R-PERM-1 on the API's run path (`POST /sync/profiles/{name}/run`): the
 // profile is built by the one factory, so a user who lost the right to create
 // (deactivated) gets nothing created in the CRM, even when an admin runs it.

@@ -84,9 +84,11 @@ fn describe(key: &str) -> Option<String> {
         "update" => "updated",
         "revert" => "reverted",
         "delete" => "deleted",
-        "unlink" => return Some("unlinked (kept on both sides)".into()),
+        // The CRM record may be gone (deleted there) or only out of scope:
+        // what is true in every case is that the item stays (R-DEL-3).
+        "unlink" => return Some("unlinked (the groupware item stays, no longer synced)".into()),
         "mark-removed-by-user" => return Some("removed by the user (kept in the CRM)".into()),
-        "conflict" => return Some("conflicts queued".into()),
+        "conflict" => return Some("conflict(s) queued".into()),
         _ => return None,
     };
     let place = if target == "crm" {
@@ -95,6 +97,45 @@ fn describe(key: &str) -> Option<String> {
         "in the groupware"
     };
     Some(format!("{verb} {place}"))
+}
+
+/// The held plan in words, the safe repair first and the destructive
+/// confirmation second, each saying what it does (R-SAFE-3, R-SYNC-GUARD-2).
+fn write_hold(
+    f: &mut fmt::Formatter<'_>,
+    profile: &str,
+    collection: &str,
+    g: &MassDeleteHold,
+    dry: bool,
+) -> fmt::Result {
+    let what = match g.side {
+        Side::Crm => "CRM records",
+        Side::Groupware => "groupware items",
+    };
+    let changed = if dry {
+        "a sync changes nothing"
+    } else {
+        "nothing was changed"
+    };
+    writeln!(
+        f,
+        "    HELD (R-SAFE-3): this run would take {} of the {} {what} of {collection} out of sync ({}); \
+         {changed} in {collection}",
+        g.deletes,
+        g.total,
+        g.breakdown()
+    )?;
+    writeln!(
+        f,
+        "    safe fix: `crmsync reset --profile {profile} --collection {collection}` forgets the pairs of \
+         {collection} (never data); the next sync pairs both sides again and re-creates what one side lost, \
+         without duplicates"
+    )?;
+    writeln!(
+        f,
+        "    only if the losses are wanted: `crmsync sync --profile {profile} --confirm-mass-delete` applies \
+         this plan, deletions included"
+    )
 }
 
 impl fmt::Display for RunReport {
@@ -135,17 +176,7 @@ impl fmt::Display for RunReport {
                 }
             }
             if let Some(g) = c.guard.as_ref().filter(|g| !g.confirmed) {
-                // Which side loses the items, in the words the rest of the report uses.
-                let place = match g.side {
-                    Side::Crm => "in the CRM",
-                    Side::Groupware => "in the groupware",
-                };
-                writeln!(
-                    f,
-                    "    HELD (R-SAFE-3): this run would delete {} of {} {} {place}; nothing in {} was changed; \
-                     check, then run again with --confirm-mass-delete",
-                    g.deletes, g.total, c.collection, c.collection
-                )?;
+                write_hold(f, &self.profile, &c.collection, g, dry)?;
             }
             for (href, why) in &c.quarantined {
                 writeln!(f, "    quarantined (R-SAFE-4) {href}: {why}")?;

@@ -12,7 +12,7 @@ use crate::progress::Bars;
 
 pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store().await?;
-    let profiles = profiles::build(ctx, &store, args.profile.as_deref()).await?;
+    let profiles = profiles::build_named(ctx, &store, &args.profile).await?;
     let worker = manual_worker_id("crmsync-sync");
     let mut reports = Vec::new();
     let mut busy = false;
@@ -134,10 +134,11 @@ pub fn print_reports(reports: &[RunReport], json: bool) {
     } else {
         for r in reports {
             print!("{r}");
-            if r.outcome == RunOutcome::Guarded {
+            if is_held(r) {
                 println!(
-                    "  the mass-delete guard (R-SAFE-3) held this run and nothing was deleted: check the plan with \
-                     `crmsync sync --profile {p} --dry-run`, then run `crmsync sync --profile {p} --confirm-mass-delete`",
+                    "  the mass-delete guard (R-SAFE-3) held this run and nothing was deleted: first check the plan \
+                     with `crmsync sync --profile {p} --dry-run`; then either repair with the reset above, or \
+                     run `crmsync sync --profile {p} --confirm-mass-delete` to apply it",
                     p = r.profile
                 );
             }
@@ -145,10 +146,20 @@ pub fn print_reports(reports: &[RunReport], json: bool) {
     }
 }
 
+/// The guard held the run, or would hold it: a dry run of a held plan
+/// answers like the held run (R-SYNC-GUARD-1), so a script can test first.
+fn is_held(r: &RunReport) -> bool {
+    r.outcome == RunOutcome::Guarded
+        || (r.outcome == RunOutcome::DryRun
+            && r.collections
+                .iter()
+                .any(|c| c.guard.as_ref().is_some_and(|g| !g.confirmed)))
+}
+
 /// 0 when everything is in step, 3 when a guard held a plan (the user must
 /// confirm), 4 when items were left for the next run.
 pub fn exit_code(reports: &[RunReport]) -> ExitCode {
-    if reports.iter().any(|r| r.outcome == RunOutcome::Guarded) {
+    if reports.iter().any(is_held) {
         ExitCode::from(3)
     } else if reports.iter().any(|r| r.outcome == RunOutcome::Partial) {
         ExitCode::from(4)
