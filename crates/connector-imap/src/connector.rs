@@ -163,6 +163,31 @@ impl Open {
             .collect())
     }
 
+    /// `UID FETCH` of `uids` in `folder`, [`BATCH`] UIDs per command.
+    async fn fetch_uids(
+        &mut self,
+        conn: &ImapConnector,
+        folder: &str,
+        uids: &[u32],
+        items: &str,
+    ) -> Result<Vec<async_imap::types::Fetch>, ConnectorError> {
+        self.select(conn, folder, false).await?;
+        let mut out = Vec::new();
+        for chunk in uids.chunks(BATCH) {
+            conn.count(1);
+            let fetches: Vec<_> = self
+                .session
+                .uid_fetch(uid_set(chunk), items)
+                .await
+                .map_err(|e| from_imap("UID FETCH", e))?
+                .try_collect()
+                .await
+                .map_err(|e| from_imap("UID FETCH", e))?;
+            out.extend(fetches);
+        }
+        Ok(out)
+    }
+
     async fn all_uids(&mut self, conn: &ImapConnector) -> Result<Vec<u32>, ConnectorError> {
         conn.count(1);
         let uids: HashSet<u32> = self
@@ -291,53 +316,31 @@ impl MailSource for ImapConnector {
 
     async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
         self.with_session("fetching thread headers", async |open, conn| {
-            open.select(conn, folder, false).await?;
-            let mut out = Vec::new();
-            for chunk in uids.chunks(BATCH) {
-                conn.count(1);
-                let fetches: Vec<_> = open
-                    .session
-                    .uid_fetch(uid_set(chunk), "(UID BODY.PEEK[HEADER])")
-                    .await
-                    .map_err(|e| from_imap("UID FETCH headers", e))?
-                    .try_collect()
-                    .await
-                    .map_err(|e| from_imap("UID FETCH headers", e))?;
-                out.extend(
-                    fetches
-                        .iter()
-                        .filter_map(|f| Some(thread_headers(f.uid?, f.header().unwrap_or_default()))),
-                );
-            }
-            Ok(out)
+            let fetches = open.fetch_uids(conn, folder, uids, "(UID BODY.PEEK[HEADER])").await?;
+            Ok(fetches
+                .iter()
+                .filter_map(|f| Some(thread_headers(f.uid?, f.header().unwrap_or_default())))
+                .collect())
         })
         .await
     }
 
     async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError> {
         self.with_session("fetching messages", async |open, conn| {
-            open.select(conn, folder, false).await?;
-            let mut out = Vec::new();
-            for chunk in uids.chunks(BATCH) {
-                conn.count(1);
-                let fetches: Vec<_> = open
-                    .session
-                    .uid_fetch(uid_set(chunk), "(UID FLAGS INTERNALDATE BODY.PEEK[])")
-                    .await
-                    .map_err(|e| from_imap("UID FETCH messages", e))?
-                    .try_collect()
-                    .await
-                    .map_err(|e| from_imap("UID FETCH messages", e))?;
-                out.extend(fetches.iter().filter_map(|f| {
+            let fetches = open
+                .fetch_uids(conn, folder, uids, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
+                .await?;
+            Ok(fetches
+                .iter()
+                .filter_map(|f| {
                     Some(RawMessage {
                         uid: f.uid?,
                         flags: f.flags().map(flag_text).collect(),
                         received_at: f.internal_date().map(|d| d.timestamp()),
                         body: f.body()?.to_vec(),
                     })
-                }));
-            }
-            Ok(out)
+                })
+                .collect())
         })
         .await
     }
