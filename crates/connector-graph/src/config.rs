@@ -177,6 +177,32 @@ impl GraphConfig {
     }
 }
 
+impl ConnectorConfig for GraphConfig {
+    fn secret_keys() -> &'static [&'static str] {
+        &["client_secret"]
+    }
+
+    fn validate(&self) -> Result<(), InvalidSetting> {
+        GraphConfig::validate(self).map_err(|e| match e {
+            GraphError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
+            other => InvalidSetting::new("connector", other.to_string()),
+        })
+    }
+
+    fn requests_in_flight(&self) -> Option<usize> {
+        Some(self.concurrency)
+    }
+
+    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        let connector = GraphConnector::new(self.clone()).map_err(|e| OpenError {
+            message: e.to_string(),
+            hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret)".into(),
+            transient: false,
+        })?;
+        Ok(Arc::new(connector))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,31 +266,5 @@ mod tests {
         );
         assert!(device.is_err(), "only client-secret sign-in exists");
         assert!(unknown.is_err(), "unknown keys are refused");
-    }
-}
-
-impl ConnectorConfig for GraphConfig {
-    fn secret_keys() -> &'static [&'static str] {
-        &["client_secret"]
-    }
-
-    fn validate(&self) -> Result<(), InvalidSetting> {
-        GraphConfig::validate(self).map_err(|e| match e {
-            GraphError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
-            other => InvalidSetting::new("connector", other.to_string()),
-        })
-    }
-
-    fn requests_in_flight(&self) -> Option<usize> {
-        Some(self.concurrency)
-    }
-
-    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
-        let connector = GraphConnector::new(self.clone()).map_err(|e| OpenError {
-            message: e.to_string(),
-            hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret)".into(),
-            transient: false,
-        })?;
-        Ok(Arc::new(connector))
     }
 }

@@ -78,6 +78,19 @@ impl Inner {
         )
     }
 
+    /// POSTs a JSON `body` to `path` (relative to the mailbox); the created entity.
+    async fn post(&self, path: &str, body: &str) -> Result<Value, GraphError> {
+        let url = self.url(path);
+        self.http
+            .json(&Call {
+                method: Method::POST,
+                url: &url,
+                if_match: None,
+                body: Some(body.as_bytes()),
+            })
+            .await
+    }
+
     /// Every folder of `resource`, following `@odata.nextLink`.
     async fn folders(&self, resource: Resource) -> Result<Vec<Collection>, GraphError> {
         let mut out = Vec::new();
@@ -270,17 +283,7 @@ impl Connector for GraphConnector {
             return Ok(found);
         }
         let body = json!({ resource.name_key(): name }).to_string();
-        let url = self.inner.url(resource.folders_path());
-        let created = self
-            .inner
-            .http
-            .json(&Call {
-                method: Method::POST,
-                url: &url,
-                if_match: None,
-                body: Some(body.as_bytes()),
-            })
-            .await?;
+        let created = self.inner.post(resource.folders_path(), &body).await?;
         Ok(collection(resource, &created)?)
     }
 
@@ -330,18 +333,7 @@ impl Connector for GraphConnector {
             return Err(ConnectorError::AlreadyExists { href: Href::new(id) });
         }
         uid::inject(folder.resource, &mut item, suggested_name);
-        let body = item.to_string();
-        let url = self.inner.url(&folder.items_path());
-        let created = self
-            .inner
-            .http
-            .json(&Call {
-                method: Method::POST,
-                url: &url,
-                if_match: None,
-                body: Some(body.as_bytes()),
-            })
-            .await?;
+        let created = self.inner.post(&folder.items_path(), &item.to_string()).await?;
         let id = created["id"].as_str().ok_or_else(|| ConnectorError::InvalidResponse {
             detail: "a created item without id".into(),
         })?;
