@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use crmsync_server::sync::{explains_nothing, what_to_do};
+use crmsync_ops::{explains_nothing, what_to_do};
 use crmsync_sync::ops::explain_record;
 
 use crate::cli::ExplainArgs;

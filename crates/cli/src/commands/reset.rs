@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crmsync_server::sync::{ResetReport, check_collection};
+use crmsync_ops::{ResetReport, check_collection};
 use crmsync_sync::ops::{ResetScope, reset};
 
 use crate::cli::ResetArgs;
