@@ -408,7 +408,7 @@ impl Scheduler {
                         finished_at: now,
                         succeeded: true,
                         next_run_at: next.at,
-                        state: next.state.to_string(),
+                        state: next.state,
                         state_reason: None,
                         failures: 0,
                     },
@@ -429,7 +429,7 @@ impl Scheduler {
                         finished_at: now,
                         succeeded: false,
                         next_run_at: next.at,
-                        state: next.state.to_string(),
+                        state: next.state,
                         state_reason: Some(e.to_string()),
                         failures: next.failures,
                     },
@@ -500,13 +500,9 @@ impl Scheduler {
     }
 }
 
+/// The metrics label of an outcome: the status store's name for it.
 fn outcome_label(outcome: RunOutcome) -> &'static str {
-    match outcome {
-        RunOutcome::Ok => "ok",
-        RunOutcome::DryRun => "dry-run",
-        RunOutcome::Guarded => "guarded",
-        RunOutcome::Partial => "partial",
-    }
+    crmsync_store::status::RunState::from(outcome).as_str()
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

@@ -27,4 +27,4 @@ pub use cursors::Cursor;
 pub use history::HistoryEntry;
 pub use pairs::PairRow;
 pub use quarantine::QuarantineRow;
-pub use runs::{JournalStep, RunRow, StepState};
+pub use runs::{JournalStep, RunRow, RunState, StepState};

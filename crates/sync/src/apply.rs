@@ -44,6 +44,8 @@ pub(crate) struct Applier<'a> {
 pub(crate) struct Applied {
     /// "target kind" → how many were applied.
     pub counts: BTreeMap<String, usize>,
+    /// Some action wrote to the groupware (its sync token is then stale).
+    pub wrote_groupware: bool,
     /// Items whose precondition failed: re-planned from fresh data.
     pub replanned: usize,
     /// Items the CRM refused (validation) or that could not be rendered.
@@ -71,8 +73,8 @@ struct ItemDone {
     ops: Vec<StatusOp>,
     /// The item's pairs as they are now (`None`: forgotten), for later chunks.
     pairs: Vec<(String, Option<PairRow>)>,
-    /// "target kind" of each applied action.
-    counts: Vec<String>,
+    /// Target and kind of each applied action.
+    counts: Vec<(Target, ActionKind)>,
     replanned: usize,
     failed: Vec<String>,
 }
@@ -160,8 +162,9 @@ impl Applier<'_> {
                         None => lookups.pairs.remove(&id),
                     };
                 }
-                for key in done.counts {
-                    *applied.counts.entry(key).or_default() += 1;
+                for (target, kind) in done.counts {
+                    applied.wrote_groupware |= target == Target::Groupware;
+                    *applied.counts.entry(format!("{target} {}", kind.as_str())).or_default() += 1;
                 }
                 applied.replanned += done.replanned;
                 applied.failed.extend(done.failed);
@@ -238,7 +241,7 @@ impl Applier<'_> {
                 Utc::now(),
             )));
             match outcome {
-                Step::Done => done.counts.push(format!("{} {}", action.target, action.kind.as_str())),
+                Step::Done => done.counts.push((action.target, action.kind)),
                 Step::Replan(why) => {
                     done.replanned += 1;
                     halted = Some((StepState::Replanned, why));

@@ -37,7 +37,12 @@ pub(crate) async fn close_interrupted(store: &Store, profile: &str, run_id: &str
         .collect::<std::collections::BTreeSet<_>>()
     {
         store
-            .finish_run(run, "interrupted", None, Some("the process stopped during the run"))
+            .finish_run(
+                run,
+                crmsync_store::status::RunState::Interrupted,
+                None,
+                Some("the process stopped during the run"),
+            )
             .await?;
     }
     // A run killed before it planned anything (or after its last step) left

@@ -20,6 +20,7 @@ use crate::groupware_side::{self, GroupwareState, Listing};
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::report::{CollectionReport, RunOutcome, RunReport};
 use crate::{crm_side, recover};
+use crmsync_store::status::RunState;
 
 /// Reports progress of long work (the CLI draws a bar; the server logs).
 pub trait Progress: Send + Sync {
@@ -109,14 +110,15 @@ pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions
                 collections,
             };
             let summary = summary_json(&report);
-            let outcome_name = crate::pair_codec::name_of(&outcome);
-            store.finish_run(&run.id, &outcome_name, Some(&summary), None).await?;
+            store.finish_run(&run.id, outcome.into(), Some(&summary), None).await?;
             Ok(report)
         }
         Err(SyncError::InjectedCrash { step }) => Err(SyncError::InjectedCrash { step }),
         Err(e) => {
             // Best effort: the run's own failure is what the caller must see.
-            let _ = store.finish_run(&run.id, "failed", None, Some(&e.to_string())).await;
+            let _ = store
+                .finish_run(&run.id, RunState::Failed, None, Some(&e.to_string()))
+                .await;
             Err(e)
         }
     }
@@ -390,7 +392,7 @@ async fn run_collection(
         if applied.replanned == 0 {
             save_duplicates(store, &profile.name, name, &report.plan).await?;
         }
-        let wrote_groupware = applied.counts.keys().any(|k| k.starts_with("groupware "));
+        let wrote_groupware = applied.wrote_groupware;
         for (k, n) in applied.counts {
             *report.applied.entry(k).or_default() += n;
         }

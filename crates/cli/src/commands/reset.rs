@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use crmsync_ops::{ResetReport, check_collection};
-use crmsync_sync::ops::{ResetScope, reset};
+use crmsync_ops::{ResetScope, reset_pairs as reset};
 
 use crate::cli::ResetArgs;
 use crate::context::Context;
