@@ -320,9 +320,9 @@ mod tests {
     use super::RunState;
 
     // Outcomes are stored as text and read back as the enum; a text no
-    // version wrote is refused rather than guessed (issue #11 item 4).
+    // version wrote is refused rather than guessed (R-OPS-10).
     #[test]
-    fn run_states_read_back_as_written_and_unknown_text_is_refused() {
+    fn r_ops_10_run_states_read_back_as_written_and_unknown_text_is_refused() {
         for state in [
             RunState::Running,
             RunState::Ok,
