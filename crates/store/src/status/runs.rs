@@ -52,19 +52,20 @@ impl RunState {
         }
     }
 
+    /// Every state.
+    pub const ALL: [RunState; 7] = [
+        RunState::Running,
+        RunState::Ok,
+        RunState::Partial,
+        RunState::Guarded,
+        RunState::Failed,
+        RunState::Interrupted,
+        RunState::DryRun,
+    ];
+
     /// The stored text back as the enum; `None` for a text no version wrote.
     pub fn parse(s: &str) -> Option<RunState> {
-        [
-            RunState::Running,
-            RunState::Ok,
-            RunState::Partial,
-            RunState::Guarded,
-            RunState::Failed,
-            RunState::Interrupted,
-            RunState::DryRun,
-        ]
-        .into_iter()
-        .find(|state| state.as_str() == s)
+        RunState::ALL.into_iter().find(|state| state.as_str() == s)
     }
 
     /// A run that ended and synced (fully or partly).
@@ -323,15 +324,7 @@ mod tests {
     // version wrote is refused rather than guessed (R-OPS-10).
     #[test]
     fn r_ops_10_run_states_read_back_as_written_and_unknown_text_is_refused() {
-        for state in [
-            RunState::Running,
-            RunState::Ok,
-            RunState::Partial,
-            RunState::Guarded,
-            RunState::Failed,
-            RunState::Interrupted,
-            RunState::DryRun,
-        ] {
+        for state in RunState::ALL {
             assert_eq!(RunState::parse(state.as_str()), Some(state));
             assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
         }
