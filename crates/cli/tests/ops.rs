@@ -509,7 +509,7 @@ async fn status_shows_the_schedule_of_stored_profiles() {
                 finished_at: now,
                 succeeded: false,
                 next_run_at: retry,
-                state: "failing".into(),
+                state: crmsync_store::ScheduleState::Failing,
                 state_reason: Some("groupware: the folder is gone".into()),
                 failures: 3,
             },

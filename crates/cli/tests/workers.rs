@@ -245,8 +245,12 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
         let dir = tmp.path().to_path_buf();
         async move {
             let runs = all_runs(&store).await;
-            (0..PROFILES)
-                .all(|i| runs[&profile_name(i)].iter().any(|r| r.outcome == "ok") && vcards(&dir, i).len() == 1)
+            (0..PROFILES).all(|i| {
+                runs[&profile_name(i)]
+                    .iter()
+                    .any(|r| r.outcome == crmsync_store::status::RunState::Ok)
+                    && vcards(&dir, i).len() == 1
+            })
         }
     })
     .await;
@@ -260,7 +264,10 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
         workers.iter().map(|w| (w.id.clone(), w.finished_runs())).collect();
     for name in orphans.keys() {
         // Closed as `interrupted` by the takeover (R-SYNC-RUNS-1), never `ok`.
-        let dead: Vec<&RunRow> = runs[name].iter().filter(|r| r.outcome == "interrupted").collect();
+        let dead: Vec<&RunRow> = runs[name]
+            .iter()
+            .filter(|r| r.outcome == crmsync_store::status::RunState::Interrupted)
+            .collect();
         assert_eq!(
             dead.len(),
             1,
@@ -269,7 +276,7 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
         );
         let takeover = runs[name]
             .iter()
-            .find(|r| r.outcome == "ok")
+            .find(|r| r.outcome == crmsync_store::status::RunState::Ok)
             .expect("a run after the kill");
         assert!(
             takeover.started_at >= expired_at,
@@ -339,7 +346,11 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
         let after_edit: Vec<&RunRow> = runs[name].iter().filter(|r| r.started_at >= edited_at).collect();
         if in_flight.contains(name) {
             assert_eq!(after_edit.len(), 1, "{name}: the run in flight at SIGTERM");
-            assert_eq!(after_edit[0].outcome, "ok", "{name}: finished, not abandoned");
+            assert_eq!(
+                after_edit[0].outcome,
+                crmsync_store::status::RunState::Ok,
+                "{name}: finished, not abandoned"
+            );
             assert!(
                 vcards(tmp.path(), i)[0].contains("Head of Phase Three"),
                 "{name}: the finished run wrote the edit"
@@ -354,7 +365,7 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
     let dead_runs = runs
         .values()
         .flatten()
-        .filter(|r| r.finished_at.is_none() || r.outcome == "interrupted")
+        .filter(|r| r.finished_at.is_none() || r.outcome == crmsync_store::status::RunState::Interrupted)
         .count();
     assert_eq!(dead_runs, SLOTS, "the only unfinished runs are the killed worker's");
     store.close().await;
@@ -412,13 +423,16 @@ async fn r_svc_6_sigterm_abandons_runs_past_the_grace_and_another_worker_resumes
             all_runs(&store)
                 .await
                 .values()
-                .all(|runs| runs.iter().any(|r| r.outcome == "ok"))
+                .all(|runs| runs.iter().any(|r| r.outcome == crmsync_store::status::RunState::Ok))
         }
     })
     .await;
     let runs = all_runs(&store).await;
     for (name, lease_until) in &abandoned {
-        let resumed = runs[name].iter().find(|r| r.outcome == "ok").expect("resumed");
+        let resumed = runs[name]
+            .iter()
+            .find(|r| r.outcome == crmsync_store::status::RunState::Ok)
+            .expect("resumed");
         assert!(
             resumed.started_at < *lease_until,
             "{name}: resumed at {} without waiting for the lease until {lease_until}",
@@ -445,7 +459,7 @@ fn assert_no_overlap(runs: &BTreeMap<String, Vec<RunRow>>) {
         let finished: Vec<(DateTime<Utc>, DateTime<Utc>)> = runs
             .iter()
             // A dead run's row is closed by the next run (R-SYNC-RUNS-1).
-            .filter(|r| r.outcome != "interrupted")
+            .filter(|r| r.outcome != crmsync_store::status::RunState::Interrupted)
             .filter_map(|r| r.finished_at.map(|f| (r.started_at, f)))
             .collect();
         for pair in finished.windows(2) {

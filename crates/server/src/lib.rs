@@ -23,7 +23,8 @@ pub mod routes;
 mod service_error;
 pub mod state;
 mod store_error;
-pub mod sync;
+/// The operator views moved to `crmsync-ops`; the routes keep reaching them as `crate::sync`.
+pub use crmsync_ops as sync;
 mod text_guard;
 
 use std::future::Future;

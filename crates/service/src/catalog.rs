@@ -44,7 +44,7 @@ pub struct ProfileView {
     pub pull_interval_secs: i64,
     pub push: bool,
     pub enabled: bool,
-    pub state: String,
+    pub state: crmsync_store::ScheduleState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     pub failures: i64,
@@ -409,7 +409,7 @@ fn view_of(row: &ProfileRow) -> ProfileView {
         pull_interval_secs: d.pull_interval_secs,
         push: d.push,
         enabled: d.enabled,
-        state: s.state.clone(),
+        state: s.state,
         state_reason: s.state_reason.clone(),
         failures: s.failures,
         next_run_at: s.next_run_at,

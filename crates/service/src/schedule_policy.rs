@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use crmsync_store::ScheduleState;
 use rand::Rng as _;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -37,8 +38,7 @@ impl Default for SchedulePolicy {
 pub struct NextRun {
     pub at: DateTime<Utc>,
     pub failures: i64,
-    /// `ok` or `failing`.
-    pub state: &'static str,
+    pub state: ScheduleState,
 }
 
 impl SchedulePolicy {
@@ -57,7 +57,7 @@ impl SchedulePolicy {
         NextRun {
             at: now + to_chrono(interval) + chrono::Duration::milliseconds(jitter as i64),
             failures: 0,
-            state: "ok",
+            state: ScheduleState::Ok,
         }
     }
 
@@ -73,9 +73,9 @@ impl SchedulePolicy {
             at: now + to_chrono(delay),
             failures,
             state: if failures >= i64::from(self.failing_after) {
-                "failing"
+                ScheduleState::Failing
             } else {
-                "ok"
+                ScheduleState::Ok
             },
         }
     }
@@ -103,7 +103,7 @@ mod tests {
                 waited >= HOUR && waited <= HOUR + Duration::from_secs(300),
                 "{waited:?}"
             );
-            assert_eq!((next.failures, next.state), (0, "ok"));
+            assert_eq!((next.failures, next.state), (0, ScheduleState::Ok));
         }
         assert_eq!(p.jitter_bound(Duration::from_secs(600)), Duration::from_secs(60));
     }
@@ -115,7 +115,7 @@ mod tests {
         let delays: Vec<(i64, &str)> = (0..6)
             .map(|before| {
                 let n = p.after_failure(now, Duration::from_secs(900), before);
-                ((n.at - now).num_seconds(), n.state)
+                ((n.at - now).num_seconds(), n.state.as_str())
             })
             .collect();
         assert_eq!(

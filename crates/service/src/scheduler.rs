@@ -446,7 +446,7 @@ impl Scheduler {
                         finished_at: now,
                         succeeded: true,
                         next_run_at: next.at,
-                        state: next.state.to_string(),
+                        state: next.state,
                         state_reason: None,
                         failures: 0,
                     },
@@ -467,7 +467,7 @@ impl Scheduler {
                         finished_at: now,
                         succeeded: false,
                         next_run_at: next.at,
-                        state: next.state.to_string(),
+                        state: next.state,
                         state_reason: Some(e.to_string()),
                         failures: next.failures,
                     },
@@ -547,13 +547,9 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "a panic without a message".into())
 }
 
+/// The metrics label of an outcome: the status store's name for it.
 fn outcome_label(outcome: RunOutcome) -> &'static str {
-    match outcome {
-        RunOutcome::Ok => "ok",
-        RunOutcome::DryRun => "dry-run",
-        RunOutcome::Guarded => "guarded",
-        RunOutcome::Partial => "partial",
-    }
+    crmsync_store::status::RunState::from(outcome).as_str()
 }
 
 fn chrono_duration(d: Duration) -> chrono::Duration {

@@ -127,7 +127,7 @@ async fn r_svc_2_permanently_failing_dav_server_ends_failing_with_what_to_do_and
         // The server comes back: the next retry succeeds and clears the state.
         proxy.set_rates(FaultRates::none());
         let v = catalog.view("down").await.unwrap().unwrap();
-        assert_eq!(v.state, "failing");
+        assert_eq!(v.state, crmsync_store::ScheduleState::Failing);
         clock.set(v.next_run_at);
         assert_eq!(scheduler.tick().await.unwrap().started, ["down"]);
         let e = next_events(&mut rx, 1).await.remove(0);

@@ -95,7 +95,7 @@ async fn finished_runs(store: &Store, names: &[String]) -> BTreeMap<String, Vec<
             .into_iter()
             // A dead worker's run is closed as `interrupted` by the run that
             // takes over (R-SYNC-RUNS-1): it is no run that finished.
-            .filter(|r| r.outcome != "interrupted")
+            .filter(|r| r.outcome != crmsync_store::status::RunState::Interrupted)
             .filter_map(|r| r.finished_at.map(|f| (r.started_at, f)))
             .collect();
         runs.sort();
@@ -247,7 +247,10 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
         let all = test.block_on(store.runs(name, 100)).unwrap();
         // The dead worker's run, if it got as far as writing its row, was
         // closed by the takeover (R-SYNC-RUNS-1): no row stays `running`.
-        let hung: Vec<_> = all.iter().filter(|r| r.outcome == "interrupted").collect();
+        let hung: Vec<_> = all
+            .iter()
+            .filter(|r| r.outcome == crmsync_store::status::RunState::Interrupted)
+            .collect();
         assert!(hung.len() <= 1, "{name}: one dead run at most: {all:?}");
         assert!(
             all.iter().all(|r| r.finished_at.is_some()),

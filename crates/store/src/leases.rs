@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use crate::Store;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
-use crate::profiles::{PROFILE_COLUMNS, ProfileRow, profile_from_row};
+use crate::profiles::{PROFILE_COLUMNS, ProfileRow, ScheduleState, profile_from_row};
 use crate::sql::{flag, get_text, to_ms};
 
 /// R-SCHED-4: a claim by another worker moves the fencing token on; a
@@ -50,8 +50,7 @@ pub struct RunRelease {
     pub succeeded: bool,
     /// When the next run is due if no trigger arrived during this one.
     pub next_run_at: DateTime<Utc>,
-    /// `ok` or `failing`.
-    pub state: String,
+    pub state: ScheduleState,
     pub state_reason: Option<String>,
     pub failures: i64,
 }
@@ -147,7 +146,7 @@ impl Store {
         .bind(to_ms(result.finished_at))
         .bind(flag(result.succeeded))
         .bind(to_ms(result.next_run_at))
-        .bind(&result.state)
+        .bind(result.state.as_str())
         .bind(result.state_reason.clone())
         .bind(result.failures)
         .execute(self.pool())

@@ -42,6 +42,8 @@ pub use entity::{Entity, Visibility};
 pub use error::{Result, StoreError};
 pub use leases::{LeaseTake, RunRelease};
 pub use list::{ListQuery, MAX_PAGE, Page};
-pub use profiles::{ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileStatusRow, ProfileUpsert};
+pub use profiles::{
+    ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileStatusRow, ProfileUpsert, ScheduleState,
+};
 pub use tombstone::Tombstone;
 pub use users::{TOKEN_PREFIX, hash_token};

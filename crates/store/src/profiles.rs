@@ -53,11 +53,42 @@ impl fmt::Debug for ProfileDefinitionRow {
     }
 }
 
+/// Whether a profile's scheduled runs work: `Failing` from the
+/// `failing_after`-th failure in a row until a success (R-SVC-2). Stored as
+/// its `as_str` text; readers get the enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleState {
+    Ok,
+    Failing,
+}
+
+impl ScheduleState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleState::Ok => "ok",
+            ScheduleState::Failing => "failing",
+        }
+    }
+
+    /// The stored text back as the enum; `None` for a text no version wrote.
+    pub fn parse(s: &str) -> Option<ScheduleState> {
+        [ScheduleState::Ok, ScheduleState::Failing]
+            .into_iter()
+            .find(|state| state.as_str() == s)
+    }
+}
+
+impl fmt::Display for ScheduleState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a profile's schedule stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileStatusRow {
-    /// `ok` or `failing`.
-    pub state: String,
+    pub state: ScheduleState,
     /// Why the last run failed (kept while failing).
     pub state_reason: Option<String>,
     /// Failed runs in a row (0 after a success).
@@ -102,7 +133,13 @@ pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
             enabled: get_i64(r, "enabled")? != 0,
         },
         status: ProfileStatusRow {
-            state: get_text(r, "state")?,
+            state: {
+                let text = get_text(r, "state")?;
+                ScheduleState::parse(&text).ok_or_else(|| StoreError::CorruptStatus {
+                    what: "a profile's schedule state".into(),
+                    reason: format!("`{text}` is not a state this version knows"),
+                })?
+            },
             state_reason: get_opt_text(r, "state_reason")?,
             failures: get_i64(r, "failures")?,
             next_run_at: from_ms(get_i64(r, "next_run_at")?),

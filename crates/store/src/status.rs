@@ -30,4 +30,4 @@ pub use history::HistoryEntry;
 pub use mail::{MailFolderRow, TrackedMailRow};
 pub use pairs::PairRow;
 pub use quarantine::QuarantineRow;
-pub use runs::{JournalStep, RunRow, StepState};
+pub use runs::{JournalStep, RunRow, RunState, StepState};

@@ -14,6 +14,8 @@ use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
 use crmsync_store::status::{ConflictRow, PairRow, StatusOp, StepState};
 use crmsync_store::{Store, StoreError};
 
+use tracing::Instrument as _;
+
 use crate::bounded::{BoxFuture, run_bounded};
 use crate::chunks::{self, Item};
 use crate::codec::{Codec, CrmRecord};
@@ -44,6 +46,8 @@ pub(crate) struct Applier<'a> {
 pub(crate) struct Applied {
     /// "target kind" → how many were applied.
     pub counts: BTreeMap<String, usize>,
+    /// Some action wrote to the groupware (its sync token is then stale).
+    pub wrote_groupware: bool,
     /// Items whose precondition failed: re-planned from fresh data.
     pub replanned: usize,
     /// Items the CRM refused (validation) or that could not be rendered.
@@ -64,6 +68,17 @@ struct Slot {
     facts: Option<CrmFacts>,
 }
 
+/// The span of one item (one subject's actions): the rule that chose its
+/// first action and where the item is on both sides, so every line logged
+/// while it applies says which item it is about.
+fn item_span(first: &Action, lookups: &Lookups) -> tracing::Span {
+    let subject = &first.subject;
+    let pair = subject.pair_id.as_ref().and_then(|id| lookups.pairs.get(id));
+    let href = subject.href.as_deref().or(pair.map(|p| p.href.as_str()));
+    let crm_id = subject.crm_id.as_deref().or(pair.map(|p| p.crm_id.as_str()));
+    tracing::info_span!("item", rule = first.rule.as_str(), href, crm_id)
+}
+
 /// What one item's actions left for the status store and the report.
 #[derive(Default)]
 struct ItemDone {
@@ -71,8 +86,8 @@ struct ItemDone {
     ops: Vec<StatusOp>,
     /// The item's pairs as they are now (`None`: forgotten), for later chunks.
     pairs: Vec<(String, Option<PairRow>)>,
-    /// "target kind" of each applied action.
-    counts: Vec<String>,
+    /// Target and kind of each applied action.
+    counts: Vec<(Target, ActionKind)>,
     replanned: usize,
     failed: Vec<String>,
 }
@@ -143,7 +158,11 @@ impl Applier<'_> {
             let futures: Vec<BoxFuture<'_, Result<ItemDone, SyncError>>> = chunk
                 .iter()
                 .map(|item| -> BoxFuture<'_, Result<ItemDone, SyncError>> {
-                    Box::pin(self.apply_item(actions, item.clone(), first_step, shared, &stop))
+                    let span = item_span(&actions[item.start], shared);
+                    Box::pin(
+                        self.apply_item(actions, item.clone(), first_step, shared, &stop)
+                            .instrument(span),
+                    )
                 })
                 .collect();
             let mut finished = run_bounded(futures, self.profile.write_concurrency, &stop).await;
@@ -166,8 +185,9 @@ impl Applier<'_> {
                         None => lookups.pairs.remove(&id),
                     };
                 }
-                for key in done.counts {
-                    *applied.counts.entry(key).or_default() += 1;
+                for (target, kind) in done.counts {
+                    applied.wrote_groupware |= target == Target::Groupware;
+                    *applied.counts.entry(format!("{target} {}", kind.as_str())).or_default() += 1;
                 }
                 applied.replanned += done.replanned;
                 applied.failed.extend(done.failed);
@@ -243,8 +263,16 @@ impl Applier<'_> {
                 &label,
                 Utc::now(),
             )));
+            let (target, kind, rule) = (action.target, action.kind.as_str(), action.rule.as_str());
+            match &outcome {
+                Step::Done => tracing::debug!(%target, kind, rule, "applied"),
+                Step::Replan(why) => {
+                    tracing::info!(%target, kind, rule, reason = %why, "changed underneath: re-planned")
+                }
+                Step::Refused(why) => tracing::warn!(%target, kind, rule, reason = %why, "not applied"),
+            }
             match outcome {
-                Step::Done => done.counts.push(format!("{} {}", action.target, action.kind.as_str())),
+                Step::Done => done.counts.push((action.target, action.kind)),
                 Step::Replan(why) => {
                     done.replanned += 1;
                     halted = Some((StepState::Replanned, why));

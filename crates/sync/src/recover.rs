@@ -98,7 +98,12 @@ pub(crate) async fn close_interrupted(
         .collect::<std::collections::BTreeSet<_>>()
     {
         store
-            .finish_run(run, "interrupted", None, Some("the process stopped during the run"))
+            .finish_run(
+                run,
+                crmsync_store::status::RunState::Interrupted,
+                None,
+                Some("the process stopped during the run"),
+            )
             .await?;
     }
     // A run killed before it planned anything (or after its last step) left

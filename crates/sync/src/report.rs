@@ -20,6 +20,19 @@ pub enum RunOutcome {
     Partial,
 }
 
+/// The state the status store records for a run that ended this way.
+impl From<RunOutcome> for crmsync_store::status::RunState {
+    fn from(outcome: RunOutcome) -> Self {
+        use crmsync_store::status::RunState;
+        match outcome {
+            RunOutcome::Ok => RunState::Ok,
+            RunOutcome::DryRun => RunState::DryRun,
+            RunOutcome::Guarded => RunState::Guarded,
+            RunOutcome::Partial => RunState::Partial,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CollectionReport {
     pub class: EntityClass,

@@ -8,7 +8,8 @@ use crmsync_connector::{Collection, ConnectorError, ContentType, SyncToken};
 use crmsync_engine::EntityClass;
 use crmsync_mapping::CardVersion;
 use crmsync_store::Store;
-use crmsync_store::status::{Cursor, HistoryEntry};
+use crmsync_store::status::{Cursor, HistoryEntry, RunState};
+use tracing::Instrument as _;
 
 use crate::apply::Applier;
 use crate::codec::Codec;
@@ -69,6 +70,24 @@ impl Default for RunOptions<'_> {
 const MAX_PASSES: usize = 4;
 
 pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions<'_>) -> Result<RunReport, SyncError> {
+    // Every log line of the run carries the profile and the run id; the
+    // collection and item spans below add where in the run it happened. A
+    // run-ending error is returned, not logged here: the caller logs it once
+    // (the scheduler's "profile run failed", the CLI's message).
+    let span = tracing::info_span!(
+        "run",
+        profile = %profile.name,
+        run_id = tracing::field::Empty,
+        dry_run = opts.dry_run
+    );
+    run_profile_in_span(store, profile, opts).instrument(span).await
+}
+
+async fn run_profile_in_span(
+    store: &Store,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+) -> Result<RunReport, SyncError> {
     crmsync_engine::validate_profile(&profile.rules).map_err(|e| SyncError::Profile {
         profile: profile.name.clone(),
         message: e.to_string(),
@@ -84,6 +103,7 @@ pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions
         });
     }
     let run = store.begin_run(&profile.name).await?;
+    tracing::Span::current().record("run_id", run.id.as_str());
     let result = async {
         let (recovered, creates) = recover::close_interrupted(store, &profile.name, &run.id).await?;
         let collections = run_collections(store, profile, opts, Some(&run.id), &creates).await?;
@@ -110,14 +130,16 @@ pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions
                 collections,
             };
             let summary = summary_json(&report);
-            let outcome_name = crate::pair_codec::name_of(&outcome);
-            store.finish_run(&run.id, &outcome_name, Some(&summary), None).await?;
+            store.finish_run(&run.id, outcome.into(), Some(&summary), None).await?;
+            tracing::info!(outcome = %RunState::from(outcome), recovered_steps, "run finished");
             Ok(report)
         }
         Err(SyncError::InjectedCrash { step }) => Err(SyncError::InjectedCrash { step }),
         Err(e) => {
             // Best effort: the run's own failure is what the caller must see.
-            let _ = store.finish_run(&run.id, "failed", None, Some(&e.to_string())).await;
+            let _ = store
+                .finish_run(&run.id, RunState::Failed, None, Some(&e.to_string()))
+                .await;
             Err(e)
         }
     }
@@ -159,28 +181,57 @@ async fn run_collections(
             continue;
         }
         let name = collection_name(class);
-        let remembered = remembered(store, &profile.name, name).await?;
-        let from_memory = remembered.is_some();
-        let collection = match remembered {
-            Some(c) => Some(c),
-            None => discover_and_pick(store, profile, opts, &mut discovered, class).await?,
-        };
-        let report = match run_collection(store, profile, opts, run_id, &directory, class, collection, creates).await {
-            // The remembered collection is gone (deleted, moved): find it
-            // again, as a first run would, and sync with what discovery says.
-            Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
-                if !opts.dry_run {
-                    store.forget_collection(&profile.name, name).await?;
-                }
-                discovered = None;
-                let collection = discover_and_pick(store, profile, opts, &mut discovered, class).await?;
-                run_collection(store, profile, opts, run_id, &directory, class, collection, creates).await?
-            }
-            other => other?,
-        };
+        let span = tracing::info_span!("collection", collection = name, class = ?class);
+        let report = sync_collection(store, profile, opts, run_id, &directory, &mut discovered, class, creates)
+            .instrument(span.clone())
+            .await?;
+        span.in_scope(|| {
+            tracing::info!(
+                applied = ?report.applied,
+                replanned = report.replanned,
+                failed = report.failed.len(),
+                quarantined = report.quarantined.len(),
+                held = report.guard.as_ref().is_some_and(|g| !g.confirmed),
+                "collection synced"
+            )
+        });
         reports.push(report);
     }
     Ok(reports)
+}
+
+/// One collection of a run: the remembered one, or the one discovery finds.
+async fn sync_collection(
+    store: &Store,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+    run_id: Option<&str>,
+    directory: &Directory,
+    discovered: &mut Option<Vec<Collection>>,
+    class: EntityClass,
+    creates: &InterruptedCreates,
+) -> Result<CollectionReport, SyncError> {
+    let name = collection_name(class);
+    let remembered = remembered(store, &profile.name, name).await?;
+    let from_memory = remembered.is_some();
+    let collection = match remembered {
+        Some(c) => Some(c),
+        None => discover_and_pick(store, profile, opts, discovered, class).await?,
+    };
+    match run_collection(store, profile, opts, run_id, directory, class, collection, creates).await {
+        // The remembered collection is gone (deleted, moved): find it
+        // again, as a first run would, and sync with what discovery says.
+        Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
+            tracing::info!("the remembered collection is gone: discovering it again");
+            if !opts.dry_run {
+                store.forget_collection(&profile.name, name).await?;
+            }
+            *discovered = None;
+            let collection = discover_and_pick(store, profile, opts, discovered, class).await?;
+            run_collection(store, profile, opts, run_id, directory, class, collection, creates).await
+        }
+        other => other,
+    }
 }
 
 /// The collection the profile last synced `name` with, if it remembers one.
@@ -409,7 +460,7 @@ async fn run_collection(
         if applied.replanned == 0 {
             save_duplicates(store, &profile.name, name, &report.plan).await?;
         }
-        let wrote_groupware = applied.counts.keys().any(|k| k.starts_with("groupware "));
+        let wrote_groupware = applied.wrote_groupware;
         for (k, n) in applied.counts {
             *report.applied.entry(k).or_default() += n;
         }

@@ -21,7 +21,7 @@ async fn r_sync_runs_1_a_killed_run_without_journal_steps_is_closed_as_interrupt
 
     let runs = w.store.runs(PROFILE, 10).await.unwrap();
     let dead_row = runs.iter().find(|r| r.id == dead.id).expect("the dead run is listed");
-    assert_eq!(dead_row.outcome, "interrupted");
+    assert_eq!(dead_row.outcome, crmsync_store::status::RunState::Interrupted);
     assert!(dead_row.finished_at.is_some(), "a closed run has an end");
     assert!(
         dead_row.error.as_deref().is_some_and(|e| e.contains(&current)),
@@ -29,8 +29,12 @@ async fn r_sync_runs_1_a_killed_run_without_journal_steps_is_closed_as_interrupt
         dead_row.error
     );
     let this = runs.iter().find(|r| r.id == current).unwrap();
-    assert_ne!(this.outcome, "interrupted", "the run that recovers is not closed");
+    assert_ne!(
+        this.outcome,
+        crmsync_store::status::RunState::Interrupted,
+        "the run that recovers is not closed"
+    );
     let other_row = w.store.runs("someone-else", 10).await.unwrap();
     assert_eq!(other_row[0].id, other.id);
-    assert_eq!(other_row[0].outcome, "running");
+    assert_eq!(other_row[0].outcome, crmsync_store::status::RunState::Running);
 }

@@ -189,3 +189,80 @@ async fn r_edit_3_manual_conflict_waits_and_resolution_is_applied_by_the_next_sy
     assert!(w.store.open_conflicts(Some("alice")).await.unwrap().is_empty());
     assert_eq!(writes(&w.sync().await), 0);
 }
+
+/// Log lines written while a test runs, as text (no colours).
+#[derive(Clone, Default)]
+struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+// An operator reading the log sees which run, collection and item a line is
+// about, and which rule chose the action (R-OPS-LOG-1).
+#[tokio::test]
+async fn r_ops_log_1_run_collection_and_item_spans_name_profile_collection_rule_and_href() {
+    // One subscriber for the whole test binary: a thread-local one misses
+    // events whose callsites other tests' threads registered first.
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    let logs = LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let writer = logs.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        logs
+    });
+
+    let w = World::new().await;
+    w.contact("Ada", "Lovelace", "ada@example.com").await;
+    let report = w.sync().await;
+    assert_eq!(applied(&report, "contacts", "groupware create"), 1, "{report}");
+
+    let profile = &report.profile;
+    let run_id = report.run_id.as_deref().unwrap();
+    // Other tests of this binary log too: only this run's lines count.
+    let text: String = logs
+        .text()
+        .lines()
+        .filter(|l| l.contains(run_id))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let created = text
+        .lines()
+        .find(|l| l.contains("applied") && l.contains("target=groupware") && l.contains("kind=\"create\""))
+        .unwrap_or_else(|| panic!("no line for the groupware create:\n{text}"));
+    for wanted in [
+        format!("run{{profile={profile} "),
+        format!("run_id=\"{run_id}\""),
+        "collection{collection=\"contacts\"".to_string(),
+        "item{rule=\"R-".to_string(),
+    ] {
+        assert!(created.contains(&wanted), "`{wanted}` missing in: {created}");
+    }
+    assert!(created.contains("crm_id="), "the item names its CRM record: {created}");
+    let finished = text
+        .lines()
+        .find(|l| l.contains("run finished"))
+        .unwrap_or_else(|| panic!("no run line:\n{text}"));
+    assert!(finished.contains("outcome=ok"), "{finished}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("collection synced") && l.contains("collection{collection=\"contacts\"")),
+        "{text}"
+    );
+}

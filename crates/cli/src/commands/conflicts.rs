@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use crmsync_server::sync::ConflictView;
-use crmsync_sync::ops::{ConflictChoice, resolve_conflict};
+use crmsync_ops::ConflictView;
+use crmsync_ops::{ConflictChoice, resolve_conflict};
 
 use crate::cli::{ConflictsArgs, ConflictsCommand, ResolveArgs, Take};
 use crate::context::Context;

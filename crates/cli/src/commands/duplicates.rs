@@ -12,7 +12,7 @@ pub async fn run(ctx: &Context, args: ProfileFilter, json: bool) -> anyhow::Resu
     let store = ctx.open_store().await?;
     let mut reports = Vec::new();
     for name in &names {
-        reports.push(crmsync_server::sync::duplicates::read(&store, name).await?);
+        reports.push(crmsync_ops::duplicates::read(&store, name).await?);
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);

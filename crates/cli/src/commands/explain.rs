@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use crmsync_server::sync::{explains_nothing, what_to_do};
-use crmsync_sync::ops::explain_record;
+use crmsync_ops::explain_record;
+use crmsync_ops::{explains_nothing, what_to_do};
 
 use crate::cli::ExplainArgs;
 use crate::context::Context;

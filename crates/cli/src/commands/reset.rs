@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use crmsync_server::sync::{ResetReport, check_collection};
-use crmsync_sync::ops::{ResetScope, reset};
+use crmsync_ops::{ResetReport, check_collection};
+use crmsync_ops::{ResetScope, reset_pairs as reset};
 
 use crate::cli::ResetArgs;
 use crate::context::Context;

@@ -5,7 +5,7 @@
 
 use std::process::ExitCode;
 
-use crmsync_server::sync::{ScheduleView, profile_status};
+use crmsync_ops::{ScheduleView, profile_status};
 use crmsync_service::ProfileCatalog;
 
 use crate::context::Context;
@@ -43,8 +43,11 @@ pub async fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     // Monitoring can tell "something needs attention" from the exit code.
-    let scheduler_failing =
-        |s: &crmsync_server::sync::ProfileStatus| s.schedule.as_ref().is_some_and(|sch| sch.state == "failing");
+    let scheduler_failing = |s: &crmsync_ops::ProfileStatus| {
+        s.schedule
+            .as_ref()
+            .is_some_and(|sch| sch.state == crmsync_ops::ScheduleState::Failing)
+    };
     if statuses.iter().any(|s| s.failing.is_some() || scheduler_failing(s)) {
         Ok(ExitCode::from(5))
     } else {

@@ -121,7 +121,7 @@ fn failure_message(profile: &str, e: &SyncError) -> String {
              nothing is lost: the next run resumes where this one stopped, and `crmsync serve` and \
              `crmsync worker` retry on their own"
         ),
-        _ => crmsync_server::sync::what_to_do(e).to_string(),
+        _ => crmsync_ops::what_to_do(e).to_string(),
     };
     format!(
         "profile {profile}: {e}{temporary}\n  what to do: {what_to_do}\n  then run: crmsync sync --profile {profile}"

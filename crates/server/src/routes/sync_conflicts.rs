@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use crate::sync::{ConflictChoice, resolve_conflict};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
-use crmsync_sync::ops::{ConflictChoice, resolve_conflict};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

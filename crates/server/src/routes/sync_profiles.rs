@@ -1,6 +1,7 @@
 //! `/sync/status` and `/sync/profiles/{name}/…`: the operator surface of sync
 //! (status, explain, reset, run, duplicates), the same as the CLI's commands.
 
+use crate::sync::{ResetScope, explain_record, reset_pairs};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
@@ -9,7 +10,6 @@ use chrono::{DateTime, Utc};
 use crmsync_model::{ActivityFields, ContactFields, Record};
 use crmsync_service::{MANUAL_LEASE, ServiceError, manual_worker_id, retry_after_secs, run_holding_lease};
 use crmsync_store::{Entity, StoreError};
-use crmsync_sync::ops::{ResetScope, explain_record, reset as reset_pairs};
 use crmsync_sync::{RunOptions, run_profile};
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -13,11 +13,71 @@ pub struct RunRow {
     pub profile: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// `running`, `ok`, `failed`, `guarded` (stopped by R-SAFE-3), `dry-run`.
-    pub outcome: String,
+    pub outcome: RunState,
     /// JSON summary (counts per entity and action).
     pub summary: Option<String>,
     pub error: Option<String>,
+}
+
+/// How a run ended, or that it has not (yet). Stored as its `as_str` text;
+/// every reader gets the enum, so no caller compares strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    /// In progress, or its process died and no later run closed it yet.
+    Running,
+    /// Everything planned was applied.
+    Ok,
+    /// Some items changed underneath and wait for the next run.
+    Partial,
+    /// A collection's plan was held by the mass-delete guard (R-SAFE-3).
+    Guarded,
+    Failed,
+    /// Its process stopped during the run; a later run closed it (R-SYNC-RUNS-1).
+    Interrupted,
+    /// Nothing was applied (R-SAFE-5); dry runs are not recorded today.
+    DryRun,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Ok => "ok",
+            RunState::Partial => "partial",
+            RunState::Guarded => "guarded",
+            RunState::Failed => "failed",
+            RunState::Interrupted => "interrupted",
+            RunState::DryRun => "dry-run",
+        }
+    }
+
+    /// Every state.
+    pub const ALL: [RunState; 7] = [
+        RunState::Running,
+        RunState::Ok,
+        RunState::Partial,
+        RunState::Guarded,
+        RunState::Failed,
+        RunState::Interrupted,
+        RunState::DryRun,
+    ];
+
+    /// The stored text back as the enum; `None` for a text no version wrote.
+    pub fn parse(s: &str) -> Option<RunState> {
+        RunState::ALL.into_iter().find(|state| state.as_str() == s)
+    }
+
+    /// A run that ended and synced (fully or partly).
+    pub fn succeeded(self) -> bool {
+        matches!(self, RunState::Ok | RunState::Partial)
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Where one journaled action stands. A step is `started` before its write is
@@ -75,7 +135,13 @@ fn run_from_row(r: &AnyRow) -> Result<RunRow> {
         profile: get_text(r, "profile")?,
         started_at: from_ms(get_i64(r, "started_at")?),
         finished_at: finished.map(from_ms),
-        outcome: get_text(r, "outcome")?,
+        outcome: {
+            let text = get_text(r, "outcome")?;
+            RunState::parse(&text).ok_or_else(|| StoreError::CorruptStatus {
+                what: "a sync run's outcome".into(),
+                reason: format!("`{text}` is not an outcome this version knows"),
+            })?
+        },
         summary: get_opt_text(r, "summary")?,
         error: get_opt_text(r, "error")?,
     })
@@ -88,7 +154,7 @@ impl Store {
             profile: profile.to_string(),
             started_at: from_ms(now_ms()),
             finished_at: None,
-            outcome: "running".into(),
+            outcome: RunState::Running,
             summary: None,
             error: None,
         };
@@ -97,7 +163,7 @@ impl Store {
                 .bind(&run.id)
                 .bind(&run.profile)
                 .bind(run.started_at.timestamp_millis())
-                .bind(&run.outcome),
+                .bind(run.outcome.as_str()),
             "starting a sync run",
         )
         .await?;
@@ -107,7 +173,7 @@ impl Store {
     pub async fn finish_run(
         &self,
         run_id: &str,
-        outcome: &str,
+        outcome: RunState,
         summary: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
@@ -115,7 +181,7 @@ impl Store {
             sqlx::query("UPDATE sync_runs SET finished_at = $2, outcome = $3, summary = $4, error = $5 WHERE id = $1")
                 .bind(run_id)
                 .bind(now_ms())
-                .bind(outcome)
+                .bind(outcome.as_str())
                 .bind(summary.map(str::to_string))
                 .bind(error.map(str::to_string)),
             "finishing a sync run",
@@ -252,4 +318,21 @@ pub(super) async fn mark_in(
         .await
         .map_err(StoreError::db("updating the plan journal"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RunState;
+
+    // Outcomes are stored as text and read back as the enum; a text no
+    // version wrote is refused rather than guessed (R-OPS-10).
+    #[test]
+    fn r_ops_10_run_states_read_back_as_written_and_unknown_text_is_refused() {
+        for state in RunState::ALL {
+            assert_eq!(RunState::parse(state.as_str()), Some(state));
+            assert_eq!(serde_json::to_value(state).unwrap(), state.as_str());
+        }
+        assert_eq!(RunState::parse("finished"), None);
+        assert!(RunState::Partial.succeeded() && !RunState::Guarded.succeeded());
+    }
 }

@@ -199,10 +199,13 @@ store_test!(r_safe_2_journal_keeps_unfinished_steps_until_closed, |store| {
     }
     store.journal_mark(&run.id, 4, StepState::Done, None).await.unwrap();
     assert!(store.journal_unfinished("alice").await.unwrap().is_empty());
-    store.finish_run(&run.id, "ok", Some("{}"), None).await.unwrap();
+    store
+        .finish_run(&run.id, crmsync_store::status::RunState::Ok, Some("{}"), None)
+        .await
+        .unwrap();
     let runs = store.runs("alice", 5).await.unwrap();
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].outcome, "ok");
+    assert_eq!(runs[0].outcome, crmsync_store::status::RunState::Ok);
     assert!(runs[0].finished_at.is_some());
 });
 

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use crmsync_store::{Store, StoreError};
+use crmsync_store::status::RunState;
+use crmsync_store::{ScheduleState, Store, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -19,8 +20,9 @@ pub struct RunView {
     pub started_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<DateTime<Utc>>,
-    /// `running`, `ok`, `partial`, `guarded` or `failed`.
-    pub outcome: String,
+    /// `running`, `ok`, `partial`, `guarded`, `failed` or `interrupted`.
+    #[schema(value_type = String)]
+    pub outcome: RunState,
     /// Per collection, how many actions of each kind were applied.
     #[schema(value_type = Object)]
     pub counts: serde_json::Value,
@@ -68,7 +70,8 @@ pub struct ScheduleView {
     pub enabled: bool,
     pub push: bool,
     /// `ok` or `failing` (from the third failure in a row, R-SVC-2).
-    pub state: String,
+    #[schema(value_type = String)]
+    pub state: ScheduleState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_reason: Option<String>,
     pub failures: i64,
@@ -85,7 +88,7 @@ impl From<&crmsync_service::ProfileView> for ScheduleView {
         ScheduleView {
             enabled: v.enabled,
             push: v.push,
-            state: v.state.clone(),
+            state: v.state,
             state_reason: v.state_reason.clone(),
             failures: v.failures,
             next_run_at: v.next_run_at,
@@ -115,26 +118,23 @@ fn run_view(r: crmsync_store::status::RunRow) -> RunView {
 /// store does not know users).
 pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>) -> Result<ProfileStatus, StoreError> {
     let runs = store.runs(profile, RUNS_LOOKED_AT).await?;
-    let last_success_at = runs
-        .iter()
-        .find(|r| r.outcome == "ok" || r.outcome == "partial")
-        .and_then(|r| r.finished_at);
+    let last_success_at = runs.iter().find(|r| r.outcome.succeeded()).and_then(|r| r.finished_at);
     // A run still `running` is either in progress or was interrupted; it
     // neither counts as a failure nor ends a streak of them.
     let consecutive_failures = runs
         .iter()
-        .filter(|r| r.outcome != "running")
-        .take_while(|r| r.outcome == "failed")
+        .filter(|r| r.outcome != RunState::Running)
+        .take_while(|r| r.outcome == RunState::Failed)
         .count() as u32;
     let failing = runs
         .iter()
-        .find(|r| r.outcome != "running")
-        .filter(|r| r.outcome == "failed")
+        .find(|r| r.outcome != RunState::Running)
+        .filter(|r| r.outcome == RunState::Failed)
         .map(|r| r.error.clone().unwrap_or_else(|| "unknown error".into()));
     let guarded = runs
         .iter()
-        .find(|r| r.outcome != "running")
-        .is_some_and(|r| r.outcome == "guarded");
+        .find(|r| r.outcome != RunState::Running)
+        .is_some_and(|r| r.outcome == RunState::Guarded);
     let open_conflicts = store.open_conflicts(Some(profile)).await?.len();
     let quarantined: Vec<QuarantinedItem> = store
         .quarantined(profile)
@@ -228,8 +228,8 @@ impl fmt::Display for ProfileStatus {
         let state = match (&self.failing, &self.last_run) {
             (Some(_), _) => "FAILING",
             (None, None) => "never run",
-            (None, Some(r)) if r.outcome == "running" => "running (or interrupted)",
-            (None, Some(r)) if r.outcome == "guarded" => "HELD by the mass-delete guard",
+            (None, Some(r)) if r.outcome == RunState::Running => "running (or interrupted)",
+            (None, Some(r)) if r.outcome == RunState::Guarded => "HELD by the mass-delete guard",
             (None, Some(_)) => "ok",
         };
         writeln!(f, "profile {}: {state}", self.profile)?;

@@ -1,0 +1,33 @@
+//! The operator layer: everything an operator asks of sync besides running
+//! it, for the CLI, the API routes and the web dashboard alike. Which
+//! profiles exist ([`directory`]), how each is doing ([`status`]), held
+//! conflicts ([`conflicts`]), duplicates reports ([`duplicates`]), resets
+//! ([`reset`]), why a record syncs or not ([`explain_record`]) and what to do
+//! when a run fails ([`failure`]). Run outcomes and schedule states are the
+//! status store's enums ([`RunState`], [`ScheduleState`]), never strings.
+//!
+//! The three actions that need the runner's internals (explain, reset,
+//! resolving a conflict) live in `crmsync_sync::ops` and are re-exported
+//! here, so callers need this crate only.
+
+pub mod catalog_directory;
+pub mod conflicts;
+pub mod directory;
+pub mod duplicates;
+pub mod failure;
+pub mod reset;
+pub mod status;
+
+pub use catalog_directory::CatalogDirectory;
+pub use conflicts::ConflictView;
+pub use directory::{ProfileDirectory, ProfileError, ProfileInfo, ProfileSource};
+pub use duplicates::{CollectionDuplicates, DuplicatesReport};
+pub use failure::{explains_nothing, what_to_do};
+pub use reset::{ResetReport, check_collection};
+pub use status::{ProfileStatus, RunView, ScheduleView, profile_status};
+
+pub use crmsync_store::ScheduleState;
+pub use crmsync_store::status::RunState;
+pub use crmsync_sync::ops::{
+    ConflictChoice, RecordExplanation, ResetScope, explain_record, reset as reset_pairs, resolve_conflict,
+};
