@@ -201,6 +201,7 @@ async fn run_collections(
 }
 
 /// One collection of a run: the remembered one, or the one discovery finds.
+#[allow(clippy::too_many_arguments)]
 async fn sync_collection(
     store: &Store,
     profile: &SyncProfile,
