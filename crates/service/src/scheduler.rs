@@ -425,6 +425,12 @@ impl Scheduler {
         // its slot freed like any failure's, and the process goes on (issue 12).
         let result = match AssertUnwindSafe(run_stored_profile(&ctx, &row)).catch_unwind().await {
             Ok(result) => result,
+            // Tokio panics a task that uses a timer or I/O while its runtime
+            // shuts down (the process is exiting, or a test killed this
+            // worker): that is no failure of the run, and giving the lease
+            // back now would hand the profile on before a dead worker's lease
+            // ends. Let the task end as it would have.
+            Err(panic) if panic_message(panic.as_ref()).contains("being shutdown") => std::panic::resume_unwind(panic),
             Err(panic) => Err(ServiceError::RunPanicked {
                 profile: row.definition.name.clone(),
                 message: panic_message(panic.as_ref()),

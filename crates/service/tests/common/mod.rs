@@ -220,7 +220,7 @@ pub async fn scheduler_with(
     settings: SchedulerSettings,
 ) -> Scheduler {
     Scheduler::new(SchedulerParts {
-        catalog: ProfileCatalog::new(store.clone(), Some(SecretKey::generate())),
+        catalog: ProfileCatalog::new(store.clone(), Some(SecretKey::generate())).with_allowed_hosts(loopback_allowed()),
         factory,
         clock,
         metrics: Metrics::new(),
@@ -228,6 +228,12 @@ pub async fn scheduler_with(
     })
     .await
     .expect("scheduler")
+}
+
+/// The test operator lets users' profiles reach the peers on 127.0.0.1
+/// (`[security] allowed_hosts`, R-SEC-1).
+pub fn loopback_allowed() -> crmsync_connector::AllowList {
+    crmsync_connector::AllowList::parse(&["127.0.0.0/8"]).expect("a network")
 }
 
 pub async fn save(store: &Store, def: &ProfileDefinition, now: chrono::DateTime<Utc>) {
