@@ -18,7 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use crmsync_model::{Contact, ContactFields, Role, UserFields};
 use crmsync_store::Store;
-use crmsync_store::status::RunRow;
+use crmsync_store::status::{RunRow, RunState};
 use workers_support::database::{RunHold, TestDatabase};
 use workers_support::eventually;
 use workers_support::worker::WorkerProcess;
@@ -214,9 +214,9 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
             let others = others.clone();
             async move {
                 let runs = all_runs(&store).await;
-                others
-                    .iter()
-                    .all(|&i| runs[&profile_name(i)].iter().any(|r| r.outcome == "ok") && vcards(&dir, i).len() == 1)
+                others.iter().all(|&i| {
+                    runs[&profile_name(i)].iter().any(|r| r.outcome == RunState::Ok) && vcards(&dir, i).len() == 1
+                })
             }
         },
     )
@@ -230,7 +230,7 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
     let runs = all_runs(&store).await;
     for name in orphans.keys() {
         assert!(
-            runs[name].iter().all(|r| r.outcome != "ok"),
+            runs[name].iter().all(|r| r.outcome != RunState::Ok),
             "{name} ran before its lease expired"
         );
     }

@@ -5,8 +5,8 @@
 
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, Reach};
 use crmsync_connector::memory::MemoryConnector;
+use crmsync_connector::{Connector, Reach};
 use crmsync_model::{Actor, User};
 use crmsync_sync::{MailProfile, SyncProfile};
 

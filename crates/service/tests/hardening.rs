@@ -21,8 +21,8 @@ use crmsync_connector::{
 };
 use crmsync_model::{Actor, Role};
 use crmsync_service::{
-    Clock as _, ConnectorFactory, ConnectorSpec, ManualClock, ProfileCatalog, ProfileInput, ProfileSource,
-    RunResult, SchedulerSettings, SecretKey, ServiceError,
+    Clock as _, ConnectorFactory, ConnectorSpec, ManualClock, ProfileCatalog, ProfileInput, ProfileSource, RunResult,
+    SchedulerSettings, SecretKey, ServiceError,
 };
 use crmsync_store::StoreError;
 use serde_json::json;

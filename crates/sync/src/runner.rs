@@ -182,9 +182,18 @@ async fn run_collections(
         }
         let name = collection_name(class);
         let span = tracing::info_span!("collection", collection = name, class = ?class);
-        let report = sync_collection(store, profile, opts, run_id, &directory, &mut discovered, class, creates)
-            .instrument(span.clone())
-            .await?;
+        let report = sync_collection(
+            store,
+            profile,
+            opts,
+            run_id,
+            &directory,
+            &mut discovered,
+            class,
+            creates,
+        )
+        .instrument(span.clone())
+        .await?;
         span.in_scope(|| {
             tracing::info!(
                 applied = ?report.applied,

@@ -40,12 +40,7 @@ impl GatedFactory {
 }
 
 impl ConnectorFactory for GatedFactory {
-    fn open(
-        &self,
-        profile: &str,
-        settings: &ConnectorSpec,
-        reach: &Reach,
-    ) -> Result<Arc<dyn Connector>, ServiceError> {
+    fn open(&self, profile: &str, settings: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
         let inner = DefaultConnectorFactory.open(profile, settings, reach)?;
         if self.gated.contains(profile) || self.gate_all.load(Ordering::SeqCst) {
             Ok(Arc::new(GatedConnector {
