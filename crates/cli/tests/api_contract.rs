@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 /// A ceiling per Schemathesis run (admin, user) against a hung run; the
 /// cases themselves are bounded by count (schemathesis.toml), so the same
 /// cases run on any machine. A run takes about a minute here.
-const SCHEMATHESIS_CEILING_SECONDS: &str = "600";
+const SCHEMATHESIS_CEILING_SECONDS: &str = "300";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

@@ -13,7 +13,8 @@ const STORELESS: [&str; 2] = ["/healthz", "/api/v1/openapi.json"];
 
 /// `If-Match` as the API reads it (R-API-4): one quoted version. `*` is
 /// refused with 428 (it would be a blind overwrite), anything else with 400.
-pub const IF_MATCH_PATTERN: &str = r#"^"[0-9]{1,18}"$"#;
+/// An empty field is an empty list (RFC 9110 §5.6.1), the same as no header.
+pub const IF_MATCH_PATTERN: &str = r#"^("[0-9]{1,18}")?$"#;
 
 /// Ids, names and tokens in a path: no control character (R-API-14).
 const PATH_SEGMENT: &str = r"^[^\u0000-\u001F\u007F-\u009F/]+$";
@@ -221,7 +222,9 @@ fn constrain_parameters(op: &mut Map<String, Value>) {
     for p in params.iter_mut() {
         if p["in"] == "header" && p["name"] == "If-Match" {
             p["schema"] = json!({ "type": "string", "pattern": IF_MATCH_PATTERN });
-            p["description"] = json!("The version read, quoted: `\"3\"`. `*` is refused with 428 (R-API-4).");
+            p["description"] = json!(
+                "The version read, quoted: `\"3\"`. `*` is refused with 428; an empty value is the same as no header (R-API-4)."
+            );
         }
         if p["in"] == "path" {
             p["schema"] = json!({ "type": "string", "pattern": PATH_SEGMENT });
