@@ -110,7 +110,7 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
     let pair_count = pairs.len();
 
     for row in &pairs {
-        let status = to_status(row)?;
+        let mut status = to_status(row)?;
         let crm_side = crm_side_of(&status, &crm);
         let gw_side = if let Some(f) = groupware.items.get(&row.href) {
             GroupwareSide::Present(f.item.clone())
@@ -119,6 +119,9 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
         } else {
             GroupwareSide::Unchanged
         };
+        if let (CrmSide::Present(rec), GroupwareSide::Present(item)) = (&crm_side, &gw_side) {
+            creates.settle_base(collection, &mut status, rec, item);
+        }
         if crm_side != CrmSide::Unchanged || gw_side != GroupwareSide::Unchanged {
             input.pairs.push(PairedItem {
                 pair: status,

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use crmsync_engine::{Action, ActionKind, Target};
+use crmsync_engine::{Action, ActionKind, CrmRecord, GroupwareItem, PairStatus, Precondition, Target};
 use crmsync_model::FieldMap;
 use crmsync_store::Store;
 use crmsync_store::status::{HistoryEntry, JournalStep, StepState};
@@ -33,6 +33,9 @@ use crate::error::SyncError;
 pub(crate) struct InterruptedCreates {
     by_crm_id: HashMap<(String, String), FieldMap>,
     by_href: HashMap<(String, String), FieldMap>,
+    /// Updates and reverts that were `started` (each may have landed), and
+    /// the base their pair would have been saved with, by (collection, pair).
+    updates: HashMap<(String, String), (Vec<Action>, Option<FieldMap>)>,
 }
 
 impl InterruptedCreates {
@@ -46,13 +49,68 @@ impl InterruptedCreates {
         self.by_href.get(&(collection.to_string(), href.to_string()))
     }
 
-    /// Remembers the pair base planned after each `started` create.
+    /// The base of a pair whose both sides were read, once the updates an
+    /// interrupted run `started` on it are accounted for (R-SYNC-CRASH-2,
+    /// R-EDIT-3). Such a write may have landed, and the side it wrote may
+    /// have been edited since: a field that side holds back at its old value
+    /// is then either unwritten or a user's edit, which nothing can tell
+    /// apart. So for each field it wrote, on a side that changed since the
+    /// write was planned: a side holding the written value has it as base
+    /// (the write landed); a side holding anything else leaves the field
+    /// with no known base, so a difference is a conflict under the policy,
+    /// never a plain propagation of the older value over a newer edit.
+    /// A side unchanged since the plan was not written: the base stays.
+    pub(crate) fn settle_base(&self, collection: &str, pair: &mut PairStatus, crm: &CrmRecord, gw: &GroupwareItem) {
+        let Some((updates, planned)) = self.updates.get(&(collection.to_string(), pair.id.clone())) else {
+            return;
+        };
+        for update in updates {
+            let (now, changed) = match (update.target, &update.precondition) {
+                (Target::Groupware, Precondition::Etag(e)) => (&gw.fields, gw.etag != *e),
+                (Target::Crm, Precondition::CrmVersion(v)) => (&crm.fields, crm.version != *v),
+                (Target::Groupware, _) => (&gw.fields, true),
+                (Target::Crm, _) => (&crm.fields, true),
+                (Target::Status, _) => continue,
+            };
+            if !changed {
+                continue;
+            }
+            let Some(written) = &update.fields else { continue };
+            for w in &update.writes {
+                if now.get(&w.key) == written.get(&w.key) {
+                    let base = planned.as_ref().map_or(written, |p| p);
+                    pair.base.set_opt(w.key.clone(), base.get(&w.key));
+                } else {
+                    pair.base.remove(&w.key);
+                }
+            }
+        }
+    }
+
+    /// Remembers the pair base planned after each `started` create, and the
+    /// `started` updates with the base their pair was to be saved with.
     fn collect(&mut self, steps: &[JournalStep]) {
         let mut open: Option<(&JournalStep, Action)> = None;
         for step in steps {
             let Ok(action) = serde_json::from_str::<Action>(&step.action) else {
                 continue;
             };
+            if let Some(pair_id) = action.subject.pair_id.clone() {
+                let key = (step.collection.clone(), pair_id);
+                match action.kind {
+                    ActionKind::Update | ActionKind::Revert
+                        if step.state == StepState::Started && action.target != Target::Status =>
+                    {
+                        self.updates.entry(key).or_default().0.push(action.clone());
+                    }
+                    ActionKind::SaveBase => {
+                        if let Some(entry) = self.updates.get_mut(&key) {
+                            entry.1 = action.fields.clone();
+                        }
+                    }
+                    _ => {}
+                }
+            }
             if action.kind == ActionKind::Create && action.target != Target::Status {
                 open = (step.state == StepState::Started).then_some((step, action));
                 continue;
