@@ -143,11 +143,11 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
         .enable_all()
         .build()
         .unwrap();
-    let db = test.block_on(PgDatabase::create());
+    let db = test.block_on(pg_database());
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let (store, names) = test.block_on(async {
-        let store = Store::connect(&db.url).await.unwrap();
+        let store = Store::connect(db.url()).await.unwrap();
         store.migrate().await.unwrap();
         let mut names = Vec::new();
         for i in 0..PROFILES {
@@ -161,9 +161,9 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
     });
 
     let factories = [GatedFactory::new(&[]), GatedFactory::new(&[]), GatedFactory::new(&[])];
-    let victim = Worker::start(&db.url, "w1", factories[0].clone(), clock.clone());
-    let w2 = Worker::start(&db.url, "w2", factories[1].clone(), clock.clone());
-    let w3 = Worker::start(&db.url, "w3", factories[2].clone(), clock.clone());
+    let victim = Worker::start(db.url(), "w1", factories[0].clone(), clock.clone());
+    let w2 = Worker::start(db.url(), "w2", factories[1].clone(), clock.clone());
+    let w3 = Worker::start(db.url(), "w3", factories[2].clone(), clock.clone());
 
     // Every profile is served once.
     test.block_on(eventually("every profile ran once", || async {
@@ -268,6 +268,6 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
     w3.stop();
     test.block_on(async {
         store.close().await;
-        db.drop_database().await;
+        db.drop_database().await.expect("drop the test database");
     });
 }

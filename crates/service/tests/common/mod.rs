@@ -21,10 +21,8 @@ use crmsync_service::{
 };
 use crmsync_store::Store;
 use serde_json::json;
-use sqlx::Any;
-use sqlx::migrate::MigrateDatabase;
 
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+pub use crmsync_testkit::{Backend, TestDatabase};
 
 /// `both_backends!(name, |store| { … })` defines `name::sqlite` and `name::postgres`.
 #[macro_export]
@@ -54,50 +52,7 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display()))
-        .await
-        .expect("open SQLite");
-    store.migrate().await.expect("migrate SQLite");
-    let outcome = tokio::spawn(body(store.clone())).await;
-    store.close().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
-
-/// A fresh PostgreSQL database (dropped afterwards, also after a panic).
-pub struct PgDatabase {
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub async fn create() -> PgDatabase {
-        sqlx::any::install_default_drivers();
-        let admin = std::env::var("CRMSYNC_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into());
-        let name = format!("crmsync_svc_{}", uuid::Uuid::new_v4().simple());
-        // The admin URL names a database (`…/postgres`): swap in ours.
-        let (base, query) = admin.split_once('?').unwrap_or((admin.as_str(), ""));
-        let (server, _) = base.rsplit_once('/').expect("the PostgreSQL URL names a database");
-        let url = if query.is_empty() {
-            format!("{server}/{name}")
-        } else {
-            format!("{server}/{name}?{query}")
-        };
-        if let Err(e) = Any::create_database(&url).await {
-            panic!(
-                "PostgreSQL is not reachable for the service tests ({e}); start it or set \
-                 CRMSYNC_TEST_POSTGRES_URL (default {DEFAULT_POSTGRES_URL})"
-            );
-        }
-        PgDatabase { url }
-    }
-
-    pub async fn drop_database(&self) {
-        Any::force_drop_database(&self.url)
-            .await
-            .expect("drop the test database");
-    }
+    on(Backend::Sqlite, body).await
 }
 
 pub async fn on_postgres<F, Fut>(body: F)
@@ -105,15 +60,25 @@ where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let db = PgDatabase::create().await;
-    let store = Store::connect(&db.url).await.expect("open the test database");
-    store.migrate().await.expect("migrate PostgreSQL");
-    let outcome = tokio::spawn(body(store.clone())).await;
-    store.close().await;
-    db.drop_database().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    on(Backend::Postgres, body).await
+}
+
+/// A fresh PostgreSQL database, dropped with the value (also after a panic).
+pub async fn pg_database() -> TestDatabase {
+    TestDatabase::postgres("crmsync_svc").await
+}
+
+/// `body` on a migrated store in a fresh database of `backend`; the database
+/// goes when this returns or unwinds.
+async fn on<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = TestDatabase::create(backend, "crmsync_svc").await;
+    let store = Store::connect(db.url()).await.expect("open the test database");
+    store.migrate().await.expect("migrate the test database");
+    body(store).await;
 }
 
 pub async fn user(store: &Store, name: &str) -> User {
