@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 
 use crmsync_model::{ActivityFields, ActivityKind};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
+use crmsync_testkit::{Peer, PeerKind};
 
-const DAV_USER: &str = "crm";
-const DAV_PASSWORD: &str = "s3cret-Radicale";
+/// Radicale with htpasswd authentication knows this user and password.
+const DAV_USER: &str = crmsync_testkit::USER;
+const DAV_PASSWORD: &str = crmsync_testkit::PASSWORD;
 const WRONG_PASSWORD: &str = "not-the-Password-42";
 
 fn crmsync(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -31,83 +33,6 @@ fn crmsync(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         command.env(k, v);
     }
     command.output().expect("crmsync runs")
-}
-
-/// Radicale with htpasswd authentication on a free port of 127.0.0.1, killed on drop.
-struct Radicale {
-    port: u16,
-    child: Child,
-    dir: tempfile::TempDir,
-}
-
-impl Radicale {
-    fn start() -> Radicale {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let root = dir.path();
-        let port = free_port();
-        std::fs::write(root.join("users"), format!("{DAV_USER}:{DAV_PASSWORD}\n")).expect("htpasswd");
-        let config = format!(
-            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = htpasswd\nhtpasswd_filename = {}\n\
-             htpasswd_encryption = plain\ndelay = 0\n[storage]\nfilesystem_folder = {}\n\
-             [rights]\ntype = owner_only\n[logging]\nlevel = warning\n",
-            root.join("users").display(),
-            root.join("collections").display()
-        );
-        std::fs::write(root.join("radicale.conf"), config).expect("radicale config");
-        let log = std::fs::File::create(root.join("server.log")).expect("log");
-        let child = Command::new(tool("radicale"))
-            .arg("--config")
-            .arg(root.join("radicale.conf"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start radicale");
-        let mut radicale = Radicale { port, child, dir };
-        radicale.wait_ready();
-        radicale
-    }
-
-    fn wait_ready(&mut self) {
-        let give_up = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Some(status) = self.child.try_wait().expect("poll radicale") {
-                panic!("radicale exited with {status}: {}", self.log());
-            }
-            assert!(Instant::now() < give_up, "radicale did not start: {}", self.log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Radicale {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A peer executable on PATH or in the repository's venv (`scripts/test-env.sh`).
-fn tool(name: &str) -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.tools/py/bin")
-        .join(name);
-    on_path
-        .or_else(|| venv.is_file().then_some(venv))
-        .unwrap_or_else(|| panic!("`{name}` is not on PATH: `source scripts/test-env.sh` installs the Python peers"))
 }
 
 /// A SQLite CRM with user anna and one DAV profile `anna` pointing at `url`,
@@ -134,7 +59,7 @@ fn dav_setup(dir: &Path, url: &str) -> PathBuf {
 // only.
 #[test]
 fn wrong_password_says_which_settings_to_correct_and_hides_the_password() {
-    let radicale = Radicale::start();
+    let radicale = Peer::start(PeerKind::RadicaleWithPassword);
     let dir = tempfile::tempdir().expect("temp dir");
     let config = dav_setup(dir.path(), &radicale.url());
 

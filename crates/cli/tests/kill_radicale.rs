@@ -21,17 +21,18 @@ use crmsync_connector::Connector;
 use crmsync_dav::{DavConfig, DavConnector};
 use crmsync_model::{ContactFields, Role, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
+use crmsync_testkit::{Peer, PeerKind};
 use serde_json::Value;
 use tempfile::TempDir;
 
 const PROFILE: &str = "alice";
-const DAV_USER: &str = "crm";
-const DAV_PASSWORD: &str = "s3cret";
+const DAV_USER: &str = crmsync_testkit::USER;
+const DAV_PASSWORD: &str = crmsync_testkit::PASSWORD;
 
 // R-SAFE-1, R-SAFE-2 (DAV: Radicale)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_safe_2_first_sync_to_radicale_killed_at_random_moments_converges_without_duplicates() {
-    let radicale = Radicale::start();
+    let radicale = Peer::start(PeerKind::Radicale);
     let target = Target::Dav {
         url: radicale.url(),
         storage: radicale.storage(),
@@ -472,76 +473,4 @@ impl SplitMix64 {
     fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
-}
-
-/// A real Radicale on a free port of 127.0.0.1, storage in a temp folder,
-/// killed by the process id we started when dropped.
-struct Radicale {
-    child: Child,
-    port: u16,
-    dir: TempDir,
-}
-
-impl Radicale {
-    fn start() -> Radicale {
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        // `owner_only` with `auth = none`: any Basic user is its own principal
-        // and home (`/crm/`, `/reference/`), see PEERS.md.
-        let config = format!(
-            "[server]\nhosts = 127.0.0.1:{port}\n[auth]\ntype = none\n[storage]\nfilesystem_folder = {}\n\
-             [rights]\ntype = owner_only\n[logging]\nlevel = warning\n",
-            dir.path().join("collections").display()
-        );
-        std::fs::write(dir.path().join("radicale.conf"), config).unwrap();
-        let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-        let mut child = Command::new(tool("radicale"))
-            .arg("--config")
-            .arg(dir.path().join("radicale.conf"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("radicale starts");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let server_log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("radicale exited with {status}: {}", server_log());
-            }
-            assert!(Instant::now() < deadline, "radicale did not start: {}", server_log());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Radicale { child, port, dir }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port)
-    }
-
-    fn storage(&self) -> PathBuf {
-        self.dir.path().join("collections")
-    }
-}
-
-impl Drop for Radicale {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A tool from PATH or from the repo's venv (`scripts/test-env.sh` makes it).
-fn tool(name: &str) -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../.tools/py/bin")
-        .join(name);
-    on_path
-        .or_else(|| venv.is_file().then_some(venv))
-        .unwrap_or_else(|| panic!("`{name}` is not installed: run scripts/test, or `source scripts/test-env.sh` first"))
 }
