@@ -18,11 +18,10 @@ const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 const PASSWORD: &str = "pw-Heron-5521";
 
 fn crmsync(config: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_crmsync"))
+    crate::support::crmsync_command()
         .arg("--config")
         .arg(config)
         .args(args)
-        .env_remove("CRMSYNC_CONFIG")
         .env_remove("CRMSYNC_SECURITY_KEY")
         .output()
         .expect("run crmsync")
@@ -123,11 +122,10 @@ async fn r_safe_6_hostile_profile_settings_leave_crmsync_serve_running_and_healt
 
     let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
     let mut serve = Serve(
-        Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        crate::support::crmsync_command()
             .arg("--config")
             .arg(&config)
             .arg("serve")
-            .env_remove("CRMSYNC_CONFIG")
             .env_remove("CRMSYNC_SECURITY_KEY")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -73,10 +73,8 @@ impl Demo {
 }
 
 fn crmsync_raw(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crmsync"))
+    crate::support::crmsync_command()
         .args(args)
-        .env_remove("CRMSYNC_CONFIG")
-        .env_remove("CRMSYNC_LOG")
         .output()
         .expect("crmsync runs")
 }
@@ -370,10 +368,8 @@ fn status_into_a_closed_pipe_exits_quietly() {
     let demo = Demo::new();
     let (reader, writer) = std::io::pipe().unwrap();
     drop(reader);
-    let out = Command::new(env!("CARGO_BIN_EXE_crmsync"))
+    let out = crate::support::crmsync_command()
         .args(["--config", &demo.config(), "status"])
-        .env_remove("CRMSYNC_CONFIG")
-        .env_remove("CRMSYNC_LOG")
         .stdout(writer)
         .output()
         .unwrap();

@@ -20,12 +20,10 @@ impl WorkerProcess {
     pub fn start(config: &Path, id: &str, log_dir: &Path) -> WorkerProcess {
         let log = log_dir.join(format!("{id}.log"));
         let file = std::fs::File::create(&log).expect("worker log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        let child = crate::support::crmsync_command()
             .arg("--config")
             .arg(config)
             .arg("worker")
-            .env_remove("CRMSYNC_CONFIG")
-            .env_remove("CRMSYNC_LOG")
             // The documented way to name a worker (scheduler.worker_id).
             .env("CRMSYNC_SCHEDULER_WORKER_ID", id)
             .stdin(Stdio::null())

@@ -123,11 +123,9 @@ impl World {
             args.push("--json".into());
         }
         args.extend(["sync".into(), "--profile".into(), PROFILE.into()]);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_crmsync"));
+        let mut command = crate::support::crmsync_command();
         command
             .args(&args)
-            .env_remove("CRMSYNC_CONFIG")
-            .env_remove("CRMSYNC_LOG")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log);

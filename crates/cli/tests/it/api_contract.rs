@@ -6,8 +6,7 @@
 //! a venv of their own (scripts/requirements-contract.txt); missing, the
 //! test fails.
 
-mod support;
-
+use crate::support;
 use support::{free_port, text};
 
 use std::net::TcpStream;
@@ -81,12 +80,10 @@ impl Server {
     }
 
     fn crmsync(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        crate::support::crmsync_command()
             .arg("--config")
             .arg(&self.config)
             .args(args)
-            .env_remove("CRMSYNC_CONFIG")
-            .env_remove("CRMSYNC_LOG")
             .output()
             .expect("crmsync runs")
     }
@@ -109,11 +106,10 @@ impl Server {
     /// deadline: it only turns a server that never comes up into a failure).
     fn serve(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("serve.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        let child = crate::support::crmsync_command()
             .arg("--config")
             .arg(&self.config)
             .arg("serve")
-            .env_remove("CRMSYNC_CONFIG")
             .env("CRMSYNC_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)

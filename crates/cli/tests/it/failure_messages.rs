@@ -3,8 +3,7 @@
 //! does not answer, and a mass delete held by the guard (R-SAFE-3). Each
 //! message says what went wrong and what to do, down to the command to run.
 
-mod support;
-
+use crate::support;
 use support::{free_port, text};
 
 use std::net::TcpStream;
@@ -22,13 +21,11 @@ const DAV_PASSWORD: &str = crmsync_testkit::PASSWORD;
 const WRONG_PASSWORD: &str = "not-the-Password-42";
 
 fn crmsync(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crmsync"));
+    let mut command = crate::support::crmsync_command();
     command
         .arg("--config")
         .arg(config)
-        .args(args)
-        .env_remove("CRMSYNC_CONFIG")
-        .env_remove("CRMSYNC_LOG");
+        .args(args);
     for (k, v) in env {
         command.env(k, v);
     }
@@ -169,11 +166,9 @@ async fn crm_tasks(db: &Path) -> usize {
 async fn mass_delete_guard_says_what_was_held_back_and_its_confirm_command_works() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let demo = tmp.path().join("demo");
-    let out = Command::new(env!("CARGO_BIN_EXE_crmsync"))
+    let out = crate::support::crmsync_command()
         .args(["demo", "--dir"])
         .arg(&demo)
-        .env_remove("CRMSYNC_CONFIG")
-        .env_remove("CRMSYNC_LOG")
         .output()
         .expect("crmsync demo runs");
     assert!(out.status.success(), "demo: {}", text(&out.stderr));

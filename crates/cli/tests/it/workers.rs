@@ -9,8 +9,7 @@
 //! first journal read by locking that table, so the test decides when runs
 //! end without sleeping or changing the binary.
 
-mod workers_support;
-
+use crate::workers_support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -483,12 +482,10 @@ async fn postgres_commands_print_no_migration_notice() {
     let config = dir.path().join("crmsync.toml");
     std::fs::write(&config, format!("[database]\nurl = \"{}\"\n", db.url)).unwrap();
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_crmsync"))
+        crate::support::crmsync_command()
             .arg("--config")
             .arg(&config)
             .args(args)
-            .env_remove("CRMSYNC_CONFIG")
-            .env_remove("CRMSYNC_LOG")
             .output()
             .unwrap()
     };

@@ -9,12 +9,10 @@ use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use crmsync_testkit::Dovecot;
 
 fn crmsync(config: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crmsync"))
+    crate::support::crmsync_command()
         .arg("--config")
         .arg(config)
         .args(args)
-        .env_remove("CRMSYNC_CONFIG")
-        .env_remove("CRMSYNC_LOG")
         .env("ANNA_IMAP_PASSWORD", "anna-pw")
         .output()
         .expect("crmsync runs")

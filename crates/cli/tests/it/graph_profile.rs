@@ -12,13 +12,11 @@ use crmsync_testkit::{GraphResource, GraphServer};
 use serde_json::json;
 
 async fn crmsync(config: &Path, args: &[&str], secret: &str) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_crmsync"));
+    let mut command = crate::support::crmsync_command();
     command
         .arg("--config")
         .arg(config)
         .args(args)
-        .env_remove("CRMSYNC_CONFIG")
-        .env_remove("CRMSYNC_LOG")
         .env("ANNA_GRAPH_SECRET", secret);
     // The Graph server lives in this test's runtime: wait off its threads.
     tokio::task::spawn_blocking(move || command.output().expect("crmsync runs"))

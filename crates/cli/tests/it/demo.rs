@@ -6,9 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn crmsync(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crmsync"))
+    crate::support::crmsync_command()
         .args(args)
-        .env_remove("CRMSYNC_CONFIG")
         .output()
         .expect("crmsync runs")
 }
