@@ -2,8 +2,7 @@
 //! messages placed, moved, tagged and expunged with Python's imaplib as a
 //! user's mail client would, then the real runner with the IMAP connector.
 
-mod mail_world;
-
+use crate::mail_world;
 use crmsync_connector::MailSource;
 use crmsync_model::{EmailDirection, PartyKind};
 use crmsync_sync::MailTracking;

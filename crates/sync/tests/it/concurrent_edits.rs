@@ -8,8 +8,7 @@
 //! profile's policy, recorded (R-EDIT-3): `crm-wins` overwrites with a history
 //! entry, `manual` holds a conflict and overwrites nothing.
 
-mod dav_world;
-
+use crate::dav_world;
 use std::sync::Arc;
 use std::time::Duration;
 

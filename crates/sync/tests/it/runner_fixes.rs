@@ -1,8 +1,7 @@
 //! Runner behaviours the model-based test (`model_based.rs`) found missing,
 //! each pinned by a small example (docs/RULES.md, crmsync-sync).
 
-mod memory_world;
-
+use crate::memory_world;
 use crmsync_engine::ConflictPolicy;
 use crmsync_model::{ContactFields, FieldMap};
 use crmsync_sync::CrashPoint;

@@ -3,8 +3,7 @@
 //! on the first run, after a reset and when a remembered collection is gone.
 //! Calls are counted by a wrapper around a real vdir connector.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

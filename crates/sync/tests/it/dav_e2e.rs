@@ -2,8 +2,7 @@
 //! Xandikos, the same test bodies for each), with edits made by independent
 //! clients (plain HTTP, the `caldav` Python package, vdirsyncer).
 
-mod dav_world;
-
+use crate::dav_world;
 use std::collections::BTreeSet;
 
 use chrono::Duration;

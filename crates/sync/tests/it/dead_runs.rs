@@ -1,8 +1,7 @@
 //! Run rows of runs that died are closed by the next run (R-SAFE-2,
 //! R-SYNC-RUNS-1 in docs/RULES.md).
 
-mod memory_world;
-
+use crate::memory_world;
 use crmsync_engine::ConflictPolicy;
 use memory_world::{MemWorld, PROFILE};
 

@@ -2,8 +2,7 @@
 //! every call, replies lost after the write landed, an edit racing the
 //! runner's update (412), the mass-delete guard, and a reset.
 
-mod memory_world;
-
+use crate::memory_world;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;

@@ -4,8 +4,7 @@
 //! resynced without duplicates, and edits made "in Outlook" (straight on the
 //! server) coming back.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -9,7 +9,7 @@ use super::peer::tool;
 /// with its output when it fails, so a failing client explains itself.
 pub fn run_script(script: &str, args: &[&str]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/dav_world")
+        .join("tests/it/dav_world")
         .join(script);
     let output = Command::new(tool("python3"))
         .arg(&path)

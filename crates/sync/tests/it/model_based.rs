@@ -27,8 +27,7 @@
 //!
 //! `PROPTEST_CASES` raises the number of cases (default 1,000 per policy).
 
-mod memory_world;
-
+use crate::memory_world;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

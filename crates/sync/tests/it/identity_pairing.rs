@@ -2,8 +2,7 @@
 //! R-RESET-1, R-ENG-7): an item whose UID is its record's id is that record,
 //! but after a reset nothing about their fields is agreed any more.
 
-mod memory_world;
-
+use crate::memory_world;
 use crmsync_connector::Href;
 use crmsync_engine::ConflictPolicy;
 use crmsync_model::FieldMap;

@@ -10,9 +10,8 @@
 //! The parsing rules themselves are proven item by item in
 //! crates/mapping/tests/malformed.rs; this table proves the runner around them.
 
-mod common;
-mod dav_world;
-
+use crate::common;
+use crate::dav_world;
 use std::collections::BTreeMap;
 
 use chrono::{Duration, Timelike, Utc};

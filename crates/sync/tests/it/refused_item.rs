@@ -4,8 +4,7 @@
 //! does not fail; it waits for its next change, like a quarantined item.
 //! Before, the one refusal failed the whole profile, at every run.
 
-mod dav_world;
-
+use crate::dav_world;
 use crmsync_model::Recurrence;
 use dav_world::{DavWorld, Peer, PeerKind, applied, writes};
 

@@ -1,7 +1,6 @@
 //! End to end on the embedded default: SQLite CRM ↔ vdir folders.
 
-mod common;
-
+use crate::common;
 use common::{World, applied, writes};
 use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 

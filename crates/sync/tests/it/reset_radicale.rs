@@ -6,8 +6,7 @@
 //! one side holds alone, and settles the one field both hold differently
 //! (the title) by the profile's policy, as a conflict.
 
-mod dav_world;
-
+use crate::dav_world;
 use crmsync_engine::{ConflictPolicy, EntityClass};
 use crmsync_model::{Contact, ContactFields};
 use crmsync_sync::ops::{ResetScope, reset};

@@ -7,8 +7,7 @@
 //! status store agrees with the server item for item (R-SAFE-1, R-SAFE-2,
 //! R-CONN-4, R-CONN-5, R-DAV-7, R-SYNC-CURSOR-1).
 
-mod dav_world;
-
+use crate::dav_world;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
