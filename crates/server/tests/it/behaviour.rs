@@ -2,8 +2,7 @@
 //! not a single status code: lists, paging, users, journals, sync flags,
 //! participants and the change log.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};

@@ -3,8 +3,7 @@
 //! error, the webhook's rate limit, one body decoder and unique user names.
 //! Where the store is involved the test runs on SQLite and PostgreSQL.
 
-mod common;
-
+use crate::common;
 use std::net::SocketAddr;
 
 use axum::body::Body;

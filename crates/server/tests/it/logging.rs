@@ -1,7 +1,6 @@
 //! Requests are traced, and the bearer token never reaches the log.
 
-mod common;
-
+use crate::common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

@@ -2,8 +2,7 @@
 //! scheduled run (R-SCHED-3, R-SVC-13): refused with 409 and `Retry-After`
 //! while another worker runs the profile, the lease given back after.
 
-mod common;
-
+use crate::common;
 use axum::http::{Method, StatusCode, header};
 use common::World;
 use common::service::server_mode;

@@ -1,8 +1,7 @@
 //! The route × failure matrix: every authenticated route is driven through
 //! each way a request can be refused, from the table in `common/routes.rs`.
 
-mod common;
-
+use crate::common;
 use axum::http::{Method, StatusCode, header};
 use common::routes::{On, authenticated_routes};
 use common::{TEST_MAX_BODY, World};

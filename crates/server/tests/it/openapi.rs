@@ -1,8 +1,7 @@
 //! The OpenAPI document is generated from the code, lists exactly the routes
 //! the router serves, and is a structurally valid OpenAPI 3 document.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeSet;
 
 use axum::http::{Method, StatusCode};

@@ -3,8 +3,7 @@
 //! log line written meanwhile. The runs fail (the DAV port refuses
 //! connections), so the connector's error paths are the ones exercised.
 
-mod common;
-
+use crate::common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 

@@ -1,8 +1,7 @@
 //! `/api/v1/profiles`: stored profiles managed over the API, driven through
 //! the router on a real SQLite store with a real security key.
 
-mod common;
-
+use crate::common;
 use axum::http::{Method, StatusCode};
 use common::World;
 use crmsync_model::UserFields;

@@ -2,8 +2,7 @@
 //! push makes the scheduler run that profile, and only that one. Real
 //! SQLite, real vdir folders, a real scheduler on a hand-driven clock.
 
-mod common;
-
+use crate::common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use common::service::{ServerMode, next_events, server_mode, settle};

@@ -1,8 +1,7 @@
 //! The `/sync` routes (the operator surface): real SQLite, real vdir folders,
 //! real sync runs, driven through the router like a client would.
 
-mod common;
-
+use crate::common;
 use std::path::PathBuf;
 use std::sync::Arc;
 

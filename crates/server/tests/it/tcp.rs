@@ -1,8 +1,7 @@
 //! The API over a real TCP socket with a real HTTP client: what a deployed
 //! server does, including graceful shutdown.
 
-mod common;
-
+use crate::common;
 use common::{TEST_MAX_BODY, World};
 use crmsync_server::{AppState, serve};
 use serde_json::{Value, json};

@@ -5,8 +5,7 @@
 //! R-SCHED-1, R-SCHED-3). SQLite only: the back-off is the scheduler's and is
 //! proven on both backends in scheduling.rs; this is about the connector.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 

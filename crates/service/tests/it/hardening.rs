@@ -5,8 +5,7 @@
 //! reach only allowed addresses (R-SEC-1), and a missing key is named at
 //! start (R-SEC-4).
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! Runs started by hand hold the profile's lease (R-SCHED-3, R-SVC-13), on
 //! SQLite and PostgreSQL, against a real scheduler on a hand-driven clock.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 

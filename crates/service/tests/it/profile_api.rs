@@ -3,8 +3,7 @@
 //! password kept on replace (R-SVC-API-3), push tokens stored as hashes and
 //! rotated (R-SVC-API-5).
 
-mod common;
-
+use crate::common;
 use chrono::Utc;
 use common::*;
 use crmsync_model::{Actor, Role};

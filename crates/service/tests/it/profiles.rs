@@ -2,8 +2,7 @@
 //! absent from every output, R-PERM-1 on save and run, the config import,
 //! the interval's range (R-SCHED-1) and who sees which profile (R-PERM-2).
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

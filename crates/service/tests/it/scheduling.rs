@@ -6,8 +6,7 @@
 //! `tick()`; runs are awaited through the scheduler's events. No test sleeps
 //! through an interval.
 
-mod common;
-
+use crate::common;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -15,8 +15,7 @@
 //! "not taken over before the lease expired" is checked by asking the
 //! survivors to claim while the clock still stands before the expiry.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
