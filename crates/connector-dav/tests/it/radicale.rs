@@ -1,7 +1,6 @@
 //! The DAV connector suite against a real Radicale 3.9.
 
-mod common;
-
+use crate::common;
 use common::{PASSWORD, Peer, PeerKind, USER};
 use crmsync_connector::{Connector, ConnectorError, SecretSource};
 use crmsync_dav::{DavConnector, DavError};
