@@ -1,8 +1,7 @@
 //! Crash safety: no half files, crash leftovers ignored and cleaned, creates
 //! that never clobber another writer's file. (R-SAFE-2)
 
-mod common;
-
+use crate::common;
 use std::fs;
 use std::time::{Duration, SystemTime};
 

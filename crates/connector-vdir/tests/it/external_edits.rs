@@ -1,8 +1,7 @@
 //! Other programs (editors, khard, vdirsyncer) edit the same folder: their
 //! changes must show up, and a conditional write must never overwrite them.
 
-mod common;
-
+use crate::common;
 use std::fs;
 
 use common::{contacts_fixture, file_names};

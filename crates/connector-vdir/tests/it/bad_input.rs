@@ -1,7 +1,6 @@
 //! Wrong configuration and hostile input give clear errors, never damage.
 
-mod common;
-
+use crate::common;
 use std::fs;
 
 use common::contacts_fixture;

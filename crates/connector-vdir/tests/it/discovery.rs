@@ -1,7 +1,6 @@
 //! Finding collections in a vdir root and creating them.
 
-mod common;
-
+use crate::common;
 use std::fs;
 
 use crmsync_connector::{CollectionKind, Connector, ConnectorError, ContentType, VCardVersion};
