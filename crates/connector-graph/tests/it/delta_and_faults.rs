@@ -2,8 +2,7 @@
 //! injected faults (docs/RULES.md R-GRAPH-*). Time is the connector's manual
 //! clock: no test sleeps.
 
-mod common;
-
+use crate::common;
 use std::time::Duration;
 
 use crmsync_connector::{CollectionKind, Connector, ConnectorError, Href};

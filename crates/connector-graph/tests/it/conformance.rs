@@ -1,7 +1,6 @@
 //! The shared connector conformance suite against the Graph test server.
 
-mod common;
-
+use crate::common;
 use crmsync_connector::conformance::{self, Bodies, Subject};
 use crmsync_connector::{CollectionKind, Connector};
 use crmsync_testkit::GraphServer;
