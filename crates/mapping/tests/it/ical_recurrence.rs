@@ -1,8 +1,7 @@
 //! R-CAL-4 series (rule, EXDATE, RDATE, overridden instances) and the time
 //! handling under them: zones, all-day dates, floating times (R-MAP-8).
 
-mod common;
-
+use crate::common;
 use common::{TestDirectory, ctx, fixture};
 use crmsync_mapping::{activity_to_fields, fingerprint, parse_ical, render_ical};
 use crmsync_model::{ActivityFields, ActivityKind, OccurrenceOverride, Recurrence};

@@ -2,8 +2,7 @@
 //! FieldMap is the identity (R-MAP-4, R-MAP-1, R-MAP-2), and rendering the
 //! parsed fields over the rendered item changes nothing (R-MAP-6).
 
-mod common;
-
+use crate::common;
 use chrono::{DateTime, TimeZone, Utc};
 use common::{TestDirectory, ctx};
 use crmsync_mapping::{

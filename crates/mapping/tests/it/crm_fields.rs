@@ -1,8 +1,7 @@
 //! The CRM side of the FieldMap: contacts (R-FIELD-1) and activities
 //! (R-FIELD-3, R-FIELD-4, R-CAL-2).
 
-mod common;
-
+use crate::common;
 use common::TestDirectory;
 use crmsync_mapping::{activity_to_fields, contact_to_fields, fields_to_activity, fields_to_contact};
 use crmsync_model::{

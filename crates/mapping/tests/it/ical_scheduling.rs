@@ -2,8 +2,7 @@
 //! attendees: SEQUENCE, ORGANIZER and scheduling parameters change only
 //! when the CRM really changed the meeting.
 
-mod common;
-
+use crate::common;
 use common::{TestDirectory, ctx, fixture};
 use crmsync_mapping::{activity_to_fields, parse_ical, render_ical};
 use crmsync_model::{ActivityFields, ActivityKind};

@@ -2,8 +2,7 @@
 //! they map to (R-MAP-1, R-MAP-2, R-FIELD-3, R-FIELD-4), and that
 //! rendering them unchanged changes nothing (R-MAP-6, R-CAL-5).
 
-mod common;
-
+use crate::common;
 use common::{ctx, fixture, fixtures};
 use crmsync_mapping::{CalendarComponent, parse_ical, render_ical};
 use crmsync_model::ActivityKind;

@@ -1,8 +1,7 @@
 //! R-SAFE-4: malformed items fail with an error that names the line or
 //! property and says what to do, so the runner can quarantine them.
 
-mod common;
-
+use crate::common;
 use common::{ctx, fixture, fixture_bytes};
 use crmsync_mapping::{
     CardVersion, Format, MAX_ITEM_BYTES, MappingError, parse_ical, parse_ical_bytes, parse_vcard, parse_vcard_bytes,

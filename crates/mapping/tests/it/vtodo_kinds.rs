@@ -1,8 +1,7 @@
 //! R-MAP-2 / R-MAP-5 / R-FIELD-4: task, phone call, fax and letter travel
 //! as VTODO and come back as what they were.
 
-mod common;
-
+use crate::common;
 use common::{TestDirectory, ctx, fixture};
 use crmsync_mapping::{CalendarComponent, activity_to_fields, fields_to_activity, parse_ical, render_ical};
 use crmsync_model::{ActivityFields, ActivityKind, ActivityState};

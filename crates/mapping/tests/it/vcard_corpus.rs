@@ -2,8 +2,7 @@
 //! to (R-MAP-4, R-FIELD-1), and that rendering never loses what crmsync
 //! does not map (R-MAP-6).
 
-mod common;
-
+use crate::common;
 use common::{fixture, fixtures};
 use crmsync_mapping::{CardVersion, parse_vcard, render_vcard};
 

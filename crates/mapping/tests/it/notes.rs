@@ -1,8 +1,7 @@
 //! R-FIELD-5: description, fixed separator, journal newest first; only the
 //! part above the separator flows back.
 
-mod common;
-
+use crate::common;
 use chrono::{TimeZone, Utc};
 use common::{TestDirectory, ctx};
 use crmsync_mapping::{

@@ -2,8 +2,7 @@
 //! REV, property order, folding, parameter case, escaping and line ends all
 //! reduce to the same FieldMap and fingerprint.
 
-mod common;
-
+use crate::common;
 use common::fixture;
 use crmsync_mapping::{fingerprint, parse_ical, parse_vcard};
 
