@@ -2,8 +2,7 @@
 //! × organizer/attendee × owner × origin, with the expected outcome and rule.
 //! Each row runs through the full planner, not the deletion module alone.
 
-mod common;
-
+use crate::common;
 use common::*;
 use crmsync_engine::{ActionKind, CrmFacts, CrmSide, EntityClass, GroupwareSide, Origin, Plan, RuleId, Target};
 use crmsync_model::ActivityKind;

@@ -2,8 +2,7 @@
 //! the API and logs (R-SAFE-5 dry-run, R-EXPLAIN-1), and profiles load with
 //! the SPEC's defaults.
 
-mod common;
-
+use crate::common;
 use common::*;
 use crmsync_engine::{
     ConflictPolicy, CrmSide, Direction, EntityClass, GroupwareSide, OnCrmDelete, OnGroupwareDelete, Origin, Plan,

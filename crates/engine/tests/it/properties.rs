@@ -3,8 +3,7 @@
 //! pairs an item twice and never creates an item it matched.
 //! At least 1,000 cases; `PROPTEST_CASES` can raise it.
 
-mod common;
-
+use crate::common;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Duration;

@@ -3,8 +3,7 @@
 //! `every_rule_id_has_a_case` fails when a RuleId has none, so the table
 //! cannot silently shrink.
 
-mod common;
-
+use crate::common;
 use chrono::Duration;
 
 use common::*;
