@@ -8,7 +8,7 @@
 //! a clear message while the run goes on (R-MAP-18).
 //!
 //! The parsing rules themselves are proven item by item in
-//! crates/mapping/tests/malformed.rs; this table proves the runner around them.
+//! crates/mapping/tests/it/malformed.rs; this table proves the runner around them.
 
 use crate::common;
 use crate::dav_world;
