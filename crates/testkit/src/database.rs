@@ -172,13 +172,45 @@ impl Drop for TestDatabase {
 mod tests {
     use super::*;
 
+    // R-PROOF-5
     #[test]
-    fn the_database_name_is_swapped_and_the_query_kept() {
+    fn r_proof_5_the_database_name_is_swapped_and_the_query_kept() {
         assert_eq!(
             postgres_url_for("postgres://u@h:5432/postgres?sslmode=disable", "x").unwrap(),
             "postgres://u@h:5432/x?sslmode=disable"
         );
         assert_eq!(postgres_url_for("postgres://u@h/postgres", "x").unwrap(), "postgres://u@h/x");
         assert!(postgres_url_for("postgres://u@h", "x").is_err());
+    }
+
+    // R-PROOF-5: the database exists while the value lives and is gone after,
+    // also when the test that held it panicked.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn r_proof_5_a_postgres_test_database_is_dropped_with_the_value_also_after_a_panic() {
+        let db = TestDatabase::postgres("crmsync_testkit").await;
+        let url = db.url().to_owned();
+        assert!(Any::database_exists(&url).await.unwrap(), "created");
+        drop(db);
+        assert!(!Any::database_exists(&url).await.unwrap(), "dropped with the value");
+
+        let db = TestDatabase::postgres("crmsync_testkit").await;
+        let url = db.url().to_owned();
+        let panicked = tokio::spawn(async move {
+            let _held = db;
+            panic!("a failing test");
+        })
+        .await;
+        assert!(panicked.is_err());
+        assert!(!Any::database_exists(&url).await.unwrap(), "dropped after the panic");
+    }
+
+    #[test]
+    fn r_proof_5_a_sqlite_test_database_lives_in_its_own_folder() {
+        let db = TestDatabase::sqlite();
+        assert_eq!(db.backend(), Backend::Sqlite);
+        assert_eq!(db.url(), format!("sqlite://{}", db.dir().join("crm.db").display()));
+        let dir = db.dir().to_path_buf();
+        drop(db);
+        assert!(!dir.exists(), "the folder goes with the value");
     }
 }

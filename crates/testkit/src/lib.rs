@@ -16,11 +16,15 @@
 //!
 //! Nothing here is for production: the crate is `publish = false`, a
 //! dev-dependency everywhere but in `crmsync-bench` (a measuring tool).
-//! It depends on none of crmsync's crates, so any crate's tests can use it.
+//! Without features it depends on none of crmsync's crates, so any crate's
+//! tests can use it; feature `dav` adds the DAV connector's config for a
+//! [`Peer`].
 
 mod canned;
 mod counters;
 mod database;
+#[cfg(feature = "dav")]
+mod dav;
 mod dovecot;
 mod fault;
 mod graph;

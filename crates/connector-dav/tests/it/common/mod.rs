@@ -1,71 +1,30 @@
 //! Test harness: real Radicale and Xandikos servers on free ports of
-//! 127.0.0.1 with throw-away storage (started by `crmsync-testkit`, killed
-//! when the [`Peer`] is dropped), plus the connector config and a raw HTTP
-//! client for them.
+//! 127.0.0.1 with throw-away storage and the connector config for them
+//! (`crmsync_testkit::Peer`, feature `dav`), plus a raw HTTP client.
 #![allow(dead_code)]
 
 pub mod suite;
 
-use std::ops::{Deref, DerefMut};
+use crmsync_dav::ServerFamily;
 
-use crmsync_dav::{DavConfig, DavConnector, RetryConfig, ServerFamily};
-
-pub use crmsync_testkit::{PASSWORD, PeerKind, USER};
+pub use crmsync_testkit::{PASSWORD, Peer, PeerKind, USER};
 
 /// The server family a peer kind is, as the connector names it.
 pub fn family(kind: PeerKind) -> ServerFamily {
-    match kind {
-        PeerKind::Radicale | PeerKind::RadicaleWithPassword => ServerFamily::Radicale,
-        PeerKind::Xandikos => ServerFamily::Xandikos,
-    }
+    kind.family()
 }
 
-/// A running DAV server (see [`crmsync_testkit::Peer`]).
-pub struct Peer(crmsync_testkit::Peer);
+/// A plain HTTP client: the "independent client" editing behind crmsync's back.
+pub trait RawClient {
+    fn raw(&self) -> Raw;
+}
 
-impl Peer {
-    pub fn start(kind: PeerKind) -> Peer {
-        Peer(crmsync_testkit::Peer::start(kind))
-    }
-
-    /// Config with the right credentials and quick retries (tests must not wait).
-    pub fn config(&self) -> DavConfig {
-        DavConfig {
-            retry: RetryConfig {
-                max_retries: 2,
-                base_delay_ms: 20,
-                max_delay_ms: 100,
-                max_retry_after_secs: 1,
-            },
-            timeout_secs: 20,
-            ..DavConfig::new(self.url()).with_basic(USER, PASSWORD)
-        }
-    }
-
-    pub fn connector(&self) -> DavConnector {
-        DavConnector::new(&self.config()).expect("connector")
-    }
-
-    /// A plain HTTP client: the "independent client" editing behind crmsync's back.
-    pub fn raw(&self) -> Raw {
+impl RawClient for Peer {
+    fn raw(&self) -> Raw {
         Raw {
             base: self.url(),
             client: reqwest::Client::new(),
         }
-    }
-}
-
-impl Deref for Peer {
-    type Target = crmsync_testkit::Peer;
-
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl DerefMut for Peer {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.0
     }
 }
 
