@@ -30,22 +30,7 @@ pub fn now() -> DateTime<Utc> {
 impl World {
     pub async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("crm.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let (user, _token) = store
-            .create_user(UserFields {
-                name: "alice".into(),
-                email: Some("alice@example.com".into()),
-                role: Role::User,
-                active: true,
-            })
-            .await
-            .unwrap();
-        let actor = Actor {
-            user_id: user.meta.id.clone(),
-            role: Role::User,
-        };
+        let (store, actor) = crm_with_alice(&format!("sqlite://{}", dir.path().join("crm.db").display())).await;
         let root = dir.path().join("mailbox");
         std::fs::create_dir_all(&root).unwrap();
         let connector = VdirConnector::open(&VdirConfig { root }).unwrap();
@@ -90,32 +75,12 @@ impl World {
     }
 
     pub async fn contact(&self, first: &str, last: &str, email: &str) -> Contact {
-        let fields = ContactFields {
-            first_name: Some(first.into()),
-            last_name: Some(last.into()),
-            email1: Some(email.into()),
-            active: true,
-            ..ContactFields::default()
-        };
+        let fields = contact_fields(first, last, email);
         self.store.create(&self.actor.user_id, fields).await.unwrap()
     }
 
     pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {
-        let mut a = ActivityFields::new(ActivityKind::Appointment, subject);
-        a.start = Some(now() + Duration::days(start_in_days));
-        a.end = Some(now() + Duration::days(start_in_days) + Duration::hours(1));
-        a.participants = vec![Participant {
-            party: Party {
-                kind: PartyKind::User,
-                id: Some(self.actor.user_id.clone()),
-                email: None,
-                name: None,
-            },
-            role: ParticipantRole::Organizer,
-            invite: true,
-            response: Default::default(),
-            sync_status: Default::default(),
-        }];
+        let a = meeting_fields(&self.actor.user_id, subject, now() + Duration::days(start_in_days));
         self.store.create(&self.actor.user_id, a).await.unwrap()
     }
 
@@ -145,4 +110,56 @@ pub fn writes(report: &RunReport) -> usize {
         .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
         .map(|(_, n)| n)
         .sum()
+}
+
+/// A migrated CRM store at `url` holding user `alice`, and alice as the actor
+/// the runs act for: the start of every world here.
+pub async fn crm_with_alice(url: &str) -> (Store, Actor) {
+    let store = Store::connect(url).await.unwrap();
+    store.migrate().await.unwrap();
+    let (user, _token) = store
+        .create_user(UserFields {
+            name: "alice".into(),
+            email: Some("alice@example.com".into()),
+            role: Role::User,
+            active: true,
+        })
+        .await
+        .unwrap();
+    let actor = Actor {
+        user_id: user.meta.id.clone(),
+        role: Role::User,
+    };
+    (store, actor)
+}
+
+/// An active contact with a name and an e-mail address.
+pub fn contact_fields(first: &str, last: &str, email: &str) -> ContactFields {
+    ContactFields {
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        email1: Some(email.into()),
+        active: true,
+        ..ContactFields::default()
+    }
+}
+
+/// An appointment `organizer_id` organises, from `start`, one hour long.
+pub fn meeting_fields(organizer_id: &str, subject: &str, start: DateTime<Utc>) -> ActivityFields {
+    let mut a = ActivityFields::new(ActivityKind::Appointment, subject);
+    a.start = Some(start);
+    a.end = Some(start + Duration::hours(1));
+    a.participants = vec![Participant {
+        party: Party {
+            kind: PartyKind::User,
+            id: Some(organizer_id.to_owned()),
+            email: None,
+            name: None,
+        },
+        role: ParticipantRole::Organizer,
+        invite: true,
+        response: Default::default(),
+        sync_status: Default::default(),
+    }];
+    a
 }

@@ -19,6 +19,8 @@ use crmsync_store::Store;
 use crmsync_sync::{RunOptions, RunReport, SyncProfile, run_profile};
 use tempfile::TempDir;
 
+pub use crate::common::{applied, writes};
+use crate::common::{contact_fields, crm_with_alice, meeting_fields};
 pub use peer::{PASSWORD, Peer, PeerKind, USER};
 
 /// One CRM and its profile onto a peer's account.
@@ -38,22 +40,7 @@ pub struct DavWorld {
 impl DavWorld {
     pub async fn new(peer: &Peer) -> DavWorld {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("crm.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        store.migrate().await.unwrap();
-        let (user, _token) = store
-            .create_user(UserFields {
-                name: "alice".into(),
-                email: Some("alice@example.com".into()),
-                role: Role::User,
-                active: true,
-            })
-            .await
-            .unwrap();
-        let actor = Actor {
-            user_id: user.meta.id.clone(),
-            role: Role::User,
-        };
+        let (store, actor) = crm_with_alice(&format!("sqlite://{}", dir.path().join("crm.db").display())).await;
         let connector = DavConnector::new(&peer.config()).expect("connector");
         let profile = SyncProfile::new(
             "alice",
@@ -85,34 +72,13 @@ impl DavWorld {
     }
 
     pub async fn contact(&self, first: &str, last: &str, email: &str) -> Contact {
-        let fields = ContactFields {
-            first_name: Some(first.into()),
-            last_name: Some(last.into()),
-            email1: Some(email.into()),
-            active: true,
-            ..ContactFields::default()
-        };
+        let fields = contact_fields(first, last, email);
         self.store.create(&self.actor.user_id, fields).await.unwrap()
     }
 
     /// An appointment the user organises, `start_in_days` from `now`, one hour long.
     pub fn meeting_fields(&self, subject: &str, start_in_days: i64) -> ActivityFields {
-        let mut a = ActivityFields::new(ActivityKind::Appointment, subject);
-        a.start = Some(self.now + Duration::days(start_in_days));
-        a.end = Some(self.now + Duration::days(start_in_days) + Duration::hours(1));
-        a.participants = vec![Participant {
-            party: Party {
-                kind: PartyKind::User,
-                id: Some(self.actor.user_id.clone()),
-                email: None,
-                name: None,
-            },
-            role: ParticipantRole::Organizer,
-            invite: true,
-            response: Default::default(),
-            sync_status: Default::default(),
-        }];
-        a
+        meeting_fields(&self.actor.user_id, subject, self.now + Duration::days(start_in_days))
     }
 
     pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {
@@ -175,27 +141,6 @@ impl DavWorld {
 
 pub fn text(item: &FetchedItem) -> String {
     String::from_utf8_lossy(&item.body).into_owned()
-}
-
-/// How many actions of one kind a run applied in a collection.
-pub fn applied(report: &RunReport, collection: &str, key: &str) -> usize {
-    report
-        .collections
-        .iter()
-        .find(|c| c.collection == collection)
-        .and_then(|c| c.applied.get(key).copied())
-        .unwrap_or(0)
-}
-
-/// Every write a run applied, over all collections.
-pub fn writes(report: &RunReport) -> usize {
-    report
-        .collections
-        .iter()
-        .flat_map(|c| c.applied.iter())
-        .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
-        .map(|(_, n)| n)
-        .sum()
 }
 
 /// Plain HTTP against the peer: an independent client with no crmsync code.

@@ -20,6 +20,8 @@ use crmsync_model::fields::keys;
 use crmsync_model::{ActivityFields, ActivityKind, Actor, ContactFields, FieldMap, Role, UserFields};
 use crmsync_store::status::PairRow;
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
+pub use crate::common::{applied, writes};
+use crate::common::crm_with_alice;
 use crmsync_sync::{CrashPoint, Faults, RunOptions, RunReport, SyncError, SyncProfile, run_profile};
 
 pub const PROFILE: &str = "alice";
@@ -150,21 +152,7 @@ impl MemWorld {
         mailbox: Arc<MemoryConnector>,
         connector: Arc<dyn Connector>,
     ) -> MemWorld {
-        let store = Store::connect("sqlite::memory:").await.unwrap();
-        store.migrate().await.unwrap();
-        let (user, _token) = store
-            .create_user(UserFields {
-                name: "alice".into(),
-                email: Some("alice@example.com".into()),
-                role: Role::User,
-                active: true,
-            })
-            .await
-            .unwrap();
-        let actor = Actor {
-            user_id: user.meta.id.clone(),
-            role: Role::User,
-        };
+        let (store, actor) = crm_with_alice("sqlite::memory:").await;
         // The collections exist before the first sync so the independent
         // client can create items in them from the start.
         for kind in Kind::ALL {
@@ -477,27 +465,6 @@ pub fn comparable(fields: &FieldMap, skip: &BTreeSet<String>) -> FieldMap {
         .iter()
         .filter(|(k, _)| *k != keys::JOURNAL && *k != keys::UID && !skip.contains(*k))
         .collect()
-}
-
-/// Every write a run applied to either side, over all collections.
-pub fn writes(report: &RunReport) -> usize {
-    report
-        .collections
-        .iter()
-        .flat_map(|c| c.applied.iter())
-        .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
-        .map(|(_, n)| n)
-        .sum()
-}
-
-/// How many actions of "target kind" a run applied in a collection.
-pub fn applied(report: &RunReport, collection: &str, key: &str) -> usize {
-    report
-        .collections
-        .iter()
-        .find(|c| c.collection == collection)
-        .and_then(|c| c.applied.get(key).copied())
-        .unwrap_or(0)
 }
 
 /// (a): every live pair joins an existing record and an existing item whose
