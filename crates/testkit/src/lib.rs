@@ -18,7 +18,7 @@
 //! dev-dependency everywhere but in `crmsync-bench` (a measuring tool).
 //! Without features it depends on none of crmsync's crates, so any crate's
 //! tests can use it; feature `dav` adds the DAV connector's config for a
-//! [`Peer`].
+//! [`Peer`], feature `graph` the Graph connector's for the [`GraphServer`].
 
 mod canned;
 mod counters;
@@ -33,6 +33,7 @@ mod http1;
 mod mail_client;
 mod peer;
 mod proxy;
+mod raw;
 mod relay;
 
 pub use canned::{CannedServer, SeenRequest};
@@ -47,3 +48,4 @@ pub use hold::Hold;
 pub use mail_client::MailClient;
 pub use peer::{PASSWORD, Peer, PeerError, PeerKind, USER, find_tool, free_port, tool};
 pub use proxy::{FaultProxy, ProxyError};
+pub use raw::{Raw, RawReply};

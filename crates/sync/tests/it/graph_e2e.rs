@@ -20,15 +20,7 @@ use crmsync_testkit::{GraphResource, GraphServer};
 use serde_json::{Value, json};
 
 fn graph(server: &GraphServer) -> GraphConnector {
-    let mut config = GraphConfig::new(
-        GraphServer::TENANT,
-        GraphServer::MAILBOX,
-        GraphServer::CLIENT_ID,
-        GraphServer::CLIENT_SECRET,
-    );
-    config.base_url = server.base_url();
-    config.authority = server.authority();
-    GraphConnector::new(config).expect("valid config")
+    GraphConnector::new(server.config()).expect("valid config")
 }
 
 async fn world(server: &GraphServer) -> World {

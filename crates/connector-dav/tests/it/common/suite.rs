@@ -8,7 +8,7 @@ use crmsync_connector::{
 };
 use crmsync_dav::{DavConnector, ServerFamily};
 
-use super::{PASSWORD, Peer, PeerKind, RawClient, USER, family};
+use super::{PASSWORD, Peer, PeerKind, USER, family};
 
 /// Generates one `#[tokio::test]` per suite case for a peer kind.
 #[macro_export]

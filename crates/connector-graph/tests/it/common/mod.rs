@@ -7,15 +7,7 @@ use crmsync_graph::{GraphConfig, GraphConnector, ManualClock};
 use crmsync_testkit::GraphServer;
 
 pub fn config(server: &GraphServer) -> GraphConfig {
-    let mut config = GraphConfig::new(
-        GraphServer::TENANT,
-        GraphServer::MAILBOX,
-        GraphServer::CLIENT_ID,
-        GraphServer::CLIENT_SECRET,
-    );
-    config.base_url = server.base_url();
-    config.authority = server.authority();
-    config
+    server.config()
 }
 
 /// A connector on a manual clock that starts at a fixed day, so windows and

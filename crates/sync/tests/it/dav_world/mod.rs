@@ -21,6 +21,7 @@ use tempfile::TempDir;
 
 pub use crate::common::{applied, writes};
 use crate::common::{contact_fields, crm_with_alice, meeting_fields};
+pub use crmsync_testkit::Raw;
 pub use peer::{PASSWORD, Peer, PeerKind, USER};
 
 /// One CRM and its profile onto a peer's account.
@@ -144,33 +145,17 @@ pub fn text(item: &FetchedItem) -> String {
 }
 
 /// Plain HTTP against the peer: an independent client with no crmsync code.
-pub struct Http {
-    base: String,
-    client: reqwest::Client,
-}
+pub struct Http(Raw);
 
 impl Http {
     pub fn new(peer: &Peer) -> Http {
-        Http {
-            base: peer.url(),
-            client: reqwest::Client::new(),
-        }
+        Http(peer.raw())
     }
 
     /// Sends a request to an absolute server path; returns status and ETag.
     pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Option<String>) {
-        let url = format!("{}{}", self.base.trim_end_matches('/'), path);
-        let mut request = self
-            .client
-            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
-            .basic_auth(USER, Some(PASSWORD))
-            .body(body.to_vec());
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let response = request.send().await.expect("HTTP request");
-        let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
-        (response.status().as_u16(), etag)
+        let reply = self.0.send(method, path, headers, body).await;
+        (reply.status, reply.header("etag"))
     }
 
     /// Writes a card back as a CardDAV client does: a PUT conditional on the
