@@ -168,6 +168,33 @@ impl Drop for TestDatabase {
     }
 }
 
+/// `on_both_backends!(name, run, |arg: Type| { … })` defines the tests
+/// `name::sqlite` and `name::postgres`, each calling
+/// `run(Backend::…, body).await` with `body` the block as an `async fn` of
+/// `arg`: `run` makes the fresh database and what the crate's tests start
+/// from (a store, a world). The calling crate needs tokio.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $run:path, |$arg:ident: $ty:ty| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body(#[allow(unused_mut)] mut $arg: $ty) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $run($crate::Backend::Sqlite, body).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $run($crate::Backend::Postgres, body).await
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

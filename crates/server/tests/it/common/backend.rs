@@ -15,22 +15,7 @@ use super::{TEST_MAX_BODY, World};
 #[macro_export]
 macro_rules! on_both {
     ($name:ident, |$w:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body(#[allow(unused_mut)] mut $w: common::World) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                common::backend::run(common::backend::Backend::Sqlite, body).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                common::backend::run(common::backend::Backend::Postgres, body).await
-            }
-        }
+        crmsync_testkit::on_both_backends!($name, common::backend::run, |$w: common::World| $body);
     };
 }
 

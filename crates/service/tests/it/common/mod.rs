@@ -28,22 +28,7 @@ pub use crmsync_testkit::{Backend, TestDatabase};
 #[macro_export]
 macro_rules! both_backends {
     ($name:ident, |$store:ident| $body:block) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn body($store: crmsync_store::Store) $body
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                common::on_sqlite(body).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                common::on_postgres(body).await
-            }
-        }
+        crmsync_testkit::on_both_backends!($name, common::on, |$store: crmsync_store::Store| $body);
     };
 }
 
@@ -70,7 +55,7 @@ pub async fn pg_database() -> TestDatabase {
 
 /// `body` on a migrated store in a fresh database of `backend`; the database
 /// goes when this returns or unwinds.
-async fn on<F, Fut>(backend: Backend, body: F)
+pub async fn on<F, Fut>(backend: Backend, body: F)
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
