@@ -80,7 +80,7 @@ impl Server {
     }
 
     fn crmsync(&self, args: &[&str]) -> Output {
-        crate::support::crmsync_command()
+        support::crmsync_command()
             .arg("--config")
             .arg(&self.config)
             .args(args)
@@ -106,7 +106,7 @@ impl Server {
     /// deadline: it only turns a server that never comes up into a failure).
     fn serve(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("serve.log")).unwrap();
-        let child = crate::support::crmsync_command()
+        let child = support::crmsync_command()
             .arg("--config")
             .arg(&self.config)
             .arg("serve")

@@ -6,10 +6,8 @@
 use crate::support;
 use support::{free_port, text};
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use crmsync_model::{ActivityFields, ActivityKind};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
@@ -21,7 +19,7 @@ const DAV_PASSWORD: &str = crmsync_testkit::PASSWORD;
 const WRONG_PASSWORD: &str = "not-the-Password-42";
 
 fn crmsync(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = crate::support::crmsync_command();
+    let mut command = support::crmsync_command();
     command
         .arg("--config")
         .arg(config)
@@ -166,7 +164,7 @@ async fn crm_tasks(db: &Path) -> usize {
 async fn mass_delete_guard_says_what_was_held_back_and_its_confirm_command_works() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let demo = tmp.path().join("demo");
-    let out = crate::support::crmsync_command()
+    let out = support::crmsync_command()
         .args(["demo", "--dir"])
         .arg(&demo)
         .output()

@@ -4,7 +4,7 @@
 //! a refused secret is reported without showing it (R-CFG-SPEC-1, R-GRAPH-1).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crmsync_model::ContactFields;
 use crmsync_store::{ListQuery, Store};

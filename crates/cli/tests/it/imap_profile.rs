@@ -2,7 +2,7 @@
 //! config file naming `kind = "imap"` (password from the environment) against
 //! a real Dovecot, a message placed in the tracking folder with imaplib.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crmsync_model::{ActivityFields, ActivityKind};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};

@@ -3,7 +3,7 @@
 //! mailboxes, human and `--json` output, and the failure messages.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};

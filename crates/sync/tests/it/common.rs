@@ -93,23 +93,12 @@ impl World {
 
 /// How many actions of "target kind" a run applied in a collection.
 pub fn applied(report: &RunReport, collection: &str, key: &str) -> usize {
-    report
-        .collections
-        .iter()
-        .find(|c| c.collection == collection)
-        .and_then(|c| c.applied.get(key).copied())
-        .unwrap_or(0)
+    report.applied(collection, key)
 }
 
 /// Every write a run applied, over all collections.
 pub fn writes(report: &RunReport) -> usize {
-    report
-        .collections
-        .iter()
-        .flat_map(|c| c.applied.iter())
-        .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
-        .map(|(_, n)| n)
-        .sum()
+    report.writes()
 }
 
 /// A migrated CRM store at `url` holding user `alice`, and alice as the actor
