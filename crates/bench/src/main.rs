@@ -185,12 +185,18 @@ async fn scale_out_figures(args: &Args, report: &mut Report) -> Result<(), Bench
         report.not_measured("scale-out", NAME, TARGET, "--no-postgres");
         return Ok(());
     }
-    let Some(url) = std::env::var(crmsync_testkit::POSTGRES_URL_VAR).ok().filter(|u| !u.is_empty()) else {
+    let Some(url) = std::env::var(crmsync_testkit::POSTGRES_URL_VAR)
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         report.not_measured(
             "scale-out",
             NAME,
             TARGET,
-            format!("${} not set (source scripts/test-env.sh)", crmsync_testkit::POSTGRES_URL_VAR),
+            format!(
+                "${} not set (source scripts/test-env.sh)",
+                crmsync_testkit::POSTGRES_URL_VAR
+            ),
         );
         return Ok(());
     };

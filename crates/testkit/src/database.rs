@@ -136,10 +136,12 @@ impl TestDatabase {
 }
 
 async fn drop_postgres(url: &str) -> Result<(), DatabaseError> {
-    Any::force_drop_database(url).await.map_err(|source| DatabaseError::Drop {
-        url: url.to_owned(),
-        source,
-    })
+    Any::force_drop_database(url)
+        .await
+        .map_err(|source| DatabaseError::Drop {
+            url: url.to_owned(),
+            source,
+        })
 }
 
 impl Drop for TestDatabase {
@@ -206,7 +208,10 @@ mod tests {
             postgres_url_for("postgres://u@h:5432/postgres?sslmode=disable", "x").unwrap(),
             "postgres://u@h:5432/x?sslmode=disable"
         );
-        assert_eq!(postgres_url_for("postgres://u@h/postgres", "x").unwrap(), "postgres://u@h/x");
+        assert_eq!(
+            postgres_url_for("postgres://u@h/postgres", "x").unwrap(),
+            "postgres://u@h/x"
+        );
         assert!(postgres_url_for("postgres://u@h", "x").is_err());
     }
 

@@ -43,7 +43,10 @@ impl Raw {
         let url = format!("{}{}", self.base.trim_end_matches('/'), path);
         let mut request = self
             .client
-            .request(reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method"), url)
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method"),
+                url,
+            )
             .basic_auth(USER, Some(PASSWORD))
             .body(body.to_vec());
         for (name, value) in headers {

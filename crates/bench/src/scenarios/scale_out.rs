@@ -32,8 +32,8 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::data;
 use crate::error::BenchError;
-use crmsync_testkit::TestDatabase;
 use crate::report::{Report, Standing, secs};
+use crmsync_testkit::TestDatabase;
 
 const SECTION: &str = "scale-out";
 /// "Small" profiles: a user with a few contacts, synced to a vdir folder.

@@ -20,10 +20,7 @@ const WRONG_PASSWORD: &str = "not-the-Password-42";
 
 fn crmsync(config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = support::crmsync_command();
-    command
-        .arg("--config")
-        .arg(config)
-        .args(args);
+    command.arg("--config").arg(config).args(args);
     for (k, v) in env {
         command.env(k, v);
     }

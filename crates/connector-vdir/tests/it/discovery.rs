@@ -1,6 +1,5 @@
 //! Finding collections in a vdir root and creating them.
 
-use crate::common;
 use std::fs;
 
 use crmsync_connector::{CollectionKind, Connector, ConnectorError, ContentType, VCardVersion};

@@ -2,6 +2,5 @@
 //! instead of one per file); each module was a test file of its own and keeps
 //! its name.
 
-
 mod memory_conformance;
 mod memory_faults;

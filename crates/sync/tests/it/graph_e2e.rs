@@ -14,7 +14,7 @@ use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
     SyncToken,
 };
-use crmsync_graph::{GraphConfig, GraphConnector};
+use crmsync_graph::GraphConnector;
 use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 use crmsync_testkit::{GraphResource, GraphServer};
 use serde_json::{Value, json};

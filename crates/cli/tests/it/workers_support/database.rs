@@ -22,7 +22,9 @@ impl TestDatabase {
 
     /// A migrated store on this database, for seeding and for reading what the workers did.
     pub async fn store(&self) -> Store {
-        let store = Store::connect(self.db.url()).await.expect("connect to the test database");
+        let store = Store::connect(self.db.url())
+            .await
+            .expect("connect to the test database");
         store.migrate().await.expect("migrate the test database");
         store
     }

@@ -4,11 +4,12 @@
 //! (`Peer::raw`).
 #![allow(dead_code)]
 
+#[macro_use]
 pub mod suite;
 
 use crmsync_dav::ServerFamily;
 
-pub use crmsync_testkit::{PASSWORD, Peer, PeerKind, Raw, RawReply, USER};
+pub use crmsync_testkit::{PASSWORD, Peer, PeerKind, USER};
 
 /// The server family a peer kind is, as the connector names it.
 pub fn family(kind: PeerKind) -> ServerFamily {

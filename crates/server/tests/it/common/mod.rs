@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+#[macro_use]
 pub mod backend;
 pub mod routes;
 pub mod service;

@@ -11,10 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use crmsync_connector::{Collection, Connector, FetchedItem};
 use crmsync_dav::DavConnector;
-use crmsync_model::{
-    Activity, ActivityFields, ActivityKind, Actor, Contact, ContactFields, Participant, ParticipantRole, Party,
-    PartyKind, Role, UserFields,
-};
+use crmsync_model::{Activity, ActivityFields, ActivityKind, Actor, Contact};
 use crmsync_store::Store;
 use crmsync_sync::{RunOptions, RunReport, SyncProfile, run_profile};
 use tempfile::TempDir;

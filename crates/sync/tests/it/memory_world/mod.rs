@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::common::crm_with_alice;
+pub use crate::common::{applied, writes};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crmsync_connector::memory::MemoryConnector;
 use crmsync_connector::{CollectionId, CollectionKind, Connector, Href};
@@ -17,11 +19,9 @@ use crmsync_mapping::{
     fields_to_contact, parse_ical, parse_vcard, render_ical, render_vcard,
 };
 use crmsync_model::fields::keys;
-use crmsync_model::{ActivityFields, ActivityKind, Actor, ContactFields, FieldMap, Role, UserFields};
+use crmsync_model::{ActivityFields, ActivityKind, Actor, ContactFields, FieldMap};
 use crmsync_store::status::PairRow;
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
-pub use crate::common::{applied, writes};
-use crate::common::crm_with_alice;
 use crmsync_sync::{CrashPoint, Faults, RunOptions, RunReport, SyncError, SyncProfile, run_profile};
 
 pub const PROFILE: &str = "alice";
