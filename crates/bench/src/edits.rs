@@ -50,11 +50,5 @@ pub fn applied(report: &RunReport, key: &str) -> usize {
 
 /// Every write the run applied, on either side.
 pub fn writes(report: &RunReport) -> usize {
-    report
-        .collections
-        .iter()
-        .flat_map(|c| c.applied.iter())
-        .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
-        .map(|(_, v)| v)
-        .sum()
+    report.writes()
 }

@@ -11,7 +11,6 @@ pub mod engine_figures;
 pub mod error;
 pub mod latency;
 pub mod peers;
-pub mod pg;
 pub mod raw_dav;
 pub mod raw_vdir;
 pub mod report;

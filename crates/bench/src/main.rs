@@ -8,7 +8,6 @@ use clap::{Parser, Subcommand};
 use crmsync_bench::BenchError;
 use crmsync_bench::engine_figures::micros_per_record;
 use crmsync_bench::peers::PeerKind;
-use crmsync_bench::pg;
 use crmsync_bench::report::{Report, Standing};
 use crmsync_bench::scenarios::{dav, dav_events, memory, push, scale_out, vdir, vdirsyncer};
 use crmsync_bench::world::Template;
@@ -186,12 +185,18 @@ async fn scale_out_figures(args: &Args, report: &mut Report) -> Result<(), Bench
         report.not_measured("scale-out", NAME, TARGET, "--no-postgres");
         return Ok(());
     }
-    let Some(url) = std::env::var(pg::URL_VAR).ok().filter(|u| !u.is_empty()) else {
+    let Some(url) = std::env::var(crmsync_testkit::POSTGRES_URL_VAR)
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         report.not_measured(
             "scale-out",
             NAME,
             TARGET,
-            format!("${} not set (source scripts/test-env.sh)", pg::URL_VAR),
+            format!(
+                "${} not set (source scripts/test-env.sh)",
+                crmsync_testkit::POSTGRES_URL_VAR
+            ),
         );
         return Ok(());
     };

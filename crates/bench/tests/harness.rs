@@ -233,8 +233,7 @@ async fn events_scenario_syncs_every_event_to_a_real_server_and_reports_the_rati
 /// failed), and the 4-to-1 figure is reported against its 3.5x target.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_out_scenario_runs_every_profile_with_one_and_four_worker_processes() {
-    let url = std::env::var(crmsync_bench::pg::URL_VAR)
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url = crmsync_testkit::postgres_admin_url();
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_crmsync-bench"));
     let mut report = Report::default();
     crmsync_bench::scenarios::scale_out::run(exe, &url, 6, &[1, 4], &mut report)

@@ -62,6 +62,29 @@ pub struct RunReport {
     pub collections: Vec<CollectionReport>,
 }
 
+impl RunReport {
+    /// How many actions of one "target kind" (`groupware create`) the run
+    /// applied in `collection`.
+    pub fn applied(&self, collection: &str, key: &str) -> usize {
+        self.collections
+            .iter()
+            .find(|c| c.collection == collection)
+            .and_then(|c| c.applied.get(key).copied())
+            .unwrap_or(0)
+    }
+
+    /// Every action the run applied to either side, over all collections:
+    /// what a second run after a converged one must keep at zero.
+    pub fn writes(&self) -> usize {
+        self.collections
+            .iter()
+            .flat_map(|c| c.applied.iter())
+            .filter(|(k, _)| k.starts_with("crm ") || k.starts_with("groupware "))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 impl CollectionReport {
     /// Adds a pass's failures, each once per run (R-SYNC-REPORT-1): a later
     /// pass tries an unwritable item again and fails it with the same text

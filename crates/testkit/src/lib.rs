@@ -5,18 +5,26 @@
 //!   response bodies at seeded rates, counts what it injected, and can hold
 //!   one chosen request until a test releases it.
 //! - [`Peer`]: a real Radicale or Xandikos on a free port of 127.0.0.1 with
-//!   throw-away storage, killed when dropped.
+//!   throw-away storage, killed when dropped, restartable (kill tests).
+//! - [`TestDatabase`]: a throw-away SQLite file or PostgreSQL database per
+//!   test, dropped when the test ends.
 //! - [`CannedServer`]: one canned reply to every request, recording what
 //!   each carried (redirects, refusals, where credentials went).
 //! - [`Dovecot`]: a private Dovecot IMAP server the same way, and
 //!   [`MailClient`], a user's mail client (Python `imaplib`) that places,
 //!   moves, tags and expunges messages in it.
 //!
-//! Nothing here is for production: the crate is `publish = false` and only
-//! ever a dev-dependency.
+//! Nothing here is for production: the crate is `publish = false`, a
+//! dev-dependency everywhere but in `crmsync-bench` (a measuring tool).
+//! Without features it depends on none of crmsync's crates, so any crate's
+//! tests can use it; feature `dav` adds the DAV connector's config for a
+//! [`Peer`], feature `graph` the Graph connector's for the [`GraphServer`].
 
 mod canned;
 mod counters;
+mod database;
+#[cfg(feature = "dav")]
+mod dav;
 mod dovecot;
 mod fault;
 mod graph;
@@ -25,14 +33,19 @@ mod http1;
 mod mail_client;
 mod peer;
 mod proxy;
+mod raw;
 mod relay;
 
 pub use canned::{CannedServer, SeenRequest};
 pub use counters::FaultCounters;
+pub use database::{
+    Backend, DEFAULT_POSTGRES_URL, DatabaseError, POSTGRES_URL_VAR, TestDatabase, postgres_admin_url, postgres_url_for,
+};
 pub use dovecot::Dovecot;
 pub use fault::{Fault, FaultPlan, FaultRates};
 pub use graph::{GraphCounts, GraphServer, GraphSwitches, Resource as GraphResource};
 pub use hold::Hold;
 pub use mail_client::MailClient;
-pub use peer::{PASSWORD, Peer, PeerKind, USER, free_port, tool};
+pub use peer::{PASSWORD, Peer, PeerError, PeerKind, USER, find_tool, free_port, tool};
 pub use proxy::{FaultProxy, ProxyError};
+pub use raw::{Raw, RawReply};

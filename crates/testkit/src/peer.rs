@@ -31,14 +31,49 @@ pub struct Peer {
     dir: TempDir,
 }
 
+/// Why a peer did not come up (for callers that report rather than panic).
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("`{0}` is not installed: run scripts/test, or `source scripts/test-env.sh` first")]
+    NotInstalled(String),
+    #[error("{kind:?}: {action}: {source}")]
+    Io {
+        kind: PeerKind,
+        action: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{kind:?} exited with {status}: {log}")]
+    Exited {
+        kind: PeerKind,
+        status: std::process::ExitStatus,
+        log: String,
+    },
+    #[error("{kind:?} did not listen within {READY_SECS} s: {log}")]
+    NotReady { kind: PeerKind, log: String },
+}
+
+/// How long a peer may take to listen; generous, since the machine is shared
+/// by parallel builds. Only turns a server that never comes up into a failure.
+const READY_SECS: u64 = 60;
+
+impl PeerKind {
+    /// The program's name, as reports print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerKind::Radicale | PeerKind::RadicaleWithPassword => "radicale",
+            PeerKind::Xandikos => "xandikos",
+        }
+    }
+}
+
 /// A tool from PATH or from the repo's venv; python from the venv first,
 /// since the system one lacks the test clients.
-pub fn tool(name: &str) -> PathBuf {
+pub fn find_tool(name: &str) -> Result<PathBuf, PeerError> {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../.tools/py/bin")
         .join(name);
     if name.starts_with("python") && venv.is_file() {
-        return venv;
+        return Ok(venv);
     }
     std::env::var_os("PATH")
         .into_iter()
@@ -46,7 +81,12 @@ pub fn tool(name: &str) -> PathBuf {
         .map(|dir| dir.join(name))
         .find(|p| p.is_file())
         .or_else(|| venv.is_file().then_some(venv))
-        .unwrap_or_else(|| panic!("`{name}` is not installed: run scripts/test, or `source scripts/test-env.sh` first"))
+        .ok_or_else(|| PeerError::NotInstalled(name.to_owned()))
+}
+
+/// [`find_tool`], failing the test when the tool is missing.
+pub fn tool(name: &str) -> PathBuf {
+    find_tool(name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A port nothing listens on right now.
@@ -58,24 +98,37 @@ pub fn free_port() -> u16 {
 }
 
 impl Peer {
+    /// Starts a peer; panics (fails the test) when it does not come up.
     pub fn start(kind: PeerKind) -> Peer {
-        let mut peer = Peer {
-            kind,
-            port: free_port(),
-            child: None,
-            dir: tempfile::tempdir().expect("temp dir"),
-        };
-        peer.launch();
-        peer
+        Peer::try_start(kind).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    fn launch(&mut self) {
+    pub fn try_start(kind: PeerKind) -> Result<Peer, PeerError> {
+        let io = |action: &'static str| move |source: std::io::Error| PeerError::Io { kind, action, source };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(io("finding a free port"))?
+            .port();
+        let mut peer = Peer {
+            kind,
+            port,
+            child: None,
+            dir: tempfile::tempdir().map_err(io("creating a temp folder"))?,
+        };
+        peer.launch()?;
+        Ok(peer)
+    }
+
+    fn launch(&mut self) -> Result<(), PeerError> {
+        let kind = self.kind;
+        let io = |action: &'static str| move |source: std::io::Error| PeerError::Io { kind, action, source };
         let root = self.dir.path();
-        let log = std::fs::File::create(root.join("server.log")).expect("server log");
+        let log = std::fs::File::create(root.join("server.log")).map_err(io("creating the server log"))?;
         let mut command = match self.kind {
             PeerKind::Radicale | PeerKind::RadicaleWithPassword => {
                 let auth = if self.kind == PeerKind::RadicaleWithPassword {
-                    std::fs::write(root.join("users"), format!("{USER}:{PASSWORD}\n")).expect("users file");
+                    std::fs::write(root.join("users"), format!("{USER}:{PASSWORD}\n"))
+                        .map_err(io("writing the users file"))?;
                     format!(
                         "type = htpasswd\nhtpasswd_filename = {}\nhtpasswd_encryption = plain\ndelay = 0\n",
                         root.join("users").display()
@@ -89,13 +142,13 @@ impl Peer {
                     self.port,
                     root.join("collections").display()
                 );
-                std::fs::write(root.join("radicale.conf"), config).expect("radicale.conf");
-                let mut c = Command::new(tool("radicale"));
+                std::fs::write(root.join("radicale.conf"), config).map_err(io("writing radicale.conf"))?;
+                let mut c = Command::new(find_tool("radicale")?);
                 c.arg("--config").arg(root.join("radicale.conf"));
                 c
             }
             PeerKind::Xandikos => {
-                let mut c = Command::new(tool("xandikos"));
+                let mut c = Command::new(find_tool("xandikos")?);
                 c.args([
                     "serve",
                     "--defaults",
@@ -115,30 +168,36 @@ impl Peer {
         };
         let child = command
             .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("server log"))
+            .stdout(log.try_clone().map_err(io("creating the server log"))?)
             .stderr(log)
             .spawn()
-            .expect("start DAV peer");
+            .map_err(io("starting"))?;
         self.child = Some(child);
-        self.wait_ready();
+        self.wait_ready()
     }
 
     /// Polls the port; the deadline only turns a server that never comes up
     /// into a failure that shows its log.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    fn wait_ready(&mut self) -> Result<(), PeerError> {
+        let deadline = Instant::now() + Duration::from_secs(READY_SECS);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
-                panic!("{:?} exited with {status}: {}", self.kind, self.log());
+                let log = self.log();
+                return Err(PeerError::Exited {
+                    kind: self.kind,
+                    status,
+                    log,
+                });
             }
-            assert!(
-                Instant::now() < deadline,
-                "{:?} did not start: {}",
-                self.kind,
-                self.log()
-            );
+            if Instant::now() > deadline {
+                return Err(PeerError::NotReady {
+                    kind: self.kind,
+                    log: self.log(),
+                });
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
+        Ok(())
     }
 
     pub fn log(&self) -> String {
@@ -156,7 +215,16 @@ impl Peer {
     /// Starts the server again on the same port and storage.
     pub fn restart(&mut self) {
         self.stop();
-        self.launch();
+        self.launch().unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Where the server keeps its collections on disk (to count what it
+    /// stored without asking it).
+    pub fn storage(&self) -> PathBuf {
+        match self.kind {
+            PeerKind::Radicale | PeerKind::RadicaleWithPassword => self.dir.path().join("collections"),
+            PeerKind::Xandikos => self.dir.path().join("data"),
+        }
     }
 
     pub fn url(&self) -> String {

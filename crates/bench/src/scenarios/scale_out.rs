@@ -32,8 +32,8 @@ use tokio::io::AsyncReadExt as _;
 
 use crate::data;
 use crate::error::BenchError;
-use crate::pg::PgDatabase;
 use crate::report::{Report, Standing, secs};
+use crmsync_testkit::TestDatabase;
 
 const SECTION: &str = "scale-out";
 /// "Small" profiles: a user with a few contacts, synced to a vdir folder.
@@ -55,9 +55,13 @@ pub async fn run(
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut rates = Vec::new();
     for &workers in worker_counts {
-        let db = PgDatabase::create(admin_url).await?;
-        let measured = measure(exe, &db.url, profiles, workers).await;
-        db.drop_database().await?;
+        let db = TestDatabase::try_postgres(admin_url, "crmsync_bench")
+            .await
+            .map_err(|e| BenchError::Postgres(e.to_string()))?;
+        let measured = measure(exe, db.url(), profiles, workers).await;
+        db.drop_database()
+            .await
+            .map_err(|e| BenchError::Postgres(e.to_string()))?;
         let took = measured?;
         let rate = profiles as f64 / took.as_secs_f64().max(1e-9);
         rates.push((workers, rate));

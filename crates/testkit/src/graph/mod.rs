@@ -9,6 +9,8 @@
 //! a count of requests that lacked `Prefer: IdType="ImmutableId"`.
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
+#[cfg(feature = "graph")]
+mod connector;
 mod delta;
 mod routes;
 mod store;

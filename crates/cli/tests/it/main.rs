@@ -1,0 +1,17 @@
+//! The `crmsync` binary's tests, one test binary (one link on two cores
+//! instead of one per file); each module was a test file of its own and keeps
+//! its name. The binary under test is named in one place:
+//! `support::crmsync_exe`.
+
+mod support;
+mod workers_support;
+
+mod abuse;
+mod api_contract;
+mod demo;
+mod failure_messages;
+mod graph_profile;
+mod imap_profile;
+mod kill_radicale;
+mod ops;
+mod workers;

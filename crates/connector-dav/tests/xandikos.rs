@@ -1,7 +1,0 @@
-//! The DAV connector suite against a real Xandikos 0.4.
-
-mod common;
-
-use common::PeerKind;
-
-dav_suite!(PeerKind::Xandikos);

@@ -1,0 +1,8 @@
+//! The connector-graph crate's integration tests, one test binary (one link on two cores
+//! instead of one per file); each module was a test file of its own and keeps
+//! its name.
+
+mod common;
+
+mod conformance;
+mod delta_and_faults;

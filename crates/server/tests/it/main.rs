@@ -1,0 +1,18 @@
+//! The HTTP API's tests, one test binary (one link on two cores instead of
+//! one per file); each module was a test file of its own and keeps its name.
+
+#[macro_use]
+mod common;
+
+mod behaviour;
+mod hardening;
+mod logging;
+mod manual_run_lease;
+mod matrix;
+mod openapi;
+mod ops_metrics;
+mod profile_secrets;
+mod profiles;
+mod push;
+mod sync_routes;
+mod tcp;

@@ -1,0 +1,410 @@
+//! The `/sync` routes (the operator surface): real SQLite, real vdir folders,
+//! real sync runs, driven through the router like a client would.
+
+use crate::common;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use common::World;
+use crmsync_model::{Actor, Role};
+use crmsync_server::sync::{ProfileDirectory, ProfileError, ProfileInfo};
+use crmsync_server::{AppState, router};
+use crmsync_store::status::ConflictRow;
+use crmsync_sync::SyncProfile;
+use crmsync_vdir::{VdirConfig, VdirConnector};
+use serde_json::{Value, json};
+
+/// alice's and bob's profiles, each on its own vdir folder.
+struct TestProfiles {
+    profiles: Vec<(ProfileInfo, PathBuf)>,
+}
+
+#[async_trait::async_trait]
+impl ProfileDirectory for TestProfiles {
+    async fn profiles(&self) -> Result<Vec<ProfileInfo>, ProfileError> {
+        Ok(self.profiles.iter().map(|(p, _)| p.clone()).collect())
+    }
+
+    async fn sync_profile(&self, name: &str) -> Result<SyncProfile, ProfileError> {
+        let (info, root) = self
+            .profiles
+            .iter()
+            .find(|(p, _)| p.name == name)
+            .ok_or_else(|| ProfileError::NotFound(name.into()))?;
+        let connector = VdirConnector::open(&VdirConfig { root: root.clone() }).map_err(|e| ProfileError::Invalid {
+            name: name.into(),
+            message: e.to_string(),
+        })?;
+        let actor = Actor {
+            user_id: info.user_id.clone(),
+            role: Role::User,
+        };
+        Ok(SyncProfile::new(
+            name,
+            actor,
+            crmsync_engine::Profile::new(info.user_id.clone()),
+            Arc::new(connector),
+        ))
+    }
+}
+
+/// The harness's world, its router serving alice's and bob's profiles.
+async fn world_with_profiles() -> World {
+    let mut w = World::new().await;
+    let mut profiles = Vec::new();
+    for (name, id) in [("alice", w.alice.id.clone()), ("bob", w.bob.id.clone())] {
+        let root = w._dir.path().join("mailboxes").join(name);
+        std::fs::create_dir_all(&root).unwrap();
+        profiles.push((
+            ProfileInfo {
+                name: name.into(),
+                user_id: id,
+            },
+            root,
+        ));
+    }
+    let state = AppState::new(w.store.clone()).with_profiles(Arc::new(TestProfiles { profiles }));
+    w.app = router(state);
+    w
+}
+
+fn contacts_dir(w: &World, profile: &str) -> PathBuf {
+    w._dir.path().join("mailboxes").join(profile).join("contacts")
+}
+
+fn vcf_count(dir: &PathBuf) -> usize {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "vcf"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn run(w: &World, token: &str, profile: &str, body: Value) -> common::Reply {
+    w.call(
+        Method::POST,
+        &format!("/api/v1/sync/profiles/{profile}/run"),
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+// R-OPS-1: a server started without profiles says so on every /sync route.
+#[tokio::test]
+async fn r_ops_1_sync_routes_without_a_profile_source_answer_404_no_sync_profiles() {
+    let w = World::new().await;
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/sync/status", None),
+        (Method::GET, "/api/v1/sync/conflicts", None),
+        (Method::GET, "/api/v1/sync/profiles/alice/duplicates", None),
+        (Method::POST, "/api/v1/sync/profiles/alice/run", Some(json!({}))),
+    ] {
+        let r = w.call(method, path, Some(&w.admin.token), body).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.error_code(), "no_sync_profiles", "{path}");
+        assert!(
+            r.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no sync profiles configured")
+        );
+    }
+}
+
+// R-OPS-2: a user sees and operates only their own profiles; another user's
+// profile answers exactly like a missing one.
+#[tokio::test]
+async fn r_ops_2_another_users_profile_is_404_like_a_missing_one() {
+    let w = world_with_profiles().await;
+    let r = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let names: Vec<&str> = r
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice"]);
+    let r = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.admin.token), None)
+        .await;
+    assert_eq!(r.json.as_array().unwrap().len(), 2, "an admin sees every profile");
+
+    let missing = w
+        .call(
+            Method::GET,
+            "/api/v1/sync/profiles/nobody/duplicates",
+            Some(&w.alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/sync/profiles/bob/duplicates".to_string(), None),
+        (
+            Method::POST,
+            "/api/v1/sync/profiles/bob/run".to_string(),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/sync/profiles/bob/reset".to_string(),
+            Some(json!({})),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sync/profiles/bob/explain/{}", w.contacts.bob_private),
+            None,
+        ),
+        (Method::GET, "/api/v1/sync/conflicts?profile=bob".to_string(), None),
+    ] {
+        let r = w.call(method, &path, Some(&w.alice.token), body).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(r.json, missing.json, "{path}: same body as a missing profile");
+    }
+    assert_eq!(vcf_count(&contacts_dir(&w, "bob")), 0, "bob's profile did not run");
+}
+
+// R-SAFE-5 + status: the run route returns the report; status shows the run.
+#[tokio::test]
+async fn run_route_syncs_and_status_reports_the_last_run() {
+    let w = world_with_profiles().await;
+    let dry = run(&w, &w.alice.token, "alice", json!({"dry_run": true})).await;
+    assert_eq!(dry.status, StatusCode::OK, "{:?}", dry.json);
+    assert_eq!(dry.json["outcome"], "dry_run");
+    assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 0, "a dry run writes nothing");
+
+    let r = run(&w, &w.alice.token, "alice", json!({})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["outcome"], "ok");
+    assert_eq!(
+        vcf_count(&contacts_dir(&w, "alice")),
+        1,
+        "alice's own contact is in her mailbox"
+    );
+
+    let s = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.alice.token), None)
+        .await;
+    let alice = &s.json[0];
+    assert_eq!(alice["last_run"]["outcome"], "ok");
+    assert_eq!(alice["last_run"]["counts"]["contacts"]["groupware create"], 1);
+    assert_eq!(alice["consecutive_failures"], 0);
+    assert!(alice["last_success_at"].is_string());
+    assert_eq!(alice["open_conflicts"], 0);
+}
+
+// R-EXPLAIN-1 over the API; records the caller may not read stay hidden (R-API-2).
+#[tokio::test]
+async fn r_explain_1_explain_route_says_why_and_hides_unreadable_records() {
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let path = format!("/api/v1/sync/profiles/alice/explain/{}", w.contacts.alice_own);
+    let r = w.call(Method::GET, &path, Some(&w.alice.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["crm"], "present");
+    assert_eq!(r.json["explanation"]["syncs"], true);
+    assert!(r.json["href"].is_string(), "paired after the run");
+    assert!(
+        !r.json["history"].as_array().unwrap().is_empty(),
+        "the create is in the history"
+    );
+
+    let hidden = format!("/api/v1/sync/profiles/alice/explain/{}", w.contacts.bob_private);
+    let r = w.call(Method::GET, &hidden, Some(&w.alice.token), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let unknown = w
+        .call(
+            Method::GET,
+            "/api/v1/sync/profiles/alice/explain/no-such-id",
+            Some(&w.alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(r.json, unknown.json, "an unreadable record looks like a missing one");
+
+    // An admin may ask about any record: it does not sync, and the rule says why.
+    let r = w.call(Method::GET, &hidden, Some(&w.admin.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["explanation"]["syncs"], false);
+}
+
+// R-RESET-1: a reset forgets pairs only; the next run re-pairs without duplicates.
+#[tokio::test]
+async fn r_reset_1_reset_route_forgets_pairs_and_the_next_run_re_pairs_without_duplicates() {
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let reset = "/api/v1/sync/profiles/alice/reset";
+    let r = w
+        .call(
+            Method::POST,
+            reset,
+            Some(&w.alice.token),
+            Some(json!({"collection": "contacts"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["forgotten"], 1);
+    assert!(r.json["next"].as_str().unwrap().contains("without creating duplicates"));
+    assert!(w.store.pairs("alice", "contacts").await.unwrap().is_empty());
+
+    let again = run(&w, &w.alice.token, "alice", json!({})).await;
+    assert_eq!(again.status, StatusCode::OK);
+    let contacts = &again.json["collections"][0];
+    assert_eq!(contacts["collection"], "contacts");
+    assert!(contacts["applied"].get("groupware create").is_none(), "{contacts}");
+    assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 1, "no duplicate item");
+    assert_eq!(
+        w.store.pairs("alice", "contacts").await.unwrap().len(),
+        1,
+        "paired again"
+    );
+
+    let bad = w
+        .call(
+            Method::POST,
+            reset,
+            Some(&w.alice.token),
+            Some(json!({"collection": "inbox"})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.error_field(), Some("collection"));
+}
+
+fn conflict_on(pair: &crmsync_store::status::PairRow) -> ConflictRow {
+    let fields = json!([{"key": "last_name", "base": "Old", "crm": "Crm", "groupware": "Groupware"}]);
+    ConflictRow {
+        id: "conflict-1".into(),
+        profile: pair.profile.clone(),
+        collection: pair.collection.clone(),
+        pair_id: pair.id.clone(),
+        crm_id: pair.crm_id.clone(),
+        href: pair.href.clone(),
+        fields: fields.to_string(),
+        created_at: chrono::Utc::now(),
+        resolved_at: None,
+        resolution: None,
+    }
+}
+
+// R-EDIT-3 `manual`: held conflicts are listed to their profile's user and resolved once.
+#[tokio::test]
+async fn conflict_routes_list_and_resolve_only_the_callers_conflicts() {
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let pair = w.store.pairs("alice", "contacts").await.unwrap().remove(0);
+    w.store.add_conflict(&conflict_on(&pair)).await.unwrap();
+
+    let r = w
+        .call(Method::GET, "/api/v1/sync/conflicts", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json[0]["id"], "conflict-1");
+    assert_eq!(r.json[0]["fields"][0]["groupware"], "Groupware");
+    let r = w
+        .call(Method::GET, "/api/v1/sync/conflicts", Some(&w.bob.token), None)
+        .await;
+    assert_eq!(r.json, json!([]), "bob does not see alice's conflicts");
+
+    let resolve = "/api/v1/sync/conflicts/conflict-1/resolve";
+    let r = w
+        .call(Method::POST, resolve, Some(&w.bob.token), Some(json!({"take": "crm"})))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "bob may not resolve it");
+    let r = w
+        .call(
+            Method::POST,
+            resolve,
+            Some(&w.alice.token),
+            Some(json!({"take": "nobody"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_field(), Some("take"));
+    let r = w
+        .call(
+            Method::POST,
+            resolve,
+            Some(&w.alice.token),
+            Some(json!({"take": "crm"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    // Taking the CRM's value: the base now holds the groupware's, so the CRM's wins next sync.
+    let pair = w.store.pairs("alice", "contacts").await.unwrap().remove(0);
+    assert_eq!(pair.base.get("last_name"), Some("Groupware"));
+    let r = w
+        .call(
+            Method::POST,
+            resolve,
+            Some(&w.alice.token),
+            Some(json!({"take": "crm"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "resolved once");
+    let r = w
+        .call(Method::GET, "/api/v1/sync/conflicts", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(r.json, json!([]));
+}
+
+// R-PAIR-2: the latest duplicates report per collection, also counted in the status.
+#[tokio::test]
+async fn r_pair_2_duplicates_route_lists_the_latest_report() {
+    let w = world_with_profiles().await;
+    let groups = json!([{"crm_ids": ["c1", "c2"], "hrefs": ["x.vcf"], "matched_by": "email"}]);
+    w.store
+        .save_duplicates("alice", "contacts", &groups.to_string())
+        .await
+        .unwrap();
+    let r = w
+        .call(
+            Method::GET,
+            "/api/v1/sync/profiles/alice/duplicates",
+            Some(&w.alice.token),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["collections"][0]["collection"], "contacts");
+    assert_eq!(r.json["collections"][0]["groups"][0]["matched_by"], "email");
+    let s = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(s.json[0]["duplicate_groups"], 1);
+    assert!(
+        s.json[0]["todo"][0]
+            .as_str()
+            .unwrap()
+            .contains("crmsync duplicates --profile alice")
+    );
+}
+
+// A groupware failure reaches the client with what to do about it.
+#[tokio::test]
+async fn a_failing_run_says_what_to_do_and_status_shows_it_failing() {
+    let w = world_with_profiles().await;
+    // A file stands where alice's contacts folder must be created.
+    std::fs::write(contacts_dir(&w, "alice"), b"not a folder").unwrap();
+    let r = run(&w, &w.alice.token, "alice", json!({})).await;
+    assert!(r.status.is_server_error(), "{:?}", r.json);
+    let message = r.json["error"]["message"].as_str().unwrap();
+    assert!(message.contains("groupware"), "{message}");
+    assert_eq!(
+        r.json["error"]["retryable"],
+        r.status == StatusCode::SERVICE_UNAVAILABLE
+    );
+    let s = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(s.json[0]["consecutive_failures"], 1, "{:?}", s.json);
+    assert!(s.json[0]["failing"].is_string());
+}

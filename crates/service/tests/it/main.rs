@@ -1,0 +1,14 @@
+//! The service layer's tests (profiles, scheduler, workers), one test binary
+//! (one link on two cores instead of one per file); each module was a test
+//! file of its own and keeps its name.
+
+#[macro_use]
+mod common;
+
+mod failing_server;
+mod hardening;
+mod manual_runs;
+mod profile_api;
+mod profiles;
+mod scheduling;
+mod workers;

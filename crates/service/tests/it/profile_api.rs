@@ -1,0 +1,120 @@
+//! The profiles API's service side on SQLite and PostgreSQL: create-only and
+//! version-checked saves in one transaction (R-SVC-API-1), the stored
+//! password kept on replace (R-SVC-API-3), push tokens stored as hashes and
+//! rotated (R-SVC-API-5).
+
+use crate::common;
+use chrono::Utc;
+use common::*;
+use crmsync_model::{Actor, Role};
+use crmsync_service::{ProfileCatalog, ProfileInput, PushTarget, SecretKey, ServiceError};
+use crmsync_store::ProfileUpsert;
+use serde_json::json;
+
+const PASSWORD: &str = "pw-Kestrel-4411";
+
+fn input(name: &str, push: bool, password: bool) -> ProfileInput {
+    let mut connector = json!({"kind": "dav", "url": "https://dav.example.org/", "username": "anna"});
+    if password {
+        connector["password"] = json!(PASSWORD);
+    }
+    ProfileInput {
+        name: name.into(),
+        user_id: None,
+        connector,
+        rules: json!({}),
+        pull_interval_secs: 900,
+        push,
+        enabled: true,
+    }
+}
+
+both_backends!(r_svc_api_versions_tokens_and_kept_password, |store| {
+    let anna = user(&store, "anna").await;
+    let actor = Actor {
+        user_id: anna.meta.id.clone(),
+        role: Role::User,
+    };
+    let catalog = ProfileCatalog::new(store.clone(), Some(SecretKey::generate()));
+    let now = Utc::now();
+
+    let created = catalog.create_for(&actor, input("p", true, true), now).await.unwrap();
+    assert_eq!(created.view.version, 1);
+    assert!(
+        !format!("{created:?}").contains(&created.push_token),
+        "Debug hides the token"
+    );
+    assert!(
+        !format!("{:?}", input("p", true, true)).contains(PASSWORD),
+        "Debug hides the password"
+    );
+    assert_eq!(
+        catalog.push_target(&created.push_token).await.unwrap(),
+        Some(PushTarget::Trigger("p".into()))
+    );
+    let raw: Option<String> = sqlx::query_scalar("SELECT push_token_hash FROM sync_profiles WHERE name = 'p'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        raw,
+        Some(crmsync_store::hash_token(&created.push_token)),
+        "only the hash is stored"
+    );
+
+    assert!(matches!(
+        catalog.create_for(&actor, input("p", true, true), now).await,
+        Err(ServiceError::ProfileExists(_))
+    ));
+
+    // Push off, password left out: kept, version 2.
+    let (view, outcome) = catalog
+        .replace_for(&actor, "p", 1, input("p", false, false), now)
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProfileUpsert::Changed);
+    assert_eq!(view.version, 2);
+    assert!(view.has_credentials);
+    let row = store.profile_row("p").await.unwrap().unwrap();
+    let def = catalog.definition_of(&row).unwrap();
+    match &def.connector {
+        crmsync_service::ConnectorSpec::Dav(dav) => assert!(
+            dav.password.as_ref().is_some_and(|p| p.is_value()),
+            "the stored password is kept"
+        ),
+        other => panic!("expected a dav connector, got {other:?}"),
+    }
+    assert_eq!(
+        catalog.push_target(&created.push_token).await.unwrap(),
+        Some(PushTarget::Ignored("p".into()))
+    );
+
+    // The same again is unchanged (same sealed text, same version).
+    let (view, outcome) = catalog
+        .replace_for(&actor, "p", 2, input("p", false, false), now)
+        .await
+        .unwrap();
+    assert_eq!((outcome, view.version), (ProfileUpsert::Unchanged, 2));
+    // A stale version changes nothing.
+    assert!(matches!(
+        catalog.replace_for(&actor, "p", 1, input("p", true, true), now).await,
+        Err(ServiceError::ProfileVersion { current: 2, .. })
+    ));
+
+    let rotated = catalog.rotate_push_token_for(&actor, "p").await.unwrap();
+    assert_eq!(catalog.push_target(&created.push_token).await.unwrap(), None);
+    assert!(catalog.push_target(&rotated).await.unwrap().is_some());
+
+    // Another user sees nothing of it.
+    let bert = user(&store, "bert").await;
+    let other = Actor {
+        user_id: bert.meta.id.clone(),
+        role: Role::User,
+    };
+    assert!(matches!(
+        catalog.delete_for(&other, "p").await,
+        Err(ServiceError::ProfileNotFound(_))
+    ));
+    catalog.delete_for(&actor, "p").await.unwrap();
+    assert_eq!(catalog.push_target(&rotated).await.unwrap(), None);
+});

@@ -1,0 +1,252 @@
+//! End to end through the real runner: a SQLite CRM ↔ the Graph connector ↔
+//! the testkit's Graph server (issue #15): contacts, events and To Do tasks
+//! both ways, a 412 conflict re-planned (R-SAFE-2), an expired delta token
+//! resynced without duplicates, and edits made "in Outlook" (straight on the
+//! server) coming back.
+
+use crate::common;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use common::{World, writes};
+use crmsync_connector::{
+    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
+    SyncToken,
+};
+use crmsync_graph::GraphConnector;
+use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
+use crmsync_testkit::{GraphResource, GraphServer};
+use serde_json::{Value, json};
+
+fn graph(server: &GraphServer) -> GraphConnector {
+    GraphConnector::new(server.config()).expect("valid config")
+}
+
+async fn world(server: &GraphServer) -> World {
+    let mut w = World::new().await;
+    w.profile.connector = Arc::new(graph(server));
+    w
+}
+
+fn folder(server: &GraphServer, resource: GraphResource, name: &str) -> String {
+    server
+        .folder_id(resource, name)
+        .unwrap_or_else(|| panic!("folder {name}"))
+}
+
+fn only(items: Vec<Value>) -> Value {
+    assert_eq!(items.len(), 1, "{items:#?}");
+    items.into_iter().next().unwrap()
+}
+
+async fn crm_id(w: &World, collection: &str, href: &str) -> String {
+    w.store
+        .pairs("alice", collection)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.href == href)
+        .unwrap_or_else(|| panic!("no pair for {href}"))
+        .crm_id
+}
+
+// R-MAP-5, R-MAP-6, R-FIELD-1/3/4, R-EDIT-1, R-PAIR-1
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_edit_1_graph_contacts_events_and_tasks_sync_both_ways() {
+    let server = GraphServer::start().await.unwrap();
+    let w = world(&server).await;
+    let ada = w.contact("Ada", "Lovelace", "ada@example.com").await;
+    let meeting = w.meeting("Board meeting", 2).await;
+    let call = w.task(ActivityKind::PhoneCall, "Call Ada back").await;
+
+    let first = w.sync().await;
+    assert!(first.collections.iter().all(|c| c.failed.is_empty()), "{first}");
+    let contacts = folder(&server, GraphResource::Contacts, "contacts");
+    let calendar = folder(&server, GraphResource::Events, "calendar");
+    let tasks = folder(&server, GraphResource::Tasks, "tasks");
+    let contact = only(server.items(&contacts));
+    assert_eq!(
+        (contact["givenName"].as_str(), contact["surname"].as_str()),
+        (Some("Ada"), Some("Lovelace"))
+    );
+    assert_eq!(contact["emailAddresses"][0]["address"], "ada@example.com");
+    let event = only(server.items(&calendar));
+    assert_eq!(event["subject"], "Board meeting");
+    let task = only(server.items(&tasks));
+    assert_eq!(task["title"], "Call Ada back");
+    assert_eq!(task["extensions"][0]["kind"], "phone_call", "R-MAP-5: the type travels");
+    assert!(task["categories"].as_array().unwrap().contains(&json!("Phone call")));
+    assert_eq!(server.stats().without_immutable_id, 0);
+
+    // Outlook: edits on all three and a new contact; an unmapped property too.
+    let contact_id = contact["id"].as_str().unwrap();
+    server.user_update(
+        &contacts,
+        contact_id,
+        json!({"jobTitle": "Analyst", "nickName": "Countess"}),
+    );
+    server.user_update(
+        &calendar,
+        event["id"].as_str().unwrap(),
+        json!({"location": {"displayName": "Room 4"}}),
+    );
+    server.user_update(
+        &tasks,
+        task["id"].as_str().unwrap(),
+        json!({"title": "Call Ada back (urgent)"}),
+    );
+    let grace = server.user_create(
+        &contacts,
+        json!({"givenName": "Grace", "surname": "Hopper", "mobilePhone": "+1 555 0100"}),
+    );
+    let second = w.sync().await;
+    assert!(second.collections.iter().all(|c| c.failed.is_empty()), "{second}");
+    let ada_now = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    assert_eq!(ada_now.fields.job_title.as_deref(), Some("Analyst"));
+    let meeting_now = w.store.get::<ActivityFields>(meeting.id()).await.unwrap();
+    assert_eq!(meeting_now.fields.location.as_deref(), Some("Room 4"));
+    let call_now = w.store.get::<ActivityFields>(call.id()).await.unwrap();
+    assert_eq!(call_now.fields.subject, "Call Ada back (urgent)");
+    assert_eq!(
+        call_now.fields.kind,
+        ActivityKind::PhoneCall,
+        "R-MAP-5: still a phone call"
+    );
+    let grace_id = crm_id(&w, "contacts", grace["id"].as_str().unwrap()).await;
+    let grace_crm = w.store.get::<ContactFields>(&grace_id).await.unwrap();
+    assert_eq!(grace_crm.fields.phone_mobile.as_deref(), Some("+1 555 0100"));
+
+    // CRM edit: only the changed property is PATCHed; Outlook's nickname stays.
+    let mut fields = ada_now.fields.clone();
+    fields.phone_business = Some("+44 20 7946 0000".into());
+    w.store.update(ada.id(), ada_now.version(), fields).await.unwrap();
+    let before = server.stats().log.len();
+    let third = w.sync().await;
+    assert!(third.collections.iter().all(|c| c.failed.is_empty()), "{third}");
+    let stored = server.item(&contacts, contact_id).unwrap();
+    assert_eq!(stored["businessPhones"], json!(["+44 20 7946 0000"]));
+    assert_eq!(stored["nickName"], "Countess", "R-MAP-6: an unmapped property survives");
+    let patches: Vec<String> = server.stats().log[before..]
+        .iter()
+        .filter(|l| l.starts_with("PATCH"))
+        .cloned()
+        .collect();
+    assert_eq!(patches.len(), 1, "{patches:?}");
+
+    // Nothing changed: nothing written, one delta request per folder.
+    let before = server.stats().log.len();
+    let quiet = w.sync().await;
+    assert_eq!(writes(&quiet), 0, "{quiet}");
+    let log = server.stats().log[before..].to_vec();
+    assert_eq!(log.len(), 3, "one delta request per folder: {log:#?}");
+}
+
+/// The real connector, with an edit "in Outlook" landing just before
+/// crmsync's first PATCH, so that PATCH meets a changed etag. The server is
+/// real; only the moment of the edit is forced.
+struct EditBeforeFirstPatch {
+    inner: GraphConnector,
+    server: Arc<GraphServer>,
+    folder: String,
+    done: AtomicBool,
+}
+
+#[async_trait]
+impl Connector for EditBeforeFirstPatch {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
+        self.inner.discover().await
+    }
+    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
+        self.inner.ensure_collection(kind, name).await
+    }
+    async fn changes(&self, c: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
+        self.inner.changes(c, since).await
+    }
+    async fn get_many(&self, c: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
+        self.inner.get_many(c, hrefs).await
+    }
+    async fn create(&self, c: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
+        self.inner.create(c, name, body).await
+    }
+    async fn update(&self, c: &CollectionId, href: &Href, etag: &Etag, body: &[u8]) -> Result<Etag, ConnectorError> {
+        if !self.done.swap(true, Ordering::SeqCst) {
+            self.server
+                .user_update(&self.folder, href.as_str(), json!({"department": "Research"}));
+        }
+        self.inner.update(c, href, etag, body).await
+    }
+    async fn delete(&self, c: &CollectionId, href: &Href, etag: &Etag) -> Result<(), ConnectorError> {
+        self.inner.delete(c, href, etag).await
+    }
+}
+
+// R-SAFE-2, R-EDIT-2: a PATCH whose etag went stale gets 412, nothing is
+// overwritten, and the next pass merges both edits field by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_safe_2_graph_412_is_replanned_and_both_edits_survive() {
+    let server = Arc::new(GraphServer::start().await.unwrap());
+    let mut w = world(&server).await;
+    let ada = w.contact("Ada", "Lovelace", "ada@example.com").await;
+    w.sync().await;
+    let contacts = folder(&server, GraphResource::Contacts, "contacts");
+    w.profile.connector = Arc::new(EditBeforeFirstPatch {
+        inner: graph(&server),
+        server: server.clone(),
+        folder: contacts.clone(),
+        done: AtomicBool::new(false),
+    });
+    let current = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let mut fields = current.fields.clone();
+    fields.job_title = Some("Countess".into());
+    w.store.update(ada.id(), current.version(), fields).await.unwrap();
+
+    let raced = w.sync().await;
+    assert_eq!(server.stats().precondition_failed, 1, "the stale PATCH was refused");
+    let settled = if raced.collections.iter().any(|c| c.replanned > 0) {
+        w.sync().await
+    } else {
+        raced
+    };
+    assert!(settled.collections.iter().all(|c| c.failed.is_empty()), "{settled}");
+    let stored = only(server.items(&contacts));
+    assert_eq!(stored["jobTitle"], "Countess");
+    assert_eq!(stored["department"], "Research");
+    let crm = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    assert_eq!(crm.fields.department.as_deref(), Some("Research"));
+    assert_eq!(crm.fields.job_title.as_deref(), Some("Countess"));
+    assert_eq!(writes(&w.sync().await), 0, "settled");
+}
+
+// R-SCHED-1, R-PAIR-1: an expired delta token (410 Gone) makes the next run
+// list everything again; it pairs what it finds and creates nothing twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_pair_1_graph_410_resync_creates_no_duplicates() {
+    let server = GraphServer::start().await.unwrap();
+    let w = world(&server).await;
+    w.contact("Ada", "Lovelace", "ada@example.com").await;
+    w.meeting("Board meeting", 2).await;
+    w.task(ActivityKind::Letter, "Write to Ada").await;
+    w.sync().await;
+    server.switches().expire_delta_tokens("syncStateNotFound");
+    let resync = w.sync().await;
+    assert!(server.stats().gone >= 3, "every folder's token was refused");
+    assert_eq!(
+        writes(&resync),
+        0,
+        "a full listing of what is already paired writes nothing: {resync}"
+    );
+    for (resource, name) in [
+        (GraphResource::Contacts, "contacts"),
+        (GraphResource::Events, "calendar"),
+        (GraphResource::Tasks, "tasks"),
+    ] {
+        assert_eq!(
+            server.items(&folder(&server, resource, name)).len(),
+            1,
+            "{name}: no duplicate"
+        );
+    }
+    let activities = w.store.activities_for_user(&w.actor.user_id).await.unwrap();
+    assert_eq!(activities.len(), 2, "no duplicate in the CRM");
+}

@@ -1,0 +1,24 @@
+//! The sync runner's tests (memory, vdir, real DAV and IMAP peers, Graph test
+//! server), one test binary (one link on two cores instead of one per file);
+//! each module was a test file of its own and keeps its name.
+
+mod common;
+mod dav_world;
+mod mail_world;
+mod memory_world;
+
+mod bad_input_e2e;
+mod concurrent_edits;
+mod dav_e2e;
+mod dead_runs;
+mod fault_proxy;
+mod faults;
+mod graph_e2e;
+mod identity_pairing;
+mod mail_tracking_imap;
+mod model_based;
+mod refused_item;
+mod reset_radicale;
+mod runner_fixes;
+mod sync_calls;
+mod vdir_roundtrip;
