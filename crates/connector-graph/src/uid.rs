@@ -10,17 +10,10 @@ use serde_json::{Value, json};
 
 use crate::folder::Resource;
 
-/// A named MAPI string property in crmsync's own property set
-/// (https://learn.microsoft.com/en-us/graph/api/resources/extended-properties-overview#id-formats).
-pub const UID_PROPERTY: &str = "String {8d3a5f0e-6c1b-4b8e-9a27-1f0c2d7e4b91} Name crmsyncUid";
-/// A contact's business fax and other phone have no v1.0 property; the
-/// mapping keeps them in their MAPI properties (PidTagBusinessFaxNumber,
-/// PidTagOtherTelephoneNumber), which get_many `$expand`s.
-pub const FAX_PROPERTY: &str = "String 0x3A24";
-pub const OTHER_PHONE_PROPERTY: &str = "String 0x3A1F";
-/// crmsync's open extension on To Do tasks
-/// (https://learn.microsoft.com/en-us/graph/api/resources/opentypeextension).
-pub const EXTENSION_NAME: &str = "com.crmsync.item";
+/// The ids are the mapping's (one place for both crates, so they cannot
+/// drift apart); get_many `$expand`s the fax and other-phone properties the
+/// mapping keeps there.
+pub use crmsync_mapping::graph::ids::{EXTENSION_NAME, FAX_PROPERTY, OTHER_PHONE_PROPERTY, UID_PROPERTY};
 
 /// Writes `uid` into `body` where `resource` keeps it, keeping everything else.
 pub(crate) fn inject(resource: Resource, body: &mut Value, uid: &str) {

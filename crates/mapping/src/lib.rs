@@ -12,7 +12,7 @@ mod directory;
 mod email_message;
 mod error;
 mod fingerprint;
-mod graph;
+pub mod graph;
 mod ical;
 mod notes;
 mod text;

@@ -171,9 +171,7 @@ async fn run_collections(
     for &class in &profile.classes {
         if class == EntityClass::Mail {
             if let Some(mail) = &profile.mail {
-                reports.push(
-                    crate::mail::run_mail(store, &profile.name, &profile.actor.user_id, mail, opts.dry_run).await?,
-                );
+                reports.push(crate::mail::run_mail(store, &profile.name, &profile.actor, mail, opts.dry_run).await?);
             }
             continue;
         }

@@ -27,7 +27,9 @@ impl Peer {
                 max_delay_ms: 100,
                 max_retry_after_secs: 1,
             },
-            timeout_secs: 20,
+            // Only turns a hang into a failure: a big PUT to a Python server on a
+            // loaded 2-core machine took over 20 s once, and failed a good run.
+            timeout_secs: 300,
             ..DavConfig::new(self.url()).with_basic(USER, PASSWORD)
         }
     }

@@ -63,9 +63,21 @@ impl Api {
         self.call(reqwest::Method::POST, "/api/v1/profiles", Some(body)).await
     }
 
+    /// Runs the profile now. A new profile is due at once, so the server's
+    /// own scheduler may be running it when the test asks: that answer is
+    /// 409 "being synced right now … nothing was done" (R-SVC-13), and the
+    /// test asks again, as the message says, until it gets the run's own
+    /// answer. The deadline only turns a hang into a failure.
     async fn run(&self, name: &str) -> (u16, Value) {
         let path = format!("/api/v1/sync/profiles/{name}/run");
-        self.call(reqwest::Method::POST, &path, Some(json!({}))).await
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, body) = self.call(reqwest::Method::POST, &path, Some(json!({}))).await;
+            if status != 409 || tokio::time::Instant::now() >= give_up {
+                return (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 

@@ -16,8 +16,7 @@ use super::props;
 
 /// PidTagBusinessFaxNumber and PidTagOtherTelephoneNumber
 /// (https://learn.microsoft.com/en-us/office/client-developer/outlook/mapi/pidtagbusinessfaxnumber-canonical-property).
-pub(crate) const FAX_PROPERTY: &str = "String 0x3A24";
-pub(crate) const OTHER_PHONE_PROPERTY: &str = "String 0x3A1F";
+pub(crate) use super::ids::{FAX_PROPERTY, OTHER_PHONE_PROPERTY};
 
 const NAMES: [(&str, &str); 10] = [
     ("prefix", "title"),

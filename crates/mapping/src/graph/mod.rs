@@ -12,6 +12,7 @@
 mod contact;
 mod event;
 mod html;
+pub mod ids;
 mod props;
 mod recurrence;
 mod task;

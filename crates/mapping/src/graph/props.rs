@@ -2,14 +2,11 @@
 //! (https://learn.microsoft.com/en-us/graph/api/resources/singlevaluelegacyextendedproperty)
 //! and its open extension on To Do tasks
 //! (https://learn.microsoft.com/en-us/graph/api/resources/opentypeextension).
-//! The ids are the ones the Graph connector writes and `$expand`s
-//! (`crmsync_graph::UID_PROPERTY`, `crmsync_graph::EXTENSION_NAME`); the
-//! Graph sync tests prove both crates agree.
+//! The ids are in [`super::ids`], shared with the Graph connector.
 
 use serde_json::Value;
 
-pub(crate) const UID_PROPERTY: &str = "String {8d3a5f0e-6c1b-4b8e-9a27-1f0c2d7e4b91} Name crmsyncUid";
-pub(crate) const EXTENSION_NAME: &str = "com.crmsync.item";
+pub(crate) use super::ids::{EXTENSION_NAME, UID_PROPERTY};
 
 /// The value of the extended property `id` (ids compare case-insensitively).
 pub(crate) fn get(item: &Value, id: &str) -> Option<String> {

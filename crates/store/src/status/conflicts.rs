@@ -20,7 +20,9 @@ pub struct ConflictRow {
     pub fields: String,
     pub created_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
-    /// `crm`, `groupware` or `merged` once resolved.
+    /// `crm`, `groupware` or `merged` once resolved; `superseded` when a
+    /// newer conflict on the pair replaced it, `reset` when a reset forgot
+    /// the pair (R-RESET-2).
     pub resolution: Option<String>,
 }
 

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::Store;
 use crate::error::{Result, StoreError};
-use crate::sql::{from_ms, get_i64, get_opt_text, get_text, to_ms};
+use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
 
 /// One pair as stored. `origin`, `state` and `facts` are the engine's values
 /// in their serialized form.
@@ -121,6 +121,27 @@ impl Store {
                 " AND crm_id = $2"
             });
         }
+        // R-RESET-2: the open conflicts of the forgotten pairs are closed as
+        // `reset`. The next sync merges both sides afresh (R-SYNC-ID-2) and
+        // queues what still differs on the new pair; left open, the old ones
+        // would name a pair that no longer exists and could not be resolved.
+        let close_sql = format!(
+            "UPDATE sync_conflicts SET resolved_at = {}, resolution = 'reset' \
+             WHERE resolved_at IS NULL AND pair_id IN (SELECT id{})",
+            now_ms(),
+            sql.trim_start_matches("DELETE")
+        );
+        let mut close = sqlx::query(sqlx::AssertSqlSafe(close_sql)).bind(profile);
+        if let Some(c) = collection {
+            close = close.bind(c);
+        }
+        if let Some(id) = crm_id {
+            close = close.bind(id);
+        }
+        close
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("closing the conflicts of reset pairs"))?;
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile);
         if let Some(c) = collection {
             q = q.bind(c);

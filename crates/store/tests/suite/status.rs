@@ -116,6 +116,46 @@ store_test!(r_reset_1_reset_forgets_pairs_and_cursors_not_data, |store| {
     assert!(store.pairs("alice", "calendar").await.unwrap().is_empty());
 });
 
+store_test!(
+    r_reset_2_reset_closes_the_open_conflicts_of_the_pairs_it_forgets,
+    |store| {
+        let kept_pair = pair("alice", "calendar", "e1", "e1.ics");
+        let reset_pair = pair("alice", "contacts", "c1", "c1.vcf");
+        store.save_pair(&kept_pair).await.unwrap();
+        store.save_pair(&reset_pair).await.unwrap();
+        let conflict = |id: &str, p: &PairRow| ConflictRow {
+            id: id.into(),
+            profile: "alice".into(),
+            collection: p.collection.clone(),
+            pair_id: p.id.clone(),
+            crm_id: p.crm_id.clone(),
+            href: p.href.clone(),
+            fields: "[{\"key\":\"email1\"}]".into(),
+            created_at: Utc::now(),
+            resolved_at: None,
+            resolution: None,
+        };
+        store.add_conflict(&conflict("on-reset", &reset_pair)).await.unwrap();
+        store.add_conflict(&conflict("on-kept", &kept_pair)).await.unwrap();
+
+        store.reset_pairs("alice", Some("contacts"), None).await.unwrap();
+
+        let open = store.open_conflicts(Some("alice")).await.unwrap();
+        assert_eq!(
+            open.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["on-kept"],
+            "only the conflict of the pair the reset kept stays open"
+        );
+        let closed = store.conflict("on-reset").await.unwrap().unwrap();
+        assert_eq!(closed.resolution.as_deref(), Some("reset"));
+        assert!(closed.resolved_at.is_some());
+
+        // A whole-profile reset closes the rest.
+        store.reset_pairs("alice", None, None).await.unwrap();
+        assert!(store.open_conflicts(Some("alice")).await.unwrap().is_empty());
+    }
+);
+
 store_test!(cursors_and_min_seq, |store| {
     assert_eq!(store.min_cursor_seq().await.unwrap(), None);
     store

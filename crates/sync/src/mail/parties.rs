@@ -1,33 +1,46 @@
 //! Who an address is (R-TRACK-6): a CRM user, else a contact (active ones
 //! first), else a lead, else a plain e-mail party. A distribution-list
-//! address is one address and so one party. Looked up once per run.
+//! address is one address and so one party. Looked up once per run. Only
+//! records the tracking user may read are candidates (R-TRACK-6-PERM).
 
 use std::collections::HashMap;
 
 use crmsync_mapping::MailAddress;
-use crmsync_model::{Party, PartyKind};
+use crmsync_model::{Access, Actor, Party, PartyKind};
 use crmsync_store::Store;
 
 use crate::error::SyncError;
 
-#[derive(Default)]
 pub(crate) struct Parties {
+    /// The user whose mailbox is tracked.
+    actor: Actor,
     known: HashMap<String, Party>,
 }
 
 impl Parties {
+    pub(crate) fn for_actor(actor: Actor) -> Parties {
+        Parties {
+            actor,
+            known: HashMap::new(),
+        }
+    }
+
     pub(crate) async fn resolve(&mut self, store: &Store, address: &MailAddress) -> Result<Party, SyncError> {
         let key = address.email.trim().to_lowercase();
         if let Some(party) = self.known.get(&key) {
             return Ok(party.clone());
         }
-        let party = lookup(store, address).await?;
+        let party = lookup(store, &self.actor, address).await?;
         self.known.insert(key, party.clone());
         Ok(party)
     }
 }
 
-async fn lookup(store: &Store, address: &MailAddress) -> Result<Party, SyncError> {
+/// R-TRACK-6-PERM: a contact or lead the tracking user may not read (another
+/// user's private record) is no candidate: linking it would put its id and
+/// name on an e-mail the user can read, which R-PERM-1 forbids. The address
+/// then resolves as if that record did not exist. Users are readable by all.
+async fn lookup(store: &Store, actor: &Actor, address: &MailAddress) -> Result<Party, SyncError> {
     let email = address.email.trim();
     let party = |kind, id: &str, name: Option<String>| Party {
         kind,
@@ -39,13 +52,19 @@ async fn lookup(store: &Store, address: &MailAddress) -> Result<Party, SyncError
         return Ok(party(PartyKind::User, &user.meta.id, Some(user.fields.name)));
     }
     let mut contacts = store.contacts_by_email(email).await?;
+    contacts.retain(|c| c.readable_by(actor));
     // Oldest first from the store; a stable sort keeps that among equals.
     contacts.sort_by_key(|c| !c.fields.active);
     if let Some(contact) = contacts.into_iter().next() {
         let name = contact.fields.display_name();
         return Ok(party(PartyKind::Contact, &contact.meta.id, Some(name)));
     }
-    if let Some(lead) = store.leads_by_email(email).await?.into_iter().next() {
+    let lead = store
+        .leads_by_email(email)
+        .await?
+        .into_iter()
+        .find(|l| l.readable_by(actor));
+    if let Some(lead) = lead {
         let name = [&lead.fields.first_name, &lead.fields.last_name]
             .iter()
             .filter_map(|p| p.as_deref())

@@ -11,7 +11,7 @@ use chrono::DateTime;
 use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome, MessageFlags};
 use crmsync_engine::{EntityClass, Plan};
 use crmsync_mapping::parse_email;
-use crmsync_model::{Activity, RecordRef, normalize_message_id};
+use crmsync_model::{Activity, Actor, RecordRef, normalize_message_id};
 use crmsync_store::status::{MailFolderRow, TrackedMailRow};
 use crmsync_store::{EmailCreate, Store};
 
@@ -65,7 +65,7 @@ impl Tracked {
 pub(crate) async fn run_mail(
     store: &Store,
     profile: &str,
-    user_id: &str,
+    actor: &Actor,
     mail: &MailProfile,
     dry_run: bool,
 ) -> Result<CollectionReport, SyncError> {
@@ -73,7 +73,7 @@ pub(crate) async fn run_mail(
         profile: profile.to_string(),
         message,
     })?;
-    let result = poll_folders(store, profile, user_id, mail, dry_run).await;
+    let result = poll_folders(store, profile, actor, mail, dry_run).await;
     // One session per run: a profile polled every few minutes must not hold
     // a connection of the server in between.
     mail.source.close().await;
@@ -83,7 +83,7 @@ pub(crate) async fn run_mail(
 async fn poll_folders(
     store: &Store,
     profile: &str,
-    user_id: &str,
+    actor: &Actor,
     mail: &MailProfile,
     dry_run: bool,
 ) -> Result<CollectionReport, SyncError> {
@@ -118,10 +118,10 @@ async fn poll_folders(
     let mut pass = FolderPass {
         store,
         profile,
-        user_id,
+        user_id: &actor.user_id,
         mail,
         dry_run,
-        parties: Parties::default(),
+        parties: Parties::for_actor(actor.clone()),
     };
     for folder in mail.tracking.folders() {
         let is_tracking_folder = folder == mail.tracking.folder;

@@ -4,7 +4,7 @@
 
 use crate::mail_world;
 use crmsync_connector::MailSource;
-use crmsync_model::{EmailDirection, PartyKind};
+use crmsync_model::{ContactFields, EmailDirection, PartyKind};
 use crmsync_sync::MailTracking;
 use mail_world::{ALICE_PASSWORD, BOB_PASSWORD, MailWorld, message, subjects};
 
@@ -199,6 +199,61 @@ async fn r_track_4_replies_to_a_tracked_message_are_tracked_with_its_regarding()
         ["q1@c.example"]
     );
     assert!(mail.flags("INBOX", reply_uid).iter().any(|f| f == "$CRMTracked"));
+}
+
+// R-TRACK-6-PERM, R-PERM-1
+#[tokio::test]
+async fn r_track_6_perm_another_users_private_contact_or_lead_is_not_linked() {
+    let w = MailWorld::new().await;
+    // Carla (contact) and Lena (lead) are alice's and not shared.
+    let bob = w.profile("bob-mail", &w.bob, w.imap("bob", BOB_PASSWORD), MailTracking::default());
+    w.run(&bob).await.unwrap();
+    let bob_mail = w.client("bob");
+    let raw = message(
+        Some("private-1@customer.example"),
+        "Carla Kunde <carla@customer.example>",
+        "bob@crm.example, lena@prospect.example",
+        "Private to alice",
+        "",
+        "hi",
+    );
+    bob_mail.append("CRM", "", &raw);
+    w.run(&bob).await.unwrap();
+    let email = w.email_with_subject("Private to alice").await;
+    let details = email.fields.email.as_ref().unwrap();
+    let from = details.from.as_ref().unwrap();
+    assert_eq!(
+        (from.kind, from.id.as_deref(), from.email.as_deref()),
+        (PartyKind::Email, None, Some("carla@customer.example")),
+        "alice's private contact is not linked to bob's e-mail"
+    );
+    assert_eq!(
+        details.to.iter().map(|p| (p.kind, p.id.clone())).collect::<Vec<_>>(),
+        [(PartyKind::User, Some(w.bob.user_id.clone())), (PartyKind::Email, None)],
+        "alice's private lead is not linked either"
+    );
+
+    // Once alice shares the contact, bob's next e-mail from Carla links it.
+    let carla = w.store.get::<ContactFields>(&w.contact_id).await.unwrap();
+    let mut shared = carla.fields.clone();
+    shared.shared = true;
+    w.store.update(&w.contact_id, carla.meta.version, shared).await.unwrap();
+    let raw = message(
+        Some("shared-2@customer.example"),
+        "Carla Kunde <carla@customer.example>",
+        "bob@crm.example",
+        "Now shared",
+        "",
+        "hi",
+    );
+    bob_mail.append("CRM", "", &raw);
+    w.run(&bob).await.unwrap();
+    let email = w.email_with_subject("Now shared").await;
+    let from = email.fields.email.as_ref().unwrap().from.clone().unwrap();
+    assert_eq!(
+        (from.kind, from.id.as_deref()),
+        (PartyKind::Contact, Some(w.contact_id.as_str()))
+    );
 }
 
 // R-TRACK-5
