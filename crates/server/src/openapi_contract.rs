@@ -65,14 +65,21 @@ fn unwrap_defaulted_refs(value: &mut Value) {
 }
 
 /// Text that is more than blanks (`require_text` of the model): JSON Schema
-/// patterns are unanchored, so one non-blank character anywhere.
-const NOT_BLANK: &str = r"\S";
+/// patterns are unanchored, so one non-blank character anywhere. The blanks
+/// are the model's (`str::trim`, `char::is_whitespace`: Unicode White_Space),
+/// spelled out here and in `NAME` and `EMAIL`. Not `\s`: a JSON Schema
+/// pattern is an ECMA-262 regex, whose `\s` takes U+FEFF for a blank and
+/// U+0085 for none (Python's takes U+001C-U+001F too), so with it the
+/// document and the server disagreed: a journal text "\u{85}" was valid by
+/// the document and refused as blank with 422, "\u{feff}" invalid by it
+/// and accepted. The tests below prove the class equal to `char::is_whitespace`.
+const NOT_BLANK: &str = r"[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]";
 /// A name (`check_name` of the model, R-API-14): not blank, and no control
 /// or text-direction character.
-const NAME: &str = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\s\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$";
+const NAME: &str = r"^[^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*[^\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069][^\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]*$";
 
 /// `looks_like_email` of the model.
-const EMAIL: &str = r"^([^@\s]+@[^@\s]+)?$";
+const EMAIL: &str = r"^([^@\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+@[^@\u0009-\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]+)?$";
 
 /// The rules the model's `Validate` enforces, stated in the schemas so a
 /// client (and Schemathesis) knows them before it is refused with 422.
@@ -316,5 +323,56 @@ fn add_links(doc: &mut Value) {
             .map(|t| (t.clone(), json!({ "operationId": t, "parameters": { *param: source } })))
             .collect();
         created["links"] = Value::Object(links);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The characters a class body of `\uXXXX` and `\uXXXX-\uXXXX` items names.
+    fn class_members(class: &str) -> Vec<std::ops::RangeInclusive<u32>> {
+        let code = |item: &str| u32::from_str_radix(item.trim_start_matches("\\u"), 16).expect("\\uXXXX");
+        class
+            .split("\\u")
+            .filter(|item| !item.is_empty())
+            .map(|item| format!("\\u{item}"))
+            .fold(Vec::new(), |mut ranges: Vec<std::ops::RangeInclusive<u32>>, item| {
+                match item.strip_suffix('-') {
+                    // `\uAAAA-` opens a range the next item closes.
+                    Some(start) => ranges.push(code(start)..=u32::MAX),
+                    None => match ranges.last_mut() {
+                        Some(open) if *open.end() == u32::MAX => *open = *open.start()..=code(&item),
+                        _ => ranges.push(code(&item)..=code(&item)),
+                    },
+                }
+                ranges
+            })
+    }
+
+    /// The blanks `NOT_BLANK` excludes: its class without `[^` and `]`.
+    fn white_space() -> &'static str {
+        NOT_BLANK
+            .strip_prefix("[^")
+            .and_then(|c| c.strip_suffix(']'))
+            .expect("NOT_BLANK is one negated class")
+    }
+
+    // R-API-17: the document's blanks are exactly the server's.
+    #[test]
+    fn r_api_17_white_space_class_is_exactly_char_is_whitespace() {
+        let ranges = class_members(white_space());
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let in_class = ranges.iter().any(|r| r.contains(&(c as u32)));
+            assert_eq!(in_class, c.is_whitespace(), "U+{:04X}", c as u32);
+        }
+    }
+
+    #[test]
+    fn r_api_17_patterns_spell_out_the_blanks() {
+        for pattern in [NAME, EMAIL] {
+            assert!(pattern.contains(white_space()), "{pattern}");
+            assert!(!pattern.contains("\\s"), "{pattern}");
+        }
     }
 }
