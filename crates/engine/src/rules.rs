@@ -64,10 +64,12 @@ rule_ids! {
     Cal1 => "R-CAL-1", "pulls cover current, future and past-days events; leaving the window deletes nothing";
     Cal2 => "R-CAL-2", "an event created in the groupware becomes a CRM appointment";
     Cal5 => "R-CAL-5", "first sync, reset and re-pairing write nothing to groupware when both sides agree";
+    Cal7 => "R-CAL-7", "an attendee's own answer in their calendar flows into the CRM and is never reverted";
     Pair1 => "R-PAIR-1", "first sync pairs contacts by e-mail then phone and name, events and tasks by UID then start and subject";
     Pair2 => "R-PAIR-2", "ambiguous matches are neither merged nor created: listed as duplicates";
     Safe3 => "R-SAFE-3", "a plan deleting more than the configured share of a collection is held for confirmation";
     Safe4 => "R-SAFE-4", "a quarantined (malformed) item is skipped; the rest of the run goes on";
+    Field2 => "R-FIELD-2", "a groupware company links the CRM account of that name, created when missing and allowed, else kept as text";
     Field5 => "R-FIELD-5", "the journal part of notes is outbound only: groupware edits of it never flow back";
     Field6 => "R-FIELD-6", "values over a connector's length limit are truncated outbound; a truncated value never overwrites the CRM";
     Explain1 => "R-EXPLAIN-1", "explain says whether a record syncs and which filter, rule and policy decided";
