@@ -69,7 +69,6 @@ rule_ids! {
     Pair2 => "R-PAIR-2", "ambiguous matches are neither merged nor created: listed as duplicates";
     Safe3 => "R-SAFE-3", "a plan deleting more than the configured share of a collection is held for confirmation";
     Safe4 => "R-SAFE-4", "a quarantined (malformed) item is skipped; the rest of the run goes on";
-    Field2 => "R-FIELD-2", "a groupware company links the CRM account of that name, created when missing and allowed, else kept as text";
     Field5 => "R-FIELD-5", "the journal part of notes is outbound only: groupware edits of it never flow back";
     Field6 => "R-FIELD-6", "values over a connector's length limit are truncated outbound; a truncated value never overwrites the CRM";
     Explain1 => "R-EXPLAIN-1", "explain says whether a record syncs and which filter, rule and policy decided";

@@ -118,7 +118,7 @@ mod tests {
         );
         // Across the March change to summer time the meeting stays at 09:00
         // local: 07:00 UTC, ending 08:00 UTC.
-        let until = weekly("FREQ=WEEKLY;UNTIL=20260406T070000Z", start);
+        let until = weekly("FREQ=WEEKLY;UNTIL=20260406T235959Z", start);
         assert_eq!(
             activity_last_moment(&until),
             Some(Utc.with_ymd_and_hms(2026, 4, 6, 8, 0, 0).unwrap())

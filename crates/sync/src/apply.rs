@@ -9,9 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
 use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
-use crmsync_engine::{
-    Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, RuleId, Subject, Target,
-};
+use crmsync_engine::{Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, Subject, Target};
 use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
 use crmsync_store::status::{ConflictRow, HistoryEntry, PairRow, StatusOp, StepState};
 use crmsync_store::{Store, StoreError};
@@ -562,7 +560,8 @@ impl Applier<'_> {
                     run_id: Some(self.run_id.to_string()),
                     at: Utc::now(),
                     action: "warning".into(),
-                    rule: RuleId::Field2.as_str().to_string(),
+                    // R-FIELD-2 is decided here, not by the engine.
+                    rule: "R-FIELD-2".to_string(),
                     message: format!(
                         "company \"{name}\" kept as text: no account has that name and the user may not create accounts"
                     ),

@@ -73,28 +73,33 @@ pub(crate) async fn after_run(
 }
 
 /// Sets the profile user's status on one appointment, if they are an
-/// invited participant and it differs. A record that moved on meanwhile is
-/// left alone: its change brings it into the next run, which writes then.
+/// invited participant and it differs. Another participant's profile may
+/// write its own status at the same moment: a version conflict reads the
+/// record again; a record still moving after that is left to the next run,
+/// which its change brings in.
 async fn set(store: &Store, profile: &SyncProfile, id: &str, wanted: ParticipantSyncStatus) -> Result<(), SyncError> {
-    let record = match store.get::<ActivityFields>(id).await {
-        Ok(r) => r,
-        Err(StoreError::NotFound { .. }) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    };
-    let user = &profile.actor.user_id;
-    let mut fields = record.fields.clone();
-    let Some(me) = fields
-        .participants
-        .iter_mut()
-        .find(|p| p.invite && p.is_user(user) && p.sync_status != wanted)
-    else {
-        return Ok(());
-    };
-    me.sync_status = wanted;
-    match store.update(id, record.version(), fields).await {
-        Ok(_) | Err(StoreError::VersionConflict { .. } | StoreError::NotFound { .. } | StoreError::Validation(_)) => {
-            Ok(())
+    const ATTEMPTS: usize = 3;
+    for _ in 0..ATTEMPTS {
+        let record = match store.get::<ActivityFields>(id).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let user = &profile.actor.user_id;
+        let mut fields = record.fields.clone();
+        let Some(me) = fields
+            .participants
+            .iter_mut()
+            .find(|p| p.invite && p.is_user(user) && p.sync_status != wanted)
+        else {
+            return Ok(());
+        };
+        me.sync_status = wanted;
+        match store.update(id, record.version(), fields).await {
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Ok(_) | Err(StoreError::NotFound { .. } | StoreError::Validation(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
         }
-        Err(e) => Err(e.into()),
     }
+    Ok(())
 }
