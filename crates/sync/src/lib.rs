@@ -29,7 +29,6 @@ mod identity;
 mod mail;
 pub mod ops;
 mod pair_codec;
-mod participant_status;
 mod profile;
 mod recover;
 mod report;

@@ -328,36 +328,6 @@ async fn run_collection(
     collection: Option<Collection>,
     creates: &InterruptedCreates,
 ) -> Result<CollectionReport, SyncError> {
-    // Appointments this run created in the user's calendar (R-CAL-3).
-    let mut created = BTreeSet::new();
-    let report = run_passes(
-        store,
-        profile,
-        opts,
-        run_id,
-        directory,
-        class,
-        collection,
-        creates,
-        &mut created,
-    )
-    .await?;
-    crate::participant_status::after_run(store, profile, &created).await?;
-    Ok(report)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_passes(
-    store: &Store,
-    profile: &SyncProfile,
-    opts: &RunOptions<'_>,
-    run_id: Option<&str>,
-    directory: &Directory,
-    class: EntityClass,
-    collection: Option<Collection>,
-    creates: &InterruptedCreates,
-    created_here: &mut BTreeSet<String>,
-) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
         Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
@@ -492,16 +462,6 @@ async fn run_passes(
             crm_lock: tokio::sync::Mutex::new(()),
         };
         let applied = applier.apply(&report.plan, &mut lookups).await?;
-        crate::participant_status::after_pass(
-            store,
-            profile,
-            class,
-            &report.plan,
-            &lookups.pairs,
-            lookups.crm.keys(),
-            created_here,
-        )
-        .await?;
         // The report replaces the last one only once the plan that made it is
         // applied: a group it no longer lists may be resolved by pairs this
         // plan saves, and until they are saved the members need the full
