@@ -12,8 +12,9 @@ use crmsync_model::{Access, Activity, ActivityKind, ActivityState, Actor, Contac
 pub struct ActivityFacts {
     pub kind: ActivityKind,
     pub state: ActivityState,
-    /// The last moment the activity covers; `None` for a series or an activity
-    /// without dates, which count as planned (R-ENG-4).
+    /// The last moment the activity covers; `None` for a series without end
+    /// or an activity without dates, which count as planned (R-ENG-4). The
+    /// runner fills a series' end from its expansion; the model cannot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_moment: Option<DateTime<Utc>>,
     /// The profile's user organizes it (or owns it when nobody is organizer).

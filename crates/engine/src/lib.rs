@@ -48,7 +48,9 @@ pub use plan::{
     Target, Warning, WriteReason,
 };
 pub use planner::plan;
-pub use policy::{ConflictPolicy, Direction, EntityPolicy, MassDeleteGuard, Profile, ReadOnlyPolicy, Rights};
+pub use policy::{
+    AccountRights, ConflictPolicy, Direction, EntityPolicy, MassDeleteGuard, Profile, ReadOnlyPolicy, Rights,
+};
 pub use rules::{RuleId, rule_catalog};
 pub use untrack::untrack;
 pub use validate::validate_profile;

@@ -25,6 +25,9 @@ pub struct MergeInput<'a> {
     pub crm_modified: Option<DateTime<Utc>>,
     pub groupware_modified: Option<DateTime<Utc>>,
     pub direction: Direction,
+    /// The record is read-only for the profile's user (R-ENG-5): `direction`
+    /// was narrowed to crm-to-groupware for it.
+    pub read_only_record: bool,
     pub read_only: ReadOnlyPolicy,
     pub conflict: ConflictPolicy,
     pub limits: &'a BTreeMap<String, usize>,
@@ -52,7 +55,7 @@ pub struct MergeOutcome {
 /// reverts beat merges beat plain propagation.
 fn stronger(current: Option<RuleId>, new: RuleId) -> Option<RuleId> {
     let rank = |r: RuleId| match r {
-        RuleId::Edit3 | RuleId::Eng6 | RuleId::Dir1 => 4,
+        RuleId::Edit3 | RuleId::Eng6 | RuleId::Dir1 | RuleId::Cal7 => 4,
         RuleId::Dir2 => 3,
         RuleId::Edit2 => 2,
         _ => 1,
@@ -124,6 +127,17 @@ pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
     for key in keys {
         let (b, c, g) = (input.base.get(key), input.crm.get(key), gw.get(key));
         let raw_g = input.groupware.get(key);
+        // R-CAL-7: an attendee's own answer is theirs, also on a meeting they
+        // may not change: it flows into the CRM and wins over a CRM change.
+        if key == keys::OWN_RESPONSE && input.read_only_record && g != b {
+            if c != g {
+                out.crm.set_opt(key, g);
+                out.crm_writes.push(write(key, c, g, WriteReason::Propagated));
+                out.crm_rule = stronger(out.crm_rule, RuleId::Cal7);
+            }
+            out.base.set_opt(key, g);
+            continue;
+        }
         match (c != b, g != b) {
             (false, false) => {}
             (true, false) => {

@@ -239,7 +239,7 @@ impl<'a> Planner<'a> {
     }
 
     pub(crate) fn merge(&self, sides: &Sides<'_>) -> MergeOutcome {
-        let (direction, _) = self.direction_for(sides.facts);
+        let (direction, read_only_record) = self.direction_for(sides.facts);
         merge(&MergeInput {
             base: sides.base,
             crm: sides.crm,
@@ -247,6 +247,7 @@ impl<'a> Planner<'a> {
             crm_modified: sides.crm_modified,
             groupware_modified: sides.groupware_modified,
             direction,
+            read_only_record,
             read_only: self.policy.read_only,
             conflict: self.policy.conflict,
             limits: &self.policy.field_limits,

@@ -132,6 +132,24 @@ pub struct Profile {
     /// Set for one run when a user confirmed a held mass delete (R-SAFE-3).
     #[serde(default)]
     pub mass_delete_confirmed: bool,
+    /// R-FIELD-2: may a groupware company create a missing CRM account?
+    #[serde(default)]
+    pub accounts: AccountRights,
+}
+
+/// R-FIELD-2: the right to create CRM accounts, which linking a groupware
+/// contact's company needs when no account has that name. Narrowed to the
+/// CRM user's own right like the entity rights (R-PERM-1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountRights {
+    pub create: bool,
+}
+
+impl Default for AccountRights {
+    fn default() -> Self {
+        AccountRights { create: true }
+    }
 }
 
 impl Profile {
@@ -147,6 +165,7 @@ impl Profile {
             calendar_past_days: default_past_days(),
             mass_delete: MassDeleteGuard::default(),
             mass_delete_confirmed: false,
+            accounts: AccountRights::default(),
         }
     }
 

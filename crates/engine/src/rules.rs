@@ -64,6 +64,7 @@ rule_ids! {
     Cal1 => "R-CAL-1", "pulls cover current, future and past-days events; leaving the window deletes nothing";
     Cal2 => "R-CAL-2", "an event created in the groupware becomes a CRM appointment";
     Cal5 => "R-CAL-5", "first sync, reset and re-pairing write nothing to groupware when both sides agree";
+    Cal7 => "R-CAL-7", "an attendee's own answer in their calendar flows into the CRM and is never reverted";
     Pair1 => "R-PAIR-1", "first sync pairs contacts by e-mail then phone and name, events and tasks by UID then start and subject";
     Pair2 => "R-PAIR-2", "ambiguous matches are neither merged nor created: listed as duplicates";
     Safe3 => "R-SAFE-3", "a plan deleting more than the configured share of a collection is held for confirmation";

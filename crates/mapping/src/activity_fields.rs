@@ -8,6 +8,7 @@
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use crmsync_model::fields::keys;
 use crmsync_model::{
     ActivityFields, ActivityKind, ActivityState, EntityKind, FieldMap, OccurrenceOverride, Participant,
     ParticipantSyncStatus, Privacy, RecordRef, Recurrence,
@@ -44,6 +45,7 @@ pub fn activity_keys() -> Vec<&'static str> {
         "reminder_minutes",
         "regarding",
         "participants",
+        "own_response",
         "message_id",
     ]
 }
@@ -130,9 +132,13 @@ pub fn activity_to_fields(activity: &ActivityFields, dir: &dyn ParticipantDirect
     map.set_opt("message_id", opt_line(a.message_id.as_deref()));
     if let Some(rec) = &a.recurrence {
         map.set("recurrence", recurrence_json(a, rec, tz));
-        if !a.all_day {
-            map.set_opt("time_zone", a.time_zone.clone());
-        }
+    }
+    // Series need their zone to expand; timed appointments keep the zone
+    // they were planned in both ways (R-MAP-19). A zone chrono-tz does not
+    // know, or UTC, is no zone.
+    if !a.all_day && (a.recurrence.is_some() || a.kind == ActivityKind::Appointment) {
+        let known = tz.map(|z| z.name()).filter(|z| !crate::ical::is_utc_name(z));
+        map.set_opt("time_zone", known);
     }
     if a.kind == ActivityKind::Appointment {
         let list = a
@@ -196,7 +202,14 @@ pub fn fields_to_activity(fields: &FieldMap, base: &ActivityFields, dir: &dyn Pa
     let task_like = kind.is_task_like();
     let mut a = base.clone();
     a.kind = kind;
-    a.time_zone = get("time_zone").or_else(|| base.time_zone.clone());
+    let timed_event = kind == ActivityKind::Appointment && fields.get("all_day") != Some("true");
+    a.time_zone = match get("time_zone") {
+        Some(z) => Some(z),
+        // A timed appointment's map carries its zone: none means plain UTC
+        // times (R-MAP-19). All-day items and tasks keep the CRM's zone.
+        None if timed_event && fields.get("start").is_some() => None,
+        None => base.time_zone.clone(),
+    };
     let tz = zone(&a);
     let time = |k: &str| fields.get(k).and_then(Moment::from_field).map(|m| instant(m, tz));
     a.subject = match get("subject") {
@@ -316,6 +329,39 @@ fn merge_participants(json: Option<&str>, base: &[Participant], dir: &dyn Partic
             },
         };
         out.push(participant);
+    }
+    out
+}
+
+/// R-CAL-7: moves the answer of attendee `email` out of `participants` into
+/// its own key ([`keys::OWN_RESPONSE`]), so the engine can let it flow from
+/// that attendee's calendar while the rest of the meeting is read-only for
+/// them. The organizer's line has no answer (R-MAP-14) and is left as is.
+pub fn split_own_response(fields: &mut FieldMap, email: &str) {
+    let Some(email) = normalize_email(email) else { return };
+    let mut list = crate::ical::participants_from_json(fields.get("participants"));
+    let Some(own) = list.iter_mut().find(|p| p.email == email && p.role != "organizer") else {
+        return;
+    };
+    let response = own.response.take().unwrap_or_else(|| "needs_action".to_string());
+    fields.set("participants", crate::ical::participants_json(list));
+    fields.set(keys::OWN_RESPONSE, response);
+}
+
+/// The inverse of [`split_own_response`]: the answer goes back on the
+/// attendee's entry, for rendering and for the CRM record.
+pub fn join_own_response(fields: &FieldMap, email: &str) -> FieldMap {
+    let mut out = fields.clone();
+    let Some(response) = out.remove(keys::OWN_RESPONSE) else {
+        return out;
+    };
+    let Some(email) = normalize_email(email) else {
+        return out;
+    };
+    let mut list = crate::ical::participants_from_json(out.get("participants"));
+    if let Some(own) = list.iter_mut().find(|p| p.email == email && p.role != "organizer") {
+        own.response = Some(response);
+        out.set("participants", crate::ical::participants_json(list));
     }
     out
 }

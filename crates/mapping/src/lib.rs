@@ -15,10 +15,13 @@ mod fingerprint;
 pub mod graph;
 mod ical;
 mod notes;
+mod series_end;
 mod text;
 mod vcard;
 
-pub use activity_fields::{activity_keys, activity_to_fields, fields_to_activity};
+pub use activity_fields::{
+    activity_keys, activity_to_fields, fields_to_activity, join_own_response, split_own_response,
+};
 pub use contact_fields::{contact_keys, contact_to_fields, fields_to_contact};
 pub use content_line::MAX_ITEM_BYTES;
 pub use crmsync_model::FieldMap;
@@ -31,4 +34,5 @@ pub use ical::{
     CalendarComponent, IcalContext, ParsedCalendarItem, kind_category, parse_ical, parse_ical_bytes, render_ical,
 };
 pub use notes::{NOTES_SEPARATOR, compose_notes, join_notes, journal_text, split_notes};
+pub use series_end::activity_last_moment;
 pub use vcard::{CardVersion, ParsedCard, parse_vcard, parse_vcard_bytes, render_vcard};

@@ -277,8 +277,9 @@ impl ActivityFields {
     /// The last moment the activity covers, for "planned vs completed" (R-DEL-6..9).
     /// A series without an end never ends.
     pub fn last_moment(&self) -> Option<DateTime<Utc>> {
-        // A series is treated as planned: expanding it is the mapping's job
-        // (it owns the recurrence library), and "unknown" must err towards keeping.
+        // A series is treated as planned here: expanding it is the mapping's
+        // job (`crmsync_mapping::activity_last_moment`, R-ENG-4), and
+        // "unknown" must err towards keeping.
         if self.recurrence.is_some() {
             return None;
         }

@@ -46,6 +46,10 @@ pub mod keys {
     pub const UID: &str = "ical_uid";
     pub const STATE: &str = "state";
     pub const KIND: &str = "kind";
+    /// The profile user's own answer (PARTSTAT) to an appointment they attend,
+    /// split out of `participants` so that it can flow from their calendar even
+    /// where the appointment is read-only for them (R-CAL-7).
+    pub const OWN_RESPONSE: &str = "own_response";
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]

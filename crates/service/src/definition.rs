@@ -98,6 +98,7 @@ impl ProfileDefinition {
             rights.create &= granted.create;
             rights.update &= granted.update;
         }
+        profile.accounts.create &= granted.create;
         crmsync_engine::validate_profile(&profile).map_err(|source| ServiceError::Permission {
             profile: self.name.clone(),
             source,

@@ -11,7 +11,7 @@ use chrono::Utc;
 use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
 use crmsync_engine::{Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, Subject, Target};
 use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
-use crmsync_store::status::{ConflictRow, PairRow, StatusOp, StepState};
+use crmsync_store::status::{ConflictRow, HistoryEntry, PairRow, StatusOp, StepState};
 use crmsync_store::{Store, StoreError};
 
 use tracing::Instrument as _;
@@ -362,7 +362,7 @@ impl Applier<'_> {
                     return Ok(Step::Refused("no CRM record to create from".into()));
                 };
                 let uid = self.codec.uid_for(&crm_id, fields);
-                let body = match self.codec.render(fields, &uid, None) {
+                let body = match self.codec.render(fields, &uid, None, false) {
                     Ok(b) => b,
                     Err(e) => return Ok(Step::Refused(e.to_string())),
                 };
@@ -392,7 +392,10 @@ impl Applier<'_> {
                     .uid
                     .clone()
                     .unwrap_or_else(|| self.codec.uid_for(slot.crm_id.as_deref().unwrap_or_default(), fields));
-                let body = match self.codec.render(fields, &uid, slot.raw.as_deref()) {
+                let body = match self
+                    .codec
+                    .render(fields, &uid, slot.raw.as_deref(), action.kind == ActionKind::Revert)
+                {
                     Ok(b) => b,
                     Err(e) => return Ok(Step::Refused(e.to_string())),
                 };
@@ -484,7 +487,7 @@ impl Applier<'_> {
                 ..ContactFields::default()
             };
             let mut contact = self.codec.contact_fields(fields, &blank);
-            self.link_account(&mut contact, None).await?;
+            self.link_account(&id, &mut contact, None).await?;
             CrmRecord::Contact(self.store.create_with_id(&id, owner, contact).await?)
         } else {
             let blank = self.codec.blank_activity(fields);
@@ -498,7 +501,7 @@ impl Applier<'_> {
         slot.crm_version = Some(record.version());
         slot.facts = Some(match &record {
             CrmRecord::Contact(c) => CrmFacts::of_contact(c, &self.profile.actor, false),
-            CrmRecord::Activity(a) => CrmFacts::of_activity(a, &self.profile.actor),
+            CrmRecord::Activity(a) => crate::codec::activity_facts(a, &self.profile.actor),
         });
         Ok(())
     }
@@ -507,7 +510,7 @@ impl Applier<'_> {
         let version = if self.codec.class == EntityClass::Contacts {
             let current = self.store.get::<ContactFields>(id).await?;
             let mut next = self.codec.contact_fields(fields, &current.fields);
-            self.link_account(&mut next, Some(&current.fields)).await?;
+            self.link_account(id, &mut next, Some(&current.fields)).await?;
             self.store.update(id, expected, next).await?.version()
         } else {
             let current = self.store.get::<ActivityFields>(id).await?;
@@ -519,10 +522,11 @@ impl Applier<'_> {
     }
 
     /// R-FIELD-2: a groupware company names a CRM account; link it, creating
-    /// the account when missing and the profile may create, otherwise keep the
-    /// name as text (the history notes it).
+    /// the account when missing and the profile's user may create accounts,
+    /// otherwise keep the name as text (the history notes it).
     async fn link_account(
         &self,
+        crm_id: &str,
         contact: &mut ContactFields,
         before: Option<&ContactFields>,
     ) -> Result<(), StoreError> {
@@ -538,7 +542,7 @@ impl Applier<'_> {
             contact.account_id = Some(account.meta.id);
             return Ok(());
         }
-        if self.profile.rules.entity(self.codec.class).rights.create {
+        if self.profile.rules.accounts.create {
             let account = AccountFields {
                 name,
                 ..AccountFields::default()
@@ -547,6 +551,23 @@ impl Applier<'_> {
             contact.account_id = Some(created.meta.id);
         } else {
             contact.account_id = None;
+            self.store
+                .add_history(&HistoryEntry {
+                    profile: self.profile.name.clone(),
+                    collection: self.collection.to_string(),
+                    crm_id: Some(crm_id.to_string()),
+                    href: None,
+                    run_id: Some(self.run_id.to_string()),
+                    at: Utc::now(),
+                    action: "warning".into(),
+                    // R-FIELD-2 is decided here, not by the engine.
+                    rule: "R-FIELD-2".to_string(),
+                    message: format!(
+                        "company \"{name}\" kept as text: no account has that name and the user may not create accounts"
+                    ),
+                    detail: None,
+                })
+                .await?;
         }
         Ok(())
     }

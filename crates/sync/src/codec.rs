@@ -49,6 +49,17 @@ impl CrmRecord {
     }
 }
 
+/// An activity's facts for the engine, with a series' end found by
+/// expanding it (R-ENG-4: a series whose last occurrence is past is
+/// completed; the model alone cannot expand rules).
+pub(crate) fn activity_facts(activity: &Activity, actor: &crmsync_model::Actor) -> crmsync_engine::CrmFacts {
+    let mut facts = crmsync_engine::CrmFacts::of_activity(activity, actor);
+    if let Some(a) = facts.activity.as_mut() {
+        a.last_moment = crmsync_mapping::activity_last_moment(&activity.fields);
+    }
+    facts
+}
+
 /// A groupware body read into fields.
 #[derive(Debug, Clone)]
 pub(crate) struct ParsedItem {
@@ -80,7 +91,20 @@ impl Codec<'_> {
     /// journal part of the notes (R-FIELD-5).
     pub(crate) fn record_fields(&self, record: &CrmRecord, journal: &[JournalEntry]) -> FieldMap {
         let mut fields = match record {
-            CrmRecord::Contact(c) => crmsync_mapping::contact_to_fields(&c.fields),
+            // R-FIELD-2: a linked contact shows its account's name as company.
+            CrmRecord::Contact(c) => match c
+                .fields
+                .account_id
+                .as_deref()
+                .and_then(|id| self.directory.account_name(id))
+            {
+                Some(name) if c.fields.company.as_deref() != Some(name) => {
+                    let mut linked = c.fields.clone();
+                    linked.company = Some(name.to_string());
+                    crmsync_mapping::contact_to_fields(&linked)
+                }
+                _ => crmsync_mapping::contact_to_fields(&c.fields),
+            },
             CrmRecord::Activity(a) => {
                 let mut f = crmsync_mapping::activity_to_fields(&a.fields, self.directory);
                 // An activity born in the CRM is written under its id as UID
@@ -93,10 +117,28 @@ impl Codec<'_> {
             }
         };
         fields.set(keys::JOURNAL, crmsync_mapping::journal_text(journal));
-        match self.graph() {
+        let mut fields = match self.graph() {
             // Only what a Graph item can hold is compared (R-GRAPH-7).
             Some(resource) => crmsync_mapping::graph_comparable(resource, &fields),
             None => fields,
+        };
+        self.split_own(&mut fields);
+        fields
+    }
+
+    /// R-CAL-7: the profile user's own answer to a meeting is compared on
+    /// its own key (see `crmsync_mapping::split_own_response`).
+    fn split_own(&self, fields: &mut FieldMap) {
+        if let (EntityClass::Events, Some(email)) = (self.class, self.directory.own_email()) {
+            crmsync_mapping::split_own_response(fields, email);
+        }
+    }
+
+    /// The inverse of `split_own`, before fields leave the engine's form.
+    fn joined(&self, fields: &FieldMap) -> FieldMap {
+        match (self.class, self.directory.own_email()) {
+            (EntityClass::Events, Some(email)) => crmsync_mapping::join_own_response(fields, email),
+            _ => fields.clone(),
         }
     }
 
@@ -110,6 +152,12 @@ impl Codec<'_> {
     }
 
     pub(crate) fn parse(&self, body: &[u8]) -> Result<ParsedItem, MappingError> {
+        let mut parsed = self.parse_own_form(body)?;
+        self.split_own(&mut parsed.fields);
+        Ok(parsed)
+    }
+
+    fn parse_own_form(&self, body: &[u8]) -> Result<ParsedItem, MappingError> {
         if let Some(resource) = self.graph() {
             let item = crmsync_mapping::parse_graph(resource, body)?;
             return Ok(ParsedItem {
@@ -152,7 +200,16 @@ impl Codec<'_> {
 
     /// The body to write for `fields`; with `previous`, a rewrite of it that
     /// keeps everything crmsync does not map (R-MAP-6).
-    pub(crate) fn render(&self, fields: &FieldMap, uid: &str, previous: Option<&str>) -> Result<String, MappingError> {
+    /// `revert`: the write only puts the CRM's state back (R-CAL-5: no new
+    /// DTSTAMP or SEQUENCE for that).
+    pub(crate) fn render(
+        &self,
+        fields: &FieldMap,
+        uid: &str,
+        previous: Option<&str>,
+        revert: bool,
+    ) -> Result<String, MappingError> {
+        let fields = &self.joined(fields);
         if let Some(resource) = self.graph() {
             return crmsync_mapping::render_graph(resource, fields, uid, previous);
         }
@@ -163,6 +220,7 @@ impl Codec<'_> {
                     now: Utc::now(),
                     time_zone: fields.get("time_zone"),
                     directory: self.directory,
+                    keep_schedule: revert,
                 };
                 crmsync_mapping::render_ical(fields, uid, previous, &ctx)
             }
@@ -182,6 +240,7 @@ impl Codec<'_> {
 
     /// Activity fields for the CRM from merged `fields` over `base`.
     pub(crate) fn activity_fields(&self, fields: &FieldMap, base: &ActivityFields) -> ActivityFields {
+        let fields = &self.joined(fields);
         match self.graph() {
             Some(resource) => {
                 let crm = crmsync_mapping::activity_to_fields(base, self.directory);

@@ -187,7 +187,7 @@ async fn add(
             CrmFacts::of_contact(c, &profile.actor, flags.contains(c.id())),
             EntityKind::Contact,
         ),
-        CrmRecord::Activity(a) => (CrmFacts::of_activity(a, &profile.actor), EntityKind::Activity),
+        CrmRecord::Activity(a) => (crate::codec::activity_facts(a, &profile.actor), EntityKind::Activity),
     };
     // R-PERM-1: what the user may not read is never mapped, so its fields
     // cannot reach the groupware by any path.

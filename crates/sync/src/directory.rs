@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use crmsync_mapping::ParticipantDirectory;
-use crmsync_model::{Actor, ContactFields, Party, PartyKind, UserFields};
+use crmsync_model::{Access, AccountFields, Actor, ContactFields, Party, PartyKind, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 
 use crate::error::SyncError;
@@ -14,6 +14,11 @@ pub(crate) struct Directory {
     user_email: HashMap<String, String>,
     contact_email: HashMap<String, String>,
     by_email: HashMap<String, Party>,
+    /// The profile user's own address: their answer to a meeting is theirs (R-CAL-7).
+    own_email: Option<String>,
+    /// Names of the accounts the user may read: a linked contact's company
+    /// is its account's name (R-FIELD-2).
+    account_name: HashMap<String, String>,
 }
 
 fn fold(email: &str) -> String {
@@ -22,10 +27,16 @@ fn fold(email: &str) -> String {
 
 impl Directory {
     /// Users, then the contacts `actor` may read; a user wins over a contact
-    /// with the same address, and the first contact over later ones.
+    /// with the same address, and the first contact over later ones. The
+    /// address of a contact `actor` may not read is still known as an
+    /// attendee's address (no name): every participant's copy of a meeting
+    /// lists the same attendees (R-CAL-3).
     pub(crate) async fn load(store: &Store, actor: &Actor) -> Result<Directory, SyncError> {
         let mut dir = Directory::default();
         for user in list_all::<UserFields>(store, None).await? {
+            if user.meta.id == actor.user_id {
+                dir.own_email = user.fields.email.clone();
+            }
             if let Some(email) = user.fields.email.clone() {
                 dir.user_email.insert(user.meta.id.clone(), email.clone());
                 dir.by_email.insert(
@@ -39,9 +50,16 @@ impl Directory {
                 );
             }
         }
-        for contact in list_all::<ContactFields>(store, Some(actor.clone())).await? {
+        for account in list_all::<AccountFields>(store, Some(actor.clone())).await? {
+            dir.account_name
+                .insert(account.meta.id.clone(), account.fields.name.clone());
+        }
+        for contact in list_all::<ContactFields>(store, None).await? {
             if let Some(email) = contact.fields.email1.clone() {
                 dir.contact_email.insert(contact.meta.id.clone(), email.clone());
+                if !contact.readable_by(actor) {
+                    continue;
+                }
                 dir.by_email.entry(fold(&email)).or_insert_with(|| Party {
                     kind: PartyKind::Contact,
                     id: Some(contact.meta.id.clone()),
@@ -51,6 +69,18 @@ impl Directory {
             }
         }
         Ok(dir)
+    }
+}
+
+impl Directory {
+    /// The profile user's own address, when the CRM knows one.
+    pub(crate) fn own_email(&self) -> Option<&str> {
+        self.own_email.as_deref()
+    }
+
+    /// The name of account `id`, when the user may read it.
+    pub(crate) fn account_name(&self, id: &str) -> Option<&str> {
+        self.account_name.get(id).map(String::as_str)
     }
 }
 

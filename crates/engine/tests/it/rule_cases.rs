@@ -570,6 +570,17 @@ rule_cases! {
         assert!(!has(&plan, Target::Crm, ActionKind::Update));
         assert_eq!(find(&plan, Target::Groupware, ActionKind::Revert).unwrap().rule, RuleId::Eng5);
     }
+    Cal7: r_cal_7_the_attendees_own_answer_flows_from_their_read_only_copy => {
+        let p = pair("a", Origin::Crm, fm(&[("subject", "Review"), ("own_response", "needs_action")]));
+        let attendee = event_facts(true, false);
+        let crm = crm_present(&p, fm(&[("subject", "Review"), ("own_response", "needs_action")]), attendee);
+        let gw = gw_present(&p, fm(&[("subject", "Review"), ("own_response", "accepted")]));
+        let plan = plan_one(&profile(), EntityClass::Events, paired(p, crm, gw));
+        let to_crm = find(&plan, Target::Crm, ActionKind::Update).unwrap();
+        assert_eq!(to_crm.rule, RuleId::Cal7);
+        assert_eq!(to_crm.fields.as_ref().unwrap().get("own_response"), Some("accepted"));
+        assert!(!has(&plan, Target::Groupware, ActionKind::Revert), "never reverted");
+    }
     Eng6: r_eng_6_newest_wins_tie_falls_back_to_crm => {
         let plan = conflict_plan(ConflictPolicy::NewestWins, 1, None);
         let to_gw = find(&plan, Target::Groupware, ActionKind::Update).unwrap();

@@ -93,13 +93,15 @@ pub(crate) fn read(item: &Value) -> Result<FieldMap, MappingError> {
             ..MappedRecurrence::default()
         };
         map.set("recurrence", series.finish().to_json());
-        if !all_day {
-            let zone = item["start"]["timeZone"]
-                .as_str()
-                .and_then(time::zone)
-                .and_then(|z| z.name());
-            map.set_opt("time_zone", zone.map(|z| z.to_string()));
-        }
+    }
+    // The zone of timed events, single or series (R-MAP-19); UTC is no zone.
+    if !all_day {
+        let zone = item["start"]["timeZone"]
+            .as_str()
+            .and_then(time::zone)
+            .and_then(|z| z.name())
+            .filter(|z| !crate::ical::is_utc_name(z));
+        map.set_opt("time_zone", zone.map(|z| z.to_string()));
     }
     let mut people = Vec::new();
     if let Some(email) = item["organizer"]["emailAddress"]["address"]

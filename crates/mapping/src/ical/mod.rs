@@ -100,6 +100,15 @@ pub fn parse_ical_bytes(bytes: &[u8]) -> Result<ParsedCalendarItem, MappingError
     parse_ical(check_bytes(Format::ICalendar, bytes)?)
 }
 
+/// `UTC` and its aliases name no zone a user planned in: such times are
+/// plain instants (R-MAP-19).
+pub(crate) fn is_utc_name(zone: &str) -> bool {
+    matches!(
+        zone,
+        "UTC" | "Etc/UTC" | "Etc/GMT" | "GMT" | "Etc/Universal" | "Etc/Zulu" | "Universal" | "Zulu"
+    )
+}
+
 pub(crate) fn participants_json(list: Vec<MappedParticipant>) -> String {
     participants::to_json(list)
 }

@@ -493,11 +493,14 @@ pub(crate) fn read_item(layout: &CalLayout) -> Result<ReadResult, MappingError> 
     };
     let recurrence = read_recurrence(layout, &master)?;
     let time_zone = start.as_ref().and_then(|t| t.zone.clone());
+    let is_series = recurrence.is_some();
     if let Some(r) = recurrence {
         map.set("recurrence", r.to_json());
-        if !all_day {
-            map.set_opt("time_zone", time_zone.clone());
-        }
+    }
+    // The zone belongs to series (their expansion) and to timed events,
+    // which keep the zone they were planned in both ways (R-MAP-19).
+    if !all_day && (is_series || component == CalendarComponent::Event) {
+        map.set_opt("time_zone", time_zone.clone().filter(|z| !super::is_utc_name(z)));
     }
     let last_modified = view
         .prop("LAST-MODIFIED")

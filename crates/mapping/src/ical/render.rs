@@ -30,6 +30,10 @@ pub struct IcalContext<'a> {
     pub time_zone: Option<&'a str>,
     /// Names (CN) for attendees crmsync adds.
     pub directory: &'a dyn ParticipantDirectory,
+    /// The write puts back what the CRM already held (a revert, R-DIR-2 /
+    /// R-ENG-5): no new version of the meeting, so DTSTAMP and SEQUENCE stay
+    /// as they are (R-CAL-5; a scheduling server would otherwise notify).
+    pub keep_schedule: bool,
 }
 
 /// Renders `fields` as a calendar object with `uid`. With `previous`, only
@@ -80,6 +84,8 @@ struct Renderer<'a> {
     component: CalendarComponent,
     ctx: &'a IcalContext<'a>,
     changed: Vec<ISlot>,
+    /// Changed slots whose values moved (not only their zone).
+    moved: Vec<ISlot>,
     style: TimeStyle,
     /// The item's times must be rewritten in another style (zone, all-day).
     style_changed: bool,
@@ -110,6 +116,21 @@ impl<'a> Renderer<'a> {
             Some(p) if !changed.contains(&ISlot::Start) => p.clone(),
             _ => choose_style(fields, prev_style.clone(), ctx.time_zone),
         };
+        // Slots whose values moved, not only their zone: a single event
+        // shown in another zone is the same meeting (R-CAL-5, no SEQUENCE).
+        let moved: Vec<ISlot> = match prev {
+            None => Vec::new(),
+            Some((_, read)) => changed
+                .iter()
+                .copied()
+                .filter(|s| {
+                    s.keys()
+                        .iter()
+                        .filter(|k| *s == ISlot::Recurrence || **k != "time_zone")
+                        .any(|k| read.fields.get(k) != fields.get(k))
+                })
+                .collect(),
+        };
         let style_changed = prev_style.is_some_and(|p| p != style);
         // A slot whose keys differ but whose lines would come out the same
         // (the CRM lacks a zone the item's TZID already names) is no change:
@@ -121,6 +142,7 @@ impl<'a> Renderer<'a> {
                 .collect(),
             None => changed,
         };
+        let moved: Vec<ISlot> = moved.into_iter().filter(|s| changed.contains(s)).collect();
         let start = fields.get("start").and_then(Moment::from_field);
         let end = fields.get("end").and_then(Moment::from_field);
         let duration = match (start, end) {
@@ -139,6 +161,7 @@ impl<'a> Renderer<'a> {
             component,
             ctx,
             changed,
+            moved,
             style,
             style_changed,
             master,
@@ -152,7 +175,7 @@ impl<'a> Renderer<'a> {
     }
 
     fn significant_change(&self) -> bool {
-        self.changed.iter().any(|s| s.is_significant())
+        !self.ctx.keep_schedule && self.moved.iter().any(|s| s.is_significant())
     }
 
     fn recurrence(&self) -> MappedRecurrence {
@@ -337,7 +360,7 @@ impl<'a> Renderer<'a> {
                                 self.write_slot(&mut out, *s, true, kept_cancelled);
                             }
                         }
-                        _ if line.is("DTSTAMP") && any_change => {
+                        _ if line.is("DTSTAMP") && any_change && !self.ctx.keep_schedule => {
                             write(&mut out, &utc_entry(ICalendarProperty::Dtstamp, self.ctx.now));
                         }
                         _ if line.is("LAST-MODIFIED") && any_change => {
@@ -604,7 +627,7 @@ impl<'a> Renderer<'a> {
                         } else {
                             entries.iter().for_each(|e| write(&mut out, e));
                         }
-                    } else if line.is("DTSTAMP") {
+                    } else if line.is("DTSTAMP") && !self.ctx.keep_schedule {
                         write(&mut out, &utc_entry(ICalendarProperty::Dtstamp, self.ctx.now));
                     } else if line.is("RECURRENCE-ID") && self.style_changed {
                         if let Some(rid) = Moment::from_field(&desired.recurrence_id) {

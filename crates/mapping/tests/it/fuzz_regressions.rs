@@ -17,6 +17,7 @@ fn uid_after_round_trip(previous: Option<&str>) -> (String, String) {
         now: Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap(),
         time_zone: None,
         directory: &EmailOnlyDirectory,
+        keep_schedule: false,
     };
     let rendered = render_ical(&item.fields, &item.uid, previous, &ctx).unwrap();
     (item.uid, parse_ical(&rendered).unwrap().uid)

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use crmsync_connector::Href;
 use crmsync_engine::{CollectionInput, EntityClass, Explanation, GroupwareSide, ItemRef, PairedItem};
 use crmsync_mapping::CardVersion;
-use crmsync_model::{ActivityFields, ContactFields, EntityKind};
+use crmsync_mapping::ParticipantDirectory;
+use crmsync_model::{ActivityFields, ContactFields, EntityKind, ParticipantSyncStatus, ResponseStatus};
 use crmsync_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -42,7 +43,20 @@ pub struct RecordExplanation {
     pub pair_state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
+    /// An appointment's participants: each one's sync status and answer (R-CAL-3).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub participants: Vec<ParticipantLine>,
     pub history: Vec<HistoryLine>,
+}
+
+/// One participant of an explained appointment.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParticipantLine {
+    /// The participant's address, else their CRM id.
+    pub who: String,
+    pub invite: bool,
+    pub sync_status: ParticipantSyncStatus,
+    pub response: ResponseStatus,
 }
 
 impl fmt::Display for RecordExplanation {
@@ -63,6 +77,21 @@ impl fmt::Display for RecordExplanation {
                 }
             }
             None => writeln!(f, "  nothing to decide: the record is unknown to this profile")?,
+        }
+        if !self.participants.is_empty() {
+            writeln!(f, "  participants (R-CAL-3):")?;
+            for p in &self.participants {
+                let status = serde_json::to_value(p.sync_status).unwrap_or_default();
+                let response = serde_json::to_value(p.response).unwrap_or_default();
+                let invited = if p.invite { "invited" } else { "not invited" };
+                writeln!(
+                    f,
+                    "    {}: {invited}, {}, answer {}",
+                    p.who,
+                    status.as_str().unwrap_or_default(),
+                    response.as_str().unwrap_or_default()
+                )?;
+            }
         }
         if self.history.is_empty() {
             writeln!(f, "  history: none")?;
@@ -126,6 +155,7 @@ pub async fn explain_record(
         href: pair.map(|p| p.href.clone()),
         pair_state: pair.map(|p| p.state.clone()),
         explanation: None,
+        participants: Vec::new(),
         history,
     };
     let Some(class) = class else { return Ok(out) };
@@ -163,6 +193,24 @@ pub async fn explain_record(
                 .map(engine_record)
                 .collect();
         }
+    }
+    if class == EntityClass::Events
+        && let Ok(activity) = store.get::<ActivityFields>(record_id).await
+    {
+        out.participants = activity
+            .fields
+            .participants
+            .iter()
+            .map(|p| ParticipantLine {
+                who: directory
+                    .email_of(&p.party)
+                    .or_else(|| p.party.id.clone())
+                    .unwrap_or_default(),
+                invite: p.invite,
+                sync_status: p.sync_status,
+                response: p.response,
+            })
+            .collect();
     }
     out.explanation = Some(crmsync_engine::explain(
         &profile.rules,

@@ -7,5 +7,5 @@ mod explain;
 mod reset;
 
 pub use conflicts::{ConflictChoice, resolve_conflict};
-pub use explain::{RecordExplanation, explain_record};
+pub use explain::{ParticipantLine, RecordExplanation, explain_record};
 pub use reset::{ResetScope, reset};

@@ -90,5 +90,6 @@ pub fn ctx() -> IcalContext<'static> {
         now: now(),
         time_zone: None,
         directory: &TestDirectory,
+        keep_schedule: false,
     }
 }

@@ -412,6 +412,7 @@ pub fn render(kind: Kind, fields: &FieldMap, uid: &str, previous: Option<&str>) 
                 now: now(),
                 time_zone: None,
                 directory: &EmailOnlyDirectory,
+                keep_schedule: false,
             };
             render_ical(&new_item_fields(kind, fields), uid, previous, &ctx).unwrap()
         }
@@ -451,6 +452,7 @@ pub fn edited_body(kind: Kind, body: &str, changes: &[(String, String)]) -> Stri
                 now: now(),
                 time_zone: None,
                 directory: &EmailOnlyDirectory,
+                keep_schedule: false,
             };
             render_ical(&fields, &view.uid, Some(body), &ctx).unwrap()
         }
