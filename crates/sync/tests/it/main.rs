@@ -8,6 +8,7 @@ mod mail_world;
 mod memory_world;
 
 mod bad_input_e2e;
+mod calendar_fields_dav;
 mod concurrent_edits;
 mod dav_e2e;
 mod dead_runs;
@@ -17,6 +18,7 @@ mod graph_e2e;
 mod identity_pairing;
 mod mail_tracking_imap;
 mod model_based;
+mod participants_dav;
 mod refused_item;
 mod reset_radicale;
 mod runner_fixes;

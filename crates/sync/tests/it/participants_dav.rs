@@ -4,7 +4,7 @@
 //! listing the participants, and a revert that leaves the scheduling
 //! properties alone (R-CAL-5, R-ENG-5).
 
-mod dav_world;
+use crate::dav_world;
 
 use std::sync::Arc;
 

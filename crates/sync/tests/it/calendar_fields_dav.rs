@@ -3,7 +3,7 @@
 //! series counting as completed (R-ENG-4, R-DEL-7, R-DEL-9), and a contact's
 //! company linking CRM accounts (R-FIELD-2).
 
-mod dav_world;
+use crate::dav_world;
 
 use chrono::{Duration, TimeZone, Utc};
 use chrono_tz::Europe::Berlin;
