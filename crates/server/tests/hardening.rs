@@ -445,11 +445,17 @@ async fn r_sec_1_users_imap_and_graph_profiles_reach_no_internal_address() {
     }
     assert!(graph.stats().tokens_issued > 0, "the admin's profile signed in");
 
-    // The operator allows the host: the user's profiles run.
+    // The operator allows the host: the user's profiles run. (A new server
+    // mode has a new security key: the profiles are entered again.)
     server_mode_allowing(&mut w, &["127.0.0.1"]).await;
-    for name in ["alice-imap", "alice-graph"] {
+    for (name, connector) in mail_and_graph_profiles("alice-allowed", &dovecot, &graph) {
+        let body = json!({"name": name, "connector": connector, "pull_interval_secs": 3600});
+        let created = w
+            .call(Method::POST, "/api/v1/profiles", alice.as_deref(), Some(body))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{name}: {:?}", created.json);
         let ran = w
-            .call(Method::POST, &run(name), alice.as_deref(), Some(json!({})))
+            .call(Method::POST, &run(&name), alice.as_deref(), Some(json!({})))
             .await;
         assert_eq!(ran.status, StatusCode::OK, "{name}: {:?}", ran.json);
     }
