@@ -193,8 +193,8 @@ impl ConnectorConfig for GraphConfig {
         Some(self.concurrency)
     }
 
-    fn open(&self, _options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
-        let connector = GraphConnector::new(self.clone()).map_err(|e| OpenError {
+    fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
+        let connector = GraphConnector::with_reach(self.clone(), options.reach).map_err(|e| OpenError {
             message: e.to_string(),
             hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret)".into(),
             transient: false,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, ContentType, Etag, Fetched,
-    FetchedItem, Href, ItemFailure, ItemMeta, SyncToken,
+    FetchedItem, Href, ItemFailure, ItemMeta, Reach, SyncToken,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -49,15 +49,32 @@ impl GraphConnector {
 
     /// A connector whose token expiry and `Retry-After` waits follow `clock`.
     pub fn with_clock(config: GraphConfig, clock: Arc<dyn Clock>) -> Result<Self, GraphError> {
+        Self::build(config, clock, Reach::Any)
+    }
+
+    /// A connector with the real clock that connects only where `reach`
+    /// allows (R-SEC-1): token endpoint and API, every request.
+    pub fn with_reach(config: GraphConfig, reach: Reach) -> Result<Self, GraphError> {
+        Self::build(config, Arc::new(SystemClock), reach)
+    }
+
+    fn build(config: GraphConfig, clock: Arc<dyn Clock>, reach: Reach) -> Result<Self, GraphError> {
         config.validate()?;
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs))
             // The oauth2 crate asks for no redirects on token requests (SSRF),
             // and Graph answers without them.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        let tokens = TokenSource::new(&config, config.secret()?, client.clone(), clock.clone());
-        let http = GraphHttp::new(client, tokens, clock.clone(), config.concurrency, config.max_retries);
+            .redirect(reqwest::redirect::Policy::none());
+        let client = crate::reach::limit(builder, &reach).build()?;
+        let tokens = TokenSource::new(&config, config.secret()?, client.clone(), clock.clone(), reach.clone());
+        let http = GraphHttp::new(
+            client,
+            tokens,
+            clock.clone(),
+            config.concurrency,
+            config.max_retries,
+            reach,
+        );
         Ok(GraphConnector {
             inner: Arc::new(Inner { http, config, clock }),
         })

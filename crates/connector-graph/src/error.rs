@@ -29,6 +29,10 @@ pub enum GraphError {
 
     #[error("Graph answered something unexpected: {0}")]
     InvalidResponse(String),
+
+    /// A host the profile may not reach (R-SEC-1), or one that does not resolve.
+    #[error("{0}")]
+    Reach(ConnectorError),
 }
 
 impl GraphError {
@@ -76,6 +80,7 @@ impl From<GraphError> for ConnectorError {
                 detail: err.to_string(),
             },
             GraphError::InvalidResponse(detail) => ConnectorError::InvalidResponse { detail },
+            GraphError::Reach(e) => e,
             GraphError::Status {
                 status,
                 code,

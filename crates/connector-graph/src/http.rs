@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crmsync_connector::Etag;
+use crmsync_connector::{Etag, Reach};
 use reqwest::Method;
 use reqwest::header::{CONTENT_TYPE, IF_MATCH, RETRY_AFTER};
 use serde_json::Value;
@@ -41,6 +41,8 @@ pub(crate) struct GraphHttp {
     clock: Arc<dyn Clock>,
     slots: Semaphore,
     max_retries: u32,
+    /// Checked before every request (R-SEC-1).
+    reach: Reach,
 }
 
 /// One request: method, absolute URL, optional `If-Match` and JSON body.
@@ -69,6 +71,7 @@ impl GraphHttp {
         clock: Arc<dyn Clock>,
         concurrency: usize,
         max_retries: u32,
+        reach: Reach,
     ) -> Self {
         GraphHttp {
             client,
@@ -76,6 +79,7 @@ impl GraphHttp {
             clock,
             slots: Semaphore::new(concurrency.max(1)),
             max_retries,
+            reach,
         }
     }
 
@@ -120,6 +124,9 @@ impl GraphHttp {
     }
 
     async fn once(&self, call: &Call<'_>) -> Result<Vec<u8>, GraphError> {
+        // Also for the next and delta links the server hands out (R-SEC-1);
+        // before the token, so a refused API base asks the token endpoint nothing.
+        crate::reach::check(&self.reach, call.url).await?;
         let token = self.tokens.bearer().await?;
         let mut request = self
             .client

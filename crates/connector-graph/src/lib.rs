@@ -19,6 +19,7 @@ mod delta;
 mod error;
 mod folder;
 mod http;
+mod reach;
 mod token;
 mod uid;
 

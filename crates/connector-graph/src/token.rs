@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crmsync_connector::Secret;
+use crmsync_connector::{Reach, Secret};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use tokio::sync::Mutex;
@@ -31,10 +31,18 @@ pub(crate) struct TokenSource {
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     cached: Mutex<Option<Cached>>,
+    /// Checked before every token request (R-SEC-1).
+    reach: Reach,
 }
 
 impl TokenSource {
-    pub(crate) fn new(config: &GraphConfig, secret: Secret, http: reqwest::Client, clock: Arc<dyn Clock>) -> Self {
+    pub(crate) fn new(
+        config: &GraphConfig,
+        secret: Secret,
+        http: reqwest::Client,
+        clock: Arc<dyn Clock>,
+        reach: Reach,
+    ) -> Self {
         TokenSource {
             client_id: config.client_id.clone(),
             client_secret: secret,
@@ -42,6 +50,7 @@ impl TokenSource {
             http,
             clock,
             cached: Mutex::new(None),
+            reach,
         }
     }
 
@@ -67,6 +76,8 @@ impl TokenSource {
     }
 
     async fn fetch(&self, now: SystemTime) -> Result<Cached, GraphError> {
+        // The secret goes nowhere the profile may not reach (R-SEC-1).
+        crate::reach::check(&self.reach, &self.token_url).await?;
         let url = TokenUrl::new(self.token_url.clone()).map_err(|e| GraphError::InvalidSetting {
             key: "authority",
             reason: e.to_string(),

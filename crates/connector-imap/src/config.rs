@@ -185,9 +185,9 @@ impl ConnectorConfig for ImapConfig {
         })
     }
 
-    fn open_mail(&self) -> Option<OpenedMail> {
+    fn open_mail(&self, options: OpenOptions) -> Option<OpenedMail> {
         Some(
-            crate::ImapConnector::new(self.clone())
+            crate::ImapConnector::with_reach(self.clone(), options.reach)
                 .map(|c| (Arc::new(c) as Arc<dyn MailSource>, self.tracking.clone()))
                 .map_err(|e| OpenError {
                     message: e.to_string(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use crmsync_connector::{
-    ConnectorError, FolderPoll, FolderPosition, MailSource, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
+    ConnectorError, FolderPoll, FolderPosition, MailSource, MarkOutcome, MessageFlags, RawMessage, Reach, ThreadHeaders,
 };
 use futures_util::TryStreamExt;
 use tokio::sync::Mutex;
@@ -23,6 +23,8 @@ use crate::uid_set::{BATCH, uid_set};
 /// One IMAP mailbox.
 pub struct ImapConnector {
     config: ImapConfig,
+    /// Where the connection may go (R-SEC-1), checked at every connect.
+    reach: Reach,
     state: Mutex<Option<Open>>,
     commands: AtomicU64,
 }
@@ -43,11 +45,18 @@ struct Open {
 }
 
 impl ImapConnector {
-    /// Checks the settings; connects on first use.
+    /// Checks the settings; connects on first use, to any address.
     pub fn new(config: ImapConfig) -> Result<Self, ImapError> {
+        Self::with_reach(config, Reach::Any)
+    }
+
+    /// As [`ImapConnector::new`], connecting only where `reach` allows
+    /// (R-SEC-1): the host is resolved and checked before every connect.
+    pub fn with_reach(config: ImapConfig, reach: Reach) -> Result<Self, ImapError> {
         config.validate()?;
         Ok(ImapConnector {
             config,
+            reach,
             state: Mutex::new(None),
             commands: AtomicU64::new(0),
         })
@@ -76,7 +85,7 @@ impl ImapConnector {
     ) -> Result<T, ConnectorError> {
         let mut guard = self.state.lock().await;
         if guard.is_none() {
-            let mut session = open(&self.config).await?;
+            let mut session = open(&self.config, &self.reach).await?;
             let caps = timed(self.limit(), "CAPABILITY", async {
                 session.capabilities().await.map_err(|e| from_imap("CAPABILITY", e))
             })

@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crmsync_connector::{ConnectorError, Secret};
+use crmsync_connector::{ConnectorError, Reach, Secret};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -35,15 +35,18 @@ pub(crate) async fn timed<T>(
     })
 }
 
-/// Connects and logs in.
-pub(crate) async fn open(config: &ImapConfig) -> Result<Session, ConnectorError> {
+/// Connects and logs in. The host is resolved and its addresses checked
+/// against `reach` first (R-SEC-1); the socket connects to those checked
+/// addresses only, so nothing internal is contacted, not even by TCP.
+pub(crate) async fn open(config: &ImapConfig, reach: &Reach) -> Result<Session, ConnectorError> {
     let login = config
         .login()
         .map_err(|e| ConnectorError::Unauthorized { detail: e.to_string() })?;
     let limit = Duration::from_secs(config.timeout_secs);
     let address = format!("{}:{}", config.host, config.port());
+    let allowed = timed(limit, "resolving", reach.resolve(&config.host, config.port())).await?;
     let tcp = timed(limit, "connecting", async {
-        TcpStream::connect(&address)
+        TcpStream::connect(allowed.as_slice())
             .await
             .map_err(|e| ConnectorError::Unreachable {
                 detail: format!("connecting to {address}: {e}"),

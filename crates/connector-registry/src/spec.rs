@@ -141,11 +141,12 @@ impl ConnectorSpec {
     }
 
     /// The mail side, for a kind that tracks e-mail (`imap`); `None` else.
-    pub fn open_mail(&self) -> Option<OpenedMail> {
+    /// It connects only where `options.reach` allows (R-SEC-1).
+    pub fn open_mail(&self, options: OpenOptions) -> Option<OpenedMail> {
         if let Err(e) = self.checked() {
             return Some(Err(e));
         }
-        self.config().open_mail()
+        self.config().open_mail(options)
     }
 
     /// [`ConnectorSpec::validate`] as the error an opening returns.

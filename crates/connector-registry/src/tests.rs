@@ -89,13 +89,16 @@ fn r_cfg_spec_1_imap_settings_are_checked_and_open_the_mail_side_only() {
         from_json.open(crmsync_connector::OpenOptions::default()).is_err(),
         "no contacts, events or tasks over IMAP"
     );
-    let (_, tracking) = from_json.open_mail().expect("imap tracks mail").unwrap();
+    let (_, tracking) = from_json
+        .open_mail(crmsync_connector::OpenOptions::default())
+        .expect("imap tracks mail")
+        .unwrap();
     assert_eq!(
         (tracking.folder.as_str(), tracking.keyword.as_str(), tracking.replies),
         ("Sales", "$CRM", false)
     );
     let dav = ConnectorSpec::from_json(json!({"kind": "dav", "url": "https://dav.example/"})).unwrap();
-    assert!(dav.open_mail().is_none());
+    assert!(dav.open_mail(crmsync_connector::OpenOptions::default()).is_none());
 
     let cases = [
         (

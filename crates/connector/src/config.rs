@@ -87,8 +87,9 @@ pub trait ConnectorConfig: Send + Sync {
     fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError>;
 
     /// A kind that tracks e-mail (SPEC §10) opens its mail side here, with
-    /// its tracking options; `None`: the kind has no mail.
-    fn open_mail(&self) -> Option<OpenedMail> {
+    /// its tracking options; `None`: the kind has no mail. It connects only
+    /// where `options.reach` allows (R-SEC-1).
+    fn open_mail(&self, _options: OpenOptions) -> Option<OpenedMail> {
         None
     }
 }

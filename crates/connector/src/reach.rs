@@ -5,7 +5,7 @@
 //! request forgery). The administrator's `[security] allowed_hosts` names
 //! the internal hosts users may still reach.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use ipnet::IpNet;
 
@@ -91,14 +91,50 @@ impl Reach {
         }
     }
 
-    /// The refusal a connector reports for `host` at `ip` (R-SEC-1).
+    /// The refusal a connector reports for `host` at `ip` (R-SEC-1). It
+    /// names the setting that would allow it, since the user cannot change
+    /// the address of an internal server, only ask for it to be allowed.
     pub fn refusal(host: &str, ip: IpAddr) -> crate::ConnectorError {
         crate::ConnectorError::NotAllowed {
             detail: format!(
                 "{host} is at {ip}, an internal address (loopback, private, link-local or unspecified) that \
-                 profiles of non-admin users may not reach (R-SEC-1)"
+                 profiles of non-admin users may not reach (R-SEC-1); use a public address, or ask the \
+                 administrator to add the host to `[security] allowed_hosts`"
             ),
         }
+    }
+
+    /// The addresses of `host` at `port` the profile may connect to,
+    /// resolved now (R-SEC-1). A connector that opens its own sockets
+    /// connects to exactly these, so the name is not resolved a second time
+    /// (where it could lead somewhere else). A name not on the allow-list is
+    /// refused when any of its addresses is internal.
+    pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, crate::ConnectorError> {
+        // IPv6 literals may come in brackets; literals need no resolving.
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            return match self.allows(ip) {
+                true => Ok(vec![SocketAddr::new(ip, port)]),
+                false => Err(Reach::refusal(host, ip)),
+            };
+        }
+        let found: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+            .await
+            .map_err(|e| crate::ConnectorError::Unreachable {
+                detail: format!("{host}: cannot resolve the name ({e})"),
+            })?
+            .collect();
+        if !self.trusts_name(bare)
+            && let Some(internal) = found.iter().find(|a| !self.allows(a.ip()))
+        {
+            return Err(Reach::refusal(host, internal.ip()));
+        }
+        if found.is_empty() {
+            return Err(crate::ConnectorError::Unreachable {
+                detail: format!("{host}: the name has no address"),
+            });
+        }
+        Ok(found)
     }
 }
 
@@ -181,6 +217,33 @@ mod tests {
         for public in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
             assert!(is_public(ip(public)), "{public} counted as internal");
         }
+    }
+
+    #[tokio::test]
+    async fn r_sec_1_resolve_hands_out_only_allowed_addresses() {
+        let user = Reach::Public(AllowList::default());
+        for host in ["127.0.0.1", "localhost", "[::1]", "169.254.169.254"] {
+            match user.resolve(host, 993).await {
+                Err(e @ crate::ConnectorError::NotAllowed { .. }) => {
+                    let message = e.to_string();
+                    assert!(
+                        message.contains("R-SEC-1") && message.contains("allowed_hosts"),
+                        "{message}"
+                    );
+                    assert!(!e.is_transient(), "a refusal is permanent");
+                }
+                other => panic!("{host}: expected NotAllowed, got {other:?}"),
+            }
+        }
+        let by_name = Reach::Public(AllowList::parse(&["localhost"]).unwrap());
+        let addrs = by_name.resolve("localhost", 993).await.unwrap();
+        assert!(!addrs.is_empty() && addrs.iter().all(|a| a.port() == 993 && a.ip().is_loopback()));
+        let by_net = Reach::Public(AllowList::parse(&["127.0.0.0/8"]).unwrap());
+        assert_eq!(
+            by_net.resolve("127.0.0.1", 143).await.unwrap(),
+            [SocketAddr::new(ip("127.0.0.1"), 143)]
+        );
+        assert!(Reach::Any.resolve("127.0.0.1", 143).await.is_ok());
     }
 
     #[test]

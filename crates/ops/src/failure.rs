@@ -1,6 +1,7 @@
 //! What an operator should do when a run or an explain fails: the same words
 //! on the command line and in API errors.
 
+use crmsync_store::StoreError;
 use crmsync_sync::SyncError;
 use crmsync_sync::ops::RecordExplanation;
 
@@ -10,6 +11,9 @@ pub fn what_to_do(err: &SyncError) -> &'static str {
         // The connector knows its failures best: wrong password, server
         // unreachable, folder missing, …
         SyncError::Connector(e) => e.hint(),
+        SyncError::Store(StoreError::Fenced { .. }) => {
+            "nothing to repair: another worker runs the profile now and finishes what this run started"
+        }
         SyncError::Store(e) if e.is_transient() => "the database is busy or unreachable: run the sync again shortly",
         SyncError::Store(_) => "check the database (`crmsync migrate`) and the server log",
         SyncError::Mapping(_) => "the item is left as it is; report it with the item attached",
@@ -42,5 +46,14 @@ mod tests {
         });
         assert!(what_to_do(&unreachable).contains("server address"));
         assert!(!unreachable.to_string().is_empty() && unreachable.is_transient());
+    }
+
+    // R-SCHED-4: a run whose lease another worker took says so, and that
+    // nothing needs repair, instead of pointing at the database.
+    #[test]
+    fn r_sched_4_a_fenced_run_says_another_worker_has_the_profile() {
+        let fenced = SyncError::Store(StoreError::Fenced { profile: "anna".into() });
+        assert!(what_to_do(&fenced).contains("another worker"));
+        assert!(fenced.to_string().contains("R-SCHED-4"));
     }
 }

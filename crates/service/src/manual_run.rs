@@ -34,31 +34,39 @@ pub fn manual_worker_id(via: &str) -> String {
     format!("{via}@{host}-{}-{}", std::process::id(), &unique[..8])
 }
 
-/// Runs `run` while `worker` holds the lease of `profile`.
+/// Runs `run` while `worker` holds the lease of `profile`, handing it the
+/// store the run must write through.
 ///
+/// - a taken lease hands `run` a store fenced with the lease's token
+///   (R-SCHED-4): once another worker claims the profile (this process
+///   paused past the lease), every further write of the run fails with
+///   `StoreError::Fenced` and commits nothing;
 /// - a profile with no `sync_profiles` row (config-file profile used by the
 ///   CLI without `serve`) has no lease and no scheduler to collide with: it
-///   runs as is (R-SVC-13);
+///   runs as is, on `store` unfenced (R-SVC-13);
 /// - a lease someone else holds is [`ServiceError::ProfileBusy`], at once;
 /// - a lease lost during the run (this process paused past it) stops the run
 ///   with [`ServiceError::LeaseLost`], as the scheduler does.
-pub async fn run_holding_lease<F, T>(
+pub async fn run_holding_lease<R, F, T>(
     store: &Store,
     clock: &dyn Clock,
     profile: &str,
     worker: &str,
     lease: Duration,
-    run: F,
+    run: R,
 ) -> Result<T, ServiceError>
 where
+    R: FnOnce(Store) -> F,
     F: Future<Output = T>,
 {
     let now = clock.now();
-    match store
+    // The run is only built once the lease is known, so it cannot get hold
+    // of a store other than the one its lease allows.
+    let run = match store
         .take_lease(profile, worker, now, now + chrono_duration(lease))
         .await?
     {
-        LeaseTake::NoRow => return Ok(run.await),
+        LeaseTake::NoRow => return Ok(run(store.clone()).await),
         LeaseTake::Held { owner, until } => {
             return Err(ServiceError::ProfileBusy {
                 profile: profile.to_string(),
@@ -66,10 +74,8 @@ where
                 until,
             });
         }
-        // TODO(R-SCHED-4): fence manual runs too; the run future is built
-        // before the lease is taken, so it writes through the unfenced store.
-        LeaseTake::Taken { .. } => {}
-    }
+        LeaseTake::Taken { token } => run(store.fenced(profile, token)),
+    };
     tokio::pin!(run);
     let names = [profile.to_string()];
     let result = loop {

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crmsync_connector::memory::MemoryConnector;
-use crmsync_connector::{Connector, Reach};
+use crmsync_connector::{Connector, OpenOptions, Reach};
 use crmsync_model::{Actor, User};
 use crmsync_sync::{MailProfile, SyncProfile};
 
@@ -31,7 +31,11 @@ pub fn build_sync_profile(
     // A mail kind (imap) tracks e-mail only (SPEC §10): the runner runs the
     // Mail class alone and never asks the item connector, which therefore
     // is an empty in-memory one.
-    if let Some(mail) = def.connector.open_mail() {
+    let mail_options = OpenOptions {
+        create_local_root: false,
+        reach: reach.clone(),
+    };
+    if let Some(mail) = def.connector.open_mail(mail_options) {
         let (source, tracking) = mail.map_err(|e| open_error(&def.name, e))?;
         let items: Arc<dyn Connector> = Arc::new(MemoryConnector::new());
         return Ok(SyncProfile::new(def.name.clone(), actor, rules, items).mail_only(MailProfile { source, tracking }));

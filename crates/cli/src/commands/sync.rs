@@ -88,7 +88,8 @@ async fn run_one(
         &profile.name,
         worker,
         MANUAL_LEASE,
-        run_profile(store, profile, &opts),
+        // Writes through the lease's fence (R-SCHED-4).
+        |store| async move { run_profile(&store, profile, &opts).await },
     )
     .await;
     match leased {

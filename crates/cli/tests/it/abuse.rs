@@ -1,7 +1,8 @@
 //! Issue 12: a hostile non-admin user against a running `crmsync serve` (the
 //! real binary, loopback only, a bounded number of requests). The profile
 //! settings of items 1–3 are tried: numbers that once aborted the process,
-//! profiles pointing inside the server's network, a redirect that would
+//! profiles of every kind that connects out (dav, imap, graph) pointing
+//! inside the server's network, a redirect that would
 //! carry the password to another host. Afterwards the process must still be
 //! running and healthy.
 
@@ -188,6 +189,31 @@ async fn r_safe_6_hostile_profile_settings_leave_crmsync_serve_running_and_healt
         assert!(status >= 400, "{name}: the run must be refused: {body}");
         let message = body["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains("R-SEC-1"), "{name}: {message}");
+    }
+    // The same for every kind that connects out: a mailbox on the server's
+    // own port, Graph with its token endpoint and API inside.
+    for (name, connector) in [
+        (
+            "imap-self",
+            json!({"kind": "imap", "host": "127.0.0.1", "port": port, "tls": "none",
+                   "username": "mallory", "password": PASSWORD}),
+        ),
+        (
+            "graph-metadata",
+            json!({"kind": "graph", "tenant": "contoso.onmicrosoft.com", "mailbox": "mallory@contoso.com",
+                   "client_id": "app", "client_secret": PASSWORD,
+                   "base_url": "http://169.254.169.254/v1.0", "authority": format!("http://localhost:{port}")}),
+        ),
+    ] {
+        let (status, body) = api.create(name, connector).await;
+        assert_eq!(status, 201, "{name}: {body}");
+        let (status, body) = api.run(name).await;
+        assert!(status >= 400, "{name}: the run must be refused: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("R-SEC-1") && message.contains("allowed_hosts"),
+            "{name}: {message}"
+        );
     }
 
     // Item 3: an allowed server redirects elsewhere; the password stays home.

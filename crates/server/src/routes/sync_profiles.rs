@@ -201,7 +201,8 @@ pub async fn run(
             &info.name,
             &worker,
             MANUAL_LEASE,
-            run_profile(&state.store, &profile, &opts),
+            // Writes through the lease's fence (R-SCHED-4).
+            |store| async move { run_profile(&store, &profile, &opts).await },
         )
         .await
         {

@@ -10,10 +10,11 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
 use base64::Engine as _;
-use common::service::server_mode;
+use common::service::{server_mode, server_mode_allowing};
 use common::{Reply, World};
 use crmsync_model::ContactFields;
 use crmsync_model::contact::MAX_PHOTO_LEN;
+use crmsync_testkit::{Dovecot, GraphServer};
 use serde_json::{Value, json};
 
 async fn contact_count(w: &World) -> usize {
@@ -372,4 +373,89 @@ async fn r_api_15_the_push_webhook_is_rate_limited_per_token_and_client() {
     assert_json_error(&r, StatusCode::TOO_MANY_REQUESTS, "the guesser");
     let r = push_from(&w, "guess-next", [203, 0, 113, 67]).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "another client is not held");
+}
+
+/// Alice's (or the admin's) imap and graph profiles on the test peers.
+fn mail_and_graph_profiles(owner: &str, dovecot: &Dovecot, graph: &GraphServer) -> [(String, Value); 2] {
+    [
+        (
+            format!("{owner}-imap"),
+            json!({"kind": "imap", "host": "127.0.0.1", "port": dovecot.port, "tls": "none",
+                   "username": "anna", "password": "anna-pw"}),
+        ),
+        (
+            format!("{owner}-graph"),
+            json!({"kind": "graph", "tenant": GraphServer::TENANT, "mailbox": GraphServer::MAILBOX,
+                   "client_id": GraphServer::CLIENT_ID, "client_secret": GraphServer::CLIENT_SECRET,
+                   "base_url": graph.base_url(), "authority": graph.authority()}),
+        ),
+    ]
+}
+
+// Issue 12 item 2, R-SEC-1 for every kind: a user's imap and graph
+// profiles pointing at an internal address (the peers on 127.0.0.1) are
+// refused when run, permanently, naming the setting that allows them;
+// nothing reaches the peers. An admin's profiles reach them, and so do the
+// user's once the operator allows the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_sec_1_users_imap_and_graph_profiles_reach_no_internal_address() {
+    let dovecot = Dovecot::start(&[("anna", "anna-pw")]);
+    let graph = GraphServer::start().await.unwrap();
+    let mut w = World::new().await;
+    server_mode_allowing(&mut w, &[]).await;
+    let alice = Some(w.alice.token.clone());
+    let admin = Some(w.admin.token.clone());
+    let run = |name: &str| format!("/api/v1/sync/profiles/{name}/run");
+
+    for (name, connector) in mail_and_graph_profiles("alice", &dovecot, &graph) {
+        let body = json!({"name": name, "connector": connector, "pull_interval_secs": 3600});
+        let created = w
+            .call(Method::POST, "/api/v1/profiles", alice.as_deref(), Some(body))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{name}: {:?}", created.json);
+        let refused = w
+            .call(Method::POST, &run(&name), alice.as_deref(), Some(json!({})))
+            .await;
+        assert_json_error(&refused, StatusCode::BAD_GATEWAY, &name);
+        let message = refused.json["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("R-SEC-1") && message.contains("[security] allowed_hosts"),
+            "{name}: {message}"
+        );
+        assert_eq!(
+            refused.json["error"]["retryable"], false,
+            "{name}: a refusal is permanent"
+        );
+    }
+    let seen = graph.stats();
+    assert_eq!((seen.tokens_issued, seen.requests), (0, 0), "nothing reached Graph");
+
+    // An admin's profiles reach any address.
+    for (name, connector) in mail_and_graph_profiles("boss", &dovecot, &graph) {
+        let body = json!({"name": name, "user_id": w.admin.id, "connector": connector, "pull_interval_secs": 3600});
+        let created = w
+            .call(Method::POST, "/api/v1/profiles", admin.as_deref(), Some(body))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{name}: {:?}", created.json);
+        let ran = w
+            .call(Method::POST, &run(&name), admin.as_deref(), Some(json!({})))
+            .await;
+        assert_eq!(ran.status, StatusCode::OK, "{name}: {:?}", ran.json);
+    }
+    assert!(graph.stats().tokens_issued > 0, "the admin's profile signed in");
+
+    // The operator allows the host: the user's profiles run. (A new server
+    // mode has a new security key: the profiles are entered again.)
+    server_mode_allowing(&mut w, &["127.0.0.1"]).await;
+    for (name, connector) in mail_and_graph_profiles("alice-allowed", &dovecot, &graph) {
+        let body = json!({"name": name, "connector": connector, "pull_interval_secs": 3600});
+        let created = w
+            .call(Method::POST, "/api/v1/profiles", alice.as_deref(), Some(body))
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{name}: {:?}", created.json);
+        let ran = w
+            .call(Method::POST, &run(&name), alice.as_deref(), Some(json!({})))
+            .await;
+        assert_eq!(ran.status, StatusCode::OK, "{name}: {:?}", ran.json);
+    }
 }

@@ -130,6 +130,9 @@ both_backends!(r_sched_4_a_worker_paused_past_its_lease_can_no_longer_write, |st
     let first = scheduler_with(&store, clock.clone(), gate.clone(), settings("w1", lease, 4)).await;
     let mut rx1 = first.subscribe();
     assert_eq!(first.tick().await.unwrap().started, ["paused"]);
+    // Held at its first connector call, its writes so far committed: none
+    // of its transactions still locks the row the next claim skips if locked.
+    gate.reached().await;
     let token_w1 = store.profile_row("paused").await.unwrap().unwrap().status.lease_token;
 
     // w1 never ticks again (it is paused); its lease runs out.

@@ -23,11 +23,16 @@ pub struct ServerMode {
 
 /// Switches `w`'s router to server mode (a fresh security key).
 pub async fn server_mode(w: &mut World) -> ServerMode {
-    let clock = Arc::new(ManualClock::new(Utc::now()));
     // The test operator lets users' profiles reach the peers on 127.0.0.1
     // (`[security] allowed_hosts`, R-SEC-1).
-    let loopback = crmsync_connector::AllowList::parse(&["127.0.0.0/8"]).expect("a network");
-    let catalog = ProfileCatalog::new(w.store.clone(), Some(SecretKey::generate())).with_allowed_hosts(loopback);
+    server_mode_allowing(w, &["127.0.0.0/8"]).await
+}
+
+/// [`server_mode`] with `allowed` as the operator's `[security] allowed_hosts`.
+pub async fn server_mode_allowing(w: &mut World, allowed: &[&str]) -> ServerMode {
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let allowed = crmsync_connector::AllowList::parse(allowed).expect("hosts or networks");
+    let catalog = ProfileCatalog::new(w.store.clone(), Some(SecretKey::generate())).with_allowed_hosts(allowed);
     let scheduler = Scheduler::new(SchedulerParts {
         catalog: catalog.clone(),
         factory: Arc::new(DefaultConnectorFactory),

@@ -22,6 +22,9 @@ pub struct GatedFactory {
     pub gate: Arc<Semaphore>,
     /// While set, every profile's runs are held too.
     pub gate_all: AtomicBool,
+    /// A permit for each run that reached the gate: a test waits on it to
+    /// know a run is held there (and has done what comes before).
+    pub arrived: Arc<Semaphore>,
 }
 
 impl GatedFactory {
@@ -30,7 +33,18 @@ impl GatedFactory {
             gated: gated.iter().map(|s| s.to_string()).collect(),
             gate: Arc::new(Semaphore::new(0)),
             gate_all: AtomicBool::new(false),
+            arrived: Arc::new(Semaphore::new(0)),
         })
+    }
+
+    /// Waits until a held run reached the gate. The time-out only turns a
+    /// hang into a failure, generous for a loaded machine.
+    pub async fn reached(&self) {
+        tokio::time::timeout(std::time::Duration::from_secs(120), self.arrived.acquire())
+            .await
+            .expect("a run should have reached the gate")
+            .expect("the semaphore is never closed")
+            .forget();
     }
 
     /// Lets `n` held runs go on.
@@ -46,6 +60,7 @@ impl ConnectorFactory for GatedFactory {
             Ok(Arc::new(GatedConnector {
                 inner,
                 gate: self.gate.clone(),
+                arrived: self.arrived.clone(),
                 passed: AtomicBool::new(false),
             }))
         } else {
@@ -57,6 +72,7 @@ impl ConnectorFactory for GatedFactory {
 struct GatedConnector {
     inner: Arc<dyn Connector>,
     gate: Arc<Semaphore>,
+    arrived: Arc<Semaphore>,
     /// One permit lets one whole run through (it discovers once per collection).
     passed: AtomicBool,
 }
@@ -64,6 +80,7 @@ struct GatedConnector {
 impl GatedConnector {
     async fn pass(&self) {
         if !self.passed.load(Ordering::SeqCst) {
+            self.arrived.add_permits(1);
             self.gate.acquire().await.expect("gate open").forget();
             self.passed.store(true, Ordering::SeqCst);
         }
