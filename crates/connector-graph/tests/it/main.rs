@@ -6,3 +6,4 @@ mod common;
 
 mod conformance;
 mod delta_and_faults;
+mod reach;

@@ -4,7 +4,7 @@
 //! to one; the refusal is permanent and names the setting that would allow
 //! it. The allow-list opens the host again.
 
-mod common;
+use crate::common;
 
 use crmsync_connector::{AllowList, CollectionKind, Connector, ConnectorError, Reach};
 use crmsync_graph::GraphConnector;
