@@ -4,6 +4,8 @@
 
 use std::net::TcpListener;
 
+pub mod demo;
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
