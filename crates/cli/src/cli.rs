@@ -48,8 +48,10 @@ pub enum Command {
     Reset(ResetArgs),
     /// List held conflicts, or resolve one.
     Conflicts(ConflictsArgs),
-    /// The latest possible-duplicates reports (R-PAIR-2).
-    Duplicates(ProfileFilter),
+    /// The latest possible-duplicates reports (R-PAIR-2), or resolve a group.
+    Duplicates(DuplicatesArgs),
+    /// Stop syncing one record, keeping it in the CRM or deleting it there (R-DEL-13).
+    Untrack(UntrackArgs),
 }
 
 #[derive(Debug, Args)]
@@ -74,6 +76,22 @@ pub struct ResetArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("crm").required(true).args(["keep_in_crm", "delete_in_crm"])))]
+pub struct UntrackArgs {
+    #[arg(long)]
+    pub profile: String,
+    /// The CRM record's id.
+    #[arg(long)]
+    pub record: String,
+    /// Keep the CRM record; only the syncing stops.
+    #[arg(long)]
+    pub keep_in_crm: bool,
+    /// Delete the CRM record too (only its owner may).
+    #[arg(long)]
+    pub delete_in_crm: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ProfileFilter {
     /// Only this profile (default: every profile in the configuration).
     #[arg(long)]
@@ -86,6 +104,49 @@ pub struct ConflictsArgs {
     pub filter: ProfileFilter,
     #[command(subcommand)]
     pub command: Option<ConflictsCommand>,
+}
+
+#[derive(Debug, Args)]
+pub struct DuplicatesArgs {
+    #[command(flatten)]
+    pub filter: ProfileFilter,
+    #[command(subcommand)]
+    pub command: Option<DuplicatesCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DuplicatesCommand {
+    /// The record and the item are the same: pair them (R-PAIR-2).
+    Link(LinkArgs),
+    /// The group's records and items are different ones: never match them again.
+    KeepApart(KeepApartArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LinkArgs {
+    #[arg(long)]
+    pub profile: String,
+    /// contacts, calendar or tasks.
+    #[arg(long)]
+    pub collection: String,
+    /// The CRM record's id, as the report lists it.
+    #[arg(long)]
+    pub record: String,
+    /// The groupware item's href, as the report lists it.
+    #[arg(long)]
+    pub href: String,
+}
+
+#[derive(Debug, Args)]
+pub struct KeepApartArgs {
+    #[arg(long)]
+    pub profile: String,
+    /// contacts, calendar or tasks.
+    #[arg(long)]
+    pub collection: String,
+    /// Any record id or href of the group.
+    #[arg(long)]
+    pub member: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -58,6 +58,7 @@ async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
                 Command::Reset(args) => commands::reset::run(&ctx, args, cli.json).await,
                 Command::Conflicts(args) => commands::conflicts::run(&ctx, args, cli.json).await,
                 Command::Duplicates(args) => commands::duplicates::run(&ctx, args, cli.json).await,
+                Command::Untrack(args) => commands::untrack::run(&ctx, args, cli.json).await,
                 Command::Demo(_) => unreachable!("handled above"),
             }
         }

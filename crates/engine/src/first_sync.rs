@@ -5,7 +5,7 @@
 use crmsync_model::FieldMap;
 
 use crate::class::EntityClass;
-use crate::input::{CrmRecord, GroupwareItem, Origin};
+use crate::input::{CollectionInput, CrmRecord, GroupwareItem, Origin};
 use crate::merge::agreed_base;
 use crate::pairing;
 use crate::plan::{Action, ActionKind, DuplicateGroup, Subject, Target};
@@ -31,11 +31,36 @@ impl Planner<'_> {
         !window::before_window(self.profile, self.now, self.class, window::last_moment_of(&item.fields))
     }
 
-    pub(crate) fn plan_unpaired(&mut self, crm: &[CrmRecord], groupware: &[GroupwareItem]) {
-        let crm: Vec<&CrmRecord> = crm.iter().filter(|r| self.takes_crm(r)).collect();
-        let groupware: Vec<&GroupwareItem> = groupware.iter().filter(|g| self.takes_groupware(g)).collect();
-        let crm_maps: Vec<&FieldMap> = crm.iter().map(|r| &r.fields).collect();
-        let gw_maps: Vec<&FieldMap> = groupware.iter().map(|g| &g.fields).collect();
+    pub(crate) fn plan_unpaired(&mut self, input: &CollectionInput) {
+        let crm: Vec<&CrmRecord> = input.unpaired_crm.iter().filter(|r| self.takes_crm(r)).collect();
+        let groupware: Vec<&GroupwareItem> = input
+            .unpaired_groupware
+            .iter()
+            .filter(|g| self.takes_groupware(g))
+            .collect();
+        // Kept apart (R-PAIR-2): an empty map has no matching key, so the
+        // record or item matches nothing and is synced on its own.
+        let none = FieldMap::default();
+        let crm_maps: Vec<&FieldMap> = crm
+            .iter()
+            .map(|r| {
+                if input.kept_apart_crm.contains(&r.id) {
+                    &none
+                } else {
+                    &r.fields
+                }
+            })
+            .collect();
+        let gw_maps: Vec<&FieldMap> = groupware
+            .iter()
+            .map(|g| {
+                if input.kept_apart_hrefs.contains(&g.href) {
+                    &none
+                } else {
+                    &g.fields
+                }
+            })
+            .collect();
         let pairing = pairing::pair(self.class, &crm_maps, &gw_maps);
 
         for group in &pairing.ambiguous {

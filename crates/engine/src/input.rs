@@ -3,6 +3,8 @@
 //! not change are passed as `Unchanged`, so an incremental sync hands the
 //! engine only the pairs it touched.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -132,6 +134,13 @@ pub struct CollectionInput {
     pub crm_total: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groupware_total: Option<usize>,
+    /// CRM records and groupware items of duplicates groups someone chose to
+    /// keep apart (R-PAIR-2): first-sync matching leaves them out, so each
+    /// syncs on its own and the group is never reported again.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub kept_apart_crm: BTreeSet<String>,
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub kept_apart_hrefs: BTreeSet<String>,
 }
 
 impl CollectionInput {
@@ -144,6 +153,8 @@ impl CollectionInput {
             unpaired_groupware: Vec::new(),
             crm_total: None,
             groupware_total: None,
+            kept_apart_crm: BTreeSet::new(),
+            kept_apart_hrefs: BTreeSet::new(),
         }
     }
 }

@@ -24,7 +24,7 @@ pub fn plan(profile: &Profile, now: DateTime<Utc>, input: &CollectionInput) -> P
     for item in &input.pairs {
         planner.plan_pair(item);
     }
-    planner.plan_unpaired(&input.unpaired_crm, &input.unpaired_groupware);
+    planner.plan_unpaired(input);
     let crm_total = input
         .crm_total
         .unwrap_or(0)

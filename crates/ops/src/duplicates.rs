@@ -64,7 +64,10 @@ impl fmt::Display for DuplicatesReport {
         }
         writeln!(
             f,
-            "  merge or delete the extra records or items by hand; the next sync pairs what is then unambiguous"
+            "  the same person or thing: `crmsync duplicates link --profile {p} --collection C --record ID --href H`; \
+             different ones: `crmsync duplicates keep-apart --profile {p} --collection C --member ID-or-href`; \
+             or merge or delete the extra records or items by hand: the next sync pairs what is then unambiguous",
+            p = self.profile
         )
     }
 }

@@ -14,7 +14,9 @@ pub mod catalog_directory;
 pub mod conflicts;
 pub mod directory;
 pub mod duplicates;
+pub mod duplicates_resolve;
 pub mod failure;
+pub mod removed;
 pub mod reset;
 pub mod status;
 
@@ -22,12 +24,15 @@ pub use catalog_directory::CatalogDirectory;
 pub use conflicts::ConflictView;
 pub use directory::{ProfileDirectory, ProfileError, ProfileInfo, ProfileSource};
 pub use duplicates::{CollectionDuplicates, DuplicatesReport};
+pub use duplicates_resolve::{DuplicatesResolution, ResolveDuplicatesError};
 pub use failure::{explains_nothing, what_to_do};
+pub use removed::RemovedByUser;
 pub use reset::{ResetReport, check_collection};
 pub use status::{ProfileStatus, RunView, ScheduleView, profile_status};
 
 pub use crmsync_store::ScheduleState;
 pub use crmsync_store::status::RunState;
 pub use crmsync_sync::ops::{
-    ConflictChoice, RecordExplanation, ResetScope, explain_record, reset as reset_pairs, resolve_conflict,
+    ConflictChoice, FieldValues, HistoryLine, RecordExplanation, ResetScope, UntrackError, UntrackReport,
+    explain_record, reset as reset_pairs, resolve_conflict, stop_tracking,
 };

@@ -9,6 +9,12 @@ use crmsync_store::{ScheduleState, Store, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::removed::{RemovedByUser, removed_by_user};
+
+/// How many removed-by-user records the text lists per profile; `--json`
+/// and the API list all of them.
+const REMOVED_LISTED: usize = 20;
+
 /// How many past runs are read to count consecutive failures and find the
 /// last success: enough for an operator, bounded for a long history.
 const RUNS_LOOKED_AT: u32 = 50;
@@ -57,6 +63,9 @@ pub struct ProfileStatus {
     pub quarantined: Vec<QuarantinedItem>,
     /// Groups of possible duplicates in the latest reports (R-PAIR-2).
     pub duplicate_groups: usize,
+    /// Records the user removed from the groupware that stay in the CRM,
+    /// each with the command that brings it back (R-DEL-1, R-DEL-2).
+    pub removed_by_user: Vec<RemovedByUser>,
     /// What the operator should do, one sentence each (empty: nothing).
     pub todo: Vec<String>,
     /// The scheduler's view (server mode), when the profile is stored in the database.
@@ -81,6 +90,11 @@ pub struct ScheduleView {
     /// The worker running it now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running_on: Option<String>,
+    /// Whether the configuration runs a scheduler at all (`scheduler.enabled`),
+    /// when the caller knows it (the CLI reads it from the file). Off: no
+    /// scheduled run and no push happen, whatever `next_run_at` and `push` say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduler_enabled: Option<bool>,
 }
 
 impl From<&crmsync_service::ProfileView> for ScheduleView {
@@ -94,6 +108,7 @@ impl From<&crmsync_service::ProfileView> for ScheduleView {
             next_run_at: v.next_run_at,
             last_run_at: v.last_run_at,
             running_on: v.leased_by.clone(),
+            scheduler_enabled: None,
         }
     }
 }
@@ -131,10 +146,8 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         .find(|r| r.outcome != RunState::Running)
         .filter(|r| r.outcome == RunState::Failed)
         .map(|r| r.error.clone().unwrap_or_else(|| "unknown error".into()));
-    let guarded = runs
-        .iter()
-        .find(|r| r.outcome != RunState::Running)
-        .is_some_and(|r| r.outcome == RunState::Guarded);
+    let last_finished = runs.iter().find(|r| r.outcome != RunState::Running);
+    let guarded = last_finished.is_some_and(|r| r.outcome == RunState::Guarded);
     let open_conflicts = store.open_conflicts(Some(profile)).await?.len();
     let quarantined: Vec<QuarantinedItem> = store
         .quarantined(profile)
@@ -154,6 +167,8 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         .map(|c| c.groups.len())
         .sum();
 
+    let removed_by_user = removed_by_user(store, profile).await?;
+
     let mut todo = Vec::new();
     if failing.is_some() {
         todo.push(format!(
@@ -161,9 +176,21 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         ));
     }
     if guarded {
+        // R-SYNC-GUARD-2: the safe repair first, the destructive one second.
+        let held = held_collections(last_finished);
+        let reset = if held.is_empty() {
+            format!("`crmsync reset --profile {profile} --collection <the held collection>`")
+        } else {
+            held.iter()
+                .map(|c| format!("`crmsync reset --profile {profile} --collection {c}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        };
         todo.push(format!(
-            "the mass-delete guard (R-SAFE-3) held the last run: check with `crmsync sync --profile {profile} \
-             --dry-run`, then run `crmsync sync --profile {profile} --confirm-mass-delete`"
+            "the mass-delete guard (R-SAFE-3) held the last run: see what it would do with `crmsync sync --profile \
+             {profile} --dry-run`; safe fix: {reset} forgets the pairs (never data) and the next sync re-creates \
+             what one side lost, without duplicates; only if the losses are wanted: `crmsync sync --profile \
+             {profile} --confirm-mass-delete` applies the plan, deletions included"
         ));
     }
     if open_conflicts > 0 {
@@ -189,6 +216,7 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         open_conflicts,
         quarantined,
         duplicate_groups,
+        removed_by_user,
         todo,
         schedule: None,
     })
@@ -198,21 +226,31 @@ fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// "contacts: 3 groupware create; calendar: 1 crm update" from the counts.
+/// "contacts: 3 groupware create, 2 paired; calendar: 1 crm update" from
+/// the counts. Status-only changes (pairs linked, unlinked, removed by the
+/// user, conflicts queued) are changes too; only the base bookkeeping
+/// (`status save-base`) is left out. A held collection says so.
 fn counts_line(counts: &serde_json::Value) -> Option<String> {
     let per = counts.as_object()?;
     let parts: Vec<String> = per
         .iter()
         .filter_map(|(collection, actions)| {
             let actions = actions.as_object()?;
-            if actions.is_empty() {
-                return Some(format!("{collection}: nothing to do"));
-            }
-            // "status pair" counts are bookkeeping, not changes a person cares about.
+            // A create pairs what it created: only the other pairs are news.
+            let n = |k: &str| actions.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let created = n("crm create") + n("groupware create");
             let list: Vec<String> = actions
                 .iter()
-                .filter(|(k, _)| !k.starts_with("status "))
-                .map(|(k, n)| format!("{n} {k}"))
+                .filter_map(|(k, v)| {
+                    let count = v.as_u64()?;
+                    let count = if k == "status pair" {
+                        count.saturating_sub(created)
+                    } else {
+                        count
+                    };
+                    (count > 0).then_some(())?;
+                    count_words(k).map(|w| format!("{count} {w}"))
+                })
                 .collect();
             if list.is_empty() {
                 return Some(format!("{collection}: nothing to do"));
@@ -221,6 +259,40 @@ fn counts_line(counts: &serde_json::Value) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// Words for one count key; `None` for bookkeeping nobody needs to see.
+fn count_words(key: &str) -> Option<String> {
+    Some(match key {
+        k if k == crmsync_sync::HELD_COUNT => "held by the mass-delete guard (R-SAFE-3), nothing applied".into(),
+        "status save-base" => return None,
+        "status pair" => "paired with what the other side already held".into(),
+        "status unlink" => "unlinked (no longer synced)".into(),
+        "status mark-removed-by-user" => "removed by the user (kept in the CRM)".into(),
+        "status forget" => "forgotten (gone on both sides)".into(),
+        "status conflict" => "conflict(s) queued".into(),
+        "status skip" => "skipped".into(),
+        other => other.to_string(),
+    })
+}
+
+/// The collections the last run's guard held, from its counts.
+fn held_collections(run: Option<&crmsync_store::status::RunRow>) -> Vec<String> {
+    let Some(counts) = run
+        .and_then(|r| r.summary.as_deref())
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+    else {
+        return Vec::new();
+    };
+    counts
+        .as_object()
+        .map(|per| {
+            per.iter()
+                .filter(|(_, c)| c.get(crmsync_sync::HELD_COUNT).is_some())
+                .map(|(name, _)| name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 impl fmt::Display for ProfileStatus {
@@ -261,7 +333,38 @@ impl fmt::Display for ProfileStatus {
         for q in &self.quarantined {
             writeln!(f, "    quarantined {}/{}: {}", q.collection, q.href, q.error)?;
         }
-        if let Some(s) = &self.schedule {
+        if !self.removed_by_user.is_empty() {
+            writeln!(
+                f,
+                "  removed by the user in the groupware, kept in the CRM (R-DEL-1): {}",
+                self.removed_by_user.len()
+            )?;
+            for r in self.removed_by_user.iter().take(REMOVED_LISTED) {
+                writeln!(
+                    f,
+                    "    {} record {} (was {}): bring it back with `{}`",
+                    r.collection, r.record_id, r.href, r.restore
+                )?;
+            }
+            if self.removed_by_user.len() > REMOVED_LISTED {
+                writeln!(
+                    f,
+                    "    … and {} more (`crmsync --json status` lists them all)",
+                    self.removed_by_user.len() - REMOVED_LISTED
+                )?;
+            }
+        }
+        if let Some(s) = self.schedule.as_ref().filter(|s| s.scheduler_enabled == Some(false)) {
+            // A past "next run" and "push: on" would promise runs that never come.
+            writeln!(
+                f,
+                "  schedule: none: the scheduler is off (`scheduler.enabled = false`), so neither scheduled runs \
+                 nor push happen; run it with `crmsync sync --profile {}`",
+                self.profile
+            )?;
+            let last = s.last_run_at.map(when).unwrap_or_else(|| "never".into());
+            writeln!(f, "    last scheduled run: {last}; push: off; state: {}", s.state)?;
+        } else if let Some(s) = &self.schedule {
             if !s.enabled {
                 writeln!(f, "  schedule: disabled")?;
             } else if let Some(worker) = &s.running_on {
@@ -270,7 +373,7 @@ impl fmt::Display for ProfileStatus {
                 writeln!(f, "  schedule: next run {}", when(s.next_run_at))?;
             }
             let last = s.last_run_at.map(when).unwrap_or_else(|| "never".into());
-            let push = if s.push { "on" } else { "off" };
+            let push = if s.push && s.enabled { "on" } else { "off" };
             writeln!(f, "    last scheduled run: {last}; push: {push}; state: {}", s.state)?;
             if let Some(why) = &s.state_reason {
                 writeln!(f, "    failing ({} run(s) in a row): {why}", s.failures)?;

@@ -7,7 +7,8 @@
 //! - runs and the plan journal, written before a plan is applied;
 //! - history: every create, update, delete, conflict and skip with its rule;
 //! - mail tracking: watched folders' positions and tracked messages (§10);
-//! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2).
+//! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2)
+//!   and the duplicates someone chose to keep apart.
 //!
 //! The store keeps engine values (origin, state, facts, actions) as text and
 //! JSON: it does not depend on the engine, the sync crate converts.
@@ -18,6 +19,7 @@ mod conflicts;
 mod crm_writes;
 mod cursors;
 mod history;
+mod kept_apart;
 mod mail;
 mod pairs;
 mod quarantine;
@@ -27,6 +29,7 @@ pub use batch::StatusOp;
 pub use conflicts::ConflictRow;
 pub use cursors::Cursor;
 pub use history::HistoryEntry;
+pub use kept_apart::KeptApart;
 pub use mail::{MailFolderRow, TrackedMailRow};
 pub use pairs::PairRow;
 pub use quarantine::QuarantineRow;

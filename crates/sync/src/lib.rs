@@ -39,4 +39,4 @@ pub use faults::{CrashPoint, Faults};
 pub use mail::{MailProfile, MailTracking};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
-pub use runner::{NoProgress, Progress, RunOptions, run_profile};
+pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};

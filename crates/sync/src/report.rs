@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crmsync_engine::{EntityClass, MassDeleteHold, Plan, Side};
+use crmsync_engine::{ActionKind, EntityClass, MassDeleteHold, Plan, RuleId, Side, Target};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -45,6 +45,10 @@ pub struct CollectionReport {
     /// Items that changed underneath and are left for the next run.
     pub replanned: usize,
     pub failed: Vec<String>,
+    /// Edits undone because the side that made them may not change the
+    /// record, each with why (R-DIR-2, R-ENG-5).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reverted: Vec<String>,
     /// href → why it could not be read (R-SAFE-4).
     pub quarantined: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +99,35 @@ impl CollectionReport {
         for failure in failures {
             if seen.insert(failure.clone()) {
                 self.failed.push(failure);
+            }
+        }
+    }
+
+    /// Notes the reverts of an applied plan, each once per run, with why
+    /// (R-OPS-15): a user whose edit disappears must learn it was on purpose.
+    pub(crate) fn add_reverts(&mut self) {
+        let mut lines = Vec::new();
+        for a in self.plan.actions.iter().filter(|a| a.kind == ActionKind::Revert) {
+            let what = a.subject.href.clone().or(a.subject.crm_id.clone()).unwrap_or_default();
+            let place = if a.target == Target::Crm {
+                "in the CRM"
+            } else {
+                "in the groupware"
+            };
+            let why = match a.rule {
+                RuleId::Eng5 => "the CRM record is shared with this user read-only, so an edit in the groupware \
+                                 cannot reach the CRM and the CRM's values were written back"
+                    .to_string(),
+                RuleId::Dir2 | RuleId::Dir1 => "this entity syncs one way (R-DIR-1) and the edit was made on the \
+                                                read-only side, so the leading side's values were written back"
+                    .to_string(),
+                other => other.description().to_string(),
+            };
+            lines.push(format!("{what} reverted {place} ({}): {why}", a.rule));
+        }
+        for line in lines {
+            if !self.reverted.contains(&line) {
+                self.reverted.push(line);
             }
         }
     }
@@ -226,6 +259,11 @@ impl fmt::Display for RunReport {
             }
             for w in &c.plan.warnings {
                 writeln!(f, "    warning ({}): {}", w.rule, w.message)?;
+            }
+            if !dry {
+                for r in &c.reverted {
+                    writeln!(f, "    {r}")?;
+                }
             }
             for fail in &c.failed {
                 writeln!(f, "    not applied: {fail}")?;

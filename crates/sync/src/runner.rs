@@ -145,11 +145,23 @@ async fn run_profile_in_span(
     }
 }
 
+/// The summary key of a collection the mass-delete guard held.
+pub const HELD_COUNT: &str = "held";
+
+/// Per collection, the applied counts by "target kind"; a collection the
+/// mass-delete guard held also counts under [`HELD_COUNT`] the records it
+/// would have taken out of sync, so status can name it (R-SYNC-GUARD-2).
 fn summary_json(report: &RunReport) -> String {
-    let per: BTreeMap<&str, &BTreeMap<String, usize>> = report
+    let per: BTreeMap<&str, BTreeMap<String, usize>> = report
         .collections
         .iter()
-        .map(|c| (c.collection.as_str(), &c.applied))
+        .map(|c| {
+            let mut counts = c.applied.clone();
+            if let Some(g) = c.guard.as_ref().filter(|g| !g.confirmed) {
+                counts.insert(HELD_COUNT.to_string(), g.deletes);
+            }
+            (c.collection.as_str(), counts)
+        })
         .collect();
     serde_json::to_string(&per).expect("summary serialises")
 }
@@ -355,12 +367,15 @@ async fn run_collection(
         passes: 0,
         replanned: 0,
         failed: Vec::new(),
+        reverted: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
     };
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut rules = profile.rules.clone();
     rules.mass_delete_confirmed |= opts.confirm_mass_delete;
+    // R-SYNC-REPORT-2: the pairs a conflict was queued for in this run.
+    let mut conflicted = BTreeSet::new();
 
     loop {
         report.passes += 1;
@@ -437,7 +452,11 @@ async fn run_collection(
             limits: &rules.entity(class).field_limits,
         })?;
         let mut lookups = collected.lookups;
-        let plan = crmsync_engine::plan(&rules, now, &collected.input);
+        let mut input = collected.input;
+        let kept_apart = store.kept_apart(&profile.name, name).await?;
+        input.kept_apart_crm = kept_apart.crm_ids;
+        input.kept_apart_hrefs = kept_apart.hrefs;
+        let plan = crmsync_engine::plan(&rules, now, &input);
         report.guard = plan.guard.clone();
         let refused = plan.is_refused();
         report.plan = plan;
@@ -472,6 +491,8 @@ async fn run_collection(
         for (k, n) in applied.counts {
             *report.applied.entry(k).or_default() += n;
         }
+        count_conflicts_once(&mut report, &mut conflicted);
+        report.add_reverts();
         report.add_failures(applied.failed);
         report.replanned = applied.replanned;
         // A token taken before our own groupware writes cannot be trusted to
@@ -490,6 +511,24 @@ async fn run_collection(
         if report.passes >= MAX_PASSES {
             return Ok(report);
         }
+    }
+}
+
+/// R-SYNC-REPORT-2: a later pass of the same run reads a conflicting pair
+/// again and queues its conflict again (replacing the first), so the count is
+/// of the pairs with a conflict queued in this run, not of queueings.
+fn count_conflicts_once(report: &mut CollectionReport, conflicted: &mut BTreeSet<(Option<String>, Option<String>)>) {
+    const KEY: &str = "status conflict";
+    conflicted.extend(
+        report
+            .plan
+            .actions
+            .iter()
+            .filter(|a| a.kind == crmsync_engine::ActionKind::Conflict)
+            .map(|a| (a.subject.crm_id.clone(), a.subject.href.clone())),
+    );
+    if report.applied.contains_key(KEY) {
+        report.applied.insert(KEY.to_string(), conflicted.len());
     }
 }
 

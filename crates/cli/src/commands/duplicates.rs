@@ -1,14 +1,20 @@
 //! `crmsync duplicates [--profile P]` (R-PAIR-2): the latest report of
-//! records and items that matched ambiguously and were not merged.
+//! records and items that matched ambiguously and were not merged; `link`
+//! and `keep-apart` resolve a group by choice (R-OPS-16).
 
 use std::process::ExitCode;
 
-use crate::cli::ProfileFilter;
+use crmsync_ops::duplicates_resolve::{keep_apart, link};
+
+use crate::cli::{DuplicatesArgs, DuplicatesCommand};
 use crate::context::Context;
 use crate::profiles;
 
-pub async fn run(ctx: &Context, args: ProfileFilter, json: bool) -> anyhow::Result<ExitCode> {
-    let names = profiles::names(ctx, args.profile.as_deref())?;
+pub async fn run(ctx: &Context, args: DuplicatesArgs, json: bool) -> anyhow::Result<ExitCode> {
+    if let Some(command) = args.command {
+        return resolve(ctx, command, json).await;
+    }
+    let names = profiles::names(ctx, args.filter.profile.as_deref())?;
     let store = ctx.open_store().await?;
     let mut reports = Vec::new();
     for name in &names {
@@ -20,6 +26,26 @@ pub async fn run(ctx: &Context, args: ProfileFilter, json: bool) -> anyhow::Resu
         for r in &reports {
             print!("{r}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn resolve(ctx: &Context, command: DuplicatesCommand, json: bool) -> anyhow::Result<ExitCode> {
+    let store = ctx.open_store().await?;
+    let done = match command {
+        DuplicatesCommand::Link(a) => {
+            profiles::names(ctx, Some(&a.profile))?;
+            link(&store, &a.profile, &a.collection, &a.record, &a.href).await?
+        }
+        DuplicatesCommand::KeepApart(a) => {
+            profiles::names(ctx, Some(&a.profile))?;
+            keep_apart(&store, &a.profile, &a.collection, &a.member).await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&done)?);
+    } else {
+        print!("{done}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,5 +7,6 @@ pub mod reset;
 pub mod serve;
 pub mod status;
 pub mod sync;
+pub mod untrack;
 pub mod user;
 pub mod worker;

@@ -27,7 +27,9 @@ pub async fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
     }
     for v in &stored {
         let mut status = profile_status(&store, &v.name, Some(&v.user_id)).await?;
-        status.schedule = Some(ScheduleView::from(v));
+        let mut schedule = ScheduleView::from(v);
+        schedule.scheduler_enabled = Some(ctx.config.scheduler.enabled);
+        status.schedule = Some(schedule);
         statuses.push(status);
     }
     statuses.sort_by(|a, b| a.profile.cmp(&b.profile));

@@ -14,4 +14,5 @@ mod graph_profile;
 mod imap_profile;
 mod kill_radicale;
 mod ops;
+mod user_view;
 mod workers;

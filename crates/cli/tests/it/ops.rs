@@ -3,105 +3,11 @@
 //! mailboxes, human and `--json` output, and the failure messages.
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use serde_json::Value;
-
-struct Demo {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-}
-
-impl Demo {
-    fn new() -> Demo {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("demo");
-        let out = crmsync_raw(&["demo", "--dir", dir.to_str().unwrap()]);
-        assert!(out.status.success(), "demo: {}", String::from_utf8_lossy(&out.stderr));
-        Demo { _tmp: tmp, dir }
-    }
-
-    fn config(&self) -> String {
-        self.dir.join("crmsync.toml").display().to_string()
-    }
-
-    /// Runs `crmsync --config <demo> args…`.
-    fn run(&self, args: &[&str]) -> Output {
-        let config = self.config();
-        let mut all = vec!["--config", config.as_str()];
-        all.extend_from_slice(args);
-        crmsync_raw(&all)
-    }
-
-    /// Runs and expects success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?}: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.ok(&all);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out}"))
-    }
-
-    /// Runs and expects the error exit; returns stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(!out.status.success(), "{args:?} should fail");
-        String::from_utf8(out.stderr).unwrap()
-    }
-
-    async fn store(&self) -> Store {
-        Store::connect(&format!("sqlite://{}", self.dir.join("crm.db").display()))
-            .await
-            .unwrap()
-    }
-
-    fn mailbox(&self, profile: &str, collection: &str) -> PathBuf {
-        self.dir.join("mailboxes").join(profile).join(collection)
-    }
-}
-
-fn crmsync_raw(args: &[&str]) -> Output {
-    crate::support::crmsync_command()
-        .args(args)
-        .output()
-        .expect("crmsync runs")
-}
-
-fn items(dir: &Path, ext: &str) -> Vec<PathBuf> {
-    let mut v: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == ext))
-        .collect();
-    v.sort();
-    v
-}
-
-async fn user_id(store: &Store, name: &str) -> String {
-    let page = store
-        .list::<crmsync_model::UserFields>(&ListQuery {
-            visible_to: None,
-            owner_id: None,
-            modified_since: None,
-            cursor: None,
-            limit: MAX_PAGE,
-        })
-        .await
-        .unwrap();
-    page.items.into_iter().find(|u| u.fields.name == name).unwrap().meta.id
-}
+use crate::support::demo::{Demo, items, user_id};
 
 #[test]
 fn status_duplicates_and_conflicts_list_in_human_and_json_form() {

@@ -10,7 +10,9 @@ pub mod push;
 pub mod records;
 pub mod sync_access;
 pub mod sync_conflicts;
+pub mod sync_duplicates;
 pub mod sync_profiles;
+pub mod sync_untrack;
 pub mod synchronize;
 pub mod users;
 
@@ -56,6 +58,9 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(sync_profiles::reset))
         .routes(routes!(sync_profiles::run))
         .routes(routes!(sync_profiles::duplicates))
+        .routes(routes!(sync_untrack::untrack))
+        .routes(routes!(sync_duplicates::link))
+        .routes(routes!(sync_duplicates::keep_apart))
         .routes(routes!(sync_conflicts::list))
         .routes(routes!(sync_conflicts::resolve))
         .routes(routes!(profiles::list, profiles::create))

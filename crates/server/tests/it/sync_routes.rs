@@ -408,3 +408,260 @@ async fn a_failing_run_says_what_to_do_and_status_shows_it_failing() {
     assert_eq!(s.json[0]["consecutive_failures"], 1, "{:?}", s.json);
     assert!(s.json[0]["failing"].is_string());
 }
+
+fn vcf_files(dir: &PathBuf) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "vcf"))
+        .collect();
+    v.sort();
+    v
+}
+
+// R-EDIT-3 + R-OPS-11 over the API: explain's history shows the value kept
+// and the value lost by a conflict; R-DEL-2 + R-OPS-12: status lists a
+// contact removed on the phone with the reset that brings it back, and that
+// reset (over the API) brings it back.
+#[tokio::test]
+async fn r_edit_3_r_del_2_explain_shows_lost_values_and_status_lists_removed_records() {
+    use crmsync_model::ContactFields;
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let card = vcf_files(&contacts_dir(&w, "alice")).remove(0);
+    let id = w.contacts.alice_own.clone();
+    let c = w.store.get::<ContactFields>(&id).await.unwrap();
+    let mut fields = c.fields.clone();
+    fields.job_title = Some("Chief CRM Officer".into());
+    w.store.update(c.id(), c.version(), fields).await.unwrap();
+    let text = std::fs::read_to_string(&card).unwrap();
+    let text: Vec<&str> = text
+        .split("\r\n")
+        .filter(|l| !l.starts_with("TITLE") && *l != "END:VCARD" && !l.is_empty())
+        .collect();
+    std::fs::write(
+        &card,
+        format!("{}\r\nTITLE:Phone Title\r\nEND:VCARD\r\n", text.join("\r\n")),
+    )
+    .unwrap();
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+
+    let path = format!("/api/v1/sync/profiles/alice/explain/{id}");
+    let r = w.call(Method::GET, &path, Some(&w.alice.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let lost: Vec<&Value> = r.json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["values"].as_array().into_iter().flatten())
+        .filter(|v| v["field"] == "job_title")
+        .collect();
+    assert_eq!(lost.len(), 1, "{:?}", r.json);
+    assert_eq!(lost[0]["kept"], "Chief CRM Officer");
+    assert_eq!(lost[0]["kept_from"], "crm");
+    assert_eq!(lost[0]["lost"], "Phone Title");
+    assert_eq!(lost[0]["lost_from"], "groupware");
+    assert_eq!(lost[0]["rule"], "R-EDIT-3");
+
+    std::fs::remove_file(&card).unwrap();
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let s = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.alice.token), None)
+        .await;
+    let removed = &s.json[0]["removed_by_user"];
+    assert_eq!(removed[0]["record_id"], id.as_str(), "{:?}", s.json);
+    assert_eq!(removed[0]["collection"], "contacts");
+    assert_eq!(
+        removed[0]["restore"],
+        format!("crmsync reset --profile alice --record {id}").as_str()
+    );
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/sync/profiles/alice/reset",
+            Some(&w.alice.token),
+            Some(json!({"record_id": id})),
+        )
+        .await;
+    assert_eq!(r.json["forgotten"], 1, "{:?}", r.json);
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 1, "the card is back");
+    let s = w
+        .call(Method::GET, "/api/v1/sync/status", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(s.json[0]["removed_by_user"], json!([]));
+}
+
+// R-DEL-13 over the API: untracking needs the explicit choice, deleting in
+// the CRM only by the record's owner; an untracked record stays unlinked on
+// the next run (the item stays, nothing is re-created in the CRM).
+#[tokio::test]
+async fn r_del_13_untrack_route_keeps_or_deletes_and_only_the_owner_deletes() {
+    use crmsync_model::ContactFields;
+    let w = world_with_profiles().await;
+    let shared = w.contacts.bob_readable.clone();
+    let flag = w
+        .call(
+            Method::PUT,
+            &format!("/api/v1/contacts/{shared}/synchronize"),
+            Some(&w.alice.token),
+            None,
+        )
+        .await;
+    assert!(flag.status.is_success(), "{:?}", flag.json);
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 2, "her own and the flagged one");
+    let untrack = "/api/v1/sync/profiles/alice/untrack";
+
+    let r = w
+        .call(
+            Method::POST,
+            untrack,
+            Some(&w.alice.token),
+            Some(json!({"record_id": shared})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "the choice is required: {:?}",
+        r.json
+    );
+    let r = w
+        .call(
+            Method::POST,
+            untrack,
+            Some(&w.alice.token),
+            Some(json!({"record_id": shared, "delete_in_crm": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
+    assert!(r.json["error"]["message"].as_str().unwrap().contains("only the owner"));
+    assert!(
+        w.store.get::<ContactFields>(&shared).await.is_ok(),
+        "bob's contact stays"
+    );
+    let r = w
+        .call(
+            Method::POST,
+            untrack,
+            Some(&w.alice.token),
+            Some(json!({"record_id": "no-such-id", "delete_in_crm": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/sync/profiles/alice/untrack",
+            Some(&w.bob.token),
+            Some(json!({"record_id": shared, "delete_in_crm": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "bob cannot operate alice's profile");
+
+    let own = w.contacts.alice_own.clone();
+    let r = w
+        .call(
+            Method::POST,
+            untrack,
+            Some(&w.alice.token),
+            Some(json!({"record_id": own, "delete_in_crm": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["deleted_in_crm"], true);
+    assert!(w.store.get::<ContactFields>(&own).await.is_err(), "deleted in the CRM");
+    let r = w
+        .call(
+            Method::POST,
+            untrack,
+            Some(&w.alice.token),
+            Some(json!({"record_id": shared, "delete_in_crm": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["deleted_in_crm"], false);
+
+    let before = w.store.pairs("alice", "contacts").await.unwrap();
+    assert!(before.iter().all(|p| p.state == "unlinked"), "{before:?}");
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 2, "both items stay");
+    assert_eq!(
+        w.store.pairs("alice", "contacts").await.unwrap(),
+        before,
+        "still unlinked"
+    );
+    assert!(
+        w.store.get::<ContactFields>(&own).await.is_err(),
+        "not re-created from the item"
+    );
+    let history = w.store.history("alice", Some(&shared), None).await.unwrap();
+    assert!(history.iter().any(|h| h.rule == "R-DEL-13"), "{history:?}");
+}
+
+// R-PAIR-2, R-OPS-16 over the API: a reported group is linked or kept apart
+// by choice; members outside the report, other users and unknown
+// collections are refused.
+#[tokio::test]
+async fn r_pair_2_duplicates_link_and_keep_apart_routes() {
+    let w = world_with_profiles().await;
+    let own = w.contacts.alice_own.clone();
+    let groups = json!([
+        {"crm_ids": [own, "c2"], "hrefs": ["x.vcf"], "matched_by": "email"},
+        {"crm_ids": ["c3"], "hrefs": ["y.vcf", "z.vcf"], "matched_by": "email"}
+    ]);
+    w.store
+        .save_duplicates("alice", "contacts", &groups.to_string())
+        .await
+        .unwrap();
+    let link = "/api/v1/sync/profiles/alice/duplicates/link";
+    let apart = "/api/v1/sync/profiles/alice/duplicates/keep-apart";
+    let body = json!({"collection": "contacts", "record_id": own, "href": "x.vcf"});
+
+    let r = w.call(Method::POST, link, Some(&w.bob.token), Some(body.clone())).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "bob cannot resolve alice's duplicates");
+    let r = w
+        .call(
+            Method::POST,
+            link,
+            Some(&w.alice.token),
+            Some(json!({"collection": "contacts", "record_id": own, "href": "y.vcf"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "not one group: {:?}", r.json);
+    let r = w
+        .call(Method::POST, link, Some(&w.alice.token), Some(body.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["resolution"], "linked");
+    let pairs = w.store.pairs("alice", "contacts").await.unwrap();
+    assert!(pairs.iter().any(|p| p.crm_id == own && p.href == "x.vcf"), "{pairs:?}");
+    let r = w.call(Method::POST, link, Some(&w.alice.token), Some(body)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "paired already: {:?}", r.json);
+
+    let r = w
+        .call(
+            Method::POST,
+            apart,
+            Some(&w.alice.token),
+            Some(json!({"collection": "inbox", "member": "c3"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.error_field(), Some("collection"));
+    let r = w
+        .call(
+            Method::POST,
+            apart,
+            Some(&w.alice.token),
+            Some(json!({"collection": "contacts", "member": "z.vcf"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["crm_ids"], json!(["c3"]));
+    let kept = w.store.kept_apart("alice", "contacts").await.unwrap();
+    assert!(kept.crm_ids.contains("c3") && kept.hrefs.contains("y.vcf") && kept.hrefs.contains("z.vcf"));
+    let history = w.store.history("alice", Some("c3"), None).await.unwrap();
+    assert!(history.iter().any(|h| h.rule == "R-PAIR-2"), "{history:?}");
+}

@@ -85,6 +85,20 @@ impl Store {
         rows.iter().map(from_row).collect()
     }
 
+    /// A profile's pairs in one state (e.g. `removed_by_user`, R-DEL-2), by
+    /// collection and CRM id.
+    pub async fn pairs_in_state(&self, profile: &str, state: &str) -> Result<Vec<PairRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM sync_pairs WHERE profile = $1 AND state = $2 ORDER BY collection, crm_id"
+        )))
+        .bind(profile)
+        .bind(state)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::db("reading sync pairs"))?;
+        rows.iter().map(from_row).collect()
+    }
+
     /// Inserts or replaces a pair (by id). A pair is saved only after the side
     /// it depends on confirmed the write (R-SAFE-1): callers keep that order.
     pub async fn save_pair(&self, p: &PairRow) -> Result<()> {

@@ -103,6 +103,7 @@ async fn poll_folders(
         passes: 1,
         replanned: 0,
         failed: Vec::new(),
+        reverted: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
     };

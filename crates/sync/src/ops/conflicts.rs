@@ -1,11 +1,13 @@
 use std::str::FromStr;
 
-use crmsync_engine::FieldConflict;
+use crmsync_engine::{FieldConflict, RuleId};
 use crmsync_model::FieldMap;
 use crmsync_store::Store;
+use crmsync_store::status::HistoryEntry;
 use serde::{Deserialize, Serialize};
 
 use crate::error::SyncError;
+use crate::ops::field_values::{Side, resolution_detail};
 
 /// Which value a held conflict (R-EDIT-3 `manual`) takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,5 +107,29 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
     store.save_pair(&pair).await?;
     store.forget_cursor(&pair.profile, &pair.collection).await?;
     store.resolve_conflict(conflict_id, label).await?;
+    // R-EDIT-3: the choice and the values it overwrites go into the history,
+    // so `explain` shows what was lost even before the next sync writes it.
+    let kept_from = |f: &FieldConflict| match choice {
+        ConflictChoice::Crm => Side::Crm,
+        ConflictChoice::Groupware => Side::Groupware,
+        ConflictChoice::Merged(values) if values.get(&f.key) == f.crm.as_deref() => Side::Crm,
+        ConflictChoice::Merged(_) => Side::Groupware,
+    };
+    store
+        .add_history(&HistoryEntry {
+            profile: pair.profile.clone(),
+            collection: pair.collection.clone(),
+            crm_id: Some(pair.crm_id.clone()),
+            href: Some(pair.href.clone()),
+            run_id: None,
+            at: chrono::Utc::now(),
+            action: "status resolve-conflict".into(),
+            rule: RuleId::Edit3.as_str().into(),
+            message: format!(
+                "conflict {conflict_id} resolved by choice ({label}); the next sync writes the kept values"
+            ),
+            detail: Some(resolution_detail(&fields, kept_from)),
+        })
+        .await?;
     Ok(())
 }

@@ -15,6 +15,7 @@ use crate::collect::engine_record;
 use crate::crm_side::{self, CrmState};
 use crate::directory::Directory;
 use crate::error::SyncError;
+use crate::ops::field_values::{self, FieldValues};
 use crate::pair_codec::to_status;
 use crate::profile::{SyncProfile, collection_name};
 
@@ -25,6 +26,10 @@ pub struct HistoryLine {
     pub action: String,
     pub rule: String,
     pub message: String,
+    /// Per field, the value kept and the value lost, with their sides and
+    /// the rule (R-EDIT-3: nothing is overwritten silently).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<FieldValues>,
 }
 
 /// R-EXPLAIN-1: whether a record syncs for a profile, which filter, rule and
@@ -106,6 +111,9 @@ impl fmt::Display for RecordExplanation {
                     h.rule,
                     h.message
                 )?;
+                for v in &h.values {
+                    writeln!(f, "      {v}")?;
+                }
             }
         }
         Ok(())
@@ -143,6 +151,7 @@ pub async fn explain_record(
         .map(|h| HistoryLine {
             at: h.at,
             action: h.action,
+            values: field_values::from_detail(h.detail.as_deref()),
             rule: h.rule,
             message: h.message,
         })

@@ -1,11 +1,15 @@
 //! What an operator asks of sync besides running it: why a record does or does
-//! not sync (R-EXPLAIN-1), forgetting pairs (R-RESET-1), and choosing a side
-//! for a held conflict (R-EDIT-3 `manual`).
+//! not sync (R-EXPLAIN-1), forgetting pairs (R-RESET-1), choosing a side
+//! for a held conflict (R-EDIT-3 `manual`) and untracking (R-DEL-13).
 
 mod conflicts;
 mod explain;
+mod field_values;
 mod reset;
+mod untrack;
 
 pub use conflicts::{ConflictChoice, resolve_conflict};
-pub use explain::{ParticipantLine, RecordExplanation, explain_record};
+pub use explain::{HistoryLine, ParticipantLine, RecordExplanation, explain_record};
+pub use field_values::{FieldValues, ReplacedBecause, Side};
 pub use reset::{ResetScope, reset};
+pub use untrack::{UntrackError, UntrackReport, stop_tracking};

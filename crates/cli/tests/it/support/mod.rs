@@ -7,6 +7,8 @@ use std::process::Command;
 
 pub use crmsync_testkit::free_port;
 
+pub mod demo;
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

@@ -270,6 +270,18 @@ pub fn authenticated_routes() -> Vec<Route> {
         ),
         sync_post("/api/v1/sync/profiles/{name}/run", || json!({"dry_run": true})),
         sync_post("/api/v1/sync/conflicts/{id}/resolve", || json!({"take": "crm"})),
+        sync_post(
+            "/api/v1/sync/profiles/{name}/duplicates/link",
+            || json!({"collection": "contacts", "record_id": "some-id", "href": "x.vcf"}),
+        ),
+        sync_post(
+            "/api/v1/sync/profiles/{name}/duplicates/keep-apart",
+            || json!({"collection": "contacts", "member": "some-id"}),
+        ),
+        sync_post(
+            "/api/v1/sync/profiles/{name}/untrack",
+            || json!({"record_id": "some-id", "delete_in_crm": false}),
+        ),
     ]);
     // Stored profiles (server mode): named, not records with versions of the table's kind.
     let profile_write = |method: Method, path: &'static str, body: bool| Route {
