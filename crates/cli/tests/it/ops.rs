@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::demo::{Demo, items, user_id};
 use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use serde_json::Value;
-use crate::support::demo::{Demo, items, user_id};
 
 #[test]
 fn status_duplicates_and_conflicts_list_in_human_and_json_form() {

@@ -71,8 +71,7 @@ impl Demo {
 }
 
 pub fn crmsync_raw(args: &[&str]) -> Output {
-    super::crmsync_command().args(args).output()
-        .expect("crmsync runs")
+    super::crmsync_command().args(args).output().expect("crmsync runs")
 }
 
 pub fn items(dir: &Path, ext: &str) -> Vec<PathBuf> {
