@@ -254,7 +254,14 @@ async fn r_reset_1_reset_route_forgets_pairs_and_the_next_run_re_pairs_without_d
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["forgotten"], 1);
     assert!(r.json["next"].as_str().unwrap().contains("without creating duplicates"));
-    assert!(w.store.pairs("alice", "contacts").await.unwrap().is_empty());
+    assert!(
+        w.store
+            .sync_state()
+            .pairs("alice", "contacts")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let again = run(&w, &w.alice.token, "alice", json!({})).await;
     assert_eq!(again.status, StatusCode::OK);
@@ -263,7 +270,7 @@ async fn r_reset_1_reset_route_forgets_pairs_and_the_next_run_re_pairs_without_d
     assert!(contacts["applied"].get("groupware create").is_none(), "{contacts}");
     assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 1, "no duplicate item");
     assert_eq!(
-        w.store.pairs("alice", "contacts").await.unwrap().len(),
+        w.store.sync_state().pairs("alice", "contacts").await.unwrap().len(),
         1,
         "paired again"
     );
@@ -301,8 +308,8 @@ fn conflict_on(pair: &crmsync_store::status::PairRow) -> ConflictRow {
 async fn conflict_routes_list_and_resolve_only_the_callers_conflicts() {
     let w = world_with_profiles().await;
     assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
-    let pair = w.store.pairs("alice", "contacts").await.unwrap().remove(0);
-    w.store.add_conflict(&conflict_on(&pair)).await.unwrap();
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
+    w.store.sync_state().add_conflict(&conflict_on(&pair)).await.unwrap();
 
     let r = w
         .call(Method::GET, "/api/v1/sync/conflicts", Some(&w.alice.token), None)
@@ -340,7 +347,7 @@ async fn conflict_routes_list_and_resolve_only_the_callers_conflicts() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     // Taking the CRM's value: the base now holds the groupware's, so the CRM's wins next sync.
-    let pair = w.store.pairs("alice", "contacts").await.unwrap().remove(0);
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
     assert_eq!(pair.base.get("last_name"), Some("Groupware"));
     let r = w
         .call(
@@ -363,6 +370,7 @@ async fn r_pair_2_duplicates_route_lists_the_latest_report() {
     let w = world_with_profiles().await;
     let groups = json!([{"crm_ids": ["c1", "c2"], "hrefs": ["x.vcf"], "matched_by": "email"}]);
     w.store
+        .sync_state()
         .save_duplicates("alice", "contacts", &groups.to_string())
         .await
         .unwrap();

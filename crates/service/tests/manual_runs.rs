@@ -65,18 +65,32 @@ both_backends!(
         )
         .await;
         let scheduler = manual_scheduler(&store, clock.clone()).await;
-        let due = store.profile_row("by-hand").await.unwrap().unwrap().status.next_run_at;
+        let due = store
+            .catalog()
+            .profile_row("by-hand")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .next_run_at;
 
         let held_by = run_holding_lease(&store, &*clock, "by-hand", "manual-1", LEASE, async {
             let tick = scheduler.tick().await.unwrap();
             assert!(tick.started.is_empty(), "due, but held by the manual run: {tick:?}");
-            store.profile_row("by-hand").await.unwrap().unwrap().status.lease_owner
+            store
+                .catalog()
+                .profile_row("by-hand")
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+                .lease_owner
         })
         .await
         .unwrap();
         assert_eq!(held_by.as_deref(), Some("manual-1"));
 
-        let after = store.profile_row("by-hand").await.unwrap().unwrap().status;
+        let after = store.catalog().profile_row("by-hand").await.unwrap().unwrap().status;
         assert_eq!(
             (after.lease_owner, after.lease_until),
             (None, None),

@@ -34,6 +34,7 @@ impl World {
         let store = Store::connect(&url).await.unwrap();
         store.migrate().await.unwrap();
         let (user, _token) = store
+            .records()
             .create_user(UserFields {
                 name: "alice".into(),
                 email: Some("alice@example.com".into()),
@@ -97,7 +98,7 @@ impl World {
             active: true,
             ..ContactFields::default()
         };
-        self.store.create(&self.actor.user_id, fields).await.unwrap()
+        self.store.records().create(&self.actor.user_id, fields).await.unwrap()
     }
 
     pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {
@@ -116,13 +117,13 @@ impl World {
             response: Default::default(),
             sync_status: Default::default(),
         }];
-        self.store.create(&self.actor.user_id, a).await.unwrap()
+        self.store.records().create(&self.actor.user_id, a).await.unwrap()
     }
 
     pub async fn task(&self, kind: ActivityKind, subject: &str) -> Activity {
         let mut a = ActivityFields::new(kind, subject);
         a.due = Some(now() + Duration::days(3));
-        self.store.create(&self.actor.user_id, a).await.unwrap()
+        self.store.records().create(&self.actor.user_id, a).await.unwrap()
     }
 }
 

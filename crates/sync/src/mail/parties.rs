@@ -35,17 +35,17 @@ async fn lookup(store: &Store, address: &MailAddress) -> Result<Party, SyncError
         email: Some(email.to_string()),
         name: name.or_else(|| address.name.clone()),
     };
-    if let Some(user) = store.users_by_email(email).await?.into_iter().next() {
+    if let Some(user) = store.records().users_by_email(email).await?.into_iter().next() {
         return Ok(party(PartyKind::User, &user.meta.id, Some(user.fields.name)));
     }
-    let mut contacts = store.contacts_by_email(email).await?;
+    let mut contacts = store.records().contacts_by_email(email).await?;
     // Oldest first from the store; a stable sort keeps that among equals.
     contacts.sort_by_key(|c| !c.fields.active);
     if let Some(contact) = contacts.into_iter().next() {
         let name = contact.fields.display_name();
         return Ok(party(PartyKind::Contact, &contact.meta.id, Some(name)));
     }
-    if let Some(lead) = store.leads_by_email(email).await?.into_iter().next() {
+    if let Some(lead) = store.records().leads_by_email(email).await?.into_iter().next() {
         let name = [&lead.fields.first_name, &lead.fields.last_name]
             .iter()
             .filter_map(|p| p.as_deref())

@@ -38,7 +38,7 @@ impl FromStr for ConflictChoice {
 /// written to either side here: the next sync (which reads the pair again)
 /// does that, with preconditions, and records it in the history.
 pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &ConflictChoice) -> Result<(), SyncError> {
-    let Some(conflict) = store.conflict(conflict_id).await? else {
+    let Some(conflict) = store.sync_state().conflict(conflict_id).await? else {
         return Err(SyncError::Profile {
             profile: String::new(),
             message: format!("no conflict {conflict_id}"),
@@ -54,10 +54,13 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
         profile: conflict.profile.clone(),
         message: format!("conflict {conflict_id} is unreadable ({e}); reset the record"),
     })?;
-    let pairs = store.pairs_of_record(&conflict.profile, &conflict.crm_id).await?;
+    let pairs = store
+        .sync_state()
+        .pairs_of_record(&conflict.profile, &conflict.crm_id)
+        .await?;
     let Some(mut pair) = pairs.into_iter().find(|p| p.id == conflict.pair_id) else {
         // The pair is gone (reset or deleted): nothing is held any more.
-        store.resolve_conflict(conflict_id, "obsolete").await?;
+        store.sync_state().resolve_conflict(conflict_id, "obsolete").await?;
         return Ok(());
     };
     let label = match choice {
@@ -102,8 +105,11 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
     // look at this pair: an unknown ETag makes it re-read the item, and a
     // forgotten cursor makes the pass read both sides in full.
     pair.etag = String::new();
-    store.save_pair(&pair).await?;
-    store.forget_cursor(&pair.profile, &pair.collection).await?;
-    store.resolve_conflict(conflict_id, label).await?;
+    store.sync_state().save_pair(&pair).await?;
+    store
+        .sync_state()
+        .forget_cursor(&pair.profile, &pair.collection)
+        .await?;
+    store.sync_state().resolve_conflict(conflict_id, label).await?;
     Ok(())
 }
