@@ -8,8 +8,9 @@
 //! Sizes: `CRMSYNC_KILL_CONTACTS` (default 300), `CRMSYNC_KILL_ROUNDS`
 //! (default 10 for Radicale, 30 for vdir); the full variant of the issue is
 //! `CRMSYNC_KILL_CONTACTS=3000 CRMSYNC_KILL_ROUNDS=100`. The kill moments come
-//! from a seeded generator; the seed is printed, and `CRMSYNC_KILL_SEED=<seed>`
-//! replays a failure.
+//! from a seeded generator and are counted in cards written, not in seconds,
+//! so a loaded machine cannot make them miss the writes; the seed is printed,
+//! and `CRMSYNC_KILL_SEED=<seed>` replays the same schedule.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
@@ -168,8 +169,40 @@ fn finished_ok(status: ExitStatus, log: &str) -> bool {
     }
 }
 
-/// A CRM with user `alice` and `n` contacts she owns, closed and ready to copy.
-async fn seed(dir: &Path, n: usize) -> PathBuf {
+/// When a round kills its run.
+#[derive(Debug, Clone, Copy)]
+enum KillAt {
+    /// This long after the start: before the writes, or early in them.
+    BeforeWrites(Duration),
+    /// Once the mailbox holds this many cards.
+    Cards(usize),
+}
+
+/// The CRM contact the test gives number `i`: a name and an e-mail the
+/// convergence check finds on the card.
+fn contact(i: usize) -> ContactFields {
+    ContactFields {
+        first_name: Some(format!("First{i:05}")),
+        last_name: Some(format!("Last{i:05}")),
+        email1: Some(format!("person{i:05}@example.com")),
+        job_title: Some(format!("Role {i}")),
+        active: true,
+        ..ContactFields::default()
+    }
+}
+
+/// The user adds contacts `from..from + count` in the CRM between two runs.
+async fn add_contacts(world: &World, owner: &str, from: usize, count: usize) {
+    let store = world.store().await;
+    for i in from..from + count {
+        store.records().create(owner, contact(i)).await.unwrap();
+    }
+    store.close().await;
+}
+
+/// A CRM with user `alice` and `n` contacts she owns, closed and ready to
+/// copy; also alice's id.
+async fn seed(dir: &Path, n: usize) -> (PathBuf, String) {
     let db = dir.join("seed.db");
     let store = Store::connect(&format!("sqlite://{}", db.display())).await.unwrap();
     store.migrate().await.unwrap();
@@ -184,15 +217,7 @@ async fn seed(dir: &Path, n: usize) -> PathBuf {
         .await
         .unwrap();
     for i in 0..n {
-        let fields = ContactFields {
-            first_name: Some(format!("First{i:05}")),
-            last_name: Some(format!("Last{i:05}")),
-            email1: Some(format!("person{i:05}@example.com")),
-            job_title: Some(format!("Role {i}")),
-            active: true,
-            ..ContactFields::default()
-        };
-        store.records().create(&user.meta.id, fields).await.unwrap();
+        store.records().create(&user.meta.id, contact(i)).await.unwrap();
     }
     store.close().await;
     for suffix in ["-wal", "-shm"] {
@@ -202,11 +227,11 @@ async fn seed(dir: &Path, n: usize) -> PathBuf {
             "the seed CRM must be checkpointed before it is copied"
         );
     }
-    db
+    (db, user.meta.id)
 }
 
 async fn kill_loop(target: &Target, rounds: usize) {
-    let n = env_usize("CRMSYNC_KILL_CONTACTS", 300);
+    let mut n = env_usize("CRMSYNC_KILL_CONTACTS", 300);
     let seed_value = std::env::var("CRMSYNC_KILL_SEED")
         .ok()
         .map(|s| s.parse::<u64>().expect("CRMSYNC_KILL_SEED is a number"))
@@ -218,69 +243,84 @@ async fn kill_loop(target: &Target, rounds: usize) {
         });
     println!("kill test: {n} contacts, {rounds} kills, CRMSYNC_KILL_SEED={seed_value}");
     let seeds = tempfile::tempdir().unwrap();
-    let db = seed(seeds.path(), n).await;
+    let (db, owner) = seed(seeds.path(), n).await;
 
-    // The length of an uninterrupted run of the same size on this machine,
-    // now: a copy of the CRM into its own, empty mailbox. The kill moments
-    // are spread over it, so they hit every phase (start, discovery, listing,
-    // the writes, the confirming pass) whatever the machine's load.
+    // What a run costs before it writes anything: a no-op sync of a copy of
+    // the CRM whose first sync is done. Only the "before the writes" kills
+    // use it, to spread over start, discovery and listing.
     let reference = World::new(target, &db, "reference");
-    let started = Instant::now();
     let (done, log) = reference.sync_to_end(false);
-    let span = started.elapsed();
     assert!(done, "an uninterrupted first sync finishes: {log}");
-    println!("uninterrupted first sync: {span:?}");
-
-    // A no-op run of the same world: what a run costs before it writes.
     let started = Instant::now();
     let (done, log) = reference.sync_to_end(false);
     let idle = started.elapsed();
     assert!(done, "{log}");
-    let writing = span.saturating_sub(idle);
     println!("no-op sync: {idle:?}");
 
-    // Each kill lands somewhere in [0, idle + 2 × what is left to write /
-    // the rounds left]: each round writes about its share of what is left,
-    // so the kills together cover the first sync from start to end whatever
-    // the machine's load does meanwhile, and each one may hit any phase of its
-    // run: start, discovery, listing, a write, a pair being saved.
+    // The kill moments follow what the run has done, not the clock, so the
+    // machine's load cannot make them miss the writes (a schedule in seconds
+    // did, under load): most rounds kill their run once the mailbox holds a
+    // randomly chosen number of cards more than before, the others at a
+    // random moment of the phase before the writes. A round counts when it
+    // killed a run that still had cards to write. When the first sync is done
+    // before enough rounds counted (a loaded machine lets a run write more
+    // between two looks than a round's share), the user adds contacts, so
+    // the next runs have writes again; `n` grows with them.
     let world = World::new(target, &db, DAV_USER);
     let mut rng = SplitMix64(seed_value);
     let mut killed_while_writing = 0;
-    for round in 0..rounds {
-        let before = written(target, &world);
-        let left = writing.mul_f64((n - before.min(n)) as f64 / n.max(1) as f64);
-        let window = idle + left.mul_f64(2.0 / (rounds - round) as f64);
-        let delay = window.mul_f64(rng.next_f64());
+    let mut round = 0;
+    while killed_while_writing < rounds {
+        assert!(
+            round < rounds * 4,
+            "{round} rounds killed only {killed_while_writing} runs with cards to write"
+        );
+        let mut before = written(target, &world);
+        if before >= n {
+            let more = (n / rounds).max(5);
+            add_contacts(&world, &owner, n, more).await;
+            n += more;
+            before = written(target, &world);
+        }
+        let left = n - before.min(n);
+        let share = (left / (rounds - killed_while_writing)).max(1);
+        let moment = if killed_while_writing + 1 == rounds {
+            // The last one lands as the last card does: while the run saves
+            // its pairs and confirms what it wrote.
+            KillAt::Cards(n)
+        } else if rng.next_f64() < 0.2 {
+            KillAt::BeforeWrites(idle.mul_f64(rng.next_f64()))
+        } else {
+            KillAt::Cards(before + 1 + (rng.next_f64() * share as f64) as usize)
+        };
         let mut child = world.spawn_sync(false);
-        let deadline = Instant::now() + delay;
+        let started = Instant::now();
         let outcome = loop {
             if let Some(status) = child.try_wait().unwrap() {
                 finished_ok(status, &world.log());
                 break "ended by itself";
             }
-            if Instant::now() >= deadline {
+            let due = match moment {
+                KillAt::BeforeWrites(delay) => started.elapsed() >= delay,
+                KillAt::Cards(cards) => written(target, &world) >= cards,
+            };
+            if due {
                 // `Child::kill` is SIGKILL on Unix: no handler runs.
                 child.kill().unwrap();
                 child.wait().unwrap();
                 break "killed";
             }
-            tokio::time::sleep(Duration::from_millis(2).min(deadline - Instant::now())).await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
         };
         if outcome == "killed" && before < n {
             killed_while_writing += 1;
         }
         println!(
-            "round {round}: {outcome} after {delay:?}; cards written before: {before}, after: {}",
+            "round {round}: {outcome} at {moment:?}; cards written before: {before}, after: {} of {n}",
             written(target, &world)
         );
+        round += 1;
     }
-    // Without this the test could pass by killing only runs that had
-    // nothing left to do.
-    assert!(
-        killed_while_writing * 2 >= rounds,
-        "only {killed_while_writing} of {rounds} kills hit the first sync while it still had cards to write"
-    );
 
     // Run to completion: a partial run (exit 4) leaves work for the next.
     let mut finished = false;
