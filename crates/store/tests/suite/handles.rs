@@ -278,7 +278,10 @@ store_test!(r_store_10_unknown_pair_state_is_an_error, |store| {
     let mut p = pair("pair-1", "c1");
     p.state = PairState::RemovedByUser;
     store.sync_state().save_pair(&p).await.unwrap();
-    assert_eq!(store.sync_state().pairs("p", "contacts").await.unwrap(), vec![p]);
+    assert_eq!(
+        store.sync_state().pairs("p", "contacts").await.unwrap()[0].state,
+        PairState::RemovedByUser
+    );
     overwrite(&store, "sync_pairs", "state", "half_deleted").await;
     assert_unknown(
         store.sync_state().pairs_of_record("p", "c1").await,
