@@ -140,7 +140,10 @@ both_backends!(r_sched_4_a_worker_paused_past_its_lease_can_no_longer_write, |st
         .status
         .lease_token;
 
-    // w1 never ticks again (it is paused); its lease runs out.
+    // w1 never ticks again (it is paused at the connector, between writes:
+    // a fenced write holds the profile row, which a claim skips); its lease
+    // runs out.
+    gate.wait_arrived(1).await;
     clock.advance(chrono::Duration::seconds(lease.as_secs() as i64 + 1));
     let second = scheduler_with(
         &store,

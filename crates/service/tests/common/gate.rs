@@ -11,7 +11,7 @@ use crmsync_connector::{
     Reach, SyncToken,
 };
 use crmsync_service::{ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ServiceError};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 /// Opens the production connectors, but those of `gated` profiles wait at
 /// their first `discover` or `changes` for a permit of `gate` (a closed gate
@@ -22,6 +22,8 @@ pub struct GatedFactory {
     pub gate: Arc<Semaphore>,
     /// While set, every profile's runs are held too.
     pub gate_all: AtomicBool,
+    /// How many runs have reached the gate so far.
+    pub arrived: Arc<watch::Sender<usize>>,
 }
 
 impl GatedFactory {
@@ -30,7 +32,18 @@ impl GatedFactory {
             gated: gated.iter().map(|s| s.to_string()).collect(),
             gate: Arc::new(Semaphore::new(0)),
             gate_all: AtomicBool::new(false),
+            arrived: Arc::new(watch::channel(0).0),
         })
+    }
+
+    /// Waits (up to a minute) until `n` runs have reached the gate, so a test
+    /// knows a held run is parked there and not in the middle of a write.
+    pub async fn wait_arrived(&self, n: usize) {
+        let mut rx = self.arrived.subscribe();
+        tokio::time::timeout(std::time::Duration::from_secs(60), rx.wait_for(|v| *v >= n))
+            .await
+            .expect("the run reaches the gate within a minute")
+            .expect("the gate is alive");
     }
 
     /// Lets `n` held runs go on.
@@ -47,6 +60,7 @@ impl ConnectorFactory for GatedFactory {
                 inner,
                 gate: self.gate.clone(),
                 passed: AtomicBool::new(false),
+                arrived: self.arrived.clone(),
             }))
         } else {
             Ok(inner)
@@ -59,11 +73,13 @@ struct GatedConnector {
     gate: Arc<Semaphore>,
     /// One permit lets one whole run through (it discovers once per collection).
     passed: AtomicBool,
+    arrived: Arc<watch::Sender<usize>>,
 }
 
 impl GatedConnector {
     async fn pass(&self) {
         if !self.passed.load(Ordering::SeqCst) {
+            self.arrived.send_modify(|n| *n += 1);
             self.gate.acquire().await.expect("gate open").forget();
             self.passed.store(true, Ordering::SeqCst);
         }
