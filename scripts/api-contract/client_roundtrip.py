@@ -1,6 +1,6 @@
 """A client generated from /api/v1/openapi.json by openapi-python-client
 creates, lists, updates (with If-Match) and deletes a contact against a
-running crmsync server (R-API-17). Run by crates/cli/tests/it/api_contract.rs:
+running crmsync server (R-API-17). Run by crates/app/tests/it/api_contract.rs:
 
     python client_roundtrip.py GENERATED_DIR BASE_URL TOKEN
 

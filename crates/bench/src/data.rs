@@ -109,7 +109,7 @@ pub fn meeting(i: usize, user_id: &str, now: DateTime<Utc>) -> ActivityFields {
 /// Creates contacts `0..n` owned by `owner_id`.
 pub async fn seed_contacts(store: &Store, owner_id: &str, n: usize) -> Result<(), BenchError> {
     for i in 0..n {
-        store.create(owner_id, contact(i)).await?;
+        store.records().create(owner_id, contact(i)).await?;
     }
     Ok(())
 }
@@ -117,7 +117,7 @@ pub async fn seed_contacts(store: &Store, owner_id: &str, n: usize) -> Result<()
 /// Creates meetings `0..n` organized and owned by `owner_id`.
 pub async fn seed_meetings(store: &Store, owner_id: &str, n: usize, now: DateTime<Utc>) -> Result<(), BenchError> {
     for i in 0..n {
-        store.create(owner_id, meeting(i, owner_id, now)).await?;
+        store.records().create(owner_id, meeting(i, owner_id, now)).await?;
     }
     Ok(())
 }

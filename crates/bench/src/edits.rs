@@ -15,6 +15,7 @@ pub fn one_percent(n: usize) -> usize {
 /// user would. Returns how many were edited.
 pub async fn edit_crm_contacts(store: &Store, owner_id: &str, k: usize) -> Result<usize, BenchError> {
     let page = store
+        .records()
         .list::<ContactFields>(&ListQuery {
             owner_id: Some(owner_id.to_owned()),
             limit: k.min(crmsync_store::MAX_PAGE as usize) as u32,
@@ -25,7 +26,10 @@ pub async fn edit_crm_contacts(store: &Store, owner_id: &str, k: usize) -> Resul
     for record in page.items.into_iter().take(k) {
         let mut fields = record.fields.clone();
         fields.job_title = Some("Chief Benchmark Officer".into());
-        store.update(&record.meta.id, record.meta.version, fields).await?;
+        store
+            .records()
+            .update(&record.meta.id, record.meta.version, fields)
+            .await?;
         edited += 1;
     }
     Ok(edited)

@@ -38,6 +38,7 @@ impl Template {
         let store = Store::connect(&sqlite_url(&dir.path().join(DB_FILE))).await?;
         store.migrate().await?;
         let (user, _token) = store
+            .records()
             .create_user(UserFields {
                 name: "alice".into(),
                 email: Some("alice@example.com".into()),

@@ -51,6 +51,7 @@ mod tests {
         let ctx = Context::load(Some(&config)).unwrap();
         let store = ctx.open_store().await.unwrap();
         let (alice, _) = store
+            .records()
             .create_user(UserFields {
                 name: "alice".into(),
                 email: None,

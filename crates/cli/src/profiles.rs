@@ -111,6 +111,7 @@ mod tests {
     async fn store_with_anna(ctx: &Context) -> Store {
         let store = ctx.open_store().await.unwrap();
         store
+            .records()
             .create_user(UserFields {
                 name: "anna".into(),
                 email: None,

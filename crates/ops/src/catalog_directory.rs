@@ -41,6 +41,7 @@ impl ProfileDirectory for CatalogDirectory {
         let rows = self
             .catalog
             .store()
+            .catalog()
             .profile_rows(None)
             .await
             .map_err(|e| profile_error("*", e.into()))?;
@@ -57,6 +58,7 @@ impl ProfileDirectory for CatalogDirectory {
         let row = self
             .catalog
             .store()
+            .catalog()
             .profile_row(name)
             .await
             .map_err(|e| profile_error(name, e.into()))?;

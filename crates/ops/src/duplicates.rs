@@ -26,7 +26,7 @@ pub struct DuplicatesReport {
 /// another version) is an error: showing it as empty would hide duplicates.
 pub async fn read(store: &Store, profile: &str) -> Result<DuplicatesReport, StoreError> {
     let mut collections = Vec::new();
-    for (collection, json) in store.duplicates(profile).await? {
+    for (collection, json) in store.sync_state().duplicates(profile).await? {
         let groups: Vec<DuplicateGroup> = serde_json::from_str(&json).map_err(|e| StoreError::CorruptStatus {
             what: format!("the duplicates report of {profile}/{collection}"),
             reason: format!("{e}; the next sync rewrites it"),

@@ -3,7 +3,7 @@
 //! apart for good. Each choice is recorded in the history (R-OPS-16).
 
 use chrono::Utc;
-use crmsync_engine::{DuplicateGroup, RuleId};
+use crmsync_engine::{DuplicateGroup, Origin, PairState, RuleId};
 use crmsync_model::FieldMap;
 use crmsync_store::status::{HistoryEntry, PairRow};
 use crmsync_store::{Store, StoreError};
@@ -86,7 +86,7 @@ pub async fn link(
         g.crm_ids.iter().any(|c| c == record_id) && g.hrefs.iter().any(|h| h == href)
     })
     .await?;
-    let pairs = store.pairs(profile, collection).await?;
+    let pairs = store.sync_state().pairs(profile, collection).await?;
     for (taken, what) in [
         (
             pairs.iter().any(|p| p.crm_id == record_id),
@@ -104,6 +104,7 @@ pub async fn link(
     }
     let now = Utc::now();
     store
+        .sync_state()
         .save_pair(&PairRow {
             id: uuid::Uuid::new_v4().to_string(),
             profile: profile.to_string(),
@@ -115,17 +116,18 @@ pub async fn link(
             uid: None,
             crm_version: 0,
             // A pair found by matching counts as groupware-origin (R-ENG-2).
-            origin: "groupware".into(),
-            state: "live".into(),
+            origin: Origin::Groupware,
+            state: PairState::Live,
             base: FieldMap::default(),
             facts: None,
             raw: None,
             updated_at: now,
         })
         .await?;
-    store.forget_cursor(profile, collection).await?;
+    store.sync_state().forget_cursor(profile, collection).await?;
     let message = format!("linked by choice to {href} (R-PAIR-2); the next sync merges them as at a first sync");
     store
+        .sync_state()
         .add_history(&history(
             profile,
             collection,
@@ -162,6 +164,7 @@ pub async fn keep_apart(
     })
     .await?;
     store
+        .sync_state()
         .keep_apart(profile, collection, &group.crm_ids, &group.hrefs)
         .await?;
     let others = |me: &str| {
@@ -177,6 +180,7 @@ pub async fn keep_apart(
     for id in &group.crm_ids {
         let message = format!("kept apart by choice from {} (R-PAIR-2): synced on its own", others(id));
         store
+            .sync_state()
             .add_history(&history(
                 profile,
                 collection,
@@ -193,6 +197,7 @@ pub async fn keep_apart(
             others(href)
         );
         store
+            .sync_state()
             .add_history(&history(
                 profile,
                 collection,

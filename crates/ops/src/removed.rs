@@ -28,6 +28,7 @@ pub struct RemovedByUser {
 /// The profile's removed-by-user records, by collection and record id.
 pub async fn removed_by_user(store: &Store, profile: &str) -> Result<Vec<RemovedByUser>, StoreError> {
     Ok(store
+        .sync_state()
         .pairs_in_state(profile, REMOVED_BY_USER)
         .await?
         .into_iter()

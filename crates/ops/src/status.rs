@@ -132,7 +132,7 @@ fn run_view(r: crmsync_store::status::RunRow) -> RunView {
 /// Reads one profile's status. `user_id` is shown as given (the status
 /// store does not know users).
 pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>) -> Result<ProfileStatus, StoreError> {
-    let runs = store.runs(profile, RUNS_LOOKED_AT).await?;
+    let runs = store.sync_state().runs(profile, RUNS_LOOKED_AT).await?;
     let last_success_at = runs.iter().find(|r| r.outcome.succeeded()).and_then(|r| r.finished_at);
     // A run still `running` is either in progress or was interrupted; it
     // neither counts as a failure nor ends a streak of them.
@@ -148,8 +148,9 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         .map(|r| r.error.clone().unwrap_or_else(|| "unknown error".into()));
     let last_finished = runs.iter().find(|r| r.outcome != RunState::Running);
     let guarded = last_finished.is_some_and(|r| r.outcome == RunState::Guarded);
-    let open_conflicts = store.open_conflicts(Some(profile)).await?.len();
+    let open_conflicts = store.sync_state().open_conflicts(Some(profile)).await?.len();
     let quarantined: Vec<QuarantinedItem> = store
+        .sync_state()
         .quarantined(profile)
         .await?
         .into_iter()

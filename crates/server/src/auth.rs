@@ -70,6 +70,7 @@ pub async fn require_bearer(State(state): State<AppState>, mut req: Request, nex
     let token = bearer_token(req.headers()).ok_or(ApiError::Unauthorized)?;
     let user = state
         .store
+        .records()
         .authenticate(token)
         .await
         .map_err(from_store)?

@@ -146,9 +146,9 @@ impl ProfileCatalog {
         def.check_shape()?;
         let user = self.user(&def.name, &def.user_id).await?;
         def.engine_rules(&user)?;
-        let existing = self.store.profile_row(&def.name).await?;
+        let existing = self.store.catalog().profile_row(&def.name).await?;
         let row = self.row_of(def, source, existing.as_ref())?;
-        Ok(self.store.upsert_profile(&row, now).await?)
+        Ok(self.store.catalog().upsert_profile(&row, now).await?)
     }
 
     /// The row to store for `def`, its credentials sealed.
@@ -215,6 +215,7 @@ impl ProfileCatalog {
     ) -> Result<SyncProfile, ServiceError> {
         let row = self
             .store
+            .catalog()
             .profile_row(name)
             .await?
             .ok_or_else(|| ServiceError::ProfileNotFound(name.to_string()))?;
@@ -260,7 +261,7 @@ impl ProfileCatalog {
                 .await?;
             // R-SVC-8: the file takes over a name an API user chose; say so,
             // since that user's profile is replaced.
-            if let Some(row) = self.store.profile_row(&def.name).await?
+            if let Some(row) = self.store.catalog().profile_row(&def.name).await?
                 && row.definition.source == ProfileSource::Api.as_str()
             {
                 tracing::warn!(
@@ -355,18 +356,32 @@ impl ProfileCatalog {
     }
 
     pub async fn view(&self, name: &str) -> Result<Option<ProfileView>, ServiceError> {
-        Ok(self.store.profile_row(name).await?.as_ref().map(view_of))
+        Ok(self.store.catalog().profile_row(name).await?.as_ref().map(view_of))
     }
 
     /// Profiles `actor` may see: all for an admin, their own otherwise (R-PERM-2).
     pub async fn views_for(&self, actor: &Actor) -> Result<Vec<ProfileView>, ServiceError> {
         let only = (!actor.is_admin()).then_some(actor.user_id.as_str());
-        Ok(self.store.profile_rows(only).await?.iter().map(view_of).collect())
+        Ok(self
+            .store
+            .catalog()
+            .profile_rows(only)
+            .await?
+            .iter()
+            .map(view_of)
+            .collect())
     }
 
     /// Every stored profile, by name (operator tools).
     pub async fn views_for_all(&self) -> Result<Vec<ProfileView>, ServiceError> {
-        Ok(self.store.profile_rows(None).await?.iter().map(view_of).collect())
+        Ok(self
+            .store
+            .catalog()
+            .profile_rows(None)
+            .await?
+            .iter()
+            .map(view_of)
+            .collect())
     }
 
     /// A profile `actor` may manage: an admin any, a user their own (R-PERM-2).
@@ -379,12 +394,12 @@ impl ProfileCatalog {
     }
 
     pub async fn delete(&self, name: &str) -> Result<bool, ServiceError> {
-        Ok(self.store.delete_profile(name).await?)
+        Ok(self.store.catalog().delete_profile(name).await?)
     }
 
     /// The profile's user, current (active flag and role as of now).
     pub async fn user(&self, profile: &str, user_id: &str) -> Result<User, ServiceError> {
-        match self.store.get::<UserFields>(user_id).await {
+        match self.store.records().get::<UserFields>(user_id).await {
             Ok(u) => Ok(u),
             Err(StoreError::NotFound { .. }) => Err(ServiceError::UnknownUser {
                 profile: profile.to_string(),
@@ -421,7 +436,7 @@ fn view_of(row: &ProfileRow) -> ProfileView {
 
 /// A user by id or by name (names are what people write in a config file).
 pub async fn find_user(store: &Store, who: &str) -> Result<Option<User>, ServiceError> {
-    match store.get::<UserFields>(who).await {
+    match store.records().get::<UserFields>(who).await {
         Ok(user) => return Ok(Some(user)),
         Err(StoreError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
@@ -429,6 +444,7 @@ pub async fn find_user(store: &Store, who: &str) -> Result<Option<User>, Service
     let mut cursor = None;
     loop {
         let page = store
+            .records()
             .list::<UserFields>(&ListQuery {
                 visible_to: None,
                 owner_id: None,

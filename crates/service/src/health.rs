@@ -8,6 +8,6 @@ use crate::error::ServiceError;
 /// Ok when the database answers a read of the change log (the scheduler's
 /// most frequent query); the error says whether waiting may help.
 pub async fn readiness(store: &Store) -> Result<(), ServiceError> {
-    store.latest_seq().await?;
+    store.records().latest_seq().await?;
     Ok(())
 }

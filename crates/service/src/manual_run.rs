@@ -63,6 +63,7 @@ where
     // The run is only built once the lease is known, so it cannot get hold
     // of a store other than the one its lease allows.
     let run = match store
+        .catalog()
         .take_lease(profile, worker, now, now + chrono_duration(lease))
         .await?
     {
@@ -83,7 +84,7 @@ where
             out = &mut run => break Ok(out),
             _ = tokio::time::sleep(lease / 3) => {
                 let until = clock.now() + chrono_duration(lease);
-                match store.renew_leases(worker, &names, until).await {
+                match store.catalog().renew_leases(worker, &names, until).await {
                     Ok(held) if held.is_empty() => {
                         tracing::warn!(profile, worker, "lease lost to another worker: stopping the manual run");
                         break Err(ServiceError::LeaseLost { profile: profile.to_string() });
@@ -95,7 +96,7 @@ where
             }
         }
     };
-    match store.return_lease(profile, worker).await {
+    match store.catalog().return_lease(profile, worker).await {
         Ok(_) => {}
         // It then expires after at most one lease.
         Err(e) => tracing::warn!(profile, worker, error = %e, "could not give the lease of a manual run back"),

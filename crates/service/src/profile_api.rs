@@ -89,6 +89,7 @@ impl ProfileCatalog {
         let def = self.definition_for(actor, &input, None).await?;
         match self
             .store()
+            .catalog()
             .save_profile(
                 &self.row_of(&def, ProfileSource::Api, None)?,
                 now,
@@ -128,6 +129,7 @@ impl ProfileCatalog {
         let row = self.row_of(&def, ProfileSource::Api, Some(&existing))?;
         let outcome = match self
             .store()
+            .catalog()
             .save_profile(&row, now, ProfileExpect::Version(version))
             .await?
         {
@@ -173,6 +175,7 @@ impl ProfileCatalog {
     pub async fn push_target(&self, token: &str) -> Result<Option<PushTarget>, ServiceError> {
         let Some(row) = self
             .store()
+            .catalog()
             .profile_by_push_token_hash(&crmsync_store::hash_token(token))
             .await?
         else {
@@ -190,6 +193,7 @@ impl ProfileCatalog {
         let token = new_push_token();
         if !self
             .store()
+            .catalog()
             .set_push_token_hash(name, &crmsync_store::hash_token(&token))
             .await?
         {
@@ -204,6 +208,7 @@ impl ProfileCatalog {
         self.view_for(actor, name).await?;
         let row = self
             .store()
+            .catalog()
             .profile_row(name)
             .await?
             .ok_or_else(|| ServiceError::ProfileNotFound(name.to_string()))?;

@@ -33,7 +33,7 @@ pub(crate) async fn run_stored_profile(ctx: &RunContext<'_>, row: &ProfileRow) -
     if let Some(run_id) = &report.run_id {
         // The history holds every applied action with its rule; the report
         // keeps only the last pass's plan.
-        for entry in ctx.catalog.store().run_history(run_id).await? {
+        for entry in ctx.catalog.store().sync_state().run_history(run_id).await? {
             if entry.action != "warning" {
                 ctx.metrics.action(&entry.action, &entry.rule);
             }

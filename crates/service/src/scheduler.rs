@@ -260,6 +260,7 @@ impl Scheduler {
             .inner
             .catalog
             .store()
+            .catalog()
             .trigger_profiles(profiles, self.inner.clock.now())
             .await?;
         self.inner.metrics.triggered(n);
@@ -277,7 +278,7 @@ impl Scheduler {
         report.triggered = inner.watcher.lock().await.poll(store).await?;
         if !report.triggered.is_empty() {
             let names: Vec<String> = report.triggered.iter().cloned().collect();
-            let n = store.trigger_profiles(&names, now).await?;
+            let n = store.catalog().trigger_profiles(&names, now).await?;
             inner.metrics.triggered(n);
         }
 
@@ -295,6 +296,7 @@ impl Scheduler {
         }
         let until = now + chrono_duration(inner.settings.lease);
         let claimed = store
+            .catalog()
             .claim_due_profiles(&inner.settings.worker_id, now, until, free as u32)
             .await?;
         for row in claimed {
@@ -378,6 +380,7 @@ impl Scheduler {
         let held = inner
             .catalog
             .store()
+            .catalog()
             .renew_leases(
                 &inner.settings.worker_id,
                 &names,
@@ -488,6 +491,7 @@ impl Scheduler {
         match inner
             .catalog
             .store()
+            .catalog()
             .release_profile(name, &inner.settings.worker_id, &release)
             .await
         {
@@ -523,6 +527,7 @@ impl Scheduler {
                 .inner
                 .catalog
                 .store()
+                .catalog()
                 .abandon_lease(name, &self.inner.settings.worker_id, now)
                 .await
             {

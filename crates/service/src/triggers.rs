@@ -22,7 +22,7 @@ impl ChangeWatcher {
     /// anyway, and their cursors cover older changes.
     pub async fn from_now(store: &Store) -> Result<ChangeWatcher, ServiceError> {
         Ok(ChangeWatcher {
-            seen: store.latest_seq().await?,
+            seen: store.records().latest_seq().await?,
         })
     }
 
@@ -36,11 +36,12 @@ impl ChangeWatcher {
     pub async fn poll(&mut self, store: &Store) -> Result<BTreeSet<String>, ServiceError> {
         let mut touched = BTreeSet::new();
         loop {
-            let page = store.changes_since(self.seen, MAX_CHANGES_PAGE).await?;
+            let page = store.records().changes_since(self.seen, MAX_CHANGES_PAGE).await?;
             let Some(last) = page.last().map(|c| c.seq) else { break };
             for change in &page {
                 touched.extend(
                     store
+                        .catalog()
                         .profiles_touched_by(change.entity, &change.record_id, &change.owner_id)
                         .await?,
                 );

@@ -19,11 +19,11 @@ use crmsync_model::{Change, ChangeOp, EntityKind};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use crate::Records;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_text};
 
-/// Largest page [`Store::changes_since`] returns.
+/// Largest page [`Records::changes_since`] returns.
 pub const MAX_CHANGES_PAGE: u32 = 1000;
 
 pub(crate) struct NewChange<'a> {
@@ -82,7 +82,7 @@ fn change_from_row(row: &AnyRow) -> Result<Change> {
     })
 }
 
-impl Store {
+impl Records {
     /// Changes numbered above `seq`, oldest first, at most `limit` (capped at
     /// [`MAX_CHANGES_PAGE`]; 0 means the cap). Pass the last `seq` seen to
     /// continue; nothing committed later can get a number below it.
@@ -98,7 +98,7 @@ impl Store {
         )
         .bind(seq)
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading the change log"))?;
         rows.iter().map(change_from_row).collect()
@@ -107,7 +107,7 @@ impl Store {
     /// The number of the newest committed change (0 when there is none).
     pub async fn latest_seq(&self) -> Result<i64> {
         sqlx::query_scalar("SELECT last_seq FROM change_counter WHERE id = 1")
-            .fetch_one(self.pool())
+            .fetch_one(self.db.pool())
             .await
             .map_err(StoreError::db("reading the change log"))
     }

@@ -1,14 +1,15 @@
 //! Opening the database: URL → backend, pool settings per backend, migrations.
 
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AnyPool;
+use sqlx::Executor;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, Executor, Transaction};
 
+use crate::db::Db;
 use crate::error::{Result, StoreError};
+use crate::handles::{Catalog, Records, SyncState};
 
 /// Which database the store runs on. The SQL is the same for both; only the
 /// migrations, the pool settings and how a write transaction starts differ.
@@ -18,36 +19,18 @@ pub enum Backend {
     Postgres,
 }
 
-/// The CRM store. Cheap to clone: clones share one connection pool.
+/// The whole database: opens and migrates it, and hands out the handle each
+/// caller needs ([`Store::records`], [`Store::sync_state`],
+/// [`Store::catalog`]). Cheap to clone: clones and handles share one
+/// connection pool.
 #[derive(Clone)]
 pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-    /// For messages only; the password is already replaced by `***`.
-    redacted_url: String,
-    /// Set on the handle a leased run writes through (R-SCHED-4).
-    fence: Option<Arc<Fence>>,
-}
-
-/// A profile's lease as a run holds it: every write of that run commits only
-/// while the profile's `lease_token` is still `token` (R-SCHED-4). A worker
-/// that paused past its lease, while another claimed the profile (and so
-/// bumped the token), can then no longer write anything for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fence {
-    pub profile: String,
-    pub token: i64,
+    db: Db,
 }
 
 impl fmt::Debug for Store {
-    // Hand-written: the pool's own Debug would print the connect options,
-    // password included.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Store")
-            .field("backend", &self.backend)
-            .field("url", &self.redacted_url)
-            .field("fence", &self.fence)
-            .finish()
+        self.db.fmt(f)
     }
 }
 
@@ -93,107 +76,61 @@ impl Store {
             .await
             .map_err(|e| connect_error(&redacted_url, url, e))?;
         Ok(Store {
-            pool,
-            backend,
-            redacted_url,
-            fence: None,
+            db: Db::new(pool, backend, redacted_url),
         })
     }
 
     /// Runs this backend's versioned migrations (`migrations/<backend>`);
     /// already applied ones are skipped.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
+        let migrator = match self.db.backend() {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
+        migrator.run(self.db.pool()).await?;
         Ok(())
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        self.db.backend()
     }
 
-    /// The shared pool, for the sync status store in this crate.
+    /// The shared pool, for tests and diagnostics that look at the tables
+    /// directly. Store code goes through a handle, whose writes are fenced.
     pub fn pool(&self) -> &AnyPool {
-        &self.pool
+        self.db.pool()
     }
 
     /// Closes every connection; later calls fail.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.db.pool().close().await;
     }
 
-    /// Starts a transaction that will write. On SQLite it takes the write lock
-    /// up front (`BEGIN IMMEDIATE`): a deferred transaction that reads and then
-    /// writes fails with SQLITE_BUSY when another writer got in between, and
-    /// busy_timeout cannot wait that out. PostgreSQL needs nothing special.
-    ///
-    /// On a fenced handle ([`Store::fenced`]) the transaction first checks
-    /// the lease token and fails with [`StoreError::Fenced`] when another
-    /// worker has taken the profile since. On PostgreSQL the profile row is
-    /// share-locked until the commit, so a claim cannot slip in between the
-    /// check and the commit; on SQLite the write lock already excludes it.
-    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        };
-        let mut tx = tx.map_err(StoreError::db("starting a transaction"))?;
-        if let Some(fence) = &self.fence {
-            self.check_fence(&mut tx, fence).await?;
-        }
-        Ok(tx)
+    /// The CRM records: users, accounts, contacts, leads, activities,
+    /// e-mail, journal entries, sync flags, the change log and tombstones.
+    pub fn records(&self) -> Records {
+        Records::new(self.db.clone())
     }
 
-    async fn check_fence(&self, tx: &mut Transaction<'static, Any>, fence: &Fence) -> Result<()> {
-        let lock = match self.backend {
-            Backend::Postgres => " FOR SHARE",
-            Backend::Sqlite => "",
-        };
-        let token: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT lease_token FROM sync_profiles WHERE name = $1{lock}"
-        )))
-        .bind(&fence.profile)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(StoreError::db("checking the profile's lease"))?;
-        if token == Some(fence.token) {
-            Ok(())
-        } else {
-            Err(StoreError::Fenced {
-                profile: fence.profile.clone(),
-            })
-        }
+    /// What sync knows between runs: pairs, cursors, runs and their plan
+    /// journal, history, conflicts, quarantine, duplicates, mail state.
+    pub fn sync_state(&self) -> SyncState {
+        SyncState::new(self.db.clone())
     }
 
-    /// This store, with every write committed only while `profile`'s lease
-    /// token is `token` (R-SCHED-4). Reads are unaffected.
+    /// The stored sync profiles and their leases (R-SCHED-3). Never fenced:
+    /// lease writes carry their own owner and token conditions.
+    pub fn catalog(&self) -> Catalog {
+        Catalog::new(self.db.unfenced())
+    }
+
+    /// This store, with every write of its records and sync-state handles
+    /// committed only while `profile`'s lease token is `token` (R-SCHED-4).
+    /// Reads are unaffected.
     pub fn fenced(&self, profile: &str, token: i64) -> Store {
         Store {
-            fence: Some(Arc::new(Fence {
-                profile: profile.to_string(),
-                token,
-            })),
-            ..self.clone()
+            db: self.db.fenced(profile, token),
         }
-    }
-
-    /// One statement that writes: straight to the pool, or on a fenced
-    /// handle in a transaction that checks the lease first.
-    pub(crate) async fn execute_write(
-        &self,
-        query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-        context: &'static str,
-    ) -> Result<sqlx::any::AnyQueryResult> {
-        if self.fence.is_none() {
-            return query.execute(&self.pool).await.map_err(StoreError::db(context));
-        }
-        let mut tx = self.begin_write().await?;
-        let done = query.execute(&mut *tx).await.map_err(StoreError::db(context))?;
-        tx.commit().await.map_err(StoreError::db(context))?;
-        Ok(done)
     }
 }
 

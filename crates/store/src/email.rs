@@ -4,12 +4,12 @@
 use crmsync_model::{Activity, ActivityFields, EntityKind};
 use sqlx::Row;
 
-use crate::Store;
+use crate::Records;
 use crate::error::{Result, StoreError};
 use crate::records::{insert_record, new_id, require_record};
 use crate::sql::{RECORD_COLUMNS, dynamic, record_from_row};
 
-/// What [`Store::create_email`] did.
+/// What [`Records::create_email`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EmailCreate {
     /// A new CRM e-mail for the message.
@@ -19,7 +19,7 @@ pub enum EmailCreate {
     Existing(Activity),
 }
 
-impl Store {
+impl Records {
     /// The CRM e-mail of the message with this key, if there is one.
     pub async fn email_by_message_key(&self, key: &str) -> Result<Option<Activity>> {
         let row = dynamic(format!(
@@ -27,7 +27,7 @@ impl Store {
              (SELECT activity_id FROM email_messages WHERE message_key = $1)"
         ))
         .bind(key.to_string())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("looking up an e-mail by message key"))?;
         row.as_ref().map(record_from_row).transpose()
@@ -41,7 +41,7 @@ impl Store {
             return Ok(EmailCreate::Existing(existing));
         }
         crmsync_model::Validate::validate(&fields)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, owner_id).await?;
         let taken = sqlx::query("SELECT activity_id FROM email_messages WHERE message_key = $1")
             .bind(key)
@@ -84,7 +84,7 @@ impl Store {
         for key in keys {
             let row = sqlx::query("SELECT message_key FROM email_messages WHERE message_key = $1")
                 .bind(key.clone())
-                .fetch_optional(self.pool())
+                .fetch_optional(self.db.pool())
                 .await
                 .map_err(StoreError::db("looking up message keys"))?;
             if let Some(row) = row {

@@ -6,7 +6,7 @@ use crmsync_model::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// Who may see a record in [`crate::Store::list`] besides admins (R-PERM-2);
+/// Who may see a record in [`crate::Records::list`] besides admins (R-PERM-2);
 /// mirrors `crmsync_model::Access::readable_by`, but as SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {

@@ -5,14 +5,14 @@
 
 use crmsync_model::{ChangeOp, JournalEntry, NewJournalEntry, RecordRef, Validate};
 
-use crate::Store;
+use crate::Records;
 use crate::changelog::{self, NewChange};
 use crate::entity::table;
 use crate::error::{Result, StoreError};
 use crate::records::{new_id, not_found, require_record};
 use crate::sql::{dynamic, flag, from_ms, get_i64, get_opt_text, get_text, now_ms};
 
-impl Store {
+impl Records {
     /// Adds a note to `record`. A non-system entry bumps the record's version
     /// unconditionally (a note adds to the record, it cannot be stale) and logs
     /// an Update; a system entry changes nothing else.
@@ -32,7 +32,7 @@ impl Store {
             author_id: author_id.map(str::to_string),
             created_at: from_ms(now),
         };
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         if entry.system {
             require_record(&mut tx, record.entity, &record.id).await?;
         }
@@ -86,7 +86,7 @@ impl Store {
         )
         .bind(record.entity.as_str())
         .bind(record.id.clone())
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading a journal"))?;
         rows.iter()

@@ -11,7 +11,7 @@
 //! claims, and the same rows and SQL apply.
 //!
 //! Every claim bumps the profile's `lease_token`, and the run writes through
-//! [`Store::fenced`] with the token its claim returned: once another worker
+//! [`crate::Store::fenced`] with the token its claim returned: once another worker
 //! has claimed the profile, the old holder's writes fail (R-SCHED-4), even
 //! if it paused (GC, suspend, a stalled disk) past its lease and never saw
 //! a renewal fail.
@@ -20,7 +20,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::Store;
+use crate::Catalog;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::profiles::{PROFILE_COLUMNS, ProfileRow, ScheduleState, profile_from_row};
@@ -31,7 +31,7 @@ use crate::sql::{flag, get_text, to_ms};
 /// on (the assignment sees the row's old `lease_owner`).
 const NEXT_TOKEN: &str = "lease_token = CASE WHEN lease_owner = $2 THEN lease_token ELSE lease_token + 1 END";
 
-/// What [`Store::take_lease`] found.
+/// What [`Catalog::take_lease`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseTake {
     /// The caller holds the lease now, with this fencing token (R-SCHED-4).
@@ -55,7 +55,7 @@ pub struct RunRelease {
     pub failures: i64,
 }
 
-impl Store {
+impl Catalog {
     /// Leases up to `limit` enabled profiles that are due at `now` and not
     /// leased by anyone (or whose lease expired) to `worker` until
     /// `lease_until`, and returns them, most overdue first.
@@ -69,13 +69,13 @@ impl Store {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let lock = match self.backend() {
+        let lock = match self.db.backend() {
             // Rows another worker is claiming right now are skipped, not waited for.
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
             // BEGIN IMMEDIATE holds the database's write lock already.
             Backend::Sqlite => "",
         };
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let due = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT name FROM sync_profiles WHERE enabled = 1 AND next_run_at <= $1 \
              AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_run_at, name LIMIT $2{lock}"
@@ -121,7 +121,7 @@ impl Store {
                 .bind(name)
                 .bind(worker)
                 .bind(to_ms(lease_until))
-                .execute(self.pool())
+                .execute(self.db.pool())
                 .await
                 .map_err(StoreError::db("renewing a profile lease"))?;
             if done.rows_affected() > 0 {
@@ -149,7 +149,7 @@ impl Store {
         .bind(result.state.as_str())
         .bind(result.state_reason.clone())
         .bind(result.failures)
-        .execute(self.pool())
+        .execute(self.db.pool())
         .await
         .map_err(StoreError::db("releasing a profile lease"))?;
         Ok(done.rows_affected() > 0)
@@ -166,7 +166,7 @@ impl Store {
         .bind(name)
         .bind(worker)
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(self.db.pool())
         .await
         .map_err(StoreError::db("releasing a profile lease"))?;
         Ok(done.rows_affected() > 0)
@@ -183,12 +183,12 @@ impl Store {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<LeaseTake> {
-        let lock = match self.backend() {
+        let lock = match self.db.backend() {
             // Waits for a claim of this one row in flight, then sees its result.
             Backend::Postgres => " FOR UPDATE",
             Backend::Sqlite => "",
         };
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE name = $1{lock}"
         )))
@@ -220,7 +220,7 @@ impl Store {
         Ok(LeaseTake::Taken { token })
     }
 
-    /// Gives back a lease taken with [`Store::take_lease`], leaving the
+    /// Gives back a lease taken with [`Catalog::take_lease`], leaving the
     /// schedule as it was. False when `worker` no longer held it.
     pub async fn return_lease(&self, name: &str, worker: &str) -> Result<bool> {
         let done = sqlx::query(
@@ -228,7 +228,7 @@ impl Store {
         )
         .bind(name)
         .bind(worker)
-        .execute(self.pool())
+        .execute(self.db.pool())
         .await
         .map_err(StoreError::db("releasing a profile lease"))?;
         Ok(done.rows_affected() > 0)

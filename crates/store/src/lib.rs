@@ -2,17 +2,23 @@
 //! PostgreSQL, through one code path (sqlx's `Any` driver, `$n` placeholders,
 //! per-backend migrations in `migrations/<backend>`).
 //!
-//! - [`Store::connect`] / [`Store::migrate`] open and prepare a database.
-//! - Records of the five entities: [`Store::create`], [`Store::get`],
-//!   [`Store::update`] (compare-and-set on version), [`Store::set_owner`],
-//!   [`Store::delete`] (keeps a [`Tombstone`]), [`Store::list`] (visibility
-//!   in SQL, opaque cursor). The [`Entity`] trait ties each fields type of
-//!   `crmsync-model` to its table.
-//! - Every record write and its [`crmsync_model::Change`] are one
-//!   transaction; [`Store::changes_since`] reads them in commit order.
-//! - Lookups for sync: by e-mail, account by name, a user's activities.
-//! - E-mail activities by message key ([`Store::create_email`], R-TRACK-5).
-//! - Users and API tokens (hash only), journal entries, sync flags.
+//! - [`Store::connect`] / [`Store::migrate`] open and prepare a database;
+//!   [`Store`] hands out one handle per concern, all on one pool:
+//!   [`Store::records`], [`Store::sync_state`], [`Store::catalog`].
+//! - [`Records`], the CRM: records of the five entities: [`Records::create`],
+//!   [`Records::get`], [`Records::update`] (compare-and-set on version),
+//!   [`Records::set_owner`], [`Records::delete`] (keeps a [`Tombstone`]),
+//!   [`Records::list`] (visibility in SQL, opaque cursor). The [`Entity`]
+//!   trait ties each fields type of `crmsync-model` to its table. Every
+//!   record write and its [`crmsync_model::Change`] are one transaction;
+//!   [`Records::changes_since`] reads them in commit order. Lookups for
+//!   sync, e-mail activities by message key ([`Records::create_email`],
+//!   R-TRACK-5), users and API tokens (hash only), journal entries, sync
+//!   flags.
+//! - [`SyncState`], what sync knows between runs ([`status`]).
+//! - [`Catalog`], the stored sync profiles and their leases.
+//! - [`Store::fenced`]: the handles of a leased run, whose writes commit
+//!   only while the lease holds (R-SCHED-4).
 //!
 //! Storage form: times are unix milliseconds, fields are JSON text with the
 //! columns queries need (shared flag, folded name, e-mails, participants)
@@ -20,9 +26,11 @@
 
 mod changelog;
 mod connect;
+mod db;
 mod email;
 mod entity;
 mod error;
+mod handles;
 mod journal;
 mod leases;
 mod list;
@@ -36,10 +44,12 @@ mod tombstone;
 mod users;
 
 pub use changelog::MAX_CHANGES_PAGE;
-pub use connect::{Backend, Fence, Store};
+pub use connect::{Backend, Store};
+pub use db::Fence;
 pub use email::EmailCreate;
 pub use entity::{Entity, Visibility};
 pub use error::{Result, StoreError};
+pub use handles::{Catalog, Records, SyncState};
 pub use leases::{LeaseTake, RunRelease};
 pub use list::{ListQuery, MAX_PAGE, Page};
 pub use profiles::{

@@ -10,12 +10,12 @@ use crmsync_model::record::Id;
 use crmsync_model::{Actor, Record, ValidationError};
 use serde::{Deserialize, Serialize};
 
-use crate::Store;
+use crate::Records;
 use crate::entity::{Entity, Visibility, table};
 use crate::error::{Result, StoreError};
 use crate::sql::{Arg, RECORD_COLUMNS, Sql, get_i64, get_text, record_from_row, to_ms};
 
-/// Largest page [`Store::list`] returns; also what `limit: 0` means.
+/// Largest page [`Records::list`] returns; also what `limit: 0` means.
 pub const MAX_PAGE: u32 = 1000;
 
 #[derive(Debug, Clone, Default)]
@@ -40,7 +40,7 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-impl Store {
+impl Records {
     pub async fn list<F: Entity>(&self, q: &ListQuery) -> Result<Page<Record<F>>> {
         let limit = if q.limit == 0 { MAX_PAGE } else { q.limit.min(MAX_PAGE) };
         let t = table(F::KIND);
@@ -80,7 +80,7 @@ impl Store {
         sql.push(&format!(" ORDER BY modified_at, id LIMIT {l}"));
         let rows = sql
             .query()
-            .fetch_all(self.pool())
+            .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("listing records"))?;
         let more = rows.len() > limit as usize;

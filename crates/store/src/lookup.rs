@@ -4,12 +4,12 @@
 
 use crmsync_model::{Account, Activity, Contact, EntityKind, Lead, Record, User};
 
-use crate::Store;
+use crate::Records;
 use crate::entity::{Entity, fold, table};
 use crate::error::{Result, StoreError};
 use crate::sql::{RECORD_COLUMNS, dynamic, record_from_row};
 
-impl Store {
+impl Records {
     /// Contacts with `email` as any of their addresses, ignoring case; oldest first.
     pub async fn contacts_by_email(&self, email: &str) -> Result<Vec<Contact>> {
         self.by_email(email).await
@@ -37,7 +37,7 @@ impl Store {
             t = table(EntityKind::Account)
         ))
         .bind(fold(name))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("looking up an account by name"))?;
         row.as_ref().map(record_from_row).transpose()
@@ -53,7 +53,7 @@ impl Store {
              ORDER BY modified_at, id"
         ))
         .bind(user_id.to_string())
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("listing a user's activities"))?;
         rows.iter().map(record_from_row).collect()
@@ -68,7 +68,7 @@ impl Store {
         ))
         .bind(F::KIND.as_str())
         .bind(fold(email))
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("looking up records by e-mail"))?;
         rows.iter().map(record_from_row).collect()

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crmsync_model::EntityKind;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use crate::Catalog;
 use crate::error::{Result, StoreError};
 use crate::sql::{flag, from_ms, get_i64, get_opt_text, get_text, to_ms};
 
@@ -153,7 +153,7 @@ pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
     })
 }
 
-/// What [`Store::upsert_profile`] did.
+/// What [`Catalog::upsert_profile`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileUpsert {
     Created,
@@ -173,7 +173,7 @@ pub enum ProfileExpect {
     Version(i64),
 }
 
-/// What [`Store::save_profile`] did, or why it did nothing.
+/// What [`Catalog::save_profile`] did, or why it did nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProfileSave {
     Done(ProfileUpsert),
@@ -187,7 +187,7 @@ pub enum ProfileSave {
     },
 }
 
-impl Store {
+impl Catalog {
     /// Creates the profile or replaces its definition. A new or changed
     /// profile is due at `now` with a clean state, so a fixed configuration
     /// gets its chance at once; an unchanged one keeps its schedule.
@@ -198,7 +198,7 @@ impl Store {
         }
     }
 
-    /// As [`Store::upsert_profile`], when the profile is as `expect` says.
+    /// As [`Catalog::upsert_profile`], when the profile is as `expect` says.
     /// A change bumps the version; an unchanged definition keeps it.
     pub async fn save_profile(
         &self,
@@ -206,8 +206,8 @@ impl Store {
         now: DateTime<Utc>,
         expect: ProfileExpect,
     ) -> Result<ProfileSave> {
-        let mut tx = self.begin_write().await?;
-        let lock = match self.backend() {
+        let mut tx = self.db.begin_write().await?;
+        let lock = match self.db.backend() {
             // Two saves of one name must not both read the old version.
             crate::Backend::Postgres => " FOR UPDATE",
             crate::Backend::Sqlite => "",
@@ -287,7 +287,7 @@ impl Store {
         let done = sqlx::query("UPDATE sync_profiles SET push_token_hash = $2 WHERE name = $1")
             .bind(name)
             .bind(token_hash)
-            .execute(self.pool())
+            .execute(self.db.pool())
             .await
             .map_err(StoreError::db("storing a push token"))?;
         Ok(done.rows_affected() > 0)
@@ -299,7 +299,7 @@ impl Store {
             "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE push_token_hash = $1"
         )))
         .bind(token_hash)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("reading a profile"))?;
         row.as_ref().map(profile_from_row).transpose()
@@ -310,7 +310,7 @@ impl Store {
             "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE name = $1"
         )))
         .bind(name)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("reading a profile"))?;
         row.as_ref().map(profile_from_row).transpose()
@@ -322,7 +322,7 @@ impl Store {
             "SELECT {PROFILE_COLUMNS} FROM sync_profiles WHERE $1 = '' OR user_id = $1 ORDER BY name"
         )))
         .bind(user_id.unwrap_or_default())
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("listing profiles"))?;
         rows.iter().map(profile_from_row).collect()
@@ -333,7 +333,7 @@ impl Store {
     pub async fn delete_profile(&self, name: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM sync_profiles WHERE name = $1")
             .bind(name)
-            .execute(self.pool())
+            .execute(self.db.pool())
             .await
             .map_err(StoreError::db("deleting a profile"))?;
         Ok(done.rows_affected() > 0)
@@ -355,7 +355,7 @@ impl Store {
             )
             .bind(name)
             .bind(to_ms(now))
-            .execute(self.pool())
+            .execute(self.db.pool())
             .await
             .map_err(StoreError::db("triggering a profile"))?;
             found += done.rows_affected();
@@ -388,7 +388,7 @@ impl Store {
         )))
         .bind(record_id)
         .bind(owner_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("finding the profiles of a record"))?;
         rows.iter().map(|r| get_text(r, "name")).collect()

@@ -4,18 +4,18 @@
 use crmsync_model::{ChangeOp, EntityKind, PartyKind, Record, RecordMeta};
 use sqlx::AnyConnection;
 
-use crate::Store;
+use crate::Records;
 use crate::changelog::{self, NewChange};
 use crate::entity::{Entity, fold, table};
 use crate::error::{Result, StoreError};
 use crate::sql::{RECORD_COLUMNS, dynamic, flag, from_ms, get_i64, get_text, now_ms, record_from_row, to_json};
 
-impl Store {
+impl Records {
     /// Stores a new record owned by `owner_id` (an existing user): validated,
     /// a fresh UUID v4 id, version 1, logged as a Create.
     pub async fn create<F: Entity>(&self, owner_id: &str, fields: F) -> Result<Record<F>> {
         fields.validate()?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, owner_id).await?;
         let record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
         tx.commit().await.map_err(StoreError::db("saving a new record"))?;
@@ -25,7 +25,7 @@ impl Store {
     pub async fn get<F: Entity>(&self, id: &str) -> Result<Record<F>> {
         let row = dynamic(format!("SELECT {RECORD_COLUMNS} FROM {} WHERE id = $1", table(F::KIND)))
             .bind(id.to_string())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.db.pool())
             .await
             .map_err(StoreError::db("reading a record"))?;
         match row {
@@ -41,7 +41,7 @@ impl Store {
         fields.validate()?;
         let now = now_ms();
         let data = to_json(F::KIND, id, &fields)?;
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let row = dynamic(format!(
             "UPDATE {} SET data = $1, name_key = $2, shared = $3, modified_at = $4, version = version + 1 \
              WHERE id = $5 AND version = $6 RETURNING owner_id, created_at, version",
@@ -73,10 +73,10 @@ impl Store {
     }
 
     /// Gives the record to `new_owner` (an existing user); versioned like
-    /// [`Store::update`] and logged as an Update.
+    /// [`Records::update`] and logged as an Update.
     pub async fn set_owner<F: Entity>(&self, id: &str, expected_version: i64, new_owner: &str) -> Result<Record<F>> {
         let now = now_ms();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, new_owner).await?;
         let row = dynamic(format!(
             "UPDATE {} SET owner_id = $1, modified_at = $2, version = version + 1 \
@@ -101,10 +101,10 @@ impl Store {
 
     /// Deletes the record (only if still at `expected_version`, when given),
     /// logs a Delete and keeps a tombstone with the last state until
-    /// [`Store::purge_tombstones`] is told every cursor has passed it.
+    /// [`Records::purge_tombstones`] is told every cursor has passed it.
     /// Its journal entries and sync flags go with it.
     pub async fn delete<F: Entity>(&self, id: &str, expected_version: Option<i64>) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let row = dynamic(format!(
             "DELETE FROM {} WHERE id = $1 AND ($2 < 0 OR version = $2) RETURNING {RECORD_COLUMNS}",
             table(F::KIND)

@@ -10,11 +10,13 @@
 //! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2)
 //!   and the duplicates someone chose to keep apart.
 //!
-//! The store keeps engine values (origin, state, facts, actions) as text and
-//! JSON: it does not depend on the engine, the sync crate converts.
+//! Engine enums (a pair's origin and state) and the store's own (run and
+//! step states) are typed fields of the rows; `columns.rs` is the one place
+//! that turns them into text and back. Facts and actions stay JSON.
 
 mod batch;
 mod collections;
+mod columns;
 mod conflicts;
 mod crm_writes;
 mod cursors;
@@ -26,6 +28,7 @@ mod quarantine;
 mod runs;
 
 pub use batch::StatusOp;
+pub use columns::TextColumn;
 pub use conflicts::ConflictRow;
 pub use cursors::Cursor;
 pub use history::HistoryEntry;

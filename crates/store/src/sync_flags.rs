@@ -13,18 +13,18 @@ use crmsync_model::record::Id;
 use crmsync_model::{Access, ChangeOp, Contact, EntityKind, Record, User};
 use sqlx::AnyConnection;
 
-use crate::Store;
+use crate::Records;
 use crate::changelog::{self, NewChange};
 use crate::error::{Result, StoreError};
 use crate::records::not_found;
 use crate::sql::{RECORD_COLUMNS, dynamic, get_text, now_ms, record_from_row};
 
-impl Store {
+impl Records {
     /// Turns `user_id`'s synchronize flag on `contact_id` on or off. Setting it
     /// to what it already is changes and logs nothing. A user may flag only
     /// contacts they can read (R-PERM-1): otherwise [`StoreError::Forbidden`].
     pub async fn set_sync_flag(&self, user_id: &str, contact_id: &str, on: bool) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let user: User = fetch(&mut tx, EntityKind::User, user_id).await?;
         let contact: Contact = fetch(&mut tx, EntityKind::Contact, contact_id).await?;
         let actor = crmsync_model::Actor {
@@ -69,7 +69,7 @@ impl Store {
     pub async fn sync_flags(&self, user_id: &str) -> Result<BTreeSet<Id>> {
         let rows = sqlx::query("SELECT contact_id FROM contact_sync_flags WHERE user_id = $1")
             .bind(user_id)
-            .fetch_all(self.pool())
+            .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("reading sync flags"))?;
         rows.iter().map(|r| get_text(r, "contact_id")).collect()

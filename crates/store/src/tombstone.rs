@@ -6,7 +6,7 @@ use crmsync_model::EntityKind;
 use crmsync_model::record::Id;
 use serde::{Deserialize, Serialize};
 
-use crate::Store;
+use crate::Records;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_text};
 
@@ -24,14 +24,14 @@ pub struct Tombstone {
     pub seq: i64,
 }
 
-impl Store {
+impl Records {
     pub async fn tombstone(&self, entity: EntityKind, id: &str) -> Result<Option<Tombstone>> {
         let row = sqlx::query(
             "SELECT owner_id, version, data, deleted_at, seq FROM tombstones WHERE entity = $1 AND record_id = $2",
         )
         .bind(entity.as_str())
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("reading a tombstone"))?;
         let Some(row) = row else { return Ok(None) };
@@ -56,11 +56,13 @@ impl Store {
     /// caller passes the lowest cursor of all sync profiles: a tombstone a
     /// profile has not yet processed must stay. Returns how many went.
     pub async fn purge_tombstones(&self, upto_seq: i64) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM tombstones WHERE seq <= $1")
-            .bind(upto_seq)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("purging tombstones"))?;
+        let done = self
+            .db
+            .execute_write(
+                sqlx::query("DELETE FROM tombstones WHERE seq <= $1").bind(upto_seq),
+                "purging tombstones",
+            )
+            .await?;
         Ok(done.rows_affected())
     }
 }

@@ -13,7 +13,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;
 
-use crate::Store;
+use crate::Records;
 use crate::error::{Result, StoreError};
 use crate::records::{insert_record, new_id, require_record};
 use crate::sql::{now_ms, record_from_row};
@@ -22,13 +22,13 @@ use crate::sql::{now_ms, record_from_row};
 /// by secret scanners.
 pub const TOKEN_PREFIX: &str = "crm_";
 
-impl Store {
+impl Records {
     /// Creates a user who owns their own record, and their first API token.
     /// The token is returned only here: the store cannot show it again.
     pub async fn create_user(&self, fields: UserFields) -> Result<(User, String)> {
         fields.validate()?;
         let id = new_id();
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let name = fields.name.clone();
         let user = insert_record(&mut tx, id.clone(), &id, fields)
             .await
@@ -56,7 +56,7 @@ impl Store {
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(hash_token(token))
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("checking a token"))?;
         let Some(row) = row else { return Ok(None) };
@@ -67,7 +67,7 @@ impl Store {
     /// Replaces the user's token with a new one, returned once; the old one
     /// stops working at once.
     pub async fn rotate_token(&self, user_id: &str) -> Result<String> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, user_id).await?;
         let token = new_token();
         store_token_hash(&mut tx, user_id, &token).await?;

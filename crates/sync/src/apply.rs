@@ -23,7 +23,7 @@ use crate::collect::{Lookups, derived_crm_id};
 use crate::error::SyncError;
 use crate::faults::{CrashPoint, Faults};
 use crate::history::HistoryScope;
-use crate::pair_codec::{facts_json, name_of};
+use crate::pair_codec::facts_json;
 use crate::profile::SyncProfile;
 use crate::runner::Progress;
 
@@ -138,6 +138,7 @@ impl Applier<'_> {
             .collect();
         let first_step = self
             .store
+            .sync_state()
             .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
             .await?;
         self.progress.start(self.collection, plan.actions.len() as u64);
@@ -152,7 +153,7 @@ impl Applier<'_> {
                 .flat_map(|item| chunks::write_actions(actions, item))
                 .map(|i| self.mark(first_step, i, StepState::Started, None))
                 .collect();
-            self.store.apply_status(&started).await?;
+            self.store.sync_state().apply_status(&started).await?;
             let shared: &Lookups = lookups;
             let stop = AtomicBool::new(false);
             let futures: Vec<BoxFuture<'_, Result<ItemDone, SyncError>>> = chunk
@@ -177,7 +178,7 @@ impl Applier<'_> {
             for (_, done) in &mut finished.done {
                 ops.append(&mut done.ops);
             }
-            self.store.apply_status(&ops).await?;
+            self.store.sync_state().apply_status(&ops).await?;
             for (_, done) in finished.done {
                 for (id, row) in done.pairs {
                     match row {
@@ -456,9 +457,9 @@ impl Applier<'_> {
                     _ => None,
                 };
                 let deleted = if self.codec.class == EntityClass::Contacts {
-                    self.store.delete::<ContactFields>(&id, expected).await
+                    self.store.records().delete::<ContactFields>(&id, expected).await
                 } else {
-                    self.store.delete::<ActivityFields>(&id, expected).await
+                    self.store.records().delete::<ActivityFields>(&id, expected).await
                 };
                 match deleted {
                     Ok(()) | Err(StoreError::NotFound { .. }) => Ok(()),
@@ -488,14 +489,14 @@ impl Applier<'_> {
             };
             let mut contact = self.codec.contact_fields(fields, &blank);
             self.link_account(&id, &mut contact, None).await?;
-            CrmRecord::Contact(self.store.create_with_id(&id, owner, contact).await?)
+            CrmRecord::Contact(self.store.records().create_with_id(&id, owner, contact).await?)
         } else {
             let blank = self.codec.blank_activity(fields);
             let mut activity = self.codec.activity_fields(fields, &blank);
             if activity.ical_uid.is_none() && !uid.is_empty() {
                 activity.ical_uid = Some(uid);
             }
-            CrmRecord::Activity(self.store.create_with_id(&id, owner, activity).await?)
+            CrmRecord::Activity(self.store.records().create_with_id(&id, owner, activity).await?)
         };
         slot.crm_id = Some(record.id().to_string());
         slot.crm_version = Some(record.version());
@@ -508,14 +509,14 @@ impl Applier<'_> {
 
     async fn crm_update(&self, id: &str, expected: i64, fields: &FieldMap, slot: &mut Slot) -> Result<(), StoreError> {
         let version = if self.codec.class == EntityClass::Contacts {
-            let current = self.store.get::<ContactFields>(id).await?;
+            let current = self.store.records().get::<ContactFields>(id).await?;
             let mut next = self.codec.contact_fields(fields, &current.fields);
             self.link_account(id, &mut next, Some(&current.fields)).await?;
-            self.store.update(id, expected, next).await?.version()
+            self.store.records().update(id, expected, next).await?.version()
         } else {
-            let current = self.store.get::<ActivityFields>(id).await?;
+            let current = self.store.records().get::<ActivityFields>(id).await?;
             let next = self.codec.activity_fields(fields, &current.fields);
-            self.store.update(id, expected, next).await?.version()
+            self.store.records().update(id, expected, next).await?.version()
         };
         slot.crm_version = Some(version);
         Ok(())
@@ -538,7 +539,7 @@ impl Applier<'_> {
             contact.account_id = None;
             return Ok(());
         };
-        if let Some(account) = self.store.account_by_name(&name).await? {
+        if let Some(account) = self.store.records().account_by_name(&name).await? {
             contact.account_id = Some(account.meta.id);
             return Ok(());
         }
@@ -547,11 +548,16 @@ impl Applier<'_> {
                 name,
                 ..AccountFields::default()
             };
-            let created = self.store.create(&self.profile.actor.user_id, account).await?;
+            let created = self
+                .store
+                .records()
+                .create(&self.profile.actor.user_id, account)
+                .await?;
             contact.account_id = Some(created.meta.id);
         } else {
             contact.account_id = None;
             self.store
+                .sync_state()
                 .add_history(&HistoryEntry {
                     profile: self.profile.name.clone(),
                     collection: self.collection.to_string(),
@@ -587,9 +593,9 @@ impl Applier<'_> {
                     return Step::Refused("the write this pair depends on did not happen".into());
                 };
                 let origin = match (&existing, action.origin) {
-                    (_, Some(o)) => name_of(&o),
-                    (Some(p), None) => p.origin.clone(),
-                    (None, None) => name_of(&crmsync_engine::Origin::Crm),
+                    (_, Some(o)) => o,
+                    (Some(p), None) => p.origin,
+                    (None, None) => crmsync_engine::Origin::Crm,
                 };
                 let row = PairRow {
                     // A conflict queued before this pair existed already
@@ -607,10 +613,7 @@ impl Applier<'_> {
                     uid: slot.uid.clone(),
                     crm_version: slot.crm_version.unwrap_or_default(),
                     origin,
-                    state: existing
-                        .as_ref()
-                        .map(|p| p.state.clone())
-                        .unwrap_or_else(|| name_of(&PairState::Live)),
+                    state: existing.as_ref().map(|p| p.state).unwrap_or(PairState::Live),
                     base: action.fields.clone().unwrap_or_default(),
                     facts: slot.facts.as_ref().map(facts_json),
                     raw: slot.raw.clone(),
@@ -627,7 +630,7 @@ impl Applier<'_> {
                     PairState::RemovedByUser
                 };
                 if let Some(mut row) = slot.pair_id.as_ref().and_then(|id| pairs.get(id)).cloned() {
-                    row.state = name_of(&state);
+                    row.state = state;
                     row.updated_at = Utc::now();
                     ops.push(StatusOp::SavePair(row.clone()));
                     pairs.changed.insert(row.id.clone(), Some(row));

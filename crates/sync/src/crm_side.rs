@@ -43,11 +43,11 @@ pub(crate) async fn load(
     identities: &BTreeSet<String>,
 ) -> Result<CrmState, SyncError> {
     let mut state = CrmState {
-        high_seq: store.latest_seq().await?,
+        high_seq: store.records().latest_seq().await?,
         ..CrmState::default()
     };
     let flags = if codec.class == EntityClass::Contacts {
-        store.sync_flags(&profile.actor.user_id).await?
+        store.records().sync_flags(&profile.actor.user_id).await?
     } else {
         BTreeSet::new()
     };
@@ -70,7 +70,7 @@ pub(crate) async fn load(
             };
             let mut from = seq;
             while from < state.high_seq {
-                let page = store.changes_since(from, CHANGE_PAGE).await?;
+                let page = store.records().changes_since(from, CHANGE_PAGE).await?;
                 let Some(last) = page.last() else { break };
                 from = last.seq;
                 touched.extend(
@@ -130,7 +130,7 @@ pub(crate) async fn load_one(
 ) -> Result<CrmState, SyncError> {
     let mut state = CrmState::default();
     let flags = if codec.class == EntityClass::Contacts {
-        store.sync_flags(&profile.actor.user_id).await?
+        store.records().sync_flags(&profile.actor.user_id).await?
     } else {
         BTreeSet::new()
     };
@@ -152,6 +152,7 @@ async fn candidates(store: &Store, profile: &SyncProfile, class: EntityClass) ->
             .map(CrmRecord::Contact)
             .collect(),
         _ => store
+            .records()
             .activities_for_user(&profile.actor.user_id)
             .await?
             .into_iter()
@@ -163,9 +164,9 @@ async fn candidates(store: &Store, profile: &SyncProfile, class: EntityClass) ->
 
 async fn fetch(store: &Store, class: EntityClass, id: &str) -> Result<Option<CrmRecord>, SyncError> {
     let result = if class == EntityClass::Contacts {
-        store.get::<ContactFields>(id).await.map(CrmRecord::Contact)
+        store.records().get::<ContactFields>(id).await.map(CrmRecord::Contact)
     } else {
-        store.get::<ActivityFields>(id).await.map(CrmRecord::Activity)
+        store.records().get::<ActivityFields>(id).await.map(CrmRecord::Activity)
     };
     match result {
         Ok(r) => Ok(Some(r)),
@@ -193,6 +194,7 @@ async fn add(
     // cannot reach the groupware by any path.
     let fields = if facts.readable {
         let journal = store
+            .records()
             .journal_entries(&RecordRef {
                 entity,
                 id: record.id().to_string(),

@@ -120,7 +120,7 @@ pub(crate) async fn list_all<F: crmsync_store::Entity>(
             cursor,
             limit: MAX_PAGE,
         };
-        let page = store.list::<F>(&q).await?;
+        let page = store.records().list::<F>(&q).await?;
         out.extend(page.items);
         match page.next_cursor {
             Some(next) => cursor = Some(next),

@@ -164,12 +164,15 @@ pub(crate) async fn save_quarantine(
         // An unchanged verdict keeps its row, and with it when it was first made.
         if known_bad.get(href) != Some(verdict) {
             let (etag, error) = verdict;
-            store.quarantine(profile, collection, href, etag, error).await?;
+            store
+                .sync_state()
+                .quarantine(profile, collection, href, etag, error)
+                .await?;
         }
     }
     for href in known_bad.keys() {
         if state.items.contains_key(href) || state.deleted.contains(href) {
-            store.release_quarantine(profile, collection, href).await?;
+            store.sync_state().release_quarantine(profile, collection, href).await?;
         }
     }
     Ok(())

@@ -14,7 +14,7 @@ use crate::collect::{Lookups, derived_crm_id, engine_record};
 use crate::crm_side::{CrmRecordState, CrmState};
 use crate::error::SyncError;
 use crate::groupware_side::{FetchedState, GroupwareState};
-use crate::pair_codec::{name_of, to_status};
+use crate::pair_codec::to_status;
 use crate::recover::InterruptedCreates;
 
 /// The CRM ids the unpaired items of `groupware` name by identity, for the
@@ -67,12 +67,13 @@ impl Identity<'_> {
         input: &mut CollectionInput,
         lookups: &mut Lookups,
     ) -> Result<Taken, SyncError> {
-        let live = name_of(&PairState::Live);
         // Live pairs whose item was deleted while their record still exists, by CRM id.
         let mut moved: BTreeMap<String, String> = lookups
             .pairs
             .values()
-            .filter(|p| p.state == live && groupware.deleted.contains(&p.href) && !crm.deleted.contains(&p.crm_id))
+            .filter(|p| {
+                p.state == PairState::Live && groupware.deleted.contains(&p.href) && !crm.deleted.contains(&p.crm_id)
+            })
             .map(|p| (p.crm_id.clone(), p.id.clone()))
             .collect();
         let mut taken = Taken::default();
@@ -133,8 +134,8 @@ impl Identity<'_> {
             etag: String::new(),
             uid: Some(gw.uid.clone()),
             crm_version: 0,
-            origin: name_of(&origin),
-            state: name_of(&PairState::Live),
+            origin,
+            state: PairState::Live,
             base,
             facts: None,
             raw: Some(gw.raw.clone()),

@@ -138,7 +138,7 @@ pub(crate) async fn close_interrupted(
     profile: &str,
     run_id: &str,
 ) -> Result<(usize, InterruptedCreates), SyncError> {
-    let steps = store.journal_unfinished(profile).await?;
+    let steps = store.sync_state().journal_unfinished(profile).await?;
     let mut creates = InterruptedCreates::default();
     creates.collect(&steps);
     let note = format!("interrupted; re-planned by run {run_id}");
@@ -147,6 +147,7 @@ pub(crate) async fn close_interrupted(
             record_maybe_applied(store, step, run_id).await?;
         }
         store
+            .sync_state()
             .journal_mark(&step.run_id, step.step, StepState::Replanned, Some(&note))
             .await?;
     }
@@ -156,6 +157,7 @@ pub(crate) async fn close_interrupted(
         .collect::<std::collections::BTreeSet<_>>()
     {
         store
+            .sync_state()
             .finish_run(
                 run,
                 crmsync_store::status::RunState::Interrupted,
@@ -169,6 +171,7 @@ pub(crate) async fn close_interrupted(
     // the profile's lease, so no other run of it is alive: every other
     // `running` row is dead and would otherwise look busy forever.
     store
+        .sync_state()
         .close_dead_runs(
             profile,
             run_id,
@@ -190,6 +193,7 @@ async fn record_maybe_applied(store: &Store, step: &JournalStep, run_id: &str) -
         return Ok(());
     }
     store
+        .sync_state()
         .add_history(&HistoryEntry {
             profile: step.profile.clone(),
             collection: step.collection.clone(),

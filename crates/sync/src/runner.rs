@@ -102,7 +102,7 @@ async fn run_profile_in_span(
             collections,
         });
     }
-    let run = store.begin_run(&profile.name).await?;
+    let run = store.sync_state().begin_run(&profile.name).await?;
     tracing::Span::current().record("run_id", run.id.as_str());
     let result = async {
         let (recovered, creates) = recover::close_interrupted(store, &profile.name, &run.id).await?;
@@ -130,7 +130,10 @@ async fn run_profile_in_span(
                 collections,
             };
             let summary = summary_json(&report);
-            store.finish_run(&run.id, outcome.into(), Some(&summary), None).await?;
+            store
+                .sync_state()
+                .finish_run(&run.id, outcome.into(), Some(&summary), None)
+                .await?;
             tracing::info!(outcome = %RunState::from(outcome), recovered_steps, "run finished");
             Ok(report)
         }
@@ -138,6 +141,7 @@ async fn run_profile_in_span(
         Err(e) => {
             // Best effort: the run's own failure is what the caller must see.
             let _ = store
+                .sync_state()
                 .finish_run(&run.id, RunState::Failed, None, Some(&e.to_string()))
                 .await;
             Err(e)
@@ -244,7 +248,7 @@ async fn sync_collection(
         Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
             tracing::info!("the remembered collection is gone: discovering it again");
             if !opts.dry_run {
-                store.forget_collection(&profile.name, name).await?;
+                store.sync_state().forget_collection(&profile.name, name).await?;
             }
             *discovered = None;
             let collection = discover_and_pick(store, profile, opts, discovered, class).await?;
@@ -258,6 +262,7 @@ async fn sync_collection(
 async fn remembered(store: &Store, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
     // Unreadable JSON (written by another version) only costs a discovery.
     Ok(store
+        .sync_state()
         .remembered_collection(profile, name)
         .await?
         .and_then(|json| serde_json::from_str(&json).ok()))
@@ -280,6 +285,7 @@ async fn discover_and_pick(
     if let (Some(c), false) = (&collection, opts.dry_run) {
         let json = serde_json::to_string(c).expect("a collection serialises");
         store
+            .sync_state()
             .remember_collection(&profile.name, collection_name(class), &json)
             .await?;
     }
@@ -379,9 +385,10 @@ async fn run_collection(
 
     loop {
         report.passes += 1;
-        let pairs = store.pairs(&profile.name, name).await?;
-        let cursor = store.cursor(&profile.name, name).await?;
+        let pairs = store.sync_state().pairs(&profile.name, name).await?;
+        let cursor = store.sync_state().cursor(&profile.name, name).await?;
         let known_bad: groupware_side::KnownBad = store
+            .sync_state()
             .quarantined(&profile.name)
             .await?
             .into_iter()
@@ -453,7 +460,7 @@ async fn run_collection(
         })?;
         let mut lookups = collected.lookups;
         let mut input = collected.input;
-        let kept_apart = store.kept_apart(&profile.name, name).await?;
+        let kept_apart = store.sync_state().kept_apart(&profile.name, name).await?;
         input.kept_apart_crm = kept_apart.crm_ids;
         input.kept_apart_hrefs = kept_apart.hrefs;
         let plan = crmsync_engine::plan(&rules, now, &input);
@@ -505,7 +512,7 @@ async fn run_collection(
                 crm_seq: high_seq,
                 token: new_token.map(|t| t.as_str().to_string()),
             };
-            store.save_cursor(&profile.name, name, &cursor).await?;
+            store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
             return Ok(report);
         }
         if report.passes >= MAX_PASSES {
@@ -535,6 +542,7 @@ fn count_conflicts_once(report: &mut CollectionReport, conflicted: &mut BTreeSet
 /// The ids of the collection's pairs with an open (manual) conflict.
 async fn held_pairs(store: &Store, profile: &str, collection: &str) -> Result<BTreeSet<String>, SyncError> {
     Ok(store
+        .sync_state()
         .open_conflicts(Some(profile))
         .await?
         .into_iter()
@@ -546,6 +554,7 @@ async fn held_pairs(store: &Store, profile: &str, collection: &str) -> Result<BT
 /// Whether the collection's last duplicates report lists any group.
 async fn open_duplicates(store: &Store, profile: &str, collection: &str) -> Result<bool, SyncError> {
     Ok(store
+        .sync_state()
         .duplicates(profile)
         .await?
         .iter()
@@ -563,6 +572,7 @@ async fn record_plan_notes(
 ) -> Result<(), SyncError> {
     for w in &plan.warnings {
         store
+            .sync_state()
             .add_history(&HistoryEntry {
                 profile: profile.to_string(),
                 collection: collection.to_string(),
@@ -589,6 +599,6 @@ async fn save_duplicates(
     plan: &crmsync_engine::Plan,
 ) -> Result<(), SyncError> {
     let report = serde_json::to_string(&plan.duplicates).expect("duplicates serialise");
-    store.save_duplicates(profile, collection, &report).await?;
+    store.sync_state().save_duplicates(profile, collection, &report).await?;
     Ok(())
 }

@@ -41,6 +41,7 @@ pub async fn run(edits: usize, report: &mut Report) -> Result<(), BenchError> {
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display())).await?;
     store.migrate().await?;
     let (user, token) = store
+        .records()
         .create_user(UserFields {
             name: "alice".into(),
             email: Some("alice@example.com".into()),
@@ -50,7 +51,7 @@ pub async fn run(edits: usize, report: &mut Report) -> Result<(), BenchError> {
         .await?;
     let mut contacts: Vec<Contact> = Vec::with_capacity(CONTACTS);
     for i in 0..CONTACTS {
-        contacts.push(store.create(&user.meta.id, data::contact(i)).await?);
+        contacts.push(store.records().create(&user.meta.id, data::contact(i)).await?);
     }
     let root = dir.path().join("mailbox");
     std::fs::create_dir_all(&root).map_err(BenchError::io("creating the vdir"))?;

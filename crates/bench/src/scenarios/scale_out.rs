@@ -116,7 +116,7 @@ async fn measure(exe: &Path, url: &str, profiles: usize, workers: usize) -> Resu
     // Far enough ahead that every trigger below is written before any run
     // may start; checked, since a loaded machine can be slower than that.
     let t0 = Utc::now() + chrono::Duration::seconds(3);
-    let triggered = store.trigger_profiles(&names, t0).await?;
+    let triggered = store.catalog().trigger_profiles(&names, t0).await?;
     if triggered as usize != profiles {
         return Err(BenchError::Unexpected(format!(
             "triggered {triggered} of {profiles} profiles"
@@ -142,6 +142,7 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
     for p in 0..n {
         let name = format!("scale-{p:04}");
         let (user, _token) = store
+            .records()
             .create_user(UserFields {
                 name: format!("user{p}"),
                 email: Some(format!("user{p}@example.com")),
@@ -151,6 +152,7 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
             .await?;
         for c in 0..CONTACTS_PER_PROFILE {
             store
+                .records()
                 .create(&user.meta.id, data::contact(p * CONTACTS_PER_PROFILE + c))
                 .await?;
         }
@@ -178,7 +180,7 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
 async fn wait_all_ran(store: &Store, profiles: usize, t0: DateTime<Utc>) -> Result<DateTime<Utc>, BenchError> {
     let deadline = Instant::now() + RUN_TIMEOUT;
     loop {
-        let rows = store.profile_rows(None).await?;
+        let rows = store.catalog().profile_rows(None).await?;
         if let Some(failed) = rows.iter().find(|r| r.status.failures > 0) {
             return Err(BenchError::Unexpected(format!(
                 "profile {} failed: {}",

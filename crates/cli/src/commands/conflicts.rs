@@ -22,6 +22,7 @@ async fn list(ctx: &Context, profile: Option<&str>, json: bool) -> anyhow::Resul
     let names = profiles::names(ctx, profile)?;
     let store = ctx.open_store().await?;
     let conflicts: Vec<ConflictView> = store
+        .sync_state()
         .open_conflicts(profile)
         .await?
         .into_iter()
@@ -42,7 +43,7 @@ async fn list(ctx: &Context, profile: Option<&str>, json: bool) -> anyhow::Resul
 
 async fn resolve(ctx: &Context, args: ResolveArgs, json: bool) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store().await?;
-    let Some(conflict) = store.conflict(&args.id).await? else {
+    let Some(conflict) = store.sync_state().conflict(&args.id).await? else {
         bail!("no conflict `{}`: `crmsync conflicts` lists the open ones", args.id);
     };
     if let Some(how) = &conflict.resolution {

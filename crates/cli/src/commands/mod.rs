@@ -4,7 +4,6 @@ pub mod duplicates;
 pub mod explain;
 pub mod migrate;
 pub mod reset;
-pub mod serve;
 pub mod status;
 pub mod sync;
 pub mod untrack;

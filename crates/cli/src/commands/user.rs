@@ -14,7 +14,7 @@ pub async fn add(ctx: &Context, args: UserAddArgs, json: bool) -> anyhow::Result
         role,
         active: true,
     };
-    let (user, token) = store.create_user(fields).await?;
+    let (user, token) = store.records().create_user(fields).await?;
     if json {
         println!("{}", serde_json::json!({ "user": user, "token": token }));
     } else {

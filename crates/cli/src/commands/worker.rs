@@ -20,7 +20,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     eprintln!(
         "crmsync worker {} scheduling {} profile(s); Ctrl-C stops",
         scheduler.worker_id(),
-        store.profile_rows(None).await?.len()
+        store.catalog().profile_rows(None).await?.len()
     );
     let stop = Stop::on_signal();
     scheduler.run_until(stop.wait()).await;

@@ -110,7 +110,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
             role,
             active: true,
         };
-        users.push(store.create_user(fields).await?.0);
+        users.push(store.records().create_user(fields).await?.0);
         seeded.users += 1;
     }
     let (alice, bob) = (&users[0], &users[1]);
@@ -129,7 +129,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
             shared: true,
             active: true,
         };
-        accounts.push(store.create(owner.id(), fields).await?);
+        accounts.push(store.records().create(owner.id(), fields).await?);
         seeded.accounts += 1;
     }
 
@@ -160,13 +160,14 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
             active: i % 50 != 49,
             ..ContactFields::default()
         };
-        let contact = store.create(owner.id(), fields).await?;
+        let contact = store.records().create(owner.id(), fields).await?;
         if i % 25 == 0 {
             let note = NewJournalEntry {
                 text: format!("Called {first}: interested in the renewal."),
                 system: false,
             };
             store
+                .records()
                 .add_journal_entry(
                     &RecordRef {
                         entity: EntityKind::Contact,
@@ -214,7 +215,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
         user_party(bob, ParticipantRole::Required),
     ];
     weekly.reminder_minutes = Some(15);
-    store.create(alice.id(), weekly).await?;
+    store.records().create(alice.id(), weekly).await?;
     seeded.activities += 1;
 
     let subjects = [
@@ -236,7 +237,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
             meeting.end = Some(start + Duration::minutes(45));
             meeting.location = Some(format!("{} office", company));
             meeting.participants = vec![user_party(user, ParticipantRole::Organizer)];
-            store.create(user.id(), meeting).await?;
+            store.records().create(user.id(), meeting).await?;
             seeded.activities += 1;
         }
         let kinds = [
@@ -257,7 +258,7 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<Seeded> {
                 task.percent_complete = Some(100);
                 task.completed_at = Some(at(now, -1, 16));
             }
-            store.create(user.id(), task).await?;
+            store.records().create(user.id(), task).await?;
             seeded.activities += 1;
         }
     }

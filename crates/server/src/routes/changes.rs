@@ -65,7 +65,7 @@ where
     F: Entity,
     Record<F>: Access,
 {
-    match state.store.get::<F>(id).await {
+    match state.store.records().get::<F>(id).await {
         Ok(record) => Ok(record.readable_by(&caller.actor())),
         // Deleted after this change was logged: nothing left to read.
         Err(StoreError::NotFound { .. }) => Ok(false),
@@ -111,7 +111,12 @@ pub async fn list(
     let limit = parse_number::<u32>("limit", params.limit.as_deref(), DEFAULT_LIMIT, |v| {
         (1..=MAX_LIMIT).contains(v)
     })?;
-    let log = state.store.changes_since(since, limit).await.map_err(from_store)?;
+    let log = state
+        .store
+        .records()
+        .changes_since(since, limit)
+        .await
+        .map_err(from_store)?;
     let mut next_since = since;
     let mut changes = Vec::new();
     for change in log {

@@ -27,7 +27,14 @@ where
         entity: F::KIND,
         id: id.to_owned(),
     };
-    Ok(Json(state.store.journal_entries(&record).await.map_err(from_store)?))
+    Ok(Json(
+        state
+            .store
+            .records()
+            .journal_entries(&record)
+            .await
+            .map_err(from_store)?,
+    ))
 }
 
 async fn add_to<F>(
@@ -54,6 +61,7 @@ where
     };
     let saved = state
         .store
+        .records()
         .add_journal_entry(&record, Some(caller.id()), entry)
         .await
         .map_err(from_store)?;

@@ -104,6 +104,7 @@ pub async fn replace(
     let expected = expected_version(&headers, replacement.version)?;
     let updated = state
         .store
+        .records()
         .update::<ActivityFields>(&id, expected, fields)
         .await
         .map_err(from_store)?;

@@ -30,6 +30,7 @@ pub async fn trigger(state: &AppState, name: &str) -> Result<bool, ApiError> {
         None => svc
             .catalog
             .store()
+            .catalog()
             .trigger_profiles(&names, svc.clock.now())
             .await
             .map_err(|e| from_service(e.into()))?,

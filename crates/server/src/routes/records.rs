@@ -35,7 +35,7 @@ where
     F: Entity,
     Record<F>: Access,
 {
-    let record = state.store.get::<F>(id).await.map_err(from_store)?;
+    let record = state.store.records().get::<F>(id).await.map_err(from_store)?;
     if record.readable_by(&caller.actor()) {
         Ok(record)
     } else {
@@ -79,7 +79,7 @@ where
         cursor: request.cursor,
         limit: request.limit,
     };
-    let page = state.store.list::<F>(&query).await.map_err(|e| match e {
+    let page = state.store.records().list::<F>(&query).await.map_err(|e| match e {
         // The store judges the opaque cursor; a bad one is the request's
         // fault like any bad query parameter: 400 (R-API-6), not 422.
         StoreError::Validation(v) if v.field == "cursor" => ApiError::bad_request(Some(v.field), v.message),
@@ -118,6 +118,7 @@ where
     parsed.fields.validate()?;
     let record = state
         .store
+        .records()
         .create::<F>(&owner, parsed.fields)
         .await
         .map_err(from_store)?;
@@ -160,6 +161,7 @@ where
     let expected = expected_version(headers, parsed.version)?;
     let updated = state
         .store
+        .records()
         .update::<F>(id, expected, parsed.fields)
         .await
         .map_err(from_store)?;
@@ -193,7 +195,12 @@ where
 {
     load_writable::<F>(state, caller, id).await?;
     let expected = expected_version(headers, None)?;
-    state.store.delete::<F>(id, Some(expected)).await.map_err(from_store)?;
+    state
+        .store
+        .records()
+        .delete::<F>(id, Some(expected))
+        .await
+        .map_err(from_store)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -40,7 +40,12 @@ pub async fn list(
         Some(name) => vec![visible_profile(&state, &caller, name).await?.name],
         None => visible(&state, &caller).await?.into_iter().map(|p| p.name).collect(),
     };
-    let rows = state.store.open_conflicts(None).await.map_err(from_store)?;
+    let rows = state
+        .store
+        .sync_state()
+        .open_conflicts(None)
+        .await
+        .map_err(from_store)?;
     Ok(Json(
         rows.into_iter()
             .filter(|c| names.contains(&c.profile))
@@ -107,6 +112,7 @@ pub async fn resolve(
     source(&state)?;
     let conflict = state
         .store
+        .sync_state()
         .conflict(&id)
         .await
         .map_err(from_store)?

@@ -55,7 +55,7 @@ async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Option<
     where
         Record<F>: Access,
     {
-        match state.store.get::<F>(id).await {
+        match state.store.records().get::<F>(id).await {
             Ok(r) => Ok(Some(r.readable_by(&caller.actor()))),
             Err(StoreError::NotFound { .. }) => Ok(None),
             Err(e) => Err(from_store(e)),

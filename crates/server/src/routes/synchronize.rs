@@ -17,6 +17,7 @@ async fn set(state: &AppState, caller: &Caller, id: &str, on: bool) -> Result<St
     load_readable::<ContactFields>(state, caller, id).await?;
     state
         .store
+        .records()
         .set_sync_flag(caller.id(), id, on)
         .await
         .map_err(from_store)?;

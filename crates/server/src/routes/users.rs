@@ -85,7 +85,7 @@ pub async fn create(
     // apart; a new user owns itself, so neither is used.
     let fields: UserFields = body.record::<UserFields>()?.fields;
     fields.validate()?;
-    let (user, token) = state.store.create_user(fields).await.map_err(from_store)?;
+    let (user, token) = state.store.records().create_user(fields).await.map_err(from_store)?;
     Ok((StatusCode::CREATED, Json(CreatedUser { user, token })))
 }
 
@@ -185,7 +185,7 @@ pub async fn rotate_token(
     Path(id): Path<String>,
 ) -> Result<Json<IssuedToken>, ApiError> {
     records::load_writable::<UserFields>(&state, &caller, &id).await?;
-    let token = state.store.rotate_token(&id).await.map_err(from_store)?;
+    let token = state.store.records().rotate_token(&id).await.map_err(from_store)?;
     Ok(Json(IssuedToken { token }))
 }
 

@@ -440,20 +440,21 @@ async fn synchronize_flag_is_the_callers_own() {
     );
     assert!(
         w.store
+            .records()
             .sync_flags(&w.alice.id)
             .await
             .unwrap()
             .contains(&w.contacts.bob_readable)
     );
     assert!(
-        w.store.sync_flags(&w.bob.id).await.unwrap().is_empty(),
+        w.store.records().sync_flags(&w.bob.id).await.unwrap().is_empty(),
         "bob's flags untouched"
     );
     assert_eq!(
         w.call(Method::DELETE, &path, Some(&w.alice.token), None).await.status,
         StatusCode::NO_CONTENT
     );
-    assert!(w.store.sync_flags(&w.alice.id).await.unwrap().is_empty());
+    assert!(w.store.records().sync_flags(&w.alice.id).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ async fn r_svc_13_run_route_is_409_while_another_worker_holds_the_lease() {
     let now = mode.clock.now();
     let taken = w
         .store
+        .catalog()
         .take_lease("alice-box", "worker-b", now, now + chrono::Duration::seconds(45))
         .await
         .unwrap();
@@ -49,7 +50,10 @@ async fn r_svc_13_run_route_is_409_while_another_worker_holds_the_lease() {
         "{}",
         refused.json
     );
-    assert!(w.store.runs("alice-box", 10).await.unwrap().is_empty(), "nothing ran");
+    assert!(
+        w.store.sync_state().runs("alice-box", 10).await.unwrap().is_empty(),
+        "nothing ran"
+    );
     // A dry-run writes nothing and is answered even now.
     let dry = w
         .call(Method::POST, path, admin.as_deref(), Some(json!({"dry_run": true})))
@@ -57,10 +61,17 @@ async fn r_svc_13_run_route_is_409_while_another_worker_holds_the_lease() {
     assert_eq!(dry.status, StatusCode::OK, "{:?}", dry.json);
 
     // That run ends: the manual run goes ahead and gives the lease back.
-    assert!(w.store.return_lease("alice-box", "worker-b").await.unwrap());
+    assert!(w.store.catalog().return_lease("alice-box", "worker-b").await.unwrap());
     let ran = w.call(Method::POST, path, admin.as_deref(), Some(json!({}))).await;
     assert_eq!(ran.status, StatusCode::OK, "{:?}", ran.json);
-    let status = w.store.profile_row("alice-box").await.unwrap().unwrap().status;
+    let status = w
+        .store
+        .catalog()
+        .profile_row("alice-box")
+        .await
+        .unwrap()
+        .unwrap()
+        .status;
     assert_eq!((status.lease_owner, status.lease_until), (None, None));
-    assert_eq!(w.store.runs("alice-box", 10).await.unwrap().len(), 1);
+    assert_eq!(w.store.sync_state().runs("alice-box", 10).await.unwrap().len(), 1);
 }

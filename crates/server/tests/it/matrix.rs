@@ -283,6 +283,7 @@ async fn every_versioned_write_with_the_current_version_succeeds() {
         let id = match (route.on, route.method == Method::DELETE) {
             (On::User, true) => {
                 w.store
+                    .records()
                     .create_user(common::user_fields("Temp"))
                     .await
                     .unwrap()

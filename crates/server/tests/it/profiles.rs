@@ -98,7 +98,7 @@ async fn r_svc_api_1_crud_round_trip_never_shows_the_password() {
     assert_eq!(put.etag(), Some("\"2\""));
     assert_eq!(put.json["has_credentials"], true);
     assert_eq!(put.json["pull_interval_secs"], 1200);
-    let row = w.store.profile_row("alice-dav").await.unwrap().unwrap();
+    let row = w.store.catalog().profile_row("alice-dav").await.unwrap().unwrap();
     let def = catalog.definition_of(&row).unwrap();
     match &def.connector {
         crmsync_service::ConnectorSpec::Dav(dav) => assert!(
@@ -250,8 +250,14 @@ async fn r_perm_1_a_crm_writing_direction_without_rights_is_refused() {
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
 
     // A deactivated user has no rights at all (R-SVC-9): two-way for them is refused.
-    let (carol, _) = w.store.create_user(common::user_fields("Carol")).await.unwrap();
+    let (carol, _) = w
+        .store
+        .records()
+        .create_user(common::user_fields("Carol"))
+        .await
+        .unwrap();
     w.store
+        .records()
         .update::<UserFields>(
             &carol.meta.id,
             carol.meta.version,
@@ -269,7 +275,7 @@ async fn r_perm_1_a_crm_writing_direction_without_rights_is_refused() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     assert!(r.json["error"]["message"].as_str().unwrap().contains("R-PERM-1"));
-    assert!(w.store.profile_row("carol").await.unwrap().is_none());
+    assert!(w.store.catalog().profile_row("carol").await.unwrap().is_none());
 }
 
 // R-SVC-API-2: a bad request is 400 naming the field.
@@ -357,7 +363,7 @@ async fn r_svc_api_2_an_unusable_value_is_400_naming_the_field() {
         assert_eq!(r.error_field(), Some(field), "{body}: {:?}", r.json);
         assert_no_secret("an error", &r.json);
     }
-    assert_eq!(w.store.profile_rows(None).await.unwrap().len(), 0);
+    assert_eq!(w.store.catalog().profile_rows(None).await.unwrap().len(), 0);
 }
 
 // R-SVC-API-4: profiles of the config file are changed in the file only.
@@ -405,7 +411,7 @@ async fn r_svc_api_4_config_file_profiles_are_read_only_over_the_api() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert!(r.json["push_token"].as_str().unwrap().len() > 40);
-    assert!(w.store.profile_row("from-file").await.unwrap().is_some());
+    assert!(w.store.catalog().profile_row("from-file").await.unwrap().is_some());
 }
 
 // R-CFG-SPEC-1: the API checks a connector exactly as the config file does
@@ -441,7 +447,7 @@ async fn r_cfg_spec_1_the_api_refuses_what_the_config_file_refuses() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {:?}", r.json);
         assert_eq!(r.error_field(), Some(field), "{body}: {:?}", r.json);
         assert_no_secret("the refusal", &r.json);
-        assert!(w.store.profile_row("p").await.unwrap().is_none());
+        assert!(w.store.catalog().profile_row("p").await.unwrap().is_none());
     }
 }
 
@@ -464,7 +470,7 @@ async fn r_cfg_rules_1_the_api_refuses_a_misspelt_rules_key() {
     assert_eq!(r.error_field(), Some("rules"), "{:?}", r.json);
     let message = r.json["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("unknown field `conflcit`"), "{:?}", r.json);
-    assert!(w.store.profile_row("p").await.unwrap().is_none());
+    assert!(w.store.catalog().profile_row("p").await.unwrap().is_none());
 }
 
 // R-PERM-1 on the API's run path (`POST /sync/profiles/{name}/run`): the
@@ -492,8 +498,9 @@ async fn r_perm_1_an_api_run_never_creates_for_a_user_without_rights() {
         "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:r-perm-1\r\nFN:Zed Permless\r\nN:Permless;Zed;;;\r\nEND:VCARD\r\n",
     )
     .unwrap();
-    let alice = w.store.get::<UserFields>(&w.alice.id).await.unwrap();
+    let alice = w.store.records().get::<UserFields>(&w.alice.id).await.unwrap();
     w.store
+        .records()
         .update::<UserFields>(
             &alice.meta.id,
             alice.meta.version,
@@ -517,6 +524,7 @@ async fn r_perm_1_an_api_run_never_creates_for_a_user_without_rights() {
     assert!(r.json.to_string().contains("right"), "{:?}", r.json);
     let contacts = w
         .store
+        .records()
         .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery::default())
         .await
         .unwrap();

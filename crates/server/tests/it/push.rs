@@ -19,7 +19,7 @@ const PUSH_MESSAGE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 </push-message>"#;
 
 async fn person(w: &World, name: &str) -> Person {
-    let (u, token) = w.store.create_user(common::user_fields(name)).await.unwrap();
+    let (u, token) = w.store.records().create_user(common::user_fields(name)).await.unwrap();
     Person { id: u.meta.id, token }
 }
 

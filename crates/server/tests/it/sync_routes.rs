@@ -253,7 +253,14 @@ async fn r_reset_1_reset_route_forgets_pairs_and_the_next_run_re_pairs_without_d
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["forgotten"], 1);
     assert!(r.json["next"].as_str().unwrap().contains("without creating duplicates"));
-    assert!(w.store.pairs("alice", "contacts").await.unwrap().is_empty());
+    assert!(
+        w.store
+            .sync_state()
+            .pairs("alice", "contacts")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let again = run(&w, &w.alice.token, "alice", json!({})).await;
     assert_eq!(again.status, StatusCode::OK);
@@ -262,7 +269,7 @@ async fn r_reset_1_reset_route_forgets_pairs_and_the_next_run_re_pairs_without_d
     assert!(contacts["applied"].get("groupware create").is_none(), "{contacts}");
     assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 1, "no duplicate item");
     assert_eq!(
-        w.store.pairs("alice", "contacts").await.unwrap().len(),
+        w.store.sync_state().pairs("alice", "contacts").await.unwrap().len(),
         1,
         "paired again"
     );
@@ -300,8 +307,8 @@ fn conflict_on(pair: &crmsync_store::status::PairRow) -> ConflictRow {
 async fn conflict_routes_list_and_resolve_only_the_callers_conflicts() {
     let w = world_with_profiles().await;
     assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
-    let pair = w.store.pairs("alice", "contacts").await.unwrap().remove(0);
-    w.store.add_conflict(&conflict_on(&pair)).await.unwrap();
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
+    w.store.sync_state().add_conflict(&conflict_on(&pair)).await.unwrap();
 
     let r = w
         .call(Method::GET, "/api/v1/sync/conflicts", Some(&w.alice.token), None)
@@ -339,7 +346,7 @@ async fn conflict_routes_list_and_resolve_only_the_callers_conflicts() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     // Taking the CRM's value: the base now holds the groupware's, so the CRM's wins next sync.
-    let pair = w.store.pairs("alice", "contacts").await.unwrap().remove(0);
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
     assert_eq!(pair.base.get("last_name"), Some("Groupware"));
     let r = w
         .call(
@@ -362,6 +369,7 @@ async fn r_pair_2_duplicates_route_lists_the_latest_report() {
     let w = world_with_profiles().await;
     let groups = json!([{"crm_ids": ["c1", "c2"], "hrefs": ["x.vcf"], "matched_by": "email"}]);
     w.store
+        .sync_state()
         .save_duplicates("alice", "contacts", &groups.to_string())
         .await
         .unwrap();
@@ -430,10 +438,10 @@ async fn r_edit_3_r_del_2_explain_shows_lost_values_and_status_lists_removed_rec
     assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
     let card = vcf_files(&contacts_dir(&w, "alice")).remove(0);
     let id = w.contacts.alice_own.clone();
-    let c = w.store.get::<ContactFields>(&id).await.unwrap();
+    let c = w.store.records().get::<ContactFields>(&id).await.unwrap();
     let mut fields = c.fields.clone();
     fields.job_title = Some("Chief CRM Officer".into());
-    w.store.update(c.id(), c.version(), fields).await.unwrap();
+    w.store.records().update(c.id(), c.version(), fields).await.unwrap();
     let text = std::fs::read_to_string(&card).unwrap();
     let text: Vec<&str> = text
         .split("\r\n")
@@ -538,7 +546,7 @@ async fn r_del_13_untrack_route_keeps_or_deletes_and_only_the_owner_deletes() {
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{:?}", r.json);
     assert!(r.json["error"]["message"].as_str().unwrap().contains("only the owner"));
     assert!(
-        w.store.get::<ContactFields>(&shared).await.is_ok(),
+        w.store.records().get::<ContactFields>(&shared).await.is_ok(),
         "bob's contact stays"
     );
     let r = w
@@ -571,7 +579,10 @@ async fn r_del_13_untrack_route_keeps_or_deletes_and_only_the_owner_deletes() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["deleted_in_crm"], true);
-    assert!(w.store.get::<ContactFields>(&own).await.is_err(), "deleted in the CRM");
+    assert!(
+        w.store.records().get::<ContactFields>(&own).await.is_err(),
+        "deleted in the CRM"
+    );
     let r = w
         .call(
             Method::POST,
@@ -583,20 +594,28 @@ async fn r_del_13_untrack_route_keeps_or_deletes_and_only_the_owner_deletes() {
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["deleted_in_crm"], false);
 
-    let before = w.store.pairs("alice", "contacts").await.unwrap();
-    assert!(before.iter().all(|p| p.state == "unlinked"), "{before:?}");
+    let before = w.store.sync_state().pairs("alice", "contacts").await.unwrap();
+    assert!(
+        before.iter().all(|p| p.state == crmsync_engine::PairState::Unlinked),
+        "{before:?}"
+    );
     assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
     assert_eq!(vcf_count(&contacts_dir(&w, "alice")), 2, "both items stay");
     assert_eq!(
-        w.store.pairs("alice", "contacts").await.unwrap(),
+        w.store.sync_state().pairs("alice", "contacts").await.unwrap(),
         before,
         "still unlinked"
     );
     assert!(
-        w.store.get::<ContactFields>(&own).await.is_err(),
+        w.store.records().get::<ContactFields>(&own).await.is_err(),
         "not re-created from the item"
     );
-    let history = w.store.history("alice", Some(&shared), None).await.unwrap();
+    let history = w
+        .store
+        .sync_state()
+        .history("alice", Some(&shared), None)
+        .await
+        .unwrap();
     assert!(history.iter().any(|h| h.rule == "R-DEL-13"), "{history:?}");
 }
 
@@ -612,6 +631,7 @@ async fn r_pair_2_duplicates_link_and_keep_apart_routes() {
         {"crm_ids": ["c3"], "hrefs": ["y.vcf", "z.vcf"], "matched_by": "email"}
     ]);
     w.store
+        .sync_state()
         .save_duplicates("alice", "contacts", &groups.to_string())
         .await
         .unwrap();
@@ -635,7 +655,7 @@ async fn r_pair_2_duplicates_link_and_keep_apart_routes() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["resolution"], "linked");
-    let pairs = w.store.pairs("alice", "contacts").await.unwrap();
+    let pairs = w.store.sync_state().pairs("alice", "contacts").await.unwrap();
     assert!(pairs.iter().any(|p| p.crm_id == own && p.href == "x.vcf"), "{pairs:?}");
     let r = w.call(Method::POST, link, Some(&w.alice.token), Some(body)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "paired already: {:?}", r.json);
@@ -660,8 +680,8 @@ async fn r_pair_2_duplicates_link_and_keep_apart_routes() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["crm_ids"], json!(["c3"]));
-    let kept = w.store.kept_apart("alice", "contacts").await.unwrap();
+    let kept = w.store.sync_state().kept_apart("alice", "contacts").await.unwrap();
     assert!(kept.crm_ids.contains("c3") && kept.hrefs.contains("y.vcf") && kept.hrefs.contains("z.vcf"));
-    let history = w.store.history("alice", Some("c3"), None).await.unwrap();
+    let history = w.store.sync_state().history("alice", Some("c3"), None).await.unwrap();
     assert!(history.iter().any(|h| h.rule == "R-PAIR-2"), "{history:?}");
 }

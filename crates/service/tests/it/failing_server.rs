@@ -118,7 +118,7 @@ async fn r_svc_2_permanently_failing_dav_server_ends_failing_with_what_to_do_and
             }
         }
         assert_eq!(
-            store.pairs("up", "contacts").await.unwrap().len(),
+            store.sync_state().pairs("up", "contacts").await.unwrap().len(),
             1,
             "ben's contact is on the server"
         );
@@ -133,7 +133,7 @@ async fn r_svc_2_permanently_failing_dav_server_ends_failing_with_what_to_do_and
         assert!(finished(&e), "{e:?}");
         let v = catalog.view("down").await.unwrap().unwrap();
         assert_eq!((v.failures, v.state.as_str(), v.state_reason), (0, "ok", None));
-        assert_eq!(store.pairs("down", "contacts").await.unwrap().len(), 1);
+        assert_eq!(store.sync_state().pairs("down", "contacts").await.unwrap().len(), 1);
     })
     .await;
 }

@@ -133,9 +133,18 @@ both_backends!(r_sched_4_a_worker_paused_past_its_lease_can_no_longer_write, |st
     // Held at its first connector call, its writes so far committed: none
     // of its transactions still locks the row the next claim skips if locked.
     gate.reached().await;
-    let token_w1 = store.profile_row("paused").await.unwrap().unwrap().status.lease_token;
+    let token_w1 = store
+        .catalog()
+        .profile_row("paused")
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .lease_token;
 
-    // w1 never ticks again (it is paused); its lease runs out.
+    // w1 never ticks again (it is paused at the connector, between writes:
+    // a fenced write holds the profile row, which a claim skips); its lease
+    // runs out.
     clock.advance(chrono::Duration::seconds(lease.as_secs() as i64 + 1));
     let second = scheduler_with(
         &store,
@@ -146,7 +155,14 @@ both_backends!(r_sched_4_a_worker_paused_past_its_lease_can_no_longer_write, |st
     .await;
     let mut rx2 = second.subscribe();
     assert_eq!(second.tick().await.unwrap().started, ["paused"]);
-    let token_w2 = store.profile_row("paused").await.unwrap().unwrap().status.lease_token;
+    let token_w2 = store
+        .catalog()
+        .profile_row("paused")
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+        .lease_token;
     assert!(token_w2 > token_w1, "another worker's claim moves the token on");
     let done = next_events(&mut rx2, 1).await.remove(0);
     assert!(matches!(done.result, RunResult::Finished { .. }), "{done:?}");
@@ -165,15 +181,16 @@ both_backends!(r_sched_4_a_worker_paused_past_its_lease_can_no_longer_write, |st
     // The store itself refuses a stale token, and takes the current one.
     let stale = store.fenced("paused", token_w1);
     assert!(matches!(
-        stale.forget_cursor("paused", "contacts").await,
+        stale.sync_state().forget_cursor("paused", "contacts").await,
         Err(StoreError::Fenced { .. })
     ));
     assert!(matches!(
-        stale.begin_run("paused").await,
+        stale.sync_state().begin_run("paused").await,
         Err(StoreError::Fenced { .. })
     ));
     store
         .fenced("paused", token_w2)
+        .sync_state()
         .forget_cursor("paused", "contacts")
         .await
         .expect("the current holder writes");
@@ -229,7 +246,7 @@ both_backends!(
             }
         }
         assert!(
-            store.profile_row("hostile").await.unwrap().is_none(),
+            store.catalog().profile_row("hostile").await.unwrap().is_none(),
             "nothing was saved"
         );
     }
@@ -316,7 +333,7 @@ both_backends!(r_sec_4_stored_credentials_without_a_key_are_named_at_start, |sto
 
     let keyless = ProfileCatalog::new(store.clone(), None);
     assert_eq!(keyless.warn_if_keyless().await.unwrap(), ["anna-dav"]);
-    let row = store.profile_row("anna-dav").await.unwrap().unwrap();
+    let row = store.catalog().profile_row("anna-dav").await.unwrap().unwrap();
     let err = keyless.definition_of(&row).unwrap_err();
     let message = err.to_string();
     assert!(matches!(err, ServiceError::NoKeyToDecrypt { .. }), "{err:?}");

@@ -72,7 +72,14 @@ both_backends!(
         )
         .await;
         let scheduler = manual_scheduler(&store, clock.clone()).await;
-        let due = store.profile_row("by-hand").await.unwrap().unwrap().status.next_run_at;
+        let due = store
+            .catalog()
+            .profile_row("by-hand")
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .next_run_at;
 
         let scheduler_ref = &scheduler;
         let held_by = run_holding_lease(
@@ -84,14 +91,21 @@ both_backends!(
             move |fenced| async move {
                 let tick = scheduler_ref.tick().await.unwrap();
                 assert!(tick.started.is_empty(), "due, but held by the manual run: {tick:?}");
-                fenced.profile_row("by-hand").await.unwrap().unwrap().status.lease_owner
+                fenced
+                    .catalog()
+                    .profile_row("by-hand")
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .status
+                    .lease_owner
             },
         )
         .await
         .unwrap();
         assert_eq!(held_by.as_deref(), Some("manual-1"));
 
-        let after = store.profile_row("by-hand").await.unwrap().unwrap().status;
+        let after = store.catalog().profile_row("by-hand").await.unwrap().unwrap().status;
         assert_eq!(
             (after.lease_owner, after.lease_until),
             (None, None),
@@ -142,7 +156,14 @@ both_backends!(
         });
         let takeover = async {
             gate.reached().await;
-            let paused_token = store.profile_row("paused").await.unwrap().unwrap().status.lease_token;
+            let paused_token = store
+                .catalog()
+                .profile_row("paused")
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+                .lease_token;
             // The manual run's process stays paused; its lease runs out and
             // another worker claims the profile and syncs it.
             clock.advance(chrono::Duration::seconds(LEASE.as_secs() as i64 + 1));
@@ -157,10 +178,17 @@ both_backends!(
             assert_eq!(other.tick().await.unwrap().started, ["paused"]);
             let done = next_events(&mut rx, 1).await.remove(0);
             assert!(matches!(done.result, RunResult::Finished { .. }), "{done:?}");
-            let now = store.profile_row("paused").await.unwrap().unwrap().status.lease_token;
+            let now = store
+                .catalog()
+                .profile_row("paused")
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+                .lease_token;
             assert!(now > paused_token, "the other worker's claim moved the token on");
             let files = vdir_files(&dir.path().join("paused"), "contacts");
-            let runs = store.runs("paused", 10).await.unwrap();
+            let runs = store.sync_state().runs("paused", 10).await.unwrap();
             // The paused run goes on.
             gate.open(1);
             (files, runs)
@@ -187,9 +215,9 @@ both_backends!(
             files,
             "nothing of the paused run reached the mailbox"
         );
-        let after = store.runs("paused", 10).await.unwrap();
+        let after = store.sync_state().runs("paused", 10).await.unwrap();
         assert_eq!(after, runs, "the paused run recorded nothing more");
-        let status = store.profile_row("paused").await.unwrap().unwrap().status;
+        let status = store.catalog().profile_row("paused").await.unwrap().unwrap().status;
         assert_ne!(
             status.lease_owner.as_deref(),
             Some("manual-1"),

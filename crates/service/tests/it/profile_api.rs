@@ -75,7 +75,7 @@ both_backends!(r_svc_api_versions_tokens_and_kept_password, |store| {
     assert_eq!(outcome, ProfileUpsert::Changed);
     assert_eq!(view.version, 2);
     assert!(view.has_credentials);
-    let row = store.profile_row("p").await.unwrap().unwrap();
+    let row = store.catalog().profile_row("p").await.unwrap().unwrap();
     let def = catalog.definition_of(&row).unwrap();
     match &def.connector {
         crmsync_service::ConnectorSpec::Dav(dav) => assert!(

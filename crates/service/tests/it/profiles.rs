@@ -101,7 +101,7 @@ both_backends!(credentials_are_sealed_at_rest_and_never_shown, |store| {
     assert!(sealed.starts_with("v1.") && !sealed.contains(PASSWORD), "{sealed}");
     assert!(!format!("{:?}", raw.get::<String, _>("rules")).contains(PASSWORD));
 
-    let row = store.profile_row(&name).await.unwrap().unwrap();
+    let row = store.catalog().profile_row(&name).await.unwrap().unwrap();
     let view = catalog.view(&name).await.unwrap().unwrap();
     assert!(view.has_credentials);
     for shown in [
@@ -165,6 +165,7 @@ both_backends!(r_perm_1_two_way_needs_create_and_update_rights, |store| {
     let catalog = ProfileCatalog::new(store.clone(), None);
     let now = Utc::now();
     let (gone, _) = store
+        .records()
         .create_user(UserFields {
             name: "gone".into(),
             email: None,
@@ -202,10 +203,14 @@ both_backends!(r_perm_1_two_way_needs_create_and_update_rights, |store| {
     catalog.save(&narrowed, ProfileSource::Api, now).await.unwrap();
 
     // Rights are checked again at every run: anna is deactivated later.
-    let ana = store.get::<UserFields>(&anna.meta.id).await.unwrap();
+    let ana = store.records().get::<UserFields>(&anna.meta.id).await.unwrap();
     let mut fields = ana.fields.clone();
     fields.active = false;
-    store.update(&anna.meta.id, ana.meta.version, fields).await.unwrap();
+    store
+        .records()
+        .update(&anna.meta.id, ana.meta.version, fields)
+        .await
+        .unwrap();
     let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::seconds(1)));
     let scheduler = manual_scheduler(&store, clock).await;
     let mut rx = scheduler.subscribe();
@@ -240,7 +245,11 @@ both_backends!(
             active: false,
             ..anna.fields.clone()
         };
-        store.update(&anna.meta.id, anna.meta.version, fields).await.unwrap();
+        store
+            .records()
+            .update(&anna.meta.id, anna.meta.version, fields)
+            .await
+            .unwrap();
 
         let clock = Arc::new(ManualClock::new(Utc::now() + chrono::Duration::seconds(1)));
         let scheduler = manual_scheduler(&store, clock).await;
@@ -253,6 +262,7 @@ both_backends!(
             "{ended:?}"
         );
         let page = store
+            .records()
             .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery::default())
             .await
             .unwrap();
@@ -314,7 +324,7 @@ both_backends!(config_profiles_are_imported_and_the_file_wins, |store| {
     assert_eq!(v.rules["contacts"]["conflict"], json!("groupware-wins"));
 
     let mut edited = catalog
-        .definition_of(&store.profile_row("anna-mail").await.unwrap().unwrap())
+        .definition_of(&store.catalog().profile_row("anna-mail").await.unwrap().unwrap())
         .unwrap();
     edited.pull_interval = Duration::from_secs(7200);
     std::fs::create_dir_all(dir.path().join("mail/anna")).unwrap();

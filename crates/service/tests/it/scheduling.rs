@@ -112,6 +112,7 @@ both_backends!(r_sched_2_crm_edit_triggers_only_affected_profiles, |store| {
 
     // alice's new contact concerns alice only (and not her push-off profile).
     let shared = store
+        .records()
         .create(
             &alice.meta.id,
             ContactFields {
@@ -142,7 +143,11 @@ both_backends!(r_sched_2_crm_edit_triggers_only_affected_profiles, |store| {
     assert_eq!(vdir_files(&dir.path().join("carol-p"), "calendar").len(), 1);
 
     // dave flags alice's shared contact: dave (who flagged) and alice (owner).
-    store.set_sync_flag(&dave.meta.id, shared.id(), true).await.unwrap();
+    store
+        .records()
+        .set_sync_flag(&dave.meta.id, shared.id(), true)
+        .await
+        .unwrap();
     let mut started = scheduler.tick().await.unwrap().started;
     started.sort();
     assert_eq!(started, ["alice-p", "dave-p"]);
@@ -288,7 +293,7 @@ both_backends!(slow_profile_holds_up_no_one_and_never_runs_twice, |store| {
     assert_eq!(finished(&next_events(&mut rx, 1).await), ["slow"]);
     assert_eq!(vdir_files(&dir.path().join("slow"), "contacts").len(), 1);
 
-    let mut runs = store.runs("slow", 10).await.unwrap();
+    let mut runs = store.sync_state().runs("slow", 10).await.unwrap();
     runs.reverse();
     assert_eq!(runs.len(), 2);
     assert!(
@@ -377,6 +382,7 @@ both_backends!(r_svc_6_leases_are_renewed_during_the_shutdown_grace, |store| {
     let mut rx = first.subscribe();
     assert_eq!(first.tick().await.unwrap().started, ["finishing"]);
     let claimed_until = store
+        .catalog()
         .profile_row("finishing")
         .await
         .unwrap()
@@ -394,6 +400,7 @@ both_backends!(r_svc_6_leases_are_renewed_during_the_shutdown_grace, |store| {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let until = store
+            .catalog()
             .profile_row("finishing")
             .await
             .unwrap()
@@ -430,5 +437,9 @@ both_backends!(r_svc_6_leases_are_renewed_during_the_shutdown_grace, |store| {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(store.runs("finishing", 10).await.unwrap().len(), 1, "one run only");
+    assert_eq!(
+        store.sync_state().runs("finishing", 10).await.unwrap().len(),
+        1,
+        "one run only"
+    );
 });

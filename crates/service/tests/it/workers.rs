@@ -88,6 +88,7 @@ async fn finished_runs(store: &Store, names: &[String]) -> BTreeMap<String, Vec<
     let mut all = BTreeMap::new();
     for name in names {
         let mut runs: Vec<_> = store
+            .sync_state()
             .runs(name, 100)
             .await
             .unwrap()
@@ -119,6 +120,7 @@ where
 /// Leases held now: profile → (owner, until).
 async fn leases(store: &Store) -> BTreeMap<String, (String, DateTime<Utc>)> {
     store
+        .catalog()
         .profile_rows(None)
         .await
         .unwrap()
@@ -175,7 +177,8 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
     for f in &factories {
         f.gate_all.store(true, Ordering::SeqCst);
     }
-    test.block_on(store.trigger_profiles(&names, clock.now())).unwrap();
+    test.block_on(store.catalog().trigger_profiles(&names, clock.now()))
+        .unwrap();
     test.block_on(eventually("every worker holds its slots full of hung runs", || async {
         let held = leases(&store).await;
         ["w1", "w2", "w3"].iter().all(|w| held_by(&held, w).len() == SLOTS)
@@ -243,7 +246,7 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
         assert_eq!(vdir_files(&folder, "contacts").len(), 1, "{name} synced its contact");
     }
     for name in orphaned.keys() {
-        let all = test.block_on(store.runs(name, 100)).unwrap();
+        let all = test.block_on(store.sync_state().runs(name, 100)).unwrap();
         // The dead worker's run, if it got as far as writing its row, was
         // closed by the takeover (R-SYNC-RUNS-1): no row stays `running`.
         let hung: Vec<_> = all
@@ -259,7 +262,7 @@ fn r_sched_3_three_workers_share_fifty_profiles_and_take_over_a_dead_ones() {
         if let Some(dead) = hung.first() {
             assert!(takeover.0 >= dead.started_at);
         }
-        let row = test.block_on(store.profile_row(name)).unwrap().unwrap();
+        let row = test.block_on(store.catalog().profile_row(name)).unwrap().unwrap();
         assert_ne!(row.status.lease_owner.as_deref(), Some("w1"));
     }
 

@@ -6,7 +6,7 @@
 //! write was confirmed (R-SAFE-1), and a crash before the commit leaves the
 //! steps `started`, which the next run resolves (R-SAFE-2).
 
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 
 use super::conflicts::add_conflict_in;
@@ -30,13 +30,13 @@ pub enum StatusOp {
     Conflict(ConflictRow),
 }
 
-impl Store {
+impl SyncState {
     /// Applies `ops` in order, all or none.
     pub async fn apply_status(&self, ops: &[StatusOp]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         for op in ops {
             match op {
                 StatusOp::Mark {

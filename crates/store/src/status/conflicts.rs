@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
 
@@ -45,11 +45,11 @@ fn from_row(r: &AnyRow) -> Result<ConflictRow> {
 
 const COLUMNS: &str = "id, profile, collection, pair_id, crm_id, href, fields, created_at, resolved_at, resolution";
 
-impl Store {
+impl SyncState {
     /// Queues a conflict unless the pair already has an open one with the same
     /// fields (a re-run must not queue it twice). Returns the open conflict.
     pub async fn add_conflict(&self, c: &ConflictRow) -> Result<ConflictRow> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let open = add_conflict_in(&mut tx, c).await?;
         tx.commit().await.map_err(StoreError::db("queueing a conflict"))?;
         Ok(open)
@@ -60,7 +60,7 @@ impl Store {
             "SELECT {COLUMNS} FROM sync_conflicts WHERE pair_id = $1 AND resolved_at IS NULL"
         )))
         .bind(pair_id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("reading conflicts"))?;
         row.as_ref().map(from_row).transpose()
@@ -73,7 +73,7 @@ impl Store {
              ORDER BY created_at, id"
         )))
         .bind(profile.unwrap_or(""))
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading conflicts"))?;
         rows.iter().map(from_row).collect()
@@ -84,25 +84,27 @@ impl Store {
             "SELECT {COLUMNS} FROM sync_conflicts WHERE id = $1"
         )))
         .bind(id)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("reading conflicts"))?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn resolve_conflict(&self, id: &str, resolution: &str) -> Result<()> {
-        sqlx::query("UPDATE sync_conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
-            .bind(id)
-            .bind(now_ms())
-            .bind(resolution)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("resolving a conflict"))?;
+        self.db
+            .execute_write(
+                sqlx::query("UPDATE sync_conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(now_ms())
+                    .bind(resolution),
+                "resolving a conflict",
+            )
+            .await?;
         Ok(())
     }
 }
 
-/// Queues `c` inside the caller's transaction (see [`Store::add_conflict`]).
+/// Queues `c` inside the caller's transaction (see [`crate::SyncState::add_conflict`]).
 pub(super) async fn add_conflict_in(conn: &mut AnyConnection, c: &ConflictRow) -> Result<ConflictRow> {
     let open = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM sync_conflicts WHERE pair_id = $1 AND resolved_at IS NULL"

@@ -4,12 +4,12 @@
 
 use crmsync_model::{EntityKind, Record};
 
-use crate::Store;
+use crate::Records;
 use crate::entity::Entity;
 use crate::error::{Result, StoreError};
 use crate::records::{insert_record, require_record};
 
-impl Store {
+impl Records {
     /// Creates a record under `id`. When a record with that id already exists
     /// (an earlier attempt got through), returns it unchanged: the call is
     /// idempotent (R-SAFE-2).
@@ -20,7 +20,7 @@ impl Store {
             Err(StoreError::NotFound { .. }) => {}
             Err(e) => return Err(e),
         }
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, owner_id).await?;
         match insert_record(&mut tx, id.to_string(), owner_id, fields).await {
             Ok(record) => {

@@ -1,4 +1,4 @@
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{get_i64, get_opt_text, now_ms};
 
@@ -10,12 +10,12 @@ pub struct Cursor {
     pub token: Option<String>,
 }
 
-impl Store {
+impl SyncState {
     pub async fn cursor(&self, profile: &str, collection: &str) -> Result<Option<Cursor>> {
         let row = sqlx::query("SELECT crm_seq, token FROM sync_cursors WHERE profile = $1 AND collection = $2")
             .bind(profile)
             .bind(collection)
-            .fetch_optional(self.pool())
+            .fetch_optional(self.db.pool())
             .await
             .map_err(StoreError::db("reading a sync cursor"))?;
         row.map(|r| {
@@ -29,7 +29,7 @@ impl Store {
 
     /// Saved only after every action of the run that depends on it is done.
     pub async fn save_cursor(&self, profile: &str, collection: &str, cursor: &Cursor) -> Result<()> {
-        self.execute_write(
+        self.db.execute_write(
 sqlx::query(
             "INSERT INTO sync_cursors (profile, collection, crm_seq, token, updated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (profile, collection) DO UPDATE SET crm_seq = excluded.crm_seq, token = excluded.token, \
@@ -49,13 +49,14 @@ sqlx::query(
     /// Forgets one collection's cursors, so its next pass reads both sides in
     /// full (used when a pair must be looked at again, e.g. a resolved conflict).
     pub async fn forget_cursor(&self, profile: &str, collection: &str) -> Result<()> {
-        self.execute_write(
-            sqlx::query("DELETE FROM sync_cursors WHERE profile = $1 AND collection = $2")
-                .bind(profile)
-                .bind(collection),
-            "forgetting a sync cursor",
-        )
-        .await?;
+        self.db
+            .execute_write(
+                sqlx::query("DELETE FROM sync_cursors WHERE profile = $1 AND collection = $2")
+                    .bind(profile)
+                    .bind(collection),
+                "forgetting a sync cursor",
+            )
+            .await?;
         Ok(())
     }
 
@@ -63,7 +64,7 @@ sqlx::query(
     /// can go (`purge_tombstones`). `None` when no profile has synced yet.
     pub async fn min_cursor_seq(&self) -> Result<Option<i64>> {
         let row = sqlx::query("SELECT MIN(crm_seq) AS m FROM sync_cursors")
-            .fetch_one(self.pool())
+            .fetch_one(self.db.pool())
             .await
             .map_err(StoreError::db("reading sync cursors"))?;
         use sqlx::Row;

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_opt_text, get_text, to_ms};
 
@@ -40,14 +40,11 @@ fn from_row(r: &AnyRow) -> Result<HistoryEntry> {
     })
 }
 
-impl Store {
+impl SyncState {
     pub async fn add_history(&self, e: &HistoryEntry) -> Result<()> {
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::db("writing sync history"))?;
-        insert_history(&mut conn, e).await
+        let mut tx = self.db.begin_write().await?;
+        insert_history(&mut tx, e).await?;
+        tx.commit().await.map_err(StoreError::db("writing sync history"))
     }
 
     /// A record's history in one profile, oldest first: by CRM id, by href, or both.
@@ -61,7 +58,7 @@ impl Store {
         // (PostgreSQL text cannot hold the NUL a sentinel would need).
         .bind(crm_id.unwrap_or(""))
         .bind(href.unwrap_or(""))
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading sync history"))?;
         rows.iter().map(from_row).collect()
@@ -74,7 +71,7 @@ impl Store {
              WHERE run_id = $1 ORDER BY id",
         )
         .bind(run_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading sync history"))?;
         rows.iter().map(from_row).collect()

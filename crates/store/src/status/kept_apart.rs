@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{get_text, now_ms};
 
@@ -12,7 +12,7 @@ pub struct KeptApart {
     pub hrefs: BTreeSet<String>,
 }
 
-impl Store {
+impl SyncState {
     /// Records that these records and items are not the same, so matching
     /// never joins them (nor reports them) again.
     pub async fn keep_apart(
@@ -22,7 +22,7 @@ impl Store {
         crm_ids: &[String],
         hrefs: &[String],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let members = crm_ids
             .iter()
             .map(|m| ("crm", m))
@@ -50,7 +50,7 @@ impl Store {
         let rows = sqlx::query("SELECT side, member FROM sync_kept_apart WHERE profile = $1 AND collection = $2")
             .bind(profile)
             .bind(collection)
-            .fetch_all(self.pool())
+            .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("reading duplicates kept apart"))?;
         let mut out = KeptApart::default();

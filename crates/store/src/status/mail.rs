@@ -6,7 +6,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{get_i64, get_text, now_ms};
 
@@ -34,14 +34,14 @@ pub struct TrackedMailRow {
     pub marked: bool,
 }
 
-impl Store {
+impl SyncState {
     pub async fn mail_folder(&self, profile: &str, folder: &str) -> Result<Option<MailFolderRow>> {
         let row = sqlx::query(
             "SELECT uid_validity, highest_modseq, uid_next FROM mail_folders WHERE profile = $1 AND folder = $2",
         )
         .bind(profile)
         .bind(folder)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.db.pool())
         .await
         .map_err(StoreError::db("reading a mail folder's position"))?;
         row.map(|r| {
@@ -59,21 +59,23 @@ impl Store {
 
     /// Saved only after every message the poll found is in the CRM.
     pub async fn save_mail_folder(&self, profile: &str, folder: &str, at: &MailFolderRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO mail_folders (profile, folder, uid_validity, highest_modseq, uid_next, updated_at) \
+        self.db
+            .execute_write(
+                sqlx::query(
+                    "INSERT INTO mail_folders (profile, folder, uid_validity, highest_modseq, uid_next, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (profile, folder) DO UPDATE SET \
              uid_validity = excluded.uid_validity, highest_modseq = excluded.highest_modseq, \
              uid_next = excluded.uid_next, updated_at = excluded.updated_at",
-        )
-        .bind(profile)
-        .bind(folder)
-        .bind(i64::from(at.uid_validity))
-        .bind(at.highest_modseq.map(|m| m as i64))
-        .bind(i64::from(at.uid_next))
-        .bind(now_ms())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("saving a mail folder's position"))?;
+                )
+                .bind(profile)
+                .bind(folder)
+                .bind(i64::from(at.uid_validity))
+                .bind(at.highest_modseq.map(|m| m as i64))
+                .bind(i64::from(at.uid_next))
+                .bind(now_ms()),
+                "saving a mail folder's position",
+            )
+            .await?;
         Ok(())
     }
 
@@ -84,7 +86,7 @@ impl Store {
              FROM mail_tracked WHERE profile = $1 ORDER BY message_key",
         )
         .bind(profile)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading tracked mail"))?;
         rows.iter().map(tracked_from_row).collect()
@@ -92,7 +94,7 @@ impl Store {
 
     /// Records (or moves) a tracked message; idempotent.
     pub async fn save_tracked_mail(&self, profile: &str, row: &TrackedMailRow) -> Result<()> {
-        sqlx::query(
+        self.db.execute_write(sqlx::query(
             "INSERT INTO mail_tracked (profile, message_key, activity_id, folder, uid_validity, uid, trigger_name, \
              state, marked, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (profile, message_key) DO UPDATE SET activity_id = excluded.activity_id, \
@@ -110,20 +112,19 @@ impl Store {
         .bind(if row.tracked { "tracked" } else { "untracked" })
         .bind(i64::from(row.marked))
         .bind(now_ms())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("saving a tracked message"))?;
+        , "saving a tracked message").await?;
         Ok(())
     }
 
     /// Forgets a profile's mail positions (not what it tracked): the next
     /// poll lists every watched folder in full (reset).
     pub async fn forget_mail_folders(&self, profile: &str) -> Result<()> {
-        sqlx::query("DELETE FROM mail_folders WHERE profile = $1")
-            .bind(profile)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::db("forgetting mail folder positions"))?;
+        self.db
+            .execute_write(
+                sqlx::query("DELETE FROM mail_folders WHERE profile = $1").bind(profile),
+                "forgetting mail folder positions",
+            )
+            .await?;
         Ok(())
     }
 }

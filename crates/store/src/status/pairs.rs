@@ -1,14 +1,16 @@
 use chrono::{DateTime, Utc};
+use crmsync_engine::{Origin, PairState};
 use crmsync_model::FieldMap;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use super::columns::{TextColumn, get_enum};
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
 
-/// One pair as stored. `origin`, `state` and `facts` are the engine's values
-/// in their serialized form.
+/// One pair as stored. `origin` and `state` are the engine's enums (stored
+/// as text, see `columns.rs`); `facts` is the engine's facts as JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairRow {
     pub id: String,
@@ -19,8 +21,8 @@ pub struct PairRow {
     pub etag: String,
     pub uid: Option<String>,
     pub crm_version: i64,
-    pub origin: String,
-    pub state: String,
+    pub origin: Origin,
+    pub state: PairState,
     pub base: FieldMap,
     /// JSON of the CRM facts at the last sync.
     pub facts: Option<String>,
@@ -48,8 +50,8 @@ fn from_row(row: &AnyRow) -> Result<PairRow> {
         etag: get_text(row, "etag")?,
         uid: get_opt_text(row, "uid")?,
         crm_version: get_i64(row, "crm_version")?,
-        origin: get_text(row, "origin")?,
-        state: get_text(row, "state")?,
+        origin: get_enum(row, "origin")?,
+        state: get_enum(row, "state")?,
         base,
         facts: get_opt_text(row, "facts")?,
         raw: get_opt_text(row, "raw")?,
@@ -58,7 +60,7 @@ fn from_row(row: &AnyRow) -> Result<PairRow> {
     })
 }
 
-impl Store {
+impl SyncState {
     /// Every pair of one profile's collection.
     pub async fn pairs(&self, profile: &str, collection: &str) -> Result<Vec<PairRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -66,7 +68,7 @@ impl Store {
         )))
         .bind(profile)
         .bind(collection)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading sync pairs"))?;
         rows.iter().map(from_row).collect()
@@ -79,7 +81,7 @@ impl Store {
         )))
         .bind(profile)
         .bind(crm_id)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading sync pairs"))?;
         rows.iter().map(from_row).collect()
@@ -93,7 +95,7 @@ impl Store {
         )))
         .bind(profile)
         .bind(state)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading sync pairs"))?;
         rows.iter().map(from_row).collect()
@@ -102,26 +104,23 @@ impl Store {
     /// Inserts or replaces a pair (by id). A pair is saved only after the side
     /// it depends on confirmed the write (R-SAFE-1): callers keep that order.
     pub async fn save_pair(&self, p: &PairRow) -> Result<()> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         save_pair_in(&mut tx, p).await?;
         tx.commit().await.map_err(StoreError::db("saving a sync pair"))?;
         Ok(())
     }
 
     pub async fn delete_pair(&self, id: &str) -> Result<()> {
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::db("deleting a sync pair"))?;
-        delete_pair_in(&mut conn, id).await
+        let mut tx = self.db.begin_write().await?;
+        delete_pair_in(&mut tx, id).await?;
+        tx.commit().await.map_err(StoreError::db("deleting a sync pair"))
     }
 
     /// R-RESET-1: forgets pairs (never data) of a whole profile, one
     /// collection, or one CRM record, and the cursors they depend on, so the
     /// next sync re-pairs from full listings. Returns how many pairs went.
     pub async fn reset_pairs(&self, profile: &str, collection: Option<&str>, crm_id: Option<&str>) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let mut sql = String::from("DELETE FROM sync_pairs WHERE profile = $1");
         let mut cursor_sql = String::from("DELETE FROM sync_cursors WHERE profile = $1");
         if collection.is_some() {
@@ -191,7 +190,7 @@ impl Store {
     }
 }
 
-/// Replaces a pair inside the caller's transaction (see [`Store::save_pair`]).
+/// Replaces a pair inside the caller's transaction (see [`crate::SyncState::save_pair`]).
 pub(super) async fn save_pair_in(conn: &mut AnyConnection, p: &PairRow) -> Result<()> {
     let base = serde_json::to_string(&p.base).expect("a field map always serialises");
     // Replace in two statements rather than an upsert on `id`: the pair's
@@ -213,8 +212,8 @@ pub(super) async fn save_pair_in(conn: &mut AnyConnection, p: &PairRow) -> Resul
     .bind(&p.etag)
     .bind(p.uid.clone())
     .bind(p.crm_version)
-    .bind(&p.origin)
-    .bind(&p.state)
+    .bind(p.origin.as_text())
+    .bind(p.state.as_text())
     .bind(base)
     .bind(p.facts.clone())
     .bind(p.raw.clone())

@@ -1,6 +1,6 @@
 use chrono::{DateTime, Utc};
 
-use crate::Store;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_text, now_ms};
 
@@ -16,9 +16,9 @@ pub struct QuarantineRow {
     pub at: DateTime<Utc>,
 }
 
-impl Store {
+impl SyncState {
     pub async fn quarantine(&self, profile: &str, collection: &str, href: &str, etag: &str, error: &str) -> Result<()> {
-        self.execute_write(
+        self.db.execute_write(
 sqlx::query(
             "INSERT INTO sync_quarantine (profile, collection, href, etag, error, at) VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (profile, collection, href) DO UPDATE SET etag = excluded.etag, error = excluded.error, \
@@ -37,14 +37,15 @@ sqlx::query(
     }
 
     pub async fn release_quarantine(&self, profile: &str, collection: &str, href: &str) -> Result<()> {
-        self.execute_write(
-            sqlx::query("DELETE FROM sync_quarantine WHERE profile = $1 AND collection = $2 AND href = $3")
-                .bind(profile)
-                .bind(collection)
-                .bind(href),
-            "releasing a quarantined item",
-        )
-        .await?;
+        self.db
+            .execute_write(
+                sqlx::query("DELETE FROM sync_quarantine WHERE profile = $1 AND collection = $2 AND href = $3")
+                    .bind(profile)
+                    .bind(collection)
+                    .bind(href),
+                "releasing a quarantined item",
+            )
+            .await?;
         Ok(())
     }
 
@@ -54,7 +55,7 @@ sqlx::query(
              ORDER BY collection, href",
         )
         .bind(profile)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading quarantined items"))?;
         rows.iter()
@@ -73,17 +74,19 @@ sqlx::query(
 
     /// Stores the latest duplicates report of a collection (R-PAIR-2) as JSON.
     pub async fn save_duplicates(&self, profile: &str, collection: &str, report: &str) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sync_duplicates (profile, collection, report, at) VALUES ($1, $2, $3, $4) \
+        self.db
+            .execute_write(
+                sqlx::query(
+                    "INSERT INTO sync_duplicates (profile, collection, report, at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (profile, collection) DO UPDATE SET report = excluded.report, at = excluded.at",
-        )
-        .bind(profile)
-        .bind(collection)
-        .bind(report)
-        .bind(now_ms())
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::db("saving a duplicates report"))?;
+                )
+                .bind(profile)
+                .bind(collection)
+                .bind(report)
+                .bind(now_ms()),
+                "saving a duplicates report",
+            )
+            .await?;
         Ok(())
     }
 
@@ -91,7 +94,7 @@ sqlx::query(
     pub async fn duplicates(&self, profile: &str) -> Result<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT collection, report FROM sync_duplicates WHERE profile = $1 ORDER BY collection")
             .bind(profile)
-            .fetch_all(self.pool())
+            .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("reading duplicates reports"))?;
         rows.iter()

@@ -2,7 +2,8 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::Store;
+use super::columns::get_enum;
+use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms};
 
@@ -104,15 +105,6 @@ impl StepState {
             StepState::Replanned => "replanned",
         }
     }
-    fn parse(s: &str) -> StepState {
-        match s {
-            "started" => StepState::Started,
-            "done" => StepState::Done,
-            "failed" => StepState::Failed,
-            "replanned" => StepState::Replanned,
-            _ => StepState::Planned,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,19 +127,13 @@ fn run_from_row(r: &AnyRow) -> Result<RunRow> {
         profile: get_text(r, "profile")?,
         started_at: from_ms(get_i64(r, "started_at")?),
         finished_at: finished.map(from_ms),
-        outcome: {
-            let text = get_text(r, "outcome")?;
-            RunState::parse(&text).ok_or_else(|| StoreError::CorruptStatus {
-                what: "a sync run's outcome".into(),
-                reason: format!("`{text}` is not an outcome this version knows"),
-            })?
-        },
+        outcome: get_enum(r, "outcome")?,
         summary: get_opt_text(r, "summary")?,
         error: get_opt_text(r, "error")?,
     })
 }
 
-impl Store {
+impl SyncState {
     pub async fn begin_run(&self, profile: &str) -> Result<RunRow> {
         let run = RunRow {
             id: uuid::Uuid::new_v4().to_string(),
@@ -158,15 +144,16 @@ impl Store {
             summary: None,
             error: None,
         };
-        self.execute_write(
-            sqlx::query("INSERT INTO sync_runs (id, profile, started_at, outcome) VALUES ($1, $2, $3, $4)")
-                .bind(&run.id)
-                .bind(&run.profile)
-                .bind(run.started_at.timestamp_millis())
-                .bind(run.outcome.as_str()),
-            "starting a sync run",
-        )
-        .await?;
+        self.db
+            .execute_write(
+                sqlx::query("INSERT INTO sync_runs (id, profile, started_at, outcome) VALUES ($1, $2, $3, $4)")
+                    .bind(&run.id)
+                    .bind(&run.profile)
+                    .bind(run.started_at.timestamp_millis())
+                    .bind(run.outcome.as_str()),
+                "starting a sync run",
+            )
+            .await?;
         Ok(run)
     }
 
@@ -177,16 +164,19 @@ impl Store {
         summary: Option<&str>,
         error: Option<&str>,
     ) -> Result<()> {
-        self.execute_write(
-            sqlx::query("UPDATE sync_runs SET finished_at = $2, outcome = $3, summary = $4, error = $5 WHERE id = $1")
+        self.db
+            .execute_write(
+                sqlx::query(
+                    "UPDATE sync_runs SET finished_at = $2, outcome = $3, summary = $4, error = $5 WHERE id = $1",
+                )
                 .bind(run_id)
                 .bind(now_ms())
                 .bind(outcome.as_str())
                 .bind(summary.map(str::to_string))
                 .bind(error.map(str::to_string)),
-            "finishing a sync run",
-        )
-        .await?;
+                "finishing a sync run",
+            )
+            .await?;
         Ok(())
     }
 
@@ -196,6 +186,7 @@ impl Store {
     /// runs whose process died or was stopped (R-SAFE-2).
     pub async fn close_dead_runs(&self, profile: &str, current: &str, note: &str) -> Result<u64> {
         let done = self
+            .db
             .execute_write(
                 sqlx::query(
                     "UPDATE sync_runs SET finished_at = $3, outcome = 'interrupted', error = $4 \
@@ -219,7 +210,7 @@ impl Store {
         )
         .bind(profile)
         .bind(i64::from(limit))
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading sync runs"))?;
         rows.iter().map(run_from_row).collect()
@@ -228,7 +219,7 @@ impl Store {
     /// Writes a plan's actions as `planned` steps, all or none, and returns
     /// the step number of the first (the rest follow in order).
     pub async fn journal_plan(&self, run_id: &str, profile: &str, collection: &str, actions: &[String]) -> Result<i64> {
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.db.begin_write().await?;
         let base: i64 = {
             use sqlx::Row;
             let row = sqlx::query("SELECT COALESCE(MAX(step), 0) AS m FROM sync_journal WHERE run_id = $1")
@@ -257,12 +248,9 @@ impl Store {
     }
 
     pub async fn journal_mark(&self, run_id: &str, step: i64, state: StepState, detail: Option<&str>) -> Result<()> {
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(StoreError::db("updating the plan journal"))?;
-        mark_in(&mut conn, run_id, step, state, detail).await
+        let mut tx = self.db.begin_write().await?;
+        mark_in(&mut tx, run_id, step, state, detail).await?;
+        tx.commit().await.map_err(StoreError::db("updating the plan journal"))
     }
 
     /// Steps of a run, in order.
@@ -283,7 +271,7 @@ impl Store {
              ORDER BY run_id, step"
         )))
         .bind(value)
-        .fetch_all(self.pool())
+        .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading the plan journal"))?;
         rows.iter()
@@ -294,7 +282,7 @@ impl Store {
                     profile: get_text(r, "profile")?,
                     collection: get_text(r, "collection")?,
                     action: get_text(r, "action")?,
-                    state: StepState::parse(&get_text(r, "state")?),
+                    state: get_enum(r, "state")?,
                     detail: get_opt_text(r, "detail")?,
                 })
             })

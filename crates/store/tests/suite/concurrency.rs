@@ -14,7 +14,7 @@ const CHANGES_PER_RECORD: usize = 3;
 
 store_test!(concurrent_writers_make_a_gap_free_commit_ordered_log, |store| {
     let owner = user(&store, "Owner", Role::User).await;
-    let start = store.latest_seq().await.unwrap();
+    let start = store.records().latest_seq().await.unwrap();
     let total = WRITERS * RECORDS_PER_WRITER * CHANGES_PER_RECORD;
 
     // The reader follows the log as a sync would: from the last seq it saw.
@@ -32,7 +32,7 @@ store_test!(concurrent_writers_make_a_gap_free_commit_ordered_log, |store| {
                     "reader gave up after {} of {total} changes",
                     seen.len()
                 );
-                for change in store.changes_since(last, 0).await.unwrap() {
+                for change in store.records().changes_since(last, 0).await.unwrap() {
                     assert_eq!(change.seq, last + 1, "the log skipped a number");
                     last = change.seq;
                     seen.push((change.record_id, change.version));
@@ -50,14 +50,17 @@ store_test!(concurrent_writers_make_a_gap_free_commit_ordered_log, |store| {
         writers.push(tokio::spawn(async move {
             for i in 0..RECORDS_PER_WRITER {
                 let c = store
+                    .records()
                     .create(&owner, contact(&format!("W{w}-{i}"), false))
                     .await
                     .unwrap();
                 let c = store
+                    .records()
                     .update(c.id(), 1, contact(&format!("W{w}-{i}b"), false))
                     .await
                     .unwrap();
                 store
+                    .records()
                     .update(c.id(), 2, contact(&format!("W{w}-{i}c"), false))
                     .await
                     .unwrap();
@@ -70,10 +73,11 @@ store_test!(concurrent_writers_make_a_gap_free_commit_ordered_log, |store| {
     let seen = reader.await.unwrap();
 
     assert_eq!(seen.len(), total);
-    assert_eq!(store.latest_seq().await.unwrap(), start + total as i64);
+    assert_eq!(store.records().latest_seq().await.unwrap(), start + total as i64);
     let distinct: BTreeSet<_> = seen.iter().cloned().collect();
     assert_eq!(distinct.len(), total, "each (record, version) logged once");
     let records = store
+        .records()
         .list::<ContactFields>(&crmsync_store::ListQuery::default())
         .await
         .unwrap();

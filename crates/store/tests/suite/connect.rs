@@ -61,13 +61,14 @@ async fn in_memory_sqlite_keeps_data_between_calls() {
     let store = Store::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let (user, _) = store
+        .records()
         .create_user(crmsync_model::UserFields {
             name: "Mem".into(),
             ..Default::default()
         })
         .await
         .unwrap();
-    let again: crmsync_model::User = store.get(user.id()).await.unwrap();
+    let again: crmsync_model::User = store.records().get(user.id()).await.unwrap();
     assert_eq!(again, user);
 }
 
@@ -85,5 +86,5 @@ async fn postgres_store_debug_hides_password() {
 
 store_test!(migrating_twice_is_harmless, |store| {
     store.migrate().await.expect("second migrate is a no-op");
-    assert_eq!(store.latest_seq().await.unwrap(), 0);
+    assert_eq!(store.records().latest_seq().await.unwrap(), 0);
 });

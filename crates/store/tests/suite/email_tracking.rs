@@ -18,6 +18,7 @@ store_test!(
         let alice = user(&store, "Alice", Role::User).await;
         let bob = user(&store, "Bob", Role::User).await;
         let first = store
+            .records()
             .create_email(alice.id(), "m1@example.com", email("Offer"))
             .await
             .unwrap();
@@ -25,6 +26,7 @@ store_test!(
             panic!("the first create creates: {first:?}")
         };
         let again = store
+            .records()
             .create_email(bob.id(), "m1@example.com", email("Offer"))
             .await
             .unwrap();
@@ -34,6 +36,7 @@ store_test!(
         );
         assert_eq!(
             store
+                .records()
                 .email_by_message_key("m1@example.com")
                 .await
                 .unwrap()
@@ -42,9 +45,17 @@ store_test!(
                 .id,
             created.meta.id
         );
-        assert!(store.email_by_message_key("other@example.com").await.unwrap().is_none());
+        assert!(
+            store
+                .records()
+                .email_by_message_key("other@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(
             store
+                .records()
                 .known_message_keys(&["m1@example.com".into(), "nope@example.com".into()])
                 .await
                 .unwrap(),
@@ -62,6 +73,7 @@ store_test!(
             };
             racers.push(tokio::spawn(async move {
                 store
+                    .records()
                     .create_email(&owner, "race@example.com", email("Race"))
                     .await
                     .unwrap()
@@ -76,27 +88,50 @@ store_test!(
         assert_eq!(created, 1);
 
         // Deleting the CRM e-mail frees the key (the message may be tracked anew).
-        let e = store.email_by_message_key("m1@example.com").await.unwrap().unwrap();
-        store.delete::<ActivityFields>(&e.meta.id, None).await.unwrap();
-        assert!(store.email_by_message_key("m1@example.com").await.unwrap().is_none());
+        let e = store
+            .records()
+            .email_by_message_key("m1@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .records()
+            .delete::<ActivityFields>(&e.meta.id, None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .records()
+                .email_by_message_key("m1@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 );
 
 store_test!(r_track_mail_2_folder_positions_and_tracked_rows_round_trip, |store| {
-    assert!(store.mail_folder("p", "CRM").await.unwrap().is_none());
+    assert!(store.sync_state().mail_folder("p", "CRM").await.unwrap().is_none());
     let at = MailFolderRow {
         uid_validity: 4_000_000_000,
         highest_modseq: Some(1 << 40),
         uid_next: 17,
     };
-    store.save_mail_folder("p", "CRM", &at).await.unwrap();
-    assert_eq!(store.mail_folder("p", "CRM").await.unwrap(), Some(at));
+    store.sync_state().save_mail_folder("p", "CRM", &at).await.unwrap();
+    assert_eq!(store.sync_state().mail_folder("p", "CRM").await.unwrap(), Some(at));
     let without_condstore = MailFolderRow {
         highest_modseq: None,
         ..at
     };
-    store.save_mail_folder("p", "CRM", &without_condstore).await.unwrap();
-    assert_eq!(store.mail_folder("p", "CRM").await.unwrap(), Some(without_condstore));
+    store
+        .sync_state()
+        .save_mail_folder("p", "CRM", &without_condstore)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sync_state().mail_folder("p", "CRM").await.unwrap(),
+        Some(without_condstore)
+    );
 
     let mut row = TrackedMailRow {
         message_key: "k@x".into(),
@@ -108,12 +143,12 @@ store_test!(r_track_mail_2_folder_positions_and_tracked_rows_round_trip, |store|
         tracked: true,
         marked: false,
     };
-    store.save_tracked_mail("p", &row).await.unwrap();
+    store.sync_state().save_tracked_mail("p", &row).await.unwrap();
     row.tracked = false;
     row.marked = true;
-    store.save_tracked_mail("p", &row).await.unwrap();
-    assert_eq!(store.tracked_mail("p").await.unwrap(), [row]);
-    assert!(store.tracked_mail("other").await.unwrap().is_empty());
-    store.forget_mail_folders("p").await.unwrap();
-    assert!(store.mail_folder("p", "CRM").await.unwrap().is_none());
+    store.sync_state().save_tracked_mail("p", &row).await.unwrap();
+    assert_eq!(store.sync_state().tracked_mail("p").await.unwrap(), [row]);
+    assert!(store.sync_state().tracked_mail("other").await.unwrap().is_empty());
+    store.sync_state().forget_mail_folders("p").await.unwrap();
+    assert!(store.sync_state().mail_folder("p", "CRM").await.unwrap().is_none());
 });

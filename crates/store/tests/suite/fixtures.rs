@@ -19,7 +19,7 @@ pub async fn user(store: &Store, name: &str, role: Role) -> User {
         role,
         active: true,
     };
-    store.create_user(fields).await.expect("create user").0
+    store.records().create_user(fields).await.expect("create user").0
 }
 
 pub fn address(tag: &str) -> Address {

@@ -7,13 +7,18 @@ use crate::fixtures::*;
 
 store_test!(r_field_5_user_journal_entry_bumps_the_record, |store| {
     let owner = user(&store, "Owner", Role::User).await;
-    let c = store.create(owner.id(), contact("Noted", false)).await.unwrap();
+    let c = store
+        .records()
+        .create(owner.id(), contact("Noted", false))
+        .await
+        .unwrap();
     let r = RecordRef {
         entity: EntityKind::Contact,
         id: c.id().to_string(),
     };
 
     let first = store
+        .records()
         .add_journal_entry(
             &r,
             Some(owner.id()),
@@ -24,17 +29,18 @@ store_test!(r_field_5_user_journal_entry_bumps_the_record, |store| {
         )
         .await
         .unwrap();
-    let after: Contact = store.get(c.id()).await.unwrap();
+    let after: Contact = store.records().get(c.id()).await.unwrap();
     assert_eq!(after.version(), 2, "the groupware notes change, so the record does");
-    let last = store.changes_since(0, 0).await.unwrap().pop().unwrap();
+    let last = store.records().changes_since(0, 0).await.unwrap().pop().unwrap();
     assert_eq!(
         (last.op, last.record_id.as_str(), last.version),
         (ChangeOp::Update, c.id(), 2)
     );
 
     // A system entry is stored but is not part of the groupware notes.
-    let seq = store.latest_seq().await.unwrap();
+    let seq = store.records().latest_seq().await.unwrap();
     store
+        .records()
         .add_journal_entry(
             &r,
             None,
@@ -45,10 +51,11 @@ store_test!(r_field_5_user_journal_entry_bumps_the_record, |store| {
         )
         .await
         .unwrap();
-    assert_eq!(store.get::<ContactFields>(c.id()).await.unwrap().version(), 2);
-    assert_eq!(store.latest_seq().await.unwrap(), seq);
+    assert_eq!(store.records().get::<ContactFields>(c.id()).await.unwrap().version(), 2);
+    assert_eq!(store.records().latest_seq().await.unwrap(), seq);
 
     let second = store
+        .records()
         .add_journal_entry(
             &r,
             Some(owner.id()),
@@ -59,13 +66,14 @@ store_test!(r_field_5_user_journal_entry_bumps_the_record, |store| {
         )
         .await
         .unwrap();
-    let journal = store.journal_entries(&r).await.unwrap();
+    let journal = store.records().journal_entries(&r).await.unwrap();
     let texts: Vec<_> = journal.iter().map(|e| e.text.as_str()).collect();
     assert_eq!(texts, vec!["second", "system", "first"], "newest first");
     assert_eq!(journal[0], second);
     assert_eq!(journal[2], first);
 
     let err = store
+        .records()
         .add_journal_entry(
             &r,
             None,
@@ -82,6 +90,7 @@ store_test!(r_field_5_user_journal_entry_bumps_the_record, |store| {
         id: "ghost".into(),
     };
     let err = store
+        .records()
         .add_journal_entry(
             &ghost,
             None,
@@ -103,24 +112,33 @@ store_test!(r_field_5_user_journal_entry_bumps_the_record, |store| {
         "{err:?}"
     );
     assert!(
-        store.journal_entries(&ghost).await.unwrap().is_empty(),
+        store.records().journal_entries(&ghost).await.unwrap().is_empty(),
         "the failed write left nothing"
     );
 
     // Deleting the record takes its journal with it.
-    store.delete::<ContactFields>(c.id(), None).await.unwrap();
-    assert!(store.journal_entries(&r).await.unwrap().is_empty());
+    store.records().delete::<ContactFields>(c.id(), None).await.unwrap();
+    assert!(store.records().journal_entries(&r).await.unwrap().is_empty());
 });
 
 store_test!(r_filter_1_sync_flag_logs_an_update_without_bumping_version, |store| {
     let alice = user(&store, "Alice", Role::User).await;
     let bob = user(&store, "Bob", Role::User).await;
-    let shared = store.create(bob.id(), contact("Shared", true)).await.unwrap();
-    let private = store.create(bob.id(), contact("Private", false)).await.unwrap();
+    let shared = store.records().create(bob.id(), contact("Shared", true)).await.unwrap();
+    let private = store
+        .records()
+        .create(bob.id(), contact("Private", false))
+        .await
+        .unwrap();
 
-    store.set_sync_flag(alice.id(), shared.id(), true).await.unwrap();
+    store
+        .records()
+        .set_sync_flag(alice.id(), shared.id(), true)
+        .await
+        .unwrap();
     assert_eq!(
         store
+            .records()
             .sync_flags(alice.id())
             .await
             .unwrap()
@@ -128,34 +146,54 @@ store_test!(r_filter_1_sync_flag_logs_an_update_without_bumping_version, |store|
             .collect::<Vec<_>>(),
         vec![shared.id().to_string()]
     );
-    assert!(store.sync_flags(bob.id()).await.unwrap().is_empty());
-    let last = store.changes_since(0, 0).await.unwrap().pop().unwrap();
+    assert!(store.records().sync_flags(bob.id()).await.unwrap().is_empty());
+    let last = store.records().changes_since(0, 0).await.unwrap().pop().unwrap();
     assert_eq!(
         (last.op, last.record_id.as_str(), last.version),
         (ChangeOp::Update, shared.id(), 1)
     );
     assert_eq!(
-        store.get::<ContactFields>(shared.id()).await.unwrap(),
+        store.records().get::<ContactFields>(shared.id()).await.unwrap(),
         shared,
         "flag is not part of the contact"
     );
 
     // Setting it again changes nothing and logs nothing.
-    let seq = store.latest_seq().await.unwrap();
-    store.set_sync_flag(alice.id(), shared.id(), true).await.unwrap();
-    assert_eq!(store.latest_seq().await.unwrap(), seq);
+    let seq = store.records().latest_seq().await.unwrap();
+    store
+        .records()
+        .set_sync_flag(alice.id(), shared.id(), true)
+        .await
+        .unwrap();
+    assert_eq!(store.records().latest_seq().await.unwrap(), seq);
 
-    store.set_sync_flag(alice.id(), shared.id(), false).await.unwrap();
-    assert!(store.sync_flags(alice.id()).await.unwrap().is_empty());
-    assert_eq!(store.latest_seq().await.unwrap(), seq + 1);
+    store
+        .records()
+        .set_sync_flag(alice.id(), shared.id(), false)
+        .await
+        .unwrap();
+    assert!(store.records().sync_flags(alice.id()).await.unwrap().is_empty());
+    assert_eq!(store.records().latest_seq().await.unwrap(), seq + 1);
 
     // R-PERM-1: no flag on a contact Alice may not read.
-    let err = store.set_sync_flag(alice.id(), private.id(), true).await.unwrap_err();
+    let err = store
+        .records()
+        .set_sync_flag(alice.id(), private.id(), true)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::Forbidden(_)), "{err:?}");
-    assert!(store.sync_flags(alice.id()).await.unwrap().is_empty());
+    assert!(store.records().sync_flags(alice.id()).await.unwrap().is_empty());
 
     // Deleting the contact drops the flags on it.
-    store.set_sync_flag(alice.id(), shared.id(), true).await.unwrap();
-    store.delete::<ContactFields>(shared.id(), None).await.unwrap();
-    assert!(store.sync_flags(alice.id()).await.unwrap().is_empty());
+    store
+        .records()
+        .set_sync_flag(alice.id(), shared.id(), true)
+        .await
+        .unwrap();
+    store
+        .records()
+        .delete::<ContactFields>(shared.id(), None)
+        .await
+        .unwrap();
+    assert!(store.records().sync_flags(alice.id()).await.unwrap().is_empty());
 });

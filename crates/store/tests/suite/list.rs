@@ -21,6 +21,7 @@ async fn visible_ids<F: crmsync_store::Entity>(store: &crmsync_store::Store, who
         ..ListQuery::default()
     };
     store
+        .records()
         .list::<F>(&q)
         .await
         .unwrap()
@@ -35,9 +36,21 @@ store_test!(r_perm_2_list_never_shows_another_users_private_records, |store| {
     let bob = user(&store, "Bob", Role::User).await;
     let carol = user(&store, "Carol", Role::User).await;
     let admin = user(&store, "Admin", Role::Admin).await;
-    let alice_private = store.create(alice.id(), contact("AlicePrivate", false)).await.unwrap();
-    let bob_private = store.create(bob.id(), contact("BobPrivate", false)).await.unwrap();
-    let bob_shared = store.create(bob.id(), contact("BobShared", true)).await.unwrap();
+    let alice_private = store
+        .records()
+        .create(alice.id(), contact("AlicePrivate", false))
+        .await
+        .unwrap();
+    let bob_private = store
+        .records()
+        .create(bob.id(), contact("BobPrivate", false))
+        .await
+        .unwrap();
+    let bob_shared = store
+        .records()
+        .create(bob.id(), contact("BobShared", true))
+        .await
+        .unwrap();
 
     let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
@@ -58,8 +71,8 @@ store_test!(r_perm_2_list_never_shows_another_users_private_records, |store| {
     // Activities reach owner and participants (invited or not), no one else.
     let mut meeting = task("Bob's call with Alice");
     meeting.participants = vec![participant(PartyKind::User, Some(alice.id()), None, false)];
-    let meeting = store.create(bob.id(), meeting).await.unwrap();
-    let bob_alone = store.create(bob.id(), task("Bob alone")).await.unwrap();
+    let meeting = store.records().create(bob.id(), meeting).await.unwrap();
+    let bob_alone = store.records().create(bob.id(), task("Bob alone")).await.unwrap();
     assert_eq!(
         visible_ids::<ActivityFields>(&store, Some(actor(&alice))).await,
         ids(&[meeting.id()])
@@ -83,7 +96,7 @@ store_test!(r_perm_2_list_never_shows_another_users_private_records, |store| {
         visible_to: Some(actor(&alice)),
         ..ListQuery::default()
     };
-    let page = store.list::<ContactFields>(&q).await.unwrap();
+    let page = store.records().list::<ContactFields>(&q).await.unwrap();
     assert_eq!(
         page.items.iter().map(|c| c.id()).collect::<Vec<_>>(),
         vec![bob_shared.id()]
@@ -96,6 +109,7 @@ store_test!(list_pages_with_cursor_and_modified_since, |store| {
     for i in 0..7 {
         created.push(
             store
+                .records()
                 .create(owner.id(), contact(&format!("P{i}"), false))
                 .await
                 .unwrap(),
@@ -114,7 +128,7 @@ store_test!(list_pages_with_cursor_and_modified_since, |store| {
     };
     let mut pages = 0;
     loop {
-        let page = store.list::<ContactFields>(&q).await.unwrap();
+        let page = store.records().list::<ContactFields>(&q).await.unwrap();
         pages += 1;
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|c| (c.meta.modified_at, c.id().to_string())));
@@ -129,12 +143,16 @@ store_test!(list_pages_with_cursor_and_modified_since, |store| {
     // Touch one record later; modified_since at its new time finds it and
     // only what was modified at or after that instant.
     tokio::time::sleep(Duration::from_millis(5)).await;
-    let touched = store.update(created[2].id(), 1, contact("P2b", false)).await.unwrap();
+    let touched = store
+        .records()
+        .update(created[2].id(), 1, contact("P2b", false))
+        .await
+        .unwrap();
     let q = ListQuery {
         modified_since: Some(touched.meta.modified_at),
         ..ListQuery::default()
     };
-    let page = store.list::<ContactFields>(&q).await.unwrap();
+    let page = store.records().list::<ContactFields>(&q).await.unwrap();
     assert_eq!(
         page.items.iter().map(|c| c.id()).collect::<Vec<_>>(),
         vec![touched.id()]
@@ -145,7 +163,7 @@ store_test!(list_pages_with_cursor_and_modified_since, |store| {
         cursor: Some("not a cursor".into()),
         ..ListQuery::default()
     };
-    let err = store.list::<ContactFields>(&bad).await.unwrap_err();
+    let err = store.records().list::<ContactFields>(&bad).await.unwrap_err();
     assert!(
         matches!(err, StoreError::Validation(ref v) if v.field == "cursor"),
         "{err:?}"

@@ -10,6 +10,7 @@ mod changes;
 mod concurrency;
 mod connect;
 mod email_tracking;
+mod handles;
 mod journal_and_flags;
 mod list;
 mod lookups;

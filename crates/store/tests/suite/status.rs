@@ -2,6 +2,7 @@
 //! quarantine, duplicates) on both backends (R-SAFE-1/2, R-EXPLAIN-1, R-RESET-1).
 
 use chrono::Utc;
+use crmsync_engine::{Origin, PairState};
 use crmsync_model::{ChangeOp, ContactFields, EntityKind, Role};
 use crmsync_store::status::{ConflictRow, Cursor, HistoryEntry, PairRow, StepState};
 
@@ -17,8 +18,8 @@ fn pair(profile: &str, collection: &str, crm_id: &str, href: &str) -> PairRow {
         etag: "e1".into(),
         uid: Some(crm_id.into()),
         crm_version: 1,
-        origin: "crm".into(),
-        state: "live".into(),
+        origin: Origin::Crm,
+        state: PairState::Live,
         base: [("first_name", "Ada"), ("email1", "ada@example.org")]
             .into_iter()
             .collect(),
@@ -30,28 +31,38 @@ fn pair(profile: &str, collection: &str, crm_id: &str, href: &str) -> PairRow {
 
 store_test!(pairs_round_trip_and_replace_by_id, |store| {
     let p = pair("alice", "contacts", "c1", "c1.vcf");
-    store.save_pair(&p).await.unwrap();
-    assert_eq!(store.pairs("alice", "contacts").await.unwrap(), vec![p.clone()]);
+    store.sync_state().save_pair(&p).await.unwrap();
+    assert_eq!(
+        store.sync_state().pairs("alice", "contacts").await.unwrap(),
+        vec![p.clone()]
+    );
 
     // Saving the same id again replaces it, even when href and version move.
     let mut moved = p.clone();
     moved.href = "renamed.vcf".into();
     moved.crm_version = 2;
     moved.base.set("email1", "ada@analytical.engine");
-    store.save_pair(&moved).await.unwrap();
-    assert_eq!(store.pairs("alice", "contacts").await.unwrap(), vec![moved.clone()]);
-    assert_eq!(store.pairs_of_record("alice", "c1").await.unwrap(), vec![moved]);
+    store.sync_state().save_pair(&moved).await.unwrap();
+    assert_eq!(
+        store.sync_state().pairs("alice", "contacts").await.unwrap(),
+        vec![moved.clone()]
+    );
+    assert_eq!(
+        store.sync_state().pairs_of_record("alice", "c1").await.unwrap(),
+        vec![moved]
+    );
     assert!(
-        store.pairs("bob", "contacts").await.unwrap().is_empty(),
+        store.sync_state().pairs("bob", "contacts").await.unwrap().is_empty(),
         "profiles are separate"
     );
 
-    store.delete_pair(&p.id).await.unwrap();
-    assert!(store.pairs("alice", "contacts").await.unwrap().is_empty());
+    store.sync_state().delete_pair(&p.id).await.unwrap();
+    assert!(store.sync_state().pairs("alice", "contacts").await.unwrap().is_empty());
 });
 
 store_test!(pairs_are_unique_per_record_and_per_item, |store| {
     store
+        .sync_state()
         .save_pair(&pair("alice", "contacts", "c1", "c1.vcf"))
         .await
         .unwrap();
@@ -59,24 +70,31 @@ store_test!(pairs_are_unique_per_record_and_per_item, |store| {
     // duplicate: the store refuses it.
     let mut twin = pair("alice", "contacts", "c1", "other.vcf");
     twin.id = "twin".into();
-    assert!(store.save_pair(&twin).await.is_err());
+    assert!(store.sync_state().save_pair(&twin).await.is_err());
     let mut twin = pair("alice", "contacts", "c2", "c1.vcf");
     twin.id = "twin2".into();
-    assert!(store.save_pair(&twin).await.is_err());
+    assert!(store.sync_state().save_pair(&twin).await.is_err());
 });
 
 store_test!(r_reset_1_reset_forgets_pairs_and_cursors_not_data, |store| {
     let owner = user(&store, "Reset", Role::User).await;
-    let record = store.create(owner.id(), contact("Kept", false)).await.unwrap();
+    let record = store
+        .records()
+        .create(owner.id(), contact("Kept", false))
+        .await
+        .unwrap();
     store
+        .sync_state()
         .save_pair(&pair("alice", "contacts", record.id(), "a.vcf"))
         .await
         .unwrap();
     store
+        .sync_state()
         .save_pair(&pair("alice", "calendar", "e1", "e1.ics"))
         .await
         .unwrap();
     store
+        .sync_state()
         .save_cursor(
             "alice",
             "contacts",
@@ -88,6 +106,7 @@ store_test!(r_reset_1_reset_forgets_pairs_and_cursors_not_data, |store| {
         .await
         .unwrap();
     store
+        .sync_state()
         .save_cursor(
             "alice",
             "calendar",
@@ -100,20 +119,34 @@ store_test!(r_reset_1_reset_forgets_pairs_and_cursors_not_data, |store| {
         .unwrap();
 
     // One collection.
-    assert_eq!(store.reset_pairs("alice", Some("contacts"), None).await.unwrap(), 1);
-    assert!(store.pairs("alice", "contacts").await.unwrap().is_empty());
-    assert!(store.cursor("alice", "contacts").await.unwrap().is_none());
-    assert_eq!(store.pairs("alice", "calendar").await.unwrap().len(), 1);
-    assert!(store.cursor("alice", "calendar").await.unwrap().is_some());
+    assert_eq!(
+        store
+            .sync_state()
+            .reset_pairs("alice", Some("contacts"), None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.sync_state().pairs("alice", "contacts").await.unwrap().is_empty());
+    assert!(store.sync_state().cursor("alice", "contacts").await.unwrap().is_none());
+    assert_eq!(store.sync_state().pairs("alice", "calendar").await.unwrap().len(), 1);
+    assert!(store.sync_state().cursor("alice", "calendar").await.unwrap().is_some());
     // The CRM record itself is untouched.
     assert_eq!(
-        store.get::<crmsync_model::ContactFields>(record.id()).await.unwrap(),
+        store
+            .records()
+            .get::<crmsync_model::ContactFields>(record.id())
+            .await
+            .unwrap(),
         record
     );
 
     // One record.
-    assert_eq!(store.reset_pairs("alice", None, Some("e1")).await.unwrap(), 1);
-    assert!(store.pairs("alice", "calendar").await.unwrap().is_empty());
+    assert_eq!(
+        store.sync_state().reset_pairs("alice", None, Some("e1")).await.unwrap(),
+        1
+    );
+    assert!(store.sync_state().pairs("alice", "calendar").await.unwrap().is_empty());
 });
 
 store_test!(
@@ -121,8 +154,8 @@ store_test!(
     |store| {
         let kept_pair = pair("alice", "calendar", "e1", "e1.ics");
         let reset_pair = pair("alice", "contacts", "c1", "c1.vcf");
-        store.save_pair(&kept_pair).await.unwrap();
-        store.save_pair(&reset_pair).await.unwrap();
+        store.sync_state().save_pair(&kept_pair).await.unwrap();
+        store.sync_state().save_pair(&reset_pair).await.unwrap();
         let conflict = |id: &str, p: &PairRow| ConflictRow {
             id: id.into(),
             profile: "alice".into(),
@@ -135,30 +168,50 @@ store_test!(
             resolved_at: None,
             resolution: None,
         };
-        store.add_conflict(&conflict("on-reset", &reset_pair)).await.unwrap();
-        store.add_conflict(&conflict("on-kept", &kept_pair)).await.unwrap();
+        store
+            .sync_state()
+            .add_conflict(&conflict("on-reset", &reset_pair))
+            .await
+            .unwrap();
+        store
+            .sync_state()
+            .add_conflict(&conflict("on-kept", &kept_pair))
+            .await
+            .unwrap();
 
-        store.reset_pairs("alice", Some("contacts"), None).await.unwrap();
+        store
+            .sync_state()
+            .reset_pairs("alice", Some("contacts"), None)
+            .await
+            .unwrap();
 
-        let open = store.open_conflicts(Some("alice")).await.unwrap();
+        let open = store.sync_state().open_conflicts(Some("alice")).await.unwrap();
         assert_eq!(
             open.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
             ["on-kept"],
             "only the conflict of the pair the reset kept stays open"
         );
-        let closed = store.conflict("on-reset").await.unwrap().unwrap();
+        let closed = store.sync_state().conflict("on-reset").await.unwrap().unwrap();
         assert_eq!(closed.resolution.as_deref(), Some("reset"));
         assert!(closed.resolved_at.is_some());
 
         // A whole-profile reset closes the rest.
-        store.reset_pairs("alice", None, None).await.unwrap();
-        assert!(store.open_conflicts(Some("alice")).await.unwrap().is_empty());
+        store.sync_state().reset_pairs("alice", None, None).await.unwrap();
+        assert!(
+            store
+                .sync_state()
+                .open_conflicts(Some("alice"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 );
 
 store_test!(cursors_and_min_seq, |store| {
-    assert_eq!(store.min_cursor_seq().await.unwrap(), None);
+    assert_eq!(store.sync_state().min_cursor_seq().await.unwrap(), None);
     store
+        .sync_state()
         .save_cursor(
             "a",
             "contacts",
@@ -170,6 +223,7 @@ store_test!(cursors_and_min_seq, |store| {
         .await
         .unwrap();
     store
+        .sync_state()
         .save_cursor(
             "b",
             "contacts",
@@ -181,6 +235,7 @@ store_test!(cursors_and_min_seq, |store| {
         .await
         .unwrap();
     store
+        .sync_state()
         .save_cursor(
             "a",
             "contacts",
@@ -192,40 +247,47 @@ store_test!(cursors_and_min_seq, |store| {
         .await
         .unwrap();
     assert_eq!(
-        store.cursor("a", "contacts").await.unwrap(),
+        store.sync_state().cursor("a", "contacts").await.unwrap(),
         Some(Cursor {
             crm_seq: 9,
             token: Some("t2".into())
         })
     );
-    assert_eq!(store.min_cursor_seq().await.unwrap(), Some(3));
+    assert_eq!(store.sync_state().min_cursor_seq().await.unwrap(), Some(3));
 });
 
 store_test!(r_safe_2_journal_keeps_unfinished_steps_until_closed, |store| {
-    let run = store.begin_run("alice").await.unwrap();
+    let run = store.sync_state().begin_run("alice").await.unwrap();
     let actions = vec![
         "{\"a\":1}".to_string(),
         "{\"a\":2}".to_string(),
         "{\"a\":3}".to_string(),
     ];
     let first = store
+        .sync_state()
         .journal_plan(&run.id, "alice", "contacts", &actions)
         .await
         .unwrap();
     assert_eq!(first, 1);
-    store.journal_mark(&run.id, first, StepState::Done, None).await.unwrap();
     store
+        .sync_state()
+        .journal_mark(&run.id, first, StepState::Done, None)
+        .await
+        .unwrap();
+    store
+        .sync_state()
         .journal_mark(&run.id, first + 1, StepState::Started, None)
         .await
         .unwrap();
     // A crash now leaves step 2 started and step 3 planned.
-    let open = store.journal_unfinished("alice").await.unwrap();
+    let open = store.sync_state().journal_unfinished("alice").await.unwrap();
     assert_eq!(open.iter().map(|s| s.step).collect::<Vec<_>>(), vec![2, 3]);
     assert_eq!(open[0].state, StepState::Started);
     assert_eq!(open[1].action, "{\"a\":3}");
     // A second plan in the same run continues the numbering.
     assert_eq!(
         store
+            .sync_state()
             .journal_plan(&run.id, "alice", "calendar", &actions[..1])
             .await
             .unwrap(),
@@ -233,17 +295,23 @@ store_test!(r_safe_2_journal_keeps_unfinished_steps_until_closed, |store| {
     );
     for s in &open {
         store
+            .sync_state()
             .journal_mark(&s.run_id, s.step, StepState::Replanned, Some("closed"))
             .await
             .unwrap();
     }
-    store.journal_mark(&run.id, 4, StepState::Done, None).await.unwrap();
-    assert!(store.journal_unfinished("alice").await.unwrap().is_empty());
     store
+        .sync_state()
+        .journal_mark(&run.id, 4, StepState::Done, None)
+        .await
+        .unwrap();
+    assert!(store.sync_state().journal_unfinished("alice").await.unwrap().is_empty());
+    store
+        .sync_state()
         .finish_run(&run.id, crmsync_store::status::RunState::Ok, Some("{}"), None)
         .await
         .unwrap();
-    let runs = store.runs("alice", 5).await.unwrap();
+    let runs = store.sync_state().runs("alice", 5).await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome, crmsync_store::status::RunState::Ok);
     assert!(runs[0].finished_at.is_some());
@@ -252,6 +320,7 @@ store_test!(r_safe_2_journal_keeps_unfinished_steps_until_closed, |store| {
 store_test!(r_explain_1_history_by_record_or_item_in_order, |store| {
     for (i, action) in ["groupware create", "crm update", "status unlink"].iter().enumerate() {
         store
+            .sync_state()
             .add_history(&HistoryEntry {
                 profile: "alice".into(),
                 collection: "contacts".into(),
@@ -267,14 +336,29 @@ store_test!(r_explain_1_history_by_record_or_item_in_order, |store| {
             .await
             .unwrap();
     }
-    let by_crm = store.history("alice", Some("c1"), None).await.unwrap();
+    let by_crm = store.sync_state().history("alice", Some("c1"), None).await.unwrap();
     assert_eq!(
         by_crm.iter().map(|h| h.rule.as_str()).collect::<Vec<_>>(),
         ["R-TEST-0", "R-TEST-1", "R-TEST-2"]
     );
-    assert_eq!(store.history("alice", None, Some("c1.vcf")).await.unwrap().len(), 2);
-    assert!(store.history("bob", Some("c1"), None).await.unwrap().is_empty());
-    assert_eq!(store.run_history("r").await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .sync_state()
+            .history("alice", None, Some("c1.vcf"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(
+        store
+            .sync_state()
+            .history("bob", Some("c1"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.sync_state().run_history("r").await.unwrap().len(), 3);
 });
 
 store_test!(r_edit_3_conflicts_queue_once_and_resolve, |store| {
@@ -290,46 +374,74 @@ store_test!(r_edit_3_conflicts_queue_once_and_resolve, |store| {
         resolved_at: None,
         resolution: None,
     };
-    store.add_conflict(&c).await.unwrap();
+    store.sync_state().add_conflict(&c).await.unwrap();
     // The same conflict seen again by a re-run is not queued twice.
     let mut again = c.clone();
     again.id = "k2".into();
-    assert_eq!(store.add_conflict(&again).await.unwrap().id, "k1");
-    assert_eq!(store.open_conflicts(Some("alice")).await.unwrap().len(), 1);
+    assert_eq!(store.sync_state().add_conflict(&again).await.unwrap().id, "k1");
+    assert_eq!(store.sync_state().open_conflicts(Some("alice")).await.unwrap().len(), 1);
     // A different conflict on the same pair supersedes the old one.
     let mut other = c.clone();
     other.id = "k3".into();
     other.fields = "[{\"key\":\"phone_mobile\"}]".into();
-    store.add_conflict(&other).await.unwrap();
-    let open = store.open_conflicts(None).await.unwrap();
+    store.sync_state().add_conflict(&other).await.unwrap();
+    let open = store.sync_state().open_conflicts(None).await.unwrap();
     assert_eq!(open.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["k3"]);
-    store.resolve_conflict("k3", "crm").await.unwrap();
-    assert!(store.open_conflicts(Some("alice")).await.unwrap().is_empty());
+    store.sync_state().resolve_conflict("k3", "crm").await.unwrap();
+    assert!(
+        store
+            .sync_state()
+            .open_conflicts(Some("alice"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
-        store.conflict("k3").await.unwrap().unwrap().resolution.as_deref(),
+        store
+            .sync_state()
+            .conflict("k3")
+            .await
+            .unwrap()
+            .unwrap()
+            .resolution
+            .as_deref(),
         Some("crm")
     );
 });
 
 store_test!(r_safe_4_quarantine_and_duplicates_reports, |store| {
     store
+        .sync_state()
         .quarantine("alice", "contacts", "bad.vcf", "e1", "line 2: no END")
         .await
         .unwrap();
     store
+        .sync_state()
         .quarantine("alice", "contacts", "bad.vcf", "e2", "line 3: no END")
         .await
         .unwrap();
-    let q = store.quarantined("alice").await.unwrap();
+    let q = store.sync_state().quarantined("alice").await.unwrap();
     assert_eq!(q.len(), 1, "one row per item, latest verdict");
     assert_eq!((q[0].etag.as_str(), q[0].error.as_str()), ("e2", "line 3: no END"));
-    store.release_quarantine("alice", "contacts", "bad.vcf").await.unwrap();
-    assert!(store.quarantined("alice").await.unwrap().is_empty());
+    store
+        .sync_state()
+        .release_quarantine("alice", "contacts", "bad.vcf")
+        .await
+        .unwrap();
+    assert!(store.sync_state().quarantined("alice").await.unwrap().is_empty());
 
-    store.save_duplicates("alice", "contacts", "[1]").await.unwrap();
-    store.save_duplicates("alice", "contacts", "[2]").await.unwrap();
+    store
+        .sync_state()
+        .save_duplicates("alice", "contacts", "[1]")
+        .await
+        .unwrap();
+    store
+        .sync_state()
+        .save_duplicates("alice", "contacts", "[2]")
+        .await
+        .unwrap();
     assert_eq!(
-        store.duplicates("alice").await.unwrap(),
+        store.sync_state().duplicates("alice").await.unwrap(),
         vec![("contacts".to_string(), "[2]".to_string())]
     );
 });
@@ -338,15 +450,17 @@ store_test!(r_safe_2_create_with_id_is_idempotent, |store| {
     let owner = user(&store, "Idem", Role::User).await;
     let id = "5f0c1b9e-0000-4000-8000-000000000001";
     let first = store
+        .records()
         .create_with_id(id, owner.id(), contact("Once", false))
         .await
         .unwrap();
     let second = store
+        .records()
         .create_with_id(id, owner.id(), contact("Twice", false))
         .await
         .unwrap();
     assert_eq!(first, second, "the second call finds the first record");
-    let changes = store.changes_since(0, 100).await.unwrap();
+    let changes = store.records().changes_since(0, 100).await.unwrap();
     assert_eq!(changes.iter().filter(|c| c.record_id == id).count(), 1, "created once");
 });
 
@@ -358,17 +472,24 @@ store_test!(r_store_4_an_id_deleted_twice_keeps_the_newest_tombstone, |store| {
     let owner = user(&store, "Twice", Role::User).await;
     let id = "5f0c1b9e-0000-4000-8000-000000000002";
     store
+        .records()
         .create_with_id(id, owner.id(), contact("First life", false))
         .await
         .unwrap();
-    store.delete::<ContactFields>(id, None).await.unwrap();
+    store.records().delete::<ContactFields>(id, None).await.unwrap();
     store
+        .records()
         .create_with_id(id, owner.id(), contact("Second life", false))
         .await
         .unwrap();
-    store.delete::<ContactFields>(id, None).await.unwrap();
-    let stone = store.tombstone(EntityKind::Contact, id).await.unwrap().expect("kept");
-    let last = store.changes_since(0, 100).await.unwrap().pop().unwrap();
+    store.records().delete::<ContactFields>(id, None).await.unwrap();
+    let stone = store
+        .records()
+        .tombstone(EntityKind::Contact, id)
+        .await
+        .unwrap()
+        .expect("kept");
+    let last = store.records().changes_since(0, 100).await.unwrap().pop().unwrap();
     assert_eq!(
         (last.op, last.seq),
         (ChangeOp::Delete, stone.seq),

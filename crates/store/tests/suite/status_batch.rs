@@ -2,6 +2,7 @@
 //! collections (R-SYNC-PERF-3), on both backends.
 
 use chrono::Utc;
+use crmsync_engine::{Origin, PairState};
 use crmsync_store::status::{HistoryEntry, PairRow, StatusOp, StepState};
 
 fn pair(id: &str, crm_id: &str, href: &str) -> PairRow {
@@ -14,8 +15,8 @@ fn pair(id: &str, crm_id: &str, href: &str) -> PairRow {
         etag: "e1".into(),
         uid: None,
         crm_version: 1,
-        origin: "crm".into(),
-        state: "live".into(),
+        origin: Origin::Crm,
+        state: PairState::Live,
         base: [("first_name", "Ada")].into_iter().collect(),
         facts: None,
         raw: None,
@@ -48,12 +49,14 @@ fn done(run_id: &str, step: i64) -> StatusOp {
 }
 
 store_test!(r_sync_perf_1_a_batch_lands_in_order, |store| {
-    let run = store.begin_run("alice").await.unwrap();
+    let run = store.sync_state().begin_run("alice").await.unwrap();
     store
+        .sync_state()
         .journal_plan(&run.id, "alice", "contacts", &["{}".into(), "{}".into()])
         .await
         .unwrap();
     store
+        .sync_state()
         .apply_status(&[
             done(&run.id, 1),
             StatusOp::History(history(&run.id, "created")),
@@ -64,28 +67,30 @@ store_test!(r_sync_perf_1_a_batch_lands_in_order, |store| {
         ])
         .await
         .unwrap();
-    let steps = store.journal(&run.id).await.unwrap();
+    let steps = store.sync_state().journal(&run.id).await.unwrap();
     assert_eq!(steps[0].state, StepState::Done);
     assert_eq!(
         steps[1].state,
         StepState::Planned,
         "a step the batch does not name is untouched"
     );
-    assert_eq!(store.run_history(&run.id).await.unwrap().len(), 1);
-    let pairs = store.pairs("alice", "contacts").await.unwrap();
+    assert_eq!(store.sync_state().run_history(&run.id).await.unwrap().len(), 1);
+    let pairs = store.sync_state().pairs("alice", "contacts").await.unwrap();
     assert_eq!(pairs.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), vec!["p1"]);
 });
 
 store_test!(r_sync_perf_1_a_batch_that_fails_leaves_nothing, |store| {
-    let run = store.begin_run("alice").await.unwrap();
+    let run = store.sync_state().begin_run("alice").await.unwrap();
     store
+        .sync_state()
         .journal_plan(&run.id, "alice", "contacts", &["{}".into()])
         .await
         .unwrap();
-    store.save_pair(&pair("p1", "c1", "c1.vcf")).await.unwrap();
+    store.sync_state().save_pair(&pair("p1", "c1", "c1.vcf")).await.unwrap();
     // The second pair names the same item as p1: the unique key refuses it,
     // and with it the mark and history written before it in the batch.
     let result = store
+        .sync_state()
         .apply_status(&[
             done(&run.id, 1),
             StatusOp::History(history(&run.id, "created")),
@@ -93,27 +98,41 @@ store_test!(r_sync_perf_1_a_batch_that_fails_leaves_nothing, |store| {
         ])
         .await;
     assert!(result.is_err());
-    assert_eq!(store.journal(&run.id).await.unwrap()[0].state, StepState::Planned);
-    assert!(store.run_history(&run.id).await.unwrap().is_empty());
-    assert_eq!(store.pairs("alice", "contacts").await.unwrap().len(), 1);
+    assert_eq!(
+        store.sync_state().journal(&run.id).await.unwrap()[0].state,
+        StepState::Planned
+    );
+    assert!(store.sync_state().run_history(&run.id).await.unwrap().is_empty());
+    assert_eq!(store.sync_state().pairs("alice", "contacts").await.unwrap().len(), 1);
 });
 
 store_test!(r_sync_perf_3_remembered_collections_go_with_a_reset, |store| {
-    assert_eq!(store.remembered_collection("alice", "contacts").await.unwrap(), None);
+    assert_eq!(
+        store
+            .sync_state()
+            .remembered_collection("alice", "contacts")
+            .await
+            .unwrap(),
+        None
+    );
     store
+        .sync_state()
         .remember_collection("alice", "contacts", "{\"id\":\"/a/\"}")
         .await
         .unwrap();
     store
+        .sync_state()
         .remember_collection("alice", "contacts", "{\"id\":\"/b/\"}")
         .await
         .unwrap();
     store
+        .sync_state()
         .remember_collection("alice", "calendar", "{\"id\":\"/cal/\"}")
         .await
         .unwrap();
     assert_eq!(
         store
+            .sync_state()
             .remembered_collection("alice", "contacts")
             .await
             .unwrap()
@@ -122,15 +141,34 @@ store_test!(r_sync_perf_3_remembered_collections_go_with_a_reset, |store| {
         "the latest wins"
     );
     // R-RESET-1: a reset of one collection makes its next run discover again.
-    store.reset_pairs("alice", Some("contacts"), None).await.unwrap();
-    assert_eq!(store.remembered_collection("alice", "contacts").await.unwrap(), None);
+    store
+        .sync_state()
+        .reset_pairs("alice", Some("contacts"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sync_state()
+            .remembered_collection("alice", "contacts")
+            .await
+            .unwrap(),
+        None
+    );
     assert!(
         store
+            .sync_state()
             .remembered_collection("alice", "calendar")
             .await
             .unwrap()
             .is_some()
     );
-    store.forget_collection("alice", "calendar").await.unwrap();
-    assert_eq!(store.remembered_collection("alice", "calendar").await.unwrap(), None);
+    store.sync_state().forget_collection("alice", "calendar").await.unwrap();
+    assert_eq!(
+        store
+            .sync_state()
+            .remembered_collection("alice", "calendar")
+            .await
+            .unwrap(),
+        None
+    );
 });

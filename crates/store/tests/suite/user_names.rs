@@ -14,22 +14,26 @@ fn named(name: &str) -> UserFields {
 }
 
 store_test!(r_api_16_a_second_user_of_the_same_name_is_a_conflict, |store| {
-    let (bob, _) = store.create_user(named("Bob")).await.unwrap();
+    let (bob, _) = store.records().create_user(named("Bob")).await.unwrap();
     for twin in ["Bob", "bob", " BOB "] {
-        let err = store.create_user(named(twin)).await.unwrap_err();
+        let err = store.records().create_user(named(twin)).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{twin}: {err}");
         assert!(err.to_string().contains("exists already"), "{err}");
     }
     // Renaming another user onto the name is refused the same way, and
     // nothing changed.
-    let (carol, _) = store.create_user(named("Carol")).await.unwrap();
+    let (carol, _) = store.records().create_user(named("Carol")).await.unwrap();
     let err = store
+        .records()
         .update::<UserFields>(carol.id(), carol.version(), named("bob"))
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
-    assert_eq!(store.get::<UserFields>(carol.id()).await.unwrap().fields.name, "Carol");
+    assert_eq!(
+        store.records().get::<UserFields>(carol.id()).await.unwrap().fields.name,
+        "Carol"
+    );
     // The name is free again once its user is gone.
-    store.delete::<UserFields>(bob.id(), None).await.unwrap();
-    store.create_user(named("bob")).await.unwrap();
+    store.records().delete::<UserFields>(bob.id(), None).await.unwrap();
+    store.records().create_user(named("bob")).await.unwrap();
 });

@@ -100,11 +100,11 @@ pub(crate) fn add_user(fields: &mut ActivityFields, user_id: &str) -> bool {
 /// Adds `user_id` to the CRM e-mail `id` (compare-and-set, re-read on a race).
 pub(crate) async fn link_user(store: &Store, id: &str, user_id: &str) -> Result<bool, SyncError> {
     for _ in 0..5 {
-        let mut email: crmsync_model::Activity = store.get(id).await?;
+        let mut email: crmsync_model::Activity = store.records().get(id).await?;
         if !add_user(&mut email.fields, user_id) {
             return Ok(false);
         }
-        match store.update(id, email.meta.version, email.fields).await {
+        match store.records().update(id, email.meta.version, email.fields).await {
             Ok(_) => return Ok(true),
             Err(crmsync_store::StoreError::VersionConflict { .. }) => continue,
             Err(e) => return Err(e.into()),

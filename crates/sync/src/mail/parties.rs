@@ -48,10 +48,10 @@ async fn lookup(store: &Store, actor: &Actor, address: &MailAddress) -> Result<P
         email: Some(email.to_string()),
         name: name.or_else(|| address.name.clone()),
     };
-    if let Some(user) = store.users_by_email(email).await?.into_iter().next() {
+    if let Some(user) = store.records().users_by_email(email).await?.into_iter().next() {
         return Ok(party(PartyKind::User, &user.meta.id, Some(user.fields.name)));
     }
-    let mut contacts = store.contacts_by_email(email).await?;
+    let mut contacts = store.records().contacts_by_email(email).await?;
     contacts.retain(|c| c.readable_by(actor));
     // Oldest first from the store; a stable sort keeps that among equals.
     contacts.sort_by_key(|c| !c.fields.active);
@@ -60,6 +60,7 @@ async fn lookup(store: &Store, actor: &Actor, address: &MailAddress) -> Result<P
         return Ok(party(PartyKind::Contact, &contact.meta.id, Some(name)));
     }
     let lead = store
+        .records()
         .leads_by_email(email)
         .await?
         .into_iter()

@@ -110,6 +110,7 @@ async fn poll_folders(
     let source = mail.source.as_ref();
     let mut tracked = Tracked {
         by_key: store
+            .sync_state()
             .tracked_mail(profile)
             .await?
             .into_iter()
@@ -126,11 +127,15 @@ async fn poll_folders(
     };
     for folder in mail.tracking.folders() {
         let is_tracking_folder = folder == mail.tracking.folder;
-        let mut since = store.mail_folder(profile, &folder).await?.map(|r| FolderPosition {
-            uid_validity: r.uid_validity,
-            highest_modseq: r.highest_modseq,
-            uid_next: r.uid_next,
-        });
+        let mut since = store
+            .sync_state()
+            .mail_folder(profile, &folder)
+            .await?
+            .map(|r| FolderPosition {
+                uid_validity: r.uid_validity,
+                highest_modseq: r.highest_modseq,
+                uid_next: r.uid_next,
+            });
         // The tracking folder is created when missing (R-TRACK-4): on the
         // first poll, and when it was deleted since.
         if is_tracking_folder && since.is_none() && !dry_run {
@@ -155,7 +160,7 @@ async fn poll_folders(
                 highest_modseq: p.highest_modseq,
                 uid_next: p.uid_next,
             };
-            store.save_mail_folder(profile, &folder, &row).await?;
+            store.sync_state().save_mail_folder(profile, &folder, &row).await?;
         }
     }
     Ok(report)
@@ -287,7 +292,10 @@ impl FolderPass<'_> {
         if !self.dry_run {
             let mut untracked = row.clone();
             untracked.tracked = false;
-            self.store.save_tracked_mail(self.profile, &untracked).await?;
+            self.store
+                .sync_state()
+                .save_tracked_mail(self.profile, &untracked)
+                .await?;
             *row = untracked;
         }
         tracing::info!(
@@ -341,7 +349,7 @@ impl FolderPass<'_> {
                         regarding,
                     )
                     .await?;
-                    match self.store.create_email(self.user_id, &key, fields).await? {
+                    match self.store.records().create_email(self.user_id, &key, fields).await? {
                         EmailCreate::Created(a) => {
                             *report.applied.entry("crm create".into()).or_default() += 1;
                             a.meta.id
@@ -370,14 +378,14 @@ impl FolderPass<'_> {
             };
             // The CRM side is committed first: a crash here re-finds the
             // e-mail by its key on the next run.
-            self.store.save_tracked_mail(self.profile, &row).await?;
+            self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
             if !row.marked {
                 let outcome = source
                     .add_keyword(folder, message.uid, c.modseq, &self.mail.tracking.tracked_keyword)
                     .await?;
                 if outcome == MarkOutcome::Marked {
                     row.marked = true;
-                    self.store.save_tracked_mail(self.profile, &row).await?;
+                    self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
                 }
             }
             tracked.by_key.insert(key, row);
@@ -392,7 +400,7 @@ impl FolderPass<'_> {
         references: &[String],
     ) -> Result<Option<RecordRef>, SyncError> {
         for key in in_reply_to.iter().chain(references.iter().rev()) {
-            let parent: Option<Activity> = self.store.email_by_message_key(key).await?;
+            let parent: Option<Activity> = self.store.records().email_by_message_key(key).await?;
             if let Some(regarding) = parent.and_then(|p| p.fields.regarding) {
                 return Ok(Some(regarding));
             }

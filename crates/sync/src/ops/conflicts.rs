@@ -40,7 +40,7 @@ impl FromStr for ConflictChoice {
 /// written to either side here: the next sync (which reads the pair again)
 /// does that, with preconditions, and records it in the history.
 pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &ConflictChoice) -> Result<(), SyncError> {
-    let Some(conflict) = store.conflict(conflict_id).await? else {
+    let Some(conflict) = store.sync_state().conflict(conflict_id).await? else {
         return Err(SyncError::Profile {
             profile: String::new(),
             message: format!("no conflict {conflict_id}"),
@@ -56,10 +56,13 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
         profile: conflict.profile.clone(),
         message: format!("conflict {conflict_id} is unreadable ({e}); reset the record"),
     })?;
-    let pairs = store.pairs_of_record(&conflict.profile, &conflict.crm_id).await?;
+    let pairs = store
+        .sync_state()
+        .pairs_of_record(&conflict.profile, &conflict.crm_id)
+        .await?;
     let Some(mut pair) = pairs.into_iter().find(|p| p.id == conflict.pair_id) else {
         // The pair is gone (reset or deleted): nothing is held any more.
-        store.resolve_conflict(conflict_id, "obsolete").await?;
+        store.sync_state().resolve_conflict(conflict_id, "obsolete").await?;
         return Ok(());
     };
     let label = match choice {
@@ -104,9 +107,12 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
     // look at this pair: an unknown ETag makes it re-read the item, and a
     // forgotten cursor makes the pass read both sides in full.
     pair.etag = String::new();
-    store.save_pair(&pair).await?;
-    store.forget_cursor(&pair.profile, &pair.collection).await?;
-    store.resolve_conflict(conflict_id, label).await?;
+    store.sync_state().save_pair(&pair).await?;
+    store
+        .sync_state()
+        .forget_cursor(&pair.profile, &pair.collection)
+        .await?;
+    store.sync_state().resolve_conflict(conflict_id, label).await?;
     // R-EDIT-3: the choice and the values it overwrites go into the history,
     // so `explain` shows what was lost even before the next sync writes it.
     let kept_from = |f: &FieldConflict| match choice {
@@ -116,6 +122,7 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
         ConflictChoice::Merged(_) => Side::Groupware,
     };
     store
+        .sync_state()
         .add_history(&HistoryEntry {
             profile: pair.profile.clone(),
             collection: pair.collection.clone(),

@@ -3,10 +3,11 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use crmsync_connector::Href;
-use crmsync_engine::{CollectionInput, EntityClass, Explanation, GroupwareSide, ItemRef, PairedItem};
+use crmsync_engine::{CollectionInput, EntityClass, Explanation, GroupwareSide, ItemRef, PairState, PairedItem};
 use crmsync_mapping::CardVersion;
 use crmsync_mapping::ParticipantDirectory;
 use crmsync_model::{ActivityFields, ContactFields, EntityKind, ParticipantSyncStatus, ResponseStatus};
+use crmsync_store::status::TextColumn;
 use crmsync_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -45,7 +46,7 @@ pub struct RecordExplanation {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pair_state: Option<String>,
+    pub pair_state: Option<PairState>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Explanation>,
     /// An appointment's participants: each one's sync status and answer (R-CAL-3).
@@ -72,7 +73,7 @@ impl fmt::Display for RecordExplanation {
         }
         writeln!(f, "  in the CRM: {}", self.crm)?;
         match (&self.href, &self.pair_state) {
-            (Some(href), Some(state)) => writeln!(f, "  paired with {href} ({state})")?,
+            (Some(href), Some(state)) => writeln!(f, "  paired with {href} ({})", state.as_text())?,
             _ => writeln!(f, "  not paired with any groupware item")?,
         }
         match &self.explanation {
@@ -129,11 +130,19 @@ pub async fn explain_record(
     record_id: &str,
     now: DateTime<Utc>,
 ) -> Result<RecordExplanation, SyncError> {
-    let pairs = store.pairs_of_record(&profile.name, record_id).await?;
+    let pairs = store.sync_state().pairs_of_record(&profile.name, record_id).await?;
     let (class, crm) = match class_of(store, record_id).await? {
         Some(c) => (Some(c), "present"),
-        None if store.tombstone(EntityKind::Contact, record_id).await?.is_some()
-            || store.tombstone(EntityKind::Activity, record_id).await?.is_some() =>
+        None if store
+            .records()
+            .tombstone(EntityKind::Contact, record_id)
+            .await?
+            .is_some()
+            || store
+                .records()
+                .tombstone(EntityKind::Activity, record_id)
+                .await?
+                .is_some() =>
         {
             let class = pairs.first().and_then(|p| class_of_collection(&p.collection));
             (class, "deleted")
@@ -145,6 +154,7 @@ pub async fn explain_record(
     };
     let pair = pairs.first();
     let history = store
+        .sync_state()
         .history(&profile.name, Some(record_id), pair.map(|p| p.href.as_str()))
         .await?
         .into_iter()
@@ -162,7 +172,7 @@ pub async fn explain_record(
         class,
         crm,
         href: pair.map(|p| p.href.clone()),
-        pair_state: pair.map(|p| p.state.clone()),
+        pair_state: pair.map(|p| p.state),
         explanation: None,
         participants: Vec::new(),
         history,
@@ -204,7 +214,7 @@ pub async fn explain_record(
         }
     }
     if class == EntityClass::Events
-        && let Ok(activity) = store.get::<ActivityFields>(record_id).await
+        && let Ok(activity) = store.records().get::<ActivityFields>(record_id).await
     {
         out.participants = activity
             .fields
@@ -231,12 +241,12 @@ pub async fn explain_record(
 }
 
 async fn class_of(store: &Store, id: &str) -> Result<Option<EntityClass>, SyncError> {
-    match store.get::<ContactFields>(id).await {
+    match store.records().get::<ContactFields>(id).await {
         Ok(_) => return Ok(Some(EntityClass::Contacts)),
         Err(StoreError::NotFound { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    match store.get::<ActivityFields>(id).await {
+    match store.records().get::<ActivityFields>(id).await {
         Ok(a) => Ok(Some(EntityClass::for_activity(a.fields.kind))),
         Err(StoreError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e.into()),

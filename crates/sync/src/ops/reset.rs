@@ -18,6 +18,7 @@ pub struct ResetScope {
 /// many pairs went. A removed-by-user pair (R-DEL-2) comes back this way.
 pub async fn reset(store: &Store, profile: &str, scope: &ResetScope) -> Result<u64, SyncError> {
     Ok(store
+        .sync_state()
         .reset_pairs(profile, scope.collection.as_deref(), scope.record_id.as_deref())
         .await?)
 }

@@ -10,7 +10,6 @@ use crmsync_store::{Entity, Store, StoreError};
 use serde::Serialize;
 
 use crate::error::SyncError;
-use crate::pair_codec::name_of;
 
 /// Why a record could not be untracked.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +54,13 @@ pub async fn stop_tracking(
     record_id: &str,
     delete_in_crm: bool,
 ) -> Result<UntrackReport, UntrackError> {
-    let Some(mut pair) = store.pairs_of_record(profile, record_id).await?.into_iter().next() else {
+    let Some(mut pair) = store
+        .sync_state()
+        .pairs_of_record(profile, record_id)
+        .await?
+        .into_iter()
+        .next()
+    else {
         return Err(UntrackError::NotTracked {
             profile: profile.to_string(),
             record_id: record_id.to_string(),
@@ -80,18 +85,25 @@ pub async fn stop_tracking(
         None
     };
 
-    pair.state = name_of(&PairState::Unlinked);
+    pair.state = PairState::Unlinked;
     pair.updated_at = Utc::now();
-    store.save_pair(&pair).await?;
+    store.sync_state().save_pair(&pair).await?;
     if let Some(version) = owner_version {
         if contact {
-            store.delete::<ContactFields>(record_id, Some(version)).await?;
+            store
+                .records()
+                .delete::<ContactFields>(record_id, Some(version))
+                .await?;
         } else {
-            store.delete::<ActivityFields>(record_id, Some(version)).await?;
+            store
+                .records()
+                .delete::<ActivityFields>(record_id, Some(version))
+                .await?;
         }
     }
     let deleted_in_crm = owner_version.is_some();
     store
+        .sync_state()
         .add_history(&HistoryEntry {
             profile: profile.to_string(),
             collection: pair.collection.clone(),
@@ -120,7 +132,7 @@ pub async fn stop_tracking(
 
 /// The record's owner and version; `None` when it is gone already.
 async fn meta_of<F: Entity>(store: &Store, id: &str) -> Result<Option<(String, i64)>, StoreError> {
-    match store.get::<F>(id).await {
+    match store.records().get::<F>(id).await {
         Ok(r) => Ok(Some((r.meta.owner_id, r.meta.version))),
         Err(StoreError::NotFound { .. }) => Ok(None),
         Err(e) => Err(e),

@@ -335,6 +335,7 @@ impl Mailbox<'_> {
 
 async fn contacts(store: &Store) -> Vec<crmsync_model::Contact> {
     store
+        .records()
         .list::<ContactFields>(&ListQuery {
             limit: MAX_PAGE,
             ..ListQuery::default()
@@ -362,6 +363,7 @@ async fn table(mailbox: Mailbox<'_>, kind: &str) {
     // A CRM contact that must reach the groupware despite the bad items.
     let user = mailbox
         .store()
+        .records()
         .list::<crmsync_model::UserFields>(&ListQuery::default())
         .await
         .unwrap();
@@ -373,7 +375,7 @@ async fn table(mailbox: Mailbox<'_>, kind: &str) {
         active: true,
         ..ContactFields::default()
     };
-    mailbox.store().create(&owner, ada).await.unwrap();
+    mailbox.store().records().create(&owner, ada).await.unwrap();
 
     let mut stored: Vec<(Row, Vec<u8>)> = Vec::new();
     for row in rows() {
@@ -413,7 +415,7 @@ async fn table(mailbox: Mailbox<'_>, kind: &str) {
     let first = mailbox.sync().await;
     let seen = quarantined(&first);
     let crm = contacts(mailbox.store()).await;
-    let store_quarantine = mailbox.store().quarantined("alice").await.unwrap();
+    let store_quarantine = mailbox.store().sync_state().quarantined("alice").await.unwrap();
     for (row, bytes) in &stored {
         let key = format!("{}/{}", row.collection, row.file);
         match row.expect {
@@ -453,7 +455,7 @@ async fn table(mailbox: Mailbox<'_>, kind: &str) {
             }
             Expect::EventImported(subject, hours) => {
                 assert!(!seen.contains_key(&key), "{kind} {:?}: {first}", row.name);
-                let events = mailbox.store().activities_for_user(&owner).await.unwrap();
+                let events = mailbox.store().records().activities_for_user(&owner).await.unwrap();
                 let event = events
                     .iter()
                     .find(|a| a.fields.subject == subject)
@@ -491,7 +493,7 @@ async fn table(mailbox: Mailbox<'_>, kind: &str) {
             "{kind}: good card {last} imported: {first}"
         );
     }
-    let events = mailbox.store().activities_for_user(&owner).await.unwrap();
+    let events = mailbox.store().records().activities_for_user(&owner).await.unwrap();
     assert!(
         events.iter().any(|a| a.fields.subject == "Good meeting"),
         "{kind}: good event imported: {first}"
@@ -508,7 +510,7 @@ async fn table(mailbox: Mailbox<'_>, kind: &str) {
     assert_eq!(writes(&second), 0, "{kind}: a second run writes nothing: {second}");
     // The status store keeps each verdict as first made (message and time);
     // a run that lists nothing new need not mention them again.
-    let again = mailbox.store().quarantined("alice").await.unwrap();
+    let again = mailbox.store().sync_state().quarantined("alice").await.unwrap();
     let rows_of = |q: &[crmsync_store::status::QuarantineRow]| {
         q.iter()
             .map(|r| (r.href.clone(), r.etag.clone(), r.error.clone(), r.at))
@@ -557,6 +559,7 @@ fn writes(report: &RunReport) -> usize {
 async fn too_large_for_an_item(mailbox: Mailbox<'_>, kind: &str) {
     let users = mailbox
         .store()
+        .records()
         .list::<crmsync_model::UserFields>(&ListQuery::default())
         .await
         .unwrap();
@@ -571,7 +574,7 @@ async fn too_large_for_an_item(mailbox: Mailbox<'_>, kind: &str) {
         notes: Some("n".repeat(10 * 1000 * 1000)),
         ..contact("Notes")
     };
-    let huge_note = mailbox.store().create(&owner, huge_note).await.unwrap();
+    let huge_note = mailbox.store().records().create(&owner, huge_note).await.unwrap();
     // The largest photo the CRM stores: a data URI of MAX_PHOTO_LEN bytes.
     let prefix = "data:image/jpeg;base64,";
     let b64 = base64_encode(&vec![7u8; (MAX_PHOTO_LEN - prefix.len()) / 4 * 3]);
@@ -579,8 +582,13 @@ async fn too_large_for_an_item(mailbox: Mailbox<'_>, kind: &str) {
         photo: Some(format!("{prefix}{b64}")),
         ..contact("Portrait")
     };
-    mailbox.store().create(&owner, portrait).await.unwrap();
-    mailbox.store().create(&owner, contact("Small")).await.unwrap();
+    mailbox.store().records().create(&owner, portrait).await.unwrap();
+    mailbox
+        .store()
+        .records()
+        .create(&owner, contact("Small"))
+        .await
+        .unwrap();
 
     let first = mailbox.sync().await;
     assert_eq!(
@@ -607,7 +615,7 @@ async fn too_large_for_an_item(mailbox: Mailbox<'_>, kind: &str) {
         2,
         "{kind}: the portrait and the small contact reach the groupware: {first}"
     );
-    let pairs = mailbox.store().pairs("alice", "contacts").await.unwrap();
+    let pairs = mailbox.store().sync_state().pairs("alice", "contacts").await.unwrap();
     assert!(
         !pairs.iter().any(|p| p.crm_id == huge_note.id()),
         "{kind}: nothing is paired for the record that was not written"
@@ -616,6 +624,7 @@ async fn too_large_for_an_item(mailbox: Mailbox<'_>, kind: &str) {
     // Explain shows why it is not in the groupware.
     let history = mailbox
         .store()
+        .sync_state()
         .history("alice", Some(huge_note.id()), None)
         .await
         .unwrap();
@@ -633,6 +642,7 @@ async fn too_large_for_an_item(mailbox: Mailbox<'_>, kind: &str) {
     shorter.notes = Some("n".repeat(1000));
     mailbox
         .store()
+        .records()
         .update(huge_note.id(), huge_note.version(), shorter)
         .await
         .unwrap();

@@ -37,7 +37,7 @@ async fn r_map_19_single_events_keep_their_time_zone_both_ways_on_radicale() {
     // CRM → server: written in the appointment's zone, not in UTC.
     let mut call = w.meeting_fields("Call planned in Berlin", 2);
     call.time_zone = Some("Europe/Berlin".into());
-    let call = w.store.create(&w.actor.user_id, call).await.unwrap();
+    let call = w.store.records().create(&w.actor.user_id, call).await.unwrap();
     w.sync().await;
     let body = unfold(&text(&w.item_with("calendar", "Call planned in Berlin").await));
     assert!(body.contains("DTSTART;TZID=Europe/Berlin:"), "{body}");
@@ -96,11 +96,13 @@ async fn r_eng_4_a_series_whose_last_occurrence_is_past_is_completed_on_radicale
     // Weekly from 25 days ago: three occurrences end 11 days ago; ten run on.
     let finished = w
         .store
+        .records()
         .create(&w.actor.user_id, series("Finished series", 3))
         .await
         .unwrap();
     let running = w
         .store
+        .records()
         .create(&w.actor.user_id, series("Running series", 10))
         .await
         .unwrap();
@@ -108,8 +110,16 @@ async fn r_eng_4_a_series_whose_last_occurrence_is_past_is_completed_on_radicale
     w.item_with("calendar", "Finished series").await;
     w.item_with("calendar", "Running series").await;
 
-    w.store.delete::<ActivityFields>(finished.id(), None).await.unwrap();
-    w.store.delete::<ActivityFields>(running.id(), None).await.unwrap();
+    w.store
+        .records()
+        .delete::<ActivityFields>(finished.id(), None)
+        .await
+        .unwrap();
+    w.store
+        .records()
+        .delete::<ActivityFields>(running.id(), None)
+        .await
+        .unwrap();
     let report = w.sync().await;
     let left: Vec<String> = w.items("calendar").await.iter().map(text).collect();
     assert!(
@@ -123,7 +133,7 @@ async fn r_eng_4_a_series_whose_last_occurrence_is_past_is_completed_on_radicale
 }
 
 async fn contact(store: &Store, email: &str) -> Contact {
-    let mut found = store.contacts_by_email(email).await.unwrap();
+    let mut found = store.records().contacts_by_email(email).await.unwrap();
     assert_eq!(found.len(), 1, "{email}");
     found.remove(0)
 }
@@ -144,6 +154,7 @@ async fn r_field_2_a_company_links_its_account_on_every_branch_on_radicale() {
     let mut w = DavWorld::new(&peer).await;
     let acme = w
         .store
+        .records()
         .create(
             &w.actor.user_id,
             AccountFields {
@@ -157,6 +168,7 @@ async fn r_field_2_a_company_links_its_account_on_every_branch_on_radicale() {
     // Outbound: a linked contact's card shows its account's name, not the
     // contact's own company text.
     w.store
+        .records()
         .create(
             &w.actor.user_id,
             ContactFields {
@@ -202,6 +214,7 @@ async fn r_field_2_a_company_links_its_account_on_every_branch_on_radicale() {
     );
     let globex = w
         .store
+        .records()
         .account_by_name("Globex")
         .await
         .unwrap()
@@ -223,11 +236,16 @@ async fn r_field_2_a_company_links_its_account_on_every_branch_on_radicale() {
     )
     .await;
     w.sync().await;
-    assert!(w.store.account_by_name("Initech").await.unwrap().is_none());
+    assert!(w.store.records().account_by_name("Initech").await.unwrap().is_none());
     let ina = contact(&w.store, "ina@example.com").await;
     assert_eq!(ina.fields.company.as_deref(), Some("Initech"));
     assert_eq!(ina.fields.account_id, None);
-    let history = w.store.history("alice", Some(ina.id()), None).await.unwrap();
+    let history = w
+        .store
+        .sync_state()
+        .history("alice", Some(ina.id()), None)
+        .await
+        .unwrap();
     assert!(
         history
             .iter()

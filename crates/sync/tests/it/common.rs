@@ -76,18 +76,18 @@ impl World {
 
     pub async fn contact(&self, first: &str, last: &str, email: &str) -> Contact {
         let fields = contact_fields(first, last, email);
-        self.store.create(&self.actor.user_id, fields).await.unwrap()
+        self.store.records().create(&self.actor.user_id, fields).await.unwrap()
     }
 
     pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {
         let a = meeting_fields(&self.actor.user_id, subject, now() + Duration::days(start_in_days));
-        self.store.create(&self.actor.user_id, a).await.unwrap()
+        self.store.records().create(&self.actor.user_id, a).await.unwrap()
     }
 
     pub async fn task(&self, kind: ActivityKind, subject: &str) -> Activity {
         let mut a = ActivityFields::new(kind, subject);
         a.due = Some(now() + Duration::days(3));
-        self.store.create(&self.actor.user_id, a).await.unwrap()
+        self.store.records().create(&self.actor.user_id, a).await.unwrap()
     }
 }
 
@@ -107,6 +107,7 @@ pub async fn crm_with_alice(url: &str) -> (Store, Actor) {
     let store = Store::connect(url).await.unwrap();
     store.migrate().await.unwrap();
     let (user, _token) = store
+        .records()
         .create_user(UserFields {
             name: "alice".into(),
             email: Some("alice@example.com".into()),

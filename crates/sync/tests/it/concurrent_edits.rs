@@ -84,7 +84,7 @@ async fn race(kind: PeerKind, policy: ConflictPolicy) -> Race {
 
     let mut fields = ada.fields.clone();
     fields.job_title = Some("Analyst".into());
-    let ada = w.store.update(ada.id(), ada.version(), fields).await.unwrap();
+    let ada = w.store.records().update(ada.id(), ada.version(), fields).await.unwrap();
     Race {
         peer,
         proxy,
@@ -138,7 +138,13 @@ impl Race {
     }
 
     async fn crm(&self) -> ContactFields {
-        self.w.store.get::<ContactFields>(self.ada.id()).await.unwrap().fields
+        self.w
+            .store
+            .records()
+            .get::<ContactFields>(self.ada.id())
+            .await
+            .unwrap()
+            .fields
     }
 }
 
@@ -171,7 +177,7 @@ async fn same_field(policy: ConflictPolicy, kind: PeerKind) {
             assert_eq!(puts, 1, "after the 412 nothing is forced onto the server");
             assert!(card.contains("TITLE:Countess"), "the outside value stays:\n{card}");
             assert_eq!(crm.job_title.as_deref(), Some("Analyst"), "the CRM value stays");
-            let conflicts = r.w.store.open_conflicts(Some("alice")).await.unwrap();
+            let conflicts = r.w.store.sync_state().open_conflicts(Some("alice")).await.unwrap();
             assert_eq!(conflicts.len(), 1, "{conflicts:#?}");
             assert_eq!(conflicts[0].crm_id, r.ada.id());
             assert!(
@@ -186,7 +192,12 @@ async fn same_field(policy: ConflictPolicy, kind: PeerKind) {
             assert!(!card.contains("Countess"), "{card}");
             assert_eq!(crm.job_title.as_deref(), Some("Analyst"));
             // Never silently: the overwritten outside value is in the history.
-            let history = r.w.store.history("alice", Some(r.ada.id()), None).await.unwrap();
+            let history =
+                r.w.store
+                    .sync_state()
+                    .history("alice", Some(r.ada.id()), None)
+                    .await
+                    .unwrap();
             assert!(
                 history
                     .iter()

@@ -99,7 +99,7 @@ async fn round_trip(kind: PeerKind) {
             description: None,
         }],
     });
-    let series = w.store.create(&w.actor.user_id, weekly).await.unwrap();
+    let series = w.store.records().create(&w.actor.user_id, weekly).await.unwrap();
     w.task(ActivityKind::Task, "Prepare the offer").await;
     w.task(ActivityKind::PhoneCall, "Call Ada back").await;
     w.task(ActivityKind::Letter, "Send the contract").await;
@@ -224,11 +224,11 @@ async fn independent_edits(kind: PeerKind) {
     assert_eq!(applied(&report, "contacts", "crm update"), 1, "{report}");
     assert_eq!(applied(&report, "calendar", "crm update"), 1, "{report}");
     assert_eq!(applied(&report, "tasks", "crm update"), 1, "{report}");
-    let ada = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let ada = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     assert_eq!(ada.fields.email1.as_deref(), Some("ada@analytical.engine"));
-    let review = w.store.get::<ActivityFields>(review.id()).await.unwrap();
+    let review = w.store.records().get::<ActivityFields>(review.id()).await.unwrap();
     assert_eq!(review.fields.subject, "Design review (room 2)");
-    let call = w.store.get::<ActivityFields>(call.id()).await.unwrap();
+    let call = w.store.records().get::<ActivityFields>(call.id()).await.unwrap();
     assert_eq!(call.fields.subject, "Call Ada back about the engine");
     assert_eq!(call.fields.kind, ActivityKind::PhoneCall, "R-MAP-5");
 
@@ -259,6 +259,7 @@ async fn deletions(kind: PeerKind) {
     );
     // R-DEL-7: the planned appointment deleted in the CRM leaves the server.
     w.store
+        .records()
         .delete::<ActivityFields>(planned.id(), Some(planned.version()))
         .await
         .unwrap();
@@ -270,11 +271,14 @@ async fn deletions(kind: PeerKind) {
         "{report}"
     );
     assert!(
-        w.store.get::<ContactFields>(ada.id()).await.is_ok(),
+        w.store.records().get::<ContactFields>(ada.id()).await.is_ok(),
         "R-DEL-1: the contact stays"
     );
     assert_eq!(applied(&report, "tasks", "crm delete"), 1, "{report}");
-    assert!(w.store.get::<ActivityFields>(call.id()).await.is_err(), "R-DEL-10");
+    assert!(
+        w.store.records().get::<ActivityFields>(call.id()).await.is_err(),
+        "R-DEL-10"
+    );
     assert_eq!(applied(&report, "calendar", "groupware delete"), 1, "{report}");
     assert!(w.items("calendar").await.is_empty(), "R-DEL-7: removed from the server");
 
@@ -317,7 +321,7 @@ BEGIN:VEVENT\r\nEND:VEVENT\r\nEND:VCARD\r\n";
         1,
         "the rest syncs: {report}"
     );
-    assert_eq!(w.store.quarantined("alice").await.unwrap().len(), 1);
+    assert_eq!(w.store.sync_state().quarantined("alice").await.unwrap().len(), 1);
     let cards = w.items("contacts").await;
     assert_eq!(cards.len(), 3, "the bad card is never deleted");
     assert!(cards.iter().any(|c| text(c).contains("alan@example.com")));
@@ -381,7 +385,7 @@ async fn vdirsyncer_interop(kind: PeerKind) {
     vdirsyncer(&config_path, &["sync"]);
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "crm update"), 1, "{report}");
-    let ada = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let ada = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     assert_eq!(ada.fields.email1.as_deref(), Some("ada@analytical.engine"));
     assert_quiet(&w).await;
 }
@@ -393,7 +397,7 @@ async fn window_with_tokens(kind: PeerKind) {
     let planned = w.meeting("Next fair", 90).await;
     w.sync().await;
     let calendar = w.collection("calendar").await;
-    let cursor_before = w.store.cursor("alice", "calendar").await.unwrap();
+    let cursor_before = w.store.sync_state().cursor("alice", "calendar").await.unwrap();
     assert!(
         cursor_before.as_ref().and_then(|c| c.token.as_ref()).is_some(),
         "the runner keeps the server's sync token: {cursor_before:?}"
@@ -425,10 +429,15 @@ async fn window_with_tokens(kind: PeerKind) {
     let report = w.sync().await;
     assert_eq!(applied(&report, "calendar", "crm delete"), 0, "{report}");
     assert!(
-        w.store.get::<ActivityFields>(old.id()).await.is_ok(),
+        w.store.records().get::<ActivityFields>(old.id()).await.is_ok(),
         "R-CAL-1: leaving the window deletes nothing"
     );
-    let history = w.store.history("alice", Some(old.id()), None).await.unwrap();
+    let history = w
+        .store
+        .sync_state()
+        .history("alice", Some(old.id()), None)
+        .await
+        .unwrap();
     assert!(
         history.iter().any(|h| h.rule == "R-CAL-1"),
         "the decision names R-CAL-1: {history:#?}"
@@ -443,7 +452,7 @@ async fn window_with_tokens(kind: PeerKind) {
         .unwrap();
     let report = w.sync().await;
     assert_eq!(applied(&report, "calendar", "crm delete"), 1, "{report}");
-    assert!(w.store.get::<ActivityFields>(planned.id()).await.is_err());
+    assert!(w.store.records().get::<ActivityFields>(planned.id()).await.is_err());
 }
 
 async fn dry_run_finds_collections(kind: PeerKind) {
@@ -455,7 +464,7 @@ async fn dry_run_finds_collections(kind: PeerKind) {
     w.sync().await;
     let mut fields = ada.fields.clone();
     fields.job_title = Some("Analyst".into());
-    w.store.update(ada.id(), ada.version(), fields).await.unwrap();
+    w.store.records().update(ada.id(), ada.version(), fields).await.unwrap();
 
     // A dry run creates no collection, so it must find the ones the server
     // has by their hrefs (`/…/contacts/`); planning against "none" would

@@ -52,6 +52,7 @@ async fn crm_contacts(w: &DavWorld) -> Vec<Contact> {
     loop {
         let page = w
             .store
+            .records()
             .list::<crmsync_model::ContactFields>(&ListQuery {
                 cursor,
                 ..ListQuery::default()
@@ -169,7 +170,7 @@ async fn first_sync_through_faults(kind: PeerKind, seed: u64) {
         ),
         ("calendar", &ics, events.iter().map(|e| e.id().to_owned()).collect()),
     ] {
-        let pairs = w.store.pairs("alice", collection).await.unwrap();
+        let pairs = w.store.sync_state().pairs("alice", collection).await.unwrap();
         let paired: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
         assert_eq!(paired, ids, "{collection}: every record paired, once");
         assert_eq!(pairs.len(), ids.len(), "{collection}: no record paired twice");

@@ -96,7 +96,7 @@ async fn r_del_11_transient_error_on_delete_then_rerun_removes_the_task() {
         w.gw_hrefs(Kind::Task).is_empty(),
         "R-DEL-11: an open task deleted in the CRM leaves"
     );
-    assert!(w.store.pairs(PROFILE, "tasks").await.unwrap().is_empty());
+    assert!(w.store.sync_state().pairs(PROFILE, "tasks").await.unwrap().is_empty());
     assert_converged(&w).await;
 }
 
@@ -108,7 +108,14 @@ async fn r_safe_2_transient_error_on_listing_changes_nothing_and_rerun_syncs() {
     w.gw_create(Kind::Task, &task("Buy stamps"));
     w.mailbox.fail_next(Op::Changes, 1, Fault::RateLimited);
     transient(w.try_sync(&w.options()).await);
-    assert!(w.store.pairs(PROFILE, "contacts").await.unwrap().is_empty());
+    assert!(
+        w.store
+            .sync_state()
+            .pairs(PROFILE, "contacts")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "groupware create"), 1, "{report}");
@@ -127,12 +134,12 @@ async fn r_safe_2_transient_error_on_fetch_never_takes_items_for_deleted() {
     w.mailbox.fail_next(Op::GetMany, 1, Fault::ServiceUnavailable);
     transient(w.try_sync(&w.options()).await);
     assert!(
-        w.store.get::<ActivityFields>(&id).await.is_ok(),
+        w.store.records().get::<ActivityFields>(&id).await.is_ok(),
         "an item that could not be fetched is not deleted (R-SAFE-4)"
     );
 
     w.sync().await;
-    let after = w.store.get::<ActivityFields>(&id).await.unwrap();
+    let after = w.store.records().get::<ActivityFields>(&id).await.unwrap();
     assert_eq!(after.fields.subject, "Call Ada back today");
     assert_converged(&w).await;
 }
@@ -150,14 +157,19 @@ async fn r_safe_2_lost_create_reply_then_rerun_pairs_without_duplicate() {
     transient(w.try_sync(&w.options()).await);
     assert_eq!(w.gw_hrefs(Kind::Contact).len(), 1, "the create landed");
     assert!(
-        w.store.pairs(PROFILE, "contacts").await.unwrap().is_empty(),
+        w.store
+            .sync_state()
+            .pairs(PROFILE, "contacts")
+            .await
+            .unwrap()
+            .is_empty(),
         "R-SAFE-1: not recorded"
     );
 
     w.sync().await;
     assert_eq!(w.gw_hrefs(Kind::Contact).len(), 1, "no second card");
     assert_eq!(w.gw_hrefs(Kind::Task).len(), 1);
-    let pairs = w.store.pairs(PROFILE, "contacts").await.unwrap();
+    let pairs = w.store.sync_state().pairs(PROFILE, "contacts").await.unwrap();
     assert_eq!(pairs.len(), 1);
     assert_eq!(pairs[0].crm_id, id);
     assert_converged(&w).await;
@@ -183,7 +195,7 @@ async fn r_safe_2_lost_update_reply_then_rerun_converges_and_keeps_history() {
     );
     assert_eq!(w.gw_hrefs(Kind::Contact).len(), 1);
     // R-EXPLAIN-1: the write whose reply was lost is still in the history.
-    let history = w.store.history(PROFILE, Some(&id), None).await.unwrap();
+    let history = w.store.sync_state().history(PROFILE, Some(&id), None).await.unwrap();
     assert!(
         history
             .iter()
@@ -206,9 +218,9 @@ async fn r_del_11_lost_delete_reply_then_rerun_does_not_recreate() {
 
     w.sync().await;
     assert_eq!(w.gw_hrefs(Kind::Task).len(), 1, "not re-created");
-    assert!(w.store.get::<ActivityFields>(&gone).await.is_err());
-    assert!(w.store.get::<ActivityFields>(&keep).await.is_ok());
-    let pairs = w.store.pairs(PROFILE, "tasks").await.unwrap();
+    assert!(w.store.records().get::<ActivityFields>(&gone).await.is_err());
+    assert!(w.store.records().get::<ActivityFields>(&keep).await.is_ok());
+    let pairs = w.store.sync_state().pairs(PROFILE, "tasks").await.unwrap();
     assert_eq!(
         pairs.iter().map(|p| p.crm_id.as_str()).collect::<Vec<_>>(),
         vec![keep.as_str()]
@@ -295,7 +307,7 @@ async fn r_safe_2_edit_racing_an_update_gets_412_and_is_merged_not_overwritten()
     let item = w.gw_item(Kind::Contact, &href).unwrap();
     assert_eq!(item.fields.get("department"), Some("Engines"), "{report}");
     assert_eq!(item.fields.get("job_title"), Some("Analyst"), "{report}");
-    let crm = w.store.get::<ContactFields>(&id).await.unwrap();
+    let crm = w.store.records().get::<ContactFields>(&id).await.unwrap();
     assert_eq!(crm.fields.department.as_deref(), Some("Engines"));
     assert_eq!(crm.fields.job_title.as_deref(), Some("Analyst"));
     assert_converged(&w).await;
@@ -320,7 +332,7 @@ async fn r_edit_3_same_field_racing_an_update_is_overwritten_only_with_a_history
         w.gw_item(Kind::Contact, &href).unwrap().fields.get("job_title"),
         Some("Analyst")
     );
-    let history = w.store.history(PROFILE, Some(&id), None).await.unwrap();
+    let history = w.store.sync_state().history(PROFILE, Some(&id), None).await.unwrap();
     let recorded = history.iter().any(|e| {
         e.rule == "R-EDIT-3"
             && e.detail.as_deref().is_some_and(|d| {
@@ -354,7 +366,7 @@ async fn r_safe_3_mass_delete_in_groupware_is_held_until_confirmed() {
     assert_eq!(writes(&held), 0, "{held}");
     for id in &ids {
         assert!(
-            w.store.get::<ActivityFields>(id).await.is_ok(),
+            w.store.records().get::<ActivityFields>(id).await.is_ok(),
             "nothing deleted in the CRM"
         );
     }
@@ -370,7 +382,15 @@ async fn r_safe_3_mass_delete_in_groupware_is_held_until_confirmed() {
         .unwrap();
     // R-DEL-10: confirmed, the tasks deleted in the groupware go in the CRM.
     assert_eq!(applied(&confirmed, "tasks", "crm delete"), 5, "{confirmed}");
-    assert_eq!(w.store.activities_for_user(&w.actor.user_id).await.unwrap().len(), 1);
+    assert_eq!(
+        w.store
+            .records()
+            .activities_for_user(&w.actor.user_id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_converged(&w).await;
 }
 
@@ -412,7 +432,7 @@ async fn assert_reset_writes_nothing(w: &MemWorld) {
     let before = w.snapshot().await;
 
     let pairs: usize = before.pairs.values().map(Vec::len).sum();
-    let forgotten = w.store.reset_pairs(PROFILE, None, None).await.unwrap();
+    let forgotten = w.store.sync_state().reset_pairs(PROFILE, None, None).await.unwrap();
     assert_eq!(forgotten as usize, pairs);
     let report = w.sync().await;
     // Both sides agree, so re-pairing writes nothing: in particular no
@@ -463,7 +483,11 @@ async fn r_reset_1_after_reset_edits_flow_again() {
     let w = MemWorld::new(ConflictPolicy::CrmWins).await;
     let id = w.crm_create(Kind::Task, &task("Call Ada back")).await;
     w.sync().await;
-    w.store.reset_pairs(PROFILE, Some("tasks"), None).await.unwrap();
+    w.store
+        .sync_state()
+        .reset_pairs(PROFILE, Some("tasks"), None)
+        .await
+        .unwrap();
     w.sync().await;
     w.crm_edit(Kind::Task, &id, &[("subject".into(), "Call Ada back today".into())])
         .await;

@@ -42,6 +42,7 @@ fn only(items: Vec<Value>) -> Value {
 
 async fn crm_id(w: &World, collection: &str, href: &str) -> String {
     w.store
+        .sync_state()
         .pairs("alice", collection)
         .await
         .unwrap()
@@ -102,11 +103,11 @@ async fn r_edit_1_graph_contacts_events_and_tasks_sync_both_ways() {
     );
     let second = w.sync().await;
     assert!(second.collections.iter().all(|c| c.failed.is_empty()), "{second}");
-    let ada_now = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let ada_now = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     assert_eq!(ada_now.fields.job_title.as_deref(), Some("Analyst"));
-    let meeting_now = w.store.get::<ActivityFields>(meeting.id()).await.unwrap();
+    let meeting_now = w.store.records().get::<ActivityFields>(meeting.id()).await.unwrap();
     assert_eq!(meeting_now.fields.location.as_deref(), Some("Room 4"));
-    let call_now = w.store.get::<ActivityFields>(call.id()).await.unwrap();
+    let call_now = w.store.records().get::<ActivityFields>(call.id()).await.unwrap();
     assert_eq!(call_now.fields.subject, "Call Ada back (urgent)");
     assert_eq!(
         call_now.fields.kind,
@@ -114,13 +115,17 @@ async fn r_edit_1_graph_contacts_events_and_tasks_sync_both_ways() {
         "R-MAP-5: still a phone call"
     );
     let grace_id = crm_id(&w, "contacts", grace["id"].as_str().unwrap()).await;
-    let grace_crm = w.store.get::<ContactFields>(&grace_id).await.unwrap();
+    let grace_crm = w.store.records().get::<ContactFields>(&grace_id).await.unwrap();
     assert_eq!(grace_crm.fields.phone_mobile.as_deref(), Some("+1 555 0100"));
 
     // CRM edit: only the changed property is PATCHed; Outlook's nickname stays.
     let mut fields = ada_now.fields.clone();
     fields.phone_business = Some("+44 20 7946 0000".into());
-    w.store.update(ada.id(), ada_now.version(), fields).await.unwrap();
+    w.store
+        .records()
+        .update(ada.id(), ada_now.version(), fields)
+        .await
+        .unwrap();
     let before = server.stats().log.len();
     let third = w.sync().await;
     assert!(third.collections.iter().all(|c| c.failed.is_empty()), "{third}");
@@ -196,10 +201,14 @@ async fn r_safe_2_graph_412_is_replanned_and_both_edits_survive() {
         folder: contacts.clone(),
         done: AtomicBool::new(false),
     });
-    let current = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let current = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     let mut fields = current.fields.clone();
     fields.job_title = Some("Countess".into());
-    w.store.update(ada.id(), current.version(), fields).await.unwrap();
+    w.store
+        .records()
+        .update(ada.id(), current.version(), fields)
+        .await
+        .unwrap();
 
     let raced = w.sync().await;
     assert_eq!(server.stats().precondition_failed, 1, "the stale PATCH was refused");
@@ -212,7 +221,7 @@ async fn r_safe_2_graph_412_is_replanned_and_both_edits_survive() {
     let stored = only(server.items(&contacts));
     assert_eq!(stored["jobTitle"], "Countess");
     assert_eq!(stored["department"], "Research");
-    let crm = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let crm = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     assert_eq!(crm.fields.department.as_deref(), Some("Research"));
     assert_eq!(crm.fields.job_title.as_deref(), Some("Countess"));
     assert_eq!(writes(&w.sync().await), 0, "settled");
@@ -247,6 +256,6 @@ async fn r_pair_1_graph_410_resync_creates_no_duplicates() {
             "{name}: no duplicate"
         );
     }
-    let activities = w.store.activities_for_user(&w.actor.user_id).await.unwrap();
+    let activities = w.store.records().activities_for_user(&w.actor.user_id).await.unwrap();
     assert_eq!(activities.len(), 2, "no duplicate in the CRM");
 }

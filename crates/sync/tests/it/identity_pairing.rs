@@ -104,13 +104,18 @@ async fn r_reset_1_after_a_reset_differing_fields_are_conflicts_under_every_poli
             "{policy:?}: the department reached the card"
         );
 
-        let history = w.store.history(PROFILE, Some(&id), Some(href.as_str())).await.unwrap();
+        let history = w
+            .store
+            .sync_state()
+            .history(PROFILE, Some(&id), Some(href.as_str()))
+            .await
+            .unwrap();
         let titles = writes_of(&history, "job_title");
         assert!(
             titles.iter().all(|(reason, ..)| reason != "propagated"),
             "{policy:?}: a difference after a reset is no edit: {titles:?}"
         );
-        let open = w.store.open_conflicts(Some(PROFILE)).await.unwrap();
+        let open = w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap();
         match policy {
             ConflictPolicy::Manual => {
                 assert_eq!(
@@ -162,7 +167,12 @@ async fn r_sync_id_2_card_created_before_a_crash_merges_against_what_was_written
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "crm update"), 1, "{report}");
     assert_eq!(w.crm_records().await[&id].fields.get("job_title"), Some("Rear Admiral"));
-    let history = w.store.history(PROFILE, Some(&id), Some(href.as_str())).await.unwrap();
+    let history = w
+        .store
+        .sync_state()
+        .history(PROFILE, Some(&id), Some(href.as_str()))
+        .await
+        .unwrap();
     assert!(
         writes_of(&history, "job_title")
             .iter()
@@ -186,7 +196,10 @@ async fn r_sync_id_3_item_re_created_before_a_crash_pairs_with_its_unchanged_rec
     w.crm_create(Kind::Task, &task("description 0")).await;
     let href = w.gw_create(Kind::Task, &task("description 2"));
     w.sync().await;
-    assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 1);
+    assert_eq!(
+        w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap().len(),
+        1
+    );
 
     w.gw_delete(Kind::Task, &href);
     w.crashing_sync(1, CrashPoint::AfterWrite).await;
@@ -223,7 +236,7 @@ async fn r_sync_id_3_renamed_card_keeps_its_pair() {
     assert_eq!(applied(&report, "contacts", "crm create"), 0, "{report}");
     assert_eq!(applied(&report, "contacts", "groupware create"), 0, "{report}");
     assert_eq!(w.crm_records().await[&id].fields.get("job_title"), Some("Countess"));
-    let pairs = w.store.pairs(PROFILE, "contacts").await.unwrap();
+    let pairs = w.store.sync_state().pairs(PROFILE, "contacts").await.unwrap();
     assert_eq!(pairs.len(), 1, "{pairs:?}");
     assert_eq!(
         (pairs[0].crm_id.as_str(), pairs[0].href.as_str()),

@@ -112,14 +112,14 @@ async fn r_track_4_the_keyword_tracks_and_removing_it_untracks_and_keeps_the_crm
         ["Tagged"],
         "untracking keeps the CRM e-mail"
     );
-    let rows = w.store.tracked_mail("alice-mail").await.unwrap();
+    let rows = w.store.sync_state().tracked_mail("alice-mail").await.unwrap();
     assert!(!rows[0].tracked);
 
     // Tagging it again tracks it again: still one CRM e-mail.
     mail.add_keywords("INBOX", tagged, "$CRM");
     w.run(&profile).await.unwrap();
     assert_eq!(w.emails().await.len(), 1);
-    assert!(w.store.tracked_mail("alice-mail").await.unwrap()[0].tracked);
+    assert!(w.store.sync_state().tracked_mail("alice-mail").await.unwrap()[0].tracked);
 }
 
 // R-TRACK-4, R-TRACK-7
@@ -167,6 +167,7 @@ async fn r_track_4_replies_to_a_tracked_message_are_tracked_with_its_regarding()
         id: w.contact_id.clone(),
     });
     w.store
+        .records()
         .update(&question.meta.id, question.meta.version, fields)
         .await
         .unwrap();
@@ -234,10 +235,14 @@ async fn r_track_6_perm_another_users_private_contact_or_lead_is_not_linked() {
     );
 
     // Once alice shares the contact, bob's next e-mail from Carla links it.
-    let carla = w.store.get::<ContactFields>(&w.contact_id).await.unwrap();
+    let carla = w.store.records().get::<ContactFields>(&w.contact_id).await.unwrap();
     let mut shared = carla.fields.clone();
     shared.shared = true;
-    w.store.update(&w.contact_id, carla.meta.version, shared).await.unwrap();
+    w.store
+        .records()
+        .update(&w.contact_id, carla.meta.version, shared)
+        .await
+        .unwrap();
     let raw = message(
         Some("shared-2@customer.example"),
         "Carla Kunde <carla@customer.example>",
@@ -318,7 +323,13 @@ async fn r_track_5_a_uidvalidity_reset_rescans_without_a_duplicate() {
     mail.append("CRM", "", &two);
     w.run(&profile).await.unwrap();
     assert_eq!(w.emails().await.len(), 2);
-    let before = w.store.mail_folder("alice-mail", "CRM").await.unwrap().unwrap();
+    let before = w
+        .store
+        .sync_state()
+        .mail_folder("alice-mail", "CRM")
+        .await
+        .unwrap()
+        .unwrap();
 
     // The folder is re-created (as a server restore would): new UIDVALIDITY,
     // the same messages, one more.
@@ -339,7 +350,13 @@ async fn r_track_5_a_uidvalidity_reset_rescans_without_a_duplicate() {
         ),
     );
     w.run(&profile).await.unwrap();
-    let after = w.store.mail_folder("alice-mail", "CRM").await.unwrap().unwrap();
+    let after = w
+        .store
+        .sync_state()
+        .mail_folder("alice-mail", "CRM")
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(
         before.uid_validity, after.uid_validity,
         "the test must really reset UIDVALIDITY"
@@ -347,7 +364,7 @@ async fn r_track_5_a_uidvalidity_reset_rescans_without_a_duplicate() {
     let mut got = subjects(&w.emails().await);
     got.sort();
     assert_eq!(got, ["No id", "One", "Three"], "no duplicate after the reset");
-    let rows = w.store.tracked_mail("alice-mail").await.unwrap();
+    let rows = w.store.sync_state().tracked_mail("alice-mail").await.unwrap();
     assert_eq!(rows.len(), 3);
     assert!(
         rows.iter().all(|r| r.tracked && r.uid_validity == after.uid_validity),
@@ -391,6 +408,7 @@ async fn r_del_12_moving_out_of_the_folder_or_deleting_untracks_and_keeps_the_cr
     assert_eq!(got, ["Deleted", "Moved"], "deleting never propagates (R-DEL-12)");
     assert!(
         w.store
+            .sync_state()
             .tracked_mail("alice-mail")
             .await
             .unwrap()
@@ -401,6 +419,7 @@ async fn r_del_12_moving_out_of_the_folder_or_deleting_untracks_and_keeps_the_cr
     // Deleting the CRM e-mail never deletes the message (R-TRACK-10).
     let e = w.email_with_subject("Moved").await;
     w.store
+        .records()
         .delete::<crmsync_model::ActivityFields>(&e.meta.id, Some(e.meta.version))
         .await
         .unwrap();

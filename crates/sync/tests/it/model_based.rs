@@ -460,10 +460,10 @@ fn pick_from<T: Clone, K: Copy>(list: &[(T, K)], pick: u8) -> Option<(T, K)> {
 /// Every history entry of the profile, oldest first.
 async fn all_history(w: &MemWorld) -> Vec<HistoryEntry> {
     let mut out = Vec::new();
-    let mut runs = w.store.runs(PROFILE, 10_000).await.unwrap();
+    let mut runs = w.store.sync_state().runs(PROFILE, 10_000).await.unwrap();
     runs.reverse();
     for run in runs {
-        out.extend(w.store.run_history(&run.id).await.unwrap());
+        out.extend(w.store.sync_state().run_history(&run.id).await.unwrap());
     }
     out
 }
@@ -483,7 +483,7 @@ fn about(e: &HistoryEntry, entity: &str) -> bool {
 /// (c): no written value is lost without a trace.
 async fn check_nothing_lost(w: &MemWorld, snap: &Snapshot, ledger: &Ledger) -> Result<(), String> {
     let history = all_history(w).await;
-    let conflicts = w.store.open_conflicts(Some(PROFILE)).await.unwrap();
+    let conflicts = w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap();
     // Overwritten by an applied write: a lost conflict or a revert names its
     // rule; a plain propagation must carry a value the other side wrote
     // later, or an older value was taken for an edit (R-EDIT-1 vs R-EDIT-3).

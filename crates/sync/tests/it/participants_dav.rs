@@ -31,6 +31,7 @@ impl Mailbox {
     async fn new(store: &Store, name: &str) -> Mailbox {
         let peer = Peer::start(PeerKind::Radicale);
         let (user, _) = store
+            .records()
             .create_user(UserFields {
                 name: name.into(),
                 email: Some(format!("{name}@example.com")),
@@ -97,7 +98,7 @@ async fn run(store: &Store, opts: &RunOptions<'_>, m: &Mailbox) -> RunReport {
 }
 
 async fn read(store: &Store, id: &str) -> Activity {
-    store.get::<ActivityFields>(id).await.unwrap()
+    store.records().get::<ActivityFields>(id).await.unwrap()
 }
 
 fn unfold(s: &str) -> String {
@@ -158,6 +159,7 @@ async fn r_cal_7_the_attendees_own_answer_and_the_same_attendees_in_every_copy_o
 
     // alice's own contact, which bob may not read.
     let carol = store
+        .records()
         .create(
             &alice.actor.user_id,
             ContactFields {
@@ -186,7 +188,7 @@ async fn r_cal_7_the_attendees_own_answer_and_the_same_attendees_in_every_copy_o
         ),
         participant(party(PartyKind::Contact, carol.id()), ParticipantRole::Required, false),
     ];
-    let meeting = store.create(&alice.actor.user_id, meeting).await.unwrap();
+    let meeting = store.records().create(&alice.actor.user_id, meeting).await.unwrap();
 
     run(&store, &opts, &alice).await;
     run(&store, &opts, &bob).await;

@@ -18,7 +18,7 @@ async fn r_safe_4_an_item_the_server_refuses_is_reported_and_the_run_goes_on() {
         rule: "FREQ=WEEKLY;BYDAY=XX".into(),
         ..Recurrence::default()
     });
-    w.store.create(&w.actor.user_id, broken).await.unwrap();
+    w.store.records().create(&w.actor.user_id, broken).await.unwrap();
     w.meeting("Design review", 3).await;
     w.contact("Ada", "Lovelace", "ada@example.com").await;
 

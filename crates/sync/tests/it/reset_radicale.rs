@@ -22,7 +22,7 @@ const CARD_EDITS: [&str; 5] = [
 ];
 
 async fn contact(w: &DavWorld, id: &str) -> Contact {
-    w.store.get::<ContactFields>(id).await.unwrap()
+    w.store.records().get::<ContactFields>(id).await.unwrap()
 }
 
 async fn reset_keeps_server_edits(policy: ConflictPolicy) {
@@ -44,7 +44,11 @@ async fn reset_keeps_server_edits(policy: ConflictPolicy) {
     let first = contact(&w, &ids[0]).await;
     let mut fields = first.fields.clone();
     fields.job_title = Some("Analyst".into());
-    w.store.update(&ids[0], first.meta.version, fields).await.unwrap();
+    w.store
+        .records()
+        .update(&ids[0], first.meta.version, fields)
+        .await
+        .unwrap();
     w.sync().await;
 
     assert_eq!(reset(&w.store, "alice", &ResetScope::default()).await.unwrap(), 10);
@@ -61,7 +65,7 @@ async fn reset_keeps_server_edits(policy: ConflictPolicy) {
         let c = contact(&w, id).await;
         let mut fields = c.fields.clone();
         fields.job_title = Some(format!("Edited in the CRM {i}"));
-        w.store.update(id, c.meta.version, fields).await.unwrap();
+        w.store.records().update(id, c.meta.version, fields).await.unwrap();
     }
 
     let report = w.sync().await;
@@ -116,7 +120,12 @@ async fn reset_keeps_server_edits(policy: ConflictPolicy) {
     assert_eq!(crm[0].job_title.as_deref(), Some(want), "{policy:?}");
     let card = text(&w.item_with("contacts", "ada0@example.com").await);
     assert!(card.contains(&format!("TITLE:{want}")), "{policy:?}: {card}");
-    let history = w.store.history("alice", Some(&ids[0]), None).await.unwrap();
+    let history = w
+        .store
+        .sync_state()
+        .history("alice", Some(&ids[0]), None)
+        .await
+        .unwrap();
     assert!(
         history
             .iter()

@@ -26,7 +26,7 @@ async fn r_pair_2_ambiguous_contacts_stay_reported_and_are_not_created_when_one_
     let reported = |w: &MemWorld| {
         let w = w.store.clone();
         async move {
-            let reports = w.duplicates(PROFILE).await.unwrap();
+            let reports = w.sync_state().duplicates(PROFILE).await.unwrap();
             reports
                 .into_iter()
                 .any(|(c, r)| c == "contacts" && r.contains("ext-1.vcf"))
@@ -53,15 +53,19 @@ async fn r_del_4_contact_born_in_groupware_is_active_and_keeps_syncing() {
     w.gw_create(Kind::Contact, &contact("Grace", "Hopper", "grace@example.com"));
     w.sync().await;
     let (id, _) = w.crm_records().await.into_iter().next().unwrap();
-    let grace = w.store.get::<ContactFields>(&id).await.unwrap();
+    let grace = w.store.records().get::<ContactFields>(&id).await.unwrap();
     assert!(grace.fields.active, "an address-book contact is active in the CRM");
 
     w.crm_edit(Kind::Contact, &id, &[("job_title".into(), "Rear Admiral".into())])
         .await;
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "groupware update"), 1, "{report}");
-    let pairs = w.store.pairs(PROFILE, "contacts").await.unwrap();
-    assert_eq!(pairs[0].state, "live", "not unlinked as if deactivated");
+    let pairs = w.store.sync_state().pairs(PROFILE, "contacts").await.unwrap();
+    assert_eq!(
+        pairs[0].state,
+        crmsync_engine::PairState::Live,
+        "not unlinked as if deactivated"
+    );
 }
 
 // R-EDIT-3 (manual), R-SYNC-CONFLICT-1
@@ -76,9 +80,9 @@ async fn r_edit_3_first_sync_conflicts_of_two_pairs_both_stay_queued() {
     w.gw_create(Kind::Contact, &contact("Alan", "Mathison", "alan@example.com"));
     w.sync().await;
 
-    let open = w.store.open_conflicts(Some(PROFILE)).await.unwrap();
+    let open = w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap();
     assert_eq!(open.len(), 2, "{open:#?}");
-    let pairs = w.store.pairs(PROFILE, "contacts").await.unwrap();
+    let pairs = w.store.sync_state().pairs(PROFILE, "contacts").await.unwrap();
     for c in &open {
         assert!(
             pairs.iter().any(|p| p.id == c.pair_id && p.crm_id == c.crm_id),
@@ -86,7 +90,10 @@ async fn r_edit_3_first_sync_conflicts_of_two_pairs_both_stay_queued() {
         );
     }
     assert_eq!(writes(&w.sync().await), 0, "neither side is overwritten");
-    assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 2);
+    assert_eq!(
+        w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap().len(),
+        2
+    );
 }
 
 // R-EDIT-3, R-SAFE-2, R-SYNC-CRASH-1
@@ -103,7 +110,12 @@ async fn r_edit_3_value_overwritten_by_a_write_that_crashed_is_in_the_history() 
     w.crashing_sync(1, CrashPoint::AfterWrite).await;
 
     w.sync().await;
-    let history = w.store.history(PROFILE, Some(&id), Some(href.as_str())).await.unwrap();
+    let history = w
+        .store
+        .sync_state()
+        .history(PROFILE, Some(&id), Some(href.as_str()))
+        .await
+        .unwrap();
     let traced = history.iter().any(|e| {
         e.detail.as_deref().is_some_and(|d| {
             let a: serde_json::Value = serde_json::from_str(d).unwrap();
@@ -126,7 +138,7 @@ async fn r_sync_dup_1_group_resolved_by_a_crashed_run_is_still_paired_later() {
     let first = w.gw_create(Kind::Contact, &contact("Ada", "Byron", "ada@example.com"));
     let second = w.gw_create(Kind::Contact, &contact("Ada", "King", "ada@example.com"));
     w.sync().await;
-    let dups = w.store.duplicates(PROFILE).await.unwrap();
+    let dups = w.store.sync_state().duplicates(PROFILE).await.unwrap();
     assert!(
         dups.iter().any(|(c, r)| c == "contacts" && r.contains(second.as_str())),
         "{dups:?}"
@@ -164,7 +176,10 @@ async fn r_eng_11_held_conflict_survives_an_edit_of_another_field() {
             .await;
         w.gw_edit(Kind::Contact, &href, &[("job_title".into(), "Commodore".into())]);
         w.sync().await;
-        assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 1);
+        assert_eq!(
+            w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap().len(),
+            1
+        );
 
         let department = [("department".to_string(), "Navy".to_string())];
         if crm_edits_later {
@@ -191,7 +206,10 @@ async fn r_eng_11_held_conflict_survives_an_edit_of_another_field() {
             Some("Commodore"),
             "crm edits later: {crm_edits_later}"
         );
-        assert_eq!(w.store.open_conflicts(Some(PROFILE)).await.unwrap().len(), 1);
+        assert_eq!(
+            w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap().len(),
+            1
+        );
     }
 }
 
@@ -222,7 +240,7 @@ async fn r_eng_11_first_sync_conflict_is_not_overwritten_by_the_confirming_pass(
     assert_eq!(writes(&w.sync().await), 0, "neither side is overwritten");
     let gw = w.gw_item(Kind::Contact, &href).unwrap().fields;
     assert_eq!(gw.get("first_name"), Some("Augusta"));
-    let open = w.store.open_conflicts(Some(PROFILE)).await.unwrap();
+    let open = w.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap();
     assert_eq!(open.len(), 1, "{open:#?}");
     assert!(
         open[0].fields.contains("first_name") && open[0].fields.contains("Noel"),

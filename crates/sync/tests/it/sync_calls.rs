@@ -141,7 +141,11 @@ async fn r_sync_perf_3_a_reset_discovers_again() {
     let (w, counting) = synced_world().await;
     w.sync().await;
     counting.take();
-    w.store.reset_pairs("alice", Some("contacts"), None).await.unwrap();
+    w.store
+        .sync_state()
+        .reset_pairs("alice", Some("contacts"), None)
+        .await
+        .unwrap();
 
     w.sync().await;
     let calls = counting.take();

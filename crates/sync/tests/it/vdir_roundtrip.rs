@@ -37,7 +37,7 @@ async fn r_edit_1_groupware_edit_flows_into_the_crm() {
 
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "crm update"), 1, "{report}");
-    let after = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let after = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     assert_eq!(after.fields.email1.as_deref(), Some("ada@analytical.engine"));
     assert_eq!(writes(&w.sync().await), 0, "the edit must not bounce back");
 }
@@ -49,7 +49,7 @@ async fn r_edit_1_crm_edit_flows_into_the_groupware() {
     w.sync().await;
     let mut fields = ada.fields.clone();
     fields.job_title = Some("Analyst".into());
-    w.store.update(ada.id(), ada.version(), fields).await.unwrap();
+    w.store.records().update(ada.id(), ada.version(), fields).await.unwrap();
 
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "groupware update"), 1, "{report}");
@@ -71,7 +71,7 @@ async fn r_del_1_contact_deleted_in_groupware_stays_in_crm_and_is_not_recreated(
         "{report}"
     );
     assert!(
-        w.store.get::<ContactFields>(ada.id()).await.is_ok(),
+        w.store.records().get::<ContactFields>(ada.id()).await.is_ok(),
         "the CRM contact stays"
     );
     let again = w.sync().await;
@@ -86,7 +86,7 @@ async fn r_del_10_task_deleted_in_groupware_is_deleted_in_crm() {
     std::fs::remove_file(w.files("tasks").pop().unwrap()).unwrap();
     let report = w.sync().await;
     assert_eq!(applied(&report, "tasks", "crm delete"), 1, "{report}");
-    assert!(w.store.get::<ActivityFields>(call.id()).await.is_err());
+    assert!(w.store.records().get::<ActivityFields>(call.id()).await.is_err());
 }
 
 #[tokio::test]
@@ -98,7 +98,7 @@ async fn r_map_5_phone_call_edited_in_groupware_comes_back_as_phone_call() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("Call Ada back", "Call Ada back about the engine")).unwrap();
     w.sync().await;
-    let after = w.store.get::<ActivityFields>(call.id()).await.unwrap();
+    let after = w.store.records().get::<ActivityFields>(call.id()).await.unwrap();
     assert_eq!(after.fields.kind, ActivityKind::PhoneCall);
     assert_eq!(after.fields.subject, "Call Ada back about the engine");
 }
@@ -113,7 +113,7 @@ END:VEVENT\r\nEND:VCALENDAR\r\n";
     std::fs::write(w.folder("calendar").join("outside-1.ics"), ics).unwrap();
     let report = w.sync().await;
     assert_eq!(applied(&report, "calendar", "crm create"), 1, "{report}");
-    let mine = w.store.activities_for_user(&w.actor.user_id).await.unwrap();
+    let mine = w.store.records().activities_for_user(&w.actor.user_id).await.unwrap();
     let lunch = mine
         .iter()
         .find(|a| a.fields.subject == "Lunch with Grace")
@@ -135,7 +135,7 @@ async fn r_safe_4_malformed_file_is_quarantined_and_the_rest_syncs() {
     assert!(contacts.quarantined.keys().any(|h| h.contains("broken")), "{report}");
     assert_eq!(applied(&report, "contacts", "groupware create"), 1, "{report}");
     assert!(w.folder("contacts").join("broken.vcf").exists(), "never deleted");
-    let q = w.store.quarantined("alice").await.unwrap();
+    let q = w.store.sync_state().quarantined("alice").await.unwrap();
     assert_eq!(q.len(), 1);
 }
 
@@ -152,8 +152,15 @@ async fn r_safe_5_dry_run_changes_nothing() {
     let contacts = report.collections.iter().find(|c| c.collection == "contacts").unwrap();
     assert_eq!(contacts.plan.writes().count(), 1, "{report}");
     assert!(w.files("contacts").is_empty());
-    assert!(w.store.pairs("alice", "contacts").await.unwrap().is_empty());
-    assert!(w.store.runs("alice", 10).await.unwrap().is_empty());
+    assert!(
+        w.store
+            .sync_state()
+            .pairs("alice", "contacts")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(w.store.sync_state().runs("alice", 10).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -164,17 +171,17 @@ async fn r_edit_3_manual_conflict_waits_and_resolution_is_applied_by_the_next_sy
     w.sync().await;
     let mut fields = ada.fields.clone();
     fields.job_title = Some("Admiral".into());
-    w.store.update(ada.id(), ada.version(), fields).await.unwrap();
+    w.store.records().update(ada.id(), ada.version(), fields).await.unwrap();
     let file = w.files("contacts").pop().unwrap();
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(&file, text.replace("END:VCARD", "TITLE:Commodore\r\nEND:VCARD")).unwrap();
 
     // Held: neither side is overwritten.
     w.sync().await;
-    let open = w.store.open_conflicts(Some("alice")).await.unwrap();
+    let open = w.store.sync_state().open_conflicts(Some("alice")).await.unwrap();
     assert_eq!(open.len(), 1);
     assert!(std::fs::read_to_string(&file).unwrap().contains("Commodore"));
-    let crm = w.store.get::<ContactFields>(ada.id()).await.unwrap();
+    let crm = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
     assert_eq!(crm.fields.job_title.as_deref(), Some("Admiral"));
 
     // The CRM's value is chosen; the next sync writes it, and only it.
@@ -185,7 +192,14 @@ async fn r_edit_3_manual_conflict_waits_and_resolution_is_applied_by_the_next_sy
     assert_eq!(applied(&report, "contacts", "groupware update"), 1, "{report}");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("Admiral") && !text.contains("Commodore"), "{text}");
-    assert!(w.store.open_conflicts(Some("alice")).await.unwrap().is_empty());
+    assert!(
+        w.store
+            .sync_state()
+            .open_conflicts(Some("alice"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(writes(&w.sync().await), 0);
 }
 

@@ -123,7 +123,11 @@ impl World {
         store.migrate().await.expect("migrate");
         let mut people = Vec::new();
         for (name, role) in [("Admin", Role::Admin), ("Alice", Role::User), ("Bob", Role::User)] {
-            let (u, token) = store.create_user(user(name, role)).await.expect("create user");
+            let (u, token) = store
+                .records()
+                .create_user(user(name, role))
+                .await
+                .expect("create user");
             people.push(Person { id: u.meta.id, token });
         }
         let bob = people.pop().unwrap();
@@ -132,18 +136,21 @@ impl World {
 
         let accounts = Fixture {
             alice_own: store
+                .records()
                 .create(&alice.id, account("Alice Ltd", false))
                 .await
                 .unwrap()
                 .meta
                 .id,
             bob_private: store
+                .records()
                 .create(&bob.id, account("Bob Secret Inc", false))
                 .await
                 .unwrap()
                 .meta
                 .id,
             bob_readable: store
+                .records()
                 .create(&bob.id, account("Bob Shared Inc", true))
                 .await
                 .unwrap()
@@ -152,28 +159,44 @@ impl World {
         };
         let contacts = Fixture {
             alice_own: store
+                .records()
                 .create(&alice.id, contact("Alicecontact", false))
                 .await
                 .unwrap()
                 .meta
                 .id,
             bob_private: store
+                .records()
                 .create(&bob.id, contact("Bobsecret", false))
                 .await
                 .unwrap()
                 .meta
                 .id,
-            bob_readable: store.create(&bob.id, contact("Bobshared", true)).await.unwrap().meta.id,
+            bob_readable: store
+                .records()
+                .create(&bob.id, contact("Bobshared", true))
+                .await
+                .unwrap()
+                .meta
+                .id,
         };
         let leads = Fixture {
-            alice_own: store.create(&alice.id, lead("Alicelead", false)).await.unwrap().meta.id,
+            alice_own: store
+                .records()
+                .create(&alice.id, lead("Alicelead", false))
+                .await
+                .unwrap()
+                .meta
+                .id,
             bob_private: store
+                .records()
                 .create(&bob.id, lead("Bobsecretlead", false))
                 .await
                 .unwrap()
                 .meta
                 .id,
             bob_readable: store
+                .records()
                 .create(&bob.id, lead("Bobsharedlead", true))
                 .await
                 .unwrap()
@@ -187,12 +210,14 @@ impl World {
         ];
         let activities = Fixture {
             alice_own: store
+                .records()
                 .create(&alice.id, ActivityFields::new(ActivityKind::Task, "Alice's task"))
                 .await
                 .unwrap()
                 .meta
                 .id,
             bob_private: store
+                .records()
                 .create(
                     &bob.id,
                     ActivityFields::new(ActivityKind::PhoneCall, "Bob's secret call"),
@@ -201,7 +226,7 @@ impl World {
                 .unwrap()
                 .meta
                 .id,
-            bob_readable: store.create(&bob.id, with_alice).await.unwrap().meta.id,
+            bob_readable: store.records().create(&bob.id, with_alice).await.unwrap().meta.id,
         };
         let state = AppState::new(store.clone()).with_max_body_bytes(max_body_bytes);
         World {
@@ -328,8 +353,12 @@ impl World {
     /// so that the version a client read becomes stale.
     pub async fn bump(&self, on: On, id: &str) {
         async fn again<F: Entity>(store: &Store, id: &str) {
-            let r = store.get::<F>(id).await.expect("record to bump");
-            store.update::<F>(id, r.meta.version, r.fields).await.expect("bump");
+            let r = store.records().get::<F>(id).await.expect("record to bump");
+            store
+                .records()
+                .update::<F>(id, r.meta.version, r.fields)
+                .await
+                .expect("bump");
         }
         match on {
             On::User => again::<UserFields>(&self.store, id).await,

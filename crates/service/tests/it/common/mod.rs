@@ -68,6 +68,7 @@ where
 
 pub async fn user(store: &Store, name: &str) -> User {
     store
+        .records()
         .create_user(UserFields {
             name: name.into(),
             email: Some(format!("{name}@example.com")),
@@ -87,7 +88,11 @@ pub async fn contact(store: &Store, owner: &User, last: &str) -> Contact {
         active: true,
         ..ContactFields::default()
     };
-    store.create(&owner.meta.id, fields).await.expect("create contact")
+    store
+        .records()
+        .create(&owner.meta.id, fields)
+        .await
+        .expect("create contact")
 }
 
 pub fn user_party(user: &User, role: ParticipantRole) -> Participant {
@@ -114,7 +119,7 @@ pub async fn meeting(store: &Store, owner: &User, subject: &str, invited: &[&Use
     a.participants = std::iter::once(user_party(owner, ParticipantRole::Organizer))
         .chain(invited.iter().map(|u| user_party(u, ParticipantRole::Required)))
         .collect();
-    store.create(&owner.meta.id, a).await.expect("create meeting")
+    store.records().create(&owner.meta.id, a).await.expect("create meeting")
 }
 
 /// A vdir profile for `user` with its root under `dir` (created).

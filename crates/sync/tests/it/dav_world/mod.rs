@@ -71,7 +71,7 @@ impl DavWorld {
 
     pub async fn contact(&self, first: &str, last: &str, email: &str) -> Contact {
         let fields = contact_fields(first, last, email);
-        self.store.create(&self.actor.user_id, fields).await.unwrap()
+        self.store.records().create(&self.actor.user_id, fields).await.unwrap()
     }
 
     /// An appointment the user organises, `start_in_days` from `now`, one hour long.
@@ -81,13 +81,13 @@ impl DavWorld {
 
     pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {
         let a = self.meeting_fields(subject, start_in_days);
-        self.store.create(&self.actor.user_id, a).await.unwrap()
+        self.store.records().create(&self.actor.user_id, a).await.unwrap()
     }
 
     pub async fn task(&self, kind: ActivityKind, subject: &str) -> Activity {
         let mut a = ActivityFields::new(kind, subject);
         a.due = Some(self.now + Duration::days(3));
-        self.store.create(&self.actor.user_id, a).await.unwrap()
+        self.store.records().create(&self.actor.user_id, a).await.unwrap()
     }
 
     /// The server collection the runner uses for `name` (`contacts`, `calendar`, `tasks`).
@@ -126,7 +126,11 @@ impl DavWorld {
     }
 
     pub async fn activities(&self) -> Vec<Activity> {
-        self.store.activities_for_user(&self.actor.user_id).await.unwrap()
+        self.store
+            .records()
+            .activities_for_user(&self.actor.user_id)
+            .await
+            .unwrap()
     }
 
     pub async fn activity_named(&self, subject: &str) -> Option<Activity> {

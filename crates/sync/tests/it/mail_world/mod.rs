@@ -40,14 +40,14 @@ impl MailWorld {
             email1: Some("carla@customer.example".into()),
             ..ContactFields::default()
         };
-        let contact_id = store.create(&alice.user_id, contact).await.unwrap().meta.id;
+        let contact_id = store.records().create(&alice.user_id, contact).await.unwrap().meta.id;
         let lead = LeadFields {
             first_name: Some("Lena".into()),
             last_name: Some("Lead".into()),
             email: Some("lena@prospect.example".into()),
             ..LeadFields::default()
         };
-        let lead_id = store.create(&alice.user_id, lead).await.unwrap().meta.id;
+        let lead_id = store.records().create(&alice.user_id, lead).await.unwrap().meta.id;
         let dovecot = Dovecot::start(&[("alice", ALICE_PASSWORD), ("bob", BOB_PASSWORD)]);
         MailWorld {
             dir,
@@ -97,6 +97,7 @@ impl MailWorld {
     pub async fn emails(&self) -> Vec<Activity> {
         let page = self
             .store
+            .records()
             .list::<ActivityFields>(&ListQuery {
                 limit: MAX_PAGE,
                 ..ListQuery::default()
@@ -123,6 +124,7 @@ pub fn subjects(emails: &[Activity]) -> Vec<String> {
 
 async fn user(store: &Store, name: &str, email: &str) -> Actor {
     let (user, _) = store
+        .records()
         .create_user(UserFields {
             name: name.into(),
             email: Some(email.into()),

@@ -108,7 +108,7 @@ impl Snapshot {
         self.pairs
             .iter()
             .flat_map(|(k, ps)| ps.iter().map(move |p| (*k, p)))
-            .filter(|(_, p)| p.state == "live")
+            .filter(|(_, p)| p.state == crmsync_engine::PairState::Live)
     }
 
     pub fn pair_of_crm(&self, kind: Kind, crm_id: &str) -> Option<&PairRow> {
@@ -212,12 +212,12 @@ impl MemWorld {
                         ..ContactFields::default()
                     },
                 );
-                self.store.create(owner, contact).await.unwrap().meta.id
+                self.store.records().create(owner, contact).await.unwrap().meta.id
             }
             Kind::Task | Kind::Event => {
                 let blank = blank_activity(kind);
                 let activity = fields_to_activity(&new_item_fields(kind, fields), &blank, &EmailOnlyDirectory);
-                self.store.create(owner, activity).await.unwrap().meta.id
+                self.store.records().create(owner, activity).await.unwrap().meta.id
             }
         }
     }
@@ -226,30 +226,30 @@ impl MemWorld {
     pub async fn crm_edit(&self, kind: Kind, id: &str, changes: &[(String, String)]) {
         match kind {
             Kind::Contact => {
-                let current = self.store.get::<ContactFields>(id).await.unwrap();
+                let current = self.store.records().get::<ContactFields>(id).await.unwrap();
                 let mut map = contact_to_fields(&current.fields);
                 for (k, v) in changes {
                     map.set(k.clone(), v.clone());
                 }
                 let next = fields_to_contact(&map, &current.fields);
-                self.store.update(id, current.version(), next).await.unwrap();
+                self.store.records().update(id, current.version(), next).await.unwrap();
             }
             Kind::Task | Kind::Event => {
-                let current = self.store.get::<ActivityFields>(id).await.unwrap();
+                let current = self.store.records().get::<ActivityFields>(id).await.unwrap();
                 let mut map = activity_to_fields(&current.fields, &EmailOnlyDirectory);
                 for (k, v) in changes {
                     map.set(k.clone(), v.clone());
                 }
                 let next = fields_to_activity(&map, &current.fields, &EmailOnlyDirectory);
-                self.store.update(id, current.version(), next).await.unwrap();
+                self.store.records().update(id, current.version(), next).await.unwrap();
             }
         }
     }
 
     pub async fn crm_delete(&self, kind: Kind, id: &str) {
         match kind {
-            Kind::Contact => self.store.delete::<ContactFields>(id, None).await.unwrap(),
-            _ => self.store.delete::<ActivityFields>(id, None).await.unwrap(),
+            Kind::Contact => self.store.records().delete::<ContactFields>(id, None).await.unwrap(),
+            _ => self.store.records().delete::<ActivityFields>(id, None).await.unwrap(),
         }
     }
 
@@ -263,7 +263,7 @@ impl MemWorld {
             cursor: None,
             limit: MAX_PAGE,
         };
-        for c in self.store.list::<ContactFields>(&q).await.unwrap().items {
+        for c in self.store.records().list::<ContactFields>(&q).await.unwrap().items {
             out.insert(
                 c.meta.id.clone(),
                 CrmView {
@@ -272,7 +272,7 @@ impl MemWorld {
                 },
             );
         }
-        for a in self.store.list::<ActivityFields>(&q).await.unwrap().items {
+        for a in self.store.records().list::<ActivityFields>(&q).await.unwrap().items {
             let kind = if a.fields.kind == ActivityKind::Appointment {
                 Kind::Event
             } else {
@@ -340,10 +340,12 @@ impl MemWorld {
                 let view = self.gw_item(kind, &href).unwrap();
                 snap.gw.insert((kind, href.as_str().to_string()), view);
             }
-            snap.pairs
-                .insert(kind, self.store.pairs(PROFILE, kind.collection()).await.unwrap());
+            snap.pairs.insert(
+                kind,
+                self.store.sync_state().pairs(PROFILE, kind.collection()).await.unwrap(),
+            );
         }
-        for c in self.store.open_conflicts(Some(PROFILE)).await.unwrap() {
+        for c in self.store.sync_state().open_conflicts(Some(PROFILE)).await.unwrap() {
             let fields: Vec<serde_json::Value> = serde_json::from_str(&c.fields).unwrap();
             let keys = fields
                 .iter()
@@ -355,6 +357,7 @@ impl MemWorld {
         }
         snap.duplicates = self
             .store
+            .sync_state()
             .duplicates(PROFILE)
             .await
             .unwrap()

@@ -29,13 +29,13 @@ fn set_title_on_card(card: &Path, title: &str) {
 /// Sets the CRM contact's job title and, when given, its notes.
 async fn edit_in_crm(demo: &Demo, id: &str, title: &str, notes: Option<&str>) {
     let store = demo.store().await;
-    let c = store.get::<ContactFields>(id).await.unwrap();
+    let c = store.records().get::<ContactFields>(id).await.unwrap();
     let mut fields = c.fields.clone();
     fields.job_title = Some(title.to_string());
     if let Some(n) = notes {
         fields.notes = Some(n.to_string());
     }
-    store.update(c.id(), c.version(), fields).await.unwrap();
+    store.records().update(c.id(), c.version(), fields).await.unwrap();
 }
 
 /// alice's first card.
@@ -136,7 +136,7 @@ async fn r_edit_3_a_resolved_conflict_shows_the_chosen_and_the_lost_value() {
 
     demo.ok(&["sync", "--profile", "alice"]);
     let store = demo.store().await;
-    let contact = store.get::<ContactFields>(&id).await.unwrap();
+    let contact = store.records().get::<ContactFields>(&id).await.unwrap();
     assert_eq!(contact.fields.job_title.as_deref(), Some("Phone Title"));
     let json = demo.json(&["explain", "--profile", "alice", "--record", &id]);
     let written = values_of(&json, "job_title")
@@ -158,7 +158,7 @@ async fn r_del_2_status_lists_removed_by_user_records_with_the_command_that_brin
     let card = before[0].clone();
     let id = id_of(&card);
     let store = demo.store().await;
-    let version = store.get::<ContactFields>(&id).await.unwrap().version();
+    let version = store.records().get::<ContactFields>(&id).await.unwrap().version();
     std::fs::remove_file(&card).unwrap();
 
     let out = demo.ok(&["sync", "--profile", "alice"]);
@@ -194,7 +194,7 @@ async fn r_del_2_status_lists_removed_by_user_records_with_the_command_that_brin
             .any(|p| std::fs::read_to_string(p).unwrap().contains(&format!("UID:{id}"))),
         "the card of {id} is back"
     );
-    let contact = store.get::<ContactFields>(&id).await.unwrap();
+    let contact = store.records().get::<ContactFields>(&id).await.unwrap();
     assert_eq!(contact.version(), version, "the CRM record was not touched");
     assert_eq!(demo.json(&["status"])[0]["removed_by_user"], serde_json::json!([]));
 }
@@ -252,7 +252,7 @@ async fn status_with_the_scheduler_off_shows_no_next_run_and_no_push() {
         enabled: true,
     };
     let long_ago = chrono::Utc::now() - chrono::Duration::days(3);
-    store.upsert_profile(&def, long_ago).await.unwrap();
+    store.catalog().upsert_profile(&def, long_ago).await.unwrap();
 
     let status = demo.ok(&["status"]);
     let stored = status.split("profile bob-api").nth(1).unwrap();
@@ -294,7 +294,7 @@ async fn r_del_13_untrack_keeps_or_deletes_the_crm_record_and_stops_syncing() {
     assert!(cards[1].exists(), "the deleted record's card stays");
     let store = demo.store().await;
     assert!(
-        store.get::<ContactFields>(&deleted).await.is_err(),
+        store.records().get::<ContactFields>(&deleted).await.is_err(),
         "deleted in the CRM, not re-created"
     );
     let explain = demo.json(&["explain", "--profile", "alice", "--record", &kept]);
@@ -327,12 +327,12 @@ async fn r_eng_5_a_reverted_edit_of_a_read_only_shared_record_says_why() {
     let demo = Demo::new();
     let id = id_of(&first_card(&demo));
     let store = demo.store().await;
-    let c = store.get::<ContactFields>(&id).await.unwrap();
+    let c = store.records().get::<ContactFields>(&id).await.unwrap();
     let mut fields = c.fields.clone();
     fields.shared = true;
-    store.update(c.id(), c.version(), fields).await.unwrap();
+    store.records().update(c.id(), c.version(), fields).await.unwrap();
     let bob = user_id(&store, "bob").await;
-    store.set_sync_flag(&bob, &id, true).await.unwrap();
+    store.records().set_sync_flag(&bob, &id, true).await.unwrap();
     demo.ok(&["sync", "--profile", "bob"]);
     let card = demo.mailbox("bob", "contacts").join(format!("{id}.vcf"));
     assert!(card.exists(), "the shared contact reached bob's address book");
@@ -346,7 +346,7 @@ async fn r_eng_5_a_reverted_edit_of_a_read_only_shared_record_says_why() {
         "{out}"
     );
     assert!(!std::fs::read_to_string(&card).unwrap().contains("Edited by bob"));
-    let c = store.get::<ContactFields>(&id).await.unwrap();
+    let c = store.records().get::<ContactFields>(&id).await.unwrap();
     assert_ne!(
         c.fields.job_title.as_deref(),
         Some("Edited by bob"),
@@ -377,12 +377,13 @@ async fn crm_contact(demo: &Demo, last: &str, email: &str) -> String {
         email1: Some(email.into()),
         ..ContactFields::default()
     };
-    store.create(&alice, fields).await.unwrap().meta.id
+    store.records().create(&alice, fields).await.unwrap().meta.id
 }
 
 async fn crm_contacts_with(demo: &Demo, email: &str) -> usize {
     let store = demo.store().await;
     let page = store
+        .records()
         .list::<ContactFields>(&crmsync_store::ListQuery {
             limit: crmsync_store::MAX_PAGE,
             ..crmsync_store::ListQuery::default()
@@ -467,7 +468,7 @@ async fn r_pair_2_duplicates_are_linked_or_kept_apart_by_choice() {
     let text = demo.ok(&["duplicates", "--profile", "alice"]);
     assert!(text.contains("profile alice: no possible duplicates"), "{text}");
     let store = demo.store().await;
-    let pairs = store.pairs("alice", "contacts").await.unwrap();
+    let pairs = store.sync_state().pairs("alice", "contacts").await.unwrap();
     assert!(
         pairs.iter().any(|p| p.crm_id == c1 && p.href == "twin-card.vcf"),
         "the chosen record and item are paired"

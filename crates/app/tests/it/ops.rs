@@ -53,6 +53,7 @@ async fn r_explain_1_explain_says_which_rule_kept_a_completed_meeting_deleted_in
     let alice = user_id(&store, "alice").await;
     let now = chrono::Utc::now();
     let page = store
+        .records()
         .list::<ActivityFields>(&ListQuery {
             visible_to: None,
             owner_id: Some(alice.clone()),
@@ -70,6 +71,7 @@ async fn r_explain_1_explain_says_which_rule_kept_a_completed_meeting_deleted_in
     let id = meeting.meta.id.clone();
     let before = items(&demo.mailbox("alice", "calendar"), "ics");
     store
+        .records()
         .delete::<ActivityFields>(&id, Some(meeting.meta.version))
         .await
         .unwrap();
@@ -152,16 +154,16 @@ async fn r_reset_1_a_note_added_after_a_reset_reaches_the_crm() {
     let edited: Vec<PathBuf> = cards.iter().filter(|p| **p != noted).take(5).cloned().collect();
     let store = demo.store().await;
     for (i, card) in edited.iter().enumerate() {
-        let c = store.get::<ContactFields>(&id_of(card)).await.unwrap();
+        let c = store.records().get::<ContactFields>(&id_of(card)).await.unwrap();
         let mut fields = c.fields.clone();
         fields.job_title = Some(format!("Edited after reset {i}"));
-        store.update(c.id(), c.version(), fields).await.unwrap();
+        store.records().update(c.id(), c.version(), fields).await.unwrap();
     }
     drop(store);
 
     demo.ok(&["sync", "--profile", "alice"]);
     let store = demo.store().await;
-    let contact = store.get::<ContactFields>(&id_of(&noted)).await.unwrap();
+    let contact = store.records().get::<ContactFields>(&id_of(&noted)).await.unwrap();
     assert_eq!(contact.fields.notes.as_deref(), Some("Met at the reset party"));
     assert!(
         std::fs::read_to_string(&noted)
@@ -305,9 +307,10 @@ fn sync_takes_several_profiles() {
 async fn conflicts_are_listed_and_resolved_with_take() {
     let demo = Demo::new();
     let store = demo.store().await;
-    let pair = store.pairs("alice", "contacts").await.unwrap().remove(0);
+    let pair = store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
     let fields = serde_json::json!([{"key": "last_name", "base": "Old", "crm": "Crm", "groupware": "Groupware"}]);
     store
+        .sync_state()
         .add_conflict(&crmsync_store::status::ConflictRow {
             id: "c-42".into(),
             profile: "alice".into(),
@@ -340,7 +343,7 @@ async fn conflicts_are_listed_and_resolved_with_take() {
         "{out}"
     );
     let store = demo.store().await;
-    let pair = store.pairs("alice", "contacts").await.unwrap().remove(0);
+    let pair = store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
     assert_eq!(
         pair.base.get("last_name"),
         Some("Crm"),
@@ -378,7 +381,7 @@ async fn status_shows_the_schedule_of_stored_profiles() {
         push: true,
         enabled: true,
     };
-    store.upsert_profile(&def, now).await.unwrap();
+    store.catalog().upsert_profile(&def, now).await.unwrap();
     let json = demo.json(&["status"]);
     let names: Vec<&str> = json
         .as_array()
@@ -398,12 +401,14 @@ async fn status_shows_the_schedule_of_stored_profiles() {
 
     // A scheduled run that failed for the third time in a row.
     let claimed = store
+        .catalog()
         .claim_due_profiles("w1", now, now + chrono::Duration::seconds(60), 10)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
     let retry = now + chrono::Duration::seconds(240);
     store
+        .catalog()
         .release_profile(
             "bob-api",
             "w1",
@@ -436,6 +441,7 @@ async fn status_shows_the_schedule_of_stored_profiles() {
 /// Contacts in the CRM with this last name.
 async fn contacts_named(store: &Store, last: &str) -> usize {
     let page = store
+        .records()
         .list::<crmsync_model::ContactFields>(&ListQuery::default())
         .await
         .unwrap();
@@ -453,10 +459,10 @@ async fn r_perm_1_cli_sync_never_creates_for_a_user_without_rights() {
     let demo = Demo::new();
     let store = demo.store().await;
     let id = user_id(&store, "alice").await;
-    let alice = store.get::<crmsync_model::UserFields>(&id).await.unwrap();
+    let alice = store.records().get::<crmsync_model::UserFields>(&id).await.unwrap();
     let mut fields = alice.fields.clone();
     fields.active = false;
-    store.update(&id, alice.meta.version, fields).await.unwrap();
+    store.records().update(&id, alice.meta.version, fields).await.unwrap();
     std::fs::write(
         demo.mailbox("alice", "contacts").join("r-perm-1.vcf"),
         "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:r-perm-1\r\nFN:Zed Permless\r\nN:Permless;Zed;;;\r\nEND:VCARD\r\n",

@@ -67,7 +67,11 @@ async fn r_cfg_spec_1_a_graph_profile_from_the_file_syncs() {
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display()))
         .await
         .unwrap();
-    let contacts = store.list::<ContactFields>(&ListQuery::default()).await.unwrap();
+    let contacts = store
+        .records()
+        .list::<ContactFields>(&ListQuery::default())
+        .await
+        .unwrap();
     let names: Vec<_> = contacts.items.iter().map(|c| c.fields.last_name.clone()).collect();
     assert_eq!(names, vec![Some("Hopper".to_string())]);
     assert_eq!(server.stats().without_immutable_id, 0);

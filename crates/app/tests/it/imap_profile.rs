@@ -64,6 +64,7 @@ Subject: Tracked from Thunderbird\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r
 
     let store = Store::connect(&format!("sqlite://{}", db.display())).await.unwrap();
     let emails: Vec<_> = store
+        .records()
         .list::<ActivityFields>(&ListQuery {
             limit: MAX_PAGE,
             ..ListQuery::default()

@@ -193,7 +193,7 @@ fn contact(i: usize) -> ContactFields {
 async fn add_contacts(world: &World, owner: &str, from: usize, count: usize) {
     let store = world.store().await;
     for i in from..from + count {
-        store.create(owner, contact(i)).await.unwrap();
+        store.records().create(owner, contact(i)).await.unwrap();
     }
     store.close().await;
 }
@@ -205,6 +205,7 @@ async fn seed(dir: &Path, n: usize) -> (PathBuf, String) {
     let store = Store::connect(&format!("sqlite://{}", db.display())).await.unwrap();
     store.migrate().await.unwrap();
     let (user, _token) = store
+        .records()
         .create_user(UserFields {
             name: "alice".into(),
             email: Some("alice@example.com".into()),
@@ -214,7 +215,7 @@ async fn seed(dir: &Path, n: usize) -> (PathBuf, String) {
         .await
         .unwrap();
     for i in 0..n {
-        store.create(&user.meta.id, contact(i)).await.unwrap();
+        store.records().create(&user.meta.id, contact(i)).await.unwrap();
     }
     store.close().await;
     for suffix in ["-wal", "-shm"] {
@@ -391,7 +392,7 @@ async fn assert_converged(n: usize, server: &Items, contacts: &[crmsync_model::C
 
     // The status store agrees: one live pair per contact, each on an existing
     // card, nothing left half done, nothing quarantined.
-    let pairs = store.pairs(PROFILE, "contacts").await.unwrap();
+    let pairs = store.sync_state().pairs(PROFILE, "contacts").await.unwrap();
     assert_eq!(pairs.len(), n, "exactly one pair per contact");
     let crm_ids: BTreeSet<&str> = contacts.iter().map(|c| c.id()).collect();
     let paired_ids: BTreeSet<&str> = pairs.iter().map(|p| p.crm_id.as_str()).collect();
@@ -403,12 +404,12 @@ async fn assert_converged(n: usize, server: &Items, contacts: &[crmsync_model::C
             .get(&p.href)
             .unwrap_or_else(|| panic!("pair {} points at {}, which is not on the server", p.id, p.href));
         assert_eq!(uid, &p.crm_id, "pair {} links its contact to that contact's card", p.id);
-        assert_eq!(p.state, "live", "pair {}", p.id);
+        assert_eq!(p.state, crmsync_engine::PairState::Live, "pair {}", p.id);
     }
-    let unfinished = store.journal_unfinished(PROFILE).await.unwrap();
+    let unfinished = store.sync_state().journal_unfinished(PROFILE).await.unwrap();
     assert!(unfinished.is_empty(), "no journal step left open: {unfinished:?}");
     assert!(
-        store.quarantined(PROFILE).await.unwrap().is_empty(),
+        store.sync_state().quarantined(PROFILE).await.unwrap().is_empty(),
         "nothing quarantined"
     );
 }
@@ -418,6 +419,7 @@ async fn crm_contacts(store: &Store) -> Vec<crmsync_model::Contact> {
     let mut cursor = None;
     loop {
         let page = store
+            .records()
             .list::<ContactFields>(&ListQuery {
                 cursor,
                 limit: MAX_PAGE,

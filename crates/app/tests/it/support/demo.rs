@@ -86,6 +86,7 @@ pub fn items(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 pub async fn user_id(store: &Store, name: &str) -> String {
     let page = store
+        .records()
         .list::<crmsync_model::UserFields>(&ListQuery {
             visible_to: None,
             owner_id: None,

@@ -1,11 +1,22 @@
+//! `crmsync serve`: the API and the scheduler in one process.
+
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use crmsync_cli::{Context, Stop, serving_catalog, start_scheduler};
 use crmsync_server::AppState;
 
-use crate::context::Context;
+/// The API of `crmsync-server`, as the command line's `serve`.
+pub(crate) struct ServeApi;
 
-pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
+#[async_trait::async_trait]
+impl crmsync_cli::Serve for ServeApi {
+    async fn serve(&self, ctx: &Context) -> anyhow::Result<ExitCode> {
+        run(ctx).await
+    }
+}
+
+async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     let store = ctx.open_store().await?;
     let listen = &ctx.config.server.listen;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -13,7 +24,7 @@ pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot listen on {listen} (server.listen): is another process using it?"))?;
     // The /sync and /profiles routes serve the database's profiles: the
     // file's (imported now) and those created over the API.
-    let catalog = crate::profile_directory::serving_catalog(ctx, &store).await?;
+    let catalog = serving_catalog(ctx, &store).await?;
     let mut state = AppState::new(store.clone())
         .with_max_body_bytes(ctx.config.server.max_body_bytes as usize)
         .with_catalog(catalog)
@@ -22,8 +33,8 @@ pub async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     eprintln!("crmsync API on http://{listen}/api/v1 (OpenAPI: /api/v1/openapi.json); Ctrl-C stops");
     // The scheduler runs beside the API (R-SCHED-1/2/3); /metrics and /readyz with it.
     let metrics = crmsync_service::Metrics::new();
-    let stop = crate::commands::worker::Stop::on_signal();
-    let scheduler = crate::commands::worker::start_scheduler(ctx, &store, metrics.clone()).await?;
+    let stop = Stop::on_signal();
+    let scheduler = start_scheduler(ctx, &store, metrics.clone()).await?;
     if let Some(s) = &scheduler {
         // Pushes (R-SCHED-2) go through this process's scheduler.
         state = state.with_scheduler(s.clone());

@@ -54,6 +54,7 @@ async fn seed(store: &Store, db_url: &str, dir: &Path, setup: &Setup) -> (PathBu
     let mut contacts = Vec::new();
     for i in 0..setup.profiles {
         let (user, _token) = store
+            .records()
             .create_user(UserFields {
                 name: format!("user{i:02}"),
                 email: Some(format!("user{i:02}@example.com")),
@@ -63,6 +64,7 @@ async fn seed(store: &Store, db_url: &str, dir: &Path, setup: &Setup) -> (PathBu
             .await
             .expect("create user");
         let contact = store
+            .records()
             .create(
                 &user.meta.id,
                 ContactFields {
@@ -110,9 +112,9 @@ fn vcards(dir: &Path, i: usize) -> Vec<String> {
 /// Every profile's runs, oldest first.
 async fn all_runs(store: &Store) -> BTreeMap<String, Vec<RunRow>> {
     let mut all = BTreeMap::new();
-    for row in store.profile_rows(None).await.expect("read profiles") {
+    for row in store.catalog().profile_rows(None).await.expect("read profiles") {
         let name = row.definition.name;
-        let mut runs = store.runs(&name, 1000).await.expect("read runs");
+        let mut runs = store.sync_state().runs(&name, 1000).await.expect("read runs");
         runs.sort_by_key(|r| r.started_at);
         all.insert(name, runs);
     }
@@ -122,7 +124,7 @@ async fn all_runs(store: &Store) -> BTreeMap<String, Vec<RunRow>> {
 /// Leases held now, by worker id.
 async fn leases(store: &Store) -> BTreeMap<String, BTreeMap<String, DateTime<Utc>>> {
     let mut by_worker: BTreeMap<String, BTreeMap<String, DateTime<Utc>>> = BTreeMap::new();
-    for row in store.profile_rows(None).await.expect("read profiles") {
+    for row in store.catalog().profile_rows(None).await.expect("read profiles") {
         if let (Some(owner), Some(until)) = (row.status.lease_owner, row.status.lease_until) {
             by_worker.entry(owner).or_default().insert(row.definition.name, until);
         }
@@ -308,6 +310,7 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
         let mut fields = c.fields.clone();
         fields.job_title = Some("Head of Phase Three".into());
         store
+            .records()
             .update::<ContactFields>(&c.meta.id, c.meta.version, fields)
             .await
             .expect("edit contact");
@@ -357,7 +360,7 @@ async fn r_sched_3_three_worker_processes_share_fifty_profiles_survive_a_kill_an
         } else {
             assert!(after_edit.is_empty(), "{name}: nothing is claimed after SIGTERM");
         }
-        let unfinished = store.journal_unfinished(name).await.expect("journal");
+        let unfinished = store.sync_state().journal_unfinished(name).await.expect("journal");
         assert!(unfinished.is_empty(), "{name}: no journal step left half done");
     }
     // Still `running`, or closed as `interrupted` by a later run (R-SYNC-RUNS-1).
@@ -403,7 +406,7 @@ async fn r_svc_6_sigterm_abandons_runs_past_the_grace_and_another_worker_resumes
     assert_eq!(status.code(), Some(0), "exit after abandoning:\n{}", first.log_text());
     let stopped_at = Utc::now();
     assert!(leases(&store).await.is_empty(), "abandoned leases are given back");
-    for row in store.profile_rows(None).await.expect("profiles") {
+    for row in store.catalog().profile_rows(None).await.expect("profiles") {
         if abandoned.contains_key(&row.definition.name) {
             assert!(
                 row.status.next_run_at <= stopped_at,
@@ -442,7 +445,12 @@ async fn r_svc_6_sigterm_abandons_runs_past_the_grace_and_another_worker_resumes
             "{name}: the second worker's log shows the run"
         );
         assert!(
-            store.journal_unfinished(name).await.expect("journal").is_empty(),
+            store
+                .sync_state()
+                .journal_unfinished(name)
+                .await
+                .expect("journal")
+                .is_empty(),
             "{name}: nothing half done in the journal"
         );
     }

@@ -1,5 +1,8 @@
-//! `crmsync`: the one binary. Errors end here, so this is the one place that
-//! uses `anyhow` and turns every error into a message and an exit code.
+//! The `crmsync` command line: parsing and every command but `serve`, whose
+//! HTTP API lives in `crmsync-server`. This crate does not depend on the
+//! server: the binary (`crates/app`) hands `serve` in as a [`Serve`]. It is
+//! the body of the binary, so its commands end in `anyhow` errors that
+//! [`main_with`] turns into a message and an exit code.
 
 mod cli;
 mod commands;
@@ -10,19 +13,35 @@ mod profile_directory;
 mod profiles;
 mod progress;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
 use crate::cli::{Cli, Command, UserCommand};
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+// What `serve` needs besides the API: the loaded configuration, the
+// database's profiles, the scheduler beside the API and Ctrl-C.
+pub use crate::commands::worker::{Stop, start_scheduler};
+pub use crate::context::Context;
+pub use crate::profile_directory::serving_catalog;
+
+/// `crmsync serve`, given by the binary: it runs the HTTP API, which this
+/// crate does not know.
+#[async_trait::async_trait]
+pub trait Serve: Sync {
+    async fn serve(&self, ctx: &Context) -> anyhow::Result<ExitCode>;
+}
+
+/// The whole `crmsync` process: parses the command line, runs the command,
+/// turns an error into a message on stderr and exit code 2.
+pub async fn main_with(serve: &dyn Serve) -> ExitCode {
     quiet_on_closed_pipe();
     let cli = Cli::parse();
-    match run(cli).await {
+    match run(cli, serve).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::ExitCode::from(2)
+            ExitCode::from(2)
         }
     }
 }
@@ -38,15 +57,15 @@ fn quiet_on_closed_pipe() {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
+async fn run(cli: Cli, serve: &dyn Serve) -> anyhow::Result<ExitCode> {
     let config_path = cli.config.clone();
     match cli.command {
         Command::Demo(args) => commands::demo::run(args, cli.json).await,
         command => {
-            let ctx = context::Context::load(config_path.as_deref())?;
+            let ctx = Context::load(config_path.as_deref())?;
             context::init_logging(&ctx.config.log);
             match command {
-                Command::Serve => commands::serve::run(&ctx).await,
+                Command::Serve => serve.serve(&ctx).await,
                 Command::Worker => commands::worker::run(&ctx).await,
                 Command::Migrate => commands::migrate::run(&ctx).await,
                 Command::User {

@@ -136,6 +136,7 @@ async fn crm_tasks(db: &Path) -> usize {
         .await
         .expect("open the demo CRM");
     let page = store
+        .records()
         .list::<ActivityFields>(&ListQuery {
             visible_to: None,
             owner_id: None,

@@ -1,0 +1,140 @@
+//! What every store handle shares: the connection pool, the backend, and
+//! the lease fence a run's writes are checked against (R-SCHED-4).
+
+use std::fmt;
+use std::sync::Arc;
+
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::connect::Backend;
+use crate::error::{Result, StoreError};
+
+/// A profile's lease as a run holds it: every write of that run commits only
+/// while the profile's `lease_token` is still `token` (R-SCHED-4). A worker
+/// that paused past its lease, while another claimed the profile (and so
+/// bumped the token), can then no longer write anything for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub profile: String,
+    pub token: i64,
+}
+
+/// The pool and how writes start. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    /// For messages only; the password is already replaced by `***`.
+    redacted_url: String,
+    /// Set on the handles a leased run writes through (R-SCHED-4).
+    fence: Option<Arc<Fence>>,
+}
+
+impl fmt::Debug for Db {
+    // Hand-written: the pool's own Debug would print the connect options,
+    // password included.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("url", &self.redacted_url)
+            .field("fence", &self.fence)
+            .finish()
+    }
+}
+
+impl Db {
+    pub(crate) fn new(pool: AnyPool, backend: Backend, redacted_url: String) -> Db {
+        Db {
+            pool,
+            backend,
+            redacted_url,
+            fence: None,
+        }
+    }
+
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for reads. A write through it would skip the fence: writes
+    /// go through [`Db::begin_write`] or [`Db::execute_write`].
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub(crate) fn fenced(&self, profile: &str, token: i64) -> Db {
+        Db {
+            fence: Some(Arc::new(Fence {
+                profile: profile.to_string(),
+                token,
+            })),
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn unfenced(&self) -> Db {
+        Db {
+            fence: None,
+            ..self.clone()
+        }
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock
+    /// up front (`BEGIN IMMEDIATE`): a deferred transaction that reads and then
+    /// writes fails with SQLITE_BUSY when another writer got in between, and
+    /// busy_timeout cannot wait that out. PostgreSQL needs nothing special.
+    ///
+    /// On a fenced handle the transaction first checks the lease token and
+    /// fails with [`StoreError::Fenced`] when another worker has taken the
+    /// profile since. On PostgreSQL the profile row is share-locked until the
+    /// commit, so a claim cannot slip in between the check and the commit; on
+    /// SQLite the write lock already excludes it.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        };
+        let mut tx = tx.map_err(StoreError::db("starting a transaction"))?;
+        if let Some(fence) = &self.fence {
+            self.check_fence(&mut tx, fence).await?;
+        }
+        Ok(tx)
+    }
+
+    async fn check_fence(&self, tx: &mut Transaction<'static, Any>, fence: &Fence) -> Result<()> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR SHARE",
+            Backend::Sqlite => "",
+        };
+        let token: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT lease_token FROM sync_profiles WHERE name = $1{lock}"
+        )))
+        .bind(&fence.profile)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(StoreError::db("checking the profile's lease"))?;
+        if token == Some(fence.token) {
+            Ok(())
+        } else {
+            Err(StoreError::Fenced {
+                profile: fence.profile.clone(),
+            })
+        }
+    }
+
+    /// One statement that writes: straight to the pool, or on a fenced
+    /// handle in a transaction that checks the lease first.
+    pub(crate) async fn execute_write(
+        &self,
+        query: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
+        context: &'static str,
+    ) -> Result<sqlx::any::AnyQueryResult> {
+        if self.fence.is_none() {
+            return query.execute(&self.pool).await.map_err(StoreError::db(context));
+        }
+        let mut tx = self.begin_write().await?;
+        let done = query.execute(&mut *tx).await.map_err(StoreError::db(context))?;
+        tx.commit().await.map_err(StoreError::db(context))?;
+        Ok(done)
+    }
+}
