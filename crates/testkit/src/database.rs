@@ -136,13 +136,31 @@ impl TestDatabase {
 }
 
 async fn drop_postgres(url: &str) -> Result<(), DatabaseError> {
-    Any::force_drop_database(url)
-        .await
-        .map_err(|source| DatabaseError::Drop {
-            url: url.to_owned(),
-            source,
-        })
+    // `DROP DATABASE … WITH (FORCE)` ends the connections open at that
+    // moment, but a pool still alive elsewhere in the test (a scheduler's
+    // task that has not stopped yet) may open a new one before the drop
+    // commits: "is being accessed by other users". That race is the test's
+    // teardown, not what it tests, so the drop is tried again a few times.
+    let mut attempt = 0;
+    loop {
+        match Any::force_drop_database(url).await {
+            Ok(()) => return Ok(()),
+            Err(_) if attempt < DROP_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(source) => {
+                return Err(DatabaseError::Drop {
+                    url: url.to_owned(),
+                    source,
+                });
+            }
+        }
+    }
 }
+
+/// How often a drop is tried again while the database is still in use.
+const DROP_ATTEMPTS: u32 = 25;
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
