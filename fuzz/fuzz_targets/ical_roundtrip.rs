@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
         now: Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap(),
         time_zone: item.time_zone.as_deref(),
         directory: &EmailOnlyDirectory,
+        keep_schedule: false,
     };
     for previous in [Some(text), None] {
         let Ok(rendered) = render_ical(&item.fields, &item.uid, previous, &ctx) else { continue };
