@@ -120,73 +120,73 @@ impl SyncState {
     /// collection, or one CRM record, and the cursors they depend on, so the
     /// next sync re-pairs from full listings. Returns how many pairs went.
     pub async fn reset_pairs(&self, profile: &str, collection: Option<&str>, crm_id: Option<&str>) -> Result<u64> {
-        let mut tx = self.db.begin_write().await?;
-        let mut sql = String::from("DELETE FROM sync_pairs WHERE profile = $1");
-        let mut cursor_sql = String::from("DELETE FROM sync_cursors WHERE profile = $1");
+        // The scope as SQL, numbered in the order the values are bound below.
+        let mut by_collection = String::from("profile = $1");
         if collection.is_some() {
-            sql.push_str(" AND collection = $2");
-            cursor_sql.push_str(" AND collection = $2");
+            by_collection.push_str(" AND collection = $2");
         }
+        let mut by_pair = by_collection.clone();
         if crm_id.is_some() {
-            sql.push_str(if collection.is_some() {
+            by_pair.push_str(if collection.is_some() {
                 " AND crm_id = $3"
             } else {
                 " AND crm_id = $2"
             });
         }
-        // R-RESET-2: the open conflicts of the forgotten pairs are closed as
-        // `reset`. The next sync merges both sides afresh (R-SYNC-ID-2) and
-        // queues what still differs on the new pair; left open, the old ones
-        // would name a pair that no longer exists and could not be resolved.
-        let close_sql = format!(
-            "UPDATE sync_conflicts SET resolved_at = {}, resolution = 'reset' \
-             WHERE resolved_at IS NULL AND pair_id IN (SELECT id{})",
-            now_ms(),
-            sql.trim_start_matches("DELETE")
-        );
-        let mut close = sqlx::query(sqlx::AssertSqlSafe(close_sql)).bind(profile);
-        if let Some(c) = collection {
-            close = close.bind(c);
+        // (statement, whether it is scoped to the record too, what it does)
+        let steps = [
+            // R-RESET-2: the open conflicts of the forgotten pairs are closed
+            // as `reset`. The next sync merges both sides afresh
+            // (R-SYNC-ID-2) and queues what still differs on the new pair;
+            // left open, the old ones would name a pair that no longer
+            // exists and could not be resolved.
+            (
+                format!(
+                    "UPDATE sync_conflicts SET resolved_at = {}, resolution = 'reset' \
+                     WHERE resolved_at IS NULL AND pair_id IN (SELECT id FROM sync_pairs WHERE {by_pair})",
+                    now_ms()
+                ),
+                true,
+                "closing the conflicts of reset pairs",
+            ),
+            (
+                format!("DELETE FROM sync_pairs WHERE {by_pair}"),
+                true,
+                "resetting sync pairs",
+            ),
+            // A single record is re-found through a full listing only if the
+            // cursor is gone too; a record reset therefore resets its cursors.
+            (
+                format!("DELETE FROM sync_cursors WHERE {by_collection}"),
+                false,
+                "resetting sync cursors",
+            ),
+            // A reset also discovers the collections again (R-SYNC-PERF-3):
+            // the user may have reset because the mailbox was reorganised.
+            (
+                format!("DELETE FROM sync_collections WHERE {by_collection}"),
+                false,
+                "resetting remembered collections",
+            ),
+        ];
+        let mut tx = self.db.begin_write().await?;
+        let mut forgotten = 0;
+        for (step, (sql, per_record, what)) in steps.into_iter().enumerate() {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile);
+            if let Some(c) = collection {
+                q = q.bind(c);
+            }
+            if let (true, Some(id)) = (per_record, crm_id) {
+                q = q.bind(id);
+            }
+            let done = q.execute(&mut *tx).await.map_err(StoreError::db(what))?;
+            // The pairs' own delete (the second step) says how many went.
+            if step == 1 {
+                forgotten = done.rows_affected();
+            }
         }
-        if let Some(id) = crm_id {
-            close = close.bind(id);
-        }
-        close
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("closing the conflicts of reset pairs"))?;
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile);
-        if let Some(c) = collection {
-            q = q.bind(c);
-        }
-        if let Some(id) = crm_id {
-            q = q.bind(id);
-        }
-        let done = q
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("resetting sync pairs"))?;
-        // A single record is re-found through a full listing only if the
-        // cursor is gone too; a record reset therefore resets its cursors.
-        let forget_sql = cursor_sql.replace("sync_cursors", "sync_collections");
-        let mut cq = sqlx::query(sqlx::AssertSqlSafe(cursor_sql)).bind(profile);
-        if let Some(c) = collection {
-            cq = cq.bind(c);
-        }
-        cq.execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("resetting sync cursors"))?;
-        // A reset also discovers the collections again (R-SYNC-PERF-3): the
-        // user may have reset because the mailbox was reorganised.
-        let mut fq = sqlx::query(sqlx::AssertSqlSafe(forget_sql)).bind(profile);
-        if let Some(c) = collection {
-            fq = fq.bind(c);
-        }
-        fq.execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("resetting remembered collections"))?;
         tx.commit().await.map_err(StoreError::db("resetting sync pairs"))?;
-        Ok(done.rows_affected())
+        Ok(forgotten)
     }
 }
 
