@@ -155,6 +155,10 @@ Subject: Order confirmed\r\nDate: Tue, 01 Dec 2026 10:00:00 +0000\r\n\r\nThanks\
     assert_eq!((from.kind, from.id), (PartyKind::Contact, Some(carla.meta.id.clone())));
     // E-mails never travel to the calendar, on a later run either.
     ok(config, &["sync"]);
-    assert_eq!(files("calendar", "ics"), Vec::<String>::new(), "an e-mail activity is no event");
+    assert_eq!(
+        files("calendar", "ics"),
+        Vec::<String>::new(),
+        "an e-mail activity is no event"
+    );
     assert_eq!(files("tasks", "ics"), Vec::<String>::new(), "nor a task");
 }

@@ -205,6 +205,7 @@ impl FolderPass<'_> {
         let is_tracking_folder = !t.folder.is_empty() && folder == t.folder;
         let mut candidates = Vec::new();
         let mut untrack = Vec::new();
+        let mut unmarked = Vec::new();
         for m in &poll.changed {
             let here = tracked.at(folder, validity, m.uid).filter(|r| r.tracked);
             let trigger = if is_tracking_folder {
@@ -218,6 +219,11 @@ impl FolderPass<'_> {
                 (Some(trigger), None) => candidates.push(candidate(m, trigger)),
                 // R-TRACK-10: the keyword was removed.
                 (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(row.message_key.clone()),
+                // Tracked, but the run that tracked it ended before the
+                // keyword was set (a crash, a lost connection): set it now.
+                (_, Some(row)) if !row.marked && !m.has(&t.tracked_keyword) => {
+                    unmarked.push((row.message_key.clone(), m.modseq));
+                }
                 _ => {}
             }
         }
@@ -248,6 +254,13 @@ impl FolderPass<'_> {
         }
         for key in untrack {
             self.untrack(tracked, &key, folder, report).await?;
+        }
+        if !self.dry_run {
+            for (key, modseq) in unmarked {
+                if let Some(row) = tracked.by_key.get_mut(&key) {
+                    self.mark(folder, modseq, row).await?;
+                }
+            }
         }
         if self.dry_run {
             if !candidates.is_empty() {
@@ -438,12 +451,6 @@ impl FolderPass<'_> {
                     match created {
                         EmailCreate::Created(a) => {
                             *report.applied.entry("crm create".into()).or_default() += 1;
-                            self.history(
-                                &a.meta.id,
-                                "R-TRACK-1",
-                                format!("e-mail {key} tracked ({})", c.trigger.as_str()),
-                            )
-                            .await?;
                             if let (Some(sender), Some(from)) =
                                 (sender, a.fields.email.as_ref().and_then(|e| e.from.clone()))
                             {
@@ -489,15 +496,24 @@ impl FolderPass<'_> {
             // e-mail by its key on the next run.
             self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
             if !row.marked {
-                let outcome = source
-                    .add_keyword(folder, message.uid, c.modseq, &self.mail.tracking.tracked_keyword)
-                    .await?;
-                if outcome == MarkOutcome::Marked {
-                    row.marked = true;
-                    self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
-                }
+                self.mark(folder, c.modseq, &mut row).await?;
             }
             tracked.by_key.insert(key, row);
+        }
+        Ok(())
+    }
+
+    /// R-TRACK-9: sets the tracked keyword unless the message changed since
+    /// `modseq` (then a later run marks it), and records that it is set.
+    async fn mark(&self, folder: &str, modseq: Option<u64>, row: &mut TrackedMailRow) -> Result<(), SyncError> {
+        let outcome = self
+            .mail
+            .source
+            .add_keyword(folder, row.uid, modseq, &self.mail.tracking.tracked_keyword)
+            .await?;
+        if outcome == MarkOutcome::Marked {
+            row.marked = true;
+            self.store.sync_state().save_tracked_mail(self.profile, row).await?;
         }
         Ok(())
     }
