@@ -31,7 +31,7 @@ pub struct NewSender {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum NewSenderRecord {
-    Contact(ContactFields),
+    Contact(Box<ContactFields>),
     Lead(LeadFields),
 }
 
@@ -92,7 +92,7 @@ impl Records {
             Some(NewSender {
                 record: NewSenderRecord::Contact(c),
                 ..
-            }) => crmsync_model::Validate::validate(c)?,
+            }) => crmsync_model::Validate::validate(c.as_ref())?,
             Some(NewSender {
                 record: NewSenderRecord::Lead(l),
                 ..
@@ -115,7 +115,7 @@ impl Records {
                 id,
                 record: NewSenderRecord::Contact(c),
             }) => {
-                insert_record(&mut tx, id, owner_id, c).await?;
+                insert_record(&mut tx, id, owner_id, *c).await?;
             }
             Some(NewSender {
                 id,

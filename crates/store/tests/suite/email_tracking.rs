@@ -117,11 +117,11 @@ store_test!(
         let alice = user(&store, "Alice", Role::User).await;
         let bob = user(&store, "Bob", Role::User).await;
         let nina = || {
-            NewSender::new(NewSenderRecord::Contact(ContactFields {
+            NewSender::new(NewSenderRecord::Contact(Box::new(ContactFields {
                 last_name: Some("Neu".into()),
                 email1: Some("nina@newco.example".into()),
                 ..ContactFields::default()
-            }))
+            })))
         };
         // Eight mailboxes racing on one message from one unknown sender.
         let mut racers = Vec::new();
@@ -171,7 +171,7 @@ store_test!(
             store.records().get::<LeadFields>(&id).await.unwrap().meta.owner_id,
             alice.id()
         );
-        let bad = NewSender::new(NewSenderRecord::Contact(ContactFields::default()));
+        let bad = NewSender::new(NewSenderRecord::Contact(Box::default()));
         assert!(
             store
                 .records()

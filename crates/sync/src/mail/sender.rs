@@ -30,7 +30,7 @@ pub(crate) fn new_sender(setting: UnknownSender, fields: &mut ActivityFields) ->
                 ..ContactFields::default()
             };
             c.validate().ok()?;
-            (NewSenderRecord::Contact(c), PartyKind::Contact)
+            (NewSenderRecord::Contact(Box::new(c)), PartyKind::Contact)
         }
         UnknownSender::Lead => {
             let l = LeadFields {
