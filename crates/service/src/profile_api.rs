@@ -276,22 +276,13 @@ impl ProfileCatalog {
             ));
         }
         let connector = self.connector_for(actor, name, &input.connector, existing)?;
-        // The API sets no `mail` connector (only the config file does); a
-        // replaced profile keeps the one it has.
-        let mail = match existing {
-            Some(row) => self
-                .stored_connectors_of(row)?
-                .1
-                .map(|m| m.to_spec())
-                .transpose()
-                .map_err(|e| field(name, &format!("mail.{}", e.key), e.message))?,
-            None => None,
-        };
         let def = ProfileDefinition {
             name: name.to_string(),
             user_id: user_id.clone(),
             connector,
-            mail,
+            // Only the config file sets a `mail` connector (R-PROFILE-MAIL-1),
+            // and its profiles are read-only over the API (R-SVC-API-4).
+            mail: None,
             rules: input.rules.clone(),
             pull_interval,
             push: input.push,
