@@ -91,6 +91,12 @@ pub struct ProfileConfig {
     pub user: String,
     /// The connector kind and its own settings (`crmsync-connector-registry`).
     pub connector: ConnectorSpec,
+    /// A mail connector beside `connector` (`kind = "imap"`): the same
+    /// profile then syncs contacts and calendars over `connector` and tracks
+    /// e-mail over this one (SPEC §10). Absent: no mail, or `connector` is
+    /// itself the mail connector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail: Option<ConnectorSpec>,
     /// Engine policies per entity (direction, conflicts, deletion, filters,
     /// calendar window), as the engine defines them; absent keys take the
     /// SPEC's defaults.

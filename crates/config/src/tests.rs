@@ -252,3 +252,34 @@ fn r_api_11_the_default_body_limit_holds_the_largest_photo() {
     assert_eq!(c.server.max_body_bytes, crate::DEFAULT_MAX_BODY_BYTES);
     assert_eq!(crate::DEFAULT_MAX_BODY_BYTES, 5 * 1024 * 1024);
 }
+
+// R-PROFILE-MAIL-1
+#[test]
+fn r_profile_mail_1_a_mail_connector_beside_a_vdir_or_dav_one() {
+    let imap = "{ kind = \"imap\", host = \"imap.example.com\", username = \"anna\", password = \"pw\" }";
+    let text = format!(
+        "[[profile]]\nname = \"anna\"\nuser = \"anna\"\nconnector = {{ kind = \"vdir\", root = \"/srv/anna\" }}\n\
+         mail = {imap}\n"
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(c.profiles[0].connector.kind(), "vdir");
+    assert_eq!(c.profiles[0].mail.as_ref().map(|m| m.kind()), Some("imap"));
+    // `mail` must hold e-mail, and not sit beside another mail connector.
+    let vdir_as_mail = "[[profile]]\nname = \"anna\"\nuser = \"anna\"\nconnector = { kind = \"vdir\", root = \"/a\" }\n\
+                        mail = { kind = \"vdir\", root = \"/b\" }\n";
+    assert!(
+        parse(vdir_as_mail)
+            .unwrap_err()
+            .to_string()
+            .contains("profile[0].mail.kind")
+    );
+    let two_mail = format!("[[profile]]\nname = \"anna\"\nuser = \"anna\"\nconnector = {imap}\nmail = {imap}\n");
+    assert!(parse(&two_mail).unwrap_err().to_string().contains("profile[0].mail"));
+    // The mail connector's own checks name its keys.
+    let bad = text.replace("host = \"imap.example.com\"", "host = \"\"");
+    assert!(
+        parse(&bad).unwrap_err().to_string().contains("profile[0].mail.host"),
+        "{:?}",
+        parse(&bad)
+    );
+}

@@ -42,6 +42,24 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
         p.connector
             .validate()
             .map_err(|e| ConfigError::invalid(format!("profile[{i}].connector.{}", e.key), e.message))?;
+        if let Some(mail) = &p.mail {
+            mail.validate()
+                .map_err(|e| ConfigError::invalid(format!("profile[{i}].mail.{}", e.key), e.message))?;
+            // R-PROFILE-MAIL-1: e-mail beside contacts and calendars.
+            if !mail.is_mail_only() {
+                return Err(ConfigError::invalid(
+                    format!("profile[{i}].mail.kind"),
+                    format!("a `{}` connector holds no e-mail; use kind = \"imap\"", mail.kind()),
+                ));
+            }
+            if p.connector.is_mail_only() {
+                return Err(ConfigError::invalid(
+                    format!("profile[{i}].mail"),
+                    "the profile's connector is a mail connector already; put the dav or vdir connector in \
+                     `connector` and the imap one in `mail`",
+                ));
+            }
+        }
         check_rules(i, &p.rules)?;
     }
     Ok(())

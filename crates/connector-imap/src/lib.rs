@@ -9,7 +9,9 @@ mod error;
 mod headers;
 mod session;
 mod uid_set;
+mod watch;
 
 pub use config::{ImapConfig, TlsMode};
 pub use connector::ImapConnector;
 pub use error::ImapError;
+pub use watch::{ImapWatcher, Wake};

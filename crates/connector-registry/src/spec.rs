@@ -129,6 +129,12 @@ impl ConnectorSpec {
         self.config().uses_local_files()
     }
 
+    /// Holds e-mail only (no contacts, events or tasks): the kinds a profile
+    /// may name as its `mail` connector.
+    pub fn is_mail_only(&self) -> bool {
+        matches!(self, ConnectorSpec::Imap(_))
+    }
+
     /// Item writes a run may keep in flight (R-SYNC-PERF-2); `None`: the default.
     pub fn requests_in_flight(&self) -> Option<usize> {
         self.config().requests_in_flight()

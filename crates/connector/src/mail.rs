@@ -48,7 +48,8 @@ pub struct FolderPoll {
     pub present: Option<Vec<u32>>,
 }
 
-/// The thread headers of a message, for reply tracking (R-TRACK-4).
+/// The thread headers and addresses of a message, for the reply and
+/// known-contact triggers and the never-track list (R-TRACK-4).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThreadHeaders {
     pub uid: u32,
@@ -56,6 +57,8 @@ pub struct ThreadHeaders {
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// The From, To and Cc addresses, as written.
+    pub addresses: Vec<String>,
 }
 
 /// A whole message as the server holds it.

@@ -158,7 +158,7 @@ impl ProfileCatalog {
         source: ProfileSource,
         existing: Option<&ProfileRow>,
     ) -> Result<ProfileDefinitionRow, ServiceError> {
-        let stored = StoredConnector::of(&def.connector);
+        let stored = StoredConnector::of_profile(&def.connector, def.mail.as_ref());
         Ok(ProfileDefinitionRow {
             name: def.name.clone(),
             user_id: def.user_id.clone(),
@@ -291,11 +291,13 @@ impl ProfileCatalog {
             })?;
         let mut connector = p.connector.clone();
         connector.resolve_paths(base_dir);
+        let mail = p.mail.clone();
         let rules = serde_json::to_value(&p.rules).map_err(|e| ServiceError::invalid(&p.name, e.to_string()))?;
         Ok(ProfileDefinition {
             name: p.name.clone(),
             user_id: user.meta.id,
             connector,
+            mail,
             rules,
             pull_interval: Duration::from_secs(p.pull_interval_secs.unwrap_or(default_interval_secs)),
             push: p.push.unwrap_or(true),
@@ -306,21 +308,27 @@ impl ProfileCatalog {
     /// The definition with its credentials unsealed, for a run.
     pub fn definition_of(&self, row: &ProfileRow) -> Result<ProfileDefinition, ServiceError> {
         let d = &row.definition;
-        let connector = self.stored_connector_of(row)?.to_spec().map_err(|e| {
-            if e.key == "kind" {
-                ServiceError::UnknownConnectorKind {
-                    profile: d.name.clone(),
-                    kind: d.connector_kind.clone(),
-                    available: crmsync_connector_registry::KINDS.join(", "),
+        let (main, mail) = self.stored_connectors_of(row)?;
+        let spec_of = |stored: &StoredConnector| {
+            stored.to_spec().map_err(|e| {
+                if e.key == "kind" {
+                    ServiceError::UnknownConnectorKind {
+                        profile: d.name.clone(),
+                        kind: stored.kind.clone(),
+                        available: crmsync_connector_registry::KINDS.join(", "),
+                    }
+                } else {
+                    ServiceError::invalid(&d.name, format!("stored connector setting {e}"))
                 }
-            } else {
-                ServiceError::invalid(&d.name, format!("stored connector setting {e}"))
-            }
-        })?;
+            })
+        };
+        let connector = spec_of(&main)?;
+        let mail = mail.as_ref().map(spec_of).transpose()?;
         Ok(ProfileDefinition {
             name: d.name.clone(),
             user_id: d.user_id.clone(),
             connector,
+            mail,
             rules: serde_json::from_str(&d.rules)
                 .map_err(|e| ServiceError::invalid(&d.name, format!("stored rules: {e}")))?,
             pull_interval: Duration::from_secs(d.pull_interval_secs.max(0) as u64),
@@ -329,8 +337,18 @@ impl ProfileCatalog {
         })
     }
 
-    /// The stored connector with its credentials unsealed.
+    /// The stored connector with its credentials unsealed, without the
+    /// profile's `mail` connector.
     pub(crate) fn stored_connector_of(&self, row: &ProfileRow) -> Result<StoredConnector, ServiceError> {
+        Ok(self.stored_connectors_of(row)?.0)
+    }
+
+    /// The stored connector and the profile's `mail` connector, if any,
+    /// with their credentials unsealed.
+    pub(crate) fn stored_connectors_of(
+        &self,
+        row: &ProfileRow,
+    ) -> Result<(StoredConnector, Option<StoredConnector>), ServiceError> {
         let d = &row.definition;
         let public: serde_json::Map<String, Value> = serde_json::from_str(&d.connector_settings)
             .map_err(|e| ServiceError::invalid(&d.name, format!("stored connector settings: {e}")))?;
@@ -348,11 +366,13 @@ impl ProfileCatalog {
                 })?
             }
         };
-        Ok(StoredConnector {
+        let mut main = StoredConnector {
             kind: d.connector_kind.clone(),
             public,
             secrets,
-        })
+        };
+        let mail = main.take_mail();
+        Ok((main, mail))
     }
 
     pub async fn view(&self, name: &str) -> Result<Option<ProfileView>, ServiceError> {

@@ -40,6 +40,9 @@ pub struct ProfileDefinition {
     /// The CRM user's id.
     pub user_id: String,
     pub connector: ConnectorSpec,
+    /// The mail connector beside `connector` (R-PROFILE-MAIL-1): contacts
+    /// and calendars over `connector`, e-mail over this one.
+    pub mail: Option<ConnectorSpec>,
     /// The engine rules as JSON (the config file's `[profile.rules]`), without `user_id`.
     pub rules: Value,
     pub pull_interval: Duration,
@@ -78,6 +81,30 @@ impl ProfileDefinition {
         }
         if !self.rules.is_object() {
             return Err(ServiceError::invalid(&self.name, "rules must be a table/object"));
+        }
+        self.check_mail()
+    }
+
+    /// R-PROFILE-MAIL-1: `mail` is a mail kind beside a connector of items.
+    pub fn check_mail(&self) -> Result<(), ServiceError> {
+        if let Some(mail) = &self.mail {
+            let refuse = |message: String| ServiceError::InvalidField {
+                profile: self.name.clone(),
+                field: "mail".into(),
+                message,
+            };
+            if !mail.is_mail_only() {
+                return Err(refuse(format!(
+                    "a `{}` connector holds no e-mail; `mail` takes kind = \"imap\"",
+                    mail.kind()
+                )));
+            }
+            if self.connector.is_mail_only() {
+                return Err(refuse(format!(
+                    "the profile's connector is `{}` already; put the dav or vdir connector in `connector`",
+                    self.connector.kind()
+                )));
+            }
         }
         Ok(())
     }

@@ -280,6 +280,9 @@ impl ProfileCatalog {
             name: name.to_string(),
             user_id: user_id.clone(),
             connector,
+            // Only the config file sets a `mail` connector (R-PROFILE-MAIL-1),
+            // and its profiles are read-only over the API (R-SVC-API-4).
+            mail: None,
             rules: input.rules.clone(),
             pull_interval,
             push: input.push,

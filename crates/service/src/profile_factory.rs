@@ -23,6 +23,7 @@ pub fn build_sync_profile(
     factory: &dyn ConnectorFactory,
     reach: &Reach,
 ) -> Result<SyncProfile, ServiceError> {
+    def.check_mail()?;
     let rules = def.engine_rules(user)?;
     let actor = Actor {
         user_id: user.meta.id.clone(),
@@ -35,7 +36,9 @@ pub fn build_sync_profile(
         create_local_root: false,
         reach: reach.clone(),
     };
-    if let Some(mail) = def.connector.open_mail(mail_options) {
+    if def.mail.is_none()
+        && let Some(mail) = def.connector.open_mail(mail_options)
+    {
         let (source, tracking) = mail.map_err(|e| open_error(&def.name, e))?;
         let items: Arc<dyn Connector> = Arc::new(MemoryConnector::new());
         return Ok(SyncProfile::new(def.name.clone(), actor, rules, items).mail_only(MailProfile { source, tracking }));
@@ -43,5 +46,25 @@ pub fn build_sync_profile(
     let connector = factory.open(&def.name, &def.connector, reach)?;
     // R-SYNC-PERF-2: a DAV profile's `concurrency` (R-CFG-DAV-1) sets the writes in flight.
     let writes = crmsync_sync::write_concurrency_for(def.connector.requests_in_flight());
-    Ok(SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes))
+    let profile = SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes);
+    // R-PROFILE-MAIL-1: contacts and calendars over `connector`, e-mail over
+    // `mail`, in one run (the Mail class runs after the others).
+    let Some(mail_spec) = &def.mail else {
+        return Ok(profile);
+    };
+    let mail_options = OpenOptions {
+        create_local_root: false,
+        reach: reach.clone(),
+    };
+    let (source, tracking) = match mail_spec.open_mail(mail_options) {
+        Some(opened) => opened.map_err(|e| open_error(&def.name, e))?,
+        None => {
+            return Err(ServiceError::InvalidField {
+                profile: def.name.clone(),
+                field: "mail".into(),
+                message: format!("a `{}` connector holds no e-mail", mail_spec.kind()),
+            });
+        }
+    };
+    Ok(profile.with_mail(MailProfile { source, tracking }))
 }

@@ -43,6 +43,12 @@ impl SecretFields {
     }
 }
 
+/// Where a profile's `mail` connector is stored: under this key of the main
+/// connector's public settings (its own public part, `kind` included) and of
+/// its secrets (its literal secrets). No connector kind has a setting of
+/// this name.
+const MAIL_KEY: &str = "mail";
+
 /// A connector in its stored form. `Debug` is safe: secrets hide themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredConnector {
@@ -75,6 +81,48 @@ impl StoredConnector {
 
     pub fn of(spec: &ConnectorSpec) -> StoredConnector {
         StoredConnector::from_json(spec.expose_json()).expect("a spec serialises with its kind")
+    }
+
+    /// `spec` with the profile's `mail` connector stored inside it.
+    pub fn of_profile(spec: &ConnectorSpec, mail: Option<&ConnectorSpec>) -> StoredConnector {
+        let mut stored = StoredConnector::of(spec);
+        if let Some(mail) = mail {
+            let mail = StoredConnector::of(mail);
+            let mut public = mail.public;
+            public.insert("kind".into(), Value::String(mail.kind));
+            stored.public.insert(MAIL_KEY.into(), Value::Object(public));
+            if !mail.secrets.is_empty() {
+                let secrets = mail.secrets.0.into_iter().collect();
+                stored.secrets.0.insert(MAIL_KEY.into(), Value::Object(secrets));
+            }
+        }
+        stored
+    }
+
+    /// Takes out the `mail` connector [`StoredConnector::of_profile`] put in.
+    /// A malformed one is left in place, so [`StoredConnector::to_spec`]
+    /// names it.
+    pub fn take_mail(&mut self) -> Option<StoredConnector> {
+        let Some(Value::Object(public)) = self.public.get(MAIL_KEY) else {
+            return None;
+        };
+        let Some(Value::String(kind)) = public.get("kind") else {
+            return None;
+        };
+        let kind = kind.clone();
+        let Some(Value::Object(mut public)) = self.public.remove(MAIL_KEY) else {
+            unreachable!("checked above")
+        };
+        public.remove("kind");
+        let secrets = match self.secrets.0.remove(MAIL_KEY) {
+            Some(Value::Object(map)) => map.into_iter().collect(),
+            _ => BTreeMap::new(),
+        };
+        Some(StoredConnector {
+            kind,
+            public,
+            secrets: SecretFields(secrets),
+        })
     }
 
     /// The typed spec, checked (R-CFG-SPEC-1).

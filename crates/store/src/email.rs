@@ -1,7 +1,7 @@
 //! E-mail activities by message identity (R-TRACK-5): one message is one CRM
 //! e-mail, however many mailboxes track it.
 
-use crmsync_model::{Activity, ActivityFields, EntityKind};
+use crmsync_model::{Activity, ActivityFields, ContactFields, EntityKind, LeadFields, RecordRef};
 use sqlx::Row;
 
 use crate::Records;
@@ -17,6 +17,40 @@ pub enum EmailCreate {
     /// The message already was a CRM e-mail (another mailbox, an earlier
     /// interrupted run, a UIDVALIDITY reset): nothing was written.
     Existing(Activity),
+}
+
+/// The record an e-mail's unknown sender becomes (R-TRACK-2), stored in the
+/// transaction that stores the e-mail: with it or not at all, so the sender
+/// of one message is created once however many mailboxes track it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSender {
+    /// The new record's id, already named by the e-mail's sender party.
+    pub id: String,
+    pub record: NewSenderRecord,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NewSenderRecord {
+    Contact(Box<ContactFields>),
+    Lead(LeadFields),
+}
+
+impl NewSender {
+    /// A sender record with a fresh id.
+    pub fn new(record: NewSenderRecord) -> NewSender {
+        NewSender { id: new_id(), record }
+    }
+
+    pub fn record_ref(&self) -> RecordRef {
+        let entity = match self.record {
+            NewSenderRecord::Contact(_) => EntityKind::Contact,
+            NewSenderRecord::Lead(_) => EntityKind::Lead,
+        };
+        RecordRef {
+            entity,
+            id: self.id.clone(),
+        }
+    }
 }
 
 impl Records {
@@ -37,10 +71,34 @@ impl Records {
     /// `owner_id`, unless the message already is one. Conditional on the key:
     /// when two runs race, the loser gets [`EmailCreate::Existing`].
     pub async fn create_email(&self, owner_id: &str, key: &str, fields: ActivityFields) -> Result<EmailCreate> {
+        self.create_email_with_sender(owner_id, key, fields, None).await
+    }
+
+    /// [`Records::create_email`], storing `sender` (owned by `owner_id`) in
+    /// the same transaction when the e-mail is created; when the message
+    /// already is a CRM e-mail, neither is written.
+    pub async fn create_email_with_sender(
+        &self,
+        owner_id: &str,
+        key: &str,
+        fields: ActivityFields,
+        sender: Option<NewSender>,
+    ) -> Result<EmailCreate> {
         if let Some(existing) = self.email_by_message_key(key).await? {
             return Ok(EmailCreate::Existing(existing));
         }
         crmsync_model::Validate::validate(&fields)?;
+        match &sender {
+            Some(NewSender {
+                record: NewSenderRecord::Contact(c),
+                ..
+            }) => crmsync_model::Validate::validate(c.as_ref())?,
+            Some(NewSender {
+                record: NewSenderRecord::Lead(l),
+                ..
+            }) => crmsync_model::Validate::validate(l)?,
+            None => {}
+        }
         let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, owner_id).await?;
         let taken = sqlx::query("SELECT activity_id FROM email_messages WHERE message_key = $1")
@@ -51,6 +109,21 @@ impl Records {
         if taken.is_some() {
             drop(tx);
             return self.existing_email(key).await;
+        }
+        match sender {
+            Some(NewSender {
+                id,
+                record: NewSenderRecord::Contact(c),
+            }) => {
+                insert_record(&mut tx, id, owner_id, *c).await?;
+            }
+            Some(NewSender {
+                id,
+                record: NewSenderRecord::Lead(l),
+            }) => {
+                insert_record(&mut tx, id, owner_id, l).await?;
+            }
+            None => {}
         }
         let record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
         let inserted = sqlx::query("INSERT INTO email_messages (message_key, activity_id) VALUES ($1, $2)")

@@ -46,7 +46,7 @@ mod users;
 pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Store};
 pub use db::Fence;
-pub use email::EmailCreate;
+pub use email::{EmailCreate, NewSender, NewSenderRecord};
 pub use entity::{Entity, Visibility};
 pub use error::{Result, StoreError};
 pub use handles::{Catalog, Records, SyncState};

@@ -36,7 +36,7 @@ mod runner;
 
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
-pub use mail::{MailProfile, MailTracking};
+pub use mail::{MailProfile, MailTracking, UnknownSender};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};

@@ -187,7 +187,12 @@ async fn run_collections(
     for &class in &profile.classes {
         if class == EntityClass::Mail {
             if let Some(mail) = &profile.mail {
-                reports.push(crate::mail::run_mail(store, &profile.name, &profile.actor, mail, opts.dry_run).await?);
+                let run = crate::mail::MailRun {
+                    run_id,
+                    now: opts.now,
+                    dry_run: opts.dry_run,
+                };
+                reports.push(crate::mail::run_mail(store, &profile.name, &profile.actor, mail, &run).await?);
             }
             continue;
         }

@@ -72,6 +72,8 @@ ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
+# A throw-away instance: no fsync per message (5,000 APPENDs in seconds).
+mail_fsync = never
 namespace inbox {{
   inbox = yes
   separator = /

@@ -32,6 +32,46 @@ elif op == "append":
     data = check(conn.append(f'"{folder}"', f"({flags})" if flags else None, None, sys.stdin.buffer.read()))
     match = re.search(rb"APPENDUID (\d+) (\d+)", data[0])
     out = int(match.group(2))
+elif op == "fill":
+    # COUNT generated messages (Message-ID <PREFIX-i@load.example>), put by
+    # MULTIAPPEND (RFC 3502) with non-synchronising literals (LITERAL+,
+    # RFC 7888), 250 messages per command over this one connection: imaplib
+    # sends one message per APPEND, which makes thousands slow.
+    folder, count, prefix = args
+    count = int(count)
+
+    def generated(i):
+        return (
+            f"Message-ID: <{prefix}-{i}@load.example>\r\n"
+            f"From: Sender {i % 50} <sender{i % 50}@load.example>\r\n"
+            f"To: {user}@crm.example\r\n"
+            f"Subject: Load {i}\r\n"
+            "Date: Tue, 01 Dec 2026 10:00:00 +0000\r\n"
+            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+            + f"Message {i} of the first scan.\r\n" * 20
+        ).encode()
+
+    for start in range(0, count, 250):
+        tag = f"FILL{start}".encode()
+        command = bytearray(tag + f' APPEND "{folder}"'.encode())
+        for i in range(start, min(count, start + 250)):
+            message = generated(i)
+            command += b" {%d+}\r\n" % len(message) + message
+        conn.send(bytes(command + b"\r\n"))
+        while True:
+            line = conn.readline()
+            if not line:
+                raise SystemExit("fill failed: the server closed the connection")
+            if line.startswith(tag + b" "):
+                if not line.startswith(tag + b" OK"):
+                    raise SystemExit(f"fill failed: {line!r}")
+                break
+    out = count
+elif op == "count":
+    folder, keyword = args
+    select(folder)
+    data = check(conn.uid("SEARCH", None, "KEYWORD", keyword))
+    out = len(data[0].split())
 elif op == "move":
     folder, uid, target = args
     select(folder)

@@ -81,6 +81,18 @@ impl MailClient {
             .expect("APPENDUID")
     }
 
+    /// Puts `count` generated messages into `folder` over one connection
+    /// (MULTIAPPEND, 250 per command); their Message-IDs are
+    /// `<PREFIX-i@load.example>`, i = 0..count.
+    pub fn fill(&self, folder: &str, count: usize, prefix: &str) {
+        self.run(&["fill", folder, &count.to_string(), prefix], b"");
+    }
+
+    /// How many messages of `folder` have `keyword`.
+    pub fn count_with(&self, folder: &str, keyword: &str) -> usize {
+        self.run(&["count", folder, keyword], b"").parse().expect("a count")
+    }
+
     pub fn move_to(&self, folder: &str, uid: u32, target: &str) {
         self.run(&["move", folder, &uid.to_string(), target], b"");
     }

@@ -11,6 +11,7 @@ mod api_contract;
 mod demo;
 mod failure_messages;
 mod graph_profile;
+mod imap_kill;
 mod imap_profile;
 mod kill_radicale;
 mod ops;

@@ -61,6 +61,7 @@ pub async fn run(edits: usize, report: &mut Report) -> Result<(), BenchError> {
         user_id: user.meta.id.clone(),
         connector: ConnectorSpec::from_json(json!({ "kind": "vdir", "root": root }))
             .map_err(|e| BenchError::Unexpected(format!("vdir settings: {e}")))?,
+        mail: None,
         rules: json!({}),
         pull_interval: Duration::from_secs(3600),
         push: true,

@@ -164,6 +164,7 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
             name: name.clone(),
             user_id: user.meta.id.clone(),
             connector,
+            mail: None,
             rules: json!({}),
             pull_interval: Duration::from_secs(3600),
             push: true,

@@ -375,6 +375,7 @@ async fn r_svc_api_4_config_file_profiles_are_read_only_over_the_api() {
         user_id: w.alice.id.clone(),
         connector: crmsync_service::ConnectorSpec::from_json(json!({"kind": "vdir", "root": "/srv/mail/alice"}))
             .unwrap(),
+        mail: None,
         rules: json!({}),
         pull_interval: std::time::Duration::from_secs(900),
         push: true,

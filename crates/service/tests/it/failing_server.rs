@@ -29,6 +29,7 @@ fn dav_profile(name: &str, user: &crmsync_model::User, url: &str, interval: Dura
         name: name.into(),
         user_id: user.meta.id.clone(),
         connector: ConnectorSpec::from_json(settings).expect("dav settings"),
+        mail: None,
         rules: json!({}),
         pull_interval: interval,
         push: true,

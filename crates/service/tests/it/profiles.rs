@@ -59,6 +59,7 @@ fn dav_profile(name: &str, user_id: &str) -> ProfileDefinition {
             "password": PASSWORD, "retry": { "max_retries": 0 }
         }))
         .unwrap(),
+        mail: None,
         rules: json!({}),
         pull_interval: Duration::from_secs(900),
         push: true,
@@ -424,3 +425,48 @@ async fn the_dav_concurrency_sets_the_write_concurrency_of_a_ready_profile() {
     })
     .await;
 }
+
+// R-PROFILE-MAIL-1, R-SEC-4: a profile's `mail` connector is stored with it,
+// its password sealed, and read back as it was.
+both_backends!(
+    r_profile_mail_1_the_mail_connector_is_stored_sealed_and_read_back,
+    |store| {
+        let anna = user(&store, "anna").await;
+        let key = SecretKey::generate();
+        let catalog = ProfileCatalog::new(store.clone(), Some(key));
+        let name = format!("anna-both-{}", uuid::Uuid::new_v4().simple());
+        let mut def = dav_profile(&name, &anna.meta.id);
+        def.mail = Some(
+            ConnectorSpec::from_json(json!({
+                "kind": "imap", "host": "127.0.0.1", "port": 9, "tls": "none", "username": "anna",
+                "password": "imap-Sekr3t", "tracking": { "known_contacts": true }
+            }))
+            .unwrap(),
+        );
+        catalog.save(&def, ProfileSource::Api, Utc::now()).await.unwrap();
+        let row = store.catalog().profile_row(&name).await.unwrap().unwrap();
+        let settings = &row.definition.connector_settings;
+        assert!(
+            settings.contains("\"mail\"") && settings.contains("known_contacts"),
+            "{settings}"
+        );
+        assert!(
+            !settings.contains("imap-Sekr3t") && !settings.contains(PASSWORD),
+            "{settings}"
+        );
+        let view = serde_json::to_string(&catalog.view(&name).await.unwrap().unwrap()).unwrap();
+        assert!(!view.contains("imap-Sekr3t"), "{view}");
+        assert_eq!(catalog.definition_of(&row).unwrap(), def);
+        assert_eq!(
+            catalog.save(&def, ProfileSource::Api, Utc::now()).await.unwrap(),
+            ProfileUpsert::Unchanged
+        );
+        // A `mail` connector that holds no e-mail is refused.
+        let mut wrong = def.clone();
+        wrong.mail = Some(wrong.connector.clone());
+        assert!(matches!(
+            catalog.save(&wrong, ProfileSource::Api, Utc::now()).await,
+            Err(ServiceError::InvalidField { field, .. }) if field == "mail"
+        ));
+    }
+);

@@ -1,8 +1,9 @@
 //! E-mail activities by message key and the mail tracking status (SPEC §10).
 
 use crmsync_model::{ActivityFields, ActivityKind, Role};
-use crmsync_store::EmailCreate;
+use crmsync_model::{ContactFields, LeadFields};
 use crmsync_store::status::{MailFolderRow, TrackedMailRow};
+use crmsync_store::{EmailCreate, NewSender, NewSenderRecord};
 
 use crate::fixtures::*;
 
@@ -103,6 +104,85 @@ store_test!(
             store
                 .records()
                 .email_by_message_key("m1@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+);
+
+store_test!(
+    r_track_2_the_unknown_senders_record_is_stored_with_its_email_or_not_at_all,
+    |store| {
+        let alice = user(&store, "Alice", Role::User).await;
+        let bob = user(&store, "Bob", Role::User).await;
+        let nina = || {
+            NewSender::new(NewSenderRecord::Contact(Box::new(ContactFields {
+                last_name: Some("Neu".into()),
+                email1: Some("nina@newco.example".into()),
+                ..ContactFields::default()
+            })))
+        };
+        // Eight mailboxes racing on one message from one unknown sender.
+        let mut racers = Vec::new();
+        for i in 0..8 {
+            let store = store.clone();
+            let owner = if i % 2 == 0 { alice.id() } else { bob.id() }.to_string();
+            let sender = nina();
+            racers.push(tokio::spawn(async move {
+                store
+                    .records()
+                    .create_email_with_sender(&owner, "new@newco.example", email("Hello"), Some(sender))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut created = 0;
+        for r in racers {
+            if let EmailCreate::Created(e) = r.await.unwrap() {
+                created += 1;
+                let contacts = store.records().contacts_by_email("nina@newco.example").await.unwrap();
+                assert_eq!(contacts.len(), 1, "one contact, made with the e-mail");
+                assert_eq!(contacts[0].meta.owner_id, e.meta.owner_id);
+            }
+        }
+        assert_eq!(created, 1);
+        assert_eq!(
+            store
+                .records()
+                .contacts_by_email("nina@newco.example")
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // A lead sender, and an invalid one refuses the whole write.
+        let lead = NewSender::new(NewSenderRecord::Lead(LeadFields {
+            email: Some("piet@p.example".into()),
+            ..LeadFields::default()
+        }));
+        let id = lead.id.clone();
+        store
+            .records()
+            .create_email_with_sender(alice.id(), "l@p.example", email("Lead"), Some(lead))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.records().get::<LeadFields>(&id).await.unwrap().meta.owner_id,
+            alice.id()
+        );
+        let bad = NewSender::new(NewSenderRecord::Contact(Box::default()));
+        assert!(
+            store
+                .records()
+                .create_email_with_sender(alice.id(), "bad@p.example", email("Bad"), Some(bad))
+                .await
+                .is_err()
+        );
+        assert!(
+            store
+                .records()
+                .email_by_message_key("bad@p.example")
                 .await
                 .unwrap()
                 .is_none()

@@ -8,13 +8,14 @@
 mod activity;
 mod parties;
 mod run;
+mod sender;
 
 use std::sync::Arc;
 
 use crmsync_connector::MailSource;
 
-pub use crmsync_connector::MailTracking;
-pub(crate) use run::run_mail;
+pub use crmsync_connector::{MailTracking, UnknownSender};
+pub(crate) use run::{MailRun, run_mail};
 
 /// A profile's mail side: where the mail is and what tracks it.
 #[derive(Clone)]

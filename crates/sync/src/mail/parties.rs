@@ -25,6 +25,13 @@ impl Parties {
         }
     }
 
+    /// Remembers what `party`'s address is now (a record made this run).
+    pub(crate) fn learn(&mut self, party: Party) {
+        if let Some(email) = &party.email {
+            self.known.insert(email.trim().to_lowercase(), party);
+        }
+    }
+
     pub(crate) async fn resolve(&mut self, store: &Store, address: &MailAddress) -> Result<Party, SyncError> {
         let key = address.email.trim().to_lowercase();
         if let Some(party) = self.known.get(&key) {

@@ -7,17 +7,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::DateTime;
-use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome, MessageFlags};
+use chrono::{DateTime, Utc};
+use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome, MessageFlags, ThreadHeaders};
 use crmsync_engine::{EntityClass, Plan};
-use crmsync_mapping::parse_email;
-use crmsync_model::{Activity, Actor, RecordRef, normalize_message_id};
-use crmsync_store::status::{MailFolderRow, TrackedMailRow};
+use crmsync_mapping::{ParsedEmail, parse_email};
+use crmsync_model::{Activity, Actor, PartyKind, RecordRef, normalize_message_id};
+use crmsync_store::status::{HistoryEntry, MailFolderRow, TrackedMailRow};
 use crmsync_store::{EmailCreate, Store};
 
 use super::MailProfile;
 use super::activity::{email_activity, link_user};
 use super::parties::Parties;
+use super::sender::new_sender;
 use crate::error::SyncError;
 use crate::report::CollectionReport;
 
@@ -30,6 +31,8 @@ enum Trigger {
     Folder,
     Keyword,
     Reply,
+    /// To or from a CRM contact or lead (R-TRACK-4, `known_contacts`).
+    KnownContact,
 }
 
 impl Trigger {
@@ -38,6 +41,7 @@ impl Trigger {
             Trigger::Folder => "folder",
             Trigger::Keyword => "keyword",
             Trigger::Reply => "reply",
+            Trigger::KnownContact => "contact",
         }
     }
 }
@@ -62,18 +66,25 @@ impl Tracked {
     }
 }
 
+/// Where a run's mail pass records what it did (R-EXPLAIN-1).
+pub(crate) struct MailRun<'a> {
+    pub run_id: Option<&'a str>,
+    pub now: Option<DateTime<Utc>>,
+    pub dry_run: bool,
+}
+
 pub(crate) async fn run_mail(
     store: &Store,
     profile: &str,
     actor: &Actor,
     mail: &MailProfile,
-    dry_run: bool,
+    run: &MailRun<'_>,
 ) -> Result<CollectionReport, SyncError> {
     mail.tracking.validate().map_err(|message| SyncError::Profile {
         profile: profile.to_string(),
         message,
     })?;
-    let result = poll_folders(store, profile, actor, mail, dry_run).await;
+    let result = poll_folders(store, profile, actor, mail, run).await;
     // One session per run: a profile polled every few minutes must not hold
     // a connection of the server in between.
     mail.source.close().await;
@@ -85,8 +96,9 @@ async fn poll_folders(
     profile: &str,
     actor: &Actor,
     mail: &MailProfile,
-    dry_run: bool,
+    run: &MailRun<'_>,
 ) -> Result<CollectionReport, SyncError> {
+    let dry_run = run.dry_run;
     let mut report = CollectionReport {
         class: EntityClass::Mail,
         collection: "mail".into(),
@@ -123,6 +135,8 @@ async fn poll_folders(
         user_id: &actor.user_id,
         mail,
         dry_run,
+        run_id: run.run_id,
+        now: run.now,
         parties: Parties::for_actor(actor.clone()),
     };
     for folder in mail.tracking.folders() {
@@ -172,6 +186,8 @@ struct FolderPass<'a> {
     user_id: &'a str,
     mail: &'a MailProfile,
     dry_run: bool,
+    run_id: Option<&'a str>,
+    now: Option<DateTime<Utc>>,
     parties: Parties,
 }
 
@@ -189,6 +205,7 @@ impl FolderPass<'_> {
         let is_tracking_folder = !t.folder.is_empty() && folder == t.folder;
         let mut candidates = Vec::new();
         let mut untrack = Vec::new();
+        let mut unmarked = Vec::new();
         for m in &poll.changed {
             let here = tracked.at(folder, validity, m.uid).filter(|r| r.tracked);
             let trigger = if is_tracking_folder {
@@ -202,6 +219,11 @@ impl FolderPass<'_> {
                 (Some(trigger), None) => candidates.push(candidate(m, trigger)),
                 // R-TRACK-10: the keyword was removed.
                 (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(row.message_key.clone()),
+                // Tracked, but the run that tracked it ended before the
+                // keyword was set (a crash, a lost connection): set it now.
+                (_, Some(row)) if !row.marked && !m.has(&t.tracked_keyword) => {
+                    unmarked.push((row.message_key.clone(), m.modseq));
+                }
                 _ => {}
             }
         }
@@ -220,17 +242,25 @@ impl FolderPass<'_> {
                 }
             }
         }
-        // Replies arrive as new messages (R-TRACK-4); a first listing does
-        // not search the folder's history for them (R-TRACK-MAIL-3).
-        if t.replies
+        // Replies and mail of known contacts arrive as new messages
+        // (R-TRACK-4); a first listing does not search the folder's history
+        // for them (R-TRACK-MAIL-3).
+        if (t.replies || t.known_contacts)
             && !is_tracking_folder
             && let Some(prev) = since.filter(|p| p.uid_validity == validity)
         {
-            self.replies(folder, prev.uid_next, poll, tracked, &mut candidates)
+            self.new_mail(folder, prev.uid_next, poll, tracked, &mut candidates)
                 .await?;
         }
         for key in untrack {
             self.untrack(tracked, &key, folder, report).await?;
+        }
+        if !self.dry_run {
+            for (key, modseq) in unmarked {
+                if let Some(row) = tracked.by_key.get_mut(&key) {
+                    self.mark(folder, modseq, row).await?;
+                }
+            }
         }
         if self.dry_run {
             if !candidates.is_empty() {
@@ -245,9 +275,10 @@ impl FolderPass<'_> {
     }
 
     /// New messages (UID at or above the last UIDNEXT) whose thread names a
-    /// tracked message.
-    async fn replies(
-        &self,
+    /// tracked message, or (with `known_contacts`) that are to or from a CRM
+    /// contact or lead; never one the never-track list names.
+    async fn new_mail(
+        &mut self,
         folder: &str,
         uid_next: u32,
         poll: &FolderPoll,
@@ -264,18 +295,70 @@ impl FolderPass<'_> {
         }
         let uids: Vec<u32> = fresh.iter().map(|m| m.uid).collect();
         let headers = self.mail.source.thread_headers(folder, &uids).await?;
+        let t = &self.mail.tracking;
         for h in headers {
-            let thread: Vec<String> = h
-                .in_reply_to
-                .iter()
-                .chain(&h.references)
-                .filter_map(|id| normalize_message_id(id))
-                .collect();
-            let by_profile = thread.iter().any(|k| tracked.by_key.get(k).is_some_and(|r| r.tracked));
-            if by_profile && let Some(m) = fresh.iter().find(|m| m.uid == h.uid) {
-                candidates.push(candidate(m, Trigger::Reply));
+            if h.addresses.iter().any(|a| t.never_tracks(a)) {
+                continue;
+            }
+            let trigger = if t.replies && is_reply(&h, tracked) {
+                Some(Trigger::Reply)
+            } else if t.known_contacts && self.names_known_contact(&h).await? {
+                Some(Trigger::KnownContact)
+            } else {
+                None
+            };
+            if let Some(trigger) = trigger
+                && let Some(m) = fresh.iter().find(|m| m.uid == h.uid)
+            {
+                candidates.push(candidate(m, trigger));
             }
         }
+        Ok(())
+    }
+
+    /// A sender or recipient resolves to a contact or lead the tracking user
+    /// may read (R-TRACK-6-PERM); accounts have no address of their own.
+    async fn names_known_contact(&mut self, h: &ThreadHeaders) -> Result<bool, SyncError> {
+        for address in &h.addresses {
+            let address = crmsync_mapping::MailAddress {
+                email: address.clone(),
+                name: None,
+            };
+            let party = self.parties.resolve(self.store, &address).await?;
+            if matches!(party.kind, PartyKind::Contact | PartyKind::Lead) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// R-TRACK-4: the never-track list wins over every trigger.
+    fn never_tracked(&self, parsed: &ParsedEmail) -> Option<String> {
+        parsed
+            .from
+            .iter()
+            .chain(&parsed.to)
+            .chain(&parsed.cc)
+            .find(|a| self.mail.tracking.never_tracks(&a.email))
+            .map(|a| a.email.clone())
+    }
+
+    async fn history(&self, crm_id: &str, rule: &str, message: String) -> Result<(), SyncError> {
+        self.store
+            .sync_state()
+            .add_history(&HistoryEntry {
+                profile: self.profile.to_string(),
+                collection: "mail".into(),
+                crm_id: Some(crm_id.to_string()),
+                href: None,
+                run_id: self.run_id.map(str::to_string),
+                at: self.now.unwrap_or_else(Utc::now),
+                action: "crm create".into(),
+                rule: rule.to_string(),
+                message,
+                detail: None,
+            })
+            .await?;
         Ok(())
     }
 
@@ -333,6 +416,16 @@ impl FolderPass<'_> {
                 }
             };
             let key = parsed.message_key.clone();
+            if let Some(address) = self.never_tracked(&parsed) {
+                tracing::info!(
+                    profile = self.profile,
+                    folder,
+                    uid = message.uid,
+                    "not tracked: {address} is on the never-track list (R-TRACK-4)"
+                );
+                *report.applied.entry("skip never-track".into()).or_default() += 1;
+                continue;
+            }
             let received = message.received_at.and_then(|s| DateTime::from_timestamp(s, 0));
             let activity_id = match tracked.by_key.get(&key) {
                 // Seen before (moved, re-tagged, UIDVALIDITY reset): the same
@@ -340,7 +433,7 @@ impl FolderPass<'_> {
                 Some(row) => row.activity_id.clone(),
                 None => {
                     let regarding = self.thread_regarding(&parsed.in_reply_to, &parsed.references).await?;
-                    let fields = email_activity(
+                    let mut fields = email_activity(
                         self.store,
                         &mut self.parties,
                         &parsed,
@@ -349,9 +442,32 @@ impl FolderPass<'_> {
                         regarding,
                     )
                     .await?;
-                    match self.store.records().create_email(self.user_id, &key, fields).await? {
+                    let sender = new_sender(self.mail.tracking.unknown_sender, &mut fields);
+                    let created = self
+                        .store
+                        .records()
+                        .create_email_with_sender(self.user_id, &key, fields, sender.clone())
+                        .await?;
+                    match created {
                         EmailCreate::Created(a) => {
                             *report.applied.entry("crm create".into()).or_default() += 1;
+                            if let (Some(sender), Some(from)) =
+                                (sender, a.fields.email.as_ref().and_then(|e| e.from.clone()))
+                            {
+                                let made = sender.record_ref();
+                                *report
+                                    .applied
+                                    .entry(format!("crm create {}", made.entity.as_str()))
+                                    .or_default() += 1;
+                                self.history(
+                                    &made.id,
+                                    "R-TRACK-2",
+                                    format!("{} made from the unknown sender of e-mail {key}", made.entity.as_str()),
+                                )
+                                .await?;
+                                // Later messages of this run from the same address link it.
+                                self.parties.learn(from);
+                            }
                             a.meta.id
                         }
                         EmailCreate::Existing(a) => {
@@ -380,15 +496,24 @@ impl FolderPass<'_> {
             // e-mail by its key on the next run.
             self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
             if !row.marked {
-                let outcome = source
-                    .add_keyword(folder, message.uid, c.modseq, &self.mail.tracking.tracked_keyword)
-                    .await?;
-                if outcome == MarkOutcome::Marked {
-                    row.marked = true;
-                    self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
-                }
+                self.mark(folder, c.modseq, &mut row).await?;
             }
             tracked.by_key.insert(key, row);
+        }
+        Ok(())
+    }
+
+    /// R-TRACK-9: sets the tracked keyword unless the message changed since
+    /// `modseq` (then a later run marks it), and records that it is set.
+    async fn mark(&self, folder: &str, modseq: Option<u64>, row: &mut TrackedMailRow) -> Result<(), SyncError> {
+        let outcome = self
+            .mail
+            .source
+            .add_keyword(folder, row.uid, modseq, &self.mail.tracking.tracked_keyword)
+            .await?;
+        if outcome == MarkOutcome::Marked {
+            row.marked = true;
+            self.store.sync_state().save_tracked_mail(self.profile, row).await?;
         }
         Ok(())
     }
@@ -407,6 +532,15 @@ impl FolderPass<'_> {
         }
         Ok(None)
     }
+}
+
+/// In-Reply-To or References names a message this profile tracks.
+fn is_reply(h: &ThreadHeaders, tracked: &Tracked) -> bool {
+    h.in_reply_to
+        .iter()
+        .chain(&h.references)
+        .filter_map(|id| normalize_message_id(id))
+        .any(|k| tracked.by_key.get(&k).is_some_and(|r| r.tracked))
 }
 
 fn candidate(m: &MessageFlags, trigger: Trigger) -> Candidate {

@@ -643,3 +643,89 @@ impl MailSource for StopAfterFetches {
         self.inner.close().await
     }
 }
+
+// R-TRACK-MAIL-6, R-TRACK-9, R-SAFE-1
+#[tokio::test]
+async fn r_track_mail_6_a_run_lost_before_the_keyword_was_set_marks_the_message_next_time() {
+    let w = MailWorld::new().await;
+    let imap = w.imap("alice", ALICE_PASSWORD);
+    let profile = w.profile("alice-mail", &w.alice, imap.clone(), MailTracking::default());
+    w.run(&profile).await.unwrap();
+    let mail = w.client("alice");
+    let uid = mail.append(
+        "CRM",
+        "",
+        &message(
+            Some("lost-mark@x"),
+            "carla@customer.example",
+            "alice@crm.example",
+            "Lost mark",
+            "",
+            "x",
+        ),
+    );
+    // The connection drops just as the keyword is to be set: the CRM
+    // e-mail and its status row exist, the mailbox shows nothing.
+    let losing = w.profile(
+        "alice-mail",
+        &w.alice,
+        std::sync::Arc::new(LoseTheMark(imap.clone())),
+        MailTracking::default(),
+    );
+    assert!(w.run(&losing).await.unwrap_err().is_transient());
+    assert_eq!(subjects(&w.emails().await), ["Lost mark"]);
+    assert!(!mail.flags("CRM", uid).iter().any(|f| f == "$CRMTracked"));
+
+    let report = w.run(&profile).await.unwrap();
+    assert!(
+        mail.flags("CRM", uid).iter().any(|f| f == "$CRMTracked"),
+        "the next run sets the keyword: {report:?}"
+    );
+    assert_eq!(w.emails().await.len(), 1);
+    assert!(w.store.sync_state().tracked_mail("alice-mail").await.unwrap()[0].marked);
+}
+
+/// The real connector, except that setting a keyword finds the connection lost.
+struct LoseTheMark(std::sync::Arc<crmsync_imap::ImapConnector>);
+
+#[async_trait::async_trait]
+impl MailSource for LoseTheMark {
+    async fn ensure_folder(&self, folder: &str) -> Result<(), crmsync_connector::ConnectorError> {
+        self.0.ensure_folder(folder).await
+    }
+    async fn poll(
+        &self,
+        folder: &str,
+        since: Option<&crmsync_connector::FolderPosition>,
+    ) -> Result<crmsync_connector::FolderPoll, crmsync_connector::ConnectorError> {
+        self.0.poll(folder, since).await
+    }
+    async fn thread_headers(
+        &self,
+        folder: &str,
+        uids: &[u32],
+    ) -> Result<Vec<crmsync_connector::ThreadHeaders>, crmsync_connector::ConnectorError> {
+        self.0.thread_headers(folder, uids).await
+    }
+    async fn fetch(
+        &self,
+        folder: &str,
+        uids: &[u32],
+    ) -> Result<Vec<crmsync_connector::RawMessage>, crmsync_connector::ConnectorError> {
+        self.0.fetch(folder, uids).await
+    }
+    async fn add_keyword(
+        &self,
+        _folder: &str,
+        _uid: u32,
+        _modseq: Option<u64>,
+        _keyword: &str,
+    ) -> Result<crmsync_connector::MarkOutcome, crmsync_connector::ConnectorError> {
+        Err(crmsync_connector::ConnectorError::Unreachable {
+            detail: "connection reset (test)".into(),
+        })
+    }
+    async fn close(&self) {
+        self.0.close().await
+    }
+}

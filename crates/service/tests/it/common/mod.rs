@@ -130,6 +130,7 @@ pub fn vdir_profile(name: &str, user: &User, dir: &Path, interval: Duration) -> 
         name: name.into(),
         user_id: user.meta.id.clone(),
         connector: ConnectorSpec::from_json(json!({ "kind": "vdir", "root": root })).expect("settings"),
+        mail: None,
         rules: json!({}),
         pull_interval: interval,
         push: true,
