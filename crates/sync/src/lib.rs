@@ -29,6 +29,7 @@ mod identity;
 mod mail;
 pub mod ops;
 mod pair_codec;
+mod participant_status;
 mod profile;
 mod recover;
 mod report;

@@ -344,6 +344,40 @@ async fn run_collection(
     collection: Option<Collection>,
     creates: &InterruptedCreates,
 ) -> Result<CollectionReport, SyncError> {
+    // Appointments this run created in the user's calendar (R-CAL-3-STATUS).
+    let mut created = BTreeSet::new();
+    let report = run_passes(
+        store,
+        profile,
+        opts,
+        run_id,
+        directory,
+        class,
+        collection,
+        creates,
+        &mut created,
+    )
+    .await?;
+    let held = report.guard.as_ref().is_some_and(|g| !g.confirmed);
+    if !opts.dry_run && !held {
+        let name = collection_name(class);
+        crate::participant_status::after_collection(&store.sync_state(), profile, class, name, &created).await?;
+    }
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_passes(
+    store: &Store,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+    run_id: Option<&str>,
+    directory: &Directory,
+    class: EntityClass,
+    collection: Option<Collection>,
+    creates: &InterruptedCreates,
+    created: &mut BTreeSet<String>,
+) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
         Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
@@ -486,6 +520,7 @@ async fn run_collection(
             crm_lock: tokio::sync::Mutex::new(()),
         };
         let applied = applier.apply(&report.plan, &mut lookups).await?;
+        created.extend(crate::participant_status::created_in_calendar(class, &report.plan));
         // The report replaces the last one only once the plan that made it is
         // applied: a group it no longer lists may be resolved by pairs this
         // plan saves, and until they are saved the members need the full
