@@ -32,7 +32,7 @@ mod runs;
 
 pub use batch::StatusOp;
 pub use columns::TextColumn;
-pub use conflicts::ConflictRow;
+pub use conflicts::{ConflictResolution, ConflictRow};
 pub use cursors::Cursor;
 pub use history::HistoryEntry;
 pub use kept_apart::KeptApart;

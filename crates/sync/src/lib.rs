@@ -34,6 +34,7 @@ mod profile;
 mod recover;
 mod report;
 mod runner;
+mod stores;
 
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
@@ -41,3 +42,4 @@ pub use mail::{MailProfile, MailTracking};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};
+pub use stores::RunStores;

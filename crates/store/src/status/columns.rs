@@ -9,6 +9,7 @@ use sqlx::any::AnyRow;
 use crate::error::{Result, StoreError};
 use crate::sql::get_text;
 
+use super::conflicts::ConflictResolution;
 use super::runs::{RunState, StepState};
 
 /// An enum stored as text in one status column.
@@ -91,6 +92,14 @@ impl TextColumn for StepState {
     }
 }
 
+impl TextColumn for ConflictResolution {
+    const WHAT: &'static str = "a conflict's resolution";
+    const ALL: &'static [ConflictResolution] = &ConflictResolution::ALL;
+    fn as_text(self) -> &'static str {
+        self.as_str()
+    }
+}
+
 // The model's serde names, as the API shows them.
 impl TextColumn for ParticipantSyncStatus {
     const WHAT: &'static str = "a participant's sync status";
@@ -133,6 +142,7 @@ mod tests {
         round_trips::<RunState>();
         round_trips::<StepState>();
         round_trips::<ParticipantSyncStatus>();
+        round_trips::<ConflictResolution>();
         for s in ParticipantSyncStatus::ALL {
             assert_eq!(s.as_text(), serde_name(s));
         }

@@ -12,14 +12,15 @@ use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome,
 use crmsync_engine::{EntityClass, Plan};
 use crmsync_mapping::parse_email;
 use crmsync_model::{Activity, Actor, RecordRef, normalize_message_id};
+use crmsync_store::EmailCreate;
 use crmsync_store::status::{MailFolderRow, TrackedMailRow};
-use crmsync_store::{EmailCreate, Store};
 
 use super::MailProfile;
 use super::activity::{email_activity, link_user};
 use super::parties::Parties;
 use crate::error::SyncError;
 use crate::report::CollectionReport;
+use crate::stores::RunStores;
 
 /// Messages fetched per round trip: bounds memory with large attachments.
 const FETCH_CHUNK: usize = 25;
@@ -63,7 +64,7 @@ impl Tracked {
 }
 
 pub(crate) async fn run_mail(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     actor: &Actor,
     mail: &MailProfile,
@@ -81,7 +82,7 @@ pub(crate) async fn run_mail(
 }
 
 async fn poll_folders(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     actor: &Actor,
     mail: &MailProfile,
@@ -167,7 +168,7 @@ async fn poll_folders(
 }
 
 struct FolderPass<'a> {
-    store: &'a Store,
+    store: &'a RunStores,
     profile: &'a str,
     user_id: &'a str,
     mail: &'a MailProfile,
