@@ -244,25 +244,47 @@ async fn sync_collection(
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     let remembered = remembered(store, &profile.name, name).await?;
-    let from_memory = remembered.is_some();
-    let collection = match remembered {
+    // A remembered collection may be gone (deleted, moved): then it is
+    // found again, as a first run would, once.
+    let mut from_memory = remembered.is_some();
+    let mut collection = match remembered {
         Some(c) => Some(c),
         None => discover_and_pick(store, profile, opts, discovered, class).await?,
     };
-    match run_collection(store, profile, opts, run_id, directory, class, collection, creates).await {
-        // The remembered collection is gone (deleted, moved): find it
-        // again, as a first run would, and sync with what discovery says.
-        Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
-            tracing::info!("the remembered collection is gone: discovering it again");
-            if !opts.dry_run {
-                store.sync_state().forget_collection(&profile.name, name).await?;
+    // Appointments this run created in the user's calendar (R-CAL-3-STATUS).
+    let mut created = BTreeSet::new();
+    let report = loop {
+        let here = collection.take();
+        match run_collection(
+            store,
+            profile,
+            opts,
+            run_id,
+            directory,
+            class,
+            here,
+            creates,
+            &mut created,
+        )
+        .await
+        {
+            Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
+                tracing::info!("the remembered collection is gone: discovering it again");
+                if !opts.dry_run {
+                    store.sync_state().forget_collection(&profile.name, name).await?;
+                }
+                *discovered = None;
+                from_memory = false;
+                collection = discover_and_pick(store, profile, opts, discovered, class).await?;
             }
-            *discovered = None;
-            let collection = discover_and_pick(store, profile, opts, discovered, class).await?;
-            run_collection(store, profile, opts, run_id, directory, class, collection, creates).await
+            other => break other?,
         }
-        other => other,
+    };
+    let held = report.guard.as_ref().is_some_and(|g| !g.confirmed);
+    if !opts.dry_run && !held {
+        crate::participant_status::after_collection(store.sync_state(), profile, class, name, &created).await?;
     }
+    Ok(report)
 }
 
 /// The collection the profile last synced `name` with, if it remembers one.
@@ -342,39 +364,6 @@ fn last_segment(id: &str) -> &str {
 
 #[allow(clippy::too_many_arguments)]
 async fn run_collection(
-    store: &RunStores,
-    profile: &SyncProfile,
-    opts: &RunOptions<'_>,
-    run_id: Option<&str>,
-    directory: &Directory,
-    class: EntityClass,
-    collection: Option<Collection>,
-    creates: &InterruptedCreates,
-) -> Result<CollectionReport, SyncError> {
-    // Appointments this run created in the user's calendar (R-CAL-3-STATUS).
-    let mut created = BTreeSet::new();
-    let report = run_passes(
-        store,
-        profile,
-        opts,
-        run_id,
-        directory,
-        class,
-        collection,
-        creates,
-        &mut created,
-    )
-    .await?;
-    let held = report.guard.as_ref().is_some_and(|g| !g.confirmed);
-    if !opts.dry_run && !held {
-        let name = collection_name(class);
-        crate::participant_status::after_collection(store.sync_state(), profile, class, name, &created).await?;
-    }
-    Ok(report)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn run_passes(
     store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
