@@ -122,9 +122,11 @@ pub enum ParticipantSyncStatus {
     /// No profile of this participant has taken the activity yet.
     #[default]
     Pending,
-    /// Written to the participant's groupware, not yet confirmed by a later sync.
+    /// Written to the participant's calendar by this run of their profile,
+    /// not yet confirmed by a later one.
     Sent,
-    /// Present in the participant's groupware and in step.
+    /// Found paired in the participant's calendar by a later run (or paired
+    /// with a copy already there).
     Synchronized,
     /// The participant has no profile, or the invite flag is off.
     NotSynced,
@@ -140,6 +142,8 @@ pub struct Participant {
     pub invite: bool,
     #[serde(default)]
     pub response: ResponseStatus,
+    /// Maintained by crmsync, not by clients (R-CAL-3-STATUS): a value sent
+    /// is not kept, and its changes are no new version of the activity.
     #[serde(default)]
     pub sync_status: ParticipantSyncStatus,
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crmsync_engine::DuplicateGroup;
-use crmsync_store::{Store, StoreError};
+use crmsync_store::{StoreError, SyncState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -24,9 +24,9 @@ pub struct DuplicatesReport {
 
 /// Reads a profile's latest reports. A report that cannot be read (written by
 /// another version) is an error: showing it as empty would hide duplicates.
-pub async fn read(store: &Store, profile: &str) -> Result<DuplicatesReport, StoreError> {
+pub async fn read(state: &SyncState, profile: &str) -> Result<DuplicatesReport, StoreError> {
     let mut collections = Vec::new();
-    for (collection, json) in store.sync_state().duplicates(profile).await? {
+    for (collection, json) in state.duplicates(profile).await? {
         let groups: Vec<DuplicateGroup> = serde_json::from_str(&json).map_err(|e| StoreError::CorruptStatus {
             what: format!("the duplicates report of {profile}/{collection}"),
             reason: format!("{e}; the next sync rewrites it"),

@@ -6,7 +6,7 @@ use chrono::Utc;
 use crmsync_engine::{DuplicateGroup, Origin, PairState, RuleId};
 use crmsync_model::FieldMap;
 use crmsync_store::status::{HistoryEntry, PairRow};
-use crmsync_store::{Store, StoreError};
+use crmsync_store::{StoreError, SyncState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -49,14 +49,14 @@ pub struct DuplicatesResolution {
 }
 
 async fn group_with(
-    store: &Store,
+    state: &SyncState,
     profile: &str,
     collection: &str,
     what: String,
     has: impl Fn(&DuplicateGroup) -> bool,
 ) -> Result<DuplicateGroup, ResolveDuplicatesError> {
     check_collection(collection).map_err(ResolveDuplicatesError::UnknownCollection)?;
-    let report = crate::duplicates::read(store, profile).await?;
+    let report = crate::duplicates::read(state, profile).await?;
     report
         .collections
         .into_iter()
@@ -75,18 +75,18 @@ async fn group_with(
 /// (R-ENG-7): a field one side holds alone is copied, fields held
 /// differently are a conflict under the profile's policy.
 pub async fn link(
-    store: &Store,
+    state: &SyncState,
     profile: &str,
     collection: &str,
     record_id: &str,
     href: &str,
 ) -> Result<DuplicatesResolution, ResolveDuplicatesError> {
     let what = format!("CRM record {record_id} and item {href}");
-    group_with(store, profile, collection, what, |g| {
+    group_with(state, profile, collection, what, |g| {
         g.crm_ids.iter().any(|c| c == record_id) && g.hrefs.iter().any(|h| h == href)
     })
     .await?;
-    let pairs = store.sync_state().pairs(profile, collection).await?;
+    let pairs = state.pairs(profile, collection).await?;
     for (taken, what) in [
         (
             pairs.iter().any(|p| p.crm_id == record_id),
@@ -103,8 +103,7 @@ pub async fn link(
         }
     }
     let now = Utc::now();
-    store
-        .sync_state()
+    state
         .save_pair(&PairRow {
             id: uuid::Uuid::new_v4().to_string(),
             profile: profile.to_string(),
@@ -124,10 +123,9 @@ pub async fn link(
             updated_at: now,
         })
         .await?;
-    store.sync_state().forget_cursor(profile, collection).await?;
+    state.forget_cursor(profile, collection).await?;
     let message = format!("linked by choice to {href} (R-PAIR-2); the next sync merges them as at a first sync");
-    store
-        .sync_state()
+    state
         .add_history(&history(
             profile,
             collection,
@@ -154,17 +152,16 @@ pub async fn link(
 /// id or an href) apart: matching leaves them out from now on, so each
 /// syncs on its own and the group is never reported again.
 pub async fn keep_apart(
-    store: &Store,
+    state: &SyncState,
     profile: &str,
     collection: &str,
     member: &str,
 ) -> Result<DuplicatesResolution, ResolveDuplicatesError> {
-    let group = group_with(store, profile, collection, member.to_string(), |g| {
+    let group = group_with(state, profile, collection, member.to_string(), |g| {
         g.crm_ids.iter().chain(g.hrefs.iter()).any(|m| m == member)
     })
     .await?;
-    store
-        .sync_state()
+    state
         .keep_apart(profile, collection, &group.crm_ids, &group.hrefs)
         .await?;
     let others = |me: &str| {
@@ -179,8 +176,7 @@ pub async fn keep_apart(
     };
     for id in &group.crm_ids {
         let message = format!("kept apart by choice from {} (R-PAIR-2): synced on its own", others(id));
-        store
-            .sync_state()
+        state
             .add_history(&history(
                 profile,
                 collection,
@@ -196,8 +192,7 @@ pub async fn keep_apart(
             "kept apart by choice from {} (R-PAIR-2): synced on its own",
             others(href)
         );
-        store
-            .sync_state()
+        state
             .add_history(&history(
                 profile,
                 collection,

@@ -4,7 +4,7 @@
 //! CRM record).
 
 use chrono::{DateTime, Utc};
-use crmsync_store::{Store, StoreError};
+use crmsync_store::{StoreError, SyncState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -26,9 +26,8 @@ pub struct RemovedByUser {
 }
 
 /// The profile's removed-by-user records, by collection and record id.
-pub async fn removed_by_user(store: &Store, profile: &str) -> Result<Vec<RemovedByUser>, StoreError> {
-    Ok(store
-        .sync_state()
+pub async fn removed_by_user(state: &SyncState, profile: &str) -> Result<Vec<RemovedByUser>, StoreError> {
+    Ok(state
         .pairs_in_state(profile, REMOVED_BY_USER)
         .await?
         .into_iter()

@@ -5,7 +5,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use crmsync_store::status::RunState;
-use crmsync_store::{ScheduleState, Store, StoreError};
+use crmsync_store::{ScheduleState, StoreError, SyncState};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -131,8 +131,12 @@ fn run_view(r: crmsync_store::status::RunRow) -> RunView {
 
 /// Reads one profile's status. `user_id` is shown as given (the status
 /// store does not know users).
-pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>) -> Result<ProfileStatus, StoreError> {
-    let runs = store.sync_state().runs(profile, RUNS_LOOKED_AT).await?;
+pub async fn profile_status(
+    state: &SyncState,
+    profile: &str,
+    user_id: Option<&str>,
+) -> Result<ProfileStatus, StoreError> {
+    let runs = state.runs(profile, RUNS_LOOKED_AT).await?;
     let last_success_at = runs.iter().find(|r| r.outcome.succeeded()).and_then(|r| r.finished_at);
     // A run still `running` is either in progress or was interrupted; it
     // neither counts as a failure nor ends a streak of them.
@@ -148,9 +152,8 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
         .map(|r| r.error.clone().unwrap_or_else(|| "unknown error".into()));
     let last_finished = runs.iter().find(|r| r.outcome != RunState::Running);
     let guarded = last_finished.is_some_and(|r| r.outcome == RunState::Guarded);
-    let open_conflicts = store.sync_state().open_conflicts(Some(profile)).await?.len();
-    let quarantined: Vec<QuarantinedItem> = store
-        .sync_state()
+    let open_conflicts = state.open_conflicts(Some(profile)).await?.len();
+    let quarantined: Vec<QuarantinedItem> = state
         .quarantined(profile)
         .await?
         .into_iter()
@@ -161,14 +164,14 @@ pub async fn profile_status(store: &Store, profile: &str, user_id: Option<&str>)
             since: q.at,
         })
         .collect();
-    let duplicate_groups = super::duplicates::read(store, profile)
+    let duplicate_groups = super::duplicates::read(state, profile)
         .await?
         .collections
         .iter()
         .map(|c| c.groups.len())
         .sum();
 
-    let removed_by_user = removed_by_user(store, profile).await?;
+    let removed_by_user = removed_by_user(state, profile).await?;
 
     let mut todo = Vec::new();
     if failing.is_some() {

@@ -37,6 +37,11 @@ pub trait Entity: Serialize + DeserializeOwned + Validate + Clone + Send + Sync 
     fn participants(&self) -> &[Participant] {
         &[]
     }
+    /// The participants, for the store to show their sync status on reads
+    /// (R-CAL-3-STATUS); `None` for entities without participants.
+    fn participants_mut(&mut self) -> Option<&mut Vec<Participant>> {
+        None
+    }
 }
 
 mod sealed {
@@ -131,5 +136,8 @@ impl Entity for ActivityFields {
     }
     fn participants(&self) -> &[Participant] {
         &self.participants
+    }
+    fn participants_mut(&mut self) -> Option<&mut Vec<Participant>> {
+        Some(&mut self.participants)
     }
 }

@@ -89,7 +89,8 @@ impl Records {
             (true, Some(last)) => Some(encode_cursor(get_i64(last, "modified_at")?, &get_text(last, "id")?)),
             _ => None,
         };
-        let items = rows.iter().map(record_from_row).collect::<Result<Vec<_>>>()?;
+        let mut items = rows.iter().map(record_from_row).collect::<Result<Vec<_>>>()?;
+        self.show_participant_status(&mut items).await?;
         Ok(Page { items, next_cursor })
     }
 }

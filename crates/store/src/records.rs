@@ -17,8 +17,9 @@ impl Records {
         fields.validate()?;
         let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, owner_id).await?;
-        let record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
+        let mut record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
         tx.commit().await.map_err(StoreError::db("saving a new record"))?;
+        self.show_participant_status(std::slice::from_mut(&mut record)).await?;
         Ok(record)
     }
 
@@ -28,10 +29,12 @@ impl Records {
             .fetch_optional(self.db.pool())
             .await
             .map_err(StoreError::db("reading a record"))?;
-        match row {
-            Some(row) => record_from_row(&row),
-            None => Err(not_found(F::KIND, id)),
-        }
+        let mut record = match row {
+            Some(row) => record_from_row(&row)?,
+            None => return Err(not_found(F::KIND, id)),
+        };
+        self.show_participant_status(std::slice::from_mut(&mut record)).await?;
+        Ok(record)
     }
 
     /// Replaces the fields if the record is still at `expected_version`
@@ -69,7 +72,9 @@ impl Records {
         write_lookup_rows(&mut tx, id, &fields).await?;
         log(&mut tx, F::KIND, &meta, ChangeOp::Update).await?;
         tx.commit().await.map_err(StoreError::db("saving an update"))?;
-        Ok(Record { meta, fields })
+        let mut record = Record { meta, fields };
+        self.show_participant_status(std::slice::from_mut(&mut record)).await?;
+        Ok(record)
     }
 
     /// Gives the record to `new_owner` (an existing user); versioned like
@@ -93,9 +98,10 @@ impl Records {
         let Some(row) = row else {
             return Err(stale_or_missing(&mut tx, F::KIND, id, expected_version).await);
         };
-        let record: Record<F> = record_from_row(&row)?;
+        let mut record: Record<F> = record_from_row(&row)?;
         log(&mut tx, F::KIND, &record.meta, ChangeOp::Update).await?;
         tx.commit().await.map_err(StoreError::db("saving an owner change"))?;
+        self.show_participant_status(std::slice::from_mut(&mut record)).await?;
         Ok(record)
     }
 

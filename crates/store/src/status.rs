@@ -8,7 +8,9 @@
 //! - history: every create, update, delete, conflict and skip with its rule;
 //! - mail tracking: watched folders' positions and tracked messages (§10);
 //! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2)
-//!   and the duplicates someone chose to keep apart.
+//!   and the duplicates someone chose to keep apart;
+//! - participant status: where each profile stands with the appointments in
+//!   its user's calendar (R-CAL-3-STATUS), apart from the versioned record.
 //!
 //! Engine enums (a pair's origin and state) and the store's own (run and
 //! step states) are typed fields of the rows; `columns.rs` is the one place
@@ -24,12 +26,13 @@ mod history;
 mod kept_apart;
 mod mail;
 mod pairs;
+mod participants;
 mod quarantine;
 mod runs;
 
 pub use batch::StatusOp;
 pub use columns::TextColumn;
-pub use conflicts::ConflictRow;
+pub use conflicts::{ConflictResolution, ConflictRow};
 pub use cursors::Cursor;
 pub use history::HistoryEntry;
 pub use kept_apart::KeptApart;

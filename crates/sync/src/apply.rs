@@ -11,8 +11,8 @@ use chrono::Utc;
 use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
 use crmsync_engine::{Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, Subject, Target};
 use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
+use crmsync_store::StoreError;
 use crmsync_store::status::{ConflictRow, HistoryEntry, PairRow, StatusOp, StepState};
-use crmsync_store::{Store, StoreError};
 
 use tracing::Instrument as _;
 
@@ -26,9 +26,10 @@ use crate::history::HistoryScope;
 use crate::pair_codec::facts_json;
 use crate::profile::SyncProfile;
 use crate::runner::Progress;
+use crate::stores::RunStores;
 
 pub(crate) struct Applier<'a> {
-    pub store: &'a Store,
+    pub store: &'a RunStores,
     pub profile: &'a SyncProfile,
     pub collection_id: &'a CollectionId,
     /// The status store's name for the collection (the class's folder name).

@@ -5,12 +5,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use crmsync_engine::{CrmFacts, EntityClass};
 use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordRef};
-use crmsync_store::{Store, StoreError};
+use crmsync_store::StoreError;
 
 use crate::codec::{Codec, CrmRecord};
 use crate::directory::list_all;
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
+use crate::stores::RunStores;
 
 /// A CRM record as the engine will see it.
 #[derive(Debug, Clone)]
@@ -34,7 +35,7 @@ pub(crate) struct CrmState {
 const CHANGE_PAGE: u32 = 1000;
 
 pub(crate) async fn load(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     codec: &Codec<'_>,
     since: Option<i64>,
@@ -122,7 +123,7 @@ pub(crate) async fn load(
 
 /// The CRM side of a single record, as a full pass would see it (explain).
 pub(crate) async fn load_one(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     codec: &Codec<'_>,
     id: &str,
@@ -144,7 +145,7 @@ pub(crate) async fn load_one(
     Ok(state)
 }
 
-async fn candidates(store: &Store, profile: &SyncProfile, class: EntityClass) -> Result<Vec<CrmRecord>, SyncError> {
+async fn candidates(store: &RunStores, profile: &SyncProfile, class: EntityClass) -> Result<Vec<CrmRecord>, SyncError> {
     Ok(match class {
         EntityClass::Contacts => list_all::<ContactFields>(store, Some(profile.actor.clone()))
             .await?
@@ -162,7 +163,7 @@ async fn candidates(store: &Store, profile: &SyncProfile, class: EntityClass) ->
     })
 }
 
-async fn fetch(store: &Store, class: EntityClass, id: &str) -> Result<Option<CrmRecord>, SyncError> {
+async fn fetch(store: &RunStores, class: EntityClass, id: &str) -> Result<Option<CrmRecord>, SyncError> {
     let result = if class == EntityClass::Contacts {
         store.records().get::<ContactFields>(id).await.map(CrmRecord::Contact)
     } else {
@@ -176,7 +177,7 @@ async fn fetch(store: &Store, class: EntityClass, id: &str) -> Result<Option<Crm
 }
 
 async fn add(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     codec: &Codec<'_>,
     flags: &BTreeSet<String>,

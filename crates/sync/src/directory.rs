@@ -5,9 +5,10 @@ use std::collections::HashMap;
 
 use crmsync_mapping::ParticipantDirectory;
 use crmsync_model::{Access, AccountFields, Actor, ContactFields, Party, PartyKind, UserFields};
-use crmsync_store::{ListQuery, MAX_PAGE, Store};
+use crmsync_store::{ListQuery, MAX_PAGE};
 
 use crate::error::SyncError;
+use crate::stores::RunStores;
 
 #[derive(Debug, Default)]
 pub(crate) struct Directory {
@@ -31,7 +32,7 @@ impl Directory {
     /// address of a contact `actor` may not read is still known as an
     /// attendee's address (no name): every participant's copy of a meeting
     /// lists the same attendees (R-CAL-3).
-    pub(crate) async fn load(store: &Store, actor: &Actor) -> Result<Directory, SyncError> {
+    pub(crate) async fn load(store: &RunStores, actor: &Actor) -> Result<Directory, SyncError> {
         let mut dir = Directory::default();
         for user in list_all::<UserFields>(store, None).await? {
             if user.meta.id == actor.user_id {
@@ -107,7 +108,7 @@ impl ParticipantDirectory for Directory {
 
 /// Every record `visible_to` may read (all when `None`), page by page.
 pub(crate) async fn list_all<F: crmsync_store::Entity>(
-    store: &Store,
+    store: &RunStores,
     visible_to: Option<Actor>,
 ) -> Result<Vec<crmsync_model::Record<F>>, SyncError> {
     let mut out = Vec::new();

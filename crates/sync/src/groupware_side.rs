@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crmsync_connector::{CollectionId, Connector, Etag, Href, ItemMeta, SyncToken};
 use crmsync_engine::GroupwareItem;
-use crmsync_store::Store;
 
 use crate::codec::Codec;
 use crate::error::SyncError;
+use crate::stores::RunStores;
 
 /// A groupware item read this run, with what the runner needs to rewrite it.
 #[derive(Debug, Clone)]
@@ -154,7 +154,7 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
 
 /// Records this run's quarantine verdicts: new ones in, repaired ones out.
 pub(crate) async fn save_quarantine(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     collection: &str,
     state: &GroupwareState,

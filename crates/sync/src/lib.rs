@@ -29,10 +29,12 @@ mod identity;
 mod mail;
 pub mod ops;
 mod pair_codec;
+mod participant_status;
 mod profile;
 mod recover;
 mod report;
 mod runner;
+mod stores;
 
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
@@ -40,3 +42,4 @@ pub use mail::{MailProfile, MailTracking, UnknownSender};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};
+pub use stores::RunStores;

@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use chrono::Utc;
 use crmsync_engine::{Action, ActionKind, CrmRecord, GroupwareItem, PairStatus, Precondition, Target};
 use crmsync_model::FieldMap;
-use crmsync_store::Store;
 use crmsync_store::status::{HistoryEntry, JournalStep, StepState};
 
 use crate::error::SyncError;
+use crate::stores::RunStores;
 
 /// What the creates of interrupted runs wrote, per collection: the base the
 /// pair of each would have got, by the CRM id a groupware create wrote from
@@ -134,7 +134,7 @@ impl InterruptedCreates {
 /// Closes the unfinished steps of a profile's interrupted runs; returns how
 /// many, and what their creates wrote.
 pub(crate) async fn close_interrupted(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     run_id: &str,
 ) -> Result<(usize, InterruptedCreates), SyncError> {
@@ -185,7 +185,7 @@ pub(crate) async fn close_interrupted(
 /// history entry (written after the write) never was. The next pass sees its
 /// effect as agreement and writes nothing, so without this entry the values it
 /// overwrote would be gone without a trace (R-EDIT-3, R-EXPLAIN-1).
-async fn record_maybe_applied(store: &Store, step: &JournalStep, run_id: &str) -> Result<(), SyncError> {
+async fn record_maybe_applied(store: &RunStores, step: &JournalStep, run_id: &str) -> Result<(), SyncError> {
     let Ok(action) = serde_json::from_str::<Action>(&step.action) else {
         return Ok(()); // unreadable: the journal itself still holds the text
     };

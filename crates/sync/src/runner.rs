@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use crmsync_connector::{Collection, ConnectorError, ContentType, SyncToken};
 use crmsync_engine::EntityClass;
 use crmsync_mapping::CardVersion;
-use crmsync_store::Store;
 use crmsync_store::status::{Cursor, HistoryEntry, RunState};
 use tracing::Instrument as _;
 
@@ -21,6 +20,7 @@ use crate::groupware_side::{self, GroupwareState, Listing};
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::recover::InterruptedCreates;
 use crate::report::{CollectionReport, RunOutcome, RunReport};
+use crate::stores::RunStores;
 use crate::{crm_side, identity, recover};
 
 /// Reports progress of long work (the CLI draws a bar; the server logs).
@@ -69,7 +69,14 @@ impl Default for RunOptions<'_> {
 /// starts again from the last cursor, so nothing is skipped.
 const MAX_PASSES: usize = 4;
 
-pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions<'_>) -> Result<RunReport, SyncError> {
+/// `store` is a [`Store`](crmsync_store::Store) (or a fenced one) or the
+/// two handles a run takes from it ([`RunStores`]).
+pub async fn run_profile(
+    store: impl Into<RunStores>,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+) -> Result<RunReport, SyncError> {
+    let store = &store.into();
     // Every log line of the run carries the profile and the run id; the
     // collection and item spans below add where in the run it happened. A
     // run-ending error is returned, not logged here: the caller logs it once
@@ -84,7 +91,7 @@ pub async fn run_profile(store: &Store, profile: &SyncProfile, opts: &RunOptions
 }
 
 async fn run_profile_in_span(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
 ) -> Result<RunReport, SyncError> {
@@ -171,7 +178,7 @@ fn summary_json(report: &RunReport) -> String {
 }
 
 async fn run_collections(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
@@ -231,7 +238,7 @@ async fn run_collections(
 /// One collection of a run: the remembered one, or the one discovery finds.
 #[allow(clippy::too_many_arguments)]
 async fn sync_collection(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
@@ -242,29 +249,51 @@ async fn sync_collection(
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     let remembered = remembered(store, &profile.name, name).await?;
-    let from_memory = remembered.is_some();
-    let collection = match remembered {
+    // A remembered collection may be gone (deleted, moved): then it is
+    // found again, as a first run would, once.
+    let mut from_memory = remembered.is_some();
+    let mut collection = match remembered {
         Some(c) => Some(c),
         None => discover_and_pick(store, profile, opts, discovered, class).await?,
     };
-    match run_collection(store, profile, opts, run_id, directory, class, collection, creates).await {
-        // The remembered collection is gone (deleted, moved): find it
-        // again, as a first run would, and sync with what discovery says.
-        Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
-            tracing::info!("the remembered collection is gone: discovering it again");
-            if !opts.dry_run {
-                store.sync_state().forget_collection(&profile.name, name).await?;
+    // Appointments this run created in the user's calendar (R-CAL-3-STATUS).
+    let mut created = BTreeSet::new();
+    let report = loop {
+        let here = collection.take();
+        match run_collection(
+            store,
+            profile,
+            opts,
+            run_id,
+            directory,
+            class,
+            here,
+            creates,
+            &mut created,
+        )
+        .await
+        {
+            Err(SyncError::Connector(ConnectorError::NotFound { .. })) if from_memory => {
+                tracing::info!("the remembered collection is gone: discovering it again");
+                if !opts.dry_run {
+                    store.sync_state().forget_collection(&profile.name, name).await?;
+                }
+                *discovered = None;
+                from_memory = false;
+                collection = discover_and_pick(store, profile, opts, discovered, class).await?;
             }
-            *discovered = None;
-            let collection = discover_and_pick(store, profile, opts, discovered, class).await?;
-            run_collection(store, profile, opts, run_id, directory, class, collection, creates).await
+            other => break other?,
         }
-        other => other,
+    };
+    let held = report.guard.as_ref().is_some_and(|g| !g.confirmed);
+    if !opts.dry_run && !held {
+        crate::participant_status::after_collection(store.sync_state(), profile, class, name, &created).await?;
     }
+    Ok(report)
 }
 
 /// The collection the profile last synced `name` with, if it remembers one.
-async fn remembered(store: &Store, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
+async fn remembered(store: &RunStores, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
     // Unreadable JSON (written by another version) only costs a discovery.
     Ok(store
         .sync_state()
@@ -276,7 +305,7 @@ async fn remembered(store: &Store, profile: &str, name: &str) -> Result<Option<C
 /// Discovers the mailbox's collections (once per run) and picks `class`'s,
 /// remembering it for the next runs unless this is a dry run.
 async fn discover_and_pick(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     discovered: &mut Option<Vec<Collection>>,
@@ -340,7 +369,7 @@ fn last_segment(id: &str) -> &str {
 
 #[allow(clippy::too_many_arguments)]
 async fn run_collection(
-    store: &Store,
+    store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
@@ -348,6 +377,7 @@ async fn run_collection(
     class: EntityClass,
     collection: Option<Collection>,
     creates: &InterruptedCreates,
+    created: &mut BTreeSet<String>,
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
@@ -491,6 +521,7 @@ async fn run_collection(
             crm_lock: tokio::sync::Mutex::new(()),
         };
         let applied = applier.apply(&report.plan, &mut lookups).await?;
+        created.extend(crate::participant_status::created_in_calendar(class, &report.plan));
         // The report replaces the last one only once the plan that made it is
         // applied: a group it no longer lists may be resolved by pairs this
         // plan saves, and until they are saved the members need the full
@@ -545,7 +576,7 @@ fn count_conflicts_once(report: &mut CollectionReport, conflicted: &mut BTreeSet
 }
 
 /// The ids of the collection's pairs with an open (manual) conflict.
-async fn held_pairs(store: &Store, profile: &str, collection: &str) -> Result<BTreeSet<String>, SyncError> {
+async fn held_pairs(store: &RunStores, profile: &str, collection: &str) -> Result<BTreeSet<String>, SyncError> {
     Ok(store
         .sync_state()
         .open_conflicts(Some(profile))
@@ -557,7 +588,7 @@ async fn held_pairs(store: &Store, profile: &str, collection: &str) -> Result<BT
 }
 
 /// Whether the collection's last duplicates report lists any group.
-async fn open_duplicates(store: &Store, profile: &str, collection: &str) -> Result<bool, SyncError> {
+async fn open_duplicates(store: &RunStores, profile: &str, collection: &str) -> Result<bool, SyncError> {
     Ok(store
         .sync_state()
         .duplicates(profile)
@@ -569,7 +600,7 @@ async fn open_duplicates(store: &Store, profile: &str, collection: &str) -> Resu
 /// Warnings go into the history, so status and explain can show them after
 /// the run (R-FIELD-6).
 async fn record_plan_notes(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     collection: &str,
     run_id: &str,
@@ -598,7 +629,7 @@ async fn record_plan_notes(
 /// The plan's duplicates become the collection's duplicates report, which
 /// status shows and which keeps later passes reading in full (R-PAIR-2).
 async fn save_duplicates(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     collection: &str,
     plan: &crmsync_engine::Plan,

@@ -46,14 +46,14 @@ async fn resolve(ctx: &Context, args: ResolveArgs, json: bool) -> anyhow::Result
     let Some(conflict) = store.sync_state().conflict(&args.id).await? else {
         bail!("no conflict `{}`: `crmsync conflicts` lists the open ones", args.id);
     };
-    if let Some(how) = &conflict.resolution {
+    if let Some(how) = conflict.resolution {
         bail!("conflict `{}` is already resolved ({how}): nothing to do", args.id);
     }
     let (choice, take) = match args.take {
         Take::Crm => (ConflictChoice::Crm, "crm"),
         Take::Groupware => (ConflictChoice::Groupware, "groupware"),
     };
-    resolve_conflict(&store, &args.id, &choice).await?;
+    resolve_conflict(&store.sync_state(), &args.id, &choice).await?;
     let next = format!(
         "the next sync (`crmsync sync --profile {}`) writes the chosen values to the other side",
         conflict.profile

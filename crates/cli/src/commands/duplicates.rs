@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, args: DuplicatesArgs, json: bool) -> anyhow::Res
     let store = ctx.open_store().await?;
     let mut reports = Vec::new();
     for name in &names {
-        reports.push(crmsync_ops::duplicates::read(&store, name).await?);
+        reports.push(crmsync_ops::duplicates::read(&store.sync_state(), name).await?);
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
@@ -35,11 +35,11 @@ async fn resolve(ctx: &Context, command: DuplicatesCommand, json: bool) -> anyho
     let done = match command {
         DuplicatesCommand::Link(a) => {
             profiles::names(ctx, Some(&a.profile))?;
-            link(&store, &a.profile, &a.collection, &a.record, &a.href).await?
+            link(&store.sync_state(), &a.profile, &a.collection, &a.record, &a.href).await?
         }
         DuplicatesCommand::KeepApart(a) => {
             profiles::names(ctx, Some(&a.profile))?;
-            keep_apart(&store, &a.profile, &a.collection, &a.member).await?
+            keep_apart(&store.sync_state(), &a.profile, &a.collection, &a.member).await?
         }
     };
     if json {

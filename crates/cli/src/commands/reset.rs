@@ -19,7 +19,7 @@ pub async fn run(ctx: &Context, args: ResetArgs, json: bool) -> anyhow::Result<E
         collection: args.collection.clone(),
         record_id: args.record.clone(),
     };
-    let forgotten = reset(&store, &args.profile, &scope).await?;
+    let forgotten = reset(&store.sync_state(), &args.profile, &scope).await?;
     let report = ResetReport::new(&args.profile, args.collection, args.record, forgotten);
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

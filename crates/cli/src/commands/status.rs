@@ -23,10 +23,10 @@ pub async fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
         // The user is shown when it resolves; a missing user is the sync's
         // error to report, not the status's.
         let user_id = profiles::find_user(&store, &p.user).await.ok().map(|u| u.meta.id);
-        statuses.push(profile_status(&store, &p.name, user_id.as_deref()).await?);
+        statuses.push(profile_status(&store.sync_state(), &p.name, user_id.as_deref()).await?);
     }
     for v in &stored {
-        let mut status = profile_status(&store, &v.name, Some(&v.user_id)).await?;
+        let mut status = profile_status(&store.sync_state(), &v.name, Some(&v.user_id)).await?;
         let mut schedule = ScheduleView::from(v);
         schedule.scheduler_enabled = Some(ctx.config.scheduler.enabled);
         status.schedule = Some(schedule);

@@ -127,12 +127,14 @@ pub async fn resolve(
     if conflict.resolved_at.is_some() {
         return Err(ApiError::Conflict(format!(
             "conflict {id} is already resolved ({})",
-            conflict.resolution.as_deref().unwrap_or("?")
+            conflict.resolution.map_or("?", |r| r.as_str())
         )));
     }
     let take = body.take.clone();
     let choice = choice(body)?;
-    resolve_conflict(&state.store, &id, &choice).await.map_err(from_sync)?;
+    resolve_conflict(&state.store.sync_state(), &id, &choice)
+        .await
+        .map_err(from_sync)?;
     Ok(Json(Resolved {
         id,
         take,

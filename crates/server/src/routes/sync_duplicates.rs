@@ -65,10 +65,16 @@ pub async fn link(
 ) -> Result<Json<DuplicatesResolution>, ApiError> {
     let info = visible_profile(&state, &caller, &name).await?;
     let body: LinkBody = body.parse()?;
-    link_pair(&state.store, &info.name, &body.collection, &body.record_id, &body.href)
-        .await
-        .map(Json)
-        .map_err(from_resolve)
+    link_pair(
+        &state.store.sync_state(),
+        &info.name,
+        &body.collection,
+        &body.record_id,
+        &body.href,
+    )
+    .await
+    .map(Json)
+    .map_err(from_resolve)
 }
 
 /// R-PAIR-2: the records and items of a reported group are different ones:
@@ -92,7 +98,7 @@ pub async fn keep_apart(
 ) -> Result<Json<DuplicatesResolution>, ApiError> {
     let info = visible_profile(&state, &caller, &name).await?;
     let body: KeepApartBody = body.parse()?;
-    keep_group_apart(&state.store, &info.name, &body.collection, &body.member)
+    keep_group_apart(&state.store.sync_state(), &info.name, &body.collection, &body.member)
         .await
         .map(Json)
         .map_err(from_resolve)

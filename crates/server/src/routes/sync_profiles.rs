@@ -36,7 +36,7 @@ use crate::sync::{DuplicatesReport, ProfileStatus, ResetReport, check_collection
 pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ProfileStatus>>, ApiError> {
     let mut out = Vec::new();
     for p in visible(&state, &caller).await? {
-        let mut status = profile_status(&state.store, &p.name, Some(&p.user_id))
+        let mut status = profile_status(&state.store.sync_state(), &p.name, Some(&p.user_id))
             .await
             .map_err(from_store)?;
         // Next run, last run and state come from the stored profile, when there is one.
@@ -139,7 +139,9 @@ pub async fn reset(
         collection: body.collection.clone(),
         record_id: body.record_id.clone(),
     };
-    let forgotten = reset_pairs(&state.store, &info.name, &scope).await.map_err(from_sync)?;
+    let forgotten = reset_pairs(&state.store.sync_state(), &info.name, &scope)
+        .await
+        .map_err(from_sync)?;
     Ok(Json(ResetReport::new(
         &info.name,
         body.collection,
@@ -249,7 +251,7 @@ pub async fn duplicates(
 ) -> Result<Json<DuplicatesReport>, ApiError> {
     let info = visible_profile(&state, &caller, &name).await?;
     Ok(Json(
-        crate::sync::duplicates::read(&state.store, &info.name)
+        crate::sync::duplicates::read(&state.store.sync_state(), &info.name)
             .await
             .map_err(from_store)?,
     ))

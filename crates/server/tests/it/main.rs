@@ -11,6 +11,7 @@ mod manual_run_lease;
 mod matrix;
 mod openapi;
 mod ops_metrics;
+mod participant_status;
 mod profile_secrets;
 mod profiles;
 mod push;

@@ -8,6 +8,7 @@ mod common;
 mod failing_server;
 mod hardening;
 mod manual_runs;
+mod participant_status;
 mod profile_api;
 mod profiles;
 mod scheduling;

@@ -3,11 +3,13 @@
 //! and a text no version of crmsync wrote is an error, never a guess.
 
 use crmsync_engine::{Origin, PairState};
+use crmsync_model::ParticipantSyncStatus;
 use sqlx::any::AnyRow;
 
 use crate::error::{Result, StoreError};
 use crate::sql::get_text;
 
+use super::conflicts::ConflictResolution;
 use super::runs::{RunState, StepState};
 
 /// An enum stored as text in one status column.
@@ -90,6 +92,33 @@ impl TextColumn for StepState {
     }
 }
 
+impl TextColumn for ConflictResolution {
+    const WHAT: &'static str = "a conflict's resolution";
+    const ALL: &'static [ConflictResolution] = &ConflictResolution::ALL;
+    fn as_text(self) -> &'static str {
+        self.as_str()
+    }
+}
+
+// The model's serde names, as the API shows them.
+impl TextColumn for ParticipantSyncStatus {
+    const WHAT: &'static str = "a participant's sync status";
+    const ALL: &'static [ParticipantSyncStatus] = &[
+        ParticipantSyncStatus::Pending,
+        ParticipantSyncStatus::Sent,
+        ParticipantSyncStatus::Synchronized,
+        ParticipantSyncStatus::NotSynced,
+    ];
+    fn as_text(self) -> &'static str {
+        match self {
+            ParticipantSyncStatus::Pending => "pending",
+            ParticipantSyncStatus::Sent => "sent",
+            ParticipantSyncStatus::Synchronized => "synchronized",
+            ParticipantSyncStatus::NotSynced => "not_synced",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +141,11 @@ mod tests {
         round_trips::<PairState>();
         round_trips::<RunState>();
         round_trips::<StepState>();
+        round_trips::<ParticipantSyncStatus>();
+        round_trips::<ConflictResolution>();
+        for s in ParticipantSyncStatus::ALL {
+            assert_eq!(s.as_text(), serde_name(s));
+        }
         for o in Origin::ALL {
             assert_eq!(o.as_text(), serde_name(o));
         }

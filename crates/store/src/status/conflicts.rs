@@ -2,9 +2,57 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
+use super::columns::TextColumn;
 use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
+
+/// How a held conflict was closed. Stored as its `as_str` text (see
+/// `columns.rs`); every reader gets the enum, so no caller compares strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictResolution {
+    /// Someone chose the CRM's values (R-EDIT-3).
+    Crm,
+    /// Someone chose the groupware's values.
+    Groupware,
+    /// Someone chose per field, each value one side's.
+    Merged,
+    /// A newer conflict on the same pair replaced it.
+    Superseded,
+    /// A reset forgot the pair (R-RESET-2).
+    Reset,
+    /// The pair was gone when someone resolved it: nothing was held any more.
+    Obsolete,
+}
+
+impl ConflictResolution {
+    pub const ALL: [ConflictResolution; 6] = [
+        ConflictResolution::Crm,
+        ConflictResolution::Groupware,
+        ConflictResolution::Merged,
+        ConflictResolution::Superseded,
+        ConflictResolution::Reset,
+        ConflictResolution::Obsolete,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictResolution::Crm => "crm",
+            ConflictResolution::Groupware => "groupware",
+            ConflictResolution::Merged => "merged",
+            ConflictResolution::Superseded => "superseded",
+            ConflictResolution::Reset => "reset",
+            ConflictResolution::Obsolete => "obsolete",
+        }
+    }
+}
+
+impl std::fmt::Display for ConflictResolution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// A conflict held for someone to choose (R-EDIT-3 `manual`): neither side is
 /// overwritten until it is resolved.
@@ -20,10 +68,8 @@ pub struct ConflictRow {
     pub fields: String,
     pub created_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
-    /// `crm`, `groupware` or `merged` once resolved; `superseded` when a
-    /// newer conflict on the pair replaced it, `reset` when a reset forgot
-    /// the pair (R-RESET-2).
-    pub resolution: Option<String>,
+    /// How it was closed; `None` while open.
+    pub resolution: Option<ConflictResolution>,
 }
 
 fn from_row(r: &AnyRow) -> Result<ConflictRow> {
@@ -39,7 +85,9 @@ fn from_row(r: &AnyRow) -> Result<ConflictRow> {
         fields: get_text(r, "fields")?,
         created_at: from_ms(get_i64(r, "created_at")?),
         resolved_at: resolved.map(from_ms),
-        resolution: get_opt_text(r, "resolution")?,
+        resolution: get_opt_text(r, "resolution")?
+            .map(|text| ConflictResolution::from_text(&text))
+            .transpose()?,
     })
 }
 
@@ -90,13 +138,13 @@ impl SyncState {
         row.as_ref().map(from_row).transpose()
     }
 
-    pub async fn resolve_conflict(&self, id: &str, resolution: &str) -> Result<()> {
+    pub async fn resolve_conflict(&self, id: &str, resolution: ConflictResolution) -> Result<()> {
         self.db
             .execute_write(
                 sqlx::query("UPDATE sync_conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
                     .bind(id)
                     .bind(now_ms())
-                    .bind(resolution),
+                    .bind(resolution.as_text()),
                 "resolving a conflict",
             )
             .await?;
@@ -120,7 +168,7 @@ pub(super) async fn add_conflict_in(conn: &mut AnyConnection, c: &ConflictRow) -
         sqlx::query("UPDATE sync_conflicts SET resolved_at = $2, resolution = $3 WHERE id = $1")
             .bind(&open.id)
             .bind(now_ms())
-            .bind("superseded")
+            .bind(ConflictResolution::Superseded.as_text())
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("resolving a conflict"))?;

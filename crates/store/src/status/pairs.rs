@@ -5,6 +5,7 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::columns::{TextColumn, get_enum};
+use super::conflicts::ConflictResolution;
 use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
@@ -142,9 +143,10 @@ impl SyncState {
             // exists and could not be resolved.
             (
                 format!(
-                    "UPDATE sync_conflicts SET resolved_at = {}, resolution = 'reset' \
+                    "UPDATE sync_conflicts SET resolved_at = {}, resolution = '{}' \
                      WHERE resolved_at IS NULL AND pair_id IN (SELECT id FROM sync_pairs WHERE {by_pair})",
-                    now_ms()
+                    now_ms(),
+                    ConflictResolution::Reset.as_text()
                 ),
                 true,
                 "closing the conflicts of reset pairs",

@@ -107,7 +107,12 @@ pub fn participant(kind: PartyKind, id: Option<&str>, email: Option<&str>, invit
         role: ParticipantRole::Required,
         invite,
         response: ResponseStatus::Tentative,
-        sync_status: ParticipantSyncStatus::Sent,
+        // What a read shows while no profile wrote a status (R-CAL-3-STATUS).
+        sync_status: if kind == PartyKind::User && invite {
+            ParticipantSyncStatus::Pending
+        } else {
+            ParticipantSyncStatus::NotSynced
+        },
     }
 }
 

@@ -6,7 +6,8 @@ use chrono::{Duration, Utc};
 use crmsync_engine::{Origin, PairState};
 use crmsync_model::{ContactFields, EntityKind, NewJournalEntry, RecordRef, Role};
 use crmsync_store::status::{
-    ConflictRow, Cursor, HistoryEntry, MailFolderRow, PairRow, RunState, StatusOp, StepState, TrackedMailRow,
+    ConflictResolution, ConflictRow, Cursor, HistoryEntry, MailFolderRow, PairRow, RunState, StatusOp, StepState,
+    TrackedMailRow,
 };
 use crmsync_store::{LeaseTake, ProfileDefinitionRow, Store, StoreError};
 
@@ -178,7 +179,10 @@ store_test!(r_sched_4_a_stale_run_writes_nothing_through_any_handle, |store| {
     refused!("journal_mark", state.journal_mark(&run.id, step, StepState::Done, None));
     refused!("add_history", state.add_history(&history(&run.id)));
     refused!("add_conflict", state.add_conflict(&conflict("k2", "pair-1")));
-    refused!("resolve_conflict", state.resolve_conflict("k1", "crm"));
+    refused!(
+        "resolve_conflict",
+        state.resolve_conflict("k1", ConflictResolution::Crm)
+    );
     refused!("quarantine", state.quarantine("p", "contacts", "x.vcf", "e", "bad"));
     refused!("release_quarantine", state.release_quarantine("p", "contacts", "x.vcf"));
     refused!("save_duplicates", state.save_duplicates("p", "contacts", "[]"));
@@ -314,4 +318,18 @@ store_test!(r_store_10_unknown_journal_step_state_is_an_error, |store| {
     // Before, an unknown state read back as `planned` and was redone.
     overwrite(&store, "sync_journal", "state", "half_done").await;
     assert_unknown(state.journal(&run.id).await, "a plan journal step's state", "half_done");
+});
+
+store_test!(r_store_10_unknown_conflict_resolution_is_an_error, |store| {
+    let state = store.sync_state();
+    state.save_pair(&pair("pair-1", "c1")).await.unwrap();
+    state.add_conflict(&conflict("k1", "pair-1")).await.unwrap();
+    state.resolve_conflict("k1", ConflictResolution::Merged).await.unwrap();
+    assert_eq!(
+        state.conflict("k1").await.unwrap().unwrap().resolution,
+        Some(ConflictResolution::Merged)
+    );
+    // Before, any text was kept and shown as it was.
+    overwrite(&store, "sync_conflicts", "resolution", "coin_toss").await;
+    assert_unknown(state.conflict("k1").await, "a conflict's resolution", "coin_toss");
 });

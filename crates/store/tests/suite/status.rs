@@ -4,7 +4,7 @@
 use chrono::Utc;
 use crmsync_engine::{Origin, PairState};
 use crmsync_model::{ChangeOp, ContactFields, EntityKind, Role};
-use crmsync_store::status::{ConflictRow, Cursor, HistoryEntry, PairRow, StepState};
+use crmsync_store::status::{ConflictResolution, ConflictRow, Cursor, HistoryEntry, PairRow, StepState};
 
 use crate::fixtures::{contact, user};
 
@@ -192,7 +192,7 @@ store_test!(
             "only the conflict of the pair the reset kept stays open"
         );
         let closed = store.sync_state().conflict("on-reset").await.unwrap().unwrap();
-        assert_eq!(closed.resolution.as_deref(), Some("reset"));
+        assert_eq!(closed.resolution, Some(ConflictResolution::Reset));
         assert!(closed.resolved_at.is_some());
 
         // A whole-profile reset closes the rest.
@@ -387,7 +387,11 @@ store_test!(r_edit_3_conflicts_queue_once_and_resolve, |store| {
     store.sync_state().add_conflict(&other).await.unwrap();
     let open = store.sync_state().open_conflicts(None).await.unwrap();
     assert_eq!(open.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["k3"]);
-    store.sync_state().resolve_conflict("k3", "crm").await.unwrap();
+    store
+        .sync_state()
+        .resolve_conflict("k3", ConflictResolution::Crm)
+        .await
+        .unwrap();
     assert!(
         store
             .sync_state()
@@ -397,15 +401,8 @@ store_test!(r_edit_3_conflicts_queue_once_and_resolve, |store| {
             .is_empty()
     );
     assert_eq!(
-        store
-            .sync_state()
-            .conflict("k3")
-            .await
-            .unwrap()
-            .unwrap()
-            .resolution
-            .as_deref(),
-        Some("crm")
+        store.sync_state().conflict("k3").await.unwrap().unwrap().resolution,
+        Some(ConflictResolution::Crm)
     );
 });
 

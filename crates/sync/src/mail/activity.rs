@@ -7,15 +7,15 @@ use crmsync_model::{
     ActivityFields, ActivityKind, ActivityState, EmailDetails, EmailDirection, Participant, ParticipantRole,
     ParticipantSyncStatus, Party, PartyKind, RecordRef, ResponseStatus,
 };
-use crmsync_store::Store;
 
 use super::parties::Parties;
 use crate::error::SyncError;
+use crate::stores::RunStores;
 
 /// Builds the e-mail activity of `parsed`, with `user_id` (the tracking
 /// user) among the participants and `regarding` carried from the thread.
 pub(crate) async fn email_activity(
-    store: &Store,
+    store: &RunStores,
     parties: &mut Parties,
     parsed: &ParsedEmail,
     user_id: &str,
@@ -98,7 +98,7 @@ pub(crate) fn add_user(fields: &mut ActivityFields, user_id: &str) -> bool {
 }
 
 /// Adds `user_id` to the CRM e-mail `id` (compare-and-set, re-read on a race).
-pub(crate) async fn link_user(store: &Store, id: &str, user_id: &str) -> Result<bool, SyncError> {
+pub(crate) async fn link_user(store: &RunStores, id: &str, user_id: &str) -> Result<bool, SyncError> {
     for _ in 0..5 {
         let mut email: crmsync_model::Activity = store.records().get(id).await?;
         if !add_user(&mut email.fields, user_id) {

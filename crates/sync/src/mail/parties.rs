@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use crmsync_mapping::MailAddress;
 use crmsync_model::{Access, Actor, Party, PartyKind};
-use crmsync_store::Store;
 
 use crate::error::SyncError;
+use crate::stores::RunStores;
 
 pub(crate) struct Parties {
     /// The user whose mailbox is tracked.
@@ -32,7 +32,7 @@ impl Parties {
         }
     }
 
-    pub(crate) async fn resolve(&mut self, store: &Store, address: &MailAddress) -> Result<Party, SyncError> {
+    pub(crate) async fn resolve(&mut self, store: &RunStores, address: &MailAddress) -> Result<Party, SyncError> {
         let key = address.email.trim().to_lowercase();
         if let Some(party) = self.known.get(&key) {
             return Ok(party.clone());
@@ -47,7 +47,7 @@ impl Parties {
 /// user's private record) is no candidate: linking it would put its id and
 /// name on an e-mail the user can read, which R-PERM-1 forbids. The address
 /// then resolves as if that record did not exist. Users are readable by all.
-async fn lookup(store: &Store, actor: &Actor, address: &MailAddress) -> Result<Party, SyncError> {
+async fn lookup(store: &RunStores, actor: &Actor, address: &MailAddress) -> Result<Party, SyncError> {
     let email = address.email.trim();
     let party = |kind, id: &str, name: Option<String>| Party {
         kind,

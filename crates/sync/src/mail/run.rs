@@ -12,8 +12,8 @@ use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome,
 use crmsync_engine::{EntityClass, Plan};
 use crmsync_mapping::{ParsedEmail, parse_email};
 use crmsync_model::{Activity, Actor, PartyKind, RecordRef, normalize_message_id};
+use crmsync_store::EmailCreate;
 use crmsync_store::status::{HistoryEntry, MailFolderRow, TrackedMailRow};
-use crmsync_store::{EmailCreate, Store};
 
 use super::MailProfile;
 use super::activity::{email_activity, link_user};
@@ -21,6 +21,7 @@ use super::parties::Parties;
 use super::sender::new_sender;
 use crate::error::SyncError;
 use crate::report::CollectionReport;
+use crate::stores::RunStores;
 
 /// Messages fetched per round trip: bounds memory with large attachments.
 const FETCH_CHUNK: usize = 25;
@@ -74,7 +75,7 @@ pub(crate) struct MailRun<'a> {
 }
 
 pub(crate) async fn run_mail(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     actor: &Actor,
     mail: &MailProfile,
@@ -92,7 +93,7 @@ pub(crate) async fn run_mail(
 }
 
 async fn poll_folders(
-    store: &Store,
+    store: &RunStores,
     profile: &str,
     actor: &Actor,
     mail: &MailProfile,
@@ -181,7 +182,7 @@ async fn poll_folders(
 }
 
 struct FolderPass<'a> {
-    store: &'a Store,
+    store: &'a RunStores,
     profile: &'a str,
     user_id: &'a str,
     mail: &'a MailProfile,

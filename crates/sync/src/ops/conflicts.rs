@@ -2,8 +2,8 @@ use std::str::FromStr;
 
 use crmsync_engine::{FieldConflict, RuleId};
 use crmsync_model::FieldMap;
-use crmsync_store::Store;
-use crmsync_store::status::HistoryEntry;
+use crmsync_store::SyncState;
+use crmsync_store::status::{ConflictResolution, HistoryEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::error::SyncError;
@@ -39,8 +39,8 @@ impl FromStr for ConflictChoice {
 /// recorded as the CRM's wish via the base of the other side. Nothing is
 /// written to either side here: the next sync (which reads the pair again)
 /// does that, with preconditions, and records it in the history.
-pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &ConflictChoice) -> Result<(), SyncError> {
-    let Some(conflict) = store.sync_state().conflict(conflict_id).await? else {
+pub async fn resolve_conflict(state: &SyncState, conflict_id: &str, choice: &ConflictChoice) -> Result<(), SyncError> {
+    let Some(conflict) = state.conflict(conflict_id).await? else {
         return Err(SyncError::Profile {
             profile: String::new(),
             message: format!("no conflict {conflict_id}"),
@@ -56,13 +56,12 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
         profile: conflict.profile.clone(),
         message: format!("conflict {conflict_id} is unreadable ({e}); reset the record"),
     })?;
-    let pairs = store
-        .sync_state()
-        .pairs_of_record(&conflict.profile, &conflict.crm_id)
-        .await?;
+    let pairs = state.pairs_of_record(&conflict.profile, &conflict.crm_id).await?;
     let Some(mut pair) = pairs.into_iter().find(|p| p.id == conflict.pair_id) else {
         // The pair is gone (reset or deleted): nothing is held any more.
-        store.sync_state().resolve_conflict(conflict_id, "obsolete").await?;
+        state
+            .resolve_conflict(conflict_id, ConflictResolution::Obsolete)
+            .await?;
         return Ok(());
     };
     let label = match choice {
@@ -70,13 +69,13 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
             for f in &fields {
                 pair.base.set_opt(f.key.clone(), f.groupware.clone());
             }
-            "crm"
+            ConflictResolution::Crm
         }
         ConflictChoice::Groupware => {
             for f in &fields {
                 pair.base.set_opt(f.key.clone(), f.crm.clone());
             }
-            "groupware"
+            ConflictResolution::Groupware
         }
         ConflictChoice::Merged(values) => {
             // The merged value must reach both sides: make the base equal to
@@ -100,19 +99,16 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
                     });
                 }
             }
-            "merged"
+            ConflictResolution::Merged
         }
     };
     // Neither side may change again before the next sync, yet that sync must
     // look at this pair: an unknown ETag makes it re-read the item, and a
     // forgotten cursor makes the pass read both sides in full.
     pair.etag = String::new();
-    store.sync_state().save_pair(&pair).await?;
-    store
-        .sync_state()
-        .forget_cursor(&pair.profile, &pair.collection)
-        .await?;
-    store.sync_state().resolve_conflict(conflict_id, label).await?;
+    state.save_pair(&pair).await?;
+    state.forget_cursor(&pair.profile, &pair.collection).await?;
+    state.resolve_conflict(conflict_id, label).await?;
     // R-EDIT-3: the choice and the values it overwrites go into the history,
     // so `explain` shows what was lost even before the next sync writes it.
     let kept_from = |f: &FieldConflict| match choice {
@@ -121,8 +117,7 @@ pub async fn resolve_conflict(store: &Store, conflict_id: &str, choice: &Conflic
         ConflictChoice::Merged(values) if values.get(&f.key) == f.crm.as_deref() => Side::Crm,
         ConflictChoice::Merged(_) => Side::Groupware,
     };
-    store
-        .sync_state()
+    state
         .add_history(&HistoryEntry {
             profile: pair.profile.clone(),
             collection: pair.collection.clone(),

@@ -7,8 +7,8 @@ use crmsync_engine::{CollectionInput, EntityClass, Explanation, GroupwareSide, I
 use crmsync_mapping::CardVersion;
 use crmsync_mapping::ParticipantDirectory;
 use crmsync_model::{ActivityFields, ContactFields, EntityKind, ParticipantSyncStatus, ResponseStatus};
+use crmsync_store::StoreError;
 use crmsync_store::status::TextColumn;
-use crmsync_store::{Store, StoreError};
 use serde::Serialize;
 
 use crate::codec::Codec;
@@ -19,6 +19,7 @@ use crate::error::SyncError;
 use crate::ops::field_values::{self, FieldValues};
 use crate::pair_codec::to_status;
 use crate::profile::{SyncProfile, collection_name};
+use crate::stores::RunStores;
 
 /// One history line as `explain` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -125,11 +126,12 @@ impl fmt::Display for RecordExplanation {
 /// would (the groupware item is fetched when the record is paired) and
 /// changing nothing.
 pub async fn explain_record(
-    store: &Store,
+    store: impl Into<RunStores>,
     profile: &SyncProfile,
     record_id: &str,
     now: DateTime<Utc>,
 ) -> Result<RecordExplanation, SyncError> {
+    let store = &store.into();
     let pairs = store.sync_state().pairs_of_record(&profile.name, record_id).await?;
     let (class, crm) = match class_of(store, record_id).await? {
         Some(c) => (Some(c), "present"),
@@ -240,7 +242,7 @@ pub async fn explain_record(
     Ok(out)
 }
 
-async fn class_of(store: &Store, id: &str) -> Result<Option<EntityClass>, SyncError> {
+async fn class_of(store: &RunStores, id: &str) -> Result<Option<EntityClass>, SyncError> {
     match store.records().get::<ContactFields>(id).await {
         Ok(_) => return Ok(Some(EntityClass::Contacts)),
         Err(StoreError::NotFound { .. }) => {}

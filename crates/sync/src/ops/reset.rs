@@ -1,4 +1,4 @@
-use crmsync_store::Store;
+use crmsync_store::SyncState;
 use serde::Serialize;
 
 use crate::error::SyncError;
@@ -16,9 +16,8 @@ pub struct ResetScope {
 
 /// Forgets the pairs in `scope` and the cursors they depend on; returns how
 /// many pairs went. A removed-by-user pair (R-DEL-2) comes back this way.
-pub async fn reset(store: &Store, profile: &str, scope: &ResetScope) -> Result<u64, SyncError> {
-    Ok(store
-        .sync_state()
+pub async fn reset(state: &SyncState, profile: &str, scope: &ResetScope) -> Result<u64, SyncError> {
+    Ok(state
         .reset_pairs(profile, scope.collection.as_deref(), scope.record_id.as_deref())
         .await?)
 }

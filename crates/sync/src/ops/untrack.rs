@@ -6,10 +6,11 @@ use chrono::Utc;
 use crmsync_engine::{PairState, RuleId};
 use crmsync_model::{ActivityFields, ContactFields};
 use crmsync_store::status::HistoryEntry;
-use crmsync_store::{Entity, Store, StoreError};
+use crmsync_store::{Entity, StoreError};
 use serde::Serialize;
 
 use crate::error::SyncError;
+use crate::stores::RunStores;
 
 /// Why a record could not be untracked.
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +49,13 @@ pub struct UntrackReport {
 /// (the record changed meanwhile) leaves it untracked and kept, never synced
 /// back half-way.
 pub async fn stop_tracking(
-    store: &Store,
+    store: impl Into<RunStores>,
     profile: &str,
     user_id: &str,
     record_id: &str,
     delete_in_crm: bool,
 ) -> Result<UntrackReport, UntrackError> {
+    let store = &store.into();
     let Some(mut pair) = store
         .sync_state()
         .pairs_of_record(profile, record_id)
@@ -131,7 +133,7 @@ pub async fn stop_tracking(
 }
 
 /// The record's owner and version; `None` when it is gone already.
-async fn meta_of<F: Entity>(store: &Store, id: &str) -> Result<Option<(String, i64)>, StoreError> {
+async fn meta_of<F: Entity>(store: &RunStores, id: &str) -> Result<Option<(String, i64)>, StoreError> {
     match store.records().get::<F>(id).await {
         Ok(r) => Ok(Some((r.meta.owner_id, r.meta.version))),
         Err(StoreError::NotFound { .. }) => Ok(None),

@@ -70,7 +70,12 @@ async fn r_reset_1_after_a_reset_differing_fields_are_conflicts_under_every_poli
             "{policy:?}: the card carries the CRM id"
         );
 
-        assert_eq!(reset(&w.store, PROFILE, &ResetScope::default()).await.unwrap(), 1);
+        assert_eq!(
+            reset(&w.store.sync_state(), PROFILE, &ResetScope::default())
+                .await
+                .unwrap(),
+            1
+        );
         w.gw_edit(
             Kind::Contact,
             &href,

@@ -428,9 +428,13 @@ async fn apply_step(w: &mut MemWorld, ledger: &mut Ledger, step: &Step) -> Resul
             ledger.sync_done(w).await;
         }
         Step::Reset => {
-            crmsync_sync::ops::reset(&w.store, PROFILE, &crmsync_sync::ops::ResetScope::default())
-                .await
-                .map_err(|e| format!("reset failed: {e}"))?;
+            crmsync_sync::ops::reset(
+                &w.store.sync_state(),
+                PROFILE,
+                &crmsync_sync::ops::ResetScope::default(),
+            )
+            .await
+            .map_err(|e| format!("reset failed: {e}"))?;
         }
         Step::CrashingSync { at, after } => {
             let point = if *after {

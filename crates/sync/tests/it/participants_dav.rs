@@ -1,8 +1,8 @@
 //! A meeting alice organises with bob and a contact of hers, each user with
-//! their own calendar on a real Radicale server: the same attendees in every
-//! copy (R-CAL-3), bob's own answer from his calendar (R-CAL-7), explain
-//! listing the participants, and a revert that leaves the scheduling
-//! properties alone (R-CAL-5, R-ENG-5).
+//! their own calendar on a real Radicale server: every participant's sync
+//! status and the same attendees in every copy (R-CAL-3), bob's own answer
+//! from his calendar (R-CAL-7), explain listing the participants, and a
+//! revert that leaves the scheduling properties alone (R-CAL-5, R-ENG-5).
 
 use crate::dav_world;
 
@@ -141,9 +141,9 @@ fn status_of(activity: &Activity, user_id: &str) -> (ParticipantSyncStatus, Resp
     (p.sync_status, p.response)
 }
 
-// R-CAL-7, R-CAL-3-ATTENDEES, R-CAL-5, R-ENG-5
+// R-CAL-3, R-CAL-3-STATUS, R-CAL-7, R-CAL-3-ATTENDEES, R-CAL-5, R-ENG-5
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r_cal_7_the_attendees_own_answer_and_the_same_attendees_in_every_copy_on_radicale() {
+async fn r_cal_3_participant_status_and_r_cal_7_the_attendees_own_answer_on_radicale() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display()))
         .await
@@ -190,8 +190,21 @@ async fn r_cal_7_the_attendees_own_answer_and_the_same_attendees_in_every_copy_o
     ];
     let meeting = store.records().create(&alice.actor.user_id, meeting).await.unwrap();
 
+    // Written to alice's calendar only: she is sent, bob still pending.
     run(&store, &opts, &alice).await;
+    assert_eq!(
+        status_of(&read(&store, meeting.id()).await, &alice.actor.user_id).0,
+        ParticipantSyncStatus::Sent
+    );
+    assert_eq!(
+        status_of(&read(&store, meeting.id()).await, &bob.actor.user_id).0,
+        ParticipantSyncStatus::Pending
+    );
     run(&store, &opts, &bob).await;
+    assert_eq!(
+        status_of(&read(&store, meeting.id()).await, &bob.actor.user_id).0,
+        ParticipantSyncStatus::Sent
+    );
     // Both copies list the same attendees: carol, whom bob may not read,
     // is a plain e-mail attendee in his copy.
     for m in [&alice, &bob] {
@@ -209,11 +222,20 @@ async fn r_cal_7_the_attendees_own_answer_and_the_same_attendees_in_every_copy_o
         "bob may not read carol: no name from her contact"
     );
 
-    run(&store, &opts, &alice).await;
-    run(&store, &opts, &bob).await;
+    // Confirmed by the next run of each profile, which plans nothing: the
+    // status is no change of the meeting (same version).
+    for m in [&alice, &bob] {
+        assert_eq!(run(&store, &opts, m).await.writes(), 0);
+    }
+    let confirmed = read(&store, meeting.id()).await;
+    assert_eq!(confirmed.meta.version, meeting.meta.version);
     assert_eq!(
-        status_of(&read(&store, meeting.id()).await, &bob.actor.user_id).1,
-        ResponseStatus::NeedsAction
+        status_of(&confirmed, &alice.actor.user_id),
+        (ParticipantSyncStatus::Synchronized, ResponseStatus::NeedsAction)
+    );
+    assert_eq!(
+        status_of(&confirmed, &bob.actor.user_id),
+        (ParticipantSyncStatus::Synchronized, ResponseStatus::NeedsAction)
     );
 
     // bob accepts in his calendar, on a meeting he may not change.
@@ -262,11 +284,11 @@ async fn r_cal_7_the_attendees_own_answer_and_the_same_attendees_in_every_copy_o
         .unwrap()
         .to_string();
     assert!(
-        explained.contains("bob@example.com: invited, pending, answer accepted"),
+        explained.contains("bob@example.com: invited, synchronized, answer accepted"),
         "{explained}"
     );
     assert!(
-        explained.contains("carol@example.com: not invited, pending, answer needs_action"),
+        explained.contains("carol@example.com: not invited, not_synced, answer needs_action"),
         "{explained}"
     );
 

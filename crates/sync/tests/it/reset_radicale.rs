@@ -51,7 +51,12 @@ async fn reset_keeps_server_edits(policy: ConflictPolicy) {
         .unwrap();
     w.sync().await;
 
-    assert_eq!(reset(&w.store, "alice", &ResetScope::default()).await.unwrap(), 10);
+    assert_eq!(
+        reset(&w.store.sync_state(), "alice", &ResetScope::default())
+            .await
+            .unwrap(),
+        10
+    );
     let http = Http::new(&peer);
     for (i, line) in CARD_EDITS.iter().enumerate() {
         let card = w.item_with("contacts", &format!("ada{i}@example.com")).await;

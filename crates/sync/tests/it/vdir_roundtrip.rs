@@ -185,9 +185,13 @@ async fn r_edit_3_manual_conflict_waits_and_resolution_is_applied_by_the_next_sy
     assert_eq!(crm.fields.job_title.as_deref(), Some("Admiral"));
 
     // The CRM's value is chosen; the next sync writes it, and only it.
-    crmsync_sync::ops::resolve_conflict(&w.store, &open[0].id, &crmsync_sync::ops::ConflictChoice::Crm)
-        .await
-        .unwrap();
+    crmsync_sync::ops::resolve_conflict(
+        &w.store.sync_state(),
+        &open[0].id,
+        &crmsync_sync::ops::ConflictChoice::Crm,
+    )
+    .await
+    .unwrap();
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "groupware update"), 1, "{report}");
     let text = std::fs::read_to_string(&file).unwrap();
