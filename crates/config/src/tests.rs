@@ -94,9 +94,7 @@ connector = { kind = "vdir", root = "mail/bob" }
     assert_eq!(c.profiles.len(), 2);
     assert_eq!(
         c.profiles[1].connector,
-        ConnectorSpec::Vdir(crmsync_vdir::VdirConfig {
-            root: "mail/bob".into()
-        })
+        ConnectorSpec::Vdir(crmsync_vdir::VdirConfig::new("mail/bob"))
     );
 }
 

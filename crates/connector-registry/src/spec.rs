@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail};
+use crmsync_connector::{
+    CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions, OpenedMail,
+};
 use serde::{Deserialize, Serialize};
 
 /// Settings that do not form a connector of a known kind, or fail its checks.
@@ -132,6 +134,16 @@ impl ConnectorSpec {
     /// Item writes a run may keep in flight (R-SYNC-PERF-2); `None`: the default.
     pub fn requests_in_flight(&self) -> Option<usize> {
         self.config().requests_in_flight()
+    }
+
+    /// The existing collections the profile names per class (R-COL-1).
+    pub fn collections(&self) -> CollectionChoice {
+        self.config().collections()
+    }
+
+    /// The server's field length limits the profile inherits (R-FIELD-6).
+    pub fn field_limits(&self) -> FieldLimits {
+        self.config().field_limits()
     }
 
     /// Checks, then opens the connector.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::{Connector, MailSource, MailTracking};
+use crate::{CollectionChoice, Connector, FieldLimits, MailSource, MailTracking};
 
 /// A setting that cannot work, named by its key inside the connector's
 /// settings (`url`, `bearer_token`, `retry.max_retries`). The message never
@@ -75,6 +75,18 @@ pub trait ConnectorConfig: Send + Sync {
     /// may set up such a profile over the API.
     fn uses_local_files(&self) -> bool {
         false
+    }
+
+    /// The existing collections the profile names per class (R-COL-1);
+    /// empty: crmsync's own (R-COL-2).
+    fn collections(&self) -> CollectionChoice {
+        CollectionChoice::default()
+    }
+
+    /// The server's longest values per field (R-FIELD-6), which the
+    /// profile's rules inherit.
+    fn field_limits(&self) -> FieldLimits {
+        FieldLimits::default()
     }
 
     /// Item writes a run may keep in flight against this connector; `None`:

@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use crmsync_connector::memory::MemoryConnector;
-use crmsync_connector::{Connector, OpenOptions, Reach};
+use crmsync_connector::{Connector, FieldLimits, OpenOptions, Reach};
+use crmsync_engine::EntityClass;
 use crmsync_model::{Actor, User};
 use crmsync_sync::{MailProfile, SyncProfile};
 
@@ -23,7 +24,8 @@ pub fn build_sync_profile(
     factory: &dyn ConnectorFactory,
     reach: &Reach,
 ) -> Result<SyncProfile, ServiceError> {
-    let rules = def.engine_rules(user)?;
+    let mut rules = def.engine_rules(user)?;
+    inherit_field_limits(&mut rules, &def.connector.field_limits());
     let actor = Actor {
         user_id: user.meta.id.clone(),
         role: user.fields.role,
@@ -43,5 +45,25 @@ pub fn build_sync_profile(
     let connector = factory.open(&def.name, &def.connector, reach)?;
     // R-SYNC-PERF-2: a DAV profile's `concurrency` (R-CFG-DAV-1) sets the writes in flight.
     let writes = crmsync_sync::write_concurrency_for(def.connector.requests_in_flight());
-    Ok(SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes))
+    Ok(SyncProfile::new(def.name.clone(), actor, rules, connector)
+        .with_write_concurrency(writes)
+        .with_collections(def.connector.collections()))
+}
+
+/// R-FIELD-6: the profile inherits the limits its connector declares for
+/// the server; where the rules set one too, the lower counts, so neither
+/// can lift a limit the other knows of.
+pub fn inherit_field_limits(rules: &mut crmsync_engine::Profile, limits: &FieldLimits) {
+    for (class, declared) in [
+        (EntityClass::Contacts, &limits.contacts),
+        (EntityClass::Events, &limits.events),
+        (EntityClass::Tasks, &limits.tasks),
+    ] {
+        let own = &mut rules.entity_mut(class).field_limits;
+        for (field, limit) in declared {
+            own.entry(field.clone())
+                .and_modify(|l| *l = (*l).min(*limit))
+                .or_insert(*limit);
+        }
+    }
 }

@@ -16,6 +16,7 @@
 
 mod apply;
 mod bounded;
+mod choice;
 mod chunks;
 mod codec;
 mod collect;
@@ -34,6 +35,7 @@ mod recover;
 mod report;
 mod runner;
 
+pub use choice::describe_kind;
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
 pub use mail::{MailProfile, MailTracking};

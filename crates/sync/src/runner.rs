@@ -12,6 +12,7 @@ use crmsync_store::status::{Cursor, HistoryEntry, RunState};
 use tracing::Instrument as _;
 
 use crate::apply::Applier;
+use crate::choice::last_segment;
 use crate::codec::Codec;
 use crate::collect::{Sources, collect};
 use crate::directory::Directory;
@@ -183,6 +184,7 @@ async fn run_collections(
     // per run, for every collection: several requests on a DAV server) runs
     // on the first run, after a reset, and when a collection is gone.
     let mut discovered: Option<Vec<Collection>> = None;
+    check_choices(store, profile, &mut discovered).await?;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if class == EntityClass::Mail {
@@ -223,6 +225,32 @@ async fn run_collections(
     Ok(reports)
 }
 
+/// Every collection the profile names must exist before the run writes
+/// anything (R-COL-1). Remembered collections that are still the named ones
+/// need no discovery (R-SYNC-PERF-3).
+async fn check_choices(
+    store: &Store,
+    profile: &SyncProfile,
+    discovered: &mut Option<Vec<Collection>>,
+) -> Result<(), SyncError> {
+    let mut unsure = false;
+    for &class in &profile.classes {
+        if collection_kind(class).is_none() {
+            continue;
+        }
+        let name = collection_name(class);
+        if let Some(wanted) = profile.collections.get(name) {
+            let known = remembered(store, &profile.name, name).await?;
+            unsure |= !known.is_some_and(|c| crate::choice::still_chosen(&c, wanted));
+        }
+    }
+    if unsure {
+        let all = discovered.insert(profile.connector.discover().await?);
+        crate::choice::check_all(profile, all)?;
+    }
+    Ok(())
+}
+
 /// One collection of a run: the remembered one, or the one discovery finds.
 #[allow(clippy::too_many_arguments)]
 async fn sync_collection(
@@ -236,7 +264,14 @@ async fn sync_collection(
     creates: &InterruptedCreates,
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
-    let remembered = remembered(store, &profile.name, name).await?;
+    // A remembered collection stands only while it is the one the profile
+    // names: a changed choice is looked up again (R-COL-1).
+    let remembered = remembered(store, &profile.name, name).await?.filter(|c| {
+        profile
+            .collections
+            .get(name)
+            .is_none_or(|w| crate::choice::still_chosen(c, w))
+    });
     let from_memory = remembered.is_some();
     let collection = match remembered {
         Some(c) => Some(c),
@@ -301,8 +336,9 @@ pub(crate) async fn find_collection(
     pick_collection(profile, &discovered, class, create).await
 }
 
-/// The collection a class lives in among `discovered`; created when missing
-/// and `create` says so.
+/// The collection a class lives in among `discovered`: the one the profile
+/// names (R-COL-1), else crmsync's own, created when missing and `create`
+/// says so (R-COL-2).
 async fn pick_collection(
     profile: &SyncProfile,
     discovered: &[Collection],
@@ -311,6 +347,9 @@ async fn pick_collection(
 ) -> Result<Option<Collection>, SyncError> {
     let kind = collection_kind(class).expect("only syncable classes get here");
     let name = collection_name(class);
+    if let Some(wanted) = profile.collections.get(name) {
+        return crate::choice::resolve(profile, class, wanted, discovered).map(Some);
+    }
     let candidates: Vec<&Collection> = discovered.iter().filter(|c| c.kind.serves(kind)).collect();
     // An exact id wins (vdir folders are named `contacts`); a DAV collection's
     // id is its href (`/crm/contacts/`), so its last path segment or its
@@ -326,11 +365,6 @@ async fn pick_collection(
         None if create => Ok(Some(profile.connector.ensure_collection(kind, name).await?)),
         None => Ok(None),
     }
-}
-
-/// The last segment of a collection id: `contacts` of `/crm/contacts/` and of `contacts`.
-fn last_segment(id: &str) -> &str {
-    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -32,7 +32,7 @@ impl ProfileDirectory for TestProfiles {
             .iter()
             .find(|(p, _)| p.name == name)
             .ok_or_else(|| ProfileError::NotFound(name.into()))?;
-        let connector = VdirConnector::open(&VdirConfig { root: root.clone() }).map_err(|e| ProfileError::Invalid {
+        let connector = VdirConnector::open(&VdirConfig::new(root.clone())).map_err(|e| ProfileError::Invalid {
             name: name.into(),
             message: e.to_string(),
         })?;
