@@ -339,7 +339,7 @@ pub(crate) async fn find_collection(
 /// The collection a class lives in among `discovered`: the one the profile
 /// names (R-COL-1), else crmsync's own, created when missing and `create`
 /// says so (R-COL-2).
-async fn pick_collection(
+pub(crate) async fn pick_collection(
     profile: &SyncProfile,
     discovered: &[Collection],
     class: EntityClass,
