@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crmsync_connector::memory::MemoryConnector;
-use crmsync_connector::{Connector, FieldLimits, OpenOptions, Reach};
+use crmsync_connector::{Connector, OpenOptions, Reach};
 use crmsync_engine::EntityClass;
 use crmsync_model::{Actor, User};
 use crmsync_sync::{MailProfile, SyncProfile};
@@ -25,7 +25,15 @@ pub fn build_sync_profile(
     reach: &Reach,
 ) -> Result<SyncProfile, ServiceError> {
     let mut rules = def.engine_rules(user)?;
-    inherit_field_limits(&mut rules, &def.connector.field_limits());
+    // R-FIELD-6: the profile inherits its connector's declared limits.
+    let limits = def.connector.field_limits();
+    for (class, declared) in [
+        (EntityClass::Contacts, &limits.contacts),
+        (EntityClass::Events, &limits.events),
+        (EntityClass::Tasks, &limits.tasks),
+    ] {
+        rules.inherit_field_limits(class, declared);
+    }
     let actor = Actor {
         user_id: user.meta.id.clone(),
         role: user.fields.role,
@@ -48,22 +56,4 @@ pub fn build_sync_profile(
     Ok(SyncProfile::new(def.name.clone(), actor, rules, connector)
         .with_write_concurrency(writes)
         .with_collections(def.connector.collections()))
-}
-
-/// R-FIELD-6: the profile inherits the limits its connector declares for
-/// the server; where the rules set one too, the lower counts, so neither
-/// can lift a limit the other knows of.
-pub fn inherit_field_limits(rules: &mut crmsync_engine::Profile, limits: &FieldLimits) {
-    for (class, declared) in [
-        (EntityClass::Contacts, &limits.contacts),
-        (EntityClass::Events, &limits.events),
-        (EntityClass::Tasks, &limits.tasks),
-    ] {
-        let own = &mut rules.entity_mut(class).field_limits;
-        for (field, limit) in declared {
-            own.entry(field.clone())
-                .and_modify(|l| *l = (*l).min(*limit))
-                .or_insert(*limit);
-        }
-    }
 }

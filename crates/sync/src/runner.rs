@@ -240,8 +240,14 @@ async fn check_choices(
         }
         let name = collection_name(class);
         if let Some(wanted) = profile.collections.get(name) {
-            let known = remembered(store, &profile.name, name).await?;
-            unsure |= !known.is_some_and(|c| crate::choice::still_chosen(&c, wanted));
+            match remembered(store, &profile.name, name).await? {
+                Some(known) if crate::choice::still_chosen(&known, wanted) => {}
+                Some(known) => {
+                    refuse_moved_pairs(store, profile, name, wanted, &known).await?;
+                    unsure = true;
+                }
+                None => unsure = true,
+            }
         }
     }
     if unsure {
@@ -249,6 +255,35 @@ async fn check_choices(
         crate::choice::check_all(profile, all)?;
     }
     Ok(())
+}
+
+/// R-COL-4: a class whose named collection is no longer the one it synced
+/// with would see every paired item gone and unlink or delete the records;
+/// the run stops instead and says how to move the pairs.
+async fn refuse_moved_pairs(
+    store: &Store,
+    profile: &SyncProfile,
+    name: &str,
+    wanted: &str,
+    known: &Collection,
+) -> Result<(), SyncError> {
+    let paired = store.sync_state().pairs(&profile.name, name).await?.len();
+    if paired == 0 {
+        return Ok(());
+    }
+    Err(SyncError::Profile {
+        profile: profile.name.clone(),
+        message: format!(
+            "collections.{name} now names `{}`, but {paired} record(s) are paired with items of {} ({}); \
+             to move them run `crmsync reset --profile {} --collection {name}` (forgets the pairs, never data; \
+             the next sync writes the records into the named collection), or name {} again; nothing was synced",
+            wanted.escape_debug(),
+            known.id.as_str(),
+            known.display_name.escape_debug(),
+            profile.name,
+            known.id.as_str()
+        ),
+    })
 }
 
 /// One collection of a run: the remembered one, or the one discovery finds.
@@ -408,6 +443,7 @@ async fn run_collection(
         replanned: 0,
         failed: Vec::new(),
         reverted: Vec::new(),
+        warnings: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
     };
@@ -500,6 +536,11 @@ async fn run_collection(
         let plan = crmsync_engine::plan(&rules, now, &input);
         report.guard = plan.guard.clone();
         let refused = plan.is_refused();
+        for w in &plan.warnings {
+            if !report.warnings.contains(w) {
+                report.warnings.push(w.clone());
+            }
+        }
         report.plan = plan;
         let (Some(run_id), Some(coll)) = (run_id, collection.as_ref()) else {
             return Ok(report); // dry run

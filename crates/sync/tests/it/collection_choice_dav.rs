@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use crmsync_connector::{CollectionChoice, Connector};
 use crmsync_model::ActivityKind;
-use crmsync_sync::ops::list_collections;
+use crmsync_sync::ops::{ResetScope, list_collections, reset};
 use crmsync_sync::run_profile;
 use dav_world::{DavWorld, Http, Peer, PeerKind, applied, text};
 
@@ -27,6 +27,11 @@ macro_rules! choice_e2e {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn r_col_1_a_wrong_name_fails_naming_what_exists_and_writes_nothing() {
                 wrong_name_writes_nothing($kind).await;
+            }
+            // R-COL-4, R-RESET-1
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn r_col_4_naming_another_collection_after_a_sync_asks_for_a_reset_first() {
+                moved_pairs_ask_for_reset($kind).await;
             }
         }
     )*};
@@ -206,4 +211,46 @@ async fn wrong_name_writes_nothing(kind: PeerKind) {
         "{message}"
     );
     assert_eq!(collection_ids(&w).await, before);
+}
+
+async fn moved_pairs_ask_for_reset(kind: PeerKind) {
+    let peer = Peer::start(kind);
+    let own = users_own_collections(&peer, kind).await;
+    let mut w = DavWorld::new(&peer).await;
+    w.contact("Ada", "Lovelace", "ada@example.com").await;
+    // First synced into crmsync's own `contacts` (R-COL-2).
+    let report = w.sync().await;
+    assert_eq!(applied(&report, "contacts", "groupware create"), 1, "{report}");
+    let own_contacts = w.collection("contacts").await;
+
+    // Then the admin names the user's address book: the pairs point at the
+    // old one, so the run stops rather than unlink the contacts.
+    w.profile.collections = CollectionChoice {
+        contacts: Some(own.book.clone()),
+        ..Default::default()
+    };
+    let message = run_profile(&w.store, &w.profile, &w.options())
+        .await
+        .unwrap_err()
+        .to_string();
+    for needle in [
+        "1 record(s) are paired with items of",
+        own_contacts.id.as_str(),
+        "crmsync reset --profile alice --collection contacts",
+    ] {
+        assert!(message.contains(needle), "{needle:?} missing from: {message}");
+    }
+    assert!(bodies(&w, &own.book).await.is_empty());
+
+    // After the reset the records go into the named address book, once.
+    let scope = ResetScope {
+        collection: Some("contacts".into()),
+        ..Default::default()
+    };
+    assert_eq!(reset(&w.store, "alice", &scope).await.unwrap(), 1);
+    let report = w.sync().await;
+    assert_eq!(applied(&report, "contacts", "groupware create"), 1, "{report}");
+    let cards = bodies(&w, &own.book).await;
+    assert!(cards.len() == 1 && cards[0].contains("ada@example.com"), "{cards:?}");
+    assert_eq!(crate::common::writes(&w.sync().await), 0);
 }
