@@ -187,7 +187,7 @@ impl Profile {
         }
     }
 
-    /// R-FIELD-6: takes on the limits a connector declares for its server.
+    /// R-FIELD-6, R-LIMIT-1: takes on the limits a connector declares for its server.
     /// Where the rules set a limit for the same field, the lower counts, so
     /// neither side can lift a limit the other knows of.
     pub fn inherit_field_limits(&mut self, class: EntityClass, declared: &BTreeMap<String, usize>) {

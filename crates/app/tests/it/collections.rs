@@ -115,7 +115,7 @@ fn r_col_1_a_named_folder_is_used_and_a_wrong_name_writes_nothing() {
     assert_eq!(json["classes"][0]["href"], "personal");
 }
 
-// R-FIELD-6: the connector declares the server's limit, the profile inherits
+// R-FIELD-6, R-LIMIT-1: the connector declares the server's limit, the profile inherits
 // it: the card holds the cut value, the CRM keeps the whole one, and the run
 // report and the record's history say so.
 #[tokio::test(flavor = "multi_thread")]
