@@ -37,18 +37,35 @@ fn text(l: &CollectionListing) -> String {
         l.profile,
         l.collections.len()
     );
-    for c in &l.collections {
-        let kind = if c.components.is_empty() {
-            c.kind.replace('-', " ")
-        } else {
-            format!("{} ({})", c.kind, c.components.join(", "))
-        };
-        let used = if c.used_for.is_empty() {
-            String::new()
-        } else {
-            format!("  <- used for {}", c.used_for.join(", "))
-        };
-        let _ = writeln!(out, "  {}  \"{}\"  {kind}{used}", c.href, c.display_name.escape_debug());
+    let rows: Vec<(String, String, String, String)> = l
+        .collections
+        .iter()
+        .map(|c| {
+            let kind = if c.components.is_empty() {
+                c.kind.replace('-', " ")
+            } else {
+                format!("{} ({})", c.kind, c.components.join(", "))
+            };
+            let used = if c.used_for.is_empty() {
+                String::new()
+            } else {
+                format!("<- used for {}", c.used_for.join(", "))
+            };
+            (
+                c.href.clone(),
+                format!("\"{}\"", c.display_name.escape_debug()),
+                kind,
+                used,
+            )
+        })
+        .collect();
+    // Columns, so the eye finds the href to put in `collections.<class>`.
+    let href_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0);
+    let name_w = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
+    let kind_w = rows.iter().map(|r| r.2.chars().count()).max().unwrap_or(0);
+    for (href, name, kind, used) in rows {
+        let line = format!("  {href:<href_w$}  {name:<name_w$}  {kind:<kind_w$}  {used}");
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out.push_str("per class:\n");
     for u in &l.classes {
@@ -58,7 +75,7 @@ fn text(l: &CollectionListing) -> String {
             .map(|w| format!(" (collections.{} = \"{}\")", u.class, w.escape_debug()))
             .unwrap_or_default();
         let href = u.href.as_deref().unwrap_or("-");
-        let _ = writeln!(out, "  {}: {href}{chosen}: {}", u.class, u.note);
+        let _ = writeln!(out, "  {:<9} {href}{chosen}: {}", format!("{}:", u.class), u.note);
     }
     out
 }
