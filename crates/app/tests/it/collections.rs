@@ -5,9 +5,8 @@
 
 use std::path::Path;
 
-use crate::support::demo::{Demo, items};
+use crate::support::demo::{Demo, every, items};
 use crmsync_model::ContactFields;
-use crmsync_store::{ListQuery, MAX_PAGE};
 
 /// A folder the user's phone already syncs: `personal`, shown as "Personal",
 /// holding one card of the user's own.
@@ -128,18 +127,7 @@ async fn r_field_6_a_connector_limit_cuts_the_card_keeps_the_crm_value_and_says_
         "{report}"
     );
     let store = demo.store().await;
-    let contacts = store
-        .records()
-        .list::<ContactFields>(&ListQuery {
-            visible_to: None,
-            owner_id: None,
-            modified_since: None,
-            cursor: None,
-            limit: MAX_PAGE,
-        })
-        .await
-        .unwrap()
-        .items;
+    let contacts = every::<ContactFields>(&store).await;
     let long = contacts
         .iter()
         .find(|c| c.fields.company.as_deref() == Some("Analytical Engines Ltd"))
