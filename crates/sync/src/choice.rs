@@ -6,6 +6,7 @@
 
 use crmsync_connector::{Collection, CollectionKind};
 use crmsync_engine::EntityClass;
+use crmsync_store::Store;
 
 use crate::SyncError;
 use crate::profile::{SyncProfile, collection_kind, collection_name};
@@ -132,7 +133,7 @@ pub(crate) fn resolve(
 
 /// Resolves every class's choice before a run writes anything, so a wrong
 /// name in `calendar` does not leave contacts synced and calendars not.
-pub(crate) fn check_all(profile: &SyncProfile, discovered: &[Collection]) -> Result<(), SyncError> {
+fn check_all(profile: &SyncProfile, discovered: &[Collection]) -> Result<(), SyncError> {
     for &class in &profile.classes {
         if collection_kind(class).is_none() {
             continue;
@@ -142,6 +143,67 @@ pub(crate) fn check_all(profile: &SyncProfile, discovered: &[Collection]) -> Res
         }
     }
     Ok(())
+}
+
+/// Every collection the profile names must exist before the run writes
+/// anything (R-COL-1). Remembered collections that are still the named ones
+/// need no discovery (R-SYNC-PERF-3).
+pub(crate) async fn check_choices(
+    store: &Store,
+    profile: &SyncProfile,
+    discovered: &mut Option<Vec<Collection>>,
+) -> Result<(), SyncError> {
+    let mut unsure = false;
+    for &class in &profile.classes {
+        if collection_kind(class).is_none() {
+            continue;
+        }
+        let name = collection_name(class);
+        if let Some(wanted) = profile.collections.get(name) {
+            match crate::runner::remembered(store, &profile.name, name).await? {
+                Some(known) if still_chosen(&known, wanted) => {}
+                Some(known) => {
+                    refuse_moved_pairs(store, profile, name, wanted, &known).await?;
+                    unsure = true;
+                }
+                None => unsure = true,
+            }
+        }
+    }
+    if unsure {
+        let all = discovered.insert(profile.connector.discover().await?);
+        check_all(profile, all)?;
+    }
+    Ok(())
+}
+
+/// R-COL-4: a class whose named collection is no longer the one it synced
+/// with would see every paired item gone and unlink or delete the records;
+/// the run stops instead and says how to move the pairs.
+async fn refuse_moved_pairs(
+    store: &Store,
+    profile: &SyncProfile,
+    name: &str,
+    wanted: &str,
+    known: &Collection,
+) -> Result<(), SyncError> {
+    let paired = store.sync_state().pairs(&profile.name, name).await?.len();
+    if paired == 0 {
+        return Ok(());
+    }
+    Err(SyncError::Profile {
+        profile: profile.name.clone(),
+        message: format!(
+            "collections.{name} now names `{}`, but {paired} record(s) are paired with items of {} ({}); \
+             to move them run `crmsync reset --profile {} --collection {name}` (forgets the pairs, never data; \
+             the next sync writes the records into the named collection), or name {} again; nothing was synced",
+            wanted.escape_debug(),
+            known.id.as_str(),
+            known.display_name.escape_debug(),
+            profile.name,
+            known.id.as_str()
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -184,7 +184,7 @@ async fn run_collections(
     // per run, for every collection: several requests on a DAV server) runs
     // on the first run, after a reset, and when a collection is gone.
     let mut discovered: Option<Vec<Collection>> = None;
-    check_choices(store, profile, &mut discovered).await?;
+    crate::choice::check_choices(store, profile, &mut discovered).await?;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if class == EntityClass::Mail {
@@ -223,67 +223,6 @@ async fn run_collections(
         reports.push(report);
     }
     Ok(reports)
-}
-
-/// Every collection the profile names must exist before the run writes
-/// anything (R-COL-1). Remembered collections that are still the named ones
-/// need no discovery (R-SYNC-PERF-3).
-async fn check_choices(
-    store: &Store,
-    profile: &SyncProfile,
-    discovered: &mut Option<Vec<Collection>>,
-) -> Result<(), SyncError> {
-    let mut unsure = false;
-    for &class in &profile.classes {
-        if collection_kind(class).is_none() {
-            continue;
-        }
-        let name = collection_name(class);
-        if let Some(wanted) = profile.collections.get(name) {
-            match remembered(store, &profile.name, name).await? {
-                Some(known) if crate::choice::still_chosen(&known, wanted) => {}
-                Some(known) => {
-                    refuse_moved_pairs(store, profile, name, wanted, &known).await?;
-                    unsure = true;
-                }
-                None => unsure = true,
-            }
-        }
-    }
-    if unsure {
-        let all = discovered.insert(profile.connector.discover().await?);
-        crate::choice::check_all(profile, all)?;
-    }
-    Ok(())
-}
-
-/// R-COL-4: a class whose named collection is no longer the one it synced
-/// with would see every paired item gone and unlink or delete the records;
-/// the run stops instead and says how to move the pairs.
-async fn refuse_moved_pairs(
-    store: &Store,
-    profile: &SyncProfile,
-    name: &str,
-    wanted: &str,
-    known: &Collection,
-) -> Result<(), SyncError> {
-    let paired = store.sync_state().pairs(&profile.name, name).await?.len();
-    if paired == 0 {
-        return Ok(());
-    }
-    Err(SyncError::Profile {
-        profile: profile.name.clone(),
-        message: format!(
-            "collections.{name} now names `{}`, but {paired} record(s) are paired with items of {} ({}); \
-             to move them run `crmsync reset --profile {} --collection {name}` (forgets the pairs, never data; \
-             the next sync writes the records into the named collection), or name {} again; nothing was synced",
-            wanted.escape_debug(),
-            known.id.as_str(),
-            known.display_name.escape_debug(),
-            profile.name,
-            known.id.as_str()
-        ),
-    })
 }
 
 /// One collection of a run: the remembered one, or the one discovery finds.
@@ -329,7 +268,7 @@ async fn sync_collection(
 }
 
 /// The collection the profile last synced `name` with, if it remembers one.
-async fn remembered(store: &Store, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
+pub(crate) async fn remembered(store: &Store, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
     // Unreadable JSON (written by another version) only costs a discovery.
     Ok(store
         .sync_state()
