@@ -215,17 +215,11 @@ impl ConnectorConfig for DavConfig {
         DavConfig::validate(self).map_err(|e| match e {
             DavError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
             other => InvalidSetting::new("connector", other.to_string()),
-        })?;
-        self.collections.validate()?;
-        self.field_limits.validate()
+        })
     }
 
-    fn collections(&self) -> CollectionChoice {
-        self.collections.clone()
-    }
-
-    fn field_limits(&self) -> FieldLimits {
-        self.field_limits.clone()
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        Some((&self.collections, &self.field_limits))
     }
 
     fn requests_in_flight(&self) -> Option<usize> {

@@ -118,7 +118,12 @@ impl ConnectorSpec {
 
     /// The same checks for every entry point (R-CFG-SPEC-1).
     pub fn validate(&self) -> Result<(), SpecError> {
-        Ok(self.config().validate()?)
+        self.config().validate()?;
+        if let Some((collections, limits)) = self.config().mailbox_tables() {
+            collections.validate()?;
+            limits.validate()?;
+        }
+        Ok(())
     }
 
     /// Makes relative paths absolute against `base_dir` (the config file's folder).
@@ -138,12 +143,18 @@ impl ConnectorSpec {
 
     /// The existing collections the profile names per class (R-COL-1).
     pub fn collections(&self) -> CollectionChoice {
-        self.config().collections()
+        self.config()
+            .mailbox_tables()
+            .map(|(collections, _)| collections.clone())
+            .unwrap_or_default()
     }
 
     /// The server's field length limits the profile inherits (R-FIELD-6).
     pub fn field_limits(&self) -> FieldLimits {
-        self.config().field_limits()
+        self.config()
+            .mailbox_tables()
+            .map(|(_, limits)| limits.clone())
+            .unwrap_or_default()
     }
 
     /// Checks, then opens the connector.

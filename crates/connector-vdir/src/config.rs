@@ -48,16 +48,11 @@ impl ConnectorConfig for VdirConfig {
         if self.root.as_os_str().is_empty() {
             return Err(InvalidSetting::new("root", "must name a folder"));
         }
-        self.collections.validate()?;
-        self.field_limits.validate()
+        Ok(())
     }
 
-    fn collections(&self) -> CollectionChoice {
-        self.collections.clone()
-    }
-
-    fn field_limits(&self) -> FieldLimits {
-        self.field_limits.clone()
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        Some((&self.collections, &self.field_limits))
     }
 
     fn resolve_paths(&mut self, base_dir: &Path) {

@@ -77,16 +77,12 @@ pub trait ConnectorConfig: Send + Sync {
         false
     }
 
-    /// The existing collections the profile names per class (R-COL-1);
-    /// empty: crmsync's own (R-COL-2).
-    fn collections(&self) -> CollectionChoice {
-        CollectionChoice::default()
-    }
-
-    /// The server's longest values per field (R-FIELD-6), which the
-    /// profile's rules inherit.
-    fn field_limits(&self) -> FieldLimits {
-        FieldLimits::default()
+    /// The tables an item connector's config carries for the profile: the
+    /// existing collections it names per class (R-COL-1) and the server's
+    /// field limits (R-LIMIT-1). The registry checks and reads them, the
+    /// same for every kind; `None`: the kind has neither (imap).
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        None
     }
 
     /// Item writes a run may keep in flight against this connector; `None`:
