@@ -52,6 +52,14 @@ pub enum Command {
     Duplicates(DuplicatesArgs),
     /// Stop syncing one record, keeping it in the CRM or deleting it there (R-DEL-13).
     Untrack(UntrackArgs),
+    /// The collections of a profile's mailbox and which one each class uses (R-COL-3).
+    Collections(CollectionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectionsArgs {
+    #[arg(long)]
+    pub profile: String,
 }
 
 #[derive(Debug, Args)]

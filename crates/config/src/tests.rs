@@ -94,9 +94,7 @@ connector = { kind = "vdir", root = "mail/bob" }
     assert_eq!(c.profiles.len(), 2);
     assert_eq!(
         c.profiles[1].connector,
-        ConnectorSpec::Vdir(crmsync_vdir::VdirConfig {
-            root: "mail/bob".into()
-        })
+        ConnectorSpec::Vdir(crmsync_vdir::VdirConfig::new("mail/bob"))
     );
 }
 
@@ -199,12 +197,32 @@ fn dav_connector_rejects_unknown_keys_and_unworkable_values_by_name() {
             "url = \"http://h/\", timeout_secs = 9223372036854775807",
             "profile[0].connector.timeout_secs",
         ),
+        // R-COL-1, R-LIMIT-1: the collection choice and the declared limits.
+        (
+            "url = \"http://h/\", collections = { contacts = \"\" }",
+            "profile[0].connector.collections.contacts",
+        ),
+        (
+            "url = \"http://h/\", field_limits = { tasks = { subject = 0 } }",
+            "profile[0].connector.field_limits.tasks.subject",
+        ),
     ];
     for (connector, key) in cases {
         let err = parse(&dav_profile(connector)).unwrap_err();
         assert_eq!(err.key(), Some(key), "{connector}: {err}");
         assert!(!err.to_string().contains("hunter2"), "password leaked: {err}");
     }
+    // A misspelt class is refused naming it and the classes there are (the
+    // key path through the tagged connector table stops at `connector`).
+    let err = parse(&dav_profile(
+        "url = \"http://h/\", collections = { calender = \"Work\" }",
+    ))
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("unknown field `calender`") && text.contains("`contacts`, `calendar`, `tasks`"),
+        "{text}"
+    );
 }
 
 // R-CFG-SECRET-2

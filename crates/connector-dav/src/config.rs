@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crmsync_connector::{
-    Connector, ConnectorConfig, Credentials, InvalidSetting, OpenError, OpenOptions, Secret, SecretError, SecretSource,
+    CollectionChoice, Connector, ConnectorConfig, Credentials, FieldLimits, InvalidSetting, OpenError, OpenOptions,
+    Secret, SecretError, SecretSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,12 @@ pub struct DavConfig {
     pub multiget_batch: usize,
     #[serde(default)]
     pub retry: RetryConfig,
+    /// Existing collections to use instead of crmsync's own (R-COL-1).
+    #[serde(default, skip_serializing_if = "CollectionChoice::is_empty")]
+    pub collections: CollectionChoice,
+    /// The server's length limits (R-FIELD-6).
+    #[serde(default, skip_serializing_if = "FieldLimits::is_empty")]
+    pub field_limits: FieldLimits,
 }
 
 fn default_concurrency() -> usize {
@@ -69,6 +76,8 @@ impl DavConfig {
             timeout_secs: default_timeout_secs(),
             multiget_batch: default_multiget_batch(),
             retry: RetryConfig::default(),
+            collections: CollectionChoice::default(),
+            field_limits: FieldLimits::default(),
         }
     }
 
@@ -207,6 +216,10 @@ impl ConnectorConfig for DavConfig {
             DavError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
             other => InvalidSetting::new("connector", other.to_string()),
         })
+    }
+
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        Some((&self.collections, &self.field_limits))
     }
 
     fn requests_in_flight(&self) -> Option<usize> {

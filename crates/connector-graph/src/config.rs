@@ -12,7 +12,10 @@
 
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions, Secret, SecretSource};
+use crmsync_connector::{
+    CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions, Secret,
+    SecretSource,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::{GraphConnector, GraphError};
@@ -56,6 +59,13 @@ pub struct GraphConfig {
     /// Tries after a 429/503 before giving up (each waits `Retry-After`).
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Existing folders (contact folders, calendars, To Do lists) to use
+    /// instead of crmsync's own, by id or display name (R-COL-1).
+    #[serde(default, skip_serializing_if = "CollectionChoice::is_empty")]
+    pub collections: CollectionChoice,
+    /// The mailbox's length limits (R-LIMIT-1).
+    #[serde(default, skip_serializing_if = "FieldLimits::is_empty")]
+    pub field_limits: FieldLimits,
 }
 
 /// How the app signs in. Only app-only client credentials with a secret
@@ -114,6 +124,8 @@ impl GraphConfig {
             concurrency: default_concurrency(),
             timeout_secs: default_timeout_secs(),
             max_retries: default_max_retries(),
+            collections: CollectionChoice::default(),
+            field_limits: FieldLimits::default(),
         }
     }
 
@@ -187,6 +199,10 @@ impl ConnectorConfig for GraphConfig {
             GraphError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
             other => InvalidSetting::new("connector", other.to_string()),
         })
+    }
+
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        Some((&self.collections, &self.field_limits))
     }
 
     fn requests_in_flight(&self) -> Option<usize> {

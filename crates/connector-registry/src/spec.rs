@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail};
+use crmsync_connector::{
+    CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions, OpenedMail,
+};
 use serde::{Deserialize, Serialize};
 
 /// Settings that do not form a connector of a known kind, or fail its checks.
@@ -116,7 +118,12 @@ impl ConnectorSpec {
 
     /// The same checks for every entry point (R-CFG-SPEC-1).
     pub fn validate(&self) -> Result<(), SpecError> {
-        Ok(self.config().validate()?)
+        self.config().validate()?;
+        if let Some((collections, limits)) = self.config().mailbox_tables() {
+            collections.validate()?;
+            limits.validate()?;
+        }
+        Ok(())
     }
 
     /// Makes relative paths absolute against `base_dir` (the config file's folder).
@@ -138,6 +145,22 @@ impl ConnectorSpec {
     /// Item writes a run may keep in flight (R-SYNC-PERF-2); `None`: the default.
     pub fn requests_in_flight(&self) -> Option<usize> {
         self.config().requests_in_flight()
+    }
+
+    /// The existing collections the profile names per class (R-COL-1).
+    pub fn collections(&self) -> CollectionChoice {
+        self.config()
+            .mailbox_tables()
+            .map(|(collections, _)| collections.clone())
+            .unwrap_or_default()
+    }
+
+    /// The server's field length limits the profile inherits (R-FIELD-6).
+    pub fn field_limits(&self) -> FieldLimits {
+        self.config()
+            .mailbox_tables()
+            .map(|(_, limits)| limits.clone())
+            .unwrap_or_default()
     }
 
     /// Checks, then opens the connector.

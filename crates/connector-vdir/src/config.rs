@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, ConnectorConfig, InvalidSetting, OpenError, OpenOptions};
+use crmsync_connector::{
+    CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::VdirConnector;
@@ -14,11 +16,27 @@ use crate::VdirConnector;
 /// ```toml
 /// connector = { kind = "vdir", root = "mailboxes/alice" }
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VdirConfig {
     /// Relative to the configuration file's folder.
     pub root: PathBuf,
+    /// Existing folders to use instead of `contacts`/`calendar`/`tasks` (R-COL-1).
+    #[serde(default, skip_serializing_if = "CollectionChoice::is_empty")]
+    pub collections: CollectionChoice,
+    /// Length limits of the programs reading the folders (R-FIELD-6).
+    #[serde(default, skip_serializing_if = "FieldLimits::is_empty")]
+    pub field_limits: FieldLimits,
+}
+
+impl VdirConfig {
+    /// The folders under `root`, with crmsync's own collections and no limits.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        VdirConfig {
+            root: root.into(),
+            ..Default::default()
+        }
+    }
 }
 
 impl ConnectorConfig for VdirConfig {
@@ -31,6 +49,10 @@ impl ConnectorConfig for VdirConfig {
             return Err(InvalidSetting::new("root", "must name a folder"));
         }
         Ok(())
+    }
+
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        Some((&self.collections, &self.field_limits))
     }
 
     fn resolve_paths(&mut self, base_dir: &Path) {
@@ -66,14 +88,8 @@ mod tests {
 
     #[test]
     fn r_cfg_dav_2_an_empty_vdir_root_is_refused_by_name() {
-        let empty = VdirConfig { root: PathBuf::new() };
+        let empty = VdirConfig::new(PathBuf::new());
         assert_eq!(ConnectorConfig::validate(&empty).unwrap_err().key, "root");
-        assert!(
-            VdirConfig {
-                root: "/srv/anna".into()
-            }
-            .validate()
-            .is_ok()
-        );
+        assert!(VdirConfig::new("/srv/anna").validate().is_ok());
     }
 }

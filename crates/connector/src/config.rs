@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::{Connector, MailSource, MailTracking};
+use crate::{CollectionChoice, Connector, FieldLimits, MailSource, MailTracking};
 
 /// A setting that cannot work, named by its key inside the connector's
 /// settings (`url`, `bearer_token`, `retry.max_retries`). The message never
@@ -75,6 +75,14 @@ pub trait ConnectorConfig: Send + Sync {
     /// may set up such a profile over the API.
     fn uses_local_files(&self) -> bool {
         false
+    }
+
+    /// The tables an item connector's config carries for the profile: the
+    /// existing collections it names per class (R-COL-1) and the server's
+    /// field limits (R-LIMIT-1). The registry checks and reads them, the
+    /// same for every kind; `None`: the kind has neither (imap).
+    fn mailbox_tables(&self) -> Option<(&CollectionChoice, &FieldLimits)> {
+        None
     }
 
     /// Item writes a run may keep in flight against this connector; `None`:

@@ -6,6 +6,7 @@
 //! The sync engine knows nothing of this crate: the runner translates between
 //! connector items and the engine's plans.
 
+pub mod choice;
 pub mod collection;
 pub mod config;
 pub mod conformance;
@@ -20,6 +21,7 @@ pub mod reach;
 pub mod secret;
 pub mod secret_source;
 
+pub use choice::{CollectionChoice, FieldLimits};
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
 pub use config::{ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail};
 pub use connector::Connector;

@@ -186,4 +186,16 @@ impl Profile {
             EntityClass::Mail => &mut self.mail,
         }
     }
+
+    /// R-FIELD-6, R-LIMIT-1: takes on the limits a connector declares for its server.
+    /// Where the rules set a limit for the same field, the lower counts, so
+    /// neither side can lift a limit the other knows of.
+    pub fn inherit_field_limits(&mut self, class: EntityClass, declared: &BTreeMap<String, usize>) {
+        let own = &mut self.entity_mut(class).field_limits;
+        for (field, limit) in declared {
+            own.entry(field.clone())
+                .and_modify(|l| *l = (*l).min(*limit))
+                .or_insert(*limit);
+        }
+    }
 }

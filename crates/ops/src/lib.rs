@@ -33,6 +33,7 @@ pub use status::{ProfileStatus, RunView, ScheduleView, profile_status};
 pub use crmsync_store::ScheduleState;
 pub use crmsync_store::status::RunState;
 pub use crmsync_sync::ops::{
-    ConflictChoice, FieldValues, HistoryLine, RecordExplanation, ResetScope, UntrackError, UntrackReport,
-    explain_record, reset as reset_pairs, resolve_conflict, stop_tracking,
+    ClassCollection, CollectionEntry, CollectionListing, ConflictChoice, FieldValues, HistoryLine, RecordExplanation,
+    ResetScope, UntrackError, UntrackReport, explain_record, list_collections, reset as reset_pairs, resolve_conflict,
+    stop_tracking,
 };

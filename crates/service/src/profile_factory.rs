@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crmsync_connector::memory::MemoryConnector;
 use crmsync_connector::{Connector, OpenOptions, Reach};
+use crmsync_engine::EntityClass;
 use crmsync_model::{Actor, User};
 use crmsync_sync::{MailProfile, SyncProfile};
 
@@ -24,7 +25,16 @@ pub fn build_sync_profile(
     reach: &Reach,
 ) -> Result<SyncProfile, ServiceError> {
     def.check_mail()?;
-    let rules = def.engine_rules(user)?;
+    let mut rules = def.engine_rules(user)?;
+    // R-FIELD-6: the profile inherits its connector's declared limits.
+    let limits = def.connector.field_limits();
+    for (class, declared) in [
+        (EntityClass::Contacts, &limits.contacts),
+        (EntityClass::Events, &limits.events),
+        (EntityClass::Tasks, &limits.tasks),
+    ] {
+        rules.inherit_field_limits(class, declared);
+    }
     let actor = Actor {
         user_id: user.meta.id.clone(),
         role: user.fields.role,
@@ -46,7 +56,9 @@ pub fn build_sync_profile(
     let connector = factory.open(&def.name, &def.connector, reach)?;
     // R-SYNC-PERF-2: a DAV profile's `concurrency` (R-CFG-DAV-1) sets the writes in flight.
     let writes = crmsync_sync::write_concurrency_for(def.connector.requests_in_flight());
-    let profile = SyncProfile::new(def.name.clone(), actor, rules, connector).with_write_concurrency(writes);
+    let profile = SyncProfile::new(def.name.clone(), actor, rules, connector)
+        .with_write_concurrency(writes)
+        .with_collections(def.connector.collections());
     // R-PROFILE-MAIL-1: contacts and calendars over `connector`, e-mail over
     // `mail`, in one run (the Mail class runs after the others).
     let Some(mail_spec) = &def.mail else {

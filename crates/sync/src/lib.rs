@@ -16,6 +16,7 @@
 
 mod apply;
 mod bounded;
+mod choice;
 mod chunks;
 mod codec;
 mod collect;
@@ -36,6 +37,7 @@ mod report;
 mod runner;
 mod stores;
 
+pub use choice::describe_kind;
 pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
 pub use mail::{MailProfile, MailTracking, UnknownSender};

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crmsync_connector::{CollectionKind, Connector};
+use crmsync_connector::{CollectionChoice, CollectionKind, Connector};
 use crmsync_engine::EntityClass;
 use crmsync_model::Actor;
 
@@ -22,6 +22,9 @@ pub struct SyncProfile {
     pub write_concurrency: usize,
     /// The mail side (SPEC §10), when the profile tracks e-mail.
     pub mail: Option<MailProfile>,
+    /// Existing collections the profile names per class (R-COL-1); empty:
+    /// crmsync's own, created when missing (R-COL-2).
+    pub collections: CollectionChoice,
 }
 
 impl std::fmt::Debug for SyncProfile {
@@ -32,6 +35,7 @@ impl std::fmt::Debug for SyncProfile {
             .field("user", &self.actor.user_id)
             .field("classes", &self.classes)
             .field("mail", &self.mail)
+            .field("collections", &self.collections)
             .finish_non_exhaustive()
     }
 }
@@ -51,6 +55,7 @@ impl SyncProfile {
             classes: vec![EntityClass::Contacts, EntityClass::Events, EntityClass::Tasks],
             write_concurrency: DEFAULT_WRITE_CONCURRENCY,
             mail: None,
+            collections: CollectionChoice::default(),
         }
     }
 
@@ -67,6 +72,12 @@ impl SyncProfile {
     pub fn mail_only(mut self, mail: MailProfile) -> Self {
         self.classes.clear();
         self.with_mail(mail)
+    }
+
+    /// Uses the named existing collections (R-COL-1).
+    pub fn with_collections(mut self, collections: CollectionChoice) -> Self {
+        self.collections = collections;
+        self
     }
 
     /// Sets [`SyncProfile::write_concurrency`], usually to

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crmsync_engine::{ActionKind, EntityClass, MassDeleteHold, Plan, RuleId, Side, Target};
+use crmsync_engine::{ActionKind, EntityClass, MassDeleteHold, Plan, RuleId, Side, Target, Warning};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,6 +53,10 @@ pub struct CollectionReport {
     pub quarantined: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub guard: Option<MassDeleteHold>,
+    /// The warnings of every pass, each once: the first pass's (a value
+    /// cut to the connector's limit, R-FIELD-6) are not in the last plan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,6 +211,35 @@ fn write_hold(
     )
 }
 
+/// One line per distinct warning, with how many records it concerns and
+/// a few of them (`crmsync explain` shows each record's own history), so a
+/// limit that cuts 100 cards is one line, not 100.
+fn write_warnings(f: &mut fmt::Formatter<'_>, warnings: &[Warning]) -> fmt::Result {
+    let mut grouped: BTreeMap<(String, &str), Vec<&str>> = BTreeMap::new();
+    for w in warnings {
+        let who = w.subject.crm_id.as_deref().or(w.subject.href.as_deref()).unwrap_or("?");
+        grouped
+            .entry((w.rule.to_string(), w.message.as_str()))
+            .or_default()
+            .push(who);
+    }
+    for ((rule, message), who) in grouped {
+        if who.len() == 1 {
+            writeln!(f, "    warning ({rule}): {message} ({})", who[0])?;
+        } else {
+            let shown: Vec<&str> = who.iter().take(3).copied().collect();
+            let more = if who.len() > 3 { ", …" } else { "" };
+            writeln!(
+                f,
+                "    warning ({rule}): {message} ({} records: {}{more})",
+                who.len(),
+                shown.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let dry = self.outcome == RunOutcome::DryRun;
@@ -257,9 +290,7 @@ impl fmt::Display for RunReport {
                     d.crm_ids, d.hrefs, d.matched_by
                 )?;
             }
-            for w in &c.plan.warnings {
-                writeln!(f, "    warning ({}): {}", w.rule, w.message)?;
-            }
+            write_warnings(f, &c.warnings)?;
             if !dry {
                 for r in &c.reverted {
                     writeln!(f, "    {r}")?;

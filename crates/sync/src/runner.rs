@@ -11,6 +11,7 @@ use crmsync_store::status::{Cursor, HistoryEntry, RunState};
 use tracing::Instrument as _;
 
 use crate::apply::Applier;
+use crate::choice::last_segment;
 use crate::codec::Codec;
 use crate::collect::{Sources, collect};
 use crate::directory::Directory;
@@ -190,6 +191,7 @@ async fn run_collections(
     // per run, for every collection: several requests on a DAV server) runs
     // on the first run, after a reset, and when a collection is gone.
     let mut discovered: Option<Vec<Collection>> = None;
+    crate::choice::check_choices(store, profile, &mut discovered).await?;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if class == EntityClass::Mail {
@@ -248,9 +250,15 @@ async fn sync_collection(
     creates: &InterruptedCreates,
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
-    let remembered = remembered(store, &profile.name, name).await?;
-    // A remembered collection may be gone (deleted, moved): then it is
-    // found again, as a first run would, once.
+    // A remembered collection stands only while it is the one the profile
+    // names: a changed choice is looked up again (R-COL-1). It may also be
+    // gone (deleted, moved): then it is found again, as a first run would, once.
+    let remembered = remembered(store, &profile.name, name).await?.filter(|c| {
+        profile
+            .collections
+            .get(name)
+            .is_none_or(|w| crate::choice::still_chosen(c, w))
+    });
     let mut from_memory = remembered.is_some();
     let mut collection = match remembered {
         Some(c) => Some(c),
@@ -293,7 +301,7 @@ async fn sync_collection(
 }
 
 /// The collection the profile last synced `name` with, if it remembers one.
-async fn remembered(store: &RunStores, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
+pub(crate) async fn remembered(store: &RunStores, profile: &str, name: &str) -> Result<Option<Collection>, SyncError> {
     // Unreadable JSON (written by another version) only costs a discovery.
     Ok(store
         .sync_state()
@@ -335,9 +343,10 @@ pub(crate) async fn find_collection(
     pick_collection(profile, &discovered, class, create).await
 }
 
-/// The collection a class lives in among `discovered`; created when missing
-/// and `create` says so.
-async fn pick_collection(
+/// The collection a class lives in among `discovered`: the one the profile
+/// names (R-COL-1), else crmsync's own, created when missing and `create`
+/// says so (R-COL-2).
+pub(crate) async fn pick_collection(
     profile: &SyncProfile,
     discovered: &[Collection],
     class: EntityClass,
@@ -345,6 +354,9 @@ async fn pick_collection(
 ) -> Result<Option<Collection>, SyncError> {
     let kind = collection_kind(class).expect("only syncable classes get here");
     let name = collection_name(class);
+    if let Some(wanted) = profile.collections.get(name) {
+        return crate::choice::resolve(profile, class, wanted, discovered).map(Some);
+    }
     let candidates: Vec<&Collection> = discovered.iter().filter(|c| c.kind.serves(kind)).collect();
     // An exact id wins (vdir folders are named `contacts`); a DAV collection's
     // id is its href (`/crm/contacts/`), so its last path segment or its
@@ -360,11 +372,6 @@ async fn pick_collection(
         None if create => Ok(Some(profile.connector.ensure_collection(kind, name).await?)),
         None => Ok(None),
     }
-}
-
-/// The last segment of a collection id: `contacts` of `/crm/contacts/` and of `contacts`.
-fn last_segment(id: &str) -> &str {
-    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -409,6 +416,7 @@ async fn run_collection(
         replanned: 0,
         failed: Vec::new(),
         reverted: Vec::new(),
+        warnings: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
     };
@@ -501,6 +509,11 @@ async fn run_collection(
         let plan = crmsync_engine::plan(&rules, now, &input);
         report.guard = plan.guard.clone();
         let refused = plan.is_refused();
+        for w in &plan.warnings {
+            if !report.warnings.contains(w) {
+                report.warnings.push(w.clone());
+            }
+        }
         report.plan = plan;
         let (Some(run_id), Some(coll)) = (run_id, collection.as_ref()) else {
             return Ok(report); // dry run

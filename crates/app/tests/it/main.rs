@@ -8,6 +8,7 @@ mod workers_support;
 
 mod abuse;
 mod api_contract;
+mod collections;
 mod demo;
 mod failure_messages;
 mod graph_profile;

@@ -81,8 +81,8 @@ pub async fn child(db: &Path, root: &Path, user_id: &str) -> Result<(), BenchErr
         user_id: user_id.to_owned(),
         role: crmsync_model::Role::User,
     };
-    let vdir = VdirConnector::open(&VdirConfig { root: root.to_owned() })
-        .map_err(|e| BenchError::Unexpected(e.to_string()))?;
+    let vdir =
+        VdirConnector::open(&VdirConfig::new(root.to_owned())).map_err(|e| BenchError::Unexpected(e.to_string()))?;
     let mut profile = SyncProfile::new(
         "bench",
         actor.clone(),

@@ -27,7 +27,7 @@ struct Synced {
 async fn first_sync(template: &Template) -> Result<Synced, BenchError> {
     let world = template.world().await?;
     let root = world.folder("mailbox")?;
-    let vdir = VdirConnector::open(&VdirConfig { root }).map_err(|e| BenchError::Unexpected(e.to_string()))?;
+    let vdir = VdirConnector::open(&VdirConfig::new(root)).map_err(|e| BenchError::Unexpected(e.to_string()))?;
     let counting = CountingConnector::new(Arc::new(vdir));
     let profile = world.profile(Arc::new(counting.clone()), &[EntityClass::Contacts]);
     let started = Instant::now();

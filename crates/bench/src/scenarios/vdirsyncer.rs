@@ -61,7 +61,7 @@ pub async fn run(template: &Template, crmsync: &DavTimes, report: &mut Report) -
     let world = template.world().await?;
     let local = world.folder("local")?;
     let vdir =
-        VdirConnector::open(&VdirConfig { root: local.clone() }).map_err(|e| BenchError::Unexpected(e.to_string()))?;
+        VdirConnector::open(&VdirConfig::new(local.clone())).map_err(|e| BenchError::Unexpected(e.to_string()))?;
     let profile = world.profile(Arc::new(vdir), &[EntityClass::Contacts]);
     run_profile(&world.store, &profile, &RunOptions::default()).await?;
 

@@ -1,3 +1,4 @@
+pub mod collections;
 pub mod conflicts;
 pub mod demo;
 pub mod duplicates;

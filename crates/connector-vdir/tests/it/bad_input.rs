@@ -11,10 +11,7 @@ use crmsync_vdir::{VdirConfig, VdirConnector, VdirError};
 #[test]
 fn a_missing_or_wrong_root_is_a_clear_permanent_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let missing = VdirConnector::open(&VdirConfig {
-        root: tmp.path().join("nope"),
-    })
-    .unwrap_err();
+    let missing = VdirConnector::open(&VdirConfig::new(tmp.path().join("nope"))).unwrap_err();
     assert!(matches!(missing, VdirError::RootMissing { .. }), "{missing:?}");
     assert!(missing.to_string().contains("nope"), "the message names the path");
     assert!(!missing.is_transient());
@@ -22,7 +19,7 @@ fn a_missing_or_wrong_root_is_a_clear_permanent_error() {
 
     let file = tmp.path().join("file");
     fs::write(&file, "x").unwrap();
-    let not_dir = VdirConnector::open(&VdirConfig { root: file }).unwrap_err();
+    let not_dir = VdirConnector::open(&VdirConfig::new(file)).unwrap_err();
     assert!(matches!(not_dir, VdirError::RootNotADirectory { .. }), "{not_dir:?}");
     let as_connector: ConnectorError = not_dir.into();
     assert!(!as_connector.is_transient());

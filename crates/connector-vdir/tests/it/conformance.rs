@@ -14,7 +14,7 @@ async fn vdir_connector_passes_the_conformance_suite() {
         let root = base.path().join(format!("case{case}"));
         async move {
             std::fs::create_dir(&root).unwrap();
-            let connector = VdirConnector::open(&VdirConfig { root }).unwrap();
+            let connector = VdirConnector::open(&VdirConfig::new(root)).unwrap();
             let collection = connector
                 .ensure_collection(CollectionKind::Contacts, "contacts")
                 .await

@@ -6,7 +6,7 @@ use crmsync_connector::{CollectionKind, Connector, ConnectorError, ContentType, 
 use crmsync_vdir::{KIND_MARKER, VdirConfig, VdirConnector};
 
 fn open(root: &std::path::Path) -> VdirConnector {
-    VdirConnector::open(&VdirConfig { root: root.to_owned() }).unwrap()
+    VdirConnector::open(&VdirConfig::new(root.to_owned())).unwrap()
 }
 
 #[tokio::test]

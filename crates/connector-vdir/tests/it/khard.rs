@@ -38,7 +38,7 @@ async fn khard_lists_contacts_written_through_the_vdir_connector() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("vdir");
     std::fs::create_dir(&root).unwrap();
-    let vdir = VdirConnector::open(&VdirConfig { root: root.clone() }).unwrap();
+    let vdir = VdirConnector::open(&VdirConfig::new(root.clone())).unwrap();
     let book = vdir
         .ensure_collection(CollectionKind::Contacts, "CRM contacts")
         .await

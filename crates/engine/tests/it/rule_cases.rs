@@ -498,6 +498,25 @@ rule_cases! {
         let edited = plan_one(&prof, EntityClass::Contacts, paired(p, CrmSide::Unchanged, gw));
         assert_eq!(find(&edited, Target::Crm, ActionKind::Update).unwrap().fields.as_ref().unwrap().get("notes"), Some("rewritten"));
     }
+    Field6: r_field_6_connector_limits_are_inherited_and_an_update_is_cut_not_lost => {
+        // The rules allow 50 characters of notes, the connector's server 10
+        // (and 5 of company): the lower of each counts.
+        let mut prof = profile();
+        prof.contacts.field_limits.insert("notes".into(), 50);
+        prof.inherit_field_limits(EntityClass::Contacts, &[("notes".to_string(), 10), ("company".to_string(), 5)].into());
+        assert_eq!(prof.contacts.field_limits.get("notes"), Some(&10));
+        assert_eq!(prof.contacts.field_limits.get("company"), Some(&5));
+        // A CRM edit over the limit reaches the groupware cut, with a warning;
+        // the pair's base keeps the whole value, so nothing is lost.
+        let p = pair("c", Origin::Crm, base_contact());
+        let crm = crm_present(&p, with(base_contact(), "company", "Analytical Engines"), contact_facts(true));
+        let plan = plan_one(&prof, EntityClass::Contacts, paired(p, crm, GroupwareSide::Unchanged));
+        assert_eq!(find(&plan, Target::Groupware, ActionKind::Update).unwrap().fields.as_ref().unwrap().get("company"), Some("Analy"));
+        assert_eq!(find(&plan, Target::Status, ActionKind::SaveBase).unwrap().fields.as_ref().unwrap().get("company"), Some("Analytical Engines"));
+        assert!(!has(&plan, Target::Crm, ActionKind::Update), "{plan}");
+        let warning = plan.warnings.iter().find(|w| w.rule == RuleId::Field6).expect("a warning");
+        assert!(warning.message.contains("company"), "{}", warning.message);
+    }
     Explain1: r_explain_1_uses_the_planner_decisions => {
         let mut p = pair("a", Origin::Crm, fm(&[("subject", "Review")]));
         p.last_facts = Some(event_facts(true, true));

@@ -5,6 +5,7 @@ pub mod journal;
 pub mod me;
 pub mod ops_metrics;
 pub mod participants;
+pub mod profile_collections;
 pub mod profiles;
 pub mod push;
 pub mod records;
@@ -67,6 +68,7 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(profiles::get, profiles::replace, profiles::delete))
         .routes(routes!(profiles::push))
         .routes(routes!(profiles::rotate_push_token))
+        .routes(routes!(profile_collections::list))
         // route_layer: only matched routes authenticate, so an unknown path
         // is a plain 404 rather than a 401.
         .route_layer(from_fn_with_state(state.clone(), require_bearer))

@@ -435,6 +435,23 @@ async fn r_cfg_spec_1_the_api_refuses_what_the_config_file_refuses() {
             },
             "connector.bearer_token",
         ),
+        // R-COL-1, R-LIMIT-1: the collection choice and the field limits too.
+        (
+            {
+                let mut b = dav("p", "https://dav.example.org/");
+                b["connector"]["collections"] = json!({"contacts": " "});
+                b
+            },
+            "connector.collections.contacts",
+        ),
+        (
+            {
+                let mut b = dav("p", "https://dav.example.org/");
+                b["connector"]["field_limits"] = json!({"contacts": {"company": 0}});
+                b
+            },
+            "connector.field_limits.contacts.company",
+        ),
     ];
     for (body, field) in cases {
         let r = w
@@ -450,6 +467,45 @@ async fn r_cfg_spec_1_the_api_refuses_what_the_config_file_refuses() {
         assert_no_secret("the refusal", &r.json);
         assert!(w.store.catalog().profile_row("p").await.unwrap().is_none());
     }
+}
+
+// R-COL-1: a stored profile keeps the collections it names and the limits
+// its connector declares; a misspelt key in them is refused naming it.
+#[tokio::test]
+async fn r_col_1_a_stored_profile_names_collections_and_limits() {
+    let (w, _) = world().await;
+    let mut body = dav("p", "https://dav.example.org/");
+    body["connector"]["collections"] = json!({"contacts": "addressbook", "calendar": "Work"});
+    body["connector"]["field_limits"] = json!({"contacts": {"company": 256}});
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/profiles",
+            Some(&w.alice.token),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    let r = w
+        .call(Method::GET, "/api/v1/profiles/p", Some(&w.alice.token), None)
+        .await;
+    assert_eq!(
+        r.json["connector"]["collections"],
+        json!({"contacts": "addressbook", "calendar": "Work"})
+    );
+    assert_eq!(
+        r.json["connector"]["field_limits"],
+        json!({"contacts": {"company": 256}})
+    );
+
+    let mut typo = dav("q", "https://dav.example.org/");
+    typo["connector"]["collections"] = json!({"contact": "addressbook"});
+    let r = w
+        .call(Method::POST, "/api/v1/profiles", Some(&w.alice.token), Some(typo))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+    assert!(r.json.to_string().contains("contact"), "{:?}", r.json);
+    assert!(w.store.catalog().profile_row("q").await.unwrap().is_none());
 }
 
 // R-CFG-RULES-1: a misspelt key in `rules` is refused over the API as in the

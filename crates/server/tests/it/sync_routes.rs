@@ -32,7 +32,7 @@ impl ProfileDirectory for TestProfiles {
             .iter()
             .find(|(p, _)| p.name == name)
             .ok_or_else(|| ProfileError::NotFound(name.into()))?;
-        let connector = VdirConnector::open(&VdirConfig { root: root.clone() }).map_err(|e| ProfileError::Invalid {
+        let connector = VdirConnector::open(&VdirConfig::new(root.clone())).map_err(|e| ProfileError::Invalid {
             name: name.into(),
             message: e.to_string(),
         })?;
@@ -684,4 +684,62 @@ async fn r_pair_2_duplicates_link_and_keep_apart_routes() {
     assert!(kept.crm_ids.contains("c3") && kept.hrefs.contains("y.vcf") && kept.hrefs.contains("z.vcf"));
     let history = w.store.sync_state().history("alice", Some("c3"), None).await.unwrap();
     assert!(history.iter().any(|h| h.rule == "R-PAIR-2"), "{history:?}");
+}
+
+// R-COL-3, R-OPS-2: the collections route lists the vdir folders of the
+// caller's own profile with kind and use; another user's profile is 404 like
+// a missing one; an admin may list any.
+#[tokio::test]
+async fn r_col_3_collections_route_lists_folders_and_hides_other_users_profiles() {
+    let w = world_with_profiles().await;
+    let personal = w._dir.path().join("mailboxes/alice/personal");
+    std::fs::create_dir_all(&personal).unwrap();
+    std::fs::write(personal.join("displayname"), "Personal").unwrap();
+    std::fs::write(
+        personal.join("own-1.vcf"),
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:own-1\r\nFN:Grace Hopper\r\nN:Hopper;Grace;;;\r\nEND:VCARD\r\n",
+    )
+    .unwrap();
+    let path = "/api/v1/profiles/alice/collections";
+    let r = w.call(Method::GET, path, Some(&w.alice.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["profile"], "alice");
+    let listed = r.json["collections"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{:?}", r.json);
+    assert_eq!(listed[0]["href"], "personal");
+    assert_eq!(listed[0]["display_name"], "Personal");
+    assert_eq!(listed[0]["kind"], "address-book");
+    let contacts = &r.json["classes"][0];
+    assert_eq!(contacts["class"], "contacts");
+    assert!(
+        contacts["href"].is_null(),
+        "crmsync's own is made at the first sync: {contacts}"
+    );
+    assert!(
+        contacts["note"]
+            .as_str()
+            .unwrap()
+            .contains("creates its own `contacts`"),
+        "{contacts}"
+    );
+
+    let r = w.call(Method::GET, path, Some(&w.bob.token), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "bob cannot list alice's mailbox");
+    let missing = w
+        .call(
+            Method::GET,
+            "/api/v1/profiles/nobody/collections",
+            Some(&w.bob.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json.clone()),
+        (missing.status, missing.json),
+        "like a missing profile"
+    );
+    let r = w.call(Method::GET, path, Some(&w.admin.token), None).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = w.call(Method::GET, path, None, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }

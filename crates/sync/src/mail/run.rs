@@ -117,6 +117,7 @@ async fn poll_folders(
         replanned: 0,
         failed: Vec::new(),
         reverted: Vec::new(),
+        warnings: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
     };

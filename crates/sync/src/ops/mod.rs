@@ -2,12 +2,14 @@
 //! not sync (R-EXPLAIN-1), forgetting pairs (R-RESET-1), choosing a side
 //! for a held conflict (R-EDIT-3 `manual`) and untracking (R-DEL-13).
 
+mod collections;
 mod conflicts;
 mod explain;
 mod field_values;
 mod reset;
 mod untrack;
 
+pub use collections::{ClassCollection, CollectionEntry, CollectionListing, list_collections};
 pub use conflicts::{ConflictChoice, resolve_conflict};
 pub use explain::{HistoryLine, ParticipantLine, RecordExplanation, explain_record};
 pub use field_values::{FieldValues, ReplacedBecause, Side};

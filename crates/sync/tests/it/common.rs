@@ -33,7 +33,7 @@ impl World {
         let (store, actor) = crm_with_alice(&format!("sqlite://{}", dir.path().join("crm.db").display())).await;
         let root = dir.path().join("mailbox");
         std::fs::create_dir_all(&root).unwrap();
-        let connector = VdirConnector::open(&VdirConfig { root }).unwrap();
+        let connector = VdirConnector::open(&VdirConfig::new(root)).unwrap();
         let profile = SyncProfile::new(
             "alice",
             actor.clone(),

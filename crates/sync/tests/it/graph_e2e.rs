@@ -259,3 +259,37 @@ async fn r_pair_1_graph_410_resync_creates_no_duplicates() {
     let activities = w.store.records().activities_for_user(&w.actor.user_id).await.unwrap();
     assert_eq!(activities.len(), 2, "no duplicate in the CRM");
 }
+
+// R-COL-1, R-COL-3: a Graph profile names the user's own contact folder and
+// calendar by display name; the contact and the meeting land there, and
+// crmsync makes no `contacts` folder or `calendar` of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_col_1_graph_profile_uses_the_users_own_folders() {
+    let server = GraphServer::start().await.unwrap();
+    let phone = server.create_folder(GraphResource::Contacts, "Phone contacts");
+    let work = server.create_folder(GraphResource::Events, "Work");
+    let mut w = world(&server).await;
+    w.profile.collections = crmsync_connector::CollectionChoice {
+        contacts: Some("Phone contacts".into()),
+        calendar: Some("Work".into()),
+        tasks: None,
+    };
+    w.contact("Ada", "Lovelace", "ada@example.com").await;
+    w.meeting("Board meeting", 2).await;
+    let report = w.sync().await;
+    assert!(report.collections.iter().all(|c| c.failed.is_empty()), "{report}");
+    assert_eq!(only(server.items(&phone))["surname"], "Lovelace");
+    assert_eq!(only(server.items(&work))["subject"], "Board meeting");
+    assert!(server.folder_id(GraphResource::Contacts, "contacts").is_none());
+    assert!(server.folder_id(GraphResource::Events, "calendar").is_none());
+    let listing = crmsync_sync::ops::list_collections(&w.store, &w.profile).await.unwrap();
+    let used = |id: &str| {
+        listing
+            .collections
+            .iter()
+            .find(|c| c.href.contains(id))
+            .map(|c| c.used_for.clone())
+    };
+    assert_eq!(used(&phone), Some(vec!["contacts"]), "{listing:?}");
+    assert_eq!(used(&work), Some(vec!["calendar"]), "{listing:?}");
+}

@@ -9,6 +9,7 @@ mod memory_world;
 
 mod bad_input_e2e;
 mod calendar_fields_dav;
+mod collection_choice_dav;
 mod concurrent_edits;
 mod dav_e2e;
 mod dead_runs;

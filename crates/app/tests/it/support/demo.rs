@@ -85,16 +85,18 @@ pub fn items(dir: &Path, ext: &str) -> Vec<PathBuf> {
 }
 
 pub async fn user_id(store: &Store, name: &str) -> String {
-    let page = store
-        .records()
-        .list::<crmsync_model::UserFields>(&ListQuery {
-            visible_to: None,
-            owner_id: None,
-            modified_since: None,
-            cursor: None,
-            limit: MAX_PAGE,
-        })
-        .await
-        .unwrap();
-    page.items.into_iter().find(|u| u.fields.name == name).unwrap().meta.id
+    let users = every::<crmsync_model::UserFields>(store).await;
+    users.into_iter().find(|u| u.fields.name == name).unwrap().meta.id
+}
+
+/// Every record of one kind in the demo CRM (it holds fewer than a page).
+pub async fn every<F: crmsync_store::Entity>(store: &Store) -> Vec<crmsync_model::Record<F>> {
+    let query = ListQuery {
+        visible_to: None,
+        owner_id: None,
+        modified_since: None,
+        cursor: None,
+        limit: MAX_PAGE,
+    };
+    store.records().list::<F>(&query).await.unwrap().items
 }

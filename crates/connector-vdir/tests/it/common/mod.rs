@@ -17,10 +17,7 @@ pub struct Fixture {
 
 pub async fn contacts_fixture() -> Fixture {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let vdir = VdirConnector::open(&VdirConfig {
-        root: tmp.path().to_owned(),
-    })
-    .expect("open vdir");
+    let vdir = VdirConnector::open(&VdirConfig::new(tmp.path().to_owned())).expect("open vdir");
     let collection = vdir
         .ensure_collection(CollectionKind::Contacts, "contacts")
         .await

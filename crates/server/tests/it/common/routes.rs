@@ -297,6 +297,7 @@ pub fn authenticated_routes() -> Vec<Route> {
         read("/api/v1/profiles", On::Nothing),
         profile_write(Method::POST, "/api/v1/profiles", true),
         read("/api/v1/profiles/{name}", On::Nothing),
+        read("/api/v1/profiles/{name}/collections", On::Nothing),
         profile_write(Method::PUT, "/api/v1/profiles/{name}", true),
         profile_write(Method::DELETE, "/api/v1/profiles/{name}", false),
         profile_write(Method::POST, "/api/v1/profiles/{name}/push", false),

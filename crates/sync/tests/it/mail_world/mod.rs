@@ -79,7 +79,7 @@ impl MailWorld {
     ) -> SyncProfile {
         let root = self.dir.path().join(format!("vdir-{name}"));
         std::fs::create_dir_all(&root).unwrap();
-        let vdir = VdirConnector::open(&VdirConfig { root }).unwrap();
+        let vdir = VdirConnector::open(&VdirConfig::new(root)).unwrap();
         SyncProfile::new(
             name,
             actor.clone(),
