@@ -15,7 +15,12 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// `n` profiles of one user, each due one second after the previous, in the
 /// reverse order of their names (so due time, not name, decides). Returns
 /// the names, most overdue first.
-async fn due_one_after_another(store: &crmsync_store::Store, clock: &ManualClock, dir: &std::path::Path, n: usize) -> Vec<String> {
+async fn due_one_after_another(
+    store: &crmsync_store::Store,
+    clock: &ManualClock,
+    dir: &std::path::Path,
+    n: usize,
+) -> Vec<String> {
     let owner = user(store, "anna").await;
     let mut names = Vec::new();
     for i in (0..n).rev() {
@@ -52,9 +57,16 @@ both_backends!(r_sched_5_due_profiles_claimed_up_to_free_slots_by_due_time, |sto
             break;
         }
         ticks += 1;
-        assert_eq!(started.len(), C.min(N - claimed.len()), "as many as there are free slots: {started:?}");
+        assert_eq!(
+            started.len(),
+            C.min(N - claimed.len()),
+            "as many as there are free slots: {started:?}"
+        );
         let ended = next_events(&mut rx, started.len()).await;
-        assert!(ended.iter().all(|e| matches!(e.result, RunResult::Finished { .. })), "{ended:?}");
+        assert!(
+            ended.iter().all(|e| matches!(e.result, RunResult::Finished { .. })),
+            "{ended:?}"
+        );
         claimed.extend(started);
     }
     assert_eq!(ticks, N.div_ceil(C), "ceil(N/C) ticks");

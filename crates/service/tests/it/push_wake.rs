@@ -74,7 +74,13 @@ async fn synced_after_wake(running: &mut Running, dir: &std::path::Path, cards: 
     let ended = next_events(&mut running.events, 1).await;
     assert!(matches!(ended[0].result, RunResult::Finished { .. }), "{ended:?}");
     assert_eq!(vdir_files(&dir.join("anna-p"), "contacts").len(), cards);
-    assert!(running.scheduler.metrics().render().contains("crmsync_triggers_total 1"));
+    assert!(
+        running
+            .scheduler
+            .metrics()
+            .render()
+            .contains("crmsync_triggers_total 1")
+    );
 }
 
 // A CRM write of the same process (the API and the scheduler share the

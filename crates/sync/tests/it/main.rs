@@ -19,6 +19,7 @@ mod identity_pairing;
 mod mail_tracking_imap;
 mod model_based;
 mod participants_dav;
+mod power_cut;
 mod refused_item;
 mod reset_radicale;
 mod runner_fixes;
