@@ -31,6 +31,10 @@ use crate::sql::{flag, to_ms};
 /// on (the assignment sees the row's old `lease_owner`).
 const NEXT_TOKEN: &str = "lease_token = CASE WHEN lease_owner = $2 THEN lease_token ELSE lease_token + 1 END";
 
+/// Names per lease-renewal statement: well below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters.
+const RENEW_BATCH: usize = 500;
+
 /// What [`Catalog::take_lease`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaseTake {
@@ -111,18 +115,26 @@ impl Catalog {
         names: &[String],
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<String>> {
+        // One statement per few hundred runs, not one per run (R-SCHED-5):
+        // a worker running many profiles renews them all every third of the lease.
         let mut held = Vec::new();
-        for name in names {
-            let done = sqlx::query("UPDATE sync_profiles SET lease_until = $3 WHERE name = $1 AND lease_owner = $2")
-                .bind(name)
+        for batch in names.chunks(RENEW_BATCH) {
+            let list = (0..batch.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+            let sql = format!(
+                "UPDATE sync_profiles SET lease_until = $2 WHERE lease_owner = $1 AND name IN ({list}) RETURNING name"
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
                 .bind(worker)
-                .bind(to_ms(lease_until))
-                .execute(self.db.pool())
-                .await
-                .map_err(StoreError::db("renewing a profile lease"))?;
-            if done.rows_affected() > 0 {
-                held.push(name.clone());
+                .bind(to_ms(lease_until));
+            for name in batch {
+                query = query.bind(name);
             }
+            held.extend(
+                query
+                    .fetch_all(self.db.pool())
+                    .await
+                    .map_err(StoreError::db("renewing profile leases"))?,
+            );
         }
         Ok(held)
     }
