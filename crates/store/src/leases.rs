@@ -119,7 +119,10 @@ impl Catalog {
         // a worker running many profiles renews them all every third of the lease.
         let mut held = Vec::new();
         for batch in names.chunks(RENEW_BATCH) {
-            let list = (0..batch.len()).map(|i| format!("${}", i + 3)).collect::<Vec<_>>().join(", ");
+            let list = (0..batch.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
             let sql = format!(
                 "UPDATE sync_profiles SET lease_until = $2 WHERE lease_owner = $1 AND name IN ({list}) RETURNING name"
             );
