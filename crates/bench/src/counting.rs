@@ -168,4 +168,8 @@ impl Connector for CountingConnector {
         bump(&self.counters.delete);
         self.inner.delete(collection, href, expected).await
     }
+
+    async fn flush_writes(&self) -> Result<(), ConnectorError> {
+        self.inner.flush_writes().await
+    }
 }

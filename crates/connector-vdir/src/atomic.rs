@@ -1,8 +1,25 @@
 //! Crash-safe file writes. A reader (khard, khal, vdirsyncer, us) must only ever
 //! see the old or the new complete file, and a crash must leave no half file
 //! under an item's name: bodies go to a hidden temp file in the same folder,
-//! are fsynced, then renamed into place (atomic within one file system), and
-//! the folder is fsynced so the rename itself survives a power cut.
+//! are fsynced, then renamed into place (atomic within one file system).
+//!
+//! The folder is fsynced once per batch of writes, not per file (R-VDIR-11):
+//! the functions here leave that to the caller ([`sync_dir`]), which
+//! [`crate::VdirConnector`] does in `flush_writes`. Why that is safe:
+//! - A body never becomes visible half written: it is fsynced before the
+//!   rename, so whatever name survives a power cut points at a complete file.
+//! - Until the folder is fsynced, a power cut may undo a rename (the item
+//!   is missing, or its old version is back), never produce a mix.
+//! - The runner fsyncs (`flush_writes`) after each batch and only then
+//!   commits the batch's results (pairs, ETags, steps `done`) to the status
+//!   store. Before that commit the batch's steps are journaled `started`,
+//!   so after a power cut the next run checks each against the folder
+//!   (R-SAFE-2): an undone create is written again, one that survived is
+//!   found and paired (no duplicate), an undone update is re-planned. That
+//!   is the same state a crash between a rename and the commit always left.
+//! - A process crash (SIGKILL, panic) loses nothing here: renames are in the
+//!   kernel's cache, which survives the process; only a power cut or kernel
+//!   crash can undo an unsynced rename.
 
 use std::fs::{self, File, Permissions};
 use std::io::{self, Write};
@@ -45,7 +62,7 @@ pub fn create_new(dir: &Path, name: &str, body: &[u8]) -> io::Result<()> {
     let tmp = write_temp(dir, body, None)?;
     // On failure the temp file is dropped, which deletes it.
     tmp.persist_noclobber(dir.join(name)).map_err(|e| e.error)?;
-    sync_dir(dir)
+    Ok(())
 }
 
 /// Atomically replaces `name`, keeping the permissions the file had.
@@ -63,13 +80,11 @@ pub fn replace(
         return Ok(false);
     }
     tmp.persist(dir.join(name)).map_err(|e| e.error)?;
-    sync_dir(dir)?;
     Ok(true)
 }
 
 pub fn remove(dir: &Path, name: &str) -> io::Result<()> {
-    fs::remove_file(dir.join(name))?;
-    sync_dir(dir)
+    fs::remove_file(dir.join(name))
 }
 
 /// Makes a rename or unlink in `dir` durable.

@@ -119,4 +119,9 @@ impl Connector for VdirConnector {
         let (collection, href, expected) = (collection.clone(), href.clone(), expected.clone());
         self.run(move |s| s.delete(&collection, &href, &expected)).await
     }
+
+    /// One fsync per folder written in since the last flush (R-VDIR-11).
+    async fn flush_writes(&self) -> Result<(), ConnectorError> {
+        self.run(|s| s.flush()).await
+    }
 }

@@ -1,7 +1,7 @@
 //! The blocking core of the vdir connector: every operation on the folders.
 //! [`crate::VdirConnector`] runs these on tokio's blocking pool.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::{self, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,6 +23,9 @@ pub(crate) struct VdirStore {
     /// A folder's content type never changes once known; caching it spares a
     /// directory scan per `create` for folders without our marker.
     content_types: Mutex<HashMap<CollectionId, ContentType>>,
+    /// Folders with renames or unlinks not yet fsynced (R-VDIR-11): made
+    /// durable by [`VdirStore::flush`], once per batch.
+    unsynced: Mutex<BTreeSet<PathBuf>>,
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ConnectorError {
@@ -35,7 +38,32 @@ impl VdirStore {
         Self {
             root,
             content_types: Mutex::new(HashMap::new()),
+            unsynced: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    fn written_in(&self, dir: &Path) {
+        let mut unsynced = self.unsynced.lock().unwrap_or_else(|p| p.into_inner());
+        if !unsynced.contains(dir) {
+            unsynced.insert(dir.to_path_buf());
+        }
+    }
+
+    /// Fsyncs every folder written in since the last flush: one fsync per
+    /// folder and batch instead of one per file (see `atomic`). A folder that
+    /// fails stays listed, so the next flush tries it again.
+    pub fn flush(&self) -> Result<(), ConnectorError> {
+        let dirs = std::mem::take(&mut *self.unsynced.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut left = dirs.into_iter();
+        while let Some(dir) = left.next() {
+            if let Err(e) = atomic::sync_dir(&dir) {
+                let mut unsynced = self.unsynced.lock().unwrap_or_else(|p| p.into_inner());
+                unsynced.insert(dir.clone());
+                unsynced.extend(left);
+                return Err(ConnectorError::from_io(format!("fsync of folder {}", dir.display()), e));
+            }
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
@@ -242,10 +270,13 @@ impl VdirStore {
         let extension = self.content_type(id, &dir)?.file_extension();
         let name = item_file_name(suggested_name, extension);
         match atomic::create_new(&dir, &name, body) {
-            Ok(()) => Ok(ItemMeta {
-                href: Href::new(name),
-                etag: etag_of(body),
-            }),
+            Ok(()) => {
+                self.written_in(&dir);
+                Ok(ItemMeta {
+                    href: Href::new(name),
+                    etag: etag_of(body),
+                })
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 Err(ConnectorError::AlreadyExists { href: Href::new(name) })
             }
@@ -273,6 +304,7 @@ impl VdirStore {
         if !replaced {
             return Err(ConnectorError::PreconditionFailed { href: href.clone() });
         }
+        self.written_in(&dir);
         Ok(etag_of(body))
     }
 
@@ -283,7 +315,17 @@ impl VdirStore {
             return Err(ConnectorError::PreconditionFailed { href: href.clone() });
         }
         let name = checked_href(href)?;
-        atomic::remove(&dir, name).map_err(io_err(format!("deleting {}", dir.join(name).display())))
+        atomic::remove(&dir, name).map_err(io_err(format!("deleting {}", dir.join(name).display())))?;
+        self.written_in(&dir);
+        Ok(())
+    }
+}
+
+impl Drop for VdirStore {
+    /// A caller that never flushed (not the runner, which flushes every
+    /// batch) still gets its writes made durable, as far as it goes.
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 

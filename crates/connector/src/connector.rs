@@ -58,4 +58,15 @@ pub trait Connector: Send + Sync {
     /// Deletes the item if its ETag is still `expected`. An already-gone item is
     /// [`ConnectorError::NotFound`], which callers treat as done.
     async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError>;
+
+    /// Makes every write this connector confirmed so far durable (R-VDIR-11).
+    /// A connector may confirm a write before it would survive a power cut
+    /// (vdir: the folder is fsynced once per batch, not per file); the runner
+    /// calls this after each batch of writes and before it records them in
+    /// the status store, so the store never names a write a power cut could
+    /// undo. Servers make a write durable before they answer: the default
+    /// does nothing. Wrappers must forward it.
+    async fn flush_writes(&self) -> Result<(), ConnectorError> {
+        Ok(())
+    }
 }

@@ -1,13 +1,15 @@
-//! The scheduler of server mode (R-SCHED-1/2/3).
+//! The scheduler of server mode (R-SCHED-1/2/3/5, R-PUSH-1).
 //!
-//! Every `poll` it does one [`Scheduler::tick`]:
+//! It does one [`Scheduler::tick`] whenever a CRM change was signalled, a
+//! run ended, or `poll` passed (the fallback):
 //! 1. maps new CRM changes to the profiles they touch and marks those due now
 //!    (R-SCHED-2);
 //! 2. renews the leases of its running profiles, and stops a run whose lease
 //!    went to another worker;
-//! 3. claims due profiles up to its free run slots (row leases: one run of a
-//!    profile at a time over all workers, R-SCHED-3) and starts each in its
-//!    own task, so a slow or failing profile never holds up the others.
+//! 3. claims due profiles up to its free run slots, in one statement
+//!    (row leases: one run of a profile at a time over all workers,
+//!    R-SCHED-3; R-SCHED-5) and starts each in its own task, so a slow or
+//!    failing profile never holds up the others.
 //!
 //! When a run ends, the lease is given back with the next due time: the pull
 //! interval plus jitter after a success, a growing delay after a failure
@@ -187,6 +189,9 @@ struct Inner {
     /// entry (the run at its end, or a stop) does that run's bookkeeping.
     running: Mutex<HashMap<String, AbortHandle>>,
     idle: Notify,
+    /// A run ended: its slot is free, claim again without waiting for the
+    /// poll (R-SCHED-5).
+    slot_freed: Notify,
     watcher: tokio::sync::Mutex<ChangeWatcher>,
     last_renewal: Mutex<Option<DateTime<Utc>>>,
     tick_lock: tokio::sync::Mutex<()>,
@@ -216,6 +221,7 @@ impl Scheduler {
                 settings: parts.settings,
                 running: Mutex::new(HashMap::new()),
                 idle: Notify::new(),
+                slot_freed: Notify::new(),
                 watcher: tokio::sync::Mutex::new(watcher),
                 last_renewal: Mutex::new(None),
                 tick_lock: tokio::sync::Mutex::new(()),
@@ -307,10 +313,17 @@ impl Scheduler {
         Ok(report)
     }
 
-    /// Ticks every `poll` until `shutdown` completes, then shuts down gracefully.
+    /// Ticks until `shutdown` completes, then shuts down gracefully. A tick
+    /// comes as soon as a CRM change may have been committed (R-PUSH-1) or a
+    /// run ended and freed its slot (R-SCHED-5), and at the latest every
+    /// `poll`: the poll is the fallback that catches what no signal reported
+    /// (another process on SQLite, a NOTIFY lost across a reconnect).
     pub async fn run_until(&self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         tracing::info!(worker = %self.worker_id(), "scheduler started");
+        // Subscribed before the first tick: a change committed during it
+        // wakes the next one.
+        let mut changes = self.inner.catalog.store().change_events();
         loop {
             if let Err(e) = self.tick().await {
                 // A database hiccup must not end the scheduler: the next tick retries.
@@ -319,8 +332,11 @@ impl Scheduler {
             tokio::select! {
                 _ = &mut shutdown => break,
                 _ = tokio::time::sleep(self.inner.settings.poll) => {}
+                _ = changes.changed() => {}
+                _ = self.inner.slot_freed.notified() => {}
             }
         }
+        drop(changes);
         self.shutdown().await;
     }
 
@@ -546,6 +562,8 @@ impl Scheduler {
             result,
         });
         self.inner.idle.notify_waiters();
+        // One stored permit: a run that ends mid-tick still wakes the next.
+        self.inner.slot_freed.notify_one();
     }
 }
 

@@ -76,7 +76,7 @@ impl Store {
             .await
             .map_err(|e| connect_error(&redacted_url, url, e))?;
         Ok(Store {
-            db: Db::new(pool, backend, redacted_url),
+            db: Db::new(pool, backend, redacted_url, &connect_url),
         })
     }
 
@@ -99,6 +99,15 @@ impl Store {
     /// directly. Store code goes through a handle, whose writes are fenced.
     pub fn pool(&self) -> &AnyPool {
         self.db.pool()
+    }
+
+    /// Wakes when a CRM change may have been committed (R-PUSH-1): at once
+    /// for this process's writes; on PostgreSQL also for other processes'
+    /// (LISTEN on [`crate::CHANGE_CHANNEL`], one connection per
+    /// subscription, held until it is dropped). Needs a tokio runtime.
+    /// Only a hint: read the change log to learn what changed.
+    pub fn change_events(&self) -> crate::ChangeEvents {
+        self.db.change_events()
     }
 
     /// Closes every connection; later calls fail.

@@ -8,6 +8,7 @@ use sqlx::{Any, AnyPool, Transaction};
 
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
+use crate::signal::{ChangeEvents, Signal};
 
 /// A profile's lease as a run holds it: every write of that run commits only
 /// while the profile's `lease_token` is still `token` (R-SCHED-4). A worker
@@ -28,6 +29,11 @@ pub(crate) struct Db {
     redacted_url: String,
     /// Set on the handles a leased run writes through (R-SCHED-4).
     fence: Option<Arc<Fence>>,
+    /// "The change log grew", to this process's waiters (R-PUSH-1).
+    signal: Signal,
+    /// PostgreSQL: where the LISTEN connection goes (password included:
+    /// never printed).
+    listen_url: Option<Arc<str>>,
 }
 
 impl fmt::Debug for Db {
@@ -43,13 +49,26 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    pub(crate) fn new(pool: AnyPool, backend: Backend, redacted_url: String) -> Db {
+    pub(crate) fn new(pool: AnyPool, backend: Backend, redacted_url: String, url: &str) -> Db {
         Db {
             pool,
             backend,
             redacted_url,
             fence: None,
+            signal: Signal::new(),
+            listen_url: (backend == Backend::Postgres).then(|| Arc::from(url)),
         }
+    }
+
+    /// Call after committing a transaction that appended to the change log:
+    /// wakes this process's schedulers (R-PUSH-1). Other processes hear of it
+    /// through PostgreSQL's NOTIFY or their poll.
+    pub(crate) fn announce_change(&self) {
+        self.signal.announce();
+    }
+
+    pub(crate) fn change_events(&self) -> ChangeEvents {
+        self.signal.subscribe(self.listen_url.as_deref())
     }
 
     pub(crate) fn backend(&self) -> Backend {

@@ -141,6 +141,7 @@ impl Records {
             Err(e) => return Err(StoreError::db("recording an e-mail's message key")(e)),
         }
         tx.commit().await.map_err(StoreError::db("saving a new e-mail"))?;
+        self.db.announce_change();
         Ok(EmailCreate::Created(record))
     }
 

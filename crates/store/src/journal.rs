@@ -75,6 +75,7 @@ impl Records {
             .await?;
         }
         tx.commit().await.map_err(StoreError::db("saving a journal entry"))?;
+        self.db.announce_change();
         Ok(entry)
     }
 

@@ -24,12 +24,16 @@ use crate::Catalog;
 use crate::connect::Backend;
 use crate::error::{Result, StoreError};
 use crate::profiles::{PROFILE_COLUMNS, ProfileRow, ScheduleState, profile_from_row};
-use crate::sql::{flag, get_text, to_ms};
+use crate::sql::{flag, to_ms};
 
 /// R-SCHED-4: a claim by another worker moves the fencing token on; a
 /// worker that re-claims its own lapsed lease keeps it, since its run goes
 /// on (the assignment sees the row's old `lease_owner`).
 const NEXT_TOKEN: &str = "lease_token = CASE WHEN lease_owner = $2 THEN lease_token ELSE lease_token + 1 END";
+
+/// Names per lease-renewal statement: well below SQLite's 32,766 and
+/// PostgreSQL's 65,535 bound parameters.
+const RENEW_BATCH: usize = 500;
 
 /// What [`Catalog::take_lease`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,34 +79,30 @@ impl Catalog {
             // BEGIN IMMEDIATE holds the database's write lock already.
             Backend::Sqlite => "",
         };
+        // One statement however many are claimed (R-SCHED-5): a worker with
+        // many free slots must not pay a round trip per profile. The trigger
+        // flag is consumed here: a trigger that arrives from now on sets it
+        // again and is honoured when this run ends.
         let mut tx = self.db.begin_write().await?;
-        let due = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT name FROM sync_profiles WHERE enabled = 1 AND next_run_at <= $1 \
-             AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_run_at, name LIMIT $2{lock}"
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE sync_profiles SET {NEXT_TOKEN}, lease_owner = $2, lease_until = $3, pending_trigger = 0 \
+             WHERE name IN (SELECT name FROM sync_profiles WHERE enabled = 1 AND next_run_at <= $1 \
+             AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_run_at, name LIMIT $4{lock}) \
+             RETURNING {PROFILE_COLUMNS}"
         )))
         .bind(to_ms(now))
+        .bind(worker)
+        .bind(to_ms(lease_until))
         .bind(i64::from(limit))
         .fetch_all(&mut *tx)
         .await
         .map_err(StoreError::db("claiming due profiles"))?;
-        let mut claimed = Vec::with_capacity(due.len());
-        for row in &due {
-            let name = get_text(row, "name")?;
-            // The trigger flag is consumed here: a trigger that arrives from
-            // now on sets it again and is honoured when this run ends.
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "UPDATE sync_profiles SET {NEXT_TOKEN}, lease_owner = $2, lease_until = $3, pending_trigger = 0 \
-                 WHERE name = $1 RETURNING {PROFILE_COLUMNS}"
-            )))
-            .bind(&name)
-            .bind(worker)
-            .bind(to_ms(lease_until))
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::db("claiming due profiles"))?;
-            claimed.push(profile_from_row(&row)?);
-        }
         tx.commit().await.map_err(StoreError::db("claiming due profiles"))?;
+        let mut claimed = rows.iter().map(profile_from_row).collect::<Result<Vec<_>>>()?;
+        // RETURNING has no order: most overdue first, as selected.
+        claimed.sort_by(|a, b| {
+            (a.status.next_run_at, &a.definition.name).cmp(&(b.status.next_run_at, &b.definition.name))
+        });
         Ok(claimed)
     }
 
@@ -115,18 +115,29 @@ impl Catalog {
         names: &[String],
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<String>> {
+        // One statement per few hundred runs, not one per run (R-SCHED-5):
+        // a worker running many profiles renews them all every third of the lease.
         let mut held = Vec::new();
-        for name in names {
-            let done = sqlx::query("UPDATE sync_profiles SET lease_until = $3 WHERE name = $1 AND lease_owner = $2")
-                .bind(name)
+        for batch in names.chunks(RENEW_BATCH) {
+            let list = (0..batch.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "UPDATE sync_profiles SET lease_until = $2 WHERE lease_owner = $1 AND name IN ({list}) RETURNING name"
+            );
+            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql))
                 .bind(worker)
-                .bind(to_ms(lease_until))
-                .execute(self.db.pool())
-                .await
-                .map_err(StoreError::db("renewing a profile lease"))?;
-            if done.rows_affected() > 0 {
-                held.push(name.clone());
+                .bind(to_ms(lease_until));
+            for name in batch {
+                query = query.bind(name);
             }
+            held.extend(
+                query
+                    .fetch_all(self.db.pool())
+                    .await
+                    .map_err(StoreError::db("renewing profile leases"))?,
+            );
         }
         Ok(held)
     }

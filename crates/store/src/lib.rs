@@ -37,6 +37,7 @@ mod list;
 mod lookup;
 mod profiles;
 mod records;
+mod signal;
 mod sql;
 pub mod status;
 mod sync_flags;
@@ -55,5 +56,6 @@ pub use list::{ListQuery, MAX_PAGE, Page};
 pub use profiles::{
     ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileStatusRow, ProfileUpsert, ScheduleState,
 };
+pub use signal::{CHANNEL as CHANGE_CHANNEL, ChangeEvents};
 pub use tombstone::Tombstone;
 pub use users::{TOKEN_PREFIX, hash_token};

@@ -19,6 +19,7 @@ impl Records {
         require_record(&mut tx, EntityKind::User, owner_id).await?;
         let mut record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
         tx.commit().await.map_err(StoreError::db("saving a new record"))?;
+        self.db.announce_change();
         self.show_participant_status(std::slice::from_mut(&mut record)).await?;
         Ok(record)
     }
@@ -72,6 +73,7 @@ impl Records {
         write_lookup_rows(&mut tx, id, &fields).await?;
         log(&mut tx, F::KIND, &meta, ChangeOp::Update).await?;
         tx.commit().await.map_err(StoreError::db("saving an update"))?;
+        self.db.announce_change();
         let mut record = Record { meta, fields };
         self.show_participant_status(std::slice::from_mut(&mut record)).await?;
         Ok(record)
@@ -101,6 +103,7 @@ impl Records {
         let mut record: Record<F> = record_from_row(&row)?;
         log(&mut tx, F::KIND, &record.meta, ChangeOp::Update).await?;
         tx.commit().await.map_err(StoreError::db("saving an owner change"))?;
+        self.db.announce_change();
         self.show_participant_status(std::slice::from_mut(&mut record)).await?;
         Ok(record)
     }
@@ -175,6 +178,7 @@ impl Records {
         .await
         .map_err(StoreError::db("keeping a tombstone"))?;
         tx.commit().await.map_err(StoreError::db("saving a delete"))?;
+        self.db.announce_change();
         Ok(())
     }
 }

@@ -62,6 +62,7 @@ impl Records {
             .await?;
         }
         tx.commit().await.map_err(StoreError::db("saving a sync flag"))?;
+        self.db.announce_change();
         Ok(())
     }
 

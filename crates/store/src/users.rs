@@ -43,6 +43,7 @@ impl Records {
         let token = new_token();
         store_token_hash(&mut tx, &id, &token).await?;
         tx.commit().await.map_err(StoreError::db("saving a new user"))?;
+        self.db.announce_change();
         Ok((user, token))
     }
 

@@ -172,6 +172,11 @@ impl Applier<'_> {
                 // A simulated crash: nothing after it reaches the status store.
                 return Err(SyncError::InjectedCrash { step });
             }
+            // R-SAFE-6: what the chunk wrote is made durable before the status
+            // store records it (vdir fsyncs its folder here, once per chunk).
+            // Should that fail, nothing is recorded: the steps stay `started`
+            // and the next run checks them (R-SAFE-2).
+            self.profile.connector.flush_writes().await?;
             // The items that finished are committed in plan order, also when
             // another failed: their writes were confirmed.
             finished.done.sort_by_key(|(i, _)| *i);

@@ -85,12 +85,11 @@ pub async fn run(
         );
     }
     let defaults = SchedulerConfig::default();
-    let ceiling = defaults.max_concurrent_runs as f64 * 1000.0 / defaults.poll_millis as f64;
     report.note(format!(
         "scale-out: workers are separate processes running the scheduler as `crmsync worker` does (default \
-         [scheduler]); {cores} CPU cores. A worker claims at most max_concurrent_runs = {} profiles per \
-         poll_millis = {} ms tick, so one worker tops out near {ceiling:.0} profiles/s however fast the runs are: \
-         below that ceiling more workers add claims per second, above it they compete for the cores.",
+         [scheduler]); {cores} CPU cores. A worker runs up to max_concurrent_runs = {} profiles at once and \
+         claims the next as soon as one ends (R-SCHED-5), so its rate is bounded by the runs and the cores, \
+         not by the poll_millis = {} ms tick.",
         defaults.max_concurrent_runs, defaults.poll_millis
     ));
     if let (Some(one), Some(two)) = (rate_of(1), rate_of(2)) {

@@ -5,7 +5,7 @@
 use crate::common;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::service::{ServerMode, next_events, server_mode, settle};
+use common::service::{ServerMode, next_events, server_mode, server_mode_polling, settle};
 use common::{Person, Reply, World};
 use crmsync_service::RunResult;
 use serde_json::{Value, json};
@@ -175,4 +175,48 @@ async fn r_svc_api_5_unknown_tokens_and_push_off() {
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.json);
     assert!(mode.scheduler.tick().await.unwrap().started.is_empty());
+}
+
+// R-PUSH-1: a contact created through the CRM API wakes the scheduler of the
+// same process at once. The fallback poll is an hour long, so only the wake
+// can have started the run; the clock does not move.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_push_1_a_crm_edit_through_the_api_wakes_the_scheduler_without_a_poll() {
+    let mut w = World::new().await;
+    let mode = server_mode_polling(&mut w, std::time::Duration::from_secs(3600)).await;
+    let mut rx = mode.scheduler.subscribe();
+    let (carol, _dave, _, _) = two_profiles(&w).await;
+    let first = settle(&mode.scheduler, &mut rx).await;
+    assert_eq!(first.len(), 2, "{first:?}");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let looping = {
+        let scheduler = mode.scheduler.clone();
+        tokio::spawn(async move {
+            scheduler
+                .run_until(async {
+                    let _ = stopped.await;
+                })
+                .await
+        })
+    };
+
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/contacts",
+            Some(&carol.token),
+            Some(json!({"first_name": "Ada", "last_name": "Lovelace"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+    let ended = next_events(&mut rx, 1).await;
+    assert_eq!(ended[0].profile, "carol", "only the owner's profile: {ended:?}");
+    assert!(matches!(ended[0].result, RunResult::Finished { .. }), "{ended:?}");
+    let cards = std::fs::read_dir(w._dir.path().join("mailboxes/carol/contacts"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".vcf"))
+        .count();
+    assert_eq!(cards, 1, "the woken run wrote the new contact");
+    stop.send(()).unwrap();
+    looping.await.unwrap();
 }

@@ -5,11 +5,13 @@
 #[macro_use]
 mod common;
 
+mod capacity;
 mod failing_server;
 mod hardening;
 mod manual_runs;
 mod participant_status;
 mod profile_api;
 mod profiles;
+mod push_wake;
 mod scheduling;
 mod workers;

@@ -25,6 +25,7 @@ impl Records {
         match insert_record(&mut tx, id.to_string(), owner_id, fields).await {
             Ok(record) => {
                 tx.commit().await.map_err(StoreError::db("saving a new record"))?;
+                self.db.announce_change();
                 Ok(record)
             }
             // Lost a race with another writer of the same id: theirs stands.

@@ -22,6 +22,7 @@ mod mail_push_imap;
 mod mail_tracking_imap;
 mod model_based;
 mod participants_dav;
+mod power_cut;
 mod refused_item;
 mod reset_radicale;
 mod runner_fixes;

@@ -30,6 +30,15 @@ pub async fn server_mode(w: &mut World) -> ServerMode {
 
 /// [`server_mode`] with `allowed` as the operator's `[security] allowed_hosts`.
 pub async fn server_mode_allowing(w: &mut World, allowed: &[&str]) -> ServerMode {
+    server_mode_with(w, allowed, Duration::from_millis(100)).await
+}
+
+/// [`server_mode`] whose scheduler polls (its fallback, R-PUSH-1) every `poll`.
+pub async fn server_mode_polling(w: &mut World, poll: Duration) -> ServerMode {
+    server_mode_with(w, &["127.0.0.0/8"], poll).await
+}
+
+async fn server_mode_with(w: &mut World, allowed: &[&str], poll: Duration) -> ServerMode {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let allowed = crmsync_connector::AllowList::parse(allowed).expect("hosts or networks");
     let catalog = ProfileCatalog::new(w.store.clone(), Some(SecretKey::generate())).with_allowed_hosts(allowed);
@@ -42,7 +51,7 @@ pub async fn server_mode_allowing(w: &mut World, allowed: &[&str]) -> ServerMode
             worker_id: "test-worker".into(),
             max_concurrent_runs: 4,
             lease: Duration::from_secs(60),
-            poll: Duration::from_millis(100),
+            poll,
             shutdown_grace: Duration::from_secs(5),
             policy: SchedulePolicy::default(),
         },

@@ -112,4 +112,8 @@ impl Connector for GatedConnector {
     async fn delete(&self, c: &CollectionId, h: &Href, e: &Etag) -> Result<(), ConnectorError> {
         self.inner.delete(c, h, e).await
     }
+
+    async fn flush_writes(&self) -> Result<(), ConnectorError> {
+        self.inner.flush_writes().await
+    }
 }
