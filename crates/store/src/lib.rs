@@ -42,6 +42,7 @@ pub mod status;
 mod sync_flags;
 mod tombstone;
 mod users;
+mod web_sessions;
 
 pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Store};
@@ -57,3 +58,4 @@ pub use profiles::{
 };
 pub use tombstone::Tombstone;
 pub use users::{TOKEN_PREFIX, hash_token};
+pub use web_sessions::{NewWebSession, WebSession};
