@@ -451,3 +451,17 @@ async fn r_web_4_conflicts_side_by_side_and_take_a_side() {
     assert_eq!(again.status, StatusCode::CONFLICT);
     assert!(get(&w, &alice, "/conflicts").await.html.contains("No conflict waits"));
 }
+
+// R-WEB-6 with R-API-14: a name or id holding a control character is "not
+// found" on both backends, before the store sees it.
+on_both!(r_web_6_control_characters_in_names_and_ids_are_not_found, |w| {
+    let (w, _clock) = dashboard(w, false);
+    let s = sign_in(&w, &w.alice.token).await;
+    for path in ["/record?profile=alice&id=a%00b", "/record?profile=al%00ice&id=x"] {
+        assert_eq!(get(&w, &s, path).await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+    for path in ["/conflicts/c%00d/resolve", "/profiles/al%0Aice/run"] {
+        let page = post(&w, &s, path, &[("csrf", &s.csrf), ("take", "crm")]).await;
+        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.html);
+    }
+});

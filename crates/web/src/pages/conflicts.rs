@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::pages::{layout, visible, visible_profile};
+use crate::pages::{issued_text, layout, visible, visible_profile};
 use crate::session::{Posted, SignedIn};
 
 fn shown(v: &Option<String>) -> Markup {
@@ -80,6 +80,9 @@ pub async fn resolve(
     Path(id): Path<String>,
     posted: Posted<ResolveForm>,
 ) -> Result<Markup, WebError> {
+    if !issued_text(&id) {
+        return Err(WebError::NotFound("conflict"));
+    }
     let conflict = state
         .store
         .sync_state()

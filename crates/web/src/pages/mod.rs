@@ -40,8 +40,18 @@ pub async fn visible(state: &WebState, who: &SignedIn) -> Result<Vec<ProfileInfo
         .collect())
 }
 
+/// No id or name crmsync issues holds a control character (NUL, newline):
+/// such text is "not found" before it reaches the store, which on
+/// PostgreSQL could not even compare it (as the API does, R-API-14).
+pub fn issued_text(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
 /// The named profile when the user may see it; another user's is "not found".
 pub async fn visible_profile(state: &WebState, who: &SignedIn, name: &str) -> Result<ProfileInfo, WebError> {
+    if !issued_text(name) {
+        return Err(WebError::NotFound("sync profile"));
+    }
     let source = source(state).ok_or(WebError::NotFound("sync profile"))?;
     source
         .profile(name)

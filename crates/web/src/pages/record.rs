@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::pages::{layout, ready, visible, visible_profile};
+use crate::pages::{issued_text, layout, ready, visible, visible_profile};
 use crate::session::SignedIn;
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +46,9 @@ pub async fn page(
         return Ok(layout::page("Record", Some(&who), form));
     };
     let info = visible_profile(&state, &who, profile).await?;
+    if !issued_text(id) {
+        return Err(WebError::NotFound("record"));
+    }
     // A user learns nothing about records they may not read (R-API-2).
     let actor = who.actor();
     if !actor.is_admin() && record_readable(&state.store, &actor, id).await? == Some(false) {
