@@ -465,3 +465,27 @@ on_both!(r_web_6_control_characters_in_names_and_ids_are_not_found, |w| {
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.html);
     }
 });
+
+// R-WEB-5, R-WEB-6: the record page finds records by name among those the
+// user may read, and links each to its explanation.
+on_both!(r_web_5_find_a_record_by_name_among_the_readable_ones, |w| {
+    let (w, _clock) = dashboard(w, false);
+    let alice = sign_in(&w, &w.alice.token).await;
+    let found = get(&w, &alice, "/record?profile=alice&q=alicecontact").await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.html);
+    assert!(
+        found.html.contains(&format!("id={}", w.contacts.alice_own)),
+        "{}",
+        found.html
+    );
+    // Bob's shared contact is readable, his private one is not.
+    let found = get(&w, &alice, "/record?profile=alice&q=bobs").await;
+    assert!(found.html.contains(&w.contacts.bob_readable), "{}", found.html);
+    assert!(!found.html.contains(&w.contacts.bob_private), "{}", found.html);
+    assert!(!found.html.contains("Bobsecret"), "{}", found.html);
+    let found = get(&w, &alice, "/record?profile=alice&q=Alice%27s%20task").await;
+    assert!(found.html.contains(&w.activities.alice_own), "{}", found.html);
+    let bob = sign_in(&w, &w.bob.token).await;
+    let found = get(&w, &bob, "/record?profile=bob&q=alicecontact").await;
+    assert!(found.html.contains("No record you may read matches"), "{}", found.html);
+});

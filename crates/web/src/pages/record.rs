@@ -1,9 +1,10 @@
 //! Record (R-WEB-5): explain and history of one CRM record for one profile
 //! (R-EXPLAIN-1): which rule decided, what the next sync would do, every
-//! change with the values kept and lost. Found by its CRM id for now.
+//! change with the values kept and lost. Found by name, e-mail or subject
+//! (`ops::find_records`) or by its CRM id.
 
 use axum::extract::{Query, State};
-use crmsync_ops::{explain_record, explains_nothing, record_readable};
+use crmsync_ops::{explain_record, explains_nothing, find_records, record_readable};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -18,6 +19,23 @@ pub struct RecordQuery {
     profile: Option<String>,
     #[serde(default)]
     id: Option<String>,
+    /// A name, e-mail or subject to find the record by.
+    #[serde(default)]
+    q: Option<String>,
+}
+
+/// Matches listed at most.
+const FOUND_LISTED: usize = 50;
+
+/// Percent-encodes a query value (names and ids are mostly plain; anything
+/// else is escaped byte by byte).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub async fn page(
@@ -37,13 +55,33 @@ pub async fn page(
                     option value=(p.name) selected[Some(p.name.as_str()) == chosen] { (p.name) }
                 }
             }
-            label for="id" { "CRM record id" }
-            input id="id" name="id" type="text" value=(id.unwrap_or("")) required;
-            p { button type="submit" { "Explain" } }
+            label for="q" { "Name, e-mail or subject" }
+            input id="q" name="q" type="text" value=(q.q.as_deref().unwrap_or(""));
+            label for="id" { "or the CRM record id" }
+            input id="id" name="id" type="text" value=(id.unwrap_or(""));
+            p { button type="submit" { "Find" } }
         }
     };
-    let (Some(id), Some(profile)) = (id, chosen) else {
+    let Some(profile) = chosen else {
         return Ok(layout::page("Record", Some(&who), form));
+    };
+    let Some(id) = id else {
+        let Some(text) = q.q.as_deref().filter(|t| !t.trim().is_empty()) else {
+            return Ok(layout::page("Record", Some(&who), form));
+        };
+        // Only records this user may read are searched (R-PERM-2).
+        let found = find_records(&state.store, &who.actor(), text, FOUND_LISTED).await?;
+        let body = html! {
+            (form)
+            h2 { "Found" }
+            @if found.is_empty() { p { "No record you may read matches." } }
+            ul.found {
+                @for f in &found {
+                    li { a href=(format!("/record?profile={}&id={}", encode(profile), encode(&f.id))) { (f.label) } " (" (f.kind) ")" }
+                }
+            }
+        };
+        return Ok(layout::page("Record", Some(&who), body));
     };
     let info = visible_profile(&state, &who, profile).await?;
     if !issued_text(id) {
