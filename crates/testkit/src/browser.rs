@@ -2,6 +2,7 @@
 //! `chromium` and `chromium-driver`), for the dashboard's end-to-end tests.
 //! Missing binaries fail the test with what to install; they never skip it.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -56,7 +57,10 @@ impl Browser {
         let screenshots = screenshots.into();
         std::fs::create_dir_all(&screenshots).expect("the screenshot folder");
         let port = free_port();
+        // Its own process group, which the Chromium it starts joins: a test
+        // that panics before `close` still ends the browser on drop.
         let driver = Command::new(&chromedriver)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -126,6 +130,11 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The whole group: chromedriver and the Chromium it started.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
