@@ -29,6 +29,14 @@ if [ ! -x /usr/sbin/dovecot ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
 fi
 
+# Chromium and its WebDriver (Debian's chromium, chromium-driver) for the
+# dashboard's end-to-end test; it starts its own headless browser.
+if { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; } \
+  && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 # PostgreSQL: the machine kind runs one at 127.0.0.1:5432; start it if it is down.
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   if command -v pg_ctlcluster >/dev/null 2>&1; then

@@ -27,10 +27,13 @@ async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     let catalog = serving_catalog(ctx, &store).await?;
     let mut state = AppState::new(store.clone())
         .with_max_body_bytes(ctx.config.server.max_body_bytes as usize)
+        .with_secure_cookies(ctx.config.server.secure_cookies)
         .with_catalog(catalog)
         .with_default_pull_interval_secs(ctx.config.scheduler.default_pull_interval_secs);
     tracing::info!(%listen, "crmsync API listening");
-    eprintln!("crmsync API on http://{listen}/api/v1 (OpenAPI: /api/v1/openapi.json); Ctrl-C stops");
+    eprintln!(
+        "crmsync API on http://{listen}/api/v1 (OpenAPI: /api/v1/openapi.json), dashboard on http://{listen}/; Ctrl-C stops"
+    );
     // The scheduler runs beside the API (R-SCHED-1/2/3); /metrics and /readyz with it.
     let metrics = crmsync_service::Metrics::new();
     let stop = Stop::on_signal();

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub listen: String,
     /// Largest request body the API accepts; larger ones get 413.
     pub max_body_bytes: u64,
+    /// Mark the dashboard's cookies `Secure` (R-WEB-1): set it when users
+    /// reach the server over HTTPS (a TLS-terminating reverse proxy).
+    pub secure_cookies: bool,
 }
 
 /// The API's request body limit unless configured (R-API-11): room for a
@@ -52,6 +55,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            secure_cookies: false,
         }
     }
 }

@@ -18,6 +18,14 @@ pub struct ProfileInfo {
     pub user_id: String,
 }
 
+impl ProfileInfo {
+    /// R-OPS-2: an admin may see and operate any profile, a user only the
+    /// profiles that sync for them. The API and the dashboard both ask this.
+    pub fn visible_to(&self, actor: &crmsync_model::Actor) -> bool {
+        actor.is_admin() || self.user_id == actor.user_id
+    }
+}
+
 /// Why a profile could not be made ready to run.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {

@@ -10,25 +10,29 @@
 //! resolving a conflict) live in `crmsync_sync::ops` and are re-exported
 //! here, so callers need this crate only.
 
+pub mod access;
 pub mod catalog_directory;
 pub mod conflicts;
 pub mod directory;
 pub mod duplicates;
 pub mod duplicates_resolve;
 pub mod failure;
+pub mod find;
 pub mod removed;
 pub mod reset;
 pub mod status;
 
+pub use access::record_readable;
 pub use catalog_directory::CatalogDirectory;
 pub use conflicts::ConflictView;
 pub use directory::{ProfileDirectory, ProfileError, ProfileInfo, ProfileSource};
 pub use duplicates::{CollectionDuplicates, DuplicatesReport};
 pub use duplicates_resolve::{DuplicatesResolution, ResolveDuplicatesError};
 pub use failure::{explains_nothing, what_to_do};
+pub use find::{FoundRecord, find_records};
 pub use removed::RemovedByUser;
 pub use reset::{ResetReport, check_collection};
-pub use status::{ProfileStatus, RunView, ScheduleView, profile_status};
+pub use status::{Health, ProfileStatus, RunView, ScheduleView, profile_status};
 
 pub use crmsync_store::ScheduleState;
 pub use crmsync_store::status::RunState;

@@ -226,6 +226,69 @@ pub async fn profile_status(
     })
 }
 
+/// A profile's state in one word, as the dashboard shows it (R-WEB-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Its last finished run succeeded (or it is running now).
+    Ok,
+    /// The mass-delete guard held its last run (R-SAFE-3): a choice is needed.
+    Held,
+    /// Its last run failed (or the scheduler marked it failing, R-SVC-2).
+    Failing,
+    /// Disabled: no scheduled run happens.
+    Paused,
+    /// It never ran.
+    NotRunYet,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Held => "held",
+            Health::Failing => "failing",
+            Health::Paused => "paused",
+            Health::NotRunYet => "not run yet",
+        }
+    }
+}
+
+impl ProfileStatus {
+    /// Paused wins (nothing runs), then failing, then held.
+    pub fn health(&self) -> Health {
+        let schedule = self.schedule.as_ref();
+        if schedule.is_some_and(|s| !s.enabled) {
+            return Health::Paused;
+        }
+        if self.failing.is_some() || schedule.is_some_and(|s| s.state == ScheduleState::Failing) {
+            return Health::Failing;
+        }
+        match &self.last_run {
+            None => Health::NotRunYet,
+            Some(r) if r.outcome == RunState::Guarded => Health::Held,
+            Some(_) => Health::Ok,
+        }
+    }
+
+    /// The last run's counts in words ("contacts: 3 groupware create, …").
+    pub fn last_run_summary(&self) -> Option<String> {
+        self.last_run.as_ref().and_then(|r| counts_line(&r.counts))
+    }
+
+    /// The collections the mass-delete guard held in the last run (R-SAFE-3),
+    /// each one a candidate for a reset.
+    pub fn held_collections(&self) -> Vec<String> {
+        let Some(per) = self.last_run.as_ref().and_then(|r| r.counts.as_object()) else {
+            return Vec::new();
+        };
+        per.iter()
+            .filter(|(_, c)| c.get(crmsync_sync::HELD_COUNT).is_some())
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+}
+
 fn when(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

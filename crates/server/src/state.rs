@@ -24,6 +24,8 @@ pub struct AppState {
     pub profiles: Option<crate::sync::ProfileSource>,
     /// The stored profiles of `/profiles` and the push routes.
     pub service: ServiceState,
+    /// The dashboard's cookies are `Secure` (R-WEB-1): it is reached over TLS.
+    pub secure_cookies: bool,
 }
 
 /// The server-mode parts the profile routes use.
@@ -67,11 +69,18 @@ impl AppState {
             store,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             profiles: None,
+            secure_cookies: false,
         }
     }
 
     pub fn with_max_body_bytes(mut self, max_body_bytes: usize) -> Self {
         self.max_body_bytes = max_body_bytes;
+        self
+    }
+
+    /// Marks the dashboard's cookies `Secure` (served behind TLS).
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
         self
     }
 

@@ -43,6 +43,7 @@ pub mod status;
 mod sync_flags;
 mod tombstone;
 mod users;
+mod web_sessions;
 
 pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Store};
@@ -59,3 +60,4 @@ pub use profiles::{
 pub use signal::{CHANNEL as CHANGE_CHANNEL, ChangeEvents};
 pub use tombstone::Tombstone;
 pub use users::{TOKEN_PREFIX, hash_token};
+pub use web_sessions::{NewWebSession, WebSession};

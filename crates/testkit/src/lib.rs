@@ -14,12 +14,17 @@
 //!   [`MailClient`], a user's mail client (Python `imaplib`) that places,
 //!   moves, tags and expunges messages in it.
 //!
+//! - [`Browser`] (feature `browser`): a real headless Chromium over
+//!   WebDriver, for the dashboard's end-to-end tests.
+//!
 //! Nothing here is for production: the crate is `publish = false`, a
 //! dev-dependency everywhere but in `crmsync-bench` (a measuring tool).
 //! Without features it depends on none of crmsync's crates, so any crate's
 //! tests can use it; feature `dav` adds the DAV connector's config for a
 //! [`Peer`], feature `graph` the Graph connector's for the [`GraphServer`].
 
+#[cfg(feature = "browser")]
+mod browser;
 mod canned;
 mod counters;
 mod database;
@@ -36,6 +41,8 @@ mod proxy;
 mod raw;
 mod relay;
 
+#[cfg(feature = "browser")]
+pub use browser::Browser;
 pub use canned::{CannedServer, SeenRequest};
 pub use counters::FaultCounters;
 pub use database::{

@@ -9,6 +9,7 @@ mod workers_support;
 mod abuse;
 mod api_contract;
 mod collections;
+mod dashboard_browser;
 mod demo;
 mod failure_messages;
 mod graph_profile;

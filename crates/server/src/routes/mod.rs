@@ -120,16 +120,32 @@ async fn route_not_found() -> ApiError {
     ApiError::RouteNotFound
 }
 
-/// The whole HTTP API, ready to serve.
+/// The dashboard's view of this server's state: same store, profiles,
+/// catalog and clock as the API.
+fn web_state(state: &AppState) -> crmsync_web::WebState {
+    crmsync_web::WebState {
+        store: state.store.clone(),
+        profiles: state.profiles.clone(),
+        catalog: state.service.catalog.clone(),
+        clock: state.service.clock.clone(),
+        secure_cookies: state.secure_cookies,
+        session_ttl: crmsync_web::DEFAULT_SESSION_TTL,
+    }
+}
+
+/// The whole HTTP API and the dashboard, ready to serve.
 pub fn router(state: AppState) -> Router {
     let (routes, document) = routes_and_document(&state);
-    routes
+    let api = routes
         .fallback(route_not_found)
         .layer(Extension(Document(Arc::new(document))))
         // Axum's own limit on buffered bodies; `JsonBody` turns a hit into our 413.
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
         // Inside the trace, so refused requests are traced too (R-API-1, R-API-14).
-        .layer(axum::middleware::from_fn(crate::request_guard::guard))
+        .layer(axum::middleware::from_fn(crate::request_guard::guard));
+    // The dashboard's HTML pages sit beside the API, outside its JSON error
+    // rewrite; an unknown path still gets the API's 404.
+    api.merge(crmsync_web::router(web_state(&state)))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Method and path only: headers (Authorization!) and query strings stay out of logs.
             tracing::info_span!("http", method = %req.method(), path = %traced_path(req.uri().path()), user_id = tracing::field::Empty)

@@ -15,7 +15,7 @@ pub fn source(state: &AppState) -> Result<&ProfileSource, ApiError> {
 }
 
 pub fn may_see(caller: &Caller, info: &ProfileInfo) -> bool {
-    caller.is_admin() || info.user_id == caller.id()
+    info.visible_to(&caller.actor())
 }
 
 /// The profiles the caller may see, by name.

@@ -7,9 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
-use crmsync_model::{ActivityFields, ContactFields, Record};
 use crmsync_service::{MANUAL_LEASE, ServiceError, manual_worker_id, retry_after_secs, run_holding_lease};
-use crmsync_store::{Entity, StoreError};
 use crmsync_sync::{RunOptions, run_profile};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -47,26 +45,6 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> Result<Jso
     Ok(Json(out))
 }
 
-/// Whether `actor` may read the CRM record `id`; `None` when no such record
-/// exists now (deleted or never was).
-async fn readable(state: &AppState, caller: &Caller, id: &str) -> Result<Option<bool>, ApiError> {
-    use crmsync_model::Access;
-    async fn one<F: Entity>(state: &AppState, caller: &Caller, id: &str) -> Result<Option<bool>, ApiError>
-    where
-        Record<F>: Access,
-    {
-        match state.store.records().get::<F>(id).await {
-            Ok(r) => Ok(Some(r.readable_by(&caller.actor()))),
-            Err(StoreError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(from_store(e)),
-        }
-    }
-    match one::<ContactFields>(state, caller, id).await? {
-        Some(r) => Ok(Some(r)),
-        None => one::<ActivityFields>(state, caller, id).await,
-    }
-}
-
 /// R-EXPLAIN-1: whether the record syncs for this profile, which filter, rule
 /// and policy decided, what the next sync would do, and its history.
 #[utoipa::path(get, path = "/api/v1/sync/profiles/{name}/explain/{record_id}", operation_id = "explainSyncRecord", tag = "sync",
@@ -86,7 +64,12 @@ pub async fn explain(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let info = visible_profile(&state, &caller, &name).await?;
     // A user learns nothing about records they may not read (R-API-2).
-    if !caller.is_admin() && readable(&state, &caller, &record_id).await? == Some(false) {
+    if !caller.is_admin()
+        && crate::sync::record_readable(&state.store, &caller.actor(), &record_id)
+            .await
+            .map_err(from_store)?
+            == Some(false)
+    {
         return Err(ApiError::NotFound("record"));
     }
     let profile = ready(&state, &info).await?;

@@ -5,6 +5,7 @@
 mod common;
 
 mod behaviour;
+mod dashboard;
 mod hardening;
 mod logging;
 mod manual_run_lease;

@@ -16,8 +16,8 @@ use crmsync_vdir::{VdirConfig, VdirConnector};
 use serde_json::{Value, json};
 
 /// alice's and bob's profiles, each on its own vdir folder.
-struct TestProfiles {
-    profiles: Vec<(ProfileInfo, PathBuf)>,
+pub(crate) struct TestProfiles {
+    pub(crate) profiles: Vec<(ProfileInfo, PathBuf)>,
 }
 
 #[async_trait::async_trait]
@@ -52,6 +52,13 @@ impl ProfileDirectory for TestProfiles {
 /// The harness's world, its router serving alice's and bob's profiles.
 async fn world_with_profiles() -> World {
     let mut w = World::new().await;
+    let state = AppState::new(w.store.clone()).with_profiles(vdir_profiles(&w));
+    w.app = router(state);
+    w
+}
+
+/// alice's and bob's profiles, each on a vdir folder in the world's directory.
+pub(crate) fn vdir_profiles(w: &World) -> Arc<TestProfiles> {
     let mut profiles = Vec::new();
     for (name, id) in [("alice", w.alice.id.clone()), ("bob", w.bob.id.clone())] {
         let root = w._dir.path().join("mailboxes").join(name);
@@ -64,9 +71,7 @@ async fn world_with_profiles() -> World {
             root,
         ));
     }
-    let state = AppState::new(w.store.clone()).with_profiles(Arc::new(TestProfiles { profiles }));
-    w.app = router(state);
-    w
+    Arc::new(TestProfiles { profiles })
 }
 
 fn contacts_dir(w: &World, profile: &str) -> PathBuf {
@@ -286,7 +291,7 @@ async fn r_reset_1_reset_route_forgets_pairs_and_the_next_run_re_pairs_without_d
     assert_eq!(bad.error_field(), Some("collection"));
 }
 
-fn conflict_on(pair: &crmsync_store::status::PairRow) -> ConflictRow {
+pub(crate) fn conflict_on(pair: &crmsync_store::status::PairRow) -> ConflictRow {
     let fields = json!([{"key": "last_name", "base": "Old", "crm": "Crm", "groupware": "Groupware"}]);
     ConflictRow {
         id: "conflict-1".into(),

@@ -247,7 +247,7 @@ async fn moved_pairs_ask_for_reset(kind: PeerKind) {
         collection: Some("contacts".into()),
         ..Default::default()
     };
-    assert_eq!(reset(&w.store, "alice", &scope).await.unwrap(), 1);
+    assert_eq!(reset(&w.store.sync_state(), "alice", &scope).await.unwrap(), 1);
     let report = w.sync().await;
     assert_eq!(applied(&report, "contacts", "groupware create"), 1, "{report}");
     let cards = bodies(&w, &own.book).await;

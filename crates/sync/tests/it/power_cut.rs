@@ -155,7 +155,7 @@ async fn r_vdir_11_power_cut_mid_batch_loses_only_unsynced_renames_and_a_rerun_c
     let root = world.dir.path().join("mailbox");
     let (tx, cut) = oneshot::channel();
     let power_cut = Arc::new(PowerCut {
-        inner: VdirConnector::open(&VdirConfig { root: root.clone() }).unwrap(),
+        inner: VdirConnector::open(&VdirConfig::new(root.clone())).unwrap(),
         root,
         power: Mutex::new(Power {
             cut_signal: Some(tx),

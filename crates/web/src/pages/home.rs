@@ -1,0 +1,125 @@
+//! Home (R-WEB-3): the user's profiles (an admin's: all) with their state,
+//! last and next run, what waits for them, and for a failing or held
+//! profile the cause and the fix with the button that applies it.
+
+use axum::extract::State;
+use crmsync_ops::{Health, ProfileStatus, ScheduleView, profile_status};
+use maud::{Markup, html};
+
+use crate::WebState;
+use crate::error::WebError;
+use crate::pages::{layout, visible};
+use crate::session::SignedIn;
+
+pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup, WebError> {
+    let mut statuses = Vec::new();
+    for p in visible(&state, &who).await? {
+        let mut status = profile_status(&state.store, &p.name, Some(&p.user_id)).await?;
+        let stored = state.catalog.view(&p.name).await.map_err(|e| WebError::Failed {
+            transient: true,
+            message: e.to_string(),
+        })?;
+        status.schedule = stored.as_ref().map(ScheduleView::from);
+        statuses.push(status);
+    }
+    let body = html! {
+        h1 { "Sync profiles" }
+        @if statuses.is_empty() {
+            p { "You have no sync profiles yet. An administrator creates them (" code { "POST /api/v1/profiles" } ")." }
+        }
+        @for s in &statuses { (profile(&who, s)) }
+    };
+    Ok(layout::page("Sync profiles", Some(&who), body))
+}
+
+fn profile(who: &SignedIn, s: &ProfileStatus) -> Markup {
+    let health = s.health();
+    let id = format!("profile-{}", s.profile);
+    html! {
+        section.profile id=(id) aria-labelledby=(format!("{id}-name")) {
+            h2 id=(format!("{id}-name")) {
+                (s.profile) " "
+                span class=(format!("state state-{}", health.as_str().replace(' ', "-"))) data-state=(health.as_str()) {
+                    (health.as_str())
+                }
+            }
+            dl {
+                @if who.actor().is_admin() { @if let Some(u) = &s.user_id { dt { "User" } dd { (u) } } }
+                dt { "Last run" }
+                dd {
+                    @match &s.last_run {
+                        Some(r) => {
+                            (r.outcome.to_string()) ", "
+                            (r.finished_at.map(layout::when).unwrap_or_else(|| format!("started {}", layout::when(r.started_at))))
+                            @if let Some(summary) = s.last_run_summary() { br; (summary) }
+                        }
+                        None => { "never" }
+                    }
+                }
+                @if let Some(sched) = &s.schedule {
+                    dt { "Next run" }
+                    dd {
+                        @if !sched.enabled { "none (paused)" }
+                        @else if let Some(w) = &sched.running_on { "running now on " (w) }
+                        @else { (layout::when(sched.next_run_at)) }
+                    }
+                    dt { "Push" } dd { @if sched.push && sched.enabled { "on" } @else { "off" } }
+                }
+                dt { "Open conflicts" }
+                dd {
+                    @if s.open_conflicts > 0 { a href=(format!("/conflicts#in-{}", s.profile)) { (s.open_conflicts) } }
+                    @else { "0" }
+                }
+                dt { "Quarantined items" } dd { (s.quarantined.len()) }
+                dt { "Duplicate groups" } dd { (s.duplicate_groups) }
+                dt { "Removed by the user" } dd { (s.removed_by_user.len()) }
+            }
+            (fix(who, s, health))
+        }
+    }
+}
+
+/// The cause and the fix in words, with the buttons that do it.
+fn fix(who: &SignedIn, s: &ProfileStatus, health: Health) -> Markup {
+    let name = &s.profile;
+    let run_now = html! {
+        form method="post" action=(format!("/profiles/{name}/run")) {
+            (layout::csrf_field(who))
+            button.primary type="submit" { "Run now" }
+        }
+    };
+    html! {
+        @match health {
+            Health::Failing => {
+                div.fix role="status" {
+                    p { strong { "Cause: " } (s.failing.as_deref()
+                        .or(s.schedule.as_ref().and_then(|x| x.state_reason.as_deref()))
+                        .unwrap_or("the last runs failed")) }
+                    p { "Fix: correct what the message names (password, server address, collection), then run it now to check." }
+                }
+                div.actions { (run_now) }
+            }
+            Health::Held => {
+                div.fix role="status" {
+                    p { strong { "Cause: " } "the mass-delete guard (R-SAFE-3) held the last run: it would have deleted many items at once." }
+                    p { "Fix: if one side lost its items by mistake, reset the collection: the pairs are forgotten (never data) and the next run re-creates what is missing, without duplicates. Only if the deletions are wanted, confirm them." }
+                }
+                div.actions {
+                    @for c in s.held_collections() {
+                        form method="post" action=(format!("/profiles/{name}/reset")) {
+                            (layout::csrf_field(who))
+                            input type="hidden" name="collection" value=(c);
+                            button.primary type="submit" { "Reset " (c) }
+                        }
+                    }
+                    form method="post" action=(format!("/profiles/{name}/run")) {
+                        (layout::csrf_field(who))
+                        input type="hidden" name="confirm_mass_delete" value="true";
+                        button type="submit" { "Confirm mass delete" }
+                    }
+                }
+            }
+            _ => { div.actions { (run_now) } }
+        }
+    }
+}

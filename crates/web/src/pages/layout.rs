@@ -1,0 +1,48 @@
+//! The frame of every page: skip link, navigation, sign-out, one stylesheet.
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::session::{CSRF_FIELD, SignedIn};
+
+pub fn page(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · crmsync" }
+                link rel="stylesheet" href="/assets/style.css";
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header {
+                    strong { "crmsync" }
+                    @if let Some(who) = who {
+                        nav aria-label="Main" {
+                            a href="/" { "Profiles" }
+                            a href="/conflicts" { "Conflicts" }
+                            a href="/record" { "Record" }
+                        }
+                        form method="post" action="/sign-out" {
+                            (csrf_field(who))
+                            span { "Signed in as " (who.user.fields.name) " " }
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                main id="main" tabindex="-1" { (body) }
+            }
+        }
+    }
+}
+
+/// The hidden CSRF field every form of a signed-in page carries (R-WEB-2).
+pub fn csrf_field(who: &SignedIn) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(who.csrf); }
+}
+
+/// A time as the pages show it.
+pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

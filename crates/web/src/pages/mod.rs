@@ -1,0 +1,68 @@
+//! One module per page; `layout` is the frame they share.
+
+pub mod actions;
+pub mod conflicts;
+pub mod home;
+pub mod layout;
+pub mod record;
+pub mod sign_in;
+
+use crmsync_ops::{ProfileInfo, ProfileSource};
+
+use crate::WebState;
+use crate::error::WebError;
+use crate::session::SignedIn;
+
+/// The profile source, or none at all (a server without profiles).
+fn source(state: &WebState) -> Option<&ProfileSource> {
+    state.profiles.as_ref()
+}
+
+fn directory_error(e: crmsync_ops::ProfileError) -> WebError {
+    WebError::Failed {
+        transient: e.is_transient(),
+        message: e.to_string(),
+    }
+}
+
+/// The profiles the signed-in user may see (R-OPS-2: admin all, user own).
+pub async fn visible(state: &WebState, who: &SignedIn) -> Result<Vec<ProfileInfo>, WebError> {
+    let Some(source) = source(state) else {
+        return Ok(Vec::new());
+    };
+    let actor = who.actor();
+    Ok(source
+        .profiles()
+        .await
+        .map_err(directory_error)?
+        .into_iter()
+        .filter(|p| p.visible_to(&actor))
+        .collect())
+}
+
+/// No id or name crmsync issues holds a control character (NUL, newline):
+/// such text is "not found" before it reaches the store, which on
+/// PostgreSQL could not even compare it (as the API does, R-API-14).
+pub fn issued_text(s: &str) -> bool {
+    !s.chars().any(char::is_control)
+}
+
+/// The named profile when the user may see it; another user's is "not found".
+pub async fn visible_profile(state: &WebState, who: &SignedIn, name: &str) -> Result<ProfileInfo, WebError> {
+    if !issued_text(name) {
+        return Err(WebError::NotFound("sync profile"));
+    }
+    let source = source(state).ok_or(WebError::NotFound("sync profile"))?;
+    source
+        .profile(name)
+        .await
+        .map_err(directory_error)?
+        .filter(|p| p.visible_to(&who.actor()))
+        .ok_or(WebError::NotFound("sync profile"))
+}
+
+/// The profile ready to run (its connector opened).
+pub async fn ready(state: &WebState, info: &ProfileInfo) -> Result<crmsync_sync::SyncProfile, WebError> {
+    let source = source(state).ok_or(WebError::NotFound("sync profile"))?;
+    source.sync_profile(&info.name).await.map_err(directory_error)
+}
