@@ -6,10 +6,10 @@
 
 use crmsync_connector::{Collection, CollectionKind};
 use crmsync_engine::EntityClass;
-use crate::stores::RunStores;
 
 use crate::SyncError;
 use crate::profile::{SyncProfile, collection_kind, collection_name};
+use crate::stores::RunStores;
 
 /// How a collection answers to a chosen name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

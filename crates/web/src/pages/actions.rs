@@ -108,7 +108,9 @@ pub async fn reset(
         collection: Some(collection.clone()),
         record_id: None,
     };
-    let forgotten = reset_pairs(&state.store, &info.name, &scope).await.map_err(from_sync)?;
+    let forgotten = reset_pairs(&state.store.sync_state(), &info.name, &scope)
+        .await
+        .map_err(from_sync)?;
     Ok(done(
         &posted.signed_in,
         &format!("Reset {} of {}", collection, info.name),

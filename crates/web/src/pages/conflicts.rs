@@ -4,6 +4,7 @@
 
 use axum::extract::{Path, State};
 use crmsync_ops::{ConflictChoice, ConflictView, resolve_conflict};
+use crmsync_store::status::ConflictResolution;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -99,11 +100,11 @@ pub async fn resolve(
     if conflict.resolved_at.is_some() {
         return Err(WebError::Conflict(format!(
             "this conflict is already resolved ({}); nothing was changed",
-            conflict.resolution.as_deref().unwrap_or("?")
+            conflict.resolution.map_or("?", ConflictResolution::as_str)
         )));
     }
     let choice: ConflictChoice = posted.fields.take.parse().map_err(WebError::BadForm)?;
-    resolve_conflict(&state.store, &id, &choice)
+    resolve_conflict(&state.store.sync_state(), &id, &choice)
         .await
         .map_err(|e| WebError::Failed {
             transient: false,

@@ -14,7 +14,7 @@ use crate::session::SignedIn;
 pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup, WebError> {
     let mut statuses = Vec::new();
     for p in visible(&state, &who).await? {
-        let mut status = profile_status(&state.store, &p.name, Some(&p.user_id)).await?;
+        let mut status = profile_status(&state.store.sync_state(), &p.name, Some(&p.user_id)).await?;
         let stored = state.catalog.view(&p.name).await.map_err(|e| WebError::Failed {
             transient: true,
             message: e.to_string(),
