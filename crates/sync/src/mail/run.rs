@@ -208,6 +208,7 @@ impl FolderPass<'_> {
         let mut candidates = Vec::new();
         let mut untrack = Vec::new();
         let mut unmarked = Vec::new();
+        let mut seen_marked = Vec::new();
         for m in &poll.changed {
             let here = tracked.at(folder, validity, m.uid).filter(|r| r.tracked);
             let trigger = if is_tracking_folder {
@@ -226,6 +227,9 @@ impl FolderPass<'_> {
                 (_, Some(row)) if !row.marked && !m.has(&t.tracked_keyword) => {
                     unmarked.push((row.message_key.clone(), m.modseq));
                 }
+                // The keyword was set but the run ended before it recorded
+                // that (a crash between STORE and the status write): record it.
+                (_, Some(row)) if !row.marked => seen_marked.push(row.message_key.clone()),
                 _ => {}
             }
         }
@@ -261,6 +265,12 @@ impl FolderPass<'_> {
             for (key, modseq) in unmarked {
                 if let Some(row) = tracked.by_key.get_mut(&key) {
                     self.mark(folder, modseq, row).await?;
+                }
+            }
+            for key in seen_marked {
+                if let Some(row) = tracked.by_key.get_mut(&key) {
+                    row.marked = true;
+                    self.store.sync_state().save_tracked_mail(self.profile, row).await?;
                 }
             }
         }
