@@ -39,12 +39,7 @@ impl Template {
         store.migrate().await?;
         let (user, _token) = store
             .records()
-            .create_user(UserFields {
-                name: "alice".into(),
-                email: Some("alice@example.com".into()),
-                role: Role::User,
-                active: true,
-            })
+            .create_user(UserFields::active_user("alice", "alice@example.com"))
             .await?;
         let user_id = user.meta.id.clone();
         data::seed_contacts(&store, &user_id, contacts).await?;

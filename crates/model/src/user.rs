@@ -43,6 +43,19 @@ pub struct UserFields {
     pub active: bool,
 }
 
+impl UserFields {
+    /// An active user with the ordinary `User` role: what most callers (the
+    /// demo, tests, benches) create.
+    pub fn active_user(name: impl Into<String>, email: impl Into<String>) -> UserFields {
+        UserFields {
+            name: name.into(),
+            email: Some(email.into()),
+            role: Role::User,
+            active: true,
+        }
+    }
+}
+
 impl Validate for UserFields {
     fn validate(&self) -> Result<(), ValidationError> {
         check_name("name", &self.name)?;

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use crmsync_connector::Connector;
 use crmsync_dav::{DavConfig, DavConnector};
-use crmsync_model::{ContactFields, Role, UserFields};
+use crmsync_model::{ContactFields, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use crmsync_testkit::{Peer, PeerKind};
 use serde_json::Value;
@@ -206,12 +206,7 @@ async fn seed(dir: &Path, n: usize) -> (PathBuf, String) {
     store.migrate().await.unwrap();
     let (user, _token) = store
         .records()
-        .create_user(UserFields {
-            name: "alice".into(),
-            email: Some("alice@example.com".into()),
-            role: Role::User,
-            active: true,
-        })
+        .create_user(UserFields::active_user("alice", "alice@example.com"))
         .await
         .unwrap();
     for i in 0..n {

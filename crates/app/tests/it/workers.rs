@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use crmsync_model::{Contact, ContactFields, Role, UserFields};
+use crmsync_model::{Contact, ContactFields, UserFields};
 use crmsync_store::Store;
 use crmsync_store::status::{RunRow, RunState};
 use workers_support::database::{RunHold, TestDatabase};
@@ -55,12 +55,10 @@ async fn seed(store: &Store, db_url: &str, dir: &Path, setup: &Setup) -> (PathBu
     for i in 0..setup.profiles {
         let (user, _token) = store
             .records()
-            .create_user(UserFields {
-                name: format!("user{i:02}"),
-                email: Some(format!("user{i:02}@example.com")),
-                role: Role::User,
-                active: true,
-            })
+            .create_user(UserFields::active_user(
+                format!("user{i:02}"),
+                format!("user{i:02}@example.com"),
+            ))
             .await
             .expect("create user");
         let contact = store

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use crmsync_config::SchedulerConfig;
-use crmsync_model::{Contact, Role, UserFields};
+use crmsync_model::{Contact, UserFields};
 use crmsync_server::AppState;
 use crmsync_service::{
     ConnectorSpec, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, RunResult,
@@ -42,12 +42,7 @@ pub async fn run(edits: usize, report: &mut Report) -> Result<(), BenchError> {
     store.migrate().await?;
     let (user, token) = store
         .records()
-        .create_user(UserFields {
-            name: "alice".into(),
-            email: Some("alice@example.com".into()),
-            role: Role::User,
-            active: true,
-        })
+        .create_user(UserFields::active_user("alice", "alice@example.com"))
         .await?;
     let mut contacts: Vec<Contact> = Vec::with_capacity(CONTACTS);
     for i in 0..CONTACTS {

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use crmsync_config::SchedulerConfig;
-use crmsync_model::{Role, UserFields};
+use crmsync_model::UserFields;
 use crmsync_service::{
     ConnectorSpec, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, Scheduler,
     SchedulerParts, SchedulerSettings, SystemClock,
@@ -142,12 +142,10 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
         let name = format!("scale-{p:04}");
         let (user, _token) = store
             .records()
-            .create_user(UserFields {
-                name: format!("user{p}"),
-                email: Some(format!("user{p}@example.com")),
-                role: Role::User,
-                active: true,
-            })
+            .create_user(UserFields::active_user(
+                format!("user{p}"),
+                format!("user{p}@example.com"),
+            ))
             .await?;
         for c in 0..CONTACTS_PER_PROFILE {
             store

@@ -1,16 +1,11 @@
 //! API tokens (R-PERM-2): shown once, stored as a hash, revocable.
 
-use crmsync_model::{Role, UserFields};
+use crmsync_model::UserFields;
 use crmsync_store::{TOKEN_PREFIX, hash_token};
 use sqlx::Row;
 
 store_test!(r_perm_2_token_auth_stores_only_the_hash, |store| {
-    let fields = UserFields {
-        name: "Tok".into(),
-        email: Some("tok@example.org".into()),
-        role: Role::User,
-        active: true,
-    };
+    let fields = UserFields::active_user("Tok", "tok@example.org");
     let (user, token) = store.records().create_user(fields).await.unwrap();
     assert!(token.starts_with(TOKEN_PREFIX));
     assert!(token.len() >= TOKEN_PREFIX.len() + 43, "32 random bytes: {token}");

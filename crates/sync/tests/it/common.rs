@@ -108,12 +108,7 @@ pub async fn crm_with_alice(url: &str) -> (Store, Actor) {
     store.migrate().await.unwrap();
     let (user, _token) = store
         .records()
-        .create_user(UserFields {
-            name: "alice".into(),
-            email: Some("alice@example.com".into()),
-            role: Role::User,
-            active: true,
-        })
+        .create_user(UserFields::active_user("alice", "alice@example.com"))
         .await
         .unwrap();
     let actor = Actor {

@@ -32,12 +32,7 @@ impl Mailbox {
         let peer = Peer::start(PeerKind::Radicale);
         let (user, _) = store
             .records()
-            .create_user(UserFields {
-                name: name.into(),
-                email: Some(format!("{name}@example.com")),
-                role: Role::User,
-                active: true,
-            })
+            .create_user(UserFields::active_user(name, format!("{name}@example.com")))
             .await
             .unwrap();
         let actor = Actor {

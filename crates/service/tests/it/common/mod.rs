@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use crmsync_model::{
     Activity, ActivityFields, ActivityKind, Contact, ContactFields, Participant, ParticipantRole, Party, PartyKind,
-    Role, User, UserFields,
+    User, UserFields,
 };
 use crmsync_service::{
     ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog, ProfileDefinition,
@@ -69,12 +69,7 @@ where
 pub async fn user(store: &Store, name: &str) -> User {
     store
         .records()
-        .create_user(UserFields {
-            name: name.into(),
-            email: Some(format!("{name}@example.com")),
-            role: Role::User,
-            active: true,
-        })
+        .create_user(UserFields::active_user(name, format!("{name}@example.com")))
         .await
         .expect("create user")
         .0

@@ -125,12 +125,7 @@ pub fn subjects(emails: &[Activity]) -> Vec<String> {
 async fn user(store: &Store, name: &str, email: &str) -> Actor {
     let (user, _) = store
         .records()
-        .create_user(UserFields {
-            name: name.into(),
-            email: Some(email.into()),
-            role: Role::User,
-            active: true,
-        })
+        .create_user(UserFields::active_user(name, email))
         .await
         .unwrap();
     Actor {
