@@ -260,6 +260,14 @@ fn pdt_of(m: Moment, style: &TimeStyle) -> PartialDateTime {
 
 /// A time property line (`DTSTART;TZID=Europe/Berlin:20261121T100000`).
 pub(crate) fn time_entry(name: ICalendarProperty, moments: &[Moment], style: &TimeStyle) -> ICalendarEntry {
+    // The later of two instants that share a local time (the hour repeated
+    // at DST end) cannot be written in the zone: a reader takes the earlier
+    // one (RFC 5545 §3.3.5). Such a line is written in UTC, which every
+    // reader reads exactly (R-MAP-19-AMBIGUOUS).
+    let style = match style {
+        TimeStyle::Zoned { tz, .. } if moments.iter().any(|m| !survives_zone(*m, *tz)) => &TimeStyle::Utc,
+        style => style,
+    };
     let all_dates = moments.iter().all(|m| m.is_date());
     let mut params = Vec::new();
     if all_dates {
@@ -278,6 +286,14 @@ pub(crate) fn time_entry(name: ICalendarProperty, moments: &[Moment], style: &Ti
         .map(|m| ICalendarValue::PartialDateTime(Box::new(pdt_of(*m, style))))
         .collect();
     ICalendarEntry { name, params, values }
+}
+
+/// Whether `m`, written as a local time of `tz`, reads back as `m`.
+fn survives_zone(m: Moment, tz: chrono_tz::Tz) -> bool {
+    match m {
+        Moment::Date(_) => true,
+        Moment::Instant(t) => local_to_utc(Tz::Tz(tz), t.with_timezone(&tz).naive_local()) == t,
+    }
 }
 
 pub(crate) fn utc_entry(name: ICalendarProperty, t: DateTime<Utc>) -> ICalendarEntry {
