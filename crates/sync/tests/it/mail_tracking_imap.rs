@@ -669,7 +669,7 @@ async fn r_track_mail_6_a_run_lost_before_the_keyword_was_set_marks_the_message_
     let losing = w.profile(
         "alice-mail",
         &w.alice,
-        std::sync::Arc::new(LoseTheMark(imap.clone())),
+        std::sync::Arc::new(LoseTheMark(imap.clone(), false)),
         MailTracking::default(),
     );
     assert!(w.run(&losing).await.unwrap_err().is_transient());
@@ -685,8 +685,50 @@ async fn r_track_mail_6_a_run_lost_before_the_keyword_was_set_marks_the_message_
     assert!(w.store.sync_state().tracked_mail("alice-mail").await.unwrap()[0].marked);
 }
 
-/// The real connector, except that setting a keyword finds the connection lost.
-struct LoseTheMark(std::sync::Arc<crmsync_imap::ImapConnector>);
+// R-TRACK-MAIL-6: the STORE landed, the answer was lost (as when the
+// process is killed between the two): the next run records the keyword the
+// message already carries instead of leaving the row unmarked for good.
+#[tokio::test]
+async fn r_track_mail_6_a_keyword_set_but_not_recorded_is_recorded_next_time() {
+    let w = MailWorld::new().await;
+    let imap = w.imap("alice", ALICE_PASSWORD);
+    let profile = w.profile("alice-mail", &w.alice, imap.clone(), MailTracking::default());
+    w.run(&profile).await.unwrap();
+    let mail = w.client("alice");
+    let uid = mail.append(
+        "CRM",
+        "",
+        &message(
+            Some("lost-answer@x"),
+            "carla@customer.example",
+            "alice@crm.example",
+            "Lost answer",
+            "",
+            "x",
+        ),
+    );
+    let losing = w.profile(
+        "alice-mail",
+        &w.alice,
+        std::sync::Arc::new(LoseTheMark(imap.clone(), true)),
+        MailTracking::default(),
+    );
+    assert!(w.run(&losing).await.unwrap_err().is_transient());
+    assert!(mail.flags("CRM", uid).iter().any(|f| f == "$CRMTracked"));
+    assert!(!w.store.sync_state().tracked_mail("alice-mail").await.unwrap()[0].marked);
+
+    let report = w.run(&profile).await.unwrap();
+    assert!(
+        w.store.sync_state().tracked_mail("alice-mail").await.unwrap()[0].marked,
+        "the next run records the keyword the message carries: {report:?}"
+    );
+    assert_eq!(w.emails().await.len(), 1);
+}
+
+/// The real connector, except that setting a keyword finds the connection
+/// lost: before the STORE reached the server (`false`) or after it landed,
+/// with the answer lost (`true`).
+struct LoseTheMark(std::sync::Arc<crmsync_imap::ImapConnector>, bool);
 
 #[async_trait::async_trait]
 impl MailSource for LoseTheMark {
@@ -716,11 +758,14 @@ impl MailSource for LoseTheMark {
     }
     async fn add_keyword(
         &self,
-        _folder: &str,
-        _uid: u32,
-        _modseq: Option<u64>,
-        _keyword: &str,
+        folder: &str,
+        uid: u32,
+        modseq: Option<u64>,
+        keyword: &str,
     ) -> Result<crmsync_connector::MarkOutcome, crmsync_connector::ConnectorError> {
+        if self.1 {
+            self.0.add_keyword(folder, uid, modseq, keyword).await?;
+        }
         Err(crmsync_connector::ConnectorError::Unreachable {
             detail: "connection reset (test)".into(),
         })
