@@ -37,6 +37,24 @@ pub async fn guard(req: Request, next: Next) -> Response {
     json_errors(next.run(req).await).await
 }
 
+/// Middleware for the dashboard's pages (R-WEB-6): the same request-line
+/// refusals as the API (414, control characters in the path, NUL in the
+/// query), answered as plain text for a browser rather than as the API's JSON.
+pub async fn guard_uri_only(req: Request, next: Next) -> Response {
+    match check_uri(req.uri()) {
+        Ok(()) => next.run(req).await,
+        Err(err) => (
+            err.status(),
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            )],
+            err.to_string(),
+        )
+            .into_response(),
+    }
+}
+
 fn check_uri(uri: &Uri) -> Result<(), ApiError> {
     let target = uri.path_and_query().map_or("", |pq| pq.as_str());
     if target.len() > MAX_URI_BYTES {

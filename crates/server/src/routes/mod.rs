@@ -145,7 +145,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(crate::request_guard::guard));
     // The dashboard's HTML pages sit beside the API, outside its JSON error
     // rewrite; an unknown path still gets the API's 404.
-    api.merge(crmsync_web::router(web_state(&state)))
+    // The request-line checks still apply to them, answered as plain text.
+    let dashboard =
+        crmsync_web::router(web_state(&state)).layer(axum::middleware::from_fn(crate::request_guard::guard_uri_only));
+    api.merge(dashboard)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // Method and path only: headers (Authorization!) and query strings stay out of logs.
             tracing::info_span!("http", method = %req.method(), path = %traced_path(req.uri().path()), user_id = tracing::field::Empty)

@@ -452,19 +452,27 @@ async fn r_web_4_conflicts_side_by_side_and_take_a_side() {
     assert!(get(&w, &alice, "/conflicts").await.html.contains("No conflict waits"));
 }
 
-// R-WEB-6 with R-API-14: a name or id holding a control character is "not
-// found" on both backends, before the store sees it.
-on_both!(r_web_6_control_characters_in_names_and_ids_are_not_found, |w| {
-    let (w, _clock) = dashboard(w, false);
-    let s = sign_in(&w, &w.alice.token).await;
-    for path in ["/record?profile=alice&id=a%00b", "/record?profile=al%00ice&id=x"] {
-        assert_eq!(get(&w, &s, path).await.status, StatusCode::NOT_FOUND, "{path}");
+// R-WEB-6 with R-API-1 and R-API-14: the dashboard refuses the request
+// lines the API refuses, before any page or the store sees them: a control
+// character in the path or NUL in the query is 400, an overlong URI 414.
+on_both!(
+    r_web_6_control_characters_and_overlong_uris_are_refused_like_the_api,
+    |w| {
+        let (w, _clock) = dashboard(w, false);
+        let s = sign_in(&w, &w.alice.token).await;
+        for path in ["/record?profile=alice&id=a%00b", "/record?profile=al%00ice&id=x"] {
+            assert_eq!(get(&w, &s, path).await.status, StatusCode::BAD_REQUEST, "{path}");
+        }
+        for path in ["/conflicts/c%00d/resolve", "/profiles/al%0Aice/run"] {
+            let page = post(&w, &s, path, &[("csrf", &s.csrf), ("take", "crm")]).await;
+            assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}: {}", page.html);
+        }
+        let long = format!("/record?profile=alice&q={}", "a".repeat(9 * 1024));
+        assert_eq!(get(&w, &s, &long).await.status, StatusCode::URI_TOO_LONG);
+        // An ordinary page still opens.
+        assert_eq!(get(&w, &s, "/record?profile=alice&q=x").await.status, StatusCode::OK);
     }
-    for path in ["/conflicts/c%00d/resolve", "/profiles/al%0Aice/run"] {
-        let page = post(&w, &s, path, &[("csrf", &s.csrf), ("take", "crm")]).await;
-        assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.html);
-    }
-});
+);
 
 // R-WEB-5, R-WEB-6: the record page finds records by name among those the
 // user may read, and links each to its explanation.
