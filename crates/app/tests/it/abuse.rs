@@ -7,36 +7,14 @@
 //! running and healthy.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crmsync_testkit::{CannedServer, free_port};
+use crmsync_testkit::CannedServer;
 use serde_json::{Value, json};
 
-/// 32 bytes, base64: the key that seals stored credentials (R-SVC-7).
-const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+use crate::support::serve::{Serve, ServeSettings};
+
 const PASSWORD: &str = "pw-Heron-5521";
-
-fn crmsync(config: &Path, args: &[&str]) -> std::process::Output {
-    crate::support::crmsync_command()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CRMSYNC_SECURITY_KEY")
-        .output()
-        .expect("run crmsync")
-}
-
-/// `crmsync serve`, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 struct Api {
     client: reqwest::Client,
@@ -82,28 +60,9 @@ impl Api {
     }
 }
 
-async fn wait_healthy(client: &reqwest::Client, base: &str, serve: &mut Serve) {
-    // The deadline only turns a hang into a failure (shared 2-core machine).
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        assert!(serve.0.try_wait().unwrap().is_none(), "crmsync serve exited");
-        if let Ok(reply) = client.get(format!("{base}/healthz")).send().await
-            && reply.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "crmsync serve never became healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_safe_6_hostile_profile_settings_leave_crmsync_serve_running_and_healthy() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     // What a redirect would carry the password to: another loopback origin.
     let eavesdropper = CannedServer::start(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 3)), 404, &[], b"")
         .await
@@ -117,42 +76,18 @@ async fn r_safe_6_hostile_profile_settings_leave_crmsync_serve_running_and_healt
     )
     .await
     .unwrap();
-    let config = dir.path().join("crmsync.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"sqlite://{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n\
-             [security]\nkey = \"{KEY}\"\nallowed_hosts = [\"127.0.0.2\", \"127.0.0.3\"]\n",
-            db = dir.path().join("crm.db").display()
-        ),
-    )
-    .unwrap();
-    assert!(crmsync(&config, &["migrate"]).status.success());
-    let added = crmsync(&config, &["--json", "user", "add", "mallory"]);
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    let added: Value = serde_json::from_slice(&added.stdout).expect("user add --json");
-    let token = added["token"].as_str().expect("a token").to_string();
-
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut serve = Serve(
-        crate::support::crmsync_command()
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env_remove("CRMSYNC_SECURITY_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start crmsync serve"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let settings = ServeSettings {
+        allowed_hosts: &["127.0.0.2", "127.0.0.3"],
+        scheduler: true,
+    };
+    let mut serve = Serve::start(dir.path(), "mallory", settings).await;
+    let port = serve.port;
+    let base = serve.base.clone();
     let api = Api {
         client: reqwest::Client::builder().no_proxy().build().unwrap(),
         base: base.clone(),
-        token,
+        token: serve.token.clone(),
     };
-    wait_healthy(&api.client, &base, &mut serve).await;
 
     // Item 1: numbers that aborted the process are refused, naming the field.
     for (field, connector) in [
@@ -238,10 +173,10 @@ async fn r_safe_6_hostile_profile_settings_leave_crmsync_serve_running_and_healt
     );
 
     // Still up, still answering.
-    wait_healthy(&api.client, &base, &mut serve).await;
+    serve.wait_healthy().await;
     let (status, _) = api.call(reqwest::Method::GET, "/api/v1/profiles", None).await;
     assert_eq!(status, 200);
-    assert!(serve.0.try_wait().unwrap().is_none(), "crmsync serve is still running");
-    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(serve.running(), "crmsync serve is still running");
+    let log = std::fs::read_to_string(&serve.log).unwrap();
     assert!(!log.contains(PASSWORD), "the password reached the log");
 }

@@ -7,35 +7,13 @@
 //! (`dashboard-screenshots/`). Missing browser binaries fail the test.
 
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use crmsync_testkit::{Browser, PASSWORD, Peer, PeerKind, USER, free_port};
+use crmsync_testkit::{Browser, PASSWORD, Peer, PeerKind, USER};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-/// 32 bytes, base64: the key that seals stored credentials (R-SVC-7).
-const KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-
-/// `crmsync serve`, killed when dropped.
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn crmsync(config: &Path, args: &[&str]) -> std::process::Output {
-    crate::support::crmsync_command()
-        .arg("--config")
-        .arg(config)
-        .args(args)
-        .env_remove("CRMSYNC_SECURITY_KEY")
-        .output()
-        .expect("run crmsync")
-}
+use crate::support::serve::{Serve, ServeSettings};
 
 struct Api {
     http: reqwest::Client,
@@ -107,24 +85,6 @@ fn item_url(radicale: &Peer, href: &str) -> String {
     panic!("{href} is not in Radicale's storage");
 }
 
-async fn wait_healthy(http: &reqwest::Client, base: &str, serve: &mut Serve) {
-    // The deadline only turns a hang into a failure (shared 2-core machine).
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
-    loop {
-        assert!(serve.0.try_wait().unwrap().is_none(), "crmsync serve exited");
-        if let Ok(reply) = http.get(format!("{base}/healthz")).send().await
-            && reply.status().is_success()
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < give_up,
-            "crmsync serve never became healthy"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 /// Clicks the submit button with this text inside `scope` (a CSS selector).
 async fn press(browser: &Browser, scope: &str, label: &str) {
     let xpath = format!("//*[@id='{scope}']//button[normalize-space()='{label}']");
@@ -180,45 +140,20 @@ async fn text_of(browser: &Browser, css: &str) -> String {
 async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_on_radicale() {
     let radicale = Peer::start(PeerKind::Radicale);
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = dir.path().join("crmsync.toml");
     // No scheduler: the runs are the ones the test presses.
-    std::fs::write(
-        &config,
-        format!(
-            "[database]\nurl = \"sqlite://{db}\"\n[server]\nlisten = \"127.0.0.1:{port}\"\n\
-             [scheduler]\nenabled = false\n[security]\nkey = \"{KEY}\"\nallowed_hosts = [\"127.0.0.1\"]\n",
-            db = dir.path().join("crm.db").display()
-        ),
-    )
-    .unwrap();
-    assert!(crmsync(&config, &["migrate"]).status.success());
-    let added = crmsync(&config, &["--json", "user", "add", "alice"]);
-    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
-    let added: Value = serde_json::from_slice(&added.stdout).expect("user add --json");
-    let token = added["token"].as_str().expect("a token").to_string();
-
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut serve = Serve(
-        crate::support::crmsync_command()
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env_remove("CRMSYNC_SECURITY_KEY")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start crmsync serve"),
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let settings = ServeSettings {
+        allowed_hosts: &["127.0.0.1"],
+        scheduler: false,
+    };
+    let serve = Serve::start(dir.path(), "alice", settings).await;
+    let token = serve.token.clone();
+    let base = serve.base.clone();
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let api = Api {
         http: http.clone(),
         base: base.clone(),
         token: token.clone(),
     };
-    wait_healthy(&http, &base, &mut serve).await;
 
     // Alice's contact, flagged for her groupware, and her profile on Radicale
     // holding conflicts for a choice (R-EDIT-3 `manual`).

@@ -8,6 +8,7 @@ use std::process::Command;
 pub use crmsync_testkit::free_port;
 
 pub mod demo;
+pub mod serve;
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
