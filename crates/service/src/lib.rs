@@ -39,7 +39,7 @@ pub use definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL, ProfileDefinition, Pr
 pub use error::ServiceError;
 pub use factory::{ConnectorFactory, DefaultConnectorFactory, OneShotConnectorFactory};
 pub use health::readiness;
-pub use manual_run::{MANUAL_LEASE, manual_worker_id, retry_after_secs, run_holding_lease};
+pub use manual_run::{MANUAL_LEASE, manual_worker_id, retry_after_secs, run_holding_lease, run_profile_now};
 pub use metrics::Metrics;
 pub use profile_api::{CreatedProfile, ProfileInput, PushTarget};
 pub use profile_factory::build_sync_profile;

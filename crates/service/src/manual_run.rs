@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crmsync_store::{LeaseTake, Store};
+use crmsync_sync::{RunOptions, RunReport, SyncError, SyncProfile, run_profile};
 
 use crate::clock::Clock;
 use crate::error::ServiceError;
@@ -102,6 +103,23 @@ where
         Err(e) => tracing::warn!(profile, worker, error = %e, "could not give the lease of a manual run back"),
     }
     result
+}
+
+/// A run started by hand (CLI, API, dashboard) as `worker`: `profile`'s run
+/// inside [`run_holding_lease`] with [`MANUAL_LEASE`], writing through the
+/// lease's fence (R-SCHED-4). The outer error is the lease's, the inner one
+/// the run's; each caller words them for its own face.
+pub async fn run_profile_now(
+    store: &Store,
+    clock: &dyn Clock,
+    profile: &SyncProfile,
+    worker: &str,
+    opts: &RunOptions<'_>,
+) -> Result<Result<RunReport, SyncError>, ServiceError> {
+    run_holding_lease(store, clock, &profile.name, worker, MANUAL_LEASE, |store| async move {
+        run_profile(&store, profile, opts).await
+    })
+    .await
 }
 
 /// Seconds a refused caller should wait before trying again: until the

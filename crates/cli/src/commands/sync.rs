@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use crmsync_connector::ConnectorError;
-use crmsync_service::{MANUAL_LEASE, ServiceError, SystemClock, manual_worker_id, run_holding_lease};
+use crmsync_service::{ServiceError, SystemClock, manual_worker_id, run_profile_now};
 use crmsync_store::Store;
 use crmsync_sync::{RunOptions, RunOutcome, RunReport, SyncError, SyncProfile, run_profile};
 
@@ -82,16 +82,7 @@ async fn run_one(
     if dry_run {
         return Ok(Ran::Report(run_profile(store, profile, &opts).await.map_err(fail)?));
     }
-    let leased = run_holding_lease(
-        store,
-        &SystemClock,
-        &profile.name,
-        worker,
-        MANUAL_LEASE,
-        // Writes through the lease's fence (R-SCHED-4).
-        |store| async move { run_profile(&store, profile, &opts).await },
-    )
-    .await;
+    let leased = run_profile_now(store, &SystemClock, profile, worker, &opts).await;
     match leased {
         Ok(result) => Ok(Ran::Report(result.map_err(fail)?)),
         Err(ServiceError::ProfileBusy {

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse as _, Response};
 use chrono::{DateTime, Utc};
-use crmsync_service::{MANUAL_LEASE, ServiceError, manual_worker_id, retry_after_secs, run_holding_lease};
+use crmsync_service::{ServiceError, manual_worker_id, retry_after_secs, run_profile_now};
 use crmsync_sync::{RunOptions, run_profile};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -180,17 +180,7 @@ pub async fn run(
     } else {
         let clock = &*state.service.clock;
         let worker = manual_worker_id("api");
-        match run_holding_lease(
-            &state.store,
-            clock,
-            &info.name,
-            &worker,
-            MANUAL_LEASE,
-            // Writes through the lease's fence (R-SCHED-4).
-            |store| async move { run_profile(&store, &profile, &opts).await },
-        )
-        .await
-        {
+        match run_profile_now(&state.store, clock, &profile, &worker, &opts).await {
             Ok(result) => result,
             Err(ServiceError::ProfileBusy { profile, worker, until }) => {
                 return Ok(busy(&profile, &worker, until, clock.now()));

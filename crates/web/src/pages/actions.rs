@@ -3,8 +3,8 @@
 
 use axum::extract::{Path, State};
 use crmsync_ops::{ResetScope, RunState, check_collection, reset_pairs, what_to_do};
-use crmsync_service::{MANUAL_LEASE, ServiceError, manual_worker_id, run_holding_lease};
-use crmsync_sync::{RunOptions, SyncError, run_profile};
+use crmsync_service::{ServiceError, manual_worker_id, run_profile_now};
+use crmsync_sync::{RunOptions, SyncError};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -56,16 +56,7 @@ pub async fn run_now(
         confirm_mass_delete: posted.fields.confirm_mass_delete.as_deref() == Some("true"),
         ..RunOptions::default()
     };
-    let report = match run_holding_lease(
-        &state.store,
-        &*state.clock,
-        &info.name,
-        &manual_worker_id("web"),
-        MANUAL_LEASE,
-        |store| async move { run_profile(&store, &profile, &opts).await },
-    )
-    .await
-    {
+    let report = match run_profile_now(&state.store, &*state.clock, &profile, &manual_worker_id("web"), &opts).await {
         Ok(result) => result.map_err(from_sync)?,
         Err(e @ ServiceError::ProfileBusy { .. }) => {
             return Err(WebError::Conflict(format!("{e}; nothing was done, try again shortly")));
