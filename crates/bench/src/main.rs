@@ -55,6 +55,10 @@ struct Args {
     /// Skip the scale-out benchmark (it needs PostgreSQL: $CRMSYNC_TEST_POSTGRES_URL).
     #[arg(long)]
     no_postgres: bool,
+    /// Only the IMAP figures (Dovecot): to re-measure them alone; the report
+    /// then holds those rows only, so give it another --out.
+    #[arg(long)]
+    imap_only: bool,
     /// Where criterion wrote the engine benchmarks (`$CARGO_TARGET_DIR/criterion`).
     #[arg(long)]
     criterion_dir: Option<PathBuf>,
@@ -113,6 +117,16 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let memory_n = args.memory_items.unwrap_or(if args.full { 100_000 } else { 5_000 });
     let now = Utc::now();
     let mut report = Report::default();
+
+    if args.imap_only {
+        println!("== imap: {imap_n} messages, {idle_n} IDLE samples (Dovecot)");
+        imap::run(imap_n, idle_n, &mut report).await?;
+        let header = format!(
+            "Written by `bench/run --imap-only` on {} (imap {imap_n} messages + {idle_n} IDLE samples).",
+            now.format("%Y-%m-%d %H:%M UTC")
+        );
+        return write_report(&args.out, &report.markdown(&header));
+    }
 
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");
     engine(&args, &mut report);
@@ -190,11 +204,15 @@ async fn run(args: Args) -> Result<(), BenchError> {
         args.scale_profiles,
         if args.full { ", --full" } else { "" }
     );
-    std::fs::write(&args.out, report.markdown(&header)).map_err(|e| BenchError::Io {
-        doing: format!("writing {}", args.out.display()),
+    write_report(&args.out, &report.markdown(&header))
+}
+
+fn write_report(out: &std::path::Path, markdown: &str) -> Result<(), BenchError> {
+    std::fs::write(out, markdown).map_err(|e| BenchError::Io {
+        doing: format!("writing {}", out.display()),
         source: e,
     })?;
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
 }
 
