@@ -9,7 +9,7 @@ use crmsync_bench::BenchError;
 use crmsync_bench::engine_figures::micros_per_record;
 use crmsync_bench::peers::PeerKind;
 use crmsync_bench::report::{Report, Standing};
-use crmsync_bench::scenarios::{dav, dav_events, memory, push, scale_out, vdir, vdirsyncer};
+use crmsync_bench::scenarios::{dav, dav_events, imap, memory, push, scale_out, vdir, vdirsyncer};
 use crmsync_bench::world::Template;
 
 #[derive(Parser)]
@@ -37,6 +37,12 @@ struct Args {
     /// API edits for the push-latency benchmark (default 50; --full 200).
     #[arg(long)]
     push_edits: Option<usize>,
+    /// Messages in the tracking folder for the IMAP first scan (default 1,000; --full 10,000).
+    #[arg(long)]
+    imap_messages: Option<usize>,
+    /// Messages appended one by one for the IDLE latency (default 20; --full 100).
+    #[arg(long)]
+    idle_samples: Option<usize>,
     /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000).
     #[arg(long)]
     memory_items: Option<usize>,
@@ -49,6 +55,10 @@ struct Args {
     /// Skip the scale-out benchmark (it needs PostgreSQL: $CRMSYNC_TEST_POSTGRES_URL).
     #[arg(long)]
     no_postgres: bool,
+    /// Only the IMAP figures (Dovecot): to re-measure them alone; the report
+    /// then holds those rows only, so give it another --out.
+    #[arg(long)]
+    imap_only: bool,
     /// Where criterion wrote the engine benchmarks (`$CARGO_TARGET_DIR/criterion`).
     #[arg(long)]
     criterion_dir: Option<PathBuf>,
@@ -102,9 +112,21 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let server_n = args.server_contacts.unwrap_or(if args.full { 3_000 } else { 300 });
     let events_n = args.server_events.unwrap_or(if args.full { 3_000 } else { 200 });
     let push_n = args.push_edits.unwrap_or(if args.full { 200 } else { 50 });
+    let imap_n = args.imap_messages.unwrap_or(if args.full { 10_000 } else { 1_000 });
+    let idle_n = args.idle_samples.unwrap_or(if args.full { 100 } else { 20 });
     let memory_n = args.memory_items.unwrap_or(if args.full { 100_000 } else { 5_000 });
     let now = Utc::now();
     let mut report = Report::default();
+
+    if args.imap_only {
+        println!("== imap: {imap_n} messages, {idle_n} IDLE samples (Dovecot)");
+        imap::run(imap_n, idle_n, &mut report).await?;
+        let header = format!(
+            "Written by `bench/run --imap-only` on {} (imap {imap_n} messages + {idle_n} IDLE samples).",
+            now.format("%Y-%m-%d %H:%M UTC")
+        );
+        return write_report(&args.out, &report.markdown(&header));
+    }
 
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");
     engine(&args, &mut report);
@@ -150,6 +172,19 @@ async fn run(args: Args) -> Result<(), BenchError> {
         }
     }
 
+    if args.no_servers {
+        for (name, target) in [
+            ("first scan: crmsync / raw FETCH", "<= 1.2x raw"),
+            ("no-change run: IMAP commands per tracked folder", "1 (CONDSTORE)"),
+            ("IDLE: APPEND until CRM e-mail, p99", "<= 2000 ms"),
+        ] {
+            report.not_measured("imap", name, target, "--no-servers");
+        }
+    } else {
+        println!("== imap: {imap_n} messages, {idle_n} IDLE samples (Dovecot)");
+        imap::run(imap_n, idle_n, &mut report).await?;
+    }
+
     println!("== scale-out: {} vdir profiles on PostgreSQL", args.scale_profiles);
     scale_out_figures(&args, &mut report).await?;
 
@@ -162,18 +197,22 @@ async fn run(args: Args) -> Result<(), BenchError> {
 
     let header = format!(
         "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n} contacts + {events_n} events, \
-         scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
+         imap {imap_n} messages + {idle_n} IDLE samples, scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
         now.format("%Y-%m-%d %H:%M UTC"),
         args.scale_profiles,
         if args.full { ", --full" } else { "" }
     );
-    std::fs::write(&args.out, report.markdown(&header)).map_err(|e| BenchError::Io {
-        doing: format!("writing {}", args.out.display()),
+    write_report(&args.out, &report.markdown(&header))
+}
+
+fn write_report(out: &std::path::Path, markdown: &str) -> Result<(), BenchError> {
+    std::fs::write(out, markdown).map_err(|e| BenchError::Io {
+        doing: format!("writing {}", out.display()),
         source: e,
     })?;
-    println!("wrote {}", args.out.display());
+    println!("wrote {}", out.display());
     Ok(())
 }
 

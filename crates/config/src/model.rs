@@ -164,6 +164,9 @@ pub struct SchedulerConfig {
     /// At shutdown, runs get this long to finish before they are abandoned
     /// (safely: the journal lets the next run finish them).
     pub shutdown_grace_secs: u64,
+    /// IMAP IDLE connections this process holds at most for push from the
+    /// mailbox; folders beyond are polled; 0: none (R-TRACK-MAIL-11).
+    pub max_idle_connections: u64,
 }
 
 impl Default for SchedulerConfig {
@@ -176,6 +179,7 @@ impl Default for SchedulerConfig {
             poll_millis: 300,
             default_pull_interval_secs: 900,
             shutdown_grace_secs: 20,
+            max_idle_connections: 100,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! An IMAP profile's settings, as they appear in the TOML config (secrets
 //! already resolved by the config layer) and the API.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crmsync_connector::{
-    Connector, ConnectorConfig, InvalidSetting, MailSource, MailTracking, OpenError, OpenOptions, OpenedMail, Secret,
-    SecretSource,
+    Connector, ConnectorConfig, InvalidSetting, MailSource, MailTracking, MailWatch, OpenError, OpenOptions,
+    OpenedMail, OpenedWatch, Secret, SecretSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,6 +32,7 @@ pub enum TlsMode {
 /// host = "imap.example.com"
 /// port = 143
 /// tls = "starttls"      # or "tls" (port 993) or "none"
+/// ca_file = "ca.pem"    # optional: CA certificates trusted besides the Mozilla roots
 /// username = "anna"
 /// password = "…"        # or bearer_token = "…" (XOAUTH2)
 /// ```
@@ -43,6 +45,11 @@ pub struct ImapConfig {
     pub port: Option<u16>,
     #[serde(default)]
     pub tls: TlsMode,
+    /// A PEM file of CA certificates trusted besides the Mozilla roots: a
+    /// company CA, or a server's own self-signed certificate. Relative to
+    /// the configuration file's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password: Option<SecretSource>,
@@ -68,6 +75,7 @@ impl std::fmt::Debug for ImapConfig {
             .field("host", &self.host)
             .field("port", &self.port())
             .field("tls", &self.tls)
+            .field("ca_file", &self.ca_file)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "***"))
             .field("bearer_token", &self.bearer_token.as_ref().map(|_| "***"))
@@ -91,6 +99,7 @@ impl ImapConfig {
             host: host.into(),
             port: Some(port),
             tls,
+            ca_file: None,
             username: username.to_string(),
             password: Some(SecretSource::Value(Secret::new(password))),
             bearer_token: None,
@@ -123,6 +132,15 @@ impl ImapConfig {
         }
         if self.username.trim().is_empty() {
             return invalid("username", "must not be empty");
+        }
+        if self.ca_file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
+            return invalid("ca_file", "must name a PEM file of CA certificates");
+        }
+        if self.ca_file.is_some() && self.tls == TlsMode::None {
+            return invalid(
+                "ca_file",
+                "is for tls = \"tls\" or \"starttls\"; this connection has no TLS",
+            );
         }
         if self.timeout_secs == 0 {
             return invalid("timeout_secs", "must be at least 1");
@@ -169,6 +187,20 @@ impl ConnectorConfig for ImapConfig {
         &["password", "bearer_token"]
     }
 
+    fn resolve_paths(&mut self, base_dir: &Path) {
+        if let Some(file) = &mut self.ca_file
+            && file.is_relative()
+        {
+            *file = base_dir.join(&*file);
+        }
+    }
+
+    /// A CA file is read on the crmsync host: only an admin may name one
+    /// over the API.
+    fn uses_local_files(&self) -> bool {
+        self.ca_file.is_some()
+    }
+
     fn validate(&self) -> Result<(), InvalidSetting> {
         ImapConfig::validate(self).map_err(|e| match e {
             ImapError::InvalidSetting { key, reason } => InvalidSetting::new(key, reason),
@@ -189,12 +221,29 @@ impl ConnectorConfig for ImapConfig {
         Some(
             crate::ImapConnector::with_reach(self.clone(), options.reach)
                 .map(|c| (Arc::new(c) as Arc<dyn MailSource>, self.tracking.clone()))
-                .map_err(|e| OpenError {
-                    message: e.to_string(),
-                    hint: e.hint().to_string(),
-                    transient: false,
-                }),
+                .map_err(open_error),
         )
+    }
+
+    fn mail_watch_folders(&self) -> Vec<String> {
+        self.tracking.folders()
+    }
+
+    fn open_mail_watch(&self, options: OpenOptions, folder: &str) -> Option<OpenedWatch> {
+        Some(
+            crate::ImapWatcher::new(self.clone(), options.reach, folder)
+                .map(|w| Box::new(w) as Box<dyn MailWatch>)
+                .map_err(open_error),
+        )
+    }
+}
+
+/// Settings refused at opening (checked again there): never worth retrying.
+fn open_error(e: ImapError) -> OpenError {
+    OpenError {
+        message: e.to_string(),
+        hint: e.hint().to_string(),
+        transient: false,
     }
 }
 

@@ -389,6 +389,52 @@ impl MailSource for ImapConnector {
         .await
     }
 
+    /// One `UID STORE` per [`BATCH`] UIDs, conditional on the highest
+    /// MODSEQ read (see the trait): a round trip per message was most of a
+    /// first scan's time.
+    async fn add_keywords(
+        &self,
+        folder: &str,
+        marks: &[(u32, Option<u64>)],
+        keyword: &str,
+    ) -> Result<Vec<u32>, ConnectorError> {
+        if marks.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.with_session("marking messages", async |open, conn| {
+            open.select(conn, folder, false).await?;
+            let mut marked = Vec::new();
+            for chunk in marks.chunks(BATCH) {
+                let condition = match chunk.iter().filter_map(|(_, m)| *m).max() {
+                    Some(m) if open.condstore => format!("(UNCHANGEDSINCE {m}) "),
+                    _ => String::new(),
+                };
+                let uids: Vec<u32> = chunk.iter().map(|(uid, _)| *uid).collect();
+                conn.count(1);
+                let answers: Vec<_> = open
+                    .session
+                    .uid_store(uid_set(&uids), format!("{condition}+FLAGS ({keyword})"))
+                    .await
+                    .map_err(|e| from_imap("UID STORE", e))?
+                    .try_collect()
+                    .await
+                    .map_err(|e| from_imap("UID STORE", e))?;
+                // Those that failed UNCHANGEDSINCE are named in OK [MODIFIED …]
+                // and get no FETCH answer.
+                marked.extend(answers.iter().filter_map(|f| {
+                    let uid = f.uid.filter(|u| uids.contains(u))?;
+                    f.flags()
+                        .any(|fl| flag_text(fl).eq_ignore_ascii_case(keyword))
+                        .then_some(uid)
+                }));
+            }
+            marked.sort_unstable();
+            marked.dedup();
+            Ok(marked)
+        })
+        .await
+    }
+
     async fn close(&self) {
         let mut guard = self.state.lock().await;
         if let Some(mut open) = guard.take() {

@@ -1,5 +1,5 @@
 //! Opening an IMAP session: TCP, TLS or STARTTLS (rustls with the Mozilla
-//! roots), then LOGIN or SASL XOAUTH2. Every step has the profile's time-out,
+//! roots and the profile's `ca_file`), then LOGIN or SASL XOAUTH2. Every step has the profile's time-out,
 //! so a server that stops answering ends the call instead of the run.
 
 use std::fmt::Debug;
@@ -10,7 +10,8 @@ use crmsync_connector::{ConnectorError, Reach, Secret};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::pki_types::pem::PemObject as _;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 use crate::config::{ImapConfig, Login, TlsMode};
@@ -56,7 +57,7 @@ pub(crate) async fn open(config: &ImapConfig, reach: &Reach) -> Result<Session, 
     let _ = tcp.set_nodelay(true);
     let wire: Box<dyn Wire> = match config.tls {
         TlsMode::None => Box::new(tcp),
-        TlsMode::Tls => Box::new(tls(&config.host, tcp, limit).await?),
+        TlsMode::Tls => Box::new(tls(config, tcp, limit).await?),
         TlsMode::Starttls => {
             let mut client = async_imap::Client::new(tcp);
             timed(limit, "the greeting", async {
@@ -71,7 +72,7 @@ pub(crate) async fn open(config: &ImapConfig, reach: &Reach) -> Result<Session, 
                     })
             })
             .await?;
-            Box::new(tls(&config.host, client.into_inner(), limit).await?)
+            Box::new(tls(config, client.into_inner(), limit).await?)
         }
     };
     let mut client = async_imap::Client::new(wire);
@@ -116,14 +117,18 @@ async fn greeting<T: Wire>(client: &mut async_imap::Client<T>) -> Result<(), Con
 }
 
 async fn tls<T: Wire + 'static>(
-    host: &str,
+    config: &ImapConfig,
     stream: T,
     limit: Duration,
 ) -> Result<tokio_rustls::client::TlsStream<T>, ConnectorError> {
+    let host = config.host.as_str();
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(file) = &config.ca_file {
+        add_ca_file(&mut roots, file)?;
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let tls_config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| ConnectorError::InvalidResponse {
             detail: format!("TLS setup: {e}"),
@@ -134,14 +139,53 @@ async fn tls<T: Wire + 'static>(
         detail: format!("{host} is no valid TLS server name: {e}"),
     })?;
     timed(limit, "the TLS handshake", async {
-        TlsConnector::from(Arc::new(config))
+        TlsConnector::from(Arc::new(tls_config))
             .connect(name, stream)
             .await
-            .map_err(|e| ConnectorError::Unreachable {
-                detail: format!("TLS with {host}: {e}"),
-            })
+            .map_err(|e| handshake_error(host, e))
     })
     .await
+}
+
+/// The certificates of the profile's `ca_file` join the trusted roots. A
+/// file that cannot be read or holds no certificate is a setting to fix,
+/// not a server to wait for.
+fn add_ca_file(roots: &mut RootCertStore, file: &std::path::Path) -> Result<(), ConnectorError> {
+    let refused = |why: String| ConnectorError::Forbidden {
+        detail: format!(
+            "ca_file {}: {why}; name a readable PEM file of CA certificates",
+            file.display()
+        ),
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(file)
+        .map_err(|e| refused(e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| refused(e.to_string()))?;
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(refused("no usable certificate in it".into()));
+    }
+    Ok(())
+}
+
+/// A certificate the client does not trust is no outage: waiting does not
+/// fix it, so it is not transient, and the message says what does.
+fn handshake_error(host: &str, e: std::io::Error) -> ConnectorError {
+    let rejected = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|r| matches!(r, rustls::Error::InvalidCertificate(_)));
+    if rejected {
+        ConnectorError::Forbidden {
+            detail: format!(
+                "the TLS certificate of {host} is not trusted ({e}): give its CA in ca_file, or have the server use a certificate for this host name from a public CA"
+            ),
+        }
+    } else {
+        ConnectorError::Unreachable {
+            detail: format!("TLS with {host}: {e}"),
+        }
+    }
 }
 
 /// SASL XOAUTH2 (Google, Microsoft): user and token in one response.

@@ -1,25 +1,17 @@
 //! Push from the mailbox, the building block (issue 14 item 7): one IDLE
 //! connection (RFC 2177) on one folder that says when the folder changed,
 //! so a caller can run the profile at once instead of at its next poll.
-//! Not wired into the scheduler yet.
+//! The scheduler holds one per watched folder ([`MailWatch`], R-TRACK-MAIL-11).
 
 use std::time::Duration;
 
-use crmsync_connector::{ConnectorError, Reach};
+use async_trait::async_trait;
+pub use crmsync_connector::MailWake as Wake;
+use crmsync_connector::{ConnectorError, MailWatch, Reach};
 
 use crate::config::ImapConfig;
 use crate::error::{ImapError, from_imap};
 use crate::session::{Session, open, timed};
-
-/// What a wait found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// The folder may have changed: new or expunged messages, changed
-    /// flags, or a new connection (anything may have changed meanwhile).
-    Changed,
-    /// Nothing happened within the wait.
-    Quiet,
-}
 
 /// One folder watched over its own connection (never the one runs use).
 pub struct ImapWatcher {
@@ -108,6 +100,17 @@ impl ImapWatcher {
             })
             .await;
         }
+    }
+}
+
+#[async_trait]
+impl MailWatch for ImapWatcher {
+    async fn wait(&mut self, max_wait: Duration) -> Result<Wake, ConnectorError> {
+        ImapWatcher::wait(self, max_wait).await
+    }
+
+    async fn close(&mut self) {
+        ImapWatcher::close(self).await
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crmsync_connector::{
     CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions, OpenedMail,
+    OpenedWatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -176,6 +177,22 @@ impl ConnectorSpec {
             return Some(Err(e));
         }
         self.config().open_mail(options)
+    }
+
+    /// The folders worth watching for push from the mailbox; empty for a
+    /// kind that cannot push (R-TRACK-MAIL-11).
+    pub fn mail_watch_folders(&self) -> Vec<String> {
+        self.config().mail_watch_folders()
+    }
+
+    /// A watch on one of [`ConnectorSpec::mail_watch_folders`]; `None` for
+    /// a kind that cannot push. It connects at its first wait, only where
+    /// `options.reach` allows (R-SEC-1).
+    pub fn open_mail_watch(&self, options: OpenOptions, folder: &str) -> Option<OpenedWatch> {
+        if let Err(e) = self.checked() {
+            return Some(Err(e));
+        }
+        self.config().open_mail_watch(options, folder)
     }
 
     /// [`ConnectorSpec::validate`] as the error an opening returns.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::{CollectionChoice, Connector, FieldLimits, MailSource, MailTracking};
+use crate::{CollectionChoice, Connector, FieldLimits, MailSource, MailTracking, MailWatch};
 
 /// A setting that cannot work, named by its key inside the connector's
 /// settings (`url`, `bearer_token`, `retry.max_retries`). The message never
@@ -40,6 +40,9 @@ pub struct OpenError {
 
 /// A mail side opened by [`ConnectorConfig::open_mail`], with its tracking options.
 pub type OpenedMail = Result<(Arc<dyn MailSource>, MailTracking), OpenError>;
+
+/// A watch on one folder opened by [`ConnectorConfig::open_mail_watch`].
+pub type OpenedWatch = Result<Box<dyn MailWatch>, OpenError>;
 
 /// How an entry point wants a connector opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,6 +101,20 @@ pub trait ConnectorConfig: Send + Sync {
     /// its tracking options; `None`: the kind has no mail. It connects only
     /// where `options.reach` allows (R-SEC-1).
     fn open_mail(&self, _options: OpenOptions) -> Option<OpenedMail> {
+        None
+    }
+
+    /// The folders of the mail side worth watching for push (the tracking
+    /// folder, and the watched ones when a trigger looks there); empty: the
+    /// kind cannot push (R-TRACK-MAIL-11).
+    fn mail_watch_folders(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// A watch on `folder` over a connection of its own; `None`: the kind
+    /// cannot push. It connects only where `options.reach` allows (R-SEC-1),
+    /// and not before its first wait.
+    fn open_mail_watch(&self, _options: OpenOptions, _folder: &str) -> Option<OpenedWatch> {
         None
     }
 }

@@ -23,12 +23,14 @@ pub mod secret_source;
 
 pub use choice::{CollectionChoice, FieldLimits};
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
-pub use config::{ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail};
+pub use config::{ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail, OpenedWatch};
 pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
 pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
-pub use mail::{FolderPoll, FolderPosition, MailSource, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders};
+pub use mail::{
+    FolderPoll, FolderPosition, MailSource, MailWake, MailWatch, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
+};
 pub use mail_tracking::{MailTracking, UnknownSender};
 pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};

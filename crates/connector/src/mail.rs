@@ -107,6 +107,50 @@ pub trait MailSource: Send + Sync {
         keyword: &str,
     ) -> Result<MarkOutcome, ConnectorError>;
 
+    /// [`MailSource::add_keyword`] for several messages of one poll, each
+    /// given as (UID, MODSEQ read); answers the UIDs now marked. A source
+    /// may send one command for all: a message changed since the poll has
+    /// a MODSEQ above every one read then, so one UNCHANGEDSINCE of the
+    /// highest read holds back exactly the changed ones.
+    async fn add_keywords(
+        &self,
+        folder: &str,
+        marks: &[(u32, Option<u64>)],
+        keyword: &str,
+    ) -> Result<Vec<u32>, ConnectorError> {
+        let mut marked = Vec::new();
+        for &(uid, modseq) in marks {
+            if self.add_keyword(folder, uid, modseq, keyword).await? == MarkOutcome::Marked {
+                marked.push(uid);
+            }
+        }
+        Ok(marked)
+    }
+
     /// Ends the session (logs out); the next call connects again.
     async fn close(&self);
+}
+
+/// What a [`MailWatch`] wait found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailWake {
+    /// The folder may have changed: new or expunged messages, changed
+    /// flags, or a new connection (anything may have changed meanwhile).
+    Changed,
+    /// Nothing happened within the wait.
+    Quiet,
+}
+
+/// Push from the mailbox: one folder watched over a connection of its own
+/// (IMAP IDLE), so a profile runs when its mail changes instead of at its
+/// next poll. The scheduler holds one per watched folder.
+#[async_trait]
+pub trait MailWatch: Send {
+    /// Waits up to `max_wait` for the folder to change. The first wait, and
+    /// the first after a lost connection, connects and answers `Changed`
+    /// at once. A lost connection is an error; the next wait connects again.
+    async fn wait(&mut self, max_wait: std::time::Duration) -> Result<MailWake, ConnectorError>;
+
+    /// Ends the connection; the next wait connects again.
+    async fn close(&mut self);
 }

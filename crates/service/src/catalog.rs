@@ -291,7 +291,10 @@ impl ProfileCatalog {
             })?;
         let mut connector = p.connector.clone();
         connector.resolve_paths(base_dir);
-        let mail = p.mail.clone();
+        let mut mail = p.mail.clone();
+        if let Some(mail) = &mut mail {
+            mail.resolve_paths(base_dir);
+        }
         let rules = serde_json::to_value(&p.rules).map_err(|e| ServiceError::invalid(&p.name, e.to_string()))?;
         Ok(ProfileDefinition {
             name: p.name.clone(),
@@ -335,12 +338,6 @@ impl ProfileCatalog {
             push: d.push,
             enabled: d.enabled,
         })
-    }
-
-    /// The stored connector with its credentials unsealed, without the
-    /// profile's `mail` connector.
-    pub(crate) fn stored_connector_of(&self, row: &ProfileRow) -> Result<StoredConnector, ServiceError> {
-        Ok(self.stored_connectors_of(row)?.0)
     }
 
     /// The stored connector and the profile's `mail` connector, if any,

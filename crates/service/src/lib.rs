@@ -9,7 +9,9 @@
 //! - [`Scheduler`]: runs each profile on its interval with jitter (R-SCHED-1),
 //!   at once on CRM changes that concern it (R-SCHED-2), with back-off on
 //!   failure, over any number of workers sharing PostgreSQL row leases
-//!   (R-SCHED-3). Time comes from a [`Clock`].
+//!   (R-SCHED-3). Time comes from a [`Clock`]. Push profiles that track
+//!   e-mail also run when their mail folder changes (IMAP IDLE, bounded by
+//!   `max_idle_connections`, R-TRACK-MAIL-11).
 //! - [`Metrics`]: Prometheus counters and histograms, rendered as text.
 //!
 //! Decisions the SPEC leaves open are in `docs/RULES.md`, "crmsync-service".
@@ -20,6 +22,7 @@ mod definition;
 mod error;
 mod factory;
 mod health;
+mod mail_push;
 mod manual_run;
 mod metrics;
 mod profile_api;
@@ -39,6 +42,7 @@ pub use definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL, ProfileDefinition, Pr
 pub use error::ServiceError;
 pub use factory::{ConnectorFactory, DefaultConnectorFactory, OneShotConnectorFactory};
 pub use health::readiness;
+pub use mail_push::{DEFAULT_MAX_IDLE_CONNECTIONS, MAX_IDLE_CONNECTIONS, MailPushReport, MailPushSettings};
 pub use manual_run::{MANUAL_LEASE, manual_worker_id, retry_after_secs, run_holding_lease, run_profile_now};
 pub use metrics::Metrics;
 pub use profile_api::{CreatedProfile, ProfileInput, PushTarget};

@@ -20,6 +20,7 @@ pub struct Metrics {
     queue_lag: Histogram,
     running: IntGauge,
     triggers: IntCounter,
+    idle: IntGauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,6 +84,11 @@ impl Metrics {
             "Profiles triggered by CRM changes or groupware notifications (R-SCHED-2).",
         )
         .expect("valid metric");
+        let idle = IntGauge::new(
+            "crmsync_idle_connections",
+            "Mail folders this process watches with IMAP IDLE (R-TRACK-MAIL-11).",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(runs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(actions.clone()),
@@ -92,6 +98,7 @@ impl Metrics {
             Box::new(queue_lag.clone()),
             Box::new(running.clone()),
             Box::new(triggers.clone()),
+            Box::new(idle.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -105,6 +112,7 @@ impl Metrics {
             queue_lag,
             running,
             triggers,
+            idle,
         }
     }
 
@@ -141,6 +149,10 @@ impl Metrics {
     pub(crate) fn triggered(&self, n: u64) {
         self.triggers.inc_by(n);
     }
+
+    pub(crate) fn idle_watches(&self, n: usize) {
+        self.idle.set(n as i64);
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +178,7 @@ mod tests {
             "crmsync_queue_lag_seconds_count 1",
             "crmsync_runs_in_progress 0",
             "crmsync_triggers_total 2",
+            "crmsync_idle_connections 0",
         ] {
             assert!(text.contains(line), "missing `{line}` in\n{text}");
         }

@@ -25,6 +25,9 @@ pub struct ProfileInput {
     pub user_id: Option<String>,
     /// `{ "kind": "vdir" | "dav", … }` as the config file's `[profile.connector]`.
     pub connector: Value,
+    /// `{ "kind": "imap", … }` beside `connector`, as the config file's
+    /// `[profile.mail]` (R-PROFILE-MAIL-1); `None` or `null`: none.
+    pub mail: Option<Value>,
     /// The config file's `[profile.rules]` as JSON.
     pub rules: Value,
     pub pull_interval_secs: u64,
@@ -39,6 +42,7 @@ impl std::fmt::Debug for ProfileInput {
             .field("name", &self.name)
             .field("user_id", &self.user_id)
             .field("connector_kind", &self.redacted_kind())
+            .field("mail", &self.mail.as_ref().filter(|m| !m.is_null()).map(|_| "…"))
             .field("pull_interval_secs", &self.pull_interval_secs)
             .field("push", &self.push)
             .field("enabled", &self.enabled)
@@ -275,19 +279,31 @@ impl ProfileCatalog {
                 "must be an object (the config file's [profile.rules])",
             ));
         }
-        let connector = self.connector_for(actor, name, &input.connector, existing)?;
+        let (stored_main, stored_mail) = match existing {
+            Some(row) if row.definition.connector_secret.is_some() => {
+                let (main, mail) = self.stored_connectors_of(row)?;
+                (Some(main), mail)
+            }
+            _ => (None, None),
+        };
+        let connector = self.connector_for(actor, name, "connector", &input.connector, stored_main.as_ref())?;
+        // R-PROFILE-MAIL-1: the mail connector beside it, checked exactly as
+        // the config file's `mail` (its secrets kept on replace the same way).
+        let mail = match input.mail.as_ref().filter(|m| !m.is_null()) {
+            Some(json) => Some(self.connector_for(actor, name, "mail", json, stored_mail.as_ref())?),
+            None => None,
+        };
         let def = ProfileDefinition {
             name: name.to_string(),
             user_id: user_id.clone(),
             connector,
-            // Only the config file sets a `mail` connector (R-PROFILE-MAIL-1),
-            // and its profiles are read-only over the API (R-SVC-API-4).
-            mail: None,
+            mail,
             rules: input.rules.clone(),
             pull_interval,
             push: input.push,
             enabled: input.enabled,
         };
+        def.check_mail()?;
         let user = match self.user(name, &user_id).await {
             Err(ServiceError::UnknownUser { .. }) => {
                 return Err(field(name, "user_id", "no CRM user with this id"));
@@ -301,27 +317,30 @@ impl ProfileCatalog {
         }
     }
 
+    /// The connector of `slot` (`connector` or `mail`) from the request;
+    /// `stored` is the stored one of that slot, unsealed, on replace.
     fn connector_for(
         &self,
         actor: &Actor,
         name: &str,
+        slot: &str,
         json: &Value,
-        existing: Option<&ProfileRow>,
+        stored: Option<&StoredConnector>,
     ) -> Result<ConnectorSpec, ServiceError> {
         let Value::Object(map) = json else {
-            return Err(field(name, "connector", "must be an object with a `kind`"));
+            return Err(field(name, slot, "must be an object with a `kind`"));
         };
         let Some(kind) = map.get("kind").and_then(Value::as_str) else {
             return Err(field(
                 name,
-                "connector.kind",
+                &format!("{slot}.kind"),
                 format!("required: one of {}", KINDS.join(", ")),
             ));
         };
         if !KINDS.contains(&kind) {
             return Err(field(
                 name,
-                "connector.kind",
+                &format!("{slot}.kind"),
                 format!("`{kind}` is not available; use one of: {}", KINDS.join(", ")),
             ));
         }
@@ -343,7 +362,7 @@ impl ProfileCatalog {
                 // `{ env }` / `{ file }` would make the server read its own
                 // environment or files on a user's behalf.
                 return Err(ServiceError::Forbidden(format!(
-                    "only an admin may point connector.{key} at an environment variable or a file; send the secret itself"
+                    "only an admin may point {slot}.{key} at an environment variable or a file; send the secret itself"
                 )));
             }
         }
@@ -353,13 +372,13 @@ impl ProfileCatalog {
             .filter(|k| !map.contains_key(*k) && !cleared.iter().any(|c| c == k))
             .collect();
         let mut settings = StoredConnector::from_json(Value::Object(map)).expect("kind checked above");
-        if let Some(row) = existing {
-            self.keep_secrets(name, &mut settings, row, &absent)?;
+        if let Some(stored) = stored {
+            keep_secrets(name, slot, &mut settings, stored, &absent)?;
         }
         // The connector's own checks, the same the config file applies (R-CFG-SPEC-1).
         let spec = settings
             .to_spec()
-            .map_err(|e| field(name, &format!("connector.{}", e.key), e.message))?;
+            .map_err(|e| field(name, &format!("{slot}.{}", e.key), e.message))?;
         if !actor.is_admin() && spec.uses_local_files() {
             return Err(ServiceError::Forbidden(format!(
                 "only an admin may set up a {kind} profile: it reads and writes folders on the server"
@@ -367,40 +386,40 @@ impl ProfileCatalog {
         }
         Ok(spec)
     }
+}
 
-    /// R-SVC-API-3: a secret left out of a PUT is taken from the stored
-    /// profile, but only to the same server as the same user: otherwise an
-    /// edit could send a stored password to a server of the editor's choice.
-    fn keep_secrets(
-        &self,
-        name: &str,
-        settings: &mut StoredConnector,
-        row: &ProfileRow,
-        absent: &[&str],
-    ) -> Result<(), ServiceError> {
-        if absent.is_empty() || row.definition.connector_secret.is_none() {
-            return Ok(());
-        }
-        let stored = self.stored_connector_of(row)?;
-        let stored_keys: Vec<&str> = stored.secrets.keys().filter(|k| absent.contains(k)).collect();
-        if stored_keys.is_empty() {
-            return Ok(());
-        }
-        let same = |k: &str| stored.public.get(k) == settings.public.get(k);
-        if stored.kind != settings.kind || !same("url") || !same("username") {
-            return Err(field(
-                name,
-                &format!("connector.{}", stored_keys[0]),
-                "the connector's kind, URL or user name changed: send the credentials again",
-            ));
-        }
-        // The other credential replaces the stored one rather than joining it.
-        if secret_keys(&settings.kind).iter().any(|k| !absent.contains(k)) {
-            return Ok(());
-        }
-        settings.secrets = stored.secrets.clone();
-        Ok(())
+/// R-SVC-API-3: a secret left out of a PUT is taken from the stored
+/// profile, but only to the same server as the same user: otherwise an
+/// edit could send a stored password to a server of the editor's choice.
+/// The server is the URL (dav, graph) or the host and port (imap).
+fn keep_secrets(
+    name: &str,
+    slot: &str,
+    settings: &mut StoredConnector,
+    stored: &StoredConnector,
+    absent: &[&str],
+) -> Result<(), ServiceError> {
+    if absent.is_empty() {
+        return Ok(());
     }
+    let stored_keys: Vec<&str> = stored.secrets.keys().filter(|k| absent.contains(k)).collect();
+    if stored_keys.is_empty() {
+        return Ok(());
+    }
+    let same = |k: &str| stored.public.get(k) == settings.public.get(k);
+    if stored.kind != settings.kind || !["url", "host", "port", "username"].into_iter().all(same) {
+        return Err(field(
+            name,
+            &format!("{slot}.{}", stored_keys[0]),
+            "the connector's kind, server or user name changed: send the credentials again",
+        ));
+    }
+    // The other credential replaces the stored one rather than joining it.
+    if secret_keys(&settings.kind).iter().any(|k| !absent.contains(k)) {
+        return Ok(());
+    }
+    settings.secrets = stored.secrets.clone();
+    Ok(())
 }
 
 fn field(profile: &str, field: &str, message: impl Into<String>) -> ServiceError {

@@ -38,6 +38,7 @@ use crate::clock::Clock;
 use crate::definition::{MAX_PULL_INTERVAL, MIN_PULL_INTERVAL};
 use crate::error::ServiceError;
 use crate::factory::ConnectorFactory;
+use crate::mail_push::{MAX_IDLE_CONNECTIONS, MailPush, MailPushSettings};
 use crate::metrics::Metrics;
 use crate::profile_run::{RunContext, run_stored_profile};
 use crate::schedule_policy::SchedulePolicy;
@@ -52,6 +53,8 @@ pub struct SchedulerSettings {
     pub poll: Duration,
     pub shutdown_grace: Duration,
     pub policy: SchedulePolicy,
+    /// Push from the mailbox: IDLE watches (R-TRACK-MAIL-11).
+    pub mail_push: MailPushSettings,
 }
 
 impl SchedulerSettings {
@@ -90,6 +93,12 @@ impl SchedulerSettings {
                 ),
             ));
         }
+        if c.max_idle_connections > MAX_IDLE_CONNECTIONS {
+            return Err(bad(
+                "max_idle_connections",
+                &format!("must be 0 (no push from the mailbox) to {MAX_IDLE_CONNECTIONS}"),
+            ));
+        }
         if c.shutdown_grace_secs > MAX_SHUTDOWN_GRACE_SECS {
             return Err(bad(
                 "shutdown_grace_secs",
@@ -107,6 +116,10 @@ impl SchedulerSettings {
             poll: Duration::from_millis(c.poll_millis),
             shutdown_grace: Duration::from_secs(c.shutdown_grace_secs),
             policy: SchedulePolicy::default(),
+            mail_push: MailPushSettings {
+                max_idle_connections: c.max_idle_connections as usize,
+                ..MailPushSettings::default()
+            },
         })
     }
 }
@@ -192,6 +205,10 @@ struct Inner {
     /// A run ended: its slot is free, claim again without waiting for the
     /// poll (R-SCHED-5).
     slot_freed: Notify,
+    /// A profile was marked due from outside a tick (a groupware
+    /// notification, a watched mail folder): claim without waiting for the poll.
+    wake: Notify,
+    mail_push: MailPush,
     watcher: tokio::sync::Mutex<ChangeWatcher>,
     last_renewal: Mutex<Option<DateTime<Utc>>>,
     tick_lock: tokio::sync::Mutex<()>,
@@ -222,6 +239,8 @@ impl Scheduler {
                 running: Mutex::new(HashMap::new()),
                 idle: Notify::new(),
                 slot_freed: Notify::new(),
+                wake: Notify::new(),
+                mail_push: MailPush::default(),
                 watcher: tokio::sync::Mutex::new(watcher),
                 last_renewal: Mutex::new(None),
                 tick_lock: tokio::sync::Mutex::new(()),
@@ -237,6 +256,18 @@ impl Scheduler {
 
     pub fn metrics(&self) -> &Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn catalog(&self) -> &ProfileCatalog {
+        &self.inner.catalog
+    }
+
+    pub(crate) fn mail_push(&self) -> &MailPush {
+        &self.inner.mail_push
+    }
+
+    pub(crate) fn mail_push_settings(&self) -> &MailPushSettings {
+        &self.inner.settings.mail_push
     }
 
     /// Every run's end, in this process.
@@ -270,6 +301,10 @@ impl Scheduler {
             .trigger_profiles(profiles, self.inner.clock.now())
             .await?;
         self.inner.metrics.triggered(n);
+        if n > 0 {
+            // One stored permit: a trigger during a tick still wakes the next.
+            self.inner.wake.notify_one();
+        }
         Ok(n)
     }
 
@@ -324,6 +359,9 @@ impl Scheduler {
         // Subscribed before the first tick: a change committed during it
         // wakes the next one.
         let mut changes = self.inner.catalog.store().change_events();
+        // Push from the mailbox (R-TRACK-MAIL-11) beside the ticks.
+        let mail_push = (self.inner.settings.mail_push.max_idle_connections > 0)
+            .then(|| tokio::spawn(self.clone().keep_mail_push()).abort_handle());
         loop {
             if let Err(e) = self.tick().await {
                 // A database hiccup must not end the scheduler: the next tick retries.
@@ -334,9 +372,15 @@ impl Scheduler {
                 _ = tokio::time::sleep(self.inner.settings.poll) => {}
                 _ = changes.changed() => {}
                 _ = self.inner.slot_freed.notified() => {}
+                _ = self.inner.wake.notified() => {}
             }
         }
         drop(changes);
+        if let Some(task) = mail_push {
+            task.abort();
+        }
+        self.inner.mail_push.stop_all();
+        self.inner.metrics.idle_watches(0);
         self.shutdown().await;
     }
 

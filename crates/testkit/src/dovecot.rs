@@ -17,6 +17,9 @@ use crate::peer::free_port;
 /// A running Dovecot. Dropping it stops the process it started.
 pub struct Dovecot {
     pub port: u16,
+    /// The IMAPS port (TLS from the first byte) of [`Dovecot::start_tls`];
+    /// its plain port then offers STARTTLS.
+    pub tls_port: Option<u16>,
     /// Behind a lock so a test can stop the server while a run borrows it.
     child: Mutex<Option<Child>>,
     dir: TempDir,
@@ -26,12 +29,24 @@ pub struct Dovecot {
 impl Dovecot {
     /// Starts Dovecot with these `(user, password)` accounts (PLAIN passwords).
     pub fn start(users: &[(&str, &str)]) -> Dovecot {
+        Self::start_with(users, false)
+    }
+
+    /// As [`Dovecot::start`], with TLS: a certificate for 127.0.0.1 and
+    /// `localhost` issued by a throw-away CA ([`Dovecot::ca_file`]), IMAPS
+    /// on `tls_port` and STARTTLS on `port`. Needs the `openssl` command.
+    pub fn start_tls(users: &[(&str, &str)]) -> Dovecot {
+        Self::start_with(users, true)
+    }
+
+    fn start_with(users: &[(&str, &str)], tls: bool) -> Dovecot {
         let dir = tempfile::Builder::new()
             .prefix("crmsync-dovecot-")
             .tempdir()
             .expect("temp dir");
         let dovecot = Dovecot {
             port: free_port(),
+            tls_port: tls.then(free_port),
             child: Mutex::new(None),
             dir,
             users: users.iter().map(|(u, p)| (u.to_string(), p.to_string())).collect(),
@@ -43,6 +58,76 @@ impl Dovecot {
 
     fn root(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The PEM file of the CA that issued the server's certificate (TLS only).
+    pub fn ca_file(&self) -> PathBuf {
+        self.root().join("ca.pem")
+    }
+
+    /// A CA and a server certificate it signs: rustls refuses a self-signed
+    /// CA certificate used as the server's own.
+    fn make_certificates(&self) {
+        let root = self.root();
+        std::fs::write(
+            root.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n\
+             keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("certificate extensions");
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        let steps: [Vec<&str>; 3] = [
+            [
+                &["req", "-x509"][..],
+                &ec,
+                &[
+                    "-keyout",
+                    "ca.key",
+                    "-out",
+                    "ca.pem",
+                    "-days",
+                    "3",
+                    "-subj",
+                    "/CN=crmsync test CA",
+                ],
+            ]
+            .concat(),
+            [
+                &["req"][..],
+                &ec,
+                &["-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=127.0.0.1"],
+            ]
+            .concat(),
+            vec![
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "cert.pem",
+                "-days",
+                "3",
+                "-extfile",
+                "server.ext",
+            ],
+        ];
+        for args in steps {
+            let out = Command::new("openssl")
+                .args(&args)
+                .current_dir(root)
+                .output()
+                .expect("run openssl (Debian's openssl package)");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
 
     fn write_config(&self) {
@@ -59,6 +144,16 @@ impl Dovecot {
             .status()
             .expect("chown");
         assert!(status.success(), "chown of the Dovecot mail folder failed");
+        let ssl = match self.tls_port {
+            None => "ssl = no".to_string(),
+            Some(_) => {
+                self.make_certificates();
+                format!(
+                    "ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem\nssl_min_protocol = TLSv1.2",
+                    root = root.display()
+                )
+            }
+        };
         let users: String = self.users.iter().map(|(u, p)| format!("{u}:{{PLAIN}}{p}\n")).collect();
         std::fs::write(root.join("users"), users).expect("users file");
         let config = format!(
@@ -68,7 +163,7 @@ log_path = {root}/dovecot.log
 instance_name = crmsync-test-{port}
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
@@ -93,7 +188,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -101,7 +197,8 @@ service anvil {{
 }}
 "#,
             root = root.display(),
-            port = self.port
+            port = self.port,
+            tls_port = self.tls_port.unwrap_or(0),
         );
         std::fs::write(root.join("dovecot.conf"), config).expect("dovecot.conf");
     }
@@ -129,7 +226,8 @@ service anvil {{
     /// into a failure that shows its log.
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        let up = |port: u16| TcpStream::connect(("127.0.0.1", port)).is_ok();
+        while !up(self.port) || self.tls_port.is_some_and(|p| !up(p)) {
             let exited = self
                 .child
                 .lock()

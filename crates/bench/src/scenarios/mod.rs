@@ -2,6 +2,7 @@
 
 pub mod dav;
 pub mod dav_events;
+pub mod imap;
 pub mod memory;
 pub mod push;
 pub mod scale_out;

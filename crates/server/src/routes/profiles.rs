@@ -36,6 +36,13 @@ pub struct ProfileBody {
     /// kind, URL and user name stay; `null` removes it.
     #[schema(value_type = Object)]
     pub connector: Value,
+    /// E-mail beside `connector` (R-PROFILE-MAIL-1): `{ "kind": "imap", "host", "port",
+    /// "tls", "username", "password" | "bearer_token", "tracking": { … } }`, as the config
+    /// file's `mail`; `connector` is then a dav or vdir one. Absent or `null`: none (a PUT
+    /// without it removes it). Its secrets are write-only and kept on replace as `connector`'s.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub mail: Option<Value>,
     /// The config file's `[profile.rules]`: per entity direction, policies, filters; calendar window.
     #[serde(default = "empty_object")]
     #[schema(value_type = Object)]
@@ -76,6 +83,7 @@ impl ProfileBody {
             name,
             user_id: self.user_id,
             connector: self.connector,
+            mail: self.mail,
             rules: self.rules,
             pull_interval_secs: self.pull_interval_secs.unwrap_or(default_pull_interval_secs),
             push: self.push,

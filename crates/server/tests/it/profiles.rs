@@ -593,3 +593,43 @@ async fn r_perm_1_an_api_run_never_creates_for_a_user_without_rights() {
         "nothing was created in the CRM"
     );
 }
+
+// R-PROFILE-MAIL-1 over the API: `mail` beside the connector is accepted
+// and checked as in the config file, shown without its password, and
+// described in the OpenAPI document.
+#[tokio::test]
+async fn r_profile_mail_1_the_api_takes_a_mail_connector_beside_the_connector() {
+    let (w, _) = world().await;
+    let alice = Some(w.alice.token.as_str());
+    let mut body = dav("alice-both", "https://dav.example.org/");
+    body["mail"] = json!({"kind": "imap", "host": "imap.example.org", "tls": "tls", "username": "alice",
+        "password": PASSWORD, "tracking": {"folder": "Tracked", "known_contacts": true}});
+    let created = w
+        .call(Method::POST, "/api/v1/profiles", alice, Some(body.clone()))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.json);
+    assert_no_secret("create with mail", &created.json);
+    let mail = &created.json["profile"]["connector"]["mail"];
+    assert_eq!(mail["host"], "imap.example.org", "{mail}");
+    assert_eq!(mail["tracking"]["folder"], "Tracked");
+
+    // Refused as the config file refuses it, naming the key.
+    body["name"] = json!("alice-bad");
+    body["mail"]["tracking"]["never_track"] = json!(["not an address"]);
+    let r = w
+        .call(Method::POST, "/api/v1/profiles", alice, Some(body.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+    assert_eq!(r.json["error"]["field"], "mail.tracking", "{:?}", r.json);
+    body["mail"] = json!({"kind": "dav", "url": "https://dav.example.org/", "username": "alice", "password": "x"});
+    let r = w.call(Method::POST, "/api/v1/profiles", alice, Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+    assert_eq!(r.json["error"]["field"], "mail", "{:?}", r.json);
+
+    let doc = w.call(Method::GET, "/api/v1/openapi.json", None, None).await.json;
+    let described = &doc["components"]["schemas"]["ProfileBody"]["properties"]["mail"];
+    assert!(
+        described["description"].as_str().is_some_and(|d| d.contains("imap")),
+        "{described}"
+    );
+}

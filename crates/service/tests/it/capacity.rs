@@ -91,17 +91,7 @@ both_backends!(r_sched_5_a_run_ending_claims_the_next_without_a_poll, |store| {
     )
     .await;
     let mut rx = scheduler.subscribe();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let looping = {
-        let scheduler = scheduler.clone();
-        tokio::spawn(async move {
-            scheduler
-                .run_until(async {
-                    let _ = stopped.await;
-                })
-                .await
-        })
-    };
+    let (stop, looping) = looping(&scheduler);
     let mut ran: Vec<String> = next_events(&mut rx, N).await.into_iter().map(|e| e.profile).collect();
     ran.sort();
     let mut all = expected.clone();

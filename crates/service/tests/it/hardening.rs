@@ -235,6 +235,7 @@ both_backends!(
                 name: "hostile".into(),
                 user_id: None,
                 connector,
+                mail: None,
                 rules: json!({}),
                 pull_interval_secs: 900,
                 push: false,
@@ -280,6 +281,13 @@ fn r_cfg_dav_2_scheduler_numbers_out_of_range_name_their_key() {
             "scheduler.shutdown_grace_secs",
             SchedulerConfig {
                 shutdown_grace_secs: u64::MAX,
+                ..SchedulerConfig::default()
+            },
+        ),
+        (
+            "scheduler.max_idle_connections",
+            SchedulerConfig {
+                max_idle_connections: u64::MAX,
                 ..SchedulerConfig::default()
             },
         ),

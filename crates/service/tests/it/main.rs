@@ -8,6 +8,7 @@ mod common;
 mod capacity;
 mod failing_server;
 mod hardening;
+mod mail_push;
 mod manual_runs;
 mod participant_status;
 mod profile_api;

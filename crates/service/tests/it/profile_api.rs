@@ -8,7 +8,7 @@ use chrono::Utc;
 use common::*;
 use crmsync_model::{Actor, Role};
 use crmsync_service::{ProfileCatalog, ProfileInput, PushTarget, SecretKey, ServiceError};
-use crmsync_store::ProfileUpsert;
+use crmsync_store::{ProfileUpsert, Store};
 use serde_json::json;
 
 const PASSWORD: &str = "pw-Kestrel-4411";
@@ -22,6 +22,7 @@ fn input(name: &str, push: bool, password: bool) -> ProfileInput {
         name: name.into(),
         user_id: None,
         connector,
+        mail: None,
         rules: json!({}),
         pull_interval_secs: 900,
         push,
@@ -118,3 +119,107 @@ both_backends!(r_svc_api_versions_tokens_and_kept_password, |store| {
     catalog.delete_for(&actor, "p").await.unwrap();
     assert_eq!(catalog.push_target(&rotated).await.unwrap(), None);
 });
+
+fn with_mail(mail: serde_json::Value, password: bool) -> ProfileInput {
+    let mut i = input("m", true, password);
+    i.mail = Some(mail);
+    i
+}
+
+fn imap(host: &str, password: bool) -> serde_json::Value {
+    let mut mail = json!({"kind": "imap", "host": host, "tls": "tls", "username": "anna",
+        "tracking": {"folder": "Tracked", "never_track": ["ceo@example.com"]}});
+    if password {
+        mail["password"] = json!("imap-pw-77");
+    }
+    mail
+}
+
+// R-PROFILE-MAIL-1: the API sets a profile's mail connector with the
+// config file's checks; its password is sealed, write-only, and kept on a
+// replace that leaves it out only while the server and user stay.
+both_backends!(
+    r_profile_mail_1_the_api_sets_the_mail_connector_as_the_config_file_does,
+    |store| {
+        let actor = user_actor(&user(&store, "anna").await);
+        let catalog = ProfileCatalog::new(store.clone(), Some(SecretKey::generate()));
+        let now = Utc::now();
+        fn refused<T: std::fmt::Debug>(r: Result<T, ServiceError>) -> String {
+            match r {
+                Err(ServiceError::InvalidField { field, .. }) => field,
+                other => panic!("expected a refused field, got {other:?}"),
+            }
+        }
+        // Refused as the config file refuses them, naming the key.
+        let dav_as_mail =
+            json!({"kind": "dav", "url": "https://dav.example.org/", "username": "anna", "password": "x"});
+        assert_eq!(
+            refused(catalog.create_for(&actor, with_mail(dav_as_mail, true), now).await),
+            "mail"
+        );
+        let mut bad_tracking = imap("imap.example.org", true);
+        bad_tracking["tracking"]["never_track"] = json!(["not an address"]);
+        assert_eq!(
+            refused(catalog.create_for(&actor, with_mail(bad_tracking, true), now).await),
+            "mail.tracking"
+        );
+        let mut unknown = imap("imap.example.org", true);
+        unknown["colour"] = json!("red");
+        assert_eq!(
+            refused(catalog.create_for(&actor, with_mail(unknown, true), now).await),
+            "mail.colour"
+        );
+        let mut imap_twice = with_mail(imap("imap.example.org", true), true);
+        imap_twice.connector = imap("imap.example.org", true);
+        assert_eq!(refused(catalog.create_for(&actor, imap_twice, now).await), "mail");
+        assert!(
+            store.catalog().profile_row("m").await.unwrap().is_none(),
+            "nothing was saved"
+        );
+
+        let created = catalog
+            .create_for(&actor, with_mail(imap("imap.example.org", true), true), now)
+            .await
+            .unwrap();
+        let shown = serde_json::to_string(&created.view).unwrap();
+        assert!(
+            shown.contains("imap.example.org") && !shown.contains("imap-pw-77"),
+            "{shown}"
+        );
+        let mail_password = |store: Store, catalog: ProfileCatalog| async move {
+            let row = store.catalog().profile_row("m").await.unwrap().unwrap();
+            match catalog.definition_of(&row).unwrap().mail {
+                Some(crmsync_service::ConnectorSpec::Imap(c)) => {
+                    assert_eq!(c.tracking.folder, "Tracked");
+                    c.password.map(|p| p.is_value())
+                }
+                other => panic!("expected an imap mail connector, got {other:?}"),
+            }
+        };
+        assert_eq!(mail_password(store.clone(), catalog.clone()).await, Some(true));
+
+        // Both passwords left out, same servers: both kept (nothing changed).
+        let (kept, outcome) = catalog
+            .replace_for(&actor, "m", 1, with_mail(imap("imap.example.org", false), false), now)
+            .await
+            .unwrap();
+        assert_eq!((outcome, kept.version), (ProfileUpsert::Unchanged, 1));
+        assert_eq!(mail_password(store.clone(), catalog.clone()).await, Some(true));
+        // Another IMAP server without the password: refused, naming the key.
+        assert_eq!(
+            refused(
+                catalog
+                    .replace_for(&actor, "m", 1, with_mail(imap("evil.example.net", false), false), now)
+                    .await
+            ),
+            "mail.password"
+        );
+        // A replace without `mail` removes it.
+        catalog
+            .replace_for(&actor, "m", 1, input("m", true, false), now)
+            .await
+            .unwrap();
+        let row = store.catalog().profile_row("m").await.unwrap().unwrap();
+        assert_eq!(catalog.definition_of(&row).unwrap().mail, None);
+    }
+);

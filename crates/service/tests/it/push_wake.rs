@@ -16,7 +16,7 @@ use crmsync_model::User;
 use crmsync_service::{Clock as _, DefaultConnectorFactory, ManualClock, RunEvent, RunResult, Scheduler};
 use crmsync_store::Store;
 use tokio::sync::broadcast::Receiver;
-use tokio::sync::oneshot;
+
 use tokio::task::JoinHandle;
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -24,7 +24,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 struct Running {
     scheduler: Scheduler,
     events: Receiver<RunEvent>,
-    stop: oneshot::Sender<()>,
+    stop: tokio::sync::oneshot::Sender<()>,
     looping: JoinHandle<()>,
 }
 
@@ -45,17 +45,7 @@ async fn anna_synced(store: &Store, dir: &std::path::Path, poll: Duration) -> (U
     s.poll = poll;
     let scheduler = scheduler_with(store, clock, Arc::new(DefaultConnectorFactory), s).await;
     let mut events = scheduler.subscribe();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let looping = {
-        let scheduler = scheduler.clone();
-        tokio::spawn(async move {
-            scheduler
-                .run_until(async {
-                    let _ = stopped.await;
-                })
-                .await
-        })
-    };
+    let (stop, looping) = looping(&scheduler);
     let first = next_events(&mut events, 1).await;
     assert!(matches!(first[0].result, RunResult::Finished { .. }), "{first:?}");
     (

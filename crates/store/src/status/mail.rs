@@ -94,25 +94,26 @@ impl SyncState {
 
     /// Records (or moves) a tracked message; idempotent.
     pub async fn save_tracked_mail(&self, profile: &str, row: &TrackedMailRow) -> Result<()> {
-        self.db.execute_write(sqlx::query(
-            "INSERT INTO mail_tracked (profile, message_key, activity_id, folder, uid_validity, uid, trigger_name, \
-             state, marked, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (profile, message_key) DO UPDATE SET activity_id = excluded.activity_id, \
-             folder = excluded.folder, uid_validity = excluded.uid_validity, uid = excluded.uid, \
-             trigger_name = excluded.trigger_name, state = excluded.state, marked = excluded.marked, \
-             updated_at = excluded.updated_at",
-        )
-        .bind(profile)
-        .bind(row.message_key.clone())
-        .bind(row.activity_id.clone())
-        .bind(row.folder.clone())
-        .bind(i64::from(row.uid_validity))
-        .bind(i64::from(row.uid))
-        .bind(row.trigger.clone())
-        .bind(if row.tracked { "tracked" } else { "untracked" })
-        .bind(i64::from(row.marked))
-        .bind(now_ms())
-        , "saving a tracked message").await?;
+        self.db
+            .execute_write(upsert_tracked(profile, row), "saving a tracked message")
+            .await?;
+        Ok(())
+    }
+
+    /// [`SyncState::save_tracked_mail`] for many rows in one transaction
+    /// (the keywords one `UID STORE` set).
+    pub async fn save_tracked_mails(&self, profile: &str, rows: &[TrackedMailRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin_write().await?;
+        for row in rows {
+            upsert_tracked(profile, row)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("saving tracked messages"))?;
+        }
+        tx.commit().await.map_err(StoreError::db("saving tracked messages"))?;
         Ok(())
     }
 
@@ -127,6 +128,30 @@ impl SyncState {
             .await?;
         Ok(())
     }
+}
+
+fn upsert_tracked<'q>(
+    profile: &'q str,
+    row: &TrackedMailRow,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(
+        "INSERT INTO mail_tracked (profile, message_key, activity_id, folder, uid_validity, uid, trigger_name, \
+         state, marked, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (profile, message_key) DO UPDATE SET activity_id = excluded.activity_id, \
+         folder = excluded.folder, uid_validity = excluded.uid_validity, uid = excluded.uid, \
+         trigger_name = excluded.trigger_name, state = excluded.state, marked = excluded.marked, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(profile)
+    .bind(row.message_key.clone())
+    .bind(row.activity_id.clone())
+    .bind(row.folder.clone())
+    .bind(i64::from(row.uid_validity))
+    .bind(i64::from(row.uid))
+    .bind(row.trigger.clone())
+    .bind(if row.tracked { "tracked" } else { "untracked" })
+    .bind(i64::from(row.marked))
+    .bind(now_ms())
 }
 
 fn tracked_from_row(r: &AnyRow) -> Result<TrackedMailRow> {

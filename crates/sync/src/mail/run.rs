@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MarkOutcome, MessageFlags, ThreadHeaders};
+use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MessageFlags, ThreadHeaders};
 use crmsync_engine::{EntityClass, Plan};
 use crmsync_mapping::{ParsedEmail, parse_email};
 use crmsync_model::{Activity, Actor, PartyKind, RecordRef, normalize_message_id};
@@ -262,17 +262,22 @@ impl FolderPass<'_> {
             self.untrack(tracked, &key, folder, report).await?;
         }
         if !self.dry_run {
-            for (key, modseq) in unmarked {
-                if let Some(row) = tracked.by_key.get_mut(&key) {
-                    self.mark(folder, modseq, row).await?;
-                }
-            }
+            let marks: Vec<(String, u32, Option<u64>)> = unmarked
+                .into_iter()
+                .filter_map(|(key, modseq)| {
+                    let uid = tracked.by_key.get(&key)?.uid;
+                    Some((key, uid, modseq))
+                })
+                .collect();
+            self.mark(folder, &marks, tracked).await?;
+            let mut seen = Vec::new();
             for key in seen_marked {
                 if let Some(row) = tracked.by_key.get_mut(&key) {
                     row.marked = true;
-                    self.store.sync_state().save_tracked_mail(self.profile, row).await?;
+                    seen.push(row.clone());
                 }
             }
+            self.store.sync_state().save_tracked_mails(self.profile, &seen).await?;
         }
         if self.dry_run {
             if !candidates.is_empty() {
@@ -414,6 +419,11 @@ impl FolderPass<'_> {
         let source = self.mail.source.as_ref();
         let uids: Vec<u32> = chunk.iter().map(|c| c.uid).collect();
         let messages = source.fetch(folder, &uids).await?;
+        // The chunk's status rows are saved together after its CRM e-mails
+        // (a crash before re-finds each e-mail by its key, R-TRACK-5), then
+        // its keywords are set with one STORE and recorded together.
+        let mut saved: Vec<String> = Vec::new();
+        let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
         for message in messages {
             let Some(c) = chunk.iter().find(|c| c.uid == message.uid) else {
                 continue;
@@ -491,7 +501,7 @@ impl FolderPass<'_> {
                     }
                 }
             };
-            let mut row = TrackedMailRow {
+            let row = TrackedMailRow {
                 message_key: key.clone(),
                 activity_id,
                 folder: folder.to_string(),
@@ -504,29 +514,52 @@ impl FolderPass<'_> {
                     .iter()
                     .any(|f| f.eq_ignore_ascii_case(&self.mail.tracking.tracked_keyword)),
             };
-            // The CRM side is committed first: a crash here re-finds the
-            // e-mail by its key on the next run.
-            self.store.sync_state().save_tracked_mail(self.profile, &row).await?;
             if !row.marked {
-                self.mark(folder, c.modseq, &mut row).await?;
+                marks.push((key.clone(), row.uid, c.modseq));
+            }
+            if !saved.contains(&key) {
+                saved.push(key.clone());
             }
             tracked.by_key.insert(key, row);
         }
+        let rows: Vec<TrackedMailRow> = saved.iter().filter_map(|k| tracked.by_key.get(k).cloned()).collect();
+        self.store.sync_state().save_tracked_mails(self.profile, &rows).await?;
+        self.mark(folder, &marks, tracked).await?;
         Ok(())
     }
 
-    /// R-TRACK-9: sets the tracked keyword unless the message changed since
-    /// `modseq` (then a later run marks it), and records that it is set.
-    async fn mark(&self, folder: &str, modseq: Option<u64>, row: &mut TrackedMailRow) -> Result<(), SyncError> {
-        let outcome = self
+    /// R-TRACK-9: sets the tracked keyword on `marks` (key, UID, MODSEQ
+    /// read) with as few commands as the source can, except on messages
+    /// that changed since (a later run marks those), and records the ones
+    /// set in one transaction.
+    async fn mark(
+        &self,
+        folder: &str,
+        marks: &[(String, u32, Option<u64>)],
+        tracked: &mut Tracked,
+    ) -> Result<(), SyncError> {
+        if marks.is_empty() {
+            return Ok(());
+        }
+        let asked: Vec<(u32, Option<u64>)> = marks.iter().map(|(_, uid, modseq)| (*uid, *modseq)).collect();
+        let marked = self
             .mail
             .source
-            .add_keyword(folder, row.uid, modseq, &self.mail.tracking.tracked_keyword)
+            .add_keywords(folder, &asked, &self.mail.tracking.tracked_keyword)
             .await?;
-        if outcome == MarkOutcome::Marked {
-            row.marked = true;
-            self.store.sync_state().save_tracked_mail(self.profile, row).await?;
+        let mut rows = Vec::new();
+        for (key, uid, _) in marks {
+            // One message twice in a folder: both get the keyword, the row
+            // records the copy it points at.
+            if marked.contains(uid)
+                && let Some(row) = tracked.by_key.get_mut(key)
+                && row.uid == *uid
+            {
+                row.marked = true;
+                rows.push(row.clone());
+            }
         }
+        self.store.sync_state().save_tracked_mails(self.profile, &rows).await?;
         Ok(())
     }
 

@@ -150,6 +150,7 @@ pub fn settings(worker: &str, lease: Duration, max_concurrent_runs: usize) -> Sc
         poll: Duration::from_millis(100),
         shutdown_grace: Duration::from_secs(5),
         policy: SchedulePolicy::default(),
+        mail_push: crmsync_service::MailPushSettings::default(),
     }
 }
 
@@ -192,6 +193,28 @@ pub async fn save(store: &Store, def: &ProfileDefinition, now: chrono::DateTime<
         .save(def, ProfileSource::Api, now)
         .await
         .expect("save profile");
+}
+
+/// Runs `scheduler.run_until` in a task until the sender is used (or dropped).
+pub fn looping(scheduler: &Scheduler) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = scheduler.clone();
+    let task = tokio::spawn(async move {
+        scheduler
+            .run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    (stop, task)
+}
+
+/// `user` acting with the user role.
+pub fn user_actor(user: &User) -> crmsync_model::Actor {
+    crmsync_model::Actor {
+        user_id: user.meta.id.clone(),
+        role: crmsync_model::Role::User,
+    }
 }
 
 /// The next `n` run ends, in order. Waiting on events, not on time: the
