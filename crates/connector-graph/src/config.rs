@@ -59,6 +59,10 @@ pub struct GraphConfig {
     /// Tries after a 429/503 before giving up (each waits `Retry-After`).
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Lifetime of a change notification subscription (R-GRAPH-10), renewed
+    /// before it ends; at most 4,230 minutes.
+    #[serde(default = "default_subscription_minutes")]
+    pub subscription_minutes: u32,
     /// Existing folders (contact folders, calendars, To Do lists) to use
     /// instead of crmsync's own, by id or display name (R-COL-1).
     #[serde(default, skip_serializing_if = "CollectionChoice::is_empty")]
@@ -98,6 +102,9 @@ fn default_timeout_secs() -> u64 {
 fn default_max_retries() -> u32 {
     5
 }
+fn default_subscription_minutes() -> u32 {
+    crate::subscription::MAX_SUBSCRIPTION_MINUTES
+}
 
 /// Exchange Online's limit of concurrent requests per app and mailbox
 /// (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
@@ -124,6 +131,7 @@ impl GraphConfig {
             concurrency: default_concurrency(),
             timeout_secs: default_timeout_secs(),
             max_retries: default_max_retries(),
+            subscription_minutes: default_subscription_minutes(),
             collections: CollectionChoice::default(),
             field_limits: FieldLimits::default(),
         }
@@ -167,6 +175,13 @@ impl GraphConfig {
         }
         if self.calendar_future_days == 0 {
             return invalid("calendar_future_days", "must be at least 1");
+        }
+        let max = crate::subscription::MAX_SUBSCRIPTION_MINUTES;
+        if !(60..=max).contains(&self.subscription_minutes) {
+            return invalid(
+                "subscription_minutes",
+                &format!("must be 60 to {max} (the longest lifetime Graph grants To Do tasks)"),
+            );
         }
         Ok(())
     }

@@ -84,6 +84,18 @@ impl GraphConnector {
     pub fn concurrency(&self) -> usize {
         self.inner.config.concurrency
     }
+
+    pub(crate) fn config(&self) -> &GraphConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn http(&self) -> &GraphHttp {
+        &self.inner.http
+    }
+
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.inner.clock.now()
+    }
 }
 
 impl Inner {

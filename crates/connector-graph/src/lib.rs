@@ -20,6 +20,7 @@ mod error;
 mod folder;
 mod http;
 mod reach;
+mod subscription;
 mod token;
 mod uid;
 
@@ -28,4 +29,5 @@ pub use config::{GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_
 pub use connector::GraphConnector;
 pub use error::GraphError;
 pub use http::PREFER_IMMUTABLE_ID;
+pub use subscription::{MAX_SUBSCRIPTION_MINUTES, NotificationTarget, Subscription};
 pub use uid::{EXTENSION_NAME, UID_PROPERTY};

@@ -7,3 +7,4 @@ mod common;
 mod conformance;
 mod delta_and_faults;
 mod reach;
+mod subscriptions;
