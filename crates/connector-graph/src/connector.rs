@@ -66,7 +66,13 @@ impl GraphConnector {
             // and Graph answers without them.
             .redirect(reqwest::redirect::Policy::none());
         let client = crate::reach::limit(builder, &reach).build()?;
-        let tokens = TokenSource::new(&config, config.secret()?, client.clone(), clock.clone(), reach.clone());
+        let tokens = TokenSource::new(
+            &config,
+            config.credential()?,
+            client.clone(),
+            clock.clone(),
+            reach.clone(),
+        );
         let http = GraphHttp::new(
             client,
             tokens,

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod certificate;
 mod conformance;
 mod delta_and_faults;
 mod reach;

@@ -11,6 +11,7 @@
 //! per write, lifecycle notifications on demand).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
+mod assertion;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
@@ -28,6 +29,7 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::Value;
 
+pub use assertion::TEST_APP_PEM;
 pub use receiver::NotificationReceiver;
 pub use store::Resource;
 pub use subscriptions::Delivery;

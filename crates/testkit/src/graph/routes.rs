@@ -38,14 +38,25 @@ pub(crate) async fn token(
             json!({"error": "invalid_request", "error_description": "AADSTS90002: Tenant not found."}),
         );
     }
-    if get("grant_type") != Some("client_credentials")
-        || get("client_id") != Some(super::GraphServer::CLIENT_ID)
-        || get("client_secret") != Some(super::GraphServer::CLIENT_SECRET)
-    {
-        return reply(
+    let client_id = super::GraphServer::CLIENT_ID;
+    let refused = |description: &str| {
+        reply(
             StatusCode::UNAUTHORIZED,
-            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
-        );
+            json!({"error": "invalid_client", "error_description": description}),
+        )
+    };
+    if get("grant_type") != Some("client_credentials") || get("client_id") != Some(client_id) {
+        return refused("AADSTS700016: Application not found in the directory.");
+    }
+    // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#second-case-access-token-request-with-a-certificate
+    if get("client_assertion_type") == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", shared.base);
+        let assertion = get("client_assertion").unwrap_or_default();
+        if let Err(why) = super::assertion::check(assertion, client_id, &token_url, shared.now()) {
+            return refused(why);
+        }
+    } else if get("client_secret") != Some(super::GraphServer::CLIENT_SECRET) {
+        return refused("AADSTS7000215: Invalid client secret provided.");
     }
     if get("scope") != Some("https://graph.microsoft.com/.default") {
         return reply(

@@ -86,21 +86,21 @@ fn watched_folder(shared: &Shared, resource: &str) -> Option<String> {
 }
 
 /// The expiry asked for, if the service accepts it.
-fn expiry(shared: &Shared, body: &Map<String, Value>) -> Result<DateTime<Utc>, Response> {
+fn expiry(shared: &Shared, body: &Map<String, Value>) -> Result<DateTime<Utc>, Box<Response>> {
     let now = shared.now();
     let Some(at) = text(body, "expirationDateTime").as_deref().and_then(parse_time) else {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
             "expirationDateTime is missing or not a date.",
-        ));
+        )));
     };
     if at <= now || at > now + chrono::Duration::minutes(MAX_MINUTES) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "InvalidRequest",
             &format!("Subscription expiration can only be {MAX_MINUTES} minutes in the future."),
-        ));
+        )));
     }
     Ok(at)
 }
@@ -146,13 +146,13 @@ fn lapsed(shared: &Shared) {
 /// `/v1.0/subscriptions[/{id}]`.
 pub(crate) async fn handle(shared: &Arc<Shared>, method: &Method, rest: &[&str], body: &[u8]) -> Response {
     lapsed(shared);
-    let parsed = || -> Result<Map<String, Value>, Response> {
+    let parsed = || -> Result<Map<String, Value>, Box<Response>> {
         serde_json::from_slice(body).map_err(|e| {
-            error(
+            Box::new(error(
                 StatusCode::BAD_REQUEST,
                 "RequestBodyRead",
                 &format!("Invalid JSON body: {e}"),
-            )
+            ))
         })
     };
     match (method.clone(), rest) {
@@ -163,11 +163,11 @@ pub(crate) async fn handle(shared: &Arc<Shared>, method: &Method, rest: &[&str],
         }
         (Method::POST, []) => match parsed() {
             Ok(body) => create(shared, body).await,
-            Err(r) => r,
+            Err(r) => *r,
         },
         (Method::PATCH, [id]) => match parsed() {
             Ok(body) => renew(shared, id, &body),
-            Err(r) => r,
+            Err(r) => *r,
         },
         (Method::DELETE, [id]) => match shared.subscriptions.lock().expect("lock").subs.remove(*id) {
             Some(_) => StatusCode::NO_CONTENT.into_response(),
@@ -192,7 +192,7 @@ fn not_found(id: &str) -> Response {
 async fn create(shared: &Arc<Shared>, mut body: Map<String, Value>) -> Response {
     let expires = match expiry(shared, &body) {
         Ok(at) => at,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let (Some(change_type), Some(url), Some(resource)) = (
         text(&body, "changeType"),
@@ -261,7 +261,7 @@ async fn create(shared: &Arc<Shared>, mut body: Map<String, Value>) -> Response 
 fn renew(shared: &Shared, id: &str, patch: &Map<String, Value>) -> Response {
     let expires = match expiry(shared, patch) {
         Ok(at) => at,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let mut subs = shared.subscriptions.lock().expect("lock");
     let Some(sub) = subs.subs.get_mut(id) else {
