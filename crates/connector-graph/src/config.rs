@@ -18,7 +18,15 @@ use crmsync_connector::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::assertion::CertificateCredential;
 use crate::{GraphConnector, GraphError};
+
+/// What the app proves itself with at the token endpoint.
+#[derive(Debug)]
+pub(crate) enum Credential {
+    Secret(Secret),
+    Certificate(Box<CertificateCredential>),
+}
 
 pub const GLOBAL_BASE_URL: &str = "https://graph.microsoft.com/v1.0";
 pub const GLOBAL_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -42,8 +50,13 @@ pub struct GraphConfig {
     pub auth: GraphAuth,
     /// The app registration's application (client) id.
     pub client_id: String,
-    /// Its client secret: the value, `{ env = "VAR" }` or `{ file = "/path" }`.
-    pub client_secret: SecretSource,
+    /// `auth = "client-secret"`: the secret, as a value, `{ env = "VAR" }` or `{ file = "/path" }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretSource>,
+    /// `auth = "certificate"`: PEM text with the private key (PKCS#8 `PRIVATE
+    /// KEY`) and the certificate registered for the app, from the same places.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<SecretSource>,
     /// Past days of the calendar window (R-CAL-1).
     #[serde(default = "default_past_days")]
     pub calendar_past_days: u32,
@@ -59,6 +72,10 @@ pub struct GraphConfig {
     /// Tries after a 429/503 before giving up (each waits `Retry-After`).
     #[serde(default = "default_max_retries")]
     pub max_retries: u32,
+    /// Lifetime of a change notification subscription (R-GRAPH-10), renewed
+    /// before it ends; at most 4,230 minutes.
+    #[serde(default = "default_subscription_minutes")]
+    pub subscription_minutes: u32,
     /// Existing folders (contact folders, calendars, To Do lists) to use
     /// instead of crmsync's own, by id or display name (R-COL-1).
     #[serde(default, skip_serializing_if = "CollectionChoice::is_empty")]
@@ -68,13 +85,14 @@ pub struct GraphConfig {
     pub field_limits: FieldLimits,
 }
 
-/// How the app signs in. Only app-only client credentials with a secret
-/// exist yet; certificates and delegated device code are not implemented.
+/// How the app signs in: app-only client credentials, with a secret or a
+/// certificate. Delegated device code is not implemented.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GraphAuth {
     #[default]
     ClientSecret,
+    Certificate,
 }
 
 fn default_base_url() -> String {
@@ -98,6 +116,9 @@ fn default_timeout_secs() -> u64 {
 fn default_max_retries() -> u32 {
     5
 }
+fn default_subscription_minutes() -> u32 {
+    crate::subscription::MAX_SUBSCRIPTION_MINUTES
+}
 
 /// Exchange Online's limit of concurrent requests per app and mailbox
 /// (https://learn.microsoft.com/en-us/graph/throttling-limits#outlook-service-limits).
@@ -118,12 +139,14 @@ impl GraphConfig {
             authority: default_authority(),
             auth: GraphAuth::ClientSecret,
             client_id: client_id.into(),
-            client_secret: SecretSource::Value(Secret::new(client_secret.into())),
+            client_secret: Some(SecretSource::Value(Secret::new(client_secret.into()))),
+            certificate: None,
             calendar_past_days: default_past_days(),
             calendar_future_days: default_future_days(),
             concurrency: default_concurrency(),
             timeout_secs: default_timeout_secs(),
             max_retries: default_max_retries(),
+            subscription_minutes: default_subscription_minutes(),
             collections: CollectionChoice::default(),
             field_limits: FieldLimits::default(),
         }
@@ -156,8 +179,33 @@ impl GraphConfig {
         if self.client_id.trim().is_empty() {
             return invalid("client_id", "must be the app registration's application id");
         }
-        if matches!(&self.client_secret, SecretSource::Value(s) if s.expose().is_empty()) {
-            return invalid("client_secret", "must not be empty");
+        match (self.auth, &self.client_secret, &self.certificate) {
+            (GraphAuth::ClientSecret, None, _) => {
+                return invalid("client_secret", "is needed with auth = \"client-secret\"");
+            }
+            (GraphAuth::ClientSecret, Some(_), Some(_)) => {
+                return invalid(
+                    "certificate",
+                    "is for auth = \"certificate\"; leave it out or change auth",
+                );
+            }
+            (GraphAuth::ClientSecret, Some(SecretSource::Value(s)), None) if s.expose().is_empty() => {
+                return invalid("client_secret", "must not be empty");
+            }
+            (GraphAuth::Certificate, _, None) => {
+                return invalid("certificate", "is needed with auth = \"certificate\"");
+            }
+            (GraphAuth::Certificate, Some(_), Some(_)) => {
+                return invalid(
+                    "client_secret",
+                    "is for auth = \"client-secret\"; leave it out or change auth",
+                );
+            }
+            (GraphAuth::Certificate, None, Some(SecretSource::Value(pem))) => {
+                // A PEM given in the file is checked now; env and file ones when opened.
+                CertificateCredential::from_pem(pem.expose())?;
+            }
+            _ => {}
         }
         if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
             return invalid("concurrency", "must be 1 to 4 (Exchange's limit per mailbox)");
@@ -168,15 +216,37 @@ impl GraphConfig {
         if self.calendar_future_days == 0 {
             return invalid("calendar_future_days", "must be at least 1");
         }
+        let max = crate::subscription::MAX_SUBSCRIPTION_MINUTES;
+        if !(60..=max).contains(&self.subscription_minutes) {
+            return invalid(
+                "subscription_minutes",
+                &format!("must be 60 to {max} (the longest lifetime Graph grants To Do tasks)"),
+            );
+        }
         Ok(())
     }
 
-    /// The client secret, read now (a rotated one is picked up at the next start).
-    pub(crate) fn secret(&self) -> Result<Secret, GraphError> {
-        self.client_secret.resolve().map_err(|e| GraphError::InvalidSetting {
-            key: "client_secret",
-            reason: e.to_string(),
-        })
+    /// The app's credential, read now (a rotated one is picked up at the next start).
+    pub(crate) fn credential(&self) -> Result<Credential, GraphError> {
+        let read = |key: &'static str, source: &Option<SecretSource>| {
+            let source = source.as_ref().ok_or(GraphError::InvalidSetting {
+                key,
+                reason: "is not set".into(),
+            })?;
+            source.resolve().map_err(|e| GraphError::InvalidSetting {
+                key,
+                reason: e.to_string(),
+            })
+        };
+        match self.auth {
+            GraphAuth::ClientSecret => Ok(Credential::Secret(read("client_secret", &self.client_secret)?)),
+            GraphAuth::Certificate => {
+                let pem = read("certificate", &self.certificate)?;
+                Ok(Credential::Certificate(Box::new(CertificateCredential::from_pem(
+                    pem.expose(),
+                )?)))
+            }
+        }
     }
 
     /// The token endpoint of the tenant.
@@ -191,7 +261,7 @@ impl GraphConfig {
 
 impl ConnectorConfig for GraphConfig {
     fn secret_keys() -> &'static [&'static str] {
-        &["client_secret"]
+        &["client_secret", "certificate"]
     }
 
     fn validate(&self) -> Result<(), InvalidSetting> {
@@ -212,7 +282,8 @@ impl ConnectorConfig for GraphConfig {
     fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
         let connector = GraphConnector::with_reach(self.clone(), options.reach).map_err(|e| OpenError {
             message: e.to_string(),
-            hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret)".into(),
+            hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret or certificate)"
+                .into(),
             transient: false,
         })?;
         Ok(Arc::new(connector))
@@ -280,7 +351,7 @@ mod tests {
         let device = toml::from_str::<GraphConfig>(
             "tenant = \"t\"\nmailbox = \"m\"\nauth = \"device-code\"\nclient_id = \"a\"\nclient_secret = \"s\"",
         );
-        assert!(device.is_err(), "only client-secret sign-in exists");
+        assert!(device.is_err(), "device-code sign-in does not exist");
         assert!(unknown.is_err(), "unknown keys are refused");
     }
 }

@@ -66,7 +66,13 @@ impl GraphConnector {
             // and Graph answers without them.
             .redirect(reqwest::redirect::Policy::none());
         let client = crate::reach::limit(builder, &reach).build()?;
-        let tokens = TokenSource::new(&config, config.secret()?, client.clone(), clock.clone(), reach.clone());
+        let tokens = TokenSource::new(
+            &config,
+            config.credential()?,
+            client.clone(),
+            clock.clone(),
+            reach.clone(),
+        );
         let http = GraphHttp::new(
             client,
             tokens,
@@ -83,6 +89,18 @@ impl GraphConnector {
     /// Requests this connector keeps in flight at most (for the runner's write concurrency).
     pub fn concurrency(&self) -> usize {
         self.inner.config.concurrency
+    }
+
+    pub(crate) fn config(&self) -> &GraphConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn http(&self) -> &GraphHttp {
+        &self.inner.http
+    }
+
+    pub(crate) fn now(&self) -> std::time::SystemTime {
+        self.inner.clock.now()
     }
 }
 

@@ -1,7 +1,8 @@
 //! crmsync's Microsoft Graph connector (v1.0, reqwest + serde, no SDK):
 //! contacts of a contact folder, events of a calendar (through
 //! `calendarView/delta` within the calendar window) and To Do tasks of a
-//! list, for one mailbox, signed in app-only with client credentials.
+//! list, for one mailbox, signed in app-only with client credentials (a
+//! secret or a certificate).
 //!
 //! Item bodies are Graph JSON as the server returns it (the mapping crate
 //! reads and writes it, `crmsync_mapping::graph`); an update's body is a
@@ -12,6 +13,7 @@
 //! server no longer knows (410 Gone, `syncStateNotFound`) gives a complete
 //! listing, which the runner pairs by UID, so nothing is created twice.
 
+mod assertion;
 mod clock;
 mod config;
 mod connector;
@@ -20,6 +22,7 @@ mod error;
 mod folder;
 mod http;
 mod reach;
+mod subscription;
 mod token;
 mod uid;
 
@@ -28,4 +31,5 @@ pub use config::{GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_
 pub use connector::GraphConnector;
 pub use error::GraphError;
 pub use http::PREFER_IMMUTABLE_ID;
+pub use subscription::{MAX_SUBSCRIPTION_MINUTES, NotificationTarget, Subscription};
 pub use uid::{EXTENSION_NAME, UID_PROPERTY};

@@ -1,6 +1,7 @@
 //! App-only access tokens (OAuth 2 client credentials, via the `oauth2`
-//! crate), cached and fetched again before they expire. The token and the
-//! secret are [`Secret`]s: no `Debug`, log line or error shows them.
+//! crate, with a secret or a certificate's signed assertion), cached and
+//! fetched again before they expire. The token, the secret and the
+//! assertion are [`Secret`]s: no `Debug`, log line or error shows them.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -12,7 +13,10 @@ use tokio::sync::Mutex;
 
 use crate::GraphError;
 use crate::clock::Clock;
-use crate::config::{GRAPH_DEFAULT_SCOPE, GraphConfig};
+use crate::config::{Credential, GRAPH_DEFAULT_SCOPE, GraphConfig};
+
+/// https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#second-case-access-token-request-with-a-certificate
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// When a reply gives no lifetime, assume Entra's usual hour.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
@@ -26,7 +30,7 @@ struct Cached {
 
 pub(crate) struct TokenSource {
     client_id: String,
-    client_secret: Secret,
+    credential: Credential,
     token_url: String,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
@@ -38,14 +42,14 @@ pub(crate) struct TokenSource {
 impl TokenSource {
     pub(crate) fn new(
         config: &GraphConfig,
-        secret: Secret,
+        credential: Credential,
         http: reqwest::Client,
         clock: Arc<dyn Clock>,
         reach: Reach,
     ) -> Self {
         TokenSource {
             client_id: config.client_id.clone(),
-            client_secret: secret,
+            credential,
             token_url: config.token_url(),
             http,
             clock,
@@ -85,23 +89,32 @@ impl TokenSource {
         // Microsoft's examples send the secret in the form body
         // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret).
         let client = BasicClient::new(ClientId::new(self.client_id.clone()))
-            .set_client_secret(ClientSecret::new(self.client_secret.expose().to_string()))
             .set_auth_type(AuthType::RequestBody)
             .set_token_uri(url);
-        let reply = client
+        let (client, assertion) = match &self.credential {
+            Credential::Secret(secret) => (
+                client.set_client_secret(ClientSecret::new(secret.expose().to_string())),
+                None,
+            ),
+            Credential::Certificate(cert) => (client, Some(cert.assertion(&self.client_id, &self.token_url, now)?)),
+        };
+        let mut request = client
             .exchange_client_credentials()
-            .add_scope(Scope::new(GRAPH_DEFAULT_SCOPE.to_string()))
-            .request_async(&self.http)
-            .await
-            .map_err(|e| match e {
-                RequestTokenError::ServerResponse(r) => GraphError::Token(format!(
-                    "{}{}",
-                    r.error(),
-                    r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
-                )),
-                RequestTokenError::Request(e) => GraphError::Token(format!("token request failed: {e}")),
-                other => GraphError::Token(format!("unreadable token reply: {other}")),
-            })?;
+            .add_scope(Scope::new(GRAPH_DEFAULT_SCOPE.to_string()));
+        if let Some(assertion) = &assertion {
+            request = request
+                .add_extra_param("client_assertion_type", JWT_BEARER)
+                .add_extra_param("client_assertion", assertion.expose().to_string());
+        }
+        let reply = request.request_async(&self.http).await.map_err(|e| match e {
+            RequestTokenError::ServerResponse(r) => GraphError::Token(format!(
+                "{}{}",
+                r.error(),
+                r.error_description().map(|d| format!(": {d}")).unwrap_or_default()
+            )),
+            RequestTokenError::Request(e) => GraphError::Token(format!("token request failed: {e}")),
+            other => GraphError::Token(format!("unreadable token reply: {other}")),
+        })?;
         let lifetime = reply.expires_in().unwrap_or(DEFAULT_LIFETIME);
         let margin = REFRESH_MARGIN.min(lifetime / 10);
         tracing::debug!(lifetime_secs = lifetime.as_secs(), "fetched a Graph access token");

@@ -142,13 +142,16 @@ fn r_cfg_spec_1_graph_settings_are_checked_and_their_secret_is_sealed() {
     assert_eq!(from_toml, from_json);
     assert_eq!(from_json.kind(), "graph");
     assert_eq!(from_json.requests_in_flight(), Some(4), "Exchange's limit per mailbox");
-    assert_eq!(secret_keys("graph"), ["client_secret"]);
+    assert_eq!(secret_keys("graph"), ["client_secret", "certificate"]);
     let base = json!({"kind": "graph", "tenant": "t", "mailbox": "anna@contoso.com", "client_id": "app", "client_secret": "hunter2"});
     for (change, key) in [
         (json!({"concurrency": 8}), "concurrency"),
         (json!({"base_url": "ftp://graph"}), "base_url"),
         (json!({"client_id": ""}), "client_id"),
         (json!({"mailbox": "a/b"}), "mailbox"),
+        (json!({"subscription_minutes": 5000}), "subscription_minutes"),
+        (json!({"auth": "certificate"}), "certificate"),
+        (json!({"certificate": "-----BEGIN PRIVATE KEY-----"}), "certificate"),
     ] {
         let mut settings = base.clone();
         for (k, v) in change.as_object().unwrap() {

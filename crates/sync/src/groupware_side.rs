@@ -82,11 +82,21 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
     }
     if changes.complete {
         state.listed = Some(changes.changed.len());
-        for href in listing.paired.keys() {
-            if !seen.contains(href.as_str()) {
-                state.deleted.insert(href.clone());
-            }
-        }
+        // A pair the listing left out is deleted only once a fetch says it
+        // is gone: a listing may be bounded (Graph's calendarView lists only
+        // the calendar window, R-GRAPH-6), so absent is not proof. The
+        // fetch's `missing` marks the really deleted ones below.
+        let mut absent: Vec<(&String, &String)> = listing
+            .paired
+            .iter()
+            .filter(|(href, _)| !seen.contains(href.as_str()))
+            .collect();
+        // In href order, so a run fetches the same way every time.
+        absent.sort();
+        to_fetch.extend(absent.into_iter().map(|(href, etag)| ItemMeta {
+            href: Href::new(href.clone()),
+            etag: Etag::new(etag.clone()),
+        }));
     } else {
         state
             .deleted

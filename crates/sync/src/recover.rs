@@ -44,6 +44,15 @@ impl InterruptedCreates {
         self.by_crm_id.get(&(collection.to_string(), crm_id.to_string()))
     }
 
+    /// The CRM records whose groupware create an interrupted run started in
+    /// `collection` (R-SYNC-CRASH-3).
+    pub(crate) fn groupware_create_ids<'a>(&'a self, collection: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.by_crm_id
+            .keys()
+            .filter(move |(c, _)| c == collection)
+            .map(|(_, id)| id.as_str())
+    }
+
     /// The base for a CRM record created from groupware item `href`.
     pub(crate) fn crm_create(&self, collection: &str, href: &str) -> Option<&FieldMap> {
         self.by_href.get(&(collection.to_string(), href.to_string()))

@@ -478,7 +478,12 @@ async fn run_collection(
         };
         let since = cursor.as_ref().map(|c| c.crm_seq);
         crate::collect::quarantine_duplicate_uids(&mut groupware, &pairs);
-        let named = identity::named_ids(&profile.name, class, &groupware, &pairs);
+        let mut named = identity::named_ids(&profile.name, class, &groupware, &pairs);
+        // R-SYNC-CRASH-3: a record whose groupware create a crash interrupted
+        // may be quiet since the cursor (the plan forgot its pair first, e.g.
+        // an edit beating a delete); if the create never landed, no item
+        // names it either, so read it or it is never seen again.
+        named.extend(creates.groupware_create_ids(name).map(str::to_string));
         let crm = crm_side::load(store, profile, &codec, since, &paired_ids, &reread_ids, &named).await?;
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();

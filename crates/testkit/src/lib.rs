@@ -50,7 +50,9 @@ pub use database::{
 };
 pub use dovecot::Dovecot;
 pub use fault::{Fault, FaultPlan, FaultRates};
-pub use graph::{GraphCounts, GraphServer, GraphSwitches, Resource as GraphResource};
+pub use graph::{
+    Delivery as GraphDelivery, GraphCounts, GraphServer, GraphSwitches, NotificationReceiver, Resource as GraphResource,
+};
 pub use hold::Hold;
 pub use mail_client::MailClient;
 pub use peer::{PASSWORD, Peer, PeerError, PeerKind, USER, find_tool, free_port, tool};

@@ -188,7 +188,7 @@ async fn r_graph_1_token_is_reused_and_renewed_before_expiry() {
 async fn r_graph_1_a_wrong_secret_is_unauthorized_and_never_shown() {
     let server = GraphServer::start().await.unwrap();
     let mut config = common::config(&server);
-    config.client_secret = crmsync_connector::SecretSource::Value("wrong-secret-value".into());
+    config.client_secret = Some(crmsync_connector::SecretSource::Value("wrong-secret-value".into()));
     let graph = GraphConnector::new(config).unwrap();
     let err = graph.discover().await.expect_err("refused");
     assert!(matches!(err, ConnectorError::Unauthorized { .. }), "{err:?}");

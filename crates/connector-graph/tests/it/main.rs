@@ -4,6 +4,8 @@
 
 mod common;
 
+mod certificate;
 mod conformance;
 mod delta_and_faults;
 mod reach;
+mod subscriptions;

@@ -4,14 +4,21 @@
 //! token: the path's unguessable per-profile token is the credential. The
 //! body (a WebDAV-Push `push-message` XML, JSON, or nothing) is advisory and
 //! not parsed: whatever changed, the profile's next run asks the server.
+//!
+//! Microsoft Graph checks a notification URL before it creates a
+//! subscription: it POSTs `?validationToken=…` and wants the token back as
+//! `text/plain` with 200 within 10 seconds
+//! (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation).
+//! That request is answered so and runs nothing (R-GRAPH-10).
 
 use std::net::SocketAddr;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Extension, Path, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use crmsync_service::PushTarget;
 
 use crate::error::{ApiError, ErrorBody};
@@ -38,18 +45,35 @@ pub async fn trigger(state: &AppState, name: &str) -> Result<bool, ApiError> {
     Ok(n > 0)
 }
 
+/// The longest validation token echoed: Graph's are a few hundred bytes.
+const MAX_VALIDATION_TOKEN: usize = 4096;
+
+/// The URL-decoded `validationToken` of a query string, if there is one.
+fn validation_token(query: Option<&str>) -> Option<String> {
+    let raw = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("validationToken="))?
+        .replace('+', " ");
+    let decoded = percent_encoding::percent_decode_str(&raw).decode_utf8().ok()?;
+    Some(decoded.into_owned())
+}
+
 /// A groupware notification for the profile whose push token is `token`.
 /// 202 `triggered: true` when the profile will run now; 202 `triggered:
 /// false` when it has push off or is disabled (the subscription stays valid,
-/// the profile keeps its interval); 404 for an unknown token.
+/// the profile keeps its interval); 404 for an unknown token. With
+/// `validationToken` in the query (Graph's handshake), 200 with that token
+/// as `text/plain`, and nothing runs.
 #[utoipa::path(post, path = "/api/v1/push/{token}", operation_id = "pushWebhook", tag = "profiles",
-    params(("token" = String, Path, description = "The profile's push token")),
+    params(("token" = String, Path, description = "The profile's push token"),
+        ("validationToken" = Option<String>, Query, description = "Microsoft Graph's subscription handshake: echoed as text/plain, nothing runs")),
     // Any bytes: a WebDAV-Push push-message is XML, but nothing is parsed.
     request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML); not parsed",
         content_type = "application/octet-stream"),
     responses(
+        (status = 200, description = "The validationToken, echoed (Graph's handshake)", body = String, content_type = "text/plain"),
         (status = 202, body = PushAccepted),
-        (status = 400, description = "The token holds a control character", body = ErrorBody),
+        (status = 400, description = "The token holds a control character, or the validationToken is too long", body = ErrorBody),
         (status = 404, description = "No profile has this token", body = ErrorBody),
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
         (status = 429, description = "Too many notifications for this token or from this client (R-API-15); retry after `Retry-After` seconds",
@@ -59,12 +83,13 @@ pub async fn trigger(state: &AppState, name: &str) -> Result<bool, ApiError> {
 pub async fn webhook(
     State(state): State<AppState>,
     Path(token): Path<String>,
+    RawQuery(query): RawQuery,
     // Absent when the router is driven without a socket (in-process tests):
     // those share one client bucket.
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     // Read (and bounded by the body limit) but not interpreted.
     body: Result<Bytes, BytesRejection>,
-) -> Result<(StatusCode, Json<PushAccepted>), ApiError> {
+) -> Result<Response, ApiError> {
     if let Err(rejection) = body {
         return Err(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge {
@@ -90,6 +115,21 @@ pub async fn webhook(
         .await
         .map_err(from_service)?
         .ok_or(ApiError::NotFound("push subscription"))?;
+    if let Some(validation) = validation_token(query.as_deref()) {
+        if validation.len() > MAX_VALIDATION_TOKEN {
+            return Err(ApiError::bad_request(
+                None,
+                format!("validationToken longer than {MAX_VALIDATION_TOKEN} bytes"),
+            ));
+        }
+        tracing::info!("answered a Microsoft Graph subscription handshake");
+        return Ok((
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            validation,
+        )
+            .into_response());
+    }
     let triggered = match target {
         PushTarget::Trigger(name) => {
             let triggered = trigger(&state, &name).await?;
@@ -101,5 +141,20 @@ pub async fn webhook(
             false
         }
     };
-    Ok((StatusCode::ACCEPTED, Json(PushAccepted { triggered })))
+    Ok((StatusCode::ACCEPTED, Json(PushAccepted { triggered })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validation_token;
+
+    #[test]
+    fn the_validation_token_is_url_decoded() {
+        assert_eq!(
+            validation_token(Some("a=1&validationToken=Validation%3A+Testing%20client")).as_deref(),
+            Some("Validation: Testing client")
+        );
+        assert_eq!(validation_token(Some("a=1")), None);
+        assert_eq!(validation_token(None), None);
+    }
 }

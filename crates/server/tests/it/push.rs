@@ -116,6 +116,45 @@ async fn r_sched_2_a_push_runs_exactly_that_profile() {
     assert!(mode.scheduler.tick().await.unwrap().started.is_empty());
 }
 
+// R-GRAPH-10, R-SCHED-2: Microsoft Graph's subscription handshake — a POST
+// with `validationToken` — is answered with the token as text/plain and 200
+// within the request, and runs nothing; an unknown push token still gets 404,
+// so Graph refuses a subscription to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_graph_10_the_webhook_answers_graphs_validation_handshake() {
+    use tower::ServiceExt;
+    let mut w = World::new().await;
+    let (mode, mut rx) = ready(&mut w).await;
+    let (_carol, _dave, carol_token, _) = two_profiles(&w).await;
+    settle(&mode.scheduler, &mut rx).await;
+    let handshake = |token: &str| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(format!(
+                "/api/v1/push/{token}?validationToken=Validation%3A+Testing+client+application+reachability%20%26%20more"
+            ))
+            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let resp = w.app.clone().oneshot(handshake(&carol_token)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    assert_eq!(&body[..], b"Validation: Testing client application reachability & more");
+    assert!(
+        mode.scheduler.tick().await.unwrap().started.is_empty(),
+        "a handshake runs nothing"
+    );
+    let unknown = w.app.clone().oneshot(handshake("cps_not-a-token")).await.unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
 // R-SVC-API-5: unknown or rotated tokens are 404; a profile with push off
 // accepts the notification (202) but is not run before its interval.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

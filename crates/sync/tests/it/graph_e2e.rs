@@ -293,3 +293,58 @@ async fn r_col_1_graph_profile_uses_the_users_own_folders() {
     assert_eq!(used(&phone), Some(vec!["contacts"]), "{listing:?}");
     assert_eq!(used(&work), Some(vec!["calendar"]), "{listing:?}");
 }
+
+// R-GRAPH-6, R-CAL-1: calendarView lists only the calendar window, so a
+// meeting beyond its future edge is absent from a complete listing (after
+// the delta token expired) and comes as `@removed` in a delta once it is
+// written. Neither is a deletion: the runner fetches a pair a complete
+// listing left out before taking it for deleted, and the connector checks an
+// `@removed` event with a GET.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_graph_6_an_event_beyond_the_window_is_not_taken_for_deleted() {
+    let server = GraphServer::start().await.unwrap();
+    let mut config = server.config();
+    config.calendar_future_days = 30;
+    // The connector's "now" is the runs' fixed now, so the window is too.
+    let now = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(common::now().timestamp() as u64);
+    let clock = Arc::new(crmsync_graph::ManualClock::new(now));
+    let mut w = World::new().await;
+    w.profile.connector = Arc::new(GraphConnector::with_clock(config, clock).expect("valid config"));
+    let far = w.meeting("Annual review", 200).await;
+    let near = w.meeting("Board meeting", 2).await;
+    let first = w.sync().await;
+    assert!(first.collections.iter().all(|c| c.failed.is_empty()), "{first}");
+    let calendar = folder(&server, GraphResource::Events, "calendar");
+    assert_eq!(server.items(&calendar).len(), 2, "both meetings written");
+
+    // A delta after the write: the far meeting's row is `@removed` (out of
+    // the window), the near one's an edit made in Outlook.
+    let near_item = server
+        .items(&calendar)
+        .into_iter()
+        .find(|i| i["subject"] == "Board meeting")
+        .unwrap();
+    server.user_update(
+        &calendar,
+        near_item["id"].as_str().unwrap(),
+        json!({"location": {"displayName": "Room 4"}}),
+    );
+    let delta = w.sync().await;
+    assert!(delta.collections.iter().all(|c| c.failed.is_empty()), "{delta}");
+    assert_eq!(writes(&delta), 1, "only Outlook's edit comes back: {delta}");
+
+    // The token expires: a complete listing without the far meeting.
+    server.switches().expire_delta_tokens("syncStateNotFound");
+    let resync = w.sync().await;
+    assert!(server.stats().gone >= 1, "the token was refused");
+    assert!(resync.collections.iter().all(|c| c.failed.is_empty()), "{resync}");
+    assert_eq!(writes(&resync), 0, "nothing deleted or written: {resync}");
+    assert_eq!(server.items(&calendar).len(), 2, "both meetings still in Outlook");
+    let records = w.store.records();
+    assert!(
+        records.get::<ActivityFields>(far.id()).await.is_ok(),
+        "the far meeting stays in the CRM"
+    );
+    let near_now = records.get::<ActivityFields>(near.id()).await.unwrap();
+    assert_eq!(near_now.fields.location.as_deref(), Some("Room 4"));
+}

@@ -18,4 +18,18 @@ impl GraphServer {
         config.authority = self.authority();
         config
     }
+
+    /// The same profile signing in with the test app's certificate instead of its secret.
+    pub fn certificate_config(&self) -> GraphConfig {
+        serde_json::from_value(serde_json::json!({
+            "tenant": GraphServer::TENANT,
+            "mailbox": GraphServer::MAILBOX,
+            "client_id": GraphServer::CLIENT_ID,
+            "auth": "certificate",
+            "certificate": super::TEST_APP_PEM,
+            "base_url": self.base_url(),
+            "authority": self.authority(),
+        }))
+        .expect("a valid Graph config")
+    }
 }

@@ -6,14 +6,19 @@
 //! (`If-Match` → 412 `ErrorIrresolvableConflict`), delta rounds with
 //! `@odata.nextLink`/`@odata.deltaLink`, `@removed` rows and optional empty
 //! pages, 410 Gone for expired state tokens, 429/503 with `Retry-After`, and
-//! a count of requests that lacked `Prefer: IdType="ImmutableId"`.
+//! a count of requests that lacked `Prefer: IdType="ImmutableId"`, and
+//! change notification subscriptions (validation handshake, a notification
+//! per write, lifecycle notifications on demand).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
+mod assertion;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
+mod receiver;
 mod routes;
 mod store;
+mod subscriptions;
 mod switches;
 
 use std::collections::HashSet;
@@ -24,11 +29,16 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::Value;
 
+pub use assertion::TEST_APP_PEM;
+pub use receiver::NotificationReceiver;
 pub use store::Resource;
+pub use subscriptions::Delivery;
 use switches::GraphStats;
 pub use switches::{GraphCounts, GraphSwitches};
 
+use chrono::{DateTime, Utc};
 use store::Store;
+use subscriptions::Subscriptions;
 
 pub(crate) struct Shared {
     store: Mutex<Store>,
@@ -37,6 +47,28 @@ pub(crate) struct Shared {
     tokens: Mutex<HashSet<String>>,
     /// `http://127.0.0.1:PORT`, for the links the server hands out.
     base: String,
+    subscriptions: Mutex<Subscriptions>,
+    /// Sends validation requests and notifications.
+    client: reqwest::Client,
+    /// The server's "now" when a test set one (subscription expiry).
+    now: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl Shared {
+    fn now(&self) -> DateTime<Utc> {
+        self.now.lock().expect("lock").unwrap_or_else(Utc::now)
+    }
+
+    /// Sends the change notifications of a write in the background, as
+    /// Graph does: the write's answer does not wait for them.
+    fn announce(shared: &Arc<Shared>, folder: &str, item: &str, change: &str) {
+        for (url, body) in subscriptions::notifications_for(shared, folder, item, change) {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                subscriptions::deliver(&shared, url, body).await;
+            });
+        }
+    }
 }
 
 /// A running Graph test server; stopped when dropped.
@@ -61,6 +93,9 @@ impl GraphServer {
             stats: GraphStats::default(),
             tokens: Mutex::new(HashSet::new()),
             base,
+            subscriptions: Mutex::new(Subscriptions::default()),
+            client: reqwest::Client::new(),
+            now: Mutex::new(None),
         });
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(routes::token))
@@ -111,7 +146,14 @@ impl GraphServer {
         let Value::Object(body) = body else {
             panic!("an item is a JSON object")
         };
-        self.store().create(folder, body).expect("the folder exists")
+        let created = self.store().create(folder, body).expect("the folder exists");
+        Shared::announce(
+            &self.shared,
+            folder,
+            created["id"].as_str().unwrap_or_default(),
+            "created",
+        );
+        created
     }
 
     /// Changes an item as the user would in Outlook (no precondition).
@@ -119,12 +161,50 @@ impl GraphServer {
         let Value::Object(patch) = patch else {
             panic!("a patch is a JSON object")
         };
-        self.store().update(folder, id, None, patch).expect("the item exists")
+        let updated = self.store().update(folder, id, None, patch).expect("the item exists");
+        Shared::announce(&self.shared, folder, id, "updated");
+        updated
     }
 
     /// Deletes an item as the user would in Outlook.
     pub fn user_delete(&self, folder: &str, id: &str) {
         self.store().delete(folder, id, None).expect("the item exists");
+        Shared::announce(&self.shared, folder, id, "deleted");
+    }
+
+    /// The server's "now" from here on (subscription lifetimes are checked
+    /// against it); the real time until a test sets one.
+    pub fn set_now(&self, now: DateTime<Utc>) {
+        *self.shared.now.lock().expect("lock") = Some(now);
+    }
+
+    /// Every live subscription, as `GET /subscriptions` shows it.
+    pub fn subscriptions(&self) -> Vec<Value> {
+        let now = self.shared.now();
+        let subs = self.shared.subscriptions.lock().expect("lock");
+        subs.subs
+            .values()
+            .filter(|s| s.expires > now)
+            .map(|s| Value::Object(s.body.clone()))
+            .collect()
+    }
+
+    /// Every notification sent so far, in order, with the receiver's answer.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.shared.subscriptions.lock().expect("lock").deliveries.clone()
+    }
+
+    /// Validation requests sent so far.
+    pub fn validations(&self) -> u64 {
+        self.shared.subscriptions.lock().expect("lock").validations
+    }
+
+    /// Sends the lifecycle notification `event` (`reauthorizationRequired`,
+    /// `subscriptionRemoved` — which also removes it — or `missed`) for
+    /// subscription `id`; the receiver's status, `None` if unknown or unreachable.
+    pub async fn send_lifecycle(&self, id: &str, event: &str) -> Option<u16> {
+        let (url, body) = subscriptions::lifecycle_for(&self.shared, id, event)?;
+        subscriptions::deliver(&self.shared, url, body).await
     }
 
     /// An item as stored, extended properties and extensions included.

@@ -15,12 +15,12 @@ use super::delta::{self, Round};
 use super::store::{Resource, WriteError};
 use super::switches::GraphStats;
 
-fn reply(status: StatusCode, body: Value) -> Response {
+pub(crate) fn reply(status: StatusCode, body: Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 /// Graph's error body: https://learn.microsoft.com/en-us/graph/errors#json-representation
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
     reply(status, json!({ "error": { "code": code, "message": message } }))
 }
 
@@ -38,14 +38,25 @@ pub(crate) async fn token(
             json!({"error": "invalid_request", "error_description": "AADSTS90002: Tenant not found."}),
         );
     }
-    if get("grant_type") != Some("client_credentials")
-        || get("client_id") != Some(super::GraphServer::CLIENT_ID)
-        || get("client_secret") != Some(super::GraphServer::CLIENT_SECRET)
-    {
-        return reply(
+    let client_id = super::GraphServer::CLIENT_ID;
+    let refused = |description: &str| {
+        reply(
             StatusCode::UNAUTHORIZED,
-            json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}),
-        );
+            json!({"error": "invalid_client", "error_description": description}),
+        )
+    };
+    if get("grant_type") != Some("client_credentials") || get("client_id") != Some(client_id) {
+        return refused("AADSTS700016: Application not found in the directory.");
+    }
+    // https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#second-case-access-token-request-with-a-certificate
+    if get("client_assertion_type") == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") {
+        let token_url = format!("{}/{tenant}/oauth2/v2.0/token", shared.base);
+        let assertion = get("client_assertion").unwrap_or_default();
+        if let Err(why) = super::assertion::check(assertion, client_id, &token_url, shared.now()) {
+            return refused(why);
+        }
+    } else if get("client_secret") != Some(super::GraphServer::CLIENT_SECRET) {
+        return refused("AADSTS7000215: Invalid client secret provided.");
     }
     if get("scope") != Some("https://graph.microsoft.com/.default") {
         return reply(
@@ -127,6 +138,9 @@ pub(crate) async fn graph(
     let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
     let param = |k: &str| query.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+    if let ["v1.0", "subscriptions", rest @ ..] = segments.as_slice() {
+        return super::subscriptions::handle(&shared, &method, rest, &body).await;
+    }
     let Some(["v1.0", "users", mailbox, rest @ ..]) = Some(segments.as_slice()) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -175,7 +189,7 @@ pub(crate) async fn graph(
 }
 
 struct Request<'a> {
-    shared: &'a Shared,
+    shared: &'a Arc<Shared>,
     method: &'a Method,
     if_match: Option<&'a str>,
     max_page: Option<usize>,
@@ -266,7 +280,10 @@ impl Request<'_> {
                     Err(r) => return *r,
                 };
                 match store.create(folder, body) {
-                    Some(item) => reply(StatusCode::CREATED, item),
+                    Some(item) => {
+                        Shared::announce(self.shared, folder, item["id"].as_str().unwrap_or_default(), "created");
+                        reply(StatusCode::CREATED, item)
+                    }
                     None => error(StatusCode::NOT_FOUND, "ErrorItemNotFound", "The folder was not found."),
                 }
             }
@@ -286,14 +303,16 @@ impl Request<'_> {
                 None => Err(WriteError::NotFound),
             },
             Method::PATCH => match self.json_body() {
-                Ok(patch) => store
-                    .update(folder, id, self.if_match, patch)
-                    .map(|item| reply(StatusCode::OK, self.shown(item))),
+                Ok(patch) => store.update(folder, id, self.if_match, patch).map(|item| {
+                    Shared::announce(self.shared, folder, id, "updated");
+                    reply(StatusCode::OK, self.shown(item))
+                }),
                 Err(r) => return *r,
             },
-            Method::DELETE => store
-                .delete(folder, id, self.if_match)
-                .map(|()| StatusCode::NO_CONTENT.into_response()),
+            Method::DELETE => store.delete(folder, id, self.if_match).map(|()| {
+                Shared::announce(self.shared, folder, id, "deleted");
+                StatusCode::NO_CONTENT.into_response()
+            }),
             _ => {
                 return error(
                     StatusCode::METHOD_NOT_ALLOWED,

@@ -132,6 +132,7 @@ pub struct GraphStats {
     pub(crate) gone: AtomicU64,
     pub(crate) precondition_failed: AtomicU64,
     pub(crate) without_immutable_id: AtomicU64,
+    pub(crate) notifications: AtomicU64,
     pub(crate) log: Mutex<Vec<String>>,
 }
 
@@ -151,6 +152,8 @@ pub struct GraphCounts {
     pub precondition_failed: u64,
     /// Requests that lacked `Prefer: IdType="ImmutableId"`.
     pub without_immutable_id: u64,
+    /// Change and lifecycle notifications sent to subscribers.
+    pub notifications: u64,
     /// `METHOD path?query` of every request to `/v1.0`, in arrival order.
     pub log: Vec<String>,
 }
@@ -182,6 +185,7 @@ impl GraphStats {
             gone: get(&self.gone),
             precondition_failed: get(&self.precondition_failed),
             without_immutable_id: get(&self.without_immutable_id),
+            notifications: get(&self.notifications),
             log: self.log.lock().expect("lock").clone(),
         }
     }

@@ -1,9 +1,12 @@
 //! Shared set-up for the runner's proofs against the in-memory groupware
-//! (`MemoryConnector`, the engine's specification model): an in-memory SQLite
-//! CRM, one user, a profile, an "independent client" that edits the mailbox
-//! behind the sync's back, and the end-state checks every proof shares
-//! (both sides agree, no duplicates).
+//! (`MemoryConnector`, the engine's specification model) or the testkit's
+//! Graph test server (`graph_side`): an in-memory SQLite CRM, one user, a
+//! profile, an "independent client" that edits the mailbox behind the sync's
+//! back, and the end-state checks every proof shares (both sides agree, no
+//! duplicates).
 #![allow(dead_code)]
+
+mod graph_side;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -16,13 +19,15 @@ use crmsync_connector::{CollectionId, CollectionKind, Connector, Href};
 use crmsync_engine::ConflictPolicy;
 use crmsync_mapping::{
     CardVersion, EmailOnlyDirectory, IcalContext, activity_to_fields, contact_to_fields, fields_to_activity,
-    fields_to_contact, parse_ical, parse_vcard, render_ical, render_vcard,
+    fields_to_contact, graph_comparable, parse_ical, parse_vcard, render_ical, render_vcard,
 };
 use crmsync_model::fields::keys;
 use crmsync_model::{ActivityFields, ActivityKind, Actor, ContactFields, FieldMap};
 use crmsync_store::status::PairRow;
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use crmsync_sync::{CrashPoint, Faults, RunOptions, RunReport, SyncError, SyncProfile, run_profile};
+use crmsync_testkit::GraphServer;
+use graph_side::GraphSide;
 
 pub const PROFILE: &str = "alice";
 
@@ -56,7 +61,7 @@ impl Kind {
         CollectionId::new(self.collection())
     }
 
-    fn collection_kind(self) -> CollectionKind {
+    pub(crate) fn collection_kind(self) -> CollectionKind {
         match self {
             Kind::Contact => CollectionKind::Contacts,
             Kind::Task => CollectionKind::Tasks,
@@ -101,6 +106,9 @@ pub struct Snapshot {
     pub conflict_keys: BTreeMap<(String, String), BTreeSet<String>>,
     /// The duplicates reports' text, per collection (R-PAIR-2).
     pub duplicates: String,
+    /// The mailbox is Graph: a CRM record is compared with its item only on
+    /// what a Graph item can hold (R-GRAPH-7).
+    pub graph: bool,
 }
 
 impl Snapshot {
@@ -130,8 +138,11 @@ impl Snapshot {
 pub struct MemWorld {
     pub store: Store,
     pub actor: Actor,
-    /// The mailbox, for the independent client and fault injection.
+    /// The mailbox, for the independent client and fault injection (unused
+    /// when `graph` is set).
     pub mailbox: Arc<MemoryConnector>,
+    /// The Graph test server the profile syncs with instead, if any.
+    graph: Option<GraphSide>,
     pub profile: SyncProfile,
     /// Counts items the independent client created, for unique UIDs.
     next_external: u32,
@@ -167,9 +178,27 @@ impl MemWorld {
             store,
             actor,
             mailbox,
+            graph: None,
             profile,
             next_external: 0,
         }
+    }
+
+    /// A world whose profile reaches the Graph test server `server` through
+    /// `connector` (a Graph connector, possibly wrapped); the independent
+    /// client edits the server's mailbox as Outlook would.
+    pub async fn with_graph(
+        policy: ConflictPolicy,
+        server: Arc<GraphServer>,
+        connector: Arc<dyn Connector>,
+    ) -> MemWorld {
+        let mut world = MemWorld::with_connector(policy, Arc::new(MemoryConnector::new()), connector).await;
+        world.graph = Some(GraphSide::new(server));
+        world
+    }
+
+    pub fn is_graph(&self) -> bool {
+        self.graph.is_some()
     }
 
     pub fn options(&self) -> RunOptions<'static> {
@@ -296,6 +325,9 @@ impl MemWorld {
     pub fn gw_create(&mut self, kind: Kind, fields: &FieldMap) -> Href {
         self.next_external += 1;
         let uid = format!("ext-{}@client.example", self.next_external);
+        if let Some(graph) = &self.graph {
+            return graph.create(kind, fields, &uid);
+        }
         let body = render(kind, fields, &uid, None);
         let href = Href::new(format!("ext-{}.{}", self.next_external, kind.extension()));
         self.mailbox
@@ -306,6 +338,9 @@ impl MemWorld {
 
     /// Changes one or two fields of the item's current body, keeping the rest.
     pub fn gw_edit(&self, kind: Kind, href: &Href, changes: &[(String, String)]) {
+        if let Some(graph) = &self.graph {
+            return graph.edit(kind, href, changes);
+        }
         let (_, body) = self.mailbox.peek(&kind.collection_id(), href).expect("item exists");
         let body = String::from_utf8(body).unwrap();
         let edited = edited_body(kind, &body, changes);
@@ -315,14 +350,23 @@ impl MemWorld {
     }
 
     pub fn gw_delete(&self, kind: Kind, href: &Href) {
+        if let Some(graph) = &self.graph {
+            return graph.delete(kind, href);
+        }
         self.mailbox.external_delete(&kind.collection_id(), href).unwrap();
     }
 
     pub fn gw_hrefs(&self, kind: Kind) -> Vec<Href> {
+        if let Some(graph) = &self.graph {
+            return graph.hrefs(kind);
+        }
         self.mailbox.hrefs(&kind.collection_id())
     }
 
     pub fn gw_item(&self, kind: Kind, href: &Href) -> Option<GwView> {
+        if let Some(graph) = &self.graph {
+            return graph.item(kind, href);
+        }
         let (_, body) = self.mailbox.peek(&kind.collection_id(), href)?;
         let body = String::from_utf8(body).unwrap();
         Some(parse(kind, &body))
@@ -333,6 +377,7 @@ impl MemWorld {
     pub async fn snapshot(&self) -> Snapshot {
         let mut snap = Snapshot {
             crm: self.crm_records().await,
+            graph: self.is_graph(),
             ..Snapshot::default()
         };
         for kind in Kind::ALL {
@@ -490,7 +535,12 @@ pub fn check_agreement(snap: &Snapshot) -> Result<(), String> {
             .get(&(pair.crm_id.clone(), pair.href.clone()))
             .cloned()
             .unwrap_or_default();
-        let (c, g) = (comparable(&crm.fields, &skip), comparable(&gw.fields, &skip));
+        let crm_fields = if snap.graph {
+            graph_comparable(graph_side::resource(kind), &crm.fields)
+        } else {
+            crm.fields.clone()
+        };
+        let (c, g) = (comparable(&crm_fields, &skip), comparable(&gw.fields, &skip));
         if c != g {
             let diff: Vec<String> = c
                 .changed_keys(&g)

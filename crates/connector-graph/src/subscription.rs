@@ -1,0 +1,159 @@
+//! Change notification subscriptions (R-GRAPH-10, R-SCHED-2): Graph calls a
+//! public URL when a folder's items change, so a profile runs at once
+//! instead of at its next interval. crmsync subscribes to each synced folder,
+//! renews before expiry on the connector's clock, and deletes the
+//! subscription when push is turned off.
+//!
+//! Shapes: https://learn.microsoft.com/en-us/graph/api/subscription-post-subscriptions
+//! (create), https://learn.microsoft.com/en-us/graph/api/subscription-update
+//! (renew), https://learn.microsoft.com/en-us/graph/api/subscription-delete.
+
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use crmsync_connector::{CollectionId, Etag};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::folder::{Folder, segment};
+use crate::http::Call;
+use crate::{GraphConnector, GraphError};
+
+/// The longest lifetime Graph grants the resources crmsync subscribes to
+/// (To Do tasks allow the least: 4,230 minutes,
+/// https://learn.microsoft.com/en-us/graph/api/resources/subscription#subscription-lifetime).
+pub const MAX_SUBSCRIPTION_MINUTES: u32 = 4230;
+
+/// Where Graph sends notifications for one profile, and the secret it
+/// echoes in each (`clientState`, at most 128 characters).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NotificationTarget {
+    pub notification_url: String,
+    /// Lifecycle notifications (`reauthorizationRequired`, `subscriptionRemoved`, `missed`).
+    pub lifecycle_url: String,
+    pub client_state: String,
+}
+
+impl std::fmt::Debug for NotificationTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URLs carry the profile's push token and clientState is a secret.
+        f.debug_struct("NotificationTarget").finish_non_exhaustive()
+    }
+}
+
+/// A subscription Graph holds for one folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: String,
+    pub collection: CollectionId,
+    pub expires: SystemTime,
+}
+
+fn graph_time(t: SystemTime) -> String {
+    DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn read_subscription(collection: &CollectionId, v: &Value) -> Result<Subscription, GraphError> {
+    let id = v["id"]
+        .as_str()
+        .ok_or_else(|| GraphError::InvalidResponse("a subscription without id".into()))?;
+    let expires = v["expirationDateTime"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| GraphError::InvalidResponse("a subscription without expirationDateTime".into()))?;
+    Ok(Subscription {
+        id: id.to_string(),
+        collection: collection.clone(),
+        expires: expires.with_timezone(&Utc).into(),
+    })
+}
+
+impl GraphConnector {
+    /// How long a new or renewed subscription lives.
+    fn lifetime(&self) -> Duration {
+        Duration::from_secs(u64::from(self.config().subscription_minutes) * 60)
+    }
+
+    fn subscriptions_url(&self, id: Option<&str>) -> String {
+        let base = format!("{}/subscriptions", self.config().base_url.trim_end_matches('/'));
+        match id {
+            Some(id) => format!("{base}/{}", segment(id)),
+            None => base,
+        }
+    }
+
+    /// Subscribes to created, updated and deleted items of `collection`.
+    /// Graph first calls `target.notification_url` with a `validationToken`
+    /// and creates the subscription only if the token comes back in time.
+    pub async fn subscribe(
+        &self,
+        collection: &CollectionId,
+        target: &NotificationTarget,
+    ) -> Result<Subscription, GraphError> {
+        let folder = Folder::parse(collection).map_err(|e| GraphError::InvalidResponse(e.to_string()))?;
+        let resource = format!("users/{}/{}", segment(&self.config().mailbox), folder.items_path());
+        let body = json!({
+            "changeType": "created,updated,deleted",
+            "notificationUrl": target.notification_url,
+            "lifecycleNotificationUrl": target.lifecycle_url,
+            "resource": resource,
+            "expirationDateTime": graph_time(self.now() + self.lifetime()),
+            "clientState": target.client_state,
+        })
+        .to_string();
+        let url = self.subscriptions_url(None);
+        let created = self
+            .http()
+            .json(&Call {
+                method: Method::POST,
+                url: &url,
+                if_match: None,
+                body: Some(body.as_bytes()),
+            })
+            .await?;
+        read_subscription(collection, &created)
+    }
+
+    /// Moves the subscription's expiry a full lifetime on from now.
+    pub async fn renew(&self, subscription: &Subscription) -> Result<Subscription, GraphError> {
+        let body = json!({ "expirationDateTime": graph_time(self.now() + self.lifetime()) }).to_string();
+        let url = self.subscriptions_url(Some(&subscription.id));
+        let renewed = self
+            .http()
+            .json(&Call {
+                method: Method::PATCH,
+                url: &url,
+                if_match: None::<&Etag>,
+                body: Some(body.as_bytes()),
+            })
+            .await?;
+        read_subscription(&subscription.collection, &renewed)
+    }
+
+    /// Deletes the subscription; one Graph no longer has is already gone.
+    pub async fn unsubscribe(&self, id: &str) -> Result<(), GraphError> {
+        let url = self.subscriptions_url(Some(id));
+        match self
+            .http()
+            .send(&Call {
+                method: Method::DELETE,
+                url: &url,
+                if_match: None,
+                body: None,
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.status() == Some(404) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `subscription` should be renewed now: within a tenth of its
+    /// lifetime of expiring, so a renewal that fails has time for retries
+    /// before notifications stop.
+    pub fn renewal_due(&self, subscription: &Subscription) -> bool {
+        let margin = self.lifetime() / 10;
+        self.now() + margin >= subscription.expires
+    }
+}
