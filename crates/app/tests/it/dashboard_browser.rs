@@ -7,133 +7,13 @@
 //! (`dashboard-screenshots/`). Missing browser binaries fail the test.
 
 use std::path::Path;
-use std::time::Duration;
 
 use crmsync_testkit::{Browser, PASSWORD, Peer, PeerKind, USER};
 use fantoccini::Locator;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::serve::{Serve, ServeSettings};
-
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-        if_match: Option<&str>,
-    ) -> (u16, Value, Option<String>) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        if let Some(tag) = if_match {
-            request = request.header("If-Match", tag);
-        }
-        let reply = request.send().await.expect("the server answers");
-        let status = reply.status().as_u16();
-        let etag = reply
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let text = reply.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), etag)
-    }
-}
-
-/// GET or PUT of one item on Radicale, as another client of the mailbox would.
-async fn dav(http: &reqwest::Client, method: reqwest::Method, url: &str, body: Option<String>) -> (u16, String) {
-    let mut request = http.request(method, url).basic_auth(USER, Some(PASSWORD));
-    if let Some(body) = body {
-        request = request.header("Content-Type", "text/vcard; charset=utf-8").body(body);
-    }
-    let reply = request.send().await.expect("Radicale answers");
-    (reply.status().as_u16(), reply.text().await.unwrap_or_default())
-}
-
-/// The URL of the item whose href ends in `href`'s last segment, from
-/// where Radicale keeps it (`collection-root/USER/COLLECTION/FILE`).
-fn item_url(radicale: &Peer, href: &str) -> String {
-    let file = href.rsplit('/').next().unwrap();
-    let mut stack = vec![radicale.storage()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.file_name().is_some_and(|n| n == file) {
-                let rel = path
-                    .to_string_lossy()
-                    .split("collection-root/")
-                    .nth(1)
-                    .unwrap()
-                    .to_string();
-                return format!("{}{rel}", radicale.url());
-            }
-        }
-    }
-    panic!("{href} is not in Radicale's storage");
-}
-
-/// Clicks the submit button with this text inside `scope` (a CSS selector).
-async fn press(browser: &Browser, scope: &str, label: &str) {
-    let xpath = format!("//*[@id='{scope}']//button[normalize-space()='{label}']");
-    browser
-        .client()
-        .find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no `{label}` button in #{scope}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// The text of the first element matching `css` once it satisfies `ready`
-/// (after a click the next page may still be loading, and an element read
-/// while the page changes is stale: both are waited out, within a bound
-/// that only turns a hang into a failure).
-async fn text_when(browser: &Browser, css: &str, ready: impl Fn(&str) -> bool) -> String {
-    let give_up = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut last = String::new();
-    loop {
-        if let Ok(element) = browser.client().find(Locator::Css(css)).await
-            && let Ok(text) = element.text().await
-        {
-            if ready(&text) {
-                return text;
-            }
-            last = text;
-        }
-        if tokio::time::Instant::now() >= give_up {
-            let page = browser.client().source().await.unwrap_or_default();
-            panic!(
-                "`{css}` never became what the test waits for (last: {last:?}) on {:?}:\n{page}",
-                browser.client().current_url().await
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits until the first `css` element reads exactly `expected`.
-async fn wait_text(browser: &Browser, css: &str, expected: &str) {
-    text_when(browser, css, |t| t == expected).await;
-}
-
-/// The text of the first `css` element, once there is one.
-async fn text_of(browser: &Browser, css: &str) -> String {
-    text_when(browser, css, |_| true).await
-}
+use crate::support::web::{Api, dav, item_url, press, text_of, text_when, wait_text};
 
 // R-WEB-1, R-WEB-3, R-WEB-4 in a real browser against the real server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
