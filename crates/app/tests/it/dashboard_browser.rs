@@ -8,91 +8,40 @@
 
 use std::path::Path;
 
-use crmsync_testkit::{Browser, PASSWORD, Peer, PeerKind, USER};
-use fantoccini::Locator;
+use crmsync_testkit::Browser;
 use serde_json::json;
 
-use crate::support::serve::{Serve, ServeSettings};
-use crate::support::web::{Api, dav, item_url, press, text_of, text_when, wait_text};
+use crate::support::web::{WithRadicale, click, dav, id_of, item_url, press, sign_in, text_of, text_when, wait_text};
 
 // R-WEB-1, R-WEB-3, R-WEB-4 in a real browser against the real server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_on_radicale() {
-    let radicale = Peer::start(PeerKind::Radicale);
-    let dir = tempfile::tempdir().unwrap();
-    // No scheduler: the runs are the ones the test presses.
-    let settings = ServeSettings {
-        allowed_hosts: &["127.0.0.1"],
-        scheduler: false,
-    };
-    let serve = Serve::start(dir.path(), "alice", settings).await;
-    let token = serve.token.clone();
+    // No scheduler: the runs are the ones the test asks for.
+    let world = WithRadicale::start().await;
+    let (serve, api, http, radicale) = (&world.serve, &world.api, &world.http, &world.radicale);
     let base = serve.base.clone();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let api = Api {
-        http: http.clone(),
-        base: base.clone(),
-        token: token.clone(),
-    };
+    let token = serve.token.clone();
 
     // Alice's contact, flagged for her groupware, and her profile on Radicale
     // holding conflicts for a choice (R-EDIT-3 `manual`).
-    let (status, contact, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/contacts",
-            Some(json!({"first_name": "Ada", "last_name": "Lovelace", "job_title": "Analyst", "email1": "ada@example.org"})),
-            None,
+    let contact_id = api
+        .synced_contact(
+            json!({"first_name": "Ada", "last_name": "Lovelace", "job_title": "Analyst", "email1": "ada@example.org"}),
         )
         .await;
-    assert_eq!(status, 201, "{contact}");
-    let contact_id = contact["id"].as_str().unwrap().to_string();
-    let (status, _, _) = api
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/v1/contacts/{contact_id}/synchronize"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
-    let (status, profile, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/profiles",
-            Some(json!({
-                "name": "alice",
-                "connector": {"kind": "dav", "url": radicale.url(), "username": USER, "password": PASSWORD},
-                "rules": {"contacts": {"direction": "two-way", "conflict": "manual"}},
-                "push": false,
-                "pull_interval_secs": 86400,
-            })),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{profile}");
+    api.radicale_profile(
+        "alice",
+        radicale,
+        json!({"contacts": {"direction": "two-way", "conflict": "manual"}}),
+    )
+    .await;
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     let browser = Browser::start(&shots).await;
     let c = browser.client();
 
     // Sign in with the API token.
-    c.goto(&format!("{base}/")).await.unwrap();
-    wait_text(&browser, "h1", "Sign in").await;
-    browser.screenshot("01-sign-in").await;
-    c.find(Locator::Id("token"))
-        .await
-        .unwrap()
-        .send_keys(&token)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form[action='/sign-in'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    wait_text(&browser, "h1", "Sync profiles").await;
+    sign_in(&browser, &base, &token, Some("01-sign-in")).await;
     wait_text(&browser, "#profile-alice .state", "not run yet").await;
     browser.screenshot("02-home").await;
 
@@ -102,16 +51,14 @@ async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_o
     browser.screenshot("03-run").await;
 
     // Both sides change the job title: the next run holds a conflict.
-    let store = crmsync_store::Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display()))
-        .await
-        .unwrap();
+    let store = world.store().await;
     let pair = store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
-    let item_url = item_url(&radicale, &pair.href);
-    let (status, card) = dav(&http, reqwest::Method::GET, &item_url, None).await;
+    let item_url = item_url(radicale, &pair.href);
+    let (status, card) = dav(http, reqwest::Method::GET, &item_url, None).await;
     assert_eq!(status, 200, "{item_url}: {card}");
     assert!(card.contains("TITLE:Analyst"), "{card}");
     let edited = card.replace("TITLE:Analyst", "TITLE:Groupware Lead");
-    let (status, body) = dav(&http, reqwest::Method::PUT, &item_url, Some(edited)).await;
+    let (status, body) = dav(http, reqwest::Method::PUT, &item_url, Some(edited)).await;
     assert!(status == 201 || status == 204, "{status}: {body}");
     let (_, mut crm, etag) = api
         .call(
@@ -137,12 +84,7 @@ async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_o
 
     // The conflicts page shows both values side by side; take the CRM's.
     c.goto(&format!("{base}/")).await.unwrap();
-    c.find(Locator::Css("#profile-alice a[href^='/conflicts']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#profile-alice a[href^='/conflicts']").await;
     wait_text(&browser, "h1", "Conflicts").await;
     let section = text_of(&browser, "section.conflict").await;
     assert!(
@@ -150,14 +92,7 @@ async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_o
         "{section}"
     );
     browser.screenshot("04-conflicts").await;
-    let conflict_id = c
-        .find(Locator::Css("section.conflict"))
-        .await
-        .unwrap()
-        .attr("id")
-        .await
-        .unwrap()
-        .unwrap();
+    let conflict_id = id_of(&browser, "section.conflict").await;
     press(&browser, &conflict_id, "Take CRM").await;
     wait_text(&browser, "h1", "Conflict resolved").await;
     browser.screenshot("05-resolved").await;
@@ -166,7 +101,7 @@ async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_o
     c.goto(&format!("{base}/")).await.unwrap();
     press(&browser, "profile-alice", "Run now").await;
     wait_text(&browser, "[data-outcome]", "ok").await;
-    let (_, card) = dav(&http, reqwest::Method::GET, &item_url, None).await;
+    let (_, card) = dav(http, reqwest::Method::GET, &item_url, None).await;
     assert!(card.contains("TITLE:CRM Director"), "{card}");
 
     // The record page explains it, with its history.
@@ -178,12 +113,7 @@ async fn r_web_1_r_web_4_sign_in_run_resolve_a_conflict_in_chromium_and_see_it_o
 
     // Sign out: the session ends; the dashboard asks to sign in again.
     c.goto(&format!("{base}/")).await.unwrap();
-    c.find(Locator::Css("form[action='/sign-out'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "form[action='/sign-out'] button").await;
     wait_text(&browser, "h1", "Sign in").await;
     c.goto(&format!("{base}/conflicts")).await.unwrap();
     wait_text(&browser, "h1", "Sign in").await;

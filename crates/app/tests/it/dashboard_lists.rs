@@ -7,42 +7,22 @@
 //! done and the rule, filtered by text (R-WEB-8); a conflict over two fields
 //! is resolved with a choice per field (R-WEB-4-PER-FIELD). Then bob, another user,
 //! gets 404 for every one of alice's pages and forms, and a form without
-//! the session's CSRF token is refused (R-WEB-2, R-WEB-6). Screenshots go to
+//! the session's CSRF token is refused (R-WEB-2, R-WEB-6). Every page passes
+//! the page accessibility check (R-WEB-9). Screenshots go to
 //! `dashboard-screenshots/`.
 
 use std::path::Path;
 
 use crmsync_store::status::{ConflictResolution, ConflictRow};
-use crmsync_testkit::{Browser, Peer, PeerKind, USER};
+use crmsync_testkit::Browser;
 use fantoccini::Locator;
 use serde_json::json;
 
-use crate::support::serve::{Serve, ServeSettings, crmsync};
-use crate::support::web::{Api, WebSession, dav, item_url, press, sign_in, text_of, text_when, wait_text};
-
-/// A CRM contact flagged for the groupware; returns its id.
-async fn synced_contact(api: &Api, first: &str, last: &str, email: &str) -> String {
-    let (status, contact, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/contacts",
-            Some(json!({"first_name": first, "last_name": last, "email1": email})),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{contact}");
-    let id = contact["id"].as_str().unwrap().to_string();
-    let (status, _, _) = api
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/v1/contacts/{id}/synchronize"),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, 204);
-    id
-}
+use crate::support::serve::crmsync;
+use crate::support::web::{
+    Api, WebSession, WithRadicale, assert_accessible, click, dav, id_of, item_url, press, sign_in, text_of, text_when,
+    wait_text,
+};
 
 async fn run(api: &Api) {
     let (status, report, _) = api
@@ -56,64 +36,42 @@ async fn run(api: &Api) {
     assert_eq!(status, 200, "{report}");
 }
 
-// R-WEB-7, R-WEB-8 (and R-WEB-2, R-WEB-6 for the new pages and forms).
+// R-WEB-7, R-WEB-8, R-WEB-4-PER-FIELD, R-WEB-9 (and R-WEB-2, R-WEB-6 for the
+// new pages and forms).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromium() {
-    let radicale = Peer::start(PeerKind::Radicale);
-    let dir = tempfile::tempdir().unwrap();
-    let settings = ServeSettings {
-        allowed_hosts: &["127.0.0.1"],
-        scheduler: false,
-    };
-    let serve = Serve::start(dir.path(), "alice", settings).await;
+    // No scheduler: the runs are the ones the test asks for.
+    let world = WithRadicale::start().await;
+    let (serve, api, http, radicale) = (&world.serve, &world.api, &world.http, &world.radicale);
     let base = serve.base.clone();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let api = Api {
-        http: http.clone(),
-        base: base.clone(),
-        token: serve.token.clone(),
-    };
-    let ada = synced_contact(&api, "Ada", "Lovelace", "ada@example.org").await;
-    let (status, profile, _) = api
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/profiles",
-            Some(json!({
-                "name": "alice",
-                "connector": {"kind": "dav", "url": radicale.url(), "username": USER, "password": crmsync_testkit::PASSWORD},
-                "push": false,
-                "pull_interval_secs": 86400,
-            })),
-            None,
-        )
-        .await;
-    assert_eq!(status, 201, "{profile}");
-    run(&api).await;
+    let contact =
+        |first: &str, last: &str, email: &str| json!({"first_name": first, "last_name": last, "email1": email});
+    let ada = api.synced_contact(contact("Ada", "Lovelace", "ada@example.org")).await;
+    api.radicale_profile("alice", radicale, json!({})).await;
+    run(api).await;
 
     // The user deletes Ada's card in the groupware: the next run keeps the
     // CRM record and marks it removed by the user (R-DEL-1).
-    let store = crmsync_store::Store::connect(&format!("sqlite://{}", dir.path().join("crm.db").display()))
-        .await
-        .unwrap();
+    let store = world.store().await;
     let pair = store
         .sync_state()
         .pairs_of_record("alice", &ada)
         .await
         .unwrap()
         .remove(0);
-    let ada_url = item_url(&radicale, &pair.href);
-    let (status, body) = dav(&http, reqwest::Method::DELETE, &ada_url, None).await;
+    let ada_url = item_url(radicale, &pair.href);
+    let (status, body) = dav(http, reqwest::Method::DELETE, &ada_url, None).await;
     assert!(status == 200 || status == 204, "{status}: {body}");
 
     // Two CRM contacts and one new card with the same e-mail: an ambiguous
     // match, reported and not merged (R-PAIR-2).
-    let twin_one = synced_contact(&api, "Twin", "One", "twin@example.org").await;
-    let twin_two = synced_contact(&api, "Twin", "Two", "twin@example.org").await;
+    let twin_one = api.synced_contact(contact("Twin", "One", "twin@example.org")).await;
+    let twin_two = api.synced_contact(contact("Twin", "Two", "twin@example.org")).await;
     let twin_url = format!("{}/twin.vcf", ada_url.rsplit_once('/').unwrap().0);
     let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:twin-card\r\nFN:Twin\r\nN:;Twin;;;\r\nEMAIL:twin@example.org\r\nEND:VCARD\r\n";
-    let (status, body) = dav(&http, reqwest::Method::PUT, &twin_url, Some(card.to_string())).await;
+    let (status, body) = dav(http, reqwest::Method::PUT, &twin_url, Some(card.to_string())).await;
     assert!(status == 201 || status == 204, "{status}: {body}");
-    run(&api).await;
+    run(api).await;
     let (status, dups, _) = api
         .call(
             reqwest::Method::GET,
@@ -131,38 +89,34 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
     let browser = Browser::start(&shots).await;
     let c = browser.client();
-    sign_in(&browser, &base, &serve.token).await;
+    c.goto(&format!("{base}/sign-in")).await.unwrap();
+    wait_text(&browser, "h1", "Sign in").await;
+    assert_accessible(&browser, "sign-in").await;
+    sign_in(&browser, &base, &serve.token, None).await;
+    assert_accessible(&browser, "home").await;
 
     // Home links the removed item to the removed-items page; restore it.
-    c.find(Locator::Css("#profile-alice a[href^='/removed']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "#profile-alice a[href^='/removed']").await;
     wait_text(&browser, "h1", "Removed items").await;
     browser.screenshot("11-removed").await;
+    assert_accessible(&browser, "removed").await;
     press(&browser, &format!("removed-alice-{ada}"), "Restore").await;
     wait_text(&browser, "h1", "Restored").await;
     browser.screenshot("12-restored").await;
+    assert_accessible(&browser, "restored").await;
 
     // Link the first twin with the card.
     c.goto(&format!("{base}/duplicates")).await.unwrap();
     wait_text(&browser, "h1", "Duplicates").await;
-    let group = c
-        .find(Locator::Css("section.duplicates"))
-        .await
-        .unwrap()
-        .attr("id")
-        .await
-        .unwrap()
-        .unwrap();
+    let group = id_of(&browser, "section.duplicates").await;
     browser.screenshot("13-duplicates").await;
+    assert_accessible(&browser, "duplicates").await;
     press(&browser, &group, "Link").await;
     wait_text(&browser, "h1", "Linked").await;
     let linked = text_of(&browser, "[data-resolution]").await;
     assert!(linked.contains("twin.vcf"), "{linked}");
     browser.screenshot("14-linked").await;
+    assert_accessible(&browser, "linked").await;
 
     // The next run brings Ada's card back on Radicale.
     c.goto(&format!("{base}/")).await.unwrap();
@@ -171,7 +125,7 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     let pairs = store.sync_state().pairs_of_record("alice", &ada).await.unwrap();
     assert_eq!(pairs.len(), 1, "{pairs:?}");
     assert_eq!(pairs[0].state, crmsync_engine::PairState::Live);
-    let (status, back) = dav(&http, reqwest::Method::GET, &item_url(&radicale, &pairs[0].href), None).await;
+    let (status, back) = dav(http, reqwest::Method::GET, &item_url(radicale, &pairs[0].href), None).await;
     assert_eq!(status, 200);
     assert!(back.contains("Lovelace"), "{back}");
     let history = store.sync_state().history("alice", Some(&ada), None).await.unwrap();
@@ -187,23 +141,14 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     c.goto(&format!("{base}/runs")).await.unwrap();
     wait_text(&browser, "h1", "Runs").await;
     browser.screenshot("15-runs").await;
-    c.find(Locator::Css("#runs tbody tr a"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    assert_accessible(&browser, "runs").await;
+    click(&browser, "#runs tbody tr a").await;
     wait_text(&browser, "h1", "Run of alice").await;
     let report = text_of(&browser, "#report").await;
     assert!(report.contains(&ada) && report.contains("groupware create"), "{report}");
     let all = text_of(&browser, "p[role=status]").await;
     c.find(Locator::Id("q")).await.unwrap().send_keys(&ada).await.unwrap();
-    c.find(Locator::Css("form.filters button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&browser, "form.filters button").await;
     // Her create and its pair, not the twins' rows.
     text_when(&browser, "p[role=status]", |t| t != all && t.starts_with("2 of ")).await;
     for row in c.find_all(Locator::Css("#report tbody tr")).await.unwrap() {
@@ -211,6 +156,7 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
         assert!(text.contains(&ada), "{text}");
     }
     browser.screenshot("16-run-report").await;
+    assert_accessible(&browser, "run report").await;
 
     // A conflict over two fields, resolved with a choice per field
     // (R-WEB-4-PER-FIELD): the CRM's last name, the groupware's job title.
@@ -249,6 +195,7 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
         .await
         .unwrap();
     browser.screenshot("17-conflict-per-field").await;
+    assert_accessible(&browser, "conflicts").await;
     press(&browser, "conflict-two-fields", "Take the chosen values").await;
     wait_text(&browser, "h1", "Conflict resolved").await;
     let resolved = store.sync_state().conflict("two-fields").await.unwrap().unwrap();
@@ -267,6 +214,11 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     );
     assert_eq!(base_now.get("job_title"), Some("Analyst"), "and the groupware's title");
 
+    for (path, h1) in [("/quarantine", "Quarantine"), ("/record", "Record")] {
+        c.goto(&format!("{base}{path}")).await.unwrap();
+        wait_text(&browser, "h1", h1).await;
+        assert_accessible(&browser, path).await;
+    }
     browser.close().await;
     for shot in [
         "11-removed",

@@ -35,22 +35,29 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
         .filter(|c| names.contains(&c.profile))
         .map(ConflictView::from)
         .collect();
+    // The home page links `#in-<profile>`: the first conflict of each
+    // profile carries that id, so ids stay unique.
+    let mut seen = HashSet::new();
+    let firsts: Vec<bool> = conflicts.iter().map(|c| seen.insert(c.profile.as_str())).collect();
     let body = html! {
         h1 { "Conflicts" }
         @if conflicts.is_empty() { p { "No conflict waits for a choice." } }
         @else {
             p { "Both sides changed these fields differently since the last sync. Choose the side to keep; the next run writes it to the other side and records it in the history." }
         }
-        @for c in &conflicts { (conflict(&who, c)) }
+        @for (c, first) in conflicts.iter().zip(&firsts) { (conflict(&who, c, *first)) }
     };
     Ok(layout::page("Conflicts", Some(&who), body))
 }
 
-fn conflict(who: &SignedIn, c: &ConflictView) -> Markup {
+fn conflict(who: &SignedIn, c: &ConflictView, anchor: bool) -> Markup {
     let id = format!("conflict-{}", c.id);
     html! {
         section.conflict id=(id) aria-labelledby=(format!("{id}-title")) data-profile=(c.profile) {
-            h2 id=(format!("{id}-title")) { (c.collection) " of " span id=(format!("in-{}", c.profile)) { (c.profile) } }
+            h2 id=(format!("{id}-title")) {
+                (c.collection) " of "
+                @if anchor { span id=(format!("in-{}", c.profile)) { (c.profile) } } @else { (c.profile) }
+            }
             p { "CRM record " code { (c.record_id) } ", groupware item " code { (c.href) } ", since " (layout::when(c.created_at)) }
             div.table-wrap {
                 table {

@@ -4,9 +4,54 @@
 
 use std::time::Duration;
 
-use crmsync_testkit::{Browser, PASSWORD, Peer, USER};
+use crmsync_testkit::{Browser, PASSWORD, Peer, PeerKind, USER};
 use fantoccini::Locator;
 use serde_json::Value;
+
+use crate::support::serve::{Serve, ServeSettings};
+
+/// `crmsync serve` (no scheduler: runs happen when a test asks) with user
+/// alice, a Radicale for her profile, and the API as alice. Fields drop
+/// in order: the server stops before its folder goes.
+pub struct WithRadicale {
+    pub serve: Serve,
+    pub api: Api,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub radicale: Peer,
+}
+
+impl WithRadicale {
+    pub async fn start() -> WithRadicale {
+        let radicale = Peer::start(PeerKind::Radicale);
+        let dir = tempfile::tempdir().unwrap();
+        let settings = ServeSettings {
+            allowed_hosts: &["127.0.0.1"],
+            scheduler: false,
+        };
+        let serve = Serve::start(dir.path(), "alice", settings).await;
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
+        let api = Api {
+            http: http.clone(),
+            base: serve.base.clone(),
+            token: serve.token.clone(),
+        };
+        WithRadicale {
+            serve,
+            api,
+            http,
+            dir,
+            radicale,
+        }
+    }
+
+    /// The CRM database the server uses, opened beside it.
+    pub async fn store(&self) -> crmsync_store::Store {
+        crmsync_store::Store::connect(&format!("sqlite://{}", self.dir.path().join("crm.db").display()))
+            .await
+            .unwrap()
+    }
+}
 
 pub struct Api {
     pub http: reqwest::Client,
@@ -41,6 +86,42 @@ impl Api {
             .map(str::to_string);
         let text = reply.text().await.unwrap_or_default();
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), etag)
+    }
+}
+
+impl Api {
+    /// Creates a CRM contact with `fields` and flags it for the groupware;
+    /// returns its id.
+    pub async fn synced_contact(&self, fields: Value) -> String {
+        let (status, contact, _) = self
+            .call(reqwest::Method::POST, "/api/v1/contacts", Some(fields), None)
+            .await;
+        assert_eq!(status, 201, "{contact}");
+        let id = contact["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/contacts/{id}/synchronize");
+        let (status, _, _) = self.call(reqwest::Method::PUT, &path, None, None).await;
+        assert_eq!(status, 204);
+        id
+    }
+
+    /// Stores profile `name` on `radicale` with `rules`, never run by the
+    /// scheduler on its own (no push, a pull a day).
+    pub async fn radicale_profile(&self, name: &str, radicale: &Peer, rules: Value) {
+        let (status, profile, _) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/profiles",
+                Some(serde_json::json!({
+                    "name": name,
+                    "connector": {"kind": "dav", "url": radicale.url(), "username": USER, "password": PASSWORD},
+                    "rules": rules,
+                    "push": false,
+                    "pull_interval_secs": 86400,
+                })),
+                None,
+            )
+            .await;
+        assert_eq!(status, 201, "{profile}");
     }
 }
 
@@ -128,23 +209,22 @@ pub async fn text_of(browser: &Browser, css: &str) -> String {
     text_when(browser, css, |_| true).await
 }
 
-/// Signs the browser in with `token` and waits for the home page.
-pub async fn sign_in(browser: &Browser, base: &str, token: &str) {
+/// Signs the browser in with `token` and waits for the home page; `shot`
+/// names a screenshot of the sign-in form.
+pub async fn sign_in(browser: &Browser, base: &str, token: &str, shot: Option<&str>) {
     let c = browser.client();
     c.goto(&format!("{base}/")).await.unwrap();
     wait_text(browser, "h1", "Sign in").await;
+    if let Some(shot) = shot {
+        browser.screenshot(shot).await;
+    }
     c.find(Locator::Id("token"))
         .await
         .unwrap()
         .send_keys(token)
         .await
         .unwrap();
-    c.find(Locator::Css("form[action='/sign-in'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(browser, "form[action='/sign-in'] button").await;
     wait_text(browser, "h1", "Sync profiles").await;
 }
 
@@ -232,4 +312,69 @@ impl WebSession {
             .unwrap();
         (reply.status().as_u16(), reply.text().await.unwrap())
     }
+}
+
+/// The `id` of the first element matching `css`.
+pub async fn id_of(browser: &Browser, css: &str) -> String {
+    browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
+        .attr("id")
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("`{css}` has no id"))
+}
+
+/// Clicks the first element matching `css`.
+pub async fn click(browser: &Browser, css: &str) {
+    browser
+        .client()
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// What the page's own check finds wrong, one line each (empty: nothing).
+/// A subset of what axe-core calls serious, written here because the test
+/// machines reach no CDN: the document has a language and a title, one
+/// `main` and one `h1`; ids are unique; every visible form control has a
+/// label (`label for`, a wrapping label or `aria-label`); every button and
+/// link has a name; every table header cell has a scope.
+const A11Y_CHECK: &str = r#"
+const problems = [];
+const name = el => (el.getAttribute('aria-label') || el.textContent || '').trim();
+if (!document.documentElement.getAttribute('lang')) problems.push('html has no lang');
+if (!document.title.trim()) problems.push('no title');
+if (document.querySelectorAll('main').length !== 1) problems.push('not exactly one main');
+if (document.querySelectorAll('h1').length !== 1) problems.push('not exactly one h1');
+const seen = new Set();
+for (const el of document.querySelectorAll('[id]')) {
+  if (seen.has(el.id)) problems.push('duplicate id ' + el.id);
+  seen.add(el.id);
+}
+for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+  const labelled = (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]'))
+    || el.closest('label') || el.getAttribute('aria-label');
+  if (!labelled) problems.push('unlabelled ' + el.tagName.toLowerCase() + ' ' + (el.name || el.id));
+}
+for (const el of document.querySelectorAll('button, a[href]')) {
+  if (!name(el)) problems.push('nameless ' + el.tagName.toLowerCase() + ' ' + el.outerHTML.slice(0, 80));
+}
+for (const el of document.querySelectorAll('th')) {
+  if (!el.getAttribute('scope')) problems.push('th without scope: ' + name(el));
+}
+return problems;
+"#;
+
+/// Fails the test when the current page has an accessibility problem the
+/// page check finds (R-WEB-9).
+pub async fn assert_accessible(browser: &Browser, page: &str) {
+    let found = browser.client().execute(A11Y_CHECK, vec![]).await.unwrap();
+    let problems: Vec<String> = serde_json::from_value(found).unwrap();
+    assert!(problems.is_empty(), "{page}: {problems:?}");
 }
