@@ -25,6 +25,7 @@ use tower::ServiceExt as _;
 
 use crate::data;
 use crate::error::BenchError;
+use crate::latency::percentile;
 use crate::report::{Report, Standing};
 
 const SECTION: &str = "dashboard";
@@ -52,8 +53,9 @@ pub async fn run(sizes: &Sizes, report: &mut Report) -> Result<(), BenchError> {
         ("/conflicts", format!("conflicts page, {} conflicts", sizes.conflicts)),
     ] {
         let (times, bytes) = time_page(&app, &cookie, path, sizes.requests).await?;
-        let p99 = percentile(&times, 0.99);
-        let p50 = percentile(&times, 0.50);
+        let (Some(p99), Some(p50)) = (percentile(&times, 99.0), percentile(&times, 50.0)) else {
+            return Err(BenchError::Unexpected(format!("no request of {path} was timed")));
+        };
         report.add(
             SECTION,
             format!("{what}: server time p99 (p50)"),
@@ -74,14 +76,6 @@ pub async fn run(sizes: &Sizes, report: &mut Report) -> Result<(), BenchError> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The `q`-quantile of `times` (nearest rank).
-fn percentile(times: &[Duration], q: f64) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
 }
 
 /// An admin owning `profiles` vdir profiles, each with one finished run,
