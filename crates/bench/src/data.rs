@@ -121,3 +121,25 @@ pub async fn seed_meetings(store: &Store, owner_id: &str, n: usize, now: DateTim
     }
     Ok(())
 }
+
+/// A profile of `user_id` syncing to the vdir folder `folder`, pulled
+/// hourly with push on: the small profile the scale-out and page
+/// benchmarks store by the hundred.
+pub fn vdir_profile(
+    name: &str,
+    user_id: &str,
+    folder: &std::path::Path,
+) -> Result<crmsync_service::ProfileDefinition, BenchError> {
+    let connector = crmsync_service::ConnectorSpec::from_json(serde_json::json!({ "kind": "vdir", "root": folder }))
+        .map_err(|e| BenchError::Unexpected(format!("vdir settings: {e}")))?;
+    Ok(crmsync_service::ProfileDefinition {
+        name: name.to_string(),
+        user_id: user_id.to_string(),
+        connector,
+        mail: None,
+        rules: serde_json::json!({}),
+        pull_interval: std::time::Duration::from_secs(3600),
+        push: true,
+        enabled: true,
+    })
+}

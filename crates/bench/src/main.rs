@@ -9,7 +9,7 @@ use crmsync_bench::BenchError;
 use crmsync_bench::engine_figures::micros_per_record;
 use crmsync_bench::peers::PeerKind;
 use crmsync_bench::report::{Report, Standing};
-use crmsync_bench::scenarios::{dav, dav_events, imap, memory, push, scale_out, vdir, vdirsyncer};
+use crmsync_bench::scenarios::{dav, dav_events, imap, memory, pages, push, scale_out, vdir, vdirsyncer};
 use crmsync_bench::world::Template;
 
 #[derive(Parser)]
@@ -46,6 +46,15 @@ struct Args {
     /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000).
     #[arg(long)]
     memory_items: Option<usize>,
+    /// Profiles on the dashboard's home page for the page figures (issue #16).
+    #[arg(long, default_value_t = 1_000)]
+    page_profiles: usize,
+    /// Open conflicts on the dashboard's conflicts page (issue #16).
+    #[arg(long, default_value_t = 500)]
+    page_conflicts: usize,
+    /// Timed requests per dashboard page.
+    #[arg(long, default_value_t = 200)]
+    page_requests: usize,
     /// Side-by-side repetitions of the vdir first sync (medians are reported).
     #[arg(long, default_value_t = 3)]
     reps: usize,
@@ -79,6 +88,8 @@ enum Cmd {
         #[arg(long)]
         user: String,
     },
+    /// Only the dashboard page figures (issue #16), printed, not written.
+    Pages,
     /// Internal: one scale-out worker process (the scheduler as `crmsync worker` runs it).
     #[command(hide = true)]
     ScaleWorker {
@@ -107,6 +118,18 @@ async fn run(args: Args) -> Result<(), BenchError> {
     }
     if let Some(Cmd::ScaleWorker { url, id }) = &args.command {
         return scale_out::worker_child(url, id).await;
+    }
+    let page_sizes = pages::Sizes {
+        profiles: args.page_profiles,
+        conflicts: args.page_conflicts,
+        requests: args.page_requests,
+    };
+    if let Some(Cmd::Pages) = &args.command {
+        println!(
+            "== dashboard pages: {} profiles, {} conflicts",
+            page_sizes.profiles, page_sizes.conflicts
+        );
+        return pages::run(&page_sizes, &mut Report::default()).await;
     }
     let vdir_n = args.vdir_contacts.unwrap_or(if args.full { 100_000 } else { 3_000 });
     let server_n = args.server_contacts.unwrap_or(if args.full { 3_000 } else { 300 });
@@ -190,6 +213,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
 
     println!("== push latency: {push_n} API edits");
     push::run(push_n, &mut report).await?;
+
+    println!(
+        "== dashboard pages: {} profiles, {} conflicts",
+        page_sizes.profiles, page_sizes.conflicts
+    );
+    pages::run(&page_sizes, &mut report).await?;
 
     println!("== memory: {memory_n} contacts + {memory_n} events");
     let template = Template::seed(memory_n, memory_n, now).await?;

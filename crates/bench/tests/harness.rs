@@ -277,3 +277,34 @@ async fn push_scenario_carries_every_api_edit_to_the_vdir_and_reports_p50_and_p9
     );
     assert!(report.figures.iter().all(|f| f.measured.ends_with(" ms")));
 }
+
+/// R-BENCH-9: the page scenario signs in, times both pages and reports a
+/// time and a size for each (tiny sizes here; the figures use 1,000 and 500).
+#[tokio::test]
+async fn r_bench_9_pages_scenario_times_home_and_conflicts_and_reports_their_bytes() {
+    use crmsync_bench::scenarios::pages::{Sizes, run};
+    let mut report = crmsync_bench::report::Report::default();
+    let sizes = Sizes {
+        profiles: 12,
+        conflicts: 5,
+        requests: 3,
+    };
+    run(&sizes, &mut report).await.unwrap();
+    let names: Vec<&str> = report.figures.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "home page, 12 profiles: server time p99 (p50)",
+            "home page, 12 profiles: bytes sent",
+            "conflicts page, 5 conflicts: server time p99 (p50)",
+            "conflicts page, 5 conflicts: bytes sent",
+        ]
+    );
+    for f in &report.figures {
+        assert!(
+            f.measured.ends_with(" ms)") || f.measured.ends_with(" KiB"),
+            "{}",
+            f.measured
+        );
+    }
+}

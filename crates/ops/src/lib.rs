@@ -18,6 +18,7 @@ pub mod duplicates;
 pub mod duplicates_resolve;
 pub mod failure;
 pub mod find;
+pub mod overview;
 pub mod removed;
 pub mod reset;
 pub mod status;
@@ -30,7 +31,8 @@ pub use duplicates::{CollectionDuplicates, DuplicatesReport};
 pub use duplicates_resolve::{DuplicatesResolution, ResolveDuplicatesError};
 pub use failure::{explains_nothing, what_to_do};
 pub use find::{FoundRecord, find_records};
-pub use removed::RemovedByUser;
+pub use overview::{ProfileOverview, profiles_overview};
+pub use removed::{RemovedByUser, RestoreError, restore};
 pub use reset::{ResetReport, check_collection};
 pub use status::{Health, ProfileStatus, RunView, ScheduleView, profile_status};
 

@@ -4,12 +4,11 @@
 //! CRM record).
 
 use chrono::{DateTime, Utc};
+use crmsync_engine::{PairState, RuleId};
+use crmsync_store::status::{HistoryEntry, TextColumn};
 use crmsync_store::{StoreError, SyncState};
 use serde::Serialize;
 use utoipa::ToSchema;
-
-/// The pair state the runner stores for R-DEL-1 (`PairState::RemovedByUser`).
-const REMOVED_BY_USER: &str = "removed_by_user";
 
 /// One record removed from the groupware by the user and kept in the CRM.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -28,7 +27,7 @@ pub struct RemovedByUser {
 /// The profile's removed-by-user records, by collection and record id.
 pub async fn removed_by_user(state: &SyncState, profile: &str) -> Result<Vec<RemovedByUser>, StoreError> {
     Ok(state
-        .pairs_in_state(profile, REMOVED_BY_USER)
+        .pairs_in_state(profile, PairState::RemovedByUser.as_text())
         .await?
         .into_iter()
         .map(|p| RemovedByUser {
@@ -43,4 +42,71 @@ pub async fn removed_by_user(state: &SyncState, profile: &str) -> Result<Vec<Rem
 
 fn restore_command(profile: &str, record_id: &str) -> String {
     format!("crmsync reset --profile {profile} --record {record_id}")
+}
+
+/// Why a removed record could not be brought back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// Retrying does not help: the record is synced normally, or not at all.
+    #[error(
+        "record {record_id} is not removed by the user in profile {profile}: nothing to bring back (it syncs \
+         normally, or the profile never saw it)"
+    )]
+    NotRemoved { profile: String, record_id: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// R-DEL-2: brings a removed-by-user record back into the groupware: its
+/// pair is forgotten (the record reset `restore` names), so the next sync
+/// re-creates the item without touching the CRM record; the choice is
+/// recorded in the history (R-WEB-7).
+pub async fn restore(
+    state: &SyncState,
+    profile: &str,
+    record_id: &str,
+) -> Result<crate::reset::ResetReport, RestoreError> {
+    let removed: Vec<_> = state
+        .pairs_of_record(profile, record_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.state == PairState::RemovedByUser)
+        .collect();
+    if removed.is_empty() {
+        return Err(RestoreError::NotRemoved {
+            profile: profile.to_string(),
+            record_id: record_id.to_string(),
+        });
+    }
+    let mut forgotten = 0;
+    for pair in &removed {
+        forgotten += state
+            .reset_pairs(profile, Some(pair.collection.as_str()), Some(record_id))
+            .await?;
+        state
+            .add_history(&HistoryEntry {
+                profile: profile.to_string(),
+                collection: pair.collection.clone(),
+                crm_id: Some(record_id.to_string()),
+                href: Some(pair.href.clone()),
+                run_id: None,
+                at: Utc::now(),
+                action: "status restore".into(),
+                rule: RuleId::Del2.as_str().to_string(),
+                message: format!(
+                    "restored by choice (R-DEL-2): the item {} the user removed is created again by the next sync; \
+                     the CRM record is not changed",
+                    pair.href
+                ),
+                detail: None,
+            })
+            .await?;
+    }
+    let collection = (removed.len() == 1).then(|| removed[0].collection.clone());
+    Ok(crate::reset::ResetReport::new(
+        profile,
+        collection,
+        Some(record_id.to_string()),
+        forgotten,
+    ))
 }

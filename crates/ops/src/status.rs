@@ -113,7 +113,7 @@ impl From<&crmsync_service::ProfileView> for ScheduleView {
     }
 }
 
-fn run_view(r: crmsync_store::status::RunRow) -> RunView {
+pub(crate) fn run_view(r: crmsync_store::status::RunRow) -> RunView {
     let counts = r
         .summary
         .as_deref()
@@ -181,7 +181,7 @@ pub async fn profile_status(
     }
     if guarded {
         // R-SYNC-GUARD-2: the safe repair first, the destructive one second.
-        let held = held_collections(last_finished);
+        let held = held_in(last_finished.cloned().map(run_view).as_ref());
         let reset = if held.is_empty() {
             format!("`crmsync reset --profile {profile} --collection <the held collection>`")
         } else {
@@ -257,18 +257,7 @@ impl Health {
 impl ProfileStatus {
     /// Paused wins (nothing runs), then failing, then held.
     pub fn health(&self) -> Health {
-        let schedule = self.schedule.as_ref();
-        if schedule.is_some_and(|s| !s.enabled) {
-            return Health::Paused;
-        }
-        if self.failing.is_some() || schedule.is_some_and(|s| s.state == ScheduleState::Failing) {
-            return Health::Failing;
-        }
-        match &self.last_run {
-            None => Health::NotRunYet,
-            Some(r) if r.outcome == RunState::Guarded => Health::Held,
-            Some(_) => Health::Ok,
-        }
+        health_of(self.schedule.as_ref(), self.failing.is_some(), self.last_run.as_ref())
     }
 
     /// The last run's counts in words ("contacts: 3 groupware create, …").
@@ -279,14 +268,35 @@ impl ProfileStatus {
     /// The collections the mass-delete guard held in the last run (R-SAFE-3),
     /// each one a candidate for a reset.
     pub fn held_collections(&self) -> Vec<String> {
-        let Some(per) = self.last_run.as_ref().and_then(|r| r.counts.as_object()) else {
-            return Vec::new();
-        };
-        per.iter()
-            .filter(|(_, c)| c.get(crmsync_sync::HELD_COUNT).is_some())
-            .map(|(name, _)| name.clone())
-            .collect()
+        held_in(self.last_run.as_ref())
     }
+}
+
+/// A profile's health from its schedule, whether its last finished run
+/// failed, and its last run: paused wins (nothing runs), then failing, then held.
+pub(crate) fn health_of(schedule: Option<&ScheduleView>, failing: bool, last_run: Option<&RunView>) -> Health {
+    if schedule.is_some_and(|s| !s.enabled) {
+        return Health::Paused;
+    }
+    if failing || schedule.is_some_and(|s| s.state == ScheduleState::Failing) {
+        return Health::Failing;
+    }
+    match last_run {
+        None => Health::NotRunYet,
+        Some(r) if r.outcome == RunState::Guarded => Health::Held,
+        Some(_) => Health::Ok,
+    }
+}
+
+/// The collections the mass-delete guard held in `run`, from its counts.
+pub(crate) fn held_in(run: Option<&RunView>) -> Vec<String> {
+    let Some(per) = run.and_then(|r| r.counts.as_object()) else {
+        return Vec::new();
+    };
+    per.iter()
+        .filter(|(_, c)| c.get(crmsync_sync::HELD_COUNT).is_some())
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 fn when(t: DateTime<Utc>) -> String {
@@ -297,7 +307,7 @@ fn when(t: DateTime<Utc>) -> String {
 /// the counts. Status-only changes (pairs linked, unlinked, removed by the
 /// user, conflicts queued) are changes too; only the base bookkeeping
 /// (`status save-base`) is left out. A held collection says so.
-fn counts_line(counts: &serde_json::Value) -> Option<String> {
+pub(crate) fn counts_line(counts: &serde_json::Value) -> Option<String> {
     let per = counts.as_object()?;
     let parts: Vec<String> = per
         .iter()
@@ -341,25 +351,6 @@ fn count_words(key: &str) -> Option<String> {
         "status skip" => "skipped".into(),
         other => other.to_string(),
     })
-}
-
-/// The collections the last run's guard held, from its counts.
-fn held_collections(run: Option<&crmsync_store::status::RunRow>) -> Vec<String> {
-    let Some(counts) = run
-        .and_then(|r| r.summary.as_deref())
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
-    else {
-        return Vec::new();
-    };
-    counts
-        .as_object()
-        .map(|per| {
-            per.iter()
-                .filter(|(_, c)| c.get(crmsync_sync::HELD_COUNT).is_some())
-                .map(|(name, _)| name.clone())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 impl fmt::Display for ProfileStatus {

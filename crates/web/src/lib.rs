@@ -65,6 +65,17 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/conflicts/{id}/resolve", post(pages::conflicts::resolve))
         .route("/profiles/{name}/run", post(pages::actions::run_now))
         .route("/profiles/{name}/reset", post(pages::actions::reset))
+        .route("/runs", get(pages::runs::list))
+        .route("/runs/{id}", get(pages::runs::report))
+        .route("/duplicates", get(pages::duplicates::page))
+        .route("/profiles/{name}/duplicates/link", post(pages::duplicates::link))
+        .route(
+            "/profiles/{name}/duplicates/keep-apart",
+            post(pages::duplicates::keep_apart),
+        )
+        .route("/removed", get(pages::removed::page))
+        .route("/profiles/{name}/restore", post(pages::removed::restore_item))
+        .route("/quarantine", get(pages::quarantine::page))
         .route("/record", get(pages::record::page))
         .route("/assets/style.css", get(assets::style))
         .with_state(state)

@@ -10,6 +10,7 @@ mod abuse;
 mod api_contract;
 mod collections;
 mod dashboard_browser;
+mod dashboard_lists;
 mod demo;
 mod failure_messages;
 mod graph_profile;

@@ -4,6 +4,7 @@ pub mod dav;
 pub mod dav_events;
 pub mod imap;
 pub mod memory;
+pub mod pages;
 pub mod push;
 pub mod scale_out;
 pub mod vdir;

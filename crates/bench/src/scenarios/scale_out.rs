@@ -23,11 +23,10 @@ use chrono::{DateTime, Utc};
 use crmsync_config::SchedulerConfig;
 use crmsync_model::UserFields;
 use crmsync_service::{
-    ConnectorSpec, DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileDefinition, ProfileSource, Scheduler,
-    SchedulerParts, SchedulerSettings, SystemClock,
+    DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileSource, Scheduler, SchedulerParts, SchedulerSettings,
+    SystemClock,
 };
 use crmsync_store::Store;
-use serde_json::json;
 use tokio::io::AsyncReadExt as _;
 
 use crate::data;
@@ -155,18 +154,7 @@ async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<Strin
         }
         let folder = root.join(&name);
         std::fs::create_dir_all(&folder).map_err(BenchError::io("creating a vdir folder"))?;
-        let connector = ConnectorSpec::from_json(json!({ "kind": "vdir", "root": folder }))
-            .map_err(|e| BenchError::Unexpected(format!("vdir settings: {e}")))?;
-        let definition = ProfileDefinition {
-            name: name.clone(),
-            user_id: user.meta.id.clone(),
-            connector,
-            mail: None,
-            rules: json!({}),
-            pull_interval: Duration::from_secs(3600),
-            push: true,
-            enabled: true,
-        };
+        let definition = data::vdir_profile(&name, &user.meta.id, &folder)?;
         catalog.save(&definition, ProfileSource::Api, tomorrow).await?;
         names.push(name);
     }

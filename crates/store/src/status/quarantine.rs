@@ -73,17 +73,22 @@ sqlx::query(
     }
 
     /// Stores the latest duplicates report of a collection (R-PAIR-2) as JSON.
+    /// The report is a JSON array of groups; its length is kept beside it
+    /// for the profiles' overview.
     pub async fn save_duplicates(&self, profile: &str, collection: &str, report: &str) -> Result<()> {
+        let groups = serde_json::from_str::<Vec<serde_json::Value>>(report).map_or(0, |g| g.len() as i64);
         self.db
             .execute_write(
                 sqlx::query(
-                    "INSERT INTO sync_duplicates (profile, collection, report, at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (profile, collection) DO UPDATE SET report = excluded.report, at = excluded.at",
+                    "INSERT INTO sync_duplicates (profile, collection, report, at, group_count) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (profile, collection) DO UPDATE SET \
+                     report = excluded.report, at = excluded.at, group_count = excluded.group_count",
                 )
                 .bind(profile)
                 .bind(collection)
                 .bind(report)
-                .bind(now_ms()),
+                .bind(now_ms())
+                .bind(groups),
                 "saving a duplicates report",
             )
             .await?;

@@ -119,7 +119,7 @@ pub struct JournalStep {
     pub detail: Option<String>,
 }
 
-fn run_from_row(r: &AnyRow) -> Result<RunRow> {
+pub(super) fn run_from_row(r: &AnyRow) -> Result<RunRow> {
     use sqlx::Row;
     let finished: Option<i64> = r.try_get("finished_at").map_err(StoreError::db("reading runs"))?;
     Ok(RunRow {
@@ -200,6 +200,18 @@ impl SyncState {
             )
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// One run by id.
+    pub async fn run(&self, id: &str) -> Result<Option<RunRow>> {
+        let row = sqlx::query(
+            "SELECT id, profile, started_at, finished_at, outcome, summary, error FROM sync_runs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StoreError::db("reading a sync run"))?;
+        row.as_ref().map(run_from_row).transpose()
     }
 
     /// A profile's latest runs, newest first.

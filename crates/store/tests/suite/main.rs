@@ -14,6 +14,7 @@ mod handles;
 mod journal_and_flags;
 mod list;
 mod lookups;
+mod overview;
 mod participant_status;
 mod records;
 mod status;

@@ -36,12 +36,7 @@ fn from_sync(e: SyncError) -> WebError {
 }
 
 fn done(who: &crate::session::SignedIn, title: &str, text: Markup) -> Markup {
-    let body = html! {
-        h1 { (title) }
-        div role="status" { (text) }
-        p { a href="/" { "Back to the profiles" } }
-    };
-    layout::page(title, Some(who), body)
+    layout::outcome(who, title, text, ("/", "Back to the profiles"))
 }
 
 /// Runs the profile now, holding its lease like a scheduled run (R-SCHED-3).

@@ -1,8 +1,12 @@
 //! Conflicts (R-WEB-4): each held conflict side by side (base, CRM,
-//! groupware) per field, with take-CRM / take-groupware; the next run
-//! writes the choice (R-EDIT-3 `manual`).
+//! groupware) per field, with take-CRM / take-groupware, or a choice per
+//! field (R-WEB-4-PER-FIELD); the next run writes the choice (R-EDIT-3
+//! `manual`).
+
+use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, State};
+use crmsync_model::FieldMap;
 use crmsync_ops::{ConflictChoice, ConflictView, resolve_conflict};
 use crmsync_store::status::ConflictResolution;
 use maud::{Markup, html};
@@ -21,7 +25,7 @@ fn shown(v: &Option<String>) -> Markup {
 }
 
 pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup, WebError> {
-    let names: Vec<String> = visible(&state, &who).await?.into_iter().map(|p| p.name).collect();
+    let names: HashSet<String> = visible(&state, &who).await?.into_iter().map(|p| p.name).collect();
     let conflicts: Vec<ConflictView> = state
         .store
         .sync_state()
@@ -31,22 +35,29 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
         .filter(|c| names.contains(&c.profile))
         .map(ConflictView::from)
         .collect();
+    // The home page links `#in-<profile>`: the first conflict of each
+    // profile carries that id, so ids stay unique.
+    let mut seen = HashSet::new();
+    let firsts: Vec<bool> = conflicts.iter().map(|c| seen.insert(c.profile.as_str())).collect();
     let body = html! {
         h1 { "Conflicts" }
         @if conflicts.is_empty() { p { "No conflict waits for a choice." } }
         @else {
             p { "Both sides changed these fields differently since the last sync. Choose the side to keep; the next run writes it to the other side and records it in the history." }
         }
-        @for c in &conflicts { (conflict(&who, c)) }
+        @for (c, first) in conflicts.iter().zip(&firsts) { (conflict(&who, c, *first)) }
     };
     Ok(layout::page("Conflicts", Some(&who), body))
 }
 
-fn conflict(who: &SignedIn, c: &ConflictView) -> Markup {
+fn conflict(who: &SignedIn, c: &ConflictView, anchor: bool) -> Markup {
     let id = format!("conflict-{}", c.id);
     html! {
         section.conflict id=(id) aria-labelledby=(format!("{id}-title")) data-profile=(c.profile) {
-            h2 id=(format!("{id}-title")) { (c.collection) " of " span id=(format!("in-{}", c.profile)) { (c.profile) } }
+            h2 id=(format!("{id}-title")) {
+                (c.collection) " of "
+                @if anchor { span id=(format!("in-{}", c.profile)) { (c.profile) } } @else { (c.profile) }
+            }
             p { "CRM record " code { (c.record_id) } ", groupware item " code { (c.href) } ", since " (layout::when(c.created_at)) }
             div.table-wrap {
                 table {
@@ -58,6 +69,7 @@ fn conflict(who: &SignedIn, c: &ConflictView) -> Markup {
                     }
                 }
             }
+            @if c.fields.len() > 1 { (per_field(who, c)) }
             div.actions {
                 @for (take, label) in [("crm", "Take CRM"), ("groupware", "Take groupware")] {
                     form method="post" action=(format!("/conflicts/{}/resolve", c.id)) {
@@ -71,9 +83,57 @@ fn conflict(who: &SignedIn, c: &ConflictView) -> Markup {
     }
 }
 
+/// The prefix of a per-field choice's form field (`field.<key>`).
+const FIELD_PREFIX: &str = "field.";
+
+/// One choice per field, each a pair of radio buttons, CRM first.
+fn per_field(who: &SignedIn, c: &ConflictView) -> Markup {
+    html! {
+        form.per-field method="post" action=(format!("/conflicts/{}/resolve", c.id)) {
+            (layout::csrf_field(who))
+            input type="hidden" name="take" value="fields";
+            @for (i, f) in c.fields.iter().enumerate() {
+                fieldset {
+                    legend { (f.key) }
+                    @for (side, label, value) in [("crm", "CRM", &f.crm), ("groupware", "Groupware", &f.groupware)] {
+                        @let id = format!("conflict-{}-{i}-{side}", c.id);
+                        input type="radio" id=(id) name=(format!("{FIELD_PREFIX}{}", f.key)) value=(side) checked[side == "crm"];
+                        label for=(id) { (label) ": " (shown(value)) }
+                    }
+                }
+            }
+            button type="submit" { "Take the chosen values" }
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 pub struct ResolveForm {
+    /// `crm`, `groupware`, or `fields` with a `field.<key>` choice per field.
     take: String,
+    #[serde(flatten)]
+    rest: HashMap<String, String>,
+}
+
+/// The values chosen per field, as the merged values `ops` takes: each
+/// one the CRM's or the groupware's, so the next run writes it to the side
+/// that lacks it. A field left without a choice refuses the form.
+fn chosen_values(view: &ConflictView, form: &HashMap<String, String>) -> Result<FieldMap, WebError> {
+    let mut values = FieldMap::new();
+    for f in &view.fields {
+        let value = match form.get(&format!("{FIELD_PREFIX}{}", f.key)).map(String::as_str) {
+            Some("crm") => &f.crm,
+            Some("groupware") => &f.groupware,
+            _ => {
+                return Err(WebError::BadForm(format!(
+                    "choose the CRM's or the groupware's value of {}",
+                    f.key
+                )));
+            }
+        };
+        values.set_opt(f.key.clone(), value.clone());
+    }
+    Ok(values)
 }
 
 pub async fn resolve(
@@ -103,17 +163,23 @@ pub async fn resolve(
             conflict.resolution.map_or("?", ConflictResolution::as_str)
         )));
     }
-    let choice: ConflictChoice = posted.fields.take.parse().map_err(WebError::BadForm)?;
+    let choice = match posted.fields.take.as_str() {
+        "fields" => {
+            let view = ConflictView::from(conflict.clone());
+            ConflictChoice::Merged(chosen_values(&view, &posted.fields.rest)?)
+        }
+        take => take.parse().map_err(WebError::BadForm)?,
+    };
     resolve_conflict(&state.store.sync_state(), &id, &choice)
         .await
         .map_err(|e| WebError::Failed {
             transient: false,
             message: e.to_string(),
         })?;
-    let side = if posted.fields.take == "crm" {
-        "the CRM's"
-    } else {
-        "the groupware's"
+    let side = match posted.fields.take.as_str() {
+        "crm" => "the CRM's",
+        "fields" => "the chosen",
+        _ => "the groupware's",
     };
     let body = html! {
         h1 { "Conflict resolved" }

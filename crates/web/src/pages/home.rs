@@ -3,7 +3,9 @@
 //! profile the cause and the fix with the button that applies it.
 
 use axum::extract::State;
-use crmsync_ops::{Health, ProfileStatus, ScheduleView, profile_status};
+use std::collections::HashMap;
+
+use crmsync_ops::{Health, ProfileOverview, ScheduleView, profiles_overview};
 use maud::{Markup, html};
 
 use crate::WebState;
@@ -12,15 +14,23 @@ use crate::pages::{layout, visible};
 use crate::session::SignedIn;
 
 pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup, WebError> {
-    let mut statuses = Vec::new();
-    for p in visible(&state, &who).await? {
-        let mut status = profile_status(&state.store.sync_state(), &p.name, Some(&p.user_id)).await?;
-        let stored = state.catalog.view(&p.name).await.map_err(|e| WebError::Failed {
+    let visible = visible(&state, &who).await?;
+    // One query for every profile's figures and one for their schedules,
+    // however many profiles there are (R-WEB-3-ONE-QUERY).
+    let mut statuses = profiles_overview(&state.store.sync_state(), &visible).await?;
+    let mut schedules: HashMap<String, ScheduleView> = state
+        .catalog
+        .views_for(&who.actor())
+        .await
+        .map_err(|e| WebError::Failed {
             transient: true,
             message: e.to_string(),
-        })?;
-        status.schedule = stored.as_ref().map(ScheduleView::from);
-        statuses.push(status);
+        })?
+        .iter()
+        .map(|v| (v.name.clone(), ScheduleView::from(v)))
+        .collect();
+    for status in &mut statuses {
+        status.schedule = schedules.remove(&status.profile);
     }
     let body = html! {
         h1 { "Sync profiles" }
@@ -32,7 +42,7 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
     Ok(layout::page("Sync profiles", Some(&who), body))
 }
 
-fn profile(who: &SignedIn, s: &ProfileStatus) -> Markup {
+fn profile(who: &SignedIn, s: &ProfileOverview) -> Markup {
     let health = s.health();
     let id = format!("profile-{}", s.profile);
     html! {
@@ -44,12 +54,12 @@ fn profile(who: &SignedIn, s: &ProfileStatus) -> Markup {
                 }
             }
             dl {
-                @if who.actor().is_admin() { @if let Some(u) = &s.user_id { dt { "User" } dd { (u) } } }
+                @if who.actor().is_admin() { dt { "User" } dd { (s.user_id) } }
                 dt { "Last run" }
                 dd {
                     @match &s.last_run {
                         Some(r) => {
-                            (r.outcome.to_string()) ", "
+                            a href=(format!("/runs/{}", r.id)) { (r.outcome.to_string()) } ", "
                             (r.finished_at.map(layout::when).unwrap_or_else(|| format!("started {}", layout::when(r.started_at))))
                             @if let Some(summary) = s.last_run_summary() { br; (summary) }
                         }
@@ -70,17 +80,24 @@ fn profile(who: &SignedIn, s: &ProfileStatus) -> Markup {
                     @if s.open_conflicts > 0 { a href=(format!("/conflicts#in-{}", s.profile)) { (s.open_conflicts) } }
                     @else { "0" }
                 }
-                dt { "Quarantined items" } dd { (s.quarantined.len()) }
-                dt { "Duplicate groups" } dd { (s.duplicate_groups) }
-                dt { "Removed by the user" } dd { (s.removed_by_user.len()) }
+                dt { "Quarantined items" } dd { (count_link(s.quarantined, &format!("/quarantine#quarantine-{}", s.profile))) }
+                dt { "Duplicate groups" } dd { (count_link(s.duplicate_groups, "/duplicates")) }
+                dt { "Removed by the user" } dd { (count_link(s.removed_by_user, &format!("/removed#removed-{}", s.profile))) }
             }
             (fix(who, s, health))
         }
     }
 }
 
+/// A count, linked to the page that lists them when there are any.
+fn count_link(n: u64, href: &str) -> Markup {
+    html! {
+        @if n > 0 { a href=(href) { (n) } } @else { "0" }
+    }
+}
+
 /// The cause and the fix in words, with the buttons that do it.
-fn fix(who: &SignedIn, s: &ProfileStatus, health: Health) -> Markup {
+fn fix(who: &SignedIn, s: &ProfileOverview, health: Health) -> Markup {
     let name = &s.profile;
     let run_now = html! {
         form method="post" action=(format!("/profiles/{name}/run")) {

@@ -21,7 +21,11 @@ pub fn page(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
                     @if let Some(who) = who {
                         nav aria-label="Main" {
                             a href="/" { "Profiles" }
+                            a href="/runs" { "Runs" }
                             a href="/conflicts" { "Conflicts" }
+                            a href="/duplicates" { "Duplicates" }
+                            a href="/removed" { "Removed" }
+                            a href="/quarantine" { "Quarantine" }
                             a href="/record" { "Record" }
                         }
                         form method="post" action="/sign-out" {
@@ -45,4 +49,30 @@ pub fn csrf_field(who: &SignedIn) -> Markup {
 /// A time as the pages show it.
 pub fn when(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The page a button leads to: what was done, and the way back.
+pub fn outcome(who: &SignedIn, title: &str, text: Markup, back: (&str, &str)) -> Markup {
+    let body = html! {
+        h1 { (title) }
+        div role="status" { (text) }
+        p { a href=(back.0) { (back.1) } }
+    };
+    page(title, Some(who), body)
+}
+
+/// Percent-encodes a query value (names and ids are mostly plain; anything
+/// else is escaped byte by byte).
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The record page of CRM record `id` in `profile`.
+pub fn record_href(profile: &str, id: &str) -> String {
+    format!("/record?profile={}&id={}", encode(profile), encode(id))
 }

@@ -2,12 +2,16 @@
 
 pub mod actions;
 pub mod conflicts;
+pub mod duplicates;
 pub mod home;
 pub mod layout;
+pub mod quarantine;
 pub mod record;
+pub mod removed;
+pub mod runs;
 pub mod sign_in;
 
-use crmsync_ops::{ProfileInfo, ProfileSource};
+use crmsync_ops::{ProfileInfo, ProfileOverview, ProfileSource, profiles_overview};
 
 use crate::WebState;
 use crate::error::WebError;
@@ -37,6 +41,23 @@ pub async fn visible(state: &WebState, who: &SignedIn) -> Result<Vec<ProfileInfo
         .map_err(directory_error)?
         .into_iter()
         .filter(|p| p.visible_to(&actor))
+        .collect())
+}
+
+/// The visible profiles for which `count` of their overview is not zero,
+/// by name: a list page reads the details of those only, so it costs one
+/// query plus one per profile that has something to show.
+pub async fn with_any(
+    state: &WebState,
+    who: &SignedIn,
+    count: impl Fn(&ProfileOverview) -> u64,
+) -> Result<Vec<String>, WebError> {
+    let profiles = visible(state, who).await?;
+    Ok(profiles_overview(&state.store.sync_state(), &profiles)
+        .await?
+        .into_iter()
+        .filter(|o| count(o) > 0)
+        .map(|o| o.profile)
         .collect())
 }
 

@@ -27,17 +27,6 @@ pub struct RecordQuery {
 /// Matches listed at most.
 const FOUND_LISTED: usize = 50;
 
-/// Percent-encodes a query value (names and ids are mostly plain; anything
-/// else is escaped byte by byte).
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 pub async fn page(
     State(state): State<WebState>,
     who: SignedIn,
@@ -77,7 +66,7 @@ pub async fn page(
             @if found.is_empty() { p { "No record you may read matches." } }
             ul.found {
                 @for f in &found {
-                    li { a href=(format!("/record?profile={}&id={}", encode(profile), encode(&f.id))) { (f.label) } " (" (f.kind) ")" }
+                    li { a href=(layout::record_href(profile, &f.id)) { (f.label) } " (" (f.kind) ")" }
                 }
             }
         };

@@ -9,6 +9,7 @@ pub use crmsync_testkit::free_port;
 
 pub mod demo;
 pub mod serve;
+pub mod web;
 
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
