@@ -37,9 +37,13 @@ struct Args {
     /// API edits for the push-latency benchmark (default 50; --full 200).
     #[arg(long)]
     push_edits: Option<usize>,
-    /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000).
+    /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000);
+    /// it also runs a fifth of that, to show whether the peak grows with N.
     #[arg(long)]
     memory_items: Option<usize>,
+    /// Only the memory benchmark (no engine, vdir, servers, scale-out or push).
+    #[arg(long)]
+    memory_only: bool,
     /// Side-by-side repetitions of the vdir first sync (medians are reported).
     #[arg(long, default_value_t = 3)]
     reps: usize,
@@ -106,6 +110,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let now = Utc::now();
     let mut report = Report::default();
 
+    if args.memory_only {
+        // A quick look at one section: printed, bench/RESULTS.md untouched.
+        memory_figures(memory_n, now, &mut report).await?;
+        println!("{}", report.markdown("Memory only (`--memory-only`), not written to the results."));
+        return Ok(());
+    }
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");
     engine(&args, &mut report);
 
@@ -156,9 +166,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     println!("== push latency: {push_n} API edits");
     push::run(push_n, &mut report).await?;
 
-    println!("== memory: {memory_n} contacts + {memory_n} events");
-    let template = Template::seed(memory_n, memory_n, now).await?;
-    memory::run(&template, &mut report).await?;
+    memory_figures(memory_n, now, &mut report).await?;
 
     let header = format!(
         "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n} contacts + {events_n} events, \
@@ -175,6 +183,16 @@ async fn run(args: Args) -> Result<(), BenchError> {
     })?;
     println!("wrote {}", args.out.display());
     Ok(())
+}
+
+/// Peak RSS of a first sync at `n` contacts + `n` events and at a fifth of
+/// that, so the report shows whether memory grows with the mailbox.
+async fn memory_figures(n: usize, now: chrono::DateTime<Utc>, report: &mut Report) -> Result<(), BenchError> {
+    let small_n = (n / 5).max(1);
+    println!("== memory: {small_n} and {n} contacts + as many events");
+    let small = Template::seed(small_n, small_n, now).await?;
+    let large = Template::seed(n, n, now).await?;
+    memory::run(&small, &large, report).await
 }
 
 /// Scale-out needs PostgreSQL; without it the figure keeps its row.
