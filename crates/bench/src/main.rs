@@ -113,7 +113,10 @@ async fn run(args: Args) -> Result<(), BenchError> {
     if args.memory_only {
         // A quick look at one section: printed, bench/RESULTS.md untouched.
         memory_figures(memory_n, now, &mut report).await?;
-        println!("{}", report.markdown("Memory only (`--memory-only`), not written to the results."));
+        println!(
+            "{}",
+            report.markdown("Memory only (`--memory-only`), not written to the results.")
+        );
         return Ok(());
     }
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");

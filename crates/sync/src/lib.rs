@@ -45,5 +45,5 @@ pub use mail::{MailProfile, MailTracking, UnknownSender};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};
-pub use stream::STREAM_BATCH;
 pub use stores::RunStores;
+pub use stream::STREAM_BATCH;
