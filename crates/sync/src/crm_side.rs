@@ -46,6 +46,7 @@ pub(crate) enum Unpaired {
 /// How many change-log entries are read per query.
 const CHANGE_PAGE: u32 = 1000;
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn load(
     store: &RunStores,
     profile: &SyncProfile,
