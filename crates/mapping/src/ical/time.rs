@@ -98,6 +98,7 @@ pub(crate) fn read_times(
 ) -> Result<Vec<ReadTime>, MappingError> {
     let raw_value = line.value_text().to_string();
     let tzid = entry.tz_id().map(str::to_string);
+    let hint = zone_hint(entry);
     let mut out = Vec::new();
     if entry.values.is_empty() {
         return Err(invalid(line, &raw_value));
@@ -109,10 +110,39 @@ pub(crate) fn read_times(
             | ICalendarValue::Period(ICalendarPeriod::Duration { start, .. }) => start,
             _ => return Err(invalid(line, &raw_value)),
         };
-        out.push(read_one(line, pdt, tzid.as_deref(), ctx, &raw_value)?);
+        let mut time = read_one(line, pdt, tzid.as_deref(), ctx, &raw_value)?;
+        if let (TimeStyle::Utc, Some(style)) = (&time.style, &hint)
+            && tzid.is_none()
+            && matches!(time.moment, Moment::Instant(_))
+        {
+            time.zone = style.zone_name();
+            time.style = style.clone();
+        }
+        out.push(time);
     }
     Ok(out)
 }
+
+/// The zone a UTC line was planned in, from crmsync's own `X-CRMSYNC-TZID`
+/// parameter (written by [`time_entry`] for the repeated hour at DST end).
+/// Other parameters named so, or unknown zones, are ignored: the time itself
+/// is exact either way.
+fn zone_hint(entry: &ICalendarEntry) -> Option<TimeStyle> {
+    entry.params.iter().find_map(|p| match (&p.name, &p.value) {
+        (ICalendarParameterName::Other(n), ICalendarParameterValue::Text(zone))
+            if n.eq_ignore_ascii_case(ZONE_HINT) =>
+        {
+            match TimeStyle::for_zone(zone)? {
+                style @ TimeStyle::Zoned { .. } => Some(style),
+                _ => None,
+            }
+        }
+        _ => None,
+    })
+}
+
+/// Parameter naming the zone of a line crmsync had to write in UTC.
+const ZONE_HINT: &str = "X-CRMSYNC-TZID";
 
 pub(crate) fn read_time(line: &RawLine, entry: &ICalendarEntry, ctx: &TimeContext) -> Result<ReadTime, MappingError> {
     Ok(read_times(line, entry, ctx)?.remove(0))
@@ -263,13 +293,22 @@ pub(crate) fn time_entry(name: ICalendarProperty, moments: &[Moment], style: &Ti
     // The later of two instants that share a local time (the hour repeated
     // at DST end) cannot be written in the zone: a reader takes the earlier
     // one (RFC 5545 §3.3.5). Such a line is written in UTC, which every
-    // reader reads exactly (R-MAP-19-AMBIGUOUS).
+    // reader reads exactly (R-MAP-19-AMBIGUOUS). The zone it was planned in
+    // rides along in an X-parameter (RFC 5545 §3.2 lets readers ignore it,
+    // and forbids TZID on a UTC value), so the event keeps its zone on the
+    // way back (R-MAP-19).
+    let mut params = Vec::new();
     let style = match style {
-        TimeStyle::Zoned { tz, .. } if moments.iter().any(|m| !survives_zone(*m, *tz)) => &TimeStyle::Utc,
+        TimeStyle::Zoned { tz, .. } if moments.iter().any(|m| !survives_zone(*m, *tz)) => {
+            params.push(ICalendarParameter {
+                name: ICalendarParameterName::Other(ZONE_HINT.into()),
+                value: ICalendarParameterValue::Text(tz.name().to_string()),
+            });
+            &TimeStyle::Utc
+        }
         style => style,
     };
     let all_dates = moments.iter().all(|m| m.is_date());
-    let mut params = Vec::new();
     if all_dates {
         params.push(ICalendarParameter {
             name: ICalendarParameterName::Value,

@@ -244,3 +244,37 @@ fn r_map_8_changing_the_series_zone_rewrites_times_in_the_new_zone() {
     assert!(out.contains("TZID:W. Europe Standard Time\r\n"));
     assert_eq!(parse_ical(&out).unwrap().fields, fields);
 }
+
+#[test]
+fn r_map_19_ambiguous_the_repeated_hour_keeps_its_instant_and_its_zone() {
+    // 06:00 UTC on 2024-11-03 is the second 01:00 in New York (EST). Written
+    // as local time it would read back as the first (EDT, an hour earlier),
+    // so it goes out in UTC with the zone in X-CRMSYNC-TZID, and the event
+    // keeps both its instant and its zone (found by the property test).
+    let mut fields = crmsync_mapping::FieldMap::default();
+    fields.set("kind", "appointment".to_string());
+    fields.set("start", "2024-11-03T06:00:00Z".to_string());
+    fields.set("end", "2024-11-03T06:30:00Z".to_string());
+    fields.set("time_zone", "America/New_York".to_string());
+    let mut cx = ctx();
+    cx.time_zone = Some("America/New_York");
+    let text = render_ical(&fields, "dst-end", None, &cx).unwrap();
+    assert!(
+        text.contains("DTSTART;X-CRMSYNC-TZID=America/New_York:20241103T060000Z"),
+        "{text}"
+    );
+    let back = parse_ical(&text).unwrap();
+    assert_eq!(back.fields.get("start"), Some("2024-11-03T06:00:00Z"));
+    assert_eq!(back.fields.get("time_zone"), Some("America/New_York"));
+    // An instant outside the repeated hour is written in its zone as before.
+    fields.set("start", "2024-11-03T05:00:00Z".to_string());
+    let text = render_ical(&fields, "dst-end", None, &cx).unwrap();
+    assert!(text.contains("DTSTART;TZID=America/New_York:20241103T010000"), "{text}");
+    // The hint is only a hint: on a value with a TZID, or an unknown zone, it
+    // is ignored and the time is read as written.
+    let foreign = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTAMP:20260101T000000Z\r\n\
+DTSTART;X-CRMSYNC-TZID=Mars/Olympus:20241103T060000Z\r\nSUMMARY:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let item = parse_ical(foreign).unwrap();
+    assert_eq!(item.fields.get("start"), Some("2024-11-03T06:00:00Z"));
+    assert_eq!(item.fields.get("time_zone"), None);
+}

@@ -191,8 +191,20 @@ fn activity() -> impl Strategy<Value = ActivityFields> {
         )
 }
 
+/// 96 cases by default; `PROPTEST_CASES` (CI, scripts/explore) sets more.
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     #[test]
     fn r_map_4_any_contact_round_trips_through_vcard(c in contact(), v4 in any::<bool>()) {
