@@ -71,6 +71,7 @@ pub struct PairKey {
     pub href: String,
     pub etag: String,
     pub uid: Option<String>,
+    pub state: PairState,
 }
 
 /// How many ids one `IN (…)` lists: far below every backend's limit on
@@ -81,7 +82,7 @@ impl SyncState {
     /// The keys of every pair of one profile's collection, by id.
     pub async fn pair_keys(&self, profile: &str, collection: &str) -> Result<Vec<PairKey>> {
         let rows = sqlx::query(
-            "SELECT id, crm_id, href, etag, uid FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id",
+            "SELECT id, crm_id, href, etag, uid, state FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id",
         )
         .bind(profile)
         .bind(collection)
@@ -96,6 +97,7 @@ impl SyncState {
                     href: get_text(row, "href")?,
                     etag: get_text(row, "etag")?,
                     uid: get_opt_text(row, "uid")?,
+                    state: get_enum(row, "state")?,
                 })
             })
             .collect()

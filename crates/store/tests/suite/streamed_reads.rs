@@ -81,6 +81,7 @@ store_test!(r_sync_stream_2_pair_keys_for_all_full_rows_for_the_ids_asked, |stor
                 href: format!("{id}.vcf"),
                 etag: format!("etag-{id}"),
                 uid: Some(format!("uid-{id}")),
+                state: PairState::Live,
             })
             .collect::<Vec<_>>()
     );
