@@ -43,9 +43,6 @@ struct Args {
     /// Messages appended one by one for the IDLE latency (default 20; --full 100).
     #[arg(long)]
     idle_samples: Option<usize>,
-    /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000).
-    #[arg(long)]
-    memory_items: Option<usize>,
     /// Profiles on the dashboard's home page for the page figures (issue #16).
     #[arg(long, default_value_t = 1_000)]
     page_profiles: usize,
@@ -55,6 +52,13 @@ struct Args {
     /// Timed requests per dashboard page.
     #[arg(long, default_value_t = 200)]
     page_requests: usize,
+    /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000);
+    /// it also runs a fifth of that, to show whether the peak grows with N.
+    #[arg(long)]
+    memory_items: Option<usize>,
+    /// Only the memory benchmark (no engine, vdir, servers, scale-out or push).
+    #[arg(long)]
+    memory_only: bool,
     /// Side-by-side repetitions of the vdir first sync (medians are reported).
     #[arg(long, default_value_t = 3)]
     reps: usize,
@@ -151,6 +155,15 @@ async fn run(args: Args) -> Result<(), BenchError> {
         return write_report(&args.out, &report.markdown(&header));
     }
 
+    if args.memory_only {
+        // A quick look at one section: printed, bench/RESULTS.md untouched.
+        memory_figures(memory_n, now, &mut report).await?;
+        println!(
+            "{}",
+            report.markdown("Memory only (`--memory-only`), not written to the results.")
+        );
+        return Ok(());
+    }
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");
     engine(&args, &mut report);
 
@@ -220,9 +233,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     );
     pages::run(&page_sizes, &mut report).await?;
 
-    println!("== memory: {memory_n} contacts + {memory_n} events");
-    let template = Template::seed(memory_n, memory_n, now).await?;
-    memory::run(&template, &mut report).await?;
+    memory_figures(memory_n, now, &mut report).await?;
 
     let header = format!(
         "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n} contacts + {events_n} events, \
@@ -243,6 +254,16 @@ fn write_report(out: &std::path::Path, markdown: &str) -> Result<(), BenchError>
     })?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+/// Peak RSS of a first sync at `n` contacts + `n` events and at a fifth of
+/// that, so the report shows whether memory grows with the mailbox.
+async fn memory_figures(n: usize, now: chrono::DateTime<Utc>, report: &mut Report) -> Result<(), BenchError> {
+    let small_n = (n / 5).max(1);
+    println!("== memory: {small_n} and {n} contacts + as many events");
+    let small = Template::seed(small_n, small_n, now).await?;
+    let large = Template::seed(n, n, now).await?;
+    memory::run(&small, &large, report).await
 }
 
 /// Scale-out needs PostgreSQL; without it the figure keeps its row.

@@ -59,6 +59,30 @@ impl Records {
         rows.iter().map(record_from_row).collect()
     }
 
+    /// One page of [`Records::activities_for_user`] in id order: the first
+    /// `limit` with an id after `after`. A caller that must not hold every
+    /// activity at once (a streamed first sync) pages with the last id seen.
+    pub async fn activities_for_user_page(
+        &self,
+        user_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Activity>> {
+        let rows = dynamic(format!(
+            "SELECT {RECORD_COLUMNS} FROM activities WHERE id > $2 AND (owner_id = $1 OR EXISTS (\
+               SELECT 1 FROM activity_participants p WHERE p.activity_id = activities.id \
+               AND p.kind = 'user' AND p.party_id = $1 AND p.invite = 1)) \
+             ORDER BY id LIMIT $3"
+        ))
+        .bind(user_id.to_string())
+        .bind(after.unwrap_or("").to_string())
+        .bind(i64::from(limit))
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::db("listing a user's activities"))?;
+        rows.iter().map(record_from_row).collect()
+    }
+
     async fn by_email<F: Entity>(&self, email: &str) -> Result<Vec<Record<F>>> {
         let rows = dynamic(format!(
             "SELECT {RECORD_COLUMNS} FROM {} WHERE id IN (\

@@ -39,6 +39,6 @@ pub use history::HistoryEntry;
 pub use kept_apart::KeptApart;
 pub use mail::{MailFolderRow, TrackedMailRow};
 pub use overview::ProfileOverviewRow;
-pub use pairs::PairRow;
+pub use pairs::{PairKey, PairRow};
 pub use quarantine::QuarantineRow;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

@@ -187,7 +187,7 @@ async fn refuse_moved_pairs(
     wanted: &str,
     known: &Collection,
 ) -> Result<(), SyncError> {
-    let paired = store.sync_state().pairs(&profile.name, name).await?.len();
+    let paired = store.sync_state().pair_keys(&profile.name, name).await?.len();
     if paired == 0 {
         return Ok(());
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use crmsync_engine::{
     CollectionInput, CrmRecord as EngineRecord, CrmSide, EntityClass, GroupwareSide, Hidden, PairStatus, PairedItem,
 };
-use crmsync_store::status::PairRow;
+use crmsync_store::status::{PairKey, PairRow};
 
 use crate::crm_side::{CrmRecordState, CrmState};
 use crate::error::SyncError;
@@ -41,6 +41,10 @@ pub(crate) struct Sources<'a> {
     pub profile: &'a str,
     pub class: EntityClass,
     pub collection: &'a str,
+    /// Every pair of the collection, keys only.
+    pub keys: &'a [PairKey],
+    /// The full rows of the pairs either side changed (the others are
+    /// unchanged on both sides, so the engine has nothing to do for them).
     pub pairs: Vec<PairRow>,
     pub crm: CrmState,
     pub groupware: GroupwareState,
@@ -56,7 +60,7 @@ pub(crate) struct Sources<'a> {
 /// a pair holds keeps the UID, else the first by href; every other is
 /// quarantined (R-SAFE-4, R-SYNC-UID-2), so it is never written or deleted and
 /// is read again once it changes.
-pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &[PairRow]) {
+pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &[PairKey]) {
     let mut holder: HashMap<&str, &str> = HashMap::new();
     for p in pairs {
         if let Some(uid) = p.uid.as_deref()
@@ -98,6 +102,7 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
         profile,
         class,
         collection,
+        keys,
         pairs,
         crm,
         groupware,
@@ -105,9 +110,9 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
         limits,
     } = src;
     let mut input = CollectionInput::new(class, collection);
-    let paired_crm: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
-    let paired_href: BTreeSet<String> = pairs.iter().map(|p| p.href.clone()).collect();
-    let pair_count = pairs.len();
+    let paired_crm: BTreeSet<&str> = keys.iter().map(|p| p.crm_id.as_str()).collect();
+    let paired_href: BTreeSet<&str> = keys.iter().map(|p| p.href.as_str()).collect();
+    let pair_count = keys.len();
 
     for row in &pairs {
         let mut status = to_status(row)?;
@@ -147,7 +152,7 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
     let mut unpaired_gw: Vec<&FetchedState> = groupware
         .items
         .values()
-        .filter(|g| !paired_href.contains(&g.item.href))
+        .filter(|g| !paired_href.contains(g.item.href.as_str()))
         .collect();
     unpaired_gw.sort_by(|a, b| a.item.href.cmp(&b.item.href));
 

@@ -5,10 +5,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use crmsync_engine::{CrmFacts, EntityClass};
 use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordRef};
-use crmsync_store::StoreError;
+use crmsync_store::{ListQuery, MAX_PAGE, StoreError};
 
 use crate::codec::{Codec, CrmRecord};
-use crate::directory::list_all;
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
 use crate::stores::RunStores;
@@ -29,11 +28,25 @@ pub(crate) struct CrmState {
     /// The change-log position read before anything was loaded: the next
     /// cursor. A change committed while the run loads is seen next time.
     pub high_seq: i64,
+    /// Unpaired candidates of a streamed full pass, by id only: loaded,
+    /// mapped, planned and applied a batch at a time (`stream.rs`,
+    /// R-SYNC-STREAM-1), so the pass holds ids, not records, for them.
+    pub deferred: Vec<String>,
+}
+
+/// What a full CRM pass does with the candidates no pair knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unpaired {
+    /// Load and map them now, for identity and first-sync pairing.
+    Load,
+    /// Keep only their ids: nothing on the groupware side can pair with them.
+    Defer,
 }
 
 /// How many change-log entries are read per query.
 const CHANGE_PAGE: u32 = 1000;
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn load(
     store: &RunStores,
     profile: &SyncProfile,
@@ -42,6 +55,7 @@ pub(crate) async fn load(
     paired_ids: &BTreeSet<String>,
     reread: &BTreeSet<String>,
     identities: &BTreeSet<String>,
+    unpaired: Unpaired,
 ) -> Result<CrmState, SyncError> {
     let mut state = CrmState {
         high_seq: store.records().latest_seq().await?,
@@ -57,10 +71,28 @@ pub(crate) async fn load(
         None => {
             // Full pass: every candidate the profile may take, plus every
             // paired record (it may have left the candidates: R-DEL-5, R-PERM-1).
-            for record in candidates(store, profile, codec.class).await? {
-                touched.insert(record.id().to_string());
-                add(store, profile, codec, &flags, record, &mut state).await?;
+            // Page by page, so a deferring pass never holds every record.
+            let mut at = None;
+            loop {
+                let (page, next) = candidate_page(store, profile, codec.class, at).await?;
+                for record in page {
+                    let id = record.id();
+                    if unpaired == Unpaired::Defer && !paired_ids.contains(id) && !reread.contains(id) {
+                        state.deferred.push(id.to_string());
+                        continue;
+                    }
+                    touched.insert(id.to_string());
+                    add(store, profile, codec, &flags, record, &mut state).await?;
+                }
+                match next {
+                    Some(next) => at = Some(next),
+                    None => break,
+                }
             }
+            // Batches in id order, as the engine would have planned them; a
+            // record edited while the pages were read is listed twice.
+            state.deferred.sort();
+            state.deferred.dedup();
             touched.extend(paired_ids.iter().cloned());
         }
         Some(seq) => {
@@ -121,6 +153,34 @@ pub(crate) async fn load(
     Ok(state)
 }
 
+/// Records by id, as a full pass would have loaded them (a batch of a
+/// streamed pass): gone or moved to another class since the listing, a
+/// record is left out (it is unpaired, so that is no deletion).
+pub(crate) async fn load_batch(
+    store: &RunStores,
+    profile: &SyncProfile,
+    codec: &Codec<'_>,
+    ids: &[String],
+) -> Result<CrmState, SyncError> {
+    let mut state = CrmState::default();
+    let flags = if codec.class == EntityClass::Contacts {
+        store.records().sync_flags(&profile.actor.user_id).await?
+    } else {
+        BTreeSet::new()
+    };
+    let records: Vec<CrmRecord> = if codec.class == EntityClass::Contacts {
+        let found = store.records().get_many::<ContactFields>(ids).await?;
+        found.into_iter().map(CrmRecord::Contact).collect()
+    } else {
+        let found = store.records().get_many::<ActivityFields>(ids).await?;
+        found.into_iter().map(CrmRecord::Activity).collect()
+    };
+    for record in records.into_iter().filter(|r| r.class() == codec.class) {
+        add(store, profile, codec, &flags, record, &mut state).await?;
+    }
+    Ok(state)
+}
+
 /// The CRM side of a single record, as a full pass would see it (explain).
 pub(crate) async fn load_one(
     store: &RunStores,
@@ -145,22 +205,40 @@ pub(crate) async fn load_one(
     Ok(state)
 }
 
-async fn candidates(store: &RunStores, profile: &SyncProfile, class: EntityClass) -> Result<Vec<CrmRecord>, SyncError> {
-    Ok(match class {
-        EntityClass::Contacts => list_all::<ContactFields>(store, Some(profile.actor.clone()))
-            .await?
-            .into_iter()
-            .map(CrmRecord::Contact)
-            .collect(),
-        _ => store
-            .records()
-            .activities_for_user(&profile.actor.user_id)
-            .await?
-            .into_iter()
-            .filter(|a| EntityClass::for_activity(a.fields.kind) == class)
-            .map(CrmRecord::Activity)
-            .collect(),
-    })
+/// One page of the records the profile may take, and where the next starts.
+async fn candidate_page(
+    store: &RunStores,
+    profile: &SyncProfile,
+    class: EntityClass,
+    at: Option<String>,
+) -> Result<(Vec<CrmRecord>, Option<String>), SyncError> {
+    if class == EntityClass::Contacts {
+        let q = ListQuery {
+            visible_to: Some(profile.actor.clone()),
+            owner_id: None,
+            modified_since: None,
+            cursor: at,
+            limit: MAX_PAGE,
+        };
+        let page = store.records().list::<ContactFields>(&q).await?;
+        return Ok((
+            page.items.into_iter().map(CrmRecord::Contact).collect(),
+            page.next_cursor,
+        ));
+    }
+    let page = store
+        .records()
+        .activities_for_user_page(&profile.actor.user_id, at.as_deref(), MAX_PAGE)
+        .await?;
+    let next = (page.len() == MAX_PAGE as usize)
+        .then(|| page.last().map(|a| a.id().to_string()))
+        .flatten();
+    let records = page
+        .into_iter()
+        .filter(|a| EntityClass::for_activity(a.fields.kind) == class)
+        .map(CrmRecord::Activity)
+        .collect();
+    Ok((records, next))
 }
 
 async fn fetch(store: &RunStores, class: EntityClass, id: &str) -> Result<Option<CrmRecord>, SyncError> {

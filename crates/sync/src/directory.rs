@@ -34,7 +34,27 @@ impl Directory {
     /// lists the same attendees (R-CAL-3).
     pub(crate) async fn load(store: &RunStores, actor: &Actor) -> Result<Directory, SyncError> {
         let mut dir = Directory::default();
-        for user in list_all::<UserFields>(store, None).await? {
+        let mut users = Pages::<UserFields>::new(None);
+        while let Some(page) = users.next(store).await? {
+            dir.add_users(page, actor);
+        }
+        let mut accounts = Pages::<AccountFields>::new(Some(actor.clone()));
+        while let Some(page) = accounts.next(store).await? {
+            for account in page {
+                dir.account_name.insert(account.meta.id.clone(), account.fields.name);
+            }
+        }
+        // Page by page: only each contact's address and name stay.
+        let mut contacts = Pages::<ContactFields>::new(None);
+        while let Some(page) = contacts.next(store).await? {
+            dir.add_contacts(page, actor);
+        }
+        Ok(dir)
+    }
+
+    fn add_users(&mut self, users: Vec<crmsync_model::User>, actor: &Actor) {
+        let dir = self;
+        for user in users {
             if user.meta.id == actor.user_id {
                 dir.own_email = user.fields.email.clone();
             }
@@ -51,11 +71,11 @@ impl Directory {
                 );
             }
         }
-        for account in list_all::<AccountFields>(store, Some(actor.clone())).await? {
-            dir.account_name
-                .insert(account.meta.id.clone(), account.fields.name.clone());
-        }
-        for contact in list_all::<ContactFields>(store, None).await? {
+    }
+
+    fn add_contacts(&mut self, contacts: Vec<crmsync_model::Contact>, actor: &Actor) {
+        let dir = self;
+        for contact in contacts {
             if let Some(email) = contact.fields.email1.clone() {
                 dir.contact_email.insert(contact.meta.id.clone(), email.clone());
                 if !contact.readable_by(actor) {
@@ -69,7 +89,6 @@ impl Directory {
                 });
             }
         }
-        Ok(dir)
     }
 }
 
@@ -106,26 +125,40 @@ impl ParticipantDirectory for Directory {
     }
 }
 
-/// Every record `visible_to` may read (all when `None`), page by page.
-pub(crate) async fn list_all<F: crmsync_store::Entity>(
-    store: &RunStores,
+/// The records `visible_to` may read (all when `None`), one page at a time,
+/// so a caller that keeps a little of each never holds them all.
+pub(crate) struct Pages<F> {
     visible_to: Option<Actor>,
-) -> Result<Vec<crmsync_model::Record<F>>, SyncError> {
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
+    cursor: Option<String>,
+    done: bool,
+    _entity: std::marker::PhantomData<F>,
+}
+
+impl<F: crmsync_store::Entity> Pages<F> {
+    pub(crate) fn new(visible_to: Option<Actor>) -> Self {
+        Pages {
+            visible_to,
+            cursor: None,
+            done: false,
+            _entity: std::marker::PhantomData,
+        }
+    }
+
+    /// The next page, `None` after the last.
+    pub(crate) async fn next(&mut self, store: &RunStores) -> Result<Option<Vec<crmsync_model::Record<F>>>, SyncError> {
+        if self.done {
+            return Ok(None);
+        }
         let q = ListQuery {
-            visible_to: visible_to.clone(),
+            visible_to: self.visible_to.clone(),
             owner_id: None,
             modified_since: None,
-            cursor,
+            cursor: self.cursor.take(),
             limit: MAX_PAGE,
         };
         let page = store.records().list::<F>(&q).await?;
-        out.extend(page.items);
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(out),
-        }
+        self.cursor = page.next_cursor;
+        self.done = self.cursor.is_none();
+        Ok(Some(page.items))
     }
 }

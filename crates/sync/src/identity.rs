@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
 use crmsync_engine::{CollectionInput, CrmSide, EntityClass, GroupwareSide, Origin, PairState, PairedItem};
-use crmsync_store::status::PairRow;
+use crmsync_store::status::{PairKey, PairRow};
 
 use crate::collect::{Lookups, derived_crm_id, engine_record};
 use crate::crm_side::{CrmRecordState, CrmState};
@@ -23,7 +23,7 @@ pub(crate) fn named_ids(
     profile: &str,
     class: EntityClass,
     groupware: &GroupwareState,
-    pairs: &[PairRow],
+    pairs: &[PairKey],
 ) -> BTreeSet<String> {
     let paired: BTreeSet<&str> = pairs.iter().map(|p| p.href.as_str()).collect();
     let paired_ids: BTreeSet<&str> = pairs.iter().map(|p| p.crm_id.as_str()).collect();

@@ -36,6 +36,7 @@ mod recover;
 mod report;
 mod runner;
 mod stores;
+mod stream;
 
 pub use choice::describe_kind;
 pub use error::SyncError;
@@ -45,3 +46,4 @@ pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write
 pub use report::{CollectionReport, RunOutcome, RunReport};
 pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};
 pub use stores::RunStores;
+pub use stream::STREAM_BATCH;

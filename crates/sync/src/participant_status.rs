@@ -35,8 +35,9 @@ pub(crate) async fn after_collection(
     if class != EntityClass::Events {
         return Ok(());
     }
+    // Keys only: the pairs' bases and bodies are not needed here (R-SYNC-STREAM-2).
     let live: BTreeSet<String> = sync_state
-        .pairs(&profile.name, collection)
+        .pair_keys(&profile.name, collection)
         .await?
         .into_iter()
         .filter(|p| p.state == PairState::Live)

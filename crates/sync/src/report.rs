@@ -57,6 +57,11 @@ pub struct CollectionReport {
     /// cut to the connector's limit, R-FIELD-6) are not in the last plan.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<Warning>,
+    /// The most CRM records one step of a pass held loaded and mapped at
+    /// once (R-SYNC-STREAM-1): a first sync streams its creates in batches,
+    /// so this stays at the batch size whatever the mailbox holds.
+    #[serde(skip)]
+    pub largest_batch: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

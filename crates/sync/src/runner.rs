@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crmsync_connector::{Collection, ConnectorError, ContentType, SyncToken};
 use crmsync_engine::EntityClass;
 use crmsync_mapping::CardVersion;
-use crmsync_store::status::{Cursor, HistoryEntry, RunState};
+use crmsync_store::status::{Cursor, HistoryEntry, PairKey, PairRow, RunState};
 use tracing::Instrument as _;
 
 use crate::apply::Applier;
@@ -22,6 +22,7 @@ use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::recover::InterruptedCreates;
 use crate::report::{CollectionReport, RunOutcome, RunReport};
 use crate::stores::RunStores;
+use crate::stream::{self, Stream};
 use crate::{crm_side, identity, recover};
 
 /// Reports progress of long work (the CLI draws a bar; the server logs).
@@ -419,6 +420,7 @@ async fn run_collection(
         warnings: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
+        largest_batch: 0,
     };
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut rules = profile.rules.clone();
@@ -428,8 +430,8 @@ async fn run_collection(
 
     loop {
         report.passes += 1;
-        let pairs = store.sync_state().pairs(&profile.name, name).await?;
-        let cursor = store.sync_state().cursor(&profile.name, name).await?;
+        let keys = store.sync_state().pair_keys(&profile.name, name).await?;
+        let stored_cursor = store.sync_state().cursor(&profile.name, name).await?;
         let known_bad: groupware_side::KnownBad = store
             .sync_state()
             .quarantined(&profile.name)
@@ -438,14 +440,14 @@ async fn run_collection(
             .filter(|q| q.collection == name)
             .map(|q| (q.href, (q.etag, q.error)))
             .collect();
-        let paired_etags: HashMap<String, String> = pairs.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
-        let paired_ids: BTreeSet<String> = pairs.iter().map(|p| p.crm_id.clone()).collect();
+        let paired_etags: HashMap<String, String> = keys.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
+        let paired_ids: BTreeSet<String> = keys.iter().map(|p| p.crm_id.clone()).collect();
         // R-ENG-11: for a field held in a manual conflict neither side holds
         // the base, so the engine must not take an unchanged side for the
         // base (an edit of another field on the other side would then carry
         // that side's conflicting value over): such pairs read both sides.
         let held = held_pairs(store, &profile.name, name).await?;
-        let held = pairs.iter().filter(|p| held.contains(&p.id));
+        let held = keys.iter().filter(|p| held.contains(&p.id));
         let (reread_ids, reread_hrefs): (BTreeSet<String>, BTreeSet<String>) =
             held.map(|p| (p.crm_id.clone(), p.href.clone())).unzip();
         // While an ambiguity of R-PAIR-2 is open, its records and items stay
@@ -455,7 +457,7 @@ async fn run_collection(
         let cursor = if open_duplicates(store, &profile.name, name).await? {
             None
         } else {
-            cursor
+            stored_cursor.clone()
         };
 
         let mut groupware = match &collection {
@@ -477,14 +479,32 @@ async fn run_collection(
             },
         };
         let since = cursor.as_ref().map(|c| c.crm_seq);
-        crate::collect::quarantine_duplicate_uids(&mut groupware, &pairs);
-        let mut named = identity::named_ids(&profile.name, class, &groupware, &pairs);
+        crate::collect::quarantine_duplicate_uids(&mut groupware, &keys);
+        let mut named = identity::named_ids(&profile.name, class, &groupware, &keys);
         // R-SYNC-CRASH-3: a record whose groupware create a crash interrupted
         // may be quiet since the cursor (the plan forgot its pair first, e.g.
         // an edit beating a delete); if the create never landed, no item
         // names it either, so read it or it is never seen again.
         named.extend(creates.groupware_create_ids(name).map(str::to_string));
-        let crm = crm_side::load(store, profile, &codec, since, &paired_ids, &reread_ids, &named).await?;
+        // R-SYNC-STREAM-1: a run's full pass with nothing unpaired on the
+        // groupware side defers the unpaired CRM records to `stream.rs`.
+        let unpaired = if run_id.is_some() && collection.is_some() && stream::may_defer(&groupware, &paired_etags) {
+            crm_side::Unpaired::Defer
+        } else {
+            crm_side::Unpaired::Load
+        };
+        let mut crm = crm_side::load(
+            store,
+            profile,
+            &codec,
+            since,
+            &paired_ids,
+            &reread_ids,
+            &named,
+            unpaired,
+        )
+        .await?;
+        let deferred = std::mem::take(&mut crm.deferred);
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
         report.quarantined = groupware
@@ -496,10 +516,12 @@ async fn run_collection(
             groupware_side::save_quarantine(store, &profile.name, name, &groupware, &known_bad).await?;
         }
 
+        let pairs = touched_pairs(store, &keys, &crm, &groupware).await?;
         let collected = collect(Sources {
             profile: &profile.name,
             class,
             collection: name,
+            keys: &keys,
             pairs,
             crm,
             groupware,
@@ -508,6 +530,8 @@ async fn run_collection(
         })?;
         let mut lookups = collected.lookups;
         let mut input = collected.input;
+        input.crm_total = input.crm_total.map(|total| total + deferred.len());
+        report.largest_batch = report.largest_batch.max(lookups.crm.len());
         let kept_apart = store.sync_state().kept_apart(&profile.name, name).await?;
         input.kept_apart_crm = kept_apart.crm_ids;
         input.kept_apart_hrefs = kept_apart.hrefs;
@@ -538,8 +562,32 @@ async fn run_collection(
             progress: opts.progress,
             crm_lock: tokio::sync::Mutex::new(()),
         };
-        let applied = applier.apply(&report.plan, &mut lookups).await?;
+        let mut applied = applier.apply(&report.plan, &mut lookups).await?;
         created.extend(crate::participant_status::created_in_calendar(class, &report.plan));
+        drop(lookups);
+        if !deferred.is_empty() {
+            let stream = Stream {
+                store,
+                profile,
+                rules: &rules,
+                now,
+                codec: &codec,
+                run_id,
+                collection_id: &coll.id,
+                collection: name,
+                faults: opts.faults,
+                progress: opts.progress,
+                kept_apart_crm: &input.kept_apart_crm,
+                crm_total: input.crm_total.unwrap_or_default(),
+                groupware_total: input.groupware_total.unwrap_or_default(),
+            };
+            let streamed = stream.apply(&deferred, &mut report, created).await?;
+            if streamed.refused {
+                return Ok(report);
+            }
+            applied.replanned += streamed.replanned;
+            applied.wrote_groupware |= streamed.wrote_groupware;
+        }
         // The report replaces the last one only once the plan that made it is
         // applied: a group it no longer lists may be resolved by pairs this
         // plan saves, and until they are saved the members need the full
@@ -569,10 +617,44 @@ async fn run_collection(
             store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
             return Ok(report);
         }
+        // Everything the CRM logged up to `high_seq` is applied: the next
+        // pass reads the CRM's changes since then, not every record again
+        // (R-SYNC-STREAM-1). The groupware side keeps the token this pass
+        // listed from, which our own writes came after.
+        if applied.replanned == 0 {
+            let cursor = Cursor {
+                crm_seq: high_seq,
+                token: stored_cursor.and_then(|c| c.token),
+            };
+            store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
+        }
         if report.passes >= MAX_PASSES {
             return Ok(report);
         }
     }
+}
+
+/// The full rows of the pairs one side or the other changed, deleted or
+/// re-read this pass: the only ones the engine and the apply step look at
+/// (R-SYNC-STREAM-2). The rest stay keys, so a pass that changes little
+/// reads and parses little, whatever the collection holds.
+async fn touched_pairs(
+    store: &RunStores,
+    keys: &[PairKey],
+    crm: &crm_side::CrmState,
+    groupware: &GroupwareState,
+) -> Result<Vec<PairRow>, SyncError> {
+    let touched: Vec<String> = keys
+        .iter()
+        .filter(|k| {
+            crm.present.contains_key(&k.crm_id)
+                || crm.deleted.contains(&k.crm_id)
+                || groupware.items.contains_key(&k.href)
+                || groupware.deleted.contains(&k.href)
+        })
+        .map(|k| k.id.clone())
+        .collect();
+    Ok(store.sync_state().pairs_by_id(&touched).await?)
 }
 
 /// R-SYNC-REPORT-2: a later pass of the same run reads a conflicting pair
@@ -617,7 +699,7 @@ async fn open_duplicates(store: &RunStores, profile: &str, collection: &str) -> 
 
 /// Warnings go into the history, so status and explain can show them after
 /// the run (R-FIELD-6).
-async fn record_plan_notes(
+pub(crate) async fn record_plan_notes(
     store: &RunStores,
     profile: &str,
     collection: &str,

@@ -61,7 +61,73 @@ fn from_row(row: &AnyRow) -> Result<PairRow> {
     })
 }
 
+/// What a pass needs of every pair to see which ones changed: not the base,
+/// the facts or the body, which only the pairs a pass plans need
+/// ([`SyncState::pairs_by_id`]). A no-change pass parses no base (R-SYNC-STREAM-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairKey {
+    pub id: String,
+    pub crm_id: String,
+    pub href: String,
+    pub etag: String,
+    pub uid: Option<String>,
+    pub state: PairState,
+}
+
+/// How many ids one `IN (…)` lists: far below every backend's limit on
+/// bound parameters.
+const IDS_PER_QUERY: usize = 200;
+
 impl SyncState {
+    /// The keys of every pair of one profile's collection, by id.
+    pub async fn pair_keys(&self, profile: &str, collection: &str) -> Result<Vec<PairKey>> {
+        let rows = sqlx::query(
+            "SELECT id, crm_id, href, etag, uid, state FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id",
+        )
+        .bind(profile)
+        .bind(collection)
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::db("reading sync pair keys"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(PairKey {
+                    id: get_text(row, "id")?,
+                    crm_id: get_text(row, "crm_id")?,
+                    href: get_text(row, "href")?,
+                    etag: get_text(row, "etag")?,
+                    uid: get_opt_text(row, "uid")?,
+                    state: get_enum(row, "state")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The pairs with these ids (those that exist), by id.
+    pub async fn pairs_by_id(&self, ids: &[String]) -> Result<Vec<PairRow>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {COLUMNS} FROM sync_pairs WHERE id IN ({}) ORDER BY id",
+                marks.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            let rows = query
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(StoreError::db("reading sync pairs"))?;
+            for row in &rows {
+                out.push(from_row(row)?);
+            }
+        }
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
     /// Every pair of one profile's collection.
     pub async fn pairs(&self, profile: &str, collection: &str) -> Result<Vec<PairRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -19,5 +19,6 @@ mod participant_status;
 mod records;
 mod status;
 mod status_batch;
+mod streamed_reads;
 mod tokens;
 mod user_names;

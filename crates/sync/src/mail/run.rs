@@ -120,6 +120,7 @@ async fn poll_folders(
         warnings: Vec::new(),
         quarantined: BTreeMap::new(),
         guard: None,
+        largest_batch: 0,
     };
     let source = mail.source.as_ref();
     let mut tracked = Tracked {

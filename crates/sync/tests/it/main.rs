@@ -26,5 +26,6 @@ mod power_cut;
 mod refused_item;
 mod reset_radicale;
 mod runner_fixes;
+mod streaming;
 mod sync_calls;
 mod vdir_roundtrip;
