@@ -388,10 +388,42 @@ impl ProfileCatalog {
     }
 }
 
+/// The public settings that say where a stored secret goes and whose it is:
+/// while any of them changes, a secret left out of an edit is not kept, so an
+/// edit can never send a stored credential to a server (or use it for an
+/// account) its owner did not choose (R-SVC-API-3). DAV and Graph name their
+/// server by `url` / `base_url` and `authority` (where Graph tokens come
+/// from), IMAP by `host` and `port`; the account is `username` (DAV, IMAP) or
+/// `tenant`, `client_id` and `mailbox` (Graph).
+const DESTINATION_KEYS: [&str; 9] = [
+    "url",
+    "host",
+    "port",
+    "username",
+    "base_url",
+    "authority",
+    "tenant",
+    "client_id",
+    "mailbox",
+];
+
+/// The destination settings of `c` with every default filled in, read
+/// through its kind's own config type, so a key left at its default compares
+/// equal to the same default written out; the raw settings when they do not
+/// read (then any difference counts).
+fn destination(c: &StoredConnector) -> Vec<Option<Value>> {
+    let mut map = c.public.clone();
+    map.insert("kind".into(), Value::String(c.kind.clone()));
+    let full = serde_json::from_value::<ConnectorSpec>(Value::Object(map.clone()))
+        .map(|spec| spec.expose_json())
+        .unwrap_or(Value::Object(map));
+    DESTINATION_KEYS.iter().map(|k| full.get(*k).cloned()).collect()
+}
+
 /// R-SVC-API-3: a secret left out of a PUT is taken from the stored
-/// profile, but only to the same server as the same user: otherwise an
-/// edit could send a stored password to a server of the editor's choice.
-/// The server is the URL (dav, graph) or the host and port (imap).
+/// profile, but only to the same destination for the same account
+/// ([`DESTINATION_KEYS`]): otherwise an edit could send a stored secret to a
+/// server of the editor's choice.
 fn keep_secrets(
     name: &str,
     slot: &str,
@@ -406,12 +438,11 @@ fn keep_secrets(
     if stored_keys.is_empty() {
         return Ok(());
     }
-    let same = |k: &str| stored.public.get(k) == settings.public.get(k);
-    if stored.kind != settings.kind || !["url", "host", "port", "username"].into_iter().all(same) {
+    if stored.kind != settings.kind || destination(stored) != destination(settings) {
         return Err(field(
             name,
             &format!("{slot}.{}", stored_keys[0]),
-            "the connector's kind, server or user name changed: send the credentials again",
+            "the connector's kind, server, account or user name changed: send the credentials again",
         ));
     }
     // The other credential replaces the stored one rather than joining it.

@@ -223,3 +223,67 @@ both_backends!(
         assert_eq!(catalog.definition_of(&row).unwrap().mail, None);
     }
 );
+
+fn graph_input(base_url: &str, mailbox: &str, secret: bool) -> ProfileInput {
+    let mut connector = json!({
+        "kind": "graph", "tenant": "contoso.onmicrosoft.com", "mailbox": mailbox,
+        "client_id": "11111111-2222-3333-4444-555555555555", "base_url": base_url,
+    });
+    if secret {
+        connector["client_secret"] = json!("graph-secret-9931");
+    }
+    ProfileInput {
+        connector,
+        ..input("g", false, false)
+    }
+}
+
+// R-SVC-API-3 for Graph: a client secret left out of an edit is kept only
+// while the Graph host, the token authority, the tenant, the app and the
+// mailbox stay the same; an edit that points the profile elsewhere must send
+// the secret again, so a stored secret never goes to a host the editor picks.
+both_backends!(
+    r_svc_api_3_graph_secret_is_kept_only_for_the_same_destination,
+    |store| {
+        let admin = user(&store, "root").await;
+        let actor = Actor {
+            user_id: admin.meta.id.clone(),
+            role: Role::Admin,
+        };
+        let catalog = ProfileCatalog::new(store.clone(), Some(SecretKey::generate()));
+        let now = Utc::now();
+        let graph = "https://graph.microsoft.com/v1.0";
+        catalog
+            .create_for(&actor, graph_input(graph, "carol@contoso.com", true), now)
+            .await
+            .unwrap();
+        // Nothing that names the destination changed: the secret is kept.
+        let (view, _) = catalog
+            .replace_for(&actor, "g", 1, graph_input(graph, "carol@contoso.com", false), now)
+            .await
+            .unwrap();
+        assert!(view.has_credentials, "the stored client secret is kept");
+        // Another host, or another mailbox, without the secret: refused, naming it.
+        for changed in [
+            graph_input("https://graph.attacker.example/v1.0", "carol@contoso.com", false),
+            graph_input(graph, "ceo@contoso.com", false),
+        ] {
+            match catalog.replace_for(&actor, "g", view.version, changed, now).await {
+                Err(ServiceError::InvalidField { field, .. }) => assert_eq!(field, "connector.client_secret"),
+                other => panic!("an edit to another destination must send the secret again, got {other:?}"),
+            }
+        }
+        // With the secret sent again, the move is allowed.
+        let (moved, _) = catalog
+            .replace_for(
+                &actor,
+                "g",
+                view.version,
+                graph_input("https://graph.microsoft.us/v1.0", "carol@contoso.com", true),
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(moved.has_credentials);
+    }
+);
