@@ -156,7 +156,10 @@ async fn first_scan(dovecot: &Dovecot, messages: usize, report: &mut Report) -> 
         Standing::Info,
     );
 
-    // Nothing changed: what a poll costs, login aside (LOGIN + CAPABILITY).
+    // The run after the first scan still sees the keywords it set; the one
+    // after that finds nothing changed: what a poll costs, login aside
+    // (LOGIN + CAPABILITY).
+    run_profile(&store, &profile, &RunOptions::default()).await?;
     let before = conn.commands_sent();
     run_profile(&store, &profile, &RunOptions::default()).await?;
     let per_folder = conn.commands_sent().saturating_sub(before).saturating_sub(2);
