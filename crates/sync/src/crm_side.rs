@@ -77,7 +77,15 @@ pub(crate) async fn load(
                 let (page, next) = candidate_page(store, profile, codec.class, at).await?;
                 for record in page {
                     let id = record.id();
-                    if unpaired == Unpaired::Defer && !paired_ids.contains(id) && !reread.contains(id) {
+                    // A record named by identity (R-SYNC-ID-2, R-SYNC-CRASH-3)
+                    // is read with the pass below; deferred as well, it was
+                    // planned twice and created twice (found by the Graph
+                    // model-based test: a create a crash stopped, then streamed).
+                    if unpaired == Unpaired::Defer
+                        && !paired_ids.contains(id)
+                        && !reread.contains(id)
+                        && !identities.contains(id)
+                    {
                         state.deferred.push(id.to_string());
                         continue;
                     }
