@@ -74,7 +74,8 @@ impl Planner<'_> {
             self.plan_match(crm[m.crm], groupware[m.groupware], m.matched_by);
         }
         let direction = self.policy.direction;
-        for (_, rec) in crm.iter().enumerate().filter(|(i, _)| !pairing.crm_taken(*i)) {
+        let taken = pairing.taken(crm.len(), groupware.len());
+        for (_, rec) in crm.iter().enumerate().filter(|(i, _)| !taken.crm[*i]) {
             let subject = Subject {
                 crm_id: Some(rec.id.clone()),
                 ..Subject::default()
@@ -89,11 +90,7 @@ impl Planner<'_> {
                 );
             }
         }
-        for (_, item) in groupware
-            .iter()
-            .enumerate()
-            .filter(|(j, _)| !pairing.groupware_taken(*j))
-        {
+        for (_, item) in groupware.iter().enumerate().filter(|(j, _)| !taken.groupware[*j]) {
             let subject = Subject {
                 href: Some(item.href.clone()),
                 ..Subject::default()

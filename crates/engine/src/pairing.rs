@@ -34,13 +34,33 @@ pub struct Pairing {
 }
 
 impl Pairing {
-    /// Is this CRM record matched or held as a duplicate (so must not be created)?
-    pub fn crm_taken(&self, i: usize) -> bool {
-        self.matches.iter().any(|m| m.crm == i) || self.ambiguous.iter().any(|a| a.crm.contains(&i))
+    /// Which CRM records and groupware items are matched or held as
+    /// duplicates (so must not be created), indexed like the two lists.
+    /// Built once per pairing: asking per index by scanning the matches
+    /// made a first sync of many unpaired records quadratic.
+    pub fn taken(&self, n_crm: usize, n_groupware: usize) -> Taken {
+        let mut taken = Taken {
+            crm: vec![false; n_crm],
+            groupware: vec![false; n_groupware],
+        };
+        for m in &self.matches {
+            taken.crm[m.crm] = true;
+            taken.groupware[m.groupware] = true;
+        }
+        for a in &self.ambiguous {
+            a.crm.iter().for_each(|&i| taken.crm[i] = true);
+            a.groupware.iter().for_each(|&j| taken.groupware[j] = true);
+        }
+        taken
     }
-    pub fn groupware_taken(&self, j: usize) -> bool {
-        self.matches.iter().any(|m| m.groupware == j) || self.ambiguous.iter().any(|a| a.groupware.contains(&j))
-    }
+}
+
+/// The answer of [`Pairing::taken`]: `crm[i]` / `groupware[j]` is true when
+/// that record or item is matched or in a duplicate group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taken {
+    pub crm: Vec<bool>,
+    pub groupware: Vec<bool>,
 }
 
 fn norm_text(s: &str) -> String {
@@ -122,8 +142,9 @@ fn stages(class: EntityClass) -> &'static [(&'static str, KeyFn)] {
 pub fn pair(class: EntityClass, crm: &[&FieldMap], groupware: &[&FieldMap]) -> Pairing {
     let mut result = Pairing::default();
     for (matched_by, key_fn) in stages(class) {
-        let free_crm: Vec<usize> = (0..crm.len()).filter(|i| !result.crm_taken(*i)).collect();
-        let free_gw: Vec<usize> = (0..groupware.len()).filter(|j| !result.groupware_taken(*j)).collect();
+        let taken = result.taken(crm.len(), groupware.len());
+        let free_crm: Vec<usize> = (0..crm.len()).filter(|&i| !taken.crm[i]).collect();
+        let free_gw: Vec<usize> = (0..groupware.len()).filter(|&j| !taken.groupware[j]).collect();
         let mut by_key: BTreeMap<String, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
         for &i in &free_crm {
             for k in key_fn(crm[i]) {
@@ -195,4 +216,36 @@ fn components<'a>(
         }
     }
     grouped.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(email: &str) -> FieldMap {
+        let mut f = FieldMap::new();
+        f.set(keys::EMAILS[0], email);
+        f
+    }
+
+    /// R-PAIR-1/2: `taken` marks exactly the matched records and items and
+    /// every member of a duplicate group; the rest stay free to be created.
+    #[test]
+    fn r_pair_1_r_pair_2_taken_marks_matches_and_duplicate_groups_only() {
+        let crm = [contact("a@x.org"), contact("dup@x.org"), contact("only-crm@x.org")];
+        let gw = [
+            contact("dup@x.org"),
+            contact("A@x.org"),
+            contact("only-gw@x.org"),
+            contact("dup@x.org"),
+        ];
+        let crm_refs: Vec<&FieldMap> = crm.iter().collect();
+        let gw_refs: Vec<&FieldMap> = gw.iter().collect();
+        let pairing = pair(EntityClass::Contacts, &crm_refs, &gw_refs);
+        assert_eq!(pairing.matches.len(), 1);
+        assert_eq!(pairing.ambiguous.len(), 1);
+        let taken = pairing.taken(crm.len(), gw.len());
+        assert_eq!(taken.crm, vec![true, true, false]);
+        assert_eq!(taken.groupware, vec![true, true, false, true]);
+    }
 }
