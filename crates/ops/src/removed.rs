@@ -4,8 +4,8 @@
 //! CRM record).
 
 use chrono::{DateTime, Utc};
-use crmsync_engine::{PairState, RuleId};
-use crmsync_store::status::{HistoryEntry, TextColumn};
+use crmsync_engine::PairState;
+use crmsync_store::status::TextColumn;
 use crmsync_store::{StoreError, SyncState};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -78,30 +78,12 @@ pub async fn restore(
             record_id: record_id.to_string(),
         });
     }
-    let mut forgotten = 0;
-    for pair in &removed {
-        forgotten += state
-            .reset_pairs(profile, Some(pair.collection.as_str()), Some(record_id))
-            .await?;
-        state
-            .add_history(&HistoryEntry {
-                profile: profile.to_string(),
-                collection: pair.collection.clone(),
-                crm_id: Some(record_id.to_string()),
-                href: Some(pair.href.clone()),
-                run_id: None,
-                at: Utc::now(),
-                action: "status restore".into(),
-                rule: RuleId::Del2.as_str().to_string(),
-                message: format!(
-                    "restored by choice (R-DEL-2): the item {} the user removed is created again by the next sync; \
-                     the CRM record is not changed",
-                    pair.href
-                ),
-                detail: None,
-            })
-            .await?;
-    }
+    let scope = crate::ResetScope {
+        collection: None,
+        record_id: Some(record_id.to_string()),
+    };
+    // The reset writes the R-DEL-2 history line with the forgetting.
+    let forgotten = crmsync_sync::ops::forget_pairs(state, profile, &scope).await?;
     let collection = (removed.len() == 1).then(|| removed[0].collection.clone());
     Ok(crate::reset::ResetReport::new(
         profile,

@@ -147,7 +147,7 @@ async fn r_edit_3_a_resolved_conflict_shows_the_chosen_and_the_lost_value() {
     assert_eq!(written["lost_from"], "crm");
 }
 
-// R-DEL-1, R-DEL-2 (issue #13 item 3): a contact the user deleted on the
+// R-DEL-1, R-DEL-2, R-DEL-2-HISTORY (issue #13 item 3): a contact the user deleted on the
 // phone stays in the CRM; status lists it with the command that brings it
 // back, and that command brings it back without touching the CRM record.
 #[tokio::test(flavor = "multi_thread")]
@@ -185,6 +185,16 @@ async fn r_del_2_status_lists_removed_by_user_records_with_the_command_that_brin
     // The command as status gives it, then a sync.
     let words: Vec<&str> = restore.split(' ').skip(1).collect();
     demo.ok(&words);
+    // R-DEL-2-HISTORY: the record's history says it was brought back by
+    // choice, whichever way the reset came.
+    let explained = demo.json(&["explain", "--profile", "alice", "--record", &id]);
+    let restored = explained["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["rule"] == "R-DEL-2" && h["action"] == "status restore")
+        .count();
+    assert_eq!(restored, 1, "one restore line in the history: {explained}");
     demo.ok(&["sync", "--profile", "alice"]);
     let after = items(&contacts, "vcf");
     assert_eq!(after.len(), before.len(), "the card is back, nothing twice");

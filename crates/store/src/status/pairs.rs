@@ -187,6 +187,19 @@ impl SyncState {
     /// collection, or one CRM record, and the cursors they depend on, so the
     /// next sync re-pairs from full listings. Returns how many pairs went.
     pub async fn reset_pairs(&self, profile: &str, collection: Option<&str>, crm_id: Option<&str>) -> Result<u64> {
+        self.reset_pairs_noting(profile, collection, crm_id, &[]).await
+    }
+
+    /// [`Self::reset_pairs`], writing `history` in the same transaction, so
+    /// a record's history never lacks the reset that changed its fate (and
+    /// never shows one that did not happen).
+    pub async fn reset_pairs_noting(
+        &self,
+        profile: &str,
+        collection: Option<&str>,
+        crm_id: Option<&str>,
+        history: &[super::history::HistoryEntry],
+    ) -> Result<u64> {
         // The scope as SQL, numbered in the order the values are bound below.
         let mut by_collection = String::from("profile = $1");
         if collection.is_some() {
@@ -252,6 +265,9 @@ impl SyncState {
             if step == 1 {
                 forgotten = done.rows_affected();
             }
+        }
+        for entry in history {
+            super::history::insert_history(&mut tx, entry).await?;
         }
         tx.commit().await.map_err(StoreError::db("resetting sync pairs"))?;
         Ok(forgotten)

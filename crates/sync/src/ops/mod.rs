@@ -13,5 +13,5 @@ pub use collections::{ClassCollection, CollectionEntry, CollectionListing, list_
 pub use conflicts::{ConflictChoice, resolve_conflict};
 pub use explain::{HistoryLine, ParticipantLine, RecordExplanation, explain_record};
 pub use field_values::{FieldValues, ReplacedBecause, Side};
-pub use reset::{ResetScope, reset};
+pub use reset::{ResetScope, forget_pairs, reset};
 pub use untrack::{UntrackError, UntrackReport, stop_tracking};
