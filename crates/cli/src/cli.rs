@@ -54,6 +54,29 @@ pub enum Command {
     Untrack(UntrackArgs),
     /// The collections of a profile's mailbox and which one each class uses (R-COL-3).
     Collections(CollectionsArgs),
+    /// Convert a tracked e-mail, appointment or task into an opportunity,
+    /// lead or case it then regards (R-TRACK-3).
+    Convert(ConvertArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The activity's id.
+    #[arg(long)]
+    pub activity: String,
+    /// opportunity, lead or case.
+    #[arg(long, value_parser = crate::commands::convert::parse_target)]
+    pub to: crmsync_model::ConvertTarget,
+    /// The CRM user who converts it (and owns the new record); they must be
+    /// able to change the activity.
+    #[arg(long)]
+    pub user: String,
+    /// A value of the new record, NAME=VALUE (repeatable), e.g. `--set estimated_value=4000`.
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    /// Link the activity to the new record although it regards another one.
+    #[arg(long)]
+    pub replace_regarding: bool,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,7 @@ async fn run(cli: Cli, serve: &dyn Serve) -> anyhow::Result<ExitCode> {
                 Command::Duplicates(args) => commands::duplicates::run(&ctx, args, cli.json).await,
                 Command::Untrack(args) => commands::untrack::run(&ctx, args, cli.json).await,
                 Command::Collections(args) => commands::collections::run(&ctx, args, cli.json).await,
+                Command::Convert(args) => commands::convert::run(&ctx, args, cli.json).await,
                 Command::Demo(_) => unreachable!("handled above"),
             }
         }

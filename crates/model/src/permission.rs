@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::record::Id;
 use crate::user::Role;
-use crate::{Account, Activity, Contact, Lead, User};
+use crate::{Account, Activity, Case, Contact, Lead, Opportunity, User};
 
 /// The authenticated caller of an API route or the user a sync profile acts for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +51,24 @@ impl Access for Account {
 }
 
 impl Access for Lead {
+    fn readable_by(&self, actor: &Actor) -> bool {
+        actor.is_admin() || actor.owns(self.owner_id()) || self.fields.shared
+    }
+    fn writable_by(&self, actor: &Actor) -> bool {
+        actor.is_admin() || actor.owns(self.owner_id())
+    }
+}
+
+impl Access for Opportunity {
+    fn readable_by(&self, actor: &Actor) -> bool {
+        actor.is_admin() || actor.owns(self.owner_id()) || self.fields.shared
+    }
+    fn writable_by(&self, actor: &Actor) -> bool {
+        actor.is_admin() || actor.owns(self.owner_id())
+    }
+}
+
+impl Access for Case {
     fn readable_by(&self, actor: &Actor) -> bool {
         actor.is_admin() || actor.owns(self.owner_id()) || self.fields.shared
     }

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 /// Record ids are UUID text: stable across backends and safe in URLs and hrefs.
 pub type Id = String;
 
-/// The five kinds of CRM record. Participants and journal entries belong to
+/// The kinds of CRM record. Participants and journal entries belong to
 /// their activity/record and are not entities of their own in the change log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -17,15 +17,19 @@ pub enum EntityKind {
     Contact,
     Lead,
     Activity,
+    Opportunity,
+    Case,
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 5] = [
+    pub const ALL: [EntityKind; 7] = [
         EntityKind::User,
         EntityKind::Account,
         EntityKind::Contact,
         EntityKind::Lead,
         EntityKind::Activity,
+        EntityKind::Opportunity,
+        EntityKind::Case,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,8 @@ impl EntityKind {
             EntityKind::Contact => "contact",
             EntityKind::Lead => "lead",
             EntityKind::Activity => "activity",
+            EntityKind::Opportunity => "opportunity",
+            EntityKind::Case => "case",
         }
     }
 

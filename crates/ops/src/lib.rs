@@ -3,7 +3,8 @@
 //! profiles exist ([`directory`]), how each is doing ([`status`]), held
 //! conflicts ([`conflicts`]), duplicates reports ([`duplicates`]), resets
 //! ([`reset`]), why a record syncs or not ([`explain_record`]) and what to do
-//! when a run fails ([`failure`]). Run outcomes and schedule states are the
+//! when a run fails ([`failure`]), and converting an activity into an
+//! opportunity, lead or case ([`convert`], R-TRACK-3). Run outcomes and schedule states are the
 //! status store's enums ([`RunState`], [`ScheduleState`]), never strings.
 //!
 //! The three actions that need the runner's internals (explain, reset,
@@ -13,6 +14,7 @@
 pub mod access;
 pub mod catalog_directory;
 pub mod conflicts;
+pub mod convert;
 pub mod directory;
 pub mod duplicates;
 pub mod duplicates_resolve;
@@ -26,6 +28,7 @@ pub mod status;
 pub use access::record_readable;
 pub use catalog_directory::CatalogDirectory;
 pub use conflicts::ConflictView;
+pub use convert::{ConvertError, ConvertRequest, Prepared};
 pub use directory::{ProfileDirectory, ProfileError, ProfileInfo, ProfileSource};
 pub use duplicates::{CollectionDuplicates, DuplicatesReport};
 pub use duplicates_resolve::{DuplicatesResolution, ResolveDuplicatesError};

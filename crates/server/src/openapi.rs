@@ -13,12 +13,12 @@ use utoipa::{Modify, OpenApi};
 /// are added by `routes::api`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "crmsync API", description = "The CRM side of crmsync: records, journals, sync flags and the change log."),
+    info(title = "crmsync API", description = "The CRM side of crmsync: records, journals, sync flags, conversions and the change log."),
     modifiers(&BearerScheme),
     components(schemas(crate::error::ErrorBody)),
     tags(
         (name = "users"), (name = "accounts"), (name = "contacts"), (name = "leads"),
-        (name = "activities"), (name = "changes"), (name = "sync"), (name = "profiles"), (name = "meta")
+        (name = "activities"), (name = "opportunities"), (name = "cases"), (name = "changes"), (name = "sync"), (name = "profiles"), (name = "meta")
     )
 )]
 pub struct ApiDoc;

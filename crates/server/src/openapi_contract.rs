@@ -92,6 +92,8 @@ fn constrain_schemas(doc: &mut Value) {
         ("UserFields", "name", text(NAME)),
         ("AccountFields", "name", text(NOT_BLANK)),
         ("ActivityFields", "subject", text(NOT_BLANK)),
+        ("OpportunityFields", "title", text(NOT_BLANK)),
+        ("CaseFields", "title", text(NOT_BLANK)),
         ("NewJournalEntry", "text", text(NOT_BLANK)),
     ] {
         if let Some(Value::Object(p)) = schemas
@@ -139,12 +141,16 @@ fn constrain_schemas(doc: &mut Value) {
         }
     }
     // A record body may carry `version` (instead of `If-Match`) and
-    // `owner_id` beside the entity's fields (R-API-4, R-API-5).
+    // `owner_id` beside the entity's fields (R-API-4, R-API-5); so may a
+    // conversion, for the activity's version and the new record's owner.
     for schema in [
         "AccountFields",
         "ContactFields",
         "LeadFields",
         "ActivityFields",
+        "OpportunityFields",
+        "CaseFields",
+        "ConvertRequest",
         "UserFields",
     ] {
         if let Some(Value::Object(props)) = schemas.get_mut(schema).and_then(|s| s.get_mut("properties")) {
@@ -183,7 +189,17 @@ fn complete_operation(path: &str, op: &mut Map<String, Value>) {
     let creates_record = op
         .get("operationId")
         .and_then(Value::as_str)
-        .is_some_and(|id| ["createAccount", "createContact", "createLead", "createActivity"].contains(&id));
+        .is_some_and(|id| {
+            [
+                "createAccount",
+                "createContact",
+                "createLead",
+                "createActivity",
+                "createOpportunity",
+                "createCase",
+            ]
+            .contains(&id)
+        });
     constrain_parameters(op);
     let mut add = |status: &str, why: &str| {
         let responses = op
@@ -248,6 +264,8 @@ fn add_links(doc: &mut Value) {
         ("Contact", "Contacts"),
         ("Lead", "Leads"),
         ("Activity", "Activities"),
+        ("Opportunity", "Opportunities"),
+        ("Case", "Cases"),
     ];
     let mut plan: Vec<(String, &str, &str, Vec<String>)> = records
         .iter()
@@ -272,6 +290,7 @@ fn add_links(doc: &mut Value) {
                         "addActivityJournalEntry",
                         "getActivityParticipants",
                         "replaceActivityParticipants",
+                        "convertActivity",
                     ]
                     .map(String::from),
                 );

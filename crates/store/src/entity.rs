@@ -1,7 +1,8 @@
-//! What the store needs to know about each of the five entity field types.
+//! What the store needs to know about each of the entity field types.
 
 use crmsync_model::{
-    AccountFields, ActivityFields, ContactFields, EntityKind, LeadFields, Participant, UserFields, Validate,
+    AccountFields, ActivityFields, CaseFields, ContactFields, EntityKind, LeadFields, OpportunityFields, Participant,
+    UserFields, Validate,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -51,6 +52,8 @@ mod sealed {
     impl Sealed for crmsync_model::ContactFields {}
     impl Sealed for crmsync_model::LeadFields {}
     impl Sealed for crmsync_model::ActivityFields {}
+    impl Sealed for crmsync_model::OpportunityFields {}
+    impl Sealed for crmsync_model::CaseFields {}
 }
 
 /// The table holding records of `kind` (names fixed by the migrations).
@@ -61,6 +64,8 @@ pub(crate) fn table(kind: EntityKind) -> &'static str {
         EntityKind::Contact => "contacts",
         EntityKind::Lead => "leads",
         EntityKind::Activity => "activities",
+        EntityKind::Opportunity => "opportunities",
+        EntityKind::Case => "cases",
     }
 }
 
@@ -139,5 +144,27 @@ impl Entity for ActivityFields {
     }
     fn participants_mut(&mut self) -> Option<&mut Vec<Participant>> {
         Some(&mut self.participants)
+    }
+}
+
+impl Entity for OpportunityFields {
+    const KIND: EntityKind = EntityKind::Opportunity;
+    const VISIBILITY: Visibility = Visibility::OwnerOrShared;
+    fn shared(&self) -> bool {
+        self.shared
+    }
+    fn name_key(&self) -> Option<String> {
+        fold_nonempty(&self.title)
+    }
+}
+
+impl Entity for CaseFields {
+    const KIND: EntityKind = EntityKind::Case;
+    const VISIBILITY: Visibility = Visibility::OwnerOrShared;
+    fn shared(&self) -> bool {
+        self.shared
+    }
+    fn name_key(&self) -> Option<String> {
+        fold_nonempty(&self.title)
     }
 }

@@ -7,6 +7,7 @@
 use crate::db::Db;
 
 /// CRM records: users and tokens, accounts, contacts, leads, activities,
+/// opportunities, cases, conversions,
 /// tracked e-mail, journal entries, sync flags, the change log, tombstones.
 /// On a fenced store every write checks the lease (R-SCHED-4).
 #[derive(Clone, Debug)]

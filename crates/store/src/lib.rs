@@ -5,7 +5,7 @@
 //! - [`Store::connect`] / [`Store::migrate`] open and prepare a database;
 //!   [`Store`] hands out one handle per concern, all on one pool:
 //!   [`Store::records`], [`Store::sync_state`], [`Store::catalog`].
-//! - [`Records`], the CRM: records of the five entities: [`Records::create`],
+//! - [`Records`], the CRM: records of the seven entities: [`Records::create`],
 //!   [`Records::get`], [`Records::update`] (compare-and-set on version),
 //!   [`Records::set_owner`], [`Records::delete`] (keeps a [`Tombstone`]),
 //!   [`Records::list`] (visibility in SQL, opaque cursor). The [`Entity`]
@@ -14,7 +14,8 @@
 //!   [`Records::changes_since`] reads them in commit order. Lookups for
 //!   sync, e-mail activities by message key ([`Records::create_email`],
 //!   R-TRACK-5), users and API tokens (hash only), journal entries, sync
-//!   flags.
+//!   flags. [`Records::convert_activity`] turns an activity into an
+//!   opportunity, lead or case it then regards, in one transaction (R-TRACK-3).
 //! - [`SyncState`], what sync knows between runs ([`status`]).
 //! - [`Catalog`], the stored sync profiles and their leases.
 //! - [`Store::fenced`]: the handles of a leased run, whose writes commit
@@ -26,6 +27,7 @@
 
 mod changelog;
 mod connect;
+mod convert;
 mod db;
 mod email;
 mod entity;
@@ -47,6 +49,7 @@ mod web_sessions;
 
 pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Store};
+pub use convert::{ConvertActivity, Conversion};
 pub use db::Fence;
 pub use email::{EmailCreate, NewSender, NewSenderRecord};
 pub use entity::{Entity, Visibility};

@@ -71,34 +71,10 @@ impl Records {
     /// version is current. Success bumps version and modified_at and logs an Update.
     pub async fn update<F: Entity>(&self, id: &str, expected_version: i64, fields: F) -> Result<Record<F>> {
         fields.validate()?;
-        let now = now_ms();
-        let data = to_json(F::KIND, id, &fields)?;
         let mut tx = self.db.begin_write().await?;
-        let row = dynamic(format!(
-            "UPDATE {} SET data = $1, name_key = $2, shared = $3, modified_at = $4, version = version + 1 \
-             WHERE id = $5 AND version = $6 RETURNING owner_id, created_at, version",
-            table(F::KIND)
-        ))
-        .bind(data)
-        .bind(fields.name_key())
-        .bind(flag(fields.shared()))
-        .bind(now)
-        .bind(id.to_string())
-        .bind(expected_version)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::db("updating a record"))?;
-        let Some(row) = row else {
+        let Some(meta) = update_row(&mut tx, id, expected_version, &fields).await? else {
             return Err(stale_or_missing(&mut tx, F::KIND, id, expected_version).await);
         };
-        let meta = RecordMeta {
-            id: id.to_string(),
-            owner_id: get_text(&row, "owner_id")?,
-            created_at: from_ms(get_i64(&row, "created_at")?),
-            modified_at: from_ms(now),
-            version: get_i64(&row, "version")?,
-        };
-        write_lookup_rows(&mut tx, id, &fields).await?;
         log(&mut tx, F::KIND, &meta, ChangeOp::Update).await?;
         tx.commit().await.map_err(StoreError::db("saving an update"))?;
         self.db.announce_change();
@@ -256,7 +232,43 @@ pub(crate) async fn insert_record<F: Entity>(
     Ok(Record { meta, fields })
 }
 
-async fn log(conn: &mut AnyConnection, entity: EntityKind, meta: &RecordMeta, op: ChangeOp) -> Result<i64> {
+/// Replaces the fields of record `id` if it is still at `expected_version`,
+/// with its lookup rows; `None` when no row matched. Logs nothing: the caller
+/// appends the Update last (see changelog).
+pub(crate) async fn update_row<F: Entity>(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected_version: i64,
+    fields: &F,
+) -> Result<Option<RecordMeta>> {
+    let now = now_ms();
+    let row = dynamic(format!(
+        "UPDATE {} SET data = $1, name_key = $2, shared = $3, modified_at = $4, version = version + 1 \
+         WHERE id = $5 AND version = $6 RETURNING owner_id, created_at, version",
+        table(F::KIND)
+    ))
+    .bind(to_json(F::KIND, id, fields)?)
+    .bind(fields.name_key())
+    .bind(flag(fields.shared()))
+    .bind(now)
+    .bind(id.to_string())
+    .bind(expected_version)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::db("updating a record"))?;
+    let Some(row) = row else { return Ok(None) };
+    let meta = RecordMeta {
+        id: id.to_string(),
+        owner_id: get_text(&row, "owner_id")?,
+        created_at: from_ms(get_i64(&row, "created_at")?),
+        modified_at: from_ms(now),
+        version: get_i64(&row, "version")?,
+    };
+    write_lookup_rows(conn, id, fields).await?;
+    Ok(Some(meta))
+}
+
+pub(crate) async fn log(conn: &mut AnyConnection, entity: EntityKind, meta: &RecordMeta, op: ChangeOp) -> Result<i64> {
     changelog::append(
         conn,
         NewChange {
@@ -354,7 +366,7 @@ pub(crate) async fn current_version(conn: &mut AnyConnection, entity: EntityKind
 }
 
 /// Why a conditional write matched no row: the record is gone, or it moved on.
-async fn stale_or_missing(conn: &mut AnyConnection, entity: EntityKind, id: &str, expected: i64) -> StoreError {
+pub(crate) async fn stale_or_missing(conn: &mut AnyConnection, entity: EntityKind, id: &str, expected: i64) -> StoreError {
     match current_version(conn, entity, id).await {
         Ok(Some(current)) => StoreError::VersionConflict {
             entity,

@@ -1,5 +1,6 @@
 pub mod collections;
 pub mod conflicts;
+pub mod convert;
 pub mod demo;
 pub mod duplicates;
 pub mod explain;

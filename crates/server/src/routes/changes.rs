@@ -4,7 +4,8 @@ use axum::Json;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use crmsync_model::{
-    Access, AccountFields, ActivityFields, Change, ChangeOp, ContactFields, EntityKind, LeadFields, Record,
+    Access, AccountFields, ActivityFields, CaseFields, Change, ChangeOp, ContactFields, EntityKind, LeadFields,
+    OpportunityFields, Record,
 };
 use crmsync_store::{Entity, StoreError};
 use serde::{Deserialize, Serialize};
@@ -90,6 +91,8 @@ async fn visible(state: &AppState, caller: &Caller, change: &Change) -> Result<b
         EntityKind::Contact => readable::<ContactFields>(state, caller, id).await,
         EntityKind::Lead => readable::<LeadFields>(state, caller, id).await,
         EntityKind::Activity => readable::<ActivityFields>(state, caller, id).await,
+        EntityKind::Opportunity => readable::<OpportunityFields>(state, caller, id).await,
+        EntityKind::Case => readable::<CaseFields>(state, caller, id).await,
         EntityKind::User => Ok(true),
     }
 }

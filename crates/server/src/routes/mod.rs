@@ -1,6 +1,7 @@
 //! The router: every route, its OpenAPI entry, authentication and the layers.
 
 pub mod changes;
+pub mod convert;
 pub mod journal;
 pub mod me;
 pub mod ops_metrics;
@@ -32,7 +33,7 @@ use crate::error::ApiError;
 use crate::openapi::{self, ApiDoc, Document};
 use crate::state::AppState;
 
-use records::{accounts, activities, contacts, leads};
+use records::{accounts, activities, cases, contacts, leads, opportunities};
 
 /// The `/api/v1` routes that need a bearer token.
 fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
@@ -53,6 +54,11 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(activities::get, activities::update, activities::delete))
         .routes(routes!(participants::get, participants::replace))
         .routes(routes!(activities_journal_list, activities_journal_add))
+        .routes(routes!(convert::convert))
+        .routes(routes!(opportunities::list, opportunities::create))
+        .routes(routes!(opportunities::get, opportunities::update, opportunities::delete))
+        .routes(routes!(cases::list, cases::create))
+        .routes(routes!(cases::get, cases::update, cases::delete))
         .routes(routes!(changes::list))
         .routes(routes!(sync_profiles::status))
         .routes(routes!(sync_profiles::explain))

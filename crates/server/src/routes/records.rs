@@ -95,7 +95,7 @@ where
 }
 
 /// The owner of a new record: the caller, or whoever an admin names (R-API-5).
-fn owner_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn owner_for_new(caller: &Caller, requested: Option<String>) -> Result<String, ApiError> {
     match requested {
         None => Ok(caller.id().to_owned()),
         Some(owner) if owner == caller.id() || caller.is_admin() => Ok(owner),
@@ -352,6 +352,24 @@ record_routes!(
     "/api/v1/leads/{id}",
     "Lead",
     "Leads"
+);
+record_routes!(
+    opportunities,
+    OpportunityFields,
+    "opportunities",
+    "/api/v1/opportunities",
+    "/api/v1/opportunities/{id}",
+    "Opportunity",
+    "Opportunities"
+);
+record_routes!(
+    cases,
+    CaseFields,
+    "cases",
+    "/api/v1/cases",
+    "/api/v1/cases/{id}",
+    "Case",
+    "Cases"
 );
 record_routes!(
     activities,

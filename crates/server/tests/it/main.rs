@@ -5,6 +5,7 @@
 mod common;
 
 mod behaviour;
+mod convert;
 mod dashboard;
 mod hardening;
 mod logging;

@@ -13,8 +13,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use crmsync_model::{
-    AccountFields, ActivityFields, ActivityKind, ContactFields, LeadFields, Participant, ParticipantRole,
-    ParticipantSyncStatus, Party, PartyKind, ResponseStatus, Role, UserFields,
+    AccountFields, ActivityFields, ActivityKind, CaseFields, ContactFields, LeadFields, OpportunityFields, Participant,
+    ParticipantRole, ParticipantSyncStatus, Party, PartyKind, ResponseStatus, Role, UserFields,
 };
 use crmsync_server::{AppState, router};
 use crmsync_store::{Entity, Store};
@@ -53,6 +53,8 @@ pub struct World {
     pub contacts: Fixture,
     pub leads: Fixture,
     pub activities: Fixture,
+    pub opportunities: Fixture,
+    pub cases: Fixture,
 }
 
 pub struct Reply {
@@ -228,6 +230,16 @@ impl World {
                 .id,
             bob_readable: store.records().create(&bob.id, with_alice).await.unwrap().meta.id,
         };
+        let opportunities = Fixture {
+            alice_own: created(&store, &alice.id, opportunity("Alice deal", false)).await,
+            bob_private: created(&store, &bob.id, opportunity("Bob secret deal", false)).await,
+            bob_readable: created(&store, &bob.id, opportunity("Bob shared deal", true)).await,
+        };
+        let cases = Fixture {
+            alice_own: created(&store, &alice.id, case("Alice case", false)).await,
+            bob_private: created(&store, &bob.id, case("Bob secret case", false)).await,
+            bob_readable: created(&store, &bob.id, case("Bob shared case", true)).await,
+        };
         let state = AppState::new(store.clone()).with_max_body_bytes(max_body_bytes);
         World {
             _dir: dir,
@@ -240,6 +252,8 @@ impl World {
             contacts,
             leads,
             activities,
+            opportunities,
+            cases,
         }
     }
 
@@ -307,6 +321,26 @@ pub fn account(name: &str, shared: bool) -> AccountFields {
     }
 }
 
+async fn created<F: Entity>(store: &Store, owner: &str, fields: F) -> String {
+    store.records().create(owner, fields).await.expect("fixture record").meta.id
+}
+
+pub fn opportunity(title: &str, shared: bool) -> OpportunityFields {
+    OpportunityFields {
+        title: title.into(),
+        shared,
+        ..Default::default()
+    }
+}
+
+pub fn case(title: &str, shared: bool) -> CaseFields {
+    CaseFields {
+        title: title.into(),
+        shared,
+        ..Default::default()
+    }
+}
+
 pub fn lead(last: &str, shared: bool) -> LeadFields {
     LeadFields {
         last_name: Some(last.into()),
@@ -322,6 +356,8 @@ impl World {
             On::Contact => Some(&self.contacts),
             On::Lead => Some(&self.leads),
             On::Activity => Some(&self.activities),
+            On::Opportunity => Some(&self.opportunities),
+            On::Case => Some(&self.cases),
             On::User | On::Nothing => None,
         }
     }
@@ -366,6 +402,8 @@ impl World {
             On::Contact => again::<ContactFields>(&self.store, id).await,
             On::Lead => again::<LeadFields>(&self.store, id).await,
             On::Activity => again::<ActivityFields>(&self.store, id).await,
+            On::Opportunity => again::<OpportunityFields>(&self.store, id).await,
+            On::Case => again::<CaseFields>(&self.store, id).await,
             On::Nothing => unreachable!("only records have versions"),
         }
     }

@@ -15,6 +15,8 @@ pub enum On {
     Contact,
     Lead,
     Activity,
+    Opportunity,
+    Case,
 }
 
 impl On {
@@ -27,6 +29,8 @@ impl On {
             On::Contact => "contacts",
             On::Lead => "leads",
             On::Activity => "activities",
+            On::Opportunity => "opportunities",
+            On::Case => "cases",
         };
         Some(format!("/api/v1/{collection}/{id}"))
     }
@@ -195,6 +199,22 @@ pub fn authenticated_routes() -> Vec<Route> {
             "priority",
         ),
     );
+    entity_routes(
+        &mut r,
+        "/api/v1/opportunities",
+        "/api/v1/opportunities/{id}",
+        On::Opportunity,
+        || json!({"title": "Renewal 2027", "estimated_value": 12000, "currency": "EUR"}),
+        (|| json!({"title": "Renewal", "state": "pending"}), "state"),
+    );
+    entity_routes(
+        &mut r,
+        "/api/v1/cases",
+        "/api/v1/cases/{id}",
+        On::Case,
+        || json!({"title": "Invoice wrong", "priority": "high"}),
+        (|| json!({"title": "Invoice wrong", "priority": 3}), "priority"),
+    );
     r.extend([
         read("/api/v1/activities/{id}/participants", On::Activity),
         Route {
@@ -217,6 +237,16 @@ pub fn authenticated_routes() -> Vec<Route> {
             valid: Some(|| json!({"text": "Called, no answer"})),
             bad: Some((|| json!({"text": ["a"]}), "text")),
             versioned: false,
+            writes: true,
+        },
+        // R-TRACK-3: changes the activity (its regarding), so it is a versioned write of it.
+        Route {
+            method: Method::POST,
+            path: "/api/v1/activities/{id}/convert",
+            on: On::Activity,
+            valid: Some(|| json!({"to": "case"})),
+            bad: Some((|| json!({"to": "deal"}), "to")),
+            versioned: true,
             writes: true,
         },
         read("/api/v1/contacts/{id}/journal", On::Contact),
