@@ -68,6 +68,21 @@ impl ImapConnector {
         self.commands.load(Ordering::Relaxed)
     }
 
+    /// APPENDs `message` to `folder` with `flags` (space-separated, e.g.
+    /// `$CRM`; empty for none), as a mail client files a message. The demo
+    /// puts its sample mail this way; sync never writes messages.
+    pub async fn append(&self, folder: &str, flags: &str, message: &[u8]) -> Result<(), ConnectorError> {
+        let flags = (!flags.trim().is_empty()).then(|| format!("({})", flags.trim()));
+        self.with_session("APPEND", async |open, conn| {
+            conn.count(1);
+            open.session
+                .append(folder, flags.as_deref(), None, message)
+                .await
+                .map_err(|e| not_found_or(folder, from_imap(&format!("APPEND {folder}"), e)))
+        })
+        .await
+    }
+
     fn limit(&self) -> Duration {
         Duration::from_secs(self.config.timeout_secs)
     }
@@ -225,7 +240,7 @@ fn not_found_or(folder: &str, e: ConnectorError) -> ConnectorError {
     }
 }
 
-fn flag_text(flag: async_imap::types::Flag<'_>) -> String {
+pub(crate) fn flag_text(flag: async_imap::types::Flag<'_>) -> String {
     use async_imap::types::Flag;
     match flag {
         Flag::Seen => "\\Seen".into(),

@@ -6,6 +6,7 @@
 mod config;
 mod connector;
 mod error;
+mod flag_view;
 mod headers;
 mod session;
 mod uid_set;

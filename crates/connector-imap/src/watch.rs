@@ -9,8 +9,12 @@ use async_trait::async_trait;
 pub use crmsync_connector::MailWake as Wake;
 use crmsync_connector::{ConnectorError, MailWatch, Reach};
 
+use futures_util::TryStreamExt;
+
 use crate::config::ImapConfig;
+use crate::connector::flag_text;
 use crate::error::{ImapError, from_imap};
+use crate::flag_view::{FlagView, Report};
 use crate::session::{Session, open, timed};
 
 /// One folder watched over its own connection (never the one runs use).
@@ -19,6 +23,8 @@ pub struct ImapWatcher {
     reach: Reach,
     folder: String,
     session: Option<Session>,
+    /// The folder's flags as this session last saw them (R-TRACK-MAIL-13).
+    view: FlagView,
 }
 
 impl std::fmt::Debug for ImapWatcher {
@@ -36,38 +42,46 @@ impl ImapWatcher {
     /// allows (R-SEC-1).
     pub fn new(config: ImapConfig, reach: Reach, folder: &str) -> Result<Self, ImapError> {
         config.validate()?;
+        let view = FlagView::new(&config.tracking.tracked_keyword);
         Ok(ImapWatcher {
             config,
             reach,
             folder: folder.to_string(),
             session: None,
+            view,
         })
     }
 
     /// Waits up to `max_wait` for the folder to change. The first wait, and
     /// the first after a lost connection, connects and answers `Changed` at
     /// once. A lost connection is an error worth retrying (the caller backs
-    /// off); the next wait connects again.
+    /// off); the next wait connects again. A report of crmsync's own
+    /// `$CRMTracked` STORE (and nothing else) answers `Quiet`
+    /// (R-TRACK-MAIL-13).
     pub async fn wait(&mut self, max_wait: Duration) -> Result<Wake, ConnectorError> {
         let limit = Duration::from_secs(self.config.timeout_secs);
         let Some(session) = self.session.take() else {
             let mut session = open(&self.config, &self.reach).await?;
             let folder = self.folder.clone();
-            timed(limit, "SELECT", async {
+            let mailbox = timed(limit, "SELECT", async {
                 session
                     .select(&folder)
                     .await
                     .map_err(|e| from_imap(&format!("SELECT {folder}"), e))
             })
             .await?;
+            self.view.reset(mailbox.exists);
             // What SELECT reported is known: a new connection is a change.
-            drained(&session);
+            discard_queued(&session);
+            self.read_unread_flags(&mut session, limit).await?;
             self.session = Some(session);
             return Ok(Wake::Changed);
         };
+        let mut session = session;
         // Changes reported outside IDLE (while it started or ended) wait in
         // the session's queue of unsolicited responses.
-        if drained(&session) {
+        if self.note_queued(&session) {
+            self.read_unread_flags(&mut session, limit).await?;
             self.session = Some(session);
             return Ok(Wake::Changed);
         }
@@ -78,17 +92,54 @@ impl ImapWatcher {
         .await?;
         let (waiting, _stop) = idle.wait_with_timeout(max_wait);
         let answer = waiting.await.map_err(|e| from_imap("IDLE", e))?;
-        let session = timed(limit, "DONE", async {
+        let mut session = timed(limit, "DONE", async {
             idle.done().await.map_err(|e| from_imap("DONE", e))
         })
         .await?;
-        let queued = drained(&session);
+        let mut changed = match answer {
+            async_imap::extensions::idle::IdleResponse::NewData(data) => {
+                self.view.note(Report::of_response(data.parsed()))
+            }
+            _ => false,
+        };
+        changed |= self.note_queued(&session);
+        if changed {
+            // The flags of new messages, so that marking them later is
+            // known for what it is.
+            self.read_unread_flags(&mut session, limit).await?;
+        }
         self.session = Some(session);
-        Ok(match answer {
-            async_imap::extensions::idle::IdleResponse::NewData(_) => Wake::Changed,
-            _ if queued => Wake::Changed,
-            _ => Wake::Quiet,
+        Ok(if changed { Wake::Changed } else { Wake::Quiet })
+    }
+
+    /// Takes in the queued unsolicited responses; true when one is a change.
+    fn note_queued(&mut self, session: &Session) -> bool {
+        let mut changed = false;
+        while let Ok(response) = session.unsolicited_responses.try_recv() {
+            changed |= self.view.note(Report::of_unsolicited(&response));
+        }
+        changed
+    }
+
+    /// Reads the flags of the messages the view has none for (one FETCH).
+    async fn read_unread_flags(&mut self, session: &mut Session, limit: Duration) -> Result<(), ConnectorError> {
+        let Some(first) = self.view.first_unread() else {
+            return Ok(());
+        };
+        let fetches: Vec<_> = timed(limit, "FETCH flags", async {
+            session
+                .fetch(format!("{first}:*"), "(FLAGS)")
+                .await
+                .map_err(|e| from_imap("FETCH flags", e))?
+                .try_collect()
+                .await
+                .map_err(|e| from_imap("FETCH flags", e))
         })
+        .await?;
+        for f in &fetches {
+            self.view.read(f.message, f.flags().map(flag_text).collect());
+        }
+        Ok(())
     }
 
     /// Logs out; the next wait connects again.
@@ -114,11 +165,7 @@ impl MailWatch for ImapWatcher {
     }
 }
 
-/// Empties the queue of unsolicited responses; true when it held any.
-fn drained(session: &Session) -> bool {
-    let mut any = false;
-    while session.unsolicited_responses.try_recv().is_ok() {
-        any = true;
-    }
-    any
+/// Empties the queue of unsolicited responses.
+fn discard_queued(session: &Session) {
+    while session.unsolicited_responses.try_recv().is_ok() {}
 }

@@ -2,6 +2,8 @@
 //! (R-CAL-2), linking a company name to its account (R-FIELD-2), and the
 //! default activity filter (R-FILTER-1).
 
+use std::collections::HashMap;
+
 use crmsync_model::{Account, Activity, Contact, EntityKind, Lead, Record, User};
 
 use crate::Records;
@@ -23,6 +25,23 @@ impl Records {
     /// Users with `email`, ignoring case; oldest first.
     pub async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
         self.by_email(email).await
+    }
+
+    /// [`Records::contacts_by_email`] for many addresses at once (the
+    /// parties of a chunk of tracked e-mails): by folded address, each list
+    /// oldest first; addresses with none are left out.
+    pub async fn contacts_by_emails(&self, emails: &[String]) -> Result<HashMap<String, Vec<Contact>>> {
+        self.by_emails(emails).await
+    }
+
+    /// [`Records::leads_by_email`] for many addresses at once.
+    pub async fn leads_by_emails(&self, emails: &[String]) -> Result<HashMap<String, Vec<Lead>>> {
+        self.by_emails(emails).await
+    }
+
+    /// [`Records::users_by_email`] for many addresses at once.
+    pub async fn users_by_emails(&self, emails: &[String]) -> Result<HashMap<String, Vec<User>>> {
+        self.by_emails(emails).await
     }
 
     /// The account called `name`, ignoring case and surrounding blanks. When
@@ -96,5 +115,37 @@ impl Records {
         .await
         .map_err(StoreError::db("looking up records by e-mail"))?;
         rows.iter().map(record_from_row).collect()
+    }
+
+    async fn by_emails<F: Entity>(&self, emails: &[String]) -> Result<HashMap<String, Vec<Record<F>>>> {
+        /// Addresses per `IN (…)`: far below every backend's parameter limit.
+        const PER_QUERY: usize = 200;
+        let mut folded: Vec<String> = emails.iter().map(|e| fold(e)).filter(|e| !e.is_empty()).collect();
+        folded.sort();
+        folded.dedup();
+        let mut out: HashMap<String, Vec<Record<F>>> = HashMap::new();
+        for chunk in folded.chunks(PER_QUERY) {
+            let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let mut query = dynamic(format!(
+                "SELECT e.email AS matched, r.id, r.owner_id, r.created_at, r.modified_at, r.version, r.data \
+                 FROM {} r JOIN record_emails e ON e.record_id = r.id AND e.entity = $1 \
+                 WHERE e.email IN ({}) ORDER BY r.created_at, r.id",
+                table(F::KIND),
+                marks.join(", ")
+            ))
+            .bind(F::KIND.as_str());
+            for email in chunk {
+                query = query.bind(email.clone());
+            }
+            let rows = query
+                .fetch_all(self.db.pool())
+                .await
+                .map_err(StoreError::db("looking up records by e-mail"))?;
+            for row in &rows {
+                let matched = crate::sql::get_text(row, "matched")?;
+                out.entry(matched).or_default().push(record_from_row(row)?);
+            }
+        }
+        Ok(out)
     }
 }

@@ -367,12 +367,26 @@ impl Catalog {
     /// its owner (`owner_id`, taken from the change so deletes count too), of
     /// the users invited to it or who flagged it *synchronize*, and every
     /// profile that holds a pair of it (covers a participant just removed).
+    /// None for a tracked e-mail (R-TRACK-MAIL-13): e-mails never travel to
+    /// a groupware collection and no CRM change of one is written to a
+    /// mailbox, so a run it started would find nothing to do, and every
+    /// e-mail a mail pass stores would start one.
     pub async fn profiles_touched_by(
         &self,
         entity: EntityKind,
         record_id: &str,
         owner_id: &str,
     ) -> Result<Vec<String>> {
+        if entity == EntityKind::Activity {
+            let tracked = sqlx::query("SELECT 1 FROM email_messages WHERE activity_id = $1")
+                .bind(record_id)
+                .fetch_optional(self.db.pool())
+                .await
+                .map_err(StoreError::db("finding the profiles of a record"))?;
+            if tracked.is_some() {
+                return Ok(Vec::new());
+            }
+        }
         let users = match entity {
             EntityKind::Contact => "SELECT user_id FROM contact_sync_flags WHERE contact_id = $1",
             EntityKind::Activity => {

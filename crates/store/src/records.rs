@@ -264,6 +264,7 @@ pub(crate) async fn update_row<F: Entity>(
         modified_at: from_ms(now),
         version: get_i64(&row, "version")?,
     };
+    clear_lookup_rows::<F>(conn, id).await?;
     write_lookup_rows(conn, id, fields).await?;
     Ok(Some(meta))
 }
@@ -283,16 +284,30 @@ pub(crate) async fn log(conn: &mut AnyConnection, entity: EntityKind, meta: &Rec
     .await
 }
 
-/// Rewrites the rows copied out of the JSON for lookups (e-mails, activity
-/// participants), so they never disagree with the record.
-async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields: &F) -> Result<()> {
-    let err = StoreError::db("indexing a record");
+/// Removes the rows copied out of a record's JSON for lookups, before an
+/// update writes them again (a new record has none: a first scan of
+/// thousands of e-mails saves two statements per record).
+async fn clear_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str) -> Result<()> {
     sqlx::query("DELETE FROM record_emails WHERE entity = $1 AND record_id = $2")
         .bind(F::KIND.as_str())
         .bind(id)
         .execute(&mut *conn)
         .await
-        .map_err(err)?;
+        .map_err(StoreError::db("indexing a record"))?;
+    if F::KIND == EntityKind::Activity {
+        sqlx::query("DELETE FROM activity_participants WHERE activity_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("indexing participants"))?;
+    }
+    Ok(())
+}
+
+/// Writes the rows copied out of the JSON for lookups (e-mails, activity
+/// participants), so they never disagree with the record; any earlier ones
+/// are cleared first ([`clear_lookup_rows`]).
+async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields: &F) -> Result<()> {
     let mut emails: Vec<String> = fields
         .emails()
         .into_iter()
@@ -313,11 +328,6 @@ async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields
     if F::KIND != EntityKind::Activity {
         return Ok(());
     }
-    sqlx::query("DELETE FROM activity_participants WHERE activity_id = $1")
-        .bind(id)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::db("indexing participants"))?;
     for (position, p) in fields.participants().iter().enumerate() {
         let kind = match p.party.kind {
             PartyKind::User => "user",

@@ -24,7 +24,7 @@ mod crm_writes;
 mod cursors;
 mod history;
 mod kept_apart;
-mod mail;
+pub(crate) mod mail;
 mod overview;
 mod pairs;
 mod participants;

@@ -172,3 +172,59 @@ fn unknown_profile_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no profile named `carol`"));
 }
+
+// R-TRACK-MAIL-14
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_track_mail_14_the_demo_tracks_sample_email_from_a_private_dovecot() {
+    // .ci/run and scripts/test-env.sh install dovecot-imapd: the demo's
+    // e-mail part must run here, never be skipped.
+    assert!(
+        Path::new("/usr/sbin/dovecot").is_file(),
+        "Dovecot is not installed (Debian: dovecot-imapd); scripts/test-env.sh installs it"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    // As root the demo's Dovecot serves mail as nobody, who must enter here.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("demo");
+    let first = tokio::task::block_in_place(|| demo(&dir));
+    assert!(first.contains("3 messages are CRM e-mails"), "{first}");
+    for line in [
+        "\"Your offer for the Difference Engine\" from Ada Lovelace (contact), tracked by folder in CRM",
+        "\"Meeting at the trade fair\" from Grace Lovelace (contact), tracked by keyword in INBOX",
+        "\"Re: Your offer for the Difference Engine\" from Ada Lovelace (contact), tracked by reply in INBOX",
+    ] {
+        assert!(first.contains(line), "{line}\n{first}");
+    }
+    assert!(!first.contains("e-mail tracking skipped"), "{first}");
+
+    // The CRM holds them, once each, and a second demo run adds none.
+    let db = format!("sqlite://{}", dir.join("crm.db").display());
+    let store = crmsync_store::Store::connect(&db).await.unwrap();
+    let keys = |store: crmsync_store::Store| async move {
+        let rows = sqlx::query("SELECT message_key FROM email_messages ORDER BY message_key")
+            .fetch_all(store.pool())
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| sqlx::Row::try_get::<String, _>(r, "message_key").unwrap())
+            .collect::<Vec<_>>()
+    };
+    let expected = [
+        "fair-2026@compilerworksgmbh.example",
+        "offer-2026@analyticalenginesltd.example",
+        "terms-2026@analyticalenginesltd.example",
+    ];
+    assert_eq!(keys(store.clone()).await, expected);
+    let reply = store
+        .records()
+        .email_by_message_key("terms-2026@analyticalenginesltd.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let details = reply.fields.email.unwrap();
+    assert_eq!(details.in_reply_to, ["offer-2026@analyticalenginesltd.example"]);
+    let again = tokio::task::block_in_place(|| demo(&dir));
+    assert!(again.contains("3 messages are CRM e-mails"), "{again}");
+    assert_eq!(keys(store).await, expected);
+}

@@ -1,6 +1,7 @@
 //! `crmsync demo`: the README's first command. First run: a sample CRM, a
 //! configuration with one vdir mailbox per user, and a full sync. Later runs:
-//! just the sync, so edits made to the files flow back into the CRM.
+//! just the sync, so edits made to the files flow back into the CRM. Every
+//! run also tracks alice's sample e-mail when Dovecot is installed.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -60,6 +61,7 @@ pub async fn run(args: DemoArgs, json: bool) -> anyhow::Result<ExitCode> {
     let profiles = profiles::build(&ctx, &store, None).await?;
     let reports = sync_all(&store, &profiles, false, false).await?;
     print_reports(&reports, json);
+    crate::demo::mail::track(&store, &dir, json).await?;
     if !json {
         print_hint(&dir, first_run);
     }

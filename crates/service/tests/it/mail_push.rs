@@ -181,3 +181,60 @@ async fn r_track_mail_11_idle_connections_are_bounded_and_the_folders_beyond_are
     })
     .await;
 }
+
+/// Another run is coming: one is running, a trigger waits, or the profile
+/// is due now (on the frozen clock, "now" is its last run's end).
+async fn run_coming(store: &Store, profile: &str) -> bool {
+    let row = store.catalog().profile_row(profile).await.unwrap().expect("profile");
+    let s = row.status;
+    s.lease_owner.is_some() || s.pending_trigger || s.last_run_at.is_none_or(|last| s.next_run_at <= last)
+}
+
+// R-TRACK-MAIL-13
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_track_mail_13_marking_a_tracked_message_wakes_no_further_run() {
+    on_sqlite(|store| async move {
+        let dovecot = Dovecot::start(&[("alice", "alice-pw")]);
+        let client = dovecot.client("alice");
+        client.create("CRM");
+        let alice = user(&store, "alice").await;
+        let (catalog, scheduler) = push_scheduler(&store, 4).await;
+        let def = imap_profile("alice-mail", &alice, &dovecot, ("alice", "alice-pw"));
+        catalog.save(&def, ProfileSource::Api, Utc::now()).await.unwrap();
+        let mut events = scheduler.subscribe();
+        let (stop, looping) = looping(&scheduler);
+        // Each message is put by the user's client and must be tracked by
+        // exactly one run. The poll is an hour on a clock that stands
+        // still: only a signal starts a run. The first two messages wait
+        // until no run is coming, which absorbs the runs of the start (the
+        // first run, the watch's first connection, a report that came
+        // after the run that saw its message); from then on a run that woke
+        // at its own `$CRMTracked` STORE is a second run for the next one.
+        for i in 0..4 {
+            while i < 2 && run_coming(&store, "alice-mail").await {
+                next_events(&mut events, 1).await;
+            }
+            let key = format!("mark-{i}@x");
+            let sender = client.clone();
+            let text = message(&key, &format!("Mark {i}"));
+            let appending = tokio::task::spawn_blocking(move || sender.append("CRM", "", &text));
+            let mut runs = 0;
+            loop {
+                let ended = next_events(&mut events, 1).await;
+                assert!(matches!(ended[0].result, RunResult::Finished { .. }), "{ended:?}");
+                runs += 1;
+                if store.records().email_by_message_key(&key).await.unwrap().is_some() {
+                    break;
+                }
+            }
+            appending.await.unwrap();
+            if i >= 2 {
+                assert_eq!(runs, 1, "message {i} took {runs} runs: a run woke at the previous one's mark");
+            }
+            assert_eq!(client.count_with("CRM", "$CRMTracked"), i + 1);
+        }
+        let _ = stop.send(());
+        looping.await.unwrap();
+    })
+    .await;
+}

@@ -130,7 +130,7 @@ impl SyncState {
     }
 }
 
-fn upsert_tracked<'q>(
+pub(crate) fn upsert_tracked<'q>(
     profile: &'q str,
     row: &TrackedMailRow,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {

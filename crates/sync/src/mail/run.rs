@@ -8,11 +8,11 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MessageFlags, ThreadHeaders};
+use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MessageFlags, RawMessage, ThreadHeaders};
 use crmsync_engine::{EntityClass, Plan};
-use crmsync_mapping::{ParsedEmail, parse_email};
+use crmsync_mapping::{MailAddress, ParsedEmail, parse_email};
 use crmsync_model::{Activity, Actor, PartyKind, RecordRef, normalize_message_id};
-use crmsync_store::EmailCreate;
+use crmsync_store::{EmailCreate, NewSender, NewTrackedEmail};
 use crmsync_store::status::{HistoryEntry, MailFolderRow, TrackedMailRow};
 
 use super::MailProfile;
@@ -23,8 +23,10 @@ use crate::error::SyncError;
 use crate::report::CollectionReport;
 use crate::stores::RunStores;
 
-/// Messages fetched per round trip: bounds memory with large attachments.
-const FETCH_CHUNK: usize = 25;
+/// Messages fetched per round trip and stored per transaction: bounds
+/// memory with large attachments (two chunks are held at once, one being
+/// written while the next is fetched).
+const FETCH_CHUNK: usize = 50;
 
 /// Why a message is tracked (stored with it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,13 +59,35 @@ struct Candidate {
 /// What the run knows of the profile's tracked messages.
 struct Tracked {
     by_key: HashMap<String, TrackedMailRow>,
+    /// (folder, UIDVALIDITY, UID) → key, so that a listing of thousands of
+    /// messages finds each one's row without a scan. An entry whose row has
+    /// moved on since is stale: [`Tracked::at`] checks the row.
+    by_place: HashMap<(String, u32, u32), String>,
 }
 
 impl Tracked {
+    fn new(rows: Vec<TrackedMailRow>) -> Tracked {
+        let mut tracked = Tracked {
+            by_key: HashMap::with_capacity(rows.len()),
+            by_place: HashMap::with_capacity(rows.len()),
+        };
+        for row in rows {
+            tracked.put(row);
+        }
+        tracked
+    }
+
+    fn put(&mut self, row: TrackedMailRow) {
+        self.by_place
+            .insert((row.folder.clone(), row.uid_validity, row.uid), row.message_key.clone());
+        self.by_key.insert(row.message_key.clone(), row);
+    }
+
     fn at(&self, folder: &str, uid_validity: u32, uid: u32) -> Option<&TrackedMailRow> {
-        self.by_key
-            .values()
-            .find(|r| r.folder == folder && r.uid_validity == uid_validity && r.uid == uid)
+        self.by_place
+            .get(&(folder.to_string(), uid_validity, uid))
+            .and_then(|key| self.by_key.get(key))
+            .filter(|r| r.folder == folder && r.uid_validity == uid_validity && r.uid == uid)
     }
 }
 
@@ -123,15 +147,7 @@ async fn poll_folders(
         largest_batch: 0,
     };
     let source = mail.source.as_ref();
-    let mut tracked = Tracked {
-        by_key: store
-            .sync_state()
-            .tracked_mail(profile)
-            .await?
-            .into_iter()
-            .map(|r| (r.message_key.clone(), r))
-            .collect(),
-    };
+    let mut tracked = Tracked::new(store.sync_state().tracked_mail(profile).await?);
     let mut pass = FolderPass {
         store,
         profile,
@@ -237,14 +253,10 @@ impl FolderPass<'_> {
         // R-TRACK-10: what left the tracking folder (moved or deleted) is untracked.
         if is_tracking_folder && let Some(present) = &poll.present {
             let present: HashSet<u32> = present.iter().copied().collect();
+            let candidate_uids: HashSet<u32> = candidates.iter().map(|c| c.uid).collect();
             for row in tracked.by_key.values() {
                 let gone = row.folder == folder && (row.uid_validity != validity || !present.contains(&row.uid));
-                if row.tracked
-                    && gone
-                    && !candidates
-                        .iter()
-                        .any(|c| c.uid == row.uid && row.uid_validity == validity)
-                {
+                if row.tracked && gone && !(row.uid_validity == validity && candidate_uids.contains(&row.uid)) {
                     untrack.push(row.message_key.clone());
                 }
             }
@@ -286,8 +298,19 @@ impl FolderPass<'_> {
             }
             return Ok(());
         }
-        for chunk in candidates.chunks(FETCH_CHUNK) {
-            self.track(folder, validity, chunk, tracked, report).await?;
+        // The next chunk is fetched while this one is written to the CRM:
+        // a first scan then takes about as long as the slower of the two,
+        // not their sum. At most two chunks are in memory.
+        let source = self.mail.source.clone();
+        let chunks: Vec<&[Candidate]> = candidates.chunks(FETCH_CHUNK).collect();
+        let mut fetched = fetch_chunk(source.as_ref(), folder, chunks.first().copied()).await?;
+        for (i, chunk) in chunks.iter().enumerate() {
+            let (next, done) = tokio::join!(
+                fetch_chunk(source.as_ref(), folder, chunks.get(i + 1).copied()),
+                self.track(folder, validity, chunk, fetched, tracked, report)
+            );
+            done?;
+            fetched = next?;
         }
         Ok(())
     }
@@ -314,6 +337,17 @@ impl FolderPass<'_> {
         let uids: Vec<u32> = fresh.iter().map(|m| m.uid).collect();
         let headers = self.mail.source.thread_headers(folder, &uids).await?;
         let t = &self.mail.tracking;
+        if t.known_contacts {
+            let addresses: Vec<MailAddress> = headers
+                .iter()
+                .flat_map(|h| &h.addresses)
+                .map(|a| MailAddress {
+                    email: a.clone(),
+                    name: None,
+                })
+                .collect();
+            self.parties.prefetch(self.store, &addresses).await?;
+        }
         for h in headers {
             if h.addresses.iter().any(|a| t.never_tracks(a)) {
                 continue;
@@ -338,7 +372,7 @@ impl FolderPass<'_> {
     /// may read (R-TRACK-6-PERM); accounts have no address of their own.
     async fn names_known_contact(&mut self, h: &ThreadHeaders) -> Result<bool, SyncError> {
         for address in &h.addresses {
-            let address = crmsync_mapping::MailAddress {
+            let address = MailAddress {
                 email: address.clone(),
                 name: None,
             };
@@ -409,22 +443,21 @@ impl FolderPass<'_> {
         Ok(())
     }
 
+    /// Makes the CRM e-mails of one fetched chunk: every new one, its
+    /// sender record and its status row in one transaction (a crash leaves
+    /// the chunk whole or absent; a re-run finds each e-mail by its key,
+    /// R-TRACK-5), then the rows of messages that already were CRM e-mails,
+    /// then the keywords with one STORE, recorded together.
     async fn track(
         &mut self,
         folder: &str,
         validity: u32,
         chunk: &[Candidate],
+        messages: Vec<RawMessage>,
         tracked: &mut Tracked,
         report: &mut CollectionReport,
     ) -> Result<(), SyncError> {
-        let source = self.mail.source.as_ref();
-        let uids: Vec<u32> = chunk.iter().map(|c| c.uid).collect();
-        let messages = source.fetch(folder, &uids).await?;
-        // The chunk's status rows are saved together after its CRM e-mails
-        // (a crash before re-finds each e-mail by its key, R-TRACK-5), then
-        // its keywords are set with one STORE and recorded together.
-        let mut saved: Vec<String> = Vec::new();
-        let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
+        let mut parsed_chunk = Vec::with_capacity(messages.len());
         for message in messages {
             let Some(c) = chunk.iter().find(|c| c.uid == message.uid) else {
                 continue;
@@ -438,7 +471,6 @@ impl FolderPass<'_> {
                     continue;
                 }
             };
-            let key = parsed.message_key.clone();
             if let Some(address) = self.never_tracked(&parsed) {
                 tracing::info!(
                     profile = self.profile,
@@ -449,65 +481,27 @@ impl FolderPass<'_> {
                 *report.applied.entry("skip never-track".into()).or_default() += 1;
                 continue;
             }
-            let received = message.received_at.and_then(|s| DateTime::from_timestamp(s, 0));
-            let activity_id = match tracked.by_key.get(&key) {
-                // Seen before (moved, re-tagged, UIDVALIDITY reset): the same
-                // CRM e-mail, never a second one (R-TRACK-5).
-                Some(row) => row.activity_id.clone(),
-                None => {
-                    let regarding = self.thread_regarding(&parsed.in_reply_to, &parsed.references).await?;
-                    let mut fields = email_activity(
-                        self.store,
-                        &mut self.parties,
-                        &parsed,
-                        self.user_id,
-                        received,
-                        regarding,
-                    )
-                    .await?;
-                    let sender = new_sender(self.mail.tracking.unknown_sender, &mut fields);
-                    let created = self
-                        .store
-                        .records()
-                        .create_email_with_sender(self.user_id, &key, fields, sender.clone())
-                        .await?;
-                    match created {
-                        EmailCreate::Created(a) => {
-                            *report.applied.entry("crm create".into()).or_default() += 1;
-                            if let (Some(sender), Some(from)) =
-                                (sender, a.fields.email.as_ref().and_then(|e| e.from.clone()))
-                            {
-                                let made = sender.record_ref();
-                                *report
-                                    .applied
-                                    .entry(format!("crm create {}", made.entity.as_str()))
-                                    .or_default() += 1;
-                                self.history(
-                                    &made.id,
-                                    "R-TRACK-2",
-                                    format!("{} made from the unknown sender of e-mail {key}", made.entity.as_str()),
-                                )
-                                .await?;
-                                // Later messages of this run from the same address link it.
-                                self.parties.learn(from);
-                            }
-                            a.meta.id
-                        }
-                        EmailCreate::Existing(a) => {
-                            if link_user(self.store, &a.meta.id, self.user_id).await? {
-                                *report.applied.entry("crm link".into()).or_default() += 1;
-                            }
-                            a.meta.id
-                        }
-                    }
-                }
-            };
+            parsed_chunk.push((c, message.received_at, parsed));
+        }
+        let addresses: Vec<MailAddress> = parsed_chunk
+            .iter()
+            .flat_map(|(_, _, p)| p.from.iter().chain(&p.to).chain(&p.cc).cloned())
+            .collect();
+        self.parties.prefetch(self.store, &addresses).await?;
+
+        // Rows of messages whose CRM e-mail exists already, saved after the
+        // new ones (and after the tracking user is linked to them).
+        let mut later: Vec<TrackedMailRow> = Vec::new();
+        let mut new_emails: Vec<NewTrackedEmail> = Vec::new();
+        let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
+        for (c, received_at, parsed) in parsed_chunk {
+            let key = parsed.message_key.clone();
             let row = TrackedMailRow {
                 message_key: key.clone(),
-                activity_id,
+                activity_id: String::new(),
                 folder: folder.to_string(),
                 uid_validity: validity,
-                uid: message.uid,
+                uid: c.uid,
                 trigger: c.trigger.as_str().to_string(),
                 tracked: true,
                 marked: c
@@ -518,14 +512,95 @@ impl FolderPass<'_> {
             if !row.marked {
                 marks.push((key.clone(), row.uid, c.modseq));
             }
-            if !saved.contains(&key) {
-                saved.push(key.clone());
+            // Seen before (moved, re-tagged, UIDVALIDITY reset): the same
+            // CRM e-mail, never a second one (R-TRACK-5).
+            if let Some(known) = tracked.by_key.get(&key) {
+                later.push(TrackedMailRow {
+                    activity_id: known.activity_id.clone(),
+                    ..row
+                });
+                continue;
             }
-            tracked.by_key.insert(key, row);
+            let received = received_at.and_then(|s| DateTime::from_timestamp(s, 0));
+            let regarding = self.thread_regarding(&parsed.in_reply_to, &parsed.references).await?;
+            let mut fields = email_activity(
+                self.store,
+                &mut self.parties,
+                &parsed,
+                self.user_id,
+                received,
+                regarding,
+            )
+            .await?;
+            let sender = new_sender(self.mail.tracking.unknown_sender, &mut fields);
+            new_emails.push(NewTrackedEmail {
+                key,
+                fields,
+                sender,
+                row,
+            });
         }
-        let rows: Vec<TrackedMailRow> = saved.iter().filter_map(|k| tracked.by_key.get(k).cloned()).collect();
-        self.store.sync_state().save_tracked_mails(self.profile, &rows).await?;
+        let outcomes = self
+            .store
+            .records()
+            .create_tracked_emails(self.user_id, self.profile, &new_emails)
+            .await?;
+        for (email, outcome) in new_emails.into_iter().zip(outcomes) {
+            let activity_id = match outcome {
+                EmailCreate::Created(a) => {
+                    *report.applied.entry("crm create".into()).or_default() += 1;
+                    if let (Some(sender), Some(from)) = (email.sender, a.fields.email.as_ref().and_then(|e| e.from.clone())) {
+                        self.sender_made(&sender, &email.key, from, report).await?;
+                    }
+                    tracked.put(TrackedMailRow {
+                        activity_id: a.meta.id.clone(),
+                        ..email.row
+                    });
+                    continue;
+                }
+                // In the CRM already: another mailbox, an earlier run that
+                // ended before its status rows, or twice in this chunk.
+                EmailCreate::Existing(a) => {
+                    if link_user(self.store, &a.meta.id, self.user_id).await? {
+                        *report.applied.entry("crm link".into()).or_default() += 1;
+                    }
+                    a.meta.id
+                }
+            };
+            later.push(TrackedMailRow {
+                activity_id,
+                ..email.row
+            });
+        }
+        self.store.sync_state().save_tracked_mails(self.profile, &later).await?;
+        for row in later {
+            tracked.put(row);
+        }
         self.mark(folder, &marks, tracked).await?;
+        Ok(())
+    }
+
+    /// R-TRACK-2: reports and records the record an unknown sender became,
+    /// and lets later messages of this run from that address link it.
+    async fn sender_made(
+        &mut self,
+        sender: &NewSender,
+        key: &str,
+        from: crmsync_model::Party,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        let made = sender.record_ref();
+        *report
+            .applied
+            .entry(format!("crm create {}", made.entity.as_str()))
+            .or_default() += 1;
+        self.history(
+            &made.id,
+            "R-TRACK-2",
+            format!("{} made from the unknown sender of e-mail {key}", made.entity.as_str()),
+        )
+        .await?;
+        self.parties.learn(from);
         Ok(())
     }
 
@@ -578,6 +653,19 @@ impl FolderPass<'_> {
         }
         Ok(None)
     }
+}
+
+/// The messages of `chunk` (none without one).
+async fn fetch_chunk(
+    source: &dyn crmsync_connector::MailSource,
+    folder: &str,
+    chunk: Option<&[Candidate]>,
+) -> Result<Vec<RawMessage>, ConnectorError> {
+    let uids: Vec<u32> = chunk.unwrap_or_default().iter().map(|c| c.uid).collect();
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    source.fetch(folder, &uids).await
 }
 
 /// In-Reply-To or References names a message this profile tracks.

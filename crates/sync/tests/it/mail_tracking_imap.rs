@@ -774,3 +774,45 @@ impl MailSource for LoseTheMark {
         self.0.close().await
     }
 }
+
+// R-TRACK-MAIL-4, R-TRACK-MAIL-7, R-TRACK-5
+#[tokio::test]
+async fn r_track_mail_7_a_message_without_message_id_is_one_crm_email_and_one_without_a_header_is_quarantined() {
+    let w = MailWorld::new().await;
+    let profile = w.profile(
+        "alice-mail",
+        &w.alice,
+        w.imap("alice", ALICE_PASSWORD),
+        MailTracking::default(),
+    );
+    w.run(&profile).await.unwrap();
+    let mail = w.client("alice");
+    let raw = message(
+        None,
+        "carla@customer.example",
+        "alice@crm.example",
+        "No Message-ID",
+        "",
+        "Sent by a script.",
+    );
+    mail.append("CRM", "", &raw);
+    // Nothing but a body: no header at all.
+    let headless = mail.append("CRM", "", b"\r\njust text, no header\r\n");
+
+    let report = w.run(&profile).await.unwrap();
+    let mail_report = report.collections.iter().find(|c| c.collection == "mail").unwrap();
+    assert_eq!(
+        mail_report.quarantined.keys().collect::<Vec<_>>(),
+        [&format!("CRM/{headless}")],
+        "{report:?}"
+    );
+    assert_eq!(mail_report.applied.get("crm create"), Some(&1), "{report:?}");
+    let email = w.email_with_subject("No Message-ID").await;
+    assert!(email.fields.message_id.is_none());
+
+    // The same message filed again (another copy, another UID) has the same
+    // key, made of its headers and text: still one CRM e-mail.
+    mail.append("CRM", "", &raw);
+    w.run(&profile).await.unwrap();
+    assert_eq!(subjects(&w.emails().await), ["No Message-ID"]);
+}
