@@ -10,6 +10,12 @@
 //! `text/plain` with 200 within 10 seconds
 //! (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation).
 //! That request is answered so and runs nothing (R-GRAPH-10).
+//!
+//! The same route serves the change notification subscriptions the
+//! scheduler holds (R-SCHED-2): each has its own token, and what arrives
+//! counts only with that subscription's id and clientState
+//! (`ProfileCatalog::receive_notifications`); anything else is answered 202
+//! so the sender does not retry, runs nothing, and is counted.
 
 use std::net::SocketAddr;
 
@@ -20,6 +26,7 @@ use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crmsync_service::PushTarget;
+use crmsync_store::status::PushSubscriptionRow;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::profiles::PushAccepted;
@@ -90,15 +97,20 @@ pub async fn webhook(
     // Read (and bounded by the body limit) but not interpreted.
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    if let Err(rejection) = body {
-        return Err(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::PayloadTooLarge {
                 limit: state.max_body_bytes,
-            }
-        } else {
-            ApiError::bad_request(None, format!("could not read the request body: {rejection}"))
-        });
-    }
+            });
+        }
+        Err(rejection) => {
+            return Err(ApiError::bad_request(
+                None,
+                format!("could not read the request body: {rejection}"),
+            ));
+        }
+    };
     // Before the token is looked up, so guessing tokens is limited too.
     let client = peer.map_or_else(
         || "unknown".to_owned(),
@@ -140,8 +152,42 @@ pub async fn webhook(
             tracing::debug!(profile = %name, "groupware push for a profile with push off or disabled");
             false
         }
+        PushTarget::Subscription(sub) => from_subscription(&state, &sub, &body).await?,
     };
     Ok((StatusCode::ACCEPTED, Json(PushAccepted { triggered })).into_response())
+}
+
+/// A delivery to the URL of subscription `sub`: checked, lifecycle events
+/// handed to the scheduler, the profile run when a change was announced.
+/// True when the profile was marked due.
+async fn from_subscription(state: &AppState, sub: &PushSubscriptionRow, body: &[u8]) -> Result<bool, ApiError> {
+    let svc = &state.service;
+    let received = svc
+        .catalog
+        .receive_notifications(sub, body)
+        .await
+        .map_err(from_service)?;
+    if received.rejected > 0 {
+        // Never the clientState itself: it is the secret being checked.
+        tracing::warn!(profile = %sub.profile, rejected = received.rejected,
+            "change notifications with a wrong subscription id or clientState: ignored");
+        if let Some(s) = &svc.scheduler {
+            s.metrics().notifications_rejected(received.rejected);
+        }
+    }
+    if received.resubscribe {
+        // Without a scheduler here, the worker that has one finds the
+        // stored request at its next pass.
+        if let Some(s) = &svc.scheduler {
+            s.wake_subscriptions();
+        }
+    }
+    if !received.run {
+        return Ok(false);
+    }
+    let triggered = trigger(state, &sub.profile).await?;
+    tracing::info!(profile = %sub.profile, triggered, "change notification");
+    Ok(triggered)
 }
 
 #[cfg(test)]

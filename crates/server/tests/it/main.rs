@@ -6,6 +6,7 @@ mod common;
 
 mod behaviour;
 mod dashboard;
+mod graph_push;
 mod hardening;
 mod logging;
 mod manual_run_lease;
