@@ -14,7 +14,7 @@ use axum::http::{Method, StatusCode};
 use chrono::{DateTime, Utc};
 use common::service::{ServerMode, next_events, server_mode_public, settle};
 use common::{Reply, World};
-use crmsync_service::{RunEvent, SubscriptionReport};
+use crmsync_service::{Clock as _, RunEvent, SubscriptionReport};
 use crmsync_testkit::{GraphDelivery as Delivery, GraphServer};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::Receiver;
@@ -167,10 +167,10 @@ on_both!(r_graph_11_12_13_subscriptions_follow_the_profile, |w| {
 
     // Renewal: nothing before nine tenths of the lifetime, all after.
     let before: Vec<DateTime<Utc>> = s.graph.subscriptions().iter().map(expiry).collect();
-    s.mode.clock.advance(Duration::from_secs(3700 * 60));
+    s.mode.clock.advance(chrono::Duration::minutes(3700));
     s.graph.set_now(s.mode.clock.now());
     assert!(refresh(&s).await.renewed.is_empty(), "not yet due");
-    s.mode.clock.advance(Duration::from_secs(200 * 60));
+    s.mode.clock.advance(chrono::Duration::minutes(200));
     s.graph.set_now(s.mode.clock.now());
     let renewed = refresh(&s).await;
     assert_eq!(renewed.renewed.len(), subs.len(), "{renewed:?}");
@@ -179,12 +179,16 @@ on_both!(r_graph_11_12_13_subscriptions_follow_the_profile, |w| {
     assert!(after.iter().min() > before.iter().max(), "{before:?} → {after:?}");
 
     // Disabled: every subscription is deleted on Graph and forgotten.
+    let path = format!("/api/v1/profiles/{PROFILE}");
+    let read = w.call(Method::GET, &path, Some(&w.admin.token), None).await;
+    let version: i64 = read.etag().unwrap().trim_matches('"').parse().unwrap();
     let r = w
-        .call(
+        .call_with(
             Method::PUT,
-            &format!("/api/v1/profiles/{PROFILE}"),
+            &path,
             Some(&w.admin.token),
             Some(profile_body(&s.graph, &w, false)),
+            Some(version),
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
