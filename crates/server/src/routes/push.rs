@@ -70,17 +70,21 @@ fn validation_token(query: Option<&str>) -> Option<String> {
 /// false` when it has push off or is disabled (the subscription stays valid,
 /// the profile keeps its interval); 404 for an unknown token. With
 /// `validationToken` in the query (Graph's handshake), 200 with that token
-/// as `text/plain`, and nothing runs.
+/// as `text/plain`, and nothing runs. For the URL of a change notification
+/// subscription the scheduler holds, the body is the server's notification
+/// collection, checked against that subscription (R-GRAPH-12).
 #[utoipa::path(post, path = "/api/v1/push/{token}", operation_id = "pushWebhook", tag = "profiles",
     params(("token" = String, Path, description = "The profile's push token"),
         ("validationToken" = Option<String>, Query, description = "Microsoft Graph's subscription handshake: echoed as text/plain, nothing runs")),
     // Any bytes: a WebDAV-Push push-message is XML, but nothing is parsed.
-    request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML); not parsed",
+    request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML), not parsed; \
+        for the URL of a change notification subscription crmsync holds, the server's notification collection \
+        (Microsoft Graph JSON), whose subscriptionId and clientState must match",
         content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "The validationToken, echoed (Graph's handshake)", body = String, content_type = "text/plain"),
         (status = 202, body = PushAccepted),
-        (status = 400, description = "The token holds a control character, or the validationToken is too long", body = ErrorBody),
+        (status = 400, description = "The token holds a control character, the validationToken is too long, or a subscription's notification body does not read", body = ErrorBody),
         (status = 404, description = "No profile has this token", body = ErrorBody),
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
         (status = 429, description = "Too many notifications for this token or from this client (R-API-15); retry after `Retry-After` seconds",
