@@ -110,10 +110,7 @@ mod tests {
             {"subscriptionId": "s4", "lifecycleEvent": "somethingNew"}
         ]}"#;
         let notices = read_notifications(body).expect("a delivery");
-        let kinds: Vec<(&str, NoticeKind)> = notices
-            .iter()
-            .map(|n| (n.subscription_id.as_str(), n.kind))
-            .collect();
+        let kinds: Vec<(&str, NoticeKind)> = notices.iter().map(|n| (n.subscription_id.as_str(), n.kind)).collect();
         assert_eq!(
             kinds,
             [

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use thiserror::Error;
 
 use crate::{
-    BadNotification, ChangeSubscriptions, CollectionChoice, Connector, FieldLimits, MailSource, MailTracking, MailWatch,
-    Notice,
+    BadNotification, ChangeSubscriptions, CollectionChoice, Connector, FieldLimits, MailSource, MailTracking,
+    MailWatch, Notice,
 };
 
 /// A setting that cannot work, named by its key inside the connector's

@@ -24,7 +24,9 @@ pub mod secret_source;
 
 pub use choice::{CollectionChoice, FieldLimits};
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
-pub use config::{ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail, OpenedSubscriptions, OpenedWatch};
+pub use config::{
+    ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail, OpenedSubscriptions, OpenedWatch,
+};
 pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
@@ -32,8 +34,8 @@ pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
 pub use mail::{
     FolderPoll, FolderPosition, MailSource, MailWake, MailWatch, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
 };
-pub use push::{BadNotification, ChangeSubscriptions, Notice, NoticeKind, NotifyTarget, ServerSubscription};
 pub use mail_tracking::{MailTracking, UnknownSender};
+pub use push::{BadNotification, ChangeSubscriptions, Notice, NoticeKind, NotifyTarget, ServerSubscription};
 pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};
 pub use secret_source::{SecretError, SecretSource};

@@ -23,7 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
-use crmsync_connector::{ChangeSubscriptions, Collection, ConnectorError, NoticeKind, NotifyTarget, OpenOptions, Secret};
+use crmsync_connector::{
+    ChangeSubscriptions, Collection, ConnectorError, NoticeKind, NotifyTarget, OpenOptions, Secret,
+};
 use crmsync_store::status::PushSubscriptionRow;
 use crmsync_store::{ProfileRow, Store, hash_token};
 
@@ -204,7 +206,9 @@ impl Scheduler {
                     Ok(c) => {
                         wanted.insert(c.id.as_str().to_string());
                     }
-                    Err(e) => tracing::warn!(profile = %def.name, error = %e, "a remembered collection that does not read"),
+                    Err(e) => {
+                        tracing::warn!(profile = %def.name, error = %e, "a remembered collection that does not read")
+                    }
                 }
             }
         }
@@ -306,7 +310,11 @@ impl Scheduler {
             .confirm_push_subscription(&row, &created.id, expires, renew_at(now, expires))
             .await?
         {
-            tracing::warn!(profile, collection, "a subscription was begun again meanwhile; this one lapses");
+            tracing::warn!(
+                profile,
+                collection,
+                "a subscription was begun again meanwhile; this one lapses"
+            );
         }
         tracing::info!(profile, collection, expires = %expires, "change notification subscription created");
         Ok(Done::Created)
@@ -409,7 +417,10 @@ impl ProfileCatalog {
         };
         let state = self.store().sync_state();
         for notice in notices {
-            let same_id = sub.subscription_id.as_deref().is_none_or(|id| id == notice.subscription_id);
+            let same_id = sub
+                .subscription_id
+                .as_deref()
+                .is_none_or(|id| id == notice.subscription_id);
             let same_state = notice
                 .client_state
                 .as_ref()
@@ -463,11 +474,15 @@ mod tests {
 
     #[test]
     fn r_sched_2_renewal_comes_after_nine_tenths_of_the_lifetime() {
-        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z").unwrap().with_timezone(&Utc);
+        let now = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let expires = now + chrono::Duration::minutes(4230);
         assert_eq!(renew_at(now, expires), now + chrono::Duration::minutes(3807));
         assert_eq!(
-            SubscriptionSettings::with_public_url("https://crm.example.com/").public_url.as_deref(),
+            SubscriptionSettings::with_public_url("https://crm.example.com/")
+                .public_url
+                .as_deref(),
             Some("https://crm.example.com")
         );
         assert_eq!(SubscriptionSettings::with_public_url("").public_url, None);

@@ -129,17 +129,31 @@ on_both!(r_graph_11_12_13_subscriptions_follow_the_profile, |w| {
             .iter()
             .find(|r| r.subscription_id.as_deref() == sub["id"].as_str())
             .expect("stored with Graph's id");
-        assert_eq!(row.client_state_hash, crmsync_store::hash_token(state), "only the hash is kept");
+        assert_eq!(
+            row.client_state_hash,
+            crmsync_store::hash_token(state),
+            "only the hash is kept"
+        );
         assert_ne!(row.client_state_hash, state);
     }
-    assert_eq!(refresh(&s).await, SubscriptionReport::default(), "nothing to do until renewal");
+    assert_eq!(
+        refresh(&s).await,
+        SubscriptionReport::default(),
+        "nothing to do until renewal"
+    );
 
     // A change in Outlook → Graph notifies → the profile runs.
     let contacts = subs
         .iter()
         .find(|v| v["resource"].as_str().unwrap().ends_with("/contacts"))
         .expect("the contacts folder is subscribed");
-    let folder = contacts["resource"].as_str().unwrap().split('/').nth(3).unwrap().to_string();
+    let folder = contacts["resource"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .to_string();
     s.graph
         .user_create(&folder, json!({"givenName": "Nora", "surname": "Notified"}));
     let sent = deliveries(&s.graph, 1).await;
@@ -195,7 +209,14 @@ on_both!(r_graph_11_12_13_subscriptions_follow_the_profile, |w| {
     let gone = refresh(&s).await;
     assert_eq!(gone.deleted.len(), subs.len(), "{gone:?}");
     assert!(s.graph.subscriptions().is_empty());
-    assert!(w.store.sync_state().push_subscriptions(Some(PROFILE)).await.unwrap().is_empty());
+    assert!(
+        w.store
+            .sync_state()
+            .push_subscriptions(Some(PROFILE))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // A notification to a deleted subscription's URL finds nothing.
     let r = post_raw(url, json!({"value": []})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
@@ -211,7 +232,10 @@ async fn r_graph_14_lifecycle_notifications_renew_recreate_and_resync() {
     let subs = s.graph.subscriptions();
     let first = subs[0]["id"].as_str().unwrap().to_string();
 
-    assert_eq!(s.graph.send_lifecycle(&first, "reauthorizationRequired").await, Some(202));
+    assert_eq!(
+        s.graph.send_lifecycle(&first, "reauthorizationRequired").await,
+        Some(202)
+    );
     assert!(s.mode.scheduler.tick().await.unwrap().started.is_empty(), "no run");
     let renewed = refresh(&s).await;
     assert_eq!(renewed.renewed.len(), 1, "{renewed:?}");
@@ -223,7 +247,11 @@ async fn r_graph_14_lifecycle_notifications_renew_recreate_and_resync() {
     settle(&s.mode.scheduler, &mut s.rx).await;
 
     assert_eq!(s.graph.send_lifecycle(&first, "subscriptionRemoved").await, Some(202));
-    assert_eq!(s.mode.scheduler.tick().await.unwrap().started, [PROFILE], "a run catches up");
+    assert_eq!(
+        s.mode.scheduler.tick().await.unwrap().started,
+        [PROFILE],
+        "a run catches up"
+    );
     next_events(&mut s.rx, 1).await;
     settle(&s.mode.scheduler, &mut s.rx).await;
     let again = refresh(&s).await;
@@ -247,7 +275,10 @@ on_both!(r_graph_15_the_lease_holder_manages_and_deletion_unsubscribes, |w| {
     assert!(matches!(held, crmsync_store::LeaseTake::Taken { .. }), "{held:?}");
     let busy = refresh(&s).await;
     assert_eq!(busy.busy, [PROFILE]);
-    assert!(busy.created.is_empty() && s.graph.subscriptions().is_empty(), "{busy:?}");
+    assert!(
+        busy.created.is_empty() && s.graph.subscriptions().is_empty(),
+        "{busy:?}"
+    );
     assert!(w.store.catalog().return_lease(PROFILE, "another-worker").await.unwrap());
     assert!(!refresh(&s).await.created.is_empty());
     let r = w
