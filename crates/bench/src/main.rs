@@ -9,7 +9,7 @@ use crmsync_bench::BenchError;
 use crmsync_bench::engine_figures::micros_per_record;
 use crmsync_bench::peers::PeerKind;
 use crmsync_bench::report::{Report, Standing};
-use crmsync_bench::scenarios::{dav, dav_events, imap, memory, pages, push, scale_out, vdir, vdirsyncer};
+use crmsync_bench::scenarios::{dav, dav_events, graph, imap, memory, pages, push, scale_out, vdir, vdirsyncer};
 use crmsync_bench::world::Template;
 
 #[derive(Parser)]
@@ -43,6 +43,16 @@ struct Args {
     /// Messages appended one by one for the IDLE latency (default 20; --full 100).
     #[arg(long)]
     idle_samples: Option<usize>,
+    /// Contacts for the Graph test server benchmark (issue #15; default 3,000).
+    #[arg(long, default_value_t = 3_000)]
+    graph_contacts: usize,
+    /// Meetings (every tenth a weekly series) for the Graph benchmark (default 1,000).
+    #[arg(long, default_value_t = 1_000)]
+    graph_events: usize,
+    /// Only the Graph figures (in-process test server): to re-measure them
+    /// alone; the report then holds those rows only, so give it another --out.
+    #[arg(long)]
+    graph_only: bool,
     /// Profiles on the dashboard's home page for the page figures (issue #16).
     #[arg(long, default_value_t = 1_000)]
     page_profiles: usize,
@@ -155,6 +165,17 @@ async fn run(args: Args) -> Result<(), BenchError> {
         return write_report(&args.out, &report.markdown(&header));
     }
 
+    if args.graph_only {
+        graph_figures(&args, now, &mut report).await?;
+        let header = format!(
+            "Written by `crmsync-bench --graph-only` on {} (graph {} contacts + {} events).",
+            now.format("%Y-%m-%d %H:%M UTC"),
+            args.graph_contacts,
+            args.graph_events
+        );
+        return write_report(&args.out, &report.markdown(&header));
+    }
+
     if args.memory_only {
         // A quick look at one section: printed, bench/RESULTS.md untouched.
         memory_figures(memory_n, now, &mut report).await?;
@@ -221,6 +242,8 @@ async fn run(args: Args) -> Result<(), BenchError> {
         imap::run(imap_n, idle_n, &mut report).await?;
     }
 
+    graph_figures(&args, now, &mut report).await?;
+
     println!("== scale-out: {} vdir profiles on PostgreSQL", args.scale_profiles);
     scale_out_figures(&args, &mut report).await?;
 
@@ -237,10 +260,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
 
     let header = format!(
         "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n} contacts + {events_n} events, \
-         imap {imap_n} messages + {idle_n} IDLE samples, scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
+         imap {imap_n} messages + {idle_n} IDLE samples, graph {} contacts + {} events, scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
         now.format("%Y-%m-%d %H:%M UTC"),
+        args.graph_contacts,
+        args.graph_events,
         args.scale_profiles,
         if args.full { ", --full" } else { "" }
     );
@@ -264,6 +289,16 @@ async fn memory_figures(n: usize, now: chrono::DateTime<Utc>, report: &mut Repor
     let small = Template::seed(small_n, small_n, now).await?;
     let large = Template::seed(n, n, now).await?;
     memory::run(&small, &large, report).await
+}
+
+/// First and no-change sync against the in-process Graph test server.
+async fn graph_figures(args: &Args, now: chrono::DateTime<Utc>, report: &mut Report) -> Result<(), BenchError> {
+    println!(
+        "== graph: {} contacts + {} events (test server)",
+        args.graph_contacts, args.graph_events
+    );
+    let template = Template::seed(args.graph_contacts, args.graph_events, now).await?;
+    graph::run(&template, report).await
 }
 
 /// Scale-out needs PostgreSQL; without it the figure keeps its row.

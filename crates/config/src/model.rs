@@ -42,6 +42,11 @@ pub struct ServerConfig {
     /// Mark the dashboard's cookies `Secure` (R-WEB-1): set it when users
     /// reach the server over HTTPS (a TLS-terminating reverse proxy).
     pub secure_cookies: bool,
+    /// The address the groupware servers reach this API at (e.g.
+    /// `https://crmsync.example.com`), for the change notification
+    /// subscriptions push profiles get (R-SCHED-2, Microsoft Graph). Empty:
+    /// no subscriptions; those profiles are polled.
+    pub public_url: String,
 }
 
 /// The API's request body limit unless configured (R-API-11): room for a
@@ -56,6 +61,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             secure_cookies: false,
+            public_url: String::new(),
         }
     }
 }

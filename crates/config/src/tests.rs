@@ -301,3 +301,26 @@ fn r_profile_mail_1_a_mail_connector_beside_a_vdir_or_dav_one() {
         parse(&bad)
     );
 }
+
+#[test]
+fn r_sched_2_the_public_url_is_checked_and_overridable() {
+    let config = Config::parse_with_env(
+        "",
+        "t",
+        &env(&[("CRMSYNC_SERVER_PUBLIC_URL", "https://sync.example.com/crm")]),
+    )
+    .expect("valid");
+    assert_eq!(config.server.public_url, "https://sync.example.com/crm");
+    assert_eq!(parse("").unwrap().server.public_url, "", "off by default");
+    for bad in [
+        "sync.example.com",
+        "ftp://x",
+        "https://u:hunter2@x",
+        "https://x/?a=1",
+        "https://x/#f",
+    ] {
+        let err = parse(&format!("[server]\npublic_url = \"{bad}\"\n")).unwrap_err();
+        assert_eq!(err.key(), Some("server.public_url"), "{bad}: {err}");
+        assert!(!err.to_string().contains("hunter2"), "leaked: {err}");
+    }
+}

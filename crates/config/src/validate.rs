@@ -24,6 +24,7 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
     if config.server.max_body_bytes < 1024 {
         return Err(ConfigError::invalid("server.max_body_bytes", "must be at least 1024"));
     }
+    check_public_url(&config.server.public_url)?;
     let mut names = BTreeSet::new();
     for (i, p) in config.profiles.iter().enumerate() {
         if p.name.trim().is_empty() {
@@ -92,4 +93,31 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// `server.public_url`: empty, or an http(s) address without credentials,
+/// query or fragment, below which `/api/v1/push/…` is reached.
+fn check_public_url(raw: &str) -> Result<(), ConfigError> {
+    if raw.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: &str| {
+        Err(ConfigError::invalid(
+            "server.public_url",
+            format!("{why}; set the https:// address groupware servers reach this API at, or leave it empty"),
+        ))
+    };
+    let Ok(url) = url::Url::parse(raw) else {
+        return bad("is not a URL");
+    };
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+        return bad("must be an http(s) URL with a host");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return bad("must not hold a user name or password");
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return bad("must not have a query or fragment");
+    }
+    Ok(())
 }

@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use crmsync_connector::{
-    CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions, Secret,
-    SecretSource,
+    BadNotification, CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, Notice, OpenError,
+    OpenOptions, OpenedSubscriptions, Secret, SecretSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -280,13 +280,26 @@ impl ConnectorConfig for GraphConfig {
     }
 
     fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
-        let connector = GraphConnector::with_reach(self.clone(), options.reach).map_err(|e| OpenError {
+        Ok(Arc::new(self.connector(options)?))
+    }
+
+    fn open_subscriptions(&self, options: OpenOptions) -> Option<OpenedSubscriptions> {
+        Some(self.connector(options).map(|c| Arc::new(c) as _))
+    }
+
+    fn read_notifications(&self, body: &[u8]) -> Option<Result<Vec<Notice>, BadNotification>> {
+        Some(crate::push::read_notifications(body))
+    }
+}
+
+impl GraphConfig {
+    fn connector(&self, options: OpenOptions) -> Result<GraphConnector, OpenError> {
+        GraphConnector::with_reach(self.clone(), options.reach).map_err(|e| OpenError {
             message: e.to_string(),
             hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret or certificate)"
                 .into(),
             transient: false,
-        })?;
-        Ok(Arc::new(connector))
+        })
     }
 }
 

@@ -21,6 +21,7 @@ mod delta;
 mod error;
 mod folder;
 mod http;
+mod push;
 mod reach;
 mod subscription;
 mod token;
@@ -31,5 +32,6 @@ pub use config::{GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_
 pub use connector::GraphConnector;
 pub use error::GraphError;
 pub use http::PREFER_IMMUTABLE_ID;
+pub use push::read_notifications;
 pub use subscription::{MAX_SUBSCRIPTION_MINUTES, NotificationTarget, Subscription};
 pub use uid::{EXTENSION_NAME, UID_PROPERTY};

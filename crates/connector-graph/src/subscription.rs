@@ -53,24 +53,28 @@ fn graph_time(t: SystemTime) -> String {
     DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-fn read_subscription(collection: &CollectionId, v: &Value) -> Result<Subscription, GraphError> {
-    let id = v["id"]
-        .as_str()
-        .ok_or_else(|| GraphError::InvalidResponse("a subscription without id".into()))?;
+fn expiry(v: &Value) -> Result<SystemTime, GraphError> {
     let expires = v["expirationDateTime"]
         .as_str()
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .ok_or_else(|| GraphError::InvalidResponse("a subscription without expirationDateTime".into()))?;
+    Ok(expires.with_timezone(&Utc).into())
+}
+
+fn read_subscription(collection: &CollectionId, v: &Value) -> Result<Subscription, GraphError> {
+    let id = v["id"]
+        .as_str()
+        .ok_or_else(|| GraphError::InvalidResponse("a subscription without id".into()))?;
     Ok(Subscription {
         id: id.to_string(),
         collection: collection.clone(),
-        expires: expires.with_timezone(&Utc).into(),
+        expires: expiry(v)?,
     })
 }
 
 impl GraphConnector {
     /// How long a new or renewed subscription lives.
-    fn lifetime(&self) -> Duration {
+    pub(crate) fn lifetime(&self) -> Duration {
         Duration::from_secs(u64::from(self.config().subscription_minutes) * 60)
     }
 
@@ -82,13 +86,26 @@ impl GraphConnector {
         }
     }
 
-    /// Subscribes to created, updated and deleted items of `collection`.
-    /// Graph first calls `target.notification_url` with a `validationToken`
-    /// and creates the subscription only if the token comes back in time.
+    /// Subscribes to created, updated and deleted items of `collection`
+    /// for a full lifetime from the connector's clock.
     pub async fn subscribe(
         &self,
         collection: &CollectionId,
         target: &NotificationTarget,
+    ) -> Result<Subscription, GraphError> {
+        self.subscribe_until(collection, target, self.now() + self.lifetime())
+            .await
+    }
+
+    /// Subscribes to created, updated and deleted items of `collection`
+    /// until `expires`. Graph first calls `target.notification_url` with a
+    /// `validationToken` and creates the subscription only if the token
+    /// comes back in time.
+    pub async fn subscribe_until(
+        &self,
+        collection: &CollectionId,
+        target: &NotificationTarget,
+        expires: SystemTime,
     ) -> Result<Subscription, GraphError> {
         let folder = Folder::parse(collection).map_err(|e| GraphError::InvalidResponse(e.to_string()))?;
         let resource = format!("users/{}/{}", segment(&self.config().mailbox), folder.items_path());
@@ -97,7 +114,7 @@ impl GraphConnector {
             "notificationUrl": target.notification_url,
             "lifecycleNotificationUrl": target.lifecycle_url,
             "resource": resource,
-            "expirationDateTime": graph_time(self.now() + self.lifetime()),
+            "expirationDateTime": graph_time(expires),
             "clientState": target.client_state,
         })
         .to_string();
@@ -116,8 +133,17 @@ impl GraphConnector {
 
     /// Moves the subscription's expiry a full lifetime on from now.
     pub async fn renew(&self, subscription: &Subscription) -> Result<Subscription, GraphError> {
-        let body = json!({ "expirationDateTime": graph_time(self.now() + self.lifetime()) }).to_string();
-        let url = self.subscriptions_url(Some(&subscription.id));
+        let expires = self.renew_until(&subscription.id, self.now() + self.lifetime()).await?;
+        Ok(Subscription {
+            expires,
+            ..subscription.clone()
+        })
+    }
+
+    /// Moves subscription `id`'s expiry to `expires`; the expiry Graph granted.
+    pub async fn renew_until(&self, id: &str, expires: SystemTime) -> Result<SystemTime, GraphError> {
+        let body = json!({ "expirationDateTime": graph_time(expires) }).to_string();
+        let url = self.subscriptions_url(Some(id));
         let renewed = self
             .http()
             .json(&Call {
@@ -127,7 +153,7 @@ impl GraphConnector {
                 body: Some(body.as_bytes()),
             })
             .await?;
-        read_subscription(&subscription.collection, &renewed)
+        expiry(&renewed)
     }
 
     /// Deletes the subscription; one Graph no longer has is already gone.

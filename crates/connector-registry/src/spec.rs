@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crmsync_connector::{
-    CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, OpenError, OpenOptions, OpenedMail,
-    OpenedWatch,
+    BadNotification, CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, Notice, OpenError,
+    OpenOptions, OpenedMail, OpenedSubscriptions, OpenedWatch,
 };
 use serde::{Deserialize, Serialize};
 
@@ -193,6 +193,22 @@ impl ConnectorSpec {
             return Some(Err(e));
         }
         self.config().open_mail_watch(options, folder)
+    }
+
+    /// The change notification subscriptions of the mailbox; `None` for a
+    /// kind that has none (R-SCHED-2). It connects only where
+    /// `options.reach` allows (R-SEC-1).
+    pub fn open_subscriptions(&self, options: OpenOptions) -> Option<OpenedSubscriptions> {
+        if let Err(e) = self.checked() {
+            return Some(Err(e));
+        }
+        self.config().open_subscriptions(options)
+    }
+
+    /// Reads a notification delivery for one of this kind's subscriptions;
+    /// `None` for a kind that has none.
+    pub fn read_notifications(&self, body: &[u8]) -> Option<Result<Vec<Notice>, BadNotification>> {
+        self.config().read_notifications(body)
     }
 
     /// [`ConnectorSpec::validate`] as the error an opening returns.

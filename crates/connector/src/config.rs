@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::{CollectionChoice, Connector, FieldLimits, MailSource, MailTracking, MailWatch};
+use crate::{
+    BadNotification, ChangeSubscriptions, CollectionChoice, Connector, FieldLimits, MailSource, MailTracking,
+    MailWatch, Notice,
+};
 
 /// A setting that cannot work, named by its key inside the connector's
 /// settings (`url`, `bearer_token`, `retry.max_retries`). The message never
@@ -43,6 +46,9 @@ pub type OpenedMail = Result<(Arc<dyn MailSource>, MailTracking), OpenError>;
 
 /// A watch on one folder opened by [`ConnectorConfig::open_mail_watch`].
 pub type OpenedWatch = Result<Box<dyn MailWatch>, OpenError>;
+
+/// Change notification subscriptions opened by [`ConnectorConfig::open_subscriptions`].
+pub type OpenedSubscriptions = Result<Arc<dyn ChangeSubscriptions>, OpenError>;
 
 /// How an entry point wants a connector opened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,6 +121,19 @@ pub trait ConnectorConfig: Send + Sync {
     /// cannot push. It connects only where `options.reach` allows (R-SEC-1),
     /// and not before its first wait.
     fn open_mail_watch(&self, _options: OpenOptions, _folder: &str) -> Option<OpenedWatch> {
+        None
+    }
+
+    /// The change notification subscriptions of the mailbox (R-SCHED-2);
+    /// `None`: the kind has none. It connects only where `options.reach`
+    /// allows (R-SEC-1).
+    fn open_subscriptions(&self, _options: OpenOptions) -> Option<OpenedSubscriptions> {
+        None
+    }
+
+    /// Reads a notification delivery the kind's server POSTed to the push
+    /// URL of one of its subscriptions; `None`: the kind has none.
+    fn read_notifications(&self, _body: &[u8]) -> Option<Result<Vec<Notice>, BadNotification>> {
         None
     }
 }

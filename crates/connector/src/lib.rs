@@ -17,13 +17,16 @@ pub mod item;
 pub mod mail;
 pub mod mail_tracking;
 pub mod memory;
+pub mod push;
 pub mod reach;
 pub mod secret;
 pub mod secret_source;
 
 pub use choice::{CollectionChoice, FieldLimits};
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
-pub use config::{ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail, OpenedWatch};
+pub use config::{
+    ConnectorConfig, InvalidSetting, OpenError, OpenOptions, OpenedMail, OpenedSubscriptions, OpenedWatch,
+};
 pub use connector::Connector;
 pub use error::ConnectorError;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
@@ -32,6 +35,7 @@ pub use mail::{
     FolderPoll, FolderPosition, MailSource, MailWake, MailWatch, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
 };
 pub use mail_tracking::{MailTracking, UnknownSender};
+pub use push::{BadNotification, ChangeSubscriptions, Notice, NoticeKind, NotifyTarget, ServerSubscription};
 pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};
 pub use secret_source::{SecretError, SecretSource};

@@ -11,7 +11,9 @@
 //!   failure, over any number of workers sharing PostgreSQL row leases
 //!   (R-SCHED-3). Time comes from a [`Clock`]. Push profiles that track
 //!   e-mail also run when their mail folder changes (IMAP IDLE, bounded by
-//!   `max_idle_connections`, R-TRACK-MAIL-11).
+//!   `max_idle_connections`, R-TRACK-MAIL-11), and when their groupware
+//!   server sends a change notification (subscriptions the scheduler holds
+//!   at `server.public_url`, Microsoft Graph, R-SCHED-2).
 //! - [`Metrics`]: Prometheus counters and histograms, rendered as text.
 //!
 //! Decisions the SPEC leaves open are in `docs/RULES.md`, "crmsync-service".
@@ -28,6 +30,7 @@ mod metrics;
 mod profile_api;
 mod profile_factory;
 mod profile_run;
+mod push_subscriptions;
 mod schedule_policy;
 mod scheduler;
 mod secret_key;
@@ -47,6 +50,7 @@ pub use manual_run::{MANUAL_LEASE, manual_worker_id, retry_after_secs, run_holdi
 pub use metrics::Metrics;
 pub use profile_api::{CreatedProfile, ProfileInput, PushTarget};
 pub use profile_factory::build_sync_profile;
+pub use push_subscriptions::{Received, SubscriptionReport, SubscriptionSettings};
 pub use schedule_policy::{NextRun, SchedulePolicy};
 pub use scheduler::{RunEvent, RunResult, Scheduler, SchedulerParts, SchedulerSettings, TickReport};
 pub use secret_key::{SecretKey, Unsealable};

@@ -21,6 +21,7 @@ pub struct Metrics {
     running: IntGauge,
     triggers: IntCounter,
     idle: IntGauge,
+    rejected_notifications: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,6 +90,11 @@ impl Metrics {
             "Mail folders this process watches with IMAP IDLE (R-TRACK-MAIL-11).",
         )
         .expect("valid metric");
+        let rejected_notifications = IntCounter::new(
+            "crmsync_rejected_notifications_total",
+            "Change notifications whose subscription or clientState did not match a stored subscription (R-SCHED-2).",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(runs.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(actions.clone()),
@@ -99,6 +105,7 @@ impl Metrics {
             Box::new(running.clone()),
             Box::new(triggers.clone()),
             Box::new(idle.clone()),
+            Box::new(rejected_notifications.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -113,7 +120,14 @@ impl Metrics {
             running,
             triggers,
             idle,
+            rejected_notifications,
         }
+    }
+
+    /// Change notifications that matched no stored subscription (forged, or
+    /// for one crmsync replaced): answered, but nothing ran.
+    pub fn notifications_rejected(&self, n: u64) {
+        self.rejected_notifications.inc_by(n);
     }
 
     /// The Prometheus text exposition format (`text/plain; version=0.0.4`).

@@ -80,6 +80,10 @@ pub enum PushTarget {
     /// The profile ignores notifications (push off or disabled); it keeps
     /// its interval.
     Ignored(String),
+    /// The URL of a change notification subscription the scheduler holds
+    /// (R-SCHED-2): the body says what happened
+    /// ([`ProfileCatalog::receive_notifications`]).
+    Subscription(crmsync_store::status::PushSubscriptionRow),
 }
 
 impl ProfileCatalog {
@@ -158,7 +162,8 @@ impl ProfileCatalog {
 
     /// Deletes an API profile the actor may manage (its sync status stays).
     pub async fn delete_for(&self, actor: &Actor, name: &str) -> Result<(), ServiceError> {
-        self.managed_row(actor, name).await?;
+        let row = self.managed_row(actor, name).await?;
+        self.end_subscriptions(&row).await;
         if !self.delete(name).await? {
             return Err(ServiceError::ProfileNotFound(name.to_string()));
         }
@@ -174,8 +179,8 @@ impl ProfileCatalog {
         self.issue_push_token(name).await
     }
 
-    /// R-SVC-API-5: the profile a webhook's token names; `None` for an
-    /// unknown token.
+    /// R-SVC-API-5: the profile a webhook's token names, or the
+    /// subscription whose URL carries it; `None` for an unknown token.
     pub async fn push_target(&self, token: &str) -> Result<Option<PushTarget>, ServiceError> {
         let Some(row) = self
             .store()
@@ -183,7 +188,8 @@ impl ProfileCatalog {
             .profile_by_push_token_hash(&crmsync_store::hash_token(token))
             .await?
         else {
-            return Ok(None);
+            let sub = self.store().sync_state().push_subscription_by_url_token(token).await?;
+            return Ok(sub.map(PushTarget::Subscription));
         };
         let d = row.definition;
         Ok(Some(if d.push && d.enabled {
@@ -462,7 +468,7 @@ fn field(profile: &str, field: &str, message: impl Into<String>) -> ServiceError
 }
 
 /// `cps_` + base64url of 32 random bytes: unguessable, URL-safe.
-fn new_push_token() -> String {
+pub(crate) fn new_push_token() -> String {
     use base64::Engine as _;
     use rand::RngCore as _;
     let mut bytes = [0u8; 32];

@@ -41,6 +41,7 @@ use crate::factory::ConnectorFactory;
 use crate::mail_push::{MAX_IDLE_CONNECTIONS, MailPush, MailPushSettings};
 use crate::metrics::Metrics;
 use crate::profile_run::{RunContext, run_stored_profile};
+use crate::push_subscriptions::SubscriptionSettings;
 use crate::schedule_policy::SchedulePolicy;
 use crate::triggers::ChangeWatcher;
 
@@ -55,6 +56,9 @@ pub struct SchedulerSettings {
     pub policy: SchedulePolicy,
     /// Push from the mailbox: IDLE watches (R-TRACK-MAIL-11).
     pub mail_push: MailPushSettings,
+    /// Push from the groupware server: change notification subscriptions
+    /// (R-SCHED-2); off until `server.public_url` is set.
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl SchedulerSettings {
@@ -120,6 +124,7 @@ impl SchedulerSettings {
                 max_idle_connections: c.max_idle_connections as usize,
                 ..MailPushSettings::default()
             },
+            subscriptions: SubscriptionSettings::default(),
         })
     }
 }
@@ -208,6 +213,9 @@ struct Inner {
     /// A profile was marked due from outside a tick (a groupware
     /// notification, a watched mail folder): claim without waiting for the poll.
     wake: Notify,
+    /// A notification asked for a subscription to be renewed or created
+    /// again: pass over the subscriptions without waiting for `refresh`.
+    subscriptions_wake: Notify,
     mail_push: MailPush,
     watcher: tokio::sync::Mutex<ChangeWatcher>,
     last_renewal: Mutex<Option<DateTime<Utc>>>,
@@ -240,6 +248,7 @@ impl Scheduler {
                 idle: Notify::new(),
                 slot_freed: Notify::new(),
                 wake: Notify::new(),
+                subscriptions_wake: Notify::new(),
                 mail_push: MailPush::default(),
                 watcher: tokio::sync::Mutex::new(watcher),
                 last_renewal: Mutex::new(None),
@@ -268,6 +277,29 @@ impl Scheduler {
 
     pub(crate) fn mail_push_settings(&self) -> &MailPushSettings {
         &self.inner.settings.mail_push
+    }
+
+    pub(crate) fn subscription_settings(&self) -> &SubscriptionSettings {
+        &self.inner.settings.subscriptions
+    }
+
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
+    }
+
+    pub(crate) fn lease(&self) -> Duration {
+        self.inner.settings.lease
+    }
+
+    /// Asks for a pass over the change notification subscriptions now (a
+    /// notification asked for a renewal or a new subscription).
+    pub fn wake_subscriptions(&self) {
+        // One stored permit: a request during a pass still wakes the next.
+        self.inner.subscriptions_wake.notify_one();
+    }
+
+    pub(crate) async fn subscriptions_wanted(&self) {
+        self.inner.subscriptions_wake.notified().await;
     }
 
     /// Every run's end, in this process.
@@ -362,6 +394,9 @@ impl Scheduler {
         // Push from the mailbox (R-TRACK-MAIL-11) beside the ticks.
         let mail_push = (self.inner.settings.mail_push.max_idle_connections > 0)
             .then(|| tokio::spawn(self.clone().keep_mail_push()).abort_handle());
+        // Push from the groupware server (R-SCHED-2); also deletes the
+        // subscriptions held once `public_url` is cleared.
+        let subscriptions = tokio::spawn(self.clone().keep_subscriptions()).abort_handle();
         loop {
             if let Err(e) = self.tick().await {
                 // A database hiccup must not end the scheduler: the next tick retries.
@@ -379,6 +414,7 @@ impl Scheduler {
         if let Some(task) = mail_push {
             task.abort();
         }
+        subscriptions.abort();
         self.inner.mail_push.stop_all();
         self.inner.metrics.idle_watches(0);
         self.shutdown().await;

@@ -12,6 +12,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::ServiceError;
 use crate::factory::DefaultConnectorFactory;
 use crate::metrics::Metrics;
+use crate::push_subscriptions::SubscriptionSettings;
 use crate::scheduler::{Scheduler, SchedulerParts, SchedulerSettings};
 
 /// Imports `config`'s profiles (the file wins for its names) and builds a
@@ -22,7 +23,10 @@ pub async fn scheduler_from_config(
     base_dir: &Path,
     metrics: Metrics,
 ) -> Result<Scheduler, ServiceError> {
-    let settings = SchedulerSettings::from_config(&config.scheduler)?;
+    let settings = SchedulerSettings {
+        subscriptions: SubscriptionSettings::with_public_url(&config.server.public_url),
+        ..SchedulerSettings::from_config(&config.scheduler)?
+    };
     let catalog = ProfileCatalog::from_config(store, config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     for (name, outcome) in catalog.import_config(config, base_dir, clock.now()).await? {

@@ -10,7 +10,8 @@
 //! - conflicts (R-EDIT-3 manual), quarantine (R-SAFE-4), duplicates (R-PAIR-2)
 //!   and the duplicates someone chose to keep apart;
 //! - participant status: where each profile stands with the appointments in
-//!   its user's calendar (R-CAL-3-STATUS), apart from the versioned record.
+//!   its user's calendar (R-CAL-3-STATUS), apart from the versioned record;
+//! - push subscriptions held on the groupware server (R-SCHED-2).
 //!
 //! Engine enums (a pair's origin and state) and the store's own (run and
 //! step states) are typed fields of the rows; `columns.rs` is the one place
@@ -28,6 +29,7 @@ pub(crate) mod mail;
 mod overview;
 mod pairs;
 mod participants;
+mod push_subscriptions;
 mod quarantine;
 mod runs;
 
@@ -40,5 +42,6 @@ pub use kept_apart::KeptApart;
 pub use mail::{MailFolderRow, TrackedMailRow};
 pub use overview::ProfileOverviewRow;
 pub use pairs::{PairKey, PairRow};
+pub use push_subscriptions::PushSubscriptionRow;
 pub use quarantine::QuarantineRow;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

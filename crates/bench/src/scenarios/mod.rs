@@ -2,6 +2,7 @@
 
 pub mod dav;
 pub mod dav_events;
+pub mod graph;
 pub mod imap;
 pub mod memory;
 pub mod pages;

@@ -10,6 +10,12 @@
 //! `text/plain` with 200 within 10 seconds
 //! (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation).
 //! That request is answered so and runs nothing (R-GRAPH-10).
+//!
+//! The same route serves the change notification subscriptions the
+//! scheduler holds (R-SCHED-2): each has its own token, and what arrives
+//! counts only with that subscription's id and clientState
+//! (`ProfileCatalog::receive_notifications`); anything else is answered 202
+//! so the sender does not retry, runs nothing, and is counted.
 
 use std::net::SocketAddr;
 
@@ -20,6 +26,7 @@ use axum::extract::{ConnectInfo, Extension, Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use crmsync_service::PushTarget;
+use crmsync_store::status::PushSubscriptionRow;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::routes::profiles::PushAccepted;
@@ -63,17 +70,21 @@ fn validation_token(query: Option<&str>) -> Option<String> {
 /// false` when it has push off or is disabled (the subscription stays valid,
 /// the profile keeps its interval); 404 for an unknown token. With
 /// `validationToken` in the query (Graph's handshake), 200 with that token
-/// as `text/plain`, and nothing runs.
+/// as `text/plain`, and nothing runs. For the URL of a change notification
+/// subscription the scheduler holds, the body is the server's notification
+/// collection, checked against that subscription (R-GRAPH-12).
 #[utoipa::path(post, path = "/api/v1/push/{token}", operation_id = "pushWebhook", tag = "profiles",
     params(("token" = String, Path, description = "The profile's push token"),
         ("validationToken" = Option<String>, Query, description = "Microsoft Graph's subscription handshake: echoed as text/plain, nothing runs")),
     // Any bytes: a WebDAV-Push push-message is XML, but nothing is parsed.
-    request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML); not parsed",
+    request_body(content = Vec<u8>, description = "Any body, e.g. a WebDAV-Push push-message (XML), not parsed; \
+        for the URL of a change notification subscription crmsync holds, the server's notification collection \
+        (Microsoft Graph JSON), whose subscriptionId and clientState must match",
         content_type = "application/octet-stream"),
     responses(
         (status = 200, description = "The validationToken, echoed (Graph's handshake)", body = String, content_type = "text/plain"),
         (status = 202, body = PushAccepted),
-        (status = 400, description = "The token holds a control character, or the validationToken is too long", body = ErrorBody),
+        (status = 400, description = "The token holds a control character, the validationToken is too long, or a subscription's notification body does not read", body = ErrorBody),
         (status = 404, description = "No profile has this token", body = ErrorBody),
         (status = 413, description = "Body larger than the server's limit", body = ErrorBody),
         (status = 429, description = "Too many notifications for this token or from this client (R-API-15); retry after `Retry-After` seconds",
@@ -90,15 +101,20 @@ pub async fn webhook(
     // Read (and bounded by the body limit) but not interpreted.
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    if let Err(rejection) = body {
-        return Err(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return Err(ApiError::PayloadTooLarge {
                 limit: state.max_body_bytes,
-            }
-        } else {
-            ApiError::bad_request(None, format!("could not read the request body: {rejection}"))
-        });
-    }
+            });
+        }
+        Err(rejection) => {
+            return Err(ApiError::bad_request(
+                None,
+                format!("could not read the request body: {rejection}"),
+            ));
+        }
+    };
     // Before the token is looked up, so guessing tokens is limited too.
     let client = peer.map_or_else(
         || "unknown".to_owned(),
@@ -140,8 +156,42 @@ pub async fn webhook(
             tracing::debug!(profile = %name, "groupware push for a profile with push off or disabled");
             false
         }
+        PushTarget::Subscription(sub) => from_subscription(&state, &sub, &body).await?,
     };
     Ok((StatusCode::ACCEPTED, Json(PushAccepted { triggered })).into_response())
+}
+
+/// A delivery to the URL of subscription `sub`: checked, lifecycle events
+/// handed to the scheduler, the profile run when a change was announced.
+/// True when the profile was marked due.
+async fn from_subscription(state: &AppState, sub: &PushSubscriptionRow, body: &[u8]) -> Result<bool, ApiError> {
+    let svc = &state.service;
+    let received = svc
+        .catalog
+        .receive_notifications(sub, body)
+        .await
+        .map_err(from_service)?;
+    if received.rejected > 0 {
+        // Never the clientState itself: it is the secret being checked.
+        tracing::warn!(profile = %sub.profile, rejected = received.rejected,
+            "change notifications with a wrong subscription id or clientState: ignored");
+        if let Some(s) = &svc.scheduler {
+            s.metrics().notifications_rejected(received.rejected);
+        }
+    }
+    if received.resubscribe {
+        // Without a scheduler here, the worker that has one finds the
+        // stored request at its next pass.
+        if let Some(s) = &svc.scheduler {
+            s.wake_subscriptions();
+        }
+    }
+    if !received.run {
+        return Ok(false);
+    }
+    let triggered = trigger(state, &sub.profile).await?;
+    tracing::info!(profile = %sub.profile, triggered, "change notification");
+    Ok(triggered)
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ mod common;
 mod behaviour;
 mod convert;
 mod dashboard;
+mod graph_push;
 mod hardening;
 mod logging;
 mod manual_run_lease;

@@ -48,4 +48,15 @@ impl SyncState {
             .await?;
         Ok(())
     }
+
+    /// The collections a profile's runs remembered (R-SYNC-PERF-3), as the
+    /// connector described them (JSON), one per class.
+    pub async fn remembered_collections(&self, profile: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT found FROM sync_collections WHERE profile = $1 ORDER BY collection")
+            .bind(profile)
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(StoreError::db("reading remembered collections"))?;
+        rows.iter().map(|r| get_text(r, "found")).collect()
+    }
 }

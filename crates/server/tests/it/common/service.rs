@@ -9,7 +9,7 @@ use chrono::Utc;
 use crmsync_server::{AppState, router};
 use crmsync_service::{
     DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog, RunEvent, SchedulePolicy, Scheduler, SchedulerParts,
-    SchedulerSettings, SecretKey,
+    SchedulerSettings, SecretKey, SubscriptionSettings,
 };
 use tokio::sync::broadcast::Receiver;
 
@@ -39,6 +39,22 @@ pub async fn server_mode_polling(w: &mut World, poll: Duration) -> ServerMode {
 }
 
 async fn server_mode_with(w: &mut World, allowed: &[&str], poll: Duration) -> ServerMode {
+    server_mode_full(w, allowed, poll, SubscriptionSettings::default()).await
+}
+
+/// [`server_mode`] whose scheduler holds change notification subscriptions
+/// pointing at `public_url` (R-SCHED-2).
+pub async fn server_mode_public(w: &mut World, public_url: &str) -> ServerMode {
+    let subscriptions = SubscriptionSettings::with_public_url(public_url);
+    server_mode_full(w, &["127.0.0.0/8"], Duration::from_millis(100), subscriptions).await
+}
+
+async fn server_mode_full(
+    w: &mut World,
+    allowed: &[&str],
+    poll: Duration,
+    subscriptions: SubscriptionSettings,
+) -> ServerMode {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let allowed = crmsync_connector::AllowList::parse(allowed).expect("hosts or networks");
     let catalog = ProfileCatalog::new(w.store.clone(), Some(SecretKey::generate())).with_allowed_hosts(allowed);
@@ -55,6 +71,7 @@ async fn server_mode_with(w: &mut World, allowed: &[&str], poll: Duration) -> Se
             shutdown_grace: Duration::from_secs(5),
             policy: SchedulePolicy::default(),
             mail_push: crmsync_service::MailPushSettings::default(),
+            subscriptions,
         },
     })
     .await
