@@ -13,6 +13,7 @@
 pub mod access;
 pub mod catalog_directory;
 pub mod conflicts;
+pub mod connection;
 pub mod directory;
 pub mod duplicates;
 pub mod duplicates_resolve;
@@ -26,6 +27,7 @@ pub mod status;
 pub use access::record_readable;
 pub use catalog_directory::CatalogDirectory;
 pub use conflicts::ConflictView;
+pub use connection::{CheckStep, ConnectionCheck, Endpoint, StepOutcome, check_connection};
 pub use directory::{ProfileDirectory, ProfileError, ProfileInfo, ProfileSource};
 pub use duplicates::{CollectionDuplicates, DuplicatesReport};
 pub use duplicates_resolve::{DuplicatesResolution, ResolveDuplicatesError};

@@ -29,6 +29,8 @@ mod overview;
 mod pairs;
 mod participants;
 mod quarantine;
+mod run_expiry;
+mod run_window;
 mod runs;
 
 pub use batch::StatusOp;
@@ -41,4 +43,5 @@ pub use mail::{MailFolderRow, TrackedMailRow};
 pub use overview::ProfileOverviewRow;
 pub use pairs::{PairKey, PairRow};
 pub use quarantine::QuarantineRow;
+pub use run_window::RunTiming;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

@@ -16,10 +16,10 @@ use tower::ServiceExt;
 use crate::common;
 use crate::sync_routes::{conflict_on, vdir_profiles};
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) html: String,
 }
 
 impl Page {
@@ -60,7 +60,7 @@ fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Percent-encodes a form value (tokens are base64url, ids are UUIDs: enough).
-fn form(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
         .map(|(k, v)| {
@@ -87,7 +87,7 @@ fn dashboard(mut w: World, secure: bool) -> (World, Arc<ManualClock>) {
     (w, clock)
 }
 
-async fn send(w: &World, method: Method, path: &str, cookies: &[String], body: Option<String>) -> Page {
+pub(crate) async fn send(w: &World, method: Method, path: &str, cookies: &[String], body: Option<String>) -> Page {
     let mut req = Request::builder().method(method).uri(path);
     if !cookies.is_empty() {
         req = req.header(header::COOKIE, cookies.join("; "));
@@ -110,19 +110,19 @@ async fn send(w: &World, method: Method, path: &str, cookies: &[String], body: O
 }
 
 /// A signed-in browser: its session cookie and its CSRF token.
-struct Session {
+pub(crate) struct Session {
     cookie: String,
-    csrf: String,
+    pub(crate) csrf: String,
     set_cookie: String,
 }
 
 impl Session {
-    fn cookies(&self) -> Vec<String> {
+    pub(crate) fn cookies(&self) -> Vec<String> {
         vec![format!("{}={}", crmsync_web::SESSION_COOKIE, self.cookie)]
     }
 }
 
-async fn sign_in(w: &World, token: &str) -> Session {
+pub(crate) async fn sign_in(w: &World, token: &str) -> Session {
     let form_page = send(w, Method::GET, "/sign-in", &[], None).await;
     assert_eq!(form_page.status, StatusCode::OK);
     let sign_in_cookie = cookie_value(&form_page.set_cookie(crmsync_web::SIGN_IN_COOKIE).unwrap());
@@ -154,11 +154,11 @@ async fn sign_in(w: &World, token: &str) -> Session {
     }
 }
 
-async fn get(w: &World, s: &Session, path: &str) -> Page {
+pub(crate) async fn get(w: &World, s: &Session, path: &str) -> Page {
     send(w, Method::GET, path, &s.cookies(), None).await
 }
 
-async fn post(w: &World, s: &Session, path: &str, fields: &[(&str, &str)]) -> Page {
+pub(crate) async fn post(w: &World, s: &Session, path: &str, fields: &[(&str, &str)]) -> Page {
     send(w, Method::POST, path, &s.cookies(), Some(form(fields))).await
 }
 

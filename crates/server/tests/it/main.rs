@@ -6,6 +6,9 @@ mod common;
 
 mod behaviour;
 mod dashboard;
+mod dashboard_admin;
+mod dashboard_live;
+mod dashboard_profiles;
 mod hardening;
 mod logging;
 mod manual_run_lease;

@@ -37,7 +37,9 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
         @if statuses.is_empty() {
             p { "You have no sync profiles yet. An administrator creates them (" code { "POST /api/v1/profiles" } ")." }
         }
-        @for s in &statuses { (profile(&who, s)) }
+        div #profiles { @for s in &statuses { (profile(&who, s)) } }
+        // Swaps in the fresh list when a run finishes (R-WEB-12).
+        script src="/assets/live.js" defer {}
     };
     Ok(layout::page("Sync profiles", Some(&who), body))
 }

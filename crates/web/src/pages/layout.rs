@@ -27,6 +27,11 @@ pub fn page(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
                             a href="/removed" { "Removed" }
                             a href="/quarantine" { "Quarantine" }
                             a href="/record" { "Record" }
+                            a href="/profiles" { "Settings" }
+                            @if who.actor().is_admin() {
+                                a href="/admin/workers" { "Workers" }
+                                a href="/admin/metrics" { "Metrics" }
+                            }
                         }
                         form method="post" action="/sign-out" {
                             (csrf_field(who))

@@ -1,15 +1,22 @@
 //! One module per page; `layout` is the frame they share.
 
 pub mod actions;
+pub mod chart;
 pub mod conflicts;
+pub mod connection;
 pub mod duplicates;
 pub mod home;
 pub mod layout;
+pub mod live;
+pub mod metrics;
+pub mod profile_input;
+pub mod profiles;
 pub mod quarantine;
 pub mod record;
 pub mod removed;
 pub mod runs;
 pub mod sign_in;
+pub mod workers;
 
 use crmsync_ops::{ProfileInfo, ProfileOverview, ProfileSource, profiles_overview};
 

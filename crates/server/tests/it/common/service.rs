@@ -55,6 +55,7 @@ async fn server_mode_with(w: &mut World, allowed: &[&str], poll: Duration) -> Se
             shutdown_grace: Duration::from_secs(5),
             policy: SchedulePolicy::default(),
             mail_push: crmsync_service::MailPushSettings::default(),
+            run_report_retention: None,
         },
     })
     .await

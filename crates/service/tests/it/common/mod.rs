@@ -151,6 +151,7 @@ pub fn settings(worker: &str, lease: Duration, max_concurrent_runs: usize) -> Sc
         shutdown_grace: Duration::from_secs(5),
         policy: SchedulePolicy::default(),
         mail_push: crmsync_service::MailPushSettings::default(),
+        run_report_retention: None,
     }
 }
 
