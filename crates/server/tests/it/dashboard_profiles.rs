@@ -359,3 +359,48 @@ async fn r_web_10_connection_test_names_the_failed_step_and_lists_collections() 
     assert_eq!(failed, "DNS", "{html}");
     assert!(html.contains("R-SEC-1"), "{html}");
 }
+
+// R-WEB-3-PAGE: the home page shows 100 profiles per page, in name order,
+// with the counts of all of them on top and links to the other pages.
+#[tokio::test]
+async fn r_web_3_page_home_lists_a_hundred_profiles_per_page_with_counts() {
+    let (w, catalog) = settings(World::new().await);
+    let carol = crate::push::person(&w, "Carol").await;
+    for i in 0..101 {
+        crate::dashboard_live::vdir_profile(&w, &format!("p-{i:03}"), &carol).await;
+    }
+    let admin = sign_in(&w, &w.admin.token).await;
+    let version = view(&catalog, "p-100").await.version.to_string();
+    let off = post(
+        &w,
+        &admin,
+        "/profiles/p-100/enabled",
+        &[("csrf", &admin.csrf), ("version", &version), ("enabled", "false")],
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.html);
+
+    let sections = |html: &str| html.matches("<section class=\"profile\"").count();
+    let first = get(&w, &admin, "/").await;
+    assert_eq!(sections(&first.html), 100);
+    assert!(
+        first.html.contains("101 profiles: 0 failing, 1 paused."),
+        "{}",
+        first.html
+    );
+    assert!(first.html.contains("id=\"profile-p-099\"") && !first.html.contains("id=\"profile-p-100\""));
+    assert!(first.html.contains("href=\"/?page=2\""), "{}", first.html);
+    let second = get(&w, &admin, "/?page=2").await;
+    assert_eq!(sections(&second.html), 1);
+    assert!(second.html.contains("id=\"profile-p-100\""), "{}", second.html);
+    assert!(second.html.contains("101 profiles: 0 failing, 1 paused."));
+    assert!(second.html.contains("href=\"/?page=1\""), "{}", second.html);
+    for bad in ["/?page=3", "/?page=0", "/?page=x"] {
+        assert_eq!(get(&w, &admin, bad).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // A user's counts are their own profiles'.
+    let bob = sign_in(&w, &w.bob.token).await;
+    let home = get(&w, &bob, "/").await;
+    assert_eq!(sections(&home.html), 0);
+    assert!(!home.html.contains("profiles:"), "{}", home.html);
+}
