@@ -48,7 +48,7 @@ async fn r_web_10_r_web_12_create_test_and_watch_a_profile_in_chromium() {
     fill(&browser, "f-url", &radicale.url()).await;
     fill(&browser, "f-username", USER).await;
     fill(&browser, "f-password", PASSWORD).await;
-    browser.screenshot("11-new-profile").await;
+    browser.screenshot("21-new-profile").await;
     click(&browser, "form.settings button[type='submit']").await;
     wait_text(&browser, "h1", "Profile created").await;
     assert_accessible(&browser, "profile created").await;
@@ -57,7 +57,7 @@ async fn r_web_10_r_web_12_create_test_and_watch_a_profile_in_chromium() {
     click(&browser, "a[href='/profiles/alice/test']").await;
     text_when(&browser, "[data-failed-step]", |t| t == "Every step passed.").await;
     assert_accessible(&browser, "connection test").await;
-    browser.screenshot("12-connection-test").await;
+    browser.screenshot("22-connection-test").await;
 
     // Live: the home page changes by itself when a run finishes. A marker on
     // the window would be gone after a reload.
@@ -83,18 +83,18 @@ async fn r_web_10_r_web_12_create_test_and_watch_a_profile_in_chromium() {
     let kept = c.execute("return window.notReloaded === true;", vec![]).await.unwrap();
     assert_eq!(kept, serde_json::Value::Bool(true), "the page was reloaded");
     assert_accessible(&browser, "home after a live update").await;
-    browser.screenshot("13-home-live").await;
+    browser.screenshot("23-home-live").await;
 
     // Disable it from the settings page.
     c.goto(&format!("{base}/profiles")).await.unwrap();
     wait_text(&browser, "h1", "Profile settings").await;
     assert_accessible(&browser, "settings").await;
-    browser.screenshot("14-settings").await;
+    browser.screenshot("24-settings").await;
     press(&browser, "settings-alice", "Disable alice").await;
     wait_text(&browser, "h1", "Profile disabled").await;
     c.goto(&format!("{base}/")).await.unwrap();
     wait_text(&browser, "#profile-alice .state", "paused").await;
-    for shot in ["11-new-profile", "12-connection-test", "13-home-live", "14-settings"] {
+    for shot in ["21-new-profile", "22-connection-test", "23-home-live", "24-settings"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}");
     }
     browser.close().await;
