@@ -13,7 +13,7 @@ use serde_json::json;
 use tower::ServiceExt as _;
 
 use crate::common;
-use crate::dashboard::{get, send, sign_in};
+use crate::dashboard::{get, post, send, sign_in};
 use crate::push::person;
 
 /// `name`, a vdir profile of `who` made by the admin over the API, pulled
@@ -95,6 +95,16 @@ async fn r_web_12_events_name_the_users_finished_runs_only() {
     }
     let event = next_event(&mut body).await;
     assert!(event.contains("event: run-finished\ndata: dave\n"), "{event}");
+
+    // After sign-out the stream ends at the next run instead of telling it.
+    let out = post(&w, &session, "/sign-out", &[("csrf", &session.csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    mode.scheduler.notify(&["dave".to_string()]).await.unwrap();
+    assert_eq!(settle(&mode.scheduler, &mut rx).await.len(), 1);
+    let end = tokio::time::timeout(Duration::from_secs(120), body.next())
+        .await
+        .expect("the stream should end");
+    assert!(end.is_none(), "no event after sign-out: {end:?}");
 
     // Without a session the stream is not opened.
     let anonymous = send(&w, Method::GET, "/events", &[], None).await;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::pages::{layout, visible};
+use crate::pages::{layout, page_number, visible};
 use crate::session::SignedIn;
 
 /// Profiles per home page: the figures are read, and the HTML rendered,
@@ -33,17 +33,7 @@ pub async fn page(
     let mut visible = visible(&state, &who).await?;
     visible.sort_by(|a, b| a.name.cmp(&b.name));
     let pages = visible.len().div_ceil(PAGE_SIZE).max(1);
-    let page = match query.page.as_deref() {
-        None | Some("") => 1,
-        Some(p) => match p.parse::<usize>() {
-            Ok(n) if (1..=pages).contains(&n) => n,
-            _ => {
-                return Err(WebError::BadForm(format!(
-                    "page: `{p}` is not a page from 1 to {pages}"
-                )));
-            }
-        },
-    };
+    let page = page_number(query.page.as_deref(), pages)?;
     let mut schedules: HashMap<String, ScheduleView> = state
         .catalog
         .views_for(&who.actor())
@@ -71,7 +61,7 @@ pub async fn page(
             p #profile-counts { (counts.text()) }
         }
         div #profiles { @for s in &statuses { (profile(&who, s)) } }
-        @if pages > 1 { (pager(page, pages)) }
+        @if pages > 1 { (layout::pager("Pages of profiles", page, pages, |n| format!("/?page={n}"))) }
         // Swaps in the fresh list when a run finishes (R-WEB-12).
         script src="/assets/live.js" defer {}
     };
@@ -104,17 +94,6 @@ impl Counts {
             "{} {profiles}: {} failing, {} paused.",
             self.total, self.failing, self.paused
         )
-    }
-}
-
-/// Links to the other pages of the list (plain links: no JavaScript).
-fn pager(page: usize, pages: usize) -> Markup {
-    html! {
-        nav.pager aria-label="Pages of profiles" {
-            @if page > 1 { a href=(format!("/?page={}", page - 1)) rel="prev" { "Previous" } " " }
-            "Page " (page) " of " (pages)
-            @if page < pages { " " a href=(format!("/?page={}", page + 1)) rel="next" { "Next" } }
-        }
     }
 }
 
@@ -153,7 +132,7 @@ fn profile(who: &SignedIn, s: &ProfileOverview) -> Markup {
                 }
                 dt { "Open conflicts" }
                 dd {
-                    @if s.open_conflicts > 0 { a href=(format!("/conflicts#in-{}", s.profile)) { (s.open_conflicts) } }
+                    @if s.open_conflicts > 0 { a href=(format!("/conflicts?profile={}#in-{}", layout::encode(&s.profile), s.profile)) { (s.open_conflicts) } }
                     @else { "0" }
                 }
                 dt { "Quarantined items" } dd { (count_link(s.quarantined, &format!("/quarantine#quarantine-{}", s.profile))) }

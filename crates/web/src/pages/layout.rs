@@ -81,3 +81,15 @@ pub fn encode(s: &str) -> String {
 pub fn record_href(profile: &str, id: &str) -> String {
     format!("/record?profile={}&id={}", encode(profile), encode(id))
 }
+
+/// Links to the other pages of a long list (plain links: no JavaScript);
+/// `href` makes the link of page `n`.
+pub fn pager(label: &str, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        nav.pager aria-label=(label) {
+            @if page > 1 { a href=(href(page - 1)) rel="prev" { "Previous" } " " }
+            "Page " (page) " of " (pages)
+            @if page < pages { " " a href=(href(page + 1)) rel="next" { "Next" } }
+        }
+    }
+}

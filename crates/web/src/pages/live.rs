@@ -3,7 +3,8 @@
 //! of this process's scheduler ends for a profile the user may see
 //! (R-OPS-2). The home page's small script (`/assets/live.js`) fetches the
 //! page again and swaps the profile list in; without JavaScript the page
-//! works as before (reload to refresh).
+//! works as before (reload to refresh). The stream ends at the first run
+//! after the session ended (sign-out, expiry, a rotated token: R-WEB-1).
 
 use std::convert::Infallible;
 
@@ -28,20 +29,39 @@ struct Listener {
     runs: Receiver<crmsync_service::RunEvent>,
     source: ProfileSource,
     actor: Actor,
+    state: WebState,
+    /// The session cookie the stream was opened with.
+    cookie: String,
 }
 
 impl Listener {
-    /// The next finished run the user may see; `None` when the scheduler is gone.
+    /// The next finished run the user may see; `None` when the scheduler is
+    /// gone or the session has ended.
     async fn next(&mut self) -> Option<String> {
         loop {
-            match self.runs.recv().await {
-                Ok(run) if self.may_see(&run.profile).await => return Some(run.profile),
-                Ok(_) => {}
+            let profile = match self.runs.recv().await {
+                Ok(run) => run.profile,
                 // Missed events: something finished, so refresh anyway.
-                Err(RecvError::Lagged(_)) => return Some(String::new()),
+                Err(RecvError::Lagged(_)) => String::new(),
                 Err(RecvError::Closed) => return None,
+            };
+            if !self.signed_in().await {
+                return None;
+            }
+            if profile.is_empty() || self.may_see(&profile).await {
+                return Some(profile);
             }
         }
+    }
+
+    /// Whether the session is still live (a database error counts as not:
+    /// the browser reconnects and signs in again if it must).
+    async fn signed_in(&self) -> bool {
+        let now = self.state.clock.now();
+        matches!(
+            self.state.store.records().web_session(&self.cookie, now).await,
+            Ok(Some(_))
+        )
     }
 
     async fn may_see(&self, profile: &str) -> bool {
@@ -59,6 +79,8 @@ pub async fn events(State(state): State<WebState>, who: SignedIn) -> Result<Resp
         runs: scheduler.subscribe(),
         source: source.clone(),
         actor: who.actor(),
+        state: state.clone(),
+        cookie: who.cookie.clone(),
     };
     let stream = futures_util::stream::unfold(listener, |mut l| async move {
         let profile = l.next().await?;

@@ -94,3 +94,17 @@ pub async fn ready(state: &WebState, info: &ProfileInfo) -> Result<crmsync_sync:
     let source = source(state).ok_or(WebError::NotFound("sync profile"))?;
     source.sync_profile(&info.name).await.map_err(directory_error)
 }
+
+/// The page a list's `page` query names (1-based; absent: the first); one
+/// out of range or not a number is 400.
+pub fn page_number(asked: Option<&str>, pages: usize) -> Result<usize, WebError> {
+    match asked {
+        None | Some("") => Ok(1),
+        Some(p) => match p.parse::<usize>() {
+            Ok(n) if (1..=pages).contains(&n) => Ok(n),
+            _ => Err(WebError::BadForm(format!(
+                "page: `{p}` is not a page from 1 to {pages}"
+            ))),
+        },
+    }
+}
