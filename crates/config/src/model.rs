@@ -173,6 +173,9 @@ pub struct SchedulerConfig {
     /// IMAP IDLE connections this process holds at most for push from the
     /// mailbox; folders beyond are polled; 0: none (R-TRACK-MAIL-11).
     pub max_idle_connections: u64,
+    /// Days a finished run's report is kept before the scheduler deletes it
+    /// (each profile's newest stays); 0: kept for ever (R-WEB-11).
+    pub run_report_days: u64,
 }
 
 impl Default for SchedulerConfig {
@@ -186,6 +189,7 @@ impl Default for SchedulerConfig {
             default_pull_interval_secs: 900,
             shutdown_grace_secs: 20,
             max_idle_connections: 100,
+            run_report_days: 30,
         }
     }
 }

@@ -59,6 +59,8 @@ pub struct SchedulerSettings {
     /// Push from the groupware server: change notification subscriptions
     /// (R-SCHED-2); off until `server.public_url` is set.
     pub subscriptions: SubscriptionSettings,
+    /// How long finished run reports are kept (R-WEB-11); `None`: for ever.
+    pub run_report_retention: Option<chrono::Duration>,
 }
 
 impl SchedulerSettings {
@@ -103,6 +105,12 @@ impl SchedulerSettings {
                 &format!("must be 0 (no push from the mailbox) to {MAX_IDLE_CONNECTIONS}"),
             ));
         }
+        if c.run_report_days > MAX_RUN_REPORT_DAYS {
+            return Err(bad(
+                "run_report_days",
+                &format!("must be 0 (keep for ever) to {MAX_RUN_REPORT_DAYS}"),
+            ));
+        }
         if c.shutdown_grace_secs > MAX_SHUTDOWN_GRACE_SECS {
             return Err(bad(
                 "shutdown_grace_secs",
@@ -125,12 +133,17 @@ impl SchedulerSettings {
                 ..MailPushSettings::default()
             },
             subscriptions: SubscriptionSettings::default(),
+            run_report_retention: (c.run_report_days > 0).then(|| chrono::Duration::days(c.run_report_days as i64)),
         })
     }
 }
 
 /// `scheduler.max_concurrent_runs` at most (R-CFG-DAV-2: every number has a range).
 pub const MAX_CONCURRENT_RUNS: u64 = 256;
+/// `scheduler.run_report_days` at most: ten years.
+pub const MAX_RUN_REPORT_DAYS: u64 = 3650;
+/// How often a scheduler deletes expired run reports, on its clock.
+const EXPIRY_EVERY: chrono::Duration = chrono::Duration::hours(1);
 /// `scheduler.lease_secs` at most: a day.
 pub const MAX_LEASE_SECS: u64 = 86_400;
 /// `scheduler.shutdown_grace_secs` at most: an hour.
@@ -180,6 +193,8 @@ pub struct TickReport {
     pub started: Vec<String>,
     /// Runs stopped because their lease was lost.
     pub lost: Vec<String>,
+    /// Run reports this tick deleted as expired (R-WEB-11).
+    pub expired_runs: u64,
 }
 
 /// The parts a scheduler is made of.
@@ -219,6 +234,8 @@ struct Inner {
     mail_push: MailPush,
     watcher: tokio::sync::Mutex<ChangeWatcher>,
     last_renewal: Mutex<Option<DateTime<Utc>>>,
+    /// When run reports were last expired (R-WEB-11).
+    last_expiry: Mutex<Option<DateTime<Utc>>>,
     tick_lock: tokio::sync::Mutex<()>,
     stopping: AtomicBool,
     events: broadcast::Sender<RunEvent>,
@@ -252,6 +269,7 @@ impl Scheduler {
                 mail_push: MailPush::default(),
                 watcher: tokio::sync::Mutex::new(watcher),
                 last_renewal: Mutex::new(None),
+                last_expiry: Mutex::new(None),
                 tick_lock: tokio::sync::Mutex::new(()),
                 stopping: AtomicBool::new(false),
                 events,
@@ -356,6 +374,7 @@ impl Scheduler {
         }
 
         report.lost = self.renew_leases(now).await?;
+        report.expired_runs = self.expire_run_reports(now).await;
 
         if inner.stopping.load(Ordering::SeqCst) {
             return Ok(report);
@@ -460,6 +479,41 @@ impl Scheduler {
                 return;
             }
             idle.await;
+        }
+    }
+
+    /// R-WEB-11: deletes the run reports older than the retention, at most
+    /// once per [`EXPIRY_EVERY`] on the scheduler's clock. A failure is
+    /// logged and tried again an hour later: it must not stop the runs.
+    async fn expire_run_reports(&self, now: DateTime<Utc>) -> u64 {
+        let Some(retention) = self.inner.settings.run_report_retention else {
+            return 0;
+        };
+        {
+            let mut last = self.inner.last_expiry.lock().expect("expiry lock");
+            if last.is_some_and(|t| now - t < EXPIRY_EVERY) {
+                return 0;
+            }
+            *last = Some(now);
+        }
+        match self
+            .inner
+            .catalog
+            .store()
+            .sync_state()
+            .expire_runs(now - retention)
+            .await
+        {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(runs = n, "deleted expired run reports");
+                }
+                n
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not delete expired run reports; trying again in an hour");
+                0
+            }
         }
     }
 

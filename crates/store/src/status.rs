@@ -31,6 +31,8 @@ mod pairs;
 mod participants;
 mod push_subscriptions;
 mod quarantine;
+mod run_expiry;
+mod run_window;
 mod runs;
 
 pub use batch::StatusOp;
@@ -44,4 +46,5 @@ pub use overview::ProfileOverviewRow;
 pub use pairs::{PairKey, PairRow};
 pub use push_subscriptions::PushSubscriptionRow;
 pub use quarantine::QuarantineRow;
+pub use run_window::RunTiming;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

@@ -1,4 +1,5 @@
-//! The one stylesheet, embedded in the binary (no build step, no CDN).
+//! The stylesheet and the home page's live-update script, embedded in the
+//! binary (no build step, no CDN).
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -12,5 +13,18 @@ pub async fn style() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLE,
+    )
+}
+
+const LIVE: &str = include_str!("live.js");
+
+/// The home page's live updates (R-WEB-12); every page works without it.
+pub async fn live() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        LIVE,
     )
 }

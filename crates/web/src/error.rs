@@ -3,6 +3,7 @@
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use crmsync_service::ServiceError;
 use crmsync_store::StoreError;
 use maud::html;
 
@@ -27,6 +28,10 @@ pub enum WebError {
     /// The request conflicts with the current state; the text says what to do.
     #[error("{0}")]
     Conflict(String),
+    /// Not allowed for this user (R-PERM-1, a vdir as non-admin, …); the
+    /// text says why.
+    #[error("{0}")]
+    Forbidden(String),
     /// The groupware or the profile failed; the text says what to do.
     #[error("{message}")]
     Failed { message: String, transient: bool },
@@ -42,6 +47,7 @@ impl WebError {
             WebError::BadForm(_) => StatusCode::BAD_REQUEST,
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Failed { transient: true, .. } => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Failed { transient: false, .. } => StatusCode::BAD_GATEWAY,
             WebError::Store(e) if e.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
@@ -57,6 +63,31 @@ impl WebError {
             WebError::Store(e) if e.is_transient() => "The database is busy or unreachable: try again in a moment.",
             WebError::Store(_) => "Retrying will not help: tell the administrator (the server log has the details).",
             _ => "",
+        }
+    }
+}
+
+/// A service error as the page shows it, with the API's status for the
+/// same cause. Service messages carry no credentials (R-SVC-7).
+impl From<ServiceError> for WebError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(e) => WebError::Store(e),
+            ServiceError::ProfileNotFound(_) => WebError::NotFound("sync profile"),
+            e @ (ServiceError::InvalidField { .. }
+            | ServiceError::InvalidProfile { .. }
+            | ServiceError::UnknownUser { .. }
+            | ServiceError::UnknownConnectorKind { .. }
+            | ServiceError::NoSecurityKey { .. }) => WebError::BadForm(e.to_string()),
+            ServiceError::Permission { source, .. } => WebError::Forbidden(format!("R-PERM-1: {source}")),
+            ServiceError::Forbidden(message) => WebError::Forbidden(message),
+            e @ (ServiceError::ProfileExists(_)
+            | ServiceError::ManagedByConfig(_)
+            | ServiceError::ProfileVersion { .. }) => WebError::Conflict(e.to_string()),
+            e => WebError::Failed {
+                transient: e.is_transient(),
+                message: e.to_string(),
+            },
         }
     }
 }

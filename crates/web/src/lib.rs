@@ -44,6 +44,12 @@ pub struct WebState {
     /// over TLS, e.g. behind a reverse proxy (`server.secure_cookies`).
     pub secure_cookies: bool,
     pub session_ttl: chrono::Duration,
+    /// The interval a new profile's form starts with, and a profile created
+    /// without one gets (`scheduler.default_pull_interval_secs`, as the API).
+    pub default_pull_interval_secs: u64,
+    /// This process's scheduler, whose finished runs the home page hears
+    /// of (R-WEB-12); `None`: an API-only server, no live updates.
+    pub scheduler: Option<crmsync_service::Scheduler>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -65,6 +71,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/conflicts/{id}/resolve", post(pages::conflicts::resolve))
         .route("/profiles/{name}/run", post(pages::actions::run_now))
         .route("/profiles/{name}/reset", post(pages::actions::reset))
+        .route("/profiles", get(pages::profiles::list).post(pages::profiles::create))
+        .route("/profiles/new", get(pages::profiles::new_form))
+        .route(
+            "/profiles/{name}/edit",
+            get(pages::profiles::edit_form).post(pages::profiles::save),
+        )
+        .route("/profiles/{name}/enabled", post(pages::profiles::set_enabled))
+        .route("/profiles/{name}/test", get(pages::connection::test))
+        .route("/profiles/{name}/collection", post(pages::connection::choose))
         .route("/runs", get(pages::runs::list))
         .route("/runs/{id}", get(pages::runs::report))
         .route("/duplicates", get(pages::duplicates::page))
@@ -77,6 +92,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/profiles/{name}/restore", post(pages::removed::restore_item))
         .route("/quarantine", get(pages::quarantine::page))
         .route("/record", get(pages::record::page))
+        .route("/admin/workers", get(pages::workers::page))
+        .route("/admin/metrics", get(pages::metrics::page))
+        .route("/events", get(pages::live::events))
         .route("/assets/style.css", get(assets::style))
+        .route("/assets/live.js", get(assets::live))
         .with_state(state)
 }

@@ -11,6 +11,7 @@ mod api_contract;
 mod collections;
 mod dashboard_browser;
 mod dashboard_lists;
+mod dashboard_settings;
 mod demo;
 mod failure_messages;
 mod graph_profile;

@@ -136,6 +136,8 @@ fn web_state(state: &AppState) -> crmsync_web::WebState {
         clock: state.service.clock.clone(),
         secure_cookies: state.secure_cookies,
         session_ttl: crmsync_web::DEFAULT_SESSION_TTL,
+        default_pull_interval_secs: state.service.default_pull_interval_secs,
+        scheduler: state.service.scheduler.clone(),
     }
 }
 

@@ -16,10 +16,10 @@ use tower::ServiceExt;
 use crate::common;
 use crate::sync_routes::{conflict_on, vdir_profiles};
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) html: String,
 }
 
 impl Page {
@@ -60,7 +60,7 @@ fn cookie_value(set_cookie: &str) -> String {
 }
 
 /// Percent-encodes a form value (tokens are base64url, ids are UUIDs: enough).
-fn form(fields: &[(&str, &str)]) -> String {
+pub(crate) fn form(fields: &[(&str, &str)]) -> String {
     fields
         .iter()
         .map(|(k, v)| {
@@ -87,7 +87,7 @@ fn dashboard(mut w: World, secure: bool) -> (World, Arc<ManualClock>) {
     (w, clock)
 }
 
-async fn send(w: &World, method: Method, path: &str, cookies: &[String], body: Option<String>) -> Page {
+pub(crate) async fn send(w: &World, method: Method, path: &str, cookies: &[String], body: Option<String>) -> Page {
     let mut req = Request::builder().method(method).uri(path);
     if !cookies.is_empty() {
         req = req.header(header::COOKIE, cookies.join("; "));
@@ -110,19 +110,19 @@ async fn send(w: &World, method: Method, path: &str, cookies: &[String], body: O
 }
 
 /// A signed-in browser: its session cookie and its CSRF token.
-struct Session {
+pub(crate) struct Session {
     cookie: String,
-    csrf: String,
+    pub(crate) csrf: String,
     set_cookie: String,
 }
 
 impl Session {
-    fn cookies(&self) -> Vec<String> {
+    pub(crate) fn cookies(&self) -> Vec<String> {
         vec![format!("{}={}", crmsync_web::SESSION_COOKIE, self.cookie)]
     }
 }
 
-async fn sign_in(w: &World, token: &str) -> Session {
+pub(crate) async fn sign_in(w: &World, token: &str) -> Session {
     let form_page = send(w, Method::GET, "/sign-in", &[], None).await;
     assert_eq!(form_page.status, StatusCode::OK);
     let sign_in_cookie = cookie_value(&form_page.set_cookie(crmsync_web::SIGN_IN_COOKIE).unwrap());
@@ -154,11 +154,11 @@ async fn sign_in(w: &World, token: &str) -> Session {
     }
 }
 
-async fn get(w: &World, s: &Session, path: &str) -> Page {
+pub(crate) async fn get(w: &World, s: &Session, path: &str) -> Page {
     send(w, Method::GET, path, &s.cookies(), None).await
 }
 
-async fn post(w: &World, s: &Session, path: &str, fields: &[(&str, &str)]) -> Page {
+pub(crate) async fn post(w: &World, s: &Session, path: &str, fields: &[(&str, &str)]) -> Page {
     send(w, Method::POST, path, &s.cookies(), Some(form(fields))).await
 }
 
@@ -416,7 +416,7 @@ async fn r_web_4_conflicts_side_by_side_and_take_a_side() {
     let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
     w.store.sync_state().add_conflict(&conflict_on(&pair)).await.unwrap();
     let home = get(&w, &alice, "/").await;
-    assert!(home.html.contains("/conflicts#in-alice"), "{}", home.html);
+    assert!(home.html.contains("/conflicts?profile=alice#in-alice"), "{}", home.html);
     let page = get(&w, &alice, "/conflicts").await;
     for cell in [
         "<th scope=\"row\">last_name</th>",
@@ -497,3 +497,49 @@ on_both!(r_web_5_find_a_record_by_name_among_the_readable_ones, |w| {
     let found = get(&w, &bob, "/record?profile=bob&q=alicecontact").await;
     assert!(found.html.contains("No record you may read matches"), "{}", found.html);
 });
+
+// R-WEB-4-PAGE: the conflicts page shows 50 conflicts per page with the
+// count of all on top, optionally one profile's only (as the home page
+// links them); another user's profile there is 404.
+#[tokio::test]
+async fn r_web_4_page_conflicts_fifty_per_page_and_by_profile() {
+    let (w, _clock) = dashboard(World::new().await, false);
+    let alice = sign_in(&w, &w.alice.token).await;
+    post(&w, &alice, "/profiles/alice/run", &[("csrf", &alice.csrf)]).await;
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
+    for i in 0..51 {
+        let row = crmsync_store::status::ConflictRow {
+            id: format!("conflict-{i:02}"),
+            // One open conflict per pair: the page reads conflicts only.
+            pair_id: format!("{}-{i}", pair.id),
+            created_at: Utc::now() + chrono::Duration::seconds(i),
+            ..conflict_on(&pair)
+        };
+        w.store.sync_state().add_conflict(&row).await.unwrap();
+    }
+    let sections = |html: &str| html.matches("<section class=\"conflict\"").count();
+    let first = get(&w, &alice, "/conflicts").await;
+    assert_eq!(sections(&first.html), 50);
+    assert!(first.html.contains("51 open."), "{}", first.html);
+    assert!(first.html.contains("href=\"/conflicts?page=2\""), "{}", first.html);
+    let second = get(&w, &alice, "/conflicts?page=2").await;
+    assert_eq!(sections(&second.html), 1);
+    assert!(second.html.contains("id=\"conflict-conflict-50\""), "{}", second.html);
+    let hers = get(&w, &alice, "/conflicts?profile=alice").await;
+    assert!(hers.html.contains("51 open in alice."), "{}", hers.html);
+    assert!(
+        hers.html.contains("href=\"/conflicts?profile=alice&amp;page=2\""),
+        "{}",
+        hers.html
+    );
+    assert_eq!(
+        get(&w, &alice, "/conflicts?page=3").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let bob = sign_in(&w, &w.bob.token).await;
+    assert_eq!(
+        get(&w, &bob, "/conflicts?profile=alice").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(sections(&get(&w, &bob, "/conflicts").await.html), 0);
+}

@@ -18,7 +18,7 @@ const PUSH_MESSAGE: &str = r#"<?xml version="1.0" encoding="utf-8"?>
   <content-update><sync-token xmlns="DAV:">http://example.com/sync/10</sync-token></content-update>
 </push-message>"#;
 
-async fn person(w: &World, name: &str) -> Person {
+pub(crate) async fn person(w: &World, name: &str) -> Person {
     let (u, token) = w.store.records().create_user(common::user_fields(name)).await.unwrap();
     Person { id: u.meta.id, token }
 }

@@ -14,5 +14,6 @@ mod participant_status;
 mod profile_api;
 mod profiles;
 mod push_wake;
+mod run_expiry;
 mod scheduling;
 mod workers;

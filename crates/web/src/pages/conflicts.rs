@@ -5,16 +5,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
 use crmsync_ops::{ConflictChoice, ConflictView, resolve_conflict};
-use crmsync_store::status::ConflictResolution;
+use crmsync_store::status::{ConflictResolution, ConflictRow};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::pages::{issued_text, layout, visible, visible_profile};
+use crate::pages::{issued_text, layout, page_number, visible, visible_profile};
 use crate::session::{Posted, SignedIn};
 
 fn shown(v: &Option<String>) -> Markup {
@@ -24,28 +24,67 @@ fn shown(v: &Option<String>) -> Markup {
     }
 }
 
-pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup, WebError> {
-    let names: HashSet<String> = visible(&state, &who).await?.into_iter().map(|p| p.name).collect();
-    let conflicts: Vec<ConflictView> = state
+/// Conflicts per page: what is read into HTML per request stays bounded
+/// however many wait (R-WEB-4-PAGE).
+pub const PAGE_SIZE: usize = 50;
+
+#[derive(Debug, Deserialize)]
+pub struct ConflictsQuery {
+    /// Only this profile's conflicts (the home page links them so).
+    #[serde(default)]
+    profile: Option<String>,
+    /// 1-based; absent: the first.
+    #[serde(default)]
+    page: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<WebState>,
+    who: SignedIn,
+    Query(query): Query<ConflictsQuery>,
+) -> Result<Markup, WebError> {
+    let only = query.profile.as_deref().filter(|p| !p.is_empty());
+    let names: HashSet<String> = match only {
+        Some(name) => HashSet::from([visible_profile(&state, &who, name).await?.name]),
+        None => visible(&state, &who).await?.into_iter().map(|p| p.name).collect(),
+    };
+    let all: Vec<ConflictRow> = state
         .store
         .sync_state()
-        .open_conflicts(None)
+        .open_conflicts(only)
         .await?
         .into_iter()
         .filter(|c| names.contains(&c.profile))
+        .collect();
+    let pages = all.len().div_ceil(PAGE_SIZE).max(1);
+    let page = page_number(query.page.as_deref(), pages)?;
+    let total = all.len();
+    let conflicts: Vec<ConflictView> = all
+        .into_iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
         .map(ConflictView::from)
         .collect();
     // The home page links `#in-<profile>`: the first conflict of each
     // profile carries that id, so ids stay unique.
     let mut seen = HashSet::new();
     let firsts: Vec<bool> = conflicts.iter().map(|c| seen.insert(c.profile.as_str())).collect();
+    let link = |n: usize| match only {
+        Some(p) => format!("/conflicts?profile={}&page={n}", layout::encode(p)),
+        None => format!("/conflicts?page={n}"),
+    };
     let body = html! {
         h1 { "Conflicts" }
         @if conflicts.is_empty() { p { "No conflict waits for a choice." } }
         @else {
+            p #conflict-counts {
+                (total) " open" @if let Some(p) = only { " in " (p) } "."
+                @if only.is_some() { " " a href="/conflicts" { "All profiles" } }
+            }
             p { "Both sides changed these fields differently since the last sync. Choose the side to keep; the next run writes it to the other side and records it in the history." }
         }
         @for (c, first) in conflicts.iter().zip(&firsts) { (conflict(&who, c, *first)) }
+        @if pages > 1 { (layout::pager("Pages of conflicts", page, pages, link)) }
     };
     Ok(layout::page("Conflicts", Some(&who), body))
 }

@@ -2,22 +2,38 @@
 //! last and next run, what waits for them, and for a failing or held
 //! profile the cause and the fix with the button that applies it.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use std::collections::HashMap;
 
-use crmsync_ops::{Health, ProfileOverview, ScheduleView, profiles_overview};
+use crmsync_ops::{Health, ProfileOverview, ScheduleState, ScheduleView, profiles_overview};
 use maud::{Markup, html};
+use serde::Deserialize;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::pages::{layout, visible};
+use crate::pages::{layout, page_number, visible};
 use crate::session::SignedIn;
 
-pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup, WebError> {
-    let visible = visible(&state, &who).await?;
-    // One query for every profile's figures and one for their schedules,
-    // however many profiles there are (R-WEB-3-ONE-QUERY).
-    let mut statuses = profiles_overview(&state.store.sync_state(), &visible).await?;
+/// Profiles per home page: the figures are read, and the HTML rendered,
+/// for one page only (R-WEB-3-PAGE).
+pub const PAGE_SIZE: usize = 100;
+
+#[derive(Debug, Deserialize)]
+pub struct HomeQuery {
+    /// 1-based; absent: the first.
+    #[serde(default)]
+    page: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<WebState>,
+    who: SignedIn,
+    Query(query): Query<HomeQuery>,
+) -> Result<Markup, WebError> {
+    let mut visible = visible(&state, &who).await?;
+    visible.sort_by(|a, b| a.name.cmp(&b.name));
+    let pages = visible.len().div_ceil(PAGE_SIZE).max(1);
+    let page = page_number(query.page.as_deref(), pages)?;
     let mut schedules: HashMap<String, ScheduleView> = state
         .catalog
         .views_for(&who.actor())
@@ -29,17 +45,56 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
         .iter()
         .map(|v| (v.name.clone(), ScheduleView::from(v)))
         .collect();
+    let counts = Counts::of(visible.len(), &schedules);
+    let shown = &visible[((page - 1) * PAGE_SIZE).min(visible.len())..(page * PAGE_SIZE).min(visible.len())];
+    // One query for the figures of the profiles on this page, however many
+    // there are (R-WEB-3-ONE-QUERY), and one read of their schedules.
+    let mut statuses = profiles_overview(&state.store.sync_state(), shown).await?;
     for status in &mut statuses {
         status.schedule = schedules.remove(&status.profile);
     }
     let body = html! {
         h1 { "Sync profiles" }
         @if statuses.is_empty() {
-            p { "You have no sync profiles yet. An administrator creates them (" code { "POST /api/v1/profiles" } ")." }
+            p { "You have no sync profiles yet. Create one under " a href="/profiles/new" { "Settings" } " (or " code { "POST /api/v1/profiles" } ")." }
+        } @else {
+            p #profile-counts { (counts.text()) }
         }
-        @for s in &statuses { (profile(&who, s)) }
+        div #profiles { @for s in &statuses { (profile(&who, s)) } }
+        @if pages > 1 { (layout::pager("Pages of profiles", page, pages, |n| format!("/?page={n}"))) }
+        // Swaps in the fresh list when a run finishes (R-WEB-12).
+        script src="/assets/live.js" defer {}
     };
     Ok(layout::page("Sync profiles", Some(&who), body))
+}
+
+/// How many profiles the user has, and how many the scheduler marks
+/// failing or paused: the line above the list, over every page.
+struct Counts {
+    total: usize,
+    failing: usize,
+    paused: usize,
+}
+
+impl Counts {
+    fn of(total: usize, schedules: &HashMap<String, ScheduleView>) -> Counts {
+        Counts {
+            total,
+            failing: schedules
+                .values()
+                .filter(|s| s.enabled && s.state == ScheduleState::Failing)
+                .count(),
+            paused: schedules.values().filter(|s| !s.enabled).count(),
+        }
+    }
+
+    fn text(&self) -> String {
+        let profiles = if self.total == 1 { "profile" } else { "profiles" };
+        format!(
+            "{} {profiles}: {} failing, {} paused.",
+            self.total, self.failing, self.paused
+        )
+    }
 }
 
 fn profile(who: &SignedIn, s: &ProfileOverview) -> Markup {
@@ -77,7 +132,7 @@ fn profile(who: &SignedIn, s: &ProfileOverview) -> Markup {
                 }
                 dt { "Open conflicts" }
                 dd {
-                    @if s.open_conflicts > 0 { a href=(format!("/conflicts#in-{}", s.profile)) { (s.open_conflicts) } }
+                    @if s.open_conflicts > 0 { a href=(format!("/conflicts?profile={}#in-{}", layout::encode(&s.profile), s.profile)) { (s.open_conflicts) } }
                     @else { "0" }
                 }
                 dt { "Quarantined items" } dd { (count_link(s.quarantined, &format!("/quarantine#quarantine-{}", s.profile))) }

@@ -27,6 +27,11 @@ pub fn page(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
                             a href="/removed" { "Removed" }
                             a href="/quarantine" { "Quarantine" }
                             a href="/record" { "Record" }
+                            a href="/profiles" { "Settings" }
+                            @if who.actor().is_admin() {
+                                a href="/admin/workers" { "Workers" }
+                                a href="/admin/metrics" { "Metrics" }
+                            }
                         }
                         form method="post" action="/sign-out" {
                             (csrf_field(who))
@@ -75,4 +80,16 @@ pub fn encode(s: &str) -> String {
 /// The record page of CRM record `id` in `profile`.
 pub fn record_href(profile: &str, id: &str) -> String {
     format!("/record?profile={}&id={}", encode(profile), encode(id))
+}
+
+/// Links to the other pages of a long list (plain links: no JavaScript);
+/// `href` makes the link of page `n`.
+pub fn pager(label: &str, page: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        nav.pager aria-label=(label) {
+            @if page > 1 { a href=(href(page - 1)) rel="prev" { "Previous" } " " }
+            "Page " (page) " of " (pages)
+            @if page < pages { " " a href=(href(page + 1)) rel="next" { "Next" } }
+        }
+    }
 }

@@ -1,15 +1,22 @@
 //! One module per page; `layout` is the frame they share.
 
 pub mod actions;
+pub mod chart;
 pub mod conflicts;
+pub mod connection;
 pub mod duplicates;
 pub mod home;
 pub mod layout;
+pub mod live;
+pub mod metrics;
+pub mod profile_input;
+pub mod profiles;
 pub mod quarantine;
 pub mod record;
 pub mod removed;
 pub mod runs;
 pub mod sign_in;
+pub mod workers;
 
 use crmsync_ops::{ProfileInfo, ProfileOverview, ProfileSource, profiles_overview};
 
@@ -86,4 +93,18 @@ pub async fn visible_profile(state: &WebState, who: &SignedIn, name: &str) -> Re
 pub async fn ready(state: &WebState, info: &ProfileInfo) -> Result<crmsync_sync::SyncProfile, WebError> {
     let source = source(state).ok_or(WebError::NotFound("sync profile"))?;
     source.sync_profile(&info.name).await.map_err(directory_error)
+}
+
+/// The page a list's `page` query names (1-based; absent: the first); one
+/// out of range or not a number is 400.
+pub fn page_number(asked: Option<&str>, pages: usize) -> Result<usize, WebError> {
+    match asked {
+        None | Some("") => Ok(1),
+        Some(p) => match p.parse::<usize>() {
+            Ok(n) if (1..=pages).contains(&n) => Ok(n),
+            _ => Err(WebError::BadForm(format!(
+                "page: `{p}` is not a page from 1 to {pages}"
+            ))),
+        },
+    }
 }

@@ -23,11 +23,16 @@ pub struct WithRadicale {
 
 impl WithRadicale {
     pub async fn start() -> WithRadicale {
+        WithRadicale::start_with(false).await
+    }
+
+    /// [`WithRadicale::start`], with the server's scheduler on or off.
+    pub async fn start_with(scheduler: bool) -> WithRadicale {
         let radicale = Peer::start(PeerKind::Radicale);
         let dir = tempfile::tempdir().unwrap();
         let settings = ServeSettings {
             allowed_hosts: &["127.0.0.1"],
-            scheduler: false,
+            scheduler,
         };
         let serve = Serve::start(dir.path(), "alice", settings).await;
         let http = reqwest::Client::builder().no_proxy().build().unwrap();

@@ -72,6 +72,7 @@ async fn server_mode_full(
             policy: SchedulePolicy::default(),
             mail_push: crmsync_service::MailPushSettings::default(),
             subscriptions,
+            run_report_retention: None,
         },
     })
     .await

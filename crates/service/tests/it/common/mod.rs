@@ -152,6 +152,7 @@ pub fn settings(worker: &str, lease: Duration, max_concurrent_runs: usize) -> Sc
         policy: SchedulePolicy::default(),
         mail_push: crmsync_service::MailPushSettings::default(),
         subscriptions: crmsync_service::SubscriptionSettings::default(),
+        run_report_retention: None,
     }
 }
 

@@ -1,0 +1,112 @@
+//! R-WEB-12: the home page's live updates. `/events` streams a
+//! `run-finished` event for each run of the user's profiles that the
+//! server's scheduler finishes, and nothing of other users' profiles.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use common::service::{server_mode, settle};
+use common::{Person, World};
+use futures_util::StreamExt as _;
+use serde_json::json;
+use tower::ServiceExt as _;
+
+use crate::common;
+use crate::dashboard::{get, post, send, sign_in};
+use crate::push::person;
+
+/// `name`, a vdir profile of `who` made by the admin over the API, pulled
+/// hourly (so nothing runs on its own during a test after the first run).
+pub(crate) async fn vdir_profile(w: &World, name: &str, who: &Person) {
+    let root = w._dir.path().join("mailboxes").join(name);
+    std::fs::create_dir_all(&root).unwrap();
+    let r = w
+        .call(
+            Method::POST,
+            "/api/v1/profiles",
+            Some(&w.admin.token),
+            Some(json!({
+                "name": name, "user_id": who.id,
+                "connector": {"kind": "vdir", "root": root},
+                "pull_interval_secs": 3600,
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
+}
+
+/// The next event of an SSE body, as its text; the time-out only turns a
+/// hang into a failure.
+async fn next_event(body: &mut axum::body::BodyDataStream) -> String {
+    let mut text = String::new();
+    while !text.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(120), body.next())
+            .await
+            .expect("an event should have come")
+            .expect("the stream stays open")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_web_12_events_name_the_users_finished_runs_only() {
+    let mut w = World::new().await;
+    let mode = server_mode(&mut w).await;
+    let mut rx = mode.scheduler.subscribe();
+    let carol = person(&w, "Carol").await;
+    let dave = person(&w, "Dave").await;
+    for (name, who) in [("carol", &carol), ("dave", &dave)] {
+        vdir_profile(&w, name, who).await;
+    }
+    // New profiles are due at once: let those runs end before listening.
+    settle(&mode.scheduler, &mut rx).await;
+
+    let session = sign_in(&w, &dave.token).await;
+    let home = get(&w, &session, "/").await;
+    assert!(home.html.contains("id=\"profiles\""), "{}", home.html);
+    assert!(home.html.contains("src=\"/assets/live.js\""), "{}", home.html);
+    let script = send(&w, Method::GET, "/assets/live.js", &[], None).await;
+    assert!(script.html.contains("run-finished"), "{}", script.html);
+
+    let events = w
+        .app
+        .clone()
+        .oneshot(
+            Request::builder()
+                .uri("/events")
+                .header(header::COOKIE, session.cookies().join("; "))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    assert_eq!(events.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = events.into_body().into_data_stream();
+
+    // Carol's run first, then Dave's: Dave hears of his own only.
+    for name in ["carol", "dave"] {
+        mode.scheduler.notify(&[name.to_string()]).await.unwrap();
+        let ended = settle(&mode.scheduler, &mut rx).await;
+        assert_eq!(ended.len(), 1, "{ended:?}");
+    }
+    let event = next_event(&mut body).await;
+    assert!(event.contains("event: run-finished\ndata: dave\n"), "{event}");
+
+    // After sign-out the stream ends at the next run instead of telling it.
+    let out = post(&w, &session, "/sign-out", &[("csrf", &session.csrf)]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    mode.scheduler.notify(&["dave".to_string()]).await.unwrap();
+    assert_eq!(settle(&mode.scheduler, &mut rx).await.len(), 1);
+    let end = tokio::time::timeout(Duration::from_secs(120), body.next())
+        .await
+        .expect("the stream should end");
+    assert!(end.is_none(), "no event after sign-out: {end:?}");
+
+    // Without a session the stream is not opened.
+    let anonymous = send(&w, Method::GET, "/events", &[], None).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+}

@@ -1,0 +1,44 @@
+//! Every profile's runs in a time window (R-WEB-13): what the admin's
+//! metrics page charts, read by start time (index `sync_runs (started_at)`,
+//! migration 0019).
+
+use chrono::{DateTime, Utc};
+
+use crate::SyncState;
+use crate::error::{Result, StoreError};
+use crate::sql::{from_ms, get_i64, to_ms};
+
+/// When one run started and ended, and how: what the metrics chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTiming {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: super::RunState,
+}
+
+impl SyncState {
+    /// Every profile's runs that started at or after `since`, oldest first
+    /// (index `sync_runs (started_at)`, migration 0019).
+    pub async fn runs_since(&self, since: DateTime<Utc>) -> Result<Vec<RunTiming>> {
+        let rows = sqlx::query(
+            "SELECT started_at, finished_at, outcome FROM sync_runs WHERE started_at >= $1 ORDER BY started_at",
+        )
+        .bind(to_ms(since))
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::db("reading the runs of a time window"))?;
+        rows.iter()
+            .map(|r| {
+                use sqlx::Row;
+                let finished: Option<i64> = r
+                    .try_get("finished_at")
+                    .map_err(StoreError::db("reading the runs of a time window"))?;
+                Ok(RunTiming {
+                    started_at: from_ms(get_i64(r, "started_at")?),
+                    finished_at: finished.map(from_ms),
+                    outcome: super::columns::get_enum(r, "outcome")?,
+                })
+            })
+            .collect()
+    }
+}
