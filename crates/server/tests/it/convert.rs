@@ -360,6 +360,24 @@ on_both!(r_track_3_once_a_repeated_conversion_creates_one_record, |w| {
     assert_eq!(again.etag(), Some("\"2\""), "the e-mail did not change again");
     assert_eq!(count::<OpportunityFields>(&w).await, before + 1);
     assert_eq!(activity(&w, &mail).await["version"], 2);
+
+    // R-TRACK-3-REPLACE: once that record is deleted, the link names nothing
+    // and converting again makes a new one, without `replace_regarding`.
+    let first_id = first.json["record"]["id"].as_str().unwrap();
+    let gone = w
+        .call_with(
+            Method::DELETE,
+            &format!("/api/v1/opportunities/{first_id}"),
+            Some(&w.alice.token),
+            None,
+            Some(1),
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let anew = convert(&w, &mail, 2, json!({"to": "opportunity"})).await;
+    assert_eq!(anew.status, StatusCode::CREATED, "{:?}", anew.json);
+    assert_ne!(anew.json["record"]["id"], first.json["record"]["id"]);
+    assert_eq!(count::<OpportunityFields>(&w).await, before + 1);
 });
 
 // R-TRACK-3: a refused conversion changes nothing: no record, the activity
