@@ -64,7 +64,10 @@ impl ConvertedFields {
             }),
             ConvertTarget::Lead => {
                 let party = lead_party(source);
-                let (first_name, last_name) = party.and_then(|p| p.name.as_deref()).map(split_name).unwrap_or_default();
+                let (first_name, last_name) = party
+                    .and_then(|p| p.name.as_deref())
+                    .map(split_name)
+                    .unwrap_or_default();
                 let notes = match description {
                     Some(d) => format!("{title}\n\n{d}"),
                     None => title,
@@ -101,7 +104,10 @@ impl Validate for ConvertedFields {
 
 /// Every party the activity names: participants, and an e-mail's From, To and Cc.
 fn parties(source: &ActivityFields) -> impl Iterator<Item = &Party> {
-    let email = source.email.iter().flat_map(|e| e.from.iter().chain(&e.to).chain(&e.cc));
+    let email = source
+        .email
+        .iter()
+        .flat_map(|e| e.from.iter().chain(&e.to).chain(&e.cc));
     source.participants.iter().map(|p| &p.party).chain(email)
 }
 
@@ -131,7 +137,10 @@ fn lead_party(source: &ActivityFields) -> Option<&Party> {
     // One person is often named twice: as a participant and in a header.
     let same = |a: &Party, b: &Party| {
         (a.id.is_some() && a.id == b.id)
-            || a.email.as_deref().zip(b.email.as_deref()).is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
+            || a.email
+                .as_deref()
+                .zip(b.email.as_deref())
+                .is_some_and(|(x, y)| x.eq_ignore_ascii_case(y))
     };
     let mut outside: Vec<&Party> = Vec::new();
     for party in parties(source).filter(|p| p.kind != PartyKind::User) {
@@ -191,10 +200,16 @@ mod tests {
     #[test]
     fn r_track_3_draft_takes_the_subject_as_title_and_the_one_contact() {
         let mail = incoming(
-            party(PartyKind::Contact, Some("c1"), Some("ada@example.com"), Some("Ada Lovelace")),
+            party(
+                PartyKind::Contact,
+                Some("c1"),
+                Some("ada@example.com"),
+                Some("Ada Lovelace"),
+            ),
             vec![party(PartyKind::User, Some("u1"), Some("alice@example.org"), None)],
         );
-        let ConvertedFields::Opportunity(o) = ConvertedFields::draft(ConvertTarget::Opportunity, &mail, Some("a1".into()))
+        let ConvertedFields::Opportunity(o) =
+            ConvertedFields::draft(ConvertTarget::Opportunity, &mail, Some("a1".into()))
         else {
             panic!("an opportunity")
         };
@@ -224,14 +239,21 @@ mod tests {
     #[test]
     fn r_track_3_a_lead_from_an_incoming_mail_is_its_sender() {
         let mail = incoming(
-            party(PartyKind::Email, None, Some("grace@navy.example"), Some("Grace Brewster Hopper")),
+            party(
+                PartyKind::Email,
+                None,
+                Some("grace@navy.example"),
+                Some("Grace Brewster Hopper"),
+            ),
             vec![
                 party(PartyKind::User, Some("u1"), None, None),
                 party(PartyKind::Email, None, Some("other@example.com"), None),
             ],
         );
         let draft = ConvertedFields::draft(ConvertTarget::Lead, &mail, None);
-        let ConvertedFields::Lead(l) = &draft else { panic!("a lead") };
+        let ConvertedFields::Lead(l) = &draft else {
+            panic!("a lead")
+        };
         assert_eq!(l.first_name.as_deref(), Some("Grace Brewster"));
         assert_eq!(l.last_name.as_deref(), Some("Hopper"));
         assert_eq!(l.email.as_deref(), Some("grace@navy.example"));

@@ -75,7 +75,13 @@ mod tests {
         };
         assert!(ok.validate().is_ok());
         let field = |f: OpportunityFields| f.validate().unwrap_err().field;
-        assert_eq!(field(OpportunityFields { title: " ".into(), ..ok.clone() }), "title");
+        assert_eq!(
+            field(OpportunityFields {
+                title: " ".into(),
+                ..ok.clone()
+            }),
+            "title"
+        );
         assert_eq!(
             field(OpportunityFields {
                 estimated_value: Some(-1),

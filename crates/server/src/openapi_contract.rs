@@ -186,20 +186,17 @@ fn complete_operation(path: &str, op: &mut Map<String, Value>) {
         .and_then(Value::as_array)
         .is_some_and(|s| !s.is_empty());
     let has_body = op.contains_key("requestBody");
-    let creates_record = op
-        .get("operationId")
-        .and_then(Value::as_str)
-        .is_some_and(|id| {
-            [
-                "createAccount",
-                "createContact",
-                "createLead",
-                "createActivity",
-                "createOpportunity",
-                "createCase",
-            ]
-            .contains(&id)
-        });
+    let creates_record = op.get("operationId").and_then(Value::as_str).is_some_and(|id| {
+        [
+            "createAccount",
+            "createContact",
+            "createLead",
+            "createActivity",
+            "createOpportunity",
+            "createCase",
+        ]
+        .contains(&id)
+    });
     constrain_parameters(op);
     let mut add = |status: &str, why: &str| {
         let responses = op

@@ -51,7 +51,9 @@ impl Records {
         require_record(&mut tx, EntityKind::User, c.owner_id).await?;
         let activity = read_activity(&mut tx, c.activity_id).await?;
         if let Some(regarding) = activity.fields.regarding.clone()
-            && current_version(&mut tx, regarding.entity, &regarding.id).await?.is_some()
+            && current_version(&mut tx, regarding.entity, &regarding.id)
+                .await?
+                .is_some()
         {
             if regarding.entity == entity && converted(&mut tx, c.activity_id, &regarding).await? {
                 drop(tx);
@@ -73,10 +75,7 @@ impl Records {
                 current: activity.meta.version,
             });
         }
-        let target = RecordRef {
-            entity,
-            id: new_id(),
-        };
+        let target = RecordRef { entity, id: new_id() };
         let mut fields = activity.fields;
         fields.regarding = Some(target.clone());
         // The activity's row first, the counter last: the lock order every
@@ -106,12 +105,14 @@ impl Records {
         tx.commit().await.map_err(StoreError::db("saving a conversion"))?;
         self.db.announce_change();
         let mut activity = Record { meta, fields };
-        self.show_participant_status(std::slice::from_mut(&mut activity)).await?;
+        self.show_participant_status(std::slice::from_mut(&mut activity))
+            .await?;
         Ok(Conversion::Created { activity, target })
     }
 
     async fn existing(&self, mut activity: Activity, target: RecordRef) -> Result<Conversion> {
-        self.show_participant_status(std::slice::from_mut(&mut activity)).await?;
+        self.show_participant_status(std::slice::from_mut(&mut activity))
+            .await?;
         Ok(Conversion::Existing { activity, target })
     }
 }

@@ -50,7 +50,7 @@ mod web_sessions;
 
 pub use changelog::MAX_CHANGES_PAGE;
 pub use connect::{Backend, Store};
-pub use convert::{ConvertActivity, Conversion};
+pub use convert::{Conversion, ConvertActivity};
 pub use db::Fence;
 pub use email::{EmailCreate, NewSender, NewSenderRecord};
 pub use email_batch::NewTrackedEmail;

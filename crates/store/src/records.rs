@@ -376,7 +376,12 @@ pub(crate) async fn current_version(conn: &mut AnyConnection, entity: EntityKind
 }
 
 /// Why a conditional write matched no row: the record is gone, or it moved on.
-pub(crate) async fn stale_or_missing(conn: &mut AnyConnection, entity: EntityKind, id: &str, expected: i64) -> StoreError {
+pub(crate) async fn stale_or_missing(
+    conn: &mut AnyConnection,
+    entity: EntityKind,
+    id: &str,
+    expected: i64,
+) -> StoreError {
     match current_version(conn, entity, id).await {
         Ok(Some(current)) => StoreError::VersionConflict {
             entity,

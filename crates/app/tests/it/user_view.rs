@@ -7,9 +7,9 @@ use crate::support;
 
 use std::path::{Path, PathBuf};
 
-use crmsync_model::ContactFields;
+use crmsync_model::{ActivityFields, ActivityKind, ContactFields, EntityKind, OpportunityFields};
 use serde_json::Value;
-use support::demo::{Demo, items, user_id};
+use support::demo::{Demo, every, items, user_id};
 
 /// The CRM id of a card crmsync wrote (its file is named by it).
 fn id_of(card: &Path) -> String {
@@ -512,5 +512,64 @@ async fn r_pair_2_duplicates_are_linked_or_kept_apart_by_choice() {
             .unwrap()
             .contains("linked by choice to twin-card.vcf")),
         "{explain}"
+    );
+}
+
+// R-TRACK-3 (R-TRACK-3-ONCE): `crmsync convert` converts as a CRM user with
+// the API's checks and store call: bob may not convert alice's task; alice's
+// becomes an opportunity it regards, with the values given; the same
+// command again changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn r_track_3_convert_on_the_command_line_acts_as_the_named_user() {
+    let demo = Demo::new();
+    let store = demo.store().await;
+    let alice = user_id(&store, "alice").await;
+    let task = every::<ActivityFields>(&store)
+        .await
+        .into_iter()
+        .find(|a| a.meta.owner_id == alice && a.fields.kind == ActivityKind::Task)
+        .expect("the demo gives alice tasks");
+    let id = task.meta.id.as_str();
+
+    let err = demo.fails(&["convert", "--activity", id, "--to", "opportunity", "--user", "bob"]);
+    assert!(err.contains(&format!("no activity {id} that you may read")), "{err}");
+    let err = demo.fails(&["convert", "--activity", id, "--to", "deal", "--user", "alice"]);
+    assert!(err.contains("not one of opportunity, lead, case"), "{err}");
+
+    let args = [
+        "convert",
+        "--activity",
+        id,
+        "--to",
+        "opportunity",
+        "--user",
+        "alice",
+        "--set",
+        "estimated_value=4000",
+        "--set",
+        "currency=EUR",
+    ];
+    let out = demo.ok(&args);
+    assert!(out.contains("converted into opportunity"), "{out}");
+    let again = demo.json(&args);
+    assert_eq!(again["created"], false, "{again}");
+    let opportunity = again["record"]["id"].as_str().unwrap();
+
+    let made = store.records().get::<OpportunityFields>(opportunity).await.unwrap();
+    assert_eq!(made.fields.title, task.fields.subject);
+    assert_eq!(made.fields.estimated_value, Some(4000));
+    assert_eq!(made.meta.owner_id, alice);
+    assert_eq!(every::<OpportunityFields>(&store).await.len(), 1);
+    let regarding = store
+        .records()
+        .get::<ActivityFields>(id)
+        .await
+        .unwrap()
+        .fields
+        .regarding
+        .unwrap();
+    assert_eq!(
+        (regarding.entity, regarding.id.as_str()),
+        (EntityKind::Opportunity, opportunity)
     );
 }

@@ -80,7 +80,12 @@ mod tests {
 
     #[test]
     fn r_track_3_cli_values_are_json_when_they_read_as_json_else_text() {
-        let v = values(&["estimated_value=4000".into(), "title=Renewal 2027".into(), "shared=true".into()]).unwrap();
+        let v = values(&[
+            "estimated_value=4000".into(),
+            "title=Renewal 2027".into(),
+            "shared=true".into(),
+        ])
+        .unwrap();
         assert_eq!(v["estimated_value"], 4000);
         assert_eq!(v["title"], "Renewal 2027");
         assert_eq!(v["shared"], true);

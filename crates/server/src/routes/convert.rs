@@ -69,7 +69,9 @@ pub async fn convert(
     body: JsonBody,
 ) -> Result<ConvertResponse, ApiError> {
     let actor = caller.actor();
-    let activity = ops::convertible(&state.store, &actor, &id).await.map_err(from_convert)?;
+    let activity = ops::convertible(&state.store, &actor, &id)
+        .await
+        .map_err(from_convert)?;
     let parsed = body.record::<ConvertRequest>()?;
     let owner = owner_for_new(&caller, parsed.owner_id)?;
     let prepared = ops::prepare(&state.store, activity, parsed.fields)

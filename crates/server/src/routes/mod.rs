@@ -56,7 +56,11 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(activities_journal_list, activities_journal_add))
         .routes(routes!(convert::convert))
         .routes(routes!(opportunities::list, opportunities::create))
-        .routes(routes!(opportunities::get, opportunities::update, opportunities::delete))
+        .routes(routes!(
+            opportunities::get,
+            opportunities::update,
+            opportunities::delete
+        ))
         .routes(routes!(cases::list, cases::create))
         .routes(routes!(cases::get, cases::update, cases::delete))
         .routes(routes!(changes::list))

@@ -6,8 +6,8 @@ use axum::http::{Method, StatusCode};
 use chrono::{Duration, TimeZone, Utc};
 use common::{World, participant};
 use crmsync_model::{
-    ActivityFields, ActivityKind, CaseFields, ContactFields, ConvertedFields, EmailDetails,
-    EmailDirection, EntityKind, LeadFields, OpportunityFields, ParticipantRole, Party, PartyKind, RecordRef,
+    ActivityFields, ActivityKind, CaseFields, ContactFields, ConvertedFields, EmailDetails, EmailDirection, EntityKind,
+    LeadFields, OpportunityFields, ParticipantRole, Party, PartyKind, RecordRef,
 };
 use crmsync_store::{ConvertActivity, Entity, ListQuery};
 use serde_json::{Value, json};
@@ -103,124 +103,137 @@ async fn convert(w: &World, activity: &str, version: i64, body: Value) -> common
 }
 
 async fn activity(w: &World, id: &str) -> Value {
-    w.call(Method::GET, &format!("/api/v1/activities/{id}"), Some(&w.alice.token), None)
-        .await
-        .json
+    w.call(
+        Method::GET,
+        &format!("/api/v1/activities/{id}"),
+        Some(&w.alice.token),
+        None,
+    )
+    .await
+    .json
 }
 
 // R-TRACK-3, R-PERM-2: opportunities and cases are owned records like the
 // others: the owner reads and changes them with versions, another user
 // sees only shared ones and changes none, the change log shows them to
 // whoever may read them.
-on_both!(r_track_3_opportunities_and_cases_have_owners_versions_and_permissions, |w| {
-    for (collection, body, edit) in [
-        (
-            "opportunities",
-            json!({"title": "Looms for Lyon", "estimated_value": 40000, "currency": "EUR", "close_date": "2027-03-31"}),
-            json!({"title": "Looms for Lyon", "state": "won"}),
-        ),
-        (
-            "cases",
-            json!({"title": "Loom 7 jams", "priority": "high"}),
-            json!({"title": "Loom 7 jams", "state": "resolved"}),
-        ),
-    ] {
-        let path = format!("/api/v1/{collection}");
-        let made = w.call(Method::POST, &path, Some(&w.alice.token), Some(body.clone())).await;
-        assert_eq!(made.status, StatusCode::CREATED, "{collection}: {:?}", made.json);
-        assert_eq!(made.etag(), Some("\"1\""));
-        assert_eq!(made.json["owner_id"], w.alice.id.as_str());
-        for (key, value) in body.as_object().unwrap() {
-            assert_eq!(&made.json[key], value, "{collection}.{key}");
-        }
-        let id = made.json["id"].as_str().unwrap().to_owned();
-        let item = format!("{path}/{id}");
-
-        // Bob may not learn it exists, let alone change it.
-        for method in [Method::GET, Method::PUT, Method::DELETE] {
-            let r = w
-                .call_with(method.clone(), &item, Some(&w.bob.token), Some(edit.clone()), Some(1))
+on_both!(
+    r_track_3_opportunities_and_cases_have_owners_versions_and_permissions,
+    |w| {
+        for (collection, body, edit) in [
+            (
+                "opportunities",
+                json!({"title": "Looms for Lyon", "estimated_value": 40000, "currency": "EUR", "close_date": "2027-03-31"}),
+                json!({"title": "Looms for Lyon", "state": "won"}),
+            ),
+            (
+                "cases",
+                json!({"title": "Loom 7 jams", "priority": "high"}),
+                json!({"title": "Loom 7 jams", "state": "resolved"}),
+            ),
+        ] {
+            let path = format!("/api/v1/{collection}");
+            let made = w
+                .call(Method::POST, &path, Some(&w.alice.token), Some(body.clone()))
                 .await;
-            assert_eq!(r.status, StatusCode::NOT_FOUND, "{collection}: bob {method}");
-        }
-        let edited = w
-            .call_with(Method::PUT, &item, Some(&w.alice.token), Some(edit.clone()), Some(1))
-            .await;
-        assert_eq!(edited.status, StatusCode::OK, "{collection}: {:?}", edited.json);
-        assert_eq!(edited.json["state"], edit["state"]);
-        let stale = w
-            .call_with(Method::PUT, &item, Some(&w.alice.token), Some(edit.clone()), Some(1))
-            .await;
-        assert_eq!(stale.status, StatusCode::CONFLICT, "{collection}");
+            assert_eq!(made.status, StatusCode::CREATED, "{collection}: {:?}", made.json);
+            assert_eq!(made.etag(), Some("\"1\""));
+            assert_eq!(made.json["owner_id"], w.alice.id.as_str());
+            for (key, value) in body.as_object().unwrap() {
+                assert_eq!(&made.json[key], value, "{collection}.{key}");
+            }
+            let id = made.json["id"].as_str().unwrap().to_owned();
+            let item = format!("{path}/{id}");
 
-        // Shared: bob reads it, and still may not change it.
-        let mut shared = edit.clone();
-        shared["shared"] = json!(true);
-        let r = w
-            .call_with(Method::PUT, &item, Some(&w.alice.token), Some(shared.clone()), Some(2))
-            .await;
-        assert_eq!(r.status, StatusCode::OK);
-        assert_eq!(w.call(Method::GET, &item, Some(&w.bob.token), None).await.status, StatusCode::OK);
-        let r = w
-            .call_with(Method::PUT, &item, Some(&w.bob.token), Some(shared), Some(3))
-            .await;
-        assert_eq!(r.status, StatusCode::FORBIDDEN, "{collection}");
+            // Bob may not learn it exists, let alone change it.
+            for method in [Method::GET, Method::PUT, Method::DELETE] {
+                let r = w
+                    .call_with(method.clone(), &item, Some(&w.bob.token), Some(edit.clone()), Some(1))
+                    .await;
+                assert_eq!(r.status, StatusCode::NOT_FOUND, "{collection}: bob {method}");
+            }
+            let edited = w
+                .call_with(Method::PUT, &item, Some(&w.alice.token), Some(edit.clone()), Some(1))
+                .await;
+            assert_eq!(edited.status, StatusCode::OK, "{collection}: {:?}", edited.json);
+            assert_eq!(edited.json["state"], edit["state"]);
+            let stale = w
+                .call_with(Method::PUT, &item, Some(&w.alice.token), Some(edit.clone()), Some(1))
+                .await;
+            assert_eq!(stale.status, StatusCode::CONFLICT, "{collection}");
 
-        let bob_list = w.call(Method::GET, &path, Some(&w.bob.token), None).await;
-        let listed: Vec<&str> = bob_list.json["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect();
-        assert!(listed.contains(&id.as_str()), "{collection}: shared and listed");
-        let alice_private = match collection {
-            "opportunities" => &w.opportunities,
-            _ => &w.cases,
-        };
-        assert!(
-            !w.call(Method::GET, &path, Some(&w.alice.token), None)
-                .await
-                .json["items"]
+            // Shared: bob reads it, and still may not change it.
+            let mut shared = edit.clone();
+            shared["shared"] = json!(true);
+            let r = w
+                .call_with(Method::PUT, &item, Some(&w.alice.token), Some(shared.clone()), Some(2))
+                .await;
+            assert_eq!(r.status, StatusCode::OK);
+            assert_eq!(
+                w.call(Method::GET, &item, Some(&w.bob.token), None).await.status,
+                StatusCode::OK
+            );
+            let r = w
+                .call_with(Method::PUT, &item, Some(&w.bob.token), Some(shared), Some(3))
+                .await;
+            assert_eq!(r.status, StatusCode::FORBIDDEN, "{collection}");
+
+            let bob_list = w.call(Method::GET, &path, Some(&w.bob.token), None).await;
+            let listed: Vec<&str> = bob_list.json["items"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|i| i["id"] == alice_private.bob_private.as_str()),
-            "{collection}: bob's private record listed to alice"
-        );
+                .map(|i| i["id"].as_str().unwrap())
+                .collect();
+            assert!(listed.contains(&id.as_str()), "{collection}: shared and listed");
+            let alice_private = match collection {
+                "opportunities" => &w.opportunities,
+                _ => &w.cases,
+            };
+            assert!(
+                !w.call(Method::GET, &path, Some(&w.alice.token), None).await.json["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|i| i["id"] == alice_private.bob_private.as_str()),
+                "{collection}: bob's private record listed to alice"
+            );
 
-        // Bob's change log shows the shared record, not his private ones to alice.
-        let changes = w.call(Method::GET, "/api/v1/changes?limit=500", Some(&w.alice.token), None).await;
-        let seen: Vec<&str> = changes.json["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["record_id"].as_str().unwrap())
-            .collect();
-        assert!(seen.contains(&id.as_str()));
-        assert!(!seen.contains(&alice_private.bob_private.as_str()));
+            // Bob's change log shows the shared record, not his private ones to alice.
+            let changes = w
+                .call(Method::GET, "/api/v1/changes?limit=500", Some(&w.alice.token), None)
+                .await;
+            let seen: Vec<&str> = changes.json["changes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["record_id"].as_str().unwrap())
+                .collect();
+            assert!(seen.contains(&id.as_str()));
+            assert!(!seen.contains(&alice_private.bob_private.as_str()));
 
-        let gone = w
-            .call_with(Method::DELETE, &item, Some(&w.alice.token), None, Some(3))
+            let gone = w
+                .call_with(Method::DELETE, &item, Some(&w.alice.token), None, Some(3))
+                .await;
+            assert_eq!(gone.status, StatusCode::NO_CONTENT, "{collection}");
+            assert_eq!(
+                w.call(Method::GET, &item, Some(&w.alice.token), None).await.status,
+                StatusCode::NOT_FOUND
+            );
+        }
+        // R-API-3: a value the model refuses is 422 naming the field.
+        let r = w
+            .call(
+                Method::POST,
+                "/api/v1/opportunities",
+                Some(&w.alice.token),
+                Some(json!({"title": "x", "currency": "euro"})),
+            )
             .await;
-        assert_eq!(gone.status, StatusCode::NO_CONTENT, "{collection}");
-        assert_eq!(
-            w.call(Method::GET, &item, Some(&w.alice.token), None).await.status,
-            StatusCode::NOT_FOUND
-        );
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.error_field(), Some("currency"));
     }
-    // R-API-3: a value the model refuses is 422 naming the field.
-    let r = w
-        .call(
-            Method::POST,
-            "/api/v1/opportunities",
-            Some(&w.alice.token),
-            Some(json!({"title": "x", "currency": "euro"})),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(r.error_field(), Some("currency"));
-});
+);
 
 // R-TRACK-3, R-TRACK-3-DRAFT: an e-mail becomes an opportunity owned by the
 // caller, titled by the subject, concerning the sender contact and its
@@ -260,7 +273,10 @@ on_both!(r_track_3_an_email_becomes_an_opportunity_it_regards, |w| {
     let e = activity(&w, &mail).await;
     assert_eq!(e["regarding"], json!({"entity": "opportunity", "id": opportunity_id}));
     assert_eq!(e["version"], 2);
-    assert_eq!(e["message_id"], "quote-1@engines.example", "the e-mail is otherwise unchanged");
+    assert_eq!(
+        e["message_id"], "quote-1@engines.example",
+        "the e-mail is otherwise unchanged"
+    );
 
     let log = w.store.records().changes_since(seq_before, 100).await.unwrap();
     let logged: Vec<(EntityKind, &str, &str)> = log
@@ -344,6 +360,24 @@ on_both!(r_track_3_once_a_repeated_conversion_creates_one_record, |w| {
     assert_eq!(again.etag(), Some("\"2\""), "the e-mail did not change again");
     assert_eq!(count::<OpportunityFields>(&w).await, before + 1);
     assert_eq!(activity(&w, &mail).await["version"], 2);
+
+    // R-TRACK-3-REPLACE: once that record is deleted, the link names nothing
+    // and converting again makes a new one, without `replace_regarding`.
+    let first_id = first.json["record"]["id"].as_str().unwrap();
+    let gone = w
+        .call_with(
+            Method::DELETE,
+            &format!("/api/v1/opportunities/{first_id}"),
+            Some(&w.alice.token),
+            None,
+            Some(1),
+        )
+        .await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    let anew = convert(&w, &mail, 2, json!({"to": "opportunity"})).await;
+    assert_eq!(anew.status, StatusCode::CREATED, "{:?}", anew.json);
+    assert_ne!(anew.json["record"]["id"], first.json["record"]["id"]);
+    assert_eq!(count::<OpportunityFields>(&w).await, before + 1);
 });
 
 // R-TRACK-3: a refused conversion changes nothing: no record, the activity
@@ -361,7 +395,13 @@ on_both!(r_track_3_a_refused_conversion_leaves_nothing, |w| {
     .await;
     assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(invalid.error_field(), Some("fields.currency"));
-    let mistyped = convert(&w, &mail, 1, json!({"to": "opportunity", "fields": {"estimated_value": "lots"}})).await;
+    let mistyped = convert(
+        &w,
+        &mail,
+        1,
+        json!({"to": "opportunity", "fields": {"estimated_value": "lots"}}),
+    )
+    .await;
     assert_eq!(mistyped.status, StatusCode::BAD_REQUEST);
     assert_eq!(mistyped.error_field(), Some("fields.estimated_value"));
     let stale = convert(&w, &mail, 7, json!({"to": "opportunity"})).await;
@@ -386,50 +426,58 @@ on_both!(r_track_3_a_refused_conversion_leaves_nothing, |w| {
 
 // R-TRACK-3-REPLACE: an activity that already regards another record is
 // not silently re-linked: 409, unless the caller says replace_regarding.
-on_both!(r_track_3_replace_an_activity_already_regarding_another_record_only_when_asked, |w| {
-    let customer = w
-        .store
-        .records()
-        .create(&w.alice.id, common::account("Jacquard", false))
-        .await
-        .unwrap()
-        .meta
-        .id;
-    let mut fields = ActivityFields::new(ActivityKind::Task, "Send the catalogue");
-    fields.regarding = Some(RecordRef {
-        entity: EntityKind::Account,
-        id: customer.clone(),
-    });
-    let id = w.store.records().create(&w.alice.id, fields).await.unwrap().meta.id;
-    let cases = count::<CaseFields>(&w).await;
+on_both!(
+    r_track_3_replace_an_activity_already_regarding_another_record_only_when_asked,
+    |w| {
+        let customer = w
+            .store
+            .records()
+            .create(&w.alice.id, common::account("Jacquard", false))
+            .await
+            .unwrap()
+            .meta
+            .id;
+        let mut fields = ActivityFields::new(ActivityKind::Task, "Send the catalogue");
+        fields.regarding = Some(RecordRef {
+            entity: EntityKind::Account,
+            id: customer.clone(),
+        });
+        let id = w.store.records().create(&w.alice.id, fields).await.unwrap().meta.id;
+        let cases = count::<CaseFields>(&w).await;
 
-    let refused = convert(&w, &id, 1, json!({"to": "case"})).await;
-    assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.json);
-    assert_eq!(refused.error_code(), "conflict");
-    assert!(refused.json["error"]["message"].as_str().unwrap().contains("replace_regarding"));
-    assert_eq!(count::<CaseFields>(&w).await, cases);
-    assert_eq!(activity(&w, &id).await["regarding"]["id"], customer.as_str());
+        let refused = convert(&w, &id, 1, json!({"to": "case"})).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT, "{:?}", refused.json);
+        assert_eq!(refused.error_code(), "conflict");
+        assert!(
+            refused.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("replace_regarding")
+        );
+        assert_eq!(count::<CaseFields>(&w).await, cases);
+        assert_eq!(activity(&w, &id).await["regarding"]["id"], customer.as_str());
 
-    let replaced = convert(&w, &id, 1, json!({"to": "case", "replace_regarding": true})).await;
-    assert_eq!(replaced.status, StatusCode::CREATED, "{:?}", replaced.json);
-    let case = w
-        .store
-        .records()
-        .get::<CaseFields>(replaced.json["record"]["id"].as_str().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        case.fields.account_id.as_deref(),
-        Some(customer.as_str()),
-        "the account it regarded is the one the case concerns"
-    );
-    assert_eq!(activity(&w, &id).await["regarding"]["entity"], "case");
+        let replaced = convert(&w, &id, 1, json!({"to": "case", "replace_regarding": true})).await;
+        assert_eq!(replaced.status, StatusCode::CREATED, "{:?}", replaced.json);
+        let case = w
+            .store
+            .records()
+            .get::<CaseFields>(replaced.json["record"]["id"].as_str().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            case.fields.account_id.as_deref(),
+            Some(customer.as_str()),
+            "the account it regarded is the one the case concerns"
+        );
+        assert_eq!(activity(&w, &id).await["regarding"]["entity"], "case");
 
-    // Converted into a case, it regards that case: into an opportunity is
-    // another conversion, refused the same way.
-    let other = convert(&w, &id, 2, json!({"to": "opportunity"})).await;
-    assert_eq!(other.status, StatusCode::CONFLICT, "{:?}", other.json);
-});
+        // Converted into a case, it regards that case: into an opportunity is
+        // another conversion, refused the same way.
+        let other = convert(&w, &id, 2, json!({"to": "opportunity"})).await;
+        assert_eq!(other.status, StatusCode::CONFLICT, "{:?}", other.json);
+    }
+);
 
 // R-TRACK-3: the store writes the record, the link, both log entries and
 // the conversion together or not at all. A value PostgreSQL refuses (NUL in

@@ -322,7 +322,13 @@ pub fn account(name: &str, shared: bool) -> AccountFields {
 }
 
 async fn created<F: Entity>(store: &Store, owner: &str, fields: F) -> String {
-    store.records().create(owner, fields).await.expect("fixture record").meta.id
+    store
+        .records()
+        .create(owner, fields)
+        .await
+        .expect("fixture record")
+        .meta
+        .id
 }
 
 pub fn opportunity(title: &str, shared: bool) -> OpportunityFields {
