@@ -8,10 +8,12 @@
 //! pages, 410 Gone for expired state tokens, 429/503 with `Retry-After`, and
 //! a count of requests that lacked `Prefer: IdType="ImmutableId"`, and
 //! change notification subscriptions (validation handshake, a notification
-//! per write, lifecycle notifications on demand).
+//! per write, lifecycle notifications on demand), and JSON batching
+//! (`$batch`, each request answered as alone).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
 mod assertion;
+mod batch;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
