@@ -8,26 +8,6 @@
 use crmsync_testkit::{GraphResource, GraphServer};
 use serde_json::{Value, json};
 
-async fn token(server: &GraphServer) -> String {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", GraphServer::CLIENT_ID),
-        ("client_secret", GraphServer::CLIENT_SECRET),
-        ("scope", "https://graph.microsoft.com/.default"),
-    ];
-    let url = format!("{}/{}/oauth2/v2.0/token", server.authority(), GraphServer::TENANT);
-    let answer: Value = reqwest::Client::new()
-        .post(url)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer["access_token"].as_str().unwrap().to_string()
-}
-
 async fn batch(server: &GraphServer, token: &str, requests: Value) -> (u16, Value) {
     let answer = reqwest::Client::new()
         .post(format!("{}/$batch", server.base_url()))
@@ -54,7 +34,7 @@ async fn r_graph_16_the_test_server_answers_each_batch_request_as_alone() {
     let server = GraphServer::start().await.unwrap();
     let folder = server.create_folder(GraphResource::Contacts, "contacts");
     let existing = server.user_create(&folder, json!({"givenName": "Old"}));
-    let token = token(&server).await;
+    let token = server.app_token().await.unwrap();
     let items = format!("/users/{}/contactFolders/{folder}/contacts", GraphServer::MAILBOX);
     let (status, answer) = batch(
         &server,

@@ -115,6 +115,20 @@ impl GraphServer {
         self.shared.base.clone()
     }
 
+    /// An app-only access token, fetched as a client does (client
+    /// credentials at the token endpoint), for raw requests in tests and benches.
+    pub async fn app_token(&self) -> Result<String, reqwest::Error> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", Self::CLIENT_ID),
+            ("client_secret", Self::CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let url = format!("{}/{}/oauth2/v2.0/token", self.shared.base, Self::TENANT);
+        let answer: Value = self.shared.client.post(url).form(&form).send().await?.json().await?;
+        Ok(answer["access_token"].as_str().unwrap_or_default().to_string())
+    }
+
     /// The Graph endpoint, as `https://graph.microsoft.com/v1.0` is for the real one.
     pub fn base_url(&self) -> String {
         format!("{}/v1.0", self.shared.base)
