@@ -41,28 +41,14 @@ pub struct RawGraph {
 impl RawGraph {
     /// Signs in at `graph`'s token endpoint (client credentials, as crmsync).
     pub async fn sign_in(graph: &GraphServer) -> Result<RawGraph, BenchError> {
-        let client = reqwest::Client::new();
-        let url = format!("{}/{}/oauth2/v2.0/token", graph.authority(), GraphServer::TENANT);
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", GraphServer::CLIENT_ID),
-            ("client_secret", GraphServer::CLIENT_SECRET),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ];
-        let answer: Value = client
-            .post(&url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| BenchError::Raw(format!("token: {e}")))?
-            .json()
+        let token = graph
+            .app_token()
             .await
             .map_err(|e| BenchError::Raw(format!("token: {e}")))?;
-        let token = answer["access_token"]
-            .as_str()
-            .ok_or_else(|| BenchError::Raw(format!("token: {answer}")))?
-            .to_string();
-        Ok(RawGraph { client, token })
+        Ok(RawGraph {
+            client: reqwest::Client::new(),
+            token,
+        })
     }
 
     /// POSTs every body to `url` (a folder's items), `concurrency` at a time.

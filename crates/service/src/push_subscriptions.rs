@@ -145,9 +145,16 @@ impl Scheduler {
                 }
                 continue;
             };
+            let holds = !held.is_empty();
             let work = match self.work_of(row, held).await {
                 Ok(Some(work)) => work,
                 Ok(None) => continue,
+                // Its runs fail with the same error and say so; what it
+                // holds lapses on the server unless it can run again.
+                Err(e) if holds => {
+                    tracing::warn!(profile = %name, error = %e, "cannot manage the profile's subscriptions");
+                    continue;
+                }
                 Err(e) => {
                     tracing::debug!(profile = %name, error = %e, "not managing the subscriptions of a profile that cannot run");
                     continue;
@@ -230,7 +237,10 @@ impl Scheduler {
         let state = store.sync_state();
         let profile = &work.profile;
         let now = self.clock().now();
-        for row in work.stored.iter().filter(|r| !work.wanted.contains(&r.collection)) {
+        // Read again under the lease: another worker may have changed them
+        // since the pass looked.
+        let stored = state.push_subscriptions(Some(profile)).await?;
+        for row in stored.iter().filter(|r| !work.wanted.contains(&r.collection)) {
             let key = (profile.clone(), row.collection.clone());
             if let Some(id) = &row.subscription_id
                 && let Err(e) = work.subscriptions.unsubscribe(id).await
@@ -245,7 +255,7 @@ impl Scheduler {
         }
         for collection in &work.wanted {
             let key = (profile.clone(), collection.clone());
-            let held = work.stored.iter().find(|r| &r.collection == collection);
+            let held = stored.iter().find(|r| &r.collection == collection);
             let subs = &*work.subscriptions;
             let outcome = match held.map(|row| (row, &row.subscription_id)) {
                 Some((row, Some(_))) if row.renew_at.is_some_and(|at| at > now) => continue,

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod batch;
 mod certificate;
 mod conformance;
 mod delta_and_faults;

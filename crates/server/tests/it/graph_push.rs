@@ -223,7 +223,8 @@ on_both!(r_graph_11_12_13_subscriptions_follow_the_profile, |w| {
 });
 
 // R-GRAPH-14: lifecycle notifications — `reauthorizationRequired` renews at
-// the next pass, `subscriptionRemoved` re-creates and runs, `missed` runs.
+// the next pass, `subscriptionRemoved` re-creates and runs, `missed` runs;
+// then push turned off deletes the subscriptions (R-GRAPH-13).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_graph_14_lifecycle_notifications_renew_recreate_and_resync() {
     let mut w = World::new().await;
@@ -259,6 +260,19 @@ async fn r_graph_14_lifecycle_notifications_renew_recreate_and_resync() {
     let now = s.graph.subscriptions();
     assert_eq!(now.len(), subs.len());
     assert!(now.iter().all(|v| v["id"] != first.as_str()), "a new subscription");
+
+    // Push turned off (R-GRAPH-13): the subscriptions go.
+    let path = format!("/api/v1/profiles/{PROFILE}");
+    let read = w.call(Method::GET, &path, Some(&w.admin.token), None).await;
+    let version: i64 = read.etag().unwrap().trim_matches('"').parse().unwrap();
+    let mut body = profile_body(&s.graph, &w, true);
+    body["push"] = json!(false);
+    let r = w
+        .call_with(Method::PUT, &path, Some(&w.admin.token), Some(body), Some(version))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(refresh(&s).await.deleted.len(), subs.len());
+    assert!(s.graph.subscriptions().is_empty());
 }
 
 // R-GRAPH-15: only the holder of the profile's lease manages its

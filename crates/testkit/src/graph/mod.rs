@@ -8,10 +8,12 @@
 //! pages, 410 Gone for expired state tokens, 429/503 with `Retry-After`, and
 //! a count of requests that lacked `Prefer: IdType="ImmutableId"`, and
 //! change notification subscriptions (validation handshake, a notification
-//! per write, lifecycle notifications on demand).
+//! per write, lifecycle notifications on demand), and JSON batching
+//! (`$batch`, each request answered as alone).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
 mod assertion;
+mod batch;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
@@ -111,6 +113,20 @@ impl GraphServer {
     /// The authority the token endpoint lives under (`{authority}/{tenant}/oauth2/v2.0/token`).
     pub fn authority(&self) -> String {
         self.shared.base.clone()
+    }
+
+    /// An app-only access token, fetched as a client does (client
+    /// credentials at the token endpoint), for raw requests in tests and benches.
+    pub async fn app_token(&self) -> Result<String, reqwest::Error> {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", Self::CLIENT_ID),
+            ("client_secret", Self::CLIENT_SECRET),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ];
+        let url = format!("{}/{}/oauth2/v2.0/token", self.shared.base, Self::TENANT);
+        let answer: Value = self.shared.client.post(url).form(&form).send().await?.json().await?;
+        Ok(answer["access_token"].as_str().unwrap_or_default().to_string())
     }
 
     /// The Graph endpoint, as `https://graph.microsoft.com/v1.0` is for the real one.

@@ -112,6 +112,9 @@ pub(crate) async fn graph(
             "Access token is empty or invalid.",
         );
     }
+    if method == Method::POST && uri.path() == "/v1.0/$batch" {
+        return Box::pin(super::batch::handle(&shared, &headers, &body)).await;
+    }
     // https://learn.microsoft.com/en-us/graph/throttling#sample-response
     if let Some((status, after)) = shared.switches.take_fault() {
         let (status, code, counter) = if status == 429 {
