@@ -162,8 +162,12 @@ async fn existing_emails(conn: &mut sqlx::AnyConnection, keys: &[String]) -> Res
         }
         let mut by_id = HashMap::new();
         for row in &rows {
-            let key: String = row.try_get("message_key").map_err(StoreError::db("reading a message key"))?;
-            let id: String = row.try_get("activity_id").map_err(StoreError::db("reading a message key"))?;
+            let key: String = row
+                .try_get("message_key")
+                .map_err(StoreError::db("reading a message key"))?;
+            let id: String = row
+                .try_get("activity_id")
+                .map_err(StoreError::db("reading a message key"))?;
             by_id.insert(id, key);
         }
         let marks: Vec<String> = (1..=by_id.len()).map(|i| format!("${i}")).collect();

@@ -229,7 +229,10 @@ async fn r_track_mail_13_marking_a_tracked_message_wakes_no_further_run() {
             }
             appending.await.unwrap();
             if i >= 2 {
-                assert_eq!(runs, 1, "message {i} took {runs} runs: a run woke at the previous one's mark");
+                assert_eq!(
+                    runs, 1,
+                    "message {i} took {runs} runs: a run woke at the previous one's mark"
+                );
             }
             assert_eq!(client.count_with("CRM", "$CRMTracked"), i + 1);
         }
