@@ -41,6 +41,22 @@ impl NewSender {
         NewSender { id: new_id(), record }
     }
 
+    pub(crate) fn validate(&self) -> Result<()> {
+        match &self.record {
+            NewSenderRecord::Contact(c) => crmsync_model::Validate::validate(c.as_ref())?,
+            NewSenderRecord::Lead(l) => crmsync_model::Validate::validate(l)?,
+        }
+        Ok(())
+    }
+
+    /// Stores the record, owned by `owner_id`, in the caller's transaction.
+    pub(crate) async fn insert(self, conn: &mut sqlx::AnyConnection, owner_id: &str) -> Result<()> {
+        match self.record {
+            NewSenderRecord::Contact(c) => insert_record(conn, self.id, owner_id, *c).await.map(drop),
+            NewSenderRecord::Lead(l) => insert_record(conn, self.id, owner_id, l).await.map(drop),
+        }
+    }
+
     pub fn record_ref(&self) -> RecordRef {
         let entity = match self.record {
             NewSenderRecord::Contact(_) => EntityKind::Contact,
@@ -88,16 +104,8 @@ impl Records {
             return Ok(EmailCreate::Existing(existing));
         }
         crmsync_model::Validate::validate(&fields)?;
-        match &sender {
-            Some(NewSender {
-                record: NewSenderRecord::Contact(c),
-                ..
-            }) => crmsync_model::Validate::validate(c.as_ref())?,
-            Some(NewSender {
-                record: NewSenderRecord::Lead(l),
-                ..
-            }) => crmsync_model::Validate::validate(l)?,
-            None => {}
+        if let Some(sender) = &sender {
+            sender.validate()?;
         }
         let mut tx = self.db.begin_write().await?;
         require_record(&mut tx, EntityKind::User, owner_id).await?;
@@ -110,20 +118,8 @@ impl Records {
             drop(tx);
             return self.existing_email(key).await;
         }
-        match sender {
-            Some(NewSender {
-                id,
-                record: NewSenderRecord::Contact(c),
-            }) => {
-                insert_record(&mut tx, id, owner_id, *c).await?;
-            }
-            Some(NewSender {
-                id,
-                record: NewSenderRecord::Lead(l),
-            }) => {
-                insert_record(&mut tx, id, owner_id, l).await?;
-            }
-            None => {}
+        if let Some(sender) = sender {
+            sender.insert(&mut tx, owner_id).await?;
         }
         let record = insert_record(&mut tx, new_id(), owner_id, fields).await?;
         let inserted = sqlx::query("INSERT INTO email_messages (message_key, activity_id) VALUES ($1, $2)")

@@ -11,7 +11,7 @@ use crmsync_model::{Activity, ActivityFields, EntityKind, Validate};
 use sqlx::Row;
 
 use crate::Records;
-use crate::email::{EmailCreate, NewSender, NewSenderRecord, is_unique_violation};
+use crate::email::{EmailCreate, NewSender, is_unique_violation};
 use crate::error::{Result, StoreError};
 use crate::records::{insert_record, new_id, require_record};
 use crate::sql::{RECORD_COLUMNS, dynamic, record_from_row};
@@ -57,16 +57,8 @@ impl Records {
         }
         for e in emails {
             e.fields.validate()?;
-            match &e.sender {
-                Some(NewSender {
-                    record: NewSenderRecord::Contact(c),
-                    ..
-                }) => c.validate()?,
-                Some(NewSender {
-                    record: NewSenderRecord::Lead(l),
-                    ..
-                }) => l.validate()?,
-                None => {}
+            if let Some(sender) = &e.sender {
+                sender.validate()?;
             }
         }
         for _ in 0..RACE_RETRIES {
@@ -96,20 +88,8 @@ impl Records {
                 out.push(EmailCreate::Existing(existing.clone()));
                 continue;
             }
-            match e.sender.clone() {
-                Some(NewSender {
-                    id,
-                    record: NewSenderRecord::Contact(c),
-                }) => {
-                    insert_record(&mut tx, id, owner_id, *c).await?;
-                }
-                Some(NewSender {
-                    id,
-                    record: NewSenderRecord::Lead(l),
-                }) => {
-                    insert_record(&mut tx, id, owner_id, l).await?;
-                }
-                None => {}
+            if let Some(sender) = e.sender.clone() {
+                sender.insert(&mut tx, owner_id).await?;
             }
             let record = insert_record(&mut tx, new_id(), owner_id, e.fields.clone()).await?;
             let inserted = sqlx::query("INSERT INTO email_messages (message_key, activity_id) VALUES ($1, $2)")
@@ -162,8 +142,12 @@ async fn existing_emails(conn: &mut sqlx::AnyConnection, keys: &[String]) -> Res
         }
         let mut by_id = HashMap::new();
         for row in &rows {
-            let key: String = row.try_get("message_key").map_err(StoreError::db("reading a message key"))?;
-            let id: String = row.try_get("activity_id").map_err(StoreError::db("reading a message key"))?;
+            let key: String = row
+                .try_get("message_key")
+                .map_err(StoreError::db("reading a message key"))?;
+            let id: String = row
+                .try_get("activity_id")
+                .map_err(StoreError::db("reading a message key"))?;
             by_id.insert(id, key);
         }
         let marks: Vec<String> = (1..=by_id.len()).map(|i| format!("${i}")).collect();

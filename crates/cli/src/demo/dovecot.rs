@@ -44,7 +44,8 @@ impl DemoDovecot {
     pub fn start(binary: &Path, root: &Path) -> anyhow::Result<DemoDovecot> {
         let port = free_port()?;
         for sub in ["run", "state", "mail"] {
-            std::fs::create_dir_all(root.join(sub)).with_context(|| format!("creating {}", root.join(sub).display()))?;
+            std::fs::create_dir_all(root.join(sub))
+                .with_context(|| format!("creating {}", root.join(sub).display()))?;
         }
         let account = Account::current(root)?;
         std::fs::write(root.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}\n"))?;

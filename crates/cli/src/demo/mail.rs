@@ -164,7 +164,13 @@ async fn print_tracked(store: &Store) -> anyhow::Result<()> {
             .and_then(|e| e.from.as_ref())
             .map(|p| {
                 let who = p.name.clone().or_else(|| p.email.clone()).unwrap_or_default();
-                format!("{who} ({})", serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+                format!(
+                    "{who} ({})",
+                    serde_json::to_value(p.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                )
             })
             .unwrap_or_default();
         println!(

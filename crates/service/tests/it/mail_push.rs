@@ -81,20 +81,27 @@ fn message(id: &str, subject: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Dovecot with alice's empty tracking folder, her client, and a push
+/// scheduler holding her stored profile `alice-mail`.
+async fn alice_pushing(store: &Store) -> (Dovecot, crmsync_testkit::MailClient, Scheduler) {
+    let dovecot = Dovecot::start(&[("alice", "alice-pw")]);
+    let client = dovecot.client("alice");
+    client.create("CRM");
+    let alice = user(store, "alice").await;
+    let (catalog, scheduler) = push_scheduler(store, 4).await;
+    let def = imap_profile("alice-mail", &alice, &dovecot, ("alice", "alice-pw"));
+    catalog
+        .save(&def, ProfileSource::Api, Utc::now())
+        .await
+        .expect("save profile");
+    (dovecot, client, scheduler)
+}
+
 // R-TRACK-MAIL-11
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_track_mail_11_a_message_put_in_the_tracking_folder_runs_the_profile_at_once() {
     on_sqlite(|store| async move {
-        let dovecot = Dovecot::start(&[("alice", "alice-pw")]);
-        let client = dovecot.client("alice");
-        client.create("CRM");
-        let alice = user(&store, "alice").await;
-        let (catalog, scheduler) = push_scheduler(&store, 4).await;
-        let def = imap_profile("alice-mail", &alice, &dovecot, ("alice", "alice-pw"));
-        catalog
-            .save(&def, ProfileSource::Api, Utc::now())
-            .await
-            .expect("save profile");
+        let (_dovecot, client, scheduler) = alice_pushing(&store).await;
         let mut events = scheduler.subscribe();
         let (stop, looping) = looping(&scheduler);
         let first = next_events(&mut events, 1).await;
@@ -194,13 +201,7 @@ async fn run_coming(store: &Store, profile: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_track_mail_13_marking_a_tracked_message_wakes_no_further_run() {
     on_sqlite(|store| async move {
-        let dovecot = Dovecot::start(&[("alice", "alice-pw")]);
-        let client = dovecot.client("alice");
-        client.create("CRM");
-        let alice = user(&store, "alice").await;
-        let (catalog, scheduler) = push_scheduler(&store, 4).await;
-        let def = imap_profile("alice-mail", &alice, &dovecot, ("alice", "alice-pw"));
-        catalog.save(&def, ProfileSource::Api, Utc::now()).await.unwrap();
+        let (_dovecot, client, scheduler) = alice_pushing(&store).await;
         let mut events = scheduler.subscribe();
         let (stop, looping) = looping(&scheduler);
         // Each message is put by the user's client and must be tracked by
@@ -229,7 +230,10 @@ async fn r_track_mail_13_marking_a_tracked_message_wakes_no_further_run() {
             }
             appending.await.unwrap();
             if i >= 2 {
-                assert_eq!(runs, 1, "message {i} took {runs} runs: a run woke at the previous one's mark");
+                assert_eq!(
+                    runs, 1,
+                    "message {i} took {runs} runs: a run woke at the previous one's mark"
+                );
             }
             assert_eq!(client.count_with("CRM", "$CRMTracked"), i + 1);
         }

@@ -286,16 +286,26 @@ store_test!(
             })
             .collect();
         assert_eq!(kinds, ["created", "existing", "created", "existing"]);
-        let EmailCreate::Existing(old) = &done[1] else { unreachable!() };
+        let EmailCreate::Existing(old) = &done[1] else {
+            unreachable!()
+        };
         assert_eq!(old.meta.id, earlier.meta.id);
-        let EmailCreate::Existing(twice) = &done[3] else { unreachable!() };
-        let EmailCreate::Created(first) = &done[0] else { unreachable!() };
+        let EmailCreate::Existing(twice) = &done[3] else {
+            unreachable!()
+        };
+        let EmailCreate::Created(first) = &done[0] else {
+            unreachable!()
+        };
         assert_eq!(twice.meta.id, first.meta.id, "twice in a chunk is one e-mail");
         // Status rows only for what was created, naming the new e-mails.
         let rows = store.sync_state().tracked_mail("alice-mail").await.unwrap();
-        let saved: Vec<(String, String, u32)> =
-            rows.iter().map(|r| (r.message_key.clone(), r.activity_id.clone(), r.uid)).collect();
-        let EmailCreate::Created(b) = &done[2] else { unreachable!() };
+        let saved: Vec<(String, String, u32)> = rows
+            .iter()
+            .map(|r| (r.message_key.clone(), r.activity_id.clone(), r.uid))
+            .collect();
+        let EmailCreate::Created(b) = &done[2] else {
+            unreachable!()
+        };
         assert_eq!(
             saved,
             [
@@ -310,14 +320,25 @@ store_test!(
             .create_tracked_emails("no-such-user", "alice-mail", &chunk(&["c@example.com"]))
             .await;
         assert!(failed.is_err(), "{failed:?}");
-        assert!(store.records().email_by_message_key("c@example.com").await.unwrap().is_none());
+        assert!(
+            store
+                .records()
+                .email_by_message_key("c@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         // Four profiles storing overlapping chunks at once: each key is one
         // CRM e-mail, and every answer names it.
         let mut racers = Vec::new();
         for i in 0..4 {
             let store = store.clone();
-            let owner = if i % 2 == 0 { alice.id().to_string() } else { bob.id().to_string() };
+            let owner = if i % 2 == 0 {
+                alice.id().to_string()
+            } else {
+                bob.id().to_string()
+            };
             racers.push(tokio::spawn(async move {
                 let keys = ["r1@example.com", "r2@example.com", "r3@example.com"];
                 store
@@ -343,47 +364,44 @@ store_test!(
     }
 );
 
-store_test!(
-    r_track_6_many_addresses_resolve_in_one_lookup_per_kind,
-    |store| {
-        let alice = user(&store, "Alice", Role::User).await;
-        let contact = |first: &str, email: &str| ContactFields {
-            first_name: Some(first.into()),
-            last_name: Some("Kunde".into()),
-            email1: Some(email.into()),
-            ..ContactFields::default()
-        };
-        let carla = store
-            .records()
-            .create(alice.id(), contact("Carla", "carla@customer.example"))
-            .await
-            .unwrap();
-        let second = store
-            .records()
-            .create(alice.id(), contact("Carl", "Carla@Customer.example"))
-            .await
-            .unwrap();
-        let lena = LeadFields {
-            last_name: Some("Lead".into()),
-            email: Some("lena@prospect.example".into()),
-            ..LeadFields::default()
-        };
-        let lena = store.records().create(alice.id(), lena).await.unwrap();
-        let asked = [
-            " CARLA@customer.example".to_string(),
-            "lena@prospect.example".into(),
-            "alice@example.org".into(),
-            "nobody@example.com".into(),
-        ];
-        let contacts = store.records().contacts_by_emails(&asked).await.unwrap();
-        let ids: Vec<&str> = contacts["carla@customer.example"].iter().map(|c| c.id()).collect();
-        assert_eq!(ids, [carla.id(), second.id()], "both, oldest first");
-        assert_eq!(contacts.len(), 1);
-        let leads = store.records().leads_by_emails(&asked).await.unwrap();
-        assert_eq!(leads["lena@prospect.example"][0].id(), lena.id());
-        assert_eq!(leads.len(), 1);
-        let users = store.records().users_by_emails(&asked).await.unwrap();
-        assert_eq!(users["alice@example.org"][0].id(), alice.id());
-        assert_eq!(users.len(), 1);
-    }
-);
+store_test!(r_track_6_many_addresses_resolve_in_one_lookup_per_kind, |store| {
+    let alice = user(&store, "Alice", Role::User).await;
+    let contact = |first: &str, email: &str| ContactFields {
+        first_name: Some(first.into()),
+        last_name: Some("Kunde".into()),
+        email1: Some(email.into()),
+        ..ContactFields::default()
+    };
+    let carla = store
+        .records()
+        .create(alice.id(), contact("Carla", "carla@customer.example"))
+        .await
+        .unwrap();
+    let second = store
+        .records()
+        .create(alice.id(), contact("Carl", "Carla@Customer.example"))
+        .await
+        .unwrap();
+    let lena = LeadFields {
+        last_name: Some("Lead".into()),
+        email: Some("lena@prospect.example".into()),
+        ..LeadFields::default()
+    };
+    let lena = store.records().create(alice.id(), lena).await.unwrap();
+    let asked = [
+        " CARLA@customer.example".to_string(),
+        "lena@prospect.example".into(),
+        "alice@example.org".into(),
+        "nobody@example.com".into(),
+    ];
+    let contacts = store.records().contacts_by_emails(&asked).await.unwrap();
+    let ids: Vec<&str> = contacts["carla@customer.example"].iter().map(|c| c.id()).collect();
+    assert_eq!(ids, [carla.id(), second.id()], "both, oldest first");
+    assert_eq!(contacts.len(), 1);
+    let leads = store.records().leads_by_emails(&asked).await.unwrap();
+    assert_eq!(leads["lena@prospect.example"][0].id(), lena.id());
+    assert_eq!(leads.len(), 1);
+    let users = store.records().users_by_emails(&asked).await.unwrap();
+    assert_eq!(users["alice@example.org"][0].id(), alice.id());
+    assert_eq!(users.len(), 1);
+});

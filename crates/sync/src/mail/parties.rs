@@ -116,11 +116,7 @@ impl Found {
                 .filter_map(|p| p.as_deref())
                 .collect::<Vec<_>>()
                 .join(" ");
-            return party(
-                PartyKind::Lead,
-                &lead.meta.id,
-                Some(name).filter(|n| !n.is_empty()),
-            );
+            return party(PartyKind::Lead, &lead.meta.id, Some(name).filter(|n| !n.is_empty()));
         }
         Party {
             kind: PartyKind::Email,

@@ -12,8 +12,8 @@ use crmsync_connector::{ConnectorError, FolderPoll, FolderPosition, MessageFlags
 use crmsync_engine::{EntityClass, Plan};
 use crmsync_mapping::{MailAddress, ParsedEmail, parse_email};
 use crmsync_model::{Activity, Actor, PartyKind, RecordRef, normalize_message_id};
-use crmsync_store::{EmailCreate, NewSender, NewTrackedEmail};
 use crmsync_store::status::{HistoryEntry, MailFolderRow, TrackedMailRow};
+use crmsync_store::{EmailCreate, NewSender, NewTrackedEmail};
 
 use super::MailProfile;
 use super::activity::{email_activity, link_user};
@@ -493,6 +493,7 @@ impl FolderPass<'_> {
         // new ones (and after the tracking user is linked to them).
         let mut later: Vec<TrackedMailRow> = Vec::new();
         let mut new_emails: Vec<NewTrackedEmail> = Vec::new();
+        let mut planned_senders: HashSet<String> = HashSet::new();
         let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
         for (c, received_at, parsed) in parsed_chunk {
             let key = parsed.message_key.clone();
@@ -522,17 +523,23 @@ impl FolderPass<'_> {
                 continue;
             }
             let received = received_at.and_then(|s| DateTime::from_timestamp(s, 0));
-            let regarding = self.thread_regarding(&parsed.in_reply_to, &parsed.references).await?;
-            let mut fields = email_activity(
-                self.store,
-                &mut self.parties,
-                &parsed,
-                self.user_id,
-                received,
-                regarding,
-            )
-            .await?;
-            let sender = new_sender(self.mail.tracking.unknown_sender, &mut fields);
+            let (mut fields, mut sender) = self.email_fields(&parsed, received).await?;
+            // R-TRACK-2: a second message of this chunk from an unknown
+            // sender must link the record the first one makes, so the
+            // e-mails before it are stored first and its parties resolved
+            // again (rare: only with `unknown_sender` on).
+            let from = parsed.from.as_ref().map(|a| a.email.trim().to_lowercase());
+            if sender.is_some() && from.as_ref().is_some_and(|f| planned_senders.contains(f)) {
+                self.store_new(std::mem::take(&mut new_emails), &mut later, tracked, report)
+                    .await?;
+                planned_senders.clear();
+                (fields, sender) = self.email_fields(&parsed, received).await?;
+            }
+            if sender.is_some()
+                && let Some(from) = from
+            {
+                planned_senders.insert(from);
+            }
             new_emails.push(NewTrackedEmail {
                 key,
                 fields,
@@ -540,6 +547,39 @@ impl FolderPass<'_> {
                 row,
             });
         }
+        self.store_new(new_emails, &mut later, tracked, report).await?;
+        self.store.sync_state().save_tracked_mails(self.profile, &later).await?;
+        for row in later {
+            tracked.put(row);
+        }
+        self.mark(folder, &marks, tracked).await?;
+        Ok(())
+    }
+
+    /// The CRM e-mail of `parsed` and the record its unknown sender becomes
+    /// (R-TRACK-2, when set).
+    async fn email_fields(
+        &mut self,
+        parsed: &ParsedEmail,
+        received: Option<DateTime<Utc>>,
+    ) -> Result<(crmsync_model::ActivityFields, Option<NewSender>), SyncError> {
+        let regarding = self.thread_regarding(&parsed.in_reply_to, &parsed.references).await?;
+        let mut fields =
+            email_activity(self.store, &mut self.parties, parsed, self.user_id, received, regarding).await?;
+        let sender = new_sender(self.mail.tracking.unknown_sender, &mut fields);
+        Ok((fields, sender))
+    }
+
+    /// Stores `new_emails` in one transaction (with the status rows of those
+    /// it creates); the rows of those already in the CRM go to `later`,
+    /// once the tracking user is linked to them.
+    async fn store_new(
+        &mut self,
+        new_emails: Vec<NewTrackedEmail>,
+        later: &mut Vec<TrackedMailRow>,
+        tracked: &mut Tracked,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
         let outcomes = self
             .store
             .records()
@@ -549,7 +589,9 @@ impl FolderPass<'_> {
             let activity_id = match outcome {
                 EmailCreate::Created(a) => {
                     *report.applied.entry("crm create".into()).or_default() += 1;
-                    if let (Some(sender), Some(from)) = (email.sender, a.fields.email.as_ref().and_then(|e| e.from.clone())) {
+                    if let (Some(sender), Some(from)) =
+                        (email.sender, a.fields.email.as_ref().and_then(|e| e.from.clone()))
+                    {
                         self.sender_made(&sender, &email.key, from, report).await?;
                     }
                     tracked.put(TrackedMailRow {
@@ -572,11 +614,6 @@ impl FolderPass<'_> {
                 ..email.row
             });
         }
-        self.store.sync_state().save_tracked_mails(self.profile, &later).await?;
-        for row in later {
-            tracked.put(row);
-        }
-        self.mark(folder, &marks, tracked).await?;
         Ok(())
     }
 
