@@ -82,7 +82,7 @@ pub async fn page(
                 (total) " open" @if let Some(p) = only { " in " (p) } "."
                 @if only.is_some() { " " a href="/conflicts" { "All profiles" } }
             }
-            p { "Both sides changed these fields differently since the last sync. Choose the side to keep; the next run writes it to the other side and records it in the history." }
+            p { "Both sides changed these fields differently since the last sync. Choose the side to keep, or edit a value of your own; the next run writes it to the other side and records it in the history." }
         }
         @for (c, first) in conflicts.iter().zip(&firsts) { (conflict(&who, c, *first)) }
         @if pages > 1 { (layout::pager("Pages of conflicts", page, pages, link)) }
