@@ -46,5 +46,5 @@ pub use crmsync_store::status::RunState;
 pub use crmsync_sync::ops::{
     ClassCollection, CollectionEntry, CollectionListing, ConflictChoice, FieldValues, HistoryLine, RecordExplanation,
     ResetScope, UntrackError, UntrackReport, explain_record, list_collections, reset as reset_pairs, resolve_conflict,
-    stop_tracking,
+    resolve_conflict_editing, stop_tracking,
 };

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use chrono::Utc;
 use crmsync_connector::{CollectionId, ConnectorError, Etag, Href};
 use crmsync_engine::{Action, ActionKind, CrmFacts, EntityClass, PairState, Plan, Precondition, Subject, Target};
-use crmsync_model::{AccountFields, ActivityFields, ContactFields, FieldMap};
+use crmsync_model::{ActivityFields, ContactFields, FieldMap};
 use crmsync_store::StoreError;
-use crmsync_store::status::{ConflictRow, HistoryEntry, PairRow, StatusOp, StepState};
+use crmsync_store::status::{ConflictRow, PairRow, StatusOp, StepState};
 
 use tracing::Instrument as _;
 
@@ -20,6 +20,7 @@ use crate::bounded::{BoxFuture, run_bounded};
 use crate::chunks::{self, Item};
 use crate::codec::{Codec, CrmRecord};
 use crate::collect::{Lookups, derived_crm_id};
+use crate::crm_write::CrmWriter;
 use crate::error::SyncError;
 use crate::faults::{CrashPoint, Faults};
 use crate::history::HistoryScope;
@@ -494,7 +495,7 @@ impl Applier<'_> {
                 ..ContactFields::default()
             };
             let mut contact = self.codec.contact_fields(fields, &blank);
-            self.link_account(&id, &mut contact, None).await?;
+            self.crm_writer().link_account(&id, &mut contact, None).await?;
             CrmRecord::Contact(self.store.records().create_with_id(&id, owner, contact).await?)
         } else {
             let blank = self.codec.blank_activity(fields);
@@ -514,74 +515,18 @@ impl Applier<'_> {
     }
 
     async fn crm_update(&self, id: &str, expected: i64, fields: &FieldMap, slot: &mut Slot) -> Result<(), StoreError> {
-        let version = if self.codec.class == EntityClass::Contacts {
-            let current = self.store.records().get::<ContactFields>(id).await?;
-            let mut next = self.codec.contact_fields(fields, &current.fields);
-            self.link_account(id, &mut next, Some(&current.fields)).await?;
-            self.store.records().update(id, expected, next).await?.version()
-        } else {
-            let current = self.store.records().get::<ActivityFields>(id).await?;
-            let next = self.codec.activity_fields(fields, &current.fields);
-            self.store.records().update(id, expected, next).await?.version()
-        };
-        slot.crm_version = Some(version);
+        slot.crm_version = Some(self.crm_writer().update(id, expected, fields).await?);
         Ok(())
     }
 
-    /// R-FIELD-2: a groupware company names a CRM account; link it, creating
-    /// the account when missing and the profile's user may create accounts,
-    /// otherwise keep the name as text (the history notes it).
-    async fn link_account(
-        &self,
-        crm_id: &str,
-        contact: &mut ContactFields,
-        before: Option<&ContactFields>,
-    ) -> Result<(), StoreError> {
-        let company = contact.company.clone().filter(|c| !c.trim().is_empty());
-        if before.is_some_and(|b| b.company == contact.company) {
-            return Ok(());
+    fn crm_writer(&self) -> CrmWriter<'_> {
+        CrmWriter {
+            store: self.store,
+            profile: self.profile,
+            codec: self.codec,
+            collection: self.collection,
+            run_id: Some(self.run_id),
         }
-        let Some(name) = company else {
-            contact.account_id = None;
-            return Ok(());
-        };
-        if let Some(account) = self.store.records().account_by_name(&name).await? {
-            contact.account_id = Some(account.meta.id);
-            return Ok(());
-        }
-        if self.profile.rules.accounts.create {
-            let account = AccountFields {
-                name,
-                ..AccountFields::default()
-            };
-            let created = self
-                .store
-                .records()
-                .create(&self.profile.actor.user_id, account)
-                .await?;
-            contact.account_id = Some(created.meta.id);
-        } else {
-            contact.account_id = None;
-            self.store
-                .sync_state()
-                .add_history(&HistoryEntry {
-                    profile: self.profile.name.clone(),
-                    collection: self.collection.to_string(),
-                    crm_id: Some(crm_id.to_string()),
-                    href: None,
-                    run_id: Some(self.run_id.to_string()),
-                    at: Utc::now(),
-                    action: "warning".into(),
-                    // R-FIELD-2 is decided here, not by the engine.
-                    rule: "R-FIELD-2".to_string(),
-                    message: format!(
-                        "company \"{name}\" kept as text: no account has that name and the user may not create accounts"
-                    ),
-                    detail: None,
-                })
-                .await?;
-        }
-        Ok(())
     }
 
     /// Status actions only record: their rows join the chunk's commit.

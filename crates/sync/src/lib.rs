@@ -21,6 +21,7 @@ mod chunks;
 mod codec;
 mod collect;
 mod crm_side;
+mod crm_write;
 mod directory;
 mod error;
 mod faults;

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sync::{ConflictChoice, resolve_conflict};
+use crate::sync::{ConflictChoice, resolve_conflict, resolve_conflict_editing};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::error::{ApiError, ErrorBody};
-use crate::routes::sync_access::{from_sync, source, visible, visible_profile};
+use crate::routes::sync_access::{from_sync, ready, source, visible, visible_profile};
 use crate::state::AppState;
 use crate::store_error::from_store;
 use crate::sync::ConflictView;
@@ -58,7 +58,11 @@ pub async fn list(
 pub struct ResolveBody {
     /// `crm`, `groupware` or `merged`.
     pub take: String,
-    /// With `merged`: the value to keep per conflicting field.
+    /// With `merged`: the value to keep per conflicting field: the CRM's, the
+    /// groupware's, or one of your own, which is written into the CRM record
+    /// at once (validated as a CRM edit, only by someone who may change the
+    /// record) and reaches the groupware at the next sync (R-EDIT-3-THIRD).
+    /// A field left out keeps no value.
     #[serde(default)]
     pub values: Option<BTreeMap<String, String>>,
 }
@@ -100,8 +104,10 @@ fn choice(body: ResolveBody) -> Result<ConflictChoice, ApiError> {
         (status = 200, body = Resolved),
         (status = 400, description = "Malformed body or unknown side", body = ErrorBody),
         (status = 401, description = "Not authenticated", body = ErrorBody),
+        (status = 403, description = "A value of one's own for a record the caller may not change", body = ErrorBody),
         (status = 404, description = "No such conflict the caller may see", body = ErrorBody),
-        (status = 409, description = "Already resolved", body = ErrorBody),
+        (status = 409, description = "Already resolved, or the CRM record changed since the conflict was recorded (nothing was changed)", body = ErrorBody),
+        (status = 422, description = "A value of one's own that the CRM refuses (as for a CRM edit)", body = ErrorBody),
     ))]
 pub async fn resolve(
     State(state): State<AppState>,
@@ -132,9 +138,17 @@ pub async fn resolve(
     }
     let take = body.take.clone();
     let choice = choice(body)?;
-    resolve_conflict(&state.store.sync_state(), &id, &choice)
-        .await
-        .map_err(from_sync)?;
+    match &choice {
+        // Merged values may hold one of the caller's own, written into the
+        // CRM as the profile maps it (R-EDIT-3-THIRD).
+        ConflictChoice::Merged(_) => {
+            let info = visible_profile(&state, &caller, &conflict.profile).await?;
+            let profile = ready(&state, &info).await?;
+            resolve_conflict_editing(&state.store, &profile, &caller.actor(), &id, &choice).await
+        }
+        _ => resolve_conflict(&state.store.sync_state(), &id, &choice).await,
+    }
+    .map_err(from_sync)?;
     Ok(Json(Resolved {
         id,
         take,

@@ -452,6 +452,56 @@ async fn r_web_4_conflicts_side_by_side_and_take_a_side() {
     assert!(get(&w, &alice, "/conflicts").await.html.contains("No conflict waits"));
 }
 
+// R-WEB-4 with R-EDIT-3-THIRD: the per-field form has an "edit" choice with
+// a text box (no script); the typed value lands in the CRM at once and on the
+// groupware after the next run.
+#[tokio::test]
+async fn r_web_4_edit_and_take_writes_a_value_of_ones_own_to_both_sides() {
+    use crmsync_model::ContactFields;
+    let (w, _clock) = dashboard(World::new().await, false);
+    let alice = sign_in(&w, &w.alice.token).await;
+    post(&w, &alice, "/profiles/alice/run", &[("csrf", &alice.csrf)]).await;
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
+    let record = w.store.records().get::<ContactFields>(&pair.crm_id).await.unwrap();
+    let name = record.fields.last_name.clone().unwrap();
+    let fields = serde_json::json!([{"key": "last_name", "base": name, "crm": name, "groupware": "Byron"}]);
+    let conflict = crmsync_store::status::ConflictRow {
+        fields: fields.to_string(),
+        ..conflict_on(&pair)
+    };
+    w.store.sync_state().add_conflict(&conflict).await.unwrap();
+    let page = get(&w, &alice, "/conflicts").await;
+    for part in [
+        "id=\"conflict-conflict-1-0-edit\" name=\"field.last_name\" value=\"edit\"",
+        "name=\"edit.last_name\"",
+    ] {
+        assert!(page.html.contains(part), "{part}: {}", page.html);
+    }
+    let form = [
+        ("take", "fields"),
+        ("field.last_name", "edit"),
+        ("edit.last_name", "King"),
+    ];
+    // Without the CSRF token nothing happens.
+    let forged = post(&w, &alice, "/conflicts/conflict-1/resolve", &form).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
+    let mut with_csrf = vec![("csrf", alice.csrf.as_str())];
+    with_csrf.extend(form);
+    let done = post(&w, &alice, "/conflicts/conflict-1/resolve", &with_csrf).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.html);
+    let now = w.store.records().get::<ContactFields>(&pair.crm_id).await.unwrap();
+    assert_eq!(now.fields.last_name.as_deref(), Some("King"), "in the CRM at once");
+    post(&w, &alice, "/profiles/alice/run", &[("csrf", &alice.csrf)]).await;
+    let contacts = w._dir.path().join("mailboxes/alice/contacts");
+    let card = std::fs::read_dir(contacts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "vcf"))
+        .unwrap();
+    let text = std::fs::read_to_string(card).unwrap();
+    assert!(text.contains("King"), "on the groupware after the run: {text}");
+}
+
 // R-WEB-6 with R-API-1 and R-API-14: the dashboard refuses the request
 // lines the API refuses, before any page or the store sees them: a control
 // character in the path or NUL in the query is 400, an overlong URI 414.

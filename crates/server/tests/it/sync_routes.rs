@@ -748,3 +748,63 @@ async fn r_col_3_collections_route_lists_folders_and_hides_other_users_profiles(
     let r = w.call(Method::GET, path, None, None).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
+
+// R-EDIT-3-THIRD: `merged` with a value that is neither side's writes it into
+// the CRM record at once (only for someone who may change the record) and the
+// next run carries it to the groupware; a record edited since is 409 and
+// nothing changes.
+#[tokio::test]
+async fn r_edit_3_third_value_over_the_api_lands_on_both_sides() {
+    use crmsync_model::ContactFields;
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
+    let record = w.store.records().get::<ContactFields>(&pair.crm_id).await.unwrap();
+    let name = record.fields.last_name.clone().unwrap();
+    let fields = json!([{"key": "last_name", "base": name, "crm": name, "groupware": "Byron"}]);
+    let conflict = ConflictRow {
+        fields: fields.to_string(),
+        ..conflict_on(&pair)
+    };
+    w.store.sync_state().add_conflict(&conflict).await.unwrap();
+    let resolve = "/api/v1/sync/conflicts/conflict-1/resolve";
+    let king = json!({"take": "merged", "values": {"last_name": "King"}});
+
+    // Edited in the CRM since the conflict: refused, nothing written.
+    let mut edited = record.fields.clone();
+    edited.last_name = Some("Edited".into());
+    let edited = w
+        .store
+        .records()
+        .update(&pair.crm_id, record.version(), edited)
+        .await
+        .unwrap();
+    let r = w
+        .call(Method::POST, resolve, Some(&w.alice.token), Some(king.clone()))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{:?}", r.json);
+    let now = w.store.records().get::<ContactFields>(&pair.crm_id).await.unwrap();
+    assert_eq!(now.meta.version, edited.meta.version, "nothing written");
+
+    // Put back as the conflict saw it: the value lands in the CRM at once…
+    let mut back = now.fields.clone();
+    back.last_name = Some(name.clone());
+    w.store
+        .records()
+        .update(&pair.crm_id, now.version(), back)
+        .await
+        .unwrap();
+    let r = w.call(Method::POST, resolve, Some(&w.alice.token), Some(king)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let now = w.store.records().get::<ContactFields>(&pair.crm_id).await.unwrap();
+    assert_eq!(now.fields.last_name.as_deref(), Some("King"));
+    // …and on the groupware after the next run.
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let card = std::fs::read_dir(contacts_dir(&w, "alice"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "vcf"))
+        .unwrap();
+    let text = std::fs::read_to_string(card).unwrap();
+    assert!(text.contains("King"), "{text}");
+}

@@ -255,7 +255,7 @@ async fn class_of(store: &RunStores, id: &str) -> Result<Option<EntityClass>, Sy
     }
 }
 
-fn class_of_collection(name: &str) -> Option<EntityClass> {
+pub(super) fn class_of_collection(name: &str) -> Option<EntityClass> {
     [EntityClass::Contacts, EntityClass::Events, EntityClass::Tasks]
         .into_iter()
         .find(|c| collection_name(*c) == name)

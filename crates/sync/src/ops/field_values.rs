@@ -46,6 +46,9 @@ pub enum ReplacedBecause {
     Reverted,
     /// Someone resolved a held conflict (`conflicts resolve`, R-EDIT-3).
     ChosenByUser,
+    /// Someone resolved a held conflict with a value of their own, written
+    /// into the CRM record (R-EDIT-3-THIRD).
+    EditedByUser,
 }
 
 impl ReplacedBecause {
@@ -55,6 +58,7 @@ impl ReplacedBecause {
             ReplacedBecause::ConflictLost => "conflict: both sides changed it",
             ReplacedBecause::Reverted => "reverted: that side may not change it",
             ReplacedBecause::ChosenByUser => "conflict resolved by choice",
+            ReplacedBecause::EditedByUser => "conflict resolved with a value of one's own",
         }
     }
 }
@@ -137,26 +141,54 @@ fn from_action(action: &Action) -> Vec<FieldValues> {
         .collect()
 }
 
+/// What a resolved conflict keeps of one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// One side's value.
+    Side(Side),
+    /// A value of the resolver's own, written into the CRM (R-EDIT-3-THIRD).
+    Own(Option<String>),
+}
+
 /// The detail of a resolved conflict's history entry: per field, the value
-/// chosen (`kept`) and the one the next sync overwrites.
-pub(crate) fn resolution_detail(fields: &[FieldConflict], kept: impl Fn(&FieldConflict) -> Side) -> String {
+/// chosen (`kept`) and the one(s) it overwrites: the other side's, or with
+/// a value of one's own, both sides'.
+pub(crate) fn resolution_detail(fields: &[FieldConflict], kept: &[Kept]) -> String {
+    let rule = || crmsync_engine::RuleId::Edit3.as_str().to_string();
     let resolved = fields
         .iter()
-        .filter_map(|f| {
-            let kept_from = kept(f);
-            let (kept, lost) = match kept_from {
-                Side::Crm => (f.crm.clone(), f.groupware.clone()),
-                Side::Groupware => (f.groupware.clone(), f.crm.clone()),
+        .zip(kept)
+        .flat_map(|(f, k)| {
+            let lost: Vec<FieldValues> = match k {
+                Kept::Side(kept_from) => {
+                    let (kept, lost) = match kept_from {
+                        Side::Crm => (f.crm.clone(), f.groupware.clone()),
+                        Side::Groupware => (f.groupware.clone(), f.crm.clone()),
+                    };
+                    vec![FieldValues {
+                        field: f.key.clone(),
+                        kept,
+                        kept_from: *kept_from,
+                        lost,
+                        lost_from: kept_from.other(),
+                        because: ReplacedBecause::ChosenByUser,
+                        rule: rule(),
+                    }]
+                }
+                Kept::Own(value) => [(Side::Crm, &f.crm), (Side::Groupware, &f.groupware)]
+                    .into_iter()
+                    .map(|(side, lost)| FieldValues {
+                        field: f.key.clone(),
+                        kept: value.clone(),
+                        kept_from: Side::Crm,
+                        lost: lost.clone(),
+                        lost_from: side,
+                        because: ReplacedBecause::EditedByUser,
+                        rule: rule(),
+                    })
+                    .collect(),
             };
-            (kept != lost).then(|| FieldValues {
-                field: f.key.clone(),
-                kept,
-                kept_from,
-                lost,
-                lost_from: kept_from.other(),
-                because: ReplacedBecause::ChosenByUser,
-                rule: crmsync_engine::RuleId::Edit3.as_str().to_string(),
-            })
+            lost.into_iter().filter(|v| v.kept != v.lost)
         })
         .collect();
     serde_json::to_string(&Resolution { resolved }).expect("field values serialise")
@@ -198,7 +230,7 @@ mod tests {
             crm: Some("Crm".into()),
             groupware: None,
         }];
-        let detail = resolution_detail(&fields, |_| Side::Groupware);
+        let detail = resolution_detail(&fields, &[Kept::Side(Side::Groupware)]);
         let values = from_detail(Some(&detail));
         assert_eq!(values[0].kept, None);
         assert_eq!(values[0].lost.as_deref(), Some("Crm"));

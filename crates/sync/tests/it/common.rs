@@ -30,7 +30,14 @@ pub fn now() -> DateTime<Utc> {
 impl World {
     pub async fn new() -> World {
         let dir = tempfile::tempdir().unwrap();
-        let (store, actor) = crm_with_alice(&format!("sqlite://{}", dir.path().join("crm.db").display())).await;
+        let url = format!("sqlite://{}", dir.path().join("crm.db").display());
+        World::on(dir, &url).await
+    }
+
+    /// A world whose CRM is the database at `url` (SQLite or PostgreSQL),
+    /// its mailbox a vdir in `dir`.
+    pub async fn on(dir: tempfile::TempDir, url: &str) -> World {
+        let (store, actor) = crm_with_alice(url).await;
         let root = dir.path().join("mailbox");
         std::fs::create_dir_all(&root).unwrap();
         let connector = VdirConnector::open(&VdirConfig::new(root)).unwrap();

@@ -11,6 +11,7 @@ mod bad_input_e2e;
 mod calendar_fields_dav;
 mod collection_choice_dav;
 mod concurrent_edits;
+mod conflict_third_value;
 mod dav_e2e;
 mod dead_runs;
 mod fault_proxy;

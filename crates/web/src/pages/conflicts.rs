@@ -1,20 +1,21 @@
 //! Conflicts (R-WEB-4): each held conflict side by side (base, CRM,
 //! groupware) per field, with take-CRM / take-groupware, or a choice per
-//! field (R-WEB-4-PER-FIELD); the next run writes the choice (R-EDIT-3
-//! `manual`).
+//! field (R-WEB-4-PER-FIELD) that may be a value of one's own
+//! (R-EDIT-3-THIRD, written into the CRM at once); the next run writes the
+//! choice (R-EDIT-3 `manual`).
 
 use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
-use crmsync_ops::{ConflictChoice, ConflictView, resolve_conflict};
+use crmsync_ops::{ConflictChoice, ConflictView, resolve_conflict, resolve_conflict_editing};
 use crmsync_store::status::{ConflictResolution, ConflictRow};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::WebState;
 use crate::error::WebError;
-use crate::pages::{issued_text, layout, page_number, visible, visible_profile};
+use crate::pages::{issued_text, layout, page_number, ready, visible, visible_profile};
 use crate::session::{Posted, SignedIn};
 
 fn shown(v: &Option<String>) -> Markup {
@@ -81,7 +82,7 @@ pub async fn page(
                 (total) " open" @if let Some(p) = only { " in " (p) } "."
                 @if only.is_some() { " " a href="/conflicts" { "All profiles" } }
             }
-            p { "Both sides changed these fields differently since the last sync. Choose the side to keep; the next run writes it to the other side and records it in the history." }
+            p { "Both sides changed these fields differently since the last sync. Choose the side to keep, or edit a value of your own; the next run writes it to the other side and records it in the history." }
         }
         @for (c, first) in conflicts.iter().zip(&firsts) { (conflict(&who, c, *first)) }
         @if pages > 1 { (layout::pager("Pages of conflicts", page, pages, link)) }
@@ -108,7 +109,7 @@ fn conflict(who: &SignedIn, c: &ConflictView, anchor: bool) -> Markup {
                     }
                 }
             }
-            @if c.fields.len() > 1 { (per_field(who, c)) }
+            (per_field(who, c))
             div.actions {
                 @for (take, label) in [("crm", "Take CRM"), ("groupware", "Take groupware")] {
                     form method="post" action=(format!("/conflicts/{}/resolve", c.id)) {
@@ -124,8 +125,12 @@ fn conflict(who: &SignedIn, c: &ConflictView, anchor: bool) -> Markup {
 
 /// The prefix of a per-field choice's form field (`field.<key>`).
 const FIELD_PREFIX: &str = "field.";
+/// The prefix of a per-field value of one's own (`edit.<key>`), taken when
+/// the field's choice is `edit`.
+const EDIT_PREFIX: &str = "edit.";
 
-/// One choice per field, each a pair of radio buttons, CRM first.
+/// One choice per field: the CRM's, the groupware's, or a value typed in
+/// (no script needed), CRM first.
 fn per_field(who: &SignedIn, c: &ConflictView) -> Markup {
     html! {
         form.per-field method="post" action=(format!("/conflicts/{}/resolve", c.id)) {
@@ -139,9 +144,15 @@ fn per_field(who: &SignedIn, c: &ConflictView) -> Markup {
                         input type="radio" id=(id) name=(format!("{FIELD_PREFIX}{}", f.key)) value=(side) checked[side == "crm"];
                         label for=(id) { (label) ": " (shown(value)) }
                     }
+                    @let edit = format!("conflict-{}-{i}-edit", c.id);
+                    input type="radio" id=(edit) name=(format!("{FIELD_PREFIX}{}", f.key)) value="edit";
+                    label for=(edit) { "Edit:" }
+                    input type="text" id=(format!("{edit}-value")) name=(format!("{EDIT_PREFIX}{}", f.key))
+                        value=(f.crm.as_deref().unwrap_or_default()) aria-label=(format!("Your value of {}", f.key));
                 }
             }
             button type="submit" { "Take the chosen values" }
+            p.hint { "A value of your own is written into the CRM record now and reaches the groupware at the next run." }
         }
     }
 }
@@ -154,23 +165,27 @@ pub struct ResolveForm {
     rest: HashMap<String, String>,
 }
 
-/// The values chosen per field, as the merged values `ops` takes: each
-/// one the CRM's or the groupware's, so the next run writes it to the side
-/// that lacks it. A field left without a choice refuses the form.
+/// The values chosen per field, as the merged values `ops` takes: the CRM's,
+/// the groupware's or the one typed in (empty: no value). A field left
+/// without a choice refuses the form.
 fn chosen_values(view: &ConflictView, form: &HashMap<String, String>) -> Result<FieldMap, WebError> {
     let mut values = FieldMap::new();
     for f in &view.fields {
         let value = match form.get(&format!("{FIELD_PREFIX}{}", f.key)).map(String::as_str) {
-            Some("crm") => &f.crm,
-            Some("groupware") => &f.groupware,
+            Some("crm") => f.crm.clone(),
+            Some("groupware") => f.groupware.clone(),
+            Some("edit") => form
+                .get(&format!("{EDIT_PREFIX}{}", f.key))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
             _ => {
                 return Err(WebError::BadForm(format!(
-                    "choose the CRM's or the groupware's value of {}",
+                    "choose the CRM's or the groupware's value of {}, or edit it",
                     f.key
                 )));
             }
         };
-        values.set_opt(f.key.clone(), value.clone());
+        values.set_opt(f.key.clone(), value);
     }
     Ok(values)
 }
@@ -190,7 +205,7 @@ pub async fn resolve(
         .await?
         .ok_or(WebError::NotFound("conflict"))?;
     // Another user's conflict is as missing (R-OPS-2).
-    visible_profile(&state, &posted.signed_in, &conflict.profile)
+    let info = visible_profile(&state, &posted.signed_in, &conflict.profile)
         .await
         .map_err(|e| match e {
             WebError::NotFound(_) => WebError::NotFound("conflict"),
@@ -209,12 +224,17 @@ pub async fn resolve(
         }
         take => take.parse().map_err(WebError::BadForm)?,
     };
-    resolve_conflict(&state.store.sync_state(), &id, &choice)
-        .await
-        .map_err(|e| WebError::Failed {
-            transient: false,
-            message: e.to_string(),
-        })?;
+    let resolved = match &choice {
+        // A value of one's own is written into the CRM as the profile maps
+        // it, by someone who may change the record (R-EDIT-3-THIRD).
+        ConflictChoice::Merged(_) => {
+            let profile = ready(&state, &info).await?;
+            let editor = posted.signed_in.actor();
+            resolve_conflict_editing(&state.store, &profile, &editor, &id, &choice).await
+        }
+        _ => resolve_conflict(&state.store.sync_state(), &id, &choice).await,
+    };
+    resolved.map_err(resolve_error)?;
     let side = match posted.fields.take.as_str() {
         "crm" => "the CRM's",
         "fields" => "the chosen",
@@ -226,4 +246,22 @@ pub async fn resolve(
         p { a href="/conflicts" { "Back to the conflicts" } " · " a href="/" { "Profiles" } }
     };
     Ok(layout::page("Conflict resolved", Some(&posted.signed_in), body))
+}
+
+/// A refused resolution as the page says it: a record changed since the
+/// conflict is a conflict (409), a record the user may not change is 403,
+/// a value the CRM refuses is a bad form; each says what to do.
+fn resolve_error(e: crmsync_sync::SyncError) -> WebError {
+    use crmsync_store::StoreError;
+    match e {
+        crmsync_sync::SyncError::Store(StoreError::Conflict(m)) => WebError::Conflict(m),
+        crmsync_sync::SyncError::Store(StoreError::Forbidden(m)) => WebError::Forbidden(m),
+        crmsync_sync::SyncError::Store(StoreError::Validation(v)) => {
+            WebError::BadForm(format!("{v}; correct the value and resolve again"))
+        }
+        e => WebError::Failed {
+            transient: e.is_transient(),
+            message: e.to_string(),
+        },
+    }
 }
