@@ -78,12 +78,17 @@ pub async fn restore(
             record_id: record_id.to_string(),
         });
     }
-    let scope = crate::ResetScope {
-        collection: None,
-        record_id: Some(record_id.to_string()),
-    };
-    // The reset writes the R-DEL-2 history line with the forgetting.
-    let forgotten = crmsync_sync::ops::forget_pairs(state, profile, &scope).await?;
+    // Per collection the record was removed from, so only those cursors go
+    // (a record scope without a collection would forget every cursor of the
+    // profile). The reset writes the R-DEL-2 history line with the forgetting.
+    let mut forgotten = 0;
+    for pair in &removed {
+        let scope = crate::ResetScope {
+            collection: Some(pair.collection.clone()),
+            record_id: Some(record_id.to_string()),
+        };
+        forgotten += crmsync_sync::ops::forget_pairs(state, profile, &scope).await?;
+    }
     let collection = (removed.len() == 1).then(|| removed[0].collection.clone());
     Ok(crate::reset::ResetReport::new(
         profile,

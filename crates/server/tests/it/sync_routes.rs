@@ -505,6 +505,46 @@ async fn r_edit_3_r_del_2_explain_shows_lost_values_and_status_lists_removed_rec
     assert_eq!(s.json[0]["removed_by_user"], json!([]));
 }
 
+// R-DEL-2, R-DEL-2-HISTORY: restoring a removed record (the dashboard's
+// Restore, `ops::restore`) forgets its pair and the cursor of its own
+// collection only: the other collections keep theirs, so the next run does
+// not list them in full. The restore is in the record's history.
+#[tokio::test]
+async fn r_del_2_restore_forgets_only_the_cursor_of_the_records_collection() {
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let id = w.contacts.alice_own.clone();
+    let state = w.store.sync_state();
+    let card = vcf_files(&contacts_dir(&w, "alice"))
+        .into_iter()
+        .find(|p| std::fs::read_to_string(p).unwrap().contains(&id))
+        .unwrap();
+    std::fs::remove_file(&card).unwrap();
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    assert!(state.cursor("alice", "contacts").await.unwrap().is_some());
+    assert!(
+        state.cursor("alice", "calendar").await.unwrap().is_some(),
+        "the profile has a second collection with a cursor"
+    );
+
+    let report = crmsync_server::sync::restore(&state, "alice", &id).await.unwrap();
+    assert_eq!(report.forgotten, 1);
+    assert!(state.cursor("alice", "contacts").await.unwrap().is_none());
+    assert!(
+        state.cursor("alice", "calendar").await.unwrap().is_some(),
+        "the calendar's cursor is kept"
+    );
+    let history = state.history("alice", Some(&id), None).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|h| h.action == "status restore" && h.rule == "R-DEL-2")
+            .count(),
+        1,
+        "{history:?}"
+    );
+}
+
 // R-DEL-13 over the API: untracking needs the explicit choice, deleting in
 // the CRM only by the record's owner; an untracked record stays unlinked on
 // the next run (the item stays, nothing is re-created in the CRM).
