@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::sync::{ConflictChoice, resolve_conflict, resolve_conflict_editing};
+use crate::sync::{ConflictChoice, holds_own_value, resolve_conflict, resolve_conflict_editing};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
@@ -124,11 +124,11 @@ pub async fn resolve(
         .map_err(from_store)?
         .ok_or(ApiError::NotFound("conflict"))?;
     // A conflict of a profile the caller may not see is as missing (R-OPS-2).
-    match visible_profile(&state, &caller, &conflict.profile).await {
-        Ok(_) => {}
+    let info = match visible_profile(&state, &caller, &conflict.profile).await {
+        Ok(info) => info,
         Err(ApiError::NotFound(_)) => return Err(ApiError::NotFound("conflict")),
         Err(e) => return Err(e),
-    }
+    };
     let body: ResolveBody = body.parse()?;
     if conflict.resolved_at.is_some() {
         return Err(ApiError::Conflict(format!(
@@ -139,10 +139,10 @@ pub async fn resolve(
     let take = body.take.clone();
     let choice = choice(body)?;
     match &choice {
-        // Merged values may hold one of the caller's own, written into the
-        // CRM as the profile maps it (R-EDIT-3-THIRD).
-        ConflictChoice::Merged(_) => {
-            let info = visible_profile(&state, &caller, &conflict.profile).await?;
+        // A merged value of the caller's own is written into the CRM as the
+        // profile maps it (R-EDIT-3-THIRD); choosing between the two sides
+        // only moves the pair's base and needs no profile.
+        ConflictChoice::Merged(_) if holds_own_value(&conflict, &choice) => {
             let profile = ready(&state, &info).await?;
             resolve_conflict_editing(&state.store, &profile, &caller.actor(), &id, &choice).await
         }

@@ -40,6 +40,27 @@ impl FromStr for ConflictChoice {
     }
 }
 
+/// Whether resolving `conflict` with `choice` writes a value of the
+/// resolver's own into the CRM, so it needs [`resolve_conflict_editing`]
+/// (and the profile it maps with); any other choice only moves the pair's
+/// base ([`resolve_conflict`]). An unreadable conflict is left to
+/// `resolve_conflict`, which reports it.
+pub fn holds_own_value(conflict: &ConflictRow, choice: &ConflictChoice) -> bool {
+    let ConflictChoice::Merged(values) = choice else {
+        return false;
+    };
+    let Ok(fields) = serde_json::from_str::<Vec<FieldConflict>>(&conflict.fields) else {
+        return false;
+    };
+    fields.iter().any(|f| is_own_value(values, f))
+}
+
+/// A merged value of `f` that is neither the CRM's nor the groupware's.
+fn is_own_value(values: &FieldMap, f: &FieldConflict) -> bool {
+    let wanted = values.get(&f.key);
+    wanted != f.crm.as_deref() && wanted != f.groupware.as_deref()
+}
+
 /// Resolves a held conflict by moving the pair's base so that the next sync
 /// sees only the chosen side as changed: for `crm`, the base takes the
 /// groupware's values (so the CRM's differ and win); for `groupware`, the
@@ -127,10 +148,8 @@ impl OpenConflict {
         };
         self.fields
             .iter()
-            .filter_map(|f| {
-                let wanted = values.get(&f.key).map(str::to_string);
-                (wanted != f.crm && wanted != f.groupware).then(|| (f.key.clone(), wanted))
-            })
+            .filter(|f| is_own_value(values, f))
+            .map(|f| (f.key.clone(), values.get(&f.key).map(str::to_string)))
             .collect()
     }
 
@@ -279,5 +298,51 @@ async fn write_own_values(
     match writer.update(id, current.record.version(), &next).await {
         Err(StoreError::VersionConflict { .. }) => Err(stale()),
         other => other.map(|_| ()).map_err(SyncError::Store),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conflict() -> ConflictRow {
+        let fields = vec![FieldConflict {
+            key: "job_title".into(),
+            base: Some("CTO".into()),
+            crm: Some("CEO".into()),
+            groupware: Some("CFO".into()),
+        }];
+        ConflictRow {
+            id: "c1".into(),
+            profile: "alice".into(),
+            collection: "contacts".into(),
+            pair_id: "p1".into(),
+            crm_id: "r1".into(),
+            href: "r1.vcf".into(),
+            fields: serde_json::to_string(&fields).unwrap(),
+            created_at: chrono::Utc::now(),
+            resolved_at: None,
+            resolution: None,
+        }
+    }
+
+    fn merged(value: Option<&str>) -> ConflictChoice {
+        let mut values = FieldMap::new();
+        values.set_opt("job_title", value);
+        ConflictChoice::Merged(values)
+    }
+
+    /// R-EDIT-3-THIRD: only a value that is neither side's is written into
+    /// the CRM (and needs the profile); choosing a side per field, or a
+    /// whole side, only moves the base.
+    #[test]
+    fn r_edit_3_third_value_is_told_apart_from_choosing_a_side() {
+        let c = conflict();
+        assert!(!holds_own_value(&c, &ConflictChoice::Crm));
+        assert!(!holds_own_value(&c, &ConflictChoice::Groupware));
+        assert!(!holds_own_value(&c, &merged(Some("CEO"))));
+        assert!(!holds_own_value(&c, &merged(Some("CFO"))));
+        assert!(holds_own_value(&c, &merged(Some("Chief Analyst"))));
+        assert!(holds_own_value(&c, &merged(None)), "no value is a value of one's own");
     }
 }

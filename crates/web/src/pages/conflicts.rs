@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
-use crmsync_ops::{ConflictChoice, ConflictView, resolve_conflict, resolve_conflict_editing};
+use crmsync_ops::{ConflictChoice, ConflictView, holds_own_value, resolve_conflict, resolve_conflict_editing};
 use crmsync_store::status::{ConflictResolution, ConflictRow};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -227,7 +227,7 @@ pub async fn resolve(
     let resolved = match &choice {
         // A value of one's own is written into the CRM as the profile maps
         // it, by someone who may change the record (R-EDIT-3-THIRD).
-        ConflictChoice::Merged(_) => {
+        ConflictChoice::Merged(_) if holds_own_value(&conflict, &choice) => {
             let profile = ready(&state, &info).await?;
             let editor = posted.signed_in.actor();
             resolve_conflict_editing(&state.store, &profile, &editor, &id, &choice).await
