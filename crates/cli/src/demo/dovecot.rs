@@ -32,10 +32,8 @@ pub fn binary() -> Option<PathBuf> {
     if sbin.is_file() {
         return Some(sbin);
     }
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join("dovecot"))
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("dovecot"))
         .find(|p| p.is_file())
 }
 

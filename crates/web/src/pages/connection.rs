@@ -3,7 +3,7 @@
 //! mailbox's collections (R-COL-3) with a button per class to use one.
 
 use axum::extract::{Path, State};
-use crmsync_ops::{CheckStep, ConnectionCheck, Endpoint, ProfileInfo, StepOutcome, check_connection};
+use crmsync_ops::{CheckStep, ConnectionCheck, Endpoint, ProfileInfo, StepOutcome, check_collection, check_connection};
 use crmsync_service::ProfileView;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -155,12 +155,7 @@ pub async fn choose(
     let who = &posted.signed_in;
     let view = managed(&state, who, &name).await?;
     let f = &posted.fields;
-    if !["contacts", "calendar", "tasks"].contains(&f.class.as_str()) {
-        return Err(WebError::BadForm(format!(
-            "class: `{}` is none of contacts, calendar, tasks",
-            f.class
-        )));
-    }
+    check_collection(&f.class).map_err(WebError::BadForm)?;
     let version = number("version", &f.version)?;
     let mut input = unchanged(&view);
     choose_collection(&mut input, &f.class, &f.href);
