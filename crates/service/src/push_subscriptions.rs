@@ -146,6 +146,12 @@ impl Scheduler {
                 continue;
             };
             let holds = !held.is_empty();
+            let wants = row.definition.enabled && row.definition.push;
+            if !holds && !wants {
+                // Nothing held and nothing wanted: nothing can be due, so
+                // its credentials are not opened every pass.
+                continue;
+            }
             let work = match self.work_of(row, held).await {
                 Ok(Some(work)) => work,
                 Ok(None) => continue,
@@ -194,13 +200,7 @@ impl Scheduler {
         };
         let subscriptions = match def.connector.open_subscriptions(options) {
             Some(Ok(s)) => s,
-            Some(Err(e)) => {
-                return Err(ServiceError::Connector {
-                    profile: def.name,
-                    message: e.to_string(),
-                    transient: e.transient,
-                });
-            }
+            Some(Err(e)) => return Err(crate::factory::open_error(&def.name, e)),
             None => return Ok(None),
         };
         let public = self.subscription_settings().public_url.is_some();
