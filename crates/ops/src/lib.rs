@@ -45,6 +45,6 @@ pub use crmsync_store::ScheduleState;
 pub use crmsync_store::status::RunState;
 pub use crmsync_sync::ops::{
     ClassCollection, CollectionEntry, CollectionListing, ConflictChoice, FieldValues, HistoryLine, RecordExplanation,
-    ResetScope, UntrackError, UntrackReport, explain_record, holds_own_value, list_collections, reset as reset_pairs,
-    resolve_conflict, resolve_conflict_editing, stop_tracking,
+    ResetScope, UntrackError, UntrackReport, explain_record, holds_own_value, list_collections, merged_fields_mismatch,
+    reset as reset_pairs, resolve_conflict, resolve_conflict_editing, stop_tracking,
 };

@@ -2,10 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::sync::{ConflictChoice, holds_own_value, resolve_conflict, resolve_conflict_editing};
+use crate::sync::{
+    ConflictChoice, holds_own_value, merged_fields_mismatch, resolve_conflict, resolve_conflict_editing,
+};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use crmsync_model::FieldMap;
+use crmsync_store::status::ConflictRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -62,9 +65,11 @@ pub struct ResolveBody {
     /// groupware's, or one of your own, which is written into the CRM record
     /// at once (validated as a CRM edit, only by someone who may change the
     /// record) and reaches the groupware at the next sync (R-EDIT-3-THIRD).
-    /// A field left out keeps no value.
+    /// Every conflicting field must be named, and only those: `null` keeps
+    /// no value; a field left out is refused, never taken as "no value"
+    /// (R-EDIT-3-MERGED-ALL).
     #[serde(default)]
-    pub values: Option<BTreeMap<String, String>>,
+    pub values: Option<BTreeMap<String, Option<String>>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -75,12 +80,15 @@ pub struct Resolved {
     pub next: String,
 }
 
-fn choice(body: ResolveBody) -> Result<ConflictChoice, ApiError> {
+fn choice(conflict: &ConflictRow, body: ResolveBody) -> Result<ConflictChoice, ApiError> {
     match (body.take.as_str(), body.values) {
         ("merged", Some(values)) => {
+            if let Some(wrong) = merged_fields_mismatch(conflict, values.keys().map(String::as_str)) {
+                return Err(ApiError::bad_request(Some("values".to_string()), wrong));
+            }
             let mut map = FieldMap::new();
             for (k, v) in values {
-                map.set(k, v);
+                map.set_opt(k, v);
             }
             Ok(ConflictChoice::Merged(map))
         }
@@ -137,7 +145,7 @@ pub async fn resolve(
         )));
     }
     let take = body.take.clone();
-    let choice = choice(body)?;
+    let choice = choice(&conflict, body)?;
     match &choice {
         // A merged value of the caller's own is written into the CRM as the
         // profile maps it (R-EDIT-3-THIRD); choosing between the two sides

@@ -848,3 +848,58 @@ async fn r_edit_3_third_value_over_the_api_lands_on_both_sides() {
     let text = std::fs::read_to_string(card).unwrap();
     assert!(text.contains("King"), "{text}");
 }
+
+// R-EDIT-3-MERGED-ALL: `merged` must name every conflicting field and only
+// those; a field left out is refused (it would clear the field), a name that
+// is not in the conflict is refused (a typo), `null` asks for no value.
+#[tokio::test]
+async fn r_edit_3_merged_values_name_every_conflicting_field_and_null_means_no_value() {
+    let w = world_with_profiles().await;
+    assert_eq!(run(&w, &w.alice.token, "alice", json!({})).await.status, StatusCode::OK);
+    let pair = w.store.sync_state().pairs("alice", "contacts").await.unwrap().remove(0);
+    let fields = json!([
+        {"key": "last_name", "base": "Old", "crm": "Crm", "groupware": "Byron"},
+        {"key": "nickname", "base": "Nick", "crm": "Nick2", "groupware": null},
+    ]);
+    let conflict = ConflictRow {
+        fields: fields.to_string(),
+        ..conflict_on(&pair)
+    };
+    w.store.sync_state().add_conflict(&conflict).await.unwrap();
+    let resolve = "/api/v1/sync/conflicts/conflict-1/resolve";
+    let still_open = || async {
+        w.store
+            .sync_state()
+            .conflict("conflict-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .resolved_at
+            .is_none()
+    };
+
+    let missing = json!({"take": "merged", "values": {"last_name": "Byron"}});
+    let r = w.call(Method::POST, resolve, Some(&w.alice.token), Some(missing)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+    assert_eq!(r.error_field(), Some("values"));
+    assert!(r.json.to_string().contains("missing: nickname"), "{:?}", r.json);
+    assert!(still_open().await, "nothing resolved");
+
+    let typo = json!({"take": "merged", "values": {"last_name": "Byron", "nickname": null, "nick_name": null}});
+    let r = w.call(Method::POST, resolve, Some(&w.alice.token), Some(typo)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+    assert!(r.json.to_string().contains("nick_name"), "{:?}", r.json);
+    assert!(still_open().await, "nothing resolved");
+
+    // The groupware's values, one of them "no value", given explicitly.
+    let both = json!({"take": "merged", "values": {"last_name": "Byron", "nickname": null}});
+    let r = w.call(Method::POST, resolve, Some(&w.alice.token), Some(both)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    let row = w.store.sync_state().conflict("conflict-1").await.unwrap().unwrap();
+    assert_eq!(row.resolution, Some(crmsync_store::status::ConflictResolution::Merged));
+    let pairs = w.store.sync_state().pairs("alice", "contacts").await.unwrap();
+    let pair = pairs.into_iter().find(|p| p.id == conflict.pair_id).unwrap();
+    // Both fields keep the groupware's value, so the base took the CRM's.
+    assert_eq!(pair.base.get("last_name"), Some("Crm"));
+    assert_eq!(pair.base.get("nickname"), Some("Nick2"));
+}

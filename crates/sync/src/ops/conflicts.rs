@@ -55,6 +55,31 @@ pub fn holds_own_value(conflict: &ConflictRow, choice: &ConflictChoice) -> bool 
     fields.iter().any(|f| is_own_value(values, f))
 }
 
+/// R-EDIT-3-MERGED-ALL: what is wrong with the fields a `merged` choice names
+/// for `conflict`, in words; `None` when it names each conflicting field once
+/// and nothing else. A field left out would otherwise keep no value, a
+/// silent clear a typo could cause; "no value" must be asked for (`null`).
+/// An unreadable conflict is left to [`resolve_conflict`], which reports it.
+pub fn merged_fields_mismatch<'a>(conflict: &ConflictRow, named: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let fields = serde_json::from_str::<Vec<FieldConflict>>(&conflict.fields).ok()?;
+    let wanted: BTreeSet<&str> = fields.iter().map(|f| f.key.as_str()).collect();
+    let named: BTreeSet<&str> = named.into_iter().collect();
+    let missing: Vec<&str> = wanted.difference(&named).copied().collect();
+    let unknown: Vec<&str> = named.difference(&wanted).copied().collect();
+    let all = wanted.iter().copied().collect::<Vec<_>>().join(", ");
+    match (missing.is_empty(), unknown.is_empty()) {
+        (true, true) => None,
+        (false, _) => Some(format!(
+            "`merged` needs a value for every conflicting field ({all}); missing: {}; give `null` for no value",
+            missing.join(", ")
+        )),
+        (true, false) => Some(format!(
+            "not a field of this conflict: {} (its fields: {all})",
+            unknown.join(", ")
+        )),
+    }
+}
+
 /// A merged value of `f` that is neither the CRM's nor the groupware's.
 fn is_own_value(values: &FieldMap, f: &FieldConflict) -> bool {
     let wanted = values.get(&f.key);

@@ -10,7 +10,9 @@ mod reset;
 mod untrack;
 
 pub use collections::{ClassCollection, CollectionEntry, CollectionListing, list_collections};
-pub use conflicts::{ConflictChoice, holds_own_value, resolve_conflict, resolve_conflict_editing};
+pub use conflicts::{
+    ConflictChoice, holds_own_value, merged_fields_mismatch, resolve_conflict, resolve_conflict_editing,
+};
 pub use explain::{HistoryLine, ParticipantLine, RecordExplanation, explain_record};
 pub use field_values::{FieldValues, ReplacedBecause, Side};
 pub use reset::{ResetScope, forget_pairs, reset};
