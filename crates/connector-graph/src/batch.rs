@@ -91,7 +91,11 @@ struct Withdraw<'a> {
 
 impl Drop for Withdraw<'_> {
     fn drop(&mut self) {
-        self.queue.waiting.lock().expect("lock").retain(|p| p.ticket != self.ticket);
+        self.queue
+            .waiting
+            .lock()
+            .expect("lock")
+            .retain(|p| p.ticket != self.ticket);
     }
 }
 

@@ -12,13 +12,13 @@ use crmsync_connector::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::batch::{self, CreateQueue};
 use crate::clock::{Clock, SystemClock};
 use crate::config::GraphConfig;
-use crate::batch::{self, CreateQueue};
 use crate::delta::{self, DeltaRound};
-use crate::known_uids::KnownUids;
 use crate::folder::{Folder, Resource, segment};
 use crate::http::{Call, GraphHttp};
+use crate::known_uids::KnownUids;
 use crate::token::TokenSource;
 use crate::{GraphError, uid};
 
@@ -197,12 +197,7 @@ impl Inner {
     }
 
     /// A round's change set, and what it tells about the folder's UIDs (R-GRAPH-5).
-    async fn change_set(
-        &self,
-        folder: &Folder,
-        round: DeltaRound,
-        complete: bool,
-    ) -> Result<ChangeSet, GraphError> {
+    async fn change_set(&self, folder: &Folder, round: DeltaRound, complete: bool) -> Result<ChangeSet, GraphError> {
         let set = self.read_round(folder, round, complete).await?;
         self.known
             .listed(&folder.id, complete, set.changed.iter().map(|m| m.href.as_str()));

@@ -94,9 +94,9 @@ impl GraphError {
                 detail: err.to_string(),
             },
             GraphError::InvalidResponse(detail) => ConnectorError::InvalidResponse { detail: detail.clone() },
-            GraphError::Reach(ConnectorError::NotAllowed { detail }) => ConnectorError::NotAllowed {
-                detail: detail.clone(),
-            },
+            GraphError::Reach(ConnectorError::NotAllowed { detail }) => {
+                ConnectorError::NotAllowed { detail: detail.clone() }
+            }
             GraphError::Reach(other) => ConnectorError::Unreachable {
                 detail: other.to_string(),
             },

@@ -68,7 +68,11 @@ impl KnownUids {
     pub(crate) fn listed<'a>(&self, folder: &str, complete: bool, ids: impl Iterator<Item = &'a str>) {
         self.with(folder, |f| {
             f.complete = complete;
-            f.unread = if complete { ids.map(hash).collect() } else { HashSet::new() };
+            f.unread = if complete {
+                ids.map(hash).collect()
+            } else {
+                HashSet::new()
+            };
         });
     }
 
@@ -92,7 +96,9 @@ impl KnownUids {
 
     /// True only when the folder surely holds no item with `uid`.
     pub(crate) fn surely_absent(&self, folder: &str, uid: &str) -> bool {
-        self.with(folder, |f| f.complete && f.unread.is_empty() && !f.uids.contains(&hash(uid)))
+        self.with(folder, |f| {
+            f.complete && f.unread.is_empty() && !f.uids.contains(&hash(uid))
+        })
     }
 }
 

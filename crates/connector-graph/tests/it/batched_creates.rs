@@ -113,7 +113,11 @@ async fn first_sync_creates_land_once(endpoint: &Endpoint) {
             let body: Value = serde_json::from_slice(&item.body).unwrap();
             let uid = body["singleValueExtendedProperties"]
                 .as_array()
-                .and_then(|props| props.iter().find(|p| p["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(UID_PROPERTY))))
+                .and_then(|props| {
+                    props
+                        .iter()
+                        .find(|p| p["id"].as_str().is_some_and(|id| id.eq_ignore_ascii_case(UID_PROPERTY)))
+                })
                 .and_then(|p| p["value"].as_str())
                 .unwrap_or("<none>")
                 .to_string();
@@ -132,7 +136,10 @@ async fn first_sync_creates_land_once(endpoint: &Endpoint) {
         let posts = creates_log.iter().filter(|l| l.starts_with("POST ")).count();
         assert_eq!(filters_since(server, log_before), 0, "no UID lookup");
         assert_eq!(posts, 60 + batches as usize, "60 POSTs inside {batches} batches");
-        assert!((3..=6).contains(&batches), "60 creates in {batches} batches of at most 20");
+        assert!(
+            (3..=6).contains(&batches),
+            "60 creates in {batches} batches of at most 20"
+        );
         assert!(after.max_in_flight <= 4, "R-GRAPH-4: {}", after.max_in_flight);
     }
 }
@@ -165,7 +172,11 @@ async fn r_graph_5_the_uid_is_looked_up_unless_a_complete_listing_was_read() {
     graph.get_many(&coll, &hrefs).await.unwrap();
     log = server.stats().log.len();
     graph.create(&coll, "c", br#"{"givenName":"C"}"#).await.unwrap();
-    assert_eq!(filters_since(&server, log), 0, "a complete listing, all read: no lookup");
+    assert_eq!(
+        filters_since(&server, log),
+        0,
+        "a complete listing, all read: no lookup"
+    );
 
     let err = graph
         .create(&coll, "left", br#"{"givenName":"Left again"}"#)

@@ -80,7 +80,9 @@ impl Endpoint {
         match self {
             Endpoint::TestServer(_) => base.to_string(),
             Endpoint::Live(_) => {
-                let now = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+                let now = SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default();
                 format!("crmsync-test-{base}-{}-{}", now.as_millis(), std::process::id())
             }
         }
