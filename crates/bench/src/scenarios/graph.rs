@@ -69,6 +69,14 @@ pub async fn run(template: &Template, report: &mut Report) -> Result<(), BenchEr
         )));
     }
     let first_http = graph.stats().http_requests;
+    let first_log = graph.stats().log;
+    let kind = |f: &dyn Fn(&String) -> bool| first_log.iter().filter(|l| f(l)).count();
+    let breakdown = format!(
+        "{} UID lookups, {} delta pages, {} other GETs",
+        kind(&|l| l.starts_with("GET ") && l.contains("Any")),
+        kind(&|l| l.starts_with("GET ") && l.contains("/delta")),
+        kind(&|l| l.starts_with("GET ") && !l.contains("Any") && !l.contains("/delta")),
+    );
     let first_batches = graph.stats().batches;
 
     let (raw, raw_posts, raw_http) = raw_first_sync(&graph, concurrency).await?;
@@ -89,7 +97,7 @@ pub async fn run(template: &Template, report: &mut Report) -> Result<(), BenchEr
     );
     report.note(format!(
         "graph first sync: crmsync sent {first_http} HTTP requests ({first_batches} `$batch` of at most 20 creates, \
-         R-GRAPH-17; the rest listings and folders) for {created} creates; the raw client {raw_http} ({raw_posts} POSTs)"
+         R-GRAPH-17; besides: {breakdown}) for {created} creates; the raw client {raw_http} ({raw_posts} POSTs)"
     ));
 
     // No change on either side: one delta round per folder, nothing written.
