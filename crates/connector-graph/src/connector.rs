@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) known: KnownUids,
     /// Creates waiting for a `$batch` (R-GRAPH-17).
     pub(crate) creates: CreateQueue,
+    /// One calendar scan at a time (R-GRAPH-5).
+    scans: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for GraphConnector {
@@ -95,6 +97,7 @@ impl GraphConnector {
                 clock,
                 known: KnownUids::default(),
                 creates,
+                scans: tokio::sync::Mutex::new(()),
             }),
         })
     }
@@ -199,8 +202,12 @@ impl Inner {
     /// A round's change set, and what it tells about the folder's UIDs (R-GRAPH-5).
     async fn change_set(&self, folder: &Folder, round: DeltaRound, complete: bool) -> Result<ChangeSet, GraphError> {
         let set = self.read_round(folder, round, complete).await?;
-        self.known
-            .listed(&folder.id, complete, set.changed.iter().map(|m| m.href.as_str()));
+        if complete && folder.resource == Resource::Events {
+            self.known.listed_window(&folder.id);
+        } else {
+            self.known
+                .listed(&folder.id, complete, set.changed.iter().map(|m| m.href.as_str()));
+        }
         Ok(set)
     }
 
@@ -272,6 +279,44 @@ impl Inner {
             etag: Etag::new(etag(&item)?),
             body,
         })
+    }
+
+    /// After a complete listing of a calendar, the first create that needs
+    /// it reads crmsync's UID of every event, in or out of the window
+    /// (R-GRAPH-5), once; the other creates wait for it.
+    async fn scan_if_wanted(&self, folder: &Folder) -> Result<(), GraphError> {
+        if !self.known.scan_wanted(&folder.id) {
+            return Ok(());
+        }
+        let _one_scan = self.scans.lock().await;
+        if !self.known.scan_wanted(&folder.id) {
+            return Ok(());
+        }
+        // https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-get
+        let expand = format!("singleValueExtendedProperties($filter=id eq '{}')", uid::UID_PROPERTY);
+        let first = reqwest::Url::parse_with_params(
+            &self.url(&folder.items_path()),
+            [("$select", "id"), ("$expand", expand.as_str()), ("$top", "500")],
+        )
+        .map_err(|e| GraphError::InvalidResponse(e.to_string()))?;
+        let mut url = first.to_string();
+        let mut uids = Vec::new();
+        for _ in 0..100_000 {
+            let page = self.http.json(&Call::get(&url)).await?;
+            for item in page["value"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                uids.extend(uid::read(folder.resource, item));
+            }
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_string(),
+                None => {
+                    self.known.scanned(&folder.id, uids.iter().map(String::as_str));
+                    return Ok(());
+                }
+            }
+        }
+        Err(GraphError::InvalidResponse(
+            "a folder listing of more than 100,000 pages".into(),
+        ))
     }
 
     /// The id of an item of `folder` that already carries `uid`, if any.
@@ -401,6 +446,7 @@ impl Connector for GraphConnector {
         // pass's complete listing (and this connector's own creates since)
         // proves the UID absent, nothing is asked; else Graph is asked with
         // `$filter` (known_uids.rs says why that is safe).
+        self.inner.scan_if_wanted(&folder).await?;
         if !self.inner.known.surely_absent(&folder.id, suggested_name)
             && let Some(id) = self.inner.find_by_uid(&folder, suggested_name).await?
         {

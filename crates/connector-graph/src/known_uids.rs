@@ -28,6 +28,11 @@
 //! when it was sent. A later `changes` that is not complete (a delta round
 //! cannot show items whose etag the runner already knows) clears the
 //! knowledge, so creates in incremental passes are checked with `$filter`.
+//! A calendar's complete listing is not complete: `calendarView/delta`
+//! shows only the calendar window (R-GRAPH-6), so crmsync's events beyond it
+//! are missing. There the first create that needs proof scans the whole
+//! calendar for crmsync's UIDs once (`events?$select=id&$expand=` the UID
+//! property, paged) instead.
 //! Only hashes are kept (8 bytes a UID or id), not items.
 
 use std::collections::hash_map::DefaultHasher;
@@ -44,6 +49,9 @@ pub(crate) struct KnownUids {
 struct FolderUids {
     /// The last listing of the folder was complete.
     complete: bool,
+    /// The last listing covered only part of a complete folder (a
+    /// calendar's window): a scan of every item's UID may complete it.
+    scan_wanted: bool,
     /// Ids of that listing not read yet (hashed).
     unread: HashSet<u64>,
     /// crmsync UIDs seen or sent (hashed); never shrinks, a stale entry only
@@ -68,11 +76,39 @@ impl KnownUids {
     pub(crate) fn listed<'a>(&self, folder: &str, complete: bool, ids: impl Iterator<Item = &'a str>) {
         self.with(folder, |f| {
             f.complete = complete;
+            f.scan_wanted = false;
             f.unread = if complete {
                 ids.map(hash).collect()
             } else {
                 HashSet::new()
             };
+        });
+    }
+
+    /// `changes` gave a complete listing of a calendar, which shows only
+    /// the calendar window (R-GRAPH-6): events outside it, crmsync's
+    /// included, are not in it. Only a scan of the whole calendar
+    /// ([`KnownUids::scanned`]) completes what is known.
+    pub(crate) fn listed_window(&self, folder: &str) {
+        self.with(folder, |f| {
+            f.complete = false;
+            f.scan_wanted = true;
+            f.unread = HashSet::new();
+        });
+    }
+
+    /// A scan of the folder would complete what is known (once per listing).
+    pub(crate) fn scan_wanted(&self, folder: &str) -> bool {
+        self.with(folder, |f| f.scan_wanted && !f.complete)
+    }
+
+    /// A scan read the crmsync UID of every item of the folder.
+    pub(crate) fn scanned<'a>(&self, folder: &str, uids: impl Iterator<Item = &'a str>) {
+        self.with(folder, |f| {
+            f.uids.extend(uids.map(hash));
+            f.complete = true;
+            f.scan_wanted = false;
+            f.unread = HashSet::new();
         });
     }
 
@@ -127,5 +163,23 @@ mod tests {
         known.listed("f", true, std::iter::empty());
         assert!(known.surely_absent("f", "u2"));
         assert!(!known.surely_absent("f", "u-a"), "what was seen stays noted");
+    }
+
+    #[test]
+    fn r_graph_5_a_calendar_window_proves_nothing_until_a_scan() {
+        let known = KnownUids::default();
+        known.listed_window("cal");
+        assert!(
+            !known.surely_absent("cal", "u1"),
+            "events outside the window are not listed"
+        );
+        assert!(known.scan_wanted("cal"));
+        known.scanned("cal", ["far-future"].into_iter());
+        assert!(!known.scan_wanted("cal"));
+        assert!(known.surely_absent("cal", "u1"));
+        assert!(!known.surely_absent("cal", "far-future"));
+        known.listed("cal", false, std::iter::empty());
+        assert!(!known.scan_wanted("cal"), "an incremental pass asks per create");
+        assert!(!known.surely_absent("cal", "u1"));
     }
 }

@@ -297,3 +297,57 @@ async fn r_graph_18_a_task_whose_reply_was_lost_is_not_sent_again() {
     let titles: Vec<Value> = server.items(&list).iter().map(|t| t["title"].clone()).collect();
     assert_eq!(titles, [json!("Call back")], "done once, not sent again");
 }
+
+// R-GRAPH-5, R-GRAPH-6: a calendar's complete listing shows only the window,
+// so an event crmsync made beyond it (a run crashed after the POST) is not
+// in it; the calendar is scanned once for crmsync's UIDs before the first
+// create, and that event is found, not made twice. The other creates of
+// the pass ask nothing more.
+#[tokio::test]
+async fn r_graph_5_an_event_beyond_the_window_is_found_before_a_create() {
+    let server = GraphServer::start().await.unwrap();
+    let (graph, _clock) = common::connector(&server);
+    let (coll, calendar) = folder(&graph, CollectionKind::Events, "calendar").await;
+    let far = server.user_create(
+        &calendar,
+        json!({
+            "subject": "Far away",
+            "start": {"dateTime": "2031-01-01T10:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2031-01-01T11:00:00.0000000", "timeZone": "UTC"},
+            "singleValueExtendedProperties": [{"id": UID_PROPERTY, "value": "far"}],
+        }),
+    );
+    let listing = graph.changes(&coll, None).await.unwrap();
+    assert!(listing.complete && listing.changed.is_empty(), "beyond the window");
+
+    let event = |subject: &str| {
+        json!({
+            "subject": subject,
+            "start": {"dateTime": "2026-09-22T10:00:00.0000000", "timeZone": "UTC"},
+            "end": {"dateTime": "2026-09-22T11:00:00.0000000", "timeZone": "UTC"},
+        })
+        .to_string()
+    };
+    let log = server.stats().log.len();
+    let err = graph
+        .create(&coll, "far", event("Far again").as_bytes())
+        .await
+        .expect_err("the scan found it");
+    assert!(
+        matches!(&err, ConnectorError::AlreadyExists { href } if href.as_str() == far["id"].as_str().unwrap()),
+        "{err:?}"
+    );
+    for uid in ["near-1", "near-2"] {
+        graph.create(&coll, uid, event(uid).as_bytes()).await.unwrap();
+    }
+    let scans = server.stats().log[log..]
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains("/events?"))
+        .count();
+    assert_eq!(
+        scans, 2,
+        "one scan, one `$filter` for the UID it found; none for the others"
+    );
+    assert_eq!(filters_since(&server, log), 1);
+    assert_eq!(server.items(&calendar).len(), 3);
+}

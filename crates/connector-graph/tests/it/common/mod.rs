@@ -33,7 +33,7 @@ pub const LIVE_VARS: [&str; 4] = [
 /// it sees only what the connector sees.
 pub enum Endpoint {
     TestServer(GraphServer),
-    Live(GraphConfig),
+    Live(Box<GraphConfig>),
 }
 
 impl Endpoint {
@@ -50,12 +50,12 @@ impl Endpoint {
                 .filter(|v| !v.trim().is_empty())
                 .unwrap_or_else(|| panic!("live tenant: set {} ({name} is missing)", LIVE_VARS.join(", ")))
         };
-        Endpoint::Live(GraphConfig::new(
+        Endpoint::Live(Box::new(GraphConfig::new(
             var(LIVE_VARS[0]),
             var(LIVE_VARS[3]),
             var(LIVE_VARS[1]),
             var(LIVE_VARS[2]),
-        ))
+        )))
     }
 
     /// The test server's counters and switches; `None` on a live tenant.
@@ -71,7 +71,7 @@ impl Endpoint {
     pub fn connector(&self) -> GraphConnector {
         match self {
             Endpoint::TestServer(server) => connector(server).0,
-            Endpoint::Live(config) => GraphConnector::new(config.clone()).expect("valid live config"),
+            Endpoint::Live(config) => GraphConnector::new((**config).clone()).expect("valid live config"),
         }
     }
 
