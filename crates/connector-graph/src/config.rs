@@ -276,7 +276,8 @@ impl ConnectorConfig for GraphConfig {
     }
 
     fn requests_in_flight(&self) -> Option<usize> {
-        Some(self.concurrency)
+        // Creates ride 20 to a request (R-GRAPH-17): enough writes to fill them.
+        Some(self.writes_in_flight())
     }
 
     fn open(&self, options: OpenOptions) -> Result<Arc<dyn Connector>, OpenError> {
@@ -293,6 +294,11 @@ impl ConnectorConfig for GraphConfig {
 }
 
 impl GraphConfig {
+    /// Item writes worth keeping in flight: `concurrency` batches of 20 creates.
+    pub fn writes_in_flight(&self) -> usize {
+        self.concurrency.max(1) * crate::batch::MAX_BATCH
+    }
+
     fn connector(&self, options: OpenOptions) -> Result<GraphConnector, OpenError> {
         GraphConnector::with_reach(self.clone(), options.reach).map_err(|e| OpenError {
             message: e.to_string(),

@@ -12,11 +12,13 @@ use crmsync_connector::{
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::batch::{self, CreateQueue};
 use crate::clock::{Clock, SystemClock};
 use crate::config::GraphConfig;
 use crate::delta::{self, DeltaRound};
 use crate::folder::{Folder, Resource, segment};
 use crate::http::{Call, GraphHttp};
+use crate::known_uids::KnownUids;
 use crate::token::TokenSource;
 use crate::{GraphError, uid};
 
@@ -26,10 +28,16 @@ pub struct GraphConnector {
     inner: Arc<Inner>,
 }
 
-struct Inner {
-    http: GraphHttp,
-    config: GraphConfig,
-    clock: Arc<dyn Clock>,
+pub(crate) struct Inner {
+    pub(crate) http: GraphHttp,
+    pub(crate) config: GraphConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// What the last complete listing of each folder says about UIDs (R-GRAPH-5).
+    pub(crate) known: KnownUids,
+    /// Creates waiting for a `$batch` (R-GRAPH-17).
+    pub(crate) creates: CreateQueue,
+    /// One calendar scan at a time (R-GRAPH-5).
+    scans: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for GraphConnector {
@@ -81,14 +89,28 @@ impl GraphConnector {
             config.max_retries,
             reach,
         );
+        let creates = CreateQueue::new(config.concurrency);
         Ok(GraphConnector {
-            inner: Arc::new(Inner { http, config, clock }),
+            inner: Arc::new(Inner {
+                http,
+                config,
+                clock,
+                known: KnownUids::default(),
+                creates,
+                scans: tokio::sync::Mutex::new(()),
+            }),
         })
     }
 
     /// Requests this connector keeps in flight at most (for the runner's write concurrency).
     pub fn concurrency(&self) -> usize {
         self.inner.config.concurrency
+    }
+
+    /// Item writes worth keeping in flight (the runner's write concurrency):
+    /// what `concurrency` batches of 20 creates carry (R-GRAPH-17).
+    pub fn writes_in_flight(&self) -> usize {
+        self.inner.config.writes_in_flight()
     }
 
     pub(crate) fn config(&self) -> &GraphConfig {
@@ -177,7 +199,19 @@ impl Inner {
         self.change_set(folder, round, true).await
     }
 
-    async fn change_set(
+    /// A round's change set, and what it tells about the folder's UIDs (R-GRAPH-5).
+    async fn change_set(&self, folder: &Folder, round: DeltaRound, complete: bool) -> Result<ChangeSet, GraphError> {
+        let set = self.read_round(folder, round, complete).await?;
+        if complete && folder.resource == Resource::Events {
+            self.known.listed_window(&folder.id);
+        } else {
+            self.known
+                .listed(&folder.id, complete, set.changed.iter().map(|m| m.href.as_str()));
+        }
+        Ok(set)
+    }
+
+    async fn read_round(
         &self,
         folder: &Folder,
         mut round: DeltaRound,
@@ -238,6 +272,8 @@ impl Inner {
         let body = self.http.send(&Call::get(&url)).await?;
         let item: Value = serde_json::from_slice(&body)
             .map_err(|e| GraphError::InvalidResponse(format!("item {href} is not JSON: {e}")))?;
+        self.known
+            .read(&folder.id, href.as_str(), uid::read(folder.resource, &item).as_deref());
         Ok(FetchedItem {
             href: href.clone(),
             etag: Etag::new(etag(&item)?),
@@ -245,8 +281,46 @@ impl Inner {
         })
     }
 
+    /// After a complete listing of a calendar, the first create that needs
+    /// it reads crmsync's UID of every event, in or out of the window
+    /// (R-GRAPH-5), once; the other creates wait for it.
+    async fn scan_if_wanted(&self, folder: &Folder) -> Result<(), GraphError> {
+        if !self.known.scan_wanted(&folder.id) {
+            return Ok(());
+        }
+        let _one_scan = self.scans.lock().await;
+        if !self.known.scan_wanted(&folder.id) {
+            return Ok(());
+        }
+        // https://learn.microsoft.com/en-us/graph/api/singlevaluelegacyextendedproperty-get
+        let expand = format!("singleValueExtendedProperties($filter=id eq '{}')", uid::UID_PROPERTY);
+        let first = reqwest::Url::parse_with_params(
+            &self.url(&folder.items_path()),
+            [("$select", "id"), ("$expand", expand.as_str()), ("$top", "500")],
+        )
+        .map_err(|e| GraphError::InvalidResponse(e.to_string()))?;
+        let mut url = first.to_string();
+        let mut uids = Vec::new();
+        for _ in 0..100_000 {
+            let page = self.http.json(&Call::get(&url)).await?;
+            for item in page["value"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                uids.extend(uid::read(folder.resource, item));
+            }
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_string(),
+                None => {
+                    self.known.scanned(&folder.id, uids.iter().map(String::as_str));
+                    return Ok(());
+                }
+            }
+        }
+        Err(GraphError::InvalidResponse(
+            "a folder listing of more than 100,000 pages".into(),
+        ))
+    }
+
     /// The id of an item of `folder` that already carries `uid`, if any.
-    async fn find_by_uid(&self, folder: &Folder, uid: &str) -> Result<Option<String>, GraphError> {
+    pub(crate) async fn find_by_uid(&self, folder: &Folder, uid: &str) -> Result<Option<String>, GraphError> {
         if folder.resource == Resource::Tasks {
             // Open extensions cannot be filtered on; a task created twice
             // after a lost reply is paired by UID at the next listing instead.
@@ -349,7 +423,11 @@ impl Connector for GraphConnector {
         for (_, href, result) in results {
             match result {
                 Ok(item) => fetched.found.push(item),
-                Err(e) if e.status() == Some(404) => fetched.missing.push(href),
+                Err(e) if e.status() == Some(404) => {
+                    // Gone: it holds no UID any more (R-GRAPH-5).
+                    self.inner.known.read(&folder.id, href.as_str(), None);
+                    fetched.missing.push(href);
+                }
                 Err(e) => fetched.failed.push(ItemFailure { href, error: e.into() }),
             }
         }
@@ -364,11 +442,19 @@ impl Connector for GraphConnector {
     ) -> Result<ItemMeta, ConnectorError> {
         let folder = Folder::parse(collection)?;
         let mut item = json_body(body)?;
-        if let Some(id) = self.inner.find_by_uid(&folder, suggested_name).await? {
+        // R-GRAPH-5, R-SAFE-2: no second item with this UID. Where this
+        // pass's complete listing (and this connector's own creates since)
+        // proves the UID absent, nothing is asked; else Graph is asked with
+        // `$filter` (known_uids.rs says why that is safe).
+        self.inner.scan_if_wanted(&folder).await?;
+        if !self.inner.known.surely_absent(&folder.id, suggested_name)
+            && let Some(id) = self.inner.find_by_uid(&folder, suggested_name).await?
+        {
             return Err(ConnectorError::AlreadyExists { href: Href::new(id) });
         }
         uid::inject(folder.resource, &mut item, suggested_name);
-        let created = self.inner.post(&folder.items_path(), &item.to_string()).await?;
+        // R-GRAPH-17: the POST rides in a `$batch` with other creates.
+        let created = batch::create(&self.inner, folder, suggested_name.to_string(), item).await?;
         let id = created["id"].as_str().ok_or_else(|| ConnectorError::InvalidResponse {
             detail: "a created item without id".into(),
         })?;

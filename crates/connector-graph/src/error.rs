@@ -68,19 +68,38 @@ impl GraphError {
 impl From<GraphError> for ConnectorError {
     fn from(e: GraphError) -> Self {
         match e {
-            GraphError::InvalidSetting { .. } => ConnectorError::Unsupported { what: e.to_string() },
-            GraphError::Token(detail) => ConnectorError::Unauthorized { detail },
+            GraphError::Reach(e) => e,
+            e => e.to_connector_error(),
+        }
+    }
+}
+
+impl GraphError {
+    /// The connector error for this one, without consuming it: a `$batch`
+    /// that failed as a whole gives each of its requests the same error.
+    pub(crate) fn to_connector_error(&self) -> ConnectorError {
+        match self {
+            GraphError::InvalidSetting { .. } => ConnectorError::Unsupported { what: self.to_string() },
+            GraphError::Token(detail) => ConnectorError::Unauthorized { detail: detail.clone() },
             GraphError::Http(err) if err.is_timeout() => ConnectorError::Timeout {
                 detail: err.to_string(),
             },
-            GraphError::Http(err) if err.is_connect() || err.is_request() => ConnectorError::Unreachable {
-                detail: err.to_string(),
-            },
+            // A reply cut off while it was read is a lost connection, too.
+            GraphError::Http(err) if err.is_connect() || err.is_request() || err.is_body() => {
+                ConnectorError::Unreachable {
+                    detail: err.to_string(),
+                }
+            }
             GraphError::Http(err) => ConnectorError::InvalidResponse {
                 detail: err.to_string(),
             },
-            GraphError::InvalidResponse(detail) => ConnectorError::InvalidResponse { detail },
-            GraphError::Reach(e) => e,
+            GraphError::InvalidResponse(detail) => ConnectorError::InvalidResponse { detail: detail.clone() },
+            GraphError::Reach(ConnectorError::NotAllowed { detail }) => {
+                ConnectorError::NotAllowed { detail: detail.clone() }
+            }
+            GraphError::Reach(other) => ConnectorError::Unreachable {
+                detail: other.to_string(),
+            },
             GraphError::Status {
                 status,
                 code,
@@ -97,14 +116,30 @@ impl From<GraphError> for ConnectorError {
                     what: format!("{code}: {message}"),
                 },
                 412 => ConnectorError::PreconditionFailed {
-                    href: Href::new(message),
+                    href: Href::new(message.clone()),
                 },
-                429 => ConnectorError::RateLimited { retry_after },
+                429 => ConnectorError::RateLimited {
+                    retry_after: *retry_after,
+                },
                 _ => ConnectorError::Server {
-                    status,
+                    status: *status,
                     message: format!("{code}: {message}"),
                 },
             },
+        }
+    }
+
+    /// A write that failed this way may or may not have been performed: the
+    /// request went out and its answer was lost (time-out, a connection cut
+    /// after sending, an unreadable reply) or the server failed midway
+    /// (500, 502, 504). A 503 or 429 says it was not performed; a refused
+    /// connection that nothing was sent.
+    pub(crate) fn is_ambiguous(&self) -> bool {
+        match self {
+            GraphError::Http(err) => !err.is_connect() && !err.is_builder(),
+            GraphError::InvalidResponse(_) => true,
+            GraphError::Status { status, .. } => matches!(status, 500 | 502 | 504),
+            _ => false,
         }
     }
 }

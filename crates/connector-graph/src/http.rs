@@ -21,12 +21,12 @@ use crate::token::TokenSource;
 pub const PREFER_IMMUTABLE_ID: &str = "IdType=\"ImmutableId\"";
 
 /// The wait after a 429/503 without `Retry-After`: 1 s, doubling, at most a minute.
-fn backoff(retry: u32) -> Duration {
+pub(crate) fn backoff(retry: u32) -> Duration {
     Duration::from_secs(1u64 << retry.min(6)).min(Duration::from_secs(60))
 }
 
 /// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
-fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -150,15 +150,25 @@ impl GraphHttp {
         if (200..300).contains(&status) {
             return Ok(body);
         }
-        // https://learn.microsoft.com/en-us/graph/errors#json-representation
         let error: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-        let text = |k: &str| error["error"][k].as_str().unwrap_or_default().to_string();
-        Err(GraphError::Status {
-            status,
-            code: text("code"),
-            message: text("message"),
-            retry_after,
-        })
+        Err(status_error(status, &error, retry_after))
+    }
+
+    /// The clock `Retry-After` dates are read against.
+    pub(crate) fn now(&self) -> SystemTime {
+        self.clock.now()
+    }
+}
+
+/// The error of a reply with `status` and Graph's error `body`
+/// (https://learn.microsoft.com/en-us/graph/errors#json-representation), alone or inside a `$batch`.
+pub(crate) fn status_error(status: u16, body: &Value, retry_after: Option<Duration>) -> GraphError {
+    let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_string();
+    GraphError::Status {
+        status,
+        code: text("code"),
+        message: text("message"),
+        retry_after,
     }
 }
 

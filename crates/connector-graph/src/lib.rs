@@ -14,6 +14,7 @@
 //! listing, which the runner pairs by UID, so nothing is created twice.
 
 mod assertion;
+mod batch;
 mod clock;
 mod config;
 mod connector;
@@ -21,6 +22,7 @@ mod delta;
 mod error;
 mod folder;
 mod http;
+mod known_uids;
 mod push;
 mod reach;
 mod subscription;

@@ -8,6 +8,8 @@
 
 use serde_json::{Value, json};
 
+use crmsync_mapping::GraphResource;
+
 use crate::folder::Resource;
 
 /// The ids are the mapping's (one place for both crates, so they cannot
@@ -51,6 +53,16 @@ pub(crate) fn inject(resource: Resource, body: &mut Value, uid: &str) {
             list.push(json!({ "id": UID_PROPERTY, "value": uid }));
         }
     }
+}
+
+/// The UID crmsync wrote on `item` (none on items made elsewhere).
+pub(crate) fn read(resource: Resource, item: &Value) -> Option<String> {
+    let resource = match resource {
+        Resource::Contacts => GraphResource::Contact,
+        Resource::Events => GraphResource::Event,
+        Resource::Tasks => GraphResource::Task,
+    };
+    crmsync_mapping::graph::crmsync_uid(resource, item)
 }
 
 /// The `$filter` that finds a contact or event by its UID

@@ -141,7 +141,11 @@ fn r_cfg_spec_1_graph_settings_are_checked_and_their_secret_is_sealed() {
     .unwrap();
     assert_eq!(from_toml, from_json);
     assert_eq!(from_json.kind(), "graph");
-    assert_eq!(from_json.requests_in_flight(), Some(4), "Exchange's limit per mailbox");
+    assert_eq!(
+        from_json.requests_in_flight(),
+        Some(80),
+        "4 batches (Exchange's limit per mailbox) of 20 creates, R-GRAPH-17"
+    );
     assert_eq!(secret_keys("graph"), ["client_secret", "certificate"]);
     let base = json!({"kind": "graph", "tenant": "t", "mailbox": "anna@contoso.com", "client_id": "app", "client_secret": "hunter2"});
     for (change, key) in [

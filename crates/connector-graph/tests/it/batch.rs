@@ -2,8 +2,8 @@
 //! (https://learn.microsoft.com/en-us/graph/json-batching): each request of
 //! a batch is answered under its `id` as it would be alone — a create 201,
 //! a stale `If-Match` 412, a throttled one 429 with `Retry-After` — and
-//! more than 20 requests are refused. Spoken raw: the connector does not
-//! batch yet.
+//! more than 20 requests are refused. Spoken raw, to check the server
+//! itself; the connector's batches are in batched_creates.rs.
 
 use crmsync_testkit::{GraphResource, GraphServer};
 use serde_json::{Value, json};

@@ -1,9 +1,8 @@
 //! The shared connector conformance suite against the Graph test server.
 
-use crate::common;
+use crate::common::Endpoint;
 use crmsync_connector::conformance::{self, Bodies, Subject};
 use crmsync_connector::{CollectionKind, Connector};
-use crmsync_testkit::GraphServer;
 use serde_json::Value;
 
 /// A contact body as the conformance cases write it.
@@ -27,7 +26,17 @@ fn holds(written: &[u8], read: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn graph_connector_passes_the_conformance_suite() {
-    let server = GraphServer::start().await.expect("server");
+    conformance_on(&Endpoint::test_server().await).await;
+}
+
+// R-GRAPH-19: the same suite against a real tenant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "live tenant: set CRMSYNC_GRAPH_TEST_*"]
+async fn live_graph_connector_passes_the_conformance_suite() {
+    conformance_on(&Endpoint::live()).await;
+}
+
+async fn conformance_on(endpoint: &Endpoint) {
     let mut case = 0;
     let bodies = Bodies {
         sample: sample_contact,
@@ -35,10 +44,11 @@ async fn graph_connector_passes_the_conformance_suite() {
     };
     conformance::run_all_with(bodies, || {
         case += 1;
-        let (graph, _clock) = common::connector(&server);
+        let graph = endpoint.connector();
+        let name = endpoint.folder_name(&format!("conformance-{case}"));
         async move {
             let collection = graph
-                .ensure_collection(CollectionKind::Contacts, &format!("conformance-{case}"))
+                .ensure_collection(CollectionKind::Contacts, &name)
                 .await
                 .expect("ensure_collection")
                 .id;
@@ -50,9 +60,11 @@ async fn graph_connector_passes_the_conformance_suite() {
     })
     .await;
     assert_eq!(case, 8, "every conformance case ran");
-    assert_eq!(
-        server.stats().without_immutable_id,
-        0,
-        "every request asked for immutable ids"
-    );
+    if let Some(server) = endpoint.server() {
+        assert_eq!(
+            server.stats().without_immutable_id,
+            0,
+            "every request asked for immutable ids"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 mod common;
 
 mod batch;
+mod batched_creates;
 mod certificate;
 mod conformance;
 mod delta_and_faults;

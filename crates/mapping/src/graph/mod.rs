@@ -64,11 +64,19 @@ fn object(bytes: &[u8]) -> Result<Value, MappingError> {
     Ok(value)
 }
 
-fn uid_of(resource: GraphResource, item: &Value) -> Option<String> {
-    let ours = match resource {
+/// The UID crmsync itself wrote on `item` (its extended property, a task's
+/// open extension), without the fallbacks [`parse_graph`] takes for items
+/// made elsewhere: what the Graph connector's "is this UID already there?"
+/// answers from (R-GRAPH-5).
+pub fn crmsync_uid(resource: GraphResource, item: &Value) -> Option<String> {
+    match resource {
         GraphResource::Task => props::extension(item, "uid"),
         _ => props::get(item, props::UID_PROPERTY),
-    };
+    }
+}
+
+fn uid_of(resource: GraphResource, item: &Value) -> Option<String> {
+    let ours = crmsync_uid(resource, item);
     let ical = match resource {
         GraphResource::Event => item["iCalUId"].as_str().map(str::to_string),
         _ => None,

@@ -9,7 +9,8 @@
 //! a count of requests that lacked `Prefer: IdType="ImmutableId"`, and
 //! change notification subscriptions (validation handshake, a notification
 //! per write, lifecycle notifications on demand), and JSON batching
-//! (`$batch`, each request answered as alone).
+//! (`$batch`, each request answered as alone), and writes whose outcome the
+//! client cannot know (a reply cut off, a 500 after the work).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
 mod assertion;

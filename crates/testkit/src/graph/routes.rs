@@ -84,7 +84,7 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// Everything under `/v1.0/users/{mailbox}/`.
+/// One HTTP request to `/v1.0` (a `$batch` is one, however many it holds).
 pub(crate) async fn graph(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -94,6 +94,29 @@ pub(crate) async fn graph(
 ) -> Response {
     shared.stats.enter();
     let _in_flight = InFlight(&shared.stats);
+    if method == Method::POST && uri.path() == "/v1.0/$batch" {
+        GraphStats::bump(&shared.stats.batches);
+    }
+    let response = answer(shared.clone(), method, uri, headers, body).await;
+    if shared.switches.take_lost_reply() {
+        GraphStats::bump(&shared.stats.lost_replies);
+        return lose(response);
+    }
+    response
+}
+
+/// `response` with its body cut off after the headers: the client sees the
+/// connection end before the reply did, as when a reply is lost on the way.
+/// Whatever the request did stays done.
+fn lose(response: Response) -> Response {
+    let (parts, _) = response.into_parts();
+    let cut = futures_util::stream::once(async { Err::<Bytes, _>(std::io::Error::other("reply lost")) });
+    Response::from_parts(parts, axum::body::Body::from_stream(cut))
+}
+
+/// A request to `/v1.0/...`, alone or inside a `$batch`.
+pub(crate) async fn answer(shared: Arc<Shared>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    GraphStats::bump(&shared.stats.requests);
     shared.stats.log.lock().expect("lock").push(format!(
         "{method} {}",
         uri.path_and_query().map(|p| p.as_str()).unwrap_or("")
@@ -115,6 +138,23 @@ pub(crate) async fn graph(
     if method == Method::POST && uri.path() == "/v1.0/$batch" {
         return Box::pin(super::batch::handle(&shared, &headers, &body)).await;
     }
+    let response = route(&shared, &method, &uri, &headers, &body).await;
+    if response.status().is_success() && shared.switches.take_failure_after_work() {
+        GraphStats::bump(&shared.stats.failed_after_work);
+        // What Graph answers when the backend failed midway; whether the
+        // write happened is unknown to the client (here it did).
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "An internal server error occurred. The operation failed.",
+        );
+    }
+    response
+}
+
+/// Answers a request that got past authentication.
+async fn route(shared: &Arc<Shared>, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Response {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
     // https://learn.microsoft.com/en-us/graph/throttling#sample-response
     if let Some((status, after)) = shared.switches.take_fault() {
         let (status, code, counter) = if status == 429 {
@@ -142,7 +182,7 @@ pub(crate) async fn graph(
     let param = |k: &str| query.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
     if let ["v1.0", "subscriptions", rest @ ..] = segments.as_slice() {
-        return super::subscriptions::handle(&shared, &method, rest, &body).await;
+        return super::subscriptions::handle(shared, method, rest, body).await;
     }
     let Some(["v1.0", "users", mailbox, rest @ ..]) = Some(segments.as_slice()) else {
         return error(
@@ -159,15 +199,15 @@ pub(crate) async fn graph(
         );
     }
     let request = Request {
-        shared: &shared,
-        method: &method,
+        shared,
+        method,
         if_match: headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()),
         max_page: header("prefer")
             .split(',')
             .find_map(|p| p.trim().strip_prefix("odata.maxpagesize="))
             .and_then(|n| n.parse().ok()),
         expand: param("$expand").unwrap_or(""),
-        body: &body,
+        body,
         mailbox,
     };
     match rest {

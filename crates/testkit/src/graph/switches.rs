@@ -19,6 +19,8 @@ pub struct GraphSwitches {
     held: watch::Sender<bool>,
     /// The next token answer expires this many seconds after it is issued.
     token_lifetime_secs: AtomicU64,
+    lost_replies: AtomicU64,
+    failures_after_work: AtomicU64,
 }
 
 impl Default for GraphSwitches {
@@ -33,6 +35,8 @@ impl Default for GraphSwitches {
             gone_code: Mutex::new("syncStateNotFound"),
             held: watch::channel(false).0,
             token_lifetime_secs: AtomicU64::new(3599),
+            lost_replies: AtomicU64::new(0),
+            failures_after_work: AtomicU64::new(0),
         }
     }
 }
@@ -48,6 +52,19 @@ impl GraphSwitches {
     pub fn unavailable_next(&self, n: u64, retry_after_secs: u64) {
         self.retry_after_secs.store(retry_after_secs, Ordering::SeqCst);
         self.unavailable.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` HTTP requests to `/v1.0` (a `$batch` counts once) are
+    /// performed, but their replies are cut off after the headers: the
+    /// client cannot tell whether they happened.
+    pub fn lose_next_replies(&self, n: u64) {
+        self.lost_replies.store(n, Ordering::SeqCst);
+    }
+
+    /// The next `n` requests that succeed (alone or inside a `$batch`) are
+    /// performed and then answered 500 `generalException`.
+    pub fn fail_next_after_work(&self, n: u64) {
+        self.failures_after_work.store(n, Ordering::SeqCst);
     }
 
     /// Every page of a delta round is preceded by an empty page.
@@ -99,10 +116,6 @@ impl GraphSwitches {
 
     /// A fault to answer this request with, if one is armed: (status, Retry-After seconds).
     pub(crate) fn take_fault(&self) -> Option<(u16, u64)> {
-        let take = |n: &AtomicU64| {
-            n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
-                .is_ok()
-        };
         let after = self.retry_after_secs.load(Ordering::SeqCst);
         if take(&self.throttle) {
             Some((429, after))
@@ -113,6 +126,14 @@ impl GraphSwitches {
         }
     }
 
+    pub(crate) fn take_lost_reply(&self) -> bool {
+        take(&self.lost_replies)
+    }
+
+    pub(crate) fn take_failure_after_work(&self) -> bool {
+        take(&self.failures_after_work)
+    }
+
     pub(crate) async fn wait_while_held(&self) {
         let mut rx = self.held.subscribe();
         // An error means the sender is gone, i.e. the server is shutting down.
@@ -120,9 +141,19 @@ impl GraphSwitches {
     }
 }
 
+/// Takes one from an armed count; false when none is left.
+fn take(n: &AtomicU64) -> bool {
+    n.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| v.checked_sub(1))
+        .is_ok()
+}
+
 /// What the server saw; read with [`crate::GraphServer::stats`].
 #[derive(Debug, Default)]
 pub struct GraphStats {
+    pub(crate) http_requests: AtomicU64,
+    pub(crate) batches: AtomicU64,
+    pub(crate) lost_replies: AtomicU64,
+    pub(crate) failed_after_work: AtomicU64,
     pub(crate) requests: AtomicU64,
     pub(crate) in_flight: AtomicU64,
     pub(crate) max_in_flight: AtomicU64,
@@ -139,10 +170,20 @@ pub struct GraphStats {
 /// A copy of the counters at one moment.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GraphCounts {
-    /// Requests to `/v1.0` (token requests not included).
+    /// HTTP requests to `/v1.0`: a `$batch` counts once (token requests not included).
+    pub http_requests: u64,
+    /// `POST /v1.0/$batch` requests.
+    pub batches: u64,
+    /// Replies cut off by [`GraphSwitches::lose_next_replies`].
+    pub lost_replies: u64,
+    /// 500s after the work by [`GraphSwitches::fail_next_after_work`].
+    pub failed_after_work: u64,
+    /// Requests answered: each request inside a `$batch` counts, the batch
+    /// itself too (token requests not included).
     pub requests: u64,
+    /// HTTP requests to `/v1.0` being answered now.
     pub in_flight: u64,
-    /// The most requests to `/v1.0` the server ever held at once.
+    /// The most HTTP requests to `/v1.0` the server ever held at once.
     pub max_in_flight: u64,
     pub tokens_issued: u64,
     pub throttled: u64,
@@ -159,8 +200,9 @@ pub struct GraphCounts {
 }
 
 impl GraphStats {
+    /// An HTTP request arrived.
     pub(crate) fn enter(&self) {
-        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.http_requests.fetch_add(1, Ordering::SeqCst);
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
     }
@@ -176,6 +218,10 @@ impl GraphStats {
     pub(crate) fn snapshot(&self) -> GraphCounts {
         let get = |c: &AtomicU64| c.load(Ordering::SeqCst);
         GraphCounts {
+            http_requests: get(&self.http_requests),
+            batches: get(&self.batches),
+            lost_replies: get(&self.lost_replies),
+            failed_after_work: get(&self.failed_after_work),
             requests: get(&self.requests),
             in_flight: get(&self.in_flight),
             max_in_flight: get(&self.max_in_flight),
