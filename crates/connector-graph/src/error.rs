@@ -30,6 +30,10 @@ pub enum GraphError {
     #[error("Graph answered something unexpected: {0}")]
     InvalidResponse(String),
 
+    /// A series' exception or cancellation Graph cannot hold (R-GRAPH-20).
+    #[error("{0}")]
+    Occurrence(String),
+
     /// A host the profile may not reach (R-SEC-1), or one that does not resolve.
     #[error("{0}")]
     Reach(ConnectorError),
@@ -68,7 +72,9 @@ impl GraphError {
 impl From<GraphError> for ConnectorError {
     fn from(e: GraphError) -> Self {
         match e {
-            GraphError::InvalidSetting { .. } => ConnectorError::Unsupported { what: e.to_string() },
+            GraphError::InvalidSetting { .. } | GraphError::Occurrence(_) => {
+                ConnectorError::Unsupported { what: e.to_string() }
+            }
             GraphError::Token(detail) => ConnectorError::Unauthorized { detail },
             GraphError::Http(err) if err.is_timeout() => ConnectorError::Timeout {
                 detail: err.to_string(),

@@ -23,6 +23,7 @@ mod folder;
 mod http;
 mod push;
 mod reach;
+mod series;
 mod subscription;
 mod token;
 mod uid;
