@@ -252,7 +252,12 @@ impl Inner {
     /// Writes a series' wanted exceptions and cancellations to its
     /// instances (R-GRAPH-20); the master's etag after them (Exchange keeps
     /// exceptions on the master, so writing one moves it).
-    async fn apply_occurrences(&self, folder: &Folder, href: &Href, wanted: &series::Wanted) -> Result<String, GraphError> {
+    async fn apply_occurrences(
+        &self,
+        folder: &Folder,
+        href: &Href,
+        wanted: &series::Wanted,
+    ) -> Result<String, GraphError> {
         let item_url = self.url(&folder.item_path(href));
         series::apply(&self.http, &self.url(&folder.items_path()), &item_url, wanted).await?;
         self.etag_of(folder, href.as_str()).await

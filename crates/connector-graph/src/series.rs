@@ -136,7 +136,12 @@ fn missing(date: NaiveDate, what: &str) -> GraphError {
 /// `items_url`) to `wanted`. Graph cannot bring back a cancelled
 /// occurrence: wanting one is an error, as is an exception on a date the
 /// series does not have.
-pub(crate) async fn apply(http: &GraphHttp, items_url: &str, item_url: &str, wanted: &Wanted) -> Result<(), GraphError> {
+pub(crate) async fn apply(
+    http: &GraphHttp,
+    items_url: &str,
+    item_url: &str,
+    wanted: &Wanted,
+) -> Result<(), GraphError> {
     let current = occurrences(http, item_url).await?;
     let (have_exceptions, have_cancelled) = (exceptions_of(&current[EXCEPTIONS]), dates_of(&current[CANCELLED]));
     if let Some(date) = wanted.exceptions.keys().find(|d| have_cancelled.contains(d)) {
@@ -148,7 +153,11 @@ pub(crate) async fn apply(http: &GraphHttp, items_url: &str, item_url: &str, wan
         .filter(|(d, body)| have_exceptions.get(d).is_none_or(|have| !same(body, have)))
         .collect();
     let deletions: Vec<&NaiveDate> = wanted.cancelled.difference(&have_cancelled).collect();
-    let needed: Vec<NaiveDate> = patches.iter().map(|(d, _)| **d).chain(deletions.iter().copied().copied()).collect();
+    let needed: Vec<NaiveDate> = patches
+        .iter()
+        .map(|(d, _)| **d)
+        .chain(deletions.iter().copied().copied())
+        .collect();
     let (Some(from), Some(to)) = (needed.iter().min(), needed.iter().max()) else {
         return Ok(());
     };
@@ -188,16 +197,21 @@ pub(crate) async fn apply(http: &GraphHttp, items_url: &str, item_url: &str, wan
 
 /// Whether the exception Graph has already shows every wanted value.
 fn same(wanted: &Value, have: &Value) -> bool {
-    wanted
-        .as_object()
-        .is_some_and(|w| w.iter().all(|(k, v)| k == "occurrenceId" || values_match(k, v, &have[k])))
+    wanted.as_object().is_some_and(|w| {
+        w.iter()
+            .all(|(k, v)| k == "occurrenceId" || values_match(k, v, &have[k]))
+    })
 }
 
 fn values_match(key: &str, wanted: &Value, have: &Value) -> bool {
     match key {
         // Graph writes `.0000000` fractions and may name the zone otherwise.
         "start" | "end" => {
-            let trim = |v: &Value| v["dateTime"].as_str().map(|s| s.split('.').next().unwrap_or(s).to_string());
+            let trim = |v: &Value| {
+                v["dateTime"]
+                    .as_str()
+                    .map(|s| s.split('.').next().unwrap_or(s).to_string())
+            };
             trim(wanted) == trim(have) && wanted["timeZone"] == have["timeZone"]
         }
         "body" => wanted["content"] == have["content"],

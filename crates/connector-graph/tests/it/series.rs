@@ -63,16 +63,17 @@ async fn r_graph_20_a_created_series_gets_its_exceptions_and_cancellations() {
     let server = GraphServer::start().await.unwrap();
     let (graph, coll, folder) = setup(&server).await;
     let body = series_body(json!([moved("2026-10-07", "Moved")]), json!(["OID..2026-10-08"]));
-    let ItemMeta { href, etag } = graph
-        .create(&coll, "uid-1", body.to_string().as_bytes())
-        .await
-        .unwrap();
+    let ItemMeta { href, etag } = graph.create(&coll, "uid-1", body.to_string().as_bytes()).await.unwrap();
     let id = href.as_str();
     let stored = server.series(&folder, id).unwrap();
     assert_eq!(stored["cancelledOccurrences"], json!([format!("OID.{id}.2026-10-08")]));
     assert_eq!(stored["exceptionOccurrences"][0]["subject"], "Moved");
     assert_eq!(stored["exceptionOccurrences"][0]["type"], "exception");
-    assert_eq!(stored["@odata.etag"].as_str(), Some(etag.as_str()), "the etag after the instances");
+    assert_eq!(
+        stored["@odata.etag"].as_str(),
+        Some(etag.as_str()),
+        "the etag after the instances"
+    );
     let listed: Vec<String> = server
         .instances(&folder, id, day("2026-10-01"), day("2026-10-31"))
         .iter()
@@ -82,7 +83,10 @@ async fn r_graph_20_a_created_series_gets_its_exceptions_and_cancellations() {
 
     let fetched = body_of(&graph, &coll, &href).await;
     assert_eq!(fetched["cancelledOccurrences"], stored["cancelledOccurrences"]);
-    assert_eq!(fetched["exceptionOccurrences"][0]["occurrenceId"], format!("OID.{id}.2026-10-07"));
+    assert_eq!(
+        fetched["exceptionOccurrences"][0]["occurrenceId"],
+        format!("OID.{id}.2026-10-07")
+    );
 
     // The same wish again (a re-run after a lost reply): the master only.
     let before = server.stats().log.len();
@@ -139,7 +143,10 @@ async fn r_graph_20_occurrences_graph_cannot_hold_are_refused() {
     let sixth = server.instances(&folder, id, day("2026-10-06"), day("2026-10-06"));
     server.user_delete(&folder, sixth[0]["id"].as_str().unwrap());
 
-    for (name, date) in [("cancelled in Outlook", "2026-10-06"), ("not in the series", "2026-11-20")] {
+    for (name, date) in [
+        ("cancelled in Outlook", "2026-10-06"),
+        ("not in the series", "2026-11-20"),
+    ] {
         let etag = Etag::new(server.item(&folder, id).unwrap()["@odata.etag"].as_str().unwrap());
         let patch = json!({"exceptionOccurrences": [moved(date, "Back")]});
         let err = graph

@@ -80,8 +80,12 @@ impl Series<'_> {
             return Ok(Moment::Date(date));
         }
         let first = time::write(self.first_start, Some(self.zone));
-        let clock = first["dateTime"].as_str().and_then(|s| s.get(10..)).unwrap_or("T00:00:00");
-        let local = json!({"slot": {"dateTime": format!("{}{clock}", date.format("%Y-%m-%d")), "timeZone": first["timeZone"]}});
+        let clock = first["dateTime"]
+            .as_str()
+            .and_then(|s| s.get(10..))
+            .unwrap_or("T00:00:00");
+        let local =
+            json!({"slot": {"dateTime": format!("{}{clock}", date.format("%Y-%m-%d")), "timeZone": first["timeZone"]}});
         Ok(time::read(&local, "slot", false)?.unwrap_or(self.first_start))
     }
 

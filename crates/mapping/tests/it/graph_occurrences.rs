@@ -145,7 +145,10 @@ fn r_graph_20_documented_master_reads() {
     );
     // Without occurrenceId the UTC originalStart names the occurrence.
     let mut by_start = master.clone();
-    by_start["exceptionOccurrences"][0].as_object_mut().unwrap().remove("occurrenceId");
+    by_start["exceptionOccurrences"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("occurrenceId");
     let again = parse_graph(GraphResource::Event, by_start.to_string().as_bytes()).unwrap();
     assert_eq!(again.fields.get("recurrence"), parsed.fields.get("recurrence"));
 }
@@ -181,8 +184,7 @@ fn r_graph_20_patch_names_only_changed_occurrences() {
     let mut renamed = fields.clone();
     renamed.set("subject", "Daily sync");
     let patch: Value =
-        serde_json::from_str(&render_graph(GraphResource::Event, &renamed, "crm-1", Some(&previous)).unwrap())
-            .unwrap();
+        serde_json::from_str(&render_graph(GraphResource::Event, &renamed, "crm-1", Some(&previous)).unwrap()).unwrap();
     assert_eq!(patch["subject"], "Daily sync");
     assert_eq!(
         patch["exceptionOccurrences"][0]["subject"], "Daily sync",
@@ -203,7 +205,11 @@ fn r_graph_20_only_extra_dates_stay_out_of_the_comparison() {
         Some(r#"{"exdates":["2026-12-14T08:00:00Z"],"rule":"FREQ=WEEKLY"}"#)
     );
     let back = graph_overlay(GraphResource::Event, &comparable, &event);
-    assert_eq!(back.get("recurrence"), Some(full), "extra dates stay while the rest is unchanged");
+    assert_eq!(
+        back.get("recurrence"),
+        Some(full),
+        "extra dates stay while the rest is unchanged"
+    );
     let mut outlook = comparable.clone();
     outlook.set("recurrence", r#"{"rule":"FREQ=WEEKLY"}"#);
     let back = graph_overlay(GraphResource::Event, &outlook, &event);
@@ -220,7 +226,10 @@ fn r_graph_20_unreadable_occurrences_are_refused() {
         "recurrence": {"pattern": {"type": "daily", "interval": 1}, "range": {"type": "noEnd", "startDate": "2026-10-05"}}
     });
     let cases = [
-        ("cancelled id without a date", json!({"cancelledOccurrences": ["OID.M.yesterday"]})),
+        (
+            "cancelled id without a date",
+            json!({"cancelledOccurrences": ["OID.M.yesterday"]}),
+        ),
         (
             "exception without occurrenceId or originalStart",
             json!({"exceptionOccurrences": [{"subject": "x"}]}),

@@ -238,7 +238,9 @@ impl GraphServer {
     /// The instances of series `id` originally dated within `[from, to]`,
     /// as `GET /events/{id}/instances` lists them.
     pub fn instances(&self, folder: &str, id: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Vec<Value> {
-        self.store().instances(folder, id, from, to).expect("a series the server expands")
+        self.store()
+            .instances(folder, id, from, to)
+            .expect("a series the server expands")
     }
 
     /// Every live item of a folder, as stored.

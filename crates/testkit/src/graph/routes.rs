@@ -181,7 +181,9 @@ pub(crate) async fn graph(
         ["contactFolders", f, "contacts"] => request.collection(Resource::Contacts, f, param("$filter")),
         ["calendars", f, "events"] => request.collection(Resource::Events, f, param("$filter")),
         ["todo", "lists", f, "tasks"] => request.collection(Resource::Tasks, f, param("$filter")),
-        ["calendars", f, "events", id, "instances"] => request.instances(f, id, param("startDateTime"), param("endDateTime")),
+        ["calendars", f, "events", id, "instances"] => {
+            request.instances(f, id, param("startDateTime"), param("endDateTime"))
+        }
         ["contactFolders", f, "contacts", id] | ["calendars", f, "events", id] | ["todo", "lists", f, "tasks", id] => {
             request.item(f, id)
         }
@@ -242,9 +244,7 @@ impl Request<'_> {
             obj.remove("exceptionOccurrences");
         }
         if let Some(select) = self.select {
-            obj.retain(|k, _| {
-                k == "id" || k == "@odata.etag" || k == "exceptionOccurrences" || named(Some(select), k)
-            });
+            obj.retain(|k, _| k == "id" || k == "@odata.etag" || k == "exceptionOccurrences" || named(Some(select), k));
         }
         item
     }
@@ -265,7 +265,11 @@ impl Request<'_> {
             );
         };
         if *self.method != Method::GET {
-            return error(StatusCode::METHOD_NOT_ALLOWED, "ErrorInvalidRequest", "Method not allowed.");
+            return error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "ErrorInvalidRequest",
+                "Method not allowed.",
+            );
         }
         let store = self.shared.store.lock().expect("lock");
         match store.instances(folder, id, from, to) {

@@ -59,7 +59,11 @@ fn is_series(master: &Map<String, Value>) -> bool {
 }
 
 /// The original dates of the series' occurrences in `[from, to]`, cancelled ones included.
-pub(crate) fn dates(master: &Map<String, Value>, from: NaiveDate, to: NaiveDate) -> Result<Vec<NaiveDate>, SeriesError> {
+pub(crate) fn dates(
+    master: &Map<String, Value>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<NaiveDate>, SeriesError> {
     if !is_series(master) {
         return Err(SeriesError::NotASeries);
     }
@@ -77,10 +81,16 @@ pub(crate) fn dates(master: &Map<String, Value>, from: NaiveDate, to: NaiveDate)
             .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
         _ => None,
     };
-    let count = (range["type"].as_str() == Some("numbered")).then(|| range["numberOfOccurrences"].as_u64().unwrap_or(1));
+    let count =
+        (range["type"].as_str() == Some("numbered")).then(|| range["numberOfOccurrences"].as_u64().unwrap_or(1));
     let days: Vec<String> = pattern["daysOfWeek"]
         .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_ascii_lowercase).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_ascii_lowercase)
+                .collect()
+        })
         .unwrap_or_default();
     let kind = pattern["type"].as_str().unwrap_or_default();
     let matches = |d: NaiveDate| -> Result<bool, SeriesError> {
@@ -88,7 +98,9 @@ pub(crate) fn dates(master: &Map<String, Value>, from: NaiveDate, to: NaiveDate)
             "daily" => (d - first).num_days() % interval == 0,
             "weekly" => {
                 let name = format!("{:?}", d.weekday()).to_ascii_lowercase();
-                let week = |x: NaiveDate| (x - Duration::days(i64::from(x.weekday().num_days_from_monday()))).num_days_from_ce();
+                let week = |x: NaiveDate| {
+                    (x - Duration::days(i64::from(x.weekday().num_days_from_monday()))).num_days_from_ce()
+                };
                 let weeks = i64::from(week(d) - week(first)) / 7;
                 weeks % interval == 0 && days.iter().any(|w| w.starts_with(&name[..3]))
             }
@@ -139,7 +151,10 @@ pub(crate) fn instance(master: &Map<String, Value>, occurrences: &Occurrences, d
         body.insert("start".into(), json!({"dateTime": fmt(at), "timeZone": zone}));
         body.insert("end".into(), json!({"dateTime": fmt(at + length), "timeZone": zone}));
         if zone.as_str() == Some("UTC") {
-            body.insert("originalStart".into(), json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
+            body.insert(
+                "originalStart".into(),
+                json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            );
         }
     }
     body.insert("id".into(), json!(instance_id(master_id, date)));
@@ -218,18 +233,33 @@ mod tests {
 
     #[test]
     fn an_instance_carries_its_occurrence_id_and_exception_values() {
-        let m = master(json!({"type": "daily"}), json!({"type": "noEnd", "startDate": "2026-10-05"}));
+        let m = master(
+            json!({"type": "daily"}),
+            json!({"type": "noEnd", "startDate": "2026-10-05"}),
+        );
         let mut occ = Occurrences::default();
         let plain = instance(&m, &occ, day("2026-10-06"));
         assert_eq!(
             (&plain["occurrenceId"], &plain["type"], &plain["originalStart"]),
-            (&json!("OID.M.2026-10-06"), &json!("occurrence"), &json!("2026-10-06T09:00:00Z"))
+            (
+                &json!("OID.M.2026-10-06"),
+                &json!("occurrence"),
+                &json!("2026-10-06T09:00:00Z")
+            )
         );
         assert_eq!(plain["end"]["dateTime"], "2026-10-06T10:00:00.0000000");
-        occ.exceptions
-            .insert(day("2026-10-06"), serde_json::from_value(json!({"subject": "moved"})).unwrap());
+        occ.exceptions.insert(
+            day("2026-10-06"),
+            serde_json::from_value(json!({"subject": "moved"})).unwrap(),
+        );
         let exception = instance(&m, &occ, day("2026-10-06"));
-        assert_eq!((&exception["type"], &exception["subject"]), (&json!("exception"), &json!("moved")));
-        assert_eq!(split_instance_id(exception["id"].as_str().unwrap()), Some(("M", day("2026-10-06"))));
+        assert_eq!(
+            (&exception["type"], &exception["subject"]),
+            (&json!("exception"), &json!("moved"))
+        );
+        assert_eq!(
+            split_instance_id(exception["id"].as_str().unwrap()),
+            Some(("M", day("2026-10-06")))
+        );
     }
 }

@@ -306,7 +306,9 @@ impl Store {
 
     pub(crate) fn delete(&mut self, folder_id: &str, id: &str, if_match: Option<&str>) -> Result<(), WriteError> {
         if let Some((master, date)) = self.instance_of(folder_id, id) {
-            return self.write_occurrence(folder_id, &master, date, if_match, None).map(|_| ());
+            return self
+                .write_occurrence(folder_id, &master, date, if_match, None)
+                .map(|_| ());
         }
         self.check(folder_id, id, if_match)?;
         self.seq += 1;
