@@ -20,7 +20,7 @@ use crate::folder::{Folder, Resource, segment};
 use crate::http::{Call, GraphHttp};
 use crate::known_uids::KnownUids;
 use crate::token::TokenSource;
-use crate::{GraphError, uid};
+use crate::{GraphError, series, uid};
 
 /// One mailbox in Exchange Online (or a national cloud) through Graph.
 #[derive(Clone)]
@@ -268,8 +268,12 @@ impl Inner {
     }
 
     async fn get(&self, folder: &Folder, href: &Href) -> Result<FetchedItem, GraphError> {
-        let url = format!("{}?$expand={}", self.url(&folder.item_path(href)), folder.expand());
-        let body = self.http.send(&Call::get(&url)).await?;
+        let item_url = self.url(&folder.item_path(href));
+        let url = format!("{item_url}?$expand={}", folder.expand());
+        let mut body = self.http.send(&Call::get(&url)).await?;
+        if folder.resource == Resource::Events {
+            body = series::with_occurrences(&self.http, &item_url, body).await?;
+        }
         let item: Value = serde_json::from_slice(&body)
             .map_err(|e| GraphError::InvalidResponse(format!("item {href} is not JSON: {e}")))?;
         self.known
@@ -317,6 +321,20 @@ impl Inner {
         Err(GraphError::InvalidResponse(
             "a folder listing of more than 100,000 pages".into(),
         ))
+    }
+
+    /// Writes a series' wanted exceptions and cancellations to its
+    /// instances (R-GRAPH-20); the master's etag after them (Exchange keeps
+    /// exceptions on the master, so writing one moves it).
+    async fn apply_occurrences(
+        &self,
+        folder: &Folder,
+        href: &Href,
+        wanted: &series::Wanted,
+    ) -> Result<String, GraphError> {
+        let item_url = self.url(&folder.item_path(href));
+        series::apply(&self.http, &self.url(&folder.items_path()), &item_url, wanted).await?;
+        self.etag_of(folder, href.as_str()).await
     }
 
     /// The id of an item of `folder` that already carries `uid`, if any.
@@ -453,14 +471,20 @@ impl Connector for GraphConnector {
             return Err(ConnectorError::AlreadyExists { href: Href::new(id) });
         }
         uid::inject(folder.resource, &mut item, suggested_name);
+        let occurrences = series::take(&mut item);
         // R-GRAPH-17: the POST rides in a `$batch` with other creates.
-        let created = batch::create(&self.inner, folder, suggested_name.to_string(), item).await?;
+        let created = batch::create(&self.inner, folder.clone(), suggested_name.to_string(), item).await?;
         let id = created["id"].as_str().ok_or_else(|| ConnectorError::InvalidResponse {
             detail: "a created item without id".into(),
         })?;
+        let href = Href::new(id);
+        let etag = match occurrences {
+            Some(wanted) => self.inner.apply_occurrences(&folder, &href, &wanted).await?,
+            None => etag(&created)?,
+        };
         Ok(ItemMeta {
-            href: Href::new(id),
-            etag: Etag::new(etag(&created)?),
+            href,
+            etag: Etag::new(etag),
         })
     }
 
@@ -472,7 +496,12 @@ impl Connector for GraphConnector {
         body: &[u8],
     ) -> Result<Etag, ConnectorError> {
         let folder = Folder::parse(collection)?;
-        json_body(body)?;
+        let mut item = json_body(body)?;
+        let occurrences = series::take(&mut item);
+        let body = match occurrences {
+            Some(_) => item.to_string().into_bytes(),
+            None => body.to_vec(),
+        };
         let url = self.inner.url(&folder.item_path(href));
         let updated = self
             .inner
@@ -481,11 +510,14 @@ impl Connector for GraphConnector {
                 method: Method::PATCH,
                 url: &url,
                 if_match: Some(expected),
-                body: Some(body),
+                body: Some(&body),
             })
             .await
             .map_err(|e| e.for_item(href))?;
-        Ok(Etag::new(etag(&updated)?))
+        match occurrences {
+            Some(wanted) => Ok(Etag::new(self.inner.apply_occurrences(&folder, href, &wanted).await?)),
+            None => Ok(Etag::new(etag(&updated)?)),
+        }
     }
 
     async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {

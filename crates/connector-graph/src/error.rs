@@ -30,6 +30,10 @@ pub enum GraphError {
     #[error("Graph answered something unexpected: {0}")]
     InvalidResponse(String),
 
+    /// A series' exception or cancellation Graph cannot hold (R-GRAPH-20).
+    #[error("{0}")]
+    Occurrence(String),
+
     /// A host the profile may not reach (R-SEC-1), or one that does not resolve.
     #[error("{0}")]
     Reach(ConnectorError),
@@ -79,7 +83,9 @@ impl GraphError {
     /// that failed as a whole gives each of its requests the same error.
     pub(crate) fn to_connector_error(&self) -> ConnectorError {
         match self {
-            GraphError::InvalidSetting { .. } => ConnectorError::Unsupported { what: self.to_string() },
+            GraphError::InvalidSetting { .. } | GraphError::Occurrence(_) => {
+                ConnectorError::Unsupported { what: self.to_string() }
+            }
             GraphError::Token(detail) => ConnectorError::Unauthorized { detail: detail.clone() },
             GraphError::Http(err) if err.is_timeout() => ConnectorError::Timeout {
                 detail: err.to_string(),

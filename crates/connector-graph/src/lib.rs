@@ -25,6 +25,7 @@ mod http;
 mod known_uids;
 mod push;
 mod reach;
+mod series;
 mod subscription;
 mod token;
 mod uid;

@@ -10,4 +10,5 @@ mod certificate;
 mod conformance;
 mod delta_and_faults;
 mod reach;
+mod series;
 mod subscriptions;

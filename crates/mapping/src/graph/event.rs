@@ -8,10 +8,11 @@ use std::str::FromStr;
 use crmsync_model::FieldMap;
 use serde_json::{Map, Value, json};
 
+use super::occurrences::{self, Series};
 use super::{html, recurrence, time};
 use crate::error::MappingError;
 use crate::ical::{
-    MappedParticipant, MappedRecurrence, Moment, normalize_email, participants_from_json, participants_json,
+    MappedParticipant, MappedRecurrence, Master, Moment, normalize_email, participants_from_json, participants_json,
 };
 use crate::notes::{join_notes, split_notes};
 use crate::text::{join_sorted, norm_line, split_list};
@@ -88,10 +89,30 @@ pub(crate) fn read(item: &Value) -> Result<FieldMap, MappingError> {
         );
     }
     if let Some(rule) = recurrence::to_rule(&item["recurrence"])? {
-        let series = MappedRecurrence {
+        let mut series = MappedRecurrence {
             rule,
             ..MappedRecurrence::default()
         };
+        if let Some(first_start) = time::read(item, "start", all_day)? {
+            let zone = item["recurrence"]["range"]["recurrenceTimeZone"]
+                .as_str()
+                .filter(|z| time::zone(z).is_some())
+                .or_else(|| item["start"]["timeZone"].as_str())
+                .unwrap_or("UTC");
+            let get = |k: &str| map.get(k).unwrap_or_default().to_string();
+            let context = Series {
+                all_day,
+                first_start,
+                zone,
+                master: Master {
+                    duration: occurrences::duration(Some(first_start), time::read(item, "end", all_day)?),
+                    subject: get("subject"),
+                    location: get("location"),
+                    description: get("description"),
+                },
+            };
+            context.read(item, &mut series)?;
+        }
         map.set("recurrence", series.finish().to_json());
     }
     // The zone of timed events, single or series (R-MAP-19); UTC is no zone.
@@ -186,7 +207,25 @@ pub(crate) fn write(fields: &FieldMap, previous: Option<&Value>) -> Result<Map<S
                 },
                 None => return Err(super::invalid("a series without a start")),
             };
-            recurrence::from_rule(&r.rule, day, zone.as_deref().unwrap_or("UTC"))?
+            let series_zone = zone.as_deref().unwrap_or("UTC");
+            let pattern = recurrence::from_rule(&r.rule, day, series_zone)?;
+            if let Some(first_start) = start {
+                let end = fields.get("end").and_then(Moment::from_field);
+                let context = Series {
+                    all_day,
+                    first_start,
+                    zone: series_zone,
+                    master: Master {
+                        duration: occurrences::duration(start, end),
+                        subject: get("subject"),
+                        location: get("location"),
+                        description: get("description"),
+                    },
+                };
+                let master_id = previous.and_then(|p| p["id"].as_str()).unwrap_or_default();
+                context.write(master_id, &r, &mut out);
+            }
+            pattern
         }
         None => Value::Null,
     };

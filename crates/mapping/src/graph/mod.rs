@@ -6,13 +6,15 @@
 //! out against the item as it is: properties crmsync does not map, and
 //! mapped ones nobody changed, are never sent, so Graph keeps them as they
 //! are (R-MAP-6). What Graph cannot carry (a contact's photo, an event's
-//! regarding link, exceptions of a series) is left out of the comparison and
-//! kept from the CRM ([`graph_comparable`], [`graph_overlay`]).
+//! regarding link, a series' extra dates) is left out of the comparison and
+//! kept from the CRM ([`graph_comparable`], [`graph_overlay`]). A series'
+//! exceptions and cancelled occurrences travel (R-GRAPH-20, [`occurrences`]).
 
 mod contact;
 mod event;
 mod html;
 pub mod ids;
+pub mod occurrences;
 mod props;
 mod recurrence;
 mod task;
@@ -173,12 +175,14 @@ fn keys(resource: GraphResource) -> Vec<String> {
     }
 }
 
-fn rule_only(recurrence: &str) -> String {
+/// The series without its RDATEs, which Graph cannot carry (its patterns
+/// have no extra dates); rule, exceptions and cancelled occurrences stay.
+fn without_rdates(recurrence: &str) -> String {
     MappedRecurrence::from_json(recurrence)
         .map(|r| {
             MappedRecurrence {
-                rule: r.rule,
-                ..MappedRecurrence::default()
+                rdates: Vec::new(),
+                ..r
             }
             .finish()
             .to_json()
@@ -194,7 +198,7 @@ pub fn graph_comparable(resource: GraphResource, crm: &FieldMap) -> FieldMap {
     for key in keys(resource) {
         let value = crm.get(&key).unwrap_or_default();
         let value = if key == "recurrence" && !value.is_empty() {
-            rule_only(value)
+            without_rdates(value)
         } else {
             value.to_string()
         };
@@ -204,13 +208,13 @@ pub fn graph_comparable(resource: GraphResource, crm: &FieldMap) -> FieldMap {
 }
 
 /// The CRM record's full fields with what Graph carries taken from
-/// `merged`: the rest (photo, regarding, a series' exceptions while its rule
-/// is unchanged) stays as the CRM has it.
+/// `merged`: the rest (photo, regarding, a series' extra dates while the
+/// rest of the series is unchanged) stays as the CRM has it.
 pub fn graph_overlay(resource: GraphResource, merged: &FieldMap, crm: &FieldMap) -> FieldMap {
     let mut out = crm.clone();
     for key in keys(resource) {
         let value = merged.get(&key).unwrap_or_default();
-        if key == "recurrence" && crm.get(&key).is_some_and(|c| rule_only(c) == value) {
+        if key == "recurrence" && crm.get(&key).is_some_and(|c| without_rdates(c) == value) {
             continue;
         }
         out.set(key, value);

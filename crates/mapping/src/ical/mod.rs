@@ -18,7 +18,7 @@ use crate::error::{Format, MappingError};
 pub(crate) use participants::{
     MappedParticipant, normalize_email, response_from_str, response_str, role_from_str, role_str,
 };
-pub(crate) use recurrence::{FullOverride, MappedRecurrence, Master, normalize_rule};
+pub(crate) use recurrence::{FullOverride, MappedOverride, MappedRecurrence, Master, normalize_rule};
 pub use render::{IcalContext, render_ical};
 pub(crate) use time::{Moment, local_to_utc};
 

@@ -7,6 +7,7 @@ mod common;
 mod crm_fields;
 mod fuzz_regressions;
 mod graph_mapping;
+mod graph_occurrences;
 mod ical_corpus;
 mod ical_recurrence;
 mod ical_scheduling;

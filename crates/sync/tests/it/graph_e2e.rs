@@ -348,3 +348,102 @@ async fn r_graph_6_an_event_beyond_the_window_is_not_taken_for_deleted() {
     let near_now = records.get::<ActivityFields>(near.id()).await.unwrap();
     assert_eq!(near_now.fields.location.as_deref(), Some("Room 4"));
 }
+
+fn graph_day(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn graph_time(t: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({"dateTime": t.format("%Y-%m-%dT%H:%M:%S").to_string(), "timeZone": "UTC"})
+}
+
+// R-CAL-4, R-GRAPH-20: a CRM series with one cancelled and one moved
+// occurrence lands on Graph as a cancelled instance and an exception; a
+// no-change pass writes nothing; exceptions edited and made in Outlook come
+// back to the CRM, the cancellation stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_cal_4_graph_series_exceptions_travel_both_ways() {
+    use chrono::Duration;
+    use crmsync_model::{OccurrenceOverride, Recurrence};
+
+    let server = GraphServer::start().await.unwrap();
+    let w = world(&server).await;
+    let mut weekly = common::meeting_fields(&w.actor.user_id, "Weekly sync", common::now() + Duration::days(1));
+    let first = weekly.start.unwrap();
+    weekly.recurrence = Some(Recurrence {
+        // 2026-11-22 is a Sunday; the day is spelled out because Graph's
+        // weekly pattern always names its days.
+        rule: "FREQ=WEEKLY;BYDAY=SU;COUNT=6".into(),
+        rdates: Vec::new(),
+        exdates: vec![first + Duration::weeks(1)],
+        overrides: vec![OccurrenceOverride {
+            recurrence_id: first + Duration::weeks(2),
+            start: Some(first + Duration::weeks(2) + Duration::hours(2)),
+            end: Some(first + Duration::weeks(2) + Duration::hours(3)),
+            subject: Some("Weekly sync (moved)".into()),
+            location: None,
+            description: None,
+        }],
+    });
+    let series = w.store.records().create(&w.actor.user_id, weekly).await.unwrap();
+
+    let report = w.sync().await;
+    assert!(report.collections.iter().all(|c| c.failed.is_empty()), "{report}");
+    let calendar = folder(&server, GraphResource::Events, "calendar");
+    let master = only(server.items(&calendar));
+    let master_id = master["id"].as_str().unwrap().to_string();
+    let stored = server.series(&calendar, &master_id).unwrap();
+    assert_eq!(
+        stored["cancelledOccurrences"],
+        json!([format!("OID.{master_id}.{}", graph_day(first + Duration::weeks(1)))])
+    );
+    let exceptions = stored["exceptionOccurrences"].as_array().unwrap().clone();
+    assert_eq!(exceptions.len(), 1, "{exceptions:#?}");
+    assert_eq!(exceptions[0]["subject"], "Weekly sync (moved)");
+    assert_eq!(
+        exceptions[0]["start"]["dateTime"].as_str().map(|s| &s[..19]),
+        graph_time(first + Duration::weeks(2) + Duration::hours(2))["dateTime"].as_str()
+    );
+
+    let quiet = w.sync().await;
+    assert_eq!(writes(&quiet), 0, "the series read back is what was sent: {quiet}");
+
+    // Outlook: the moved occurrence is renamed, the fourth moved an hour later.
+    server.user_update(
+        &calendar,
+        exceptions[0]["id"].as_str().unwrap(),
+        json!({"subject": "Weekly sync (room change)"}),
+    );
+    let fourth = first + Duration::weeks(3);
+    let day = fourth.date_naive();
+    let instance = only(server.instances(&calendar, &master_id, day, day));
+    server.user_update(
+        &calendar,
+        instance["id"].as_str().unwrap(),
+        json!({"start": graph_time(fourth + Duration::hours(1)), "end": graph_time(fourth + Duration::hours(2))}),
+    );
+    let report = w.sync().await;
+    assert!(report.collections.iter().all(|c| c.failed.is_empty()), "{report}");
+    let back = w.store.records().get::<ActivityFields>(series.id()).await.unwrap();
+    let rec = back.fields.recurrence.expect("still a series");
+    assert_eq!(rec.rule, "FREQ=WEEKLY;COUNT=6;BYDAY=SU");
+    assert_eq!(rec.exdates, vec![first + Duration::weeks(1)], "the cancellation stays");
+    let got: Vec<_> = rec
+        .overrides
+        .iter()
+        .map(|o| (o.recurrence_id, o.start, o.subject.clone()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                first + Duration::weeks(2),
+                Some(first + Duration::weeks(2) + Duration::hours(2)),
+                Some("Weekly sync (room change)".to_string())
+            ),
+            (fourth, Some(fourth + Duration::hours(1)), None),
+        ]
+    );
+    let quiet = w.sync().await;
+    assert_eq!(writes(&quiet), 0, "{quiet}");
+}

@@ -20,6 +20,7 @@ mod connector;
 mod delta;
 mod receiver;
 mod routes;
+mod series;
 mod store;
 mod subscriptions;
 mod switches;
@@ -227,6 +228,20 @@ impl GraphServer {
     /// An item as stored, extended properties and extensions included.
     pub fn item(&self, folder: &str, id: &str) -> Option<Value> {
         self.store().get(folder, id).map(|i| Value::Object(i.body.clone()))
+    }
+
+    /// A series master as stored, with its `cancelledOccurrences` and
+    /// `exceptionOccurrences` (as a GET that selects and expands them shows it).
+    pub fn series(&self, folder: &str, id: &str) -> Option<Value> {
+        self.store().with_occurrences(folder, id)
+    }
+
+    /// The instances of series `id` originally dated within `[from, to]`,
+    /// as `GET /events/{id}/instances` lists them.
+    pub fn instances(&self, folder: &str, id: &str, from: chrono::NaiveDate, to: chrono::NaiveDate) -> Vec<Value> {
+        self.store()
+            .instances(folder, id, from, to)
+            .expect("a series the server expands")
     }
 
     /// Every live item of a folder, as stored.

@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
+
+use super::series::{self, Occurrences, SeriesError};
 
 /// The three resource kinds the server holds, with the path segments Graph
 /// uses for them under `/users/{id}/`.
@@ -57,6 +60,8 @@ pub(crate) struct Item {
     /// The change sequence of the last write (create, update or delete).
     pub changed_at: u64,
     pub removed: bool,
+    /// A series master's exceptions and cancelled occurrences.
+    pub occurrences: Occurrences,
 }
 
 #[derive(Debug)]
@@ -72,6 +77,8 @@ pub(crate) enum WriteError {
     NotFound,
     /// `If-Match` did not match the item's current `@odata.etag`.
     Conflict,
+    /// A series whose pattern the test server does not expand.
+    Unsupported,
 }
 
 #[derive(Debug, Default)]
@@ -153,6 +160,7 @@ impl Store {
                 body,
                 changed_at,
                 removed: false,
+                occurrences: Occurrences::default(),
             },
         );
         Some(Value::Object(stored))
@@ -177,6 +185,91 @@ impl Store {
         Ok(folder.resource)
     }
 
+    /// The instances of series `master_id` whose original date is in `[from, to]`.
+    pub(crate) fn instances(
+        &self,
+        folder_id: &str,
+        master_id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Value>, WriteError> {
+        let item = self.get(folder_id, master_id).ok_or(WriteError::NotFound)?;
+        let dates = series::dates(&item.body, from, to).map_err(series_error)?;
+        Ok(dates
+            .into_iter()
+            .filter(|d| !item.occurrences.cancelled.contains(d))
+            .map(|d| series::instance(&item.body, &item.occurrences, d))
+            .collect())
+    }
+
+    /// A master with `cancelledOccurrences` and `exceptionOccurrences`.
+    pub(crate) fn with_occurrences(&self, folder_id: &str, id: &str) -> Option<Value> {
+        let item = self.get(folder_id, id)?;
+        let mut body = item.body.clone();
+        if body.get("type").and_then(Value::as_str) == Some("seriesMaster") {
+            let (cancelled, exceptions) = series::master_view(&item.body, &item.occurrences);
+            body.insert("cancelledOccurrences".into(), cancelled);
+            body.insert("exceptionOccurrences".into(), exceptions);
+        }
+        Some(Value::Object(body))
+    }
+
+    /// The series and original date `id` names when it is an instance, not an item.
+    fn instance_of(&self, folder_id: &str, id: &str) -> Option<(String, NaiveDate)> {
+        if self.get(folder_id, id).is_some() {
+            return None;
+        }
+        series::split_instance_id(id).map(|(master, date)| (master.to_string(), date))
+    }
+
+    /// A PATCH (`Some`) or DELETE (`None`) of the occurrence of `master_id`
+    /// originally on `date`: the instance as it is now.
+    fn write_occurrence(
+        &mut self,
+        folder_id: &str,
+        master_id: &str,
+        date: NaiveDate,
+        if_match: Option<&str>,
+        patch: Option<Map<String, Value>>,
+    ) -> Result<Value, WriteError> {
+        // An instance shows its master's etag; a stale one is refused alike.
+        let resource = self.check(folder_id, master_id, if_match)?;
+        let item = &self.folders[folder_id].items[master_id];
+        let exists = series::dates(&item.body, date, date).map_err(series_error)? == [date];
+        if !exists || item.occurrences.cancelled.contains(&date) {
+            return Err(WriteError::NotFound);
+        }
+        let mut occurrences = item.occurrences.clone();
+        match patch {
+            Some(patch) => {
+                let own = occurrences.exceptions.entry(date).or_default();
+                for (key, value) in patch {
+                    if !matches!(
+                        key.as_str(),
+                        "id" | "@odata.etag" | "changeKey" | "@odata.type" | "type" | "seriesMasterId" | "occurrenceId"
+                    ) {
+                        own.insert(key, value);
+                    }
+                }
+            }
+            None => {
+                occurrences.exceptions.remove(&date);
+                occurrences.cancelled.insert(date);
+            }
+        }
+        let mut body = item.body.clone();
+        let changed_at = self.stamp(resource, &mut body);
+        let item = self
+            .folders
+            .get_mut(folder_id)
+            .and_then(|f| f.items.get_mut(master_id))
+            .ok_or(WriteError::NotFound)?;
+        item.body = body;
+        item.changed_at = changed_at;
+        item.occurrences = occurrences;
+        Ok(series::instance(&item.body, &item.occurrences, date))
+    }
+
     /// PATCH: the properties given replace the stored ones; the extended
     /// properties and open extensions given are merged by id, as Graph does.
     pub(crate) fn update(
@@ -186,6 +279,9 @@ impl Store {
         if_match: Option<&str>,
         patch: Map<String, Value>,
     ) -> Result<Value, WriteError> {
+        if let Some((master, date)) = self.instance_of(folder_id, id) {
+            return self.write_occurrence(folder_id, &master, date, if_match, Some(patch));
+        }
         let resource = self.check(folder_id, id, if_match)?;
         let mut body = self.folders[folder_id].items[id].body.clone();
         for (key, value) in patch {
@@ -209,6 +305,11 @@ impl Store {
     }
 
     pub(crate) fn delete(&mut self, folder_id: &str, id: &str, if_match: Option<&str>) -> Result<(), WriteError> {
+        if let Some((master, date)) = self.instance_of(folder_id, id) {
+            return self
+                .write_occurrence(folder_id, &master, date, if_match, None)
+                .map(|_| ());
+        }
         self.check(folder_id, id, if_match)?;
         self.seq += 1;
         let seq = self.seq;
@@ -247,6 +348,13 @@ impl Store {
             })
             .map(|i| Value::Object(i.body.clone()))
             .collect()
+    }
+}
+
+fn series_error(e: SeriesError) -> WriteError {
+    match e {
+        SeriesError::NotASeries => WriteError::NotFound,
+        SeriesError::UnsupportedPattern => WriteError::Unsupported,
     }
 }
 
