@@ -1,8 +1,9 @@
 //! R-WEB-14: Retry and Retry all on the quarantine page, and the API's
 //! `POST /api/v1/sync/profiles/{name}/quarantine/retry`. The real case: two
 //! cards with one UID in alice's vdir (R-SYNC-UID-2), the copy quarantined;
-//! the first card then takes another UID, so the copy, unchanged, could now
-//! be read, but runs keep its verdict until a retry.
+//! the first card then takes another UID, so the copy's verdict ("another
+//! item has the same UID") is stale, but runs keep it until a retry reads
+//! the copy again and judges it afresh.
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;
@@ -81,15 +82,19 @@ on_both!(r_web_14_retry_a_quarantined_item_from_the_dashboard, |w| {
     let done = post(&w, &alice, retry, &[("csrf", &alice.csrf), ("collection", "contacts"), ("href", &href)]).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.html);
     assert!(done.html.contains("data-retried=\"1\""), "{}", done.html);
-    assert!(done.html.contains("data-still-quarantined=\"0\""), "{}", done.html);
-    assert!(w.store.sync_state().quarantined("alice").await.unwrap().is_empty());
+    assert!(done.html.contains("data-still-quarantined=\"1\""), "{}", done.html);
+    let rows = w.store.sync_state().quarantined("alice").await.unwrap();
+    assert!(rows[0].error.contains("had this UID before"), "judged afresh: {rows:?}");
     let history = w.store.sync_state().history("alice", None, Some(&href)).await.unwrap();
     assert!(
         history.iter().any(|h| h.action == "status retry" && h.rule == "R-SAFE-4"),
         "the retry is in the history: {history:?}"
     );
     let page = get(&w, &alice, "/quarantine").await;
-    assert!(page.html.contains("Every groupware item could be read"), "{}", page.html);
+    assert!(page.html.contains("had this UID before"), "{}", page.html);
+    let all = post(&w, &alice, "/profiles/alice/quarantine/retry-all", &[("csrf", &alice.csrf)]).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.html);
+    assert!(all.html.contains("data-retried=\"1\""), "{}", all.html);
 });
 
 // R-WEB-14: the API marks one item or all; bob gets 404; half a scope is 400.
@@ -121,19 +126,8 @@ on_both!(r_web_14_retry_quarantined_items_over_the_api, |w| {
     assert_eq!(all.status, StatusCode::OK, "{:?}", all.json);
     assert_eq!(all.json["items"], json!([format!("contacts/{href}")]));
     run_alice(&w).await;
-    assert!(w.store.sync_state().quarantined("alice").await.unwrap().is_empty());
-    let names: Vec<String> = w
-        .store
-        .records()
-        .list::<crmsync_model::ContactFields>(&crmsync_store::ListQuery {
-            limit: crmsync_store::MAX_PAGE,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|c| c.fields.last_name)
-        .collect();
-    assert!(names.contains(&"Second".to_string()), "the copy is imported: {names:?}");
+    let rows = w.store.sync_state().quarantined("alice").await.unwrap();
+    assert!(rows[0].error.contains("had this UID before"), "judged afresh: {rows:?}");
+    let history = w.store.sync_state().history("alice", None, Some(&href)).await.unwrap();
+    assert!(history.iter().any(|h| h.action == "status retry"), "{history:?}");
 });

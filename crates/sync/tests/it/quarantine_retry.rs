@@ -1,11 +1,14 @@
-//! R-WEB-14: a quarantined item whose cause went away without the item
+//! R-WEB-14: a quarantined item whose verdict went stale without the item
 //! changing is read again only when a user asks for a retry. The real case:
 //! two cards with one UID (R-SYNC-UID-2; Xandikos and a vdir keep both), the
-//! copy quarantined; then the user gives the *first* card another UID. The
-//! copy did not change, so every run keeps its old verdict ("another item
-//! has the same UID"), which is no longer true. After a retry the next run
-//! reads it and imports it. On Xandikos the listing is a delta (sync token),
-//! which leaves the unchanged copy out: the runner must fetch it itself.
+//! copy quarantined because "another item has the same UID"; then the user
+//! gives the *first* card another UID. The copy did not change, so every run
+//! keeps the old verdict, which is no longer true. After a retry the next run
+//! reads the copy and judges it afresh: its UID still names the CRM record
+//! the first card syncs with, so it stays quarantined with that reason, and
+//! the run goes on (before the fix in `quarantine_duplicate_uids` it failed
+//! as a whole). On Xandikos the listing is a delta (sync token), which
+//! leaves the unchanged copy out: the runner must fetch it itself.
 
 use crate::common;
 use crate::dav_world::{DavWorld, Http, Peer, PeerKind};
@@ -49,7 +52,7 @@ async fn last_names(store: &Store) -> Vec<String> {
         .unwrap()
         .items
         .into_iter()
-        .map(|c| c.fields.last_name)
+        .filter_map(|c| c.fields.last_name)
         .collect();
     names.sort();
     names
@@ -61,7 +64,7 @@ async fn quarantined(store: &Store) -> Vec<QuarantineRow> {
 
 /// The part every mailbox shares, after the two cards are in and `rename`
 /// gave the first one another UID: runs keep the copy quarantined until a
-/// retry, after which it is imported and its row gone.
+/// retry, after which it is read and judged afresh.
 async fn copy_is_read_again_only_after_a_retry<F, Fut>(store: &Store, sync: F)
 where
     F: Fn() -> Fut,
@@ -80,8 +83,13 @@ where
     // Retrying again before the run changes nothing and notes nothing twice.
     store.sync_state().retry_quarantined("alice", None, note).await.unwrap();
     let report = sync().await;
-    assert!(quarantined(store).await.is_empty(), "read and released: {report}");
-    assert_eq!(last_names(store).await, ["First", "Second"], "the copy is imported: {report}");
+    let rows = quarantined(store).await;
+    assert_eq!(rows.len(), 1, "{report}");
+    assert!(rows[0].error.contains("had this UID before"), "read and judged afresh: {rows:?}");
+    assert_ne!(rows[0].etag, RETRY_ETAG, "the fresh verdict holds the item's ETag");
+    assert_eq!(last_names(store).await, ["First"], "the copy never takes the first one's record");
+    let again = sync().await;
+    assert_eq!(quarantined(store).await, rows, "an unchanged verdict stays as it is: {again}");
     let history = store
         .sync_state()
         .history("alice", None, Some(&marked[0].href))
