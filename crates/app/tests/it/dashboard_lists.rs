@@ -245,7 +245,11 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     assert!(still.starts_with("1 of them"), "{still}");
     browser.screenshot("19-retried").await;
     assert_accessible(&browser, "retried").await;
-    let history = store.sync_state().history("alice", None, Some(&big_href)).await.unwrap();
+    let history = store
+        .sync_state()
+        .history("alice", None, Some(&big_href))
+        .await
+        .unwrap();
     assert!(
         history.iter().any(|h| h.action == "status retry"),
         "the retry is in the history: {history:?}"

@@ -667,7 +667,11 @@ async fn r_web_15_sign_in_goes_through_the_servers_authenticator() {
         Some(form(&[("csrf", &form_page.csrf()), ("token", &token)])),
     )
     .await;
-    assert_eq!(by_token.status, StatusCode::UNAUTHORIZED, "the API token is not this server's way in");
+    assert_eq!(
+        by_token.status,
+        StatusCode::UNAUTHORIZED,
+        "the API token is not this server's way in"
+    );
     assert_eq!(attempt("open sesame?").await.status, StatusCode::UNAUTHORIZED);
     let done = attempt("open sesame").await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);

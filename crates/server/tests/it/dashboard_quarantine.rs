@@ -53,33 +53,68 @@ on_both!(r_web_14_retry_a_quarantined_item_from_the_dashboard, |w| {
 
     let page = get(&w, &alice, "/quarantine").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.html.contains("/profiles/alice/quarantine/retry\""), "{}", page.html);
+    assert!(
+        page.html.contains("/profiles/alice/quarantine/retry\""),
+        "{}",
+        page.html
+    );
     assert!(page.html.contains("Retry all"), "{}", page.html);
-    assert!(!get(&w, &bob, "/quarantine").await.html.contains(&href), "bob sees none of alice's");
+    assert!(
+        !get(&w, &bob, "/quarantine").await.html.contains(&href),
+        "bob sees none of alice's"
+    );
 
     let retry = "/profiles/alice/quarantine/retry";
-    let denied = post(&w, &bob, retry, &[("csrf", &bob.csrf), ("collection", "contacts"), ("href", &href)]).await;
+    let denied = post(
+        &w,
+        &bob,
+        retry,
+        &[("csrf", &bob.csrf), ("collection", "contacts"), ("href", &href)],
+    )
+    .await;
     assert_eq!(denied.status, StatusCode::NOT_FOUND, "{}", denied.html);
     let denied = post(&w, &bob, "/profiles/alice/quarantine/retry-all", &[("csrf", &bob.csrf)]).await;
     assert_eq!(denied.status, StatusCode::NOT_FOUND, "{}", denied.html);
-    let forged = post(&w, &alice, retry, &[("csrf", "made-up"), ("collection", "contacts"), ("href", &href)]).await;
+    let forged = post(
+        &w,
+        &alice,
+        retry,
+        &[("csrf", "made-up"), ("collection", "contacts"), ("href", &href)],
+    )
+    .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.html);
     let unknown = post(
         &w,
         &alice,
         retry,
-        &[("csrf", &alice.csrf), ("collection", "contacts"), ("href", "nothing.vcf")],
+        &[
+            ("csrf", &alice.csrf),
+            ("collection", "contacts"),
+            ("href", "nothing.vcf"),
+        ],
     )
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.html);
     let rows = w.store.sync_state().quarantined("alice").await.unwrap();
     assert_ne!(rows[0].etag, crmsync_store::status::RETRY_ETAG, "nothing was marked");
     assert!(
-        w.store.sync_state().history("alice", None, Some(&href)).await.unwrap().iter().all(|h| h.action != "status retry"),
+        w.store
+            .sync_state()
+            .history("alice", None, Some(&href))
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.action != "status retry"),
         "nothing was noted"
     );
 
-    let done = post(&w, &alice, retry, &[("csrf", &alice.csrf), ("collection", "contacts"), ("href", &href)]).await;
+    let done = post(
+        &w,
+        &alice,
+        retry,
+        &[("csrf", &alice.csrf), ("collection", "contacts"), ("href", &href)],
+    )
+    .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.html);
     assert!(done.html.contains("data-retried=\"1\""), "{}", done.html);
     assert!(done.html.contains("data-still-quarantined=\"1\""), "{}", done.html);
@@ -87,12 +122,20 @@ on_both!(r_web_14_retry_a_quarantined_item_from_the_dashboard, |w| {
     assert!(rows[0].error.contains("had this UID before"), "judged afresh: {rows:?}");
     let history = w.store.sync_state().history("alice", None, Some(&href)).await.unwrap();
     assert!(
-        history.iter().any(|h| h.action == "status retry" && h.rule == "R-SAFE-4"),
+        history
+            .iter()
+            .any(|h| h.action == "status retry" && h.rule == "R-SAFE-4"),
         "the retry is in the history: {history:?}"
     );
     let page = get(&w, &alice, "/quarantine").await;
     assert!(page.html.contains("had this UID before"), "{}", page.html);
-    let all = post(&w, &alice, "/profiles/alice/quarantine/retry-all", &[("csrf", &alice.csrf)]).await;
+    let all = post(
+        &w,
+        &alice,
+        "/profiles/alice/quarantine/retry-all",
+        &[("csrf", &alice.csrf)],
+    )
+    .await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.html);
     assert!(all.html.contains("data-retried=\"1\""), "{}", all.html);
 });
@@ -105,7 +148,12 @@ on_both!(r_web_14_retry_quarantined_items_over_the_api, |w| {
     let bob = w.call(Method::POST, path, Some(&w.bob.token), Some(json!({}))).await;
     assert_eq!(bob.status, StatusCode::NOT_FOUND, "{:?}", bob.json);
     let half = w
-        .call(Method::POST, path, Some(&w.alice.token), Some(json!({"collection": "contacts"})))
+        .call(
+            Method::POST,
+            path,
+            Some(&w.alice.token),
+            Some(json!({"collection": "contacts"})),
+        )
         .await;
     assert_eq!(half.status, StatusCode::BAD_REQUEST, "{:?}", half.json);
     let unknown = w

@@ -102,10 +102,12 @@ sqlx::query(
         .iter()
         .map(quarantine_row)
         .collect::<Result<Vec<_>>>()?;
-        bind(format!("UPDATE sync_quarantine SET etag = '{RETRY_ETAG}' WHERE {scope}"))
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("marking quarantined items for a retry"))?;
+        bind(format!(
+            "UPDATE sync_quarantine SET etag = '{RETRY_ETAG}' WHERE {scope}"
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("marking quarantined items for a retry"))?;
         for row in rows.iter().filter(|r| r.etag != RETRY_ETAG) {
             super::history::insert_history(&mut tx, &note(row)).await?;
         }

@@ -14,10 +14,10 @@ use crate::common;
 use crate::dav_world::{DavWorld, Http, Peer, PeerKind};
 
 use chrono::Utc;
+use crmsync_model::ContactFields;
 use crmsync_store::Store;
 use crmsync_store::status::{HistoryEntry, QuarantineRow, RETRY_ETAG};
 use crmsync_store::{ListQuery, MAX_PAGE};
-use crmsync_model::ContactFields;
 
 fn card(uid: &str, last: &str) -> String {
     format!(
@@ -85,11 +85,22 @@ where
     let report = sync().await;
     let rows = quarantined(store).await;
     assert_eq!(rows.len(), 1, "{report}");
-    assert!(rows[0].error.contains("had this UID before"), "read and judged afresh: {rows:?}");
+    assert!(
+        rows[0].error.contains("had this UID before"),
+        "read and judged afresh: {rows:?}"
+    );
     assert_ne!(rows[0].etag, RETRY_ETAG, "the fresh verdict holds the item's ETag");
-    assert_eq!(last_names(store).await, ["First"], "the copy never takes the first one's record");
+    assert_eq!(
+        last_names(store).await,
+        ["First"],
+        "the copy never takes the first one's record"
+    );
     let again = sync().await;
-    assert_eq!(quarantined(store).await, rows, "an unchanged verdict stays as it is: {again}");
+    assert_eq!(
+        quarantined(store).await,
+        rows,
+        "an unchanged verdict stays as it is: {again}"
+    );
     let history = store
         .sync_state()
         .history("alice", None, Some(&marked[0].href))

@@ -51,7 +51,11 @@ pub async fn run_now(
         ..RunOptions::default()
     };
     let report = run_visible(&state, &info, &opts).await?;
-    Ok(done(&posted.signed_in, &format!("Ran {}", info.name), run_summary(&report)))
+    Ok(done(
+        &posted.signed_in,
+        &format!("Ran {}", info.name),
+        run_summary(&report),
+    ))
 }
 
 /// Runs a profile the user may see now, holding its lease like a scheduled
@@ -64,9 +68,9 @@ pub async fn run_visible(
     let profile = ready(state, info).await?;
     match run_profile_now(&state.store, &*state.clock, &profile, &manual_worker_id("web"), opts).await {
         Ok(result) => result.map_err(from_sync),
-        Err(e @ ServiceError::ProfileBusy { .. }) => Err(WebError::Conflict(format!(
-            "{e}; nothing was done, try again shortly"
-        ))),
+        Err(e @ ServiceError::ProfileBusy { .. }) => {
+            Err(WebError::Conflict(format!("{e}; nothing was done, try again shortly")))
+        }
         Err(ServiceError::Sync(e)) => Err(from_sync(e)),
         Err(ServiceError::Store(e)) => Err(WebError::Store(e)),
         Err(e) => Err(WebError::Failed {

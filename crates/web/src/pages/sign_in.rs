@@ -9,13 +9,13 @@ use maud::{Markup, html};
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::{Prompt, WebState};
 use crate::error::WebError;
 use crate::pages::layout;
 use crate::session::{
     CSRF_FIELD, Posted, SESSION_COOKIE, SIGN_IN_COOKIE, SignedIn, cleared_cookie, cookie, same_secret, session_cookie,
     sign_in_cookie,
 };
+use crate::{Prompt, WebState};
 
 fn random_value() -> String {
     let mut bytes = [0u8; 32];
