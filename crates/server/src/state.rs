@@ -26,6 +26,8 @@ pub struct AppState {
     pub service: ServiceState,
     /// The dashboard's cookies are `Secure` (R-WEB-1): it is reached over TLS.
     pub secure_cookies: bool,
+    /// Who may sign in to the dashboard (R-WEB-15); the API token by default.
+    pub authenticator: Arc<dyn crmsync_web::Authenticator>,
 }
 
 /// The server-mode parts the profile routes use.
@@ -70,6 +72,7 @@ impl AppState {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             profiles: None,
             secure_cookies: false,
+            authenticator: Arc::new(crmsync_web::TokenAuthenticator),
         }
     }
 
@@ -79,6 +82,13 @@ impl AppState {
     }
 
     /// Marks the dashboard's cookies `Secure` (served behind TLS).
+    /// Signs dashboard users in with `authenticator` instead of the API token
+    /// (R-WEB-15), e.g. single sign-on.
+    pub fn with_authenticator(mut self, authenticator: Arc<dyn crmsync_web::Authenticator>) -> Self {
+        self.authenticator = authenticator;
+        self
+    }
+
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = secure;
         self

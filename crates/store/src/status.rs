@@ -45,6 +45,6 @@ pub use mail::{MailFolderRow, TrackedMailRow};
 pub use overview::ProfileOverviewRow;
 pub use pairs::{PairKey, PairRow};
 pub use push_subscriptions::PushSubscriptionRow;
-pub use quarantine::QuarantineRow;
+pub use quarantine::{QuarantineRow, RETRY_ETAG};
 pub use run_window::RunTiming;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

@@ -60,7 +60,12 @@ pub(crate) struct Sources<'a> {
 /// a pair holds keeps the UID, else the first by href; every other is
 /// quarantined (R-SAFE-4, R-SYNC-UID-2), so it is never written or deleted and
 /// is read again once it changes.
-pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &[PairKey]) {
+pub(crate) fn quarantine_duplicate_uids(
+    groupware: &mut GroupwareState,
+    pairs: &[PairKey],
+    profile: &str,
+    class: EntityClass,
+) {
     let mut holder: HashMap<&str, &str> = HashMap::new();
     for p in pairs {
         if let Some(uid) = p.uid.as_deref()
@@ -69,6 +74,15 @@ pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &
             holder.insert(uid, &p.href);
         }
     }
+    // A UID names the CRM record derived from it (`derived_crm_id`) even
+    // after the item that made the record took another UID: an unpaired item
+    // with the old UID would become, or pair with, that record while its
+    // pair still holds it, and the second pair would fail the whole run.
+    let held_records: HashMap<&str, &str> = pairs
+        .iter()
+        .filter(|p| !groupware.deleted.contains(&p.href))
+        .map(|p| (p.crm_id.as_str(), p.href.as_str()))
+        .collect();
     let paired: BTreeSet<&str> = pairs.iter().map(|p| p.href.as_str()).collect();
     let mut hrefs: Vec<&String> = groupware.items.keys().collect();
     // Paired items first, so a new copy never displaces the one in sync.
@@ -86,7 +100,19 @@ pub(crate) fn quarantine_duplicate_uids(groupware: &mut GroupwareState, pairs: &
             }
             Some(_) => {}
             None => {
-                holder.insert(uid, href);
+                let derived = derived_crm_id(profile, class, uid);
+                let record_holder = held_records
+                    .get(derived.as_str())
+                    .filter(|first| **first != href.as_str() && !paired.contains(href.as_str()));
+                if let Some(first) = record_holder {
+                    let why = format!(
+                        "the CRM record the UID {uid:?} names ({derived}) syncs with another item ({first}), \
+                         which had this UID before; give this copy a new UID or delete it"
+                    );
+                    copies.push((href.clone(), why));
+                } else {
+                    holder.insert(uid, href);
+                }
             }
         }
     }

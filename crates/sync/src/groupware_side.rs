@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crmsync_connector::{CollectionId, Connector, Etag, Href, ItemMeta, SyncToken};
 use crmsync_engine::GroupwareItem;
+use crmsync_store::status::RETRY_ETAG;
 
 use crate::codec::Codec;
 use crate::error::SyncError;
@@ -27,6 +28,9 @@ pub(crate) struct GroupwareState {
     pub quarantined: BTreeMap<String, (String, String)>,
     /// Hrefs that exist but were not re-read because they did not change.
     pub unchanged: BTreeSet<String>,
+    /// Quarantined items a retry asked for (R-WEB-14) that the server no
+    /// longer has: their quarantine rows go.
+    pub vanished: BTreeSet<String>,
     pub new_token: Option<SyncToken>,
     /// How many items the collection holds, when the listing was complete.
     pub listed: Option<usize>,
@@ -112,6 +116,27 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
             }
         }
     }
+    // R-WEB-14: a quarantined item a user asked to retry is read again
+    // although the listing does not name it (a delta leaves out what did not
+    // change; a bounded listing may leave it out too): the fetch finds it,
+    // or says it is gone.
+    let fetching: BTreeSet<&str> = to_fetch.iter().map(|m| m.href.as_str()).collect();
+    let mut retried: Vec<String> = listing
+        .known_bad
+        .iter()
+        .filter(|(href, (etag, _))| {
+            etag == RETRY_ETAG
+                && !seen.contains(href.as_str())
+                && !fetching.contains(href.as_str())
+                && !state.deleted.contains(*href)
+        })
+        .map(|(href, _)| href.clone())
+        .collect();
+    retried.sort();
+    to_fetch.extend(retried.into_iter().map(|href| ItemMeta {
+        href: Href::new(href),
+        etag: Etag::new(RETRY_ETAG),
+    }));
     for batch in to_fetch.chunks(FETCH_BATCH) {
         let hrefs: Vec<Href> = batch.iter().map(|m| m.href.clone()).collect();
         let fetched = listing.connector.get_many(listing.collection, &hrefs).await?;
@@ -145,6 +170,8 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         for href in fetched.missing {
             if listing.paired.contains_key(href.as_str()) {
                 state.deleted.insert(href.as_str().to_string());
+            } else if listing.known_bad.contains_key(href.as_str()) {
+                state.vanished.insert(href.as_str().to_string());
             }
         }
         // Exists but unreadable (e.g. permissions): quarantine, never delete.
@@ -181,7 +208,7 @@ pub(crate) async fn save_quarantine(
         }
     }
     for href in known_bad.keys() {
-        if state.items.contains_key(href) || state.deleted.contains(href) {
+        if state.items.contains_key(href) || state.deleted.contains(href) || state.vanished.contains(href) {
             store.sync_state().release_quarantine(profile, collection, href).await?;
         }
     }

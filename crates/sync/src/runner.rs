@@ -479,7 +479,7 @@ async fn run_collection(
             },
         };
         let since = cursor.as_ref().map(|c| c.crm_seq);
-        crate::collect::quarantine_duplicate_uids(&mut groupware, &keys);
+        crate::collect::quarantine_duplicate_uids(&mut groupware, &keys, &profile.name, class);
         let mut named = identity::named_ids(&profile.name, class, &groupware, &keys);
         // R-SYNC-CRASH-3: a record whose groupware create a crash interrupted
         // may be quiet since the cursor (the plan forgot its pair first, e.g.

@@ -12,6 +12,7 @@
 //! knows nothing of the JSON API.
 
 mod assets;
+mod authenticator;
 mod error;
 mod pages;
 mod session;
@@ -24,6 +25,7 @@ use crmsync_ops::ProfileSource;
 use crmsync_service::{Clock, ProfileCatalog};
 use crmsync_store::Store;
 
+pub use authenticator::{Authenticator, Prompt, TokenAuthenticator};
 pub use error::WebError;
 pub use session::{CSRF_FIELD, SESSION_COOKIE, SIGN_IN_COOKIE};
 
@@ -50,6 +52,9 @@ pub struct WebState {
     /// This process's scheduler, whose finished runs the home page hears
     /// of (R-WEB-12); `None`: an API-only server, no live updates.
     pub scheduler: Option<crmsync_service::Scheduler>,
+    /// Who may sign in (R-WEB-15): the API token unless the server is
+    /// given another.
+    pub authenticator: Arc<dyn Authenticator>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -91,6 +96,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
         .route("/removed", get(pages::removed::page))
         .route("/profiles/{name}/restore", post(pages::removed::restore_item))
         .route("/quarantine", get(pages::quarantine::page))
+        .route("/profiles/{name}/quarantine/retry", post(pages::quarantine::retry_item))
+        .route(
+            "/profiles/{name}/quarantine/retry-all",
+            post(pages::quarantine::retry_all),
+        )
         .route("/record", get(pages::record::page))
         .route("/admin/workers", get(pages::workers::page))
         .route("/admin/metrics", get(pages::metrics::page))

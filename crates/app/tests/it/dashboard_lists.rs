@@ -5,7 +5,8 @@
 //! possible duplicates is linked from the duplicates page (R-OPS-16); the
 //! runs page lists the runs and one run's report names each item, what was
 //! done and the rule, filtered by text (R-WEB-8); a conflict over two fields
-//! is resolved with a choice per field (R-WEB-4-PER-FIELD). Then bob, another user,
+//! is resolved with a choice per field (R-WEB-4-PER-FIELD); an unreadable
+//! card is retried from the quarantine page (R-WEB-14). Then bob, another user,
 //! gets 404 for every one of alice's pages and forms, and a form without
 //! the session's CSRF token is refused (R-WEB-2, R-WEB-6). Every page passes
 //! the page accessibility check (R-WEB-9). Screenshots go to
@@ -214,11 +215,49 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     );
     assert_eq!(base_now.get("job_title"), Some("Analyst"), "and the groupware's title");
 
-    for (path, h1) in [("/quarantine", "Quarantine"), ("/record", "Record")] {
-        c.goto(&format!("{base}{path}")).await.unwrap();
-        wait_text(&browser, "h1", h1).await;
-        assert_accessible(&browser, path).await;
-    }
+    // R-WEB-14: a card over 6 MiB cannot be read (R-MAP-7) and is
+    // quarantined; Retry all reads it again and runs the profile, which
+    // finds it still too large.
+    let big_url = format!("{}/big.vcf", ada_url.rsplit_once('/').unwrap().0);
+    let big = format!(
+        "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:big-card\r\nFN:Big\r\nN:;Big;;;\r\nNOTE:{}\r\nEND:VCARD\r\n",
+        "x".repeat(7 * 1024 * 1024)
+    );
+    let (status, body) = dav(http, reqwest::Method::PUT, &big_url, Some(big)).await;
+    assert!(status == 201 || status == 204, "{status}: {body}");
+    run(api).await;
+    let big_href = store
+        .sync_state()
+        .quarantined("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|q| q.href.ends_with("big.vcf"))
+        .expect("the big card is quarantined")
+        .href;
+    c.goto(&format!("{base}/quarantine")).await.unwrap();
+    wait_text(&browser, "h1", "Quarantine").await;
+    browser.screenshot("18-quarantine").await;
+    assert_accessible(&browser, "quarantine").await;
+    press(&browser, "quarantine-alice", "Retry all").await;
+    wait_text(&browser, "h1", "Retried").await;
+    let still = text_of(&browser, "[data-still-quarantined]").await;
+    assert!(still.starts_with("1 of them"), "{still}");
+    browser.screenshot("19-retried").await;
+    assert_accessible(&browser, "retried").await;
+    let history = store
+        .sync_state()
+        .history("alice", None, Some(&big_href))
+        .await
+        .unwrap();
+    assert!(
+        history.iter().any(|h| h.action == "status retry"),
+        "the retry is in the history: {history:?}"
+    );
+
+    c.goto(&format!("{base}/record")).await.unwrap();
+    wait_text(&browser, "h1", "Record").await;
+    assert_accessible(&browser, "/record").await;
     browser.close().await;
     for shot in [
         "11-removed",
@@ -228,6 +267,8 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
         "15-runs",
         "16-run-report",
         "17-conflict-per-field",
+        "18-quarantine",
+        "19-retried",
     ] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}");
     }
@@ -246,8 +287,13 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
         assert_eq!(status, 200, "{page}");
         assert!(!html.contains("alice") && !html.contains(&ada), "{page}: {html}");
     }
-    let forms: [(&str, Vec<(&str, &str)>); 3] = [
+    let forms: [(&str, Vec<(&str, &str)>); 5] = [
         ("/profiles/alice/restore", vec![("record_id", ada.as_str())]),
+        (
+            "/profiles/alice/quarantine/retry",
+            vec![("collection", "contacts"), ("href", big_href.as_str())],
+        ),
+        ("/profiles/alice/quarantine/retry-all", vec![]),
         (
             "/profiles/alice/duplicates/link",
             vec![

@@ -14,6 +14,7 @@ pub mod sync_access;
 pub mod sync_conflicts;
 pub mod sync_duplicates;
 pub mod sync_profiles;
+pub mod sync_quarantine;
 pub mod sync_untrack;
 pub mod synchronize;
 pub mod users;
@@ -72,6 +73,7 @@ fn authenticated(state: &AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(sync_untrack::untrack))
         .routes(routes!(sync_duplicates::link))
         .routes(routes!(sync_duplicates::keep_apart))
+        .routes(routes!(sync_quarantine::retry))
         .routes(routes!(sync_conflicts::list))
         .routes(routes!(sync_conflicts::resolve))
         .routes(routes!(profiles::list, profiles::create))
@@ -142,6 +144,7 @@ fn web_state(state: &AppState) -> crmsync_web::WebState {
         session_ttl: crmsync_web::DEFAULT_SESSION_TTL,
         default_pull_interval_secs: state.service.default_pull_interval_secs,
         scheduler: state.service.scheduler.clone(),
+        authenticator: state.authenticator.clone(),
     }
 }
 

@@ -77,7 +77,7 @@ pub(crate) fn form(fields: &[(&str, &str)]) -> String {
 }
 
 /// The world with alice's and bob's vdir profiles and a clock the test drives.
-fn dashboard(mut w: World, secure: bool) -> (World, Arc<ManualClock>) {
+pub(crate) fn dashboard(mut w: World, secure: bool) -> (World, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let state = AppState::new(w.store.clone())
         .with_profiles(vdir_profiles(&w))
@@ -592,4 +592,97 @@ async fn r_web_4_page_conflicts_fifty_per_page_and_by_profile() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(sections(&get(&w, &bob, "/conflicts").await.html), 0);
+}
+
+/// A stand-in for single sign-on: one pass phrase that proves alice (it
+/// opens her session through her API token, which the test holds).
+#[derive(Debug)]
+struct PassPhrase {
+    alice_token: String,
+}
+
+impl crmsync_web::Authenticator for PassPhrase {
+    fn prompt(&self) -> crmsync_web::Prompt {
+        crmsync_web::Prompt {
+            label: "Your pass phrase",
+            hint: "The one the test knows.",
+        }
+    }
+
+    fn open_session<'a>(
+        &'a self,
+        store: &'a crmsync_store::Store,
+        credential: &'a str,
+        now: chrono::DateTime<Utc>,
+        expires_at: chrono::DateTime<Utc>,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<crmsync_store::NewWebSession>, crmsync_store::StoreError>>
+    {
+        Box::pin(async move {
+            if credential != "open sesame" {
+                return Ok(None);
+            }
+            store
+                .records()
+                .open_web_session(&self.alice_token, now, expires_at)
+                .await
+        })
+    }
+}
+
+// R-WEB-15: the sign-in form asks for and checks what the server's
+// authenticator says; with another one the API token no longer signs in.
+#[tokio::test]
+async fn r_web_15_sign_in_goes_through_the_servers_authenticator() {
+    let mut w = World::new().await;
+    let state = AppState::new(w.store.clone())
+        .with_profiles(vdir_profiles(&w))
+        .with_authenticator(Arc::new(PassPhrase {
+            alice_token: w.alice.token.clone(),
+        }));
+    w.app = router(state);
+    let form_page = send(&w, Method::GET, "/sign-in", &[], None).await;
+    assert!(form_page.html.contains("Your pass phrase"), "{}", form_page.html);
+    let sign_in_cookie = cookie_value(&form_page.set_cookie(crmsync_web::SIGN_IN_COOKIE).unwrap());
+    let attempt = |credential: &'static str| {
+        let w = &w;
+        let csrf = form_page.csrf();
+        let cookie = format!("{}={sign_in_cookie}", crmsync_web::SIGN_IN_COOKIE);
+        async move {
+            send(
+                w,
+                Method::POST,
+                "/sign-in",
+                &[cookie],
+                Some(form(&[("csrf", &csrf), ("token", credential)])),
+            )
+            .await
+        }
+    };
+    let token = w.alice.token.clone();
+    let by_token = send(
+        &w,
+        Method::POST,
+        "/sign-in",
+        &[format!("{}={sign_in_cookie}", crmsync_web::SIGN_IN_COOKIE)],
+        Some(form(&[("csrf", &form_page.csrf()), ("token", &token)])),
+    )
+    .await;
+    assert_eq!(
+        by_token.status,
+        StatusCode::UNAUTHORIZED,
+        "the API token is not this server's way in"
+    );
+    assert_eq!(attempt("open sesame?").await.status, StatusCode::UNAUTHORIZED);
+    let done = attempt("open sesame").await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let cookie = cookie_value(&done.set_cookie(crmsync_web::SESSION_COOKIE).unwrap());
+    let home = send(
+        &w,
+        Method::GET,
+        "/",
+        &[format!("{}={cookie}", crmsync_web::SESSION_COOKIE)],
+        None,
+    )
+    .await;
+    assert!(home.html.contains("Signed in as Alice"), "{}", home.html);
 }

@@ -10,6 +10,7 @@ mod dashboard;
 mod dashboard_admin;
 mod dashboard_live;
 mod dashboard_profiles;
+mod dashboard_quarantine;
 mod graph_push;
 mod hardening;
 mod logging;

@@ -16,6 +16,22 @@ pub struct QuarantineRow {
     pub at: DateTime<Utc>,
 }
 
+/// The ETag of a quarantined item a user asked to retry (R-WEB-14): no
+/// server's listing carries an empty ETag, so the item never counts as
+/// "unchanged since it was quarantined" and the next run reads it again.
+pub const RETRY_ETAG: &str = "";
+
+fn quarantine_row(r: &sqlx::any::AnyRow) -> Result<QuarantineRow> {
+    Ok(QuarantineRow {
+        profile: get_text(r, "profile")?,
+        collection: get_text(r, "collection")?,
+        href: get_text(r, "href")?,
+        etag: get_text(r, "etag")?,
+        error: get_text(r, "error")?,
+        at: from_ms(get_i64(r, "at")?),
+    })
+}
+
 impl SyncState {
     pub async fn quarantine(&self, profile: &str, collection: &str, href: &str, etag: &str, error: &str) -> Result<()> {
         self.db.execute_write(
@@ -49,6 +65,58 @@ sqlx::query(
         Ok(())
     }
 
+    /// Asks the next run to read quarantined items again although they did
+    /// not change (R-WEB-14): each row's ETag becomes [`RETRY_ETAG`], which no
+    /// listing carries, so the runner fetches the item instead of keeping
+    /// the old verdict. `item` is one (collection, href); `None`: every
+    /// quarantined item of the profile. In one transaction with the rows'
+    /// history lines (`note`), written only for rows not already waiting, so
+    /// a repeated retry changes nothing. Returns the matching rows (empty:
+    /// nothing of that name is quarantined).
+    pub async fn retry_quarantined(
+        &self,
+        profile: &str,
+        item: Option<(&str, &str)>,
+        note: impl Fn(&QuarantineRow) -> super::history::HistoryEntry,
+    ) -> Result<Vec<QuarantineRow>> {
+        let scope = if item.is_some() {
+            "profile = $1 AND collection = $2 AND href = $3"
+        } else {
+            "profile = $1"
+        };
+        let bind = |sql: String| {
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile.to_string());
+            match item {
+                Some((collection, href)) => q.bind(collection.to_string()).bind(href.to_string()),
+                None => q,
+            }
+        };
+        let mut tx = self.db.begin_write().await?;
+        let rows = bind(format!(
+            "SELECT profile, collection, href, etag, error, at FROM sync_quarantine WHERE {scope} \
+             ORDER BY collection, href"
+        ))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading quarantined items"))?
+        .iter()
+        .map(quarantine_row)
+        .collect::<Result<Vec<_>>>()?;
+        bind(format!(
+            "UPDATE sync_quarantine SET etag = '{RETRY_ETAG}' WHERE {scope}"
+        ))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("marking quarantined items for a retry"))?;
+        for row in rows.iter().filter(|r| r.etag != RETRY_ETAG) {
+            super::history::insert_history(&mut tx, &note(row)).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("marking quarantined items for a retry"))?;
+        Ok(rows)
+    }
+
     pub async fn quarantined(&self, profile: &str) -> Result<Vec<QuarantineRow>> {
         let rows = sqlx::query(
             "SELECT profile, collection, href, etag, error, at FROM sync_quarantine WHERE profile = $1 \
@@ -58,18 +126,7 @@ sqlx::query(
         .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("reading quarantined items"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(QuarantineRow {
-                    profile: get_text(r, "profile")?,
-                    collection: get_text(r, "collection")?,
-                    href: get_text(r, "href")?,
-                    etag: get_text(r, "etag")?,
-                    error: get_text(r, "error")?,
-                    at: from_ms(get_i64(r, "at")?),
-                })
-            })
-            .collect()
+        rows.iter().map(quarantine_row).collect()
     }
 
     /// Stores the latest duplicates report of a collection (R-PAIR-2) as JSON.

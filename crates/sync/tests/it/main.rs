@@ -24,6 +24,7 @@ mod mail_tracking_imap;
 mod model_based;
 mod participants_dav;
 mod power_cut;
+mod quarantine_retry;
 mod refused_item;
 mod reset_radicale;
 mod runner_fixes;

@@ -46,34 +46,47 @@ pub async fn run_now(
     posted: Posted<RunForm>,
 ) -> Result<Markup, WebError> {
     let info = visible_profile(&state, &posted.signed_in, &name).await?;
-    let profile = ready(&state, &info).await?;
     let opts = RunOptions {
         confirm_mass_delete: posted.fields.confirm_mass_delete.as_deref() == Some("true"),
         ..RunOptions::default()
     };
-    let report = match run_profile_now(&state.store, &*state.clock, &profile, &manual_worker_id("web"), &opts).await {
-        Ok(result) => result.map_err(from_sync)?,
-        Err(e @ ServiceError::ProfileBusy { .. }) => {
-            return Err(WebError::Conflict(format!("{e}; nothing was done, try again shortly")));
-        }
-        Err(ServiceError::Sync(e)) => return Err(from_sync(e)),
-        Err(ServiceError::Store(e)) => return Err(WebError::Store(e)),
-        Err(e) => {
-            return Err(WebError::Failed {
-                transient: false,
-                message: e.to_string(),
-            });
-        }
-    };
+    let report = run_visible(&state, &info, &opts).await?;
     Ok(done(
         &posted.signed_in,
         &format!("Ran {}", info.name),
-        html! {
-            @let outcome = RunState::from(report.outcome).to_string();
-            p { "Outcome: " strong data-outcome=(outcome) { (outcome) } }
-            pre { (report.to_string()) }
-        },
+        run_summary(&report),
     ))
+}
+
+/// Runs a profile the user may see now, holding its lease like a scheduled
+/// run (R-SCHED-3); a run already going on is a conflict, nothing done.
+pub async fn run_visible(
+    state: &WebState,
+    info: &crmsync_ops::ProfileInfo,
+    opts: &RunOptions<'_>,
+) -> Result<crmsync_sync::RunReport, WebError> {
+    let profile = ready(state, info).await?;
+    match run_profile_now(&state.store, &*state.clock, &profile, &manual_worker_id("web"), opts).await {
+        Ok(result) => result.map_err(from_sync),
+        Err(e @ ServiceError::ProfileBusy { .. }) => {
+            Err(WebError::Conflict(format!("{e}; nothing was done, try again shortly")))
+        }
+        Err(ServiceError::Sync(e)) => Err(from_sync(e)),
+        Err(ServiceError::Store(e)) => Err(WebError::Store(e)),
+        Err(e) => Err(WebError::Failed {
+            transient: false,
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// A run's outcome and report, as the pages after a button show it.
+pub fn run_summary(report: &crmsync_sync::RunReport) -> Markup {
+    html! {
+        @let outcome = RunState::from(report.outcome).to_string();
+        p { "Outcome: " strong data-outcome=(outcome) { (outcome) } }
+        pre { (report.to_string()) }
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,13 +9,13 @@ use maud::{Markup, html};
 use rand::RngCore;
 use serde::Deserialize;
 
-use crate::WebState;
 use crate::error::WebError;
 use crate::pages::layout;
 use crate::session::{
     CSRF_FIELD, Posted, SESSION_COOKIE, SIGN_IN_COOKIE, SignedIn, cleared_cookie, cookie, same_secret, session_cookie,
     sign_in_cookie,
 };
+use crate::{Prompt, WebState};
 
 fn random_value() -> String {
     let mut bytes = [0u8; 32];
@@ -23,15 +23,15 @@ fn random_value() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn form_page(form_token: &str, problem: Option<&str>) -> Markup {
+fn form_page(prompt: Prompt, form_token: &str, problem: Option<&str>) -> Markup {
     let body = html! {
         h1 { "Sign in" }
         @if let Some(problem) = problem { p.error role="alert" { (problem) } }
         form method="post" action="/sign-in" {
             input type="hidden" name=(CSRF_FIELD) value=(form_token);
-            label for="token" { "Your API token" }
+            label for="token" { (prompt.label) }
             input id="token" name="token" type="password" autocomplete="current-password" required autofocus;
-            p { "It starts with " code { "crm_" } "; an administrator gives it to you (" code { "crmsync users" } ")." }
+            p { (prompt.hint) }
             button.primary type="submit" { "Sign in" }
         }
     };
@@ -44,7 +44,7 @@ fn fresh_form(state: &WebState, status: StatusCode, problem: Option<&str>) -> Re
     (
         status,
         [(header::SET_COOKIE, sign_in_cookie(state, &form_token))],
-        form_page(&form_token, problem),
+        form_page(state.authenticator.prompt(), &form_token, problem),
     )
         .into_response()
 }
@@ -76,17 +76,17 @@ pub async fn submit(
         return Err(WebError::Csrf);
     }
     let now = state.clock.now();
-    // The same check as the API's bearer token (R-PERM-2), in the store.
+    // R-WEB-15: the server's authenticator; the API token's is the same
+    // check as the API's bearer token (R-PERM-2), in the store.
     let opened = state
-        .store
-        .records()
-        .open_web_session(form.token.trim(), now, now + state.session_ttl)
+        .authenticator
+        .open_session(&state.store, &form.token, now, now + state.session_ttl)
         .await?;
     let Some(session) = opened else {
         return Ok(fresh_form(
             &state,
             StatusCode::UNAUTHORIZED,
-            Some("That token is not valid, or its user is deactivated. Check it and try again."),
+            Some("That is not valid, or its user is deactivated. Check it and try again."),
         ));
     };
     let mut response = Redirect::to("/").into_response();

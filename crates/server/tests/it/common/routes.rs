@@ -308,6 +308,7 @@ pub fn authenticated_routes() -> Vec<Route> {
             "/api/v1/sync/profiles/{name}/duplicates/keep-apart",
             || json!({"collection": "contacts", "member": "some-id"}),
         ),
+        sync_post("/api/v1/sync/profiles/{name}/quarantine/retry", || json!({})),
         sync_post(
             "/api/v1/sync/profiles/{name}/untrack",
             || json!({"record_id": "some-id", "delete_in_crm": false}),
