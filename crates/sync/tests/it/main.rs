@@ -18,6 +18,7 @@ mod fault_proxy;
 mod faults;
 mod graph_e2e;
 mod identity_pairing;
+mod mapping_work;
 mod mail_contacts_imap;
 mod mail_push_imap;
 mod mail_tracking_imap;
