@@ -514,17 +514,7 @@ async fn run_passes(
         } else {
             crm_side::Unpaired::Load
         };
-        let mut crm = crm_side::load(
-            store,
-            profile,
-            codec,
-            since,
-            &paired_ids,
-            &reread_ids,
-            &named,
-            unpaired,
-        )
-        .await?;
+        let mut crm = crm_side::load(store, profile, codec, since, &paired_ids, &reread_ids, &named, unpaired).await?;
         let deferred = std::mem::take(&mut crm.deferred);
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
