@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use chrono::Utc;
 use clap::{Parser, Subcommand};
 use crmsync_bench::BenchError;
-use crmsync_bench::engine_figures::micros_per_record;
+use crmsync_bench::engine_figures::{FIGURES, GROUP, micros_per_record};
 use crmsync_bench::peers::PeerKind;
 use crmsync_bench::report::{Report, Standing};
 use crmsync_bench::scenarios::{dav, dav_events, graph, imap, memory, pages, push, scale_out, vdir, vdirsyncer};
@@ -337,24 +337,30 @@ fn engine(args: &Args, report: &mut Report) {
         target.join("criterion")
     });
     let mut per = Vec::new();
-    for n in [1_000usize, 10_000, 100_000] {
-        match micros_per_record(&dir, n) {
-            Some(us) => {
-                report.add(
+    for figure in &FIGURES {
+        let target = format!("<= {} us/record", figure.target_us);
+        for &n in figure.sizes {
+            let what = format!("{}, {n} records", figure.what);
+            match micros_per_record(&dir, figure.group, n) {
+                Some(us) => {
+                    report.add(
+                        "engine",
+                        what,
+                        format!("{us:.2} us/record"),
+                        &target,
+                        Standing::of(us <= figure.target_us),
+                    );
+                    if figure.group == GROUP {
+                        per.push(us);
+                    }
+                }
+                None => report.not_measured(
                     "engine",
-                    format!("plan + merge + mapping, {n} records"),
-                    format!("{us:.2} us/record"),
-                    "<= 5 us/record",
-                    Standing::of(us <= 5.0),
-                );
-                per.push(us);
+                    what,
+                    &target,
+                    format!("no criterion result in {}", dir.display()),
+                ),
             }
-            None => report.not_measured(
-                "engine",
-                format!("plan + merge + mapping, {n} records"),
-                "<= 5 us/record",
-                format!("no criterion result in {}", dir.display()),
-            ),
         }
     }
     if let (Some(first), Some(last)) = (per.first(), per.last())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crmsync_bench::counting::{CallCounts, CountingConnector};
 use crmsync_bench::edits::{edit_card, one_percent};
-use crmsync_bench::engine_figures::{mean_ns, micros_per_record};
+use crmsync_bench::engine_figures::{FIRST_SYNC_GROUP, GROUP, mean_ns, micros_per_record};
 use crmsync_bench::raw_vdir::{RawFile, read_items, write_durably};
 use crmsync_bench::report::{Report, Standing};
 use crmsync_bench::rss::{parse_vm_hwm, peak_rss_bytes};
@@ -92,8 +92,17 @@ fn engine_figure_is_criterion_mean_divided_by_records() {
         r#"{"mean":{"point_estimate":2000000.0,"standard_error":1.0}}"#,
     )
     .unwrap();
-    assert_eq!(micros_per_record(dir.path(), 1000), Some(2.0));
-    assert_eq!(micros_per_record(dir.path(), 10_000), None, "no result is no figure");
+    assert_eq!(micros_per_record(dir.path(), GROUP, 1000), Some(2.0));
+    assert_eq!(
+        micros_per_record(dir.path(), GROUP, 10_000),
+        None,
+        "no result is no figure"
+    );
+    assert_eq!(
+        micros_per_record(dir.path(), FIRST_SYNC_GROUP, 1000),
+        None,
+        "each figure reads its own group"
+    );
     assert_eq!(mean_ns("not json"), None);
 }
 

@@ -15,6 +15,31 @@ use crate::text::{norm_line, norm_multiline, opt_line};
 pub(crate) const ADDRESS_KINDS: [&str; 3] = ["business_address", "home_address", "other_address"];
 pub(crate) const ADDRESS_PARTS: [&str; 5] = ["street", "city", "region", "postal_code", "country"];
 pub(crate) const NAME_KEYS: [&str; 5] = ["prefix", "first_name", "middle_name", "last_name", "suffix"];
+/// `{kind}.{part}` for every address kind and part, spelled out so that
+/// mapping a contact formats no key names (R-PERF-4).
+pub(crate) const ADDRESS_KEYS: [[&str; 5]; 3] = [
+    [
+        "business_address.street",
+        "business_address.city",
+        "business_address.region",
+        "business_address.postal_code",
+        "business_address.country",
+    ],
+    [
+        "home_address.street",
+        "home_address.city",
+        "home_address.region",
+        "home_address.postal_code",
+        "home_address.country",
+    ],
+    [
+        "other_address.street",
+        "other_address.city",
+        "other_address.region",
+        "other_address.postal_code",
+        "other_address.country",
+    ],
+];
 
 /// Every key a contact map can hold, for callers that walk them.
 pub fn contact_keys() -> Vec<String> {
@@ -69,13 +94,13 @@ pub fn contact_to_fields(contact: &ContactFields) -> FieldMap {
     map.set_opt("phone_mobile", opt_line(c.phone_mobile.as_deref()));
     map.set_opt("phone_fax", opt_line(c.phone_fax.as_deref()));
     map.set_opt("phone_other", opt_line(c.phone_other.as_deref()));
-    for (kind, addr) in ADDRESS_KINDS
+    for (keys, addr) in ADDRESS_KEYS
         .iter()
         .zip([&c.business_address, &c.home_address, &c.other_address])
     {
         let parts = [&addr.street, &addr.city, &addr.region, &addr.postal_code, &addr.country];
-        for (part, value) in ADDRESS_PARTS.iter().zip(parts) {
-            map.set_opt(format!("{kind}.{part}"), value.as_deref().map(norm_multiline));
+        for (key, value) in keys.iter().zip(parts) {
+            map.set_opt(*key, value.as_deref().map(norm_multiline));
         }
     }
     map.set_opt("notes", c.notes.as_deref().map(norm_multiline));

@@ -3,6 +3,8 @@
 //! rest of the runner never branches on vCard versus iCalendar versus Graph
 //! JSON: the collection's content type picks the format (ARCHITECTURE.md).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use chrono::{DateTime, Utc};
 use crmsync_connector::ContentType;
 use crmsync_engine::EntityClass;
@@ -11,6 +13,7 @@ use crmsync_model::fields::keys;
 use crmsync_model::{Activity, ActivityFields, ActivityKind, Contact, ContactFields, FieldMap, JournalEntry};
 
 use crate::directory::Directory;
+use crate::report::MappingWork;
 
 /// A CRM record of any class the runner syncs. Held one per touched record
 /// for the length of a pass; boxing the larger variant would buy nothing.
@@ -68,6 +71,30 @@ pub(crate) struct ParsedItem {
     pub last_modified: Option<DateTime<Utc>>,
 }
 
+/// How often a pass used the mapping (R-PERF-1): CRM records mapped to
+/// fields, groupware bodies parsed, bodies rendered. Exact counts, so tests
+/// can say "a no-change pass parses nothing" instead of timing it.
+#[derive(Debug, Default)]
+pub(crate) struct MappingCounts {
+    mapped: AtomicUsize,
+    parsed: AtomicUsize,
+    rendered: AtomicUsize,
+}
+
+impl MappingCounts {
+    fn bump(counter: &AtomicUsize) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> MappingWork {
+        MappingWork {
+            mapped: self.mapped.load(Ordering::Relaxed),
+            parsed: self.parsed.load(Ordering::Relaxed),
+            rendered: self.rendered.load(Ordering::Relaxed),
+        }
+    }
+}
+
 pub(crate) struct Codec<'a> {
     pub class: EntityClass,
     pub directory: &'a Directory,
@@ -75,6 +102,7 @@ pub(crate) struct Codec<'a> {
     pub vcard_version: CardVersion,
     /// The collection's body format: vCard/iCalendar by class, or Graph JSON.
     pub format: ContentType,
+    pub counts: MappingCounts,
 }
 
 impl Codec<'_> {
@@ -90,6 +118,7 @@ impl Codec<'_> {
     /// The fields of a CRM record as the engine compares them, with the
     /// journal part of the notes (R-FIELD-5).
     pub(crate) fn record_fields(&self, record: &CrmRecord, journal: &[JournalEntry]) -> FieldMap {
+        MappingCounts::bump(&self.counts.mapped);
         let mut fields = match record {
             // R-FIELD-2: a linked contact shows its account's name as company.
             CrmRecord::Contact(c) => match c
@@ -152,6 +181,7 @@ impl Codec<'_> {
     }
 
     pub(crate) fn parse(&self, body: &[u8]) -> Result<ParsedItem, MappingError> {
+        MappingCounts::bump(&self.counts.parsed);
         let mut parsed = self.parse_own_form(body)?;
         self.split_own(&mut parsed.fields);
         Ok(parsed)
@@ -209,6 +239,7 @@ impl Codec<'_> {
         previous: Option<&str>,
         revert: bool,
     ) -> Result<String, MappingError> {
+        MappingCounts::bump(&self.counts.rendered);
         let fields = &self.joined(fields);
         if let Some(resource) = self.graph() {
             return crmsync_mapping::render_graph(resource, fields, uid, previous);

@@ -44,7 +44,7 @@ pub use error::SyncError;
 pub use faults::{CrashPoint, Faults};
 pub use mail::{MailProfile, MailTracking, UnknownSender};
 pub use profile::{DEFAULT_WRITE_CONCURRENCY, SyncProfile, collection_name, write_concurrency_for};
-pub use report::{CollectionReport, RunOutcome, RunReport};
+pub use report::{CollectionReport, MappingWork, RunOutcome, RunReport};
 pub use runner::{HELD_COUNT, NoProgress, Progress, RunOptions, run_profile};
 pub use stores::RunStores;
 pub use stream::STREAM_BATCH;

@@ -62,6 +62,22 @@ pub struct CollectionReport {
     /// so this stays at the batch size whatever the mailbox holds.
     #[serde(skip)]
     pub largest_batch: usize,
+    /// How much mapping work the run did for this collection (R-PERF-1).
+    #[serde(skip)]
+    pub mapping: MappingWork,
+}
+
+/// Mapping work of one collection's run, over all its passes (R-PERF-1):
+/// a no-change run maps, parses and renders nothing; a first sync renders
+/// each record once and parses nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MappingWork {
+    /// CRM records mapped to fields.
+    pub mapped: usize,
+    /// Groupware bodies parsed.
+    pub parsed: usize,
+    /// Groupware bodies rendered to be written.
+    pub rendered: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

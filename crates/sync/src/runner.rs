@@ -12,7 +12,7 @@ use tracing::Instrument as _;
 
 use crate::apply::Applier;
 use crate::choice::last_segment;
-use crate::codec::Codec;
+use crate::codec::{Codec, MappingCounts};
 use crate::collect::{Sources, collect};
 use crate::directory::Directory;
 use crate::error::SyncError;
@@ -20,7 +20,7 @@ use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::recover::InterruptedCreates;
-use crate::report::{CollectionReport, RunOutcome, RunReport};
+use crate::report::{CollectionReport, MappingWork, RunOutcome, RunReport};
 use crate::stores::RunStores;
 use crate::stream::{self, Stream};
 use crate::{crm_side, identity, recover};
@@ -387,7 +387,6 @@ async fn run_collection(
     creates: &InterruptedCreates,
     created: &mut BTreeSet<String>,
 ) -> Result<CollectionReport, SyncError> {
-    let name = collection_name(class);
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
         Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
         _ => CardVersion::V3,
@@ -400,7 +399,28 @@ async fn run_collection(
             .as_ref()
             .map(|c| c.content_type)
             .unwrap_or_else(|| collection_kind(class).map_or(ContentType::ICalendar, |k| k.content_type())),
+        counts: MappingCounts::default(),
     };
+    let mut report = run_passes(store, profile, opts, run_id, &codec, collection, creates, created).await?;
+    report.mapping = codec.counts.snapshot();
+    Ok(report)
+}
+
+/// The passes of one collection's run, until one writes nothing to the
+/// groupware (or `MAX_PASSES`).
+#[allow(clippy::too_many_arguments)]
+async fn run_passes(
+    store: &RunStores,
+    profile: &SyncProfile,
+    opts: &RunOptions<'_>,
+    run_id: Option<&str>,
+    codec: &Codec<'_>,
+    collection: Option<Collection>,
+    creates: &InterruptedCreates,
+    created: &mut BTreeSet<String>,
+) -> Result<CollectionReport, SyncError> {
+    let class = codec.class;
+    let name = collection_name(class);
     let mut report = CollectionReport {
         class,
         collection: name.to_string(),
@@ -421,6 +441,7 @@ async fn run_collection(
         quarantined: BTreeMap::new(),
         guard: None,
         largest_batch: 0,
+        mapping: MappingWork::default(),
     };
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut rules = profile.rules.clone();
@@ -470,7 +491,7 @@ async fn run_collection(
                     known_bad: &known_bad,
                     reread: &reread_hrefs,
                 };
-                groupware_side::load(listing, &codec).await?
+                groupware_side::load(listing, codec).await?
             }
             // Dry run against a collection that does not exist yet: empty.
             None => GroupwareState {
@@ -493,17 +514,7 @@ async fn run_collection(
         } else {
             crm_side::Unpaired::Load
         };
-        let mut crm = crm_side::load(
-            store,
-            profile,
-            &codec,
-            since,
-            &paired_ids,
-            &reread_ids,
-            &named,
-            unpaired,
-        )
-        .await?;
+        let mut crm = crm_side::load(store, profile, codec, since, &paired_ids, &reread_ids, &named, unpaired).await?;
         let deferred = std::mem::take(&mut crm.deferred);
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
@@ -556,7 +567,7 @@ async fn run_collection(
             profile,
             collection_id: &coll.id,
             collection: name,
-            codec: &codec,
+            codec,
             run_id,
             faults: opts.faults,
             progress: opts.progress,
@@ -571,7 +582,7 @@ async fn run_collection(
                 profile,
                 rules: &rules,
                 now,
-                codec: &codec,
+                codec,
                 run_id,
                 collection_id: &coll.id,
                 collection: name,

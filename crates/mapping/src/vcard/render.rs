@@ -7,11 +7,11 @@ use calcard::vcard::{
     VCardEntry, VCardParameter, VCardParameterName, VCardParameterValue, VCardProperty, VCardType, VCardValue,
     VCardValueType,
 };
-use crmsync_model::{ContactFields, FieldMap};
+use crmsync_model::FieldMap;
 
 use super::slots::{PHONE_FAX, PHONE_HOME, PHONE_MOBILE, PHONE_OTHER, Slot, slot_values};
 use super::{CardLayout, CardVersion};
-use crate::contact_fields::{decode_photo, fields_to_contact};
+use crate::contact_fields::{NAME_KEYS, decode_photo};
 use crate::error::{Format, MappingError};
 use crate::notes::join_notes;
 
@@ -85,8 +85,19 @@ fn render_fresh(fields: &FieldMap, uid: &str, version: CardVersion) -> String {
     out
 }
 
+/// `ContactFields::display_name` of the contact `fields` describe, read
+/// from the map directly: building the whole contact for it cost more than
+/// the rest of a fresh card (R-PERF-4).
 fn display_name(fields: &FieldMap) -> String {
-    fields_to_contact(fields, &ContactFields::default()).display_name()
+    let name: Vec<&str> = NAME_KEYS.iter().filter_map(|k| fields.get(k)).collect();
+    if !name.is_empty() {
+        return name.join(" ");
+    }
+    fields
+        .get("company")
+        .or_else(|| fields.get("email1"))
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn text(s: &str) -> VCardValue {
@@ -110,7 +121,7 @@ fn write_slot(
     version: CardVersion,
     previous: Option<&VCardEntry>,
 ) {
-    let get = |k: &str| fields.get(k).unwrap_or("").to_string();
+    let get = |k: &str| fields.get(k).unwrap_or("");
     let keys = slot.keys();
     let (group, old_params) = match previous {
         Some(e) => (e.group.clone(), Some(e.params.clone())),
@@ -132,14 +143,14 @@ fn write_slot(
         Slot::FormattedName => (VCardProperty::Fn, vec![text(&display_name(fields))]),
         Slot::Name => (
             VCardProperty::N,
-            [3, 1, 2, 0, 4].iter().map(|&i| text(&get(&keys[i]))).collect(),
+            [3, 1, 2, 0, 4].iter().map(|&i| text(get(keys[i]))).collect(),
         ),
         Slot::Org => {
             if keys.iter().all(|k| get(k).is_empty()) {
                 return;
             }
             // Units below the department are not mapped; keep them.
-            let mut v = vec![text(&get("company")), text(&get("department"))];
+            let mut v = vec![text(get("company")), text(get("department"))];
             v.extend(
                 previous
                     .map(|e| e.values.iter().skip(2).cloned().collect::<Vec<_>>())
@@ -151,7 +162,7 @@ fn write_slot(
             (VCardProperty::Org, v)
         }
         Slot::Title | Slot::Url | Slot::Email(_) | Slot::Phone(_) => {
-            let value = get(&keys[0]);
+            let value = get(keys[0]);
             if value.is_empty() {
                 return;
             }
@@ -178,7 +189,7 @@ fn write_slot(
                 (Slot::Phone(_), Some(VCardValue::Text(old))) if old.to_ascii_lowercase().starts_with("tel:") => {
                     format!("tel:{value}")
                 }
-                _ => value,
+                _ => value.to_string(),
             };
             (name, vec![text(&value)])
         }
@@ -195,11 +206,11 @@ fn write_slot(
             }
             // PO box and extended address are not mapped; keep them.
             let mut v = vec![old_value(0), old_value(1)];
-            v.extend(keys.iter().map(|key| text(&get(key))));
+            v.extend(keys.iter().map(|key| text(get(key))));
             (VCardProperty::Adr, v)
         }
         Slot::Note => {
-            let note = join_notes(&get("notes"), &get("journal"));
+            let note = join_notes(get("notes"), get("journal"));
             if note.is_empty() {
                 return;
             }
@@ -210,7 +221,7 @@ fn write_slot(
             if photo.is_empty() {
                 return;
             }
-            write_photo(out, &photo, version, group);
+            write_photo(out, photo, version, group);
             return;
         }
     };
@@ -265,4 +276,47 @@ fn write_photo(out: &mut String, photo: &str, version: CardVersion, group: Optio
         },
     };
     let _ = entry.write_to(out, version == CardVersion::V4);
+}
+
+#[cfg(test)]
+mod tests {
+    use crmsync_model::ContactFields;
+    use proptest::prelude::*;
+
+    use super::display_name;
+    use crate::contact_fields::{contact_to_fields, fields_to_contact};
+
+    fn part() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of("[ a-zA-Zé.@-]{0,8}")
+    }
+
+    proptest! {
+        /// R-PERF-4: FN read straight from the map names the contact exactly
+        /// as the contact built from the map would (the way it was computed
+        /// before), blanks, company and e-mail fallbacks included.
+        #[test]
+        fn r_perf_4_display_name_from_the_map_is_the_contacts(
+            prefix in part(), first in part(), middle in part(), last in part(), suffix in part(),
+            company in part(), email in part(),
+        ) {
+            let contact = ContactFields {
+                prefix, first_name: first, middle_name: middle, last_name: last, suffix,
+                company, email1: email,
+                ..ContactFields::default()
+            };
+            let fields = contact_to_fields(&contact);
+            let built = fields_to_contact(&fields, &ContactFields::default()).display_name();
+            prop_assert_eq!(display_name(&fields), built);
+        }
+    }
+
+    #[test]
+    fn r_perf_4_spelled_out_address_keys_are_kind_dot_part() {
+        use crate::contact_fields::{ADDRESS_KEYS, ADDRESS_KINDS, ADDRESS_PARTS};
+        for (k, kind) in ADDRESS_KINDS.iter().enumerate() {
+            for (p, part) in ADDRESS_PARTS.iter().enumerate() {
+                assert_eq!(ADDRESS_KEYS[k][p], format!("{kind}.{part}"));
+            }
+        }
+    }
 }

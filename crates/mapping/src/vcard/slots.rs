@@ -5,7 +5,7 @@
 
 use calcard::vcard::{VCardEntry, VCardParameterName, VCardParameterValue, VCardProperty, VCardValue};
 
-use crate::contact_fields::{ADDRESS_KINDS, ADDRESS_PARTS, NAME_KEYS, normalize_photo, photo_data_uri};
+use crate::contact_fields::{ADDRESS_KEYS, NAME_KEYS, normalize_photo, photo_data_uri};
 use crate::notes::split_notes;
 use crate::text::{norm_line, norm_multiline};
 use crmsync_model::fields::keys::PHONES;
@@ -35,41 +35,51 @@ pub(crate) enum Slot {
 
 impl Slot {
     /// The slots a card can hold, in the order a fresh card lists them.
-    pub fn all() -> Vec<Slot> {
-        let mut v = vec![
+    pub fn all() -> [Slot; 21] {
+        [
             Slot::Version,
             Slot::Uid,
             Slot::FormattedName,
             Slot::Name,
             Slot::Org,
             Slot::Title,
-        ];
-        v.extend((0..3).map(Slot::Email));
-        v.extend((0..6).map(Slot::Phone));
-        v.extend((0..3).map(Slot::Address));
-        v.extend([Slot::Url, Slot::Note, Slot::Photo]);
-        v
+            Slot::Email(0),
+            Slot::Email(1),
+            Slot::Email(2),
+            Slot::Phone(0),
+            Slot::Phone(1),
+            Slot::Phone(2),
+            Slot::Phone(3),
+            Slot::Phone(4),
+            Slot::Phone(5),
+            Slot::Address(0),
+            Slot::Address(1),
+            Slot::Address(2),
+            Slot::Url,
+            Slot::Note,
+            Slot::Photo,
+        ]
     }
 
     /// FieldMap keys this slot carries (empty for bookkeeping slots).
-    pub fn keys(self) -> Vec<String> {
+    /// Static, so rendering a card allocates no key names (R-PERF-4).
+    pub fn keys(self) -> &'static [&'static str] {
         match self {
-            Slot::Version | Slot::Uid | Slot::FormattedName => vec![],
-            Slot::Name => NAME_KEYS.iter().map(|s| s.to_string()).collect(),
-            Slot::Org => vec!["company".into(), "department".into()],
-            Slot::Title => vec!["job_title".into()],
-            Slot::Email(i) => vec![format!("email{}", i + 1)],
-            Slot::Phone(i) => vec![PHONES[i].to_string()],
-            Slot::Address(k) => ADDRESS_PARTS
-                .iter()
-                .map(|p| format!("{}.{p}", ADDRESS_KINDS[k]))
-                .collect(),
-            Slot::Url => vec!["website".into()],
-            Slot::Note => vec!["notes".into(), "journal".into()],
-            Slot::Photo => vec!["photo".into()],
+            Slot::Version | Slot::Uid | Slot::FormattedName => &[],
+            Slot::Name => &NAME_KEYS,
+            Slot::Org => &["company", "department"],
+            Slot::Title => &["job_title"],
+            Slot::Email(i) => std::slice::from_ref(&EMAIL_KEYS[i]),
+            Slot::Phone(i) => std::slice::from_ref(&PHONES[i]),
+            Slot::Address(k) => &ADDRESS_KEYS[k],
+            Slot::Url => &["website"],
+            Slot::Note => &["notes", "journal"],
+            Slot::Photo => &["photo"],
         }
     }
 }
+
+const EMAIL_KEYS: [&str; 3] = ["email1", "email2", "email3"];
 
 /// Lower-cased TYPE values of a property (`TEL;TYPE=WORK,VOICE` and the
 /// vCard 2.1/3.0 bare form `TEL;WORK;VOICE` alike).
@@ -176,7 +186,7 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> &'a str {
 /// The (key, value) pairs a slot's entry contributes, normalised.
 pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(String, String)> {
     let keys = slot.keys();
-    let line = |k: usize, v: String| (keys[k].clone(), norm_line(&v));
+    let line = |k: usize, v: String| (keys[k].to_string(), norm_line(&v));
     match slot {
         Slot::Version | Slot::Uid | Slot::FormattedName => vec![],
         // N is family;given;additional;prefix;suffix (RFC 6350 §6.2.2).
@@ -193,11 +203,11 @@ pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(String, String
         Slot::Phone(_) => vec![line(0, strip_scheme(&nth(entry, 0), "tel:").to_string())],
         // ADR is pobox;ext;street;locality;region;code;country (RFC 6350 §6.3.1).
         Slot::Address(_) => (0..5)
-            .map(|i| (keys[i].clone(), norm_multiline(&nth(entry, i + 2))))
+            .map(|i| (keys[i].to_string(), norm_multiline(&nth(entry, i + 2))))
             .collect(),
         Slot::Note => {
             let (notes, journal) = split_notes(&nth(entry, 0));
-            vec![(keys[0].clone(), notes), (keys[1].clone(), journal)]
+            vec![(keys[0].to_string(), notes), (keys[1].to_string(), journal)]
         }
         Slot::Photo => {
             let value = match entry.values.first() {
@@ -207,7 +217,7 @@ pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(String, String
                 Some(other) => normalize_photo(&value_text(other)),
                 None => String::new(),
             };
-            vec![(keys[0].clone(), value)]
+            vec![(keys[0].to_string(), value)]
         }
     }
 }

@@ -145,6 +145,7 @@ async fn poll_folders(
         quarantined: BTreeMap::new(),
         guard: None,
         largest_batch: 0,
+        mapping: Default::default(),
     };
     let source = mail.source.as_ref();
     let mut tracked = Tracked::new(store.sync_state().tracked_mail(profile).await?);

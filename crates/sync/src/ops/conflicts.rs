@@ -286,6 +286,7 @@ async fn write_own_values(
         // The CRM side only: the class's own format maps it.
         format: crate::profile::collection_kind(class)
             .map_or(crmsync_connector::ContentType::ICalendar, |k| k.content_type()),
+        counts: Default::default(),
     };
     let paired = BTreeSet::from([id.clone()]);
     let mut crm = crate::crm_side::load_one(stores, profile, &codec, id, &paired).await?;

@@ -189,6 +189,7 @@ pub async fn explain_record(
         // Explains the CRM side; the class's own format is enough for that.
         format: crate::profile::collection_kind(class)
             .map_or(crmsync_connector::ContentType::ICalendar, |k| k.content_type()),
+        counts: Default::default(),
     };
     let paired: BTreeSet<String> = pair.iter().map(|p| p.crm_id.clone()).collect();
     // A full CRM pass restricted to this record: `load` with no cursor reads

@@ -21,6 +21,7 @@ mod identity_pairing;
 mod mail_contacts_imap;
 mod mail_push_imap;
 mod mail_tracking_imap;
+mod mapping_work;
 mod model_based;
 mod participants_dav;
 mod power_cut;
