@@ -8,5 +8,6 @@ mod batch;
 mod certificate;
 mod conformance;
 mod delta_and_faults;
+mod mail;
 mod reach;
 mod subscriptions;

@@ -9,7 +9,8 @@
 //! a count of requests that lacked `Prefer: IdType="ImmutableId"`, and
 //! change notification subscriptions (validation handshake, a notification
 //! per write, lifecycle notifications on demand), and JSON batching
-//! (`$batch`, each request answered as alone).
+//! (`$batch`, each request answered as alone), and mail folders with their
+//! messages, messages delta and MIME (`messages.rs`).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
 mod assertion;
@@ -17,6 +18,7 @@ mod batch;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
+mod messages;
 mod receiver;
 mod routes;
 mod store;

@@ -19,6 +19,8 @@ pub struct GraphSwitches {
     held: watch::Sender<bool>,
     /// The next token answer expires this many seconds after it is issued.
     token_lifetime_secs: AtomicU64,
+    /// `$value` (MIME) requests answered before the rest fail with 500.
+    mime_budget: Mutex<Option<u64>>,
 }
 
 impl Default for GraphSwitches {
@@ -33,6 +35,7 @@ impl Default for GraphSwitches {
             gone_code: Mutex::new("syncStateNotFound"),
             held: watch::channel(false).0,
             token_lifetime_secs: AtomicU64::new(3599),
+            mime_budget: Mutex::new(None),
         }
     }
 }
@@ -110,6 +113,31 @@ impl GraphSwitches {
             Some((503, after))
         } else {
             None
+        }
+    }
+
+    /// After `n` more message MIME (`$value`) answers, every further one is
+    /// 500 until [`GraphSwitches::heal_mime`]: a server failing part way
+    /// through a scan (R-GRAPH-28).
+    pub fn fail_mime_after(&self, n: u64) {
+        *self.mime_budget.lock().expect("lock") = Some(n);
+    }
+
+    /// Message MIME is answered again.
+    pub fn heal_mime(&self) {
+        *self.mime_budget.lock().expect("lock") = None;
+    }
+
+    /// Whether this MIME request fails (counts it against the budget).
+    pub(crate) fn take_mime_fault(&self) -> bool {
+        let mut budget = self.mime_budget.lock().expect("lock");
+        match budget.as_mut() {
+            Some(0) => true,
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+            None => false,
         }
     }
 
