@@ -23,6 +23,7 @@ use chrono::DateTime;
 use crmsync_connector::{
     ConnectorError, FolderPoll, FolderPosition, MailSource, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
 };
+use futures_util::future::BoxFuture;
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -393,29 +394,33 @@ impl MailSource for GraphMail {
     /// https://learn.microsoft.com/en-us/graph/api/message-get: the thread
     /// headers are among `internetMessageHeaders`, returned only when selected.
     async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
-        self.each_listed(folder, uids, async |uid, listed| {
-            let tail = "?$select=internetMessageId,internetMessageHeaders,from,toRecipients,ccRecipients";
-            let Some(body) = self.get(&listed.id, tail).await? else {
-                return Ok(None);
-            };
-            let message: Value = serde_json::from_slice(&body)
-                .map_err(|e| GraphError::InvalidResponse(format!("message {} gave no JSON: {e}", listed.id)))?;
-            Ok(Some(thread_headers(uid, &message)))
+        self.each_listed(folder, uids, |uid, listed| {
+            Box::pin(async move {
+                let tail = "?$select=internetMessageId,internetMessageHeaders,from,toRecipients,ccRecipients";
+                let Some(body) = self.get(&listed.id, tail).await? else {
+                    return Ok(None);
+                };
+                let message: Value = serde_json::from_slice(&body)
+                    .map_err(|e| GraphError::InvalidResponse(format!("message {} gave no JSON: {e}", listed.id)))?;
+                Ok(Some(thread_headers(uid, &message)))
+            })
         })
         .await
     }
 
     async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError> {
-        self.each_listed(folder, uids, async |uid, listed| {
-            let Some(mime) = self.get(&listed.id, "/$value").await? else {
-                return Ok(None);
-            };
-            Ok(Some(RawMessage {
-                uid,
-                flags: listed.categories,
-                received_at: listed.received_at,
-                body: mime,
-            }))
+        self.each_listed(folder, uids, |uid, listed| {
+            Box::pin(async move {
+                let Some(mime) = self.get(&listed.id, "/$value").await? else {
+                    return Ok(None);
+                };
+                Ok(Some(RawMessage {
+                    uid,
+                    flags: listed.categories,
+                    received_at: listed.received_at,
+                    body: mime,
+                }))
+            })
         })
         .await
     }
@@ -439,11 +444,12 @@ impl MailSource for GraphMail {
         marks: &[(u32, Option<u64>)],
         keyword: &str,
     ) -> Result<Vec<u32>, ConnectorError> {
-        let outcomes: Vec<Result<(u32, MarkOutcome), ConnectorError>> = stream::iter(marks.iter().map(|&(uid, _)| uid))
-            .map(|uid| async move { Ok((uid, self.mark(folder, uid, keyword).await?)) })
-            .buffered(self.conn.concurrency())
-            .collect()
-            .await;
+        let writes: Vec<BoxFuture<'_, Result<(u32, MarkOutcome), ConnectorError>>> = marks
+            .iter()
+            .map(|&(uid, _)| -> BoxFuture<'_, _> { Box::pin(async move { Ok((uid, self.mark(folder, uid, keyword).await?)) }) })
+            .collect();
+        let outcomes: Vec<Result<(u32, MarkOutcome), ConnectorError>> =
+            stream::iter(writes).buffered(self.conn.concurrency()).collect().await;
         let mut marked = Vec::new();
         for outcome in outcomes {
             if let (uid, MarkOutcome::Marked) = outcome? {
@@ -462,19 +468,18 @@ impl MailSource for GraphMail {
 impl GraphMail {
     /// `read` of each of `uids` this run listed, as many in flight as the
     /// mailbox allows, in order; those gone (`None`) are left out.
-    async fn each_listed<T>(
-        &self,
+    async fn each_listed<'a, T: Send + 'a>(
+        &'a self,
         folder: &str,
         uids: &[u32],
-        read: impl AsyncFn(u32, Listed) -> Result<Option<T>, GraphError>,
+        read: impl Fn(u32, Listed) -> BoxFuture<'a, Result<Option<T>, GraphError>>,
     ) -> Result<Vec<T>, ConnectorError> {
-        let wanted: Vec<(u32, Listed)> = uids.iter().filter_map(|&u| Some((u, self.listed(folder, u)?))).collect();
-        let read = &read;
-        let answers: Vec<Result<Option<T>, GraphError>> = stream::iter(wanted)
-            .map(|(uid, listed)| read(uid, listed))
-            .buffered(self.conn.concurrency())
-            .collect()
-            .await;
+        let reads: Vec<BoxFuture<'a, Result<Option<T>, GraphError>>> = uids
+            .iter()
+            .filter_map(|&u| Some(read(u, self.listed(folder, u)?)))
+            .collect();
+        let answers: Vec<Result<Option<T>, GraphError>> =
+            stream::iter(reads).buffered(self.conn.concurrency()).collect().await;
         let mut out = Vec::new();
         for answer in answers {
             out.extend(answer?);
