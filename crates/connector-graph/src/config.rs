@@ -355,14 +355,14 @@ mod tests {
     fn r_graph_25_tracking_opens_the_mail_side_and_is_checked() {
         let base = "tenant = \"t\"\nmailbox = \"anna@contoso.com\"\nclient_id = \"a\"\nclient_secret = \"s\"\n";
         let without: GraphConfig = toml::from_str(base).unwrap();
-        assert!(without.open_mail(OpenOptions::default()).is_none(), "no tracking, no mail");
+        assert!(
+            without.open_mail(OpenOptions::default()).is_none(),
+            "no tracking, no mail"
+        );
         let with: GraphConfig = toml::from_str(&format!("{base}tracking = {{ keyword = \"CRM\" }}")).unwrap();
         with.validate().unwrap();
         let (_, tracking) = with.open_mail(OpenOptions::default()).expect("mail").expect("opens");
-        assert_eq!(
-            (tracking.folder.as_str(), tracking.keyword.as_str()),
-            ("CRM", "CRM")
-        );
+        assert_eq!((tracking.folder.as_str(), tracking.keyword.as_str()), ("CRM", "CRM"));
         let nothing: GraphConfig =
             toml::from_str(&format!("{base}tracking = {{ folder = \"\", keyword = \"\" }}")).unwrap();
         match nothing.validate() {

@@ -50,7 +50,9 @@ pub struct GraphMail {
 
 impl std::fmt::Debug for GraphMail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GraphMail").field("conn", &self.conn).finish_non_exhaustive()
+        f.debug_struct("GraphMail")
+            .field("conn", &self.conn)
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,11 +132,11 @@ impl GraphMail {
         let mut url = self.url("mailFolders?$select=id,displayName&$top=100");
         for _ in 0..MAX_PAGES {
             let page = self.http().json(&Call::get(&url)).await?;
-            let found = page["value"].as_array().into_iter().flatten().find(|f| {
-                f["displayName"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            });
+            let found = page["value"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|f| f["displayName"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)));
             if let Some(f) = found {
                 return Ok(f["id"].as_str().map(str::to_string));
             }
@@ -173,7 +175,11 @@ impl GraphMail {
     }
 
     fn listed(&self, folder: &str, uid: u32) -> Option<Listed> {
-        self.listed.lock().expect("lock").get(&(folder.to_string(), uid)).cloned()
+        self.listed
+            .lock()
+            .expect("lock")
+            .get(&(folder.to_string(), uid))
+            .cloned()
     }
 
     /// GET of one message by id (`/users/{id}/messages/{id}` finds it in any folder).
@@ -246,7 +252,9 @@ impl Round {
             return Ok(());
         }
         let bad = |what: &str| {
-            GraphError::InvalidResponse(format!("message {id} of folder {folder} does not read as a message: {what}"))
+            GraphError::InvalidResponse(format!(
+                "message {id} of folder {folder} does not read as a message: {what}"
+            ))
         };
         let categories = match &row["categories"] {
             Value::Null => Vec::new(),
@@ -300,7 +308,10 @@ impl MailSource for GraphMail {
         match self.http().json(&call).await {
             Ok(created) => {
                 if let Some(id) = created["id"].as_str() {
-                    self.folders.lock().expect("lock").insert(folder.to_string(), id.to_string());
+                    self.folders
+                        .lock()
+                        .expect("lock")
+                        .insert(folder.to_string(), id.to_string());
                 }
                 Ok(())
             }
@@ -325,7 +336,10 @@ impl MailSource for GraphMail {
             Some((link, validity)) => match self.delta(folder, &link).await {
                 Ok(round) => (round, validity, false),
                 Err(e) if e.is_sync_reset() => {
-                    tracing::info!(folder, "Graph no longer knows the folder's delta state; listing it in full");
+                    tracing::info!(
+                        folder,
+                        "Graph no longer knows the folder's delta state; listing it in full"
+                    );
                     self.full_round(folder).await?
                 }
                 Err(e) if e.status() == Some(404) => {
@@ -446,7 +460,9 @@ impl MailSource for GraphMail {
     ) -> Result<Vec<u32>, ConnectorError> {
         let writes: Vec<BoxFuture<'_, Result<(u32, MarkOutcome), ConnectorError>>> = marks
             .iter()
-            .map(|&(uid, _)| -> BoxFuture<'_, _> { Box::pin(async move { Ok((uid, self.mark(folder, uid, keyword).await?)) }) })
+            .map(|&(uid, _)| -> BoxFuture<'_, _> {
+                Box::pin(async move { Ok((uid, self.mark(folder, uid, keyword).await?)) })
+            })
             .collect();
         let outcomes: Vec<Result<(u32, MarkOutcome), ConnectorError>> =
             stream::iter(writes).buffered(self.conn.concurrency()).collect().await;
@@ -582,9 +598,14 @@ mod tests {
     fn r_graph_28_a_row_that_is_no_message_is_an_error_naming_it() {
         let mut round = Round::default();
         round
-            .read("CRM", &json!({"id": "m1", "categories": ["CRM"], "receivedDateTime": "2026-01-02T03:04:05Z"}))
+            .read(
+                "CRM",
+                &json!({"id": "m1", "categories": ["CRM"], "receivedDateTime": "2026-01-02T03:04:05Z"}),
+            )
             .unwrap();
-        let err = round.read("CRM", &json!({"id": "m2", "categories": "CRM"})).unwrap_err();
+        let err = round
+            .read("CRM", &json!({"id": "m2", "categories": "CRM"}))
+            .unwrap_err();
         assert!(err.to_string().contains("message m2 of folder CRM"), "{err}");
         let err = round
             .read("CRM", &json!({"id": "m3", "receivedDateTime": "yesterday"}))
@@ -592,7 +613,9 @@ mod tests {
         assert!(err.to_string().contains("receivedDateTime"), "{err}");
         assert!(round.read("CRM", &json!({"subject": "x"})).is_err());
         // A later row of the same message wins; a removal replaces it.
-        round.read("CRM", &json!({"id": "m1", "@removed": {"reason": "deleted"}})).unwrap();
+        round
+            .read("CRM", &json!({"id": "m1", "@removed": {"reason": "deleted"}}))
+            .unwrap();
         assert!(round.rows.is_empty());
         assert_eq!(round.removed.iter().collect::<Vec<_>>(), ["m1"]);
     }

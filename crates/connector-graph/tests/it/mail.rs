@@ -33,7 +33,10 @@ fn message(subject: &str) -> serde_json::Value {
 async fn r_graph_25_folders_by_name_and_the_delta_link_as_position() {
     let server = GraphServer::start().await.unwrap();
     let mail = source(&server);
-    assert!(matches!(mail.poll("CRM", None).await, Err(ConnectorError::NotFound { .. })));
+    assert!(matches!(
+        mail.poll("CRM", None).await,
+        Err(ConnectorError::NotFound { .. })
+    ));
     mail.ensure_folder("CRM").await.unwrap();
     mail.ensure_folder("CRM").await.unwrap();
     let crm = server.folder_id(GraphResource::Messages, "CRM").expect("made");
@@ -101,7 +104,12 @@ async fn r_graph_26_the_mark_is_conditional_on_the_listed_message() {
         "the user's categories are kept"
     );
     // Not listed by this run: nothing is written.
-    assert!(mail.add_keywords("CRM", &[(uid ^ 1, None)], "$CRMTracked").await.unwrap().is_empty());
+    assert!(
+        mail.add_keywords("CRM", &[(uid ^ 1, None)], "$CRMTracked")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 // R-GRAPH-26: In-Reply-To and References come from the message's
@@ -125,7 +133,10 @@ async fn r_graph_26_thread_headers_of_an_inbox_message() {
     assert_eq!(headers.len(), 1);
     assert_eq!(headers[0].message_id.as_deref(), Some("<r1@customer.example>"));
     assert_eq!(headers[0].in_reply_to, ["<m1@customer.example>"]);
-    assert_eq!(headers[0].references, ["<m0@customer.example>", "<m1@customer.example>"]);
+    assert_eq!(
+        headers[0].references,
+        ["<m0@customer.example>", "<m1@customer.example>"]
+    );
     assert_eq!(headers[0].addresses, ["carla@customer.example", GraphServer::MAILBOX]);
 }
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crmsync_connector::MailSource;
 use crmsync_graph::{GraphConnector, GraphMail};
-use crmsync_model::{Activity, ActivityFields, ActivityKind, Actor, ContactFields, EmailDirection, PartyKind, Role};
 use crmsync_model::UserFields;
+use crmsync_model::{Activity, ActivityFields, ActivityKind, Actor, ContactFields, EmailDirection, PartyKind, Role};
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use crmsync_sync::{MailProfile, MailTracking, RunOptions, RunReport, SyncError, SyncProfile, run_profile};
 use crmsync_testkit::{Backend, GraphServer, TestDatabase};
@@ -184,7 +184,11 @@ crmsync_testkit::on_both_backends!(
         let inbox = w.server.inbox_id();
         let filed = w.file(&crm, 1, json!({}));
         let tagged = w.file(&inbox, 2, json!({"categories": ["CRM"]}));
-        w.file(&inbox, 3, json!({"subject": "Newsletter", "internetMessageId": "<news@x.example>"}));
+        w.file(
+            &inbox,
+            3,
+            json!({"subject": "Newsletter", "internetMessageId": "<news@x.example>"}),
+        );
 
         let report = w.run(&profile).await.unwrap();
         assert_eq!(mail_applied(&report, "crm create"), 2, "{report:?}");
@@ -241,7 +245,11 @@ crmsync_testkit::on_both_backends!(
         assert_eq!(quiet.writes(), 0, "{quiet:?}");
         let requests = deltas_since(&w.server, before);
         assert_eq!(requests.len(), 2, "one delta per folder (CRM, Inbox): {requests:#?}");
-        assert!(requests.iter().all(|r| r.starts_with("GET ") && r.contains("/messages/delta?$deltatoken=")));
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.starts_with("GET ") && r.contains("/messages/delta?$deltatoken="))
+        );
         assert_eq!(w.emails().await.len(), 3);
         assert_eq!(w.server.stats().without_immutable_id, 0);
     }

@@ -147,7 +147,9 @@ pub(crate) fn render_mime(message: &Map<String, Value>) -> String {
         .flatten()
     {
         if let (Some(name), Some(value)) = (h["name"].as_str(), h["value"].as_str())
-            && ["In-Reply-To", "References"].iter().any(|n| n.eq_ignore_ascii_case(name))
+            && ["In-Reply-To", "References"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(name))
         {
             out.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -190,14 +192,19 @@ impl GraphServer {
         body.insert("@odata.etag".into(), json!(format!("W/\"{change_key}\"")));
         body.insert("changeKey".into(), json!(change_key));
         body.insert("parentFolderId".into(), json!(to));
-        store.folders.get_mut(to).expect("the target folder exists").items.insert(
-            id.to_string(),
-            Item {
-                body: body.clone(),
-                changed_at: seq,
-                removed: false,
-            },
-        );
+        store
+            .folders
+            .get_mut(to)
+            .expect("the target folder exists")
+            .items
+            .insert(
+                id.to_string(),
+                Item {
+                    body: body.clone(),
+                    changed_at: seq,
+                    removed: false,
+                },
+            );
         drop(store);
         Shared::announce(&self.shared, from, id, "deleted");
         Shared::announce(&self.shared, to, id, "created");
