@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use crmsync_connector::{
-    BadNotification, CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, Notice, OpenError,
-    OpenOptions, OpenedSubscriptions, Secret, SecretSource,
+    BadNotification, CollectionChoice, Connector, ConnectorConfig, FieldLimits, InvalidSetting, MailSource,
+    MailTracking, Notice, OpenError, OpenOptions, OpenedMail, OpenedSubscriptions, Secret, SecretSource,
 };
 use serde::{Deserialize, Serialize};
 
@@ -83,6 +83,11 @@ pub struct GraphConfig {
     /// The mailbox's length limits (R-LIMIT-1).
     #[serde(default, skip_serializing_if = "FieldLimits::is_empty")]
     pub field_limits: FieldLimits,
+    /// E-mail tracking (SPEC §10, R-GRAPH-25): present, the profile also
+    /// tracks the mailbox's mail (the tracking folder, the category named by
+    /// `keyword`, replies, known contacts); absent, it tracks none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<MailTracking>,
 }
 
 /// How the app signs in: app-only client credentials, with a secret or a
@@ -149,6 +154,7 @@ impl GraphConfig {
             subscription_minutes: default_subscription_minutes(),
             collections: CollectionChoice::default(),
             field_limits: FieldLimits::default(),
+            tracking: None,
         }
     }
 
@@ -215,6 +221,12 @@ impl GraphConfig {
         }
         if self.calendar_future_days == 0 {
             return invalid("calendar_future_days", "must be at least 1");
+        }
+        if let Some(tracking) = &self.tracking {
+            tracking.validate().map_err(|message| GraphError::InvalidSetting {
+                key: "tracking",
+                reason: message,
+            })?;
         }
         let max = crate::subscription::MAX_SUBSCRIPTION_MINUTES;
         if !(60..=max).contains(&self.subscription_minutes) {
@@ -284,6 +296,15 @@ impl ConnectorConfig for GraphConfig {
         Ok(Arc::new(self.connector(options)?))
     }
 
+    /// R-GRAPH-25: a profile with `tracking` tracks the mailbox's mail too.
+    fn open_mail(&self, options: OpenOptions) -> Option<OpenedMail> {
+        let tracking = self.tracking.clone()?;
+        Some(
+            self.connector(options)
+                .map(|c| (Arc::new(crate::GraphMail::new(c)) as Arc<dyn MailSource>, tracking)),
+        )
+    }
+
     fn open_subscriptions(&self, options: OpenOptions) -> Option<OpenedSubscriptions> {
         Some(self.connector(options).map(|c| Arc::new(c) as _))
     }
@@ -332,6 +353,29 @@ mod tests {
         );
         config.validate().expect("valid");
         assert!(!format!("{config:?}").contains("s3cr3t"), "Debug must hide the secret");
+    }
+
+    // R-GRAPH-25: `tracking` turns the mail side on, with the shared
+    // tracking options, checked under the key `tracking`.
+    #[test]
+    fn r_graph_25_tracking_opens_the_mail_side_and_is_checked() {
+        let base = "tenant = \"t\"\nmailbox = \"anna@contoso.com\"\nclient_id = \"a\"\nclient_secret = \"s\"\n";
+        let without: GraphConfig = toml::from_str(base).unwrap();
+        assert!(
+            without.open_mail(OpenOptions::default()).is_none(),
+            "no tracking, no mail"
+        );
+        let with: GraphConfig = toml::from_str(&format!("{base}tracking = {{ keyword = \"CRM\" }}")).unwrap();
+        with.validate().unwrap();
+        let (_, tracking) = with.open_mail(OpenOptions::default()).expect("mail").expect("opens");
+        assert_eq!((tracking.folder.as_str(), tracking.keyword.as_str()), ("CRM", "CRM"));
+        let nothing: GraphConfig =
+            toml::from_str(&format!("{base}tracking = {{ folder = \"\", keyword = \"\" }}")).unwrap();
+        match nothing.validate() {
+            Err(GraphError::InvalidSetting { key, .. }) => assert_eq!(key, "tracking"),
+            other => panic!("{other:?}"),
+        }
+        assert!(toml::from_str::<GraphConfig>(&format!("{base}tracking = {{ folders = \"x\" }}")).is_err());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! crmsync's Microsoft Graph connector (v1.0, reqwest + serde, no SDK):
 //! contacts of a contact folder, events of a calendar (through
-//! `calendarView/delta` within the calendar window) and To Do tasks of a
-//! list, for one mailbox, signed in app-only with client credentials (a
+//! `calendarView/delta` within the calendar window), To Do tasks of a
+//! list and tracked mail ([`GraphMail`], messages delta per folder), for one mailbox, signed in app-only with client credentials (a
 //! secret or a certificate).
 //!
 //! Item bodies are Graph JSON as the server returns it (the mapping crate
@@ -23,6 +23,7 @@ mod error;
 mod folder;
 mod http;
 mod known_uids;
+mod mail;
 mod push;
 mod reach;
 mod series;
@@ -35,6 +36,7 @@ pub use config::{GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_
 pub use connector::GraphConnector;
 pub use error::GraphError;
 pub use http::PREFER_IMMUTABLE_ID;
+pub use mail::{GraphMail, uid_of};
 pub use push::read_notifications;
 pub use subscription::{MAX_SUBSCRIPTION_MINUTES, NotificationTarget, Subscription};
 pub use uid::{EXTENSION_NAME, UID_PROPERTY};

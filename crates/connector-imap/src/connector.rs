@@ -149,6 +149,7 @@ impl Open {
             uid_validity: mailbox.uid_validity.unwrap_or(0),
             highest_modseq: mailbox.highest_modseq.filter(|_| self.condstore),
             uid_next: mailbox.uid_next.unwrap_or(0),
+            cursor: None,
         }))
     }
 
@@ -270,10 +271,10 @@ impl MailSource for ImapConnector {
     }
 
     async fn poll(&self, folder: &str, since: Option<&FolderPosition>) -> Result<FolderPoll, ConnectorError> {
-        let since = since.copied();
+        let since = since.cloned();
         self.with_session("polling a folder", async |open, conn| {
             // A no-change poll: one STATUS (R-TRACK-MAIL-2 in docs/RULES.md).
-            if let Some(prev) = since
+            if let Some(prev) = since.clone()
                 && open.condstore
                 && prev.highest_modseq.is_some()
             {
@@ -297,6 +298,7 @@ impl MailSource for ImapConnector {
                     uid_validity: status.uid_validity.unwrap_or(0),
                     highest_modseq: status.highest_modseq,
                     uid_next: status.uid_next.unwrap_or(0),
+                    cursor: None,
                 };
                 if now == prev {
                     return Ok(FolderPoll {
@@ -305,12 +307,13 @@ impl MailSource for ImapConnector {
                         unchanged: true,
                         changed: Vec::new(),
                         present: None,
+                        removed: Vec::new(),
                     });
                 }
             }
             let position = open.select(conn, folder, true).await?.expect("forced SELECT answers");
-            let full = since.is_none_or(|p| p.uid_validity != position.uid_validity);
-            let changed_since = match since {
+            let full = since.as_ref().is_none_or(|p| p.uid_validity != position.uid_validity);
+            let changed_since = match &since {
                 Some(p) if !full && open.condstore => p.highest_modseq,
                 _ => None,
             };
@@ -333,6 +336,7 @@ impl MailSource for ImapConnector {
                 unchanged: false,
                 changed,
                 present: Some(present),
+                removed: Vec::new(),
             })
         })
         .await

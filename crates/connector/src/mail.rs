@@ -10,12 +10,16 @@ use serde::{Deserialize, Serialize};
 use crate::ConnectorError;
 
 /// Where a folder stood after a poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderPosition {
     pub uid_validity: u32,
     /// CONDSTORE's HIGHESTMODSEQ; `None` when the server has no CONDSTORE.
     pub highest_modseq: Option<u64>,
     pub uid_next: u32,
+    /// A source's own resume point (Graph: the folder's `@odata.deltaLink`);
+    /// `None` for IMAP, whose position is the three numbers above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
 }
 
 /// A message's UID and its flags and keywords (`\Seen`, `$CRM`, …).
@@ -44,8 +48,13 @@ pub struct FolderPoll {
     pub unchanged: bool,
     /// New messages and those whose flags changed (all, when `full`).
     pub changed: Vec<MessageFlags>,
-    /// Every UID in the folder now; `None` when `unchanged`.
+    /// Every UID in the folder now; `None` when `unchanged`, or when the
+    /// source reports what left instead (`removed`).
     pub present: Option<Vec<u32>>,
+    /// Messages that left the folder (moved or deleted) since the position,
+    /// for a source that reports them (Graph delta's `@removed` rows) rather
+    /// than listing what is `present`; empty for IMAP.
+    pub removed: Vec<u32>,
 }
 
 /// The thread headers and addresses of a message, for the reply and

@@ -47,6 +47,7 @@ pub fn build_sync_profile(
         reach: reach.clone(),
     };
     if def.mail.is_none()
+        && def.connector.is_mail_only()
         && let Some(mail) = def.connector.open_mail(mail_options)
     {
         let (source, tracking) = mail.map_err(|e| open_error(&def.name, e))?;
@@ -62,7 +63,19 @@ pub fn build_sync_profile(
     // R-PROFILE-MAIL-1: contacts and calendars over `connector`, e-mail over
     // `mail`, in one run (the Mail class runs after the others).
     let Some(mail_spec) = &def.mail else {
-        return Ok(profile);
+        // R-GRAPH-25: a connector of items that tracks mail too (graph with
+        // `tracking`) runs both, its mail after the other classes.
+        let mail_options = OpenOptions {
+            create_local_root: false,
+            reach: reach.clone(),
+        };
+        return match def.connector.open_mail(mail_options) {
+            Some(opened) => {
+                let (source, tracking) = opened.map_err(|e| open_error(&def.name, e))?;
+                Ok(profile.with_mail(MailProfile { source, tracking }))
+            }
+            None => Ok(profile),
+        };
     };
     let mail_options = OpenOptions {
         create_local_root: false,

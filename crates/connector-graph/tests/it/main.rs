@@ -9,6 +9,7 @@ mod batched_creates;
 mod certificate;
 mod conformance;
 mod delta_and_faults;
+mod mail;
 mod reach;
 mod series;
 mod subscriptions;

@@ -426,6 +426,45 @@ async fn the_dav_concurrency_sets_the_write_concurrency_of_a_ready_profile() {
     .await;
 }
 
+// R-GRAPH-25: a Graph profile with `tracking` runs its contacts, events and
+// tasks over Graph and tracks the mailbox's mail in the same run; without
+// `tracking` it has no mail side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_graph_25_a_graph_profile_with_tracking_syncs_items_and_tracks_mail() {
+    common::on_sqlite(|store| async move {
+        let anna = user(&store, "anna").await;
+        let catalog = ProfileCatalog::new(store.clone(), Some(SecretKey::generate()));
+        let factory = crmsync_service::DefaultConnectorFactory;
+        let now = Utc::now();
+        let graph = |tracking: Option<serde_json::Value>| {
+            let mut spec = json!({
+                "kind": "graph", "tenant": "contoso.onmicrosoft.com", "mailbox": "anna@contoso.com",
+                "client_id": "app", "client_secret": PASSWORD, "concurrency": 2
+            });
+            if let Some(t) = tracking {
+                spec["tracking"] = t;
+            }
+            ConnectorSpec::from_json(spec).unwrap()
+        };
+        let mut tracked = dav_profile("anna-graph-mail", &anna.meta.id);
+        tracked.connector = graph(Some(json!({"keyword": "CRM"})));
+        catalog.save(&tracked, ProfileSource::Api, now).await.unwrap();
+        let ready = catalog.ready_profile_named(&factory, "anna-graph-mail").await.unwrap();
+        let mail = ready.mail.as_ref().expect("the mail side");
+        assert_eq!(mail.tracking.keyword, "CRM");
+        // The item side is Graph's (its concurrency), not the mail-only
+        // profile's empty connector.
+        assert_eq!(ready.write_concurrency, crmsync_sync::write_concurrency_for(Some(2)));
+
+        let mut plain = dav_profile("anna-graph", &anna.meta.id);
+        plain.connector = graph(None);
+        catalog.save(&plain, ProfileSource::Api, now).await.unwrap();
+        let ready = catalog.ready_profile_named(&factory, "anna-graph").await.unwrap();
+        assert!(ready.mail.is_none());
+    })
+    .await;
+}
+
 // R-PROFILE-MAIL-1, R-SEC-4: a profile's `mail` connector is stored with it,
 // its password sealed, and read back as it was.
 both_backends!(

@@ -11,12 +11,14 @@ use crate::error::{Result, StoreError};
 use crate::sql::{get_i64, get_text, now_ms};
 
 /// A folder's position after the last poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailFolderRow {
     pub uid_validity: u32,
     /// `None` on a server without CONDSTORE.
     pub highest_modseq: Option<u64>,
     pub uid_next: u32,
+    /// A source's own resume point (Graph's delta link); `None` for IMAP.
+    pub cursor: Option<String>,
 }
 
 /// One message a profile tracks or tracked.
@@ -37,7 +39,7 @@ pub struct TrackedMailRow {
 impl SyncState {
     pub async fn mail_folder(&self, profile: &str, folder: &str) -> Result<Option<MailFolderRow>> {
         let row = sqlx::query(
-            "SELECT uid_validity, highest_modseq, uid_next FROM mail_folders WHERE profile = $1 AND folder = $2",
+            "SELECT uid_validity, highest_modseq, uid_next, cursor FROM mail_folders WHERE profile = $1 AND folder = $2",
         )
         .bind(profile)
         .bind(folder)
@@ -52,6 +54,9 @@ impl SyncState {
                 uid_validity: get_i64(&r, "uid_validity")? as u32,
                 highest_modseq: modseq.map(|m| m as u64),
                 uid_next: get_i64(&r, "uid_next")? as u32,
+                cursor: r
+                    .try_get("cursor")
+                    .map_err(StoreError::db("reading a mail folder's position"))?,
             })
         })
         .transpose()
@@ -62,16 +67,17 @@ impl SyncState {
         self.db
             .execute_write(
                 sqlx::query(
-                    "INSERT INTO mail_folders (profile, folder, uid_validity, highest_modseq, uid_next, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (profile, folder) DO UPDATE SET \
+                    "INSERT INTO mail_folders (profile, folder, uid_validity, highest_modseq, uid_next, cursor, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (profile, folder) DO UPDATE SET \
              uid_validity = excluded.uid_validity, highest_modseq = excluded.highest_modseq, \
-             uid_next = excluded.uid_next, updated_at = excluded.updated_at",
+             uid_next = excluded.uid_next, cursor = excluded.cursor, updated_at = excluded.updated_at",
                 )
                 .bind(profile)
                 .bind(folder)
                 .bind(i64::from(at.uid_validity))
                 .bind(at.highest_modseq.map(|m| m as i64))
                 .bind(i64::from(at.uid_next))
+                .bind(at.cursor.clone())
                 .bind(now_ms()),
                 "saving a mail folder's position",
             )

@@ -190,15 +190,42 @@ store_test!(
     }
 );
 
+// R-GRAPH-25: a Graph folder's delta link is kept beside the position and
+// replaced by the next save.
+store_test!(r_graph_25_a_mail_folders_delta_link_round_trips, |store| {
+    let link = "https://graph.microsoft.com/v1.0/users/a/mailFolders/F/messages/delta?$deltatoken=x";
+    let at = MailFolderRow {
+        uid_validity: 7,
+        highest_modseq: None,
+        uid_next: 0,
+        cursor: Some(link.into()),
+    };
+    store.sync_state().save_mail_folder("p", "CRM", &at).await.unwrap();
+    assert_eq!(
+        store.sync_state().mail_folder("p", "CRM").await.unwrap(),
+        Some(at.clone())
+    );
+    let next = MailFolderRow {
+        cursor: Some(format!("{link}2")),
+        ..at
+    };
+    store.sync_state().save_mail_folder("p", "CRM", &next).await.unwrap();
+    assert_eq!(store.sync_state().mail_folder("p", "CRM").await.unwrap(), Some(next));
+});
+
 store_test!(r_track_mail_2_folder_positions_and_tracked_rows_round_trip, |store| {
     assert!(store.sync_state().mail_folder("p", "CRM").await.unwrap().is_none());
     let at = MailFolderRow {
         uid_validity: 4_000_000_000,
         highest_modseq: Some(1 << 40),
         uid_next: 17,
+        cursor: None,
     };
     store.sync_state().save_mail_folder("p", "CRM", &at).await.unwrap();
-    assert_eq!(store.sync_state().mail_folder("p", "CRM").await.unwrap(), Some(at));
+    assert_eq!(
+        store.sync_state().mail_folder("p", "CRM").await.unwrap(),
+        Some(at.clone())
+    );
     let without_condstore = MailFolderRow {
         highest_modseq: None,
         ..at

@@ -195,6 +195,7 @@ store_test!(r_sched_4_a_stale_run_writes_nothing_through_any_handle, |store| {
                 uid_validity: 1,
                 highest_modseq: None,
                 uid_next: 2,
+                cursor: None,
             }
         )
     );

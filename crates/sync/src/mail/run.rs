@@ -169,6 +169,7 @@ async fn poll_folders(
                 uid_validity: r.uid_validity,
                 highest_modseq: r.highest_modseq,
                 uid_next: r.uid_next,
+                cursor: r.cursor,
             });
         // The tracking folder is created when missing (R-TRACK-4): on the
         // first poll, and when it was deleted since.
@@ -193,6 +194,7 @@ async fn poll_folders(
                 uid_validity: p.uid_validity,
                 highest_modseq: p.highest_modseq,
                 uid_next: p.uid_next,
+                cursor: p.cursor,
             };
             store.sync_state().save_mail_folder(profile, &folder, &row).await?;
         }
@@ -258,6 +260,18 @@ impl FolderPass<'_> {
             for row in tracked.by_key.values() {
                 let gone = row.folder == folder && (row.uid_validity != validity || !present.contains(&row.uid));
                 if row.tracked && gone && !(row.uid_validity == validity && candidate_uids.contains(&row.uid)) {
+                    untrack.push(row.message_key.clone());
+                }
+            }
+        }
+        // The same for a source that names what left (Graph's `@removed`
+        // rows, R-GRAPH-27): a message moved out or deleted is untracked, its
+        // CRM e-mail stays.
+        if is_tracking_folder {
+            for uid in &poll.removed {
+                if let Some(row) = tracked.at(folder, validity, *uid).filter(|r| r.tracked)
+                    && !untrack.contains(&row.message_key)
+                {
                     untrack.push(row.message_key.clone());
                 }
             }
@@ -331,6 +345,10 @@ impl FolderPass<'_> {
             .changed
             .iter()
             .filter(|m| m.uid >= uid_next && !candidates.iter().any(|c| c.uid == m.uid))
+            // A source without ordered UIDs (Graph, whose every listed
+            // message counts as new) lists tracked ones again when they
+            // change: their place already has its row.
+            .filter(|m| tracked.at(folder, poll.position.uid_validity, m.uid).is_none())
             .collect();
         if fresh.is_empty() {
             return Ok(());

@@ -20,6 +20,7 @@ mod graph_e2e;
 mod identity_pairing;
 mod mail_contacts_imap;
 mod mail_push_imap;
+mod mail_tracking_graph;
 mod mail_tracking_imap;
 mod mapping_work;
 mod model_based;

@@ -9,8 +9,9 @@
 //! a count of requests that lacked `Prefer: IdType="ImmutableId"`, and
 //! change notification subscriptions (validation handshake, a notification
 //! per write, lifecycle notifications on demand), and JSON batching
-//! (`$batch`, each request answered as alone), and writes whose outcome the
-//! client cannot know (a reply cut off, a 500 after the work).
+//! (`$batch`, each request answered as alone), writes whose outcome the
+//! client cannot know (a reply cut off, a 500 after the work), and mail
+//! folders with their messages, messages delta and MIME (`messages.rs`).
 //! [`GraphSwitches`] turns each fault on; [`GraphServer::stats`] proves it fired.
 
 mod assertion;
@@ -18,6 +19,7 @@ mod batch;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
+mod messages;
 mod receiver;
 mod routes;
 mod series;

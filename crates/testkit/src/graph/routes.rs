@@ -212,6 +212,15 @@ async fn route(shared: &Arc<Shared>, method: &Method, uri: &Uri, headers: &Heade
         mailbox,
     };
     match rest {
+        // Mail (R-GRAPH-29, messages.rs).
+        ["mailFolders"] => request.folders(Resource::Messages),
+        ["mailFolders", "inbox"] => super::messages::inbox(&shared),
+        ["mailFolders", f, "messages", "delta"] => request.delta(Resource::Messages, f, &query),
+        ["messages", id, "$value"] => super::messages::mime(&shared, id),
+        ["messages", id] => {
+            let folder = shared.store.lock().expect("lock").folder_of_message(id);
+            request.item(folder.as_deref().unwrap_or("-"), id)
+        }
         ["contactFolders"] => request.folders(Resource::Contacts),
         ["calendars"] => request.folders(Resource::Events),
         ["todo", "lists"] => request.folders(Resource::Tasks),
@@ -497,6 +506,7 @@ impl Request<'_> {
             Resource::Contacts => format!("contactFolders/{folder}/contacts/delta"),
             Resource::Events => format!("calendars/{folder}/calendarView/delta"),
             Resource::Tasks => format!("todo/lists/{folder}/tasks/delta"),
+            Resource::Messages => format!("mailFolders/{folder}/messages/delta"),
         };
         let link = |kind: &str, token: String| {
             format!(

@@ -19,6 +19,8 @@ pub enum Resource {
     Events,
     /// `todo/lists/{id}/tasks` — https://learn.microsoft.com/en-us/graph/api/resources/todotask
     Tasks,
+    /// `mailFolders/{id}/messages` — https://learn.microsoft.com/en-us/graph/api/resources/message
+    Messages,
 }
 
 impl Resource {
@@ -28,6 +30,7 @@ impl Resource {
             Resource::Contacts => "#microsoft.graph.contact",
             Resource::Events => "#microsoft.graph.event",
             Resource::Tasks => "#microsoft.graph.todoTask",
+            Resource::Messages => "#microsoft.graph.message",
         }
     }
 
@@ -37,6 +40,7 @@ impl Resource {
             Resource::Contacts => "#microsoft.graph.contactFolder",
             Resource::Events => "#microsoft.graph.calendar",
             Resource::Tasks => "#microsoft.graph.todoTaskList",
+            Resource::Messages => "#microsoft.graph.mailFolder",
         }
     }
 

@@ -21,6 +21,8 @@ pub struct GraphSwitches {
     token_lifetime_secs: AtomicU64,
     lost_replies: AtomicU64,
     failures_after_work: AtomicU64,
+    /// `$value` (MIME) requests answered before the rest fail with 500.
+    mime_budget: Mutex<Option<u64>>,
 }
 
 impl Default for GraphSwitches {
@@ -37,6 +39,7 @@ impl Default for GraphSwitches {
             token_lifetime_secs: AtomicU64::new(3599),
             lost_replies: AtomicU64::new(0),
             failures_after_work: AtomicU64::new(0),
+            mime_budget: Mutex::new(None),
         }
     }
 }
@@ -132,6 +135,31 @@ impl GraphSwitches {
 
     pub(crate) fn take_failure_after_work(&self) -> bool {
         take(&self.failures_after_work)
+    }
+
+    /// After `n` more message MIME (`$value`) answers, every further one is
+    /// 500 until [`GraphSwitches::heal_mime`]: a server failing part way
+    /// through a scan (R-GRAPH-28).
+    pub fn fail_mime_after(&self, n: u64) {
+        *self.mime_budget.lock().expect("lock") = Some(n);
+    }
+
+    /// Message MIME is answered again.
+    pub fn heal_mime(&self) {
+        *self.mime_budget.lock().expect("lock") = None;
+    }
+
+    /// Whether this MIME request fails (counts it against the budget).
+    pub(crate) fn take_mime_fault(&self) -> bool {
+        let mut budget = self.mime_budget.lock().expect("lock");
+        match budget.as_mut() {
+            Some(0) => true,
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+            None => false,
+        }
     }
 
     pub(crate) async fn wait_while_held(&self) {
