@@ -132,6 +132,10 @@ fn refused_by_server(e: &ConnectorError) -> Step {
 
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
+        if !plan.actions.is_empty() {
+            // Rendering and CRM writes map (R-SCALE-2).
+            self.codec.ready().await?;
+        }
         let mut applied = Applied::default();
         let journal: Vec<String> = plan
             .actions

@@ -14,7 +14,7 @@ use crate::apply::Applier;
 use crate::choice::last_segment;
 use crate::codec::Codec;
 use crate::collect::{Sources, collect};
-use crate::directory::Directory;
+use crate::directory::LazyDirectory;
 use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
@@ -186,7 +186,9 @@ async fn run_collections(
     run_id: Option<&str>,
     creates: &InterruptedCreates,
 ) -> Result<Vec<CollectionReport>, SyncError> {
-    let directory = Directory::load(store, &profile.actor).await?;
+    // Read only once something is mapped: a no-change run reads no user,
+    // account or contact (R-SCALE-2).
+    let directory = LazyDirectory::new(store, &profile.actor);
     // A run that remembers where each class lives skips discovery: a no-change
     // sync is then one listing per collection (R-SYNC-PERF-3). Discovery (once
     // per run, for every collection: several requests on a DAV server) runs
@@ -245,7 +247,7 @@ async fn sync_collection(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
-    directory: &Directory,
+    directory: &LazyDirectory,
     discovered: &mut Option<Vec<Collection>>,
     class: EntityClass,
     creates: &InterruptedCreates,
@@ -381,7 +383,7 @@ async fn run_collection(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
-    directory: &Directory,
+    directory: &LazyDirectory,
     class: EntityClass,
     collection: Option<Collection>,
     creates: &InterruptedCreates,
