@@ -133,7 +133,7 @@ async fn no_change_run(store: crmsync_store::Store) -> Vec<String> {
 // in R-SCALE-3).
 #[tokio::test]
 async fn r_scale_3_a_no_change_run_costs_a_fixed_number_of_statements() {
-    for (backend, expected) in [(Backend::Sqlite, 57usize), (Backend::Postgres, 70usize)] {
+    for (backend, expected) in [(Backend::Sqlite, 39usize), (Backend::Postgres, 43usize)] {
         let statements = std::sync::Arc::new(Mutex::new(Vec::new()));
         let out = statements.clone();
         common::on(backend, |store| async move {

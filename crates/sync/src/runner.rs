@@ -456,11 +456,8 @@ async fn run_collection(
         // unpaired and unchanged, so a delta would not show them: the engine
         // would then judge a member that changed without the others, and
         // create it a second time. Such passes read both sides in full.
-        let cursor = if open_duplicates(store, &profile.name, name).await? {
-            None
-        } else {
-            stored_cursor.clone()
-        };
+        let had_duplicates = open_duplicates(store, &profile.name, name).await?;
+        let cursor = if had_duplicates { None } else { stored_cursor.clone() };
 
         let mut groupware = match &collection {
             Some(c) => {
@@ -595,7 +592,8 @@ async fn run_collection(
         // plan saves, and until they are saved the members need the full
         // reads the old report asks for (R-SYNC-DUP-1). A crash, a re-plan or
         // a held plan keeps the old report.
-        if applied.replanned == 0 {
+        // R-SCALE-4: no report before and none now is nothing to write.
+        if applied.replanned == 0 && (had_duplicates || !report.plan.duplicates.is_empty()) {
             save_duplicates(store, &profile.name, name, &report.plan).await?;
         }
         let wrote_groupware = applied.wrote_groupware;
@@ -616,7 +614,11 @@ async fn run_collection(
                 crm_seq: high_seq,
                 token: new_token.map(|t| t.as_str().to_string()),
             };
-            store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
+            // R-SCALE-4: a no-change pass leaves the cursor as it was; writing
+            // it again would cost a write transaction per collection and run.
+            if stored_cursor.as_ref() != Some(&cursor) {
+                store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
+            }
             return Ok(report);
         }
         // Everything the CRM logged up to `high_seq` is applied: the next
