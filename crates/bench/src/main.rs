@@ -366,7 +366,11 @@ async fn profiles_per_box_figures(sizes: profiles_per_box::Sizes) -> Result<(), 
         "== profiles per box: {} vdir profiles, {} worker(s), {}",
         sizes.profiles,
         sizes.workers,
-        if sizes.postgres.is_some() { "PostgreSQL" } else { "SQLite" }
+        if sizes.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
     let mut report = Report::default();
     profiles_per_box::run(&exe, &sizes, &mut report).await?;

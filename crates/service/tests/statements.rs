@@ -45,7 +45,11 @@ struct Statement {
 impl Statement {
     fn text(self) -> String {
         let full = self.full.trim();
-        if full.is_empty() { self.summary } else { full.split_whitespace().collect::<Vec<_>>().join(" ") }
+        if full.is_empty() {
+            self.summary
+        } else {
+            full.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
     }
 }
 

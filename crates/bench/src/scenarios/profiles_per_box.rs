@@ -69,7 +69,11 @@ pub async fn run(exe: &Path, sizes: &Sizes, report: &mut Report) -> Result<(), B
 
 async fn measure(exe: &Path, db: &TestDatabase, sizes: &Sizes, report: &mut Report) -> Result<(), BenchError> {
     let n = sizes.profiles;
-    let backend = if sizes.postgres.is_some() { "PostgreSQL" } else { "SQLite" };
+    let backend = if sizes.postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
     let store = Store::connect(db.url()).await?;
     store.migrate().await?;
     let seeding = Instant::now();
@@ -84,7 +88,11 @@ async fn measure(exe: &Path, db: &TestDatabase, sizes: &Sizes, report: &mut Repo
     report.add(
         SECTION,
         format!("first sync of every profile, {label}"),
-        format!("{:.1} runs/s ({})", n as f64 / first_took.as_secs_f64().max(1e-9), secs(first_took)),
+        format!(
+            "{:.1} runs/s ({})",
+            n as f64 / first_took.as_secs_f64().max(1e-9),
+            secs(first_took)
+        ),
         "(context)",
         Standing::Info,
     );

@@ -72,5 +72,9 @@ async fn r_scale_7_xandikos_gets_one_put_per_write() {
     assert_eq!(writes(&edits), EDITED, "{edits}");
     assert_eq!(puts_since(&proxy, before), EDITED, "one PUT per update");
     let collection = w.collection("contacts").await.id;
-    assert_eq!(connector.writes_allowed(&collection), 1, "Xandikos: one write at a time");
+    assert_eq!(
+        connector.writes_allowed(&collection),
+        1,
+        "Xandikos: one write at a time"
+    );
 }
