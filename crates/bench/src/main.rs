@@ -9,7 +9,9 @@ use crmsync_bench::BenchError;
 use crmsync_bench::engine_figures::{FIGURES, GROUP, micros_per_record};
 use crmsync_bench::peers::PeerKind;
 use crmsync_bench::report::{Report, Standing};
-use crmsync_bench::scenarios::{dav, dav_events, graph, imap, memory, pages, push, scale_out, vdir, vdirsyncer};
+use crmsync_bench::scenarios::{
+    dav, dav_events, graph, imap, memory, pages, profiles_per_box, push, scale_out, vdir, vdirsyncer,
+};
 use crmsync_bench::world::Template;
 
 #[derive(Parser)]
@@ -111,6 +113,29 @@ enum Cmd {
         url: String,
         #[arg(long)]
         id: String,
+        /// `scheduler.max_concurrent_runs` (default: the config's default).
+        #[arg(long)]
+        max_runs: Option<u64>,
+    },
+    /// Only the profiles-per-box figures (issue 17 item 5, R-SCALE-1),
+    /// printed, not written: N stored vdir profiles kept in step by worker
+    /// processes; runs/s, lag behind schedule p99, worker CPU and RSS.
+    Profiles {
+        /// Stored vdir profiles (one user and 3 contacts each).
+        #[arg(long, default_value_t = 10_000)]
+        profiles: usize,
+        /// Worker processes.
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Profiles per second due in the paced round (default: 10,000 per 5 minutes).
+        #[arg(long, default_value_t = 10_000.0 / 300.0)]
+        pace: f64,
+        /// The workers' `scheduler.max_concurrent_runs` (default: the config's default).
+        #[arg(long)]
+        max_runs: Option<u64>,
+        /// On PostgreSQL ($CRMSYNC_TEST_POSTGRES_URL) instead of one SQLite file.
+        #[arg(long)]
+        postgres: bool,
     },
 }
 
@@ -130,8 +155,25 @@ async fn run(args: Args) -> Result<(), BenchError> {
     if let Some(Cmd::MemoryChild { db, root, user }) = &args.command {
         return memory::child(db, root, user).await;
     }
-    if let Some(Cmd::ScaleWorker { url, id }) = &args.command {
-        return scale_out::worker_child(url, id).await;
+    if let Some(Cmd::ScaleWorker { url, id, max_runs }) = &args.command {
+        return scale_out::worker_child(url, id, *max_runs).await;
+    }
+    if let Some(Cmd::Profiles {
+        profiles,
+        workers,
+        pace,
+        max_runs,
+        postgres,
+    }) = &args.command
+    {
+        return profiles_per_box_figures(profiles_per_box::Sizes {
+            profiles: *profiles,
+            workers: *workers,
+            pace: *pace,
+            max_runs: *max_runs,
+            postgres: postgres.then(postgres_url).transpose()?,
+        })
+        .await;
     }
     let page_sizes = pages::Sizes {
         profiles: args.page_profiles,
@@ -299,6 +341,44 @@ async fn graph_figures(args: &Args, now: chrono::DateTime<Utc>, report: &mut Rep
     );
     let template = Template::seed(args.graph_contacts, args.graph_events, now).await?;
     graph::run(&template, report).await
+}
+
+/// `$CRMSYNC_TEST_POSTGRES_URL`, or why it cannot be used.
+fn postgres_url() -> Result<String, BenchError> {
+    std::env::var(crmsync_testkit::POSTGRES_URL_VAR)
+        .ok()
+        .filter(|u| !u.is_empty())
+        .ok_or_else(|| {
+            BenchError::Postgres(format!(
+                "${} not set (source scripts/test-env.sh)",
+                crmsync_testkit::POSTGRES_URL_VAR
+            ))
+        })
+}
+
+/// `crmsync-bench profiles`: measured and printed, RESULTS.md untouched.
+async fn profiles_per_box_figures(sizes: profiles_per_box::Sizes) -> Result<(), BenchError> {
+    let exe = std::env::current_exe().map_err(|e| BenchError::Io {
+        doing: "finding the bench binary".into(),
+        source: e,
+    })?;
+    println!(
+        "== profiles per box: {} vdir profiles, {} worker(s), {}",
+        sizes.profiles,
+        sizes.workers,
+        if sizes.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    let mut report = Report::default();
+    profiles_per_box::run(&exe, &sizes, &mut report).await?;
+    println!(
+        "{}",
+        report.markdown("Profiles per box (`crmsync-bench profiles`), not written to the results.")
+    );
+    Ok(())
 }
 
 /// Scale-out needs PostgreSQL; without it the figure keeps its row.

@@ -12,6 +12,7 @@ use reqwest::Url;
 
 use crate::discovery::Homes;
 use crate::http::Http;
+use crate::write_window::WriteWindow;
 use crate::{DavConfig, DavError, ServerFamily};
 
 /// A connector for one DAV account. Cheap to clone; clones share the
@@ -31,6 +32,10 @@ pub(crate) struct Inner {
     pub homes: tokio::sync::Mutex<Option<Homes>>,
     /// Kinds of collections seen, to pick the multiget flavour and extension.
     pub kinds: Mutex<HashMap<CollectionId, CollectionKind>>,
+    /// Writes in flight per collection, learned from 423s (R-SCALE-7).
+    windows: Mutex<HashMap<CollectionId, Arc<WriteWindow>>>,
+    /// `concurrency`: the most writes a window allows.
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for DavConnector {
@@ -85,6 +90,8 @@ impl DavConnector {
                 family: RwLock::new(ServerFamily::Generic),
                 homes: tokio::sync::Mutex::new(None),
                 kinds: Mutex::new(HashMap::new()),
+                windows: Mutex::new(HashMap::new()),
+                concurrency: config.concurrency,
             }),
         })
     }
@@ -92,6 +99,11 @@ impl DavConnector {
     /// The server implementation as far as recognised so far (see [`crate::quirks`]).
     pub fn server_family(&self) -> ServerFamily {
         self.inner.family()
+    }
+
+    /// Writes allowed in flight to `collection` now, as learned (R-SCALE-7).
+    pub fn writes_allowed(&self, collection: &CollectionId) -> usize {
+        self.inner.writes_allowed(collection)
     }
 }
 
@@ -117,6 +129,25 @@ impl Inner {
         {
             *self.family.write().unwrap_or_else(|p| p.into_inner()) = seen;
         }
+    }
+
+    /// The write window of `collection` (R-SCALE-7), made at its first
+    /// write: one write at a time on a server known to lock the collection
+    /// per write (`Quirks::writes_at_once`), else `concurrency`.
+    pub fn write_window(&self, collection: &CollectionId) -> Arc<WriteWindow> {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        windows
+            .entry(collection.clone())
+            .or_insert_with(|| {
+                let initial = self.family().quirks().writes_at_once.unwrap_or(self.concurrency);
+                Arc::new(WriteWindow::new(initial, self.concurrency))
+            })
+            .clone()
+    }
+
+    /// Writes allowed in flight to `collection` now (R-SCALE-7; tests read it).
+    pub fn writes_allowed(&self, collection: &CollectionId) -> usize {
+        self.write_window(collection).limit()
     }
 
     pub fn remember_kind(&self, collection: &Collection) {

@@ -14,6 +14,7 @@ use reqwest::{Method, Url};
 use tokio::sync::Semaphore;
 
 use crate::retry::{backoff, not_performed, parse_retry_after, retryable_status};
+use crate::write_window::WriteWindow;
 use crate::{DavConfig, DavError, RetryConfig};
 
 /// Whether repeating a request after an unclear failure is harmless.
@@ -148,15 +149,35 @@ impl Http {
     /// Sends `request`, retrying what can pass. Any HTTP status is `Ok`; a
     /// retryable status that outlived the retries comes back as the last reply.
     pub async fn send(&self, request: &Request) -> Result<Reply, ConnectorError> {
+        self.send_in(request, None).await
+    }
+
+    /// As [`Http::send`], for a write to a collection: each attempt first
+    /// takes a place in the collection's `window` and tells it whether the
+    /// server answered 423 (R-SCALE-7).
+    pub async fn send_write(&self, request: &Request, window: &WriteWindow) -> Result<Reply, ConnectorError> {
+        self.send_in(request, Some(window)).await
+    }
+
+    async fn send_in(&self, request: &Request, window: Option<&WriteWindow>) -> Result<Reply, ConnectorError> {
         self.check_target(&request.url).await?;
         let mut retries = 0;
         loop {
             let outcome = {
-                // Hold a permit only while on the wire, not while backing off.
+                // Places and permits are held only while on the wire, not
+                // while backing off.
+                let slot = match window {
+                    Some(window) => Some(window.enter().await),
+                    None => None,
+                };
                 let _permit = self.permits.acquire().await.map_err(|_| ConnectorError::Unreachable {
                     detail: "connector is shutting down".into(),
                 })?;
-                self.send_once(request).await
+                let outcome = self.send_once(request).await;
+                if let (Some(slot), Ok(reply)) = (slot, &outcome) {
+                    slot.finish(reply.status == 423);
+                }
+                outcome
             };
             let wait = match &outcome {
                 Ok(reply) if retryable_status(reply.status) && retries < self.retry.max_retries => {

@@ -160,7 +160,7 @@ impl Inner {
         let request = Request::new("PUT", url.clone(), Effect::Write)
             .header("If-None-Match", "*")
             .body(body, media_type(kind));
-        let reply = self.http.send(&request).await?;
+        let reply = self.http.send_write(&request, &self.write_window(collection)).await?;
         match reply.status {
             200..=299 => {
                 let etag = self.etag_after_write(&url, &reply, body).await?;
@@ -192,7 +192,7 @@ impl Inner {
         let request = Request::new("PUT", url.clone(), Effect::Write)
             .header("If-Match", expected.as_str())
             .body(body, media_type(kind));
-        let reply = self.http.send(&request).await?;
+        let reply = self.http.send_write(&request, &self.write_window(collection)).await?;
         match reply.status {
             200..=299 => self.etag_after_write(&url, &reply, body).await,
             412 => Err(self.precondition_or_gone(&url, href).await),
@@ -203,7 +203,7 @@ impl Inner {
     pub async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
         let (url, _) = self.item_url(collection, href)?;
         let request = Request::new("DELETE", url.clone(), Effect::Write).header("If-Match", expected.as_str());
-        let reply = self.http.send(&request).await?;
+        let reply = self.http.send_write(&request, &self.write_window(collection)).await?;
         match reply.status {
             200..=299 => Ok(()),
             412 => Err(self.precondition_or_gone(&url, href).await),

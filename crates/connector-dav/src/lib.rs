@@ -30,6 +30,7 @@ mod multistatus;
 pub mod quirks;
 mod requests;
 mod retry;
+pub mod write_window;
 mod xml;
 
 pub use config::{DavConfig, RetryConfig};

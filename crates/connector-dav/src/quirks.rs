@@ -49,6 +49,11 @@ pub struct Quirks {
     /// Speaks HTTP/1.0 without keep-alive: every request opens a connection, so
     /// concurrency beyond the server's threads only queues.
     pub keep_alive: bool,
+    /// Writes one collection takes at once without answering 423 Locked;
+    /// `None`: as many as `concurrency` allows, learned down on a 423
+    /// (R-SCALE-7). Xandikos commits each write to the collection's git
+    /// repository under one index lock.
+    pub writes_at_once: Option<usize>,
 }
 
 pub const RADICALE: Quirks = Quirks {
@@ -62,6 +67,7 @@ pub const RADICALE: Quirks = Quirks {
     requires_xml_content_type: false,
     misspells_caldav_namespace: false,
     keep_alive: false,
+    writes_at_once: None,
 };
 
 pub const XANDIKOS: Quirks = Quirks {
@@ -75,6 +81,7 @@ pub const XANDIKOS: Quirks = Quirks {
     requires_xml_content_type: true,
     misspells_caldav_namespace: true,
     keep_alive: true,
+    writes_at_once: Some(1),
 };
 
 pub const GENERIC: Quirks = Quirks {
@@ -88,6 +95,7 @@ pub const GENERIC: Quirks = Quirks {
     requires_xml_content_type: true,
     misspells_caldav_namespace: false,
     keep_alive: true,
+    writes_at_once: None,
 };
 
 impl ServerFamily {

@@ -132,17 +132,26 @@ fn refused_by_server(e: &ConnectorError) -> Step {
 
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
+        if !plan.actions.is_empty() {
+            // Rendering and CRM writes map (R-SCALE-2).
+            self.codec.ready().await?;
+        }
         let mut applied = Applied::default();
         let journal: Vec<String> = plan
             .actions
             .iter()
             .map(|a| serde_json::to_string(a).expect("actions serialise"))
             .collect();
-        let first_step = self
-            .store
-            .sync_state()
-            .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
-            .await?;
+        // R-SCALE-4: an empty plan journals nothing, so it opens no write
+        // transaction (a fence check and a step count) either.
+        let first_step = if journal.is_empty() {
+            0
+        } else {
+            self.store
+                .sync_state()
+                .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
+                .await?
+        };
         self.progress.start(self.collection, plan.actions.len() as u64);
         let actions = &plan.actions;
         let chunks = chunks::chunks(actions, chunks::items(actions), lookups, CHUNK_ITEMS);

@@ -12,7 +12,8 @@ use crmsync_mapping::{CalendarComponent, CardVersion, Format, GraphResource, Ica
 use crmsync_model::fields::keys;
 use crmsync_model::{Activity, ActivityFields, ActivityKind, Contact, ContactFields, FieldMap, JournalEntry};
 
-use crate::directory::Directory;
+use crate::directory::{Directory, LazyDirectory};
+use crate::error::SyncError;
 use crate::report::MappingWork;
 
 /// A CRM record of any class the runner syncs. Held one per touched record
@@ -97,7 +98,8 @@ impl MappingCounts {
 
 pub(crate) struct Codec<'a> {
     pub class: EntityClass,
-    pub directory: &'a Directory,
+    /// Read on the first [`Codec::ready`] (R-SCALE-2).
+    pub directory: &'a LazyDirectory,
     /// The vCard version new cards are written in (R-MAP-4: the server's).
     pub vcard_version: CardVersion,
     /// The collection's body format: vCard/iCalendar by class, or Graph JSON.
@@ -106,6 +108,16 @@ pub(crate) struct Codec<'a> {
 }
 
 impl Codec<'_> {
+    /// Reads the run's directory if it was not yet: every path that maps
+    /// awaits this first (R-SCALE-2).
+    pub(crate) async fn ready(&self) -> Result<(), SyncError> {
+        self.directory.ready().await.map(|_| ())
+    }
+
+    fn dir(&self) -> &Directory {
+        self.directory.get()
+    }
+
     /// The Graph resource of this class when the collection holds Graph JSON.
     fn graph(&self) -> Option<GraphResource> {
         (self.format == ContentType::GraphJson).then_some(match self.class {
@@ -125,7 +137,7 @@ impl Codec<'_> {
                 .fields
                 .account_id
                 .as_deref()
-                .and_then(|id| self.directory.account_name(id))
+                .and_then(|id| self.dir().account_name(id))
             {
                 Some(name) if c.fields.company.as_deref() != Some(name) => {
                     let mut linked = c.fields.clone();
@@ -135,7 +147,7 @@ impl Codec<'_> {
                 _ => crmsync_mapping::contact_to_fields(&c.fields),
             },
             CrmRecord::Activity(a) => {
-                let mut f = crmsync_mapping::activity_to_fields(&a.fields, self.directory);
+                let mut f = crmsync_mapping::activity_to_fields(&a.fields, self.dir());
                 // An activity born in the CRM is written under its id as UID
                 // (see `uid_for`); saying so here lets pairing by UID find its
                 // item after a reset. The engine never merges the UID.
@@ -158,14 +170,14 @@ impl Codec<'_> {
     /// R-CAL-7: the profile user's own answer to a meeting is compared on
     /// its own key (see `crmsync_mapping::split_own_response`).
     fn split_own(&self, fields: &mut FieldMap) {
-        if let (EntityClass::Events, Some(email)) = (self.class, self.directory.own_email()) {
+        if let (EntityClass::Events, Some(email)) = (self.class, self.dir().own_email()) {
             crmsync_mapping::split_own_response(fields, email);
         }
     }
 
     /// The inverse of `split_own`, before fields leave the engine's form.
     fn joined(&self, fields: &FieldMap) -> FieldMap {
-        match (self.class, self.directory.own_email()) {
+        match (self.class, self.dir().own_email()) {
             (EntityClass::Events, Some(email)) => crmsync_mapping::join_own_response(fields, email),
             _ => fields.clone(),
         }
@@ -250,7 +262,7 @@ impl Codec<'_> {
                 let ctx = IcalContext {
                     now: Utc::now(),
                     time_zone: fields.get("time_zone"),
-                    directory: self.directory,
+                    directory: self.dir(),
                     keep_schedule: revert,
                 };
                 crmsync_mapping::render_ical(fields, uid, previous, &ctx)
@@ -274,11 +286,11 @@ impl Codec<'_> {
         let fields = &self.joined(fields);
         match self.graph() {
             Some(resource) => {
-                let crm = crmsync_mapping::activity_to_fields(base, self.directory);
+                let crm = crmsync_mapping::activity_to_fields(base, self.dir());
                 let full = crmsync_mapping::graph_overlay(resource, fields, &crm);
-                crmsync_mapping::fields_to_activity(&full, base, self.directory)
+                crmsync_mapping::fields_to_activity(&full, base, self.dir())
             }
-            None => crmsync_mapping::fields_to_activity(fields, base, self.directory),
+            None => crmsync_mapping::fields_to_activity(fields, base, self.dir()),
         }
     }
 

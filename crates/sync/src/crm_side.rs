@@ -270,6 +270,7 @@ async fn add(
     record: CrmRecord,
     state: &mut CrmState,
 ) -> Result<(), SyncError> {
+    codec.ready().await?;
     let (facts, entity) = match &record {
         CrmRecord::Contact(c) => (
             CrmFacts::of_contact(c, &profile.actor, flags.contains(c.id())),

@@ -1,5 +1,6 @@
-//! Who an attendee is: CRM users and contacts by e-mail (R-CAL-2), loaded once
-//! per run so the mapping can stay pure and synchronous.
+//! Who an attendee is: CRM users and contacts by e-mail (R-CAL-2), loaded at
+//! most once per run so the mapping can stay pure and synchronous, and only
+//! by a run that maps something (R-SCALE-2, [`LazyDirectory`]).
 
 use std::collections::HashMap;
 
@@ -20,6 +21,55 @@ pub(crate) struct Directory {
     /// Names of the accounts the user may read: a linked contact's company
     /// is its account's name (R-FIELD-2).
     account_name: HashMap<String, String>,
+}
+
+/// The directory of one run, read from the store the first time the run has
+/// something to map (R-SCALE-2). It holds every user, account and contact the
+/// CRM has, so reading it costs in proportion to the whole CRM; a run that
+/// finds nothing changed maps nothing and must not pay that. Every path that
+/// maps (parsing fetched items, mapping CRM records, applying a plan) first
+/// awaits [`LazyDirectory::ready`]; the codec's synchronous mapping then
+/// reads it with [`LazyDirectory::get`].
+pub(crate) struct LazyDirectory {
+    source: Option<(RunStores, Actor)>,
+    cell: tokio::sync::OnceCell<Directory>,
+}
+
+impl LazyDirectory {
+    /// Read from `store` for `actor` on the first [`LazyDirectory::ready`].
+    pub(crate) fn new(store: &RunStores, actor: &Actor) -> LazyDirectory {
+        LazyDirectory {
+            source: Some((store.clone(), actor.clone())),
+            cell: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// One read already (the operator views, which always map).
+    pub(crate) fn loaded(directory: Directory) -> LazyDirectory {
+        LazyDirectory {
+            source: None,
+            cell: tokio::sync::OnceCell::new_with(Some(directory)),
+        }
+    }
+
+    /// Reads the directory unless this run already did.
+    pub(crate) async fn ready(&self) -> Result<&Directory, SyncError> {
+        self.cell
+            .get_or_try_init(|| async {
+                let (store, actor) = self.source.as_ref().expect("a directory without a source is loaded");
+                Directory::load(store, actor).await
+            })
+            .await
+    }
+
+    /// The directory, once [`LazyDirectory::ready`] returned. Mapping before
+    /// it would map attendees against nobody, so that is a bug that must
+    /// fail the run loudly rather than write wrong participants.
+    pub(crate) fn get(&self) -> &Directory {
+        self.cell
+            .get()
+            .expect("the run mapped before reading its directory: LazyDirectory::ready was not awaited")
+    }
 }
 
 fn fold(email: &str) -> String {

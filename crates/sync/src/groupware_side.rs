@@ -137,6 +137,9 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         href: Href::new(href),
         etag: Etag::new(RETRY_ETAG),
     }));
+    if !to_fetch.is_empty() {
+        codec.ready().await?;
+    }
     for batch in to_fetch.chunks(FETCH_BATCH) {
         let hrefs: Vec<Href> = batch.iter().map(|m| m.href.clone()).collect();
         let fetched = listing.connector.get_many(listing.collection, &hrefs).await?;

@@ -14,7 +14,7 @@ use crate::apply::Applier;
 use crate::choice::last_segment;
 use crate::codec::{Codec, MappingCounts};
 use crate::collect::{Sources, collect};
-use crate::directory::Directory;
+use crate::directory::LazyDirectory;
 use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
@@ -186,7 +186,9 @@ async fn run_collections(
     run_id: Option<&str>,
     creates: &InterruptedCreates,
 ) -> Result<Vec<CollectionReport>, SyncError> {
-    let directory = Directory::load(store, &profile.actor).await?;
+    // Read only once something is mapped: a no-change run reads no user,
+    // account or contact (R-SCALE-2).
+    let directory = LazyDirectory::new(store, &profile.actor);
     // A run that remembers where each class lives skips discovery: a no-change
     // sync is then one listing per collection (R-SYNC-PERF-3). Discovery (once
     // per run, for every collection: several requests on a DAV server) runs
@@ -245,7 +247,7 @@ async fn sync_collection(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
-    directory: &Directory,
+    directory: &LazyDirectory,
     discovered: &mut Option<Vec<Collection>>,
     class: EntityClass,
     creates: &InterruptedCreates,
@@ -381,7 +383,7 @@ async fn run_collection(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
-    directory: &Directory,
+    directory: &LazyDirectory,
     class: EntityClass,
     collection: Option<Collection>,
     creates: &InterruptedCreates,
@@ -475,11 +477,8 @@ async fn run_passes(
         // unpaired and unchanged, so a delta would not show them: the engine
         // would then judge a member that changed without the others, and
         // create it a second time. Such passes read both sides in full.
-        let cursor = if open_duplicates(store, &profile.name, name).await? {
-            None
-        } else {
-            stored_cursor.clone()
-        };
+        let had_duplicates = open_duplicates(store, &profile.name, name).await?;
+        let cursor = if had_duplicates { None } else { stored_cursor.clone() };
 
         let mut groupware = match &collection {
             Some(c) => {
@@ -604,7 +603,8 @@ async fn run_passes(
         // plan saves, and until they are saved the members need the full
         // reads the old report asks for (R-SYNC-DUP-1). A crash, a re-plan or
         // a held plan keeps the old report.
-        if applied.replanned == 0 {
+        // R-SCALE-4: no report before and none now is nothing to write.
+        if applied.replanned == 0 && (had_duplicates || !report.plan.duplicates.is_empty()) {
             save_duplicates(store, &profile.name, name, &report.plan).await?;
         }
         let wrote_groupware = applied.wrote_groupware;
@@ -625,7 +625,11 @@ async fn run_passes(
                 crm_seq: high_seq,
                 token: new_token.map(|t| t.as_str().to_string()),
             };
-            store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
+            // R-SCALE-4: a no-change pass leaves the cursor as it was; writing
+            // it again would cost a write transaction per collection and run.
+            if stored_cursor.as_ref() != Some(&cursor) {
+                store.sync_state().save_cursor(&profile.name, name, &cursor).await?;
+            }
             return Ok(report);
         }
         // Everything the CRM logged up to `high_seq` is applied: the next

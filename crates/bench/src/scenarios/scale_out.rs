@@ -110,7 +110,7 @@ async fn measure(exe: &Path, url: &str, profiles: usize, workers: usize) -> Resu
     let folders = tempfile::tempdir().map_err(BenchError::io("creating a temp folder"))?;
     let names = seed_profiles(&store, folders.path(), profiles).await?;
 
-    let running = Workers::start(exe, url, workers).await?;
+    let running = Workers::start(exe, url, workers, None).await?;
     // Far enough ahead that every trigger below is written before any run
     // may start; checked, since a loaded machine can be slower than that.
     let t0 = Utc::now() + chrono::Duration::seconds(3);
@@ -133,7 +133,7 @@ async fn measure(exe: &Path, url: &str, profiles: usize, workers: usize) -> Resu
 }
 
 /// `n` users with a few contacts each, one vdir profile each, due tomorrow.
-async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<String>, BenchError> {
+pub(crate) async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<String>, BenchError> {
     let catalog = ProfileCatalog::new(store.clone(), None);
     let tomorrow = Utc::now() + chrono::Duration::days(1);
     let mut names = Vec::with_capacity(n);
@@ -194,19 +194,25 @@ async fn wait_all_ran(store: &Store, profiles: usize, t0: DateTime<Utc>) -> Resu
 }
 
 /// Worker processes, killed on drop (the database is dropped after them).
-struct Workers(Vec<Child>);
+pub(crate) struct Workers(Vec<Child>);
 
 impl Workers {
     /// Starts `n` workers and waits until each says it is ready.
-    async fn start(exe: &Path, url: &str, n: usize) -> Result<Workers, BenchError> {
+    /// `max_runs`: their `scheduler.max_concurrent_runs` (`None`: the default).
+    pub(crate) async fn start(exe: &Path, url: &str, n: usize, max_runs: Option<u64>) -> Result<Workers, BenchError> {
         let mut workers = Workers(Vec::with_capacity(n));
         for i in 0..n {
-            let child = Command::new(exe)
+            let mut command = Command::new(exe);
+            command
                 .arg("scale-worker")
                 .arg("--url")
                 .arg(url)
                 .arg("--id")
-                .arg(format!("bench-worker-{i}"))
+                .arg(format!("bench-worker-{i}"));
+            if let Some(max_runs) = max_runs {
+                command.arg("--max-runs").arg(max_runs.to_string());
+            }
+            let child = command
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -236,6 +242,11 @@ impl Workers {
         }
         Ok(workers)
     }
+
+    /// The workers' process ids, to read their CPU time and memory.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.0.iter().map(Child::id).collect()
+    }
 }
 
 impl Drop for Workers {
@@ -249,9 +260,14 @@ impl Drop for Workers {
 
 /// The worker process: the scheduler as `crmsync worker` builds it, until
 /// its standard input closes (or it is killed).
-pub async fn worker_child(url: &str, id: &str) -> Result<(), BenchError> {
+/// `max_runs`: `scheduler.max_concurrent_runs` (`None`: the default).
+pub async fn worker_child(url: &str, id: &str, max_runs: Option<u64>) -> Result<(), BenchError> {
     let store = Store::connect(url).await?;
-    let mut settings = SchedulerSettings::from_config(&SchedulerConfig::default())?;
+    let mut config = SchedulerConfig::default();
+    if let Some(max_runs) = max_runs {
+        config.max_concurrent_runs = max_runs;
+    }
+    let mut settings = SchedulerSettings::from_config(&config)?;
     settings.worker_id = id.to_owned();
     let scheduler = Scheduler::new(SchedulerParts {
         catalog: ProfileCatalog::new(store, None),

@@ -8,9 +8,11 @@ use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{from_ms, get_i64, to_ms};
 
-/// When one run started and ended, and how: what the metrics chart.
+/// When one run of which profile started and ended, and how: what the
+/// metrics chart and the profiles-per-box bench times (R-SCALE-1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunTiming {
+    pub profile: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
     pub outcome: super::RunState,
@@ -21,7 +23,7 @@ impl SyncState {
     /// (index `sync_runs (started_at)`, migration 0019).
     pub async fn runs_since(&self, since: DateTime<Utc>) -> Result<Vec<RunTiming>> {
         let rows = sqlx::query(
-            "SELECT started_at, finished_at, outcome FROM sync_runs WHERE started_at >= $1 ORDER BY started_at",
+            "SELECT profile, started_at, finished_at, outcome FROM sync_runs WHERE started_at >= $1 ORDER BY started_at",
         )
         .bind(to_ms(since))
         .fetch_all(self.db.pool())
@@ -34,6 +36,9 @@ impl SyncState {
                     .try_get("finished_at")
                     .map_err(StoreError::db("reading the runs of a time window"))?;
                 Ok(RunTiming {
+                    profile: r
+                        .try_get("profile")
+                        .map_err(StoreError::db("reading the runs of a time window"))?,
                     started_at: from_ms(get_i64(r, "started_at")?),
                     finished_at: finished.map(from_ms),
                     outcome: super::columns::get_enum(r, "outcome")?,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::codec::Codec;
 use crate::collect::engine_record;
 use crate::crm_side::{self, CrmState};
-use crate::directory::Directory;
+use crate::directory::{Directory, LazyDirectory};
 use crate::error::SyncError;
 use crate::ops::field_values::{self, FieldValues};
 use crate::pair_codec::to_status;
@@ -181,7 +181,7 @@ pub async fn explain_record(
     };
     let Some(class) = class else { return Ok(out) };
 
-    let directory = Directory::load(store, &profile.actor).await?;
+    let directory = LazyDirectory::loaded(Directory::load(store, &profile.actor).await?);
     let codec = Codec {
         class,
         directory: &directory,
@@ -225,6 +225,7 @@ pub async fn explain_record(
             .iter()
             .map(|p| ParticipantLine {
                 who: directory
+                    .get()
                     .email_of(&p.party)
                     .or_else(|| p.party.id.clone())
                     .unwrap_or_default(),

@@ -33,3 +33,4 @@ mod runner_fixes;
 mod streaming;
 mod sync_calls;
 mod vdir_roundtrip;
+mod write_window_xandikos;

@@ -203,6 +203,7 @@ impl GraphServer {
                     body: body.clone(),
                     changed_at: seq,
                     removed: false,
+                    occurrences: Default::default(),
                 },
             );
         drop(store);

@@ -104,6 +104,7 @@ mod tests {
 
     fn run(started: DateTime<Utc>, secs: i64, outcome: RunState) -> RunTiming {
         RunTiming {
+            profile: "p".into(),
             started_at: started,
             finished_at: Some(started + Duration::seconds(secs)),
             outcome,

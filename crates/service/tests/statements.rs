@@ -1,0 +1,160 @@
+//! R-SCALE-3: what one scheduled no-change run costs the database, counted
+//! exactly, so a statement added to every run shows up here and not only as
+//! a slower figure in the bench (R-SCALE-1: 10,000 profiles per box need 33
+//! such runs per second).
+//!
+//! Statements are counted from sqlx's own log events (target `sqlx::query`,
+//! one per statement executed, on both backends) by a process-wide tracing
+//! layer. That is why this is a test binary of its own with one test that
+//! runs both backends one after the other: no other test shares the process
+//! and adds statements, whichever runner (nextest or `cargo test`) runs it.
+//! The connector's side of the same run (one listing per collection) is
+//! proven by `r_sync_perf_3_no_change_sync_is_one_listing_per_collection`.
+
+#[path = "it/common/mod.rs"]
+#[macro_use]
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::Utc;
+use common::*;
+use crmsync_service::{Clock as _, ManualClock, RunResult};
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, SubscriberExt as _};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// The statements sqlx executed while recording was on.
+#[derive(Default)]
+struct Recorder {
+    on: AtomicBool,
+    statements: Mutex<Vec<String>>,
+}
+
+/// A statement's text: sqlx sends its first words as `summary` and the whole
+/// text as `db.statement` when the summary is shorter.
+#[derive(Default)]
+struct Statement {
+    summary: String,
+    full: String,
+}
+
+impl Statement {
+    fn text(self) -> String {
+        let full = self.full.trim();
+        if full.is_empty() {
+            self.summary
+        } else {
+            full.split_whitespace().collect::<Vec<_>>().join(" ")
+        }
+    }
+}
+
+impl Visit for Statement {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.full = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+struct Counting(Arc<Recorder>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counting {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" && self.0.on.load(Ordering::SeqCst) {
+            let mut statement = Statement::default();
+            event.record(&mut statement);
+            self.0.statements.lock().unwrap().push(statement.text());
+        }
+    }
+}
+
+fn recorder() -> Arc<Recorder> {
+    static RECORDER: OnceLock<Arc<Recorder>> = OnceLock::new();
+    RECORDER
+        .get_or_init(|| {
+            let recorder = Arc::new(Recorder::default());
+            // sqlx logs every statement at DEBUG under `sqlx::query`; only
+            // those are enabled, so nothing else is formatted.
+            let subscriber = tracing_subscriber::registry()
+                .with(Counting(recorder.clone()))
+                .with(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::TRACE));
+            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+            recorder
+        })
+        .clone()
+}
+
+/// The statements of one scheduled run of the one due profile: the tick
+/// that claims it, the run, giving the lease back.
+async fn statements_of_one_run(scheduler: &crmsync_service::Scheduler) -> Vec<String> {
+    let recorder = recorder();
+    let mut rx = scheduler.subscribe();
+    recorder.statements.lock().unwrap().clear();
+    recorder.on.store(true, Ordering::SeqCst);
+    let started = scheduler.tick().await.expect("tick").started;
+    let ended = next_events(&mut rx, 1).await;
+    recorder.on.store(false, Ordering::SeqCst);
+    assert_eq!(started.len(), 1, "{started:?}");
+    assert!(matches!(ended[0].result, RunResult::Finished { .. }), "{ended:?}");
+    std::mem::take(&mut *recorder.statements.lock().unwrap())
+}
+
+/// One user with a few contacts, others with contacts of their own (what a
+/// directory read would have to page through), one vdir profile synced once.
+async fn no_change_run(store: crmsync_store::Store) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let anna = user(&store, "anna").await;
+    for last in ["Lovelace", "Hopper", "Turing"] {
+        contact(&store, &anna, last).await;
+    }
+    for i in 0..5 {
+        let other = user(&store, &format!("other{i}")).await;
+        contact(&store, &other, &format!("Other{i}")).await;
+    }
+    save(&store, &vdir_profile("p", &anna, dir.path(), HOUR), clock.now()).await;
+    let scheduler = manual_scheduler(&store, clock.clone()).await;
+    let first = statements_of_one_run(&scheduler).await;
+    assert!(first.len() > 20, "the first sync writes: {first:#?}");
+    assert_eq!(vdir_files(&dir.path().join("p"), "contacts").len(), 3);
+
+    clock.advance(chrono::Duration::hours(2));
+    statements_of_one_run(&scheduler).await
+}
+
+// R-SCALE-3: a scheduled no-change run of a vdir profile (contacts, events,
+// tasks) is a fixed number of statements however large the CRM is: no read
+// of the users, accounts and contacts directory (R-SCALE-2). Counted
+// exactly; a change here must be a decision (update the numbers and say why
+// in R-SCALE-3).
+#[tokio::test]
+async fn r_scale_3_a_no_change_run_costs_a_fixed_number_of_statements() {
+    for (backend, expected) in [(Backend::Sqlite, 39usize), (Backend::Postgres, 43usize)] {
+        let statements = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let out = statements.clone();
+        common::on(backend, |store| async move {
+            *out.lock().unwrap() = no_change_run(store).await;
+        })
+        .await;
+        let statements = std::mem::take(&mut *statements.lock().unwrap());
+        assert_eq!(
+            statements.len(),
+            expected,
+            "{backend:?}: statements of a no-change run:\n{statements:#?}"
+        );
+        assert!(
+            !statements
+                .iter()
+                .any(|s| s.contains("FROM contacts") || s.contains("FROM accounts")),
+            "{backend:?}: a no-change run reads no CRM directory (R-SCALE-2):\n{statements:#?}"
+        );
+    }
+}
