@@ -214,9 +214,9 @@ async fn route(shared: &Arc<Shared>, method: &Method, uri: &Uri, headers: &Heade
     match rest {
         // Mail (R-GRAPH-29, messages.rs).
         ["mailFolders"] => request.folders(Resource::Messages),
-        ["mailFolders", "inbox"] => super::messages::inbox(&shared),
+        ["mailFolders", "inbox"] => super::messages::inbox(shared),
         ["mailFolders", f, "messages", "delta"] => request.delta(Resource::Messages, f, &query),
-        ["messages", id, "$value"] => super::messages::mime(&shared, id),
+        ["messages", id, "$value"] => super::messages::mime(shared, id),
         ["messages", id] => {
             let folder = shared.store.lock().expect("lock").folder_of_message(id);
             request.item(folder.as_deref().unwrap_or("-"), id)
