@@ -59,7 +59,7 @@ impl WriteLimit {
 
     /// A write was answered with anything but 423.
     pub fn accepted(&mut self) {
-        self.accepted += 1;
+        self.accepted = self.accepted.saturating_add(1);
         if self.accepted >= GROW_AFTER && self.limit < self.max {
             self.limit += 1;
             self.accepted = 0;

@@ -266,6 +266,13 @@ fn outcome(response: &Value, now: SystemTime) -> Outcome {
         .as_u64()
         .and_then(|s| u16::try_from(s).ok())
         .unwrap_or(0);
+    // An answer without a status says nothing of whether the request was
+    // performed: as a lost reply (R-GRAPH-18), never a permanent failure.
+    if status == 0 {
+        return Outcome::Unsure(ConnectorError::InvalidResponse {
+            detail: "a batch response without a status".into(),
+        });
+    }
     if (200..300).contains(&status) {
         let item = &response["body"];
         return match (item["id"].as_str(), item["@odata.etag"].as_str()) {
@@ -305,6 +312,11 @@ mod tests {
     fn r_graph_18_answers_inside_a_batch_read_as_alone() {
         let created = answer(201, json!({}), json!({"id": "AAMk", "@odata.etag": "W/\"1\""}));
         assert!(matches!(created, Outcome::Created(item) if item["id"] == "AAMk"));
+        // No status: whether it was performed is unknown (looked up, never a failure).
+        assert!(matches!(
+            outcome(&json!({"id": "1", "body": {}}), SystemTime::now()),
+            Outcome::Unsure(ConnectorError::InvalidResponse { .. })
+        ));
         assert!(matches!(
             answer(201, json!({}), json!({"givenName": "no id"})),
             Outcome::Unsure(ConnectorError::InvalidResponse { .. })

@@ -306,7 +306,13 @@ impl Inner {
         let mut url = first.to_string();
         let mut uids = Vec::new();
         for _ in 0..100_000 {
-            let page = self.http.json(&Call::get(&url)).await?;
+            let page = match self.http.json(&Call::get(&url)).await {
+                Ok(page) => page,
+                Err(e) => {
+                    self.known.scan_failed(&folder.id);
+                    return Err(e);
+                }
+            };
             for item in page["value"].as_array().map(Vec::as_slice).unwrap_or_default() {
                 uids.extend(uid::read(folder.resource, item));
             }

@@ -28,12 +28,20 @@ pub(crate) fn backoff(retry: u32) -> Duration {
 /// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(now).unwrap_or(Duration::ZERO)
+        }
+    };
+    // A run (and a `$batch` slot) must not sleep for hours on one answer;
+    // asked again too early, Graph only throttles again (R-GRAPH-4).
+    Some(wait.min(MAX_RETRY_AFTER))
 }
+
+/// The longest `Retry-After` waited out at once.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 pub(crate) struct GraphHttp {
     client: reqwest::Client,
@@ -183,6 +191,7 @@ mod tests {
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
         assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("86400", now), Some(MAX_RETRY_AFTER), "capped");
         assert_eq!(backoff(0), Duration::from_secs(1));
         assert_eq!(backoff(10), Duration::from_secs(60));
     }

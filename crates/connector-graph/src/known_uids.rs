@@ -102,6 +102,12 @@ impl KnownUids {
         self.with(folder, |f| f.scan_wanted && !f.complete)
     }
 
+    /// A scan failed: the creates of this listing ask Graph one by one
+    /// (`$filter`, safe as ever) instead of each scanning again.
+    pub(crate) fn scan_failed(&self, folder: &str) {
+        self.with(folder, |f| f.scan_wanted = false);
+    }
+
     /// A scan read the crmsync UID of every item of the folder.
     pub(crate) fn scanned<'a>(&self, folder: &str, uids: impl Iterator<Item = &'a str>) {
         self.with(folder, |f| {
@@ -173,6 +179,14 @@ mod tests {
             !known.surely_absent("cal", "u1"),
             "events outside the window are not listed"
         );
+        assert!(known.scan_wanted("cal"));
+        known.scan_failed("cal");
+        assert!(
+            !known.scan_wanted("cal"),
+            "a failed scan is not repeated by every create"
+        );
+        assert!(!known.surely_absent("cal", "u1"), "and proves nothing");
+        known.listed_window("cal");
         assert!(known.scan_wanted("cal"));
         known.scanned("cal", ["far-future"].into_iter());
         assert!(!known.scan_wanted("cal"));

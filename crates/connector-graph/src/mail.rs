@@ -202,10 +202,15 @@ impl GraphMail {
         if listed.categories.iter().any(|c| c.eq_ignore_ascii_case(category)) {
             return Ok(MarkOutcome::Marked);
         }
+        // Without the listed etag the PATCH could not be conditional and
+        // might replace categories the user set since: marked on a later run.
+        let Some(etag) = listed.etag.clone().map(crmsync_connector::Etag::new) else {
+            return Ok(MarkOutcome::Changed);
+        };
+        let etag = Some(etag);
         let mut categories = listed.categories.clone();
         categories.push(category.to_string());
         let body = json!({ "categories": categories }).to_string();
-        let etag = listed.etag.clone().map(crmsync_connector::Etag::new);
         let url = self.url(&format!("messages/{}", segment(&listed.id)));
         let call = Call {
             method: Method::PATCH,

@@ -109,7 +109,9 @@ async fn instances(
         day(to + Duration::days(2))
     );
     let mut out = BTreeMap::new();
-    loop {
+    // Bounded like a delta round: a server that keeps handing out next
+    // links must not hold the run for ever.
+    for _ in 0..MAX_INSTANCE_PAGES {
         let page = http.json(&Call::get(&url)).await?;
         for row in page["value"].as_array().map(Vec::as_slice).unwrap_or_default() {
             if let (Some(date), Some(id)) = (
@@ -124,7 +126,14 @@ async fn instances(
             None => return Ok(out),
         }
     }
+    Err(GraphError::InvalidResponse(format!(
+        "the instances of a series run over more than {MAX_INSTANCE_PAGES} pages"
+    )))
 }
+
+/// Pages of one series' instances read at most (a series spans the
+/// calendar window; Graph pages them 10 or more at a time).
+const MAX_INSTANCE_PAGES: usize = 10_000;
 
 fn missing(date: NaiveDate, what: &str) -> GraphError {
     GraphError::Occurrence(format!(

@@ -81,7 +81,6 @@ impl AppState {
         self
     }
 
-    /// Marks the dashboard's cookies `Secure` (served behind TLS).
     /// Signs dashboard users in with `authenticator` instead of the API token
     /// (R-WEB-15), e.g. single sign-on.
     pub fn with_authenticator(mut self, authenticator: Arc<dyn crmsync_web::Authenticator>) -> Self {
@@ -89,6 +88,7 @@ impl AppState {
         self
     }
 
+    /// Marks the dashboard's cookies `Secure` (served behind TLS).
     pub fn with_secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = secure;
         self

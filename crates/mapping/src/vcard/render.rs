@@ -89,7 +89,13 @@ fn render_fresh(fields: &FieldMap, uid: &str, version: CardVersion) -> String {
 /// from the map directly: building the whole contact for it cost more than
 /// the rest of a fresh card (R-PERF-4).
 fn display_name(fields: &FieldMap) -> String {
-    let name: Vec<&str> = NAME_KEYS.iter().filter_map(|k| fields.get(k)).collect();
+    // Empty parts are skipped, as the contact's own display name does (a
+    // map read back from JSON may hold one).
+    let name: Vec<&str> = NAME_KEYS
+        .iter()
+        .filter_map(|k| fields.get(k))
+        .filter(|s| !s.is_empty())
+        .collect();
     if !name.is_empty() {
         return name.join(" ");
     }
@@ -308,6 +314,21 @@ mod tests {
             let built = fields_to_contact(&fields, &ContactFields::default()).display_name();
             prop_assert_eq!(display_name(&fields), built);
         }
+    }
+
+    /// A map read back from JSON may hold an empty part, which the contact's
+    /// display name skips (found in review of R-PERF-4).
+    #[test]
+    fn r_perf_4_display_name_skips_empty_parts_of_a_stored_map() {
+        let fields: crmsync_model::FieldMap =
+            serde_json::from_str(r#"{"first_name": "", "last_name": "Lovelace"}"#).unwrap();
+        assert_eq!(display_name(&fields), "Lovelace");
+        assert_eq!(
+            display_name(&fields),
+            fields_to_contact(&fields, &ContactFields::default()).display_name()
+        );
+        let blank: crmsync_model::FieldMap = serde_json::from_str(r#"{"first_name": "", "company": "ACME"}"#).unwrap();
+        assert_eq!(display_name(&blank), "ACME");
     }
 
     #[test]

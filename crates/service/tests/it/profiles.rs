@@ -452,9 +452,12 @@ async fn r_graph_25_a_graph_profile_with_tracking_syncs_items_and_tracks_mail() 
         let ready = catalog.ready_profile_named(&factory, "anna-graph-mail").await.unwrap();
         let mail = ready.mail.as_ref().expect("the mail side");
         assert_eq!(mail.tracking.keyword, "CRM");
-        // The item side is Graph's (its concurrency), not the mail-only
-        // profile's empty connector.
-        assert_eq!(ready.write_concurrency, crmsync_sync::write_concurrency_for(Some(2)));
+        // The item side is Graph's (its concurrency: 2 batches of 20
+        // creates, R-GRAPH-17), not the mail-only profile's empty connector.
+        assert_eq!(
+            ready.write_concurrency,
+            crmsync_sync::write_concurrency_for(Some(2 * 20))
+        );
 
         let mut plain = dav_profile("anna-graph", &anna.meta.id);
         plain.connector = graph(None);

@@ -278,9 +278,12 @@ impl FolderPass<'_> {
         }
         // Replies and mail of known contacts arrive as new messages
         // (R-TRACK-4); a first listing does not search the folder's history
-        // for them (R-TRACK-MAIL-3).
+        // for them (R-TRACK-MAIL-3), nor does a listing in full after the
+        // source lost its position (an expired Graph delta link keeps the
+        // folder's validity but has no "new since" to offer).
         if (t.replies || t.known_contacts)
             && !is_tracking_folder
+            && !poll.full
             && let Some(prev) = since.filter(|p| p.uid_validity == validity)
         {
             self.new_mail(folder, prev.uid_next, poll, tracked, &mut candidates)

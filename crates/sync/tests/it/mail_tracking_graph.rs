@@ -318,6 +318,43 @@ crmsync_testkit::on_both_backends!(
     }
 );
 
+// R-TRACK-MAIL-3 over Graph: a watched folder listed in full because its
+// delta link expired is not searched for replies: its history is not new
+// mail (found in review: every old reply in the Inbox was tracked).
+crmsync_testkit::on_both_backends!(
+    r_graph_26_an_expired_delta_link_does_not_track_the_watched_folders_history,
+    run,
+    |w: World| {
+        let inbox = w.server.inbox_id();
+        // A reply to offer 1 that was in the Inbox before crmsync came.
+        w.file(
+            &inbox,
+            9,
+            json!({
+                "subject": "Re: Offer 1",
+                "internetMessageHeaders": [{"name": "In-Reply-To", "value": "<offer-1@customer.example>"}]
+            }),
+        );
+        let profile = w.profile(w.source());
+        w.run(&profile).await.unwrap();
+        let crm = w.crm_folder();
+        w.file(&crm, 1, json!({}));
+        w.run(&profile).await.unwrap();
+        assert_eq!(
+            w.emails().await.len(),
+            1,
+            "offer 1 is tracked, the old reply is not new mail"
+        );
+
+        w.server.switches().expire_delta_tokens("syncStateNotFound");
+        let report = w.run(&profile).await.unwrap();
+        assert!(w.server.stats().gone >= 1, "the stored delta links were refused");
+        assert_eq!(mail_applied(&report, "crm create"), 0, "{report:?}");
+        let subjects: Vec<String> = w.emails().await.into_iter().map(|e| e.fields.subject).collect();
+        assert_eq!(subjects, ["Offer 1"], "the Inbox's history stays out of the CRM");
+    }
+);
+
 crmsync_testkit::on_both_backends!(
     r_graph_28_a_scan_that_fails_part_way_converges_on_the_next_run,
     run,

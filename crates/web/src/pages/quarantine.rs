@@ -123,7 +123,8 @@ async fn retry(state: &WebState, name: &str, who: &SignedIn, scope: RetryScope<'
         html! {
             p data-retried=(report.items.len()) { "Asked to read " (report.items.len()) " item(s) of " (info.name) " again:" }
             ul { @for item in &report.items { li { code { (item) } } } }
-            @let left = still.iter().filter(|q| report.items.contains(&format!("{}/{}", q.collection, q.href))).count();
+            @let retried: std::collections::HashSet<&str> = report.items.iter().map(String::as_str).collect();
+            @let left = still.iter().filter(|q| retried.contains(format!("{}/{}", q.collection, q.href).as_str())).count();
             p data-still-quarantined=(left) { (left) " of them still cannot be read." }
             (run)
         },
