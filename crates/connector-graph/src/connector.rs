@@ -485,8 +485,8 @@ impl Connector for GraphConnector {
         })?;
         let href = Href::new(id);
         let etag = match occurrences {
-            Some(wanted) => self.inner.apply_occurrences(&folder, &href, &wanted).await?,
-            None => etag(&created)?,
+            Some(wanted) if !wanted.is_plain() => self.inner.apply_occurrences(&folder, &href, &wanted).await?,
+            _ => etag(&created)?,
         };
         Ok(ItemMeta {
             href,

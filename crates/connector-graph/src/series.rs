@@ -33,6 +33,14 @@ pub(crate) struct Wanted {
     cancelled: BTreeSet<NaiveDate>,
 }
 
+impl Wanted {
+    /// No exception and no cancellation: what a series Graph just created
+    /// already is, so a create needs no second look (R-GRAPH-20).
+    pub(crate) fn is_plain(&self) -> bool {
+        self.exceptions.is_empty() && self.cancelled.is_empty()
+    }
+}
+
 fn dates_of(list: &Value) -> BTreeSet<NaiveDate> {
     list.as_array()
         .map(Vec::as_slice)

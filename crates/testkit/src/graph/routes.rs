@@ -517,7 +517,7 @@ impl Request<'_> {
         let (rows, next) = if round.empty_next {
             (Vec::new(), Some(round.after.clone()))
         } else {
-            let size = self.max_page.unwrap_or_else(|| self.shared.switches.page_size());
+            let size = self.shared.switches.rows_per_page(self.max_page);
             let (rows, next) = delta::page(f, &round, size);
             (rows, next.map(Some))
         };

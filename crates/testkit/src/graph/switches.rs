@@ -32,7 +32,7 @@ impl Default for GraphSwitches {
             unavailable: AtomicU64::new(0),
             retry_after_secs: AtomicU64::new(7),
             empty_pages: AtomicBool::new(false),
-            page_size: AtomicUsize::new(10),
+            page_size: AtomicUsize::new(0),
             generation: AtomicU64::new(1),
             gone_code: Mutex::new("syncStateNotFound"),
             held: watch::channel(false).0,
@@ -75,7 +75,10 @@ impl GraphSwitches {
         self.empty_pages.store(on, Ordering::SeqCst);
     }
 
-    /// Rows per delta page when the client does not ask (`Prefer: odata.maxpagesize`).
+    /// Rows per delta page at most, whatever the client asks for with
+    /// `Prefer: odata.maxpagesize` (a server may always send fewer). Unset:
+    /// Graph's default of 10 rows, or what the client asks up to Graph's
+    /// 200.
     pub fn set_page_size(&self, rows: usize) {
         self.page_size.store(rows.max(1), Ordering::SeqCst);
     }
@@ -109,8 +112,13 @@ impl GraphSwitches {
         *self.gone_code.lock().expect("lock")
     }
 
-    pub(crate) fn page_size(&self) -> usize {
-        self.page_size.load(Ordering::SeqCst)
+    /// Rows of the next delta page for a client that `asked` for at most
+    /// that many.
+    pub(crate) fn rows_per_page(&self, asked: Option<usize>) -> usize {
+        match self.page_size.load(Ordering::SeqCst) {
+            0 => asked.map_or(10, |a| a.clamp(1, 200)),
+            cap => asked.map_or(cap, |a| a.clamp(1, cap)),
+        }
     }
 
     pub(crate) fn empty_pages(&self) -> bool {
