@@ -35,6 +35,7 @@ use axum::Router;
 use axum::routing::post;
 use serde_json::Value;
 
+#[cfg(feature = "graph")]
 pub use assertion::TEST_APP_PEM;
 pub use receiver::NotificationReceiver;
 pub use store::Resource;
