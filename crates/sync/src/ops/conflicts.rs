@@ -49,7 +49,7 @@ pub fn holds_own_value(conflict: &ConflictRow, choice: &ConflictChoice) -> bool 
     let ConflictChoice::Merged(values) = choice else {
         return false;
     };
-    let Ok(fields) = serde_json::from_str::<Vec<FieldConflict>>(&conflict.fields) else {
+    let Ok(fields) = fields_of(conflict) else {
         return false;
     };
     fields.iter().any(|f| is_own_value(values, f))
@@ -61,7 +61,7 @@ pub fn holds_own_value(conflict: &ConflictRow, choice: &ConflictChoice) -> bool 
 /// silent clear a typo could cause; "no value" must be asked for (`null`).
 /// An unreadable conflict is left to [`resolve_conflict`], which reports it.
 pub fn merged_fields_mismatch<'a>(conflict: &ConflictRow, named: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let fields = serde_json::from_str::<Vec<FieldConflict>>(&conflict.fields).ok()?;
+    let fields = fields_of(conflict).ok()?;
     let wanted: BTreeSet<&str> = fields.iter().map(|f| f.key.as_str()).collect();
     let named: BTreeSet<&str> = named.into_iter().collect();
     let missing: Vec<&str> = wanted.difference(&named).copied().collect();
@@ -78,6 +78,11 @@ pub fn merged_fields_mismatch<'a>(conflict: &ConflictRow, named: impl IntoIterat
             unknown.join(", ")
         )),
     }
+}
+
+/// The conflicting fields `conflict` recorded (base, CRM and groupware value).
+fn fields_of(conflict: &ConflictRow) -> Result<Vec<FieldConflict>, serde_json::Error> {
+    serde_json::from_str(&conflict.fields)
 }
 
 /// A merged value of `f` that is neither the CRM's nor the groupware's.
@@ -152,7 +157,7 @@ impl OpenConflict {
                 message: format!("conflict {conflict_id} is already resolved"),
             });
         }
-        let fields: Vec<FieldConflict> = serde_json::from_str(&row.fields).map_err(|e| SyncError::Profile {
+        let fields = fields_of(&row).map_err(|e| SyncError::Profile {
             profile: row.profile.clone(),
             message: format!("conflict {conflict_id} is unreadable ({e}); reset the record"),
         })?;
