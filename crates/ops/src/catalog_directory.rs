@@ -42,14 +42,14 @@ impl ProfileDirectory for CatalogDirectory {
             .catalog
             .store()
             .catalog()
-            .profile_rows(None)
+            .profile_schedules(None)
             .await
             .map_err(|e| profile_error("*", e.into()))?;
         Ok(rows
             .into_iter()
             .map(|r| ProfileInfo {
-                name: r.definition.name,
-                user_id: r.definition.user_id,
+                name: r.name,
+                user_id: r.user_id,
             })
             .collect())
     }

@@ -113,6 +113,22 @@ impl From<&crmsync_service::ProfileView> for ScheduleView {
     }
 }
 
+impl From<&crmsync_store::ProfileScheduleRow> for ScheduleView {
+    fn from(v: &crmsync_store::ProfileScheduleRow) -> Self {
+        ScheduleView {
+            enabled: v.enabled,
+            push: v.push,
+            state: v.status.state,
+            state_reason: v.status.state_reason.clone(),
+            failures: v.status.failures,
+            next_run_at: v.status.next_run_at,
+            last_run_at: v.status.last_run_at,
+            running_on: v.status.lease_owner.clone(),
+            scheduler_enabled: None,
+        }
+    }
+}
+
 pub(crate) fn run_view(r: crmsync_store::status::RunRow) -> RunView {
     let counts = r
         .summary

@@ -389,6 +389,13 @@ impl ProfileCatalog {
             .collect())
     }
 
+    /// The owners and schedules of the profiles `actor` may see, without
+    /// their settings (list pages of many profiles).
+    pub async fn schedules_for(&self, actor: &Actor) -> Result<Vec<crmsync_store::ProfileScheduleRow>, ServiceError> {
+        let only = (!actor.is_admin()).then_some(actor.user_id.as_str());
+        Ok(self.store.catalog().profile_schedules(only).await?)
+    }
+
     /// Every stored profile, by name (operator tools).
     pub async fn views_for_all(&self) -> Result<Vec<ProfileView>, ServiceError> {
         Ok(self

@@ -60,7 +60,8 @@ pub use handles::{Catalog, Records, SyncState};
 pub use leases::{LeaseTake, RunRelease};
 pub use list::{ListQuery, MAX_PAGE, Page};
 pub use profiles::{
-    ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileStatusRow, ProfileUpsert, ScheduleState,
+    ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileScheduleRow, ProfileStatusRow, ProfileUpsert,
+    ScheduleState,
 };
 pub use signal::{CHANNEL as CHANGE_CHANNEL, ChangeEvents};
 pub use tombstone::Tombstone;

@@ -117,8 +117,6 @@ pub(crate) const PROFILE_COLUMNS: &str = "name, user_id, source, connector_kind,
     last_run_at, pending_trigger, lease_owner, lease_until, lease_token, version";
 
 pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
-    use sqlx::Row;
-    let opt_i64 = |col: &str| -> Result<Option<i64>> { r.try_get(col).map_err(StoreError::db("reading a profile")) };
     Ok(ProfileRow {
         definition: ProfileDefinitionRow {
             name: get_text(r, "name")?,
@@ -132,26 +130,49 @@ pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
             push: get_i64(r, "push")? != 0,
             enabled: get_i64(r, "enabled")? != 0,
         },
-        status: ProfileStatusRow {
-            state: {
-                let text = get_text(r, "state")?;
-                ScheduleState::parse(&text).ok_or_else(|| StoreError::CorruptStatus {
-                    what: "a profile's schedule state".into(),
-                    reason: format!("`{text}` is not a state this version knows"),
-                })?
-            },
-            state_reason: get_opt_text(r, "state_reason")?,
-            failures: get_i64(r, "failures")?,
-            next_run_at: from_ms(get_i64(r, "next_run_at")?),
-            last_run_at: opt_i64("last_run_at")?.map(from_ms),
-            pending_trigger: get_i64(r, "pending_trigger")? != 0,
-            lease_owner: get_opt_text(r, "lease_owner")?,
-            lease_until: opt_i64("lease_until")?.map(from_ms),
-            lease_token: get_i64(r, "lease_token")?,
-        },
+        status: status_from_row(r)?,
         version: get_i64(r, "version")?,
     })
 }
+
+/// The schedule columns of a profile row (present in [`PROFILE_COLUMNS`]
+/// and [`SCHEDULE_COLUMNS`] alike).
+fn status_from_row(r: &AnyRow) -> Result<ProfileStatusRow> {
+    use sqlx::Row;
+    let opt_i64 = |col: &str| -> Result<Option<i64>> { r.try_get(col).map_err(StoreError::db("reading a profile")) };
+    Ok(ProfileStatusRow {
+        state: {
+            let text = get_text(r, "state")?;
+            ScheduleState::parse(&text).ok_or_else(|| StoreError::CorruptStatus {
+                what: "a profile's schedule state".into(),
+                reason: format!("`{text}` is not a state this version knows"),
+            })?
+        },
+        state_reason: get_opt_text(r, "state_reason")?,
+        failures: get_i64(r, "failures")?,
+        next_run_at: from_ms(get_i64(r, "next_run_at")?),
+        last_run_at: opt_i64("last_run_at")?.map(from_ms),
+        pending_trigger: get_i64(r, "pending_trigger")? != 0,
+        lease_owner: get_opt_text(r, "lease_owner")?,
+        lease_until: opt_i64("lease_until")?.map(from_ms),
+        lease_token: get_i64(r, "lease_token")?,
+    })
+}
+
+/// A profile's owner and schedule without its settings, secret or rules:
+/// what list pages need for many profiles at once, read without the
+/// settings' text (R-WEB-3-ONE-QUERY).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileScheduleRow {
+    pub name: String,
+    pub user_id: String,
+    pub push: bool,
+    pub enabled: bool,
+    pub status: ProfileStatusRow,
+}
+
+const SCHEDULE_COLUMNS: &str = "name, user_id, push, enabled, state, state_reason, failures, next_run_at, \
+    last_run_at, pending_trigger, lease_owner, lease_until, lease_token";
 
 /// What [`Catalog::upsert_profile`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,6 +347,30 @@ impl Catalog {
         .await
         .map_err(StoreError::db("listing profiles"))?;
         rows.iter().map(profile_from_row).collect()
+    }
+
+    /// [`Self::profile_rows`] without settings, secrets and rules: the
+    /// owners and schedules of every profile (of one user's, with
+    /// `user_id`), by name.
+    pub async fn profile_schedules(&self, user_id: Option<&str>) -> Result<Vec<ProfileScheduleRow>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM sync_profiles WHERE $1 = '' OR user_id = $1 ORDER BY name"
+        )))
+        .bind(user_id.unwrap_or_default())
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::db("listing profiles"))?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProfileScheduleRow {
+                    name: get_text(r, "name")?,
+                    user_id: get_text(r, "user_id")?,
+                    push: get_i64(r, "push")? != 0,
+                    enabled: get_i64(r, "enabled")? != 0,
+                    status: status_from_row(r)?,
+                })
+            })
+            .collect()
     }
 
     /// Removes the profile's definition and schedule (its sync status rows

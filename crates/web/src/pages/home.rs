@@ -36,7 +36,7 @@ pub async fn page(
     let page = page_number(query.page.as_deref(), pages)?;
     let mut schedules: HashMap<String, ScheduleView> = state
         .catalog
-        .views_for(&who.actor())
+        .schedules_for(&who.actor())
         .await
         .map_err(|e| WebError::Failed {
             transient: true,
