@@ -33,6 +33,7 @@ impl ConnectorFactory for DefaultConnectorFactory {
             OpenOptions {
                 create_local_root: false,
                 reach: reach.clone(),
+                token_vault: None,
             },
         )
     }
@@ -46,6 +47,7 @@ impl ConnectorFactory for OneShotConnectorFactory {
             OpenOptions {
                 create_local_root: true,
                 reach: reach.clone(),
+                token_vault: None,
             },
         )
     }

@@ -135,6 +135,7 @@ impl Scheduler {
             let options = OpenOptions {
                 create_local_root: false,
                 reach: want.reach.clone(),
+                token_vault: None,
             };
             let watch = match want.spec.open_mail_watch(options, folder) {
                 Some(Ok(watch)) => watch,

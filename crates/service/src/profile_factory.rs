@@ -45,6 +45,7 @@ pub fn build_sync_profile(
     let mail_options = OpenOptions {
         create_local_root: false,
         reach: reach.clone(),
+        token_vault: None,
     };
     if def.mail.is_none()
         && def.connector.is_mail_only()
@@ -68,6 +69,7 @@ pub fn build_sync_profile(
         let mail_options = OpenOptions {
             create_local_root: false,
             reach: reach.clone(),
+            token_vault: None,
         };
         return match def.connector.open_mail(mail_options) {
             Some(opened) => {
@@ -80,6 +82,7 @@ pub fn build_sync_profile(
     let mail_options = OpenOptions {
         create_local_root: false,
         reach: reach.clone(),
+        token_vault: None,
     };
     let (source, tracking) = match mail_spec.open_mail(mail_options) {
         Some(opened) => opened.map_err(|e| open_error(&def.name, e))?,
