@@ -54,6 +54,11 @@ pub enum Command {
     Untrack(UntrackArgs),
     /// The collections of a profile's mailbox and which one each class uses (R-COL-3).
     Collections(CollectionsArgs),
+    /// Microsoft Graph profiles: the delegated sign-in of a device-code one.
+    Graph {
+        #[command(subcommand)]
+        command: GraphCommand,
+    },
     /// Convert a tracked e-mail, appointment or task into an opportunity,
     /// lead or case it then regards (R-TRACK-3).
     Convert(ConvertArgs),
@@ -198,6 +203,20 @@ pub struct ResolveArgs {
 pub enum Take {
     Crm,
     Groupware,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// Sign a profile with `auth = "device-code"` in as its user: prints a
+    /// page and a code to enter there, waits, and keeps the sign-in sealed
+    /// in the database (R-GRAPH-31).
+    SignIn(SignInArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SignInArgs {
+    /// The profile's name (configuration file or database).
+    pub profile: String,
 }
 
 #[derive(Debug, Subcommand)]

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, UserCommand};
+use crate::cli::{Cli, Command, GraphCommand, UserCommand};
 
 // What `serve` needs besides the API: the loaded configuration, the
 // database's profiles, the scheduler beside the API and Ctrl-C.
@@ -80,6 +80,9 @@ async fn run(cli: Cli, serve: &dyn Serve) -> anyhow::Result<ExitCode> {
                 Command::Untrack(args) => commands::untrack::run(&ctx, args, cli.json).await,
                 Command::Collections(args) => commands::collections::run(&ctx, args, cli.json).await,
                 Command::Convert(args) => commands::convert::run(&ctx, args, cli.json).await,
+                Command::Graph {
+                    command: GraphCommand::SignIn(args),
+                } => commands::graph::sign_in(&ctx, args).await,
                 Command::Demo(_) => unreachable!("handled above"),
             }
         }

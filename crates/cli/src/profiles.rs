@@ -77,7 +77,8 @@ pub(crate) async fn build_one(ctx: &Context, store: &Store, p: &ProfileConfig) -
     find_user(store, &p.user).await?;
     // The one profile factory the scheduler and the API use too, so the
     // profile's rights are narrowed to its CRM user's (R-PERM-1) here as well.
-    let catalog = ProfileCatalog::new(store.clone(), None);
+    // With the key, so a delegated Graph profile finds its sealed sign-in (R-GRAPH-32).
+    let catalog = ProfileCatalog::new(store.clone(), ProfileCatalog::key_from_config(&ctx.config)?);
     let def = catalog
         .definition_from_config(p, ctx.config.scheduler.default_pull_interval_secs, &ctx.base_dir)
         .await?;

@@ -26,6 +26,9 @@ use crate::{GraphConnector, GraphError};
 pub(crate) enum Credential {
     Secret(Secret),
     Certificate(Box<CertificateCredential>),
+    /// A public client signed in on a user's behalf: no credential of its
+    /// own, the user's refresh token from the vault instead (R-GRAPH-31).
+    Delegated,
 }
 
 pub const GLOBAL_BASE_URL: &str = "https://graph.microsoft.com/v1.0";
@@ -33,6 +36,19 @@ pub const GLOBAL_AUTHORITY: &str = "https://login.microsoftonline.com";
 /// The scope an app-only token asks for: the application permissions granted
 /// to the app registration (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#get-a-token).
 pub const GRAPH_DEFAULT_SCOPE: &str = "https://graph.microsoft.com/.default";
+
+/// The delegated permissions a device-code sign-in asks for (R-GRAPH-30),
+/// the one list README's Graph section repeats: the synced folders' items,
+/// tracked mail (asked always, so turning tracking on needs no new
+/// sign-in) and `offline_access` for a refresh token
+/// (https://learn.microsoft.com/en-us/entra/identity-platform/scopes-oidc#offline_access).
+pub const DELEGATED_SCOPES: [&str; 5] = [
+    "https://graph.microsoft.com/Contacts.ReadWrite",
+    "https://graph.microsoft.com/Calendars.ReadWrite",
+    "https://graph.microsoft.com/Tasks.ReadWrite",
+    "https://graph.microsoft.com/Mail.ReadWrite",
+    "offline_access",
+];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,13 +107,15 @@ pub struct GraphConfig {
 }
 
 /// How the app signs in: app-only client credentials, with a secret or a
-/// certificate. Delegated device code is not implemented.
+/// certificate, or delegated for one user who signed in once with a device
+/// code (`crmsync graph sign-in`, R-GRAPH-30).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum GraphAuth {
     #[default]
     ClientSecret,
     Certificate,
+    DeviceCode,
 }
 
 fn default_base_url() -> String {
@@ -207,6 +225,20 @@ impl GraphConfig {
                     "is for auth = \"client-secret\"; leave it out or change auth",
                 );
             }
+            // A public client holds no credential: one given is a mistake
+            // the operator should hear about, not a secret kept unused.
+            (GraphAuth::DeviceCode, Some(_), _) => {
+                return invalid(
+                    "client_secret",
+                    "is not used with auth = \"device-code\" (a public client); leave it out",
+                );
+            }
+            (GraphAuth::DeviceCode, None, Some(_)) => {
+                return invalid(
+                    "certificate",
+                    "is not used with auth = \"device-code\" (a public client); leave it out",
+                );
+            }
             (GraphAuth::Certificate, None, Some(SecretSource::Value(pem))) => {
                 // A PEM given in the file is checked now; env and file ones when opened.
                 CertificateCredential::from_pem(pem.expose())?;
@@ -258,7 +290,18 @@ impl GraphConfig {
                     pem.expose(),
                 )?)))
             }
+            GraphAuth::DeviceCode => Ok(Credential::Delegated),
         }
+    }
+
+    /// The device authorization endpoint of the tenant
+    /// (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-device-code#device-authorization-request).
+    pub fn device_code_url(&self) -> String {
+        format!(
+            "{}/{}/oauth2/v2.0/devicecode",
+            self.authority.trim_end_matches('/'),
+            self.tenant
+        )
     }
 
     /// The token endpoint of the tenant.
@@ -321,7 +364,8 @@ impl GraphConfig {
     }
 
     fn connector(&self, options: OpenOptions) -> Result<GraphConnector, OpenError> {
-        GraphConnector::with_reach(self.clone(), options.reach).map_err(|e| OpenError {
+        let vault = options.token_vault.map(|v| v.0);
+        GraphConnector::open_with(self.clone(), options.reach, vault).map_err(|e| OpenError {
             message: e.to_string(),
             hint: "check the Graph profile's settings (tenant, mailbox, client_id, client_secret or certificate)"
                 .into(),
@@ -411,10 +455,34 @@ mod tests {
         let unknown = toml::from_str::<GraphConfig>(
             "tenant = \"t\"\nmailbox = \"m\"\npassword = \"x\"\nclient_id = \"a\"\nclient_secret = \"s\"",
         );
-        let device = toml::from_str::<GraphConfig>(
-            "tenant = \"t\"\nmailbox = \"m\"\nauth = \"device-code\"\nclient_id = \"a\"\nclient_secret = \"s\"",
-        );
-        assert!(device.is_err(), "device-code sign-in does not exist");
         assert!(unknown.is_err(), "unknown keys are refused");
+    }
+
+    // R-GRAPH-30: a device-code profile is a public client: it needs only the
+    // client id, and a secret or certificate beside it is named as the fault.
+    #[test]
+    fn r_graph_30_device_code_is_a_public_client() {
+        let base = "tenant = \"t\"\nmailbox = \"m\"\nauth = \"device-code\"\nclient_id = \"a\"\n";
+        let device: GraphConfig = toml::from_str(base).expect("parses");
+        assert_eq!(device.auth, GraphAuth::DeviceCode);
+        device.validate().expect("a client id is all it needs");
+        assert!(matches!(device.credential(), Ok(Credential::Delegated)));
+        let key = |extra: &str| {
+            let c: GraphConfig = toml::from_str(&format!("{base}{extra}")).expect("parses");
+            match c.validate() {
+                Err(GraphError::InvalidSetting { key, reason }) => {
+                    assert!(reason.contains("device-code"), "{reason}");
+                    key
+                }
+                other => panic!("expected an invalid setting, got {other:?}"),
+            }
+        };
+        assert_eq!(key("client_secret = \"s\""), "client_secret");
+        assert_eq!(key("certificate = \"PEM\""), "certificate");
+        assert_eq!(
+            device.device_code_url(),
+            "https://login.microsoftonline.com/t/oauth2/v2.0/devicecode"
+        );
+        assert!(DELEGATED_SCOPES.contains(&"offline_access"));
     }
 }

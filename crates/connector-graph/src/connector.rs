@@ -7,14 +7,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, ContentType, Etag, Fetched,
-    FetchedItem, Href, ItemFailure, ItemMeta, Reach, SyncToken,
+    FetchedItem, Href, ItemFailure, ItemMeta, Reach, SyncToken, TokenVault,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::batch::{self, CreateQueue};
 use crate::clock::{Clock, SystemClock};
-use crate::config::GraphConfig;
+use crate::config::{GraphAuth, GraphConfig};
 use crate::delta::{self, DeltaRound};
 use crate::folder::{Folder, Resource, segment};
 use crate::http::{Call, GraphHttp};
@@ -57,17 +57,47 @@ impl GraphConnector {
 
     /// A connector whose token expiry and `Retry-After` waits follow `clock`.
     pub fn with_clock(config: GraphConfig, clock: Arc<dyn Clock>) -> Result<Self, GraphError> {
-        Self::build(config, clock, Reach::Any)
+        Self::build(config, clock, Reach::Any, None)
+    }
+
+    /// A connector signed in on a user's behalf (`auth = "device-code"`,
+    /// R-GRAPH-32): access tokens come from `vault`'s refresh token.
+    pub fn delegated(
+        config: GraphConfig,
+        clock: Arc<dyn Clock>,
+        vault: Arc<dyn TokenVault>,
+    ) -> Result<Self, GraphError> {
+        Self::build(config, clock, Reach::Any, Some(vault))
     }
 
     /// A connector with the real clock that connects only where `reach`
     /// allows (R-SEC-1): token endpoint and API, every request.
     pub fn with_reach(config: GraphConfig, reach: Reach) -> Result<Self, GraphError> {
-        Self::build(config, Arc::new(SystemClock), reach)
+        Self::build(config, Arc::new(SystemClock), reach, None)
     }
 
-    fn build(config: GraphConfig, clock: Arc<dyn Clock>, reach: Reach) -> Result<Self, GraphError> {
+    /// As the profile factory opens it: the real clock, `reach`, and the
+    /// profile's token vault (needed by a delegated profile only).
+    pub fn open_with(
+        config: GraphConfig,
+        reach: Reach,
+        vault: Option<Arc<dyn TokenVault>>,
+    ) -> Result<Self, GraphError> {
+        Self::build(config, Arc::new(SystemClock), reach, vault)
+    }
+
+    fn build(
+        config: GraphConfig,
+        clock: Arc<dyn Clock>,
+        reach: Reach,
+        vault: Option<Arc<dyn TokenVault>>,
+    ) -> Result<Self, GraphError> {
         config.validate()?;
+        // Without a place to keep its sign-in (no database) a delegated
+        // profile cannot run: said at open, not at the first request.
+        if config.auth == GraphAuth::DeviceCode && vault.is_none() {
+            return Err(crate::delegated::not_signed_in(None));
+        }
         let builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs))
             // The oauth2 crate asks for no redirects on token requests (SSRF),
@@ -80,6 +110,7 @@ impl GraphConnector {
             client.clone(),
             clock.clone(),
             reach.clone(),
+            vault,
         );
         let http = GraphHttp::new(
             client,

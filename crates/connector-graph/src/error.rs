@@ -15,6 +15,15 @@ pub enum GraphError {
     #[error("the token endpoint refused the app: {0}")]
     Token(String),
 
+    /// A delegated sign-in that failed or is needed (R-GRAPH-31, R-GRAPH-32):
+    /// what happened and what to run; never a token.
+    #[error("{0}")]
+    SignIn(String),
+
+    /// The store of the delegated refresh token failed (R-GRAPH-32).
+    #[error("the stored Graph sign-in could not be read or written: {0}")]
+    Vault(String),
+
     #[error("request to Graph failed: {0}")]
     Http(#[from] reqwest::Error),
 
@@ -87,6 +96,11 @@ impl GraphError {
                 ConnectorError::Unsupported { what: self.to_string() }
             }
             GraphError::Token(detail) => ConnectorError::Unauthorized { detail: detail.clone() },
+            GraphError::SignIn(detail) => ConnectorError::Unauthorized { detail: detail.clone() },
+            // The database may be back at the next run.
+            GraphError::Vault(_) => ConnectorError::Unreachable {
+                detail: self.to_string(),
+            },
             GraphError::Http(err) if err.is_timeout() => ConnectorError::Timeout {
                 detail: err.to_string(),
             },

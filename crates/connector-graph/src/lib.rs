@@ -2,7 +2,8 @@
 //! contacts of a contact folder, events of a calendar (through
 //! `calendarView/delta` within the calendar window), To Do tasks of a
 //! list and tracked mail ([`GraphMail`], messages delta per folder), for one mailbox, signed in app-only with client credentials (a
-//! secret or a certificate).
+//! secret or a certificate) or delegated for one user ([`sign_in`] with a
+//! device code, then refresh tokens).
 //!
 //! Item bodies are Graph JSON as the server returns it (the mapping crate
 //! reads and writes it, `crmsync_mapping::graph`); an update's body is a
@@ -18,7 +19,9 @@ mod batch;
 mod clock;
 mod config;
 mod connector;
+mod delegated;
 mod delta;
+mod device;
 mod error;
 mod folder;
 mod http;
@@ -32,8 +35,9 @@ mod token;
 mod uid;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_CONCURRENCY};
+pub use config::{DELEGATED_SCOPES, GLOBAL_AUTHORITY, GLOBAL_BASE_URL, GraphAuth, GraphConfig, MAX_CONCURRENCY};
 pub use connector::GraphConnector;
+pub use device::sign_in;
 pub use error::GraphError;
 pub use http::PREFER_IMMUTABLE_ID;
 pub use mail::{GraphMail, uid_of};

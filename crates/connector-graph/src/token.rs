@@ -1,12 +1,14 @@
-//! App-only access tokens (OAuth 2 client credentials, via the `oauth2`
-//! crate, with a secret or a certificate's signed assertion), cached and
-//! fetched again before they expire. The token, the secret and the
-//! assertion are [`Secret`]s: no `Debug`, log line or error shows them.
+//! Access tokens, cached and fetched again before they expire: app-only
+//! (OAuth 2 client credentials, via the `oauth2` crate, with a secret or a
+//! certificate's signed assertion) or delegated (the refresh token of a
+//! device-code sign-in, from the profile's [`TokenVault`], `delegated.rs`).
+//! The token, the secret and the assertion are [`Secret`]s: no `Debug`, log
+//! line or error shows them.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crmsync_connector::{Reach, Secret};
+use crmsync_connector::{Reach, Secret, TokenVault};
 use oauth2::basic::BasicClient;
 use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
 use tokio::sync::Mutex;
@@ -23,9 +25,22 @@ const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 /// A token is replaced this long before it expires (at most a tenth of its life).
 const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
-struct Cached {
-    token: Secret,
-    refresh_at: SystemTime,
+pub(crate) struct Cached {
+    pub(crate) token: Secret,
+    pub(crate) refresh_at: SystemTime,
+}
+
+impl Cached {
+    /// Kept until `min(5 min, a tenth of its life)` before it expires.
+    pub(crate) fn new(token: Secret, lifetime: Option<Duration>, now: SystemTime) -> Cached {
+        let lifetime = lifetime.unwrap_or(DEFAULT_LIFETIME);
+        let margin = REFRESH_MARGIN.min(lifetime / 10);
+        tracing::debug!(lifetime_secs = lifetime.as_secs(), "fetched a Graph access token");
+        Cached {
+            token,
+            refresh_at: now + lifetime - margin,
+        }
+    }
 }
 
 pub(crate) struct TokenSource {
@@ -37,6 +52,8 @@ pub(crate) struct TokenSource {
     cached: Mutex<Option<Cached>>,
     /// Checked before every token request (R-SEC-1).
     reach: Reach,
+    /// Delegated sign-in: where the user's refresh token is kept.
+    vault: Option<Arc<dyn TokenVault>>,
 }
 
 impl TokenSource {
@@ -46,8 +63,10 @@ impl TokenSource {
         http: reqwest::Client,
         clock: Arc<dyn Clock>,
         reach: Reach,
+        vault: Option<Arc<dyn TokenVault>>,
     ) -> Self {
         TokenSource {
+            vault,
             client_id: config.client_id.clone(),
             credential,
             token_url: config.token_url(),
@@ -86,17 +105,25 @@ impl TokenSource {
             key: "authority",
             reason: e.to_string(),
         })?;
+
         // Microsoft's examples send the secret in the form body
         // (https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-client-creds-grant-flow#first-case-access-token-request-with-a-shared-secret).
         let client = BasicClient::new(ClientId::new(self.client_id.clone()))
             .set_auth_type(AuthType::RequestBody)
-            .set_token_uri(url);
+            .set_token_uri(url.clone());
         let (client, assertion) = match &self.credential {
             Credential::Secret(secret) => (
                 client.set_client_secret(ClientSecret::new(secret.expose().to_string())),
                 None,
             ),
             Credential::Certificate(cert) => (client, Some(cert.assertion(&self.client_id, &self.token_url, now)?)),
+            Credential::Delegated => {
+                let vault = self
+                    .vault
+                    .as_deref()
+                    .ok_or_else(|| crate::delegated::not_signed_in(None))?;
+                return crate::delegated::refresh(vault, &self.client_id, url, &self.http, now).await;
+            }
         };
         let mut request = client
             .exchange_client_credentials()
@@ -115,12 +142,10 @@ impl TokenSource {
             RequestTokenError::Request(e) => GraphError::Token(format!("token request failed: {e}")),
             other => GraphError::Token(format!("unreadable token reply: {other}")),
         })?;
-        let lifetime = reply.expires_in().unwrap_or(DEFAULT_LIFETIME);
-        let margin = REFRESH_MARGIN.min(lifetime / 10);
-        tracing::debug!(lifetime_secs = lifetime.as_secs(), "fetched a Graph access token");
-        Ok(Cached {
-            token: Secret::new(reply.access_token().secret().clone()),
-            refresh_at: now + lifetime - margin,
-        })
+        Ok(Cached::new(
+            Secret::new(reply.access_token().secret().clone()),
+            reply.expires_in(),
+            now,
+        ))
     }
 }

@@ -61,6 +61,9 @@ pub struct OpenOptions {
     /// file's and admins' profiles, public addresses and the allow-list for
     /// the profiles non-admin users saved.
     pub reach: crate::Reach,
+    /// Where a delegated sign-in's refresh token is kept (Graph
+    /// `auth = "device-code"`, R-GRAPH-31); `None` outside a database.
+    pub token_vault: Option<crate::VaultHandle>,
 }
 
 /// The typed, validated settings of one connector kind (`VdirConfig`,

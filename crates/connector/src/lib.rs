@@ -21,6 +21,7 @@ pub mod push;
 pub mod reach;
 pub mod secret;
 pub mod secret_source;
+pub mod token_vault;
 
 pub use choice::{CollectionChoice, FieldLimits};
 pub use collection::{Collection, CollectionKind, ContentType, VCardVersion};
@@ -39,3 +40,4 @@ pub use push::{BadNotification, ChangeSubscriptions, Notice, NoticeKind, NotifyT
 pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};
 pub use secret_source::{SecretError, SecretSource};
+pub use token_vault::{MemoryVault, TokenVault, VaultError, VaultHandle, VaultToken};

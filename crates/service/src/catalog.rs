@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use crmsync_config::{Config, ProfileConfig};
-use crmsync_connector::{AllowList, Reach};
+use std::sync::Arc;
+
+use crmsync_connector::{AllowList, Reach, VaultHandle};
 use crmsync_model::{Actor, Role, User, UserFields};
 use crmsync_store::{ListQuery, MAX_PAGE, ProfileDefinitionRow, ProfileRow, ProfileUpsert, Store, StoreError};
 use crmsync_sync::SyncProfile;
@@ -19,6 +21,7 @@ use crate::factory::ConnectorFactory;
 use crate::profile_factory::build_sync_profile;
 use crate::secret_key::SecretKey;
 use crate::settings::{SecretFields, StoredConnector};
+use crate::sign_in_vault::SealedVault;
 
 /// Stored profiles, with the key that seals their credentials.
 #[derive(Debug, Clone)]
@@ -204,7 +207,19 @@ impl ProfileCatalog {
     ) -> Result<SyncProfile, ServiceError> {
         let user = self.user(&def.name, &def.user_id).await?;
         let reach = self.reach_of(source, &user);
-        build_sync_profile(def, &user, factory, &reach)
+        build_sync_profile(def, &user, factory, &reach, self.sign_in_vault(&def.name))
+    }
+
+    /// Where the profile's delegated sign-in is kept (R-GRAPH-32): sealed
+    /// with the `[security] key`, so none without one (a device-code
+    /// profile then says "not signed in" when opened).
+    pub fn sign_in_vault(&self, profile: &str) -> Option<VaultHandle> {
+        let key = self.key.clone()?;
+        Some(VaultHandle(Arc::new(SealedVault::new(
+            self.store.clone(),
+            key,
+            profile,
+        ))))
     }
 
     /// As [`ProfileCatalog::ready_profile`], by name.

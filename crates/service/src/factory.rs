@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crmsync_connector::{Connector, OpenOptions, Reach};
+use crmsync_connector::{Connector, OpenOptions, Reach, VaultHandle};
 use crmsync_connector_registry::ConnectorSpec;
 
 use crate::error::ServiceError;
@@ -14,6 +14,19 @@ pub trait ConnectorFactory: Send + Sync {
     /// `reach` is where the connector may connect (R-SEC-1): the catalog
     /// narrows it for the profiles of non-admin users.
     fn open(&self, profile: &str, spec: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError>;
+
+    /// As `open`, with the profile's token vault for a connector signed in
+    /// on a user's behalf (Graph device code, R-GRAPH-32). Factories of
+    /// tests ignore it.
+    fn open_with_vault(
+        &self,
+        profile: &str,
+        spec: &ConnectorSpec,
+        reach: &Reach,
+        _vault: Option<VaultHandle>,
+    ) -> Result<Arc<dyn Connector>, ServiceError> {
+        self.open(profile, spec, reach)
+    }
 }
 
 /// The connectors of this build, for the scheduler and the API: a missing
@@ -27,12 +40,23 @@ pub struct OneShotConnectorFactory;
 
 impl ConnectorFactory for DefaultConnectorFactory {
     fn open(&self, profile: &str, spec: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
+        self.open_with_vault(profile, spec, reach, None)
+    }
+
+    fn open_with_vault(
+        &self,
+        profile: &str,
+        spec: &ConnectorSpec,
+        reach: &Reach,
+        vault: Option<VaultHandle>,
+    ) -> Result<Arc<dyn Connector>, ServiceError> {
         open_with(
             profile,
             spec,
             OpenOptions {
                 create_local_root: false,
                 reach: reach.clone(),
+                token_vault: vault,
             },
         )
     }
@@ -40,12 +64,23 @@ impl ConnectorFactory for DefaultConnectorFactory {
 
 impl ConnectorFactory for OneShotConnectorFactory {
     fn open(&self, profile: &str, spec: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
+        self.open_with_vault(profile, spec, reach, None)
+    }
+
+    fn open_with_vault(
+        &self,
+        profile: &str,
+        spec: &ConnectorSpec,
+        reach: &Reach,
+        vault: Option<VaultHandle>,
+    ) -> Result<Arc<dyn Connector>, ServiceError> {
         open_with(
             profile,
             spec,
             OpenOptions {
                 create_local_root: true,
                 reach: reach.clone(),
+                token_vault: vault,
             },
         )
     }

@@ -36,6 +36,7 @@ mod scheduler;
 mod secret_key;
 mod settings;
 mod setup;
+mod sign_in_vault;
 mod triggers;
 
 pub use catalog::{ProfileCatalog, ProfileView, find_user};
@@ -56,4 +57,5 @@ pub use scheduler::{RunEvent, RunResult, Scheduler, SchedulerParts, SchedulerSet
 pub use secret_key::{SecretKey, Unsealable};
 pub use settings::SecretFields;
 pub use setup::scheduler_from_config;
+pub use sign_in_vault::SealedVault;
 pub use triggers::ChangeWatcher;

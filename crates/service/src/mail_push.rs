@@ -135,6 +135,8 @@ impl Scheduler {
             let options = OpenOptions {
                 create_local_root: false,
                 reach: want.reach.clone(),
+                // IMAP IDLE only: no delegated sign-in to keep.
+                token_vault: None,
             };
             let watch = match want.spec.open_mail_watch(options, folder) {
                 Some(Ok(watch)) => watch,

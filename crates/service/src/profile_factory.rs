@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crmsync_connector::memory::MemoryConnector;
-use crmsync_connector::{Connector, OpenOptions, Reach};
+use crmsync_connector::{Connector, OpenOptions, Reach, VaultHandle};
 use crmsync_engine::EntityClass;
 use crmsync_model::{Actor, User};
 use crmsync_sync::{MailProfile, SyncProfile};
@@ -17,12 +17,13 @@ use crate::factory::{ConnectorFactory, open_error};
 
 /// Narrows the rules to the user's rights as of now and refuses a direction
 /// the user may not write (R-PERM-1), then opens the connector, limited to
-/// `reach` (R-SEC-1).
+/// `reach` (R-SEC-1), with `vault` for a delegated sign-in (R-GRAPH-32).
 pub fn build_sync_profile(
     def: &ProfileDefinition,
     user: &User,
     factory: &dyn ConnectorFactory,
     reach: &Reach,
+    vault: Option<VaultHandle>,
 ) -> Result<SyncProfile, ServiceError> {
     def.check_mail()?;
     let mut rules = def.engine_rules(user)?;
@@ -45,6 +46,7 @@ pub fn build_sync_profile(
     let mail_options = OpenOptions {
         create_local_root: false,
         reach: reach.clone(),
+        token_vault: vault.clone(),
     };
     if def.mail.is_none()
         && def.connector.is_mail_only()
@@ -54,7 +56,7 @@ pub fn build_sync_profile(
         let items: Arc<dyn Connector> = Arc::new(MemoryConnector::new());
         return Ok(SyncProfile::new(def.name.clone(), actor, rules, items).mail_only(MailProfile { source, tracking }));
     }
-    let connector = factory.open(&def.name, &def.connector, reach)?;
+    let connector = factory.open_with_vault(&def.name, &def.connector, reach, vault.clone())?;
     // R-SYNC-PERF-2: a DAV profile's `concurrency` (R-CFG-DAV-1) sets the writes in flight.
     let writes = crmsync_sync::write_concurrency_for(def.connector.requests_in_flight());
     let profile = SyncProfile::new(def.name.clone(), actor, rules, connector)
@@ -68,6 +70,7 @@ pub fn build_sync_profile(
         let mail_options = OpenOptions {
             create_local_root: false,
             reach: reach.clone(),
+            token_vault: vault.clone(),
         };
         return match def.connector.open_mail(mail_options) {
             Some(opened) => {
@@ -80,6 +83,7 @@ pub fn build_sync_profile(
     let mail_options = OpenOptions {
         create_local_root: false,
         reach: reach.clone(),
+        token_vault: vault.clone(),
     };
     let (source, tracking) = match mail_spec.open_mail(mail_options) {
         Some(opened) => opened.map_err(|e| open_error(&def.name, e))?,

@@ -40,6 +40,7 @@ mod list;
 mod lookup;
 mod profiles;
 mod records;
+mod sign_ins;
 mod signal;
 mod sql;
 pub mod status;
@@ -63,6 +64,7 @@ pub use profiles::{
     ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileScheduleRow, ProfileStatusRow, ProfileUpsert,
     ScheduleState,
 };
+pub use sign_ins::SealedSignIn;
 pub use signal::{CHANNEL as CHANGE_CHANNEL, ChangeEvents};
 pub use tombstone::Tombstone;
 pub use users::{TOKEN_PREFIX, hash_token};

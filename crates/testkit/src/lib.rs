@@ -51,7 +51,8 @@ pub use database::{
 pub use dovecot::Dovecot;
 pub use fault::{Fault, FaultPlan, FaultRates};
 pub use graph::{
-    Delivery as GraphDelivery, GraphCounts, GraphServer, GraphSwitches, NotificationReceiver, Resource as GraphResource,
+    Delivery as GraphDelivery, DeviceUser, GraphCounts, GraphServer, GraphSwitches, NotificationReceiver,
+    Resource as GraphResource,
 };
 pub use hold::Hold;
 pub use mail_client::MailClient;

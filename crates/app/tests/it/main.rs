@@ -15,6 +15,7 @@ mod dashboard_settings;
 mod demo;
 mod failure_messages;
 mod graph_profile;
+mod graph_sign_in;
 mod imap_kill;
 mod imap_profile;
 mod kill_radicale;

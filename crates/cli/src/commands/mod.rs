@@ -4,6 +4,7 @@ pub mod convert;
 pub mod demo;
 pub mod duplicates;
 pub mod explain;
+pub mod graph;
 pub mod migrate;
 pub mod reset;
 pub mod status;

@@ -8,6 +8,7 @@ mod batch;
 mod batched_creates;
 mod certificate;
 mod conformance;
+mod delegated;
 mod delta_and_faults;
 mod mail;
 mod reach;

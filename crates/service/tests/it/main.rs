@@ -16,4 +16,5 @@ mod profiles;
 mod push_wake;
 mod run_expiry;
 mod scheduling;
+mod sign_ins;
 mod workers;

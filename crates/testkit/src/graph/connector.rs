@@ -32,4 +32,18 @@ impl GraphServer {
         }))
         .expect("a valid Graph config")
     }
+
+    /// The same mailbox signed in on its user's behalf (R-GRAPH-30): a
+    /// public client, no secret; tokens from a device-code sign-in.
+    pub fn device_code_config(&self) -> GraphConfig {
+        serde_json::from_value(serde_json::json!({
+            "tenant": GraphServer::TENANT,
+            "mailbox": GraphServer::MAILBOX,
+            "client_id": GraphServer::CLIENT_ID,
+            "auth": "device-code",
+            "base_url": self.base_url(),
+            "authority": self.authority(),
+        }))
+        .expect("a valid Graph config")
+    }
 }

@@ -19,6 +19,7 @@ mod batch;
 #[cfg(feature = "graph")]
 mod connector;
 mod delta;
+mod identity;
 mod messages;
 mod receiver;
 mod routes;
@@ -37,6 +38,7 @@ use serde_json::Value;
 
 #[cfg(feature = "graph")]
 pub use assertion::TEST_APP_PEM;
+pub use identity::DeviceUser;
 pub use receiver::NotificationReceiver;
 pub use store::Resource;
 pub use subscriptions::Delivery;
@@ -52,6 +54,8 @@ pub(crate) struct Shared {
     switches: GraphSwitches,
     stats: GraphStats,
     tokens: Mutex<HashSet<String>>,
+    /// Device codes and refresh tokens of delegated sign-ins.
+    identity: Mutex<identity::Identity>,
     /// `http://127.0.0.1:PORT`, for the links the server hands out.
     base: String,
     subscriptions: Mutex<Subscriptions>,
@@ -99,6 +103,7 @@ impl GraphServer {
             switches: GraphSwitches::default(),
             stats: GraphStats::default(),
             tokens: Mutex::new(HashSet::new()),
+            identity: Mutex::new(identity::Identity::default()),
             base,
             subscriptions: Mutex::new(Subscriptions::default()),
             client: reqwest::Client::new(),
@@ -106,6 +111,7 @@ impl GraphServer {
         });
         let app = Router::new()
             .route("/{tenant}/oauth2/v2.0/token", post(routes::token))
+            .route("/{tenant}/oauth2/v2.0/devicecode", post(routes::device_code))
             .fallback(routes::graph)
             .with_state(shared.clone());
         let task = tokio::spawn(async move {
@@ -191,6 +197,32 @@ impl GraphServer {
     pub fn user_delete(&self, folder: &str, id: &str) {
         self.store().delete(folder, id, None).expect("the item exists");
         Shared::announce(&self.shared, folder, id, "deleted");
+    }
+
+    /// What the user does with the next device codes (R-GRAPH-33); until
+    /// a test says otherwise they sign in at the first poll.
+    pub fn device_user(&self, user: DeviceUser) {
+        self.shared.identity.lock().expect("lock").set_user(user);
+    }
+
+    /// The next `polls` device-code polls answer `slow_down`.
+    pub fn slow_down_next(&self, polls: u32) {
+        self.shared.identity.lock().expect("lock").slow_down_next(polls);
+    }
+
+    /// Revokes every refresh token issued so far.
+    pub fn revoke_refresh_tokens(&self) {
+        self.shared.identity.lock().expect("lock").revoke_all();
+    }
+
+    /// The refresh tokens that would still be accepted.
+    pub fn valid_refresh_tokens(&self) -> Vec<String> {
+        self.shared.identity.lock().expect("lock").valid_refresh_tokens()
+    }
+
+    /// Every refresh token the server issued.
+    pub fn issued_refresh_tokens(&self) -> Vec<String> {
+        self.shared.identity.lock().expect("lock").issued_refresh_tokens()
     }
 
     /// The server's "now" from here on (subscription lifetimes are checked

@@ -39,6 +39,15 @@ pub(crate) async fn token(
         );
     }
     let client_id = super::GraphServer::CLIENT_ID;
+    if get("client_id") == Some(client_id) {
+        match get("grant_type") {
+            Some("urn:ietf:params:oauth:grant-type:device_code") => {
+                return super::identity::device_code_grant(&shared, &form);
+            }
+            Some("refresh_token") => return super::identity::refresh_grant(&shared, &form),
+            _ => {}
+        }
+    }
     let refused = |description: &str| {
         reply(
             StatusCode::UNAUTHORIZED,
@@ -73,6 +82,21 @@ pub(crate) async fn token(
         StatusCode::OK,
         json!({"token_type": "Bearer", "expires_in": lifetime, "ext_expires_in": lifetime, "access_token": access}),
     )
+}
+
+/// Device authorization request of a delegated sign-in (`identity.rs`).
+pub(crate) async fn device_code(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    if tenant != super::GraphServer::TENANT {
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "invalid_request", "error_description": "AADSTS90002: Tenant not found."}),
+        );
+    }
+    super::identity::device_code(&shared, &form)
 }
 
 /// Counts a request as in flight for as long as it lives.

@@ -194,6 +194,7 @@ pub struct GraphStats {
     pub(crate) in_flight: AtomicU64,
     pub(crate) max_in_flight: AtomicU64,
     pub(crate) tokens_issued: AtomicU64,
+    pub(crate) device_polls: AtomicU64,
     pub(crate) throttled: AtomicU64,
     pub(crate) unavailable: AtomicU64,
     pub(crate) gone: AtomicU64,
@@ -222,6 +223,8 @@ pub struct GraphCounts {
     /// The most HTTP requests to `/v1.0` the server ever held at once.
     pub max_in_flight: u64,
     pub tokens_issued: u64,
+    /// Polls of the token endpoint with a device code (R-GRAPH-33).
+    pub device_polls: u64,
     pub throttled: u64,
     pub unavailable: u64,
     /// 410 Gone answers to expired delta tokens.
@@ -262,6 +265,7 @@ impl GraphStats {
             in_flight: get(&self.in_flight),
             max_in_flight: get(&self.max_in_flight),
             tokens_issued: get(&self.tokens_issued),
+            device_polls: get(&self.device_polls),
             throttled: get(&self.throttled),
             unavailable: get(&self.unavailable),
             gone: get(&self.gone),
