@@ -552,7 +552,16 @@ impl Connector for GraphConnector {
             .await
             .map_err(|e| e.for_item(href))?;
         match occurrences {
-            Some(wanted) => Ok(Etag::new(self.inner.apply_occurrences(&folder, href, &wanted).await?)),
+            // A 412 of an instance is the series' conflict (R-GRAPH-40).
+            Some(wanted) => Ok(Etag::new(
+                self.inner
+                    .apply_occurrences(&folder, href, &wanted)
+                    .await
+                    .map_err(|e| match e.status() {
+                        Some(412) => ConnectorError::PreconditionFailed { href: href.clone() },
+                        _ => e.into(),
+                    })?,
+            )),
             None => Ok(Etag::new(etag(&updated)?)),
         }
     }

@@ -19,6 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Duration, NaiveDate};
+use crmsync_connector::Etag;
 use crmsync_mapping::graph::occurrences::{CANCELLED, EXCEPTIONS, occurrence_date};
 use reqwest::Method;
 use serde_json::Value;
@@ -102,14 +103,15 @@ async fn occurrences(http: &GraphHttp, item_url: &str) -> Result<Value, GraphErr
 }
 
 /// The instances of the series at `item_url` originally dated within
-/// `[from, to]`, by date, following `@odata.nextLink`. The window is a day
-/// wider on each side: its bounds are UTC, the dates the series' own zone.
+/// `[from, to]`, by date (id and `@odata.etag`), following
+/// `@odata.nextLink`. The window is a day wider on each side: its bounds are
+/// UTC, the dates the series' own zone.
 async fn instances(
     http: &GraphHttp,
     item_url: &str,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<BTreeMap<NaiveDate, String>, GraphError> {
+) -> Result<BTreeMap<NaiveDate, Instance>, GraphError> {
     let day = |d: NaiveDate| d.format("%Y-%m-%dT00:00:00Z").to_string();
     let mut url = format!(
         "{item_url}/instances?startDateTime={}&endDateTime={}&$select=id,occurrenceId",
@@ -126,7 +128,14 @@ async fn instances(
                 row["occurrenceId"].as_str().and_then(occurrence_date),
                 row["id"].as_str(),
             ) {
-                out.insert(date, id.to_string());
+                let etag = row["@odata.etag"].as_str().map(Etag::new);
+                out.insert(
+                    date,
+                    Instance {
+                        id: id.to_string(),
+                        etag,
+                    },
+                );
             }
         }
         match page["@odata.nextLink"].as_str() {
@@ -137,6 +146,13 @@ async fn instances(
     Err(GraphError::InvalidResponse(format!(
         "the instances of a series run over more than {MAX_INSTANCE_PAGES} pages"
     )))
+}
+
+/// One instance as listed: its id, and the etag its write is conditional
+/// on (R-GRAPH-40).
+struct Instance {
+    id: String,
+    etag: Option<Etag>,
 }
 
 /// Pages of one series' instances read at most (a series spans the
@@ -179,27 +195,30 @@ pub(crate) async fn apply(
         return Ok(());
     };
     let ids = instances(http, item_url, *from, *to).await?;
+    // Each write is conditional on the instance's etag as listed: an
+    // instance Outlook changed since is not overwritten; its 412 makes the
+    // caller re-plan the series (R-GRAPH-40, R-SAFE-2).
     for (date, body) in patches {
-        let id = ids.get(date).ok_or_else(|| missing(*date, "is not in the series"))?;
-        let url = format!("{items_url}/{}", crate::folder::segment(id));
+        let instance = ids.get(date).ok_or_else(|| missing(*date, "is not in the series"))?;
+        let url = format!("{items_url}/{}", crate::folder::segment(&instance.id));
         let text = body.to_string();
         http.json(&Call {
             method: Method::PATCH,
             url: &url,
-            if_match: None,
+            if_match: instance.etag.as_ref(),
             body: Some(text.as_bytes()),
         })
         .await?;
     }
     for date in deletions {
         // Not listed: not an occurrence (any more); nothing to cancel.
-        let Some(id) = ids.get(date) else { continue };
-        let url = format!("{items_url}/{}", crate::folder::segment(id));
+        let Some(instance) = ids.get(date) else { continue };
+        let url = format!("{items_url}/{}", crate::folder::segment(&instance.id));
         match http
             .send(&Call {
                 method: Method::DELETE,
                 url: &url,
-                if_match: None,
+                if_match: instance.etag.as_ref(),
                 body: None,
             })
             .await

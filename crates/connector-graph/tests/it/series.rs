@@ -162,3 +162,63 @@ async fn r_graph_20_occurrences_graph_cannot_hold_are_refused() {
     assert_eq!(stored["exceptionOccurrences"], json!([]));
     assert_eq!(stored["cancelledOccurrences"], json!([format!("OID.{id}.2026-10-06")]));
 }
+
+// R-GRAPH-40, R-SAFE-2: each instance write is conditional on the etag the
+// instances listing gave. Outlook renames the listed instances just after
+// the listing: the PATCH of the exception meets 412, nothing of Outlook's is
+// overwritten and no occurrence is cancelled; the update fails as the
+// series' conflict, and once re-read the same update goes through.
+#[tokio::test]
+async fn r_graph_40_a_stale_instance_etag_is_a_conflict_and_overwrites_nothing() {
+    let server = GraphServer::start().await.unwrap();
+    let (graph, coll, folder) = setup(&server).await;
+    let body = series_body(json!([moved("2026-10-07", "Moved")]), json!([]));
+    let created = graph
+        .create(&coll, "uid-40", body.to_string().as_bytes())
+        .await
+        .unwrap();
+    let patch = json!({
+        "exceptionOccurrences": [moved("2026-10-07", "Moved again")],
+        "cancelledOccurrences": ["OID..2026-10-09"],
+    });
+    let outlook = json!({"subject": "Renamed in Outlook"});
+    server
+        .switches()
+        .edit_instances_after_next_listing(outlook.as_object().unwrap().clone());
+    let raced = graph
+        .update(&coll, &created.href, &created.etag, patch.to_string().as_bytes())
+        .await;
+    assert!(
+        matches!(&raced, Err(ConnectorError::PreconditionFailed { href }) if *href == created.href),
+        "{raced:?}"
+    );
+    assert_eq!(server.stats().precondition_failed, 1);
+    let stored = server.series(&folder, created.href.as_str()).unwrap();
+    let subjects: Vec<&Value> = stored["exceptionOccurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["subject"])
+        .collect();
+    assert!(subjects.iter().all(|s| **s == "Renamed in Outlook"), "{subjects:?}");
+    assert_eq!(stored["cancelledOccurrences"], json!([]), "nothing cancelled");
+
+    // Re-planned on what Graph has now: the same wanted lists go through.
+    let fresh = Etag::new(stored["@odata.etag"].as_str().unwrap());
+    graph
+        .update(&coll, &created.href, &fresh, patch.to_string().as_bytes())
+        .await
+        .unwrap();
+    let stored = server.series(&folder, created.href.as_str()).unwrap();
+    let moved_again = stored["exceptionOccurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["occurrenceId"] == format!("OID.{}.2026-10-07", created.href))
+        .unwrap();
+    assert_eq!(moved_again["subject"], "Moved again");
+    assert_eq!(
+        stored["cancelledOccurrences"],
+        json!([format!("OID.{}.2026-10-09", created.href)])
+    );
+}

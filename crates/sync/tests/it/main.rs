@@ -16,6 +16,7 @@ mod dav_e2e;
 mod dead_runs;
 mod fault_proxy;
 mod faults;
+mod graph_deletions;
 mod graph_e2e;
 mod identity_pairing;
 mod mail_contacts_imap;

@@ -344,9 +344,18 @@ impl Request<'_> {
                 "Method not allowed.",
             );
         }
-        let store = self.shared.store.lock().expect("lock");
+        let mut store = self.shared.store.lock().expect("lock");
         match store.instances(folder, id, from, to) {
-            Ok(rows) => reply(StatusCode::OK, json!({ "value": rows })),
+            Ok(rows) => {
+                if let Some(patch) = self.shared.switches.take_instance_edit() {
+                    for row in &rows {
+                        let id = row["id"].as_str().unwrap_or_default();
+                        // Cannot fail: the instance was just listed.
+                        let _ = store.update(folder, id, None, patch.clone());
+                    }
+                }
+                reply(StatusCode::OK, json!({ "value": rows }))
+            }
             Err(WriteError::Unsupported) => unsupported_series(),
             Err(_) => error(
                 StatusCode::NOT_FOUND,

@@ -15,7 +15,11 @@
 //! patterns `daily`, `weekly`, `absoluteMonthly` and `absoluteYearly` are
 //! expanded (relative ones answer 501); `originalStart` is given only for
 //! series in UTC (the server keeps no zone table). Writing an instance bumps
-//! the master's etag, as Exchange stores exceptions on the master.
+//! the master's etag, as Exchange stores exceptions on the master. Each
+//! instance has an etag of its own (R-GRAPH-40): the one its last write gave
+//! it, else the one the master's last own write gave every instance; a write
+//! to one instance leaves its siblings' etags alone, and a stale `If-Match`
+//! on an instance is refused with 412 like one on any item.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -28,6 +32,28 @@ use serde_json::{Map, Value, json};
 pub(crate) struct Occurrences {
     pub exceptions: BTreeMap<NaiveDate, Map<String, Value>>,
     pub cancelled: BTreeSet<NaiveDate>,
+    /// The etag the master's last own write (create, PATCH) gave every
+    /// instance; `None` before the first: the master's etag.
+    pub series_etag: Option<String>,
+    /// The etags of the instances written since.
+    pub etags: BTreeMap<NaiveDate, String>,
+}
+
+impl Occurrences {
+    /// The etag the instance on `date` shows.
+    pub(crate) fn etag_of(&self, master: &Map<String, Value>, date: NaiveDate) -> Option<String> {
+        self.etags
+            .get(&date)
+            .or(self.series_etag.as_ref())
+            .cloned()
+            .or_else(|| master.get("@odata.etag").and_then(Value::as_str).map(str::to_owned))
+    }
+
+    /// After a write of the master itself: every instance changed with it.
+    pub(crate) fn master_written(&mut self, master: &Map<String, Value>) {
+        self.series_etag = master.get("@odata.etag").and_then(Value::as_str).map(str::to_owned);
+        self.etags.clear();
+    }
 }
 
 /// Why the server cannot list a series' instances.
@@ -156,6 +182,9 @@ pub(crate) fn instance(master: &Map<String, Value>, occurrences: &Occurrences, d
                 json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
             );
         }
+    }
+    if let Some(etag) = occurrences.etag_of(master, date) {
+        body.insert("@odata.etag".into(), json!(etag));
     }
     body.insert("id".into(), json!(instance_id(master_id, date)));
     body.insert("seriesMasterId".into(), json!(master_id));

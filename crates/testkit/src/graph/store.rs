@@ -158,13 +158,15 @@ impl Store {
         }
         let changed_at = self.stamp(resource, &mut body);
         let stored = body.clone();
+        let mut occurrences = Occurrences::default();
+        occurrences.master_written(&body);
         self.folders.get_mut(folder_id)?.items.insert(
             id,
             Item {
                 body,
                 changed_at,
                 removed: false,
-                occurrences: Occurrences::default(),
+                occurrences,
             },
         );
         Some(Value::Object(stored))
@@ -236,12 +238,17 @@ impl Store {
         if_match: Option<&str>,
         patch: Option<Map<String, Value>>,
     ) -> Result<Value, WriteError> {
-        // An instance shows its master's etag; a stale one is refused alike.
-        let resource = self.check(folder_id, master_id, if_match)?;
+        let resource = self.check(folder_id, master_id, None)?;
         let item = &self.folders[folder_id].items[master_id];
         let exists = series::dates(&item.body, date, date).map_err(series_error)? == [date];
         if !exists || item.occurrences.cancelled.contains(&date) {
             return Err(WriteError::NotFound);
+        }
+        // An instance has its own etag (R-GRAPH-40); a stale one is refused.
+        if let Some(expected) = if_match
+            && item.occurrences.etag_of(&item.body, date).as_deref() != Some(expected)
+        {
+            return Err(WriteError::Conflict);
         }
         let mut occurrences = item.occurrences.clone();
         match patch {
@@ -263,6 +270,14 @@ impl Store {
         }
         let mut body = item.body.clone();
         let changed_at = self.stamp(resource, &mut body);
+        match body.get("@odata.etag").and_then(Value::as_str) {
+            Some(etag) if !occurrences.cancelled.contains(&date) => {
+                occurrences.etags.insert(date, etag.to_owned());
+            }
+            _ => {
+                occurrences.etags.remove(&date);
+            }
+        }
         let item = self
             .folders
             .get_mut(folder_id)
@@ -305,6 +320,7 @@ impl Store {
             .ok_or(WriteError::NotFound)?;
         item.body = body.clone();
         item.changed_at = changed_at;
+        item.occurrences.master_written(&body);
         Ok(Value::Object(body))
     }
 

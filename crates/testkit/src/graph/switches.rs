@@ -23,6 +23,8 @@ pub struct GraphSwitches {
     failures_after_work: AtomicU64,
     /// `$value` (MIME) requests answered before the rest fail with 500.
     mime_budget: Mutex<Option<u64>>,
+    /// A PATCH "in Outlook" of every instance the next listing answers.
+    instance_edit: Mutex<Option<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Default for GraphSwitches {
@@ -40,6 +42,7 @@ impl Default for GraphSwitches {
             lost_replies: AtomicU64::new(0),
             failures_after_work: AtomicU64::new(0),
             mime_budget: Mutex::new(None),
+            instance_edit: Mutex::new(None),
         }
     }
 }
@@ -139,6 +142,17 @@ impl GraphSwitches {
 
     pub(crate) fn take_lost_reply(&self) -> bool {
         take(&self.lost_replies)
+    }
+
+    /// Just after the next `GET …/instances` is read, and before its
+    /// answer reaches the client, every instance it lists is PATCHed with
+    /// `patch` as Outlook would: the client holds etags gone stale (R-GRAPH-40).
+    pub fn edit_instances_after_next_listing(&self, patch: serde_json::Map<String, serde_json::Value>) {
+        *self.instance_edit.lock().expect("lock") = Some(patch);
+    }
+
+    pub(crate) fn take_instance_edit(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        self.instance_edit.lock().expect("lock").take()
     }
 
     pub(crate) fn take_failure_after_work(&self) -> bool {
