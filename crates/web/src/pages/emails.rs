@@ -75,7 +75,7 @@ pub async fn page(
 fn row(who: &SignedIn, i: usize, e: &TrackedEmail) -> Markup {
     let details = e.email.as_ref().and_then(|a| a.fields.email.as_ref());
     html! {
-        tr data-email=(e.activity_id) {
+        tr id=(format!("email-{}", e.activity_id)) data-email=(e.activity_id) {
             td {
                 @match &e.email {
                     Some(a) => a href=(layout::record_href(&e.profile, &e.activity_id)) { (a.fields.subject) },
