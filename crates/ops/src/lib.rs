@@ -19,6 +19,7 @@ pub mod convert;
 pub mod directory;
 pub mod duplicates;
 pub mod duplicates_resolve;
+pub mod emails;
 pub mod failure;
 pub mod find;
 pub mod overview;

@@ -101,6 +101,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(state: WebState) -> Router<S> {
             "/profiles/{name}/quarantine/retry-all",
             post(pages::quarantine::retry_all),
         )
+        .route("/emails", get(pages::emails::page))
+        .route("/profiles/{name}/emails/regarding", post(pages::emails::regarding))
+        .route("/profiles/{name}/emails/convert", post(pages::emails::convert))
+        .route("/profiles/{name}/emails/untrack", post(pages::emails::untrack))
         .route("/record", get(pages::record::page))
         .route("/admin/workers", get(pages::workers::page))
         .route("/admin/metrics", get(pages::metrics::page))

@@ -6,7 +6,8 @@
 //! runs page lists the runs and one run's report names each item, what was
 //! done and the rule, filtered by text (R-WEB-8); a conflict over two fields
 //! is resolved with a choice per field (R-WEB-4-PER-FIELD); an unreadable
-//! card is retried from the quarantine page (R-WEB-14). Then bob, another user,
+//! card is retried from the quarantine page (R-WEB-14); a tracked e-mail is
+//! converted from the e-mails page (R-WEB-16, R-WEB-18). Then bob, another user,
 //! gets 404 for every one of alice's pages and forms, and a form without
 //! the session's CSRF token is refused (R-WEB-2, R-WEB-6). Every page passes
 //! the page accessibility check (R-WEB-9). Screenshots go to
@@ -14,7 +15,8 @@
 
 use std::path::Path;
 
-use crmsync_store::status::{ConflictResolution, ConflictRow};
+use crmsync_model::{ActivityFields, ActivityKind, ContactFields, EntityKind};
+use crmsync_store::status::{ConflictResolution, ConflictRow, TrackedMailRow};
 use crmsync_testkit::Browser;
 use fantoccini::Locator;
 use serde_json::json;
@@ -255,6 +257,43 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
         "the retry is in the history: {history:?}"
     );
 
+    // A tracked e-mail, stored as the mail runner stores one (its Dovecot
+    // side is proved in crates/sync), converted from the e-mails page.
+    let owner = store.records().get::<ContactFields>(&ada).await.unwrap().meta.owner_id;
+    let mut offer = ActivityFields::new(ActivityKind::Email, "Offer for Ada");
+    offer.email = Some(
+        serde_json::from_value(json!({"direction": "incoming", "from": {"kind": "email", "email": "ada@example.org"}}))
+            .unwrap(),
+    );
+    let offer_id = store.records().create(&owner, offer).await.unwrap().meta.id;
+    let row = TrackedMailRow {
+        message_key: "offer@example.org".into(),
+        activity_id: offer_id.clone(),
+        folder: "CRM".into(),
+        uid_validity: 1,
+        uid: 1,
+        trigger: "folder".into(),
+        tracked: true,
+        marked: true,
+    };
+    store.sync_state().save_tracked_mail("alice", &row).await.unwrap();
+    c.goto(&format!("{base}/emails")).await.unwrap();
+    wait_text(&browser, "h1", "Tracked e-mails").await;
+    browser.screenshot("20-emails").await;
+    assert_accessible(&browser, "emails").await;
+    press(&browser, &format!("email-{offer_id}"), "Convert").await;
+    wait_text(&browser, "h1", "Converted").await;
+    browser.screenshot("21-converted").await;
+    assert_accessible(&browser, "converted").await;
+    let regarding = store
+        .records()
+        .get::<ActivityFields>(&offer_id)
+        .await
+        .unwrap()
+        .fields
+        .regarding;
+    assert_eq!(regarding.map(|r| r.entity), Some(EntityKind::Opportunity));
+
     c.goto(&format!("{base}/record")).await.unwrap();
     wait_text(&browser, "h1", "Record").await;
     assert_accessible(&browser, "/record").await;
@@ -269,6 +308,8 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
         "17-conflict-per-field",
         "18-quarantine",
         "19-retried",
+        "20-emails",
+        "21-converted",
     ] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "{shot}");
     }
@@ -282,12 +323,24 @@ async fn r_web_7_r_web_8_restore_link_duplicates_and_read_a_run_report_in_chromi
     for page in [format!("/runs/{alice_run}"), "/runs?profile=alice".to_string()] {
         assert_eq!(bob.get(&page).await.0, 404, "{page}");
     }
-    for page in ["/removed", "/duplicates", "/quarantine", "/runs"] {
+    for page in ["/removed", "/duplicates", "/quarantine", "/runs", "/emails"] {
         let (status, html) = bob.get(page).await;
         assert_eq!(status, 200, "{page}");
         assert!(!html.contains("alice") && !html.contains(&ada), "{page}: {html}");
     }
-    let forms: [(&str, Vec<(&str, &str)>); 5] = [
+    let forms: [(&str, Vec<(&str, &str)>); 8] = [
+        (
+            "/profiles/alice/emails/regarding",
+            vec![("key", "offer@example.org"), ("version", "1"), ("clear", "true")],
+        ),
+        (
+            "/profiles/alice/emails/convert",
+            vec![("key", "offer@example.org"), ("version", "1"), ("to", "case")],
+        ),
+        (
+            "/profiles/alice/emails/untrack",
+            vec![("key", "offer@example.org"), ("crm", "keep")],
+        ),
         ("/profiles/alice/restore", vec![("record_id", ada.as_str())]),
         (
             "/profiles/alice/quarantine/retry",

@@ -8,6 +8,7 @@ mod behaviour;
 mod convert;
 mod dashboard;
 mod dashboard_admin;
+mod dashboard_emails;
 mod dashboard_live;
 mod dashboard_profiles;
 mod dashboard_quarantine;

@@ -63,13 +63,17 @@ struct Tracked {
     /// messages finds each one's row without a scan. An entry whose row has
     /// moved on since is stale: [`Tracked::at`] checks the row.
     by_place: HashMap<(String, u32, u32), String>,
+    /// Keys a user untracked from the dashboard (R-WEB-19): never tracked
+    /// again, wherever the message goes.
+    released: HashSet<String>,
 }
 
 impl Tracked {
-    fn new(rows: Vec<TrackedMailRow>) -> Tracked {
+    fn new(rows: Vec<TrackedMailRow>, released: HashSet<String>) -> Tracked {
         let mut tracked = Tracked {
             by_key: HashMap::with_capacity(rows.len()),
             by_place: HashMap::with_capacity(rows.len()),
+            released,
         };
         for row in rows {
             tracked.put(row);
@@ -148,7 +152,11 @@ async fn poll_folders(
         mapping: Default::default(),
     };
     let source = mail.source.as_ref();
-    let mut tracked = Tracked::new(store.sync_state().tracked_mail(profile).await?);
+    let state = store.sync_state();
+    let mut tracked = Tracked::new(
+        state.tracked_mail(profile).await?,
+        state.released_mail_keys(profile).await?,
+    );
     let mut pass = FolderPass {
         store,
         profile,
@@ -230,6 +238,13 @@ impl FolderPass<'_> {
         let mut unmarked = Vec::new();
         let mut seen_marked = Vec::new();
         for m in &poll.changed {
+            // R-WEB-19: a message a user untracked is not even fetched again.
+            if tracked
+                .at(folder, validity, m.uid)
+                .is_some_and(|r| tracked.released.contains(&r.message_key))
+            {
+                continue;
+            }
             let here = tracked.at(folder, validity, m.uid).filter(|r| r.tracked);
             let trigger = if is_tracking_folder {
                 Some(Trigger::Folder)
@@ -519,6 +534,10 @@ impl FolderPass<'_> {
         let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
         for (c, received_at, parsed) in parsed_chunk {
             let key = parsed.message_key.clone();
+            // R-WEB-19: untracked by a user, it stays so at another place too.
+            if tracked.released.contains(&key) {
+                continue;
+            }
             let row = TrackedMailRow {
                 message_key: key.clone(),
                 activity_id: String::new(),

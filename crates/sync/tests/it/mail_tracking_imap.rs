@@ -816,3 +816,41 @@ async fn r_track_mail_7_a_message_without_message_id_is_one_crm_email_and_one_wi
     w.run(&profile).await.unwrap();
     assert_eq!(subjects(&w.emails().await), ["No Message-ID"]);
 }
+
+// R-WEB-19: a message a user untracked (its row `released`, as the
+// dashboard's Untrack leaves it) is never tracked again: not when its
+// folder is listed in full, not when it changes, not as a copy filed again.
+#[tokio::test]
+async fn r_web_19_a_message_a_user_untracked_is_never_tracked_again() {
+    let w = MailWorld::new().await;
+    let profile = w.profile(
+        "alice-mail",
+        &w.alice,
+        w.imap("alice", ALICE_PASSWORD),
+        MailTracking::default(),
+    );
+    w.run(&profile).await.unwrap();
+    let mail = w.client("alice");
+    let raw = message(Some("u@x"), "a@x.example", "alice@crm.example", "Let go", "", "b");
+    let uid = mail.append("CRM", "", &raw);
+    w.run(&profile).await.unwrap();
+    assert_eq!(subjects(&w.emails().await), ["Let go"]);
+
+    let state = w.store.sync_state();
+    assert!(state.release_tracked_mail("alice-mail", "u@x").await.unwrap());
+    assert!(
+        !state.release_tracked_mail("alice-mail", "u@x").await.unwrap(),
+        "a repeat changes nothing"
+    );
+    mail.add_keywords("CRM", uid, "$Changed");
+    mail.append("CRM", "", &raw);
+    state.forget_mail_folders("alice-mail").await.unwrap();
+    let report = w.run(&profile).await.unwrap();
+    let mail_report = report.collections.iter().find(|c| c.collection == "mail").unwrap();
+    assert!(mail_report.applied.is_empty(), "{report:?}");
+    let rows = state.tracked_mail("alice-mail").await.unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(!rows[0].tracked && rows[0].uid == uid, "{rows:?}");
+    assert!(state.released_mail_keys("alice-mail").await.unwrap().contains("u@x"));
+    assert_eq!(w.emails().await.len(), 1, "the CRM e-mail is kept, never a second");
+}

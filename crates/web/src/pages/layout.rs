@@ -26,6 +26,7 @@ pub fn page(title: &str, who: Option<&SignedIn>, body: Markup) -> Markup {
                             a href="/duplicates" { "Duplicates" }
                             a href="/removed" { "Removed" }
                             a href="/quarantine" { "Quarantine" }
+                            a href="/emails" { "E-mails" }
                             a href="/record" { "Record" }
                             a href="/profiles" { "Settings" }
                             @if who.actor().is_admin() {

@@ -5,6 +5,7 @@ pub mod chart;
 pub mod conflicts;
 pub mod connection;
 pub mod duplicates;
+pub mod emails;
 pub mod home;
 pub mod layout;
 pub mod live;
@@ -107,4 +108,11 @@ pub fn page_number(asked: Option<&str>, pages: usize) -> Result<usize, WebError>
             ))),
         },
     }
+}
+
+/// The page a list of `total` items, `size` per page, shows for the
+/// `page` query, and how many pages there are (at least one).
+pub fn page_of(asked: Option<&str>, total: usize, size: usize) -> Result<(usize, usize), WebError> {
+    let pages = total.div_ceil(size).max(1);
+    Ok((page_number(asked, pages)?, pages))
 }
