@@ -21,12 +21,24 @@ const HOUR: Duration = Duration::from_secs(3600);
 async fn gated_anna(
     store: &Store,
     dir: &std::path::Path,
-) -> (crmsync_model::User, Arc<ManualClock>, Arc<GatedFactory>, Scheduler, Receiver<RunEvent>) {
+) -> (
+    crmsync_model::User,
+    Arc<ManualClock>,
+    Arc<GatedFactory>,
+    Scheduler,
+    Receiver<RunEvent>,
+) {
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let anna = user(store, "anna").await;
     save(store, &vdir_profile("anna-p", &anna, dir, HOUR), clock.now()).await;
     let gate = GatedFactory::new(&["anna-p"]);
-    let scheduler = scheduler_with(store, clock.clone(), gate.clone(), settings("w1", Duration::from_secs(60), 4)).await;
+    let scheduler = scheduler_with(
+        store,
+        clock.clone(),
+        gate.clone(),
+        settings("w1", Duration::from_secs(60), 4),
+    )
+    .await;
     let mut events = scheduler.subscribe();
     assert_eq!(scheduler.tick().await.unwrap().started, vec!["anna-p"]);
     gate.open(1);
@@ -88,5 +100,9 @@ both_backends!(r_web_20_the_earliest_notification_counts, |store| {
     clock.advance(chrono::Duration::seconds(3));
     assert_eq!(scheduler.tick().await.unwrap().started, vec!["anna-p"]);
     let latency = latency_of_next_run(&store, &clock, &gate, &mut events, chrono::Duration::seconds(1)).await;
-    assert_eq!(latency, Some(chrono::Duration::seconds(6)), "2 + 3 + 1 s from the first notice");
+    assert_eq!(
+        latency,
+        Some(chrono::Duration::seconds(6)),
+        "2 + 3 + 1 s from the first notice"
+    );
 });
