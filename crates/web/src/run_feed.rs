@@ -192,7 +192,7 @@ mod tests {
             "b ended before a but was committed after it"
         );
         assert_eq!(seen.mark, t0 + chrono::Duration::seconds(2));
-        assert!(seen.take(vec![run("c", 2), run("d", 200)]) == vec!["p-d"]);
+        assert_eq!(seen.take(vec![run("c", 2), run("d", 200)]), vec!["p-d"]);
         assert_eq!(seen.ids.len(), 1, "a, b and c are out of the overlap");
     }
 }
