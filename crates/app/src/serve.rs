@@ -28,6 +28,7 @@ async fn run(ctx: &Context) -> anyhow::Result<ExitCode> {
     let mut state = AppState::new(store.clone())
         .with_max_body_bytes(ctx.config.server.max_body_bytes as usize)
         .with_secure_cookies(ctx.config.server.secure_cookies)
+        .with_live_poll(std::time::Duration::from_millis(ctx.config.server.live_poll_millis))
         .with_catalog(catalog)
         .with_default_pull_interval_secs(ctx.config.scheduler.default_pull_interval_secs);
     tracing::info!(%listen, "crmsync API listening");

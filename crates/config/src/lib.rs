@@ -21,8 +21,8 @@ pub use crmsync_connector::SecretSource;
 pub use crmsync_connector_registry::ConnectorSpec;
 pub use error::ConfigError;
 pub use model::{
-    Config, DEFAULT_MAX_BODY_BYTES, DatabaseConfig, LogConfig, LogFormat, ProfileConfig, SchedulerConfig,
-    SecurityConfig, ServerConfig,
+    Config, DEFAULT_LIVE_POLL_MILLIS, DEFAULT_MAX_BODY_BYTES, DatabaseConfig, LogConfig, LogFormat, ProfileConfig,
+    SchedulerConfig, SecurityConfig, ServerConfig,
 };
 pub use validate::redact_url;
 

@@ -47,7 +47,18 @@ pub struct ServerConfig {
     /// subscriptions push profiles get (R-SCHED-2, Microsoft Graph). Empty:
     /// no subscriptions; those profiles are polled.
     pub public_url: String,
+    /// How often the dashboard's run feed looks for runs other processes
+    /// finished (R-WEB-21), in milliseconds: one query per interval for the
+    /// whole server, however many pages are open.
+    pub live_poll_millis: u64,
 }
+
+/// `server.live_poll_millis` unless configured.
+pub const DEFAULT_LIVE_POLL_MILLIS: u64 = 1000;
+/// `server.live_poll_millis` allowed: from a tenth of a second (the
+/// database is asked that often) to a minute (a page that lags more than
+/// that is no longer live).
+pub const LIVE_POLL_MILLIS: std::ops::RangeInclusive<u64> = 100..=60_000;
 
 /// The API's request body limit unless configured (R-API-11): room for a
 /// contact with the largest photo the model allows (4 MiB, `MAX_PHOTO_LEN`)
@@ -62,6 +73,7 @@ impl Default for ServerConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             secure_cookies: false,
             public_url: String::new(),
+            live_poll_millis: DEFAULT_LIVE_POLL_MILLIS,
         }
     }
 }

@@ -324,3 +324,14 @@ fn r_sched_2_the_public_url_is_checked_and_overridable() {
         assert!(!err.to_string().contains("hunter2"), "leaked: {err}");
     }
 }
+
+#[test]
+fn r_web_21_the_live_poll_interval_is_checked_and_overridable() {
+    assert_eq!(parse("").unwrap().server.live_poll_millis, 1000, "a second by default");
+    let config = Config::parse_with_env("", "t", &env(&[("CRMSYNC_SERVER_LIVE_POLL_MILLIS", "250")])).expect("valid");
+    assert_eq!(config.server.live_poll_millis, 250);
+    for bad in [0, 99, 60_001] {
+        let err = parse(&format!("[server]\nlive_poll_millis = {bad}\n")).unwrap_err();
+        assert_eq!(err.key(), Some("server.live_poll_millis"), "{bad}: {err}");
+    }
+}

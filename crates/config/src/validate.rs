@@ -25,6 +25,16 @@ pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
         return Err(ConfigError::invalid("server.max_body_bytes", "must be at least 1024"));
     }
     check_public_url(&config.server.public_url)?;
+    if !crate::model::LIVE_POLL_MILLIS.contains(&config.server.live_poll_millis) {
+        return Err(ConfigError::invalid(
+            "server.live_poll_millis",
+            format!(
+                "must be {} to {} (R-WEB-21)",
+                crate::model::LIVE_POLL_MILLIS.start(),
+                crate::model::LIVE_POLL_MILLIS.end()
+            ),
+        ));
+    }
     let mut names = BTreeSet::new();
     for (i, p) in config.profiles.iter().enumerate() {
         if p.name.trim().is_empty() {

@@ -28,6 +28,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Who may sign in to the dashboard (R-WEB-15); the API token by default.
     pub authenticator: Arc<dyn crmsync_web::Authenticator>,
+    /// How often the dashboard looks for runs other processes finished
+    /// (`server.live_poll_millis`, R-WEB-21).
+    pub live_poll: std::time::Duration,
 }
 
 /// The server-mode parts the profile routes use.
@@ -73,6 +76,7 @@ impl AppState {
             profiles: None,
             secure_cookies: false,
             authenticator: Arc::new(crmsync_web::TokenAuthenticator),
+            live_poll: std::time::Duration::from_millis(crmsync_config::DEFAULT_LIVE_POLL_MILLIS),
         }
     }
 
@@ -85,6 +89,12 @@ impl AppState {
     /// (R-WEB-15), e.g. single sign-on.
     pub fn with_authenticator(mut self, authenticator: Arc<dyn crmsync_web::Authenticator>) -> Self {
         self.authenticator = authenticator;
+        self
+    }
+
+    /// Looks for runs other processes finished this often (R-WEB-21).
+    pub fn with_live_poll(mut self, every: std::time::Duration) -> Self {
+        self.live_poll = every;
         self
     }
 

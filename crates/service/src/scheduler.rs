@@ -638,6 +638,20 @@ impl Scheduler {
                 )
             }
         };
+        // R-WEB-20: a run a push woke records how long after the notice it
+        // ended, before its end is announced; a failed run served nothing.
+        if let (RunResult::Finished { run_id: Some(id), .. }, Some(woken)) = (&event, row.status.run_woken_at) {
+            let latency = now - woken;
+            if let Err(e) = inner
+                .catalog
+                .store()
+                .sync_state()
+                .record_push_latency(id, latency)
+                .await
+            {
+                tracing::warn!(error = %e, "could not record the run's push latency");
+            }
+        }
         match inner
             .catalog
             .store()

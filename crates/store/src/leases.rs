@@ -82,10 +82,12 @@ impl Catalog {
         // One statement however many are claimed (R-SCHED-5): a worker with
         // many free slots must not pay a round trip per profile. The trigger
         // flag is consumed here: a trigger that arrives from now on sets it
-        // again and is honoured when this run ends.
+        // again and is honoured when this run ends. So is the push notice
+        // (R-WEB-20): the run serves it, a later one wakes the next run.
         let mut tx = self.db.begin_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE sync_profiles SET {NEXT_TOKEN}, lease_owner = $2, lease_until = $3, pending_trigger = 0 \
+            "UPDATE sync_profiles SET {NEXT_TOKEN}, lease_owner = $2, lease_until = $3, pending_trigger = 0, \
+             run_woken_at = woken_at, woken_at = NULL \
              WHERE name IN (SELECT name FROM sync_profiles WHERE enabled = 1 AND next_run_at <= $1 \
              AND (lease_until IS NULL OR lease_until <= $1) ORDER BY next_run_at, name LIMIT $4{lock}) \
              RETURNING {PROFILE_COLUMNS}"

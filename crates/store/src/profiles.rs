@@ -102,6 +102,10 @@ pub struct ProfileStatusRow {
     /// Bumped by every claim: the fencing token of the current (or last)
     /// lease (R-SCHED-4, [`crate::Store::fenced`]).
     pub lease_token: i64,
+    /// The earliest push notice (a CRM change the scheduler read, a
+    /// groupware notification, on the scheduler's clock) that the claimed
+    /// run serves; `None` when no push woke it (R-WEB-20).
+    pub run_woken_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +118,7 @@ pub struct ProfileRow {
 
 pub(crate) const PROFILE_COLUMNS: &str = "name, user_id, source, connector_kind, connector_settings, \
     connector_secret, rules, pull_interval_secs, push, enabled, state, state_reason, failures, next_run_at, \
-    last_run_at, pending_trigger, lease_owner, lease_until, lease_token, version";
+    last_run_at, pending_trigger, lease_owner, lease_until, lease_token, run_woken_at, version";
 
 pub(crate) fn profile_from_row(r: &AnyRow) -> Result<ProfileRow> {
     Ok(ProfileRow {
@@ -156,6 +160,7 @@ fn status_from_row(r: &AnyRow) -> Result<ProfileStatusRow> {
         lease_owner: get_opt_text(r, "lease_owner")?,
         lease_until: opt_i64("lease_until")?.map(from_ms),
         lease_token: get_i64(r, "lease_token")?,
+        run_woken_at: opt_i64("run_woken_at")?.map(from_ms),
     })
 }
 
@@ -172,7 +177,7 @@ pub struct ProfileScheduleRow {
 }
 
 const SCHEDULE_COLUMNS: &str = "name, user_id, push, enabled, state, state_reason, failures, next_run_at, \
-    last_run_at, pending_trigger, lease_owner, lease_until, lease_token";
+    last_run_at, pending_trigger, lease_owner, lease_until, lease_token, run_woken_at";
 
 /// What [`Catalog::upsert_profile`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,14 +393,16 @@ impl Catalog {
     /// with push off or disabled are left to their interval. A profile
     /// that is running gets `pending_trigger`, so its run's end schedules the
     /// next at once; one backing off after failures keeps its delay (a busy
-    /// CRM must not turn back-off into a retry storm). Returns how many
-    /// profiles were triggered.
+    /// CRM must not turn back-off into a retry storm). `now` is kept as the
+    /// profile's push notice unless an earlier one waits (R-WEB-20). Returns
+    /// how many profiles were triggered.
     pub async fn trigger_profiles(&self, names: &[String], now: DateTime<Utc>) -> Result<u64> {
         let mut found = 0;
         for name in names {
             let done = sqlx::query(
                 "UPDATE sync_profiles SET pending_trigger = 1, \
-                 next_run_at = CASE WHEN failures = 0 AND next_run_at > $2 THEN $2 ELSE next_run_at END \
+                 next_run_at = CASE WHEN failures = 0 AND next_run_at > $2 THEN $2 ELSE next_run_at END, \
+                 woken_at = CASE WHEN woken_at IS NULL OR woken_at > $2 THEN $2 ELSE woken_at END \
                  WHERE name = $1 AND enabled = 1 AND push = 1",
             )
             .bind(name)

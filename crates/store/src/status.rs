@@ -33,6 +33,7 @@ mod participants;
 mod push_subscriptions;
 mod quarantine;
 mod run_expiry;
+mod run_feed;
 mod run_window;
 mod runs;
 
@@ -48,5 +49,6 @@ pub use overview::ProfileOverviewRow;
 pub use pairs::{PairKey, PairRow};
 pub use push_subscriptions::PushSubscriptionRow;
 pub use quarantine::{QuarantineRow, RETRY_ETAG};
+pub use run_feed::FinishedRun;
 pub use run_window::RunTiming;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

@@ -15,6 +15,7 @@ mod assets;
 mod authenticator;
 mod error;
 mod pages;
+mod run_feed;
 mod session;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crmsync_store::Store;
 
 pub use authenticator::{Authenticator, Prompt, TokenAuthenticator};
 pub use error::WebError;
+pub use run_feed::RunFeed;
 pub use session::{CSRF_FIELD, SESSION_COOKIE, SIGN_IN_COOKIE};
 
 /// How long a dashboard session lasts after sign-in unless configured.
@@ -49,9 +51,12 @@ pub struct WebState {
     /// The interval a new profile's form starts with, and a profile created
     /// without one gets (`scheduler.default_pull_interval_secs`, as the API).
     pub default_pull_interval_secs: u64,
-    /// This process's scheduler, whose finished runs the home page hears
-    /// of (R-WEB-12); `None`: an API-only server, no live updates.
+    /// This process's scheduler (the workers page, manual runs); `None`:
+    /// an API-only server.
     pub scheduler: Option<crmsync_service::Scheduler>,
+    /// The runs that end in any process on the database, which the home
+    /// page hears of (R-WEB-12, R-WEB-21).
+    pub runs: RunFeed,
     /// Who may sign in (R-WEB-15): the API token unless the server is
     /// given another.
     pub authenticator: Arc<dyn Authenticator>,

@@ -144,6 +144,7 @@ fn web_state(state: &AppState) -> crmsync_web::WebState {
         session_ttl: crmsync_web::DEFAULT_SESSION_TTL,
         default_pull_interval_secs: state.service.default_pull_interval_secs,
         scheduler: state.service.scheduler.clone(),
+        runs: crmsync_web::RunFeed::new(state.store.clone(), state.live_poll, state.service.scheduler.clone()),
         authenticator: state.authenticator.clone(),
     }
 }

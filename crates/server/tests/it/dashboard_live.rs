@@ -110,3 +110,89 @@ async fn r_web_12_events_name_the_users_finished_runs_only() {
     let anonymous = send(&w, Method::GET, "/events", &[], None).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
 }
+
+/// An open `/events` stream, read event by event (a chunk may hold several,
+/// keep-alive comments are skipped).
+struct Events {
+    body: axum::body::BodyDataStream,
+    buffer: String,
+}
+
+impl Events {
+    async fn open(w: &World, session: &crate::dashboard::Session) -> Events {
+        let events = w
+            .app
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri("/events")
+                    .header(header::COOKIE, session.cookies().join("; "))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(events.status(), StatusCode::OK);
+        Events {
+            body: events.into_body().into_data_stream(),
+            buffer: String::new(),
+        }
+    }
+
+    /// The data of the next `run-finished` event; the time-out only turns a
+    /// hang into a failure.
+    async fn next_run(&mut self) -> String {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                if event.starts_with(':') {
+                    continue;
+                }
+                let data = event
+                    .strip_prefix("event: run-finished\ndata: ")
+                    .unwrap_or_else(|| panic!("not a run-finished event: {event:?}"));
+                return data.trim_end().to_string();
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(120), self.body.next())
+                .await
+                .expect("an event should have come")
+                .expect("the stream stays open")
+                .unwrap();
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+// R-WEB-21: a run another worker finishes (a second scheduler on the same
+// database, sharing nothing in memory with the server, as `crmsync worker`)
+// reaches the server's `/events` streams; each user hears of their own
+// profiles only, and a run of the server's own scheduler is told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_web_21_runs_of_other_workers_reach_the_stream_once() {
+    let mut w = World::new().await;
+    let mode = server_mode(&mut w).await;
+    let other = common::service::other_worker(&mode, "other-worker").await;
+    let mut own_rx = mode.scheduler.subscribe();
+    let mut other_rx = other.subscribe();
+    let carol = person(&w, "Carol").await;
+    let dave = person(&w, "Dave").await;
+    for (name, who) in [("carol", &carol), ("dave", &dave), ("dave-2", &dave)] {
+        vdir_profile(&w, name, who).await;
+    }
+    // The first runs, due at creation, end before anyone listens.
+    assert_eq!(settle(&other, &mut other_rx).await.len(), 3);
+    let mut daves = Events::open(&w, &sign_in(&w, &dave.token).await).await;
+    let mut carols = Events::open(&w, &sign_in(&w, &carol.token).await).await;
+
+    // The server's scheduler runs "dave", then the other worker "dave-2"
+    // and "carol".
+    mode.scheduler.notify(&["dave".to_string()]).await.unwrap();
+    assert_eq!(settle(&mode.scheduler, &mut own_rx).await.len(), 1);
+    for name in ["dave-2", "carol"] {
+        other.notify(&[name.to_string()]).await.unwrap();
+        assert_eq!(settle(&other, &mut other_rx).await.len(), 1);
+    }
+    assert_eq!(daves.next_run().await, "dave");
+    assert_eq!(daves.next_run().await, "dave-2", "the server's own run is told once");
+    assert_eq!(carols.next_run().await, "carol", "nothing of dave's profiles");
+}

@@ -13,6 +13,7 @@ mod manual_runs;
 mod participant_status;
 mod profile_api;
 mod profiles;
+mod push_latency;
 mod push_wake;
 mod run_expiry;
 mod scheduling;

@@ -1,7 +1,7 @@
 //! Live home page (R-WEB-12): `GET /events` is a server-sent event stream
 //! with one `run-finished` event (data: the profile's name) whenever a run
-//! of this process's scheduler ends for a profile the user may see
-//! (R-OPS-2). The home page's small script (`/assets/live.js`) fetches the
+//! ends for a profile the user may see (R-OPS-2), in this process or any
+//! other on the database (the run feed, R-WEB-21). The home page's small script (`/assets/live.js`) fetches the
 //! page again and swaps the profile list in; without JavaScript the page
 //! works as before (reload to refresh). The stream ends at the first run
 //! after the session ended (sign-out, expiry, a rotated token: R-WEB-1).
@@ -26,7 +26,7 @@ pub const RUN_FINISHED: &str = "run-finished";
 
 /// What the stream carries from one event to the next.
 struct Listener {
-    runs: Receiver<crmsync_service::RunEvent>,
+    runs: Receiver<String>,
     source: ProfileSource,
     actor: Actor,
     state: WebState,
@@ -35,12 +35,12 @@ struct Listener {
 }
 
 impl Listener {
-    /// The next finished run the user may see; `None` when the scheduler is
+    /// The next finished run the user may see; `None` when the feed is
     /// gone or the session has ended.
     async fn next(&mut self) -> Option<String> {
         loop {
             let profile = match self.runs.recv().await {
-                Ok(run) => run.profile,
+                Ok(profile) => profile,
                 // Missed events: something finished, so refresh anyway.
                 Err(RecvError::Lagged(_)) => String::new(),
                 Err(RecvError::Closed) => return None,
@@ -70,13 +70,14 @@ impl Listener {
 }
 
 pub async fn events(State(state): State<WebState>, who: SignedIn) -> Result<Response, WebError> {
-    // No scheduler here (an API-only server), or no profiles: nothing will
-    // ever finish. 204 tells the browser not to reconnect.
-    let (Some(scheduler), Some(source)) = (&state.scheduler, &state.profiles) else {
+    // No profiles served here: nothing will ever finish. 204 tells the
+    // browser not to reconnect. Without a scheduler of its own the server
+    // still hears the runs of other processes (R-WEB-21).
+    let Some(source) = &state.profiles else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     let listener = Listener {
-        runs: scheduler.subscribe(),
+        runs: state.runs.subscribe().await?,
         source: source.clone(),
         actor: who.actor(),
         state: state.clone(),

@@ -1,6 +1,7 @@
 //! The admin's metrics (R-WEB-13): runs per minute, failed runs and the
 //! p99 run time, per hour over the last 24 hours of the server's clock,
-//! from the run rows the store keeps (one query).
+//! from the run rows the store keeps (one query); and the p50 and p99 push
+//! latency of the runs a push woke (R-WEB-20).
 
 use axum::extract::State;
 use chrono::{DateTime, Duration, Timelike, Utc};
@@ -15,12 +16,14 @@ use crate::session::SignedIn;
 
 const HOURS: usize = 24;
 
-/// One hour's runs: their count, failures and durations (in seconds).
+/// One hour's runs: their count, failures, durations and the push
+/// latencies of those a push woke (in seconds).
 #[derive(Default)]
 struct Hour {
     runs: u64,
     failed: u64,
     seconds: Vec<f64>,
+    latency: Vec<f64>,
 }
 
 /// The 24 hours ending with the current one, oldest first; each run in
@@ -47,17 +50,25 @@ fn by_hour(now: DateTime<Utc>, runs: &[RunTiming]) -> (DateTime<Utc>, Vec<Hour>)
         if let Some(end) = r.finished_at {
             h.seconds.push((end - r.started_at).num_milliseconds() as f64 / 1000.0);
         }
+        if let Some(latency) = r.push_latency {
+            h.latency.push(latency.num_milliseconds() as f64 / 1000.0);
+        }
     }
     (first, hours)
 }
 
 /// The 99th percentile (nearest rank) of `values`; 0 for none.
 fn p99(values: &mut [f64]) -> f64 {
+    percentile(values, 0.99)
+}
+
+/// The `q` quantile (nearest rank) of `values`; 0 for none.
+fn percentile(values: &mut [f64], q: f64) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
     values.sort_by(f64::total_cmp);
-    let rank = ((values.len() as f64) * 0.99).ceil() as usize;
+    let rank = ((values.len() as f64) * q).ceil() as usize;
     values[rank.clamp(1, values.len()) - 1]
 }
 
@@ -86,6 +97,9 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
     let per_minute = series(&|h| h.runs as f64 / 60.0, &mut hours);
     let failed = series(&|h| h.failed as f64, &mut hours);
     let slowest = series(&|h| p99(&mut h.seconds), &mut hours);
+    let push_p50 = series(&|h| percentile(&mut h.latency, 0.5), &mut hours);
+    let push_p99 = series(&|h| p99(&mut h.latency), &mut hours);
+    let pushed: usize = hours.iter().map(|h| h.latency.len()).sum();
     let total: u64 = hours.iter().map(|h| h.runs).sum();
     let failures: u64 = hours.iter().map(|h| h.failed).sum();
     let body = html! {
@@ -94,6 +108,9 @@ pub async fn page(State(state): State<WebState>, who: SignedIn) -> Result<Markup
         (bars("runs-per-minute", "Runs per minute", "runs/min", &per_minute))
         (bars("failed-runs", "Failed runs", "runs", &failed))
         (bars("p99-run-time", "p99 run time", "seconds", &slowest))
+        p { (pushed) " runs were woken by push. Push latency: from the first change a run serves being noticed (a CRM change read from the change log, a groupware notification) to the run's end." }
+        (bars("p50-push-latency", "p50 push latency", "seconds", &push_p50))
+        (bars("p99-push-latency", "p99 push latency", "seconds", &push_p99))
     };
     Ok(layout::page("Metrics", Some(&who), body))
 }
@@ -108,6 +125,7 @@ mod tests {
             started_at: started,
             finished_at: Some(started + Duration::seconds(secs)),
             outcome,
+            push_latency: None,
         }
     }
 
@@ -137,5 +155,25 @@ mod tests {
             101,
             "18:50 yesterday and 30 h ago are before the window"
         );
+    }
+
+    // R-WEB-20: push latencies per hour, p50 and p99 (nearest rank), only
+    // over the runs a push woke.
+    #[test]
+    fn r_web_20_push_latency_by_hour() {
+        let now = "2026-12-06T18:30:00Z".parse::<DateTime<Utc>>().unwrap();
+        let runs: Vec<RunTiming> = (1..=10)
+            .map(|i| RunTiming {
+                push_latency: Some(Duration::milliseconds(i * 100)),
+                ..run(now - Duration::minutes(5), 1, RunState::Ok)
+            })
+            .chain([run(now - Duration::minutes(5), 1, RunState::Ok)])
+            .collect();
+        let (_, mut hours) = by_hour(now, &runs);
+        assert_eq!(hours[23].runs, 11);
+        assert_eq!(hours[23].latency.len(), 10, "the run no push woke has none");
+        assert_eq!(percentile(&mut hours[23].latency, 0.5), 0.5);
+        assert_eq!(p99(&mut hours[23].latency), 1.0);
+        assert!(hours[22].latency.is_empty());
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 use crmsync_server::{AppState, router};
 use crmsync_service::{
-    DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog, RunEvent, SchedulePolicy, Scheduler, SchedulerParts,
-    SchedulerSettings, SecretKey, SubscriptionSettings,
+    Clock as _, DefaultConnectorFactory, ManualClock, Metrics, ProfileCatalog, RunEvent, SchedulePolicy, Scheduler,
+    SchedulerParts, SchedulerSettings, SecretKey, SubscriptionSettings,
 };
 use tokio::sync::broadcast::Receiver;
 
@@ -58,25 +58,7 @@ async fn server_mode_full(
     let clock = Arc::new(ManualClock::new(Utc::now()));
     let allowed = crmsync_connector::AllowList::parse(allowed).expect("hosts or networks");
     let catalog = ProfileCatalog::new(w.store.clone(), Some(SecretKey::generate())).with_allowed_hosts(allowed);
-    let scheduler = Scheduler::new(SchedulerParts {
-        catalog: catalog.clone(),
-        factory: Arc::new(DefaultConnectorFactory),
-        clock: clock.clone(),
-        metrics: Metrics::new(),
-        settings: SchedulerSettings {
-            worker_id: "test-worker".into(),
-            max_concurrent_runs: 4,
-            lease: Duration::from_secs(60),
-            poll,
-            shutdown_grace: Duration::from_secs(5),
-            policy: SchedulePolicy::default(),
-            mail_push: crmsync_service::MailPushSettings::default(),
-            subscriptions,
-            run_report_retention: None,
-        },
-    })
-    .await
-    .expect("scheduler");
+    let scheduler = scheduler_on(&catalog, clock.clone(), "test-worker", poll, subscriptions).await;
     w.app = router(
         AppState::new(w.store.clone())
             .with_max_body_bytes(super::TEST_MAX_BODY)
@@ -89,6 +71,49 @@ async fn server_mode_full(
         scheduler,
         clock,
     }
+}
+
+/// A scheduler named `worker` over `catalog`'s database on `clock`.
+async fn scheduler_on(
+    catalog: &ProfileCatalog,
+    clock: Arc<ManualClock>,
+    worker: &str,
+    poll: Duration,
+    subscriptions: SubscriptionSettings,
+) -> Scheduler {
+    Scheduler::new(SchedulerParts {
+        catalog: catalog.clone(),
+        factory: Arc::new(DefaultConnectorFactory),
+        clock,
+        metrics: Metrics::new(),
+        settings: SchedulerSettings {
+            worker_id: worker.into(),
+            max_concurrent_runs: 4,
+            lease: Duration::from_secs(60),
+            poll,
+            shutdown_grace: Duration::from_secs(5),
+            policy: SchedulePolicy::default(),
+            mail_push: crmsync_service::MailPushSettings::default(),
+            subscriptions,
+            run_report_retention: None,
+        },
+    })
+    .await
+    .expect("scheduler")
+}
+
+/// Another worker on the server's database (as a `crmsync worker`
+/// process): its own scheduler, whose run events the server never sees.
+pub async fn other_worker(mode: &ServerMode, worker: &str) -> Scheduler {
+    let clock = Arc::new(ManualClock::new(mode.clock.now()));
+    scheduler_on(
+        &mode.catalog,
+        clock,
+        worker,
+        Duration::from_millis(100),
+        SubscriptionSettings::default(),
+    )
+    .await
 }
 
 /// The next `n` run ends. Waits on events, not on time: the time-out only
