@@ -80,14 +80,19 @@ pub(crate) async fn refresh(
             && next.secret() != stored.token.expose()
         {
             let next = Secret::new(next.secret().clone());
-            let stored_it = vault
-                .replace(stored.version, &next)
-                .await
-                .map_err(|e| GraphError::Vault(e.to_string()))?;
-            if !stored_it {
+            match vault.replace(stored.version, &next).await {
+                Ok(true) => {}
                 // Another worker refreshed at the same time and stored its
                 // token first: that one is kept, both are valid.
-                tracing::debug!(profile = vault.profile(), "a newer refresh token was stored meanwhile");
+                Ok(false) => tracing::debug!(profile = vault.profile(), "a newer refresh token was stored meanwhile"),
+                // The access token in hand is good: failing the run would
+                // throw it away too. Entra keeps the stored token valid
+                // beside the new one, so the next refresh still works.
+                Err(e) => tracing::warn!(
+                    profile = vault.profile(),
+                    error = %e,
+                    "the new refresh token could not be stored; the stored one is used next time"
+                ),
             }
         }
         return Ok(Cached::new(

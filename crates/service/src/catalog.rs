@@ -207,18 +207,19 @@ impl ProfileCatalog {
     ) -> Result<SyncProfile, ServiceError> {
         let user = self.user(&def.name, &def.user_id).await?;
         let reach = self.reach_of(source, &user);
-        build_sync_profile(def, &user, factory, &reach, self.sign_in_vault(&def.name))
+        build_sync_profile(def, &user, factory, &reach, self.sign_in_vault(&def.name, &def.user_id))
     }
 
     /// Where the profile's delegated sign-in is kept (R-GRAPH-32): sealed
     /// with the `[security] key`, so none without one (a device-code
     /// profile then says "not signed in" when opened).
-    pub fn sign_in_vault(&self, profile: &str) -> Option<VaultHandle> {
+    pub fn sign_in_vault(&self, profile: &str, user_id: &str) -> Option<VaultHandle> {
         let key = self.key.clone()?;
         Some(VaultHandle(Arc::new(SealedVault::new(
             self.store.clone(),
             key,
             profile,
+            user_id,
         ))))
     }
 

@@ -197,7 +197,7 @@ impl Scheduler {
         let options = OpenOptions {
             create_local_root: false,
             reach: catalog.reach_of(&row.definition.source, &user),
-            token_vault: catalog.sign_in_vault(&def.name),
+            token_vault: catalog.sign_in_vault(&def.name, &def.user_id),
         };
         let subscriptions = match def.connector.open_subscriptions(options) {
             Some(Ok(s)) => s,
@@ -390,7 +390,7 @@ impl ProfileCatalog {
                 Ok(user) => def.connector.open_subscriptions(OpenOptions {
                     create_local_root: false,
                     reach: self.reach_of(&row.definition.source, &user),
-                    token_vault: self.sign_in_vault(&def.name),
+                    token_vault: self.sign_in_vault(&def.name, &def.user_id),
                 }),
                 Err(_) => None,
             },

@@ -14,6 +14,10 @@ pub struct SealedVault {
     store: Store,
     key: SecretKey,
     profile: String,
+    /// The profile's owner: part of the sealing context, so a sign-in does
+    /// not open for a profile of the same name owned by someone else (a
+    /// deleted profile's name taken again, an owner changed by an admin).
+    user_id: String,
 }
 
 impl std::fmt::Debug for SealedVault {
@@ -23,16 +27,17 @@ impl std::fmt::Debug for SealedVault {
 }
 
 impl SealedVault {
-    pub fn new(store: Store, key: SecretKey, profile: impl Into<String>) -> Self {
+    pub fn new(store: Store, key: SecretKey, profile: impl Into<String>, user_id: impl Into<String>) -> Self {
         SealedVault {
             store,
             key,
             profile: profile.into(),
+            user_id: user_id.into(),
         }
     }
 
     fn context(&self) -> String {
-        format!("{}#graph-sign-in", self.profile)
+        format!("{}#{}#graph-sign-in", self.profile, self.user_id)
     }
 
     /// Stores a fresh sign-in's token (`crmsync graph sign-in`), replacing any.

@@ -379,13 +379,22 @@ impl Catalog {
     }
 
     /// Removes the profile's definition and schedule (its sync status rows
-    /// stay, for explain and a later re-creation). True when it existed.
+    /// stay, for explain and a later re-creation) and its delegated sign-in
+    /// (R-GRAPH-32: a profile made later under the same name must sign in
+    /// itself), in one transaction. True when it existed.
     pub async fn delete_profile(&self, name: &str) -> Result<bool> {
+        let mut tx = self.db.begin_write().await?;
         let done = sqlx::query("DELETE FROM sync_profiles WHERE name = $1")
             .bind(name)
-            .execute(self.db.pool())
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::db("deleting a profile"))?;
+        sqlx::query("DELETE FROM graph_sign_ins WHERE profile = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("deleting a profile's sign-in"))?;
+        tx.commit().await.map_err(StoreError::db("deleting a profile"))?;
         Ok(done.rows_affected() > 0)
     }
 

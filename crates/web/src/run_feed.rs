@@ -141,8 +141,18 @@ async fn watch(
         match &mut own {
             Some(events) => tokio::select! {
                 _ = tokio::time::sleep(every) => {}
-                ended = events.recv() => if let Err(RecvError::Closed) = ended {
-                    own = None;
+                ended = events.recv() => {
+                    // A burst of this server's run ends costs one look.
+                    let mut ended = ended.map(|_| ());
+                    while ended.is_ok() {
+                        ended = events.try_recv().map(|_| ()).map_err(|e| match e {
+                            tokio::sync::broadcast::error::TryRecvError::Closed => RecvError::Closed,
+                            _ => RecvError::Lagged(0),
+                        });
+                    }
+                    if let Err(RecvError::Closed) = ended {
+                        own = None;
+                    }
                 },
             },
             None => tokio::time::sleep(every).await,

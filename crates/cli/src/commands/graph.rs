@@ -37,28 +37,37 @@ pub async fn sign_in_with(
         bail!("set [security] key (or CRMSYNC_SECURITY_KEY): the sign-in is kept in the database sealed with it");
     };
     let catalog = ProfileCatalog::new(store.clone(), Some(key.clone()));
-    // The file's profile of that name, else one stored over the API.
-    let spec = match ctx.config.profiles.iter().find(|p| p.name == profile) {
-        Some(p) => {
+    // The file's profile of that name, else one stored over the API; the
+    // latter signs in with its owner's reach (R-SEC-1): a user's profile
+    // names its own authority, which must not lead this command inside.
+    let (definition, reach) = match ctx.config.profiles.iter().find(|p| p.name == profile) {
+        Some(p) => (
             catalog
                 .definition_from_config(p, ctx.config.scheduler.default_pull_interval_secs, &ctx.base_dir)
-                .await?
-                .connector
-        }
+                .await?,
+            Reach::Any,
+        ),
         None => match store.catalog().profile_row(profile).await? {
-            Some(row) => catalog.definition_of(&row)?.connector,
+            Some(row) => {
+                let definition = catalog.definition_of(&row)?;
+                let user = catalog.user(profile, &definition.user_id).await?;
+                let reach = catalog.reach_of(&row.definition.source, &user);
+                (definition, reach)
+            }
             None => bail!("no profile named `{profile}` in the configuration or the database"),
         },
     };
-    let ConnectorSpec::Graph(config) = spec else {
+    let ConnectorSpec::Graph(config) = definition.connector else {
         bail!("profile `{profile}` is no Graph profile: only those sign in");
     };
     if config.auth != GraphAuth::DeviceCode {
         bail!("profile `{profile}` signs in app-only (auth = client-secret or certificate): it needs no sign-in");
     }
-    let token = crmsync_graph::sign_in(&config, clock, Reach::Any, show)
+    let token = crmsync_graph::sign_in(&config, clock, reach, show)
         .await
         .with_context(|| format!("signing in profile `{profile}`"))?;
-    SealedVault::new(store, key, profile).store(&token).await?;
+    SealedVault::new(store, key, profile, definition.user_id)
+        .store(&token)
+        .await?;
     Ok(())
 }

@@ -11,7 +11,7 @@ const TOKEN: &str = "1.AQwA-delegated-refresh-00000001";
 
 both_backends!(r_graph_32_the_sign_in_is_sealed_and_replaced_conditionally, |store| {
     let key = SecretKey::generate();
-    let vault = SealedVault::new(store.clone(), key.clone(), "anna");
+    let vault = SealedVault::new(store.clone(), key.clone(), "anna", "u-anna");
     assert!(vault.load().await.unwrap().is_none(), "not signed in yet");
     vault.store(&Secret::new(TOKEN)).await.unwrap();
 
@@ -33,23 +33,39 @@ both_backends!(r_graph_32_the_sign_in_is_sealed_and_replaced_conditionally, |sto
 
     // Another profile has none; another key cannot open it.
     assert!(
-        SealedVault::new(store.clone(), key.clone(), "bob")
+        SealedVault::new(store.clone(), key.clone(), "bob", "u-anna")
             .load()
             .await
             .unwrap()
             .is_none()
     );
     assert!(
-        SealedVault::new(store.clone(), SecretKey::generate(), "anna")
+        SealedVault::new(store.clone(), SecretKey::generate(), "anna", "u-anna")
             .load()
             .await
             .is_err()
     );
 
     // The catalog hands out this vault only when it has a key to seal with.
-    let catalog = ProfileCatalog::new(store.clone(), Some(key));
-    let handle = catalog.sign_in_vault("anna").expect("a key");
+    let catalog = ProfileCatalog::new(store.clone(), Some(key.clone()));
+    let handle = catalog.sign_in_vault("anna", "u-anna").expect("a key");
     assert_eq!(handle.0.load().await.unwrap().unwrap().token.expose(), "second");
     assert!(!format!("{handle:?} {vault:?}").contains("second"));
-    assert!(ProfileCatalog::new(store.clone(), None).sign_in_vault("anna").is_none());
+    // The same profile name under another owner does not open it.
+    assert!(
+        SealedVault::new(store.clone(), key.clone(), "anna", "u-mallory")
+            .load()
+            .await
+            .is_err()
+    );
+    assert!(
+        ProfileCatalog::new(store.clone(), None)
+            .sign_in_vault("anna", "u-anna")
+            .is_none()
+    );
+
+    // Deleting the profile deletes its sign-in (a profile made later under
+    // the name signs in itself).
+    store.catalog().delete_profile("anna").await.unwrap();
+    assert!(store.catalog().sign_in("anna").await.unwrap().is_none());
 });

@@ -146,7 +146,7 @@ pub(crate) fn upsert_tracked<'q>(
          ON CONFLICT (profile, message_key) DO UPDATE SET activity_id = excluded.activity_id, \
          folder = excluded.folder, uid_validity = excluded.uid_validity, uid = excluded.uid, \
          trigger_name = excluded.trigger_name, state = excluded.state, marked = excluded.marked, \
-         updated_at = excluded.updated_at",
+         updated_at = excluded.updated_at WHERE mail_tracked.state <> 'released'",
     )
     .bind(profile)
     .bind(row.message_key.clone())
