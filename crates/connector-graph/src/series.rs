@@ -186,19 +186,18 @@ pub(crate) async fn apply(
         .filter(|(d, body)| have_exceptions.get(d).is_none_or(|have| !same(body, have)))
         .collect();
     let deletions: Vec<&NaiveDate> = wanted.cancelled.difference(&have_cancelled).collect();
-    let needed: Vec<NaiveDate> = patches
-        .iter()
-        .map(|(d, _)| **d)
-        .chain(deletions.iter().copied().copied())
-        .collect();
-    let (Some(from), Some(to)) = (needed.iter().min(), needed.iter().max()) else {
+    if patches.is_empty() && deletions.is_empty() {
         return Ok(());
-    };
-    let ids = instances(http, item_url, *from, *to).await?;
-    // Each write is conditional on the instance's etag as listed: an
-    // instance Outlook changed since is not overwritten; its 412 makes the
-    // caller re-plan the series (R-GRAPH-40, R-SAFE-2).
+    }
+    // Each write is conditional on the instance's etag, listed just before
+    // it: an instance Outlook changed since is not overwritten; its 412
+    // makes the caller re-plan the series (R-GRAPH-40, R-SAFE-2). Listed
+    // per write, not once for all: Exchange keeps exceptions on the series
+    // master, so writing one instance can change its siblings' change keys,
+    // and an etag listed before the first write would then fail the second
+    // with a 412 no one caused.
     for (date, body) in patches {
+        let ids = instances(http, item_url, *date, *date).await?;
         let instance = ids.get(date).ok_or_else(|| missing(*date, "is not in the series"))?;
         let url = format!("{items_url}/{}", crate::folder::segment(&instance.id));
         let text = body.to_string();
@@ -211,6 +210,7 @@ pub(crate) async fn apply(
         .await?;
     }
     for date in deletions {
+        let ids = instances(http, item_url, *date, *date).await?;
         // Not listed: not an occurrence (any more); nothing to cancel.
         let Some(instance) = ids.get(date) else { continue };
         let url = format!("{items_url}/{}", crate::folder::segment(&instance.id));

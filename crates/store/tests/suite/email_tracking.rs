@@ -432,3 +432,19 @@ store_test!(r_track_6_many_addresses_resolve_in_one_lookup_per_kind, |store| {
     assert_eq!(users["alice@example.org"][0].id(), alice.id());
     assert_eq!(users.len(), 1);
 });
+
+// R-WEB-19: a user's untrack (`released`) is final against the mail
+// runner's writes of the row, also one from a run that read the row before
+// the user untracked it: saving it tracked or untracked leaves it released.
+store_test!(r_web_19_a_runners_write_leaves_a_released_row_released, |store| {
+    let state = store.sync_state();
+    let mut row = tracked_row("k@x", 3);
+    state.save_tracked_mail("p", &row).await.unwrap();
+    assert!(state.release_tracked_mail("p", "k@x").await.unwrap());
+    row.marked = true;
+    state.save_tracked_mail("p", &row).await.unwrap();
+    row.tracked = false;
+    state.save_tracked_mails("p", std::slice::from_ref(&row)).await.unwrap();
+    assert!(state.released_mail_keys("p").await.unwrap().contains("k@x"));
+    assert!(!state.release_tracked_mail("p", "k@x").await.unwrap(), "still released");
+});

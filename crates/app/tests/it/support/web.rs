@@ -167,14 +167,31 @@ pub fn item_url(radicale: &Peer, href: &str) -> String {
 /// Clicks the submit button with this text inside `scope` (a CSS selector).
 pub async fn press(browser: &Browser, scope: &str, label: &str) {
     let xpath = format!("//*[@id='{scope}']//button[normalize-space()='{label}']");
-    browser
-        .client()
-        .find(Locator::XPath(&xpath))
-        .await
-        .unwrap_or_else(|e| panic!("no `{label}` button in #{scope}: {e}"))
-        .click()
-        .await
-        .unwrap();
+    click_fresh(
+        browser,
+        Locator::XPath(&xpath),
+        &format!("`{label}` button in #{scope}"),
+    )
+    .await;
+}
+
+/// Finds and clicks, again when the element went stale in between: the
+/// home page swaps its profile list in when any run on the database ends
+/// (R-WEB-12, R-WEB-21), also one that ended just before the page loaded.
+async fn click_fresh(browser: &Browser, locator: Locator<'_>, what: &str) {
+    for _ in 0..20 {
+        let element = browser
+            .client()
+            .find(locator)
+            .await
+            .unwrap_or_else(|e| panic!("no {what}: {e}"));
+        match element.click().await {
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference => {}
+            done => return done.unwrap(),
+        }
+    }
+    panic!("{what} went stale 20 times in a row");
 }
 
 /// The text of the first element matching `css` once it satisfies `ready`
@@ -334,14 +351,7 @@ pub async fn id_of(browser: &Browser, css: &str) -> String {
 
 /// Clicks the first element matching `css`.
 pub async fn click(browser: &Browser, css: &str) {
-    browser
-        .client()
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no `{css}`: {e}"))
-        .click()
-        .await
-        .unwrap();
+    click_fresh(browser, Locator::Css(css), &format!("`{css}`")).await;
 }
 
 /// What the page's own check finds wrong, one line each (empty: nothing).
