@@ -41,18 +41,17 @@ pub struct TrackedEmail {
     pub email: Option<Activity>,
 }
 
-/// One page of the profiles' tracked e-mails, newest first, and the count
-/// of all of them.
+/// One page of the profiles' tracked e-mails, newest first (the caller
+/// counts all of them first, to know which pages there are:
+/// `SyncState::tracked_mail_count`).
 pub async fn tracked_emails(
     store: &Store,
     actor: &Actor,
     profiles: &[String],
     offset: u64,
     limit: u64,
-) -> Result<(u64, Vec<TrackedEmail>), StoreError> {
-    let state = store.sync_state();
-    let total = state.tracked_mail_count(profiles).await?;
-    let rows = state.tracked_mail_page(profiles, offset, limit).await?;
+) -> Result<Vec<TrackedEmail>, StoreError> {
+    let rows = store.sync_state().tracked_mail_page(profiles, offset, limit).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.row.activity_id.clone()).collect();
     let emails = store.records().get_many::<ActivityFields>(&ids).await?;
     let list = rows
@@ -65,7 +64,7 @@ pub async fn tracked_emails(
             view(r, email)
         })
         .collect();
-    Ok((total, list))
+    Ok(list)
 }
 
 fn view(r: ListedMail, email: Option<Activity>) -> TrackedEmail {

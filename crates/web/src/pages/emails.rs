@@ -49,7 +49,7 @@ pub async fn page(
     let total = state.store.sync_state().tracked_mail_count(&profiles).await? as usize;
     let (page, pages) = page_of(query.page.as_deref(), total, PAGE_SIZE)?;
     let offset = ((page - 1) * PAGE_SIZE) as u64;
-    let (_, emails) = tracked_emails(&state.store, &who.actor(), &profiles, offset, PAGE_SIZE as u64).await?;
+    let emails = tracked_emails(&state.store, &who.actor(), &profiles, offset, PAGE_SIZE as u64).await?;
     let body = html! {
         h1 { "Tracked e-mails" }
         @if emails.is_empty() {
