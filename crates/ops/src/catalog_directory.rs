@@ -59,12 +59,12 @@ impl ProfileDirectory for CatalogDirectory {
             .catalog
             .store()
             .catalog()
-            .profile_row(name)
+            .profile_schedule(name)
             .await
             .map_err(|e| profile_error(name, e.into()))?;
         Ok(row.map(|r| ProfileInfo {
-            name: r.definition.name,
-            user_id: r.definition.user_id,
+            name: r.name,
+            user_id: r.user_id,
         }))
     }
 

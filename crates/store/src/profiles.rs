@@ -176,6 +176,16 @@ pub struct ProfileScheduleRow {
     pub status: ProfileStatusRow,
 }
 
+fn schedule_from_row(r: &AnyRow) -> Result<ProfileScheduleRow> {
+    Ok(ProfileScheduleRow {
+        name: get_text(r, "name")?,
+        user_id: get_text(r, "user_id")?,
+        push: get_i64(r, "push")? != 0,
+        enabled: get_i64(r, "enabled")? != 0,
+        status: status_from_row(r)?,
+    })
+}
+
 const SCHEDULE_COLUMNS: &str = "name, user_id, push, enabled, state, state_reason, failures, next_run_at, \
     last_run_at, pending_trigger, lease_owner, lease_until, lease_token, run_woken_at";
 
@@ -365,17 +375,21 @@ impl Catalog {
         .fetch_all(self.db.pool())
         .await
         .map_err(StoreError::db("listing profiles"))?;
-        rows.iter()
-            .map(|r| {
-                Ok(ProfileScheduleRow {
-                    name: get_text(r, "name")?,
-                    user_id: get_text(r, "user_id")?,
-                    push: get_i64(r, "push")? != 0,
-                    enabled: get_i64(r, "enabled")? != 0,
-                    status: status_from_row(r)?,
-                })
-            })
-            .collect()
+        rows.iter().map(schedule_from_row).collect()
+    }
+
+    /// One profile's owner and schedule ([`Self::profile_schedules`] by name).
+    pub async fn profile_schedule(&self, name: &str) -> Result<Option<ProfileScheduleRow>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {SCHEDULE_COLUMNS} FROM sync_profiles WHERE name = $1"
+        )))
+        .bind(name)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(StoreError::db("reading a profile"))?
+        .as_ref()
+        .map(schedule_from_row)
+        .transpose()
     }
 
     /// Removes the profile's definition and schedule (its sync status rows
