@@ -215,6 +215,50 @@ on_both!(r_graph_44_mail_filed_in_outlook_reaches_the_crm_by_notification, |w| {
     assert!(email.is_some(), "the CRM e-mail stays");
 });
 
+// R-GRAPH-44: a tracking folder deleted in Outlook is made again by the
+// next run (R-GRAPH-25), which stores the new folder's UIDVALIDITY; the next
+// pass then deletes the subscription to the old folder and subscribes to
+// the new one, whose mail reaches the CRM by notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_graph_44_a_folder_made_again_is_subscribed_again() {
+    let mut w = World::new().await;
+    let mut s = setup_with(&mut w, |graph, w| profile_with(graph, w, Some(tracking()))).await;
+    refresh(&s).await;
+    let old = s.graph.folder_id(GraphResource::Messages, "CRM").unwrap();
+    let stored = w.store.sync_state().push_subscriptions(Some(PROFILE)).await.unwrap();
+    let old_key = stored
+        .iter()
+        .map(|r| r.collection.clone())
+        .find(|c| c.starts_with("mail:") && c.ends_with(":CRM"))
+        .expect("the tracking folder's subscription");
+
+    let (_, sub) = mail_subscriptions(&s.graph)
+        .into_iter()
+        .find(|(f, _)| *f == old)
+        .expect("subscribed");
+
+    // Deleted in Outlook; whatever tells crmsync (here Graph's `missed`), its run makes it again.
+    s.graph.user_delete_mail_folder(&old);
+    assert_eq!(s.graph.send_lifecycle(&id_of(&sub), "missed").await, Some(202));
+    run_notified(&mut s).await;
+    let new = s.graph.folder_id(GraphResource::Messages, "CRM").expect("made again");
+    assert_ne!(new, old);
+
+    let pass = refresh(&s).await;
+    let at = w.store.sync_state().mail_folder(PROFILE, "CRM").await.unwrap();
+    let new_key = format!("mail:{}:CRM", at.expect("polled").uid_validity);
+    assert_ne!(new_key, old_key, "a new identity");
+    assert_eq!(pass.deleted, [(PROFILE.to_string(), old_key)], "{pass:?}");
+    assert_eq!(pass.created, [(PROFILE.to_string(), new_key)], "{pass:?}");
+    let folders: Vec<String> = mail_subscriptions(&s.graph).into_iter().map(|(f, _)| f).collect();
+    assert!(folders.contains(&new), "{folders:?}");
+
+    let filed = id_of(&s.graph.user_create(&new, message("again", &[])));
+    delivered(&s.graph, &filed, "created", 1).await;
+    run_notified(&mut s).await;
+    assert_eq!(new_row(&w, &[]).await.trigger, "folder");
+}
+
 // R-GRAPH-45: the mail subscriptions are renewed on the clock with the
 // others, and deleted (the item folders' kept) when tracking is switched off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
