@@ -348,6 +348,12 @@ impl ConnectorConfig for GraphConfig {
         )
     }
 
+    /// R-GRAPH-44: the folders a profile with `tracking` polls are
+    /// subscribed to like its item folders.
+    fn mail_watch_folders(&self) -> Vec<String> {
+        self.tracking.as_ref().map(MailTracking::folders).unwrap_or_default()
+    }
+
     fn open_subscriptions(&self, options: OpenOptions) -> Option<OpenedSubscriptions> {
         Some(self.connector(options).map(|c| Arc::new(c) as _))
     }

@@ -109,7 +109,7 @@ impl GraphMail {
 
     /// The id of the folder named `name` (`INBOX` is the well-known
     /// `inbox`, whatever its localised display name); `None` when missing.
-    async fn folder_id(&self, name: &str) -> Result<Option<String>, GraphError> {
+    pub(crate) async fn folder_id(&self, name: &str) -> Result<Option<String>, GraphError> {
         if let Some(id) = self.folders.lock().expect("lock").get(name) {
             return Ok(Some(id.clone()));
         }

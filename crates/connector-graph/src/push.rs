@@ -15,8 +15,8 @@ use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use crmsync_connector::{
-    BadNotification, ChangeSubscriptions, CollectionId, ConnectorError, Notice, NoticeKind, NotifyTarget, Secret,
-    ServerSubscription,
+    BadNotification, ChangeSubscriptions, CollectionId, ConnectorError, MailFolderCollection, Notice, NoticeKind,
+    NotifyTarget, Secret, ServerSubscription,
 };
 use serde_json::Value;
 
@@ -41,7 +41,10 @@ impl ChangeSubscriptions for GraphConnector {
             lifecycle_url: target.url.expose().to_string(),
             client_state: target.client_state.expose().to_string(),
         };
-        let created = self.subscribe_until(collection, &target, expires).await?;
+        let created = match MailFolderCollection::parse(collection) {
+            Some(mail) => self.subscribe_mail_folder_until(&mail, &target, expires).await?,
+            None => self.subscribe_until(collection, &target, expires).await?,
+        };
         Ok(ServerSubscription {
             id: created.id,
             expires: created.expires,

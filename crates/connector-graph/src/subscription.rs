@@ -11,7 +11,7 @@
 use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use crmsync_connector::{CollectionId, Etag};
+use crmsync_connector::{CollectionId, ConnectorError, Etag, MailFolderCollection};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -21,7 +21,8 @@ use crate::{GraphConnector, GraphError};
 
 /// The longest lifetime Graph grants the resources crmsync subscribes to
 /// (To Do tasks allow the least: 4,230 minutes,
-/// https://learn.microsoft.com/en-us/graph/api/resources/subscription#subscription-lifetime).
+/// https://learn.microsoft.com/en-us/graph/api/resources/subscription#subscription-lifetime;
+/// Outlook messages of a mail folder at least as long, R-GRAPH-44).
 pub const MAX_SUBSCRIPTION_MINUTES: u32 = 4230;
 
 /// Where Graph sends notifications for one profile, and the secret it
@@ -109,6 +110,42 @@ impl GraphConnector {
     ) -> Result<Subscription, GraphError> {
         let folder = Folder::parse(collection).map_err(|e| GraphError::InvalidResponse(e.to_string()))?;
         let resource = format!("users/{}/{}", segment(&self.config().mailbox), folder.items_path());
+        self.post_subscription(collection, &resource, target, expires).await
+    }
+
+    /// Subscribes to created, updated and deleted messages of a polled mail
+    /// folder until `expires` (R-GRAPH-44): resource
+    /// `users/{mailbox}/mailFolders/{id}/messages`
+    /// (https://learn.microsoft.com/en-us/graph/outlook-change-notifications-overview),
+    /// the folder found by name as a poll finds it. A folder that is gone
+    /// is `NotFound`: the next run makes it again, the next pass subscribes.
+    pub async fn subscribe_mail_folder_until(
+        &self,
+        mail: &MailFolderCollection,
+        target: &NotificationTarget,
+        expires: SystemTime,
+    ) -> Result<Subscription, ConnectorError> {
+        let Some(id) = crate::GraphMail::new(self.clone()).folder_id(&mail.folder).await? else {
+            return Err(ConnectorError::NotFound {
+                what: format!("mail folder {}", mail.folder),
+            });
+        };
+        let resource = format!(
+            "users/{}/mailFolders/{}/messages",
+            segment(&self.config().mailbox),
+            segment(&id)
+        );
+        Ok(self.post_subscription(&mail.id(), &resource, target, expires).await?)
+    }
+
+    /// `POST /subscriptions` for `resource`, kept as `collection`'s.
+    async fn post_subscription(
+        &self,
+        collection: &CollectionId,
+        resource: &str,
+        target: &NotificationTarget,
+        expires: SystemTime,
+    ) -> Result<Subscription, GraphError> {
         let body = json!({
             "changeType": "created,updated,deleted",
             "notificationUrl": target.notification_url,

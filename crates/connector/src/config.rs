@@ -114,8 +114,9 @@ pub trait ConnectorConfig: Send + Sync {
     }
 
     /// The folders of the mail side worth watching for push (the tracking
-    /// folder, and the watched ones when a trigger looks there); empty: the
-    /// kind cannot push (R-TRACK-MAIL-11).
+    /// folder, and the watched ones when a trigger looks there): IMAP
+    /// watches them with IDLE (R-TRACK-MAIL-11), a kind with change
+    /// subscriptions subscribes to them (R-GRAPH-44); empty: no mail push.
     fn mail_watch_folders(&self) -> Vec<String> {
         Vec::new()
     }

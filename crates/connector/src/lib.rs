@@ -36,7 +36,9 @@ pub use mail::{
     FolderPoll, FolderPosition, MailSource, MailWake, MailWatch, MarkOutcome, MessageFlags, RawMessage, ThreadHeaders,
 };
 pub use mail_tracking::{MailTracking, UnknownSender};
-pub use push::{BadNotification, ChangeSubscriptions, Notice, NoticeKind, NotifyTarget, ServerSubscription};
+pub use push::{
+    BadNotification, ChangeSubscriptions, MailFolderCollection, Notice, NoticeKind, NotifyTarget, ServerSubscription,
+};
 pub use reach::{AllowList, BadAllowEntry, Reach};
 pub use secret::{Credentials, Secret};
 pub use secret_source::{SecretError, SecretSource};

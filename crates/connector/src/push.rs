@@ -55,6 +55,36 @@ pub struct Notice {
     pub kind: NoticeKind,
 }
 
+/// A polled mail folder as the collection a subscription to its messages is
+/// held under (R-GRAPH-44): its name, which the kind resolves when it
+/// subscribes, and the UIDVALIDITY its last poll saw, so a folder deleted
+/// and made again (a new identity) is a new collection and gets a new
+/// subscription once a run has polled it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFolderCollection {
+    pub folder: String,
+    pub uid_validity: u32,
+}
+
+impl MailFolderCollection {
+    const PREFIX: &str = "mail:";
+
+    /// `mail:{uid_validity}:{folder}`.
+    pub fn id(&self) -> CollectionId {
+        CollectionId::new(format!("{}{}:{}", Self::PREFIX, self.uid_validity, self.folder))
+    }
+
+    /// The mail folder `id` names; `None` for any other collection.
+    pub fn parse(id: &CollectionId) -> Option<MailFolderCollection> {
+        let (validity, folder) = id.as_str().strip_prefix(Self::PREFIX)?.split_once(':')?;
+        Some(MailFolderCollection {
+            folder: folder.to_string(),
+            uid_validity: validity.parse().ok()?,
+        })
+        .filter(|m| !m.folder.is_empty())
+    }
+}
+
 /// A notification body that is not one the kind sends.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not a change notification: {0}")]
@@ -67,7 +97,8 @@ pub trait ChangeSubscriptions: Send + Sync {
     /// How long a subscription lives from its creation or renewal.
     fn lifetime(&self) -> Duration;
 
-    /// Subscribes to changes of the items of `collection` until `expires`.
+    /// Subscribes to changes of the items of `collection` (an item folder a
+    /// run remembered, or a [`MailFolderCollection`]) until `expires`.
     /// The server may first call `target.url` to check it answers.
     async fn subscribe(
         &self,
@@ -82,4 +113,22 @@ pub trait ChangeSubscriptions: Send + Sync {
 
     /// Deletes subscription `id`; one already gone is no error.
     async fn unsubscribe(&self, id: &str) -> Result<(), ConnectorError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r_graph_44_a_mail_folder_collection_reads_back() {
+        let inbox = MailFolderCollection {
+            folder: "Projects: 2026".into(),
+            uid_validity: 4_000_000_000,
+        };
+        assert_eq!(inbox.id().as_str(), "mail:4000000000:Projects: 2026");
+        assert_eq!(MailFolderCollection::parse(&inbox.id()), Some(inbox));
+        for other in ["contacts:AAMk", "mail:", "mail:x:CRM", "mail:7:", "mail:7"] {
+            assert_eq!(MailFolderCollection::parse(&CollectionId::new(other)), None, "{other}");
+        }
+    }
 }

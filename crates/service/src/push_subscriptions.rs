@@ -1,7 +1,8 @@
 //! Push from the groupware server by change notification subscriptions
 //! (R-SCHED-2, R-GRAPH-11..15): for every enabled push profile whose connector
 //! kind offers them (`ConnectorSpec::open_subscriptions`, Microsoft Graph),
-//! the scheduler holds one subscription per synced collection, pointing at
+//! the scheduler holds one subscription per synced collection and per mail
+//! folder its tracked mail polls (R-GRAPH-44), pointing at
 //! `{server.public_url}/api/v1/push/{token}`. It creates them, renews them
 //! before they expire (on the injected clock), deletes them when the
 //! profile is disabled, turns push off or `public_url` is cleared, and
@@ -24,7 +25,8 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use crmsync_connector::{
-    ChangeSubscriptions, Collection, ConnectorError, NoticeKind, NotifyTarget, OpenOptions, Secret,
+    ChangeSubscriptions, Collection, ConnectorError, MailFolderCollection, NoticeKind, NotifyTarget, OpenOptions,
+    Secret,
 };
 use crmsync_store::status::PushSubscriptionRow;
 use crmsync_store::{ProfileRow, Store, hash_token};
@@ -217,6 +219,17 @@ impl Scheduler {
                     Err(e) => {
                         tracing::warn!(profile = %def.name, error = %e, "a remembered collection that does not read")
                     }
+                }
+            }
+            // The mail folders its runs poll (R-GRAPH-44): those a run
+            // polled, each under the identity that poll saw.
+            for folder in def.connector.mail_watch_folders() {
+                if let Some(at) = catalog.store().sync_state().mail_folder(&def.name, &folder).await? {
+                    let mail = MailFolderCollection {
+                        folder,
+                        uid_validity: at.uid_validity,
+                    };
+                    wanted.insert(mail.id().as_str().to_string());
                 }
             }
         }

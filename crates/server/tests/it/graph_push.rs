@@ -19,9 +19,9 @@ use crmsync_testkit::{GraphDelivery as Delivery, GraphServer};
 use serde_json::{Value, json};
 use tokio::sync::broadcast::Receiver;
 
-const PROFILE: &str = "anna-graph";
+pub(crate) const PROFILE: &str = "anna-graph";
 
-fn connector(graph: &GraphServer) -> Value {
+pub(crate) fn connector(graph: &GraphServer) -> Value {
     json!({"kind": "graph", "tenant": GraphServer::TENANT, "mailbox": GraphServer::MAILBOX,
            "client_id": GraphServer::CLIENT_ID, "client_secret": GraphServer::CLIENT_SECRET,
            "base_url": graph.base_url(), "authority": graph.authority()})
@@ -32,11 +32,11 @@ fn profile_body(graph: &GraphServer, w: &World, enabled: bool) -> Value {
            "pull_interval_secs": 3600, "push": true, "enabled": enabled})
 }
 
-struct Setup {
-    graph: GraphServer,
-    mode: ServerMode,
-    rx: Receiver<RunEvent>,
-    public_url: String,
+pub(crate) struct Setup {
+    pub graph: GraphServer,
+    pub mode: ServerMode,
+    pub rx: Receiver<RunEvent>,
+    pub public_url: String,
     _api: tokio::task::JoinHandle<()>,
 }
 
@@ -44,6 +44,11 @@ struct Setup {
 /// server on the same clock, and a Graph profile of Alice's that ran once
 /// (so its collections exist and are remembered).
 async fn setup(w: &mut World) -> Setup {
+    setup_with(w, |graph, w| profile_body(graph, w, true)).await
+}
+
+/// [`setup`] with the profile `body` gives.
+pub(crate) async fn setup_with(w: &mut World, body: impl FnOnce(&GraphServer, &World) -> Value) -> Setup {
     let graph = GraphServer::start().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public_url = format!("http://{}", listener.local_addr().unwrap());
@@ -59,7 +64,7 @@ async fn setup(w: &mut World) -> Setup {
             Method::POST,
             "/api/v1/profiles",
             Some(&w.admin.token),
-            Some(profile_body(&graph, w, true)),
+            Some(body(&graph, &*w)),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.json);
@@ -74,7 +79,7 @@ async fn setup(w: &mut World) -> Setup {
     }
 }
 
-async fn refresh(s: &Setup) -> SubscriptionReport {
+pub(crate) async fn refresh(s: &Setup) -> SubscriptionReport {
     s.mode.scheduler.refresh_subscriptions().await.expect("refresh")
 }
 
@@ -92,7 +97,7 @@ async fn deliveries(graph: &GraphServer, n: usize) -> Vec<Delivery> {
     }
 }
 
-fn expiry(sub: &Value) -> DateTime<Utc> {
+pub(crate) fn expiry(sub: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(sub["expirationDateTime"].as_str().unwrap())
         .unwrap()
         .with_timezone(&Utc)

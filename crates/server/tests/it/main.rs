@@ -12,6 +12,7 @@ mod dashboard_emails;
 mod dashboard_live;
 mod dashboard_profiles;
 mod dashboard_quarantine;
+mod graph_mail_push;
 mod graph_push;
 mod hardening;
 mod logging;

@@ -212,6 +212,15 @@ impl GraphServer {
         Value::Object(body)
     }
 
+    /// Deletes a mail folder with its messages for good, as emptying Deleted
+    /// Items does: its messages delta is 404 from then on and a new folder of
+    /// the same name gets a new id. Subscriptions to it are kept and never
+    /// fire again (what Exchange does with them is not documented).
+    pub fn user_delete_mail_folder(&self, id: &str) {
+        let mut store = self.shared.store.lock().expect("lock");
+        store.folders.remove(id).expect("the folder exists");
+    }
+
     /// The MIME the server answers for a message.
     pub fn message_mime(&self, id: &str) -> Option<String> {
         let store = self.shared.store.lock().expect("lock");

@@ -4,7 +4,9 @@
 //! https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#notificationurl-validation),
 //! https://learn.microsoft.com/en-us/graph/api/subscription-update (renew)
 //! and https://learn.microsoft.com/en-us/graph/api/subscription-delete.
-//! Every write to a subscribed folder is POSTed to its `notificationUrl`
+//! Every write to a subscribed folder (contacts, calendar, To Do list or
+//! mail folder: a new message, one moved in or out, a category set, a
+//! deletion) is POSTed to its `notificationUrl`
 //! (basic change notifications without resource data,
 //! https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#change-notification-example),
 //! and a test sends lifecycle notifications
@@ -27,7 +29,8 @@ use super::Shared;
 use super::routes::{error, reply};
 use super::switches::GraphStats;
 
-/// The longest lifetime of a subscription to contacts, events or To Do tasks.
+/// The longest lifetime of a subscription to contacts, events, To Do tasks
+/// or a mail folder's messages (the one limit crmsync's lifetime keeps under).
 pub(crate) const MAX_MINUTES: i64 = 4230;
 
 /// The test server's application id, as `applicationId` shows it.
@@ -70,14 +73,17 @@ pub(crate) fn graph_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-/// `users/{mailbox}/contactFolders/{id}/contacts` (and the calendar and To
-/// Do forms) → the folder id, if it names a folder of that kind.
+/// `users/{mailbox}/contactFolders/{id}/contacts` (and the calendar, To Do
+/// and mail folder forms) → the folder id, if it names a folder of that kind.
 fn watched_folder(shared: &Shared, resource: &str) -> Option<String> {
     let parts: Vec<&str> = resource.trim_matches('/').split('/').collect();
     let (mailbox, folder, kind) = match parts.as_slice() {
         ["users", m, "contactFolders", f, "contacts"] => (*m, *f, super::Resource::Contacts),
         ["users", m, "calendars", f, "events"] => (*m, *f, super::Resource::Events),
         ["users", m, "todo", "lists", f, "tasks"] => (*m, *f, super::Resource::Tasks),
+        // https://learn.microsoft.com/en-us/graph/outlook-change-notifications-overview:
+        // "changes to messages in a user's mailFolder" (R-GRAPH-46).
+        ["users", m, "mailFolders", f, "messages"] => (*m, *f, super::Resource::Messages),
         _ => return None,
     };
     let known = mailbox.eq_ignore_ascii_case(super::GraphServer::MAILBOX)
@@ -304,23 +310,30 @@ pub(crate) fn notifications_for(shared: &Shared, folder: &str, item: &str, chang
         .filter(|s| text(&s.body, "changeType").is_some_and(|c| c.split(',').any(|c| c.trim() == change)))
         .map(|s| {
             let resource = text(&s.body, "resource").unwrap_or_default();
-            let odata_type = if resource.ends_with("/contacts") {
-                "#Microsoft.Graph.Contact"
+            let (odata_type, changed) = if resource.ends_with("/contacts") {
+                ("#Microsoft.Graph.Contact", format!("{resource}/{item}"))
             } else if resource.ends_with("/events") {
-                "#Microsoft.Graph.Event"
+                ("#Microsoft.Graph.Event", format!("{resource}/{item}"))
+            } else if resource.ends_with("/messages") {
+                // A message is named under its mailbox, not its folder
+                // (https://learn.microsoft.com/en-us/graph/change-notifications-delivery-webhooks#change-notification-example:
+                // `Users/{id}/Messages/{id}`; resourceData of an Outlook
+                // resource, https://learn.microsoft.com/en-us/graph/api/resources/resourcedata).
+                let user = resource.split('/').take(2).collect::<Vec<_>>().join("/");
+                ("#Microsoft.Graph.Message", format!("{user}/messages/{item}"))
             } else {
-                "#Microsoft.Graph.TodoTask"
+                ("#Microsoft.Graph.TodoTask", format!("{resource}/{item}"))
             };
             let notification = json!({
                 "subscriptionId": s.body["id"],
                 "subscriptionExpirationDateTime": s.body["expirationDateTime"],
                 "clientState": s.body.get("clientState").cloned().unwrap_or(Value::Null),
                 "changeType": change,
-                "resource": format!("{resource}/{item}"),
+                "resource": changed,
                 "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
                 "resourceData": {
                     "@odata.type": odata_type,
-                    "@odata.id": format!("{resource}/{item}"),
+                    "@odata.id": changed,
                     "id": item,
                 },
             });
