@@ -11,6 +11,11 @@
 //! untimed crmsync run) with the server; and `crmsync sync` syncs every class
 //! of the profile (contacts, calendar and tasks: three collections, two of
 //! them empty) where vdirsyncer's pair names one address book.
+//!
+//! Both talk to the server through the testkit's proxy with no faults, so
+//! the HTTP requests of each sync are counted the same way for both (issue
+//! 17 item 7: requests per sync, not only connector calls); both pay its
+//! small cost per request.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -23,6 +28,7 @@ use crmsync_engine::EntityClass;
 use crmsync_model::ContactFields;
 use crmsync_store::{ListQuery, MAX_PAGE, Store};
 use crmsync_sync::{RunOptions, run_profile};
+use crmsync_testkit::{FaultPlan, FaultProxy, FaultRates};
 use crmsync_vdir::{VdirConfig, VdirConnector};
 
 use crate::edits::{edit_card, edit_crm_contacts, one_percent};
@@ -35,11 +41,38 @@ use crate::world::{Template, World};
 
 const SECTION: &str = "vdirsyncer";
 
-/// The three timed commands of one tool on one server.
+/// The three timed commands of one tool on one server, and the HTTP
+/// requests each sent (first, no-change, 1 %).
 struct CommandTimes {
     first: Duration,
     no_change: Duration,
     one_percent: Duration,
+    requests: [Vec<String>; 3],
+}
+
+/// A request-counting pass-through in front of `peer`.
+async fn counting_proxy(peer: &Peer) -> Result<FaultProxy, BenchError> {
+    FaultProxy::start(peer.addr(), FaultPlan::new(FaultRates::none(), 0))
+        .await
+        .map_err(|e| BenchError::Unexpected(format!("request-counting proxy: {e}")))
+}
+
+/// Requests (`METHOD target`) the proxy saw since `*seen`, which moves on to now.
+fn requests_since(proxy: &FaultProxy, seen: &mut usize) -> Vec<String> {
+    let all = proxy.counters().requests();
+    let since = all[(*seen).min(all.len())..].to_vec();
+    *seen = all.len();
+    since
+}
+
+/// The methods of `requests`, counted: "3 REPORT, 1 PUT".
+fn methods(requests: &[String]) -> String {
+    let mut counts = std::collections::BTreeMap::<&str, usize>::new();
+    for request in requests {
+        *counts.entry(request.split(' ').next().unwrap_or("?")).or_default() += 1;
+    }
+    let parts: Vec<String> = counts.iter().map(|(m, c)| format!("{c} {m}")).collect();
+    parts.join(", ")
 }
 
 /// Measures both tools on a server of `kind` and reports them side by side.
@@ -81,6 +114,21 @@ pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Re
         ">= 5x faster",
         Standing::of(speedup >= 5.0),
     );
+    let [cf, cn, cp] = crmsync.requests.each_ref().map(Vec::len);
+    let [vf, vn, vp] = vdirsyncer.requests.each_ref().map(Vec::len);
+    report.add(
+        SECTION,
+        format!("HTTP requests per sync {n} ({server}), first / no-change / 1%: crmsync vs vdirsyncer"),
+        format!("{cf} / {cn} / {cp} vs {vf} / {vn} / {vp}"),
+        "(context)",
+        Standing::Info,
+    );
+    for (tool, times) in [("crmsync", &crmsync), ("vdirsyncer", &vdirsyncer)] {
+        let [first, no_change, one_pct] = times.requests.each_ref().map(|r| methods(r));
+        report.note(format!(
+            "{server} whole commands, {tool}'s requests: first sync {first}; no-change {no_change}; 1% change {one_pct}"
+        ));
+    }
     Ok(())
 }
 
@@ -143,6 +191,7 @@ async fn crmsync_commands(kind: PeerKind, template: &Template) -> Result<Command
     let n = template.contacts;
     let crmsync = crmsync_binary()?;
     let peer = Peer::start(kind)?;
+    let proxy = counting_proxy(&peer).await?;
     let world = template.world().await?;
     let config = world.dir.path().join("crmsync.toml");
     // The peer listens on 127.0.0.1, which R-SEC-1 keeps profiles from
@@ -152,13 +201,15 @@ async fn crmsync_commands(kind: PeerKind, template: &Template) -> Result<Command
          [[profile]]\nname = \"bench\"\nuser = \"alice\"\n\
          connector = {{ kind = \"dav\", url = \"{url}\", username = \"{USER}\", password = \"{PASSWORD}\" }}\n",
         db = world.db_url(),
-        url = peer.url(),
+        url = proxy.url(),
     );
     std::fs::write(&config, text).map_err(BenchError::io("writing crmsync.toml"))?;
     let config = config.to_string_lossy().into_owned();
     let args = ["sync", "--config", config.as_str(), "--profile", "bench"];
 
+    let mut seen = 0;
     let first = timed(&crmsync, &args, "")?;
+    let first_requests = requests_since(&proxy, &mut seen);
     let (_, items) = collection_items(&peer.connector()?, CollectionKind::Contacts, "contacts").await?;
     if items.len() != n {
         return Err(BenchError::Unexpected(format!(
@@ -168,16 +219,19 @@ async fn crmsync_commands(kind: PeerKind, template: &Template) -> Result<Command
         )));
     }
     let no_change = timed(&crmsync, &args, "")?;
+    let no_change_requests = requests_since(&proxy, &mut seen);
 
     let k = one_percent(n);
     let edited_crm = edit_crm_contacts(&world.store, &template.user_id, k).await?;
     let edited_server = edit_on_server(&peer, k).await?;
     let one_percent = timed(&crmsync, &args, "")?;
+    let one_percent_requests = requests_since(&proxy, &mut seen);
     check_one_percent_arrived(&peer, &world.store, edited_crm, edited_server).await?;
     Ok(CommandTimes {
         first,
         no_change,
         one_percent,
+        requests: [first_requests, no_change_requests, one_percent_requests],
     })
 }
 
@@ -238,6 +292,7 @@ async fn vdirsyncer_commands(kind: PeerKind, template: &Template) -> Result<Comm
     let world = template.world().await?;
     let local = vdir_of_the_same_cards(&world).await?;
     let peer = Peer::start(kind)?;
+    let proxy = counting_proxy(&peer).await?;
     let config = world.dir.path().join("vdirsyncer.conf");
     let text = format!(
         "[general]\nstatus_path = \"{status}\"\n\n[pair bench]\na = \"local\"\nb = \"remote\"\n\
@@ -246,13 +301,15 @@ async fn vdirsyncer_commands(kind: PeerKind, template: &Template) -> Result<Comm
          [storage remote]\ntype = \"carddav\"\nurl = \"{url}\"\nusername = \"{USER}\"\npassword = \"{PASSWORD}\"\n",
         status = world.dir.path().join("vdirsyncer-status").display(),
         local = local.display(),
-        url = peer.url(),
+        url = proxy.url(),
     );
     std::fs::write(&config, text).map_err(BenchError::io("writing vdirsyncer.conf"))?;
     let config = config.to_string_lossy().into_owned();
     timed(&vdirsyncer, &["-c", config.as_str(), "discover"], "y\ny\ny\n")?;
     let sync = ["-c", config.as_str(), "sync"];
+    let mut seen = proxy.counters().requests().len();
     let first = timed(&vdirsyncer, &sync, "")?;
+    let first_requests = requests_since(&proxy, &mut seen);
     let (_, items) = collection_items(&peer.connector()?, CollectionKind::Contacts, "contacts").await?;
     if items.len() != n {
         return Err(BenchError::Unexpected(format!(
@@ -262,6 +319,7 @@ async fn vdirsyncer_commands(kind: PeerKind, template: &Template) -> Result<Comm
         )));
     }
     let no_change = timed(&vdirsyncer, &sync, "")?;
+    let no_change_requests = requests_since(&proxy, &mut seen);
 
     let k = one_percent(n);
     let folder = local.join("contacts");
@@ -272,10 +330,12 @@ async fn vdirsyncer_commands(kind: PeerKind, template: &Template) -> Result<Comm
     }
     edit_on_server(&peer, k).await?;
     let one_percent = timed(&vdirsyncer, &sync, "")?;
+    let one_percent_requests = requests_since(&proxy, &mut seen);
     Ok(CommandTimes {
         first,
         no_change,
         one_percent,
+        requests: [first_requests, no_change_requests, one_percent_requests],
     })
 }
 
