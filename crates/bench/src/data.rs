@@ -122,6 +122,22 @@ pub async fn seed_meetings(store: &Store, owner_id: &str, n: usize, now: DateTim
     Ok(())
 }
 
+/// A profile of `user_id` syncing with the DAV server at `url` as
+/// `username` (Radicale with `auth = none` gives each user name its own
+/// principal, so one server holds every profile's collections apart).
+pub fn dav_profile(
+    name: &str,
+    user_id: &str,
+    url: &str,
+    username: &str,
+) -> Result<crmsync_service::ProfileDefinition, BenchError> {
+    let connector = crmsync_service::ConnectorSpec::from_json(serde_json::json!({
+        "kind": "dav", "url": url, "username": username, "password": "bench"
+    }))
+    .map_err(|e| BenchError::Unexpected(format!("DAV settings: {e}")))?;
+    Ok(profile_of(name, user_id, connector))
+}
+
 /// A profile of `user_id` syncing to the vdir folder `folder`, pulled
 /// hourly with push on: the small profile the scale-out and page
 /// benchmarks store by the hundred.
@@ -132,7 +148,17 @@ pub fn vdir_profile(
 ) -> Result<crmsync_service::ProfileDefinition, BenchError> {
     let connector = crmsync_service::ConnectorSpec::from_json(serde_json::json!({ "kind": "vdir", "root": folder }))
         .map_err(|e| BenchError::Unexpected(format!("vdir settings: {e}")))?;
-    Ok(crmsync_service::ProfileDefinition {
+    Ok(profile_of(name, user_id, connector))
+}
+
+/// Pulled hourly with push on: the small profile the scale-out, profiles
+/// and page benchmarks store by the hundred.
+fn profile_of(
+    name: &str,
+    user_id: &str,
+    connector: crmsync_service::ConnectorSpec,
+) -> crmsync_service::ProfileDefinition {
+    crmsync_service::ProfileDefinition {
         name: name.to_string(),
         user_id: user_id.to_string(),
         connector,
@@ -141,5 +167,5 @@ pub fn vdir_profile(
         pull_interval: std::time::Duration::from_secs(3600),
         push: true,
         enabled: true,
-    })
+    }
 }

@@ -100,6 +100,12 @@ impl World {
         profile
     }
 
+    /// The URL of this world's CRM database, for a `crmsync.toml` that
+    /// opens the same file from another process.
+    pub fn db_url(&self) -> String {
+        sqlite_url(&self.dir.path().join(DB_FILE))
+    }
+
     /// A folder inside this world's temp folder, created.
     pub fn folder(&self, name: &str) -> Result<PathBuf, BenchError> {
         let path = self.dir.path().join(name);

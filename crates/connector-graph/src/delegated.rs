@@ -7,7 +7,7 @@
 
 use std::time::SystemTime;
 
-use crmsync_connector::{Secret, TokenVault};
+use crmsync_connector::{Secret, TokenVault, VaultError};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{AuthType, ClientId, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl};
 
@@ -26,6 +26,19 @@ pub(crate) fn not_signed_in(profile: Option<&str>) -> GraphError {
         "not signed in to Microsoft Graph; run `{}`",
         sign_in_command(profile)
     ))
+}
+
+/// A vault that failed: the database may be back at the next run, but a
+/// stored sign-in that cannot be opened stays so until the user signs in
+/// again, so that is a sign-in error (permanent, R-GRAPH-33), not a
+/// transient one retried forever.
+fn vault_error(error: VaultError, profile: &str) -> GraphError {
+    match error {
+        VaultError::Unavailable(detail) => GraphError::Vault(detail),
+        VaultError::Unusable(detail) => {
+            GraphError::SignIn(format!("{detail}; sign in again: `{}`", sign_in_command(Some(profile))))
+        }
+    }
 }
 
 /// A fresh access token from the vault's refresh token; a rotated refresh
@@ -47,7 +60,7 @@ pub(crate) async fn refresh(
         let stored = vault
             .load()
             .await
-            .map_err(|e| GraphError::Vault(e.to_string()))?
+            .map_err(|e| vault_error(e, vault.profile()))?
             .ok_or_else(|| not_signed_in(Some(vault.profile())))?;
         if let Some(version) = refused
             && version == stored.version

@@ -20,10 +20,20 @@ pub struct VaultToken {
     pub version: i64,
 }
 
-/// The vault could not be read or written (database down, key missing).
+/// The vault could not give or keep the token; which kind says whether a
+/// later run can succeed on its own.
 #[derive(Debug, Clone, Error)]
-#[error("{0}")]
-pub struct VaultError(pub String);
+pub enum VaultError {
+    /// Reading or writing failed (the database is down or busy): a later
+    /// run may succeed without anyone doing anything.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The stored sign-in cannot be used: sealed with another `[security]
+    /// key`, for another owner, or damaged. Retrying never helps; only
+    /// signing in again does.
+    #[error("{0}")]
+    Unusable(String),
+}
 
 #[async_trait]
 pub trait TokenVault: Send + Sync {

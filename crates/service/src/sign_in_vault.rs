@@ -60,15 +60,16 @@ impl TokenVault for SealedVault {
             .catalog()
             .sign_in(&self.profile)
             .await
-            .map_err(|e| VaultError(e.to_string()))?
+            .map_err(|e| VaultError::Unavailable(e.to_string()))?
         else {
             return Ok(None);
         };
         let plain = self
             .key
             .open(&self.context(), &row.sealed_token)
-            .map_err(|_| VaultError("the stored sign-in does not open with [security] key; sign in again".into()))?;
-        let token = String::from_utf8(plain).map_err(|_| VaultError("the stored sign-in is not text".into()))?;
+            .map_err(|_| VaultError::Unusable("the stored sign-in does not open with [security] key".into()))?;
+        let token =
+            String::from_utf8(plain).map_err(|_| VaultError::Unusable("the stored sign-in is not text".into()))?;
         Ok(Some(VaultToken {
             token: Secret::new(token),
             version: row.version,
@@ -81,6 +82,6 @@ impl TokenVault for SealedVault {
             .catalog()
             .replace_sign_in(&self.profile, version, &sealed)
             .await
-            .map_err(|e| VaultError(e.to_string()))
+            .map_err(|e| VaultError::Unavailable(e.to_string()))
     }
 }

@@ -24,8 +24,10 @@ use crmsync_store::status::RunState;
 use crmsync_testkit::TestDatabase;
 
 use crate::error::BenchError;
+use crate::peers::{Peer, PeerKind};
 use crate::report::{Report, Standing, secs};
-use crate::scenarios::scale_out::{Workers, seed_profiles};
+use crate::scenarios::scale_out::{ProfileTarget, Workers, seed_profiles_to};
+use crmsync_service::SecretKey;
 
 const SECTION: &str = "profiles per box";
 /// Due times of the paced round are written in buckets this long: a few
@@ -48,6 +50,8 @@ pub struct Sizes {
     pub max_runs: Option<u64>,
     /// PostgreSQL admin URL; `None`: one SQLite file.
     pub postgres: Option<String>,
+    /// DAV profiles, each its own user on one Radicale, instead of vdir ones.
+    pub dav: bool,
 }
 
 /// Runs the three rounds and adds their figures to `report`.
@@ -77,11 +81,35 @@ async fn measure(exe: &Path, db: &TestDatabase, sizes: &Sizes, report: &mut Repo
     let store = Store::connect(db.url()).await?;
     store.migrate().await?;
     let seeding = Instant::now();
-    let names = seed_profiles(&store, db.dir(), n).await?;
+    // Kept up while the workers run: every DAV profile syncs with it.
+    let radicale = if sizes.dav {
+        Some(Peer::start(PeerKind::Radicale)?)
+    } else {
+        None
+    };
+    let key = SecretKey::generate();
+    let url = radicale.as_ref().map(|peer| peer.url());
+    let target = match &url {
+        Some(url) => ProfileTarget::Dav { url, key: &key },
+        None => ProfileTarget::Vdir(db.dir()),
+    };
+    let names = seed_profiles_to(&store, &target, n).await?;
     println!("   seeded {n} profiles in {}", secs(seeding.elapsed()));
-    let workers = Workers::start(exe, db.url(), sizes.workers, sizes.max_runs).await?;
+    let workers = Workers::start(
+        exe,
+        db.url(),
+        sizes.workers,
+        sizes.max_runs,
+        radicale.as_ref().map(|_| &key),
+    )
+    .await?;
     let pids = workers.pids();
-    let label = format!("{} worker(s), {n} vdir profiles, {backend}", sizes.workers);
+    let kind = if sizes.dav {
+        "DAV profiles (one Radicale)"
+    } else {
+        "vdir profiles"
+    };
+    let label = format!("{} worker(s), {n} {kind}, {backend}", sizes.workers);
 
     let first = Round::burst(&store, &names).await?;
     let first_took = first.wait(&store, n).await?;

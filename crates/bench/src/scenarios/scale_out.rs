@@ -24,7 +24,7 @@ use crmsync_config::SchedulerConfig;
 use crmsync_model::UserFields;
 use crmsync_service::{
     DefaultConnectorFactory, Metrics, ProfileCatalog, ProfileSource, Scheduler, SchedulerParts, SchedulerSettings,
-    SystemClock,
+    SecretKey, SystemClock,
 };
 use crmsync_store::Store;
 use tokio::io::AsyncReadExt as _;
@@ -35,6 +35,8 @@ use crate::report::{Report, Standing, secs};
 use crmsync_testkit::TestDatabase;
 
 const SECTION: &str = "scale-out";
+/// The variable `crmsync worker` reads `[security] key` from.
+const KEY_ENV: &str = "CRMSYNC_SECURITY_KEY";
 /// "Small" profiles: a user with a few contacts, synced to a vdir folder.
 const CONTACTS_PER_PROFILE: usize = 3;
 /// What a worker prints once its scheduler is built and watching.
@@ -110,7 +112,7 @@ async fn measure(exe: &Path, url: &str, profiles: usize, workers: usize) -> Resu
     let folders = tempfile::tempdir().map_err(BenchError::io("creating a temp folder"))?;
     let names = seed_profiles(&store, folders.path(), profiles).await?;
 
-    let running = Workers::start(exe, url, workers, None).await?;
+    let running = Workers::start(exe, url, workers, None, None).await?;
     // Far enough ahead that every trigger below is written before any run
     // may start; checked, since a loaded machine can be slower than that.
     let t0 = Utc::now() + chrono::Duration::seconds(3);
@@ -132,9 +134,33 @@ async fn measure(exe: &Path, url: &str, profiles: usize, workers: usize) -> Resu
     Ok((last_end - t0).to_std().unwrap_or_default())
 }
 
+/// Where seeded profiles sync to.
+pub(crate) enum ProfileTarget<'a> {
+    /// A vdir folder each, under this folder.
+    Vdir(&'a Path),
+    /// A principal each (`user{p}`) on the DAV server at `url`; their
+    /// passwords sealed with `key`, which the workers are given too.
+    Dav { url: &'a str, key: &'a SecretKey },
+}
+
 /// `n` users with a few contacts each, one vdir profile each, due tomorrow.
 pub(crate) async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Result<Vec<String>, BenchError> {
-    let catalog = ProfileCatalog::new(store.clone(), None);
+    seed_profiles_to(store, &ProfileTarget::Vdir(root), n).await
+}
+
+/// `n` users with a few contacts each, one profile each syncing to
+/// `target`, due tomorrow. DAV profiles are saved as an administrator's
+/// (`ProfileSource::Config`), which may reach the server on 127.0.0.1
+/// (R-SEC-1 keeps users' own profiles off internal addresses).
+pub(crate) async fn seed_profiles_to(
+    store: &Store,
+    target: &ProfileTarget<'_>,
+    n: usize,
+) -> Result<Vec<String>, BenchError> {
+    let catalog = match target {
+        ProfileTarget::Vdir(_) => ProfileCatalog::new(store.clone(), None),
+        ProfileTarget::Dav { key, .. } => ProfileCatalog::new(store.clone(), Some((*key).clone())),
+    };
     let tomorrow = Utc::now() + chrono::Duration::days(1);
     let mut names = Vec::with_capacity(n);
     for p in 0..n {
@@ -152,10 +178,18 @@ pub(crate) async fn seed_profiles(store: &Store, root: &Path, n: usize) -> Resul
                 .create(&user.meta.id, data::contact(p * CONTACTS_PER_PROFILE + c))
                 .await?;
         }
-        let folder = root.join(&name);
-        std::fs::create_dir_all(&folder).map_err(BenchError::io("creating a vdir folder"))?;
-        let definition = data::vdir_profile(&name, &user.meta.id, &folder)?;
-        catalog.save(&definition, ProfileSource::Api, tomorrow).await?;
+        match target {
+            ProfileTarget::Vdir(root) => {
+                let folder = root.join(&name);
+                std::fs::create_dir_all(&folder).map_err(BenchError::io("creating a vdir folder"))?;
+                let definition = data::vdir_profile(&name, &user.meta.id, &folder)?;
+                catalog.save(&definition, ProfileSource::Api, tomorrow).await?;
+            }
+            ProfileTarget::Dav { url, .. } => {
+                let definition = data::dav_profile(&name, &user.meta.id, url, &format!("user{p}"))?;
+                catalog.save(&definition, ProfileSource::Config, tomorrow).await?;
+            }
+        }
         names.push(name);
     }
     Ok(names)
@@ -199,7 +233,15 @@ pub(crate) struct Workers(Vec<Child>);
 impl Workers {
     /// Starts `n` workers and waits until each says it is ready.
     /// `max_runs`: their `scheduler.max_concurrent_runs` (`None`: the default).
-    pub(crate) async fn start(exe: &Path, url: &str, n: usize, max_runs: Option<u64>) -> Result<Workers, BenchError> {
+    /// `key`: the key the profiles' credentials are sealed with (DAV
+    /// profiles), handed over in the environment as `crmsync worker` reads it.
+    pub(crate) async fn start(
+        exe: &Path,
+        url: &str,
+        n: usize,
+        max_runs: Option<u64>,
+        key: Option<&SecretKey>,
+    ) -> Result<Workers, BenchError> {
         let mut workers = Workers(Vec::with_capacity(n));
         for i in 0..n {
             let mut command = Command::new(exe);
@@ -212,6 +254,10 @@ impl Workers {
             if let Some(max_runs) = max_runs {
                 command.arg("--max-runs").arg(max_runs.to_string());
             }
+            match key {
+                Some(key) => command.env(KEY_ENV, key.to_base64()),
+                None => command.env_remove(KEY_ENV),
+            };
             let child = command
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
@@ -263,6 +309,10 @@ impl Drop for Workers {
 /// `max_runs`: `scheduler.max_concurrent_runs` (`None`: the default).
 pub async fn worker_child(url: &str, id: &str, max_runs: Option<u64>) -> Result<(), BenchError> {
     let store = Store::connect(url).await?;
+    let key = match std::env::var(KEY_ENV) {
+        Ok(text) => Some(SecretKey::from_base64(&text)?),
+        Err(_) => None,
+    };
     let mut config = SchedulerConfig::default();
     if let Some(max_runs) = max_runs {
         config.max_concurrent_runs = max_runs;
@@ -270,7 +320,7 @@ pub async fn worker_child(url: &str, id: &str, max_runs: Option<u64>) -> Result<
     let mut settings = SchedulerSettings::from_config(&config)?;
     settings.worker_id = id.to_owned();
     let scheduler = Scheduler::new(SchedulerParts {
-        catalog: ProfileCatalog::new(store, None),
+        catalog: ProfileCatalog::new(store, key),
         factory: Arc::new(DefaultConnectorFactory),
         clock: Arc::new(SystemClock),
         metrics: Metrics::new(),

@@ -198,3 +198,41 @@ async fn r_graph_32_a_revoked_or_missing_sign_in_says_what_to_run() {
     let err = GraphConnector::with_clock(server.device_code_config(), clock).expect_err("no vault");
     assert!(err.to_string().contains("not signed in"), "{err}");
 }
+
+/// A vault whose every load and store fails as `0` says.
+struct FailingVault(VaultError);
+
+#[async_trait]
+impl TokenVault for FailingVault {
+    fn profile(&self) -> &str {
+        "anna"
+    }
+    async fn load(&self) -> Result<Option<VaultToken>, VaultError> {
+        Err(self.0.clone())
+    }
+    async fn replace(&self, _version: i64, _token: &Secret) -> Result<bool, VaultError> {
+        Err(self.0.clone())
+    }
+}
+
+// R-GRAPH-33: a stored sign-in that cannot be opened (another key, another
+// owner) fails the run as a sign-in error the user must act on, never as a
+// transient one the scheduler retries; a vault that cannot be read (the
+// database down) stays transient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_graph_33_an_unusable_sign_in_asks_to_sign_in_again_and_is_not_retried() {
+    let server = GraphServer::start().await.unwrap();
+    let unusable = FailingVault(VaultError::Unusable(
+        "the stored sign-in does not open with [security] key".into(),
+    ));
+    let connector = GraphConnector::delegated(server.device_code_config(), clock(), Arc::new(unusable)).unwrap();
+    let err = connector.discover().await.expect_err("no usable sign-in");
+    assert!(matches!(err, ConnectorError::Unauthorized { .. }), "{err:?}");
+    assert!(!err.is_transient(), "{err:?}");
+    assert!(err.to_string().contains("crmsync graph sign-in anna"), "{err}");
+
+    let down = FailingVault(VaultError::Unavailable("database is locked".into()));
+    let connector = GraphConnector::delegated(server.device_code_config(), clock(), Arc::new(down)).unwrap();
+    let err = connector.discover().await.expect_err("vault unreadable");
+    assert!(err.is_transient(), "{err:?}");
+}
