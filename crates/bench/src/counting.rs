@@ -128,6 +128,11 @@ impl Connector for CountingConnector {
         self.inner.discover().await
     }
 
+    /// A hint, not a call to the mailbox: forwarded, not counted.
+    fn remember_collection(&self, collection: &Collection) {
+        self.inner.remember_collection(collection);
+    }
+
     async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
         bump(&self.counters.ensure_collection);
         self.inner.ensure_collection(kind, name).await

@@ -180,6 +180,11 @@ impl Connector for DavConnector {
         self.inner.discover().await
     }
 
+    /// R-DAV-17: the kind a multiget needs, known without a PROPFIND.
+    fn remember_collection(&self, collection: &Collection) {
+        self.inner.remember_kind(collection);
+    }
+
     async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
         self.inner.ensure_collection(kind, name).await
     }

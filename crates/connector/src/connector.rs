@@ -69,4 +69,14 @@ pub trait Connector: Send + Sync {
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
         Ok(())
     }
+
+    /// What an earlier run learnt of `collection` by discovery, which the
+    /// runner remembers between runs (R-COL-1). A connector that would
+    /// otherwise ask the server what kind of collection it is before its
+    /// first read in this process (DAV: a PROPFIND before the first
+    /// multiget) may take the kind from here (R-DAV-17). A hint only: a
+    /// collection gone or changed still fails the call that reaches it,
+    /// and the runner then discovers again. The default ignores it;
+    /// wrappers should forward it.
+    fn remember_collection(&self, _collection: &Collection) {}
 }

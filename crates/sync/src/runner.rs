@@ -264,7 +264,10 @@ async fn sync_collection(
     });
     let mut from_memory = remembered.is_some();
     let mut collection = match remembered {
-        Some(c) => Some(c),
+        Some(c) => {
+            profile.connector.remember_collection(&c);
+            Some(c)
+        }
         None => discover_and_pick(store, profile, opts, discovered, class).await?,
     };
     // Appointments this run created in the user's calendar (R-CAL-3-STATUS).

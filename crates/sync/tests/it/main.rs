@@ -13,6 +13,7 @@ mod collection_choice_dav;
 mod concurrent_edits;
 mod conflict_third_value;
 mod dav_e2e;
+mod dav_remembered_kind;
 mod dead_runs;
 mod fault_proxy;
 mod faults;

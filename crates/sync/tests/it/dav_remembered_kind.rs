@@ -1,0 +1,64 @@
+//! R-DAV-17: a run in a new process (a fresh connector, as every `crmsync
+//! sync` and every scheduled run gets) reads the items that changed in a
+//! collection the profile remembers without first asking the server what
+//! kind of collection it is. Requests are counted by the fault proxy, which
+//! injects nothing.
+
+use crate::dav_world;
+use std::sync::Arc;
+
+use crmsync_dav::{DavConfig, DavConnector};
+use crmsync_model::ContactFields;
+use crmsync_sync::SyncProfile;
+use crmsync_testkit::{FaultPlan, FaultProxy, FaultRates};
+use dav_world::{DavWorld, Http, Peer, PeerKind, text};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_dav_17_a_new_process_reads_a_remembered_collection_without_a_propfind() {
+    let peer = Peer::start(PeerKind::Radicale);
+    let proxy = FaultProxy::start(peer.addr(), FaultPlan::new(FaultRates::none(), 1))
+        .await
+        .unwrap();
+    let mut w = DavWorld::new(&peer).await;
+    let config = DavConfig {
+        url: proxy.url(),
+        ..peer.config()
+    };
+    let fresh_profile = |w: &DavWorld| {
+        SyncProfile::new(
+            "alice",
+            w.actor.clone(),
+            crmsync_engine::Profile::new(&w.actor.user_id),
+            Arc::new(DavConnector::new(&config).unwrap()),
+        )
+    };
+    w.profile = fresh_profile(&w);
+    let ada = w.contact("Ada", "Lovelace", "ada@example.com").await;
+    w.sync().await;
+
+    // Another client gives Ada a title on the server.
+    let item = w.item_with("contacts", "Lovelace").await;
+    let path = w.path_of("contacts", &item).await;
+    let edited = text(&item).replacen("\nFN:", "\nTITLE:Countess\r\nFN:", 1);
+    assert_eq!(
+        Http::new(&peer).put_card(&path, item.etag.as_str(), &edited).await / 100,
+        2
+    );
+
+    // The next run is another process: a new connector, the store remembers
+    // the collection from the first run.
+    w.profile = fresh_profile(&w);
+    let before = proxy.counters().requests().len();
+    let report = w.sync().await;
+    let requests = proxy.counters().requests()[before..].to_vec();
+    let now = w.store.records().get::<ContactFields>(ada.id()).await.unwrap();
+    assert_eq!(now.fields.job_title.as_deref(), Some("Countess"), "{report}");
+    assert!(
+        requests.iter().any(|r| r.starts_with("REPORT ")),
+        "the changed card was read: {requests:#?}"
+    );
+    assert!(
+        !requests.iter().any(|r| r.starts_with("PROPFIND ")),
+        "no PROPFIND to learn the collection's kind: {requests:#?}"
+    );
+}
