@@ -222,8 +222,16 @@ impl Scheduler {
                 }
             }
             // The mail folders its runs poll (R-GRAPH-44): those a run
-            // polled, each under the identity that poll saw.
-            for folder in def.connector.mail_watch_folders() {
+            // polled, each under the identity that poll saw. A profile with
+            // a mail side of its own (`mail = imap {…}`) polls that instead
+            // (the factory ignores the connector's `tracking` then), and its
+            // `mail_folders` rows are that server's: none is subscribed.
+            let mail_folders = if def.mail.is_none() {
+                def.connector.mail_watch_folders()
+            } else {
+                Vec::new()
+            };
+            for folder in mail_folders {
                 if let Some(at) = catalog.store().sync_state().mail_folder(&def.name, &folder).await? {
                     let mail = MailFolderCollection {
                         folder,
