@@ -339,11 +339,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
     memory_figures(memory_n, now, &mut report).await?;
 
     let header = format!(
-        "Written by `bench/run` on {} (vdir {vdir_n}, servers {server_n} contacts + {events_n} events, \
+        "Written by `bench/run` on {} (vdir {vdir_n} and {}, servers {server_n} contacts + {events_n} events, \
          imap {imap_n} messages + {idle_n} IDLE samples, graph {} contacts + {} events, scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
         now.format("%Y-%m-%d %H:%M UTC"),
+        args.vdir_large_contacts,
         args.graph_contacts,
         args.graph_events,
         args.scale_profiles,
