@@ -14,6 +14,7 @@ mod concurrent_edits;
 mod conflict_third_value;
 mod dav_e2e;
 mod dead_runs;
+mod directory_by_need;
 mod fault_proxy;
 mod faults;
 mod graph_deletions;
