@@ -365,3 +365,13 @@ pub fn join_own_response(fields: &FieldMap, email: &str) -> FieldMap {
     }
     out
 }
+
+/// The addresses `fields` lists as participants: what mapping them asks a
+/// [`ParticipantDirectory`] (`party_for_email`), so a caller can look them
+/// up before it maps (R-SCALE-8).
+pub fn participant_emails(fields: &FieldMap) -> Vec<String> {
+    crate::ical::participants_from_json(fields.get("participants"))
+        .into_iter()
+        .map(|p| p.email)
+        .collect()
+}

@@ -20,7 +20,7 @@ mod text;
 mod vcard;
 
 pub use activity_fields::{
-    activity_keys, activity_to_fields, fields_to_activity, join_own_response, split_own_response,
+    activity_keys, activity_to_fields, fields_to_activity, join_own_response, participant_emails, split_own_response,
 };
 pub use contact_fields::{contact_keys, contact_to_fields, fields_to_contact};
 pub use content_line::MAX_ITEM_BYTES;

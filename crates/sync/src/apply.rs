@@ -21,6 +21,7 @@ use crate::chunks::{self, Item};
 use crate::codec::{Codec, CrmRecord};
 use crate::collect::{Lookups, derived_crm_id};
 use crate::crm_write::CrmWriter;
+use crate::directory::Needs;
 use crate::error::SyncError;
 use crate::faults::{CrashPoint, Faults};
 use crate::history::HistoryScope;
@@ -132,10 +133,6 @@ fn refused_by_server(e: &ConnectorError) -> Step {
 
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
-        if !plan.actions.is_empty() {
-            // Rendering and CRM writes map (R-SCALE-2).
-            self.codec.ready().await?;
-        }
         let mut applied = Applied::default();
         let journal: Vec<String> = plan
             .actions
@@ -156,6 +153,19 @@ impl Applier<'_> {
         let actions = &plan.actions;
         let chunks = chunks::chunks(actions, chunks::items(actions), lookups, CHUNK_ITEMS);
         for chunk in chunks {
+            // Rendering and CRM writes map: the directory looks up the
+            // attendees the chunk's writes list, and only those (R-SCALE-8).
+            let writes: Vec<usize> = chunk
+                .iter()
+                .flat_map(|item| chunks::write_actions(actions, item))
+                .collect();
+            if !writes.is_empty() {
+                let mut needs = Needs::default();
+                for fields in writes.iter().filter_map(|&i| actions[i].fields.as_ref()) {
+                    needs.of_fields(fields);
+                }
+                self.codec.prepare(needs).await?;
+            }
             // Every write of the chunk is `started` before the first is sent:
             // whatever lands before a crash is then checked and recorded by the
             // next run (R-SAFE-2, recover.rs), in one commit for the chunk.

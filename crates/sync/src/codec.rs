@@ -12,7 +12,7 @@ use crmsync_mapping::{CalendarComponent, CardVersion, Format, GraphResource, Ica
 use crmsync_model::fields::keys;
 use crmsync_model::{Activity, ActivityFields, ActivityKind, Contact, ContactFields, FieldMap, JournalEntry};
 
-use crate::directory::{Directory, LazyDirectory};
+use crate::directory::{BatchDirectory, Directory, Needs};
 use crate::error::SyncError;
 use crate::report::MappingWork;
 
@@ -80,6 +80,8 @@ pub(crate) struct MappingCounts {
     mapped: AtomicUsize,
     parsed: AtomicUsize,
     rendered: AtomicUsize,
+    /// Users, contacts and accounts the directory read (R-SCALE-8).
+    directory_rows: AtomicUsize,
 }
 
 impl MappingCounts {
@@ -94,12 +96,16 @@ impl MappingCounts {
             rendered: self.rendered.load(Ordering::Relaxed),
         }
     }
+
+    pub(crate) fn directory_rows(&self) -> usize {
+        self.directory_rows.load(Ordering::Relaxed)
+    }
 }
 
 pub(crate) struct Codec<'a> {
     pub class: EntityClass,
-    /// Read on the first [`Codec::ready`] (R-SCALE-2).
-    pub directory: &'a LazyDirectory,
+    /// Filled for each batch before it is mapped ([`Codec::prepare`], R-SCALE-8).
+    pub directory: &'a BatchDirectory,
     /// The vCard version new cards are written in (R-MAP-4: the server's).
     pub vcard_version: CardVersion,
     /// The collection's body format: vCard/iCalendar by class, or Graph JSON.
@@ -108,13 +114,24 @@ pub(crate) struct Codec<'a> {
 }
 
 impl Codec<'_> {
-    /// Reads the run's directory if it was not yet: every path that maps
-    /// awaits this first (R-SCALE-2).
-    pub(crate) async fn ready(&self) -> Result<(), SyncError> {
-        self.directory.ready().await.map(|_| ())
+    /// Looks up what a batch's mapping will ask, in place of the previous
+    /// batch's lookups: every path that maps calls this first with the
+    /// batch's [`Needs`] (R-SCALE-8).
+    pub(crate) async fn prepare(&self, needs: Needs) -> Result<(), SyncError> {
+        let rows = self.directory.prepare(needs).await?;
+        self.counts.directory_rows.fetch_add(rows, Ordering::Relaxed);
+        Ok(())
     }
 
-    fn dir(&self) -> &Directory {
+    /// Adds to the current batch's lookups what `needs` names beyond them
+    /// (a CRM record read only while applying).
+    pub(crate) async fn top_up(&self, needs: Needs) -> Result<(), crmsync_store::StoreError> {
+        let rows = self.directory.top_up(needs).await?;
+        self.counts.directory_rows.fetch_add(rows, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn dir(&self) -> std::sync::RwLockReadGuard<'_, Directory> {
         self.directory.get()
     }
 
@@ -131,14 +148,10 @@ impl Codec<'_> {
     /// journal part of the notes (R-FIELD-5).
     pub(crate) fn record_fields(&self, record: &CrmRecord, journal: &[JournalEntry]) -> FieldMap {
         MappingCounts::bump(&self.counts.mapped);
+        let dir = self.dir();
         let mut fields = match record {
             // R-FIELD-2: a linked contact shows its account's name as company.
-            CrmRecord::Contact(c) => match c
-                .fields
-                .account_id
-                .as_deref()
-                .and_then(|id| self.dir().account_name(id))
-            {
+            CrmRecord::Contact(c) => match c.fields.account_id.as_deref().and_then(|id| dir.account_name(id)) {
                 Some(name) if c.fields.company.as_deref() != Some(name) => {
                     let mut linked = c.fields.clone();
                     linked.company = Some(name.to_string());
@@ -147,7 +160,7 @@ impl Codec<'_> {
                 _ => crmsync_mapping::contact_to_fields(&c.fields),
             },
             CrmRecord::Activity(a) => {
-                let mut f = crmsync_mapping::activity_to_fields(&a.fields, self.dir());
+                let mut f = crmsync_mapping::activity_to_fields(&a.fields, &*dir);
                 // An activity born in the CRM is written under its id as UID
                 // (see `uid_for`); saying so here lets pairing by UID find its
                 // item after a reset. The engine never merges the UID.
@@ -163,6 +176,7 @@ impl Codec<'_> {
             Some(resource) => crmsync_mapping::graph_comparable(resource, &fields),
             None => fields,
         };
+        drop(dir);
         self.split_own(&mut fields);
         fields
     }
@@ -259,10 +273,11 @@ impl Codec<'_> {
         match self.class {
             EntityClass::Contacts => crmsync_mapping::render_vcard(fields, uid, self.vcard_version, previous),
             _ => {
+                let dir = self.dir();
                 let ctx = IcalContext {
                     now: Utc::now(),
                     time_zone: fields.get("time_zone"),
-                    directory: self.dir(),
+                    directory: &*dir,
                     keep_schedule: revert,
                 };
                 crmsync_mapping::render_ical(fields, uid, previous, &ctx)
@@ -284,13 +299,14 @@ impl Codec<'_> {
     /// Activity fields for the CRM from merged `fields` over `base`.
     pub(crate) fn activity_fields(&self, fields: &FieldMap, base: &ActivityFields) -> ActivityFields {
         let fields = &self.joined(fields);
+        let dir = self.dir();
         match self.graph() {
             Some(resource) => {
-                let crm = crmsync_mapping::activity_to_fields(base, self.dir());
+                let crm = crmsync_mapping::activity_to_fields(base, &*dir);
                 let full = crmsync_mapping::graph_overlay(resource, fields, &crm);
-                crmsync_mapping::fields_to_activity(&full, base, self.dir())
+                crmsync_mapping::fields_to_activity(&full, base, &*dir)
             }
-            None => crmsync_mapping::fields_to_activity(fields, base, self.dir()),
+            None => crmsync_mapping::fields_to_activity(fields, base, &*dir),
         }
     }
 

@@ -8,6 +8,7 @@ use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordR
 use crmsync_store::{ListQuery, MAX_PAGE, StoreError};
 
 use crate::codec::{Codec, CrmRecord};
+use crate::directory::Needs;
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
 use crate::stores::RunStores;
@@ -67,6 +68,9 @@ pub(crate) async fn load(
         BTreeSet::new()
     };
     let mut touched: BTreeSet<String> = BTreeSet::new();
+    // Records are mapped a batch at a time: the directory looks up what one
+    // batch needs (R-SCALE-8).
+    let mut batch: Vec<CrmRecord> = Vec::new();
     match since {
         None => {
             // Full pass: every candidate the profile may take, plus every
@@ -90,8 +94,9 @@ pub(crate) async fn load(
                         continue;
                     }
                     touched.insert(id.to_string());
-                    add(store, profile, codec, &flags, record, &mut state).await?;
+                    batch.push(record);
                 }
+                add_all(store, profile, codec, &flags, std::mem::take(&mut batch), &mut state).await?;
                 match next {
                     Some(next) => at = Some(next),
                     None => break,
@@ -130,7 +135,10 @@ pub(crate) async fn load(
         }
         match fetch(store, codec.class, &id).await? {
             Some(record) if record.class() == codec.class => {
-                add(store, profile, codec, &flags, record, &mut state).await?;
+                batch.push(record);
+                if batch.len() >= MAX_PAGE as usize {
+                    add_all(store, profile, codec, &flags, std::mem::take(&mut batch), &mut state).await?;
+                }
             }
             // An activity whose kind moved it to another class: for this
             // collection it is gone (the other collection picks it up).
@@ -143,6 +151,7 @@ pub(crate) async fn load(
             }
         }
     }
+    add_all(store, profile, codec, &flags, std::mem::take(&mut batch), &mut state).await?;
     // Records an unpaired item names by identity (identity.rs), read even
     // when unchanged since the cursor: a run that crashed after forgetting a
     // pair and re-creating its item leaves the record unpaired and quiet, and
@@ -155,9 +164,10 @@ pub(crate) async fn load(
         if let Some(record) = fetch(store, codec.class, id).await?
             && record.class() == codec.class
         {
-            add(store, profile, codec, &flags, record, &mut state).await?;
+            batch.push(record);
         }
     }
+    add_all(store, profile, codec, &flags, batch, &mut state).await?;
     Ok(state)
 }
 
@@ -183,9 +193,8 @@ pub(crate) async fn load_batch(
         let found = store.records().get_many::<ActivityFields>(ids).await?;
         found.into_iter().map(CrmRecord::Activity).collect()
     };
-    for record in records.into_iter().filter(|r| r.class() == codec.class) {
-        add(store, profile, codec, &flags, record, &mut state).await?;
-    }
+    let records = records.into_iter().filter(|r| r.class() == codec.class).collect();
+    add_all(store, profile, codec, &flags, records, &mut state).await?;
     Ok(state)
 }
 
@@ -204,7 +213,9 @@ pub(crate) async fn load_one(
         BTreeSet::new()
     };
     match fetch(store, codec.class, id).await? {
-        Some(record) if record.class() == codec.class => add(store, profile, codec, &flags, record, &mut state).await?,
+        Some(record) if record.class() == codec.class => {
+            add_all(store, profile, codec, &flags, vec![record], &mut state).await?
+        }
         Some(_) if !paired_ids.contains(id) => {}
         _ => {
             state.deleted.insert(id.to_string());
@@ -262,6 +273,31 @@ async fn fetch(store: &RunStores, class: EntityClass, id: &str) -> Result<Option
     }
 }
 
+/// Maps `records` into `state`, after looking up in the directory what
+/// they name (R-SCALE-8): one batch, one set of lookups.
+async fn add_all(
+    store: &RunStores,
+    profile: &SyncProfile,
+    codec: &Codec<'_>,
+    flags: &BTreeSet<String>,
+    records: Vec<CrmRecord>,
+    state: &mut CrmState,
+) -> Result<(), SyncError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut needs = Needs::default();
+    for record in &records {
+        needs.of_record(record);
+    }
+    codec.prepare(needs).await?;
+    for record in records {
+        add(store, profile, codec, flags, record, state).await?;
+    }
+    Ok(())
+}
+
+/// One record of a batch [`add_all`] looked up the directory for.
 async fn add(
     store: &RunStores,
     profile: &SyncProfile,
@@ -270,7 +306,6 @@ async fn add(
     record: CrmRecord,
     state: &mut CrmState,
 ) -> Result<(), SyncError> {
-    codec.ready().await?;
     let (facts, entity) = match &record {
         CrmRecord::Contact(c) => (
             CrmFacts::of_contact(c, &profile.actor, flags.contains(c.id())),

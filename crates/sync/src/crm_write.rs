@@ -10,6 +10,7 @@ use crmsync_store::StoreError;
 use crmsync_store::status::HistoryEntry;
 
 use crate::codec::Codec;
+use crate::directory::Needs;
 use crate::profile::SyncProfile;
 use crate::stores::RunStores;
 
@@ -36,6 +37,12 @@ impl CrmWriter<'_> {
             self.store.records().update(id, expected, next).await?.version()
         } else {
             let current = self.store.records().get::<ActivityFields>(id).await?;
+            // The record's own participants are known only now; the
+            // addresses `fields` lists usually were looked up for the batch.
+            let mut needs = Needs::default();
+            needs.of_activity(&current.fields);
+            needs.of_fields(fields);
+            self.codec.top_up(needs).await?;
             let next = self.codec.activity_fields(fields, &current.fields);
             self.store.records().update(id, expected, next).await?.version()
         };

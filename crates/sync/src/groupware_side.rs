@@ -9,6 +9,7 @@ use crmsync_engine::GroupwareItem;
 use crmsync_store::status::RETRY_ETAG;
 
 use crate::codec::Codec;
+use crate::directory::Needs;
 use crate::error::SyncError;
 use crate::stores::RunStores;
 
@@ -138,7 +139,9 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         etag: Etag::new(RETRY_ETAG),
     }));
     if !to_fetch.is_empty() {
-        codec.ready().await?;
+        // Parsing asks only for the profile user's own address (R-CAL-7);
+        // who the attendees are is looked up when they are mapped (R-SCALE-8).
+        codec.prepare(Needs::default()).await?;
     }
     for batch in to_fetch.chunks(FETCH_BATCH) {
         let hrefs: Vec<Href> = batch.iter().map(|m| m.href.clone()).collect();

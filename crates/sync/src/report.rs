@@ -65,6 +65,10 @@ pub struct CollectionReport {
     /// How much mapping work the run did for this collection (R-PERF-1).
     #[serde(skip)]
     pub mapping: MappingWork,
+    /// Users, contacts and accounts the run's directory read to map this
+    /// collection: what the mapped records name, not the CRM's size (R-SCALE-8).
+    #[serde(skip)]
+    pub directory_rows: usize,
 }
 
 /// Mapping work of one collection's run, over all its passes (R-PERF-1):

@@ -14,7 +14,7 @@ use crate::apply::Applier;
 use crate::choice::last_segment;
 use crate::codec::{Codec, MappingCounts};
 use crate::collect::{Sources, collect};
-use crate::directory::LazyDirectory;
+use crate::directory::BatchDirectory;
 use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
@@ -186,9 +186,10 @@ async fn run_collections(
     run_id: Option<&str>,
     creates: &InterruptedCreates,
 ) -> Result<Vec<CollectionReport>, SyncError> {
-    // Read only once something is mapped: a no-change run reads no user,
-    // account or contact (R-SCALE-2).
-    let directory = LazyDirectory::new(store, &profile.actor);
+    // Filled for each batch that is mapped with what that batch names: a
+    // no-change run reads no user, account or contact (R-SCALE-2), a run
+    // that maps a few records only theirs (R-SCALE-8).
+    let directory = BatchDirectory::new(store, &profile.actor);
     // A run that remembers where each class lives skips discovery: a no-change
     // sync is then one listing per collection (R-SYNC-PERF-3). Discovery (once
     // per run, for every collection: several requests on a DAV server) runs
@@ -247,7 +248,7 @@ async fn sync_collection(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
-    directory: &LazyDirectory,
+    directory: &BatchDirectory,
     discovered: &mut Option<Vec<Collection>>,
     class: EntityClass,
     creates: &InterruptedCreates,
@@ -386,7 +387,7 @@ async fn run_collection(
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
     run_id: Option<&str>,
-    directory: &LazyDirectory,
+    directory: &BatchDirectory,
     class: EntityClass,
     collection: Option<Collection>,
     creates: &InterruptedCreates,
@@ -408,6 +409,7 @@ async fn run_collection(
     };
     let mut report = run_passes(store, profile, opts, run_id, &codec, collection, creates, created).await?;
     report.mapping = codec.counts.snapshot();
+    report.directory_rows = codec.counts.directory_rows();
     Ok(report)
 }
 
@@ -447,6 +449,7 @@ async fn run_passes(
         guard: None,
         largest_batch: 0,
         mapping: MappingWork::default(),
+        directory_rows: 0,
     };
     let now = opts.now.unwrap_or_else(Utc::now);
     let mut rules = profile.rules.clone();

@@ -150,6 +150,7 @@ async fn poll_folders(
         guard: None,
         largest_batch: 0,
         mapping: Default::default(),
+        directory_rows: 0,
     };
     let source = mail.source.as_ref();
     let state = store.sync_state();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{Codec, CrmRecord};
 use crate::crm_write::CrmWriter;
-use crate::directory::{Directory, LazyDirectory};
+use crate::directory::BatchDirectory;
 use crate::error::SyncError;
 use crate::ops::explain::class_of_collection;
 use crate::ops::field_values::{Kept, Side, resolution_detail};
@@ -283,7 +283,7 @@ async fn write_own_values(
         )))
     };
     let class = class_of_collection(&open.row.collection).ok_or_else(stale)?;
-    let directory = LazyDirectory::loaded(Directory::load(stores, &profile.actor).await?);
+    let directory = BatchDirectory::new(stores, &profile.actor);
     let codec = Codec {
         class,
         directory: &directory,

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::codec::Codec;
 use crate::collect::engine_record;
 use crate::crm_side::{self, CrmState};
-use crate::directory::{Directory, LazyDirectory};
+use crate::directory::{BatchDirectory, Needs};
 use crate::error::SyncError;
 use crate::ops::field_values::{self, FieldValues};
 use crate::pair_codec::to_status;
@@ -181,7 +181,7 @@ pub async fn explain_record(
     };
     let Some(class) = class else { return Ok(out) };
 
-    let directory = LazyDirectory::loaded(Directory::load(store, &profile.actor).await?);
+    let directory = BatchDirectory::new(store, &profile.actor);
     let codec = Codec {
         class,
         directory: &directory,
@@ -219,13 +219,16 @@ pub async fn explain_record(
     if class == EntityClass::Events
         && let Ok(activity) = store.records().get::<ActivityFields>(record_id).await
     {
+        let mut needs = Needs::default();
+        needs.of_activity(&activity.fields);
+        directory.prepare(needs).await?;
+        let dir = directory.get();
         out.participants = activity
             .fields
             .participants
             .iter()
             .map(|p| ParticipantLine {
-                who: directory
-                    .get()
+                who: dir
                     .email_of(&p.party)
                     .or_else(|| p.party.id.clone())
                     .unwrap_or_default(),
@@ -273,7 +276,12 @@ async fn fetch_item(
         return Ok(GroupwareSide::Deleted);
     };
     let fetched = profile.connector.get_many(&collection.id, &[Href::new(href)]).await?;
-    Ok(match fetched.found.into_iter().next() {
+    let item = fetched.found.into_iter().next();
+    if item.is_some() {
+        // Parsing asks for the profile user's own address (R-CAL-7).
+        codec.prepare(Needs::default()).await?;
+    }
+    Ok(match item {
         Some(item) => match codec.parse(&item.body) {
             Ok(parsed) => GroupwareSide::Present(crmsync_engine::GroupwareItem {
                 href: href.to_string(),

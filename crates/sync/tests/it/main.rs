@@ -15,6 +15,7 @@ mod conflict_third_value;
 mod dav_e2e;
 mod dav_remembered_kind;
 mod dead_runs;
+mod directory_by_need;
 mod fault_proxy;
 mod faults;
 mod graph_deletions;
