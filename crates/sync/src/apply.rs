@@ -161,8 +161,19 @@ impl Applier<'_> {
                 .collect();
             if !writes.is_empty() {
                 let mut needs = Needs::default();
-                for fields in writes.iter().filter_map(|&i| actions[i].fields.as_ref()) {
-                    needs.of_fields(fields);
+                for &i in &writes {
+                    let action = &actions[i];
+                    if let Some(fields) = &action.fields {
+                        needs.of_fields(fields);
+                    }
+                    // A CRM update merges into the record's own participants:
+                    // the pass holds the record, so they are asked with the
+                    // chunk rather than one record at a time (`top_up`).
+                    if action.target == Target::Crm
+                        && let Some(state) = action.subject.crm_id.as_ref().and_then(|id| lookups.crm.get(id))
+                    {
+                        needs.of_record(&state.record);
+                    }
                 }
                 self.codec.prepare(needs).await?;
             }

@@ -100,6 +100,24 @@ pub(crate) struct Directory {
     account_name: HashMap<String, String>,
 }
 
+impl Directory {
+    /// Copies the profile user's own row, when this batch read it, into
+    /// `next` exactly as [`Directory::fill`] with `with_own` would; false
+    /// when it was not read yet.
+    fn carry_own_into(&self, next: &mut Directory, actor: &Actor) -> bool {
+        if !self.own_read {
+            return false;
+        }
+        next.own_read = true;
+        next.own_email = self.own_email.clone();
+        if let Some(email) = self.user_email.get(&actor.user_id) {
+            next.user_email.insert(actor.user_id.clone(), email.clone());
+        }
+        next.asked.users.insert(actor.user_id.clone());
+        true
+    }
+}
+
 fn fold(email: &str) -> String {
     email.trim().to_lowercase()
 }
@@ -309,7 +327,11 @@ impl BatchDirectory {
     /// with the profile user's own address; returns the rows read.
     pub(crate) async fn prepare(&self, needs: Needs) -> Result<usize, StoreError> {
         let mut fresh = Directory::default();
-        let rows = fresh.fill(&self.store, &self.actor, needs, true).await?;
+        // The profile user's own row is read once per run, as the whole
+        // directory was: later batches carry it over instead of reading it
+        // again, with what that read would have put in.
+        let with_own = !self.get().carry_own_into(&mut fresh, &self.actor);
+        let rows = fresh.fill(&self.store, &self.actor, needs, with_own).await?;
         *self.current.write().expect("the directory lock is never poisoned") = fresh;
         Ok(rows)
     }
