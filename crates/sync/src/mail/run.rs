@@ -50,7 +50,7 @@ impl Trigger {
 }
 
 struct Candidate {
-    uid: u32,
+    uid: u64,
     modseq: Option<u64>,
     flags: Vec<String>,
     trigger: Trigger,
@@ -62,7 +62,7 @@ struct Tracked {
     /// (folder, UIDVALIDITY, UID) → key, so that a listing of thousands of
     /// messages finds each one's row without a scan. An entry whose row has
     /// moved on since is stale: [`Tracked::at`] checks the row.
-    by_place: HashMap<(String, u32, u32), String>,
+    by_place: HashMap<(String, u64, u64), String>,
     /// Keys a user untracked from the dashboard (R-WEB-19): never tracked
     /// again, wherever the message goes.
     released: HashSet<String>,
@@ -87,7 +87,7 @@ impl Tracked {
         self.by_key.insert(row.message_key.clone(), row);
     }
 
-    fn at(&self, folder: &str, uid_validity: u32, uid: u32) -> Option<&TrackedMailRow> {
+    fn at(&self, folder: &str, uid_validity: u64, uid: u64) -> Option<&TrackedMailRow> {
         self.by_place
             .get(&(folder.to_string(), uid_validity, uid))
             .and_then(|key| self.by_key.get(key))
@@ -270,8 +270,8 @@ impl FolderPass<'_> {
         }
         // R-TRACK-10: what left the tracking folder (moved or deleted) is untracked.
         if is_tracking_folder && let Some(present) = &poll.present {
-            let present: HashSet<u32> = present.iter().copied().collect();
-            let candidate_uids: HashSet<u32> = candidates.iter().map(|c| c.uid).collect();
+            let present: HashSet<u64> = present.iter().copied().collect();
+            let candidate_uids: HashSet<u64> = candidates.iter().map(|c| c.uid).collect();
             for row in tracked.by_key.values() {
                 let gone = row.folder == folder && (row.uid_validity != validity || !present.contains(&row.uid));
                 if row.tracked && gone && !(row.uid_validity == validity && candidate_uids.contains(&row.uid)) {
@@ -308,7 +308,7 @@ impl FolderPass<'_> {
             self.untrack(tracked, &key, folder, report).await?;
         }
         if !self.dry_run {
-            let marks: Vec<(String, u32, Option<u64>)> = unmarked
+            let marks: Vec<(String, u64, Option<u64>)> = unmarked
                 .into_iter()
                 .filter_map(|(key, modseq)| {
                     let uid = tracked.by_key.get(&key)?.uid;
@@ -354,7 +354,7 @@ impl FolderPass<'_> {
     async fn new_mail(
         &mut self,
         folder: &str,
-        uid_next: u32,
+        uid_next: u64,
         poll: &FolderPoll,
         tracked: &Tracked,
         candidates: &mut Vec<Candidate>,
@@ -371,7 +371,7 @@ impl FolderPass<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
-        let uids: Vec<u32> = fresh.iter().map(|m| m.uid).collect();
+        let uids: Vec<u64> = fresh.iter().map(|m| m.uid).collect();
         let headers = self.mail.source.thread_headers(folder, &uids).await?;
         let t = &self.mail.tracking;
         if t.known_contacts {
@@ -488,7 +488,7 @@ impl FolderPass<'_> {
     async fn track(
         &mut self,
         folder: &str,
-        validity: u32,
+        validity: u64,
         chunk: &[Candidate],
         messages: Vec<RawMessage>,
         tracked: &mut Tracked,
@@ -531,7 +531,7 @@ impl FolderPass<'_> {
         let mut later: Vec<TrackedMailRow> = Vec::new();
         let mut new_emails: Vec<NewTrackedEmail> = Vec::new();
         let mut planned_senders: HashSet<String> = HashSet::new();
-        let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
+        let mut marks: Vec<(String, u64, Option<u64>)> = Vec::new();
         for (c, received_at, parsed) in parsed_chunk {
             let key = parsed.message_key.clone();
             // R-WEB-19: untracked by a user, it stays so at another place too.
@@ -689,13 +689,13 @@ impl FolderPass<'_> {
     async fn mark(
         &self,
         folder: &str,
-        marks: &[(String, u32, Option<u64>)],
+        marks: &[(String, u64, Option<u64>)],
         tracked: &mut Tracked,
     ) -> Result<(), SyncError> {
         if marks.is_empty() {
             return Ok(());
         }
-        let asked: Vec<(u32, Option<u64>)> = marks.iter().map(|(_, uid, modseq)| (*uid, *modseq)).collect();
+        let asked: Vec<(u64, Option<u64>)> = marks.iter().map(|(_, uid, modseq)| (*uid, *modseq)).collect();
         let marked = self
             .mail
             .source
@@ -739,7 +739,7 @@ async fn fetch_chunk(
     folder: &str,
     chunk: Option<&[Candidate]>,
 ) -> Result<Vec<RawMessage>, ConnectorError> {
-    let uids: Vec<u32> = chunk.unwrap_or_default().iter().map(|c| c.uid).collect();
+    let uids: Vec<u64> = chunk.unwrap_or_default().iter().map(|c| c.uid).collect();
     if uids.is_empty() {
         return Ok(Vec::new());
     }
