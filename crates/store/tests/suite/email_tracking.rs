@@ -271,7 +271,7 @@ store_test!(r_graph_42_63_bit_uids_round_trip_and_larger_ones_are_refused, |stor
         ..tracked_row("wide@x", 0)
     };
     state.save_tracked_mail("p", &wide).await.unwrap();
-    assert_eq!(state.tracked_mail("p").await.unwrap(), [wide.clone()]);
+    assert_eq!(state.tracked_mail("p").await.unwrap(), std::slice::from_ref(&wide));
     let at = MailFolderRow {
         uid_validity: (1 << 62) | 5,
         highest_modseq: None,
