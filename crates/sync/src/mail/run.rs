@@ -56,6 +56,25 @@ struct Candidate {
     trigger: Trigger,
 }
 
+/// A tracked row a listing says left or lost its trigger, and where it was then.
+struct Untrack {
+    key: String,
+    folder: String,
+    uid_validity: u64,
+    uid: u64,
+}
+
+impl Untrack {
+    fn of(row: &TrackedMailRow) -> Untrack {
+        Untrack {
+            key: row.message_key.clone(),
+            folder: row.folder.clone(),
+            uid_validity: row.uid_validity,
+            uid: row.uid,
+        }
+    }
+}
+
 /// What the run knows of the profile's tracked messages.
 struct Tracked {
     by_key: HashMap<String, TrackedMailRow>,
@@ -234,7 +253,7 @@ impl FolderPass<'_> {
         let validity = poll.position.uid_validity;
         let is_tracking_folder = !t.folder.is_empty() && folder == t.folder;
         let mut candidates = Vec::new();
-        let mut untrack = Vec::new();
+        let mut untrack: Vec<Untrack> = Vec::new();
         let mut unmarked = Vec::new();
         let mut seen_marked = Vec::new();
         for m in &poll.changed {
@@ -256,7 +275,7 @@ impl FolderPass<'_> {
             match (trigger, here) {
                 (Some(trigger), None) => candidates.push(candidate(m, trigger)),
                 // R-TRACK-10: the keyword was removed.
-                (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(row.message_key.clone()),
+                (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(Untrack::of(row)),
                 // Tracked, but the run that tracked it ended before the
                 // keyword was set (a crash, a lost connection): set it now.
                 (_, Some(row)) if !row.marked && !m.has(&t.tracked_keyword) => {
@@ -275,7 +294,7 @@ impl FolderPass<'_> {
             for row in tracked.by_key.values() {
                 let gone = row.folder == folder && (row.uid_validity != validity || !present.contains(&row.uid));
                 if row.tracked && gone && !(row.uid_validity == validity && candidate_uids.contains(&row.uid)) {
-                    untrack.push(row.message_key.clone());
+                    untrack.push(Untrack::of(row));
                 }
             }
         }
@@ -285,9 +304,9 @@ impl FolderPass<'_> {
         if is_tracking_folder {
             for uid in &poll.removed {
                 if let Some(row) = tracked.at(folder, validity, *uid).filter(|r| r.tracked)
-                    && !untrack.contains(&row.message_key)
+                    && !untrack.iter().any(|u| u.key == row.message_key)
                 {
-                    untrack.push(row.message_key.clone());
+                    untrack.push(Untrack::of(row));
                 }
             }
         }
@@ -303,9 +322,6 @@ impl FolderPass<'_> {
         {
             self.new_mail(folder, prev.uid_next, poll, tracked, &mut candidates)
                 .await?;
-        }
-        for key in untrack {
-            self.untrack(tracked, &key, folder, report).await?;
         }
         if !self.dry_run {
             let marks: Vec<(String, u64, Option<u64>)> = unmarked
@@ -326,6 +342,7 @@ impl FolderPass<'_> {
             self.store.sync_state().save_tracked_mails(self.profile, &seen).await?;
         }
         if self.dry_run {
+            self.untrack_all(tracked, untrack, folder, report).await?;
             if !candidates.is_empty() {
                 *report.applied.entry("crm track".into()).or_default() += candidates.len();
             }
@@ -344,6 +361,30 @@ impl FolderPass<'_> {
             );
             done?;
             fetched = next?;
+        }
+        // Untracked last: a row the chunks above found again by its key at
+        // a new place (a UIDVALIDITY change, R-GRAPH-42's upgrade) did not
+        // leave and is not untracked, not even for a moment.
+        self.untrack_all(tracked, untrack, folder, report).await?;
+        Ok(())
+    }
+
+    /// [`FolderPass::untrack`] of each of `rows` still at the place the
+    /// listing saw it.
+    async fn untrack_all(
+        &self,
+        tracked: &mut Tracked,
+        rows: Vec<Untrack>,
+        folder: &str,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        for u in rows {
+            let moved = tracked.by_key.get(&u.key).is_some_and(|r| {
+                (r.folder.as_str(), r.uid_validity, r.uid) != (u.folder.as_str(), u.uid_validity, u.uid)
+            });
+            if !moved {
+                self.untrack(tracked, &u.key, folder, report).await?;
+            }
         }
         Ok(())
     }
