@@ -46,6 +46,21 @@ pub enum GraphError {
     /// A host the profile may not reach (R-SEC-1), or one that does not resolve.
     #[error("{0}")]
     Reach(ConnectorError),
+
+    /// Two messages of one folder poll map onto one UID (R-GRAPH-43): the
+    /// runner could not tell them apart, so the folder is not tracked
+    /// rather than one of them silently left out. Permanent: the same ids
+    /// give the same UIDs on every run.
+    #[error(
+        "messages {first} and {second} of mail folder {folder} share UID {uid}, so crmsync cannot tell them apart; \
+         the folder is not tracked until one of them leaves it (R-GRAPH-43)"
+    )]
+    UidCollision {
+        folder: String,
+        first: String,
+        second: String,
+        uid: u64,
+    },
 }
 
 impl GraphError {
@@ -92,7 +107,7 @@ impl GraphError {
     /// that failed as a whole gives each of its requests the same error.
     pub(crate) fn to_connector_error(&self) -> ConnectorError {
         match self {
-            GraphError::InvalidSetting { .. } | GraphError::Occurrence(_) => {
+            GraphError::InvalidSetting { .. } | GraphError::Occurrence(_) | GraphError::UidCollision { .. } => {
                 ConnectorError::Unsupported { what: self.to_string() }
             }
             GraphError::Token(detail) => ConnectorError::Unauthorized { detail: detail.clone() },

@@ -40,7 +40,7 @@ pub use connector::GraphConnector;
 pub use device::sign_in;
 pub use error::GraphError;
 pub use http::PREFER_IMMUTABLE_ID;
-pub use mail::{GraphMail, uid_of};
+pub use mail::{GraphMail, uid_of, uid_validity_of};
 pub use push::read_notifications;
 pub use subscription::{MAX_SUBSCRIPTION_MINUTES, NotificationTarget, Subscription};
 pub use uid::{EXTENSION_NAME, UID_PROPERTY};

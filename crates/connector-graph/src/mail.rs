@@ -9,11 +9,22 @@
 //! set with `If-Match` on the message's etag.
 //!
 //! The runner speaks IMAP's terms (UIDVALIDITY, UID); a Graph message's
-//! immutable id is mapped onto them: UID = the first 32 bits of SHA-256 of
-//! the id, UIDVALIDITY = the same of the folder's id (a folder deleted and
-//! made again is a new folder). Ids are only known from the poll of the
-//! same run, which is how the runner uses a source (poll, then fetch and
-//! mark what it listed).
+//! immutable id is mapped onto them (R-GRAPH-42): UID = the first 63 bits of
+//! SHA-256 of the id (so it fits the store's signed BIGINT as it is), and
+//! UIDVALIDITY = 2^62 + the first 62 bits of SHA-256 of the folder's id (a
+//! folder deleted and made again is a new folder). For n messages in a
+//! folder two share a UID with a chance of about n²/2^64 (5·10^-8 at a
+//! million); a poll that meets two anyway fails the folder naming both ids
+//! (R-GRAPH-43) instead of leaving one out. Ids are only known from the poll
+//! of the same run, which is how the runner uses a source (poll, then fetch
+//! and mark what it listed).
+//!
+//! Before R-GRAPH-42 both were 32-bit (a UID collision was likely from a
+//! few ten thousand messages on). A stored position of that scheme has a
+//! UIDVALIDITY below 2^32, never with the 2^62 bit: its delta link is not
+//! followed, the folder is listed in full under the new UIDVALIDITY, and the
+//! runner takes it as a folder whose UIDVALIDITY changed: every message is
+//! found again by its key (R-TRACK-5), nothing is tracked twice.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
@@ -45,7 +56,7 @@ pub struct GraphMail {
     /// Folder display name → id, learnt by listing or creating.
     folders: Mutex<HashMap<String, String>>,
     /// What the polls of this run listed, by (folder name, UID).
-    listed: Mutex<HashMap<(String, u32), Listed>>,
+    listed: Mutex<HashMap<(String, u64), Listed>>,
 }
 
 impl std::fmt::Debug for GraphMail {
@@ -78,12 +89,54 @@ struct MessageRow {
     received: Option<i64>,
 }
 
-/// The UID (and UIDVALIDITY) standing for a Graph id: the first 32 bits of
-/// its SHA-256.
-pub fn uid_of(id: &str) -> u32 {
+/// The UID standing for a Graph message id (R-GRAPH-42): the first 63 bits
+/// of its SHA-256, at most `i64::MAX`, so the store keeps it as it is. 63
+/// bits put a collision in one folder out of reach (about n²/2^64 for n
+/// messages), where the 32 bits of before made one likely by 100,000.
+pub fn uid_of(id: &str) -> u64 {
     let digest = ring::digest::digest(&ring::digest::SHA256, id.as_bytes());
-    let b = digest.as_ref();
-    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest.as_ref()[..8]);
+    u64::from_be_bytes(first) >> 1
+}
+
+/// Set in every UIDVALIDITY this scheme makes and in none of the 32-bit
+/// scheme before it: a stored position without it holds UIDs of that
+/// scheme (R-GRAPH-42).
+const SCHEME_MARK: u64 = 1 << 62;
+
+/// The UIDVALIDITY standing for a Graph folder id: [`SCHEME_MARK`] and the
+/// first 62 bits of the id's SHA-256.
+pub fn uid_validity_of(folder_id: &str) -> u64 {
+    SCHEME_MARK | (uid_of(folder_id) >> 1)
+}
+
+/// The UID of each of `ids` (one poll's listed and removed messages of
+/// `folder`) by `uid`; two different ids with one UID are an error naming
+/// both (R-GRAPH-43), never one of them dropped: the runner keys its status
+/// rows by UID and would take the second for the first.
+fn uids_of<'a>(
+    folder: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+    uid: impl Fn(&str) -> u64,
+) -> Result<HashMap<&'a str, u64>, GraphError> {
+    let mut by_uid: HashMap<u64, &'a str> = HashMap::new();
+    let mut out = HashMap::new();
+    for id in ids {
+        let u = uid(id);
+        if let Some(first) = by_uid.insert(u, id)
+            && first != id
+        {
+            return Err(GraphError::UidCollision {
+                folder: folder.to_string(),
+                first: first.to_string(),
+                second: id.to_string(),
+                uid: u,
+            });
+        }
+        out.insert(id, u);
+    }
+    Ok(out)
 }
 
 impl GraphMail {
@@ -174,7 +227,7 @@ impl GraphMail {
         )))
     }
 
-    fn listed(&self, folder: &str, uid: u32) -> Option<Listed> {
+    fn listed(&self, folder: &str, uid: u64) -> Option<Listed> {
         self.listed
             .lock()
             .expect("lock")
@@ -195,7 +248,7 @@ impl GraphMail {
     /// Adds `category` to a listed message with `If-Match` on the etag it
     /// was listed with (https://learn.microsoft.com/en-us/graph/api/message-update:
     /// `categories` is replaced as a whole, so a stale list must not win).
-    async fn mark(&self, folder: &str, uid: u32, category: &str) -> Result<MarkOutcome, ConnectorError> {
+    async fn mark(&self, folder: &str, uid: u64, category: &str) -> Result<MarkOutcome, ConnectorError> {
         let Some(listed) = self.listed(folder, uid) else {
             return Ok(MarkOutcome::Changed);
         };
@@ -331,9 +384,18 @@ impl MailSource for GraphMail {
 
     async fn poll(&self, folder: &str, since: Option<&FolderPosition>) -> Result<FolderPoll, ConnectorError> {
         // A stored link of this profile's endpoint resumes the round; any
-        // other (none, another connector's, garbage) starts a full one (R-GRAPH-3).
+        // other (none, another connector's, garbage) starts a full one
+        // (R-GRAPH-3), and so does one stored with UIDs of the 32-bit
+        // scheme, which the runner's rows of the folder hold (R-GRAPH-42).
         let resume = since.and_then(|p| {
             let link = p.cursor.as_deref()?;
+            if p.uid_validity & SCHEME_MARK == 0 {
+                tracing::info!(
+                    folder,
+                    "the folder's position holds 32-bit UIDs of an earlier crmsync; listing it in full (R-GRAPH-42)"
+                );
+                return None;
+            }
             link.starts_with(&format!("{}/", self.base()))
                 .then(|| (link.to_string(), p.uid_validity))
         });
@@ -358,38 +420,39 @@ impl MailSource for GraphMail {
             },
             None => self.full_round(folder).await?,
         };
+        let uids = uids_of(
+            folder,
+            round.rows.keys().chain(&round.removed).map(String::as_str),
+            uid_of,
+        )?;
+        let uid_at = |id: &str| uids.get(id).copied().unwrap_or_else(|| uid_of(id));
         let mut changed = Vec::with_capacity(round.rows.len());
         let mut listed = self.listed.lock().expect("lock");
-        for row in round.rows.into_values() {
-            let uid = uid_of(&row.id);
-            let key = (folder.to_string(), uid);
-            if let Some(other) = listed.get(&key).filter(|l| l.id != row.id) {
-                // Two ids of one folder with the same 32 bits (for n
-                // messages a chance of about n²/8.6·10⁹): the second cannot
-                // be told apart (R-GRAPH-25).
-                tracing::warn!(folder, first = %other.id, second = %row.id, "two Graph messages share a UID; the second is left out");
-                continue;
-            }
+        // This poll's listing replaces what an earlier poll of the folder
+        // in this run listed (a folder made again is polled twice).
+        listed.retain(|(f, _), _| f != folder);
+        for row in round.rows.values() {
+            let uid = uid_at(&row.id);
             changed.push(MessageFlags {
                 uid,
                 flags: row.categories.clone(),
                 modseq: None,
             });
             listed.insert(
-                key,
+                (folder.to_string(), uid),
                 Listed {
                     received_at: row.received,
-                    id: row.id,
-                    etag: row.etag,
-                    categories: row.categories,
+                    id: row.id.clone(),
+                    etag: row.etag.clone(),
+                    categories: row.categories.clone(),
                 },
             );
         }
         drop(listed);
-        let removed: Vec<u32> = if full {
+        let removed: Vec<u64> = if full {
             Vec::new()
         } else {
-            round.removed.iter().map(|id| uid_of(id)).collect()
+            round.removed.iter().map(|id| uid_at(id)).collect()
         };
         let same_link = since.and_then(|p| p.cursor.as_deref()) == Some(round.link.as_str());
         let unchanged = !full && changed.is_empty() && removed.is_empty() && same_link;
@@ -412,7 +475,7 @@ impl MailSource for GraphMail {
 
     /// https://learn.microsoft.com/en-us/graph/api/message-get: the thread
     /// headers are among `internetMessageHeaders`, returned only when selected.
-    async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
+    async fn thread_headers(&self, folder: &str, uids: &[u64]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
         self.each_listed(folder, uids, |uid, listed| {
             Box::pin(async move {
                 let tail = "?$select=internetMessageId,internetMessageHeaders,from,toRecipients,ccRecipients";
@@ -427,7 +490,7 @@ impl MailSource for GraphMail {
         .await
     }
 
-    async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError> {
+    async fn fetch(&self, folder: &str, uids: &[u64]) -> Result<Vec<RawMessage>, ConnectorError> {
         self.each_listed(folder, uids, |uid, listed| {
             Box::pin(async move {
                 let Some(mime) = self.get(&listed.id, "/$value").await? else {
@@ -449,7 +512,7 @@ impl MailSource for GraphMail {
     async fn add_keyword(
         &self,
         folder: &str,
-        uid: u32,
+        uid: u64,
         _modseq: Option<u64>,
         keyword: &str,
     ) -> Result<MarkOutcome, ConnectorError> {
@@ -460,16 +523,16 @@ impl MailSource for GraphMail {
     async fn add_keywords(
         &self,
         folder: &str,
-        marks: &[(u32, Option<u64>)],
+        marks: &[(u64, Option<u64>)],
         keyword: &str,
-    ) -> Result<Vec<u32>, ConnectorError> {
-        let writes: Vec<BoxFuture<'_, Result<(u32, MarkOutcome), ConnectorError>>> = marks
+    ) -> Result<Vec<u64>, ConnectorError> {
+        let writes: Vec<BoxFuture<'_, Result<(u64, MarkOutcome), ConnectorError>>> = marks
             .iter()
             .map(|&(uid, _)| -> BoxFuture<'_, _> {
                 Box::pin(async move { Ok((uid, self.mark(folder, uid, keyword).await?)) })
             })
             .collect();
-        let outcomes: Vec<Result<(u32, MarkOutcome), ConnectorError>> =
+        let outcomes: Vec<Result<(u64, MarkOutcome), ConnectorError>> =
             stream::iter(writes).buffered(self.conn.concurrency()).collect().await;
         let mut marked = Vec::new();
         for outcome in outcomes {
@@ -492,8 +555,8 @@ impl GraphMail {
     async fn each_listed<'a, T: Send + 'a>(
         &'a self,
         folder: &str,
-        uids: &[u32],
-        read: impl Fn(u32, Listed) -> BoxFuture<'a, Result<Option<T>, GraphError>>,
+        uids: &[u64],
+        read: impl Fn(u64, Listed) -> BoxFuture<'a, Result<Option<T>, GraphError>>,
     ) -> Result<Vec<T>, ConnectorError> {
         let reads: Vec<BoxFuture<'a, Result<Option<T>, GraphError>>> = uids
             .iter()
@@ -510,7 +573,7 @@ impl GraphMail {
 
     /// A full round of `folder` (first poll, expired state): resolves the
     /// folder by name, so a missing one is `NotFound` for the runner to make.
-    async fn full_round(&self, folder: &str) -> Result<(Round, u32, bool), ConnectorError> {
+    async fn full_round(&self, folder: &str) -> Result<(Round, u64, bool), ConnectorError> {
         let Some(id) = self.folder_id(folder).await? else {
             return Err(ConnectorError::NotFound {
                 what: format!("mail folder {folder}"),
@@ -529,7 +592,7 @@ impl GraphMail {
             }
             other => other?,
         };
-        Ok((round, uid_of(&id), true))
+        Ok((round, uid_validity_of(&id), true))
     }
 }
 
@@ -537,7 +600,7 @@ impl GraphMail {
 /// internetMessageHeaders,from,toRecipients,ccRecipients` shows it
 /// (https://learn.microsoft.com/en-us/graph/api/resources/internetmessageheader,
 /// https://learn.microsoft.com/en-us/graph/api/resources/recipient).
-fn thread_headers(uid: u32, message: &Value) -> ThreadHeaders {
+fn thread_headers(uid: u64, message: &Value) -> ThreadHeaders {
     let header = |name: &str| -> Vec<String> {
         message["internetMessageHeaders"]
             .as_array()
@@ -629,5 +692,56 @@ mod tests {
     fn uids_are_stable_and_spread() {
         assert_eq!(uid_of("AAMkItem1"), uid_of("AAMkItem1"));
         assert_ne!(uid_of("AAMkItem1"), uid_of("AAMkItem2"));
+    }
+
+    /// Two ids whose 32-bit UIDs of before R-GRAPH-42 are equal (0x5664c4f9);
+    /// found once by a birthday search over `AAMkUidPair{n:08}`, n counting
+    /// up from 0, keeping the first 4 bytes of each SHA-256 until one repeats
+    /// (85,000 ids, a fraction of a second).
+    const OLD_PAIR: [&str; 2] = ["AAMkUidPair00005335", "AAMkUidPair00084183"];
+
+    #[test]
+    fn r_graph_42_uids_are_63_bits_and_the_old_pair_differs() {
+        let old = |id: &str| {
+            u32::from_be_bytes(
+                ring::digest::digest(&ring::digest::SHA256, id.as_bytes()).as_ref()[..4]
+                    .try_into()
+                    .unwrap(),
+            )
+        };
+        assert_eq!(old(OLD_PAIR[0]), old(OLD_PAIR[1]), "the pair collides in 32 bits");
+        assert_ne!(uid_of(OLD_PAIR[0]), uid_of(OLD_PAIR[1]));
+        // The first 63 bits: the 32 of before are their top.
+        assert_eq!(uid_of(OLD_PAIR[0]) >> 31, u64::from(old(OLD_PAIR[0])));
+        for id in OLD_PAIR {
+            assert!(i64::try_from(uid_of(id)).is_ok(), "fits the store's BIGINT");
+            let validity = uid_validity_of(id);
+            assert!(validity & SCHEME_MARK != 0 && i64::try_from(validity).is_ok());
+            assert!(
+                validity > u64::from(u32::MAX),
+                "never a UIDVALIDITY of the 32-bit scheme"
+            );
+        }
+    }
+
+    #[test]
+    fn r_graph_43_two_ids_with_one_uid_are_an_error_naming_both() {
+        // A stubbed digest that gives m1 and m3 one UID, as a collision would.
+        let stub = |id: &str| if id == "m3" { 2 } else { id.len() as u64 };
+        let err = uids_of("CRM", ["m1", "m22", "m3"], stub).unwrap_err();
+        assert!(matches!(err, GraphError::UidCollision { uid: 2, .. }), "{err:?}");
+        let text = err.to_string();
+        assert!(
+            text.contains("messages m1 and m3 of mail folder CRM share UID 2"),
+            "{text}"
+        );
+        assert!(
+            matches!(ConnectorError::from(err), ConnectorError::Unsupported { .. }),
+            "permanent: a retry meets the same ids"
+        );
+        // Distinct UIDs (and one id twice) are fine.
+        let uids = uids_of("CRM", ["m1", "m22", "m1"], stub).unwrap();
+        assert_eq!(uids.len(), 2);
+        assert_eq!(uids["m22"], 3);
     }
 }

@@ -125,11 +125,17 @@ impl GraphConnector {
         target: &NotificationTarget,
         expires: SystemTime,
     ) -> Result<Subscription, ConnectorError> {
-        let Some(id) = crate::GraphMail::new(self.clone()).folder_id(&mail.folder).await? else {
-            return Err(ConnectorError::NotFound {
-                what: format!("mail folder {}", mail.folder),
-            });
-        };
+        // The key names the folder a run polled (its UIDVALIDITY): a folder
+        // of that name made again since is another folder, whose messages
+        // that run's delta link does not cover, so it is not subscribed
+        // under this key; the run that polls it keys it anew.
+        let id = crate::GraphMail::new(self.clone())
+            .folder_id(&mail.folder)
+            .await?
+            .filter(|id| crate::mail::uid_validity_of(id) == mail.uid_validity)
+            .ok_or_else(|| ConnectorError::NotFound {
+                what: format!("mail folder {} as the last run polled it", mail.folder),
+            })?;
         let resource = format!(
             "users/{}/mailFolders/{}/messages",
             segment(&self.config().mailbox),

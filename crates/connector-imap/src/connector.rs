@@ -18,7 +18,7 @@ use crate::config::ImapConfig;
 use crate::error::{ImapError, from_imap};
 use crate::headers::thread_headers;
 use crate::session::{Session, open, timed};
-use crate::uid_set::{BATCH, uid_set};
+use crate::uid_set::{BATCH, imap_uid, imap_uids, uid_set};
 
 /// One IMAP mailbox.
 pub struct ImapConnector {
@@ -146,9 +146,9 @@ impl Open {
         .map_err(|e| not_found_or(folder, from_imap(&format!("SELECT {folder}"), e)))?;
         self.selected = Some(folder.to_string());
         Ok(Some(FolderPosition {
-            uid_validity: mailbox.uid_validity.unwrap_or(0),
+            uid_validity: u64::from(mailbox.uid_validity.unwrap_or(0)),
             highest_modseq: mailbox.highest_modseq.filter(|_| self.condstore),
-            uid_next: mailbox.uid_next.unwrap_or(0),
+            uid_next: u64::from(mailbox.uid_next.unwrap_or(0)),
             cursor: None,
         }))
     }
@@ -180,7 +180,7 @@ impl Open {
             .iter()
             .filter_map(|f| {
                 Some(MessageFlags {
-                    uid: f.uid?,
+                    uid: u64::from(f.uid?),
                     flags: f.flags().map(flag_text).collect(),
                     modseq: f.modseq,
                 })
@@ -193,9 +193,10 @@ impl Open {
         &mut self,
         conn: &ImapConnector,
         folder: &str,
-        uids: &[u32],
+        uids: &[u64],
         items: &str,
     ) -> Result<Vec<async_imap::types::Fetch>, ConnectorError> {
+        let uids = imap_uids(uids)?;
         self.select(conn, folder, false).await?;
         let mut out = Vec::new();
         for chunk in uids.chunks(BATCH) {
@@ -213,14 +214,14 @@ impl Open {
         Ok(out)
     }
 
-    async fn all_uids(&mut self, conn: &ImapConnector) -> Result<Vec<u32>, ConnectorError> {
+    async fn all_uids(&mut self, conn: &ImapConnector) -> Result<Vec<u64>, ConnectorError> {
         conn.count(1);
         let uids: HashSet<u32> = self
             .session
             .uid_search("ALL")
             .await
             .map_err(|e| from_imap("UID SEARCH ALL", e))?;
-        let mut uids: Vec<u32> = uids.into_iter().collect();
+        let mut uids: Vec<u64> = uids.into_iter().map(u64::from).collect();
         uids.sort_unstable();
         Ok(uids)
     }
@@ -295,9 +296,9 @@ impl MailSource for ImapConnector {
                     .await
                     .map_err(|e| not_found_or(folder, from_imap(&format!("STATUS {folder}"), e)))?;
                 let now = FolderPosition {
-                    uid_validity: status.uid_validity.unwrap_or(0),
+                    uid_validity: u64::from(status.uid_validity.unwrap_or(0)),
                     highest_modseq: status.highest_modseq,
-                    uid_next: status.uid_next.unwrap_or(0),
+                    uid_next: u64::from(status.uid_next.unwrap_or(0)),
                     cursor: None,
                 };
                 if now == prev {
@@ -342,18 +343,18 @@ impl MailSource for ImapConnector {
         .await
     }
 
-    async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
+    async fn thread_headers(&self, folder: &str, uids: &[u64]) -> Result<Vec<ThreadHeaders>, ConnectorError> {
         self.with_session("fetching thread headers", async |open, conn| {
             let fetches = open.fetch_uids(conn, folder, uids, "(UID BODY.PEEK[HEADER])").await?;
             Ok(fetches
                 .iter()
-                .filter_map(|f| Some(thread_headers(f.uid?, f.header().unwrap_or_default())))
+                .filter_map(|f| Some(thread_headers(u64::from(f.uid?), f.header().unwrap_or_default())))
                 .collect())
         })
         .await
     }
 
-    async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError> {
+    async fn fetch(&self, folder: &str, uids: &[u64]) -> Result<Vec<RawMessage>, ConnectorError> {
         self.with_session("fetching messages", async |open, conn| {
             let fetches = open
                 .fetch_uids(conn, folder, uids, "(UID FLAGS INTERNALDATE BODY.PEEK[])")
@@ -362,7 +363,7 @@ impl MailSource for ImapConnector {
                 .iter()
                 .filter_map(|f| {
                     Some(RawMessage {
-                        uid: f.uid?,
+                        uid: u64::from(f.uid?),
                         flags: f.flags().map(flag_text).collect(),
                         received_at: f.internal_date().map(|d| d.timestamp()),
                         body: f.body()?.to_vec(),
@@ -376,10 +377,11 @@ impl MailSource for ImapConnector {
     async fn add_keyword(
         &self,
         folder: &str,
-        uid: u32,
+        uid: u64,
         modseq: Option<u64>,
         keyword: &str,
     ) -> Result<MarkOutcome, ConnectorError> {
+        let uid = imap_uid(uid)?;
         self.with_session("marking a message", async |open, conn| {
             open.select(conn, folder, false).await?;
             let condition = match modseq {
@@ -414,12 +416,16 @@ impl MailSource for ImapConnector {
     async fn add_keywords(
         &self,
         folder: &str,
-        marks: &[(u32, Option<u64>)],
+        marks: &[(u64, Option<u64>)],
         keyword: &str,
-    ) -> Result<Vec<u32>, ConnectorError> {
+    ) -> Result<Vec<u64>, ConnectorError> {
         if marks.is_empty() {
             return Ok(Vec::new());
         }
+        let marks: Vec<(u32, Option<u64>)> = marks
+            .iter()
+            .map(|&(uid, modseq)| Ok((imap_uid(uid)?, modseq)))
+            .collect::<Result<_, ConnectorError>>()?;
         self.with_session("marking messages", async |open, conn| {
             open.select(conn, folder, false).await?;
             let mut marked = Vec::new();
@@ -449,7 +455,7 @@ impl MailSource for ImapConnector {
             }
             marked.sort_unstable();
             marked.dedup();
-            Ok(marked)
+            Ok(marked.into_iter().map(u64::from).collect())
         })
         .await
     }

@@ -6,7 +6,7 @@
 use crmsync_connector::ThreadHeaders;
 use mail_parser::{Address, HeaderValue, MessageParser};
 
-pub(crate) fn thread_headers(uid: u32, header: &[u8]) -> ThreadHeaders {
+pub(crate) fn thread_headers(uid: u64, header: &[u8]) -> ThreadHeaders {
     let Some(message) = MessageParser::default().parse_headers(header) else {
         return ThreadHeaders {
             uid,

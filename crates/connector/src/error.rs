@@ -150,7 +150,9 @@ impl ConnectorError {
             ConnectorError::KindMismatch { .. } => {
                 "point the profile at a collection of the right kind or choose another name"
             }
-            ConnectorError::Unsupported { .. } => "create the collection by hand or pick one that exists",
+            ConnectorError::Unsupported { .. } => {
+                "the message says what this server or setting cannot do: change the setting it names, create the collection by hand, or report it"
+            }
             ConnectorError::Io { .. } => "check the disk (free space, health) and the folder's permissions",
         }
     }

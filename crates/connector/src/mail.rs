@@ -3,6 +3,13 @@
 //! written, apart from the "tracked" keyword (R-TRACK-9); deletes never travel
 //! (R-DEL-12). Folders are polled cheaply: a position (UIDVALIDITY,
 //! HIGHESTMODSEQ, UIDNEXT) says where the last poll stood.
+//!
+//! UIDs and UIDVALIDITY are `u64` here although IMAP's are 32-bit (RFC 9051
+//! §2.3.1.1): a source without IMAP's numbering (Graph) derives them from its
+//! own ids, and 32 bits are too few to keep those apart (R-GRAPH-42). Every
+//! value a source gives fits the store's signed 64-bit columns (at most
+//! `i64::MAX`); a source that takes UIDs back (IMAP) refuses one outside
+//! its own range rather than truncating it.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -12,10 +19,10 @@ use crate::ConnectorError;
 /// Where a folder stood after a poll.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FolderPosition {
-    pub uid_validity: u32,
+    pub uid_validity: u64,
     /// CONDSTORE's HIGHESTMODSEQ; `None` when the server has no CONDSTORE.
     pub highest_modseq: Option<u64>,
-    pub uid_next: u32,
+    pub uid_next: u64,
     /// A source's own resume point (Graph: the folder's `@odata.deltaLink`);
     /// `None` for IMAP, whose position is the three numbers above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,7 +32,7 @@ pub struct FolderPosition {
 /// A message's UID and its flags and keywords (`\Seen`, `$CRM`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageFlags {
-    pub uid: u32,
+    pub uid: u64,
     pub flags: Vec<String>,
     pub modseq: Option<u64>,
 }
@@ -50,18 +57,18 @@ pub struct FolderPoll {
     pub changed: Vec<MessageFlags>,
     /// Every UID in the folder now; `None` when `unchanged`, or when the
     /// source reports what left instead (`removed`).
-    pub present: Option<Vec<u32>>,
+    pub present: Option<Vec<u64>>,
     /// Messages that left the folder (moved or deleted) since the position,
     /// for a source that reports them (Graph delta's `@removed` rows) rather
     /// than listing what is `present`; empty for IMAP.
-    pub removed: Vec<u32>,
+    pub removed: Vec<u64>,
 }
 
 /// The thread headers and addresses of a message, for the reply and
 /// known-contact triggers and the never-track list (R-TRACK-4).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ThreadHeaders {
-    pub uid: u32,
+    pub uid: u64,
     /// As the message has them (the caller normalises).
     pub message_id: Option<String>,
     pub in_reply_to: Vec<String>,
@@ -73,7 +80,7 @@ pub struct ThreadHeaders {
 /// A whole message as the server holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
-    pub uid: u32,
+    pub uid: u64,
     pub flags: Vec<String>,
     /// The server's arrival time (IMAP INTERNALDATE), unix seconds.
     pub received_at: Option<i64>,
@@ -100,10 +107,10 @@ pub trait MailSource: Send + Sync {
     async fn poll(&self, folder: &str, since: Option<&FolderPosition>) -> Result<FolderPoll, ConnectorError>;
 
     /// Message-ID, In-Reply-To and References of `uids`.
-    async fn thread_headers(&self, folder: &str, uids: &[u32]) -> Result<Vec<ThreadHeaders>, ConnectorError>;
+    async fn thread_headers(&self, folder: &str, uids: &[u64]) -> Result<Vec<ThreadHeaders>, ConnectorError>;
 
     /// The whole messages `uids` (those that are gone are left out).
-    async fn fetch(&self, folder: &str, uids: &[u32]) -> Result<Vec<RawMessage>, ConnectorError>;
+    async fn fetch(&self, folder: &str, uids: &[u64]) -> Result<Vec<RawMessage>, ConnectorError>;
 
     /// Adds `keyword` to the message unless it changed since `modseq`
     /// (CONDSTORE UNCHANGEDSINCE; unconditional where the server lacks it,
@@ -111,7 +118,7 @@ pub trait MailSource: Send + Sync {
     async fn add_keyword(
         &self,
         folder: &str,
-        uid: u32,
+        uid: u64,
         modseq: Option<u64>,
         keyword: &str,
     ) -> Result<MarkOutcome, ConnectorError>;
@@ -124,9 +131,9 @@ pub trait MailSource: Send + Sync {
     async fn add_keywords(
         &self,
         folder: &str,
-        marks: &[(u32, Option<u64>)],
+        marks: &[(u64, Option<u64>)],
         keyword: &str,
-    ) -> Result<Vec<u32>, ConnectorError> {
+    ) -> Result<Vec<u64>, ConnectorError> {
         let mut marked = Vec::new();
         for &(uid, modseq) in marks {
             if self.add_keyword(folder, uid, modseq, keyword).await? == MarkOutcome::Marked {

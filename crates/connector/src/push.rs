@@ -63,7 +63,7 @@ pub struct Notice {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailFolderCollection {
     pub folder: String,
-    pub uid_validity: u32,
+    pub uid_validity: u64,
 }
 
 impl MailFolderCollection {
@@ -123,9 +123,10 @@ mod tests {
     fn r_graph_44_a_mail_folder_collection_reads_back() {
         let inbox = MailFolderCollection {
             folder: "Projects: 2026".into(),
-            uid_validity: 4_000_000_000,
+            // A Graph folder's UIDVALIDITY is above 2^62 (R-GRAPH-42).
+            uid_validity: 4_611_686_018_427_387_911,
         };
-        assert_eq!(inbox.id().as_str(), "mail:4000000000:Projects: 2026");
+        assert_eq!(inbox.id().as_str(), "mail:4611686018427387911:Projects: 2026");
         assert_eq!(MailFolderCollection::parse(&inbox.id()), Some(inbox));
         for other in ["contacts:AAMk", "mail:", "mail:x:CRM", "mail:7:", "mail:7"] {
             assert_eq!(MailFolderCollection::parse(&CollectionId::new(other)), None, "{other}");

@@ -108,7 +108,8 @@ impl Records {
                 activity_id: record.meta.id.clone(),
                 ..e.row.clone()
             };
-            upsert_tracked(profile, &row)
+            // Out of range: the error drops the transaction, so nothing of the chunk is written.
+            upsert_tracked(profile, &row)?
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::db("saving tracked messages"))?;

@@ -58,6 +58,13 @@ pub enum StoreError {
     /// `url` has its password replaced by `***`.
     #[error("invalid database URL {url}: {reason}")]
     InvalidUrl { url: String, reason: String },
+
+    /// A number above the largest the store's signed 64-bit columns hold
+    /// (a mail UID or UIDVALIDITY beyond `i64::MAX`, R-GRAPH-42): refused,
+    /// never wrapped to a negative one. Permanent: the source gave a value
+    /// no source should.
+    #[error("{what} {value} is larger than the store can hold (at most {max}); nothing was written", max = i64::MAX)]
+    OutOfRange { what: &'static str, value: u64 },
 }
 
 // Hand-written instead of `#[from]`, which would also make the wrapped error

@@ -4,8 +4,8 @@
 
 use crate::common;
 
-use crmsync_connector::{ConnectorError, MailSource};
-use crmsync_graph::{GraphMail, uid_of};
+use crmsync_connector::{ConnectorError, FolderPosition, MailSource};
+use crmsync_graph::{GraphMail, uid_of, uid_validity_of};
 use crmsync_testkit::{GraphResource, GraphServer};
 use serde_json::json;
 
@@ -74,6 +74,32 @@ async fn r_graph_25_folders_by_name_and_the_delta_link_as_position() {
     assert_eq!(delta.changed.len(), 1);
     assert_eq!(delta.changed[0].uid, uid_of(second["id"].as_str().unwrap()));
     assert_eq!(delta.position.uid_validity, full.position.uid_validity);
+}
+
+// R-GRAPH-42: a position stored by the 32-bit UID scheme (UIDVALIDITY the
+// first 32 bits of SHA-256 of the folder id, which are the top of
+// `uid_of`'s 63) is not resumed: the folder is listed in full under the
+// new UIDVALIDITY, whose UIDs the runner's rows do not hold yet.
+#[tokio::test]
+async fn r_graph_42_a_position_of_the_32_bit_scheme_lists_the_folder_in_full() {
+    let server = GraphServer::start().await.unwrap();
+    let mail = source(&server);
+    mail.ensure_folder("CRM").await.unwrap();
+    let crm = server.folder_id(GraphResource::Messages, "CRM").unwrap();
+    let m = server.user_create(&crm, message("m1"));
+    let full = mail.poll("CRM", None).await.unwrap();
+    assert_eq!(full.position.uid_validity, uid_validity_of(&crm));
+    let old = FolderPosition {
+        uid_validity: uid_of(&crm) >> 31,
+        ..full.position.clone()
+    };
+    let again = mail.poll("CRM", Some(&old)).await.unwrap();
+    assert!(again.full && !again.unchanged, "{again:?}");
+    assert_eq!(again.position.uid_validity, uid_validity_of(&crm));
+    assert_eq!(again.present, Some(vec![uid_of(m["id"].as_str().unwrap())]));
+    // A position of this scheme resumes its delta link.
+    let same = mail.poll("CRM", Some(&again.position)).await.unwrap();
+    assert!(same.unchanged, "{same:?}");
 }
 
 // R-GRAPH-26: the tracked category is added with If-Match on the etag the

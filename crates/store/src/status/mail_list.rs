@@ -11,6 +11,7 @@ use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{Arg, Sql, get_i64, get_text, now_ms};
 use crate::status::TrackedMailRow;
+use crate::status::mail::get_u64;
 
 /// The state a user's untrack leaves (R-WEB-19).
 pub const RELEASED: &str = "released";
@@ -121,8 +122,8 @@ fn listed(r: &AnyRow) -> Result<ListedMail> {
             message_key: get_text(r, "message_key")?,
             activity_id: get_text(r, "activity_id")?,
             folder: get_text(r, "folder")?,
-            uid_validity: get_i64(r, "uid_validity")? as u32,
-            uid: get_i64(r, "uid")? as u32,
+            uid_validity: get_u64(r, "uid_validity")?,
+            uid: get_u64(r, "uid")?,
             trigger: get_text(r, "trigger_name")?,
             tracked: state == "tracked",
             marked: get_i64(r, "marked")? != 0,

@@ -260,7 +260,49 @@ store_test!(r_track_mail_2_folder_positions_and_tracked_rows_round_trip, |store|
     assert!(store.sync_state().mail_folder("p", "CRM").await.unwrap().is_none());
 });
 
-fn tracked_row(key: &str, uid: u32) -> TrackedMailRow {
+// R-GRAPH-42: Graph's 63-bit UIDs and UIDVALIDITYs are stored as they are;
+// a value beyond the signed BIGINT is refused, never wrapped, and a batch
+// holding one writes nothing.
+store_test!(r_graph_42_63_bit_uids_round_trip_and_larger_ones_are_refused, |store| {
+    let state = store.sync_state();
+    let wide = TrackedMailRow {
+        uid_validity: (1 << 62) | 5,
+        uid: i64::MAX as u64,
+        ..tracked_row("wide@x", 0)
+    };
+    state.save_tracked_mail("p", &wide).await.unwrap();
+    assert_eq!(state.tracked_mail("p").await.unwrap(), std::slice::from_ref(&wide));
+    let at = MailFolderRow {
+        uid_validity: (1 << 62) | 5,
+        highest_modseq: None,
+        uid_next: 0,
+        cursor: Some("https://graph.microsoft.com/v1.0/x".into()),
+    };
+    state.save_mail_folder("p", "CRM", &at).await.unwrap();
+    assert_eq!(state.mail_folder("p", "CRM").await.unwrap(), Some(at.clone()));
+
+    let too_large = TrackedMailRow {
+        uid: i64::MAX as u64 + 1,
+        ..tracked_row("large@x", 0)
+    };
+    let err = state
+        .save_tracked_mails("p", &[tracked_row("fine@x", 9), too_large.clone()])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, crmsync_store::StoreError::OutOfRange { what: "UID", value } if value == 1 << 63),
+        "{err:?}"
+    );
+    assert_eq!(state.tracked_mail("p").await.unwrap(), [wide], "nothing of the batch");
+    let folder_too_large = MailFolderRow {
+        uid_validity: u64::MAX,
+        ..at.clone()
+    };
+    assert!(state.save_mail_folder("p", "CRM", &folder_too_large).await.is_err());
+    assert_eq!(state.mail_folder("p", "CRM").await.unwrap(), Some(at));
+});
+
+fn tracked_row(key: &str, uid: u64) -> TrackedMailRow {
     TrackedMailRow {
         message_key: key.into(),
         activity_id: String::new(),
@@ -280,7 +322,7 @@ fn chunk(keys: &[&str]) -> Vec<crmsync_store::NewTrackedEmail> {
             key: key.to_string(),
             fields: email(key),
             sender: None,
-            row: tracked_row(key, i as u32 + 1),
+            row: tracked_row(key, i as u64 + 1),
         })
         .collect()
 }
@@ -326,7 +368,7 @@ store_test!(
         assert_eq!(twice.meta.id, first.meta.id, "twice in a chunk is one e-mail");
         // Status rows only for what was created, naming the new e-mails.
         let rows = store.sync_state().tracked_mail("alice-mail").await.unwrap();
-        let saved: Vec<(String, String, u32)> = rows
+        let saved: Vec<(String, String, u64)> = rows
             .iter()
             .map(|r| (r.message_key.clone(), r.activity_id.clone(), r.uid))
             .collect();

@@ -50,10 +50,29 @@ impl Trigger {
 }
 
 struct Candidate {
-    uid: u32,
+    uid: u64,
     modseq: Option<u64>,
     flags: Vec<String>,
     trigger: Trigger,
+}
+
+/// A tracked row a listing says left or lost its trigger, and where it was then.
+struct Untrack {
+    key: String,
+    folder: String,
+    uid_validity: u64,
+    uid: u64,
+}
+
+impl Untrack {
+    fn of(row: &TrackedMailRow) -> Untrack {
+        Untrack {
+            key: row.message_key.clone(),
+            folder: row.folder.clone(),
+            uid_validity: row.uid_validity,
+            uid: row.uid,
+        }
+    }
 }
 
 /// What the run knows of the profile's tracked messages.
@@ -62,7 +81,7 @@ struct Tracked {
     /// (folder, UIDVALIDITY, UID) → key, so that a listing of thousands of
     /// messages finds each one's row without a scan. An entry whose row has
     /// moved on since is stale: [`Tracked::at`] checks the row.
-    by_place: HashMap<(String, u32, u32), String>,
+    by_place: HashMap<(String, u64, u64), String>,
     /// Keys a user untracked from the dashboard (R-WEB-19): never tracked
     /// again, wherever the message goes.
     released: HashSet<String>,
@@ -87,7 +106,7 @@ impl Tracked {
         self.by_key.insert(row.message_key.clone(), row);
     }
 
-    fn at(&self, folder: &str, uid_validity: u32, uid: u32) -> Option<&TrackedMailRow> {
+    fn at(&self, folder: &str, uid_validity: u64, uid: u64) -> Option<&TrackedMailRow> {
         self.by_place
             .get(&(folder.to_string(), uid_validity, uid))
             .and_then(|key| self.by_key.get(key))
@@ -235,7 +254,7 @@ impl FolderPass<'_> {
         let validity = poll.position.uid_validity;
         let is_tracking_folder = !t.folder.is_empty() && folder == t.folder;
         let mut candidates = Vec::new();
-        let mut untrack = Vec::new();
+        let mut untrack: Vec<Untrack> = Vec::new();
         let mut unmarked = Vec::new();
         let mut seen_marked = Vec::new();
         for m in &poll.changed {
@@ -257,7 +276,7 @@ impl FolderPass<'_> {
             match (trigger, here) {
                 (Some(trigger), None) => candidates.push(candidate(m, trigger)),
                 // R-TRACK-10: the keyword was removed.
-                (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(row.message_key.clone()),
+                (None, Some(row)) if row.trigger == Trigger::Keyword.as_str() => untrack.push(Untrack::of(row)),
                 // Tracked, but the run that tracked it ended before the
                 // keyword was set (a crash, a lost connection): set it now.
                 (_, Some(row)) if !row.marked && !m.has(&t.tracked_keyword) => {
@@ -271,12 +290,12 @@ impl FolderPass<'_> {
         }
         // R-TRACK-10: what left the tracking folder (moved or deleted) is untracked.
         if is_tracking_folder && let Some(present) = &poll.present {
-            let present: HashSet<u32> = present.iter().copied().collect();
-            let candidate_uids: HashSet<u32> = candidates.iter().map(|c| c.uid).collect();
+            let present: HashSet<u64> = present.iter().copied().collect();
+            let candidate_uids: HashSet<u64> = candidates.iter().map(|c| c.uid).collect();
             for row in tracked.by_key.values() {
                 let gone = row.folder == folder && (row.uid_validity != validity || !present.contains(&row.uid));
                 if row.tracked && gone && !(row.uid_validity == validity && candidate_uids.contains(&row.uid)) {
-                    untrack.push(row.message_key.clone());
+                    untrack.push(Untrack::of(row));
                 }
             }
         }
@@ -286,9 +305,9 @@ impl FolderPass<'_> {
         if is_tracking_folder {
             for uid in &poll.removed {
                 if let Some(row) = tracked.at(folder, validity, *uid).filter(|r| r.tracked)
-                    && !untrack.contains(&row.message_key)
+                    && !untrack.iter().any(|u| u.key == row.message_key)
                 {
-                    untrack.push(row.message_key.clone());
+                    untrack.push(Untrack::of(row));
                 }
             }
         }
@@ -305,11 +324,8 @@ impl FolderPass<'_> {
             self.new_mail(folder, prev.uid_next, poll, tracked, &mut candidates)
                 .await?;
         }
-        for key in untrack {
-            self.untrack(tracked, &key, folder, report).await?;
-        }
         if !self.dry_run {
-            let marks: Vec<(String, u32, Option<u64>)> = unmarked
+            let marks: Vec<(String, u64, Option<u64>)> = unmarked
                 .into_iter()
                 .filter_map(|(key, modseq)| {
                     let uid = tracked.by_key.get(&key)?.uid;
@@ -327,6 +343,7 @@ impl FolderPass<'_> {
             self.store.sync_state().save_tracked_mails(self.profile, &seen).await?;
         }
         if self.dry_run {
+            self.untrack_all(tracked, untrack, folder, report).await?;
             if !candidates.is_empty() {
                 *report.applied.entry("crm track".into()).or_default() += candidates.len();
             }
@@ -346,6 +363,30 @@ impl FolderPass<'_> {
             done?;
             fetched = next?;
         }
+        // Untracked last: a row the chunks above found again by its key at
+        // a new place (a UIDVALIDITY change, R-GRAPH-42's upgrade) did not
+        // leave and is not untracked, not even for a moment.
+        self.untrack_all(tracked, untrack, folder, report).await?;
+        Ok(())
+    }
+
+    /// [`FolderPass::untrack`] of each of `rows` still at the place the
+    /// listing saw it.
+    async fn untrack_all(
+        &self,
+        tracked: &mut Tracked,
+        rows: Vec<Untrack>,
+        folder: &str,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        for u in rows {
+            let moved = tracked.by_key.get(&u.key).is_some_and(|r| {
+                (r.folder.as_str(), r.uid_validity, r.uid) != (u.folder.as_str(), u.uid_validity, u.uid)
+            });
+            if !moved {
+                self.untrack(tracked, &u.key, folder, report).await?;
+            }
+        }
         Ok(())
     }
 
@@ -355,7 +396,7 @@ impl FolderPass<'_> {
     async fn new_mail(
         &mut self,
         folder: &str,
-        uid_next: u32,
+        uid_next: u64,
         poll: &FolderPoll,
         tracked: &Tracked,
         candidates: &mut Vec<Candidate>,
@@ -372,7 +413,7 @@ impl FolderPass<'_> {
         if fresh.is_empty() {
             return Ok(());
         }
-        let uids: Vec<u32> = fresh.iter().map(|m| m.uid).collect();
+        let uids: Vec<u64> = fresh.iter().map(|m| m.uid).collect();
         let headers = self.mail.source.thread_headers(folder, &uids).await?;
         let t = &self.mail.tracking;
         if t.known_contacts {
@@ -489,7 +530,7 @@ impl FolderPass<'_> {
     async fn track(
         &mut self,
         folder: &str,
-        validity: u32,
+        validity: u64,
         chunk: &[Candidate],
         messages: Vec<RawMessage>,
         tracked: &mut Tracked,
@@ -532,7 +573,7 @@ impl FolderPass<'_> {
         let mut later: Vec<TrackedMailRow> = Vec::new();
         let mut new_emails: Vec<NewTrackedEmail> = Vec::new();
         let mut planned_senders: HashSet<String> = HashSet::new();
-        let mut marks: Vec<(String, u32, Option<u64>)> = Vec::new();
+        let mut marks: Vec<(String, u64, Option<u64>)> = Vec::new();
         for (c, received_at, parsed) in parsed_chunk {
             let key = parsed.message_key.clone();
             // R-WEB-19: untracked by a user, it stays so at another place too.
@@ -690,13 +731,13 @@ impl FolderPass<'_> {
     async fn mark(
         &self,
         folder: &str,
-        marks: &[(String, u32, Option<u64>)],
+        marks: &[(String, u64, Option<u64>)],
         tracked: &mut Tracked,
     ) -> Result<(), SyncError> {
         if marks.is_empty() {
             return Ok(());
         }
-        let asked: Vec<(u32, Option<u64>)> = marks.iter().map(|(_, uid, modseq)| (*uid, *modseq)).collect();
+        let asked: Vec<(u64, Option<u64>)> = marks.iter().map(|(_, uid, modseq)| (*uid, *modseq)).collect();
         let marked = self
             .mail
             .source
@@ -740,7 +781,7 @@ async fn fetch_chunk(
     folder: &str,
     chunk: Option<&[Candidate]>,
 ) -> Result<Vec<RawMessage>, ConnectorError> {
-    let uids: Vec<u32> = chunk.unwrap_or_default().iter().map(|c| c.uid).collect();
+    let uids: Vec<u64> = chunk.unwrap_or_default().iter().map(|c| c.uid).collect();
     if uids.is_empty() {
         return Ok(Vec::new());
     }

@@ -68,8 +68,10 @@ async fn r_track_mail_13_the_watcher_is_quiet_at_crmsyncs_own_mark_and_wakes_at_
     let imap = crmsync_imap::ImapConnector::new(config).unwrap();
     use crmsync_connector::MailSource;
     assert_eq!(
-        imap.add_keywords("CRM", &[(uid, None)], "$CRMTracked").await.unwrap(),
-        [uid]
+        imap.add_keywords("CRM", &[(u64::from(uid), None)], "$CRMTracked")
+            .await
+            .unwrap(),
+        [u64::from(uid)]
     );
     imap.close().await;
     assert_eq!(watcher.wait(long).await.unwrap(), Wake::Quiet, "crmsync's own mark");

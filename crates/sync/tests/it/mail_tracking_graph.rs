@@ -418,3 +418,145 @@ crmsync_testkit::on_both_backends!(
         assert_eq!(mail_applied(&report, "crm create"), 2, "{report:?}");
     }
 );
+
+/// Two message ids whose UIDs of the 32-bit scheme before R-GRAPH-42 are
+/// equal (0x5664c4f9). Found once by a birthday search: SHA-256 of
+/// `AAMkUidPair{n:08}` for n = 0, 1, 2, …, keeping the first 4 bytes of
+/// each until one repeated (at n = 84,183, in a fraction of a second).
+const OLD_COLLIDING_IDS: [&str; 2] = ["AAMkUidPair00005335", "AAMkUidPair00084183"];
+
+/// A UID or UIDVALIDITY of the 32-bit scheme before R-GRAPH-42: the first
+/// 32 bits of SHA-256 of the id, which are the top 32 of today's 63.
+fn old_uid(id: &str) -> u64 {
+    crmsync_graph::uid_of(id) >> 31
+}
+
+crmsync_testkit::on_both_backends!(
+    r_graph_42_messages_whose_32_bit_uids_collide_are_two_crm_emails,
+    run,
+    |w: World| {
+        assert_eq!(old_uid(OLD_COLLIDING_IDS[0]), old_uid(OLD_COLLIDING_IDS[1]));
+        let profile = w.profile(w.source());
+        w.run(&profile).await.unwrap();
+        let crm = w.crm_folder();
+        for (n, id) in OLD_COLLIDING_IDS.into_iter().enumerate() {
+            w.server.user_create_with_id(&crm, id, message(n + 1));
+        }
+        let report = w.run(&profile).await.unwrap();
+        assert_eq!(mail_applied(&report, "crm create"), 2, "{report:?}");
+        w.email("Offer 1").await;
+        w.email("Offer 2").await;
+        let rows = w.store.sync_state().tracked_mail(PROFILE).await.unwrap();
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        assert!(rows.iter().all(|r| r.tracked && r.marked), "{rows:?}");
+        for id in OLD_COLLIDING_IDS {
+            let now = w.server.item(&crm, id).unwrap();
+            assert!(categories(&now).contains(&"$CRMTracked".to_string()), "{now}");
+        }
+
+        // R-GRAPH-27 over the pair: deleting one untracks it alone.
+        w.server.user_delete(&crm, OLD_COLLIDING_IDS[0]);
+        let report = w.run(&profile).await.unwrap();
+        assert_eq!(mail_applied(&report, "crm untrack"), 1, "{report:?}");
+        assert_eq!(w.emails().await.len(), 2, "R-TRACK-10: the CRM e-mails stay");
+        let rows = w.store.sync_state().tracked_mail(PROFILE).await.unwrap();
+        let state = |key: &str| rows.iter().find(|r| r.message_key == key).map(|r| r.tracked);
+        assert_eq!(state("offer-1@customer.example"), Some(false), "{rows:?}");
+        assert_eq!(state("offer-2@customer.example"), Some(true), "{rows:?}");
+    }
+);
+
+crmsync_testkit::on_both_backends!(
+    r_graph_42_rows_of_the_32_bit_scheme_are_found_again_without_duplicates,
+    run,
+    |w: World| {
+        let profile = w.profile(w.source());
+        w.run(&profile).await.unwrap();
+        let crm = w.crm_folder();
+        let inbox = w.server.inbox_id();
+        let filed: Vec<String> = (1..=3)
+            .map(|n| w.file(&crm, n, json!({}))["id"].as_str().unwrap().to_string())
+            .collect();
+        let tagged = w.file(&inbox, 4, json!({"categories": ["CRM"]}));
+        w.run(&profile).await.unwrap();
+        assert_eq!(w.emails().await.len(), 4);
+
+        // The database as the 32-bit scheme left it: every UID and
+        // UIDVALIDITY the first 32 bits of SHA-256, the delta links kept.
+        let state = w.store.sync_state();
+        let id_of = |key: &str| -> String {
+            match key {
+                "offer-4@customer.example" => tagged["id"].as_str().unwrap().to_string(),
+                _ => filed[key[6..7].parse::<usize>().unwrap() - 1].clone(),
+            }
+        };
+        let mut rows = state.tracked_mail(PROFILE).await.unwrap();
+        for row in &mut rows {
+            let folder_id = if row.folder == "CRM" { &crm } else { &inbox };
+            row.uid_validity = old_uid(folder_id);
+            row.uid = old_uid(&id_of(&row.message_key));
+        }
+        state.save_tracked_mails(PROFILE, &rows).await.unwrap();
+        for (name, folder_id) in [("CRM", &crm), ("INBOX", &inbox)] {
+            let mut at = state.mail_folder(PROFILE, name).await.unwrap().expect("polled");
+            assert!(at.cursor.is_some(), "{at:?}");
+            at.uid_validity = old_uid(folder_id);
+            state.save_mail_folder(PROFILE, name, &at).await.unwrap();
+        }
+
+        // While the old version ran no more: one message deleted, one filed.
+        w.server.user_delete(&crm, &filed[0]);
+        w.file(&crm, 5, json!({}));
+        let upgraded = w.run(&profile).await.unwrap();
+        assert_eq!(
+            mail_applied(&upgraded, "crm create"),
+            1,
+            "only the new one: {upgraded:?}"
+        );
+        // The rows found again at their new places are never untracked,
+        // not even until the chunk that finds them is stored.
+        assert_eq!(
+            mail_applied(&upgraded, "crm untrack"),
+            1,
+            "the deleted one: {upgraded:?}"
+        );
+        assert_eq!(w.emails().await.len(), 5, "no duplicate");
+        let rows = state.tracked_mail(PROFILE).await.unwrap();
+        let row = |key: &str| rows.iter().find(|r| r.message_key == key).unwrap().clone();
+        assert!(
+            !row("offer-1@customer.example").tracked,
+            "R-GRAPH-27: deleted, untracked: {rows:?}"
+        );
+        for n in 2..=5 {
+            let r = row(&format!("offer-{n}@customer.example"));
+            assert!(r.tracked && r.marked, "{r:?}");
+            assert!(r.uid_validity > u64::from(u32::MAX), "at its new place: {r:?}");
+        }
+        assert_eq!(
+            row("offer-2@customer.example").uid,
+            crmsync_graph::uid_of(&filed[1]),
+            "the 63-bit UID"
+        );
+
+        // The new message's mark comes back once; then a run is one delta
+        // per folder, and R-GRAPH-27 finds the rows at their new places.
+        let settle = w.run(&profile).await.unwrap();
+        assert_eq!(settle.writes(), 0, "{settle:?}");
+        let before = w.server.stats().log.len();
+        let quiet = w.run(&profile).await.unwrap();
+        assert_eq!(quiet.writes(), 0, "{quiet:?}");
+        assert_eq!(deltas_since(&w.server, before).len(), 2);
+        w.server.user_delete(&crm, &filed[1]);
+        let report = w.run(&profile).await.unwrap();
+        assert_eq!(mail_applied(&report, "crm untrack"), 1, "{report:?}");
+        let rows = state.tracked_mail(PROFILE).await.unwrap();
+        assert!(
+            !rows
+                .iter()
+                .find(|r| r.message_key == "offer-2@customer.example")
+                .unwrap()
+                .tracked
+        );
+        assert_eq!(w.emails().await.len(), 5);
+    }
+);

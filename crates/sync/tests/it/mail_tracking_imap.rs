@@ -610,14 +610,14 @@ impl MailSource for StopAfterFetches {
     async fn thread_headers(
         &self,
         folder: &str,
-        uids: &[u32],
+        uids: &[u64],
     ) -> Result<Vec<crmsync_connector::ThreadHeaders>, crmsync_connector::ConnectorError> {
         self.inner.thread_headers(folder, uids).await
     }
     async fn fetch(
         &self,
         folder: &str,
-        uids: &[u32],
+        uids: &[u64],
     ) -> Result<Vec<crmsync_connector::RawMessage>, crmsync_connector::ConnectorError> {
         use std::sync::atomic::Ordering;
         let before = self
@@ -633,7 +633,7 @@ impl MailSource for StopAfterFetches {
     async fn add_keyword(
         &self,
         folder: &str,
-        uid: u32,
+        uid: u64,
         modseq: Option<u64>,
         keyword: &str,
     ) -> Result<crmsync_connector::MarkOutcome, crmsync_connector::ConnectorError> {
@@ -745,21 +745,21 @@ impl MailSource for LoseTheMark {
     async fn thread_headers(
         &self,
         folder: &str,
-        uids: &[u32],
+        uids: &[u64],
     ) -> Result<Vec<crmsync_connector::ThreadHeaders>, crmsync_connector::ConnectorError> {
         self.0.thread_headers(folder, uids).await
     }
     async fn fetch(
         &self,
         folder: &str,
-        uids: &[u32],
+        uids: &[u64],
     ) -> Result<Vec<crmsync_connector::RawMessage>, crmsync_connector::ConnectorError> {
         self.0.fetch(folder, uids).await
     }
     async fn add_keyword(
         &self,
         folder: &str,
-        uid: u32,
+        uid: u64,
         modseq: Option<u64>,
         keyword: &str,
     ) -> Result<crmsync_connector::MarkOutcome, crmsync_connector::ConnectorError> {
@@ -850,7 +850,7 @@ async fn r_web_19_a_message_a_user_untracked_is_never_tracked_again() {
     assert!(mail_report.applied.is_empty(), "{report:?}");
     let rows = state.tracked_mail("alice-mail").await.unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert!(!rows[0].tracked && rows[0].uid == uid, "{rows:?}");
+    assert!(!rows[0].tracked && rows[0].uid == u64::from(uid), "{rows:?}");
     assert!(state.released_mail_keys("alice-mail").await.unwrap().contains("u@x"));
     assert_eq!(w.emails().await.len(), 1, "the CRM e-mail is kept, never a second");
 }

@@ -183,6 +183,22 @@ impl GraphServer {
         created
     }
 
+    /// [`GraphServer::user_create`] under a chosen id, as Exchange would
+    /// have given it: for tests whose ids must have a property (two whose
+    /// digests collide, R-GRAPH-42). Panics when the folder is missing or
+    /// already holds `id`.
+    pub fn user_create_with_id(&self, folder: &str, id: &str, body: Value) -> Value {
+        let Value::Object(body) = body else {
+            panic!("an item is a JSON object")
+        };
+        let created = self
+            .store()
+            .create_with_id(folder, id.to_string(), body)
+            .expect("the folder exists and does not hold the id");
+        Shared::announce(&self.shared, folder, id, "created");
+        created
+    }
+
     /// Changes an item as the user would in Outlook (no precondition).
     pub fn user_update(&self, folder: &str, id: &str, patch: Value) -> Value {
         let Value::Object(patch) = patch else {

@@ -142,9 +142,25 @@ impl Store {
     }
 
     /// POST to a folder: the item as stored, with its new id and etag.
-    pub(crate) fn create(&mut self, folder_id: &str, mut body: Map<String, Value>) -> Option<Value> {
-        let resource = self.folders.get(folder_id)?.resource;
+    pub(crate) fn create(&mut self, folder_id: &str, body: Map<String, Value>) -> Option<Value> {
+        self.folders.get(folder_id)?;
         let id = self.new_id("AAMkItem");
+        self.create_with_id(folder_id, id, body)
+    }
+
+    /// [`Store::create`] under the id `id` (a test that needs ids of a
+    /// chosen shape); `None` when the folder is missing or holds `id`.
+    pub(crate) fn create_with_id(
+        &mut self,
+        folder_id: &str,
+        id: String,
+        mut body: Map<String, Value>,
+    ) -> Option<Value> {
+        let folder = self.folders.get(folder_id)?;
+        if folder.items.contains_key(&id) {
+            return None;
+        }
+        let resource = folder.resource;
         body.insert("@odata.type".into(), json!(resource.odata_type()));
         body.insert("id".into(), json!(id));
         body.insert("createdDateTime".into(), json!("2026-01-01T00:00:00Z"));
