@@ -20,7 +20,7 @@ struct Args {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// The issue's full sizes: 3,000 contacts on servers, 100,000 to vdir,
-    /// 100k contacts + 100k events for memory. Takes long (hours on servers).
+    /// 10k, 50k and 200k contacts + as many events for memory. Takes long (hours on servers).
     #[arg(long)]
     full: bool,
     /// Contacts for the vdir benchmarks (default 3,000; --full 100,000).
@@ -68,10 +68,11 @@ struct Args {
     /// Timed requests per dashboard page.
     #[arg(long, default_value_t = 200)]
     page_requests: usize,
-    /// Contacts and events each for the memory benchmark (default 5,000; --full 100,000);
-    /// it also runs a fifth of that, to show whether the peak grows with N.
-    #[arg(long)]
-    memory_items: Option<usize>,
+    /// Sizes of the memory benchmark, each N contacts + N events (default
+    /// 10000,50000; --full adds 200000, the target's size); the growth
+    /// between sizes shows whether the peak grows with N (R-SCALE-12).
+    #[arg(long, value_delimiter = ',')]
+    memory_sizes: Option<Vec<usize>>,
     /// Only the memory benchmark (no engine, vdir, servers, scale-out or push).
     #[arg(long)]
     memory_only: bool,
@@ -111,6 +112,11 @@ enum Cmd {
         root: PathBuf,
         #[arg(long)]
         user: String,
+        /// Holds SQLite's memory (its page caches) to this many bytes
+        /// (`PRAGMA soft_heap_limit`), so caches that fill up to their
+        /// bound are not taken for growth with N (R-SCALE-11).
+        #[arg(long)]
+        sqlite_heap_limit: Option<u64>,
     },
     /// Only the dashboard page figures (issue #16), printed, not written.
     Pages,
@@ -163,8 +169,14 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), BenchError> {
-    if let Some(Cmd::MemoryChild { db, root, user }) = &args.command {
-        return memory::child(db, root, user).await;
+    if let Some(Cmd::MemoryChild {
+        db,
+        root,
+        user,
+        sqlite_heap_limit,
+    }) = &args.command
+    {
+        return memory::child(db, root, user, *sqlite_heap_limit).await;
     }
     if let Some(Cmd::ScaleWorker { url, id, max_runs }) = &args.command {
         return scale_out::worker_child(url, id, *max_runs).await;
@@ -212,7 +224,12 @@ async fn run(args: Args) -> Result<(), BenchError> {
     let push_n = args.push_edits.unwrap_or(if args.full { 200 } else { 50 });
     let imap_n = args.imap_messages.unwrap_or(if args.full { 10_000 } else { 1_000 });
     let idle_n = args.idle_samples.unwrap_or(if args.full { 100 } else { 20 });
-    let memory_n = args.memory_items.unwrap_or(if args.full { 100_000 } else { 5_000 });
+    let memory_sizes = match &args.memory_sizes {
+        Some(sizes) => sizes.clone(),
+        None if args.full => vec![10_000, 50_000, 200_000],
+        None => vec![10_000, 50_000],
+    };
+    let memory_label = memory_sizes.iter().map(usize::to_string).collect::<Vec<_>>().join("/");
     let now = Utc::now();
     let mut report = Report::default();
 
@@ -249,7 +266,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
 
     if args.memory_only {
         // A quick look at one section: printed, bench/RESULTS.md untouched.
-        memory_figures(memory_n, now, &mut report).await?;
+        memory_figures(&memory_sizes, now, &mut report).await?;
         println!(
             "{}",
             report.markdown("Memory only (`--memory-only`), not written to the results.")
@@ -336,11 +353,11 @@ async fn run(args: Args) -> Result<(), BenchError> {
     );
     pages::run(&page_sizes, &mut report).await?;
 
-    memory_figures(memory_n, now, &mut report).await?;
+    memory_figures(&memory_sizes, now, &mut report).await?;
 
     let header = format!(
         "Written by `bench/run` on {} (vdir {vdir_n} and {}, servers {server_n} contacts + {events_n} events, \
-         imap {imap_n} messages + {idle_n} IDLE samples, graph {} contacts + {} events, scale-out {} profiles, push {push_n} edits, memory {memory_n}+{memory_n}{}). \
+         imap {imap_n} messages + {idle_n} IDLE samples, graph {} contacts + {} events, scale-out {} profiles, push {push_n} edits, memory {memory_label} contacts + as many events{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
         now.format("%Y-%m-%d %H:%M UTC"),
@@ -385,14 +402,18 @@ fn write_report(out: &std::path::Path, markdown: &str) -> Result<(), BenchError>
     Ok(())
 }
 
-/// Peak RSS of a first sync at `n` contacts + `n` events and at a fifth of
-/// that, so the report shows whether memory grows with the mailbox.
-async fn memory_figures(n: usize, now: chrono::DateTime<Utc>, report: &mut Report) -> Result<(), BenchError> {
-    let small_n = (n / 5).max(1);
-    println!("== memory: {small_n} and {n} contacts + as many events");
-    let small = Template::seed(small_n, small_n, now).await?;
-    let large = Template::seed(n, n, now).await?;
-    memory::run(&small, &large, report).await
+/// Peak RSS of a first sync at each of `sizes` contacts + as many events,
+/// so the report shows whether memory grows with the mailbox (R-SCALE-12).
+async fn memory_figures(sizes: &[usize], now: chrono::DateTime<Utc>, report: &mut Report) -> Result<(), BenchError> {
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable();
+    sizes.dedup();
+    println!("== memory: {sizes:?} contacts + as many events");
+    let exe = std::env::current_exe().map_err(|e| BenchError::Io {
+        doing: "finding the bench binary".into(),
+        source: e,
+    })?;
+    memory::run(&exe, &sizes, now, report).await
 }
 
 /// First and no-change sync against the in-process Graph test server.

@@ -66,6 +66,11 @@ pub(crate) fn quarantine_duplicate_uids(
     profile: &str,
     class: EntityClass,
 ) {
+    // No item read, no copy to find: skip the indexes of every pair (a
+    // confirming pass of a first sync reads none, R-SCALE-10).
+    if groupware.items.is_empty() {
+        return;
+    }
     let mut holder: HashMap<&str, &str> = HashMap::new();
     for p in pairs {
         if let Some(uid) = p.uid.as_deref()

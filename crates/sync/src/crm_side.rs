@@ -53,7 +53,7 @@ pub(crate) async fn load(
     profile: &SyncProfile,
     codec: &Codec<'_>,
     since: Option<i64>,
-    paired_ids: &BTreeSet<String>,
+    paired_ids: &BTreeSet<&str>,
     reread: &BTreeSet<String>,
     identities: &BTreeSet<String>,
     unpaired: Unpaired,
@@ -106,7 +106,7 @@ pub(crate) async fn load(
             // record edited while the pages were read is listed twice.
             state.deferred.sort();
             state.deferred.dedup();
-            touched.extend(paired_ids.iter().cloned());
+            touched.extend(paired_ids.iter().map(|id| id.to_string()));
         }
         Some(seq) => {
             let kind = if codec.class == EntityClass::Contacts {
@@ -142,7 +142,7 @@ pub(crate) async fn load(
             }
             // An activity whose kind moved it to another class: for this
             // collection it is gone (the other collection picks it up).
-            Some(_) if paired_ids.contains(&id) => {
+            Some(_) if paired_ids.contains(id.as_str()) => {
                 state.deleted.insert(id);
             }
             Some(_) => {}

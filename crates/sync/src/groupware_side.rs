@@ -27,8 +27,6 @@ pub(crate) struct GroupwareState {
     pub deleted: BTreeSet<String>,
     /// Items that could not be read this run: href → (ETag, error).
     pub quarantined: BTreeMap<String, (String, String)>,
-    /// Hrefs that exist but were not re-read because they did not change.
-    pub unchanged: BTreeSet<String>,
     /// Quarantined items a retry asked for (R-WEB-14) that the server no
     /// longer has: their quarantine rows go.
     pub vanished: BTreeSet<String>,
@@ -48,8 +46,9 @@ pub(crate) struct Listing<'a> {
     pub connector: &'a dyn Connector,
     pub collection: &'a CollectionId,
     pub token: Option<SyncToken>,
-    /// href → ETag of every pair of this collection.
-    pub paired: &'a HashMap<String, String>,
+    /// href → ETag of every pair of this collection, borrowed from the
+    /// pass's pair keys (no second copy per pair, R-SCALE-10).
+    pub paired: &'a HashMap<&'a str, &'a str>,
     /// Items quarantined earlier.
     pub known_bad: &'a KnownBad,
     /// Paired hrefs read even when unchanged (pairs with an open conflict).
@@ -68,15 +67,15 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
     let mut to_fetch: Vec<ItemMeta> = Vec::new();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for meta in &changes.changed {
-        seen.insert(meta.href.as_str());
         let href = meta.href.as_str();
-        let same_as_pair = listing.paired.get(href).is_some_and(|e| e == meta.etag.as_str());
+        seen.insert(href);
+        let same_as_pair = listing.paired.get(href).is_some_and(|e| *e == meta.etag.as_str());
         let still_bad = listing
             .known_bad
             .get(href)
             .filter(|(etag, _)| etag == meta.etag.as_str());
         if same_as_pair && !listing.reread.contains(href) {
-            state.unchanged.insert(href.to_string());
+            // Unchanged: nothing to read, and nothing kept (R-SCALE-10).
         } else if let Some((etag, why)) = still_bad {
             // Unchanged bytes fail the same way: keep the error that named
             // the problem, so status keeps saying what to fix (R-SAFE-4).
@@ -91,16 +90,17 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         // is gone: a listing may be bounded (Graph's calendarView lists only
         // the calendar window, R-GRAPH-6), so absent is not proof. The
         // fetch's `missing` marks the really deleted ones below.
-        let mut absent: Vec<(&String, &String)> = listing
+        let mut absent: Vec<(&str, &str)> = listing
             .paired
             .iter()
-            .filter(|(href, _)| !seen.contains(href.as_str()))
+            .filter(|(href, _)| !seen.contains(**href))
+            .map(|(href, etag)| (*href, *etag))
             .collect();
         // In href order, so a run fetches the same way every time.
         absent.sort();
         to_fetch.extend(absent.into_iter().map(|(href, etag)| ItemMeta {
-            href: Href::new(href.clone()),
-            etag: Etag::new(etag.clone()),
+            href: Href::new(href),
+            etag: Etag::new(etag),
         }));
     } else {
         state
@@ -108,11 +108,11 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
             .extend(changes.deleted.iter().map(|h| h.as_str().to_string()));
         // Not in the delta: unchanged since the token, read all the same.
         for href in listing.reread {
-            let etag = listing.paired.get(href);
+            let etag = listing.paired.get(href.as_str());
             if let (false, false, Some(etag)) = (seen.contains(href.as_str()), state.deleted.contains(href), etag) {
                 to_fetch.push(ItemMeta {
                     href: Href::new(href.clone()),
-                    etag: Etag::new(etag.clone()),
+                    etag: Etag::new(*etag),
                 });
             }
         }

@@ -6,7 +6,7 @@
 //! so writing them neither bumps the activity's version nor enters the
 //! change log that would wake every participant's profile again.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crmsync_engine::{ActionKind, EntityClass, PairState, Plan, Target};
 use crmsync_model::ParticipantSyncStatus;
@@ -14,6 +14,46 @@ use crmsync_store::SyncState;
 
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
+
+/// The CRM records a run created in the user's calendar, held for the whole
+/// collection: a CRM id the store made (a UUID) as its 16 bytes, about 20
+/// bytes an appointment instead of about 85 as text (R-SCALE-10); any other
+/// id as text. Exact either way: no two ids share an entry.
+#[derive(Debug, Default)]
+pub(crate) struct CreatedIds {
+    uuids: HashSet<u128>,
+    other: BTreeSet<String>,
+}
+
+impl CreatedIds {
+    pub(crate) fn insert(&mut self, id: String) {
+        // Only the hyphenated lowercase form is the store's: another
+        // spelling of the same UUID is another id and stays text.
+        match uuid::Uuid::try_parse(&id) {
+            Ok(u) if u.hyphenated().to_string() == id => {
+                self.uuids.insert(u.as_u128());
+            }
+            _ => {
+                self.other.insert(id);
+            }
+        }
+    }
+
+    pub(crate) fn contains(&self, id: &str) -> bool {
+        match uuid::Uuid::try_parse(id) {
+            Ok(u) if u.hyphenated().to_string() == id => self.uuids.contains(&u.as_u128()),
+            _ => self.other.contains(id),
+        }
+    }
+}
+
+impl Extend<String> for CreatedIds {
+    fn extend<I: IntoIterator<Item = String>>(&mut self, ids: I) {
+        for id in ids {
+            self.insert(id);
+        }
+    }
+}
 
 /// The CRM records a plan created in the groupware calendar.
 pub(crate) fn created_in_calendar(class: EntityClass, plan: &Plan) -> impl Iterator<Item = String> + '_ {
@@ -30,7 +70,7 @@ pub(crate) async fn after_collection(
     profile: &SyncProfile,
     class: EntityClass,
     collection: &str,
-    created: &BTreeSet<String>,
+    created: &CreatedIds,
 ) -> Result<(), SyncError> {
     if class != EntityClass::Events {
         return Ok(());
@@ -63,4 +103,27 @@ pub(crate) async fn after_collection(
         .set_participant_statuses(&profile.name, &profile.actor.user_id, &changes)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CreatedIds;
+
+    /// R-SCALE-10: the compact set answers exactly as a set of the ids as
+    /// text would: another spelling of a UUID is another id.
+    #[test]
+    fn r_scale_10_created_ids_answer_as_the_ids_as_text() {
+        let mut created = CreatedIds::default();
+        created.extend([
+            "0b6f2a52-3c1e-4a8e-9a53-8f7c2d1e4b60".to_string(),
+            "not-a-uuid".to_string(),
+        ]);
+        assert!(created.contains("0b6f2a52-3c1e-4a8e-9a53-8f7c2d1e4b60"));
+        assert!(created.contains("not-a-uuid"));
+        assert!(!created.contains("0B6F2A52-3C1E-4A8E-9A53-8F7C2D1E4B60"));
+        assert!(!created.contains("0b6f2a523c1e4a8e9a538f7c2d1e4b60"));
+        assert!(!created.contains("0b6f2a52-3c1e-4a8e-9a53-8f7c2d1e4b61"));
+        assert!(!created.contains("not-a-uuid-either"));
+        assert_eq!((created.uuids.len(), created.other.len()), (1, 1));
+    }
 }

@@ -272,7 +272,7 @@ async fn sync_collection(
         None => discover_and_pick(store, profile, opts, discovered, class).await?,
     };
     // Appointments this run created in the user's calendar (R-CAL-3-STATUS).
-    let mut created = BTreeSet::new();
+    let mut created = crate::participant_status::CreatedIds::default();
     let report = loop {
         let here = collection.take();
         match run_collection(
@@ -391,7 +391,7 @@ async fn run_collection(
     class: EntityClass,
     collection: Option<Collection>,
     creates: &InterruptedCreates,
-    created: &mut BTreeSet<String>,
+    created: &mut crate::participant_status::CreatedIds,
 ) -> Result<CollectionReport, SyncError> {
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
         Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
@@ -424,7 +424,7 @@ async fn run_passes(
     codec: &Codec<'_>,
     collection: Option<Collection>,
     creates: &InterruptedCreates,
-    created: &mut BTreeSet<String>,
+    created: &mut crate::participant_status::CreatedIds,
 ) -> Result<CollectionReport, SyncError> {
     let class = codec.class;
     let name = collection_name(class);
@@ -469,8 +469,8 @@ async fn run_passes(
             .filter(|q| q.collection == name)
             .map(|q| (q.href, (q.etag, q.error)))
             .collect();
-        let paired_etags: HashMap<String, String> = keys.iter().map(|p| (p.href.clone(), p.etag.clone())).collect();
-        let paired_ids: BTreeSet<String> = keys.iter().map(|p| p.crm_id.clone()).collect();
+        // Borrowed from the keys: a pass holds each pair's strings once (R-SCALE-10).
+        let paired_etags: HashMap<&str, &str> = keys.iter().map(|p| (p.href.as_str(), p.etag.as_str())).collect();
         // R-ENG-11: for a field held in a manual conflict neither side holds
         // the base, so the engine must not take an unchanged side for the
         // base (an edit of another field on the other side would then carry
@@ -519,6 +519,8 @@ async fn run_passes(
         } else {
             crm_side::Unpaired::Load
         };
+        // Built after the listing is gone, so the two are not held at once (R-SCALE-10).
+        let paired_ids: BTreeSet<&str> = keys.iter().map(|p| p.crm_id.as_str()).collect();
         let mut crm = crm_side::load(store, profile, codec, since, &paired_ids, &reread_ids, &named, unpaired).await?;
         let deferred = std::mem::take(&mut crm.deferred);
         let high_seq = crm.high_seq;

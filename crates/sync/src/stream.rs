@@ -30,8 +30,8 @@ pub const STREAM_BATCH: usize = 500;
 
 /// Whether a full pass may defer its unpaired CRM records: nothing on the
 /// groupware side could pair with them (every item read is paired).
-pub(crate) fn may_defer(groupware: &GroupwareState, paired: &HashMap<String, String>) -> bool {
-    groupware.items.keys().all(|href| paired.contains_key(href))
+pub(crate) fn may_defer(groupware: &GroupwareState, paired: &HashMap<&str, &str>) -> bool {
+    groupware.items.keys().all(|href| paired.contains_key(href.as_str()))
 }
 
 /// What a streamed pass needs besides the deferred ids.
@@ -69,7 +69,7 @@ impl Stream<'_> {
         &self,
         deferred: &[String],
         report: &mut CollectionReport,
-        created: &mut BTreeSet<String>,
+        created: &mut crate::participant_status::CreatedIds,
     ) -> Result<Streamed, SyncError> {
         let mut streamed = Streamed::default();
         for ids in deferred.chunks(STREAM_BATCH) {

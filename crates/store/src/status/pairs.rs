@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use crmsync_engine::{Origin, PairState};
 use crmsync_model::FieldMap;
+use futures_util::TryStreamExt as _;
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
@@ -80,27 +81,33 @@ const IDS_PER_QUERY: usize = 200;
 
 impl SyncState {
     /// The keys of every pair of one profile's collection, by id.
+    ///
+    /// Row by row, each decoded as it arrives: the driver's rows are about
+    /// twice the size of the keys (column names, typed values), and holding
+    /// all of them at once was a first sync's peak (R-SCALE-10).
     pub async fn pair_keys(&self, profile: &str, collection: &str) -> Result<Vec<PairKey>> {
-        let rows = sqlx::query(
+        let mut rows = sqlx::query(
             "SELECT id, crm_id, href, etag, uid, state FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id",
         )
         .bind(profile)
         .bind(collection)
-        .fetch_all(self.db.pool())
-        .await
-        .map_err(StoreError::db("reading sync pair keys"))?;
-        rows.iter()
-            .map(|row| {
-                Ok(PairKey {
-                    id: get_text(row, "id")?,
-                    crm_id: get_text(row, "crm_id")?,
-                    href: get_text(row, "href")?,
-                    etag: get_text(row, "etag")?,
-                    uid: get_opt_text(row, "uid")?,
-                    state: get_enum(row, "state")?,
-                })
-            })
-            .collect()
+        .fetch(self.db.pool());
+        let mut keys = Vec::new();
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(StoreError::db("reading sync pair keys"))?
+        {
+            keys.push(PairKey {
+                id: get_text(&row, "id")?,
+                crm_id: get_text(&row, "crm_id")?,
+                href: get_text(&row, "href")?,
+                etag: get_text(&row, "etag")?,
+                uid: get_opt_text(&row, "uid")?,
+                state: get_enum(&row, "state")?,
+            });
+        }
+        Ok(keys)
     }
 
     /// The pairs with these ids (those that exist), by id.
