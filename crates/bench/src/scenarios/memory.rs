@@ -6,7 +6,6 @@
 //! `crates/bench/tests/memory_flat.rs`).
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -140,21 +139,30 @@ pub async fn measure(exe: &Path, template: &Template, pinned: bool) -> Result<Pe
     let db = world.dir.path().join("crm.db");
     world.store.close().await;
     let root = world.folder("mailbox")?;
-    let mut child = Command::new(exe);
-    child.arg("memory-child");
+    let mut child = tokio::process::Command::new(exe);
+    // A child that hangs must not hang the test run (R-SCALE-11) or the
+    // bench: it is killed when the wait below gives up.
+    child.kill_on_drop(true).arg("memory-child");
     if pinned {
         child
             .arg(format!("--sqlite-heap-limit={PINNED_SQLITE_HEAP}"))
             .env("MALLOC_ARENA_MAX", "1");
     }
-    let out = child
+    let items = (template.contacts + template.meetings) as u64;
+    // Generous for a debug build on a loaded machine (a first sync there
+    // takes about 1 ms per item): only a child stuck for good reaches it.
+    let limit = std::time::Duration::from_secs(300) + std::time::Duration::from_millis(20 * items);
+    let run = child
         .arg("--db")
         .arg(&db)
         .arg("--root")
         .arg(&root)
         .arg("--user")
         .arg(&template.user_id)
-        .output()
+        .output();
+    let out = tokio::time::timeout(limit, run)
+        .await
+        .map_err(|_| BenchError::TimedOut(format!("the memory child did not finish {items} items in {limit:?}")))?
         .map_err(BenchError::io("running the memory child"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
@@ -170,7 +178,6 @@ pub async fn measure(exe: &Path, template: &Template, pinned: bool) -> Result<Pe
             .and_then(|v| v.trim().parse().ok())
             .ok_or_else(|| BenchError::Unexpected(format!("memory child did not say {key}: {stdout}")))
     };
-    let items = (template.contacts + template.meetings) as u64;
     let peak = Peak {
         items,
         created: value("created")?,
