@@ -32,6 +32,9 @@ pub(crate) struct Inner {
     pub homes: tokio::sync::Mutex<Option<Homes>>,
     /// Kinds of collections seen, to pick the multiget flavour and extension.
     pub kinds: Mutex<HashMap<CollectionId, CollectionKind>>,
+    /// Kinds an earlier run learnt and the runner handed over (R-DAV-17),
+    /// not confirmed by this process: used until an answer casts doubt.
+    pub hinted: Mutex<HashMap<CollectionId, CollectionKind>>,
     /// Writes in flight per collection, learned from 423s (R-SCALE-7).
     windows: Mutex<HashMap<CollectionId, Arc<WriteWindow>>>,
     /// `concurrency`: the most writes a window allows.
@@ -90,6 +93,7 @@ impl DavConnector {
                 family: RwLock::new(ServerFamily::Generic),
                 homes: tokio::sync::Mutex::new(None),
                 kinds: Mutex::new(HashMap::new()),
+                hinted: Mutex::new(HashMap::new()),
                 windows: Mutex::new(HashMap::new()),
                 concurrency: config.concurrency,
             }),
@@ -161,6 +165,28 @@ impl Inner {
         self.kinds.lock().unwrap_or_else(|p| p.into_inner()).get(id).copied()
     }
 
+    /// R-DAV-17: the kind the runner remembers for `collection`, kept apart
+    /// from the kinds this process saw until an answer confirms it.
+    pub fn hint_kind(&self, collection: &Collection) {
+        self.hinted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(collection.id.clone(), collection.kind);
+    }
+
+    /// The hinted kind of `id`, when this process has not seen it itself.
+    pub fn hinted_kind(&self, id: &CollectionId) -> Option<CollectionKind> {
+        if self.known_kind(id).is_some() {
+            return None;
+        }
+        self.hinted.lock().unwrap_or_else(|p| p.into_inner()).get(id).copied()
+    }
+
+    /// Drops the hint for `id`: the next `kind_of` asks the server.
+    pub fn forget_hint(&self, id: &CollectionId) {
+        self.hinted.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+
     /// The URL of a collection id (its canonical absolute path).
     pub fn collection_url(&self, id: &CollectionId) -> Result<Url, ConnectorError> {
         let invalid = |reason: &str| ConnectorError::InvalidHref {
@@ -182,7 +208,7 @@ impl Connector for DavConnector {
 
     /// R-DAV-17: the kind a multiget needs, known without a PROPFIND.
     fn remember_collection(&self, collection: &Collection) {
-        self.inner.remember_kind(collection);
+        self.inner.hint_kind(collection);
     }
 
     async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {

@@ -192,7 +192,7 @@ impl Inner {
 
     /// The kind of a collection not seen by discovery in this process.
     pub async fn kind_of(&self, id: &CollectionId) -> Result<CollectionKind, ConnectorError> {
-        if let Some(kind) = self.known_kind(id) {
+        if let Some(kind) = self.known_kind(id).or_else(|| self.hinted_kind(id)) {
             return Ok(kind);
         }
         let url = self.collection_url(id)?;

@@ -34,11 +34,39 @@ impl Inner {
     }
 
     pub async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        let mut fetched = Fetched::default();
         if hrefs.is_empty() {
-            return Ok(fetched);
+            return Ok(Fetched::default());
         }
-        let calendar = self.kind_of(collection).await? != CollectionKind::Contacts;
+        let hinted = self.hinted_kind(collection);
+        let kind = self.kind_of(collection).await?;
+        let read = self.multiget(collection, hrefs, kind != CollectionKind::Contacts).await;
+        // R-DAV-17: with a kind only remembered from an earlier run, a
+        // refused multiget (Radicale: 403 for the wrong flavour) or an item
+        // reported missing could be the wrong flavour's answer (a collection
+        // replaced by another kind at the same path); the runner would take
+        // a missing paired item for a deletion, and a refusal would recur
+        // every run. So the kind is asked once before such an answer
+        // stands, and the items are read again if it was wrong.
+        if hinted.is_some() && read.as_ref().map_or(true, |f| !f.missing.is_empty()) {
+            self.forget_hint(collection);
+            let confirmed = self.kind_of(collection).await?;
+            if confirmed != kind {
+                return self
+                    .multiget(collection, hrefs, confirmed != CollectionKind::Contacts)
+                    .await;
+            }
+        }
+        read
+    }
+
+    /// The multiget of `hrefs`, as a calendar's or an address book's.
+    async fn multiget(
+        &self,
+        collection: &CollectionId,
+        hrefs: &[Href],
+        calendar: bool,
+    ) -> Result<Fetched, ConnectorError> {
+        let mut fetched = Fetched::default();
         let collection_url = self.collection_url(collection)?;
         // Canonical name → the href exactly as the caller spelled it.
         let mut asked: Vec<(String, Href)> = Vec::new();

@@ -29,15 +29,17 @@ pub(crate) fn not_signed_in(profile: Option<&str>) -> GraphError {
 }
 
 /// A vault that failed: the database may be back at the next run, but a
-/// stored sign-in that cannot be opened stays so until the user signs in
-/// again, so that is a sign-in error (permanent, R-GRAPH-33), not a
-/// transient one retried forever.
+/// stored sign-in that cannot be opened stays so until someone acts (the
+/// right key, or a new sign-in), so that is a sign-in error (permanent,
+/// R-GRAPH-33), not a transient one.
 fn vault_error(error: VaultError, profile: &str) -> GraphError {
     match error {
         VaultError::Unavailable(detail) => GraphError::Vault(detail),
-        VaultError::Unusable(detail) => {
-            GraphError::SignIn(format!("{detail}; sign in again: `{}`", sign_in_command(Some(profile))))
-        }
+        VaultError::Unusable(detail) => GraphError::SignIn(format!(
+            "{detail}: if this process has another `[security] key` than the workers that signed in, give it theirs; \
+             if the key was changed on purpose, sign in again: `{}`",
+            sign_in_command(Some(profile))
+        )),
     }
 }
 

@@ -15,7 +15,9 @@
 //! Both talk to the server through the testkit's proxy with no faults, so
 //! the HTTP requests of each sync are counted the same way for both (issue
 //! 17 item 7: requests per sync, not only connector calls); both pay its
-//! small cost per request.
+//! small cost per request. vdirsyncer's `discover` (which finds and makes
+//! the address book) is a command of its own before the first sync and is
+//! neither timed nor counted; crmsync's first sync does both itself.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -136,7 +138,21 @@ pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Re
 fn crmsync_binary() -> Result<PathBuf, BenchError> {
     let exe = std::env::current_exe().map_err(BenchError::io("finding the bench binary"))?;
     let crmsync = exe.with_file_name(format!("crmsync{}", std::env::consts::EXE_SUFFIX));
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     if crmsync.is_file() {
+        // A `crmsync` older than this binary was built from older code: the
+        // figures would time that code, not this one's.
+        if let (Some(tool), Some(bench)) = (modified(&crmsync), modified(&exe))
+            && tool < bench
+        {
+            return Err(BenchError::Peer {
+                tool: "crmsync".into(),
+                message: format!(
+                    "{} is older than the bench binary: build both (`cargo build --release -p crmsync -p crmsync-bench`, as bench/run does)",
+                    crmsync.display()
+                ),
+            });
+        }
         Ok(crmsync)
     } else {
         Err(BenchError::Peer {
@@ -161,7 +177,15 @@ fn timed(program: &Path, args: &[&str], stdin: &str) -> Result<Duration, BenchEr
         message,
     };
     let started = Instant::now();
-    let mut child = Command::new(program)
+    let mut command = Command::new(program);
+    // `CRMSYNC_*` variables override crmsync's configuration: the timed
+    // command must run on the generated crmsync.toml alone.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("CRMSYNC_") {
+            command.env_remove(key);
+        }
+    }
+    let mut child = command
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -104,6 +104,11 @@ async fn run_one(
 fn failure_message(profile: &str, e: &SyncError) -> String {
     let temporary = if e.is_transient() { " (temporary)" } else { "" };
     let what_to_do = match e {
+        // A Graph device-code profile's sign-in (R-GRAPH-32/33): its own
+        // message names the command; a password is not what to correct.
+        SyncError::Connector(ConnectorError::Unauthorized { detail }) if detail.contains("graph sign-in") => {
+            format!("sign in again with `crmsync graph sign-in {profile}`, as the message says")
+        }
         SyncError::Connector(ConnectorError::Unauthorized { .. }) => format!(
             "the server refused the user name or password: correct `username` and `password` (or \
              `bearer_token`) of profile {profile} in the configuration, or the variable or file its password names"

@@ -41,3 +41,45 @@ fn a_password_inside_the_url_is_refused() {
     assert!(matches!(err, DavError::InvalidSetting { key: "url", .. }), "{err:?}");
     assert!(!err.to_string().contains("hunter2"), "{err}");
 }
+
+// R-DAV-17: a kind only remembered from an earlier run is a hint. If it is
+// wrong (the collection was replaced by another kind at the same path), a
+// refused multiget (Radicale answers 403) or an item reported missing is
+// read again with the kind the server states: never reported missing (the
+// runner would take a missing paired item for a deletion), never a
+// refusal that would recur every run.
+#[tokio::test]
+async fn r_dav_17_a_wrong_remembered_kind_never_reports_an_item_missing() {
+    use crmsync_connector::{Collection, CollectionKind};
+    let peer = Peer::start(PeerKind::Radicale);
+    let writer = DavConnector::new(&peer.config()).unwrap();
+    let book = writer
+        .ensure_collection(CollectionKind::Contacts, "contacts")
+        .await
+        .unwrap();
+    let card = "BEGIN:VCARD\r\nVERSION:3.0\r\nUID:r-dav-17\r\nFN:Ada Lovelace\r\nN:Lovelace;Ada;;;\r\nEND:VCARD\r\n";
+    let created = writer.create(&book.id, "r-dav-17", card.as_bytes()).await.unwrap();
+
+    // A new process whose runner remembers the address book as a calendar.
+    let fresh = DavConnector::new(&peer.config()).unwrap();
+    fresh.remember_collection(&Collection {
+        kind: CollectionKind::Events,
+        ..book.clone()
+    });
+    let fetched = fresh
+        .get_many(&book.id, std::slice::from_ref(&created.href))
+        .await
+        .unwrap();
+    assert!(fetched.missing.is_empty(), "{fetched:?}");
+    assert_eq!(fetched.found.len(), 1, "{fetched:?}");
+    assert!(String::from_utf8_lossy(&fetched.found[0].body).contains("Ada Lovelace"));
+
+    // A right hint needs no confirmation and reads the same.
+    let hinted = DavConnector::new(&peer.config()).unwrap();
+    hinted.remember_collection(&book);
+    let fetched = hinted
+        .get_many(&book.id, std::slice::from_ref(&created.href))
+        .await
+        .unwrap();
+    assert_eq!(fetched.found.len(), 1, "{fetched:?}");
+}

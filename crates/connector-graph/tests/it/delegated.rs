@@ -216,11 +216,11 @@ impl TokenVault for FailingVault {
 }
 
 // R-GRAPH-33: a stored sign-in that cannot be opened (another key, another
-// owner) fails the run as a sign-in error the user must act on, never as a
-// transient one the scheduler retries; a vault that cannot be read (the
-// database down) stays transient.
+// owner) fails the run as a permanent sign-in error that says what to do,
+// never as a transient one; a vault that cannot be read (the database
+// down) stays transient.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn r_graph_33_an_unusable_sign_in_asks_to_sign_in_again_and_is_not_retried() {
+async fn r_graph_33_an_unusable_sign_in_is_a_permanent_sign_in_error() {
     let server = GraphServer::start().await.unwrap();
     let unusable = FailingVault(VaultError::Unusable(
         "the stored sign-in does not open with [security] key".into(),
