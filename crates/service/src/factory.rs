@@ -50,15 +50,7 @@ impl ConnectorFactory for DefaultConnectorFactory {
         reach: &Reach,
         vault: Option<VaultHandle>,
     ) -> Result<Arc<dyn Connector>, ServiceError> {
-        open_with(
-            profile,
-            spec,
-            OpenOptions {
-                create_local_root: false,
-                reach: reach.clone(),
-                token_vault: vault,
-            },
-        )
+        open_with(profile, spec, reach, vault, false)
     }
 }
 
@@ -74,20 +66,24 @@ impl ConnectorFactory for OneShotConnectorFactory {
         reach: &Reach,
         vault: Option<VaultHandle>,
     ) -> Result<Arc<dyn Connector>, ServiceError> {
-        open_with(
-            profile,
-            spec,
-            OpenOptions {
-                create_local_root: true,
-                reach: reach.clone(),
-                token_vault: vault,
-            },
-        )
+        open_with(profile, spec, reach, vault, true)
     }
 }
 
-fn open_with(profile: &str, spec: &ConnectorSpec, options: OpenOptions) -> Result<Arc<dyn Connector>, ServiceError> {
-    spec.open(options).map_err(|e| open_error(profile, e))
+/// The two factories differ only in whether a missing vdir root is made.
+fn open_with(
+    profile: &str,
+    spec: &ConnectorSpec,
+    reach: &Reach,
+    token_vault: Option<VaultHandle>,
+    create_local_root: bool,
+) -> Result<Arc<dyn Connector>, ServiceError> {
+    spec.open(OpenOptions {
+        create_local_root,
+        reach: reach.clone(),
+        token_vault,
+    })
+    .map_err(|e| open_error(profile, e))
 }
 
 /// A connector that could not be opened, as the profile's error.
