@@ -425,7 +425,8 @@ impl MailSource for GraphMail {
             round.rows.keys().chain(&round.removed).map(String::as_str),
             uid_of,
         )?;
-        let uid_at = |id: &str| uids.get(id).copied().unwrap_or_else(|| uid_of(id));
+        // Every id below is one `uids_of` just mapped.
+        let uid_at = |id: &str| uids[id];
         let mut changed = Vec::with_capacity(round.rows.len());
         let mut listed = self.listed.lock().expect("lock");
         // This poll's listing replaces what an earlier poll of the folder
