@@ -12,6 +12,7 @@ use crmsync_engine::{ActionKind, EntityClass, PairState, Plan, Target};
 use crmsync_model::ParticipantSyncStatus;
 use crmsync_store::SyncState;
 
+use crate::deferred_ids::store_uuid;
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
 
@@ -27,22 +28,20 @@ pub(crate) struct CreatedIds {
 
 impl CreatedIds {
     pub(crate) fn insert(&mut self, id: String) {
-        // Only the hyphenated lowercase form is the store's: another
-        // spelling of the same UUID is another id and stays text.
-        match uuid::Uuid::try_parse(&id) {
-            Ok(u) if u.hyphenated().to_string() == id => {
-                self.uuids.insert(u.as_u128());
+        match store_uuid(&id) {
+            Some(u) => {
+                self.uuids.insert(u);
             }
-            _ => {
+            None => {
                 self.other.insert(id);
             }
         }
     }
 
     pub(crate) fn contains(&self, id: &str) -> bool {
-        match uuid::Uuid::try_parse(id) {
-            Ok(u) if u.hyphenated().to_string() == id => self.uuids.contains(&u.as_u128()),
-            _ => self.other.contains(id),
+        match store_uuid(id) {
+            Some(u) => self.uuids.contains(&u),
+            None => self.other.contains(id),
         }
     }
 }
@@ -75,18 +74,22 @@ pub(crate) async fn after_collection(
     if class != EntityClass::Events {
         return Ok(());
     }
-    // Keys only: the pairs' bases and bodies are not needed here (R-SYNC-STREAM-2).
-    let live: BTreeSet<String> = sync_state
-        .pair_keys(&profile.name, collection)
-        .await?
-        .into_iter()
-        .filter(|p| p.state == PairState::Live)
-        .map(|p| p.crm_id)
-        .collect();
+    // Keys only: the pairs' bases and bodies are not needed here
+    // (R-SYNC-STREAM-2); and of the keys only the live pairs' CRM ids,
+    // kept as they stream in, sorted once (R-SCALE-10).
+    let mut live: Vec<String> = Vec::new();
+    sync_state
+        .for_each_pair_key(&profile.name, collection, |p| {
+            if p.state == PairState::Live {
+                live.push(p.crm_id);
+            }
+        })
+        .await?;
+    live.sort_unstable();
     let written = sync_state.participant_statuses(&profile.name).await?;
     let mut changes: Vec<(String, Option<ParticipantSyncStatus>)> = written
         .keys()
-        .filter(|id| !live.contains(*id))
+        .filter(|id| live.binary_search(id).is_err())
         .map(|id| (id.clone(), None))
         .collect();
     for id in live {
