@@ -8,7 +8,7 @@ use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordR
 use crmsync_store::{ListQuery, MAX_PAGE, StoreError};
 
 use crate::codec::{Codec, CrmRecord};
-use crate::deferred_ids::DeferredIds;
+use crate::compact_ids::CompactIds;
 use crate::directory::Needs;
 use crate::error::SyncError;
 use crate::pass_keys::PassKeys;
@@ -35,7 +35,7 @@ pub(crate) struct CrmState {
     /// mapped, planned and applied a batch at a time (`stream.rs`,
     /// R-SYNC-STREAM-1), so the pass holds ids, not records, for them;
     /// compact ids at that (R-SCALE-10).
-    pub deferred: DeferredIds,
+    pub deferred: CompactIds,
 }
 
 /// What a full CRM pass does with the candidates no pair knows.

@@ -22,7 +22,7 @@ mod codec;
 mod collect;
 mod crm_side;
 mod crm_write;
-mod deferred_ids;
+mod compact_ids;
 mod directory;
 mod error;
 mod faults;

@@ -12,7 +12,7 @@ use crmsync_engine::{ActionKind, EntityClass, PairState, Plan, Target};
 use crmsync_model::ParticipantSyncStatus;
 use crmsync_store::SyncState;
 
-use crate::deferred_ids::store_uuid;
+use crate::compact_ids::{CompactIds, store_uuid};
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
 
@@ -75,38 +75,50 @@ pub(crate) async fn after_collection(
         return Ok(());
     }
     // Keys only: the pairs' bases and bodies are not needed here
-    // (R-SYNC-STREAM-2); and of the keys only the live pairs' CRM ids,
-    // kept as they stream in, sorted once (R-SCALE-10).
-    let mut live: Vec<String> = Vec::new();
+    // (R-SYNC-STREAM-2); and of the keys only the live pairs' CRM ids, kept
+    // compact as they stream in (R-SCALE-10).
+    let mut live = CompactIds::default();
     sync_state
         .for_each_pair_key(&profile.name, collection, |p| {
             if p.state == PairState::Live {
-                live.push(p.crm_id);
+                live.push(&p.crm_id);
             }
         })
         .await?;
-    live.sort_unstable();
-    let written = sync_state.participant_statuses(&profile.name).await?;
-    let mut changes: Vec<(String, Option<ParticipantSyncStatus>)> = written
-        .keys()
-        .filter(|id| live.binary_search(id).is_err())
-        .map(|id| (id.clone(), None))
-        .collect();
-    for id in live {
-        let wanted = if created.contains(&id) {
-            ParticipantSyncStatus::Sent
-        } else {
-            ParticipantSyncStatus::Synchronized
-        };
-        if written.get(&id) != Some(&wanted) {
-            changes.push((id, Some(wanted)));
-        }
+    live.seal();
+    // What is left of it once the live ones are taken out is no longer live.
+    let mut written = sync_state.participant_statuses(&profile.name).await?;
+    // Written a batch at a time, so a first sync holds one batch's ids as
+    // text, not every appointment's. Each batch is its own transaction: the
+    // rows are derived from the live pairs, and a run cut short between two
+    // batches leaves rows the next run's pass rewrites the same way.
+    for batch in live.batches(STATUS_BATCH) {
+        let changes: Vec<(String, Option<ParticipantSyncStatus>)> = batch
+            .into_iter()
+            .filter_map(|id| {
+                let wanted = if created.contains(&id) {
+                    ParticipantSyncStatus::Sent
+                } else {
+                    ParticipantSyncStatus::Synchronized
+                };
+                (written.remove(&id) != Some(wanted)).then_some((id, Some(wanted)))
+            })
+            .collect();
+        sync_state
+            .set_participant_statuses(&profile.name, &profile.actor.user_id, &changes)
+            .await?;
     }
-    sync_state
-        .set_participant_statuses(&profile.name, &profile.actor.user_id, &changes)
-        .await?;
+    let gone: Vec<(String, Option<ParticipantSyncStatus>)> = written.into_keys().map(|id| (id, None)).collect();
+    for batch in gone.chunks(STATUS_BATCH) {
+        sync_state
+            .set_participant_statuses(&profile.name, &profile.actor.user_id, batch)
+            .await?;
+    }
     Ok(())
 }
+
+/// How many participant statuses one transaction writes.
+const STATUS_BATCH: usize = 1_000;
 
 #[cfg(test)]
 mod tests {

@@ -16,7 +16,7 @@ use crmsync_engine::{CollectionInput, Profile};
 use crate::apply::Applier;
 use crate::codec::Codec;
 use crate::collect::{Lookups, engine_record};
-use crate::deferred_ids::DeferredIds;
+use crate::compact_ids::CompactIds;
 use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::GroupwareState;
@@ -69,7 +69,7 @@ impl Stream<'_> {
     /// the appointments created in the user's calendar (R-CAL-3-STATUS).
     pub(crate) async fn apply(
         &self,
-        deferred: &DeferredIds,
+        deferred: &CompactIds,
         report: &mut CollectionReport,
         created: &mut crate::participant_status::CreatedIds,
     ) -> Result<Streamed, SyncError> {

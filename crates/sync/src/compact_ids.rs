@@ -1,8 +1,10 @@
-//! The ids of the CRM records a full pass defers to `stream.rs`
-//! (R-SYNC-STREAM-1), held for the whole collection: an id the store made
-//! (a UUID) as its 16 bytes, about 16 bytes a record instead of about 72 as
-//! text (R-SCALE-10); any other id as text. Handed back in batches, in id
-//! order as text, each id once, as the sorted list of strings was.
+//! CRM ids a pass holds for the whole collection, compact (R-SCALE-10):
+//! the records a full pass defers to `stream.rs` (R-SYNC-STREAM-1) and the
+//! live pairs' records whose participant status is brought in line
+//! (R-CAL-3-STATUS). An id the store made (a UUID) is kept as its 16 bytes,
+//! instead of about 72 as text; any other id as text. Handed back in
+//! batches, in id order as text, each id once, as a sorted list of the
+//! strings was.
 
 /// The 16 bytes of `id` when it is a UUID in the store's spelling
 /// (hyphenated, lower case); another spelling of the same UUID is another
@@ -19,12 +21,12 @@ fn uuid_text(u: u128) -> String {
 }
 
 #[derive(Debug, Default)]
-pub(crate) struct DeferredIds {
+pub(crate) struct CompactIds {
     uuids: Vec<u128>,
     other: Vec<String>,
 }
 
-impl DeferredIds {
+impl CompactIds {
     pub(crate) fn push(&mut self, id: &str) {
         match store_uuid(id) {
             Some(u) => self.uuids.push(u),
@@ -90,12 +92,12 @@ impl DeferredIds {
 
 #[cfg(test)]
 mod tests {
-    use super::DeferredIds;
+    use super::CompactIds;
 
     /// R-SCALE-10: the compact list hands back what the sorted, deduplicated
     /// list of the ids as text would, in the same batches.
     #[test]
-    fn r_scale_10_deferred_ids_come_back_as_the_sorted_text() {
+    fn r_scale_10_compact_ids_come_back_as_the_sorted_text() {
         let ids = [
             "f0b6f2a5-3c1e-4a8e-9a53-8f7c2d1e4b60",
             "0b6f2a52-3c1e-4a8e-9a53-8f7c2d1e4b60",
@@ -106,7 +108,7 @@ mod tests {
             "a",
             "0b6f2a52-3c1e-4a8e-9a53-8f7c2d1e4b6",
         ];
-        let mut deferred = DeferredIds::default();
+        let mut deferred = CompactIds::default();
         for id in ids {
             deferred.push(id);
         }
