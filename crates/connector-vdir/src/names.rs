@@ -43,7 +43,10 @@ impl ItemNames {
 
     /// The names `from..to` in sorted order.
     pub fn page(&self, from: usize, to: usize) -> Vec<String> {
-        self.order[from..to].iter().map(|at| self.name(*at).to_string()).collect()
+        self.order[from..to]
+            .iter()
+            .map(|at| self.name(*at).to_string())
+            .collect()
     }
 }
 

@@ -105,8 +105,7 @@ impl<'l> Scan<'l> {
         } else if let Some((etag, why)) = still_bad {
             // Unchanged bytes fail the same way: keep the error that named
             // the problem, so status keeps saying what to fix (R-SAFE-4).
-            self.quarantined
-                .insert(href.to_string(), (etag.clone(), why.clone()));
+            self.quarantined.insert(href.to_string(), (etag.clone(), why.clone()));
         } else {
             self.to_fetch.push(meta);
         }
@@ -155,7 +154,10 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         let absent = if (0..listing.paired.len()).all(|at| seen.contains(at)) {
             Vec::new()
         } else {
-            listing.paired.hrefs_and_etags(listing.store, |at| !seen.contains(at)).await?
+            listing
+                .paired
+                .hrefs_and_etags(listing.store, |at| !seen.contains(at))
+                .await?
         };
         to_fetch.extend(absent.into_iter().map(|(href, etag)| ItemMeta {
             href: Href::new(href),

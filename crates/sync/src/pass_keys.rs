@@ -217,9 +217,6 @@ mod tests {
     /// R-SCALE-10: a pass holds 48 bytes of keys a pair.
     #[test]
     fn r_scale_10_a_pair_costs_48_bytes_of_keys() {
-        assert_eq!(
-            size_of::<(KeyDigest, KeyDigest)>() + size_of::<KeyDigest>(),
-            48
-        );
+        assert_eq!(size_of::<(KeyDigest, KeyDigest)>() + size_of::<KeyDigest>(), 48);
     }
 }

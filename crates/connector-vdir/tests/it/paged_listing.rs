@@ -38,6 +38,9 @@ async fn r_scale_10_a_paged_listing_is_the_listing_in_pages() {
         .changes_paged(&f.collection, Some(&whole.new_token), &mut |_| {})
         .await
         .unwrap();
-    assert!(!idle.complete && idle.changed.is_empty(), "no change, no work: {idle:?}");
+    assert!(
+        !idle.complete && idle.changed.is_empty(),
+        "no change, no work: {idle:?}"
+    );
     assert_eq!(idle.new_token, whole.new_token);
 }

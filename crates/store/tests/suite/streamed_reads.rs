@@ -111,7 +111,12 @@ store_test!(r_scale_10_pairs_touching_by_crm_id_and_href_each_once, |store| {
         .await
         .unwrap();
     let rows = state
-        .pairs_touching("p", "contacts", &["crm-d", "crm-b", "crm-gone"], &["b.vcf", "a.vcf", "gone.vcf"])
+        .pairs_touching(
+            "p",
+            "contacts",
+            &["crm-d", "crm-b", "crm-gone"],
+            &["b.vcf", "a.vcf", "gone.vcf"],
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -120,7 +125,13 @@ store_test!(r_scale_10_pairs_touching_by_crm_id_and_href_each_once, |store| {
         "by id, each once (b by both its CRM id and its href)"
     );
     assert_eq!(rows[0].raw, pair("a").raw, "a full row carries the body");
-    assert!(state.pairs_touching("p", "contacts", &[], &[]).await.unwrap().is_empty());
+    assert!(
+        state
+            .pairs_touching("p", "contacts", &[], &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let many: Vec<String> = (0..450).map(|i| format!("crm-x{i}")).collect();
     let mut asked: Vec<&str> = many.iter().map(String::as_str).collect();
     asked.push("crm-c");
