@@ -213,10 +213,4 @@ mod tests {
         seen.mark(b);
         assert!(seen.contains(b) && !seen.contains(a));
     }
-
-    /// R-SCALE-10: a pass holds 48 bytes of keys a pair.
-    #[test]
-    fn r_scale_10_a_pair_costs_48_bytes_of_keys() {
-        assert_eq!(size_of::<(KeyDigest, KeyDigest)>() + size_of::<KeyDigest>(), 48);
-    }
 }

@@ -136,27 +136,9 @@ impl SyncState {
         crm_ids: &[&str],
         hrefs: &[&str],
     ) -> Result<Vec<PairRow>> {
-        let mut out: Vec<PairRow> = Vec::new();
-        for (column, values) in [("crm_id", crm_ids), ("href", hrefs)] {
-            for chunk in values.chunks(IDS_PER_QUERY) {
-                let marks: Vec<String> = (3..chunk.len() + 3).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT {COLUMNS} FROM sync_pairs WHERE profile = $1 AND collection = $2 AND {column} IN ({})",
-                    marks.join(", ")
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(profile).bind(collection);
-                for value in chunk {
-                    query = query.bind(*value);
-                }
-                let rows = query
-                    .fetch_all(self.db.pool())
-                    .await
-                    .map_err(StoreError::db("reading sync pairs"))?;
-                for row in &rows {
-                    out.push(from_row(row)?);
-                }
-            }
-        }
+        let scope = [("profile", profile), ("collection", collection)];
+        let mut out = self.pairs_where_in(&scope, "crm_id", crm_ids).await?;
+        out.extend(self.pairs_where_in(&scope, "href", hrefs).await?);
         // A pair both sides touched is found twice.
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out.dedup_by(|a, b| a.id == b.id);
@@ -165,16 +147,29 @@ impl SyncState {
 
     /// The pairs with these ids (those that exist), by id.
     pub async fn pairs_by_id(&self, ids: &[String]) -> Result<Vec<PairRow>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {COLUMNS} FROM sync_pairs WHERE id IN ({}) ORDER BY id",
-                marks.join(", ")
-            );
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut out = self.pairs_where_in(&[], "id", &ids).await?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The pairs whose `column` is one of `values` and whose `scope`
+    /// columns equal the values given, [`IDS_PER_QUERY`] values a query.
+    async fn pairs_where_in(&self, scope: &[(&str, &str)], column: &str, values: &[&str]) -> Result<Vec<PairRow>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(IDS_PER_QUERY) {
+            let mut conditions: Vec<String> = scope
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| format!("{name} = ${}", i + 1))
+                .collect();
+            let first = scope.len() + 1;
+            let marks: Vec<String> = (first..first + chunk.len()).map(|i| format!("${i}")).collect();
+            conditions.push(format!("{column} IN ({})", marks.join(", ")));
+            let sql = format!("SELECT {COLUMNS} FROM sync_pairs WHERE {}", conditions.join(" AND "));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.as_str());
+            for value in scope.iter().map(|(_, v)| v).chain(chunk) {
+                query = query.bind(*value);
             }
             let rows = query
                 .fetch_all(self.db.pool())
@@ -184,7 +179,6 @@ impl SyncState {
                 out.push(from_row(row)?);
             }
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 
