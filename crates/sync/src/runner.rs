@@ -668,18 +668,12 @@ async fn touched_pairs(
     crm: &crm_side::CrmState,
     groupware: &GroupwareState,
 ) -> Result<Vec<PairRow>, SyncError> {
-    let crm_ids: Vec<&str> = crm
-        .present
-        .keys()
-        .chain(crm.deleted.iter())
-        .map(String::as_str)
-        .collect();
-    let hrefs: Vec<&str> = groupware
-        .items
-        .keys()
-        .chain(groupware.deleted.iter())
-        .map(String::as_str)
-        .collect();
+    // What a side holds now and what it deleted.
+    fn both<'a>(present: impl Iterator<Item = &'a String>, deleted: &'a BTreeSet<String>) -> Vec<&'a str> {
+        present.chain(deleted).map(String::as_str).collect()
+    }
+    let crm_ids = both(crm.present.keys(), &crm.deleted);
+    let hrefs = both(groupware.items.keys(), &groupware.deleted);
     Ok(store
         .sync_state()
         .pairs_touching(profile, collection, &crm_ids, &hrefs)
