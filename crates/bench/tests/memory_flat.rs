@@ -10,15 +10,13 @@ use crmsync_bench::scenarios::memory::{MAX_GROWTH_PER_ITEM, growth_per_item, mea
 use crmsync_bench::world::Template;
 
 /// Contacts, and as many events, of the smaller and the larger first sync:
-/// 4,000 and 16,000 items, each synced in well under a minute in a debug
-/// build. 12,000 added items at the bound's 300 bytes are 3.6 MB; with
-/// SQLite and the allocator pinned (`memory::PINNED_SQLITE_HEAP`) runs of
-/// one size differed by up to 0.9 MB, and the tree measured 150–191 bytes
-/// per item, 1.3 MB or more below the bound. (Sizes further apart,
-/// 2,000 → 20,000, measured 258: the peak does not grow in a straight
-/// line, and the margin there was smaller.)
-const SMALL: usize = 2_000;
-const LARGE: usize = 8_000;
+/// 2,000 and 20,000 items, the larger synced in about a minute in a debug
+/// build. 18,000 added items at the bound are MAX_GROWTH_PER_ITEM × 18,000
+/// bytes; runs of one size differ by up to 0.9 MB (R-SCALE-11), 50 bytes
+/// an added item at this spread (200 at 4,000 → 16,000, too close to a
+/// bound this low).
+const SMALL: usize = 1_000;
+const LARGE: usize = 10_000;
 
 #[tokio::test]
 async fn r_scale_11_first_sync_peak_rss_is_flat_in_the_mailbox() {

@@ -9,7 +9,11 @@ use crmsync_connector::{
     SyncToken,
 };
 
-use crate::store::VdirStore;
+use crate::etag::ListingDigest;
+use crate::store::{VdirStore, answer};
+
+/// How many files one page of a paged listing reads.
+const LISTING_PAGE: usize = 256;
 use crate::{VdirConfig, VdirError};
 
 /// A connector for one vdir root. Cheap to clone.
@@ -87,6 +91,29 @@ impl Connector for VdirConnector {
     async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
         let (collection, since) = (collection.clone(), since.cloned());
         self.run(move |s| s.changes(&collection, since.as_ref())).await
+    }
+
+    /// The folder's names are read and sorted first (the token digests the
+    /// listing in href order), then its files [`LISTING_PAGE`] at a time,
+    /// each page handed over before the next is read: the listing of a
+    /// large folder is never held whole (R-SCALE-10), only its names.
+    async fn changes_paged(
+        &self,
+        collection: &CollectionId,
+        since: Option<&SyncToken>,
+        page: &mut (dyn FnMut(Vec<ItemMeta>) + Send),
+    ) -> Result<ChangeSet, ConnectorError> {
+        let id = collection.clone();
+        let names = self.run(move |s| s.item_names(&id)).await?;
+        let mut digest = ListingDigest::default();
+        for from in (0..names.len()).step_by(LISTING_PAGE) {
+            let these = names.page(from, names.len().min(from + LISTING_PAGE));
+            let id = collection.clone();
+            let items = self.run(move |s| s.item_metas(&id, these)).await?;
+            digest.add(&items);
+            page(items);
+        }
+        Ok(answer(since, digest.token(), Vec::new()))
     }
 
     async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {

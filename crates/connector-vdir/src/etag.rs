@@ -26,14 +26,29 @@ pub fn unreadable_etag(len: u64, modified_ns: u128) -> Etag {
 /// A digest of the whole listing: equal tokens mean no file was added, removed
 /// or changed. `listing` must be sorted by href.
 pub fn listing_token(listing: &[ItemMeta]) -> SyncToken {
-    let mut hasher = Sha256::new();
-    for item in listing {
-        hasher.update(item.href.as_str().as_bytes());
-        hasher.update([0]);
-        hasher.update(item.etag.as_str().as_bytes());
-        hasher.update([b'\n']);
+    let mut digest = ListingDigest::default();
+    digest.add(listing);
+    digest.token()
+}
+
+/// [`listing_token`] taken a page at a time, so a listing handed over in
+/// pages (R-SCALE-10) is never held whole; pages in href order.
+#[derive(Default)]
+pub struct ListingDigest(Sha256);
+
+impl ListingDigest {
+    pub fn add(&mut self, page: &[ItemMeta]) {
+        for item in page {
+            self.0.update(item.href.as_str().as_bytes());
+            self.0.update([0]);
+            self.0.update(item.etag.as_str().as_bytes());
+            self.0.update([b'\n']);
+        }
     }
-    SyncToken::new(format!("vdir-{}", hex::encode(hasher.finalize())))
+
+    pub fn token(self) -> SyncToken {
+        SyncToken::new(format!("vdir-{}", hex::encode(self.0.finalize())))
+    }
 }
 
 #[cfg(test)]

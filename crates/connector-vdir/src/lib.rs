@@ -15,6 +15,7 @@ mod error;
 mod etag;
 mod file_name;
 mod kind;
+mod names;
 #[cfg(test)]
 mod permission_tests;
 mod store;

@@ -17,6 +17,7 @@ use crate::atomic::{self, STALE_TEMP_AGE};
 use crate::etag::{etag_of, listing_token, unreadable_etag};
 use crate::file_name::{checked_component, checked_href, is_item_file_name, item_file_name, safe_base_name};
 use crate::kind::{self, DISPLAYNAME_FILE, KIND_MARKER};
+use crate::names::ItemNames;
 
 pub(crate) struct VdirStore {
     root: PathBuf,
@@ -26,6 +27,25 @@ pub(crate) struct VdirStore {
     /// Folders with renames or unlinks not yet fsynced (R-VDIR-11): made
     /// durable by [`VdirStore::flush`], once per batch.
     unsynced: Mutex<BTreeSet<PathBuf>>,
+}
+
+/// What a listing answers: the whole of it, or, when its digest is the
+/// token the caller holds, an empty delta.
+pub(crate) fn answer(since: Option<&SyncToken>, new_token: SyncToken, listing: Vec<ItemMeta>) -> ChangeSet {
+    if since == Some(&new_token) {
+        return ChangeSet {
+            changed: Vec::new(),
+            deleted: Vec::new(),
+            new_token,
+            complete: false,
+        };
+    }
+    ChangeSet {
+        changed: listing,
+        deleted: Vec::new(),
+        new_token,
+        complete: true,
+    }
 }
 
 fn io_err(context: impl Into<String>) -> impl FnOnce(io::Error) -> ConnectorError {
@@ -182,20 +202,35 @@ impl VdirStore {
         Ok(kind.content_type())
     }
 
-    /// Every item file with its ETag, sorted by href.
-    fn listing(&self, dir: &Path) -> Result<Vec<ItemMeta>, ConnectorError> {
+    /// The names of every item file, sorted: what a listing reads, in its
+    /// order, before it reads any file.
+    pub fn item_names(&self, id: &CollectionId) -> Result<ItemNames, ConnectorError> {
+        let dir = self.collection_dir(id)?;
+        // Best effort: a failure here must not stop the sync, and the listing
+        // below reports any real access problem.
+        let _ = atomic::clean_stale_temps(&dir, STALE_TEMP_AGE, SystemTime::now());
         let context = format!("listing folder {}", dir.display());
-        let mut items = Vec::new();
-        for entry in fs::read_dir(dir).map_err(io_err(&context))? {
+        let mut names = ItemNames::default();
+        for entry in fs::read_dir(&dir).map_err(io_err(&context))? {
             let entry = entry.map_err(io_err(&context))?;
             // A name that is not UTF-8 cannot be an href; such files are left alone.
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if !is_item_file_name(&name) {
-                continue;
+            if is_item_file_name(&name) {
+                names.push(&name);
             }
-            let path = entry.path();
+        }
+        Ok(names.sorted())
+    }
+
+    /// The items among `names` (in their order) with their ETags: a file
+    /// gone since it was named, or that is no regular file, is left out.
+    pub fn item_metas(&self, id: &CollectionId, names: Vec<String>) -> Result<Vec<ItemMeta>, ConnectorError> {
+        let dir = self.collection_dir(id)?;
+        let mut items = Vec::with_capacity(names.len());
+        for name in names {
+            let path = dir.join(&name);
             let meta = match fs::metadata(&path) {
                 Ok(m) => m,
                 // Removed while we listed, or a dangling symlink.
@@ -218,31 +253,14 @@ impl VdirStore {
                 etag,
             });
         }
-        items.sort_by(|a, b| a.href.cmp(&b.href));
         Ok(items)
     }
 
     pub fn changes(&self, id: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
-        let dir = self.collection_dir(id)?;
-        // Best effort: a failure here must not stop the sync, and the listing
-        // below reports any real access problem.
-        let _ = atomic::clean_stale_temps(&dir, STALE_TEMP_AGE, SystemTime::now());
-        let listing = self.listing(&dir)?;
+        let names = self.item_names(id)?;
+        let listing = self.item_metas(id, names.page(0, names.len()))?;
         let new_token = listing_token(&listing);
-        if since == Some(&new_token) {
-            return Ok(ChangeSet {
-                changed: Vec::new(),
-                deleted: Vec::new(),
-                new_token,
-                complete: false,
-            });
-        }
-        Ok(ChangeSet {
-            changed: listing,
-            deleted: Vec::new(),
-            new_token,
-            complete: true,
-        })
+        Ok(answer(since, new_token, listing))
     }
 
     pub fn get_many(&self, id: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {

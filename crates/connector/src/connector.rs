@@ -32,6 +32,27 @@ pub trait Connector: Send + Sync {
     /// An unknown or expired token is answered with a complete listing, not an error.
     async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError>;
 
+    /// [`Self::changes`], with a complete listing handed to `page` a page at
+    /// a time, in the order `changes` lists it, instead of returned whole:
+    /// a caller that keeps only what it needs of each item then never holds
+    /// the listing of a large collection (R-SCALE-10). A complete answer
+    /// comes back with `changed` empty. A delta comes back as `changes`
+    /// gives it, and whatever went to `page` before is void: a connector
+    /// may have to list everything before it knows nothing changed (vdir's
+    /// digest token). The default lists with `changes`.
+    async fn changes_paged(
+        &self,
+        collection: &CollectionId,
+        since: Option<&SyncToken>,
+        page: &mut (dyn FnMut(Vec<ItemMeta>) + Send),
+    ) -> Result<ChangeSet, ConnectorError> {
+        let mut set = self.changes(collection, since).await?;
+        if set.complete {
+            page(std::mem::take(&mut set.changed));
+        }
+        Ok(set)
+    }
+
     /// The bodies of `hrefs`. Hrefs that no longer exist are listed in
     /// [`Fetched::missing`], not reported as an error.
     async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError>;

@@ -187,7 +187,12 @@ async fn refuse_moved_pairs(
     wanted: &str,
     known: &Collection,
 ) -> Result<(), SyncError> {
-    let paired = store.sync_state().pair_keys(&profile.name, name).await?.len();
+    // Counted as the keys stream by, none held (R-SCALE-10).
+    let mut paired = 0usize;
+    store
+        .sync_state()
+        .for_each_pair_key(&profile.name, name, |_| paired += 1)
+        .await?;
     if paired == 0 {
         return Ok(());
     }

@@ -13,7 +13,9 @@ use crate::error::SyncError;
 use crate::groupware_side::{FetchedState, GroupwareState};
 use crate::identity::Identity;
 use crate::pair_codec::to_status;
+use crate::pass_keys::PassKeys;
 use crate::recover::InterruptedCreates;
+use crate::stores::RunStores;
 
 /// The CRM id a groupware-born record gets: derived from the profile, class
 /// and UID, so that re-running a create that crashed after the CRM write
@@ -41,8 +43,8 @@ pub(crate) struct Sources<'a> {
     pub profile: &'a str,
     pub class: EntityClass,
     pub collection: &'a str,
-    /// Every pair of the collection, keys only.
-    pub keys: &'a [PairKey],
+    /// Every pair of the collection, keys only, as digests.
+    pub keys: &'a PassKeys,
     /// The full rows of the pairs either side changed (the others are
     /// unchanged on both sides, so the engine has nothing to do for them).
     pub pairs: Vec<PairRow>,
@@ -52,6 +54,31 @@ pub(crate) struct Sources<'a> {
     pub creates: &'a InterruptedCreates,
     /// The class's field limits (R-FIELD-6), for what both sides agree on.
     pub limits: &'a BTreeMap<String, usize>,
+}
+
+/// The keys of the pairs [`quarantine_duplicate_uids`] asks about: those
+/// holding the UID of an item read, the record an item's UID derives, or
+/// an item's href. Streamed from the store and only when items were read,
+/// so a pass holds no UID of every pair (R-SCALE-10). What the function
+/// then finds is what it found among all pairs: it looks up nothing else.
+pub(crate) async fn pairs_sharing_with_items(
+    store: &RunStores,
+    keys: &PassKeys,
+    groupware: &GroupwareState,
+    profile: &str,
+    class: EntityClass,
+) -> Result<Vec<PairKey>, SyncError> {
+    if groupware.items.is_empty() || keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let uids: BTreeSet<&str> = groupware.items.values().map(|g| g.uid.as_str()).collect();
+    let derived: BTreeSet<String> = uids.iter().map(|uid| derived_crm_id(profile, class, uid)).collect();
+    keys.matching(store, |k| {
+        k.uid.as_deref().is_some_and(|uid| uids.contains(uid))
+            || derived.contains(&k.crm_id)
+            || groupware.items.contains_key(&k.href)
+    })
+    .await
 }
 
 /// Two items of one collection with one UID (a copied file, an import run
@@ -141,8 +168,6 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
         limits,
     } = src;
     let mut input = CollectionInput::new(class, collection);
-    let paired_crm: BTreeSet<&str> = keys.iter().map(|p| p.crm_id.as_str()).collect();
-    let paired_href: BTreeSet<&str> = keys.iter().map(|p| p.href.as_str()).collect();
     let pair_count = keys.len();
 
     for row in &pairs {
@@ -177,13 +202,13 @@ pub(crate) fn collect(src: Sources<'_>) -> Result<Collected, SyncError> {
     let mut unpaired_crm: Vec<&CrmRecordState> = crm
         .present
         .values()
-        .filter(|r| r.facts.readable && !paired_crm.contains(r.record.id()))
+        .filter(|r| r.facts.readable && !keys.has_record(r.record.id()))
         .collect();
     unpaired_crm.sort_by(|a, b| a.record.id().cmp(b.record.id()));
     let mut unpaired_gw: Vec<&FetchedState> = groupware
         .items
         .values()
-        .filter(|g| !paired_href.contains(g.item.href.as_str()))
+        .filter(|g| !keys.has_href(g.item.href.as_str()))
         .collect();
     unpaired_gw.sort_by(|a, b| a.item.href.cmp(&b.item.href));
 

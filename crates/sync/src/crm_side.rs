@@ -8,8 +8,10 @@ use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordR
 use crmsync_store::{ListQuery, MAX_PAGE, StoreError};
 
 use crate::codec::{Codec, CrmRecord};
+use crate::compact_ids::CompactIds;
 use crate::directory::Needs;
 use crate::error::SyncError;
+use crate::pass_keys::PassKeys;
 use crate::profile::SyncProfile;
 use crate::stores::RunStores;
 
@@ -31,8 +33,9 @@ pub(crate) struct CrmState {
     pub high_seq: i64,
     /// Unpaired candidates of a streamed full pass, by id only: loaded,
     /// mapped, planned and applied a batch at a time (`stream.rs`,
-    /// R-SYNC-STREAM-1), so the pass holds ids, not records, for them.
-    pub deferred: Vec<String>,
+    /// R-SYNC-STREAM-1), so the pass holds ids, not records, for them;
+    /// compact ids at that (R-SCALE-10).
+    pub deferred: CompactIds,
 }
 
 /// What a full CRM pass does with the candidates no pair knows.
@@ -53,7 +56,7 @@ pub(crate) async fn load(
     profile: &SyncProfile,
     codec: &Codec<'_>,
     since: Option<i64>,
-    paired_ids: &BTreeSet<&str>,
+    paired: &PassKeys,
     reread: &BTreeSet<String>,
     identities: &BTreeSet<String>,
     unpaired: Unpaired,
@@ -86,11 +89,11 @@ pub(crate) async fn load(
                     // planned twice and created twice (found by the Graph
                     // model-based test: a create a crash stopped, then streamed).
                     if unpaired == Unpaired::Defer
-                        && !paired_ids.contains(id)
+                        && !paired.has_record(id)
                         && !reread.contains(id)
                         && !identities.contains(id)
                     {
-                        state.deferred.push(id.to_string());
+                        state.deferred.push(id);
                         continue;
                     }
                     touched.insert(id.to_string());
@@ -104,9 +107,10 @@ pub(crate) async fn load(
             }
             // Batches in id order, as the engine would have planned them; a
             // record edited while the pages were read is listed twice.
-            state.deferred.sort();
-            state.deferred.dedup();
-            touched.extend(paired_ids.iter().map(|id| id.to_string()));
+            state.deferred.seal();
+            // Read back as strings only here: a full pass with pairs (a
+            // reset, an open duplicate group) reads every paired record.
+            touched.extend(paired.crm_ids(store).await?);
         }
         Some(seq) => {
             let kind = if codec.class == EntityClass::Contacts {
@@ -142,7 +146,7 @@ pub(crate) async fn load(
             }
             // An activity whose kind moved it to another class: for this
             // collection it is gone (the other collection picks it up).
-            Some(_) if paired_ids.contains(id.as_str()) => {
+            Some(_) if paired.has_record(&id) => {
                 state.deleted.insert(id);
             }
             Some(_) => {}

@@ -11,6 +11,7 @@ use crmsync_store::status::RETRY_ETAG;
 use crate::codec::Codec;
 use crate::directory::Needs;
 use crate::error::SyncError;
+use crate::pass_keys::{PassKeys, Seen};
 use crate::stores::RunStores;
 
 /// A groupware item read this run, with what the runner needs to rewrite it.
@@ -46,58 +47,118 @@ pub(crate) struct Listing<'a> {
     pub connector: &'a dyn Connector,
     pub collection: &'a CollectionId,
     pub token: Option<SyncToken>,
-    /// href → ETag of every pair of this collection, borrowed from the
-    /// pass's pair keys (no second copy per pair, R-SCALE-10).
-    pub paired: &'a HashMap<&'a str, &'a str>,
+    /// The href and ETag of every pair of this collection, as digests
+    /// (R-SCALE-10).
+    pub paired: &'a PassKeys,
+    /// Where the strings of the pairs a complete listing left out are read back.
+    pub store: &'a RunStores,
     /// Items quarantined earlier.
     pub known_bad: &'a KnownBad,
-    /// Paired hrefs read even when unchanged (pairs with an open conflict).
-    pub reread: &'a BTreeSet<String>,
+    /// Paired hrefs read even when unchanged (pairs with an open conflict),
+    /// with their pairs' ETags.
+    pub reread: &'a BTreeMap<String, String>,
 }
 
-pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<GroupwareState, SyncError> {
-    let changes = listing
-        .connector
-        .changes(listing.collection, listing.token.as_ref())
-        .await?;
-    let mut state = GroupwareState {
-        new_token: Some(changes.new_token.clone()),
-        ..GroupwareState::default()
-    };
-    let mut to_fetch: Vec<ItemMeta> = Vec::new();
-    let mut seen: BTreeSet<&str> = BTreeSet::new();
-    for meta in &changes.changed {
+/// What a pass keeps of a listing as it goes by: the items to read, the
+/// verdicts that stand, and which pairs and quarantined items it named
+/// (a bit per pair, not a set of every href, R-SCALE-10).
+struct Scan<'l> {
+    listing: &'l Listing<'l>,
+    to_fetch: Vec<ItemMeta>,
+    quarantined: BTreeMap<String, (String, String)>,
+    seen: Seen,
+    /// Quarantined hrefs the listing named: the only unpaired ones asked about.
+    seen_bad: BTreeSet<String>,
+    listed: usize,
+}
+
+impl<'l> Scan<'l> {
+    fn new(listing: &'l Listing<'l>) -> Self {
+        Scan {
+            listing,
+            to_fetch: Vec::new(),
+            quarantined: BTreeMap::new(),
+            seen: Seen::new(listing.paired.len()),
+            seen_bad: BTreeSet::new(),
+            listed: 0,
+        }
+    }
+
+    fn add(&mut self, meta: ItemMeta) {
+        let listing = self.listing;
+        self.listed += 1;
         let href = meta.href.as_str();
-        seen.insert(href);
-        let same_as_pair = listing.paired.get(href).is_some_and(|e| *e == meta.etag.as_str());
+        let at = listing.paired.position(href);
+        if let Some(at) = at {
+            self.seen.mark(at);
+        }
+        if listing.known_bad.contains_key(href) {
+            self.seen_bad.insert(href.to_string());
+        }
+        let same_as_pair = at.is_some_and(|at| listing.paired.same_etag_at(at, meta.etag.as_str()));
         let still_bad = listing
             .known_bad
             .get(href)
             .filter(|(etag, _)| etag == meta.etag.as_str());
-        if same_as_pair && !listing.reread.contains(href) {
+        if same_as_pair && !listing.reread.contains_key(href) {
             // Unchanged: nothing to read, and nothing kept (R-SCALE-10).
         } else if let Some((etag, why)) = still_bad {
             // Unchanged bytes fail the same way: keep the error that named
             // the problem, so status keeps saying what to fix (R-SAFE-4).
-            state.quarantined.insert(href.to_string(), (etag.clone(), why.clone()));
+            self.quarantined.insert(href.to_string(), (etag.clone(), why.clone()));
         } else {
-            to_fetch.push(meta.clone());
+            self.to_fetch.push(meta);
         }
     }
+}
+
+pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<GroupwareState, SyncError> {
+    let mut scan = Scan::new(&listing);
+    // A complete listing comes by page and is kept only as `scan` keeps it.
+    let mut changes = listing
+        .connector
+        .changes_paged(listing.collection, listing.token.as_ref(), &mut |page| {
+            for meta in page {
+                scan.add(meta);
+            }
+        })
+        .await?;
+    if !changes.complete {
+        // A delta: what came by page (if anything) is void.
+        scan = Scan::new(&listing);
+        for meta in std::mem::take(&mut changes.changed) {
+            scan.add(meta);
+        }
+    }
+    let Scan {
+        mut to_fetch,
+        quarantined,
+        seen,
+        seen_bad,
+        listed,
+        ..
+    } = scan;
+    let mut state = GroupwareState {
+        new_token: Some(changes.new_token.clone()),
+        quarantined,
+        ..GroupwareState::default()
+    };
     if changes.complete {
-        state.listed = Some(changes.changed.len());
+        state.listed = Some(listed);
         // A pair the listing left out is deleted only once a fetch says it
         // is gone: a listing may be bounded (Graph's calendarView lists only
         // the calendar window, R-GRAPH-6), so absent is not proof. The
         // fetch's `missing` marks the really deleted ones below.
-        let mut absent: Vec<(&str, &str)> = listing
-            .paired
-            .iter()
-            .filter(|(href, _)| !seen.contains(**href))
-            .map(|(href, etag)| (*href, *etag))
-            .collect();
-        // In href order, so a run fetches the same way every time.
-        absent.sort();
+        // Read back as strings only when some are absent, in href order, so
+        // a run fetches the same way every time.
+        let absent = if (0..listing.paired.len()).all(|at| seen.contains(at)) {
+            Vec::new()
+        } else {
+            listing
+                .paired
+                .hrefs_and_etags(listing.store, |at| !seen.contains(at))
+                .await?
+        };
         to_fetch.extend(absent.into_iter().map(|(href, etag)| ItemMeta {
             href: Href::new(href),
             etag: Etag::new(etag),
@@ -107,12 +168,12 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
             .deleted
             .extend(changes.deleted.iter().map(|h| h.as_str().to_string()));
         // Not in the delta: unchanged since the token, read all the same.
-        for href in listing.reread {
-            let etag = listing.paired.get(href.as_str());
-            if let (false, false, Some(etag)) = (seen.contains(href.as_str()), state.deleted.contains(href), etag) {
+        for (href, etag) in listing.reread {
+            let listed = listing.paired.position(href).is_some_and(|at| seen.contains(at));
+            if !listed && !state.deleted.contains(href) {
                 to_fetch.push(ItemMeta {
                     href: Href::new(href.clone()),
-                    etag: Etag::new(*etag),
+                    etag: Etag::new(etag.clone()),
                 });
             }
         }
@@ -127,7 +188,7 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         .iter()
         .filter(|(href, (etag, _))| {
             etag == RETRY_ETAG
-                && !seen.contains(href.as_str())
+                && !seen_bad.contains(href.as_str())
                 && !fetching.contains(href.as_str())
                 && !state.deleted.contains(*href)
         })
@@ -174,7 +235,7 @@ pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<Grou
         }
         // Gone between the listing and the fetch: deleted concurrently.
         for href in fetched.missing {
-            if listing.paired.contains_key(href.as_str()) {
+            if listing.paired.has_href(href.as_str()) {
                 state.deleted.insert(href.as_str().to_string());
             } else if listing.known_bad.contains_key(href.as_str()) {
                 state.vanished.insert(href.as_str().to_string());

@@ -8,13 +8,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Utc;
 use crmsync_engine::{CollectionInput, CrmSide, EntityClass, GroupwareSide, Origin, PairState, PairedItem};
-use crmsync_store::status::{PairKey, PairRow};
+use crmsync_store::status::PairRow;
 
 use crate::collect::{Lookups, derived_crm_id, engine_record};
 use crate::crm_side::{CrmRecordState, CrmState};
 use crate::error::SyncError;
 use crate::groupware_side::{FetchedState, GroupwareState};
 use crate::pair_codec::to_status;
+use crate::pass_keys::PassKeys;
 use crate::recover::InterruptedCreates;
 
 /// The CRM ids the unpaired items of `groupware` name by identity, for the
@@ -23,16 +24,14 @@ pub(crate) fn named_ids(
     profile: &str,
     class: EntityClass,
     groupware: &GroupwareState,
-    pairs: &[PairKey],
+    pairs: &PassKeys,
 ) -> BTreeSet<String> {
-    let paired: BTreeSet<&str> = pairs.iter().map(|p| p.href.as_str()).collect();
-    let paired_ids: BTreeSet<&str> = pairs.iter().map(|p| p.crm_id.as_str()).collect();
     groupware
         .items
         .values()
-        .filter(|g| !paired.contains(g.item.href.as_str()))
+        .filter(|g| !pairs.has_href(g.item.href.as_str()))
         .flat_map(|g| [g.uid.clone(), derived_crm_id(profile, class, &g.uid)])
-        .filter(|id| !paired_ids.contains(id.as_str()))
+        .filter(|id| !pairs.has_record(id))
         .collect()
 }
 

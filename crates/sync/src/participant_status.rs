@@ -12,6 +12,7 @@ use crmsync_engine::{ActionKind, EntityClass, PairState, Plan, Target};
 use crmsync_model::ParticipantSyncStatus;
 use crmsync_store::SyncState;
 
+use crate::compact_ids::{CompactIds, store_uuid};
 use crate::error::SyncError;
 use crate::profile::SyncProfile;
 
@@ -27,22 +28,20 @@ pub(crate) struct CreatedIds {
 
 impl CreatedIds {
     pub(crate) fn insert(&mut self, id: String) {
-        // Only the hyphenated lowercase form is the store's: another
-        // spelling of the same UUID is another id and stays text.
-        match uuid::Uuid::try_parse(&id) {
-            Ok(u) if u.hyphenated().to_string() == id => {
-                self.uuids.insert(u.as_u128());
+        match store_uuid(&id) {
+            Some(u) => {
+                self.uuids.insert(u);
             }
-            _ => {
+            None => {
                 self.other.insert(id);
             }
         }
     }
 
     pub(crate) fn contains(&self, id: &str) -> bool {
-        match uuid::Uuid::try_parse(id) {
-            Ok(u) if u.hyphenated().to_string() == id => self.uuids.contains(&u.as_u128()),
-            _ => self.other.contains(id),
+        match store_uuid(id) {
+            Some(u) => self.uuids.contains(&u),
+            None => self.other.contains(id),
         }
     }
 }
@@ -75,35 +74,51 @@ pub(crate) async fn after_collection(
     if class != EntityClass::Events {
         return Ok(());
     }
-    // Keys only: the pairs' bases and bodies are not needed here (R-SYNC-STREAM-2).
-    let live: BTreeSet<String> = sync_state
-        .pair_keys(&profile.name, collection)
-        .await?
-        .into_iter()
-        .filter(|p| p.state == PairState::Live)
-        .map(|p| p.crm_id)
-        .collect();
-    let written = sync_state.participant_statuses(&profile.name).await?;
-    let mut changes: Vec<(String, Option<ParticipantSyncStatus>)> = written
-        .keys()
-        .filter(|id| !live.contains(*id))
-        .map(|id| (id.clone(), None))
-        .collect();
-    for id in live {
-        let wanted = if created.contains(&id) {
-            ParticipantSyncStatus::Sent
-        } else {
-            ParticipantSyncStatus::Synchronized
-        };
-        if written.get(&id) != Some(&wanted) {
-            changes.push((id, Some(wanted)));
-        }
-    }
+    // Keys only: the pairs' bases and bodies are not needed here
+    // (R-SYNC-STREAM-2); and of the keys only the live pairs' CRM ids, kept
+    // compact as they stream in (R-SCALE-10).
+    let mut live = CompactIds::default();
     sync_state
-        .set_participant_statuses(&profile.name, &profile.actor.user_id, &changes)
+        .for_each_pair_key(&profile.name, collection, |p| {
+            if p.state == PairState::Live {
+                live.push(&p.crm_id);
+            }
+        })
         .await?;
+    live.seal();
+    // What is left of it once the live ones are taken out is no longer live.
+    let mut written = sync_state.participant_statuses(&profile.name).await?;
+    // Written a batch at a time, so a first sync holds one batch's ids as
+    // text, not every appointment's. Each batch is its own transaction: the
+    // rows are derived from the live pairs, and a run cut short between two
+    // batches leaves rows the next run's pass rewrites the same way.
+    for batch in live.batches(STATUS_BATCH) {
+        let changes: Vec<(String, Option<ParticipantSyncStatus>)> = batch
+            .into_iter()
+            .filter_map(|id| {
+                let wanted = if created.contains(&id) {
+                    ParticipantSyncStatus::Sent
+                } else {
+                    ParticipantSyncStatus::Synchronized
+                };
+                (written.remove(&id) != Some(wanted)).then_some((id, Some(wanted)))
+            })
+            .collect();
+        sync_state
+            .set_participant_statuses(&profile.name, &profile.actor.user_id, &changes)
+            .await?;
+    }
+    let gone: Vec<(String, Option<ParticipantSyncStatus>)> = written.into_keys().map(|id| (id, None)).collect();
+    for batch in gone.chunks(STATUS_BATCH) {
+        sync_state
+            .set_participant_statuses(&profile.name, &profile.actor.user_id, batch)
+            .await?;
+    }
     Ok(())
 }
+
+/// How many participant statuses one transaction writes.
+const STATUS_BATCH: usize = 1_000;
 
 #[cfg(test)]
 mod tests {

@@ -1,13 +1,13 @@
 //! One run of one profile: every collection, with re-planning of items that
 //! changed underneath, a journal, and cursors moved only when all is applied.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use crmsync_connector::{Collection, ConnectorError, ContentType, SyncToken};
 use crmsync_engine::EntityClass;
 use crmsync_mapping::CardVersion;
-use crmsync_store::status::{Cursor, HistoryEntry, PairKey, PairRow, RunState};
+use crmsync_store::status::{Cursor, HistoryEntry, PairRow, RunState};
 use tracing::Instrument as _;
 
 use crate::apply::Applier;
@@ -18,6 +18,7 @@ use crate::directory::BatchDirectory;
 use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
+use crate::pass_keys::PassKeys;
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::recover::InterruptedCreates;
 use crate::report::{CollectionReport, MappingWork, RunOutcome, RunReport};
@@ -459,7 +460,7 @@ async fn run_passes(
 
     loop {
         report.passes += 1;
-        let keys = store.sync_state().pair_keys(&profile.name, name).await?;
+        let keys = PassKeys::read(store, &profile.name, name).await?;
         let stored_cursor = store.sync_state().cursor(&profile.name, name).await?;
         let known_bad: groupware_side::KnownBad = store
             .sync_state()
@@ -469,16 +470,11 @@ async fn run_passes(
             .filter(|q| q.collection == name)
             .map(|q| (q.href, (q.etag, q.error)))
             .collect();
-        // Borrowed from the keys: a pass holds each pair's strings once (R-SCALE-10).
-        let paired_etags: HashMap<&str, &str> = keys.iter().map(|p| (p.href.as_str(), p.etag.as_str())).collect();
         // R-ENG-11: for a field held in a manual conflict neither side holds
         // the base, so the engine must not take an unchanged side for the
         // base (an edit of another field on the other side would then carry
         // that side's conflicting value over): such pairs read both sides.
-        let held = held_pairs(store, &profile.name, name).await?;
-        let held = keys.iter().filter(|p| held.contains(&p.id));
-        let (reread_ids, reread_hrefs): (BTreeSet<String>, BTreeSet<String>) =
-            held.map(|p| (p.crm_id.clone(), p.href.clone())).unzip();
+        let (reread_ids, reread_hrefs) = held_pairs(store, &profile.name, name).await?;
         // While an ambiguity of R-PAIR-2 is open, its records and items stay
         // unpaired and unchanged, so a delta would not show them: the engine
         // would then judge a member that changed without the others, and
@@ -492,7 +488,8 @@ async fn run_passes(
                     connector: &*profile.connector,
                     collection: &c.id,
                     token: cursor.as_ref().and_then(|c| c.token.clone()).map(SyncToken::new),
-                    paired: &paired_etags,
+                    paired: &keys,
+                    store,
                     known_bad: &known_bad,
                     reread: &reread_hrefs,
                 };
@@ -505,7 +502,9 @@ async fn run_passes(
             },
         };
         let since = cursor.as_ref().map(|c| c.crm_seq);
-        crate::collect::quarantine_duplicate_uids(&mut groupware, &keys, &profile.name, class);
+        let sharing = crate::collect::pairs_sharing_with_items(store, &keys, &groupware, &profile.name, class).await?;
+        crate::collect::quarantine_duplicate_uids(&mut groupware, &sharing, &profile.name, class);
+        drop(sharing);
         let mut named = identity::named_ids(&profile.name, class, &groupware, &keys);
         // R-SYNC-CRASH-3: a record whose groupware create a crash interrupted
         // may be quiet since the cursor (the plan forgot its pair first, e.g.
@@ -514,14 +513,12 @@ async fn run_passes(
         named.extend(creates.groupware_create_ids(name).map(str::to_string));
         // R-SYNC-STREAM-1: a run's full pass with nothing unpaired on the
         // groupware side defers the unpaired CRM records to `stream.rs`.
-        let unpaired = if run_id.is_some() && collection.is_some() && stream::may_defer(&groupware, &paired_etags) {
+        let unpaired = if run_id.is_some() && collection.is_some() && stream::may_defer(&groupware, &keys) {
             crm_side::Unpaired::Defer
         } else {
             crm_side::Unpaired::Load
         };
-        // Built after the listing is gone, so the two are not held at once (R-SCALE-10).
-        let paired_ids: BTreeSet<&str> = keys.iter().map(|p| p.crm_id.as_str()).collect();
-        let mut crm = crm_side::load(store, profile, codec, since, &paired_ids, &reread_ids, &named, unpaired).await?;
+        let mut crm = crm_side::load(store, profile, codec, since, &keys, &reread_ids, &named, unpaired).await?;
         let deferred = std::mem::take(&mut crm.deferred);
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
@@ -534,7 +531,7 @@ async fn run_passes(
             groupware_side::save_quarantine(store, &profile.name, name, &groupware, &known_bad).await?;
         }
 
-        let pairs = touched_pairs(store, &keys, &crm, &groupware).await?;
+        let pairs = touched_pairs(store, &profile.name, name, &crm, &groupware).await?;
         let collected = collect(Sources {
             profile: &profile.name,
             class,
@@ -661,23 +658,26 @@ async fn run_passes(
 /// re-read this pass: the only ones the engine and the apply step look at
 /// (R-SYNC-STREAM-2). The rest stay keys, so a pass that changes little
 /// reads and parses little, whatever the collection holds.
+///
+/// Asked for by CRM id and href (the store's unique indexes), so the pass
+/// holds no pair ids (R-SCALE-10).
 async fn touched_pairs(
     store: &RunStores,
-    keys: &[PairKey],
+    profile: &str,
+    collection: &str,
     crm: &crm_side::CrmState,
     groupware: &GroupwareState,
 ) -> Result<Vec<PairRow>, SyncError> {
-    let touched: Vec<String> = keys
-        .iter()
-        .filter(|k| {
-            crm.present.contains_key(&k.crm_id)
-                || crm.deleted.contains(&k.crm_id)
-                || groupware.items.contains_key(&k.href)
-                || groupware.deleted.contains(&k.href)
-        })
-        .map(|k| k.id.clone())
-        .collect();
-    Ok(store.sync_state().pairs_by_id(&touched).await?)
+    // What a side holds now and what it deleted.
+    fn both<'a>(present: impl Iterator<Item = &'a String>, deleted: &'a BTreeSet<String>) -> Vec<&'a str> {
+        present.chain(deleted).map(String::as_str).collect()
+    }
+    let crm_ids = both(crm.present.keys(), &crm.deleted);
+    let hrefs = both(groupware.items.keys(), &groupware.deleted);
+    Ok(store
+        .sync_state()
+        .pairs_touching(profile, collection, &crm_ids, &hrefs)
+        .await?)
 }
 
 /// R-SYNC-REPORT-2: a later pass of the same run reads a conflicting pair
@@ -698,16 +698,33 @@ fn count_conflicts_once(report: &mut CollectionReport, conflicted: &mut BTreeSet
     }
 }
 
-/// The ids of the collection's pairs with an open (manual) conflict.
-async fn held_pairs(store: &RunStores, profile: &str, collection: &str) -> Result<BTreeSet<String>, SyncError> {
-    Ok(store
+/// The collection's pairs with an open (manual) conflict: their CRM ids,
+/// and their hrefs with their ETags.
+async fn held_pairs(
+    store: &RunStores,
+    profile: &str,
+    collection: &str,
+) -> Result<(BTreeSet<String>, BTreeMap<String, String>), SyncError> {
+    let held: Vec<String> = store
         .sync_state()
         .open_conflicts(Some(profile))
         .await?
         .into_iter()
         .filter(|c| c.collection == collection)
         .map(|c| c.pair_id)
-        .collect())
+        .collect();
+    // No conflict open, no read (R-SCALE-3 counts a no-change run's statements).
+    if held.is_empty() {
+        return Ok(Default::default());
+    }
+    let rows = store.sync_state().pairs_by_id(&held).await?;
+    // A conflict's pair id may name a pair of another collection in a
+    // stale row: only this collection's pairs count, as before.
+    Ok(rows
+        .into_iter()
+        .filter(|p| p.profile == profile && p.collection == collection)
+        .map(|p| (p.crm_id, (p.href, p.etag)))
+        .unzip())
 }
 
 /// Whether the collection's last duplicates report lists any group.

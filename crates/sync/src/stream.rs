@@ -7,7 +7,7 @@
 //! unpaired record beside every unpaired item, so a pass with unpaired items
 //! loads everything as before.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use crmsync_connector::CollectionId;
@@ -16,9 +16,11 @@ use crmsync_engine::{CollectionInput, Profile};
 use crate::apply::Applier;
 use crate::codec::Codec;
 use crate::collect::{Lookups, engine_record};
+use crate::compact_ids::CompactIds;
 use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::GroupwareState;
+use crate::pass_keys::PassKeys;
 use crate::profile::SyncProfile;
 use crate::report::CollectionReport;
 use crate::runner::Progress;
@@ -30,8 +32,8 @@ pub const STREAM_BATCH: usize = 500;
 
 /// Whether a full pass may defer its unpaired CRM records: nothing on the
 /// groupware side could pair with them (every item read is paired).
-pub(crate) fn may_defer(groupware: &GroupwareState, paired: &HashMap<&str, &str>) -> bool {
-    groupware.items.keys().all(|href| paired.contains_key(href.as_str()))
+pub(crate) fn may_defer(groupware: &GroupwareState, paired: &PassKeys) -> bool {
+    groupware.items.keys().all(|href| paired.has_href(href))
 }
 
 /// What a streamed pass needs besides the deferred ids.
@@ -67,13 +69,13 @@ impl Stream<'_> {
     /// the appointments created in the user's calendar (R-CAL-3-STATUS).
     pub(crate) async fn apply(
         &self,
-        deferred: &[String],
+        deferred: &CompactIds,
         report: &mut CollectionReport,
         created: &mut crate::participant_status::CreatedIds,
     ) -> Result<Streamed, SyncError> {
         let mut streamed = Streamed::default();
-        for ids in deferred.chunks(STREAM_BATCH) {
-            let crm = crm_side::load_batch(self.store, self.profile, self.codec, ids).await?;
+        for ids in deferred.batches(STREAM_BATCH) {
+            let crm = crm_side::load_batch(self.store, self.profile, self.codec, &ids).await?;
             let mut input = CollectionInput::new(self.codec.class, self.collection);
             let mut records: Vec<_> = crm.present.values().filter(|r| r.facts.readable).collect();
             records.sort_by(|a, b| a.record.id().cmp(b.record.id()));

@@ -29,11 +29,14 @@ pub const TARGET_ITEMS: u64 = 400_000;
 pub const TARGET_PEAK_BYTES: u64 = 150 * MB;
 
 /// What a first sync may add to its peak RSS per added item (R-SCALE-11):
-/// the target's 150 MB less the fixed part a first sync takes whatever the
-/// mailbox (runtime, SQLite, one stream batch of records: about 30 MB in a
-/// debug build) leaves 120 MB for 400k items, 314 bytes each; 300 keeps a
-/// little of that for the allocator.
-pub const MAX_GROWTH_PER_ITEM: f64 = 300.0;
+/// what the tree reaches with a margin for the noise between runs. The
+/// target's 150 MB at 400k items leaves, after the fixed part a first sync
+/// takes whatever the mailbox (runtime, SQLite, one stream batch of
+/// records: about 36 MB in a debug build), 300 bytes an item; a pass now
+/// holds about 120 bytes per item of its collection (R-SCALE-10), and the
+/// check measured 124–139 per added item, so 200 fails a change that adds a
+/// string per item while runs of one size, up to 0.9 MB apart, stay under it.
+pub const MAX_GROWTH_PER_ITEM: f64 = 200.0;
 
 /// What the CI check (R-SCALE-11) pins in the child, so that what grows
 /// with N between its two sizes is what the sync holds, not bounded caches
@@ -108,7 +111,7 @@ pub async fn run(exe: &Path, sizes: &[usize], now: DateTime<Utc>, report: &mut R
                     before.items, peak.items
                 ),
                 format!("{growth:.0} B"),
-                "<= 300 B (R-SCALE-11)",
+                &format!("<= {MAX_GROWTH_PER_ITEM:.0} B (R-SCALE-11)"),
                 Standing::of(growth <= MAX_GROWTH_PER_ITEM),
             );
         }

@@ -10,3 +10,4 @@ mod conformance;
 mod discovery;
 mod external_edits;
 mod khard;
+mod paged_listing;

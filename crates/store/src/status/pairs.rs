@@ -81,24 +81,38 @@ const IDS_PER_QUERY: usize = 200;
 
 impl SyncState {
     /// The keys of every pair of one profile's collection, by id.
-    ///
-    /// Row by row, each decoded as it arrives: the driver's rows are about
-    /// twice the size of the keys (column names, typed values), and holding
-    /// all of them at once was a first sync's peak (R-SCALE-10).
     pub async fn pair_keys(&self, profile: &str, collection: &str) -> Result<Vec<PairKey>> {
+        let mut keys = Vec::new();
+        self.for_each_pair_key(profile, collection, |k| keys.push(k)).await?;
+        // Grown by doubling as the rows streamed in: up to half of it spare,
+        // which at 200k pairs is megabytes a caller would hold for nothing.
+        keys.shrink_to_fit();
+        Ok(keys)
+    }
+
+    /// Hands `each` the key of every pair of one profile's collection, by
+    /// id, one row at a time as the driver streams them: a caller keeps
+    /// only what it needs of each (R-SCALE-10). The driver's rows are about
+    /// twice the size of the keys (column names, typed values), and holding
+    /// all of them at once was a first sync's peak.
+    pub async fn for_each_pair_key(
+        &self,
+        profile: &str,
+        collection: &str,
+        mut each: impl FnMut(PairKey),
+    ) -> Result<()> {
         let mut rows = sqlx::query(
             "SELECT id, crm_id, href, etag, uid, state FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id",
         )
         .bind(profile)
         .bind(collection)
         .fetch(self.db.pool());
-        let mut keys = Vec::new();
         while let Some(row) = rows
             .try_next()
             .await
             .map_err(StoreError::db("reading sync pair keys"))?
         {
-            keys.push(PairKey {
+            each(PairKey {
                 id: get_text(&row, "id")?,
                 crm_id: get_text(&row, "crm_id")?,
                 href: get_text(&row, "href")?,
@@ -107,24 +121,55 @@ impl SyncState {
                 state: get_enum(&row, "state")?,
             });
         }
-        // Grown by doubling as the rows streamed in: up to half of it spare,
-        // which at 200k pairs is megabytes a pass would hold for nothing.
-        keys.shrink_to_fit();
-        Ok(keys)
+        Ok(())
+    }
+
+    /// The pairs of one profile's collection whose CRM id is one of
+    /// `crm_ids` or whose href is one of `hrefs`, each once, by id: the
+    /// rows a pass plans (R-SYNC-STREAM-2), found through the unique
+    /// indexes on (profile, collection, crm_id) and (…, href), so the pass
+    /// needs no pair ids to ask for them (R-SCALE-10).
+    pub async fn pairs_touching(
+        &self,
+        profile: &str,
+        collection: &str,
+        crm_ids: &[&str],
+        hrefs: &[&str],
+    ) -> Result<Vec<PairRow>> {
+        let scope = [("profile", profile), ("collection", collection)];
+        let mut out = self.pairs_where_in(&scope, "crm_id", crm_ids).await?;
+        out.extend(self.pairs_where_in(&scope, "href", hrefs).await?);
+        // A pair both sides touched is found twice.
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out.dedup_by(|a, b| a.id == b.id);
+        Ok(out)
     }
 
     /// The pairs with these ids (those that exist), by id.
     pub async fn pairs_by_id(&self, ids: &[String]) -> Result<Vec<PairRow>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(IDS_PER_QUERY) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!(
-                "SELECT {COLUMNS} FROM sync_pairs WHERE id IN ({}) ORDER BY id",
-                marks.join(", ")
-            );
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let mut out = self.pairs_where_in(&[], "id", &ids).await?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// The pairs whose `column` is one of `values` and whose `scope`
+    /// columns equal the values given, [`IDS_PER_QUERY`] values a query.
+    async fn pairs_where_in(&self, scope: &[(&str, &str)], column: &str, values: &[&str]) -> Result<Vec<PairRow>> {
+        let mut out = Vec::new();
+        for chunk in values.chunks(IDS_PER_QUERY) {
+            let mut conditions: Vec<String> = scope
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| format!("{name} = ${}", i + 1))
+                .collect();
+            let first = scope.len() + 1;
+            let marks: Vec<String> = (first..first + chunk.len()).map(|i| format!("${i}")).collect();
+            conditions.push(format!("{column} IN ({})", marks.join(", ")));
+            let sql = format!("SELECT {COLUMNS} FROM sync_pairs WHERE {}", conditions.join(" AND "));
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.as_str());
+            for value in scope.iter().map(|(_, v)| v).chain(chunk) {
+                query = query.bind(*value);
             }
             let rows = query
                 .fetch_all(self.db.pool())
@@ -134,7 +179,6 @@ impl SyncState {
                 out.push(from_row(row)?);
             }
         }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
 

@@ -93,3 +93,48 @@ store_test!(r_sync_stream_2_pair_keys_for_all_full_rows_for_the_ids_asked, |stor
     assert_eq!(rows[1].raw, pair("c").raw, "a full row carries the body");
     assert!(state.pairs_by_id(&[]).await.unwrap().is_empty());
 });
+
+store_test!(r_scale_10_pairs_touching_by_crm_id_and_href_each_once, |store| {
+    let state = store.sync_state();
+    for id in ["a", "b", "c", "d"] {
+        state.save_pair(&pair(id)).await.unwrap();
+    }
+    // The same keys in another collection are not this collection's pairs.
+    state
+        .save_pair(&PairRow {
+            id: "e".into(),
+            collection: "events".into(),
+            crm_id: "crm-b".into(),
+            href: "c.vcf".into(),
+            ..pair("e")
+        })
+        .await
+        .unwrap();
+    let rows = state
+        .pairs_touching(
+            "p",
+            "contacts",
+            &["crm-d", "crm-b", "crm-gone"],
+            &["b.vcf", "a.vcf", "gone.vcf"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["a", "b", "d"],
+        "by id, each once (b by both its CRM id and its href)"
+    );
+    assert_eq!(rows[0].raw, pair("a").raw, "a full row carries the body");
+    assert!(
+        state
+            .pairs_touching("p", "contacts", &[], &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let many: Vec<String> = (0..450).map(|i| format!("crm-x{i}")).collect();
+    let mut asked: Vec<&str> = many.iter().map(String::as_str).collect();
+    asked.push("crm-c");
+    let rows = state.pairs_touching("p", "contacts", &asked, &[]).await.unwrap();
+    assert_eq!(rows.len(), 1, "ids past one query's list are asked too");
+});

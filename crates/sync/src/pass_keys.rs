@@ -1,0 +1,216 @@
+//! What a pass holds of every pair of its collection (R-SCALE-10): for each
+//! pair a digest of its href and of its ETag, and a digest of its CRM id,
+//! 48 bytes a pair in two sorted arrays, where the pair keys as strings
+//! (id, CRM id, href, ETag, UID) took about 400 and their indexes 75 more.
+//!
+//! The pass only asks these keys questions of equality: is this href paired
+//! and with which ETag, is this CRM id paired. A digest answers them as the
+//! strings would: it is the first 128 bits of the string's SHA-256, so two
+//! different strings of a collection share one with a chance below 10^-27
+//! at 400k pairs, where a 64-bit hash would leave 10^-8. The few strings a
+//! pass needs whole (the pairs a listing left out, the CRM ids of a full
+//! pass) are read back from the status store by streaming its pair keys
+//! once more, only then.
+
+use std::collections::BTreeSet;
+
+use crmsync_store::status::PairKey;
+use sha2::{Digest as _, Sha256};
+
+use crate::error::SyncError;
+use crate::stores::RunStores;
+
+/// The first 128 bits of a string's SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct KeyDigest([u8; 16]);
+
+impl KeyDigest {
+    pub(crate) fn of(s: &str) -> KeyDigest {
+        let full = Sha256::digest(s.as_bytes());
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&full[..16]);
+        KeyDigest(first)
+    }
+}
+
+/// The keys of every pair of one collection, as digests.
+#[derive(Debug, Default)]
+pub(crate) struct PassKeys {
+    profile: String,
+    collection: String,
+    /// (href, ETag) per pair, sorted by href: one binary search per listed item.
+    items: Vec<(KeyDigest, KeyDigest)>,
+    /// The pairs' CRM ids, sorted.
+    records: Vec<KeyDigest>,
+}
+
+impl PassKeys {
+    /// Streams the collection's pair keys from the store, keeping digests.
+    pub(crate) async fn read(store: &RunStores, profile: &str, collection: &str) -> Result<PassKeys, SyncError> {
+        let mut keys = PassKeys {
+            profile: profile.to_string(),
+            collection: collection.to_string(),
+            ..PassKeys::default()
+        };
+        store
+            .sync_state()
+            .for_each_pair_key(profile, collection, |k| keys.add(&k))
+            .await?;
+        keys.seal();
+        Ok(keys)
+    }
+
+    fn add(&mut self, key: &PairKey) {
+        self.items.push((KeyDigest::of(&key.href), KeyDigest::of(&key.etag)));
+        self.records.push(KeyDigest::of(&key.crm_id));
+    }
+
+    /// Sorts for the binary searches, without the spare capacity the
+    /// growing vectors kept (up to half of them).
+    fn seal(&mut self) {
+        self.items.sort_unstable_by_key(|(href, _)| *href);
+        self.records.sort_unstable();
+        self.items.shrink_to_fit();
+        self.records.shrink_to_fit();
+    }
+
+    /// How many pairs the collection has.
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Where the pair of `href` sits among the pairs (for a caller marking
+    /// pairs it saw), if `href` is paired.
+    pub(crate) fn position(&self, href: &str) -> Option<usize> {
+        let wanted = KeyDigest::of(href);
+        self.items.binary_search_by_key(&wanted, |(h, _)| *h).ok()
+    }
+
+    pub(crate) fn has_href(&self, href: &str) -> bool {
+        self.position(href).is_some()
+    }
+
+    /// Whether the pair at `at` (a [`Self::position`]) has exactly `etag`.
+    pub(crate) fn same_etag_at(&self, at: usize, etag: &str) -> bool {
+        self.items[at].1 == KeyDigest::of(etag)
+    }
+
+    pub(crate) fn has_record(&self, crm_id: &str) -> bool {
+        self.records.binary_search(&KeyDigest::of(crm_id)).is_ok()
+    }
+
+    /// The href and ETag, as stored, of the pairs whose position `wanted`
+    /// picks, in href order: read back from the store, so only these are
+    /// held as strings.
+    pub(crate) async fn hrefs_and_etags(
+        &self,
+        store: &RunStores,
+        wanted: impl Fn(usize) -> bool,
+    ) -> Result<Vec<(String, String)>, SyncError> {
+        let mut found = Vec::new();
+        store
+            .sync_state()
+            .for_each_pair_key(&self.profile, &self.collection, |k| {
+                // A pair saved since the keys were read has no position: the
+                // keys, not the store, are what this pass compares against.
+                if self.position(&k.href).is_some_and(&wanted) {
+                    found.push((k.href, k.etag));
+                }
+            })
+            .await?;
+        found.sort();
+        Ok(found)
+    }
+
+    /// Every pair's CRM id as stored (a full CRM pass reads every paired
+    /// record), in CRM id order.
+    pub(crate) async fn crm_ids(&self, store: &RunStores) -> Result<BTreeSet<String>, SyncError> {
+        let mut ids = BTreeSet::new();
+        if self.is_empty() {
+            return Ok(ids);
+        }
+        store
+            .sync_state()
+            .for_each_pair_key(&self.profile, &self.collection, |k| {
+                if self.has_record(&k.crm_id) {
+                    ids.insert(k.crm_id);
+                }
+            })
+            .await?;
+        Ok(ids)
+    }
+
+    /// The keys, as stored, of the pairs `wanted` picks (R-SYNC-UID-2 asks
+    /// for the few that share a UID, a record or an href with an item read).
+    pub(crate) async fn matching(
+        &self,
+        store: &RunStores,
+        wanted: impl Fn(&PairKey) -> bool,
+    ) -> Result<Vec<PairKey>, SyncError> {
+        let mut found = Vec::new();
+        store
+            .sync_state()
+            .for_each_pair_key(&self.profile, &self.collection, |k| {
+                if wanted(&k) {
+                    found.push(k);
+                }
+            })
+            .await?;
+        Ok(found)
+    }
+}
+
+/// Which pairs a listing named, one bit each.
+#[derive(Debug)]
+pub(crate) struct Seen(Vec<u64>);
+
+impl Seen {
+    pub(crate) fn new(pairs: usize) -> Seen {
+        Seen(vec![0; pairs.div_ceil(64)])
+    }
+
+    pub(crate) fn mark(&mut self, at: usize) {
+        self.0[at / 64] |= 1 << (at % 64);
+    }
+
+    pub(crate) fn contains(&self, at: usize) -> bool {
+        self.0[at / 64] & (1 << (at % 64)) != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{KeyDigest, PassKeys, Seen};
+
+    fn keys(pairs: &[(&str, &str, &str)]) -> PassKeys {
+        let mut keys = PassKeys::default();
+        for (crm_id, href, etag) in pairs {
+            keys.items.push((KeyDigest::of(href), KeyDigest::of(etag)));
+            keys.records.push(KeyDigest::of(crm_id));
+        }
+        keys.seal();
+        keys
+    }
+
+    /// R-SCALE-10: the digests answer the pass's questions as the strings did.
+    #[test]
+    fn r_scale_10_digest_keys_answer_as_the_strings() {
+        let keys = keys(&[("c1", "b.vcf", "sha256-2"), ("c2", "a.vcf", "sha256-1")]);
+        assert_eq!(keys.len(), 2);
+        let same_etag = |href, etag| keys.position(href).is_some_and(|at| keys.same_etag_at(at, etag));
+        assert!(same_etag("a.vcf", "sha256-1"));
+        assert!(!same_etag("a.vcf", "sha256-2"));
+        assert!(!same_etag("c.vcf", "sha256-1"));
+        assert!(keys.has_href("b.vcf") && !keys.has_href("B.vcf") && !keys.has_href("b.vcf "));
+        assert!(keys.has_record("c1") && keys.has_record("c2") && !keys.has_record("c3"));
+        let (a, b) = (keys.position("a.vcf").unwrap(), keys.position("b.vcf").unwrap());
+        assert_ne!(a, b);
+        let mut seen = Seen::new(keys.len());
+        seen.mark(b);
+        assert!(seen.contains(b) && !seen.contains(a));
+    }
+}
