@@ -332,18 +332,15 @@ pub(super) async fn replace_pairs_in(conn: &mut AnyConnection, ops: &[(&str, Opt
     for (i, (id, _)) in ops.iter().enumerate() {
         last.insert(id, i);
     }
-    let named: Vec<&str> = ops
+    // Each pair's last op: what the ops in order leave for it.
+    let finals: Vec<&(&str, Option<&PairRow>)> = ops
         .iter()
         .enumerate()
         .filter(|(i, (id, _))| last[id] == *i)
-        .map(|(_, (id, _))| *id)
+        .map(|(_, op)| op)
         .collect();
-    let saved: Vec<&PairRow> = ops
-        .iter()
-        .enumerate()
-        .filter(|(i, (id, _))| last[id] == *i)
-        .filter_map(|(_, (_, row))| *row)
-        .collect();
+    let named: Vec<&str> = finals.iter().map(|(id, _)| *id).collect();
+    let saved: Vec<&PairRow> = finals.iter().filter_map(|(_, row)| *row).collect();
     for chunk in named.chunks(PAIRS_PER_STATEMENT) {
         let mut sql = Sql::new("DELETE FROM sync_pairs WHERE id IN ");
         sql.in_list(chunk.iter().copied());

@@ -339,6 +339,9 @@ pub(super) struct Mark<'a> {
     pub detail: Option<&'a str>,
 }
 
+/// Marks set by one statement share run, state and detail.
+type MarkGroup<'a> = (&'a str, StepState, Option<&'a str>);
+
 /// Sets every mark, as [`mark_in`] one after the other would (a step
 /// marked twice keeps its last mark), in one statement per run, state and
 /// detail (R-VDIR-12): a chunk's marks are mostly the same state with no
@@ -348,7 +351,7 @@ pub(super) async fn mark_all_in(conn: &mut AnyConnection, marks: &[Mark<'_>]) ->
     for (i, m) in marks.iter().enumerate() {
         last.insert((m.run_id, m.step), i);
     }
-    let mut groups: Vec<((&str, StepState, Option<&str>), Vec<i64>)> = Vec::new();
+    let mut groups: Vec<(MarkGroup<'_>, Vec<i64>)> = Vec::new();
     for (i, m) in marks.iter().enumerate() {
         if last[&(m.run_id, m.step)] != i {
             continue;
