@@ -76,6 +76,10 @@ struct Args {
     /// Only the memory benchmark (no engine, vdir, servers, scale-out or push).
     #[arg(long)]
     memory_only: bool,
+    /// Only the vdir first-sync figures (issue 17 item 3), beside the raw
+    /// durable writer: printed, the results file untouched.
+    #[arg(long)]
+    vdir_only: bool,
     /// Side-by-side repetitions of the vdir first sync (medians are reported).
     #[arg(long, default_value_t = 3)]
     reps: usize,
@@ -273,20 +277,18 @@ async fn run(args: Args) -> Result<(), BenchError> {
         );
         return Ok(());
     }
+    if args.vdir_only {
+        vdir_figures(&args, vdir_n, now, &mut report).await?;
+        println!(
+            "{}",
+            report.markdown("vdir only (`--vdir-only`), not written to the results.")
+        );
+        return Ok(());
+    }
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");
     engine(&args, &mut report);
 
-    println!("== vdir: {vdir_n} contacts, {} repetitions", args.reps);
-    let template = Template::seed(vdir_n, 0, now).await?;
-    vdir::run(&template, args.reps, &mut report).await?;
-    drop(template);
-    if args.vdir_large_contacts > 0 {
-        let large = args.vdir_large_contacts;
-        println!("== vdir: {large} contacts, first sync, 1 repetition");
-        let template = Template::seed(large, 0, now).await?;
-        vdir::first_sync_only(&template, 1, &mut report).await?;
-        drop(template);
-    }
+    vdir_figures(&args, vdir_n, now, &mut report).await?;
 
     if args.no_servers {
         report.note("servers skipped (--no-servers)");
@@ -368,6 +370,27 @@ async fn run(args: Args) -> Result<(), BenchError> {
         if args.full { ", --full" } else { "" }
     );
     write_report(&args.out, &report.markdown(&header))
+}
+
+/// The vdir first sync of `vdir_n` contacts (`--reps` side-by-side
+/// repetitions) and of `--vdir-large-contacts`, each beside the raw durable writer.
+async fn vdir_figures(
+    args: &Args,
+    vdir_n: usize,
+    now: chrono::DateTime<Utc>,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    println!("== vdir: {vdir_n} contacts, {} repetitions", args.reps);
+    let template = Template::seed(vdir_n, 0, now).await?;
+    vdir::run(&template, args.reps, report).await?;
+    drop(template);
+    if args.vdir_large_contacts > 0 {
+        let large = args.vdir_large_contacts;
+        println!("== vdir: {large} contacts, first sync, 1 repetition");
+        let template = Template::seed(large, 0, now).await?;
+        vdir::first_sync_only(&template, 1, report).await?;
+    }
+    Ok(())
 }
 
 /// crmsync and vdirsyncer as whole commands on both servers; a tool that

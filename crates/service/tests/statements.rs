@@ -3,11 +3,14 @@
 //! a slower figure in the bench (R-SCALE-1: 10,000 profiles per box need 33
 //! such runs per second).
 //!
+//! R-VDIR-12: what a first sync costs it per contact, counted the same way.
+//!
 //! Statements are counted from sqlx's own log events (target `sqlx::query`,
 //! one per statement executed, on both backends) by a process-wide tracing
-//! layer. That is why this is a test binary of its own with one test that
-//! runs both backends one after the other: no other test shares the process
-//! and adds statements, whichever runner (nextest or `cargo test`) runs it.
+//! layer. That is why this is a test binary of its own whose tests run both
+//! backends one after the other and take turns (`one_at_a_time`): no other
+//! test adds statements while one records, whichever runner (nextest or
+//! `cargo test`) runs them.
 //! The connector's side of the same run (one listing per collection) is
 //! proven by `r_sync_perf_3_no_change_sync_is_one_listing_per_collection`.
 
@@ -92,6 +95,12 @@ fn recorder() -> Arc<Recorder> {
         .clone()
 }
 
+/// Held by each test while it counts: the recorder is the process's.
+async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
+    static TURN: OnceLock<tokio::sync::Mutex<()>> = OnceLock::new();
+    TURN.get_or_init(|| tokio::sync::Mutex::new(())).lock().await
+}
+
 /// The statements of one scheduled run of the one due profile: the tick
 /// that claims it, the run, giving the lease back.
 async fn statements_of_one_run(scheduler: &crmsync_service::Scheduler) -> Vec<String> {
@@ -143,6 +152,7 @@ async fn no_change_run(store: crmsync_store::Store) -> Vec<String> {
 // in R-SCALE-3).
 #[tokio::test]
 async fn r_scale_3_a_no_change_run_costs_a_fixed_number_of_statements() {
+    let _turn = one_at_a_time().await;
     for (backend, expected) in [(Backend::Sqlite, 39usize), (Backend::Postgres, 43usize)] {
         let statements = std::sync::Arc::new(Mutex::new(Vec::new()));
         let out = statements.clone();
@@ -161,6 +171,73 @@ async fn r_scale_3_a_no_change_run_costs_a_fixed_number_of_statements() {
                 .iter()
                 .any(|s| s.contains("FROM contacts") || s.contains("FROM accounts")),
             "{backend:?}: a no-change run reads no CRM directory (R-SCALE-2):\n{statements:#?}"
+        );
+    }
+}
+
+/// The statements of the first sync of a vdir profile whose user has
+/// `n` contacts, each with a note in its journal (R-FIELD-5).
+async fn first_sync_statements(store: crmsync_store::Store, n: usize) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(Utc::now()));
+    let anna = user(&store, "anna").await;
+    for i in 0..n {
+        let c = contact(&store, &anna, &format!("Person{i}")).await;
+        let note = crmsync_model::NewJournalEntry {
+            text: format!("called {i}"),
+            system: false,
+        };
+        let record = crmsync_model::RecordRef {
+            entity: crmsync_model::EntityKind::Contact,
+            id: c.meta.id.clone(),
+        };
+        store
+            .records()
+            .add_journal_entry(&record, Some(&anna.meta.id), note)
+            .await
+            .unwrap();
+    }
+    save(&store, &vdir_profile("p", &anna, dir.path(), HOUR), clock.now()).await;
+    let scheduler = manual_scheduler(&store, clock.clone()).await;
+    let statements = statements_of_one_run(&scheduler).await;
+    assert_eq!(vdir_files(&dir.path().join("p"), "contacts").len(), n);
+    statements
+}
+
+// R-VDIR-12: a first sync's SQL statements grow with the chunks (64 items),
+// not with the contacts: the journals of a batch are read in one query, and
+// a chunk's journal marks, history and pairs are each written in a few
+// multi-row statements. Counted for 64 and 320 contacts (one and five
+// chunks, one stream batch): before R-VDIR-12 every contact cost about ten
+// statements (its journal read, two plan rows, three marks, two history
+// rows, the pair's delete and insert), 2,700 more for the 256 more contacts.
+#[tokio::test]
+async fn r_vdir_12_first_sync_statements_grow_per_chunk_not_per_contact() {
+    let _turn = one_at_a_time().await;
+    const SMALL: usize = 64;
+    const LARGE: usize = 5 * 64;
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let mut counted = Vec::new();
+        for n in [SMALL, LARGE] {
+            let statements = Arc::new(Mutex::new(Vec::new()));
+            let out = statements.clone();
+            common::on(backend, move |store| async move {
+                *out.lock().unwrap() = first_sync_statements(store, n).await;
+            })
+            .await;
+            counted.push(std::mem::take(&mut *statements.lock().unwrap()));
+        }
+        let growth = counted[1].len() - counted[0].len();
+        // Four more chunks, each at most ten: two transactions (`started`
+        // marks; `done` marks, history, the pairs' delete and insert), each
+        // with its lease check and, on PostgreSQL, its logged COMMIT; plus a
+        // page of records read more.
+        let heads: Vec<&str> = counted[1].iter().map(|s| &s[..s.len().min(90)]).collect();
+        assert!(
+            growth <= 4 * 10,
+            "{backend:?}: {} statements for {SMALL} contacts, {} for {LARGE}: {growth} more\n{heads:#?}",
+            counted[0].len(),
+            counted[1].len(),
         );
     }
 }

@@ -22,6 +22,8 @@ pub(crate) const RECORD_COLUMNS: &str = "id, owner_id, created_at, modified_at, 
 pub(crate) enum Arg {
     Text(String),
     Int(i64),
+    /// A text column that may be NULL.
+    OptText(Option<String>),
 }
 
 /// SQL text plus its arguments, so placeholder numbers always match.
@@ -50,6 +52,26 @@ impl Sql {
         format!("${}", self.args.len())
     }
 
+    /// Appends `(p1, p2, …)` with a placeholder per value: one row of a
+    /// multi-row `VALUES` list.
+    pub(crate) fn row(&mut self, values: impl IntoIterator<Item = Arg>) -> &mut Self {
+        self.text.push('(');
+        for (i, value) in values.into_iter().enumerate() {
+            let p = self.arg(value);
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            self.text.push_str(&p);
+        }
+        self.text.push(')');
+        self
+    }
+
+    /// Appends `(p1, p2, …)` for a list of ids (the right side of `IN`).
+    pub(crate) fn in_list<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        self.row(ids.into_iter().map(|id| Arg::Text(id.to_string())))
+    }
+
     pub(crate) fn query(&self) -> Query<'static, Any, AnyArguments> {
         // Only constant fragments and table names go into the text; every
         // value is bound, so this is not an injection path.
@@ -58,6 +80,7 @@ impl Sql {
             q = match arg {
                 Arg::Text(s) => q.bind(s.clone()),
                 Arg::Int(i) => q.bind(*i),
+                Arg::OptText(s) => q.bind(s.clone()),
             };
         }
         q

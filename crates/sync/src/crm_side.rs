@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crmsync_engine::{CrmFacts, EntityClass};
-use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap, RecordRef};
+use crmsync_model::{ActivityFields, ContactFields, EntityKind, FieldMap};
 use crmsync_store::{ListQuery, MAX_PAGE, StoreError};
 
 use crate::codec::{Codec, CrmRecord};
@@ -278,7 +278,8 @@ async fn fetch(store: &RunStores, class: EntityClass, id: &str) -> Result<Option
 }
 
 /// Maps `records` into `state`, after looking up in the directory what
-/// they name (R-SCALE-8): one batch, one set of lookups.
+/// they name (R-SCALE-8) and reading their journals: one batch, one set of
+/// lookups, one journal query (R-VDIR-12).
 async fn add_all(
     store: &RunStores,
     profile: &SyncProfile,
@@ -295,44 +296,39 @@ async fn add_all(
         needs.of_record(record);
     }
     codec.prepare(needs).await?;
-    for record in records {
-        add(store, profile, codec, flags, record, state).await?;
-    }
-    Ok(())
-}
-
-/// One record of a batch [`add_all`] looked up the directory for.
-async fn add(
-    store: &RunStores,
-    profile: &SyncProfile,
-    codec: &Codec<'_>,
-    flags: &BTreeSet<String>,
-    record: CrmRecord,
-    state: &mut CrmState,
-) -> Result<(), SyncError> {
-    let (facts, entity) = match &record {
-        CrmRecord::Contact(c) => (
-            CrmFacts::of_contact(c, &profile.actor, flags.contains(c.id())),
-            EntityKind::Contact,
-        ),
-        CrmRecord::Activity(a) => (crate::codec::activity_facts(a, &profile.actor), EntityKind::Activity),
-    };
-    // R-PERM-1: what the user may not read is never mapped, so its fields
-    // cannot reach the groupware by any path.
-    let fields = if facts.readable {
-        let journal = store
-            .records()
-            .journal_entries(&RecordRef {
-                entity,
-                id: record.id().to_string(),
-            })
-            .await?;
-        codec.record_fields(&record, &journal)
+    let entity = if codec.class == EntityClass::Contacts {
+        EntityKind::Contact
     } else {
-        FieldMap::new()
+        EntityKind::Activity
     };
-    state
-        .present
-        .insert(record.id().to_string(), CrmRecordState { record, fields, facts });
+    let with_facts: Vec<(CrmRecord, CrmFacts)> = records
+        .into_iter()
+        .map(|record| {
+            let facts = match &record {
+                CrmRecord::Contact(c) => CrmFacts::of_contact(c, &profile.actor, flags.contains(c.id())),
+                CrmRecord::Activity(a) => crate::codec::activity_facts(a, &profile.actor),
+            };
+            (record, facts)
+        })
+        .collect();
+    // R-PERM-1: what the user may not read is never mapped, so its fields
+    // cannot reach the groupware by any path; its journal is not read.
+    let readable: Vec<String> = with_facts
+        .iter()
+        .filter(|(_, facts)| facts.readable)
+        .map(|(record, _)| record.id().to_string())
+        .collect();
+    let mut journals = store.records().journals_of(entity, &readable).await?;
+    for (record, facts) in with_facts {
+        let fields = if facts.readable {
+            let journal = journals.remove(record.id()).unwrap_or_default();
+            codec.record_fields(&record, &journal)
+        } else {
+            FieldMap::new()
+        };
+        state
+            .present
+            .insert(record.id().to_string(), CrmRecordState { record, fields, facts });
+    }
     Ok(())
 }

@@ -10,9 +10,9 @@ use crate::SyncState;
 use crate::error::{Result, StoreError};
 
 use super::conflicts::add_conflict_in;
-use super::history::insert_history;
-use super::pairs::{delete_pair_in, save_pair_in};
-use super::runs::mark_in;
+use super::history::insert_history_all;
+use super::pairs::replace_pairs_in;
+use super::runs::{Mark, mark_all_in};
 use super::{ConflictRow, HistoryEntry, PairRow, StepState};
 
 /// One status-store write; a batch applies them in order.
@@ -31,12 +31,18 @@ pub enum StatusOp {
 }
 
 impl SyncState {
-    /// Applies `ops` in order, all or none.
+    /// Applies `ops`, all or none, with the effect of applying them in order
+    /// but in a few statements per table rather than one or two per op
+    /// (R-VDIR-12): the tables do not refer to each other, so each table's
+    /// ops are applied together, in their order within that table.
     pub async fn apply_status(&self, ops: &[StatusOp]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());
         }
-        let mut tx = self.db.begin_write().await?;
+        let mut marks = Vec::new();
+        let mut history = Vec::new();
+        let mut pairs: Vec<(&str, Option<&PairRow>)> = Vec::new();
+        let mut conflicts = Vec::new();
         for op in ops {
             match op {
                 StatusOp::Mark {
@@ -44,14 +50,24 @@ impl SyncState {
                     step,
                     state,
                     detail,
-                } => mark_in(&mut tx, run_id, *step, *state, detail.as_deref()).await?,
-                StatusOp::History(e) => insert_history(&mut tx, e).await?,
-                StatusOp::SavePair(p) => save_pair_in(&mut tx, p).await?,
-                StatusOp::DeletePair(id) => delete_pair_in(&mut tx, id).await?,
-                StatusOp::Conflict(c) => {
-                    add_conflict_in(&mut tx, c).await?;
-                }
+                } => marks.push(Mark {
+                    run_id,
+                    step: *step,
+                    state: *state,
+                    detail: detail.as_deref(),
+                }),
+                StatusOp::History(e) => history.push(e),
+                StatusOp::SavePair(p) => pairs.push((&p.id, Some(p))),
+                StatusOp::DeletePair(id) => pairs.push((id, None)),
+                StatusOp::Conflict(c) => conflicts.push(c),
             }
+        }
+        let mut tx = self.db.begin_write().await?;
+        mark_all_in(&mut tx, &marks).await?;
+        insert_history_all(&mut tx, &history).await?;
+        replace_pairs_in(&mut tx, &pairs).await?;
+        for c in conflicts {
+            add_conflict_in(&mut tx, c).await?;
         }
         tx.commit().await.map_err(StoreError::db("saving sync status"))?;
         Ok(())

@@ -4,7 +4,7 @@ use sqlx::any::AnyRow;
 
 use crate::SyncState;
 use crate::error::{Result, StoreError};
-use crate::sql::{from_ms, get_opt_text, get_text, to_ms};
+use crate::sql::{Arg, Sql, from_ms, get_opt_text, get_text, to_ms};
 
 /// One thing sync did (or decided not to do) to a record, with the rule that
 /// decided it (R-EXPLAIN-1). `detail` is JSON: the action with both versions
@@ -96,5 +96,37 @@ pub(super) async fn insert_history(conn: &mut AnyConnection, e: &HistoryEntry) -
     .execute(&mut *conn)
     .await
     .map_err(StoreError::db("writing sync history"))?;
+    Ok(())
+}
+
+/// History rows written by one statement of [`insert_history_all`] (ten
+/// values each, well inside both backends' limit on bound values).
+const HISTORY_ROWS_PER_STATEMENT: usize = 200;
+
+/// Inserts `entries` in order, many rows per statement (R-VDIR-12).
+pub(super) async fn insert_history_all(conn: &mut AnyConnection, entries: &[&HistoryEntry]) -> Result<()> {
+    for chunk in entries.chunks(HISTORY_ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new(
+            "INSERT INTO sync_history (profile, collection, crm_id, href, run_id, at, action, rule, message, detail) VALUES ",
+        );
+        for (i, e) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).row([
+                Arg::Text(e.profile.clone()),
+                Arg::Text(e.collection.clone()),
+                Arg::OptText(e.crm_id.clone()),
+                Arg::OptText(e.href.clone()),
+                Arg::OptText(e.run_id.clone()),
+                Arg::Int(to_ms(e.at)),
+                Arg::Text(e.action.clone()),
+                Arg::Text(e.rule.clone()),
+                Arg::Text(e.message.clone()),
+                Arg::OptText(e.detail.clone()),
+            ]);
+        }
+        sql.query()
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("writing sync history"))?;
+    }
     Ok(())
 }

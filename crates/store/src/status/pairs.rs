@@ -9,7 +9,7 @@ use super::columns::{TextColumn, get_enum};
 use super::conflicts::ConflictResolution;
 use crate::SyncState;
 use crate::error::{Result, StoreError};
-use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
+use crate::sql::{Arg, Sql, from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
 
 /// One pair as stored. `origin` and `state` are the engine's enums (stored
 /// as text, see `columns.rs`); `facts` is the engine's facts as JSON.
@@ -359,6 +359,66 @@ pub(super) async fn save_pair_in(conn: &mut AnyConnection, p: &PairRow) -> Resul
     .execute(&mut *conn)
     .await
     .map_err(StoreError::db("saving a sync pair"))?;
+    Ok(())
+}
+
+/// Pair rows written (or ids deleted) by one statement of [`replace_pairs_in`].
+const PAIRS_PER_STATEMENT: usize = 100;
+
+/// Saves and deletes pairs with the effect of [`save_pair_in`] and
+/// [`delete_pair_in`] one after the other, in a few statements (R-VDIR-12):
+/// every pair named is deleted, then each one's last saved row, unless it
+/// was deleted after, is inserted. Deleting first keeps the unique keys on
+/// href and CRM id from tripping over a pair's own old row, as in
+/// `save_pair_in`.
+pub(super) async fn replace_pairs_in(conn: &mut AnyConnection, ops: &[(&str, Option<&PairRow>)]) -> Result<()> {
+    let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, (id, _)) in ops.iter().enumerate() {
+        last.insert(id, i);
+    }
+    // Each pair's last op: what the ops in order leave for it.
+    let finals: Vec<&(&str, Option<&PairRow>)> = ops
+        .iter()
+        .enumerate()
+        .filter(|(i, (id, _))| last[id] == *i)
+        .map(|(_, op)| op)
+        .collect();
+    let named: Vec<&str> = finals.iter().map(|(id, _)| *id).collect();
+    let saved: Vec<&PairRow> = finals.iter().filter_map(|(_, row)| *row).collect();
+    for chunk in named.chunks(PAIRS_PER_STATEMENT) {
+        let mut sql = Sql::new("DELETE FROM sync_pairs WHERE id IN ");
+        sql.in_list(chunk.iter().copied());
+        sql.query()
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("saving sync pairs"))?;
+    }
+    for chunk in saved.chunks(PAIRS_PER_STATEMENT) {
+        let mut sql = Sql::new(format!("INSERT INTO sync_pairs ({COLUMNS}) VALUES "));
+        for (i, p) in chunk.iter().enumerate() {
+            let base = serde_json::to_string(&p.base).expect("a field map always serialises");
+            sql.push(if i == 0 { "" } else { ", " }).row([
+                Arg::Text(p.id.clone()),
+                Arg::Text(p.profile.clone()),
+                Arg::Text(p.collection.clone()),
+                Arg::Text(p.crm_id.clone()),
+                Arg::Text(p.href.clone()),
+                Arg::Text(p.etag.clone()),
+                Arg::OptText(p.uid.clone()),
+                Arg::Int(p.crm_version),
+                Arg::Text(p.origin.as_text().to_string()),
+                Arg::Text(p.state.as_text().to_string()),
+                Arg::Text(base),
+                Arg::OptText(p.facts.clone()),
+                Arg::OptText(p.raw.clone()),
+                Arg::Int(to_ms(p.updated_at)),
+            ]);
+        }
+        sql.query()
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("saving sync pairs"))?;
+    }
     Ok(())
 }
 

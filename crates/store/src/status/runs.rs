@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use super::columns::get_enum;
 use crate::SyncState;
 use crate::error::{Result, StoreError};
-use crate::sql::{from_ms, get_i64, get_opt_text, get_text, now_ms};
+use crate::sql::{Arg, Sql, from_ms, get_i64, get_opt_text, get_text, now_ms};
 
 /// One sync run of a profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -241,19 +241,24 @@ impl SyncState {
                 .map_err(StoreError::db("writing the plan journal"))?;
             row.try_get("m").map_err(StoreError::db("writing the plan journal"))?
         };
-        for (i, action) in actions.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO sync_journal (run_id, step, profile, collection, action, state) \
-                 VALUES ($1, $2, $3, $4, $5, 'planned')",
-            )
-            .bind(run_id)
-            .bind(base + 1 + i as i64)
-            .bind(profile)
-            .bind(collection)
-            .bind(action)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("writing the plan journal"))?;
+        // Many rows per statement (R-VDIR-12): run, profile and collection
+        // are bound once, each row adds its step and action.
+        for (c, chunk) in actions.chunks(PLAN_ROWS_PER_STATEMENT).enumerate() {
+            let mut sql =
+                Sql::new("INSERT INTO sync_journal (run_id, step, profile, collection, action, state) VALUES ");
+            let run = sql.arg(Arg::Text(run_id.to_string()));
+            let prof = sql.arg(Arg::Text(profile.to_string()));
+            let coll = sql.arg(Arg::Text(collection.to_string()));
+            for (i, action) in chunk.iter().enumerate() {
+                let step = sql.arg(Arg::Int(base + 1 + (c * PLAN_ROWS_PER_STATEMENT + i) as i64));
+                let action = sql.arg(Arg::Text(action.clone()));
+                sql.push(if i == 0 { "" } else { ", " })
+                    .push(&format!("({run}, {step}, {prof}, {coll}, {action}, 'planned')"));
+            }
+            sql.query()
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("writing the plan journal"))?;
         }
         tx.commit().await.map_err(StoreError::db("writing the plan journal"))?;
         Ok(base + 1)
@@ -317,6 +322,60 @@ pub(super) async fn mark_in(
         .execute(&mut *conn)
         .await
         .map_err(StoreError::db("updating the plan journal"))?;
+    Ok(())
+}
+
+/// Plan steps written by one statement of `journal_plan`.
+const PLAN_ROWS_PER_STATEMENT: usize = 1000;
+
+/// Steps set by one statement of [`mark_all_in`].
+const STEPS_PER_STATEMENT: usize = 500;
+
+/// One journal mark of a batch.
+pub(super) struct Mark<'a> {
+    pub run_id: &'a str,
+    pub step: i64,
+    pub state: StepState,
+    pub detail: Option<&'a str>,
+}
+
+/// Marks set by one statement share run, state and detail.
+type MarkGroup<'a> = (&'a str, StepState, Option<&'a str>);
+
+/// Sets every mark, as [`mark_in`] one after the other would (a step
+/// marked twice keeps its last mark), in one statement per run, state and
+/// detail (R-VDIR-12): a chunk's marks are mostly the same state with no
+/// detail.
+pub(super) async fn mark_all_in(conn: &mut AnyConnection, marks: &[Mark<'_>]) -> Result<()> {
+    let mut last: std::collections::HashMap<(&str, i64), usize> = std::collections::HashMap::new();
+    for (i, m) in marks.iter().enumerate() {
+        last.insert((m.run_id, m.step), i);
+    }
+    let mut groups: Vec<(MarkGroup<'_>, Vec<i64>)> = Vec::new();
+    for (i, m) in marks.iter().enumerate() {
+        if last[&(m.run_id, m.step)] != i {
+            continue;
+        }
+        let key = (m.run_id, m.state, m.detail);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, steps)) => steps.push(m.step),
+            None => groups.push((key, vec![m.step])),
+        }
+    }
+    for ((run_id, state, detail), steps) in groups {
+        for chunk in steps.chunks(STEPS_PER_STATEMENT) {
+            let mut sql = Sql::new("UPDATE sync_journal SET state = ");
+            let s = sql.arg(Arg::Text(state.as_str().to_string()));
+            let d = sql.arg(Arg::OptText(detail.map(str::to_string)));
+            let r = sql.arg(Arg::Text(run_id.to_string()));
+            sql.push(&format!("{s}, detail = {d} WHERE run_id = {r} AND step IN "));
+            sql.row(chunk.iter().map(|&step| Arg::Int(step)));
+            sql.query()
+                .execute(&mut *conn)
+                .await
+                .map_err(StoreError::db("updating the plan journal"))?;
+        }
+    }
     Ok(())
 }
 
