@@ -250,6 +250,29 @@ proptest! {
             }
         }
     }
+
+    // R-PERF-5: a pair unchanged on both sides is passed over before any map
+    // is looked at; reading both sides back as they were (the pair's version
+    // and ETag, the base's values) plans the same nothing, whatever the
+    // policy and limits, so passing over it loses no decision.
+    #[test]
+    fn r_perf_5_an_untouched_pair_plans_like_both_sides_read_back_unchanged(
+        base in map(), (conflict, direction, read_only, limited) in policy(),
+    ) {
+        let prof = profile_for(conflict, direction, read_only, limited);
+        let w = world(&base, base.clone(), base.clone(), limited);
+        let read_back = plan(&prof, now(), &w.input(0, None));
+        let mut untouched_pair = w.pair.clone();
+        untouched_pair.last_facts = Some(contact_facts(true));
+        let untouched = plan(
+            &prof,
+            now(),
+            &collection(EntityClass::Contacts, vec![paired(untouched_pair, CrmSide::Unchanged, GroupwareSide::Unchanged)]),
+        );
+        prop_assert!(untouched.actions.is_empty() && untouched.warnings.is_empty(), "{}", untouched);
+        prop_assert_eq!(&read_back.actions, &untouched.actions, "read back:\n{}", read_back);
+        prop_assert_eq!(&read_back.warnings, &untouched.warnings);
+    }
 }
 
 // ---- (b) pairing ----
