@@ -1,14 +1,16 @@
 //! vCard 3.0 / 4.0 ↔ FieldMap (R-MAP-4, R-FIELD-1, R-MAP-6).
 
+mod entries;
 mod render;
 mod slots;
 
-use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
+use calcard::vcard::{VCardEntry, VCardValue};
 use chrono::{DateTime, Utc};
 use crmsync_model::FieldMap;
 
 use crate::content_line::{Node, RawComponent, RawLine, check_bytes, parse_tree, split_lines};
 use crate::error::{Format, MappingError};
+use entries::read_entries;
 pub use render::render_vcard;
 use slots::{Slot, assign, slot_values};
 
@@ -124,7 +126,7 @@ impl CardLayout {
             // Lenient: some exporters omit VERSION; 3.0 is the common dialect.
             None => CardVersion::V3,
         };
-        let entries: Vec<Option<VCardEntry>> = lines.iter().map(|l| parse_entry(l, version)).collect();
+        let entries = read_entries(&lines, version);
         let slots = assign(&entries);
         Ok(CardLayout {
             root,
@@ -158,61 +160,5 @@ impl CardLayout {
             }
         }
         map
-    }
-}
-
-/// calcard's reading of one property: the line is wrapped in a card of its
-/// own, so raw line and parsed entry correspond one to one.
-fn parse_entry(line: &RawLine, version: CardVersion) -> Option<VCardEntry> {
-    if line.is("VERSION") {
-        return Some(VCardEntry {
-            group: None,
-            name: VCardProperty::Version,
-            params: vec![],
-            values: vec![VCardValue::Text(line.value_text().trim().to_string())],
-        });
-    }
-    // Joined, not formatted: formatting cost a sixth of reading a card
-    // (R-PERF-5).
-    let wrapped = [
-        "BEGIN:VCARD\r\nVERSION:",
-        version.as_str(),
-        "\r\n",
-        line.text.as_str(),
-        "\r\nEND:VCARD\r\n",
-    ]
-    .concat();
-    let card = VCard::parse(&wrapped).ok()?;
-    let mut entry = card
-        .entries
-        .into_iter()
-        .find(|e| !matches!(e.name, VCardProperty::Version))?;
-    restore_inline_binary(line, &mut entry);
-    Some(entry)
-}
-
-/// calcard returns `ENCODING=b` data that happens to be valid UTF-8 (an SVG,
-/// a tiny picture) as decoded text; a photo is bytes either way.
-fn restore_inline_binary(line: &RawLine, entry: &mut VCardEntry) {
-    if entry.name != VCardProperty::Photo {
-        return;
-    }
-    let head = line.text[..line.text.len() - line.value_text().len()].to_ascii_uppercase();
-    if !(head.contains("ENCODING=B") || head.contains("ENCODING=BASE64")) {
-        return;
-    }
-    if let Some(VCardValue::Text(decoded)) = entry.values.first() {
-        let media_type = slots::types(entry).first().map(|t| {
-            if t.contains('/') {
-                t.clone()
-            } else {
-                format!("image/{t}")
-            }
-        });
-        let data = decoded.clone().into_bytes();
-        entry.values = vec![VCardValue::Binary(calcard::common::Data {
-            content_type: media_type,
-            data,
-        })];
     }
 }
