@@ -7,9 +7,7 @@ use crmsync_model::FieldMap;
 
 /// Every key of `maps` in ascending order with its value in each map
 /// (`None` where the map has no such key).
-pub(crate) fn aligned<'a, const N: usize>(
-    maps: [&'a FieldMap; N],
-) -> impl Iterator<Item = (&'a str, [Option<&'a str>; N])> {
+pub(crate) fn aligned<const N: usize>(maps: [&FieldMap; N]) -> impl Iterator<Item = (&str, [Option<&str>; N])> {
     let mut walks = maps.map(|m| m.iter().peekable());
     std::iter::from_fn(move || {
         let key = walks.iter_mut().filter_map(|w| w.peek().map(|(k, _)| *k)).min()?;

@@ -80,7 +80,7 @@ pub fn contact_to_fields(contact: &ContactFields) -> FieldMap {
         .iter()
         .zip([&c.prefix, &c.first_name, &c.middle_name, &c.last_name, &c.suffix])
     {
-        put(&mut map, *key, opt_line(value.as_deref()));
+        put(&mut map, key, opt_line(value.as_deref()));
     }
     put(&mut map, "company", opt_line(c.company.as_deref()));
     put(&mut map, "job_title", opt_line(c.job_title.as_deref()));
@@ -109,7 +109,7 @@ pub fn contact_to_fields(contact: &ContactFields) -> FieldMap {
     {
         let parts = [&addr.street, &addr.city, &addr.region, &addr.postal_code, &addr.country];
         for (key, value) in keys.iter().zip(parts) {
-            put(&mut map, *key, value.as_deref().map(norm_multiline));
+            put(&mut map, key, value.as_deref().map(norm_multiline));
         }
     }
     put(&mut map, "notes", c.notes.as_deref().map(norm_multiline));
