@@ -150,3 +150,48 @@ impl Filter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(all: bool) -> CrmFacts {
+        CrmFacts {
+            owner_is_user: all,
+            readable: all,
+            writable: all,
+            active: true,
+            sync_flagged: all,
+            activity: None,
+        }
+    }
+
+    /// R-FILTER-2, R-PERF-5: a matching record's fixed reason names the same
+    /// scope as a refused record's formatted one, plus the conditions when
+    /// the filter has any.
+    #[test]
+    fn r_perf_5_a_matching_records_fixed_reason_names_its_scope() {
+        let condition = Condition::Present { field: "email1".into() };
+        let fields: FieldMap = [("email1", "a@b.c")].into_iter().collect();
+        for scope in [
+            Scope::Owned,
+            Scope::OwnedOrFlagged,
+            Scope::OwnedOrInvited,
+            Scope::AllReadable,
+        ] {
+            for conditions in [vec![], vec![condition.clone()]] {
+                let filter = Filter { scope, conditions };
+                let refused = filter.evaluate(EntityClass::Contacts, &facts(false), Some(&fields));
+                let scope_text = refused.reason.strip_prefix("filter scope: not ").unwrap();
+                let suffix = if filter.conditions.is_empty() {
+                    ""
+                } else {
+                    " and every filter condition"
+                };
+                let matched = filter.evaluate(EntityClass::Contacts, &facts(true), Some(&fields));
+                assert!(matched.matches);
+                assert_eq!(matched.reason, format!("filter: {scope_text}{suffix}"));
+            }
+        }
+    }
+}
