@@ -8,7 +8,7 @@ use calcard::vcard::{VCardEntry, VCardValue};
 use chrono::{DateTime, Utc};
 use crmsync_model::FieldMap;
 
-use crate::content_line::{Node, RawComponent, RawLine, check_bytes, parse_tree, split_lines};
+use crate::content_line::{RawComponent, RawLine, check_bytes, parse_tree, split_lines};
 use crate::error::{Format, MappingError};
 use entries::read_entries;
 pub use render::render_vcard;
@@ -108,13 +108,7 @@ impl CardLayout {
         // A card's children are all properties (nested components were
         // refused above): moved out, not copied (R-PERF-5). The root keeps
         // its BEGIN and END lines for the renderer.
-        let lines: Vec<RawLine> = std::mem::take(&mut root.children)
-            .into_iter()
-            .filter_map(|node| match node {
-                Node::Prop(line) => Some(line),
-                Node::Comp(_) => None,
-            })
-            .collect();
+        let lines = root.take_props();
         let version = match lines.iter().find(|l| l.is("VERSION")) {
             Some(l) => CardVersion::parse(l.value_text()).ok_or_else(|| {
                 MappingError::malformed(
@@ -126,7 +120,7 @@ impl CardLayout {
             // Lenient: some exporters omit VERSION; 3.0 is the common dialect.
             None => CardVersion::V3,
         };
-        let entries = read_entries(&lines, version);
+        let entries = read_entries(&lines, version).entries;
         let slots = assign(&entries);
         Ok(CardLayout {
             root,
