@@ -65,8 +65,7 @@ pub fn contact_keys() -> Vec<String> {
 }
 
 /// Sets `key` when there is a value. The map starts empty, so an absent value
-/// has nothing to remove: `set_opt` would build the key's name only to look
-/// for it (R-PERF-5).
+/// has nothing to remove.
 fn put(map: &mut FieldMap, key: &str, value: Option<String>) {
     if let Some(value) = value {
         map.set(key, value);
