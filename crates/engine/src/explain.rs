@@ -142,7 +142,7 @@ pub fn explain(profile: &Profile, now: DateTime<Utc>, input: &CollectionInput, i
             format!("ambiguous match by {}: listed as a duplicate for review", d.matched_by),
         )
     } else if let Some(a) = actions.iter().find(stops) {
-        (false, a.rule, a.reason.clone())
+        (false, a.rule, a.reason.to_string())
     } else if let Some(p) = pair.filter(|p| p.pair.state != PairState::Live) {
         (
             false,
@@ -150,11 +150,11 @@ pub fn explain(profile: &Profile, now: DateTime<Utc>, input: &CollectionInput, i
             format!("the pair is {:?}: nothing syncs until a reset", p.pair.state),
         )
     } else if let Some(s) = scope.as_ref().filter(|s| !s.syncs()) {
-        (false, s.rule, s.reason.clone())
+        (false, s.rule, s.reason.to_string())
     } else if let Some(a) = actions.iter().find(|a| a.is_write() || a.kind == ActionKind::Pair) {
-        (true, a.rule, a.reason.clone())
+        (true, a.rule, a.reason.to_string())
     } else if let Some(s) = &scope {
-        (true, s.rule, s.reason.clone())
+        (true, s.rule, s.reason.to_string())
     } else {
         (
             false,

@@ -2,6 +2,8 @@
 //! ownership (owned / flagged / invited) plus conditions over the record's
 //! canonical fields, all of which must hold.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crmsync_model::FieldMap;
@@ -77,8 +79,35 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FilterVerdict {
     pub matches: bool,
-    pub reason: String,
+    /// Static for a record that matches (nearly all of them): deciding the
+    /// scope of a record formats nothing (R-PERF-5).
+    pub reason: Cow<'static, str>,
 }
+
+/// A scope's sentence and what a matching record's verdict says, without and
+/// with conditions, built from the one literal so the three cannot disagree.
+macro_rules! scope_sentences {
+    ($scope:literal) => {
+        ScopeSentences {
+            scope: $scope,
+            matched: concat!("filter: ", $scope),
+            matched_with_conditions: concat!("filter: ", $scope, " and every filter condition"),
+        }
+    };
+}
+
+/// Fixed sentences, so that deciding a matching record's scope formats
+/// nothing (R-PERF-5).
+struct ScopeSentences {
+    scope: &'static str,
+    matched: &'static str,
+    matched_with_conditions: &'static str,
+}
+
+const OWNED: ScopeSentences = scope_sentences!("owned by the user");
+const OWNED_OR_FLAGGED: ScopeSentences = scope_sentences!("owned by the user or flagged synchronize");
+const OWNED_OR_INVITED: ScopeSentences = scope_sentences!("owned by the user or an invited participant");
+const READABLE: ScopeSentences = scope_sentences!("readable by the user");
 
 impl Filter {
     /// Does the record match? `fields` are the CRM's canonical fields when
@@ -90,38 +119,31 @@ impl Filter {
             other => other,
         };
         let invited = facts.activity.as_ref().is_some_and(|a| a.user_is_invited);
-        let (in_scope, scope_text) = match scope {
-            Scope::Owned => (facts.owner_is_user, "owned by the user"),
-            Scope::OwnedOrFlagged => (
-                facts.owner_is_user || facts.sync_flagged,
-                "owned by the user or flagged synchronize",
-            ),
-            Scope::OwnedOrInvited => (
-                facts.owner_is_user || invited,
-                "owned by the user or an invited participant",
-            ),
-            Scope::AllReadable | Scope::Default => (facts.readable, "readable by the user"),
+        let (in_scope, sentences) = match scope {
+            Scope::Owned => (facts.owner_is_user, OWNED),
+            Scope::OwnedOrFlagged => (facts.owner_is_user || facts.sync_flagged, OWNED_OR_FLAGGED),
+            Scope::OwnedOrInvited => (facts.owner_is_user || invited, OWNED_OR_INVITED),
+            Scope::AllReadable | Scope::Default => (facts.readable, READABLE),
         };
         if !in_scope {
             return FilterVerdict {
                 matches: false,
-                reason: format!("filter scope: not {scope_text}"),
+                reason: format!("filter scope: not {}", sentences.scope).into(),
             };
         }
         if let Some(failed) = fields.and_then(|f| self.conditions.iter().find(|c| !c.holds(f))) {
             return FilterVerdict {
                 matches: false,
-                reason: format!("filter condition fails: {}", failed.describe()),
+                reason: format!("filter condition fails: {}", failed.describe()).into(),
             };
         }
-        let conditions = if self.conditions.is_empty() {
-            String::new()
-        } else {
-            " and every filter condition".to_string()
-        };
         FilterVerdict {
             matches: true,
-            reason: format!("filter: {scope_text}{conditions}"),
+            reason: Cow::Borrowed(if self.conditions.is_empty() {
+                sentences.matched
+            } else {
+                sentences.matched_with_conditions
+            }),
         }
     }
 }

@@ -81,7 +81,7 @@ impl Planner<'_> {
                 ..Subject::default()
             };
             if direction.crm_to_groupware() {
-                self.create_in_groupware(&subject, &rec.fields, RuleId::Edit1, Origin::Crm);
+                self.create_in_groupware(subject, &rec.fields, RuleId::Edit1, Origin::Crm);
             } else {
                 self.push_skip(
                     &subject,
@@ -113,12 +113,12 @@ impl Planner<'_> {
                 } else {
                     RuleId::Edit1
                 };
-                self.create_in_crm(&subject, &item.fields, rule, Origin::Groupware);
+                self.create_in_crm(subject, &item.fields, rule, Origin::Groupware);
             }
         }
     }
 
-    fn push_skip(&mut self, subject: &Subject, rule: RuleId, reason: &str) {
+    fn push_skip(&mut self, subject: &Subject, rule: RuleId, reason: &'static str) {
         self.actions.push(Action::new(
             Target::Status,
             ActionKind::Skip,
@@ -148,8 +148,8 @@ impl Planner<'_> {
             etag: Some(item.etag.clone()),
             facts: Some(&rec.facts),
         };
-        let outcome = self.merge(&sides);
-        let wrote = self.emit_merge(&sides, &outcome, true);
+        let mut outcome = self.merge(&sides);
+        let wrote = self.emit_merge(&sides, &mut outcome, true);
         // Matched items pre-existed in the user's mailbox: groupware origin (R-ENG-2).
         let reason = if wrote {
             format!(

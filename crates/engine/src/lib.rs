@@ -6,6 +6,7 @@
 //! fields, the values it overwrites and the SPEC rule that chose it. The
 //! runner applies plans; [`explain`] answers "why" with the same code.
 
+mod aligned;
 pub mod class;
 pub mod delete_policy;
 pub mod deletion;

@@ -20,17 +20,25 @@ pub fn truncate(value: &str, limit: usize) -> &str {
 /// The map as the groupware may hold it, and the keys that were cut.
 pub fn truncate_outbound(fields: &FieldMap, limits: &BTreeMap<String, usize>) -> (FieldMap, Vec<String>) {
     let mut out = fields.clone();
+    let cut = cut_outbound(&mut out, limits);
+    (out, cut)
+}
+
+/// [`truncate_outbound`] in place, for a map the planner owns already: a
+/// merged map on its way out is cut, not copied first (R-PERF-5).
+pub fn cut_outbound(fields: &mut FieldMap, limits: &BTreeMap<String, usize>) -> Vec<String> {
     let mut cut = Vec::new();
     for (key, limit) in limits {
         if let Some(value) = fields.get(key) {
             let short = truncate(value, *limit);
             if short.len() != value.len() {
-                out.set(key.clone(), short.to_string());
+                let short = short.to_string();
+                fields.set(key.clone(), short);
                 cut.push(key.clone());
             }
         }
     }
-    (out, cut)
+    cut
 }
 
 /// Reads a groupware map against what the CRM sent: a value equal to the cut

@@ -2,13 +2,14 @@
 //! against its base. It only compares canonical text values; which field means
 //! what is the mapping's business.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
 use crmsync_model::FieldMap;
 use crmsync_model::fields::keys;
 
+use crate::aligned::{aligned, differ_besides};
 use crate::limits::normalise_groupware;
 use crate::plan::{FieldConflict, FieldWrite, WriteReason};
 use crate::policy::{ConflictPolicy, Direction, ReadOnlyPolicy};
@@ -109,24 +110,19 @@ pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
     // The UID is identity, not content: each side keeps its own, and a
     // difference is never an edit (an item crmsync wrote carries the CRM id
     // as UID while the CRM record has none; R-CAL-5, R-SYNC-UID-1).
-    let crm_changed_any = input.crm.changed_keys(input.base).iter().any(|k| *k != keys::UID);
-    let gw_changed_any = gw.changed_keys(input.base).iter().any(|k| *k != keys::UID);
+    let crm_changed_any = differ_besides(input.crm, input.base, keys::UID);
+    let gw_changed_any = differ_besides(&gw, input.base, keys::UID);
     let propagate_rule = if crm_changed_any && gw_changed_any {
         RuleId::Edit2
     } else {
         RuleId::Edit1
     };
-    let keys: BTreeSet<&str> = input
-        .base
-        .keys()
-        .chain(input.crm.keys())
-        .chain(gw.keys())
-        .filter(|k| *k != keys::UID)
-        .collect();
-
-    for key in keys {
-        let (b, c, g) = (input.base.get(key), input.crm.get(key), gw.get(key));
-        let raw_g = input.groupware.get(key);
+    // One walk over the four maps; a key only the raw groupware map holds
+    // (its journal, R-FIELD-5) is no field of the merge.
+    for (key, [b, c, g, raw_g]) in aligned([input.base, input.crm, &gw, input.groupware]) {
+        if key == keys::UID || (b.is_none() && c.is_none() && g.is_none()) {
+            continue;
+        }
         // R-CAL-7: an attendee's own answer is theirs, also on a meeting they
         // may not change: it flows into the CRM and wins over a CRM change.
         if key == keys::OWN_RESPONSE && input.read_only_record && g != b {

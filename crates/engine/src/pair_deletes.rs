@@ -41,7 +41,7 @@ impl Planner<'_> {
                         "the CRM is read-only for this entity: its deletion is reverted",
                     );
                     self.create_in_crm(
-                        &Subject {
+                        Subject {
                             crm_id: None,
                             ..subject
                         },
@@ -161,12 +161,7 @@ impl Planner<'_> {
                         RuleId::Dir2,
                         "the groupware is read-only for this entity: its deletion is reverted",
                     );
-                    self.create_in_groupware(
-                        &Subject { href: None, ..subject },
-                        crm_fields,
-                        RuleId::Dir2,
-                        pair.origin,
-                    );
+                    self.create_in_groupware(Subject { href: None, ..subject }, crm_fields, RuleId::Dir2, pair.origin);
                 }
                 ReadOnlyPolicy::Ignore => self.status(
                     ActionKind::MarkRemovedByUser,
@@ -193,12 +188,7 @@ impl Planner<'_> {
                     RuleId::Eng1,
                     "edited in the CRM since the last sync: an edit beats a delete",
                 );
-                self.create_in_groupware(
-                    &Subject { href: None, ..subject },
-                    crm_fields,
-                    RuleId::Eng1,
-                    pair.origin,
-                );
+                self.create_in_groupware(Subject { href: None, ..subject }, crm_fields, RuleId::Eng1, pair.origin);
             }
             DeleteOutcome::DeleteCrm => {
                 self.push(

@@ -145,6 +145,12 @@ pub fn pair(class: EntityClass, crm: &[&FieldMap], groupware: &[&FieldMap]) -> P
         let taken = result.taken(crm.len(), groupware.len());
         let free_crm: Vec<usize> = (0..crm.len()).filter(|&i| !taken.crm[i]).collect();
         let free_gw: Vec<usize> = (0..groupware.len()).filter(|&j| !taken.groupware[j]).collect();
+        // A match or a duplicate group needs a member on each side: with one
+        // side empty (a first sync into an empty collection) no key is built
+        // for the other (R-PERF-5).
+        if free_crm.is_empty() || free_gw.is_empty() {
+            continue;
+        }
         let mut by_key: BTreeMap<String, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
         for &i in &free_crm {
             for k in key_fn(crm[i]) {

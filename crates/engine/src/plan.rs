@@ -3,6 +3,7 @@
 //! it. Plans serialize to JSON and print one line per action, so dry-run,
 //! logs, `explain` and the API all show the same thing (R-SAFE-5, R-EXPLAIN-1).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -172,12 +173,19 @@ pub struct Action {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
     pub rule: RuleId,
-    /// One sentence for people: why this action.
-    pub reason: String,
+    /// One sentence for people: why this action. Most are fixed sentences,
+    /// borrowed rather than copied into every action (R-PERF-5).
+    pub reason: Cow<'static, str>,
 }
 
 impl Action {
-    pub fn new(target: Target, kind: ActionKind, subject: Subject, rule: RuleId, reason: impl Into<String>) -> Self {
+    pub fn new(
+        target: Target,
+        kind: ActionKind,
+        subject: Subject,
+        rule: RuleId,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Action {
             target,
             kind,

@@ -4,6 +4,8 @@
 //! Every decision is delegated to the rule modules (scope, deletion, merge,
 //! pairing, guard), so `explain` can reuse the very same code.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
 use crmsync_model::FieldMap;
@@ -84,7 +86,13 @@ impl<'a> Planner<'a> {
         self.actions.push(action);
     }
 
-    pub(crate) fn status(&mut self, kind: ActionKind, subject: &Subject, rule: RuleId, reason: impl Into<String>) {
+    pub(crate) fn status(
+        &mut self,
+        kind: ActionKind,
+        subject: &Subject,
+        rule: RuleId,
+        reason: impl Into<Cow<'static, str>>,
+    ) {
         self.push(Action::new(Target::Status, kind, subject.clone(), rule, reason));
     }
 
@@ -98,15 +106,19 @@ impl<'a> Planner<'a> {
 
     fn plan_pair(&mut self, item: &PairedItem) {
         let pair = &item.pair;
+        // Unchanged on both sides: the merge of the base with itself writes
+        // nothing and moves no version, whatever the pair's state, so the
+        // pair costs no map, clone or string (R-PERF-2, R-PERF-5).
+        if item.crm == CrmSide::Unchanged && item.groupware == GroupwareSide::Unchanged {
+            return;
+        }
         let subject = Subject {
             pair_id: Some(pair.id.clone()),
             crm_id: Some(pair.crm_id.clone()),
             href: Some(pair.href.clone()),
         };
-        let untouched = item.crm == CrmSide::Unchanged && item.groupware == GroupwareSide::Unchanged;
         match pair.state {
             PairState::Live => {}
-            _ if untouched => return,
             PairState::Quarantined => {
                 return self.status(
                     ActionKind::Skip,
@@ -208,9 +220,9 @@ impl<'a> Planner<'a> {
             etag,
             facts,
         };
-        let outcome = self.merge(&sides);
+        let mut outcome = self.merge(&sides);
         let versions_moved = crm_version != pair.crm_version || sides.etag.as_deref() != Some(pair.etag.as_str());
-        let wrote = self.emit_merge(&sides, &outcome, gw_item.is_some());
+        let wrote = self.emit_merge(&sides, &mut outcome, gw_item.is_some());
         if wrote || versions_moved || outcome.base != pair.base {
             let rule = outcome.crm_rule.or(outcome.groupware_rule).unwrap_or(RuleId::Edit1);
             self.push(

@@ -3,6 +3,8 @@
 //! R-EXPLAIN-1): permission first (R-PERM-1), then deactivation (R-DEL-4), then
 //! the filter with the record's origin (R-FILTER-1, R-DEL-5).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crmsync_model::FieldMap;
@@ -31,11 +33,11 @@ pub enum ScopeOutcome {
 pub struct ScopeDecision {
     pub outcome: ScopeOutcome,
     pub rule: RuleId,
-    pub reason: String,
+    pub reason: Cow<'static, str>,
 }
 
 impl ScopeDecision {
-    fn new(outcome: ScopeOutcome, rule: RuleId, reason: impl Into<String>) -> Self {
+    fn new(outcome: ScopeOutcome, rule: RuleId, reason: impl Into<Cow<'static, str>>) -> Self {
         ScopeDecision {
             outcome,
             rule,

@@ -6,7 +6,7 @@ use crmsync_model::FieldMap;
 use crmsync_model::fields::keys;
 
 use crate::input::Origin;
-use crate::limits::truncate_outbound;
+use crate::limits::{cut_outbound, truncate_outbound};
 use crate::merge::MergeOutcome;
 use crate::plan::{Action, ActionKind, Precondition, Subject, Target, WriteReason};
 use crate::planner::{Planner, Sides};
@@ -14,10 +14,13 @@ use crate::rules::RuleId;
 
 impl Planner<'_> {
     /// Turns a merge into write, conflict and warning entries; says whether
-    /// anything is written.
-    pub(crate) fn emit_merge(&mut self, sides: &Sides<'_>, outcome: &MergeOutcome, groupware_read: bool) -> bool {
+    /// anything is written. The written maps and entries are moved out of
+    /// `outcome`, not copied (R-PERF-5): the caller keeps only its base and
+    /// rules.
+    pub(crate) fn emit_merge(&mut self, sides: &Sides<'_>, outcome: &mut MergeOutcome, groupware_read: bool) -> bool {
         let subject = &sides.subject;
         let (_, read_only_record) = self.direction_for(sides.facts);
+        let wrote = !outcome.crm_writes.is_empty() || !outcome.groupware_writes.is_empty();
         if !outcome.crm_writes.is_empty() {
             let kind = if outcome.crm_writes.iter().all(|w| w.reason == WriteReason::Reverted) {
                 ActionKind::Revert
@@ -27,8 +30,8 @@ impl Planner<'_> {
             let rule = outcome.crm_rule.unwrap_or(RuleId::Edit1);
             let mut action = Action::new(Target::Crm, kind, subject.clone(), rule, describe(rule))
                 .with_precondition(Precondition::CrmVersion(sides.crm_version))
-                .with_fields(outcome.crm.clone());
-            action.writes = outcome.crm_writes.clone();
+                .with_fields(std::mem::take(&mut outcome.crm));
+            action.writes = std::mem::take(&mut outcome.crm_writes);
             self.push(action);
         }
         if !outcome.groupware_writes.is_empty() {
@@ -45,7 +48,8 @@ impl Planner<'_> {
             if read_only_record && kind == ActionKind::Revert {
                 rule = RuleId::Eng5;
             }
-            let (fields, cut) = truncate_outbound(&outcome.groupware, &self.policy.field_limits);
+            let mut fields = std::mem::take(&mut outcome.groupware);
+            let cut = cut_outbound(&mut fields, &self.policy.field_limits);
             for key in cut
                 .iter()
                 .filter(|k| outcome.groupware_writes.iter().any(|w| &w.key == *k))
@@ -61,7 +65,7 @@ impl Planner<'_> {
             let mut action =
                 Action::new(Target::Groupware, kind, subject.clone(), rule, describe(rule)).with_fields(fields);
             action.precondition = sides.etag.clone().map_or(Precondition::None, Precondition::Etag);
-            action.writes = outcome.groupware_writes.clone();
+            action.writes = std::mem::take(&mut outcome.groupware_writes);
             self.push(action);
         }
         if !outcome.conflicts.is_empty() {
@@ -72,7 +76,7 @@ impl Planner<'_> {
                 RuleId::Edit3,
                 "both sides changed these fields differently: held for a manual choice, neither side overwritten",
             );
-            action.conflicts = outcome.conflicts.clone();
+            action.conflicts = std::mem::take(&mut outcome.conflicts);
             self.push(action);
         }
         if !outcome.ignored.is_empty() {
@@ -88,13 +92,13 @@ impl Planner<'_> {
         if groupware_read && sides.groupware.get(keys::JOURNAL) != sides.base.get(keys::JOURNAL) {
             self.warn(RuleId::Field5, subject, "the journal part of the notes was edited in the groupware: journal entries are outbound only, the edit does not flow back");
         }
-        !outcome.crm_writes.is_empty() || !outcome.groupware_writes.is_empty()
+        wrote
     }
 
     /// A new groupware item from CRM fields, then its pair (base: full values).
     pub(crate) fn create_in_groupware(
         &mut self,
-        subject: &Subject,
+        subject: Subject,
         crm_fields: &FieldMap,
         rule: RuleId,
         origin: Origin,
@@ -103,7 +107,7 @@ impl Planner<'_> {
         for key in &cut {
             self.warn(
                 RuleId::Field6,
-                subject,
+                &subject,
                 format!("{key} is longer than the connector allows: truncated in the groupware, kept whole in the CRM"),
             );
         }
@@ -123,7 +127,7 @@ impl Planner<'_> {
             Action::new(
                 Target::Status,
                 ActionKind::Pair,
-                subject.clone(),
+                subject,
                 rule,
                 "pair the new item with its record",
             )
@@ -134,7 +138,7 @@ impl Planner<'_> {
 
     /// A new CRM record from groupware fields (never the outbound-only
     /// journal, R-FIELD-5), then its pair.
-    pub(crate) fn create_in_crm(&mut self, subject: &Subject, gw_fields: &FieldMap, rule: RuleId, origin: Origin) {
+    pub(crate) fn create_in_crm(&mut self, subject: Subject, gw_fields: &FieldMap, rule: RuleId, origin: Origin) {
         let mut fields = gw_fields.clone();
         fields.remove(keys::JOURNAL);
         self.push(
@@ -147,7 +151,7 @@ impl Planner<'_> {
             Action::new(
                 Target::Status,
                 ActionKind::Pair,
-                subject.clone(),
+                subject,
                 rule,
                 "pair the new record with its item",
             )
@@ -158,6 +162,6 @@ impl Planner<'_> {
 }
 
 /// The sentence an action of `rule` carries.
-fn describe(rule: RuleId) -> String {
-    rule.description().to_string()
+fn describe(rule: RuleId) -> &'static str {
+    rule.description()
 }

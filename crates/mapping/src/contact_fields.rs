@@ -64,6 +64,14 @@ pub fn contact_keys() -> Vec<String> {
     keys
 }
 
+/// Sets `key` when there is a value. The map starts empty, so an absent value
+/// has nothing to remove.
+fn put(map: &mut FieldMap, key: &str, value: Option<String>) {
+    if let Some(value) = value {
+        map.set(key, value);
+    }
+}
+
 pub fn contact_to_fields(contact: &ContactFields) -> FieldMap {
     let mut map = FieldMap::new();
     let c = contact;
@@ -71,15 +79,15 @@ pub fn contact_to_fields(contact: &ContactFields) -> FieldMap {
         .iter()
         .zip([&c.prefix, &c.first_name, &c.middle_name, &c.last_name, &c.suffix])
     {
-        map.set_opt(*key, opt_line(value.as_deref()));
+        put(&mut map, key, opt_line(value.as_deref()));
     }
-    map.set_opt("company", opt_line(c.company.as_deref()));
-    map.set_opt("job_title", opt_line(c.job_title.as_deref()));
-    map.set_opt("department", opt_line(c.department.as_deref()));
-    map.set_opt("website", opt_line(c.website.as_deref()));
+    put(&mut map, "company", opt_line(c.company.as_deref()));
+    put(&mut map, "job_title", opt_line(c.job_title.as_deref()));
+    put(&mut map, "department", opt_line(c.department.as_deref()));
+    put(&mut map, "website", opt_line(c.website.as_deref()));
     let emails = compact([&c.email1, &c.email2, &c.email3]);
-    for (i, e) in emails.into_iter().enumerate() {
-        map.set(format!("email{}", i + 1), e);
+    for (key, e) in crmsync_model::fields::keys::EMAILS.iter().zip(emails) {
+        map.set(*key, e);
     }
     let (business, business2) = match (
         opt_line(c.phone_business.as_deref()),
@@ -88,23 +96,23 @@ pub fn contact_to_fields(contact: &ContactFields) -> FieldMap {
         (None, Some(b2)) => (Some(b2), None),
         other => other,
     };
-    map.set_opt("phone_business", business);
-    map.set_opt("phone_business2", business2);
-    map.set_opt("phone_home", opt_line(c.phone_home.as_deref()));
-    map.set_opt("phone_mobile", opt_line(c.phone_mobile.as_deref()));
-    map.set_opt("phone_fax", opt_line(c.phone_fax.as_deref()));
-    map.set_opt("phone_other", opt_line(c.phone_other.as_deref()));
+    put(&mut map, "phone_business", business);
+    put(&mut map, "phone_business2", business2);
+    put(&mut map, "phone_home", opt_line(c.phone_home.as_deref()));
+    put(&mut map, "phone_mobile", opt_line(c.phone_mobile.as_deref()));
+    put(&mut map, "phone_fax", opt_line(c.phone_fax.as_deref()));
+    put(&mut map, "phone_other", opt_line(c.phone_other.as_deref()));
     for (keys, addr) in ADDRESS_KEYS
         .iter()
         .zip([&c.business_address, &c.home_address, &c.other_address])
     {
         let parts = [&addr.street, &addr.city, &addr.region, &addr.postal_code, &addr.country];
         for (key, value) in keys.iter().zip(parts) {
-            map.set_opt(*key, value.as_deref().map(norm_multiline));
+            put(&mut map, key, value.as_deref().map(norm_multiline));
         }
     }
-    map.set_opt("notes", c.notes.as_deref().map(norm_multiline));
-    map.set_opt("photo", c.photo.as_deref().map(normalize_photo));
+    put(&mut map, "notes", c.notes.as_deref().map(norm_multiline));
+    put(&mut map, "photo", c.photo.as_deref().map(normalize_photo));
     map
 }
 

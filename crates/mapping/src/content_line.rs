@@ -197,6 +197,18 @@ impl RawComponent {
         })
     }
 
+    /// Moves the property lines out (sub-components are dropped), leaving
+    /// BEGIN and END: for a reader that owns its lines (R-PERF-5).
+    pub fn take_props(&mut self) -> Vec<RawLine> {
+        std::mem::take(&mut self.children)
+            .into_iter()
+            .filter_map(|node| match node {
+                Node::Prop(line) => Some(line),
+                Node::Comp(_) => None,
+            })
+            .collect()
+    }
+
     pub fn components(&self) -> impl Iterator<Item = &RawComponent> {
         self.children.iter().filter_map(|n| match n {
             Node::Comp(c) => Some(c),

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod allocations;
 mod deletion_matrix;
 mod plan_format;
 mod properties;

@@ -250,6 +250,40 @@ proptest! {
             }
         }
     }
+
+    // R-PERF-5: a pair unchanged on both sides is passed over before any map
+    // is looked at; reading both sides back as they were (the pair's version
+    // and ETag, the base's values) plans the same nothing, whatever the
+    // policy, limits, the user's rights on the record (owner, or allowed
+    // only to read it) and whether the pair remembers the record's facts, so
+    // passing over it loses no decision. This guards the shortcut, it does
+    // not prove it exists: it holds as well without one.
+    #[test]
+    fn r_perf_5_an_untouched_pair_plans_like_both_sides_read_back_unchanged(
+        base in map(), (conflict, direction, read_only, limited) in policy(), owner in any::<bool>(),
+        facts_remembered in any::<bool>(),
+    ) {
+        let prof = profile_for(conflict, direction, read_only, limited);
+        let w = world(&base, base.clone(), base.clone(), limited);
+        let facts = contact_facts(owner);
+        let mut read_back_input = w.input(0, None);
+        for paired in &mut read_back_input.pairs {
+            if let CrmSide::Present(record) = &mut paired.crm {
+                record.facts = facts.clone();
+            }
+        }
+        let read_back = plan(&prof, now(), &read_back_input);
+        let mut untouched_pair = w.pair.clone();
+        untouched_pair.last_facts = facts_remembered.then_some(facts);
+        let untouched = plan(
+            &prof,
+            now(),
+            &collection(EntityClass::Contacts, vec![paired(untouched_pair, CrmSide::Unchanged, GroupwareSide::Unchanged)]),
+        );
+        prop_assert!(untouched.actions.is_empty() && untouched.warnings.is_empty(), "{}", untouched);
+        prop_assert_eq!(&read_back.actions, &untouched.actions, "read back:\n{}", read_back);
+        prop_assert_eq!(&read_back.warnings, &untouched.warnings);
+    }
 }
 
 // ---- (b) pairing ----

@@ -1,14 +1,16 @@
 //! vCard 3.0 / 4.0 ↔ FieldMap (R-MAP-4, R-FIELD-1, R-MAP-6).
 
+mod entries;
 mod render;
 mod slots;
 
-use calcard::vcard::{VCard, VCardEntry, VCardProperty, VCardValue};
+use calcard::vcard::{VCardEntry, VCardValue};
 use chrono::{DateTime, Utc};
 use crmsync_model::FieldMap;
 
 use crate::content_line::{RawComponent, RawLine, check_bytes, parse_tree, split_lines};
 use crate::error::{Format, MappingError};
+use entries::read_entries;
 pub use render::render_vcard;
 use slots::{Slot, assign, slot_values};
 
@@ -78,6 +80,7 @@ pub fn parse_vcard_bytes(bytes: &[u8]) -> Result<ParsedCard, MappingError> {
 /// A card read line by line: each property's raw text, calcard's reading of
 /// it, and the slot it fills.
 pub(crate) struct CardLayout {
+    /// The card's BEGIN and END lines; its properties are in `lines`.
     pub root: RawComponent,
     pub lines: Vec<RawLine>,
     pub entries: Vec<Option<VCardEntry>>,
@@ -87,7 +90,7 @@ pub(crate) struct CardLayout {
 
 impl CardLayout {
     pub fn read(text: &str) -> Result<CardLayout, MappingError> {
-        let root = parse_tree(Format::VCard, split_lines(Format::VCard, text)?)?;
+        let mut root = parse_tree(Format::VCard, split_lines(Format::VCard, text)?)?;
         if root.name != "VCARD" {
             return Err(MappingError::WrongComponent {
                 format: Format::VCard,
@@ -102,7 +105,10 @@ impl CardLayout {
                 format!("nested BEGIN:{} inside a vCard", inner.name),
             ));
         }
-        let lines: Vec<RawLine> = root.props().cloned().collect();
+        // A card's children are all properties (nested components were
+        // refused above): moved out, not copied (R-PERF-5). The root keeps
+        // its BEGIN and END lines for the renderer.
+        let lines = root.take_props();
         let version = match lines.iter().find(|l| l.is("VERSION")) {
             Some(l) => CardVersion::parse(l.value_text()).ok_or_else(|| {
                 MappingError::malformed(
@@ -114,7 +120,7 @@ impl CardLayout {
             // Lenient: some exporters omit VERSION; 3.0 is the common dialect.
             None => CardVersion::V3,
         };
-        let entries: Vec<Option<VCardEntry>> = lines.iter().map(|l| parse_entry(l, version)).collect();
+        let entries = read_entries(&lines, version).entries;
         let slots = assign(&entries);
         Ok(CardLayout {
             root,
@@ -148,56 +154,5 @@ impl CardLayout {
             }
         }
         map
-    }
-}
-
-/// calcard's reading of one property: the line is wrapped in a card of its
-/// own, so raw line and parsed entry correspond one to one.
-fn parse_entry(line: &RawLine, version: CardVersion) -> Option<VCardEntry> {
-    if line.is("VERSION") {
-        return Some(VCardEntry {
-            group: None,
-            name: VCardProperty::Version,
-            params: vec![],
-            values: vec![VCardValue::Text(line.value_text().trim().to_string())],
-        });
-    }
-    let wrapped = format!(
-        "BEGIN:VCARD\r\nVERSION:{}\r\n{}\r\nEND:VCARD\r\n",
-        version.as_str(),
-        line.text
-    );
-    let card = VCard::parse(&wrapped).ok()?;
-    let mut entry = card
-        .entries
-        .into_iter()
-        .find(|e| !matches!(e.name, VCardProperty::Version))?;
-    restore_inline_binary(line, &mut entry);
-    Some(entry)
-}
-
-/// calcard returns `ENCODING=b` data that happens to be valid UTF-8 (an SVG,
-/// a tiny picture) as decoded text; a photo is bytes either way.
-fn restore_inline_binary(line: &RawLine, entry: &mut VCardEntry) {
-    if entry.name != VCardProperty::Photo {
-        return;
-    }
-    let head = line.text[..line.text.len() - line.value_text().len()].to_ascii_uppercase();
-    if !(head.contains("ENCODING=B") || head.contains("ENCODING=BASE64")) {
-        return;
-    }
-    if let Some(VCardValue::Text(decoded)) = entry.values.first() {
-        let media_type = slots::types(entry).first().map(|t| {
-            if t.contains('/') {
-                t.clone()
-            } else {
-                format!("image/{t}")
-            }
-        });
-        let data = decoded.clone().into_bytes();
-        entry.values = vec![VCardValue::Binary(calcard::common::Data {
-            content_type: media_type,
-            data,
-        })];
     }
 }
