@@ -13,8 +13,8 @@ use crmsync_bench::world::Template;
 /// 2,000 and 20,000 items, the larger synced in about a minute in a debug
 /// build. 18,000 added items at the bound are MAX_GROWTH_PER_ITEM × 18,000
 /// bytes; runs of one size differ by up to 0.9 MB (R-SCALE-11), 50 bytes
-/// an added item at this spread (200 at 4,000 → 16,000, too close to a
-/// bound this low).
+/// an added item at this spread (75 at 4,000 → 16,000, 12,000 added
+/// items, as R-SCALE-11 says: too much of a bound this low).
 const SMALL: usize = 1_000;
 const LARGE: usize = 10_000;
 

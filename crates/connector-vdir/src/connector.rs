@@ -11,10 +11,10 @@ use crmsync_connector::{
 
 use crate::etag::ListingDigest;
 use crate::store::{VdirStore, answer};
+use crate::{VdirConfig, VdirError};
 
 /// How many files one page of a paged listing reads.
 const LISTING_PAGE: usize = 256;
-use crate::{VdirConfig, VdirError};
 
 /// A connector for one vdir root. Cheap to clone.
 #[derive(Clone)]

@@ -187,12 +187,8 @@ async fn refuse_moved_pairs(
     wanted: &str,
     known: &Collection,
 ) -> Result<(), SyncError> {
-    // Counted as the keys stream by, none held (R-SCALE-10).
-    let mut paired = 0usize;
-    store
-        .sync_state()
-        .for_each_pair_key(&profile.name, name, |_| paired += 1)
-        .await?;
+    // Counted by the database, no pair row decoded (R-SCALE-10).
+    let paired = store.sync_state().pair_count(&profile.name, name).await?;
     if paired == 0 {
         return Ok(());
     }

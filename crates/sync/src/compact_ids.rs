@@ -58,6 +58,11 @@ impl CompactIds {
     /// The ids in batches of `size` (the last may be smaller), in id order
     /// as text: the two sorted lists merged.
     pub(crate) fn batches(&self, size: usize) -> impl Iterator<Item = Vec<String>> + '_ {
+        // The merge below is in order only over sorted lists.
+        debug_assert!(
+            self.uuids.is_sorted() && self.other.is_sorted(),
+            "CompactIds::batches before seal"
+        );
         let (mut u, mut o) = (0, 0);
         std::iter::from_fn(move || {
             let mut batch = Vec::with_capacity(size);

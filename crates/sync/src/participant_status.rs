@@ -90,8 +90,11 @@ pub(crate) async fn after_collection(
     let mut written = sync_state.participant_statuses(&profile.name).await?;
     // Written a batch at a time, so a first sync holds one batch's ids as
     // text, not every appointment's. Each batch is its own transaction: the
-    // rows are derived from the live pairs, and a run cut short between two
-    // batches leaves rows the next run's pass rewrites the same way.
+    // rows are derived from the live pairs, so a run cut short between two
+    // batches leaves the rest to the next run. That run does not know which
+    // appointments the cut run created (`CreatedIds` is not persisted), so
+    // it writes `synchronized` for them where `sent` was due: what
+    // R-CAL-3-STATUS has a later run write for a confirmed pair.
     for batch in live.batches(STATUS_BATCH) {
         let changes: Vec<(String, Option<ParticipantSyncStatus>)> = batch
             .into_iter()

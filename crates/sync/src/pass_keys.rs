@@ -14,7 +14,7 @@
 
 use std::collections::BTreeSet;
 
-use crmsync_store::status::PairKey;
+use crmsync_store::status::{PairKey, PairRow};
 use sha2::{Digest as _, Sha256};
 
 use crate::error::SyncError;
@@ -144,8 +144,41 @@ impl PassKeys {
         Ok(ids)
     }
 
+    /// The full rows of the pairs whose CRM id is one of `crm_ids` or whose
+    /// href is one of `hrefs`, among these keys only (R-SCALE-13).
+    ///
+    /// The pass decides what is paired from these keys (collect.rs lists a
+    /// record or item whose key is absent as unpaired). A pair saved after
+    /// they were read (`duplicates resolve` links without the profile's
+    /// lease) must therefore not come back here too, or the engine would
+    /// see one record both paired and unpaired and pair it twice. A row
+    /// whose CRM id and href are both among the keys is the pair's current
+    /// row, as the earlier read by pair id after the keys gave. Ids and
+    /// hrefs without a key are not asked for, so a collection without
+    /// pairs (a first sync) sends no pair query.
+    pub(crate) async fn rows_touching<'a>(
+        &self,
+        store: &RunStores,
+        crm_ids: impl Iterator<Item = &'a str>,
+        hrefs: impl Iterator<Item = &'a str>,
+    ) -> Result<Vec<PairRow>, SyncError> {
+        let crm_ids: Vec<&str> = crm_ids.filter(|id| self.has_record(id)).collect();
+        let hrefs: Vec<&str> = hrefs.filter(|href| self.has_href(href)).collect();
+        if crm_ids.is_empty() && hrefs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows = store
+            .sync_state()
+            .pairs_touching(&self.profile, &self.collection, &crm_ids, &hrefs)
+            .await?;
+        rows.retain(|row| self.has_record(&row.crm_id) && self.has_href(&row.href));
+        Ok(rows)
+    }
+
     /// The keys, as stored, of the pairs `wanted` picks (R-SYNC-UID-2 asks
-    /// for the few that share a UID, a record or an href with an item read).
+    /// for the few that share a UID, a record or an href with an item read),
+    /// among these keys only: a pair saved since they were read is not one
+    /// this pass knows (see [`Self::rows_touching`]).
     pub(crate) async fn matching(
         &self,
         store: &RunStores,
@@ -155,7 +188,7 @@ impl PassKeys {
         store
             .sync_state()
             .for_each_pair_key(&self.profile, &self.collection, |k| {
-                if wanted(&k) {
+                if self.has_href(&k.href) && self.has_record(&k.crm_id) && wanted(&k) {
                     found.push(k);
                 }
             })
@@ -184,7 +217,13 @@ impl Seen {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+    use crmsync_engine::{Origin, PairState};
+    use crmsync_store::Store;
+    use crmsync_store::status::PairRow;
+
     use super::{KeyDigest, PassKeys, Seen};
+    use crate::stores::RunStores;
 
     fn keys(pairs: &[(&str, &str, &str)]) -> PassKeys {
         let mut keys = PassKeys::default();
@@ -212,5 +251,76 @@ mod tests {
         let mut seen = Seen::new(keys.len());
         seen.mark(b);
         assert!(seen.contains(b) && !seen.contains(a));
+    }
+
+    async fn migrated_store(dir: &tempfile::TempDir) -> Store {
+        let store = Store::connect(&format!("sqlite://{}", dir.path().join("s.db").display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    }
+
+    fn pair(id: &str) -> PairRow {
+        PairRow {
+            id: id.into(),
+            profile: "p".into(),
+            collection: "contacts".into(),
+            crm_id: format!("crm-{id}"),
+            href: format!("{id}.vcf"),
+            etag: format!("etag-{id}"),
+            uid: Some(format!("uid-{id}")),
+            crm_version: 1,
+            origin: Origin::Crm,
+            state: PairState::Live,
+            base: Default::default(),
+            facts: None,
+            raw: None,
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// R-SCALE-13: a pair saved after the pass read its keys (as
+    /// `duplicates resolve` links without the profile's lease) is not
+    /// handed to the pass as paired, while the pass lists its record and
+    /// item as unpaired from the keys: one pair per record, never two.
+    #[tokio::test]
+    async fn r_scale_13_a_pair_saved_after_the_keys_is_not_read_as_touched() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = migrated_store(&dir).await;
+        let stores = RunStores::from(&store);
+        stores.sync_state().save_pair(&pair("a")).await.unwrap();
+        let keys = PassKeys::read(&stores, "p", "contacts").await.unwrap();
+        // Saved between the key read and the touched read.
+        stores.sync_state().save_pair(&pair("b")).await.unwrap();
+        assert!(
+            !keys.has_record("crm-b") && !keys.has_href("b.vcf"),
+            "the pass sees b's record and item as unpaired"
+        );
+
+        let touched = keys
+            .rows_touching(&stores, ["crm-a", "crm-b"].into_iter(), ["a.vcf", "b.vcf"].into_iter())
+            .await
+            .unwrap();
+        assert_eq!(touched.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a"]);
+        let sharing = keys.matching(&stores, |_| true).await.unwrap();
+        assert_eq!(sharing.iter().map(|k| k.id.as_str()).collect::<Vec<_>>(), ["a"]);
+    }
+
+    /// R-SCALE-13: ids and hrefs without a pair are not asked for, so a
+    /// first sync (no pairs) sends no pair query; the store is closed to
+    /// prove that no query is sent.
+    #[tokio::test]
+    async fn r_scale_13_no_pair_query_for_ids_without_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = migrated_store(&dir).await;
+        let stores = RunStores::from(&store);
+        let keys = PassKeys::read(&stores, "p", "contacts").await.unwrap();
+        store.close().await;
+        let touched = keys
+            .rows_touching(&stores, ["crm-a"].into_iter(), ["a.vcf"].into_iter())
+            .await
+            .unwrap();
+        assert!(touched.is_empty());
     }
 }

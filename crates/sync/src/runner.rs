@@ -531,7 +531,7 @@ async fn run_passes(
             groupware_side::save_quarantine(store, &profile.name, name, &groupware, &known_bad).await?;
         }
 
-        let pairs = touched_pairs(store, &profile.name, name, &crm, &groupware).await?;
+        let pairs = touched_pairs(store, &keys, &crm, &groupware).await?;
         let collected = collect(Sources {
             profile: &profile.name,
             class,
@@ -660,24 +660,18 @@ async fn run_passes(
 /// reads and parses little, whatever the collection holds.
 ///
 /// Asked for by CRM id and href (the store's unique indexes), so the pass
-/// holds no pair ids (R-SCALE-10).
+/// holds no pair ids (R-SCALE-10), and only among the pass's keys
+/// (R-SCALE-13).
 async fn touched_pairs(
     store: &RunStores,
-    profile: &str,
-    collection: &str,
+    keys: &PassKeys,
     crm: &crm_side::CrmState,
     groupware: &GroupwareState,
 ) -> Result<Vec<PairRow>, SyncError> {
     // What a side holds now and what it deleted.
-    fn both<'a>(present: impl Iterator<Item = &'a String>, deleted: &'a BTreeSet<String>) -> Vec<&'a str> {
-        present.chain(deleted).map(String::as_str).collect()
-    }
-    let crm_ids = both(crm.present.keys(), &crm.deleted);
-    let hrefs = both(groupware.items.keys(), &groupware.deleted);
-    Ok(store
-        .sync_state()
-        .pairs_touching(profile, collection, &crm_ids, &hrefs)
-        .await?)
+    let crm_ids = crm.present.keys().chain(&crm.deleted).map(String::as_str);
+    let hrefs = groupware.items.keys().chain(&groupware.deleted).map(String::as_str);
+    keys.rows_touching(store, crm_ids, hrefs).await
 }
 
 /// R-SYNC-REPORT-2: a later pass of the same run reads a conflicting pair

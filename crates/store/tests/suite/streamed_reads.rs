@@ -67,10 +67,17 @@ fn pair(id: &str) -> PairRow {
 
 store_test!(r_sync_stream_2_pair_keys_for_all_full_rows_for_the_ids_asked, |store| {
     let state = store.sync_state();
+    assert_eq!(state.pair_count("p", "contacts").await.unwrap(), 0);
     for id in ["a", "b", "c"] {
         state.save_pair(&pair(id)).await.unwrap();
     }
-    let keys = state.pair_keys("p", "contacts").await.unwrap();
+    assert_eq!(state.pair_count("p", "contacts").await.unwrap(), 3);
+    assert_eq!(state.pair_count("p", "events").await.unwrap(), 0);
+    let mut keys = Vec::new();
+    state
+        .for_each_pair_key("p", "contacts", |k| keys.push(k))
+        .await
+        .unwrap();
     assert_eq!(
         keys,
         ["a", "b", "c"]
