@@ -19,6 +19,7 @@ mod participant_status;
 mod records;
 mod status;
 mod status_batch;
+mod status_batch_same_effect;
 mod streamed_reads;
 mod tokens;
 mod user_names;
