@@ -12,6 +12,7 @@ mod connect;
 mod email_tracking;
 mod handles;
 mod journal_and_flags;
+mod journal_batch;
 mod list;
 mod lookups;
 mod overview;
