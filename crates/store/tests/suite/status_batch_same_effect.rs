@@ -62,13 +62,13 @@ impl Side {
             profile: self.profile.clone(),
             collection: "contacts".into(),
             crm_id: Some(format!("c{n}")),
-            href: (n % 3 == 0).then(|| format!("c{n}.vcf")),
+            href: n.is_multiple_of(3).then(|| format!("c{n}.vcf")),
             run_id: Some(self.run_id.clone()),
             at: at(9, 0) + Duration::seconds(n as i64),
             action: "groupware create".into(),
             rule: "R-EDIT-1".into(),
             message: format!("entry {n}"),
-            detail: (n % 2 == 0).then(|| format!("{{\"n\":{n}}}")),
+            detail: n.is_multiple_of(2).then(|| format!("{{\"n\":{n}}}")),
         })
     }
 }
