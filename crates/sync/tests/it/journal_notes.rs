@@ -7,10 +7,7 @@ use common::{World, applied, contact_fields};
 use crmsync_model::{EntityKind, NewJournalEntry, RecordRef, UserFields};
 
 async fn note(w: &World, entity: EntityKind, id: &str, text: &str) {
-    let record = RecordRef {
-        entity,
-        id: id.into(),
-    };
+    let record = RecordRef { entity, id: id.into() };
     let entry = NewJournalEntry {
         text: text.into(),
         system: false,
@@ -22,7 +19,12 @@ async fn note(w: &World, entity: EntityKind, id: &str, text: &str) {
 fn items(w: &World, collection: &str) -> Vec<String> {
     w.files(collection)
         .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap().replace("\r\n ", "").replace("\n ", ""))
+        .map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .replace("\r\n ", "")
+                .replace("\n ", "")
+        })
         .collect()
 }
 
@@ -68,21 +70,33 @@ async fn r_vdir_12_each_synced_item_carries_its_own_journal() {
         ada_card.find("ada older").expect(ada_card),
     );
     assert!(newer < older, "newest note first: {ada_card}");
-    assert!(!ada_card.contains("alan only") && !ada_card.contains("review agenda"), "{ada_card}");
+    assert!(
+        !ada_card.contains("alan only") && !ada_card.contains("review agenda"),
+        "{ada_card}"
+    );
     let alan_card = of("Turing");
     assert!(alan_card.contains("alan only"), "{alan_card}");
-    assert!(!alan_card.contains("ada ") && !alan_card.contains("review agenda"), "{alan_card}");
+    assert!(
+        !alan_card.contains("ada ") && !alan_card.contains("review agenda"),
+        "{alan_card}"
+    );
     let calendar = items(&w, "calendar");
     assert_eq!(calendar.len(), 1);
     assert!(calendar[0].contains("review agenda"), "{}", calendar[0]);
-    assert!(!calendar[0].contains("ada ") && !calendar[0].contains("alan only"), "{}", calendar[0]);
+    assert!(
+        !calendar[0].contains("ada ") && !calendar[0].contains("alan only"),
+        "{}",
+        calendar[0]
+    );
 
     let everything: Vec<String> = ["contacts", "calendar", "tasks"]
         .iter()
         .flat_map(|c| items(&w, c))
         .collect();
     assert!(
-        everything.iter().all(|item| !item.contains("bob private") && !item.contains("secret@example.com")),
+        everything
+            .iter()
+            .all(|item| !item.contains("bob private") && !item.contains("secret@example.com")),
         "an unreadable record's journal reaches nothing: {everything:#?}"
     );
 }
