@@ -4,7 +4,7 @@
 
 use crate::common;
 use common::{World, applied, contact_fields};
-use crmsync_model::{EntityKind, NewJournalEntry, RecordRef, UserFields};
+use crmsync_model::{EntityKind, NewJournalEntry, RecordRef};
 
 async fn note(w: &World, entity: EntityKind, id: &str, text: &str) {
     let record = RecordRef { entity, id: id.into() };
@@ -34,12 +34,7 @@ async fn r_vdir_12_each_synced_item_carries_its_own_journal() {
     let ada = w.contact("Ada", "Lovelace", "ada@example.com").await;
     let alan = w.contact("Alan", "Turing", "alan@example.com").await;
     let review = w.meeting("Quarterly review", 2).await;
-    let (bob, _) = w
-        .store
-        .records()
-        .create_user(UserFields::active_user("Bob", "bob@example.com"))
-        .await
-        .unwrap();
+    let bob = w.other_user("Bob", "bob@example.com").await;
     // Bob's own contact: Alice may not read it.
     let secret = w
         .store
