@@ -10,6 +10,10 @@ use chrono::Duration;
 use crmsync_engine::{Origin, PairState};
 use crmsync_store::Store;
 use crmsync_store::status::{HistoryEntry, JournalStep, PairRow, StatusOp, StepState};
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 
 use crate::fixtures::at;
 
@@ -148,8 +152,19 @@ async fn side(store: &Store, profile: &str, plan_len: usize) -> Side {
 /// `apply_status` on the other, and asserts both sides' tables are equal.
 /// Returns the batched side's tables for further checks.
 async fn assert_same_effect(store: &Store, plan_len: usize, ops: impl Fn(&Side) -> Vec<StatusOp>) -> Tables {
-    let single = side(store, "single", plan_len).await;
-    let batched = side(store, "batched", plan_len).await;
+    assert_same_effect_in(store, "", plan_len, ops).await
+}
+
+/// [`assert_same_effect`] on profiles named after `case`, so many cases can
+/// share one store.
+async fn assert_same_effect_in(
+    store: &Store,
+    case: &str,
+    plan_len: usize,
+    ops: impl Fn(&Side) -> Vec<StatusOp>,
+) -> Tables {
+    let single = side(store, &format!("single{case}"), plan_len).await;
+    let batched = side(store, &format!("batched{case}"), plan_len).await;
     apply_one_by_one(store, &ops(&single)).await;
     store.sync_state().apply_status(&ops(&batched)).await.unwrap();
     let expected = tables(store, &single).await;
@@ -283,4 +298,60 @@ store_test!(r_vdir_12_a_plan_past_1000_rows_numbers_its_steps_in_order, |store| 
         .map(|s| s.step)
         .collect();
     assert_eq!(done, vec![1, 999, 1000, 1001, 2000, 2001, 2105]);
+});
+
+/// One op of a random sequence, before it is given a side.
+#[derive(Debug, Clone)]
+enum RandomOp {
+    /// Pair `n` saved at one of its own hrefs (so no two pairs ever share
+    /// one and the ops one by one always succeed) with an etag.
+    Save(usize, u8, u8),
+    Delete(usize),
+    Mark(i64, u8, bool),
+    History(usize),
+}
+
+/// Steps in each random case's plan.
+const RANDOM_PLAN_STEPS: i64 = 6;
+
+fn random_op() -> impl Strategy<Value = RandomOp> {
+    prop_oneof![
+        (0..5usize, 0..3u8, 0..3u8).prop_map(|(n, h, e)| RandomOp::Save(n, h, e)),
+        (0..6usize).prop_map(RandomOp::Delete),
+        (1..=RANDOM_PLAN_STEPS, 0..5u8, any::<bool>()).prop_map(|(s, st, d)| RandomOp::Mark(s, st, d)),
+        (0..1000usize).prop_map(RandomOp::History),
+    ]
+}
+
+fn to_status_op(side: &Side, op: &RandomOp) -> StatusOp {
+    const STATES: [StepState; 5] = [
+        StepState::Planned,
+        StepState::Started,
+        StepState::Done,
+        StepState::Failed,
+        StepState::Replanned,
+    ];
+    match op {
+        RandomOp::Save(n, h, e) => side.pair(*n, &format!("c{n}"), &format!("c{n}-{h}.vcf"), &format!("e{e}")),
+        RandomOp::Delete(n) => side.delete(*n),
+        RandomOp::Mark(step, state, detail) => side.mark(*step, STATES[*state as usize], detail.then_some("why")),
+        RandomOp::History(n) => side.history(*n),
+    }
+}
+
+/// Random cases per backend. Fixed rather than PROPTEST_CASES: each case
+/// commits every op on its own, and the deterministic seed makes the cases
+/// the same on every run.
+const RANDOM_CASES: usize = 128;
+
+store_test!(r_vdir_12_random_op_sequences_batched_and_one_by_one_agree, |store| {
+    let mut runner = TestRunner::deterministic();
+    let sequences = vec(random_op(), 0..40);
+    for case in 0..RANDOM_CASES {
+        let ops = sequences.new_tree(&mut runner).unwrap().current();
+        let _ = assert_same_effect_in(&store, &format!("-{case}"), RANDOM_PLAN_STEPS as usize, |side| {
+            ops.iter().map(|op| to_status_op(side, op)).collect()
+        })
+        .await;
+    }
 });
