@@ -100,6 +100,10 @@ impl Records {
     /// record id (a record without entries has none in the map). A pass maps
     /// its records a batch at a time: one query per batch of ids instead of
     /// one per record (R-VDIR-12).
+    ///
+    /// No permission check: it returns the notes of every id given. The
+    /// caller passes only records the user may read (R-PERM-1), as the sync
+    /// pass does with each record's facts.
     pub async fn journals_of(&self, entity: EntityKind, ids: &[String]) -> Result<HashMap<String, Vec<JournalEntry>>> {
         let mut journals: HashMap<String, Vec<JournalEntry>> = HashMap::new();
         for chunk in ids.chunks(IDS_PER_QUERY) {

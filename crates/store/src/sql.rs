@@ -53,10 +53,13 @@ impl Sql {
     }
 
     /// Appends `(p1, p2, …)` with a placeholder per value: one row of a
-    /// multi-row `VALUES` list.
+    /// multi-row `VALUES` list. `values` must not be empty: `()` is a
+    /// syntax error on both backends, so callers skip an empty batch.
     pub(crate) fn row(&mut self, values: impl IntoIterator<Item = Arg>) -> &mut Self {
         self.text.push('(');
-        for (i, value) in values.into_iter().enumerate() {
+        let mut values = values.into_iter().peekable();
+        debug_assert!(values.peek().is_some(), "an empty SQL row or IN list");
+        for (i, value) in values.enumerate() {
             let p = self.arg(value);
             if i > 0 {
                 self.text.push_str(", ");
@@ -68,6 +71,7 @@ impl Sql {
     }
 
     /// Appends `(p1, p2, …)` for a list of ids (the right side of `IN`).
+    /// `ids` must not be empty (`IN ()` is a syntax error; see [`Sql::row`]).
     pub(crate) fn in_list<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) -> &mut Self {
         self.row(ids.into_iter().map(|id| Arg::Text(id.to_string())))
     }

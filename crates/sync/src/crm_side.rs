@@ -296,11 +296,13 @@ async fn add_all(
         needs.of_record(record);
     }
     codec.prepare(needs).await?;
-    let entity = if codec.class == EntityClass::Contacts {
-        EntityKind::Contact
-    } else {
-        EntityKind::Activity
-    };
+    // A batch comes from one entity's listing; its journals are read by
+    // that entity, taken from the records themselves.
+    let entity = entity_of(&records[0]);
+    debug_assert!(
+        records.iter().all(|r| entity_of(r) == entity),
+        "a batch mixes contacts and activities"
+    );
     let with_facts: Vec<(CrmRecord, CrmFacts)> = records
         .into_iter()
         .map(|record| {
@@ -318,10 +320,12 @@ async fn add_all(
         .filter(|(_, facts)| facts.readable)
         .map(|(record, _)| record.id().to_string())
         .collect();
-    let mut journals = store.records().journals_of(entity, &readable).await?;
+    let journals = store.records().journals_of(entity, &readable).await?;
     for (record, facts) in with_facts {
         let fields = if facts.readable {
-            let journal = journals.remove(record.id()).unwrap_or_default();
+            // Cloned, not removed: a record listed twice in a batch gets its
+            // journal both times.
+            let journal = journals.get(record.id()).cloned().unwrap_or_default();
             codec.record_fields(&record, &journal)
         } else {
             FieldMap::new()
@@ -331,4 +335,12 @@ async fn add_all(
             .insert(record.id().to_string(), CrmRecordState { record, fields, facts });
     }
     Ok(())
+}
+
+/// The CRM entity a record of a batch is.
+fn entity_of(record: &CrmRecord) -> EntityKind {
+    match record {
+        CrmRecord::Contact(_) => EntityKind::Contact,
+        CrmRecord::Activity(_) => EntityKind::Activity,
+    }
 }

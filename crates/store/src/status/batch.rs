@@ -15,7 +15,9 @@ use super::pairs::replace_pairs_in;
 use super::runs::{Mark, mark_all_in};
 use super::{ConflictRow, HistoryEntry, PairRow, StepState};
 
-/// One status-store write; a batch applies them in order.
+/// One status-store write. A batch leaves the state the ops applied in
+/// order would, when the ops one by one would succeed (a batch may also
+/// succeed on some orders one by one would refuse, see `replace_pairs_in`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum StatusOp {
     Mark {
@@ -31,10 +33,11 @@ pub enum StatusOp {
 }
 
 impl SyncState {
-    /// Applies `ops`, all or none, with the effect of applying them in order
-    /// but in a few statements per table rather than one or two per op
-    /// (R-VDIR-12): the tables do not refer to each other, so each table's
-    /// ops are applied together, in their order within that table.
+    /// Applies `ops`, all or none, in a few statements per table rather
+    /// than one or two per op (R-VDIR-12). When the ops one by one would
+    /// succeed, it leaves the state they would: the tables do not refer to
+    /// each other, so each table's ops are applied together, in their order
+    /// within that table.
     pub async fn apply_status(&self, ops: &[StatusOp]) -> Result<()> {
         if ops.is_empty() {
             return Ok(());

@@ -372,7 +372,9 @@ const PAIRS_PER_STATEMENT: usize = 100;
 /// every pair named is deleted, then each one's last saved row, unless it
 /// was deleted after, is inserted. Deleting first keeps the unique keys on
 /// href and CRM id from tripping over a pair's own old row, as in
-/// `save_pair_in`.
+/// `save_pair_in`. The effect is that of the ops one by one whenever those
+/// would succeed; it also succeeds on some orders one by one refuses:
+/// saving B with href H before deleting A that held H.
 pub(super) async fn replace_pairs_in(conn: &mut AnyConnection, ops: &[(&str, Option<&PairRow>)]) -> Result<()> {
     let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, (id, _)) in ops.iter().enumerate() {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use crmsync_model::{
     Activity, ActivityFields, ActivityKind, Actor, Contact, ContactFields, Participant, ParticipantRole, Party,
-    PartyKind, Role, UserFields,
+    PartyKind, Role, User, UserFields,
 };
 use crmsync_store::Store;
 use crmsync_sync::{RunOptions, RunReport, SyncProfile, run_profile};
@@ -84,6 +84,12 @@ impl World {
     pub async fn contact(&self, first: &str, last: &str, email: &str) -> Contact {
         let fields = contact_fields(first, last, email);
         self.store.records().create(&self.actor.user_id, fields).await.unwrap()
+    }
+
+    /// Another active user of the CRM, beside alice.
+    pub async fn other_user(&self, name: &str, email: &str) -> User {
+        let fields = UserFields::active_user(name, email);
+        self.store.records().create_user(fields).await.unwrap().0
     }
 
     pub async fn meeting(&self, subject: &str, start_in_days: i64) -> Activity {

@@ -39,12 +39,7 @@ fn party(kind: PartyKind, id: &str) -> Participant {
 async fn rows_to_map_three_meetings(backend: Backend, crowd: usize) -> usize {
     let db = TestDatabase::create(backend, "crmsync_directory_need").await;
     let w = World::on(tempfile::tempdir().unwrap(), db.url()).await;
-    let (bob, _) = w
-        .store
-        .records()
-        .create_user(UserFields::active_user("Bob", "bob@example.com"))
-        .await
-        .unwrap();
+    let bob = w.other_user("Bob", "bob@example.com").await;
     let mut named = Vec::new();
     for i in 0..crowd.max(3) {
         let c = w

@@ -21,6 +21,7 @@ mod faults;
 mod graph_deletions;
 mod graph_e2e;
 mod identity_pairing;
+mod journal_notes;
 mod mail_contacts_imap;
 mod mail_push_imap;
 mod mail_tracking_graph;
