@@ -206,7 +206,10 @@ async fn run(args: Args) -> Result<(), BenchError> {
         profiles_per_box_figures(&sizes, &mut report).await?;
         println!(
             "{}",
-            report.markdown("Profiles per box (`crmsync-bench profiles`), not written to the results.")
+            report.markdown(
+                "Profiles per box (`crmsync-bench profiles`), not written to the results.",
+                None
+            )
         );
         return Ok(());
     }
@@ -235,6 +238,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     };
     let memory_label = memory_sizes.iter().map(usize::to_string).collect::<Vec<_>>().join("/");
     let now = Utc::now();
+    let load_at_start = load_average();
     let mut report = Report::default();
 
     if args.imap_only {
@@ -244,7 +248,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
             "Written by `bench/run --imap-only` on {} (imap {imap_n} messages + {idle_n} IDLE samples).",
             now.format("%Y-%m-%d %H:%M UTC")
         );
-        return write_report(&args.out, &report.markdown(&header));
+        return write_report(&args.out, &report, &header);
     }
 
     if args.graph_only {
@@ -255,7 +259,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
             args.graph_contacts,
             args.graph_events
         );
-        return write_report(&args.out, &report.markdown(&header));
+        return write_report(&args.out, &report, &header);
     }
 
     if args.commands_only {
@@ -263,7 +267,10 @@ async fn run(args: Args) -> Result<(), BenchError> {
         whole_command_figures(&template, &mut report).await;
         println!(
             "{}",
-            report.markdown("Whole commands only (`--commands-only`), not written to the results.")
+            report.markdown(
+                "Whole commands only (`--commands-only`), not written to the results.",
+                None
+            )
         );
         return Ok(());
     }
@@ -273,7 +280,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
         memory_figures(&memory_sizes, now, &mut report).await?;
         println!(
             "{}",
-            report.markdown("Memory only (`--memory-only`), not written to the results.")
+            report.markdown("Memory only (`--memory-only`), not written to the results.", None)
         );
         return Ok(());
     }
@@ -281,7 +288,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
         vdir_figures(&args, vdir_n, now, &mut report).await?;
         println!(
             "{}",
-            report.markdown("vdir only (`--vdir-only`), not written to the results.")
+            report.markdown("vdir only (`--vdir-only`), not written to the results.", None)
         );
         return Ok(());
     }
@@ -358,18 +365,19 @@ async fn run(args: Args) -> Result<(), BenchError> {
     memory_figures(&memory_sizes, now, &mut report).await?;
 
     let header = format!(
-        "Written by `bench/run` on {} (vdir {vdir_n} and {}, servers {server_n} contacts + {events_n} events, \
+        "Written by `bench/run` on {} ({}; vdir {vdir_n} and {}, servers {server_n} contacts + {events_n} events, \
          imap {imap_n} messages + {idle_n} IDLE samples, graph {} contacts + {} events, scale-out {} profiles, push {push_n} edits, memory {memory_label} contacts + as many events{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
         now.format("%Y-%m-%d %H:%M UTC"),
+        machine_and_load(&load_at_start),
         args.vdir_large_contacts,
         args.graph_contacts,
         args.graph_events,
         args.scale_profiles,
         if args.full { ", --full" } else { "" }
     );
-    write_report(&args.out, &report.markdown(&header))
+    write_report(&args.out, &report, &header)
 }
 
 /// The vdir first sync of `vdir_n` contacts (`--reps` side-by-side
@@ -428,7 +436,29 @@ async fn whole_command_figures(template: &Template, report: &mut Report) {
     }
 }
 
-fn write_report(out: &std::path::Path, markdown: &str) -> Result<(), BenchError> {
+/// The 1-minute load average (/proc/loadavg), or "unknown".
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The machine a run measured on and how loaded it was: on a shared 2-core
+/// machine the load moves absolute times (and the tails) more than the code.
+fn machine_and_load(load_at_start: &str) -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!(
+        "{cores} CPU cores, 1-minute load average {load_at_start} at the start and {} at the end",
+        load_average()
+    )
+}
+
+/// Writes the report over `out`, each row beside the figure the file held
+/// for it before (a missing or unreadable file gives no previous column).
+fn write_report(out: &std::path::Path, report: &Report, header: &str) -> Result<(), BenchError> {
+    let previous = std::fs::read_to_string(out).ok();
+    let markdown = report.markdown(header, previous.as_deref());
     std::fs::write(out, markdown).map_err(|e| BenchError::Io {
         doing: format!("writing {}", out.display()),
         source: e,

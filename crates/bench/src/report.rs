@@ -85,22 +85,43 @@ impl Report {
         self.notes.push(note);
     }
 
-    /// The whole report as Markdown.
-    pub fn markdown(&self, header: &str) -> String {
+    /// The whole report as Markdown. With `previous` (the results file this
+    /// run replaces) each row also shows the figure the same row held there
+    /// and its standing, so a reader sees the change without a diff (issue
+    /// 17 item 7); a row new in this run shows "-".
+    pub fn markdown(&self, header: &str, previous: Option<&str>) -> String {
+        let earlier = previous.map(previous_figures).unwrap_or_default();
         let mut out = String::new();
         let _ = writeln!(out, "# crmsync benchmark results\n\n{header}\n");
-        let _ = writeln!(out, "| section | figure | measured | target | standing |");
-        let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
-        for f in &self.figures {
+        if previous.is_some() {
             let _ = writeln!(
+                out,
+                "| section | figure | measured | target | standing | previous (its standing) |"
+            );
+            let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- |");
+        } else {
+            let _ = writeln!(out, "| section | figure | measured | target | standing |");
+            let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
+        }
+        for f in &self.figures {
+            let name = f.name.replace('|', "/");
+            let _ = write!(
                 out,
                 "| {} | {} | {} | {} | {} |",
                 f.section,
-                f.name.replace('|', "/"),
+                name,
                 f.measured,
                 f.target,
                 f.standing.label()
             );
+            if previous.is_some() {
+                let cell = match earlier.get(&(f.section.clone(), name)) {
+                    Some((measured, standing)) => format!(" {measured} ({standing}) |"),
+                    None => " - |".to_owned(),
+                };
+                out.push_str(&cell);
+            }
+            out.push('\n');
         }
         if !self.notes.is_empty() {
             let _ = writeln!(out, "\n## Notes\n");
@@ -112,6 +133,26 @@ impl Report {
     }
 }
 
+/// The rows of an earlier results file, keyed by section and figure:
+/// (measured, standing). Lines that are not a table row of at least five
+/// cells (the header, prose, notes) are skipped.
+pub fn previous_figures(markdown: &str) -> std::collections::HashMap<(String, String), (String, String)> {
+    markdown
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.strip_prefix('|')?.split('|').map(str::trim).collect();
+            // "| a | b | c | d | e |" splits into the five cells and a last empty one.
+            if cells.len() < 6 || cells[0] == "section" || cells[0].starts_with("---") {
+                return None;
+            }
+            Some((
+                (cells[0].to_owned(), cells[1].to_owned()),
+                (cells[2].to_owned(), cells[4].to_owned()),
+            ))
+        })
+        .collect()
+}
+
 /// Seconds with millisecond precision, for context columns.
 pub fn secs(d: std::time::Duration) -> String {
     format!("{:.3} s", d.as_secs_f64())
@@ -120,4 +161,39 @@ pub fn secs(d: std::time::Duration) -> String {
 /// A ratio such as crmsync time / raw time.
 pub fn ratio(a: std::time::Duration, b: std::time::Duration) -> f64 {
     a.as_secs_f64() / b.as_secs_f64().max(1e-9)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(measured: &str, standing: Standing) -> Report {
+        let mut report = Report::default();
+        report.add("vdir", "first sync 3000 contacts", measured, "<= 1.2x", standing);
+        report
+    }
+
+    #[test]
+    fn each_row_shows_what_the_same_row_held_in_the_file_it_replaces() {
+        let before = one("4.12x", Standing::Missed).markdown("before", None);
+        let mut after = one("1.10x", Standing::Met);
+        after.add("vdir", "a row new in this run", "1", "(context)", Standing::Info);
+        let after = after.markdown("after", Some(&before));
+        assert!(
+            after.contains("| vdir | first sync 3000 contacts | 1.10x | <= 1.2x | met | 4.12x (MISSED) |"),
+            "{after}"
+        );
+        assert!(
+            after.contains("| vdir | a row new in this run | 1 | (context) | - | - |"),
+            "{after}"
+        );
+    }
+
+    #[test]
+    fn a_file_with_the_previous_column_is_read_as_well() {
+        let first = one("4.12x", Standing::Missed).markdown("first", None);
+        let second = one("2.00x", Standing::Missed).markdown("second", Some(&first));
+        let third = one("1.10x", Standing::Met).markdown("third", Some(&second));
+        assert!(third.contains("| 1.10x | <= 1.2x | met | 2.00x (MISSED) |"), "{third}");
+    }
 }

@@ -128,7 +128,7 @@ fn report_marks_missed_targets_and_keeps_every_figure_in_the_markdown() {
     );
     report.add("engine", "per record", "2.00 us", "<= 5 us", Standing::of(2.0 <= 5.0));
     report.note("small sizes");
-    let md = report.markdown("header");
+    let md = report.markdown("header", None);
     assert!(
         md.contains("| vdir | first sync | 1.20x | <= 1.05x raw | MISSED |"),
         "{md}"
@@ -210,7 +210,7 @@ fn sample_meetings_include_weekly_series_every_tenth() {
 fn a_figure_not_measured_keeps_its_row_target_and_reason() {
     let mut report = Report::default();
     report.not_measured("scale-out", "4 workers / 1 worker", ">= 3.5x", "--no-postgres");
-    let md = report.markdown("header");
+    let md = report.markdown("header", None);
     assert!(
         md.contains("| scale-out | 4 workers / 1 worker | --no-postgres | >= 3.5x | not measured |"),
         "{md}"
