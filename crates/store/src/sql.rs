@@ -79,7 +79,16 @@ impl Sql {
     pub(crate) fn query(&self) -> Query<'static, Any, AnyArguments> {
         // Only constant fragments and table names go into the text; every
         // value is bound, so this is not an injection path.
-        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        //
+        // Not kept in the connection's prepared-statement cache: a built
+        // text's shape follows its data (an IN list or a multi-row VALUES of
+        // 1 to 1,000 rows), so each new row count was cached as its own
+        // statement, up to the cache's 100 per connection, a large multi-row
+        // one holding its whole program; a first sync's peak RSS then grew
+        // with the mailbox by about 150 bytes an item between 2,000 and
+        // 20,000 items (R-SCALE-11) until the caches filled. Preparing such a
+        // statement each time costs less than the rows it writes.
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone())).persistent(false);
         for arg in &self.args {
             q = match arg {
                 Arg::Text(s) => q.bind(s.clone()),
