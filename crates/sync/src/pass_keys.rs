@@ -103,6 +103,13 @@ impl PassKeys {
         self.records.binary_search(&KeyDigest::of(crm_id)).is_ok()
     }
 
+    /// Whether a pair row read from the store is one of these keys' pairs:
+    /// its CRM id and its href both among them (R-SCALE-13; a pair saved
+    /// since the keys were read is not).
+    pub(crate) fn knows(&self, crm_id: &str, href: &str) -> bool {
+        self.has_record(crm_id) && self.has_href(href)
+    }
+
     /// The href and ETag, as stored, of the pairs whose position `wanted`
     /// picks, in href order: read back from the store, so only these are
     /// held as strings.
@@ -171,7 +178,7 @@ impl PassKeys {
             .sync_state()
             .pairs_touching(&self.profile, &self.collection, &crm_ids, &hrefs)
             .await?;
-        rows.retain(|row| self.has_record(&row.crm_id) && self.has_href(&row.href));
+        rows.retain(|row| self.knows(&row.crm_id, &row.href));
         Ok(rows)
     }
 
@@ -188,7 +195,7 @@ impl PassKeys {
         store
             .sync_state()
             .for_each_pair_key(&self.profile, &self.collection, |k| {
-                if self.has_href(&k.href) && self.has_record(&k.crm_id) && wanted(&k) {
+                if self.knows(&k.crm_id, &k.href) && wanted(&k) {
                     found.push(k);
                 }
             })

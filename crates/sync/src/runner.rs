@@ -474,7 +474,7 @@ async fn run_passes(
         // the base, so the engine must not take an unchanged side for the
         // base (an edit of another field on the other side would then carry
         // that side's conflicting value over): such pairs read both sides.
-        let (reread_ids, reread_hrefs) = held_pairs(store, &profile.name, name).await?;
+        let (reread_ids, reread_hrefs) = held_pairs(store, &profile.name, name, &keys).await?;
         // While an ambiguity of R-PAIR-2 is open, its records and items stay
         // unpaired and unchanged, so a delta would not show them: the engine
         // would then judge a member that changed without the others, and
@@ -692,12 +692,14 @@ fn count_conflicts_once(report: &mut CollectionReport, conflicted: &mut BTreeSet
     }
 }
 
-/// The collection's pairs with an open (manual) conflict: their CRM ids,
-/// and their hrefs with their ETags.
+/// The collection's pairs with an open (manual) conflict, among the pass's
+/// keys (as the other rows it reads back, R-SCALE-13): their CRM ids, and
+/// their hrefs with their ETags.
 async fn held_pairs(
     store: &RunStores,
     profile: &str,
     collection: &str,
+    keys: &PassKeys,
 ) -> Result<(BTreeSet<String>, BTreeMap<String, String>), SyncError> {
     let held: Vec<String> = store
         .sync_state()
@@ -716,7 +718,7 @@ async fn held_pairs(
     // stale row: only this collection's pairs count, as before.
     Ok(rows
         .into_iter()
-        .filter(|p| p.profile == profile && p.collection == collection)
+        .filter(|p| p.profile == profile && p.collection == collection && keys.knows(&p.crm_id, &p.href))
         .map(|p| (p.crm_id, (p.href, p.etag)))
         .unzip())
 }
