@@ -174,7 +174,7 @@ mod tests {
     }
 
     #[test]
-    fn each_row_shows_what_the_same_row_held_in_the_file_it_replaces() {
+    fn r_bench_8_each_row_shows_what_the_same_row_held_in_the_file_it_replaces() {
         let before = one("4.12x", Standing::Missed).markdown("before", None);
         let mut after = one("1.10x", Standing::Met);
         after.add("vdir", "a row new in this run", "1", "(context)", Standing::Info);
@@ -190,7 +190,7 @@ mod tests {
     }
 
     #[test]
-    fn a_file_with_the_previous_column_is_read_as_well() {
+    fn r_bench_8_a_file_with_the_previous_column_is_read_as_well() {
         let first = one("4.12x", Standing::Missed).markdown("first", None);
         let second = one("2.00x", Standing::Missed).markdown("second", Some(&first));
         let third = one("1.10x", Standing::Met).markdown("third", Some(&second));
