@@ -13,32 +13,39 @@ pub const NO_CHANGE_GROUP: &str = "engine_per_record_no_change";
 
 /// One engine figure bench/run prints: its criterion group, what it
 /// measures, the record counts it ran at and its target in µs per record
-/// (issue 17: ≤ 5 µs no-change, ≤ 15 µs first sync).
+/// (issue 17: ≤ 5 µs no-change, ≤ 15 µs first sync). The both-changed group
+/// has none: it is the issue's "35–41 µs" measurement, whose row sets its
+/// targets for the no-change pass and the first sync instead, so it is
+/// printed for context beside them rather than held to either.
 pub struct EngineFigure {
     pub group: &'static str,
     pub what: &'static str,
     pub sizes: &'static [usize],
-    pub target_us: f64,
+    pub target_us: Option<f64>,
 }
+
+/// The target column of the both-changed rows.
+pub const BOTH_CHANGED_TARGET: &str =
+    "(context: the issue's 35-41 us figure; its targets are the no-change and first-sync rows)";
 
 pub const FIGURES: [EngineFigure; 3] = [
     EngineFigure {
         group: GROUP,
         what: "plan + merge + mapping, both sides changed",
         sizes: &[1_000, 10_000, 100_000],
-        target_us: 5.0,
+        target_us: None,
     },
     EngineFigure {
         group: FIRST_SYNC_GROUP,
         what: "first sync: map + plan create + render",
         sizes: &[1_000, 10_000],
-        target_us: 15.0,
+        target_us: Some(15.0),
     },
     EngineFigure {
         group: NO_CHANGE_GROUP,
         what: "no-change pass: plan, no parse or render",
         sizes: &[1_000, 10_000],
-        target_us: 5.0,
+        target_us: Some(5.0),
     },
 ];
 
