@@ -187,8 +187,14 @@ pub(crate) fn value_text(v: &VCardValue) -> String {
     }
 }
 
-fn nth(entry: &VCardEntry, i: usize) -> String {
-    entry.values.get(i).map(value_text).unwrap_or_default()
+/// The entry's `i`th value as text: a text value borrowed, not copied
+/// before it is normalised into the map's own copy (R-PERF-6).
+fn nth(entry: &VCardEntry, i: usize) -> std::borrow::Cow<'_, str> {
+    match entry.values.get(i) {
+        Some(VCardValue::Text(s)) => std::borrow::Cow::Borrowed(s),
+        Some(other) => std::borrow::Cow::Owned(value_text(other)),
+        None => std::borrow::Cow::Borrowed(""),
+    }
 }
 
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> &'a str {
@@ -203,21 +209,21 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> &'a str {
 /// The keys are the slot's static names: copied only where a map keeps them.
 pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(&'static str, String)> {
     let keys = slot.keys();
-    let line = |k: usize, v: String| (keys[k], norm_line(&v));
+    let line = |k: usize, v: &str| (keys[k], norm_line(v));
     match slot {
         Slot::Version | Slot::Uid | Slot::FormattedName => vec![],
         // N is family;given;additional;prefix;suffix (RFC 6350 §6.2.2).
         Slot::Name => vec![
-            line(0, nth(entry, 3)),
-            line(1, nth(entry, 1)),
-            line(2, nth(entry, 2)),
-            line(3, nth(entry, 0)),
-            line(4, nth(entry, 4)),
+            line(0, &nth(entry, 3)),
+            line(1, &nth(entry, 1)),
+            line(2, &nth(entry, 2)),
+            line(3, &nth(entry, 0)),
+            line(4, &nth(entry, 4)),
         ],
-        Slot::Org => vec![line(0, nth(entry, 0)), line(1, nth(entry, 1))],
-        Slot::Title | Slot::Url => vec![line(0, nth(entry, 0))],
-        Slot::Email(_) => vec![line(0, strip_scheme(&nth(entry, 0), "mailto:").to_string())],
-        Slot::Phone(_) => vec![line(0, strip_scheme(&nth(entry, 0), "tel:").to_string())],
+        Slot::Org => vec![line(0, &nth(entry, 0)), line(1, &nth(entry, 1))],
+        Slot::Title | Slot::Url => vec![line(0, &nth(entry, 0))],
+        Slot::Email(_) => vec![line(0, strip_scheme(&nth(entry, 0), "mailto:"))],
+        Slot::Phone(_) => vec![line(0, strip_scheme(&nth(entry, 0), "tel:"))],
         // ADR is pobox;ext;street;locality;region;code;country (RFC 6350 §6.3.1).
         Slot::Address(_) => (0..5).map(|i| (keys[i], norm_multiline(&nth(entry, i + 2)))).collect(),
         Slot::Note => {
