@@ -101,9 +101,12 @@ fn conflict_winner(input: &MergeInput<'_>) -> Winner {
 
 pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
     let gw = normalise_groupware(input.groupware, input.base, input.crm, input.limits);
+    // The groupware's map is built by moving `gw` in after the walk, which
+    // borrows it, and applying the few changes the walk found: a second
+    // copy of every field was a tenth of a merge (R-PERF-6).
+    let mut gw_changes: Vec<(String, Option<String>)> = Vec::new();
     let mut out = MergeOutcome {
         crm: input.crm.clone(),
-        groupware: gw.clone(),
         base: input.base.clone(),
         ..Default::default()
     };
@@ -138,12 +141,12 @@ pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
             (false, false) => {}
             (true, false) => {
                 if input.direction.crm_to_groupware() {
-                    out.groupware.set_opt(key, c);
+                    gw_changes.push((key.to_string(), owned(c)));
                     out.base.set_opt(key, c);
                     out.groupware_writes.push(write(key, raw_g, c, WriteReason::Propagated));
                     out.groupware_rule = stronger(out.groupware_rule, propagate_rule);
                 } else {
-                    read_only_change(&mut out, key, b, c, Side::Crm, input.read_only);
+                    read_only_change(&mut out, &mut gw_changes, key, b, c, Side::Crm, input.read_only);
                 }
             }
             (false, true) => {
@@ -153,13 +156,21 @@ pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
                     out.crm_writes.push(write(key, c, g, WriteReason::Propagated));
                     out.crm_rule = stronger(out.crm_rule, propagate_rule);
                 } else {
-                    read_only_change(&mut out, key, b, raw_g, Side::Groupware, input.read_only);
+                    read_only_change(
+                        &mut out,
+                        &mut gw_changes,
+                        key,
+                        b,
+                        raw_g,
+                        Side::Groupware,
+                        input.read_only,
+                    );
                 }
             }
             (true, true) if c == g => out.base.set_opt(key, c),
             (true, true) => match conflict_winner(input) {
                 Winner::Crm(rule) => {
-                    out.groupware.set_opt(key, c);
+                    gw_changes.push((key.to_string(), owned(c)));
                     out.base.set_opt(key, c);
                     out.groupware_writes
                         .push(write(key, raw_g, c, WriteReason::ConflictLost));
@@ -182,6 +193,10 @@ pub fn merge(input: &MergeInput<'_>) -> MergeOutcome {
             },
         }
     }
+    out.groupware = gw;
+    for (key, value) in gw_changes {
+        out.groupware.set_opt(key, value);
+    }
     // Rewriting the item puts the CRM's journal back over a groupware edit
     // of it (R-FIELD-5); that overwritten text goes into history too.
     let raw_journal = input.groupware.get(keys::JOURNAL);
@@ -203,6 +218,7 @@ enum Side {
 /// R-DIR-2: the read-only side changed `key` from `b` to `now`.
 fn read_only_change(
     out: &mut MergeOutcome,
+    gw_changes: &mut Vec<(String, Option<String>)>,
     key: &str,
     b: Option<&str>,
     now: Option<&str>,
@@ -211,11 +227,16 @@ fn read_only_change(
 ) {
     match policy {
         ReadOnlyPolicy::Revert => {
-            let (map, writes, rule) = match side {
-                Side::Crm => (&mut out.crm, &mut out.crm_writes, &mut out.crm_rule),
-                Side::Groupware => (&mut out.groupware, &mut out.groupware_writes, &mut out.groupware_rule),
+            let (writes, rule) = match side {
+                Side::Crm => {
+                    out.crm.set_opt(key, b);
+                    (&mut out.crm_writes, &mut out.crm_rule)
+                }
+                Side::Groupware => {
+                    gw_changes.push((key.to_string(), owned(b)));
+                    (&mut out.groupware_writes, &mut out.groupware_rule)
+                }
             };
-            map.set_opt(key, b);
             writes.push(write(key, now, b, WriteReason::Reverted));
             *rule = stronger(*rule, RuleId::Dir2);
         }

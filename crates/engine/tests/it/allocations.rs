@@ -143,3 +143,48 @@ fn r_perf_5_a_first_sync_create_allocates_only_what_the_plan_owns() {
         "{per_record} allocations per created record; the plan owns {owned} (two maps of {map_clone}, two ids)"
     );
 }
+
+/// R-PERF-6: a merge of a pair changed on both sides copies each map once:
+/// the groupware's map as it is read against the base (its cut values and
+/// journal, R-FIELD-5/6) becomes the groupware's outcome, the CRM's and
+/// the base's copies become theirs; the rest is the field writes and the
+/// merged values.
+#[test]
+fn r_perf_6_a_merge_copies_each_map_once() {
+    use std::collections::BTreeMap;
+
+    use crmsync_engine::merge::{MergeInput, merge};
+    use crmsync_engine::{ConflictPolicy, Direction, ReadOnlyPolicy};
+
+    let base = contact(0);
+    let mut crm = base.clone();
+    crm.set("job_title", "Chief Engineer");
+    let mut groupware = base.clone();
+    groupware.set("business_address.street", "1 Market Square");
+    let limits = BTreeMap::new();
+    let input = MergeInput {
+        base: &base,
+        crm: &crm,
+        groupware: &groupware,
+        crm_modified: None,
+        groupware_modified: None,
+        direction: Direction::TwoWay,
+        read_only_record: false,
+        read_only: ReadOnlyPolicy::Revert,
+        conflict: ConflictPolicy::CrmWins,
+        limits: &limits,
+    };
+    let (outcome, allocations) = counted(|| merge(&input));
+    assert_eq!((outcome.crm_writes.len(), outcome.groupware_writes.len()), (1, 1));
+    assert_eq!(outcome.groupware.get("job_title"), Some("Chief Engineer"));
+    assert_eq!(outcome.crm.get("business_address.street"), Some("1 Market Square"));
+    let (_, map_clone) = counted(|| base.clone());
+    // Each write: its vector, key, old and new value; each merged value set
+    // into a map: its key and value, the groupware's through a list of one.
+    let writes_and_sets = 2 * 4 + 2 * 2 + 2 * 2 + 3;
+    let owned = 3 * map_clone + writes_and_sets;
+    assert!(
+        allocations <= owned,
+        "{allocations} allocations for one merge; three maps of {map_clone} and the writes are {owned}"
+    );
+}

@@ -44,10 +44,15 @@ fn reads_alone(line: &RawLine) -> bool {
     if line.text.contains(['\n', '\r']) {
         return true;
     }
-    let head = line.text[..line.text.len() - line.value_text().len()].to_ascii_uppercase();
-    ["ENCODING", "QUOTED-PRINTABLE", "BASE64"]
-        .iter()
-        .any(|marker| head.contains(marker))
+    // Searched in place: an upper-cased copy of every line's head cost a
+    // sixth of reading a card (R-PERF-6).
+    let head = &line.text.as_bytes()[..line.text.len() - line.value_text().len()];
+    // A head without parameters names no encoding.
+    head.contains(&b';')
+        && [&b"ENCODING"[..], b"QUOTED-PRINTABLE", b"BASE64"].iter().any(|marker| {
+            head.windows(marker.len())
+                .any(|w| w[0].eq_ignore_ascii_case(&marker[0]) && w.eq_ignore_ascii_case(marker))
+        })
 }
 
 /// The lines read as one card, in the same setting each line alone is read

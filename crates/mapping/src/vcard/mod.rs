@@ -1,6 +1,7 @@
 //! vCard 3.0 / 4.0 ↔ FieldMap (R-MAP-4, R-FIELD-1, R-MAP-6).
 
 mod entries;
+mod fold;
 mod render;
 mod slots;
 

@@ -9,6 +9,7 @@ use calcard::vcard::{
 };
 use crmsync_model::FieldMap;
 
+use super::fold::{Params, Value, write_line};
 use super::slots::{PHONE_FAX, PHONE_HOME, PHONE_MOBILE, PHONE_OTHER, Slot, slot_values};
 use super::{CardLayout, CardVersion};
 use crate::contact_fields::{NAME_KEYS, decode_photo};
@@ -118,7 +119,9 @@ fn type_param(t: VCardType) -> VCardParameter {
 }
 
 /// Writes the slot's property, or nothing when the slot is empty (N and FN
-/// are written even empty: vCard 3.0 requires both).
+/// are written even empty: vCard 3.0 requires both). The line is written
+/// from borrowed parts by `fold::write_line`; only what it does not know
+/// goes through a calcard entry (R-PERF-6).
 fn write_slot(
     out: &mut String,
     slot: Slot,
@@ -129,40 +132,47 @@ fn write_slot(
 ) {
     let get = |k: &str| fields.get(k).unwrap_or("");
     let keys = slot.keys();
-    let (group, old_params) = match previous {
-        Some(e) => (e.group.clone(), Some(e.params.clone())),
-        None => (None, None),
-    };
+    let group = previous.and_then(|e| e.group.as_deref());
     let old_value = |i: usize| {
         previous
             .and_then(|e| e.values.get(i))
-            .cloned()
-            .unwrap_or_else(|| text(""))
+            .map_or(Value::Str(""), Value::Kept)
     };
-    let mut params: Vec<VCardParameter> = old_params.clone().unwrap_or_default();
-    let (name, values): (VCardProperty, Vec<VCardValue>) = match slot {
+    let mut params = match previous {
+        Some(e) => Params::Kept(&e.params),
+        None => Params::Types(&[]),
+    };
+    // Owned text a value borrows from.
+    let (name_text, tel_uri, note);
+    let (name, values): (VCardProperty, Vec<Value<'_>>) = match slot {
         Slot::Version => {
-            out.push_str(&format!("VERSION:{}\r\n", version.as_str()));
+            out.push_str("VERSION:");
+            out.push_str(version.as_str());
+            out.push_str("\r\n");
             return;
         }
-        Slot::Uid => (VCardProperty::Uid, vec![text(uid)]),
-        Slot::FormattedName => (VCardProperty::Fn, vec![text(&display_name(fields))]),
+        Slot::Uid => (VCardProperty::Uid, vec![Value::Str(uid)]),
+        Slot::FormattedName => {
+            name_text = display_name(fields);
+            (VCardProperty::Fn, vec![Value::Str(&name_text)])
+        }
         Slot::Name => (
             VCardProperty::N,
-            [3, 1, 2, 0, 4].iter().map(|&i| text(get(keys[i]))).collect(),
+            [3, 1, 2, 0, 4].iter().map(|&i| Value::Str(get(keys[i]))).collect(),
         ),
         Slot::Org => {
             if keys.iter().all(|k| get(k).is_empty()) {
                 return;
             }
             // Units below the department are not mapped; keep them.
-            let mut v = vec![text(get("company")), text(get("department"))];
+            let mut v = vec![Value::Str(get("company")), Value::Str(get("department"))];
             v.extend(
                 previous
-                    .map(|e| e.values.iter().skip(2).cloned().collect::<Vec<_>>())
-                    .unwrap_or_default(),
+                    .into_iter()
+                    .flat_map(|e| e.values.iter().skip(2))
+                    .map(Value::Kept),
             );
-            while v.len() > 1 && matches!(v.last(), Some(VCardValue::Text(s)) if s.is_empty()) {
+            while v.len() > 1 && v.last().is_some_and(Value::is_empty_text) {
                 v.pop();
             }
             (VCardProperty::Org, v)
@@ -178,77 +188,91 @@ fn write_slot(
                 Slot::Email(_) => VCardProperty::Email,
                 _ => VCardProperty::Tel,
             };
-            if let (Slot::Phone(i), None) = (slot, &old_params) {
-                params = phone_types(i).into_iter().map(type_param).collect();
-            }
-            if let (Slot::Email(_), None) = (slot, &old_params) {
-                params = vec![VCardParameter {
-                    name: VCardParameterName::Type,
-                    value: VCardParameterValue::Text("INTERNET".into()),
-                }];
-                if version == CardVersion::V4 {
-                    params.clear();
-                }
+            match (slot, previous) {
+                (Slot::Phone(i), None) => params = Params::Types(phone_types(i)),
+                (Slot::Email(_), None) if version == CardVersion::V3 => params = Params::Internet,
+                _ => {}
             }
             // A tel: URI value (vCard 4.0 VALUE=uri) stays a URI.
             let value = match (slot, previous.and_then(|e| e.values.first())) {
                 (Slot::Phone(_), Some(VCardValue::Text(old))) if old.to_ascii_lowercase().starts_with("tel:") => {
-                    format!("tel:{value}")
+                    tel_uri = format!("tel:{value}");
+                    tel_uri.as_str()
                 }
-                _ => value.to_string(),
+                _ => value,
             };
-            (name, vec![text(&value)])
+            (name, vec![Value::Str(value)])
         }
         Slot::Address(k) => {
             if keys.iter().all(|key| get(key).is_empty()) {
                 return;
             }
-            if old_params.is_none() {
-                params = match k {
-                    0 => vec![type_param(VCardType::Work)],
-                    1 => vec![type_param(VCardType::Home)],
-                    _ => vec![],
-                };
+            if previous.is_none() {
+                params = Params::Types(match k {
+                    0 => &[VCardType::Work],
+                    1 => &[VCardType::Home],
+                    _ => &[],
+                });
             }
             // PO box and extended address are not mapped; keep them.
             let mut v = vec![old_value(0), old_value(1)];
-            v.extend(keys.iter().map(|key| text(get(key))));
+            v.extend(keys.iter().map(|key| Value::Str(get(key))));
             (VCardProperty::Adr, v)
         }
         Slot::Note => {
-            let note = join_notes(get("notes"), get("journal"));
+            note = join_notes(get("notes"), get("journal"));
             if note.is_empty() {
                 return;
             }
-            (VCardProperty::Note, vec![text(&note)])
+            (VCardProperty::Note, vec![Value::Str(&note)])
         }
         Slot::Photo => {
             let photo = get("photo");
             if photo.is_empty() {
                 return;
             }
-            write_photo(out, photo, version, group);
+            write_photo(out, photo, version, group.map(str::to_string));
             return;
         }
     };
-    let entry = VCardEntry {
-        group,
-        name,
-        params,
-        values,
-    };
-    // Text properties are written in 4.0 syntax for both versions: it is
-    // valid 3.0 too and avoids the 2.1-style CHARSET parameter.
-    let _ = entry.write_to(out, true);
+    if !write_line(out, group, &name, params, &values) {
+        // Text properties are written in 4.0 syntax for both versions: it
+        // is valid 3.0 too and avoids the 2.1-style CHARSET parameter.
+        let _ = calcard_entry(group, name, params, &values).write_to(out, true);
+    }
 }
 
-fn phone_types(slot: usize) -> Vec<VCardType> {
+/// The same line as a calcard entry, for the parameters and values only
+/// calcard writes.
+fn calcard_entry(group: Option<&str>, name: VCardProperty, params: Params<'_>, values: &[Value<'_>]) -> VCardEntry {
+    VCardEntry {
+        group: group.map(str::to_string),
+        name,
+        params: match params {
+            Params::Kept(p) => p.to_vec(),
+            Params::Types(types) => types.iter().cloned().map(type_param).collect(),
+            Params::Internet => vec![VCardParameter {
+                name: VCardParameterName::Type,
+                value: VCardParameterValue::Text("INTERNET".into()),
+            }],
+        },
+        values: values
+            .iter()
+            .map(|v| match v {
+                Value::Str(s) => text(s),
+                Value::Kept(v) => (*v).clone(),
+            })
+            .collect(),
+    }
+}
+
+fn phone_types(slot: usize) -> &'static [VCardType] {
     match slot {
-        PHONE_HOME => vec![VCardType::Home, VCardType::Voice],
-        PHONE_MOBILE => vec![VCardType::Cell],
-        PHONE_FAX => vec![VCardType::Work, VCardType::Fax],
-        PHONE_OTHER => vec![VCardType::Voice],
-        _ => vec![VCardType::Work, VCardType::Voice],
+        PHONE_HOME => &[VCardType::Home, VCardType::Voice],
+        PHONE_MOBILE => &[VCardType::Cell],
+        PHONE_FAX => &[VCardType::Work, VCardType::Fax],
+        PHONE_OTHER => &[VCardType::Voice],
+        _ => &[VCardType::Work, VCardType::Voice],
     }
 }
 

@@ -3,6 +3,7 @@
 //! field, and every property that lands in no slot is foreign data that the
 //! renderer copies verbatim (R-MAP-6).
 
+use calcard::common::IanaString;
 use calcard::vcard::{VCardEntry, VCardParameterName, VCardParameterValue, VCardProperty, VCardValue};
 
 use crate::contact_fields::{ADDRESS_KEYS, NAME_KEYS, normalize_photo, photo_data_uri};
@@ -96,29 +97,47 @@ pub(crate) fn types(entry: &VCardEntry) -> Vec<String> {
         .collect()
 }
 
-fn phone_category(entry: &VCardEntry) -> Option<Vec<usize>> {
-    let t = types(entry);
-    let has = |name: &str| t.iter().any(|x| x == name);
-    if has("fax") {
-        Some(vec![PHONE_FAX])
+/// Does the property carry TYPE `name` (lower-case)? Read in place: the
+/// type names were formatted and lower-cased into a new list for every
+/// check, a tenth of reading a card (R-PERF-6). A known type compares by its
+/// name, which for every type asked about here is its variant's name, as the
+/// old `{:?}` formatting read it.
+fn has_type(entry: &VCardEntry, name: &str) -> bool {
+    entry
+        .params
+        .iter()
+        .filter(|p| p.name == VCardParameterName::Type)
+        .any(|p| match &p.value {
+            VCardParameterValue::Type(t) => t.as_str().eq_ignore_ascii_case(name),
+            VCardParameterValue::Text(t) => t.eq_ignore_ascii_case(name),
+            _ => false,
+        })
+}
+
+const EMAIL_SLOTS: [Slot; 3] = [Slot::Email(0), Slot::Email(1), Slot::Email(2)];
+
+/// The phone slots a TEL may fill, by its types; `None` for a pager.
+fn phone_category(entry: &VCardEntry) -> Option<&'static [Slot]> {
+    let has = |name: &str| has_type(entry, name);
+    Some(if has("fax") {
+        &[Slot::Phone(PHONE_FAX)]
     } else if has("cell") || has("mobile") || has("iphone") {
-        Some(vec![PHONE_MOBILE])
+        &[Slot::Phone(PHONE_MOBILE)]
     } else if has("pager") {
-        None
+        return None;
     } else if has("work") {
-        Some(vec![PHONE_BUSINESS, PHONE_BUSINESS2])
+        &[Slot::Phone(PHONE_BUSINESS), Slot::Phone(PHONE_BUSINESS2)]
     } else if has("home") {
-        Some(vec![PHONE_HOME])
+        &[Slot::Phone(PHONE_HOME)]
     } else {
-        Some(vec![PHONE_OTHER])
-    }
+        &[Slot::Phone(PHONE_OTHER)]
+    })
 }
 
 fn address_category(entry: &VCardEntry) -> usize {
-    let t = types(entry);
-    if t.iter().any(|x| x == "work") {
+    if has_type(entry, "work") {
         0
-    } else if t.iter().any(|x| x == "home") {
+    } else if has_type(entry, "home") {
         1
     } else {
         2
@@ -128,37 +147,34 @@ fn address_category(entry: &VCardEntry) -> usize {
 /// Assigns slots to entries in document order; the first property of a
 /// kind wins, later ones are foreign (extra phones, a 4th e-mail, …).
 pub(crate) fn assign(entries: &[Option<VCardEntry>]) -> Vec<Option<Slot>> {
-    let mut taken: Vec<Slot> = Vec::new();
-    let take = |candidates: Vec<Slot>, taken: &mut Vec<Slot>| {
-        let free = candidates.into_iter().find(|s| !taken.contains(s));
-        if let Some(s) = free {
-            taken.push(s);
-        }
-        free
-    };
+    let mut taken: Vec<Slot> = Vec::with_capacity(entries.len());
     entries
         .iter()
         .map(|entry| {
             let entry = entry.as_ref()?;
-            let candidates = match &entry.name {
-                VCardProperty::Version => vec![Slot::Version],
-                VCardProperty::Uid => vec![Slot::Uid],
-                VCardProperty::Fn => vec![Slot::FormattedName],
-                VCardProperty::N => vec![Slot::Name],
-                VCardProperty::Org => vec![Slot::Org],
-                VCardProperty::Title => vec![Slot::Title],
-                VCardProperty::Email => (0..3).map(Slot::Email).collect(),
-                VCardProperty::Tel => phone_category(entry)?.into_iter().map(Slot::Phone).collect(),
-                VCardProperty::Adr => vec![Slot::Address(address_category(entry))],
-                VCardProperty::Url => vec![Slot::Url],
-                VCardProperty::Note => vec![Slot::Note],
-                VCardProperty::Photo => vec![Slot::Photo],
+            let candidates: &[Slot] = match &entry.name {
+                VCardProperty::Version => &[Slot::Version],
+                VCardProperty::Uid => &[Slot::Uid],
+                VCardProperty::Fn => &[Slot::FormattedName],
+                VCardProperty::N => &[Slot::Name],
+                VCardProperty::Org => &[Slot::Org],
+                VCardProperty::Title => &[Slot::Title],
+                VCardProperty::Email => &EMAIL_SLOTS,
+                VCardProperty::Tel => phone_category(entry)?,
+                VCardProperty::Adr => &ADDRESS_SLOTS[address_category(entry)..][..1],
+                VCardProperty::Url => &[Slot::Url],
+                VCardProperty::Note => &[Slot::Note],
+                VCardProperty::Photo => &[Slot::Photo],
                 _ => return None,
             };
-            take(candidates, &mut taken)
+            let free = candidates.iter().copied().find(|s| !taken.contains(s));
+            taken.extend(free);
+            free
         })
         .collect()
 }
+
+const ADDRESS_SLOTS: [Slot; 3] = [Slot::Address(0), Slot::Address(1), Slot::Address(2)];
 
 pub(crate) fn value_text(v: &VCardValue) -> String {
     match v {
@@ -171,8 +187,14 @@ pub(crate) fn value_text(v: &VCardValue) -> String {
     }
 }
 
-fn nth(entry: &VCardEntry, i: usize) -> String {
-    entry.values.get(i).map(value_text).unwrap_or_default()
+/// The entry's `i`th value as text: a text value borrowed, not copied
+/// before it is normalised into the map's own copy (R-PERF-6).
+fn nth(entry: &VCardEntry, i: usize) -> std::borrow::Cow<'_, str> {
+    match entry.values.get(i) {
+        Some(VCardValue::Text(s)) => std::borrow::Cow::Borrowed(s),
+        Some(other) => std::borrow::Cow::Owned(value_text(other)),
+        None => std::borrow::Cow::Borrowed(""),
+    }
 }
 
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> &'a str {
@@ -184,30 +206,29 @@ fn strip_scheme<'a>(value: &'a str, scheme: &str) -> &'a str {
 }
 
 /// The (key, value) pairs a slot's entry contributes, normalised.
-pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(String, String)> {
+/// The keys are the slot's static names: copied only where a map keeps them.
+pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(&'static str, String)> {
     let keys = slot.keys();
-    let line = |k: usize, v: String| (keys[k].to_string(), norm_line(&v));
+    let line = |k: usize, v: &str| (keys[k], norm_line(v));
     match slot {
         Slot::Version | Slot::Uid | Slot::FormattedName => vec![],
         // N is family;given;additional;prefix;suffix (RFC 6350 §6.2.2).
         Slot::Name => vec![
-            line(0, nth(entry, 3)),
-            line(1, nth(entry, 1)),
-            line(2, nth(entry, 2)),
-            line(3, nth(entry, 0)),
-            line(4, nth(entry, 4)),
+            line(0, &nth(entry, 3)),
+            line(1, &nth(entry, 1)),
+            line(2, &nth(entry, 2)),
+            line(3, &nth(entry, 0)),
+            line(4, &nth(entry, 4)),
         ],
-        Slot::Org => vec![line(0, nth(entry, 0)), line(1, nth(entry, 1))],
-        Slot::Title | Slot::Url => vec![line(0, nth(entry, 0))],
-        Slot::Email(_) => vec![line(0, strip_scheme(&nth(entry, 0), "mailto:").to_string())],
-        Slot::Phone(_) => vec![line(0, strip_scheme(&nth(entry, 0), "tel:").to_string())],
+        Slot::Org => vec![line(0, &nth(entry, 0)), line(1, &nth(entry, 1))],
+        Slot::Title | Slot::Url => vec![line(0, &nth(entry, 0))],
+        Slot::Email(_) => vec![line(0, strip_scheme(&nth(entry, 0), "mailto:"))],
+        Slot::Phone(_) => vec![line(0, strip_scheme(&nth(entry, 0), "tel:"))],
         // ADR is pobox;ext;street;locality;region;code;country (RFC 6350 §6.3.1).
-        Slot::Address(_) => (0..5)
-            .map(|i| (keys[i].to_string(), norm_multiline(&nth(entry, i + 2))))
-            .collect(),
+        Slot::Address(_) => (0..5).map(|i| (keys[i], norm_multiline(&nth(entry, i + 2)))).collect(),
         Slot::Note => {
             let (notes, journal) = split_notes(&nth(entry, 0));
-            vec![(keys[0].to_string(), notes), (keys[1].to_string(), journal)]
+            vec![(keys[0], notes), (keys[1], journal)]
         }
         Slot::Photo => {
             let value = match entry.values.first() {
@@ -217,7 +238,65 @@ pub(crate) fn slot_values(slot: Slot, entry: &VCardEntry) -> Vec<(String, String
                 Some(other) => normalize_photo(&value_text(other)),
                 None => String::new(),
             };
-            vec![(keys[0].to_string(), value)]
+            vec![(keys[0], value)]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use calcard::vcard::VCardType::{self, *};
+
+    use super::*;
+
+    /// R-PERF-6: a known TYPE read by its name answers every type name the
+    /// slots ask about as the formatted variant name (`{:?}`, lower-cased)
+    /// answered it before.
+    #[test]
+    fn r_perf_6_type_names_read_in_place_answer_as_the_formatted_ones() {
+        let all: [VCardType; 32] = [
+            Work,
+            Home,
+            Billing,
+            Delivery,
+            Contact,
+            Acquaintance,
+            Friend,
+            Met,
+            CoWorker,
+            Colleague,
+            CoResident,
+            Neighbor,
+            Child,
+            Parent,
+            Sibling,
+            Spouse,
+            Kin,
+            Muse,
+            Crush,
+            Date,
+            Sweetheart,
+            Me,
+            Agent,
+            Emergency,
+            Text,
+            Voice,
+            Fax,
+            Cell,
+            Video,
+            Pager,
+            Textphone,
+            MainNumber,
+        ];
+        for t in all {
+            let entry = VCardEntry::new(VCardProperty::Tel).with_params(vec![calcard::vcard::VCardParameter {
+                name: VCardParameterName::Type,
+                value: VCardParameterValue::Type(t.clone()),
+            }]);
+            for name in ["fax", "cell", "mobile", "iphone", "pager", "work", "home"] {
+                let formatted = format!("{t:?}").to_ascii_lowercase() == name;
+                assert_eq!(has_type(&entry, name), formatted, "{t:?} as {name}");
+            }
         }
     }
 }
