@@ -11,31 +11,15 @@ use crate::dav_world;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crmsync_dav::{DavConfig, DavConnector};
-use crmsync_sync::{RunOutcome, SyncProfile};
-use crmsync_testkit::{FaultPlan, FaultProxy, FaultRates};
-use dav_world::{DavWorld, Peer, PeerKind};
+use crmsync_sync::RunOutcome;
+use dav_world::PeerKind;
 
 /// Generous: only turns a hang into a failure on a loaded machine.
 const WAIT: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_sync_perf_5_every_remembered_collection_is_listed_at_once() {
-    let peer = Peer::start(PeerKind::Radicale);
-    let proxy = FaultProxy::start(peer.addr(), FaultPlan::new(FaultRates::none(), 1))
-        .await
-        .unwrap();
-    let mut w = DavWorld::new(&peer).await;
-    let config = DavConfig {
-        url: proxy.url(),
-        ..peer.config()
-    };
-    w.profile = SyncProfile::new(
-        "alice",
-        w.actor.clone(),
-        crmsync_engine::Profile::new(&w.actor.user_id),
-        Arc::new(DavConnector::new(&config).unwrap()),
-    );
+    let (_peer, proxy, w) = dav_world::behind_proxy(PeerKind::Radicale).await;
     w.contact("Ada", "Lovelace", "ada@example.com").await;
     w.sync().await;
     // The second run confirms the first's writes; from the third on a run
