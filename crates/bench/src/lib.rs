@@ -13,6 +13,7 @@ pub mod latency;
 pub mod peers;
 pub mod raw_dav;
 pub mod raw_graph;
+pub mod raw_replay;
 pub mod raw_vdir;
 pub mod report;
 pub mod rss;

@@ -12,6 +12,9 @@ pub enum Standing {
     Info,
     /// Not measured in this run; the measured column says why.
     NotMeasured,
+    /// Missed, and even the server's own time for crmsync's requests (sent
+    /// raw, R-BENCH-11) misses the target: crmsync's part cannot reach it.
+    MissedBelowFloor,
 }
 
 impl Standing {
@@ -25,6 +28,7 @@ impl Standing {
             Standing::Missed => "MISSED",
             Standing::Info => "-",
             Standing::NotMeasured => "not measured",
+            Standing::MissedBelowFloor => "MISSED (below the server's floor)",
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crmsync_connector::{CollectionId, Connector, Etag, Href, ItemMeta, SyncToken};
+use crmsync_connector::{ChangeSet, CollectionId, Connector, Etag, Href, ItemMeta, SyncToken};
 use crmsync_engine::GroupwareItem;
 use crmsync_store::status::RETRY_ETAG;
 
@@ -47,6 +47,9 @@ pub(crate) struct Listing<'a> {
     pub connector: &'a dyn Connector,
     pub collection: &'a CollectionId,
     pub token: Option<SyncToken>,
+    /// The changes since `token`, already asked for at the run's start
+    /// (R-SYNC-PERF-5): used instead of asking again.
+    pub early: Option<ChangeSet>,
     /// The href and ETag of every pair of this collection, as digests
     /// (R-SCALE-10).
     pub paired: &'a PassKeys,
@@ -112,17 +115,31 @@ impl<'l> Scan<'l> {
     }
 }
 
-pub(crate) async fn load(listing: Listing<'_>, codec: &Codec<'_>) -> Result<GroupwareState, SyncError> {
+pub(crate) async fn load(mut listing: Listing<'_>, codec: &Codec<'_>) -> Result<GroupwareState, SyncError> {
+    let early = listing.early.take();
     let mut scan = Scan::new(&listing);
-    // A complete listing comes by page and is kept only as `scan` keeps it.
-    let mut changes = listing
-        .connector
-        .changes_paged(listing.collection, listing.token.as_ref(), &mut |page| {
-            for meta in page {
-                scan.add(meta);
+    let mut changes = match early {
+        // An early complete listing holds its (bounded) items whole.
+        Some(mut changes) => {
+            if changes.complete {
+                for meta in std::mem::take(&mut changes.changed) {
+                    scan.add(meta);
+                }
             }
-        })
-        .await?;
+            changes
+        }
+        // A complete listing comes by page and is kept only as `scan` keeps it.
+        None => {
+            listing
+                .connector
+                .changes_paged(listing.collection, listing.token.as_ref(), &mut |page| {
+                    for meta in page {
+                        scan.add(meta);
+                    }
+                })
+                .await?
+        }
+    };
     if !changes.complete {
         // A delta: what came by page (if anything) is void.
         scan = Scan::new(&listing);

@@ -34,6 +34,7 @@ pub mod ops;
 mod pair_codec;
 mod participant_status;
 mod pass_keys;
+mod prelist;
 mod profile;
 mod recover;
 mod report;

@@ -19,6 +19,7 @@ use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
 use crate::pass_keys::PassKeys;
+use crate::prelist::Early;
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::recover::InterruptedCreates;
 use crate::report::{CollectionReport, MappingWork, RunOutcome, RunReport};
@@ -197,6 +198,9 @@ async fn run_collections(
     // on the first run, after a reset, and when a collection is gone.
     let mut discovered: Option<Vec<Collection>> = None;
     crate::choice::check_choices(store, profile, &mut discovered).await?;
+    // R-SYNC-PERF-5: every remembered collection's changes asked for at
+    // once; the passes below still run one collection after another.
+    let mut early = crate::prelist::read_and_list(store, profile).await?;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if class == EntityClass::Mail {
@@ -215,6 +219,9 @@ async fn run_collections(
         }
         let name = collection_name(class);
         let span = tracing::info_span!("collection", collection = name, class = ?class);
+        // Every syncable class was read early; a missing one would only
+        // cost a discovery.
+        let early = early.remove(&class).unwrap_or_default();
         let report = sync_collection(
             store,
             profile,
@@ -224,6 +231,7 @@ async fn run_collections(
             &mut discovered,
             class,
             creates,
+            early,
         )
         .instrument(span.clone())
         .await?;
@@ -253,17 +261,14 @@ async fn sync_collection(
     discovered: &mut Option<Vec<Collection>>,
     class: EntityClass,
     creates: &InterruptedCreates,
+    mut early: Early,
 ) -> Result<CollectionReport, SyncError> {
     let name = collection_name(class);
     // A remembered collection stands only while it is the one the profile
-    // names: a changed choice is looked up again (R-COL-1). It may also be
-    // gone (deleted, moved): then it is found again, as a first run would, once.
-    let remembered = remembered(store, &profile.name, name).await?.filter(|c| {
-        profile
-            .collections
-            .get(name)
-            .is_none_or(|w| crate::choice::still_chosen(c, w))
-    });
+    // names: a changed choice is looked up again (R-COL-1; `prelist` read
+    // it so). It may also be gone (deleted, moved): then it is found again,
+    // as a first run would, once.
+    let remembered = early.remembered.take();
     let mut from_memory = remembered.is_some();
     let mut collection = match remembered {
         Some(c) => {
@@ -286,6 +291,7 @@ async fn sync_collection(
             here,
             creates,
             &mut created,
+            &mut early,
         )
         .await
         {
@@ -393,6 +399,7 @@ async fn run_collection(
     collection: Option<Collection>,
     creates: &InterruptedCreates,
     created: &mut crate::participant_status::CreatedIds,
+    early: &mut Early,
 ) -> Result<CollectionReport, SyncError> {
     let vcard_version = match collection.as_ref().and_then(|c| c.vcard_version) {
         Some(crmsync_connector::VCardVersion::V4) => CardVersion::V4,
@@ -408,7 +415,10 @@ async fn run_collection(
             .unwrap_or_else(|| collection_kind(class).map_or(ContentType::ICalendar, |k| k.content_type())),
         counts: MappingCounts::default(),
     };
-    let mut report = run_passes(store, profile, opts, run_id, &codec, collection, creates, created).await?;
+    let mut report = run_passes(
+        store, profile, opts, run_id, &codec, collection, creates, created, early,
+    )
+    .await?;
     report.mapping = codec.counts.snapshot();
     report.directory_rows = codec.counts.directory_rows();
     Ok(report)
@@ -426,6 +436,7 @@ async fn run_passes(
     collection: Option<Collection>,
     creates: &InterruptedCreates,
     created: &mut crate::participant_status::CreatedIds,
+    early: &mut Early,
 ) -> Result<CollectionReport, SyncError> {
     let class = codec.class;
     let name = collection_name(class);
@@ -461,7 +472,11 @@ async fn run_passes(
     loop {
         report.passes += 1;
         let keys = PassKeys::read(store, &profile.name, name).await?;
-        let stored_cursor = store.sync_state().cursor(&profile.name, name).await?;
+        // The first pass takes the cursor `prelist` read; later ones read it again.
+        let stored_cursor = match early.take_cursor() {
+            Some(cursor) => cursor,
+            None => store.sync_state().cursor(&profile.name, name).await?,
+        };
         let known_bad: groupware_side::KnownBad = store
             .sync_state()
             .quarantined(&profile.name)
@@ -482,12 +497,17 @@ async fn run_passes(
         let had_duplicates = open_duplicates(store, &profile.name, name).await?;
         let cursor = if had_duplicates { None } else { stored_cursor.clone() };
 
+        let token = cursor.as_ref().and_then(|c| c.token.clone()).map(SyncToken::new);
+        // R-SYNC-PERF-5: the changes asked for at the run's start, if asked
+        // with the token this pass lists from (only the first pass's can be).
+        let early_changes = early.listing_for(token.as_ref());
         let mut groupware = match &collection {
             Some(c) => {
                 let listing = Listing {
                     connector: &*profile.connector,
                     collection: &c.id,
-                    token: cursor.as_ref().and_then(|c| c.token.clone()).map(SyncToken::new),
+                    token,
+                    early: early_changes,
                     paired: &keys,
                     store,
                     known_bad: &known_bad,

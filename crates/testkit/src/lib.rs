@@ -44,7 +44,7 @@ mod relay;
 #[cfg(feature = "browser")]
 pub use browser::Browser;
 pub use canned::{CannedServer, SeenRequest};
-pub use counters::FaultCounters;
+pub use counters::{FaultCounters, RecordedRequest};
 pub use database::{
     Backend, DEFAULT_POSTGRES_URL, DatabaseError, POSTGRES_URL_VAR, TestDatabase, postgres_admin_url, postgres_url_for,
 };

@@ -97,6 +97,7 @@ async fn forward(
     client: &mut tokio::net::tcp::OwnedWriteHalf,
     fault: Option<Fault>,
 ) -> std::io::Result<()> {
+    shared.counters.forwarded(head, body);
     let upstream = TcpStream::connect(shared.upstream).await?;
     let (up_read, mut up_write) = upstream.into_split();
     up_write.write_all(&head.to_bytes_closing()).await?;

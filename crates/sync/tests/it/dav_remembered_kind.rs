@@ -5,34 +5,13 @@
 //! injects nothing.
 
 use crate::dav_world;
-use std::sync::Arc;
 
-use crmsync_dav::{DavConfig, DavConnector};
 use crmsync_model::ContactFields;
-use crmsync_sync::SyncProfile;
-use crmsync_testkit::{FaultPlan, FaultProxy, FaultRates};
-use dav_world::{DavWorld, Http, Peer, PeerKind, text};
+use dav_world::{Http, PeerKind, text};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_dav_17_a_new_process_reads_a_remembered_collection_without_a_propfind() {
-    let peer = Peer::start(PeerKind::Radicale);
-    let proxy = FaultProxy::start(peer.addr(), FaultPlan::new(FaultRates::none(), 1))
-        .await
-        .unwrap();
-    let mut w = DavWorld::new(&peer).await;
-    let config = DavConfig {
-        url: proxy.url(),
-        ..peer.config()
-    };
-    let fresh_profile = |w: &DavWorld| {
-        SyncProfile::new(
-            "alice",
-            w.actor.clone(),
-            crmsync_engine::Profile::new(&w.actor.user_id),
-            Arc::new(DavConnector::new(&config).unwrap()),
-        )
-    };
-    w.profile = fresh_profile(&w);
+    let (peer, proxy, mut w) = dav_world::behind_proxy(PeerKind::Radicale).await;
     let ada = w.contact("Ada", "Lovelace", "ada@example.com").await;
     w.sync().await;
 
@@ -47,7 +26,7 @@ async fn r_dav_17_a_new_process_reads_a_remembered_collection_without_a_propfind
 
     // The next run is another process: a new connector, the store remembers
     // the collection from the first run.
-    w.profile = fresh_profile(&w);
+    w.profile = w.profile_via(&peer, &proxy);
     let before = proxy.counters().requests().len();
     let report = w.sync().await;
     let requests = proxy.counters().requests()[before..].to_vec();

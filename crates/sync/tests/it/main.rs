@@ -22,6 +22,7 @@ mod graph_deletions;
 mod graph_e2e;
 mod identity_pairing;
 mod journal_notes;
+mod listings_at_once;
 mod mail_contacts_imap;
 mod mail_push_imap;
 mod mail_tracking_graph;

@@ -19,6 +19,7 @@ use tempfile::TempDir;
 pub use crate::common::{applied, writes};
 use crate::common::{contact_fields, crm_with_alice, meeting_fields};
 pub use crmsync_testkit::Raw;
+use crmsync_testkit::{FaultPlan, FaultProxy, FaultRates};
 pub use peer::{PASSWORD, Peer, PeerKind, USER};
 
 /// One CRM and its profile onto a peer's account.
@@ -35,7 +36,34 @@ pub struct DavWorld {
     pub now: DateTime<Utc>,
 }
 
+/// A world on a fresh `kind` server whose profile reaches it through a
+/// fault proxy that injects nothing (there to count or hold requests).
+pub async fn behind_proxy(kind: PeerKind) -> (Peer, FaultProxy, DavWorld) {
+    let peer = Peer::start(kind);
+    let proxy = FaultProxy::start(peer.addr(), FaultPlan::new(FaultRates::none(), 1))
+        .await
+        .unwrap();
+    let mut w = DavWorld::new(&peer).await;
+    w.profile = w.profile_via(&peer, &proxy);
+    (peer, proxy, w)
+}
+
 impl DavWorld {
+    /// A profile with a new connector (as a new process gets) onto `peer`
+    /// through `proxy`.
+    pub fn profile_via(&self, peer: &Peer, proxy: &FaultProxy) -> SyncProfile {
+        let config = crmsync_dav::DavConfig {
+            url: proxy.url(),
+            ..peer.config()
+        };
+        SyncProfile::new(
+            "alice",
+            self.actor.clone(),
+            crmsync_engine::Profile::new(&self.actor.user_id),
+            Arc::new(DavConnector::new(&config).unwrap()),
+        )
+    }
+
     pub async fn new(peer: &Peer) -> DavWorld {
         let dir = tempfile::tempdir().unwrap();
         let (store, actor) = crm_with_alice(&format!("sqlite://{}", dir.path().join("crm.db").display())).await;
