@@ -19,6 +19,17 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The backend a connection (or a transaction on one) talks to.
+    pub(crate) fn of(conn: &sqlx::AnyConnection) -> Backend {
+        if conn.backend_name() == "PostgreSQL" {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
 /// The whole database: opens and migrates it, and hands out the handle each
 /// caller needs ([`Store::records`], [`Store::sync_state`],
 /// [`Store::catalog`]). Cheap to clone: clones and handles share one

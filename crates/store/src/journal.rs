@@ -116,7 +116,7 @@ impl Records {
                 .in_list(chunk.iter().map(String::as_str))
                 .push(" ORDER BY created_at DESC, ordinal DESC");
             let rows = sql
-                .query()
+                .query(self.db.backend())
                 .fetch_all(self.db.pool())
                 .await
                 .map_err(StoreError::db("reading journals"))?;

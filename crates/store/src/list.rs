@@ -79,7 +79,7 @@ impl Records {
         let l = sql.arg(Arg::Int(i64::from(limit) + 1));
         sql.push(&format!(" ORDER BY modified_at, id LIMIT {l}"));
         let rows = sql
-            .query()
+            .query(self.db.backend())
             .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("listing records"))?;

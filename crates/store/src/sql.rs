@@ -3,7 +3,8 @@
 //!
 //! Placeholders are `$1`, `$2`, … on both backends: PostgreSQL needs them and
 //! SQLite accepts them (it numbers `$NNN` parameters the same way), so one SQL
-//! text serves both through sqlx's `Any` driver.
+//! text serves both through sqlx's `Any` driver. A built statement ([`Sql`])
+//! goes to SQLite with bare `?` instead ([`Sql::query`], R-VDIR-13).
 
 use chrono::{DateTime, Utc};
 use crmsync_model::{EntityKind, Record, RecordMeta};
@@ -11,6 +12,7 @@ use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Row};
 
+use crate::Backend;
 use crate::entity::Entity;
 use crate::error::{Result, StoreError};
 
@@ -76,7 +78,14 @@ impl Sql {
         self.row(ids.into_iter().map(|id| Arg::Text(id.to_string())))
     }
 
-    pub(crate) fn query(&self) -> Query<'static, Any, AnyArguments> {
+    /// The statement for `backend`. On SQLite its `$n` become bare `?`,
+    /// each bound in the order it appears (R-VDIR-13): SQLite takes `$n`
+    /// for a name, which its parser looks up among the names before it and
+    /// sqlx asks back for every parameter it binds, two linear searches per
+    /// parameter, so a multi-row statement of n parameters cost O(n²); a
+    /// first sync's plan (2,000 parameters a statement) and status batches
+    /// spent about a fifth of their CPU there. `?` is numbered in passing.
+    pub(crate) fn query(&self, backend: Backend) -> Query<'static, Any, AnyArguments> {
         // Only constant fragments and table names go into the text; every
         // value is bound, so this is not an injection path.
         //
@@ -88,8 +97,12 @@ impl Sql {
         // with the mailbox by about 150 bytes an item between 2,000 and
         // 20,000 items (R-SCALE-11) until the caches filled. Preparing such a
         // statement each time costs less than the rows it writes.
-        let mut q = sqlx::query(AssertSqlSafe(self.text.clone())).persistent(false);
-        for arg in &self.args {
+        let (text, args) = match backend {
+            Backend::Postgres => (self.text.clone(), self.args.iter().collect()),
+            Backend::Sqlite => positional(&self.text, &self.args),
+        };
+        let mut q = sqlx::query(AssertSqlSafe(text)).persistent(false);
+        for arg in args {
             q = match arg {
                 Arg::Text(s) => q.bind(s.clone()),
                 Arg::Int(i) => q.bind(*i),
@@ -98,6 +111,36 @@ impl Sql {
         }
         q
     }
+}
+
+/// `text` with each `$n` outside quotes replaced by `?`, and the argument
+/// each stands for, in the order they appear (a `$n` used twice is bound
+/// twice).
+fn positional<'a>(text: &str, args: &'a [Arg]) -> (String, Vec<&'a Arg>) {
+    let mut out = String::with_capacity(text.len());
+    let mut bound = Vec::with_capacity(args.len());
+    let mut quote: Option<char> = None;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '$') if chars.peek().is_some_and(|(_, d)| d.is_ascii_digit()) => {
+                let mut end = at + 1;
+                while let Some((i, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+                    end = i + d.len_utf8();
+                    chars.next();
+                }
+                let n: usize = text[at + 1..end].parse().expect("digits");
+                bound.push(&args[n - 1]);
+                out.push('?');
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    (out, bound)
 }
 
 /// A query whose text is built from trusted pieces (table names), values bound.
@@ -165,4 +208,29 @@ pub(crate) fn record_from_row<F: Entity>(row: &AnyRow) -> Result<Record<F>> {
 /// and the `Any` driver agree on.
 pub(crate) fn flag(b: bool) -> i64 {
     i64::from(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Arg, positional};
+
+    fn texts(args: &[&Arg]) -> Vec<String> {
+        args.iter()
+            .map(|a| match a {
+                Arg::Text(s) => s.clone(),
+                Arg::Int(i) => i.to_string(),
+                Arg::OptText(s) => format!("{s:?}"),
+            })
+            .collect()
+    }
+
+    // R-VDIR-13: SQLite gets bare `?`, each bound in the order it appears,
+    // a placeholder used twice bound twice; a `$` inside quotes stays text.
+    #[test]
+    fn r_vdir_13_sqlite_placeholders_are_positional_in_order_of_appearance() {
+        let args: Vec<Arg> = (1..=10).map(|i| Arg::Text(format!("a{i}"))).collect();
+        let (text, bound) = positional("INSERT INTO t VALUES ($1, $10, '$2', \"$3\"), ($1, $3)", &args);
+        assert_eq!(text, "INSERT INTO t VALUES (?, ?, '$2', \"$3\"), (?, ?)");
+        assert_eq!(texts(&bound), ["a1", "a10", "a1", "a3"]);
+    }
 }

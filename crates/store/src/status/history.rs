@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
-use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{Arg, Sql, from_ms, get_opt_text, get_text, to_ms};
+use crate::{Backend, SyncState};
 
 /// One thing sync did (or decided not to do) to a record, with the rule that
 /// decided it (R-EXPLAIN-1). `detail` is JSON: the action with both versions
@@ -123,7 +123,7 @@ pub(super) async fn insert_history_all(conn: &mut AnyConnection, entries: &[&His
                 Arg::OptText(e.detail.clone()),
             ]);
         }
-        sql.query()
+        sql.query(Backend::of(conn))
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("writing sync history"))?;

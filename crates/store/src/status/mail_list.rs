@@ -35,7 +35,7 @@ impl SyncState {
         in_list(&mut sql, profiles);
         sql.push(")");
         let row = sql
-            .query()
+            .query(self.db.backend())
             .fetch_one(self.db.pool())
             .await
             .map_err(StoreError::db("counting tracked mail"))?;
@@ -59,7 +59,7 @@ impl SyncState {
         let o = sql.arg(Arg::Int(offset as i64));
         sql.push(&o);
         let rows = sql
-            .query()
+            .query(self.db.backend())
             .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("listing tracked mail"))?;

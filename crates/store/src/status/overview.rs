@@ -79,7 +79,7 @@ impl SyncState {
              ORDER BY p.ord"
         ));
         let rows = sql
-            .query()
+            .query(self.db.backend())
             .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("reading the profiles' overview"))?;

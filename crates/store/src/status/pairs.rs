@@ -7,9 +7,9 @@ use sqlx::any::AnyRow;
 
 use super::columns::{TextColumn, get_enum};
 use super::conflicts::ConflictResolution;
-use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{Arg, Sql, from_ms, get_i64, get_opt_text, get_text, now_ms, to_ms};
+use crate::{Backend, SyncState};
 
 /// One pair as stored. `origin` and `state` are the engine's enums (stored
 /// as text, see `columns.rs`); `facts` is the engine's facts as JSON.
@@ -392,7 +392,7 @@ pub(super) async fn replace_pairs_in(conn: &mut AnyConnection, ops: &[(&str, Opt
     for chunk in named.chunks(PAIRS_PER_STATEMENT) {
         let mut sql = Sql::new("DELETE FROM sync_pairs WHERE id IN ");
         sql.in_list(chunk.iter().copied());
-        sql.query()
+        sql.query(Backend::of(conn))
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("saving sync pairs"))?;
@@ -418,7 +418,7 @@ pub(super) async fn replace_pairs_in(conn: &mut AnyConnection, ops: &[(&str, Opt
                 Arg::Int(to_ms(p.updated_at)),
             ]);
         }
-        sql.query()
+        sql.query(Backend::of(conn))
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("saving sync pairs"))?;

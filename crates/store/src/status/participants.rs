@@ -90,7 +90,7 @@ impl Records {
         }
         sql.push(")");
         let rows = sql
-            .query()
+            .query(self.db.backend())
             .fetch_all(self.db.pool())
             .await
             .map_err(StoreError::db("reading participant status"))?;

@@ -3,9 +3,9 @@ use sqlx::AnyConnection;
 use sqlx::any::AnyRow;
 
 use super::columns::get_enum;
-use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{Arg, Sql, from_ms, get_i64, get_opt_text, get_text, now_ms};
+use crate::{Backend, SyncState};
 
 /// One sync run of a profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -255,7 +255,7 @@ impl SyncState {
                 sql.push(if i == 0 { "" } else { ", " })
                     .push(&format!("({run}, {step}, {prof}, {coll}, {action}, 'planned')"));
             }
-            sql.query()
+            sql.query(self.db.backend())
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::db("writing the plan journal"))?;
@@ -370,7 +370,7 @@ pub(super) async fn mark_all_in(conn: &mut AnyConnection, marks: &[Mark<'_>]) ->
             let r = sql.arg(Arg::Text(run_id.to_string()));
             sql.push(&format!("{s}, detail = {d} WHERE run_id = {r} AND step IN "));
             sql.row(chunk.iter().map(|&step| Arg::Int(step)));
-            sql.query()
+            sql.query(Backend::of(conn))
                 .execute(&mut *conn)
                 .await
                 .map_err(StoreError::db("updating the plan journal"))?;
