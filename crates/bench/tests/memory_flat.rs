@@ -10,13 +10,12 @@ use crmsync_bench::scenarios::memory::{MAX_GROWTH_PER_ITEM, growth_per_item, mea
 use crmsync_bench::world::Template;
 
 /// Contacts, and as many events, of the smaller and the larger first sync:
-/// 2,000 and 20,000 items, the larger synced in about a minute in a debug
-/// build. 18,000 added items at the bound are MAX_GROWTH_PER_ITEM × 18,000
-/// bytes; runs of one size differ by up to 0.9 MB (R-SCALE-11), 50 bytes
-/// an added item at this spread (75 at 4,000 → 16,000, 12,000 added
-/// items, as R-SCALE-11 says: too much of a bound this low).
+/// 2,000 and 40,000 items. A run's peak moves by up to about 1 MB from one
+/// run to the next (R-SCALE-11), which over 38,000 added items is 28 bytes
+/// an item; at 2,000 → 20,000 it was 58, too much of a bound of 200 when the
+/// tree measures 130-180.
 const SMALL: usize = 1_000;
-const LARGE: usize = 10_000;
+const LARGE: usize = 20_000;
 
 #[tokio::test]
 async fn r_scale_11_first_sync_peak_rss_is_flat_in_the_mailbox() {
@@ -28,7 +27,17 @@ async fn r_scale_11_first_sync_peak_rss_is_flat_in_the_mailbox() {
     for n in [SMALL, LARGE] {
         // Pinned: SQLite's bounded caches full and one malloc arena at both sizes.
         let template = Template::seed(n, n, now).await.unwrap();
-        peaks.push(measure(exe, &template, true).await.unwrap());
+        // The median of three runs: a run's peak moves by up to about 1 MB
+        // with how its threads happen to be scheduled (one run beside the
+        // whole test suite measured 204 bytes an item where the same tree
+        // alone measured 74 and 110), and a check that fails by chance is a
+        // defect.
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            runs.push(measure(exe, &template, true).await.unwrap());
+        }
+        runs.sort_by_key(|p| p.bytes);
+        peaks.push(runs.swap_remove(1));
     }
     let (small, large) = (&peaks[0], &peaks[1]);
     let growth = growth_per_item(small, large);
