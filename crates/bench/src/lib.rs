@@ -4,6 +4,7 @@
 //! ratios survive a noisy shared machine; plus scale-out over PostgreSQL
 //! workers and push latency through the API. `bench/run` is the one command.
 
+pub mod abba;
 pub mod counting;
 pub mod data;
 pub mod edits;

@@ -16,6 +16,7 @@ pub struct RawDav {
 }
 
 /// One item to PUT: its name in the collection and its body.
+#[derive(Clone)]
 pub struct RawItem {
     pub name: String,
     pub body: Vec<u8>,

@@ -217,7 +217,7 @@ fn a_figure_not_measured_keeps_its_row_target_and_reason() {
     );
 }
 
-/// R-BENCH-5 (R-BENCH-1 for events): crmsync's first sync of meetings (with a series) to
+/// R-BENCH-5 (R-BENCH-1 for events, R-BENCH-13): crmsync's first sync of meetings (with a series) to
 /// a real Xandikos against raw PUTs of the same iCalendar objects into
 /// another fresh Xandikos; the scenario fails unless every event arrived.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,6 +235,12 @@ async fn events_scenario_syncs_every_event_to_a_real_server_and_reports_the_rati
     assert_eq!(figure.name, "first sync 11 events (2 series): crmsync / raw PUTs x4");
     assert_eq!(figure.target, "<= 1.05x raw");
     assert_ne!(figure.standing, Standing::NotMeasured);
+    // R-BENCH-13: both of crmsync's runs and both raw runs are in the figure.
+    assert!(
+        figure.measured.contains("(crmsync ") && figure.measured.matches(" + ").count() == 2,
+        "{}",
+        figure.measured
+    );
 }
 
 /// R-SCHED-3, R-BENCH-6: worker processes sharing one fresh PostgreSQL database run

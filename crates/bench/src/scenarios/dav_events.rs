@@ -1,36 +1,42 @@
 //! CRM → fresh Radicale / Xandikos calendar: the first sync of N meetings
 //! (every tenth a weekly series) against a raw client PUTting the same
 //! iCalendar objects at the same concurrency into a fresh calendar of another
-//! fresh server of the same kind (R-BENCH-5; R-BENCH-1 as for contacts).
+//! fresh server of the same kind (R-BENCH-5; R-BENCH-1 as for contacts), in
+//! the order crmsync, raw, raw, crmsync (R-BENCH-13).
 
+use std::cell::Cell;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crmsync_connector::CollectionKind;
 use crmsync_engine::EntityClass;
 use crmsync_sync::{RunOptions, run_profile};
 
+use crate::abba::crm_raw_raw_crm;
 use crate::data::recurring_count;
 use crate::edits::applied;
 use crate::error::BenchError;
 use crate::peers::{Peer, PeerKind};
-use crate::report::{Report, Standing, ratio, secs};
+use crate::raw_dav::RawItem;
+use crate::report::{Report, Standing};
 use crate::scenarios::dav::{collection_items, raw_first_sync};
 use crate::world::Template;
 
 /// The calendar the runner creates for events (`crmsync_sync::collection_name`).
 const CALENDAR: &str = "calendar";
 
-pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Result<(), BenchError> {
+/// crmsync's first sync of the template's meetings into the calendar of a
+/// freshly started server of `kind`; returns its time and the objects it
+/// stored (the server is stopped).
+async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration, Vec<RawItem>), BenchError> {
     let section = kind.name();
     let n = template.meetings;
-
     let peer = Peer::start(kind)?;
     let world = template.world().await?;
     let profile = world.profile(Arc::new(peer.connector()?), &[EntityClass::Events]);
     let started = Instant::now();
     let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
-    let first = started.elapsed();
+    let took = started.elapsed();
     let created = applied(&run, "groupware create");
     if created != n {
         return Err(BenchError::Unexpected(format!(
@@ -44,19 +50,38 @@ pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Re
             items.len()
         )));
     }
-    drop(peer);
+    Ok((took, items))
+}
 
-    let (raw, concurrency) = raw_first_sync(kind, CollectionKind::Events, CALENDAR, items).await?;
-    let r = ratio(first, raw);
+pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Result<(), BenchError> {
+    let section = kind.name();
+    let n = template.meetings;
+
+    // crmsync, raw, raw, crmsync, each into its own fresh server (R-BENCH-13).
+    let concurrency = Cell::new(0);
+    let (times, _) = crm_raw_raw_crm(
+        || async move { crm_first_sync(kind, template).await },
+        |items: &Vec<RawItem>| {
+            let items = items.clone();
+            let concurrency = &concurrency;
+            async move {
+                let (took, used) = raw_first_sync(kind, CollectionKind::Events, CALENDAR, items).await?;
+                concurrency.set(used);
+                Ok(took)
+            }
+        },
+    )
+    .await?;
     report.add(
         section,
         format!(
-            "first sync {n} events ({} series): crmsync / raw PUTs x{concurrency}",
-            recurring_count(n)
+            "first sync {n} events ({} series): crmsync / raw PUTs x{}",
+            recurring_count(n),
+            concurrency.get()
         ),
-        format!("{r:.2}x ({} vs {})", secs(first), secs(raw)),
+        times.describe(),
         "<= 1.05x raw",
-        Standing::of(r <= 1.05),
+        Standing::of(times.ratio() <= 1.05),
     );
     Ok(())
 }
