@@ -37,6 +37,14 @@ impl Context {
         store.migrate().await?;
         Ok(store)
     }
+
+    /// [`Context::open_store`] for a command that runs and exits: a SQLite
+    /// database is opened with one connection (R-STORE-12).
+    pub async fn open_store_one_shot(&self) -> anyhow::Result<Store> {
+        let store = Store::connect_one_shot(&self.database_url()).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
 }
 
 pub fn resolve_sqlite_url(url: &str, base: &Path) -> String {

@@ -1,6 +1,8 @@
 //! Opening the database: URL → backend, pool settings per backend, migrations.
 
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -48,19 +50,46 @@ impl fmt::Debug for Store {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How many connections a SQLite file database may hold open at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Connections {
+    /// A long-lived process (the server, a worker): readers beside a writer.
+    Shared,
+    /// One command that runs and exits (R-STORE-12): one connection.
+    One,
+}
+
 impl Store {
     /// Opens `sqlite://path` (created when missing), `sqlite::memory:` or
     /// `postgres://…` / `postgresql://…`. Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, Connections::Shared).await
+    }
+
+    /// [`Store::connect`] for one command that runs and exits (`crmsync
+    /// sync`): a SQLite file gets a pool of one connection (R-STORE-12).
+    /// sqlx hands a connection back to its pool in a task of its own after
+    /// a round trip to the connection's thread, so a statement sent right
+    /// after another finds none idle and opens another connection (its own
+    /// thread, file handles, PRAGMAs and a parse of the whole schema): a
+    /// no-change run opened four, one after another. A command runs its
+    /// statements one at a time, so one connection serves it; PostgreSQL is
+    /// as with [`Store::connect`].
+    pub async fn connect_one_shot(url: &str) -> Result<Store> {
+        Store::connect_with(url, Connections::One).await
+    }
+
+    async fn connect_with(url: &str, connections: Connections) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let redacted_url = redact_url(url);
+        let opened = Arc::new(AtomicU64::new(0));
         let (backend, connect_url, options) = match scheme_of(url) {
             Some("sqlite") => {
                 let in_memory = url.contains(":memory:") || url.contains("mode=memory");
                 (
                     Backend::Sqlite,
                     sqlite_url(url, in_memory),
-                    sqlite_pool_options(in_memory),
+                    sqlite_pool_options(in_memory, connections, opened.clone()),
                 )
             }
             Some("postgres" | "postgresql") => (
@@ -87,19 +116,62 @@ impl Store {
             .await
             .map_err(|e| connect_error(&redacted_url, url, e))?;
         Ok(Store {
-            db: Db::new(pool, backend, redacted_url, &connect_url),
+            db: Db::new(pool, backend, redacted_url, &connect_url, opened),
         })
     }
 
+    /// How many SQLite connections this store's pool has opened so far
+    /// (R-STORE-12); 0 on PostgreSQL, whose connections are not counted.
+    pub fn connections_opened(&self) -> u64 {
+        self.db.connections_opened()
+    }
+
     /// Runs this backend's versioned migrations (`migrations/<backend>`);
-    /// already applied ones are skipped.
+    /// already applied ones are skipped. A schema that is current already
+    /// is recognised with one read and the migrator is not run (R-STORE-14).
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.db.backend() {
+        if self.schema_is_current().await {
+            return Ok(());
+        }
+        self.migrator().run(self.db.pool()).await?;
+        Ok(())
+    }
+
+    /// Whether every migration this binary embeds is applied, successfully
+    /// and with the same checksum, and no other (R-STORE-14): what sqlx's
+    /// migrator would find before concluding it has nothing to do. It costs
+    /// one read where the migrator runs three statements (creating its table
+    /// if missing, the dirty check, the list) and, on PostgreSQL, takes an
+    /// advisory lock. Anything else (no table yet, a migration missing,
+    /// failed, edited or unknown to this binary, a read that fails) answers
+    /// false, and [`Store::migrate`] runs the migrator, which applies what is
+    /// missing or reports what is wrong as before.
+    pub async fn schema_is_current(&self) -> bool {
+        let applied =
+            sqlx::query("SELECT version, checksum FROM _sqlx_migrations WHERE success = true ORDER BY version")
+                .fetch_all(self.db.pool())
+                .await;
+        let Ok(applied) = applied else {
+            return false;
+        };
+        let embedded: Vec<_> = self
+            .migrator()
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .collect();
+        applied.len() == embedded.len()
+            && applied.iter().zip(&embedded).all(|(row, m)| {
+                use sqlx::Row;
+                row.try_get::<i64, _>(0).is_ok_and(|v| v == m.version)
+                    && row.try_get::<Vec<u8>, _>(1).is_ok_and(|c| c == *m.checksum)
+            })
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.db.backend() {
             Backend::Sqlite => &SQLITE_MIGRATIONS,
             Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(self.db.pool()).await?;
-        Ok(())
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -171,7 +243,7 @@ fn sqlite_url(url: &str, in_memory: bool) -> String {
     }
 }
 
-fn sqlite_pool_options(in_memory: bool) -> AnyPoolOptions {
+fn sqlite_pool_options(in_memory: bool, connections: Connections, opened: Arc<AtomicU64>) -> AnyPoolOptions {
     let options = if in_memory {
         // An in-memory database lives as long as a connection to it: keep
         // exactly one, forever, so the data does not vanish between calls.
@@ -180,11 +252,14 @@ fn sqlite_pool_options(in_memory: bool) -> AnyPoolOptions {
             .min_connections(1)
             .idle_timeout(None)
             .max_lifetime(None)
+    } else if connections == Connections::One {
+        AnyPoolOptions::new().max_connections(1)
     } else {
         // SQLite has one writer at a time anyway; a few readers suffice.
         AnyPoolOptions::new().max_connections(4)
     };
-    options.after_connect(|conn, _meta| {
+    options.after_connect(move |conn, _meta| {
+        opened.fetch_add(1, Ordering::Relaxed);
         Box::pin(async move {
             // WAL lets readers go on while one transaction writes; busy_timeout
             // makes a second writer wait instead of failing; foreign keys are

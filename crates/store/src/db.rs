@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sqlx::{Any, AnyPool, Transaction};
 
@@ -34,6 +35,8 @@ pub(crate) struct Db {
     /// PostgreSQL: where the LISTEN connection goes (password included:
     /// never printed).
     listen_url: Option<Arc<str>>,
+    /// SQLite connections the pool opened (R-STORE-12), for diagnostics.
+    opened: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Db {
@@ -49,7 +52,7 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    pub(crate) fn new(pool: AnyPool, backend: Backend, redacted_url: String, url: &str) -> Db {
+    pub(crate) fn new(pool: AnyPool, backend: Backend, redacted_url: String, url: &str, opened: Arc<AtomicU64>) -> Db {
         Db {
             pool,
             backend,
@@ -57,7 +60,12 @@ impl Db {
             fence: None,
             signal: Signal::new(),
             listen_url: (backend == Backend::Postgres).then(|| Arc::from(url)),
+            opened,
         }
+    }
+
+    pub(crate) fn connections_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
     }
 
     /// Call after committing a transaction that appended to the change log:

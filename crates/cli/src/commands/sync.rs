@@ -11,7 +11,8 @@ use crate::profiles;
 use crate::progress::Bars;
 
 pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let store = ctx.open_store().await?;
+    // One command, one run after another: one SQLite connection (R-STORE-12).
+    let store = ctx.open_store_one_shot().await?;
     let profiles = profiles::build_named(ctx, &store, &args.profile).await?;
     let worker = manual_worker_id("crmsync-sync");
     let mut reports = Vec::new();

@@ -88,3 +88,61 @@ store_test!(migrating_twice_is_harmless, |store| {
     store.migrate().await.expect("second migrate is a no-op");
     assert_eq!(store.records().latest_seq().await.unwrap(), 0);
 });
+
+// R-STORE-12: a command that runs and exits opens one SQLite connection
+// however many statements it sends one after another; the shared pool of a
+// long-lived process opens more for the same statements (sqlx returns a
+// connection to its pool in a task of its own, so the next statement finds
+// none idle), which is the cost the one-shot store avoids.
+#[tokio::test]
+async fn r_store_12_a_one_shot_store_opens_one_sqlite_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("crm.db").display());
+    let one_shot = Store::connect_one_shot(&url).await.unwrap();
+    one_shot.migrate().await.unwrap();
+    for _ in 0..10 {
+        one_shot.records().latest_seq().await.unwrap();
+    }
+    assert_eq!(one_shot.connections_opened(), 1);
+    one_shot.close().await;
+
+    let shared = Store::connect(&url).await.unwrap();
+    for _ in 0..10 {
+        shared.records().latest_seq().await.unwrap();
+    }
+    assert!(shared.connections_opened() > 1, "{}", shared.connections_opened());
+    shared.close().await;
+}
+
+// R-STORE-14: a schema with every embedded migration applied, unedited, is
+// recognised as current (migrate then runs no migrator); a database without
+// the migrations table is not, and neither is one whose applied migration
+// was edited: then migrate runs sqlx's migrator, which reports it as before.
+store_test!(
+    r_store_14_a_current_schema_skips_the_migrator_an_edited_one_does_not,
+    |store| {
+        assert!(store.schema_is_current().await);
+        store.migrate().await.expect("a current schema migrates as a no-op");
+        sqlx::query(
+            "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+        )
+        .bind(vec![0u8; 48])
+        .execute(store.pool())
+        .await
+        .unwrap();
+        assert!(!store.schema_is_current().await);
+        let err = store.migrate().await.unwrap_err();
+        assert!(matches!(err, StoreError::Migration(_)), "{err:?}");
+    }
+);
+
+#[tokio::test]
+async fn r_store_14_a_new_database_is_not_current_until_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("crm.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    assert!(!store.schema_is_current().await);
+    store.migrate().await.unwrap();
+    assert!(store.schema_is_current().await);
+    store.close().await;
+}
