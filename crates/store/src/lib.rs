@@ -38,6 +38,7 @@ mod journal;
 mod leases;
 mod list;
 mod lookup;
+mod plans;
 mod profiles;
 mod records;
 mod sign_ins;
@@ -60,6 +61,7 @@ pub use error::{Result, StoreError};
 pub use handles::{Catalog, Records, SyncState};
 pub use leases::{LeaseTake, RunRelease};
 pub use list::{ListQuery, MAX_PAGE, Page};
+pub use plans::PerRunStatement;
 pub use profiles::{
     ProfileDefinitionRow, ProfileExpect, ProfileRow, ProfileSave, ProfileScheduleRow, ProfileStatusRow, ProfileUpsert,
     ScheduleState,

@@ -51,4 +51,5 @@ pub use push_subscriptions::PushSubscriptionRow;
 pub use quarantine::{QuarantineRow, RETRY_ETAG};
 pub use run_feed::FinishedRun;
 pub use run_window::RunTiming;
+pub(crate) use runs::CLOSE_DEAD_RUNS;
 pub use runs::{JournalStep, RunRow, RunState, StepState};

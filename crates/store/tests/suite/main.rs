@@ -7,6 +7,7 @@ mod harness;
 mod fixtures;
 
 mod changes;
+
 mod concurrency;
 mod connect;
 mod email_tracking;
@@ -17,6 +18,7 @@ mod list;
 mod lookups;
 mod overview;
 mod participant_status;
+mod per_run_plans;
 mod records;
 mod status;
 mod status_batch;
