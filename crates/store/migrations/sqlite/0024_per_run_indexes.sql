@@ -6,7 +6,6 @@
 -- due at once cost a sort of all of them per claim. With the name in the
 -- index the rows come out in claim order and the claim stops after the few
 -- it takes. This index has the old one as its prefix, so the old one goes.
---
 CREATE INDEX sync_profiles_claim ON sync_profiles (enabled, next_run_at, name);
 DROP INDEX sync_profiles_due;
 -- R-SCALE-15: every run closes the earlier runs of its profile left
