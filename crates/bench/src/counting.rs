@@ -133,6 +133,11 @@ impl Connector for CountingConnector {
         self.inner.remember_collection(collection);
     }
 
+    /// The wrapped connector's answer, so the bench runs as `crmsync` would.
+    fn lists_early(&self) -> bool {
+        self.inner.lists_early()
+    }
+
     async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
         bump(&self.counters.ensure_collection);
         self.inner.ensure_collection(kind, name).await

@@ -19,6 +19,7 @@ pub mod raw_vdir;
 pub mod report;
 pub mod rss;
 pub mod scenarios;
+pub mod vdir_fs;
 pub mod world;
 
 pub use error::BenchError;

@@ -12,6 +12,7 @@ use crmsync_bench::report::{Report, Standing};
 use crmsync_bench::scenarios::{
     dav, dav_events, graph, imap, memory, pages, profiles_per_box, push, scale_out, vdir, vdirsyncer,
 };
+use crmsync_bench::vdir_fs::VdirFs;
 use crmsync_bench::world::Template;
 
 #[derive(Parser)]
@@ -295,7 +296,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     println!("== engine (criterion, crates/engine/benches/per_record.rs)");
     engine(&args, &mut report);
 
-    vdir_figures(&args, vdir_n, now, &mut report).await?;
+    let vdir_fs = vdir_figures(&args, vdir_n, now, &mut report).await?;
 
     if args.no_servers {
         report.note("servers skipped (--no-servers)");
@@ -365,7 +366,7 @@ async fn run(args: Args) -> Result<(), BenchError> {
     memory_figures(&memory_sizes, now, &mut report).await?;
 
     let header = format!(
-        "Written by `bench/run` on {} ({}; vdir {vdir_n} and {}, servers {server_n} contacts + {events_n} events, \
+        "Written by `bench/run` on {} ({}; vdir {vdir_n} and {} (folders on {vdir_fs}), servers {server_n} contacts + {events_n} events, \
          imap {imap_n} messages + {idle_n} IDLE samples, graph {} contacts + {} events, scale-out {} profiles, push {push_n} edits, memory {memory_label} contacts + as many events{}). \
          Ratios are measured side by side in one run; absolute times are context only. \
          `MISSED` marks a target crmsync does not reach yet.",
@@ -381,24 +382,34 @@ async fn run(args: Args) -> Result<(), BenchError> {
 }
 
 /// The vdir first sync of `vdir_n` contacts (`--reps` side-by-side
-/// repetitions) and of `--vdir-large-contacts`, each beside the raw durable writer.
+/// repetitions) and of `--vdir-large-contacts`, each beside the raw durable
+/// writer, each size on a file system of its own (R-BENCH-12); answers what
+/// the file system was, for the header.
 async fn vdir_figures(
     args: &Args,
     vdir_n: usize,
     now: chrono::DateTime<Utc>,
     report: &mut Report,
-) -> Result<(), BenchError> {
+) -> Result<String, BenchError> {
     println!("== vdir: {vdir_n} contacts, {} repetitions", args.reps);
     let template = Template::seed(vdir_n, 0, now).await?;
-    vdir::run(&template, args.reps, report).await?;
-    drop(template);
+    let fs = VdirFs::prepare(vdir_n)?;
+    let mut on = vec![format!("{vdir_n}: {}", fs.description())];
+    vdir::run(&template, &fs, args.reps, report).await?;
+    drop((template, fs));
     if args.vdir_large_contacts > 0 {
         let large = args.vdir_large_contacts;
         println!("== vdir: {large} contacts, first sync, 1 repetition");
         let template = Template::seed(large, 0, now).await?;
-        vdir::first_sync_only(&template, 1, report).await?;
+        let fs = VdirFs::prepare(large)?;
+        on.push(format!("{large}: {}", fs.description()));
+        vdir::first_sync_only(&template, &fs, 1, report).await?;
     }
-    Ok(())
+    let on = on.join("; ");
+    report.note(format!(
+        "vdir figures' folders (crmsync's and the raw writer's) on {on} (R-BENCH-12)"
+    ));
+    Ok(on)
 }
 
 /// crmsync and vdirsyncer as whole commands on both servers; a tool that

@@ -91,6 +91,18 @@ pub trait Connector: Send + Sync {
         Ok(())
     }
 
+    /// Whether the runner should ask for this connector's changes early:
+    /// every remembered collection's at once, before the run's first pass
+    /// (R-SYNC-PERF-5). That pays where a listing waits on a server (DAV,
+    /// Graph: the round trips overlap), the default. A connector whose
+    /// listing is local work that overlapping does not shorten, and that
+    /// answers any change with a complete listing (which the run lists a
+    /// second time beyond 1,000 items), answers `false`: vdir (R-SYNC-PERF-6).
+    /// Wrappers should forward it.
+    fn lists_early(&self) -> bool {
+        true
+    }
+
     /// What an earlier run learnt of `collection` by discovery, which the
     /// runner remembers between runs (R-COL-1). A connector that would
     /// otherwise ask the server what kind of collection it is before its

@@ -12,6 +12,9 @@
 //! that shares its server collection with another class of the profile
 //! (events and tasks in one calendar) is not listed early: the earlier
 //! class's writes land there, and its pass must see them as it does today.
+//! Nor is any collection of a connector that opts out
+//! (`Connector::lists_early`, R-SYNC-PERF-6: vdir, whose listings are local
+//! and any of whose changes is a complete listing).
 
 use std::collections::HashMap;
 
@@ -108,8 +111,9 @@ pub(crate) async fn read_and_list(
         })
         .filter(|(class, collection, _)| !shared_with_another_class(&early, *class, collection))
         .collect();
-    // One at a time gains nothing: the pass lists it itself.
-    if asks.len() < 2 {
+    // One at a time gains nothing: the pass lists it itself. Nor does a
+    // connector that opted out (R-SYNC-PERF-6): its passes list for themselves.
+    if asks.len() < 2 || !profile.connector.lists_early() {
         return Ok(early);
     }
     let answers = futures_util::future::join_all(asks.into_iter().map(|(class, collection, token)| async move {

@@ -1,6 +1,7 @@
 //! CRM → fresh vdir: first sync against raw durable writes of the same files,
 //! then a no-change sync and a sync after 1 % changed on each side.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,23 +14,33 @@ use crate::edits::{applied, edit_card, edit_crm_contacts, one_percent};
 use crate::error::BenchError;
 use crate::raw_vdir::{RAW_WRITERS, read_items, write_durably};
 use crate::report::{Report, Standing, ratio, secs};
+use crate::vdir_fs::VdirFs;
 use crate::world::{Template, World};
 
 const SECTION: &str = "vdir";
 
 struct Synced {
     world: World,
+    /// The repetition's folder on the section's file system (R-BENCH-12).
+    rep_dir: PathBuf,
+    /// The vdir root crmsync synced to, inside `rep_dir`.
+    root: PathBuf,
     counting: CountingConnector,
     profile: crmsync_sync::SyncProfile,
     took: Duration,
 }
 
-async fn first_sync(template: &Template) -> Result<Synced, BenchError> {
+async fn first_sync(template: &Template, fs: &VdirFs, rep: usize) -> Result<Synced, BenchError> {
     let world = template.world().await?;
-    let root = world.folder("mailbox")?;
-    let vdir = VdirConnector::open(&VdirConfig::new(root)).map_err(|e| BenchError::Unexpected(e.to_string()))?;
+    let rep_dir = fs.folder(&format!("rep-{rep}"))?;
+    let root = fs.folder(&format!("rep-{rep}/mailbox"))?;
+    let vdir =
+        VdirConnector::open(&VdirConfig::new(root.clone())).map_err(|e| BenchError::Unexpected(e.to_string()))?;
     let counting = CountingConnector::new(Arc::new(vdir));
     let profile = world.profile(Arc::new(counting.clone()), &[EntityClass::Contacts]);
+    // The copy of the CRM and anything deleted before are written back
+    // before the timer starts, not inside it.
+    fs.settle()?;
     let started = Instant::now();
     let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
     let took = started.elapsed();
@@ -42,6 +53,8 @@ async fn first_sync(template: &Template) -> Result<Synced, BenchError> {
     }
     Ok(Synced {
         world,
+        rep_dir,
+        root,
         counting,
         profile,
         took,
@@ -51,14 +64,22 @@ async fn first_sync(template: &Template) -> Result<Synced, BenchError> {
 /// The first-sync figure alone (crmsync against the same files written by
 /// the durable writers), at a second size to show how it scales (issue 17
 /// lists 3,000 and 30,000 contacts).
-pub async fn first_sync_only(template: &Template, reps: usize, report: &mut Report) -> Result<(), BenchError> {
-    first_sync_figure(template, reps, report).await.map(|_| ())
+pub async fn first_sync_only(
+    template: &Template,
+    fs: &VdirFs,
+    reps: usize,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    first_sync_figure(template, fs, reps, report).await.map(|_| ())
 }
 
 /// `reps` side-by-side first syncs; reports the median ratio and answers
-/// the last sync with crmsync's median time.
+/// the last sync with crmsync's median time. Each repetition writes in
+/// folders of its own, and the earlier ones are removed between the timed
+/// parts, with the file system settled before each (R-BENCH-12).
 async fn first_sync_figure(
     template: &Template,
+    fs: &VdirFs,
     reps: usize,
     report: &mut Report,
 ) -> Result<(Synced, std::time::Duration), BenchError> {
@@ -66,18 +87,24 @@ async fn first_sync_figure(
     let mut ratios = Vec::new();
     let mut crm_times = Vec::new();
     let mut raw_times = Vec::new();
-    let mut last = None;
-    for _ in 0..reps.max(1) {
-        let synced = first_sync(template).await?;
-        let files = read_items(&synced.world.dir.path().join("mailbox/contacts"))?;
-        let raw_dir = synced.world.folder("raw")?;
+    let mut last: Option<Synced> = None;
+    for rep in 0..reps.max(1) {
+        let synced = first_sync(template, fs, rep).await?;
+        let files = read_items(&synced.root.join("contacts"))?;
+        let raw_dir = fs.folder(&format!("rep-{rep}/raw"))?;
+        fs.settle()?;
         let started = Instant::now();
         write_durably(&raw_dir, &files)?;
         let raw = started.elapsed();
         ratios.push(ratio(synced.took, raw));
         crm_times.push(synced.took);
         raw_times.push(raw);
-        last = Some(synced);
+        // Untimed: the raw copy and the previous repetition go now; the
+        // next repetition settles the file system before its timer starts.
+        remove(&raw_dir)?;
+        if let Some(previous) = last.replace(synced) {
+            remove(&previous.rep_dir)?;
+        }
     }
     let crm = median(&mut crm_times);
     let raw = median(&mut raw_times);
@@ -94,9 +121,9 @@ async fn first_sync_figure(
 }
 
 /// Runs the vdir benchmarks `reps` times side by side and reports medians.
-pub async fn run(template: &Template, reps: usize, report: &mut Report) -> Result<(), BenchError> {
+pub async fn run(template: &Template, fs: &VdirFs, reps: usize, report: &mut Report) -> Result<(), BenchError> {
     let n = template.contacts;
-    let (synced, crm) = first_sync_figure(template, reps, report).await?;
+    let (synced, crm) = first_sync_figure(template, fs, reps, report).await?;
     let per_3000 = crm.as_secs_f64() * 3000.0 / n as f64;
     report.add(
         SECTION,
@@ -113,6 +140,7 @@ async fn incremental(template: &Template, synced: Synced, report: &mut Report) -
     let n = template.contacts;
     let Synced {
         world,
+        root,
         counting,
         profile,
         ..
@@ -143,7 +171,7 @@ async fn incremental(template: &Template, synced: Synced, report: &mut Report) -
 
     let k = one_percent(n);
     let edited_crm = edit_crm_contacts(&world.store, &template.user_id, k).await?;
-    let folder = world.dir.path().join("mailbox/contacts");
+    let folder = root.join("contacts");
     let mut edited_files = 0;
     for file in read_items(&folder)?.iter().rev().take(k) {
         if let Some(body) = edit_card(&String::from_utf8_lossy(&file.body)) {
@@ -170,6 +198,10 @@ async fn incremental(template: &Template, synced: Synced, report: &mut Report) -
         )));
     }
     Ok(())
+}
+
+fn remove(dir: &std::path::Path) -> Result<(), BenchError> {
+    std::fs::remove_dir_all(dir).map_err(BenchError::io(format!("removing {}", dir.display())))
 }
 
 pub(crate) fn median(values: &mut [Duration]) -> Duration {

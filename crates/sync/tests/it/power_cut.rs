@@ -100,6 +100,9 @@ impl Connector for PowerCut {
     async fn delete(&self, c: &CollectionId, h: &Href, e: &Etag) -> Result<(), ConnectorError> {
         self.inner.delete(c, h, e).await
     }
+    fn lists_early(&self) -> bool {
+        self.inner.lists_early()
+    }
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
         if self.is_cut() {
             self.dead().await;

@@ -68,6 +68,12 @@ impl Connector for Counting {
         self.count("delete");
         self.inner.delete(collection, href, expected).await
     }
+    async fn flush_writes(&self) -> Result<(), ConnectorError> {
+        self.inner.flush_writes().await
+    }
+    fn lists_early(&self) -> bool {
+        self.inner.lists_early()
+    }
 }
 
 /// A vdir world whose profile's calls are counted, with a contact, an event
@@ -150,4 +156,45 @@ async fn r_sync_perf_3_a_reset_discovers_again() {
     w.sync().await;
     let calls = counting.take();
     assert_eq!(calls.get("discover"), Some(&1), "{calls:?}");
+}
+
+/// R-SYNC-PERF-6: vdir opts out of early listings, so a run in which a
+/// folder of more than 1,000 items changed lists it once per pass, not a
+/// second time after an early listing too large to keep (R-SYNC-PERF-5).
+#[tokio::test]
+async fn r_sync_perf_6_a_changed_vdir_folder_of_1001_items_is_listed_once_per_pass() {
+    let (w, counting) = synced_world().await;
+    for i in 0..1_001 {
+        w.contact(&format!("First{i}"), &format!("Last{i}"), &format!("c{i}@example.com"))
+            .await;
+    }
+    w.sync().await;
+    let settled = w.sync().await;
+    assert_eq!(common::writes(&settled), 0, "{settled}");
+    assert!(w.files("contacts").len() > 1_000);
+    counting.take();
+
+    // Someone edits one card: on vdir any change is a complete listing.
+    let card = w
+        .files("contacts")
+        .into_iter()
+        .find(|p| std::fs::read_to_string(p).unwrap().contains("c7@example.com"))
+        .expect("the card of contact 7");
+    let body = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, body.replace("c7@example.com", "c7-new@example.com")).unwrap();
+
+    let report = w.sync().await;
+    assert_eq!(common::applied(&report, "contacts", "crm update"), 1, "{report}");
+    let contact_passes = report
+        .collections
+        .iter()
+        .find(|c| c.collection == "contacts")
+        .expect("contacts synced")
+        .passes;
+    let calls = counting.take();
+    assert_eq!(
+        calls.get("changes"),
+        Some(&(contact_passes + 2)),
+        "one listing per pass of contacts, one each for calendar and tasks: {calls:?}"
+    );
 }

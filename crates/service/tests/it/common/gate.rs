@@ -116,4 +116,8 @@ impl Connector for GatedConnector {
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
         self.inner.flush_writes().await
     }
+
+    fn lists_early(&self) -> bool {
+        self.inner.lists_early()
+    }
 }
