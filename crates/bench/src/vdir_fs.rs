@@ -99,6 +99,7 @@ pub struct VdirFs {
     _mount: Option<LoopMount>,
     root: PathBuf,
     description: String,
+    label: String,
     _temp: TempDir,
 }
 
@@ -115,6 +116,7 @@ impl VdirFs {
                         "a fresh loop-mounted ext4 image with the default journal ({} MiB)",
                         image_bytes >> 20
                     ),
+                    label: "on a journalled ext4 image".into(),
                     _mount: Some(mount),
                     _temp: temp,
                 }),
@@ -130,13 +132,32 @@ impl VdirFs {
             _mount: None,
             root: temp.path().to_path_buf(),
             description: format!("the temp folder ({fs}; no journalled image: {why})"),
+            label: format!("in the temp folder ({fs})"),
             _temp: temp,
         }
+    }
+
+    /// The temp folder whatever the machine offers: the file system the
+    /// figures ran on before R-BENCH-12, measured beside the image so a
+    /// reader sees both and the history of the rows goes on.
+    pub fn temp_folder() -> Result<VdirFs, BenchError> {
+        let temp = tempfile::tempdir().map_err(BenchError::io("creating a temp folder"))?;
+        Ok(Self::temp_dir(temp, "measured beside the image for comparison"))
+    }
+
+    /// Whether the folders are on a journalled image made for the run.
+    pub fn is_journalled_image(&self) -> bool {
+        self._mount.is_some()
     }
 
     /// What the figures ran on, for the report.
     pub fn description(&self) -> &str {
         &self.description
+    }
+
+    /// A few words naming the file system, for a figure's name.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// A new, empty folder for one repetition's files.

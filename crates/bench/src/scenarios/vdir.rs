@@ -111,7 +111,10 @@ async fn first_sync_figure(
     let r = median_f(&mut ratios);
     report.add(
         SECTION,
-        format!("first sync {n} contacts: crmsync / {RAW_WRITERS}-writer durable writes"),
+        format!(
+            "first sync {n} contacts {}: crmsync / {RAW_WRITERS}-writer durable writes",
+            fs.label()
+        ),
         format!("{r:.2}x ({} vs {})", secs(crm), secs(raw)),
         "<= 1.2x",
         Standing::of(r <= 1.2),
