@@ -96,7 +96,7 @@ pub fn choose(machine: &Machine, contacts: usize) -> Choice {
 /// Dropping it unmounts and deletes the image, also when the section failed.
 pub struct VdirFs {
     /// Declared before `_temp`: unmounted before the folder holding it goes.
-    _mount: Option<LoopMount>,
+    mount: Option<LoopMount>,
     root: PathBuf,
     description: String,
     label: String,
@@ -117,7 +117,7 @@ impl VdirFs {
                         image_bytes >> 20
                     ),
                     label: "on a journalled ext4 image".into(),
-                    _mount: Some(mount),
+                    mount: Some(mount),
                     _temp: temp,
                 }),
                 Err(why) => Ok(Self::temp_dir(temp, &why)),
@@ -129,7 +129,7 @@ impl VdirFs {
     fn temp_dir(temp: TempDir, why: &str) -> VdirFs {
         let fs = fs_type(temp.path()).unwrap_or_else(|| "unknown".into());
         VdirFs {
-            _mount: None,
+            mount: None,
             root: temp.path().to_path_buf(),
             description: format!("the temp folder ({fs}; no journalled image: {why})"),
             label: format!("in the temp folder ({fs})"),
@@ -147,7 +147,7 @@ impl VdirFs {
 
     /// Whether the folders are on a journalled image made for the run.
     pub fn is_journalled_image(&self) -> bool {
-        self._mount.is_some()
+        self.mount.is_some()
     }
 
     /// What the figures ran on, for the report.
