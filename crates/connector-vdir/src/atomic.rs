@@ -17,6 +17,11 @@
 //!   (R-SAFE-2): an undone create is written again, one that survived is
 //!   found and paired (no duplicate), an undone update is re-planned. That
 //!   is the same state a crash between a rename and the commit always left.
+//! - The runner flushes a batch while the next batch's writes are in flight
+//!   (R-VDIR-14). A rename landing during a folder's fsync may or may not
+//!   be covered by it; the store marks the folder unsynced after each
+//!   rename or unlink, so the next flush fsyncs it again, and the runner
+//!   records that rename only after that next flush.
 //! - A process crash (SIGKILL, panic) loses nothing here: renames are in the
 //!   kernel's cache, which survives the process; only a power cut or kernel
 //!   crash can undo an unsynced rename.

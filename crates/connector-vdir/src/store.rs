@@ -62,6 +62,10 @@ impl VdirStore {
         }
     }
 
+    /// Called after each rename or unlink, never before: a flush that began
+    /// before the rename took the folder out of the set and may have
+    /// fsynced it too early, so the rename puts it back for the next flush
+    /// (R-VDIR-14 flushes while the next batch writes).
     fn written_in(&self, dir: &Path) {
         let mut unsynced = self.unsynced.lock().unwrap_or_else(|p| p.into_inner());
         if !unsynced.contains(dir) {
@@ -71,7 +75,9 @@ impl VdirStore {
 
     /// Fsyncs every folder written in since the last flush: one fsync per
     /// folder and batch instead of one per file (see `atomic`). A folder that
-    /// fails stays listed, so the next flush tries it again.
+    /// fails stays listed, so the next flush tries it again. Flushes are not
+    /// to overlap one another (the runner awaits each): a second one would
+    /// find the set already taken and return before the first's fsync ended.
     pub fn flush(&self) -> Result<(), ConnectorError> {
         let dirs = std::mem::take(&mut *self.unsynced.lock().unwrap_or_else(|p| p.into_inner()));
         let mut left = dirs.into_iter();

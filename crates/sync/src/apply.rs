@@ -14,14 +14,10 @@ use crmsync_model::{ActivityFields, ContactFields, FieldMap};
 use crmsync_store::StoreError;
 use crmsync_store::status::{ConflictRow, PairRow, StatusOp, StepState};
 
-use tracing::Instrument as _;
-
-use crate::bounded::{BoxFuture, run_bounded};
 use crate::chunks::{self, Item};
 use crate::codec::{Codec, CrmRecord};
 use crate::collect::{Lookups, derived_crm_id};
 use crate::crm_write::CrmWriter;
-use crate::directory::Needs;
 use crate::error::SyncError;
 use crate::faults::{CrashPoint, Faults};
 use crate::history::HistoryScope;
@@ -29,6 +25,8 @@ use crate::pair_codec::facts_json;
 use crate::profile::SyncProfile;
 use crate::runner::Progress;
 use crate::stores::RunStores;
+
+mod pipeline;
 
 pub(crate) struct Applier<'a> {
     pub store: &'a RunStores,
@@ -133,7 +131,6 @@ fn refused_by_server(e: &ConnectorError) -> Step {
 
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
-        let mut applied = Applied::default();
         let journal: Vec<String> = plan
             .actions
             .iter()
@@ -152,89 +149,7 @@ impl Applier<'_> {
         self.progress.start(self.collection, plan.actions.len() as u64);
         let actions = &plan.actions;
         let chunks = chunks::chunks(actions, chunks::items(actions), lookups, CHUNK_ITEMS);
-        for chunk in chunks {
-            // Rendering and CRM writes map: the directory looks up the
-            // attendees the chunk's writes list, and only those (R-SCALE-8).
-            let writes: Vec<usize> = chunk
-                .iter()
-                .flat_map(|item| chunks::write_actions(actions, item))
-                .collect();
-            if !writes.is_empty() {
-                let mut needs = Needs::default();
-                for &i in &writes {
-                    let action = &actions[i];
-                    if let Some(fields) = &action.fields {
-                        needs.of_fields(fields);
-                    }
-                    // A CRM update merges into the record's own participants:
-                    // the pass holds the record, so they are asked with the
-                    // chunk rather than one record at a time (`top_up`).
-                    if action.target == Target::Crm
-                        && let Some(state) = action.subject.crm_id.as_ref().and_then(|id| lookups.crm.get(id))
-                    {
-                        needs.of_record(&state.record);
-                    }
-                }
-                self.codec.prepare(needs).await?;
-            }
-            // Every write of the chunk is `started` before the first is sent:
-            // whatever lands before a crash is then checked and recorded by the
-            // next run (R-SAFE-2, recover.rs), in one commit for the chunk.
-            let started: Vec<StatusOp> = chunk
-                .iter()
-                .flat_map(|item| chunks::write_actions(actions, item))
-                .map(|i| self.mark(first_step, i, StepState::Started, None))
-                .collect();
-            self.store.sync_state().apply_status(&started).await?;
-            let shared: &Lookups = lookups;
-            let stop = AtomicBool::new(false);
-            let futures: Vec<BoxFuture<'_, Result<ItemDone, SyncError>>> = chunk
-                .iter()
-                .map(|item| -> BoxFuture<'_, Result<ItemDone, SyncError>> {
-                    let span = item_span(&actions[item.start], shared);
-                    Box::pin(
-                        self.apply_item(actions, item.clone(), first_step, shared, &stop)
-                            .instrument(span),
-                    )
-                })
-                .collect();
-            let mut finished = run_bounded(futures, self.profile.write_concurrency, &stop).await;
-            if let Some(SyncError::InjectedCrash { step }) = finished.error {
-                // A simulated crash: nothing after it reaches the status store.
-                return Err(SyncError::InjectedCrash { step });
-            }
-            // R-SAFE-6: what the chunk wrote is made durable before the status
-            // store records it (vdir fsyncs its folder here, once per chunk).
-            // Should that fail, nothing is recorded: the steps stay `started`
-            // and the next run checks them (R-SAFE-2).
-            self.profile.connector.flush_writes().await?;
-            // The items that finished are committed in plan order, also when
-            // another failed: their writes were confirmed.
-            finished.done.sort_by_key(|(i, _)| *i);
-            let mut ops = Vec::new();
-            for (_, done) in &mut finished.done {
-                ops.append(&mut done.ops);
-            }
-            self.store.sync_state().apply_status(&ops).await?;
-            for (_, done) in finished.done {
-                for (id, row) in done.pairs {
-                    match row {
-                        Some(row) => lookups.pairs.insert(id, row),
-                        None => lookups.pairs.remove(&id),
-                    };
-                }
-                for (target, kind) in done.counts {
-                    applied.wrote_groupware |= target == Target::Groupware;
-                    *applied.counts.entry(format!("{target} {}", kind.as_str())).or_default() += 1;
-                }
-                applied.replanned += done.replanned;
-                applied.failed.extend(done.failed);
-            }
-            if let Some(e) = finished.error {
-                return Err(e);
-            }
-            self.progress.advance(chunk.iter().map(|item| item.len() as u64).sum());
-        }
+        let applied = self.apply_chunks(actions, &chunks, first_step, lookups).await?;
         self.progress.finish();
         Ok(applied)
     }

@@ -26,25 +26,44 @@ pub(crate) fn items(actions: &[Action]) -> Vec<Item> {
     out
 }
 
+/// One chunk: items that touch nothing in common, applied concurrently.
+pub(crate) struct Chunk {
+    pub items: Vec<Item>,
+    /// Some item shares a pair, CRM record or groupware item with the chunk
+    /// before: its writes wait until that chunk is flushed and recorded, as
+    /// every chunk did before R-VDIR-14 (see `apply.rs`).
+    pub follows_previous: bool,
+}
+
 /// Groups `items` in plan order into chunks of at most `max_items`. An item
 /// that shares a pair, CRM record or groupware item with one already in the
 /// current chunk starts a new chunk, so items that depend on each other still
 /// run one after the other, in the plan's order.
-pub(crate) fn chunks(actions: &[Action], items: Vec<Item>, lookups: &Lookups, max_items: usize) -> Vec<Vec<Item>> {
-    let mut out: Vec<Vec<Item>> = Vec::new();
+pub(crate) fn chunks(actions: &[Action], items: Vec<Item>, lookups: &Lookups, max_items: usize) -> Vec<Chunk> {
+    let mut out: Vec<Chunk> = Vec::new();
     let mut current: Vec<Item> = Vec::new();
     let mut taken: HashSet<String> = HashSet::new();
+    let mut previous: HashSet<String> = HashSet::new();
+    let mut follows_previous = false;
     for item in items {
         let keys = keys_of(&actions[item.start], lookups);
         if current.len() >= max_items || keys.iter().any(|k| taken.contains(k)) {
-            out.push(std::mem::take(&mut current));
-            taken.clear();
+            out.push(Chunk {
+                items: std::mem::take(&mut current),
+                follows_previous,
+            });
+            previous = std::mem::take(&mut taken);
+            follows_previous = false;
         }
+        follows_previous |= keys.iter().any(|k| previous.contains(k));
         taken.extend(keys);
         current.push(item);
     }
     if !current.is_empty() {
-        out.push(current);
+        out.push(Chunk {
+            items: current,
+            follows_previous,
+        });
     }
     out
 }

@@ -29,6 +29,7 @@ mod mail_tracking_graph;
 mod mail_tracking_imap;
 mod mapping_work;
 mod model_based;
+mod overlapped_chunks;
 mod participants_dav;
 mod power_cut;
 mod quarantine_retry;

@@ -4,6 +4,8 @@
 //! rename not yet made durable by a folder fsync is undone (the files
 //! vanish, as a power cut may do to them), the run stops dead, and a re-run
 //! converges: every contact in the folder once, nothing lost, no duplicate.
+//! R-VDIR-14: the same with the power failing as a chunk's flush starts,
+//! while the next chunk's writes are in flight.
 
 use crate::common;
 use std::collections::BTreeSet;
@@ -26,19 +28,30 @@ const CONTACTS: usize = 150;
 /// The power goes at this create: inside the second batch.
 const CUT_AT: usize = 100;
 
+/// When the power fails.
+#[derive(Clone, Copy)]
+enum Cut {
+    /// Right after the n-th create was renamed into place.
+    AtCreate(usize),
+    /// As the n-th flush starts, before its folder fsync.
+    AtFlush(usize),
+}
+
 #[derive(Default)]
 struct Power {
     /// Files renamed into place since the last flush: a power cut may undo them.
     unsynced: Vec<PathBuf>,
     creates: usize,
+    flushes: usize,
     cut: bool,
     cut_signal: Option<oneshot::Sender<()>>,
 }
 
-/// A vdir whose power fails at the `CUT_AT`-th create.
+/// A vdir whose power fails at `cut`.
 struct PowerCut {
     inner: VdirConnector,
     root: PathBuf,
+    cut: Cut,
     power: Mutex<Power>,
 }
 
@@ -87,7 +100,7 @@ impl Connector for PowerCut {
             let mut p = self.power.lock().unwrap();
             p.unsynced.push(file);
             p.creates += 1;
-            p.creates >= CUT_AT || p.cut
+            matches!(self.cut, Cut::AtCreate(n) if p.creates >= n) || p.cut
         };
         if reached_cut {
             self.dead().await;
@@ -104,11 +117,23 @@ impl Connector for PowerCut {
         self.inner.lists_early()
     }
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
+        let reached_cut = {
+            let mut p = self.power.lock().unwrap();
+            p.flushes += 1;
+            matches!(self.cut, Cut::AtFlush(n) if p.flushes >= n) || p.cut
+        };
+        if reached_cut {
+            self.dead().await;
+        }
+        // Only the renames made before the folder fsync began are surely
+        // covered by it; one landing while it runs waits for the next
+        // flush (R-VDIR-14 runs a flush beside the next chunk's writes).
+        let covered = self.power.lock().unwrap().unsynced.len();
+        self.inner.flush_writes().await?;
         if self.is_cut() {
             self.dead().await;
         }
-        self.inner.flush_writes().await?;
-        self.power.lock().unwrap().unsynced.clear();
+        self.power.lock().unwrap().unsynced.drain(..covered);
         Ok(())
     }
 }
@@ -150,16 +175,54 @@ async fn contact_count(store: &Store) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r_vdir_11_power_cut_mid_batch_loses_only_unsynced_renames_and_a_rerun_converges() {
     let world = World::new().await;
+    cut_the_power(&world, Cut::AtCreate(CUT_AT)).await;
+    let survived = world.files("contacts").len();
+    assert!(
+        survived < CUT_AT,
+        "the cut undid the unsynced renames of its batch: {survived} files left"
+    );
+    power_back_and_converge(&world).await;
+}
+
+/// R-VDIR-14: the second flush (of the second chunk) runs beside the third
+/// chunk's writes. The power fails as it starts: the second chunk's renames
+/// and those of the third that landed are undone. The status store must
+/// hold only the first chunk, whose flush had returned, and every file it
+/// records must have survived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_vdir_14_power_cut_at_a_flush_beside_the_next_chunks_writes_loses_nothing_recorded() {
+    let world = World::new().await;
+    cut_the_power(&world, Cut::AtFlush(2)).await;
+    let pairs = world.store.sync_state().pairs("alice", "contacts").await.unwrap();
+    assert_eq!(pairs.len(), 64, "the first chunk alone was recorded");
+    for pair in &pairs {
+        assert!(
+            world.folder("contacts").join(&pair.href).exists(),
+            "a recorded write survived the cut: {}",
+            pair.href
+        );
+    }
+    assert!(
+        world.files("contacts").len() < 128,
+        "the cut undid the second chunk's renames"
+    );
+    power_back_and_converge(&world).await;
+}
+
+/// Seeds the CRM, runs a first sync through a vdir whose power fails at
+/// `cut` and stops the run there, as the process would.
+async fn cut_the_power(world: &World, cut: Cut) {
     for i in 0..CONTACTS {
         world
             .contact("Ada", &format!("Lovelace{i:03}"), &format!("ada{i}@example.com"))
             .await;
     }
     let root = world.dir.path().join("mailbox");
-    let (tx, cut) = oneshot::channel();
+    let (tx, signal) = oneshot::channel();
     let power_cut = Arc::new(PowerCut {
         inner: VdirConnector::open(&VdirConfig::new(root.clone())).unwrap(),
         root,
+        cut,
         power: Mutex::new(Power {
             cut_signal: Some(tx),
             ..Power::default()
@@ -179,26 +242,24 @@ async fn r_vdir_11_power_cut_mid_batch_loses_only_unsynced_renames_and_a_rerun_c
         };
         let _ = run_profile(&store, &profile, &opts).await;
     });
-    tokio::time::timeout(std::time::Duration::from_secs(120), cut)
+    tokio::time::timeout(std::time::Duration::from_secs(120), signal)
         .await
         .expect("the power cut came")
         .unwrap();
     // Nothing of the process runs after the cut.
     run.abort();
     let _ = run.await;
-    let survived = world.files("contacts").len();
-    assert!(
-        survived < CUT_AT,
-        "the cut undid the unsynced renames of its batch: {survived} files left"
-    );
+}
 
-    // Power back: runs with the plain vdir until one plans nothing.
+/// Power back: runs with the plain vdir until one plans nothing; every
+/// contact is then in the folder once and in the CRM once.
+async fn power_back_and_converge(world: &World) {
     let report = world.sync().await;
     assert!(report.writes() > 0, "{report}");
     let again = world.sync().await;
     assert_eq!(again.writes(), 0, "converged: {again}");
 
-    let found = uids(&world);
+    let found = uids(world);
     let unique: BTreeSet<&String> = found.iter().collect();
     assert_eq!(found.len(), CONTACTS, "every contact in the folder, nothing lost");
     assert_eq!(unique.len(), CONTACTS, "no duplicate");
