@@ -26,15 +26,31 @@ struct Logs {
     statements: Mutex<Vec<(ThreadId, String)>>,
 }
 
-/// A statement's text: sqlx sends the whole text as `db.statement` when
-/// its `summary` (the first words) is shorter.
+/// A statement's text: sqlx sends its first words as `summary` and the
+/// whole text as `db.statement` when the summary is shorter (else empty).
 #[derive(Default)]
-struct Text(String);
+struct Text {
+    summary: String,
+    full: String,
+}
+
+impl Text {
+    fn text(self) -> String {
+        let text = if self.full.trim().is_empty() {
+            self.summary
+        } else {
+            self.full
+        };
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
 
 impl Visit for Text {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "db.statement" || (field.name() == "summary" && self.0.is_empty()) {
-            self.0 = value.split_whitespace().collect::<Vec<_>>().join(" ");
+        match field.name() {
+            "summary" => self.summary = value.to_string(),
+            "db.statement" => self.full = value.to_string(),
+            _ => {}
         }
     }
     fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
@@ -47,18 +63,19 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recording {
         if event.metadata().target() != "sqlx::query" {
             return;
         }
-        let mut text = Text::default();
-        event.record(&mut text);
+        let mut visited = Text::default();
+        event.record(&mut visited);
+        let text = visited.text();
         let thread = std::thread::current().id();
         for (marker, seen) in self.0.markers.lock().unwrap().iter_mut() {
-            if text.0.contains(marker.as_str()) {
+            if text.contains(marker.as_str()) {
                 *seen = Some(thread);
                 self.0.watched.lock().unwrap().insert(thread);
                 return;
             }
         }
         if self.0.watched.lock().unwrap().contains(&thread) {
-            self.0.statements.lock().unwrap().push((thread, text.0));
+            self.0.statements.lock().unwrap().push((thread, text));
         }
     }
 }
