@@ -153,7 +153,7 @@ async fn no_change_run(store: crmsync_store::Store) -> Vec<String> {
 #[tokio::test]
 async fn r_scale_3_a_no_change_run_costs_a_fixed_number_of_statements() {
     let _turn = one_at_a_time().await;
-    for (backend, expected) in [(Backend::Sqlite, 39usize), (Backend::Postgres, 43usize)] {
+    for (backend, expected) in [(Backend::Sqlite, 29usize), (Backend::Postgres, 33usize)] {
         let statements = std::sync::Arc::new(Mutex::new(Vec::new()));
         let out = statements.clone();
         common::on(backend, |store| async move {

@@ -37,6 +37,10 @@ pub(crate) struct Db {
     listen_url: Option<Arc<str>>,
     /// SQLite connections the pool opened (R-STORE-12), for diagnostics.
     opened: Arc<AtomicU64>,
+    /// Writes started through this store's handles (R-SYNC-PERF-7): a run
+    /// that read something early uses it only while this has not moved.
+    /// Shared by the clones of one store; a fenced store has its own.
+    writes: Arc<AtomicU64>,
 }
 
 impl fmt::Debug for Db {
@@ -61,7 +65,15 @@ impl Db {
             signal: Signal::new(),
             listen_url: (backend == Backend::Postgres).then(|| Arc::from(url)),
             opened,
+            writes: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many writes this store's handles (fenced or not, all clones of
+    /// one store) have started so far. Two equal answers mean this process
+    /// wrote nothing through the store in between (R-SYNC-PERF-7).
+    pub(crate) fn writes_started(&self) -> u64 {
+        self.writes.load(Ordering::SeqCst)
     }
 
     pub(crate) fn connections_opened(&self) -> u64 {
@@ -89,12 +101,16 @@ impl Db {
         &self.pool
     }
 
+    /// A fenced store is one leased run's: it counts its own writes, so
+    /// other runs of the process do not move the count its early reads
+    /// stand on (R-SYNC-PERF-7).
     pub(crate) fn fenced(&self, profile: &str, token: i64) -> Db {
         Db {
             fence: Some(Arc::new(Fence {
                 profile: profile.to_string(),
                 token,
             })),
+            writes: Arc::new(AtomicU64::new(0)),
             ..self.clone()
         }
     }
@@ -117,6 +133,7 @@ impl Db {
     /// commit, so a claim cannot slip in between the check and the commit; on
     /// SQLite the write lock already excludes it.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
@@ -157,6 +174,7 @@ impl Db {
         context: &'static str,
     ) -> Result<sqlx::any::AnyQueryResult> {
         if self.fence.is_none() {
+            self.writes.fetch_add(1, Ordering::SeqCst);
             return query.execute(&self.pool).await.map_err(StoreError::db(context));
         }
         let mut tx = self.begin_write().await?;

@@ -33,11 +33,24 @@ impl Records {
     pub(crate) fn new(db: Db) -> Records {
         Records { db }
     }
+
+    /// Writes started so far through the handles of this store: equal
+    /// before and after, nothing was written through them in between
+    /// (R-SYNC-PERF-7). A fenced store (one leased run) counts its own
+    /// writes; other processes' writes are not counted.
+    pub fn writes_started(&self) -> u64 {
+        self.db.writes_started()
+    }
 }
 
 impl SyncState {
     pub(crate) fn new(db: Db) -> SyncState {
         SyncState { db }
+    }
+
+    /// [`Records::writes_started`], counted on the same store.
+    pub fn writes_started(&self) -> u64 {
+        self.db.writes_started()
     }
 }
 

@@ -34,6 +34,7 @@ pub mod ops;
 mod pair_codec;
 mod participant_status;
 mod pass_keys;
+mod pass_reads;
 mod prelist;
 mod profile;
 mod recover;

@@ -47,17 +47,41 @@ pub(crate) struct PassKeys {
 impl PassKeys {
     /// Streams the collection's pair keys from the store, keeping digests.
     pub(crate) async fn read(store: &RunStores, profile: &str, collection: &str) -> Result<PassKeys, SyncError> {
+        let keys = PassKeys::read_at_most(store, profile, collection, usize::MAX).await?;
+        Ok(keys.expect("no collection holds usize::MAX pairs"))
+    }
+
+    /// [`PassKeys::read`], unless the collection has more than `max` pairs:
+    /// then `None`, after reading no more than `max + 1` rows. For keys read
+    /// ahead of their pass (R-SYNC-PERF-7), whose memory adds to the pass
+    /// that runs meanwhile.
+    pub(crate) async fn read_at_most(
+        store: &RunStores,
+        profile: &str,
+        collection: &str,
+        max: usize,
+    ) -> Result<Option<PassKeys>, SyncError> {
         let mut keys = PassKeys {
             profile: profile.to_string(),
             collection: collection.to_string(),
             ..PassKeys::default()
         };
+        let mut too_many = false;
         store
             .sync_state()
-            .for_each_pair_key(profile, collection, |k| keys.add(&k))
+            .for_each_pair_key_while(profile, collection, |k| {
+                too_many = keys.len() >= max;
+                if !too_many {
+                    keys.add(&k);
+                }
+                !too_many
+            })
             .await?;
+        if too_many {
+            return Ok(None);
+        }
         keys.seal();
-        Ok(keys)
+        Ok(Some(keys))
     }
 
     fn add(&mut self, key: &PairKey) {

@@ -15,6 +15,12 @@
 //! Nor is any collection of a connector that opts out
 //! (`Connector::lists_early`, R-SYNC-PERF-6: vdir, whose listings are local
 //! and any of whose changes is a complete listing).
+//!
+//! R-SYNC-PERF-7: the listings are sent before anything else of the run
+//! (its start row, the recovery of interrupted runs, the check of the
+//! profile's named collections, every first pass's reads), and all of that
+//! runs while they are in flight. Nothing of it needs the answers, and
+//! sending a read-only request earlier changes nothing on the server.
 
 use std::collections::HashMap;
 
@@ -23,6 +29,7 @@ use crmsync_engine::EntityClass;
 use crmsync_store::status::Cursor;
 
 use crate::error::SyncError;
+use crate::pass_reads::{PassReads, ReadAhead};
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::stores::RunStores;
 
@@ -44,6 +51,9 @@ pub(crate) struct Early {
     /// The changes since the cursor's token, when they were asked for early
     /// and came back whole.
     listing: Option<EarlyListing>,
+    /// The first pass's other reads, read while the listings were in
+    /// flight (R-SYNC-PERF-7).
+    ahead: Option<ReadAhead>,
 }
 
 /// One early answer: the token it was asked with and the server's answer
@@ -68,41 +78,55 @@ impl Early {
             _ => None,
         }
     }
+
+    /// The first pass's reads taken ahead, once, if nothing was written
+    /// through `store` since (R-SYNC-PERF-7); `None` and the pass reads.
+    pub fn take_reads(&mut self, store: &RunStores) -> Option<PassReads> {
+        self.ahead.take()?.if_current(store)
+    }
 }
 
-/// Reads each syncable class's remembered collection and cursor, then asks
-/// for the changes of every remembered collection with a token at once.
-/// A failed early listing is dropped: the pass lists again and meets the
-/// error where it is handled today (a gone collection is discovered again).
-pub(crate) async fn read_and_list(
-    store: &RunStores,
-    profile: &SyncProfile,
-) -> Result<HashMap<EntityClass, Early>, SyncError> {
+/// Every class's early reads, and the listings to ask for at once.
+pub(crate) struct Prelist {
+    pub early: HashMap<EntityClass, Early>,
+    asks: Vec<(EntityClass, Collection, SyncToken)>,
+}
+
+/// The early listings' answers, for [`Prelist::keep`].
+pub(crate) struct Answers(Vec<(EntityClass, SyncToken, Option<ChangeSet>)>);
+
+/// Reads each syncable class's remembered collection and cursor (two
+/// statements for all classes, R-SYNC-PERF-7) and picks the collections to
+/// list early.
+pub(crate) async fn read(store: &RunStores, profile: &SyncProfile) -> Result<Prelist, SyncError> {
+    let mut remembered = store.sync_state().remembered_collections_by_name(&profile.name).await?;
+    let mut cursors = store.sync_state().cursors(&profile.name).await?;
     let mut early = HashMap::new();
     for &class in &profile.classes {
         if collection_kind(class).is_none() {
             continue;
         }
         let name = collection_name(class);
-        let remembered = crate::runner::remembered(store, &profile.name, name)
-            .await?
+        // Unreadable JSON (written by another version) only costs a discovery.
+        let remembered = remembered
+            .remove(name)
+            .and_then(|json| serde_json::from_str::<Collection>(&json).ok())
             .filter(|c| {
                 profile
                     .collections
                     .get(name)
                     .is_none_or(|w| crate::choice::still_chosen(c, w))
             });
-        let cursor = store.sync_state().cursor(&profile.name, name).await?;
         early.insert(
             class,
             Early {
                 remembered,
-                cursor: Some(cursor),
-                listing: None,
+                cursor: Some(cursors.remove(name)),
+                ..Early::default()
             },
         );
     }
-    let asks: Vec<(EntityClass, Collection, SyncToken)> = early
+    let mut asks: Vec<(EntityClass, Collection, SyncToken)> = early
         .iter()
         .filter_map(|(class, e)| {
             let collection = e.remembered.clone()?;
@@ -114,20 +138,43 @@ pub(crate) async fn read_and_list(
     // One at a time gains nothing: the pass lists it itself. Nor does a
     // connector that opted out (R-SYNC-PERF-6): its passes list for themselves.
     if asks.len() < 2 || !profile.connector.lists_early() {
-        return Ok(early);
+        asks.clear();
     }
-    let answers = futures_util::future::join_all(asks.into_iter().map(|(class, collection, token)| async move {
-        profile.connector.remember_collection(&collection);
-        let answer = list_bounded(profile, &collection, &token).await;
-        (class, token, answer)
-    }))
-    .await;
-    for (class, token, answer) in answers {
-        if let (Some(changes), Some(e)) = (answer, early.get_mut(&class)) {
-            e.listing = Some(EarlyListing { token, changes });
+    Ok(Prelist { early, asks })
+}
+
+impl Prelist {
+    /// Asks for the changes of every collection picked at once. A failed
+    /// early listing is dropped: the pass lists again and meets the error
+    /// where it is handled today (a gone collection is discovered again).
+    /// Reads and writes nothing of the store, so the run's own statements
+    /// can go on while it waits (R-SYNC-PERF-7).
+    pub async fn list(&self, profile: &SyncProfile) -> Answers {
+        Answers(
+            futures_util::future::join_all(self.asks.iter().map(|(class, collection, token)| async move {
+                profile.connector.remember_collection(collection);
+                let answer = list_bounded(profile, collection, token).await;
+                (*class, token.clone(), answer)
+            }))
+            .await,
+        )
+    }
+
+    /// Hands each answer to its collection's first pass.
+    pub fn keep(&mut self, answers: Answers) {
+        for (class, token, answer) in answers.0 {
+            if let (Some(changes), Some(e)) = (answer, self.early.get_mut(&class)) {
+                e.listing = Some(EarlyListing { token, changes });
+            }
         }
     }
-    Ok(early)
+
+    /// Hands each collection's first-pass reads to its pass.
+    pub fn keep_reads(&mut self, mut ahead: HashMap<EntityClass, ReadAhead>) {
+        for (class, e) in &mut self.early {
+            e.ahead = ahead.remove(class);
+        }
+    }
 }
 
 /// Whether another class of the profile remembers the same server collection.

@@ -1,7 +1,7 @@
 //! One run of one profile: every collection, with re-planning of items that
 //! changed underneath, a journal, and cursors moved only when all is applied.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use crmsync_connector::{Collection, ConnectorError, ContentType, SyncToken};
@@ -19,6 +19,7 @@ use crate::error::SyncError;
 use crate::faults::Faults;
 use crate::groupware_side::{self, GroupwareState, Listing};
 use crate::pass_keys::PassKeys;
+use crate::pass_reads::{PassReads, ReadAhead};
 use crate::prelist::Early;
 use crate::profile::{SyncProfile, collection_kind, collection_name};
 use crate::recover::InterruptedCreates;
@@ -103,8 +104,21 @@ async fn run_profile_in_span(
         profile: profile.name.clone(),
         message: e.to_string(),
     })?;
+    // R-SYNC-PERF-5/7: the early listings go out first; the run's start
+    // row, the recovery, the check of the named collections and every first
+    // pass's reads run while they are in flight.
+    let mut prelist = crate::prelist::read(store, profile).await?;
     if opts.dry_run {
-        let collections = run_collections(store, profile, opts, None, &Default::default()).await?;
+        let (answers, ready) = futures_util::future::join(prelist.list(profile), before_passes(store, profile)).await;
+        let (discovered, ahead) = ready?;
+        prelist.keep(answers);
+        prelist.keep_reads(ahead);
+        let start = Start {
+            run_id: None,
+            creates: &Default::default(),
+            discovered,
+        };
+        let collections = run_collections(store, profile, opts, start, prelist).await?;
         return Ok(RunReport {
             run_id: None,
             profile: profile.name.clone(),
@@ -113,11 +127,31 @@ async fn run_profile_in_span(
             collections,
         });
     }
-    let run = store.sync_state().begin_run(&profile.name).await?;
+    let (answers, started) = futures_util::future::join(prelist.list(profile), async {
+        let run = store.sync_state().begin_run(&profile.name).await?;
+        // After the run's row exists, an error is the run's own: it is
+        // recorded as its outcome below.
+        let ready = async {
+            let (recovered, creates) = recover::close_interrupted(store, &profile.name, &run.id).await?;
+            let (discovered, ahead) = before_passes(store, profile).await?;
+            Ok::<_, SyncError>((recovered, creates, discovered, ahead))
+        }
+        .await;
+        Ok::<_, SyncError>((run, ready))
+    })
+    .await;
+    let (run, ready) = started?;
     tracing::Span::current().record("run_id", run.id.as_str());
+    prelist.keep(answers);
     let result = async {
-        let (recovered, creates) = recover::close_interrupted(store, &profile.name, &run.id).await?;
-        let collections = run_collections(store, profile, opts, Some(&run.id), &creates).await?;
+        let (recovered, creates, discovered, ahead) = ready?;
+        prelist.keep_reads(ahead);
+        let start = Start {
+            run_id: Some(&run.id),
+            creates: &creates,
+            discovered,
+        };
+        let collections = run_collections(store, profile, opts, start, prelist).await?;
         Ok::<_, SyncError>((recovered, collections))
     }
     .await;
@@ -160,6 +194,21 @@ async fn run_profile_in_span(
     }
 }
 
+/// What the passes need before they start, read while the early listings
+/// are in flight (R-SYNC-PERF-7): every collection the profile names must
+/// exist before the run writes anything (R-COL-1; checking may discover
+/// the mailbox's collections, handed on), and each collection's first-pass
+/// reads.
+async fn before_passes(
+    store: &RunStores,
+    profile: &SyncProfile,
+) -> Result<(Option<Vec<Collection>>, HashMap<EntityClass, ReadAhead>), SyncError> {
+    let mut discovered = None;
+    crate::choice::check_choices(store, profile, &mut discovered).await?;
+    let ahead = crate::pass_reads::read_ahead(store, profile).await?;
+    Ok((discovered, ahead))
+}
+
 /// The summary key of a collection the mass-delete guard held.
 pub const HELD_COUNT: &str = "held";
 
@@ -181,13 +230,27 @@ fn summary_json(report: &RunReport) -> String {
     serde_json::to_string(&per).expect("summary serialises")
 }
 
+/// What the run settled before its collections' passes.
+struct Start<'a> {
+    /// `None` for a dry run.
+    run_id: Option<&'a str>,
+    creates: &'a InterruptedCreates,
+    /// The mailbox's collections, if checking the named ones discovered them.
+    discovered: Option<Vec<Collection>>,
+}
+
 async fn run_collections(
     store: &RunStores,
     profile: &SyncProfile,
     opts: &RunOptions<'_>,
-    run_id: Option<&str>,
-    creates: &InterruptedCreates,
+    start: Start<'_>,
+    prelist: crate::prelist::Prelist,
 ) -> Result<Vec<CollectionReport>, SyncError> {
+    let Start {
+        run_id,
+        creates,
+        mut discovered,
+    } = start;
     // Filled for each batch that is mapped with what that batch names: a
     // no-change run reads no user, account or contact (R-SCALE-2), a run
     // that maps a few records only theirs (R-SCALE-8).
@@ -196,11 +259,7 @@ async fn run_collections(
     // sync is then one listing per collection (R-SYNC-PERF-3). Discovery (once
     // per run, for every collection: several requests on a DAV server) runs
     // on the first run, after a reset, and when a collection is gone.
-    let mut discovered: Option<Vec<Collection>> = None;
-    crate::choice::check_choices(store, profile, &mut discovered).await?;
-    // R-SYNC-PERF-5: every remembered collection's changes asked for at
-    // once; the passes below still run one collection after another.
-    let mut early = crate::prelist::read_and_list(store, profile).await?;
+    let mut early = prelist.early;
     let mut reports = Vec::new();
     for &class in &profile.classes {
         if class == EntityClass::Mail {
@@ -471,30 +530,36 @@ async fn run_passes(
 
     loop {
         report.passes += 1;
-        let keys = PassKeys::read(store, &profile.name, name).await?;
+        // The first pass takes what was read while the listings were in
+        // flight, if nothing was written since (R-SYNC-PERF-7); later
+        // passes, and a first pass after writes, read for themselves.
+        let reads = match early.take_reads(store) {
+            Some(reads) => reads,
+            None => crate::pass_reads::read(store, &profile.name, name).await?,
+        };
+        let PassReads {
+            keys,
+            quarantined,
+            conflict_pairs,
+            had_duplicates,
+            kept_apart,
+        } = reads;
         // The first pass takes the cursor `prelist` read; later ones read it again.
         let stored_cursor = match early.take_cursor() {
             Some(cursor) => cursor,
             None => store.sync_state().cursor(&profile.name, name).await?,
         };
-        let known_bad: groupware_side::KnownBad = store
-            .sync_state()
-            .quarantined(&profile.name)
-            .await?
-            .into_iter()
-            .filter(|q| q.collection == name)
-            .map(|q| (q.href, (q.etag, q.error)))
-            .collect();
+        let known_bad: groupware_side::KnownBad =
+            quarantined.into_iter().map(|q| (q.href, (q.etag, q.error))).collect();
         // R-ENG-11: for a field held in a manual conflict neither side holds
         // the base, so the engine must not take an unchanged side for the
         // base (an edit of another field on the other side would then carry
         // that side's conflicting value over): such pairs read both sides.
-        let (reread_ids, reread_hrefs) = held_pairs(store, &profile.name, name, &keys).await?;
+        let (reread_ids, reread_hrefs) = held_pairs(store, &profile.name, name, &keys, conflict_pairs).await?;
         // While an ambiguity of R-PAIR-2 is open, its records and items stay
         // unpaired and unchanged, so a delta would not show them: the engine
         // would then judge a member that changed without the others, and
         // create it a second time. Such passes read both sides in full.
-        let had_duplicates = open_duplicates(store, &profile.name, name).await?;
         let cursor = if had_duplicates { None } else { stored_cursor.clone() };
 
         let token = cursor.as_ref().and_then(|c| c.token.clone()).map(SyncToken::new);
@@ -567,7 +632,6 @@ async fn run_passes(
         let mut input = collected.input;
         input.crm_total = input.crm_total.map(|total| total + deferred.len());
         report.largest_batch = report.largest_batch.max(lookups.crm.len());
-        let kept_apart = store.sync_state().kept_apart(&profile.name, name).await?;
         input.kept_apart_crm = kept_apart.crm_ids;
         input.kept_apart_hrefs = kept_apart.hrefs;
         let plan = crmsync_engine::plan(&rules, now, &input);
@@ -712,23 +776,16 @@ fn count_conflicts_once(report: &mut CollectionReport, conflicted: &mut BTreeSet
     }
 }
 
-/// The collection's pairs with an open (manual) conflict, among the pass's
-/// keys (as the other rows it reads back, R-SCALE-13): their CRM ids, and
-/// their hrefs with their ETags.
+/// The collection's pairs with an open (manual) conflict (`held`: their
+/// pair ids), among the pass's keys (as the other rows it reads back,
+/// R-SCALE-13): their CRM ids, and their hrefs with their ETags.
 async fn held_pairs(
     store: &RunStores,
     profile: &str,
     collection: &str,
     keys: &PassKeys,
+    held: Vec<String>,
 ) -> Result<(BTreeSet<String>, BTreeMap<String, String>), SyncError> {
-    let held: Vec<String> = store
-        .sync_state()
-        .open_conflicts(Some(profile))
-        .await?
-        .into_iter()
-        .filter(|c| c.collection == collection)
-        .map(|c| c.pair_id)
-        .collect();
     // No conflict open, no read (R-SCALE-3 counts a no-change run's statements).
     if held.is_empty() {
         return Ok(Default::default());
@@ -741,16 +798,6 @@ async fn held_pairs(
         .filter(|p| p.profile == profile && p.collection == collection && keys.knows(&p.crm_id, &p.href))
         .map(|p| (p.crm_id, (p.href, p.etag)))
         .unzip())
-}
-
-/// Whether the collection's last duplicates report lists any group.
-async fn open_duplicates(store: &RunStores, profile: &str, collection: &str) -> Result<bool, SyncError> {
-    Ok(store
-        .sync_state()
-        .duplicates(profile)
-        .await?
-        .iter()
-        .any(|(c, report)| c == collection && report.trim() != "[]"))
 }
 
 /// Warnings go into the history, so status and explain can show them after

@@ -3,6 +3,8 @@
 //! classes lives needs only one listing per collection. The store keeps the
 //! connector's description as JSON; it does not depend on the connector.
 
+use std::collections::BTreeMap;
+
 use crate::SyncState;
 use crate::error::{Result, StoreError};
 use crate::sql::{get_text, now_ms};
@@ -58,5 +60,19 @@ impl SyncState {
             .await
             .map_err(StoreError::db("reading remembered collections"))?;
         rows.iter().map(|r| get_text(r, "found")).collect()
+    }
+
+    /// Every collection a profile's runs remembered, by the class's
+    /// collection name (`contacts`, …): one read for the whole run
+    /// (R-SYNC-PERF-7) where [`SyncState::remembered_collection`] reads one.
+    pub async fn remembered_collections_by_name(&self, profile: &str) -> Result<BTreeMap<String, String>> {
+        let rows = sqlx::query("SELECT collection, found FROM sync_collections WHERE profile = $1")
+            .bind(profile)
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(StoreError::db("reading remembered collections"))?;
+        rows.iter()
+            .map(|r| Ok((get_text(r, "collection")?, get_text(r, "found")?)))
+            .collect()
     }
 }

@@ -1,6 +1,8 @@
+use std::collections::BTreeMap;
+
 use crate::SyncState;
 use crate::error::{Result, StoreError};
-use crate::sql::{get_i64, get_opt_text, now_ms};
+use crate::sql::{get_i64, get_opt_text, get_text, now_ms};
 
 /// Where a profile's collection stands: the CRM change-log sequence it has
 /// seen and the groupware's sync token (R-SCHED-1: fetch only what changed).
@@ -25,6 +27,27 @@ impl SyncState {
             })
         })
         .transpose()
+    }
+
+    /// Every cursor of a profile, by collection: one read for the whole run
+    /// (R-SYNC-PERF-7) where [`SyncState::cursor`] reads one.
+    pub async fn cursors(&self, profile: &str) -> Result<BTreeMap<String, Cursor>> {
+        let rows = sqlx::query("SELECT collection, crm_seq, token FROM sync_cursors WHERE profile = $1")
+            .bind(profile)
+            .fetch_all(self.db.pool())
+            .await
+            .map_err(StoreError::db("reading sync cursors"))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    get_text(r, "collection")?,
+                    Cursor {
+                        crm_seq: get_i64(r, "crm_seq")?,
+                        token: get_opt_text(r, "token")?,
+                    },
+                ))
+            })
+            .collect()
     }
 
     /// Saved only after every action of the run that depends on it is done.

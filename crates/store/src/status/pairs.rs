@@ -103,6 +103,21 @@ impl SyncState {
         collection: &str,
         mut each: impl FnMut(PairKey),
     ) -> Result<()> {
+        self.for_each_pair_key_while(profile, collection, |key| {
+            each(key);
+            true
+        })
+        .await
+    }
+
+    /// [`SyncState::for_each_pair_key`] until `each` answers `false`: the
+    /// rest of the rows are not read (a caller that keeps only so many).
+    pub async fn for_each_pair_key_while(
+        &self,
+        profile: &str,
+        collection: &str,
+        mut each: impl FnMut(PairKey) -> bool,
+    ) -> Result<()> {
         let mut rows = sqlx::query(
             "SELECT id, crm_id, href, etag, uid, state FROM sync_pairs WHERE profile = $1 AND collection = $2 ORDER BY id",
         )
@@ -114,7 +129,7 @@ impl SyncState {
             .await
             .map_err(StoreError::db("reading sync pair keys"))?
         {
-            each(PairKey {
+            let more = each(PairKey {
                 id: get_text(&row, "id")?,
                 crm_id: get_text(&row, "crm_id")?,
                 href: get_text(&row, "href")?,
@@ -122,6 +137,9 @@ impl SyncState {
                 uid: get_opt_text(&row, "uid")?,
                 state: get_enum(&row, "state")?,
             });
+            if !more {
+                break;
+            }
         }
         Ok(())
     }

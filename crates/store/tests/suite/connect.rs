@@ -4,6 +4,7 @@ use crmsync_store::{Backend, Store, StoreError};
 use sqlx::Row;
 
 use crate::harness::postgres_url_for;
+use crate::statement_log::StatementLog;
 
 #[tokio::test]
 async fn unknown_scheme_is_named_in_the_error() {
@@ -145,4 +146,35 @@ async fn r_store_14_a_new_database_is_not_current_until_migrated() {
     store.migrate().await.unwrap();
     assert!(store.schema_is_current().await);
     store.close().await;
+}
+
+// R-STORE-14: `migrate` on a current schema is one statement, the read of
+// `_sqlx_migrations`: sqlx's migrator (which creates its table if missing,
+// checks for a dirty migration and lists the applied ones, and takes an
+// advisory lock on PostgreSQL) is not run. Counted from sqlx's own log of
+// the store's one connection, on both backends.
+#[tokio::test]
+async fn r_store_14_migrate_on_a_current_schema_runs_one_statement() {
+    use crmsync_testkit::{Backend, TestDatabase};
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDatabase::create(backend, "crmsync_test").await;
+        let store = Store::connect_one_shot(db.url()).await.unwrap();
+        store
+            .migrate()
+            .await
+            .expect("the first migrate applies every migration");
+        let log = StatementLog::start(&store).await;
+        store.migrate().await.expect("a current schema migrates as a no-op");
+        let statements = log.take();
+        assert_eq!(
+            statements.len(),
+            1,
+            "{backend:?}: migrate on a current schema:\n{statements:#?}"
+        );
+        assert!(
+            statements[0].contains("FROM _sqlx_migrations"),
+            "{backend:?}: {statements:#?}"
+        );
+        store.close().await;
+    }
 }

@@ -20,6 +20,7 @@ mod overview;
 mod participant_status;
 mod per_run_plans;
 mod records;
+mod statement_log;
 mod status;
 mod status_batch;
 mod status_batch_same_effect;

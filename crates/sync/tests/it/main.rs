@@ -23,6 +23,7 @@ mod graph_e2e;
 mod identity_pairing;
 mod journal_notes;
 mod listings_at_once;
+mod listings_first;
 mod mail_contacts_imap;
 mod mail_push_imap;
 mod mail_tracking_graph;
