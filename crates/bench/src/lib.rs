@@ -6,6 +6,7 @@
 
 pub mod abba;
 pub mod counting;
+pub mod created;
 pub mod data;
 pub mod edits;
 pub mod engine_figures;

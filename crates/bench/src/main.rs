@@ -38,6 +38,19 @@ struct Args {
     /// benchmarks (default 200; --full 3,000).
     #[arg(long)]
     server_events: Option<usize>,
+    /// Rounds of crmsync, raw, raw, crmsync for each server's contacts
+    /// first-sync figure (R-BENCH-14; a round of 1,000 contacts takes about
+    /// two minutes on Radicale).
+    #[arg(long, default_value_t = 2)]
+    dav_rounds: usize,
+    /// Rounds of crmsync, raw, raw, crmsync for each server's events
+    /// first-sync figure (R-BENCH-14; a round of 200 events takes about 12 s).
+    #[arg(long, default_value_t = 4)]
+    dav_event_rounds: usize,
+    /// Only the Radicale and Xandikos first-sync and incremental figures
+    /// (contacts and events): printed, the results file untouched.
+    #[arg(long)]
+    dav_only: bool,
     /// vdir profiles for the scale-out benchmark on PostgreSQL (default 200).
     #[arg(long, default_value_t = 200)]
     scale_profiles: usize,
@@ -276,6 +289,15 @@ async fn run(args: Args) -> Result<(), BenchError> {
         return Ok(());
     }
 
+    if args.dav_only {
+        dav_figures(&args, server_n, events_n, now, &mut report).await?;
+        println!(
+            "{}",
+            report.markdown("DAV first syncs only (`--dav-only`), not written to the results.", None)
+        );
+        return Ok(());
+    }
+
     if args.memory_only {
         // A quick look at one section: printed, bench/RESULTS.md untouched.
         memory_figures(&memory_sizes, now, &mut report).await?;
@@ -320,18 +342,10 @@ async fn run(args: Args) -> Result<(), BenchError> {
             report.not_measured("vdirsyncer", name, target, "--no-servers");
         }
     } else {
-        let template = Template::seed(server_n, 0, now).await?;
-        for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
-            println!("== {}: {server_n} contacts", peer.name());
-            dav::run(peer, &template, &mut report).await?;
-        }
+        let template = dav_contact_figures(&args, server_n, now, &mut report).await?;
         whole_command_figures(&template, &mut report).await;
         drop(template);
-        let template = Template::seed(0, events_n, now).await?;
-        for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
-            println!("== {}: {events_n} events", peer.name());
-            dav_events::run(peer, &template, &mut report).await?;
-        }
+        dav_event_figures(&args, events_n, now, &mut report).await?;
     }
 
     if args.no_servers {
@@ -433,6 +447,53 @@ async fn beside_in_temp_folder(template: &Template, reps: usize, report: &mut Re
 
 /// crmsync and vdirsyncer as whole commands on both servers; a tool that
 /// cannot run leaves its rows "not measured" with the reason, not the run.
+/// The DAV first-sync figures of contacts and of events, each on Radicale
+/// and Xandikos, with the contacts' incremental figures.
+async fn dav_figures(
+    args: &Args,
+    server_n: usize,
+    events_n: usize,
+    now: chrono::DateTime<Utc>,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    drop(dav_contact_figures(args, server_n, now, report).await?);
+    dav_event_figures(args, events_n, now, report).await
+}
+
+/// The contacts' figures on both servers; returns the seeded CRM for the
+/// whole-command figures.
+async fn dav_contact_figures(
+    args: &Args,
+    server_n: usize,
+    now: chrono::DateTime<Utc>,
+    report: &mut Report,
+) -> Result<Template, BenchError> {
+    let template = Template::seed(server_n, 0, now).await?;
+    for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
+        println!("== {}: {server_n} contacts, {} rounds", peer.name(), args.dav_rounds);
+        dav::run(peer, &template, args.dav_rounds, report).await?;
+    }
+    Ok(template)
+}
+
+async fn dav_event_figures(
+    args: &Args,
+    events_n: usize,
+    now: chrono::DateTime<Utc>,
+    report: &mut Report,
+) -> Result<(), BenchError> {
+    let template = Template::seed(0, events_n, now).await?;
+    for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
+        println!(
+            "== {}: {events_n} events, {} rounds",
+            peer.name(),
+            args.dav_event_rounds
+        );
+        dav_events::run(peer, &template, args.dav_event_rounds, report).await?;
+    }
+    Ok(())
+}
+
 async fn whole_command_figures(template: &Template, report: &mut Report) {
     for peer in [PeerKind::Radicale, PeerKind::Xandikos] {
         println!(

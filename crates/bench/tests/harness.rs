@@ -230,7 +230,7 @@ async fn events_scenario_syncs_every_event_to_a_real_server_and_reports_the_rati
         .await
         .unwrap();
     let mut report = Report::default();
-    crmsync_bench::scenarios::dav_events::run(crmsync_bench::peers::PeerKind::Xandikos, &template, &mut report)
+    crmsync_bench::scenarios::dav_events::run(crmsync_bench::peers::PeerKind::Xandikos, &template, 1, &mut report)
         .await
         .unwrap();
     assert_eq!(report.figures.len(), 1, "{:?}", report.figures);

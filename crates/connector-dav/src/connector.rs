@@ -32,6 +32,9 @@ pub(crate) struct Inner {
     pub homes: tokio::sync::Mutex<Option<Homes>>,
     /// Kinds of collections seen, to pick the multiget flavour and extension.
     pub kinds: Mutex<HashMap<CollectionId, CollectionKind>>,
+    /// What this connector's last discovery found, with the collections it
+    /// created since: `ensure_collection` looks there (R-DAV-18).
+    pub discovered: Mutex<Option<Vec<Collection>>>,
     /// Kinds an earlier run learnt and the runner handed over (R-DAV-17),
     /// not confirmed by this process: used until an answer casts doubt.
     pub hinted: Mutex<HashMap<CollectionId, CollectionKind>>,
@@ -93,6 +96,7 @@ impl DavConnector {
                 family: RwLock::new(ServerFamily::Generic),
                 homes: tokio::sync::Mutex::new(None),
                 kinds: Mutex::new(HashMap::new()),
+                discovered: Mutex::new(None),
                 hinted: Mutex::new(HashMap::new()),
                 windows: Mutex::new(HashMap::new()),
                 concurrency: config.concurrency,

@@ -164,7 +164,41 @@ impl Inner {
             }
         }
         collections.sort_by(|a, b| a.id.cmp(&b.id));
+        *self.discovered.lock().unwrap_or_else(|p| p.into_inner()) = Some(collections.clone());
         Ok(collections)
+    }
+
+    /// The collections `ensure_collection` looks among (R-DAV-18): this
+    /// connector's last discovery with what it created since, else a
+    /// discovery now. The runner discovers once per run and asks
+    /// `ensure_collection` only for a class that discovery had no
+    /// collection for; listing the homes again a moment later (one PROPFIND
+    /// per home, per collection a first sync creates) answered what it had
+    /// just been told. What a kept listing can miss is what another client
+    /// did to the homes since, and the create below stays safe against it:
+    /// a collection made at our path meanwhile is answered 405 and then
+    /// described, its kind checked, as before; one made elsewhere under the
+    /// same display name is the one case that ends with two collections,
+    /// which the same race a moment before a fresh listing gives too. A
+    /// connector lives for one run (`crmsync sync`, each scheduled run), and
+    /// every `discover` replaces what is kept.
+    async fn known_collections(&self) -> Result<Vec<Collection>, ConnectorError> {
+        let kept = self.discovered.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match kept {
+            Some(collections) => Ok(collections),
+            None => self.discover().await,
+        }
+    }
+
+    /// Adds a collection this connector created (or found at its path) to
+    /// what `ensure_collection` looks among.
+    fn note_created(&self, collection: &Collection) {
+        if let Some(kept) = self.discovered.lock().unwrap_or_else(|p| p.into_inner()).as_mut()
+            && !kept.iter().any(|c| c.id == collection.id)
+        {
+            kept.push(collection.clone());
+            kept.sort_by(|a, b| a.id.cmp(&b.id));
+        }
     }
 
     /// A collection from its PROPFIND entry, or `None` for anything else.
@@ -225,7 +259,7 @@ impl Inner {
         let target = self.join(&home, &format!("{}/", item_name_for_uid(name)))?;
         let target_id = canonical_path(target.path());
 
-        let existing = self.discover().await?;
+        let existing = self.known_collections().await?;
         let named: Vec<&Collection> = existing
             .iter()
             .filter(|c| c.id.as_str() == target_id || c.display_name == name || last_segment(c.id.as_str()) == name)
@@ -268,6 +302,7 @@ impl Inner {
         }
         let id = CollectionId::new(target_id);
         let created = self.kind_of_fresh(&id).await?;
+        self.note_created(&created);
         if !created.kind.serves(kind) {
             return Err(ConnectorError::KindMismatch {
                 collection: name.to_owned(),

@@ -13,6 +13,7 @@ use crmsync_sync::{RunOptions, SyncProfile, run_profile};
 
 use crate::abba::crm_raw_raw_crm;
 use crate::counting::CountingConnector;
+use crate::created::KeepCreated;
 use crate::edits::{applied, edit_card, edit_crm_contacts, one_percent, writes};
 use crate::error::BenchError;
 use crate::peers::{PASSWORD, Peer, PeerKind, USER};
@@ -48,7 +49,8 @@ struct FirstSynced {
     world: World,
     profile: SyncProfile,
     counting: CountingConnector,
-    /// The cards crmsync stored, for the raw client to PUT.
+    /// The cards crmsync sent, byte for byte, for the raw client to PUT
+    /// (R-BENCH-14).
     items: Arc<Vec<RawItem>>,
 }
 
@@ -59,7 +61,8 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
     let n = template.contacts;
     let peer = Peer::start(kind)?;
     let world = template.world().await?;
-    let counting = CountingConnector::new(Arc::new(peer.connector()?));
+    let kept = KeepCreated::new(Arc::new(peer.connector()?));
+    let counting = CountingConnector::new(Arc::new(kept.clone()));
     let profile = world.profile(Arc::new(counting.clone()), &[EntityClass::Contacts]);
     let started = Instant::now();
     let first_run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
@@ -70,10 +73,12 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
             "{section}: first sync created {created} of {n}"
         )));
     }
-    let (_, items) = collection_items(&peer.connector()?, CollectionKind::Contacts, "contacts").await?;
-    if items.len() != n {
+    let (_, stored) = collection_items(&peer.connector()?, CollectionKind::Contacts, "contacts").await?;
+    let items = kept.created();
+    if stored.len() != n || items.len() != n {
         return Err(BenchError::Unexpected(format!(
-            "{section}: server holds {} of {n}",
+            "{section}: server holds {} of {n}, crmsync sent {}",
+            stored.len(),
             items.len()
         )));
     }
@@ -89,13 +94,16 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
     ))
 }
 
-pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Result<(), BenchError> {
+/// `rounds` rounds of the first-sync figure (R-BENCH-14), then the
+/// incremental figures.
+pub async fn run(kind: PeerKind, template: &Template, rounds: usize, report: &mut Report) -> Result<(), BenchError> {
     let section = kind.name();
     let n = template.contacts;
 
     // crmsync, raw, raw, crmsync, each into its own fresh server (R-BENCH-13).
     let concurrency = Cell::new(0);
     let (times, first) = crm_raw_raw_crm(
+        rounds,
         || async move { crm_first_sync(kind, template).await },
         |first: &FirstSynced| {
             let items = Vec::clone(&first.items);

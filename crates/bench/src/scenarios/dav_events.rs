@@ -13,6 +13,7 @@ use crmsync_engine::EntityClass;
 use crmsync_sync::{RunOptions, run_profile};
 
 use crate::abba::crm_raw_raw_crm;
+use crate::created::KeepCreated;
 use crate::data::recurring_count;
 use crate::edits::applied;
 use crate::error::BenchError;
@@ -27,13 +28,14 @@ const CALENDAR: &str = "calendar";
 
 /// crmsync's first sync of the template's meetings into the calendar of a
 /// freshly started server of `kind`; returns its time and the objects it
-/// stored (the server is stopped).
+/// sent, byte for byte (R-BENCH-14; the server is stopped).
 async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration, Vec<RawItem>), BenchError> {
     let section = kind.name();
     let n = template.meetings;
     let peer = Peer::start(kind)?;
     let world = template.world().await?;
-    let profile = world.profile(Arc::new(peer.connector()?), &[EntityClass::Events]);
+    let kept = KeepCreated::new(Arc::new(peer.connector()?));
+    let profile = world.profile(Arc::new(kept.clone()), &[EntityClass::Events]);
     let started = Instant::now();
     let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
     let took = started.elapsed();
@@ -43,23 +45,27 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
             "{section}: first sync created {created} of {n} events"
         )));
     }
-    let (_, items) = collection_items(&peer.connector()?, CollectionKind::Events, CALENDAR).await?;
-    if items.len() != n {
+    let (_, stored) = collection_items(&peer.connector()?, CollectionKind::Events, CALENDAR).await?;
+    let items = kept.created();
+    if stored.len() != n || items.len() != n {
         return Err(BenchError::Unexpected(format!(
-            "{section}: the calendar holds {} of {n} events",
+            "{section}: the calendar holds {} of {n} events, crmsync sent {}",
+            stored.len(),
             items.len()
         )));
     }
     Ok((took, items))
 }
 
-pub async fn run(kind: PeerKind, template: &Template, report: &mut Report) -> Result<(), BenchError> {
+/// `rounds` rounds of the first-sync figure (R-BENCH-14).
+pub async fn run(kind: PeerKind, template: &Template, rounds: usize, report: &mut Report) -> Result<(), BenchError> {
     let section = kind.name();
     let n = template.meetings;
 
     // crmsync, raw, raw, crmsync, each into its own fresh server (R-BENCH-13).
     let concurrency = Cell::new(0);
     let (times, _) = crm_raw_raw_crm(
+        rounds,
         || async move { crm_first_sync(kind, template).await },
         |items: &Vec<RawItem>| {
             let items = items.clone();

@@ -5,6 +5,7 @@
 #[macro_use]
 mod common;
 
+mod kept_discovery;
 mod radicale;
 mod reach;
 mod retries;
