@@ -5,15 +5,24 @@
 //! Counting at the trait rather than on the wire keeps it protocol-neutral:
 //! it works the same for vdir and DAV. One DAV call may be several HTTP
 //! requests (multiget batches), which the report says beside the figure.
+//!
+//! A first-sync figure also needs the exact bytes crmsync created, so its raw
+//! client PUTs what crmsync sent (R-BENCH-14): reading the items back from the
+//! server does not give them (Radicale stores a card re-serialised, its
+//! properties reordered and its lines folded again). The same wrapper keeps
+//! them when asked ([`CountingConnector::keeping_created`]), so a figure wraps
+//! the connector once.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use crmsync_connector::{
     ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
     SyncToken,
 };
+
+use crate::raw_dav::RawItem;
 
 /// Calls made through a [`CountingConnector`] since the last reset.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -71,12 +80,15 @@ struct Counters {
 }
 
 /// Forwards every call to the wrapped connector and counts it. Clones share
-/// the counters, so the benchmark keeps one clone and hands the other to the
-/// profile.
+/// the counters (and the kept items), so the benchmark keeps one clone and
+/// hands the other to the profile.
 #[derive(Clone)]
 pub struct CountingConnector {
     inner: Arc<dyn Connector>,
     counters: Arc<Counters>,
+    /// The items created through it, when asked to keep them; `None` keeps
+    /// nothing (the vdir figures create 30,000 cards and measure memory).
+    created: Option<Arc<Mutex<Vec<RawItem>>>>,
 }
 
 impl CountingConnector {
@@ -84,7 +96,28 @@ impl CountingConnector {
         CountingConnector {
             inner,
             counters: Arc::default(),
+            created: None,
         }
+    }
+
+    /// Counts, and also keeps the name and the exact body of every item
+    /// created through it (R-BENCH-14).
+    pub fn keeping_created(inner: Arc<dyn Connector>) -> Self {
+        CountingConnector {
+            created: Some(Arc::default()),
+            ..CountingConnector::new(inner)
+        }
+    }
+
+    /// Every item created so far, by name: its name in the collection and
+    /// the body crmsync sent. Empty unless made with `keeping_created`.
+    pub fn created(&self) -> Vec<RawItem> {
+        let Some(created) = &self.created else {
+            return Vec::new();
+        };
+        let mut items = created.lock().expect("created items").clone();
+        items.sort_by(|a, b| a.name.cmp(&b.name));
+        items
     }
 
     pub fn counts(&self) -> CallCounts {
@@ -160,7 +193,14 @@ impl Connector for CountingConnector {
         body: &[u8],
     ) -> Result<ItemMeta, ConnectorError> {
         bump(&self.counters.create);
-        self.inner.create(collection, suggested_name, body).await
+        let meta = self.inner.create(collection, suggested_name, body).await?;
+        if let Some(created) = &self.created {
+            created.lock().expect("created items").push(RawItem {
+                name: meta.href.as_str().to_owned(),
+                body: body.to_vec(),
+            });
+        }
+        Ok(meta)
     }
 
     async fn update(
@@ -181,5 +221,34 @@ impl Connector for CountingConnector {
 
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
         self.inner.flush_writes().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crmsync_connector::memory::MemoryConnector;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn r_bench_14_the_raw_client_gets_the_bytes_crmsync_sent() {
+        let memory = MemoryConnector::new();
+        let collection = memory.add_collection(CollectionKind::Contacts, "contacts");
+        let kept = CountingConnector::keeping_created(Arc::new(memory));
+        let body = b"BEGIN:VCARD\r\nVERSION:4.0\r\nUID:b\r\nFN:B\r\nEND:VCARD\r\n";
+        let second = b"BEGIN:VCARD\r\nVERSION:4.0\r\nUID:a\r\nFN:A\r\nEND:VCARD\r\n";
+        let b = kept.create(&collection, "b", body).await.unwrap();
+        let a = kept.create(&collection, "a", second).await.unwrap();
+        // A failed create keeps nothing.
+        assert!(kept.create(&collection, "a", second).await.is_err());
+        let items = kept.created();
+        let names: Vec<&str> = items.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, [a.href.as_str(), b.href.as_str()], "by name, each once");
+        let by_name = |h: &Href| items.iter().find(|i| i.name == h.as_str()).unwrap().body.clone();
+        assert_eq!(by_name(&b.href), body.to_vec());
+        assert_eq!(by_name(&a.href), second.to_vec());
+        assert_eq!(kept.counts().create, 3, "every create counted, the failed one too");
+        let plain = CountingConnector::new(Arc::new(MemoryConnector::new()));
+        assert!(plain.created().is_empty(), "a plain counter keeps nothing");
     }
 }

@@ -6,7 +6,6 @@
 
 pub mod abba;
 pub mod counting;
-pub mod created;
 pub mod data;
 pub mod edits;
 pub mod engine_figures;

@@ -25,8 +25,6 @@ use std::time::Duration;
 use chrono::Utc;
 use common::*;
 use crmsync_service::{Clock as _, ManualClock, RunResult};
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -37,59 +35,17 @@ struct Recorder {
     statements: Mutex<Vec<String>>,
 }
 
-/// A statement's text: sqlx sends its first words as `summary` and the whole
-/// text as `db.statement` when the summary is shorter.
-#[derive(Default)]
-struct Statement {
-    summary: String,
-    full: String,
-}
-
-impl Statement {
-    fn text(self) -> String {
-        let full = self.full.trim();
-        if full.is_empty() {
-            self.summary
-        } else {
-            full.split_whitespace().collect::<Vec<_>>().join(" ")
-        }
-    }
-}
-
-impl Visit for Statement {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "summary" => self.summary = value.to_string(),
-            "db.statement" => self.full = value.to_string(),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
-}
-
-struct Counting(Arc<Recorder>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Counting {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" && self.0.on.load(Ordering::SeqCst) {
-            let mut statement = Statement::default();
-            event.record(&mut statement);
-            self.0.statements.lock().unwrap().push(statement.text());
-        }
-    }
-}
-
 fn recorder() -> Arc<Recorder> {
     static RECORDER: OnceLock<Arc<Recorder>> = OnceLock::new();
     RECORDER
         .get_or_init(|| {
             let recorder = Arc::new(Recorder::default());
-            // sqlx logs every statement at DEBUG under `sqlx::query`; only
-            // those are enabled, so nothing else is formatted.
-            let subscriber = tracing_subscriber::registry()
-                .with(Counting(recorder.clone()))
-                .with(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::TRACE));
-            tracing::subscriber::set_global_default(subscriber).expect("the only subscriber of this test binary");
+            let counting = recorder.clone();
+            crmsync_testkit::send_statements_to(Arc::new(move |text| {
+                if counting.on.load(Ordering::SeqCst) {
+                    counting.statements.lock().unwrap().push(text);
+                }
+            }));
             recorder
         })
         .clone()

@@ -14,6 +14,9 @@
 //!   [`MailClient`], a user's mail client (Python `imaplib`) that places,
 //!   moves, tags and expunges messages in it.
 //!
+//! - [`send_statements_to`]: every SQL statement sqlx executes, for tests
+//!   that count what a call costs the database.
+//!
 //! - [`Browser`] (feature `browser`): a real headless Chromium over
 //!   WebDriver, for the dashboard's end-to-end tests.
 //!
@@ -40,6 +43,7 @@ mod peer;
 mod proxy;
 mod raw;
 mod relay;
+mod sql_log;
 
 #[cfg(feature = "browser")]
 pub use browser::Browser;
@@ -59,3 +63,4 @@ pub use mail_client::MailClient;
 pub use peer::{PASSWORD, Peer, PeerError, PeerKind, USER, find_tool, free_port, tool};
 pub use proxy::{FaultProxy, ProxyError};
 pub use raw::{Raw, RawReply};
+pub use sql_log::{StatementSink, send_statements_to};

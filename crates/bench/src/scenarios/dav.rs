@@ -13,7 +13,6 @@ use crmsync_sync::{RunOptions, SyncProfile, run_profile};
 
 use crate::abba::crm_raw_raw_crm;
 use crate::counting::CountingConnector;
-use crate::created::KeepCreated;
 use crate::edits::{applied, edit_card, edit_crm_contacts, one_percent, writes};
 use crate::error::BenchError;
 use crate::peers::{PASSWORD, Peer, PeerKind, USER};
@@ -61,8 +60,7 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
     let n = template.contacts;
     let peer = Peer::start(kind)?;
     let world = template.world().await?;
-    let kept = KeepCreated::new(Arc::new(peer.connector()?));
-    let counting = CountingConnector::new(Arc::new(kept.clone()));
+    let counting = CountingConnector::keeping_created(Arc::new(peer.connector()?));
     let profile = world.profile(Arc::new(counting.clone()), &[EntityClass::Contacts]);
     let started = Instant::now();
     let first_run = run_profile(&world.store, &profile, &RunOptions::default()).await?;
@@ -74,7 +72,7 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
         )));
     }
     let (_, stored) = collection_items(&peer.connector()?, CollectionKind::Contacts, "contacts").await?;
-    let items = kept.created();
+    let items = counting.created();
     if stored.len() != n || items.len() != n {
         return Err(BenchError::Unexpected(format!(
             "{section}: server holds {} of {n}, crmsync sent {}",

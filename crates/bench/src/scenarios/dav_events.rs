@@ -13,7 +13,7 @@ use crmsync_engine::EntityClass;
 use crmsync_sync::{RunOptions, run_profile};
 
 use crate::abba::crm_raw_raw_crm;
-use crate::created::KeepCreated;
+use crate::counting::CountingConnector;
 use crate::data::recurring_count;
 use crate::edits::applied;
 use crate::error::BenchError;
@@ -34,7 +34,7 @@ async fn crm_first_sync(kind: PeerKind, template: &Template) -> Result<(Duration
     let n = template.meetings;
     let peer = Peer::start(kind)?;
     let world = template.world().await?;
-    let kept = KeepCreated::new(Arc::new(peer.connector()?));
+    let kept = CountingConnector::keeping_created(Arc::new(peer.connector()?));
     let profile = world.profile(Arc::new(kept.clone()), &[EntityClass::Events]);
     let started = Instant::now();
     let run = run_profile(&world.store, &profile, &RunOptions::default()).await?;

@@ -14,8 +14,6 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::ThreadId;
 
 use crmsync_store::Store;
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, SubscriberExt as _};
 
 /// Every log's watched threads and what they logged.
 #[derive(Default)]
@@ -26,56 +24,20 @@ struct Logs {
     statements: Mutex<Vec<(ThreadId, String)>>,
 }
 
-/// A statement's text: sqlx sends its first words as `summary` and the
-/// whole text as `db.statement` when the summary is shorter (else empty).
-#[derive(Default)]
-struct Text {
-    summary: String,
-    full: String,
-}
-
-impl Text {
-    fn text(self) -> String {
-        let text = if self.full.trim().is_empty() {
-            self.summary
-        } else {
-            self.full
-        };
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
-    }
-}
-
-impl Visit for Text {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "summary" => self.summary = value.to_string(),
-            "db.statement" => self.full = value.to_string(),
-            _ => {}
-        }
-    }
-    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
-}
-
-struct Recording(Arc<Logs>);
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Recording {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        if event.metadata().target() != "sqlx::query" {
-            return;
-        }
-        let mut visited = Text::default();
-        event.record(&mut visited);
-        let text = visited.text();
+impl Logs {
+    /// One statement, on the thread that ran it: a marker makes its thread
+    /// watched, a watched thread's statement is kept.
+    fn note(&self, text: String) {
         let thread = std::thread::current().id();
-        for (marker, seen) in self.0.markers.lock().unwrap().iter_mut() {
+        for (marker, seen) in self.markers.lock().unwrap().iter_mut() {
             if text.contains(marker.as_str()) {
                 *seen = Some(thread);
-                self.0.watched.lock().unwrap().insert(thread);
+                self.watched.lock().unwrap().insert(thread);
                 return;
             }
         }
-        if self.0.watched.lock().unwrap().contains(&thread) {
-            self.0.statements.lock().unwrap().push((thread, text));
+        if self.watched.lock().unwrap().contains(&thread) {
+            self.statements.lock().unwrap().push((thread, text));
         }
     }
 }
@@ -84,12 +46,8 @@ fn logs() -> Arc<Logs> {
     static LOGS: OnceLock<Arc<Logs>> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Arc::new(Logs::default());
-        // Only sqlx's statement events are enabled, so nothing else of the
-        // suite is formatted.
-        let subscriber = tracing_subscriber::registry()
-            .with(Recording(logs.clone()))
-            .with(tracing_subscriber::filter::Targets::new().with_target("sqlx::query", tracing::Level::TRACE));
-        tracing::subscriber::set_global_default(subscriber).expect("the suite's only subscriber");
+        let recording = logs.clone();
+        crmsync_testkit::send_statements_to(Arc::new(move |text| recording.note(text)));
         logs
     })
     .clone()

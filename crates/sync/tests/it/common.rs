@@ -69,6 +69,21 @@ impl World {
         files
     }
 
+    /// The UIDs of a collection folder's items, in the order of `files`.
+    pub fn uids(&self, name: &str) -> Vec<String> {
+        self.files(name)
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f).unwrap();
+                text.lines()
+                    .find_map(|l| l.strip_prefix("UID:"))
+                    .expect("a UID")
+                    .trim()
+                    .to_string()
+            })
+            .collect()
+    }
+
     pub async fn sync(&self) -> RunReport {
         self.sync_with(&RunOptions {
             now: Some(now()),

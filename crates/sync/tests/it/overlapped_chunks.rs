@@ -138,22 +138,6 @@ fn options() -> RunOptions<'static> {
     }
 }
 
-/// UIDs of the contact files in the folder.
-fn uids(world: &World) -> Vec<String> {
-    world
-        .files("contacts")
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(f).unwrap();
-            text.lines()
-                .find_map(|l| l.strip_prefix("UID:"))
-                .expect("a UID")
-                .trim()
-                .to_string()
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn r_vdir_14_next_chunks_writes_go_out_before_the_previous_chunk_is_flushed_never_before_their_started_mark() {
     let world = seeded().await;
@@ -206,7 +190,7 @@ async fn r_vdir_14_a_failed_flush_beside_the_next_chunk_records_neither_and_a_re
         pairs.is_empty(),
         "nothing of the chunks the failed flush covered is recorded: {pairs:?}"
     );
-    let in_folder: BTreeSet<String> = uids(&world).into_iter().collect();
+    let in_folder: BTreeSet<String> = world.uids("contacts").into_iter().collect();
     let steps = world.store.sync_state().journal_unfinished("alice").await.unwrap();
     let mut started = 0;
     for uid in world_contact_ids(&world).await {
@@ -229,7 +213,7 @@ async fn r_vdir_14_a_failed_flush_beside_the_next_chunk_records_neither_and_a_re
     assert!(report.writes() > 0, "{report}");
     let again = world.sync().await;
     assert_eq!(again.writes(), 0, "converged: {again}");
-    let found = uids(&world);
+    let found = world.uids("contacts");
     let unique: BTreeSet<&String> = found.iter().collect();
     assert_eq!(found.len(), CONTACTS, "every contact in the folder, nothing lost");
     assert_eq!(unique.len(), CONTACTS, "no duplicate");

@@ -138,21 +138,6 @@ impl Connector for PowerCut {
     }
 }
 
-fn uids(world: &World) -> Vec<String> {
-    world
-        .files("contacts")
-        .iter()
-        .map(|f| {
-            let text = std::fs::read_to_string(f).unwrap();
-            text.lines()
-                .find_map(|l| l.strip_prefix("UID:"))
-                .expect("a UID")
-                .trim()
-                .to_string()
-        })
-        .collect()
-}
-
 /// Contacts created minus contacts deleted, by the change log.
 async fn contact_count(store: &Store) -> i64 {
     use crmsync_model::{ChangeOp, EntityKind};
@@ -259,7 +244,7 @@ async fn power_back_and_converge(world: &World) {
     let again = world.sync().await;
     assert_eq!(again.writes(), 0, "converged: {again}");
 
-    let found = uids(world);
+    let found = world.uids("contacts");
     let unique: BTreeSet<&String> = found.iter().collect();
     assert_eq!(found.len(), CONTACTS, "every contact in the folder, nothing lost");
     assert_eq!(unique.len(), CONTACTS, "no duplicate");
