@@ -55,6 +55,11 @@ impl AbbaTimes {
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), r| (lo.min(r), hi.max(r)))
     }
 
+    /// crmsync's median run over every round.
+    pub fn median_crmsync(&self) -> Duration {
+        median(self.rounds.iter().flat_map(|r| r.crmsync))
+    }
+
     /// The figure's text: the pooled ratio, with one round each side's runs,
     /// with several the rounds' ratios and each side's median run.
     pub fn describe(&self) -> String {

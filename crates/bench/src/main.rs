@@ -94,9 +94,10 @@ struct Args {
     /// durable writer: printed, the results file untouched.
     #[arg(long)]
     vdir_only: bool,
-    /// Side-by-side repetitions of the vdir first sync (medians are reported).
-    #[arg(long, default_value_t = 3)]
-    reps: usize,
+    /// Rounds of crmsync, raw, raw, crmsync for the vdir first sync of
+    /// --vdir-contacts (R-BENCH-15; the larger size runs one round).
+    #[arg(long, default_value_t = 2)]
+    vdir_rounds: usize,
     /// Skip the benchmarks that need Radicale, Xandikos and vdirsyncer.
     #[arg(long)]
     no_servers: bool,
@@ -395,8 +396,8 @@ async fn run(args: Args) -> Result<(), BenchError> {
     write_report(&args.out, &report, &header)
 }
 
-/// The vdir first sync of `vdir_n` contacts (`--reps` side-by-side
-/// repetitions) and of `--vdir-large-contacts`, each beside the raw durable
+/// The vdir first sync of `vdir_n` contacts (`--vdir-rounds` rounds of
+/// R-BENCH-15) and of `--vdir-large-contacts`, each beside the raw durable
 /// writer, each size on a file system of its own (R-BENCH-12); answers what
 /// the file system was, for the header.
 async fn vdir_figures(
@@ -405,23 +406,23 @@ async fn vdir_figures(
     now: chrono::DateTime<Utc>,
     report: &mut Report,
 ) -> Result<String, BenchError> {
-    println!("== vdir: {vdir_n} contacts, {} repetitions", args.reps);
+    println!("== vdir: {vdir_n} contacts, {} rounds", args.vdir_rounds);
     let template = Template::seed(vdir_n, 0, now).await?;
-    let fs = VdirFs::prepare(vdir_n)?;
+    let fs = VdirFs::prepare(vdir_n, vdir::folders_of(args.vdir_rounds))?;
     let journalled = fs.is_journalled_image();
     let mut on = vec![format!("{vdir_n}: {}", fs.description())];
-    vdir::run(&template, &fs, args.reps, report).await?;
+    vdir::run(&template, &fs, args.vdir_rounds, report).await?;
     drop(fs);
     if journalled {
         println!("== vdir: {vdir_n} contacts in the temp folder, for comparison");
-        beside_in_temp_folder(&template, args.reps, report).await?;
+        beside_in_temp_folder(&template, args.vdir_rounds, report).await?;
     }
     drop(template);
     if args.vdir_large_contacts > 0 {
         let large = args.vdir_large_contacts;
-        println!("== vdir: {large} contacts, first sync, 1 repetition");
+        println!("== vdir: {large} contacts, first sync, 1 round");
         let template = Template::seed(large, 0, now).await?;
-        let fs = VdirFs::prepare(large)?;
+        let fs = VdirFs::prepare(large, vdir::folders_of(1))?;
         on.push(format!("{large}: {}", fs.description()));
         vdir::first_sync_only(&template, &fs, 1, report).await?;
         let journalled = fs.is_journalled_image();
@@ -440,9 +441,9 @@ async fn vdir_figures(
 
 /// The first-sync figure again in the temp folder, on the file system the
 /// rows ran on before R-BENCH-12, so both stand in the table.
-async fn beside_in_temp_folder(template: &Template, reps: usize, report: &mut Report) -> Result<(), BenchError> {
+async fn beside_in_temp_folder(template: &Template, rounds: usize, report: &mut Report) -> Result<(), BenchError> {
     let fs = VdirFs::temp_folder()?;
-    vdir::first_sync_only(template, &fs, reps, report).await
+    vdir::first_sync_only(template, &fs, rounds, report).await
 }
 
 /// crmsync and vdirsyncer as whole commands on both servers; a tool that

@@ -18,11 +18,11 @@ use crate::error::BenchError;
 /// The programs the loop mount needs.
 const TOOLS: [&str; 3] = ["mkfs.ext4", "mount", "umount"];
 
-/// Room per contact: at most three folders of the section's files are alive
-/// at once (the kept repetition's, the current one's and the raw writer's),
-/// and mkfs.ext4 gives one inode per 16 KiB, so 3 x 32 KiB leaves inodes and
-/// blocks for cards of a few KiB with room to spare.
-const BYTES_PER_CONTACT: u64 = 3 * 32 * 1024;
+/// Room per contact and folder: every run of a figure writes into a folder of
+/// its own, all kept until the figure ends (R-BENCH-15), and mkfs.ext4 gives
+/// one inode per 16 KiB, so 32 KiB leaves inodes and blocks for cards of a
+/// few KiB with room to spare.
+const BYTES_PER_CONTACT_FOLDER: u64 = 32 * 1024;
 
 /// The smallest image: below 1 GiB mkfs.ext4 makes a smaller journal, and
 /// the journal is what this file system is for.
@@ -62,16 +62,18 @@ impl Machine {
     }
 }
 
-/// The image's size for a section of `contacts`: sparse, so only what is
-/// written takes disk space.
-pub fn image_bytes(contacts: usize) -> u64 {
-    let wanted = (contacts as u64).saturating_mul(BYTES_PER_CONTACT);
+/// The image's size for `folders` folders of `contacts` each alive at once:
+/// sparse, so only what is written takes disk space.
+pub fn image_bytes(contacts: usize, folders: usize) -> u64 {
+    let wanted = (contacts as u64)
+        .saturating_mul(folders.max(1) as u64)
+        .saturating_mul(BYTES_PER_CONTACT_FOLDER);
     wanted.max(MIN_IMAGE).next_multiple_of(1 << 20)
 }
 
 /// Whether the section runs on a journalled image, and if not why.
-pub fn choose(machine: &Machine, contacts: usize) -> Choice {
-    let image_bytes = image_bytes(contacts);
+pub fn choose(machine: &Machine, contacts: usize, folders: usize) -> Choice {
+    let image_bytes = image_bytes(contacts, folders);
     if !machine.root {
         return Choice::TempDir {
             why: "not root, so no loop mount".into(),
@@ -104,11 +106,12 @@ pub struct VdirFs {
 }
 
 impl VdirFs {
-    /// Makes and mounts the image when the machine allows, else a temp folder.
-    pub fn prepare(contacts: usize) -> Result<VdirFs, BenchError> {
+    /// Makes and mounts the image when the machine allows, else a temp
+    /// folder; room for `folders` folders of `contacts` cards.
+    pub fn prepare(contacts: usize, folders: usize) -> Result<VdirFs, BenchError> {
         let temp = tempfile::tempdir().map_err(BenchError::io("creating a temp folder"))?;
         let machine = Machine::probe(temp.path());
-        match choose(&machine, contacts) {
+        match choose(&machine, contacts, folders) {
             Choice::Journalled { image_bytes } => match LoopMount::make(temp.path(), image_bytes) {
                 Ok(mount) => Ok(VdirFs {
                     root: mount.mount_point.clone(),
@@ -167,20 +170,27 @@ impl VdirFs {
         Ok(path)
     }
 
-    /// Writes back everything pending on the file system (earlier writes,
-    /// the previous repetition's deletions), so a timed part starts on a
-    /// settled file system and does not pay for what came before it.
-    pub fn settle(&self) -> Result<(), BenchError> {
-        let dir = std::fs::File::open(&self.root).map_err(BenchError::io("opening the vdir folder"))?;
-        // SAFETY: syncfs takes an open descriptor, which `dir` holds for the call.
-        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
-            return Err(BenchError::Io {
-                doing: "syncfs of the vdir file system".into(),
-                source: std::io::Error::last_os_error(),
-            });
-        }
-        Ok(())
+    /// Writes back everything pending on the section's file system and on
+    /// the file systems holding `also` (the CRM database's folder), so a
+    /// timed part starts settled and pays for nothing that came before it:
+    /// not the copy of the CRM, not the previous run's files (R-BENCH-15).
+    pub fn settle(&self, also: &[&Path]) -> Result<(), BenchError> {
+        sync_file_system(&self.root)?;
+        also.iter().try_for_each(|path| sync_file_system(path))
     }
+}
+
+/// `syncfs` of the file system holding `path`.
+fn sync_file_system(path: &Path) -> Result<(), BenchError> {
+    let dir = std::fs::File::open(path).map_err(BenchError::io(format!("opening {}", path.display())))?;
+    // SAFETY: syncfs takes an open descriptor, which `dir` holds for the call.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(BenchError::Io {
+            doing: format!("syncfs of the file system of {}", path.display()),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(())
 }
 
 /// A mounted image; unmounted and deleted when dropped.
@@ -277,39 +287,46 @@ mod tests {
 
     #[test]
     fn r_bench_12_the_image_is_sized_for_the_run_and_at_least_1_gib() {
-        assert_eq!(image_bytes(0), MIN_IMAGE);
-        assert_eq!(image_bytes(3_000), MIN_IMAGE, "3,000 contacts fit the smallest image");
-        let large = image_bytes(30_000);
-        assert!(
-            large >= 30_000 * 3 * 16 * 1024,
-            "an inode per 16 KiB for three folders: {large}"
+        assert_eq!(image_bytes(0, 8), MIN_IMAGE);
+        assert_eq!(
+            image_bytes(3_000, 3),
+            MIN_IMAGE,
+            "3,000 contacts fit the smallest image"
         );
-        assert!(large < 4 << 30, "a few GB at 30,000: {large}");
+        let large = image_bytes(30_000, 4);
+        assert!(
+            large >= 30_000 * 4 * 2 * 16 * 1024,
+            "two inodes per card (16 KiB each) in each of four folders: {large}"
+        );
+        assert!(large < 5 << 30, "a few GB at 30,000: {large}");
         assert_eq!(large % (1 << 20), 0);
     }
 
     #[test]
     fn r_bench_12_journalled_only_as_root_with_the_tools_and_the_room() {
-        assert_eq!(choose(&machine(), 3_000), Choice::Journalled { image_bytes: MIN_IMAGE });
+        assert_eq!(
+            choose(&machine(), 3_000, 3),
+            Choice::Journalled { image_bytes: MIN_IMAGE }
+        );
         let not_root = Machine {
             root: false,
             ..machine()
         };
-        assert!(matches!(choose(&not_root, 3_000), Choice::TempDir { why } if why.contains("root")));
+        assert!(matches!(choose(&not_root, 3_000, 3), Choice::TempDir { why } if why.contains("root")));
         let no_mkfs = Machine {
             missing_tools: vec!["mkfs.ext4".into()],
             ..machine()
         };
-        assert!(matches!(choose(&no_mkfs, 3_000), Choice::TempDir { why } if why.contains("mkfs.ext4")));
+        assert!(matches!(choose(&no_mkfs, 3_000, 3), Choice::TempDir { why } if why.contains("mkfs.ext4")));
         let full = Machine {
             free_bytes: Some(512 << 20),
             ..machine()
         };
-        assert!(matches!(choose(&full, 3_000), Choice::TempDir { why } if why.contains("MiB free")));
+        assert!(matches!(choose(&full, 3_000, 3), Choice::TempDir { why } if why.contains("MiB free")));
         let unknown_room = Machine {
             free_bytes: None,
             ..machine()
         };
-        assert!(matches!(choose(&unknown_room, 3_000), Choice::Journalled { .. }));
+        assert!(matches!(choose(&unknown_room, 3_000, 3), Choice::Journalled { .. }));
     }
 }

@@ -145,10 +145,10 @@ async fn vdir_scenario_syncs_every_contact_and_reports_each_figure_with_a_target
     let mut report = Report::default();
     // The scenario itself fails if the first sync misses a contact, a
     // no-change run writes, or the 1 % edits do not flow both ways.
-    // Two repetitions: the second removes the first's folders (R-BENCH-12).
-    // As root with mkfs.ext4 this runs on a loop-mounted image, else in
-    // the temp folder.
-    let fs = crmsync_bench::vdir_fs::VdirFs::prepare(12).unwrap();
+    // Two rounds, each run into a folder of its own (R-BENCH-15). As root
+    // with mkfs.ext4 this runs on a loop-mounted image, else in the temp
+    // folder.
+    let fs = crmsync_bench::vdir_fs::VdirFs::prepare(12, crmsync_bench::scenarios::vdir::folders_of(2)).unwrap();
     crmsync_bench::scenarios::vdir::run(&template, &fs, 2, &mut report)
         .await
         .unwrap();

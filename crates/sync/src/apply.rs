@@ -28,6 +28,8 @@ use crate::stores::RunStores;
 
 mod pipeline;
 
+pub(crate) use pipeline::Written;
+
 pub(crate) struct Applier<'a> {
     pub store: &'a RunStores,
     pub profile: &'a SyncProfile,
@@ -53,6 +55,18 @@ pub(crate) struct Applied {
     pub replanned: usize,
     /// Items the CRM refused (validation) or that could not be rendered.
     pub failed: Vec<String>,
+}
+
+impl Applied {
+    /// Adds what `other` applied.
+    pub(crate) fn take(&mut self, other: Applied) {
+        for (k, n) in other.counts {
+            *self.counts.entry(k).or_default() += n;
+        }
+        self.wrote_groupware |= other.wrote_groupware;
+        self.replanned += other.replanned;
+        self.failed.extend(other.failed);
+    }
 }
 
 /// The state of one item while its actions apply: what the last confirmed
@@ -131,6 +145,30 @@ fn refused_by_server(e: &ConnectorError) -> Step {
 
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
+        let (applied, _) = self.apply_carrying(plan, lookups, None, false).await?;
+        Ok(applied)
+    }
+
+    /// Applies one batch of a streamed pass (R-VDIR-15): `carried`, the
+    /// batch before's last chunk, is recorded beside this batch's first
+    /// writes, and this batch's last chunk is answered unrecorded for the
+    /// next (`record_carried` when none follows).
+    pub(crate) async fn apply_streamed(
+        &self,
+        plan: &Plan,
+        lookups: &mut Lookups,
+        carried: Option<Written>,
+    ) -> Result<(Applied, Option<Written>), SyncError> {
+        self.apply_carrying(plan, lookups, carried, true).await
+    }
+
+    async fn apply_carrying(
+        &self,
+        plan: &Plan,
+        lookups: &mut Lookups,
+        carried: Option<Written>,
+        carry_last: bool,
+    ) -> Result<(Applied, Option<Written>), SyncError> {
         let journal: Vec<String> = plan
             .actions
             .iter()
@@ -141,15 +179,22 @@ impl Applier<'_> {
         let first_step = if journal.is_empty() {
             0
         } else {
-            self.store
+            let journaled = self
+                .store
                 .sync_state()
                 .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
-                .await?
+                .await;
+            match journaled {
+                Ok(first_step) => first_step,
+                Err(e) => return Err(self.end_carried(carried, e.into()).await),
+            }
         };
         self.progress.start(self.collection, plan.actions.len() as u64);
         let actions = &plan.actions;
         let chunks = chunks::chunks(actions, chunks::items(actions), lookups, CHUNK_ITEMS);
-        let applied = self.apply_chunks(actions, &chunks, first_step, lookups).await?;
+        let applied = self
+            .apply_chunks(actions, &chunks, first_step, lookups, carried, carry_last)
+            .await?;
         self.progress.finish();
         Ok(applied)
     }

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crmsync_connector::CollectionId;
 use crmsync_engine::{CollectionInput, Profile};
 
-use crate::apply::Applier;
+use crate::apply::{Applied, Applier, Written};
 use crate::codec::Codec;
 use crate::collect::{Lookups, engine_record};
 use crate::compact_ids::CompactIds;
@@ -74,53 +74,100 @@ impl Stream<'_> {
         created: &mut crate::participant_status::CreatedIds,
     ) -> Result<Streamed, SyncError> {
         let mut streamed = Streamed::default();
+        // The batch before's last chunk: written, not yet flushed and
+        // recorded; the next batch records it beside its first writes
+        // (R-VDIR-15).
+        let mut carried = None;
         for ids in deferred.batches(STREAM_BATCH) {
-            let crm = crm_side::load_batch(self.store, self.profile, self.codec, &ids).await?;
-            let mut input = CollectionInput::new(self.codec.class, self.collection);
-            let mut records: Vec<_> = crm.present.values().filter(|r| r.facts.readable).collect();
-            records.sort_by(|a, b| a.record.id().cmp(b.record.id()));
-            input.unpaired_crm = records.into_iter().map(engine_record).collect();
-            input.kept_apart_crm = self.kept_apart_crm.clone();
-            input.crm_total = Some(self.crm_total);
-            input.groupware_total = Some(self.groupware_total);
-            report.largest_batch = report.largest_batch.max(input.unpaired_crm.len());
-            let plan = crmsync_engine::plan(self.rules, self.now, &input);
-            drop(input);
-            for w in &plan.warnings {
-                if !report.warnings.contains(w) {
-                    report.warnings.push(w.clone());
+            let prepared = self.plan_batch(&ids, report).await;
+            let (plan, crm) = match prepared {
+                Ok(Some(planned)) => planned,
+                Ok(None) => {
+                    streamed.refused = true;
+                    self.finish(carried, &mut streamed, report).await?;
+                    return Ok(streamed);
                 }
-            }
-            runner::record_plan_notes(self.store, &self.profile.name, self.collection, self.run_id, &plan).await?;
-            if plan.is_refused() {
-                report.guard = plan.guard.clone();
-                streamed.refused = true;
-                return Ok(streamed);
-            }
-            let applier = Applier {
-                store: self.store,
-                profile: self.profile,
-                collection_id: self.collection_id,
-                collection: self.collection,
-                codec: self.codec,
-                run_id: self.run_id,
-                faults: self.faults,
-                progress: self.progress,
-                crm_lock: tokio::sync::Mutex::new(()),
+                Err(e) => return Err(self.applier().end_carried(carried, e).await),
             };
             let mut lookups = Lookups {
                 crm: crm.present,
                 ..Lookups::default()
             };
-            let applied = applier.apply(&plan, &mut lookups).await?;
+            let (applied, last) = self.applier().apply_streamed(&plan, &mut lookups, carried).await?;
+            carried = last;
             created.extend(crate::participant_status::created_in_calendar(self.codec.class, &plan));
-            streamed.wrote_groupware |= applied.wrote_groupware;
-            streamed.replanned += applied.replanned;
-            for (k, n) in applied.counts {
-                *report.applied.entry(k).or_default() += n;
-            }
-            report.add_failures(applied.failed);
+            add(applied, &mut streamed, report);
         }
+        self.finish(carried, &mut streamed, report).await?;
         Ok(streamed)
     }
+
+    /// Loads, maps and plans one batch, and notes the plan's warnings;
+    /// `None` when the plan is held (it never is for creates).
+    async fn plan_batch(
+        &self,
+        ids: &[String],
+        report: &mut CollectionReport,
+    ) -> Result<Option<(crmsync_engine::Plan, crate::crm_side::CrmState)>, SyncError> {
+        let crm = crm_side::load_batch(self.store, self.profile, self.codec, ids).await?;
+        let mut input = CollectionInput::new(self.codec.class, self.collection);
+        let mut records: Vec<_> = crm.present.values().filter(|r| r.facts.readable).collect();
+        records.sort_by(|a, b| a.record.id().cmp(b.record.id()));
+        input.unpaired_crm = records.into_iter().map(engine_record).collect();
+        input.kept_apart_crm = self.kept_apart_crm.clone();
+        input.crm_total = Some(self.crm_total);
+        input.groupware_total = Some(self.groupware_total);
+        report.largest_batch = report.largest_batch.max(input.unpaired_crm.len());
+        let plan = crmsync_engine::plan(self.rules, self.now, &input);
+        drop(input);
+        for w in &plan.warnings {
+            if !report.warnings.contains(w) {
+                report.warnings.push(w.clone());
+            }
+        }
+        runner::record_plan_notes(self.store, &self.profile.name, self.collection, self.run_id, &plan).await?;
+        if plan.is_refused() {
+            report.guard = plan.guard.clone();
+            return Ok(None);
+        }
+        Ok(Some((plan, crm)))
+    }
+
+    /// Records the last batch's last chunk, which no batch carries.
+    async fn finish(
+        &self,
+        carried: Option<Written>,
+        streamed: &mut Streamed,
+        report: &mut CollectionReport,
+    ) -> Result<(), SyncError> {
+        if let Some(written) = carried {
+            let applied = self.applier().record_carried(written, &mut Lookups::default()).await?;
+            add(applied, streamed, report);
+        }
+        Ok(())
+    }
+
+    fn applier(&self) -> Applier<'_> {
+        Applier {
+            store: self.store,
+            profile: self.profile,
+            collection_id: self.collection_id,
+            collection: self.collection,
+            codec: self.codec,
+            run_id: self.run_id,
+            faults: self.faults,
+            progress: self.progress,
+            crm_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+/// What a batch (or a carried chunk) applied goes into the pass's totals.
+fn add(applied: Applied, streamed: &mut Streamed, report: &mut CollectionReport) {
+    streamed.wrote_groupware |= applied.wrote_groupware;
+    streamed.replanned += applied.replanned;
+    for (k, n) in applied.counts {
+        *report.applied.entry(k).or_default() += n;
+    }
+    report.add_failures(applied.failed);
 }

@@ -28,6 +28,26 @@
 //! A chunk that shares a pair, record or item with the chunk before it
 //! (`Chunk::follows_previous`) waits until that chunk is recorded, as every
 //! chunk did before: its items read the pairs the earlier chunk saved.
+//!
+//! Across the batches of a streamed pass (R-VDIR-15, `stream.rs`) the last
+//! chunk of batch b is written but not recorded (`carry_last`); batch b+1's
+//! `Applier` takes it in as the chunk before its first (`carried`). The
+//! same order holds, with a plan boundary where a chunk boundary was:
+//! - batch b+1's first chunk is marked `started` in a commit of its own
+//!   before its first write (a carried chunk marks nothing ahead), and its
+//!   later chunks are marked ahead as above;
+//! - the carried chunk's flush starts once its writes were joined (they
+//!   were, before its `Applier` returned), and its results are committed
+//!   only after that flush, with batch b+1's second chunk's marks; a rename
+//!   of batch b+1 landing during that flush is covered by its own chunk's;
+//! - a failed flush records neither the carried chunk nor batch b+1's first
+//!   chunk (the error path of any chunk pair);
+//! - the carried chunk shares no pair, record or item with batch b+1: each
+//!   deferred record is in one batch only and its create makes its own item;
+//! - should batch b+1 fail before its first write (loading, journaling, its
+//!   `started` commit) or should none follow, the carried chunk is flushed
+//!   and recorded then (`end_carried`, `record_carried`); a crash instead
+//!   leaves its steps `started`, which recovery checks like any chunk's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -42,8 +62,10 @@ use crate::collect::Lookups;
 use crate::directory::Needs;
 use crate::error::SyncError;
 
-/// A chunk whose writes all returned, not yet flushed and recorded.
-struct Written {
+/// A chunk whose writes all returned, not yet flushed and recorded. A
+/// streamed pass carries its batch's last one into the next batch's
+/// `Applier` (R-VDIR-15).
+pub(crate) struct Written {
     /// Its items' journal marks, history, pairs and conflicts, in plan order.
     ops: Vec<StatusOp>,
     /// Its items' outcomes (their `ops` taken), for the lookups and report.
@@ -92,16 +114,24 @@ impl Written {
 }
 
 impl Applier<'_> {
+    /// Applies `chunks`. `carried` is the last chunk of the batch before,
+    /// written, not yet recorded: it is flushed and committed beside the
+    /// first chunk's writes, as the chunk before it would be (R-VDIR-15).
+    /// With `carry_last` the last chunk is answered unrecorded, for the
+    /// next batch to record the same way; the caller records it should no
+    /// batch follow (`record_carried`).
     pub(super) async fn apply_chunks(
         &self,
         actions: &[Action],
         chunks: &[Chunk],
         first_step: i64,
         lookups: &mut Lookups,
-    ) -> Result<Applied, SyncError> {
+        carried: Option<Written>,
+        carry_last: bool,
+    ) -> Result<(Applied, Option<Written>), SyncError> {
         let mut applied = Applied::default();
         // The chunk before this one: written, not yet flushed and recorded.
-        let mut unrecorded: Option<Written> = None;
+        let mut unrecorded: Option<Written> = carried;
         // This chunk's `started` marks went with the previous chunk's commit.
         let mut marked_ahead = false;
         for (k, chunk) in chunks.iter().enumerate() {
@@ -118,10 +148,12 @@ impl Applier<'_> {
                 // Every write of the chunk is `started` before the first is
                 // sent: whatever lands before a crash is then checked and
                 // recorded by the next run (R-SAFE-2, recover.rs).
-                self.store
-                    .sync_state()
-                    .apply_status(&marked(StepState::Started))
-                    .await?;
+                let started = self.store.sync_state().apply_status(&marked(StepState::Started)).await;
+                if let Err(e) = started {
+                    // A chunk carried from the batch before is still
+                    // recorded once flushed: its writes all returned.
+                    return Err(self.end_on_error(unrecorded, Vec::new(), e.into()).await);
+                }
             }
             let ahead = chunks.get(k + 1).filter(|next| !next.follows_previous);
             let ahead_marks = ahead.map_or_else(Vec::new, |next| {
@@ -161,6 +193,13 @@ impl Applier<'_> {
             marked_ahead = ahead.is_some();
             if marked_ahead {
                 unrecorded = Some(written);
+            } else if carry_last && k + 1 == chunks.len() {
+                // The batch's last chunk: the next batch records it beside
+                // its own first writes. Its progress shows now, in this
+                // batch's bar.
+                let mut written = written;
+                self.progress.advance(std::mem::take(&mut written.actions));
+                return Ok((applied, Some(written)));
             } else {
                 // The last chunk, or the next one reads what this one saved.
                 let stop = AtomicBool::new(false);
@@ -169,7 +208,35 @@ impl Applier<'_> {
                 }
             }
         }
+        // No chunk: what was carried in is still unrecorded.
+        match unrecorded {
+            Some(written) if !carry_last => {
+                applied.take(self.record_carried(written, lookups).await?);
+            }
+            carried => return Ok((applied, carried)),
+        }
+        Ok((applied, None))
+    }
+
+    /// Flushes and commits `written`, the last chunk of the batch before,
+    /// when no batch follows it to carry it (R-VDIR-15).
+    pub(crate) async fn record_carried(&self, written: Written, lookups: &mut Lookups) -> Result<Applied, SyncError> {
+        let mut applied = Applied::default();
+        let stop = AtomicBool::new(false);
+        if let Some(recorded) = self.record(Some(written), Vec::new(), &stop).await? {
+            self.take_in(recorded, &mut applied, lookups);
+        }
         Ok(applied)
+    }
+
+    /// The run ends on `error` before `written`, a carried chunk, could be
+    /// recorded beside the next batch: it is recorded once flushed, as a
+    /// chunk whose writes returned always is (R-VDIR-15).
+    pub(crate) async fn end_carried(&self, written: Option<Written>, error: SyncError) -> SyncError {
+        if written.is_none() {
+            return error;
+        }
+        self.end_on_error(written, Vec::new(), error).await
     }
 
     /// A `state` mark for every write of `items` (status actions only record).

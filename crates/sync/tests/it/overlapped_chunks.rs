@@ -5,6 +5,9 @@
 //! plan journal as each create arrives; a failed flush between overlapped
 //! chunks records nothing of them, leaves no unsent write `started`, and a
 //! re-run converges.
+//! R-VDIR-15: the same across the batches of a streamed first sync: a
+//! batch's last chunk is flushed and recorded beside the next batch's first
+//! writes.
 
 use crate::common;
 use std::collections::BTreeSet;
@@ -20,7 +23,7 @@ use crmsync_connector::{
 use crmsync_engine::{Action, ActionKind, Target};
 use crmsync_store::Store;
 use crmsync_store::status::{JournalStep, StepState};
-use crmsync_sync::{RunOptions, SyncProfile, run_profile};
+use crmsync_sync::{RunOptions, STREAM_BATCH, SyncProfile, run_profile};
 use crmsync_vdir::{VdirConfig, VdirConnector};
 
 /// Three chunks of the runner's 64 items: 64, 64 and 22.
@@ -103,8 +106,12 @@ impl Connector for Watched {
 }
 
 async fn seeded() -> World {
+    seeded_with(CONTACTS).await
+}
+
+async fn seeded_with(contacts: usize) -> World {
     let world = World::new().await;
-    for i in 0..CONTACTS {
+    for i in 0..contacts {
         world
             .contact("Ada", &format!("Lovelace{i:03}"), &format!("ada{i}@example.com"))
             .await;
@@ -169,6 +176,43 @@ async fn r_vdir_14_next_chunks_writes_go_out_before_the_previous_chunk_is_flushe
     }
     let again = world.sync().await;
     assert_eq!(again.writes(), 0, "converged: {again}");
+}
+
+/// R-VDIR-15: a first sync streams its contacts in batches of
+/// `STREAM_BATCH`; the first batch's last chunk is not yet flushed (so not
+/// recorded) when the second batch's first write goes out, and that write
+/// still waited for its own `started` mark.
+#[tokio::test]
+async fn r_vdir_15_next_batchs_first_writes_go_out_before_the_batch_befores_last_chunk_is_recorded() {
+    let contacts = STREAM_BATCH + 100;
+    let world = seeded_with(contacts).await;
+    let (watched, profile) = watched(&world, None);
+    let report = run_profile(&world.store, &profile, &options()).await.unwrap();
+    assert_eq!(report.applied("contacts", "groupware create"), contacts, "{report}");
+    let largest = report.collections.iter().map(|c| c.largest_batch).max().unwrap_or(0);
+    assert_eq!(largest, STREAM_BATCH, "the first sync streamed");
+
+    let arrivals = watched.arrivals.lock().unwrap().clone();
+    assert_eq!(arrivals.len(), contacts);
+    for (i, arrival) in arrivals.iter().enumerate() {
+        assert_eq!(
+            arrival.own_step,
+            Some(StepState::Started),
+            "create {} was sent only after its `started` mark was committed",
+            i + 1
+        );
+    }
+    let first_batch_chunks = STREAM_BATCH.div_ceil(CHUNK);
+    assert_eq!(
+        arrivals[STREAM_BATCH].flushes_done,
+        first_batch_chunks - 1,
+        "the second batch's first write was sent before the first batch's last chunk was flushed"
+    );
+    let again = world.sync().await;
+    assert_eq!(again.writes(), 0, "converged: {again}");
+    let found = uids(&world);
+    let unique: BTreeSet<&String> = found.iter().collect();
+    assert_eq!(unique.len(), contacts, "every contact once");
 }
 
 /// The first flush (of the first chunk) runs beside the second chunk's

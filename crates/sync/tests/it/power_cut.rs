@@ -5,7 +5,9 @@
 //! vanish, as a power cut may do to them), the run stops dead, and a re-run
 //! converges: every contact in the folder once, nothing lost, no duplicate.
 //! R-VDIR-14: the same with the power failing as a chunk's flush starts,
-//! while the next chunk's writes are in flight.
+//! while the next chunk's writes are in flight. R-VDIR-15: the same at a
+//! batch boundary of a streamed first sync, as the flush of a batch's last
+//! chunk starts beside the next batch's first writes.
 
 use crate::common;
 use std::collections::BTreeSet;
@@ -19,7 +21,7 @@ use crmsync_connector::{
     SyncToken,
 };
 use crmsync_store::Store;
-use crmsync_sync::{RunOptions, SyncProfile, run_profile};
+use crmsync_sync::{RunOptions, STREAM_BATCH, SyncProfile, run_profile};
 use crmsync_vdir::{VdirConfig, VdirConnector};
 use tokio::sync::oneshot;
 
@@ -27,6 +29,8 @@ use tokio::sync::oneshot;
 const CONTACTS: usize = 150;
 /// The power goes at this create: inside the second batch.
 const CUT_AT: usize = 100;
+/// The runner's chunk (`CHUNK_ITEMS`).
+const CHUNK: usize = 64;
 
 /// When the power fails.
 #[derive(Clone, Copy)]
@@ -194,10 +198,44 @@ async fn r_vdir_14_power_cut_at_a_flush_beside_the_next_chunks_writes_loses_noth
     power_back_and_converge(&world).await;
 }
 
+/// R-VDIR-15: the first batch's (`STREAM_BATCH`) last chunk is flushed
+/// beside the second batch's first writes; the power fails as that flush
+/// starts. Only the chunks before it, flushed and committed, are recorded,
+/// every file they record survived, and a re-run converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r_vdir_15_power_cut_at_a_batch_boundary_loses_nothing_recorded() {
+    let contacts = STREAM_BATCH + 100;
+    let chunks_before = STREAM_BATCH.div_ceil(CHUNK);
+    let world = World::new().await;
+    cut_the_power_of(&world, Cut::AtFlush(chunks_before), contacts).await;
+    let pairs = world.store.sync_state().pairs("alice", "contacts").await.unwrap();
+    assert_eq!(
+        pairs.len(),
+        (chunks_before - 1) * CHUNK,
+        "the first batch's chunks but its last were recorded"
+    );
+    for pair in &pairs {
+        assert!(
+            world.folder("contacts").join(&pair.href).exists(),
+            "a recorded write survived the cut: {}",
+            pair.href
+        );
+    }
+    assert!(
+        world.files("contacts").len() < STREAM_BATCH,
+        "the cut undid the last chunk's renames"
+    );
+    power_back_and_converge_with(&world, contacts).await;
+}
+
 /// Seeds the CRM, runs a first sync through a vdir whose power fails at
 /// `cut` and stops the run there, as the process would.
 async fn cut_the_power(world: &World, cut: Cut) {
-    for i in 0..CONTACTS {
+    cut_the_power_of(world, cut, CONTACTS).await
+}
+
+async fn cut_the_power_of(world: &World, cut: Cut, contacts: usize) {
+    for i in 0..contacts {
         world
             .contact("Ada", &format!("Lovelace{i:03}"), &format!("ada{i}@example.com"))
             .await;
@@ -239,6 +277,10 @@ async fn cut_the_power(world: &World, cut: Cut) {
 /// Power back: runs with the plain vdir until one plans nothing; every
 /// contact is then in the folder once and in the CRM once.
 async fn power_back_and_converge(world: &World) {
+    power_back_and_converge_with(world, CONTACTS).await
+}
+
+async fn power_back_and_converge_with(world: &World, contacts: usize) {
     let report = world.sync().await;
     assert!(report.writes() > 0, "{report}");
     let again = world.sync().await;
@@ -246,11 +288,11 @@ async fn power_back_and_converge(world: &World) {
 
     let found = world.uids("contacts");
     let unique: BTreeSet<&String> = found.iter().collect();
-    assert_eq!(found.len(), CONTACTS, "every contact in the folder, nothing lost");
-    assert_eq!(unique.len(), CONTACTS, "no duplicate");
+    assert_eq!(found.len(), contacts, "every contact in the folder, nothing lost");
+    assert_eq!(unique.len(), contacts, "no duplicate");
     assert_eq!(
         contact_count(&world.store).await,
-        CONTACTS as i64,
+        contacts as i64,
         "no CRM contact lost or added"
     );
 }
