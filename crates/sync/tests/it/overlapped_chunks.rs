@@ -210,7 +210,7 @@ async fn r_vdir_15_next_batchs_first_writes_go_out_before_the_batch_befores_last
     );
     let again = world.sync().await;
     assert_eq!(again.writes(), 0, "converged: {again}");
-    let found = uids(&world);
+    let found = world.uids("contacts");
     let unique: BTreeSet<&String> = found.iter().collect();
     assert_eq!(unique.len(), contacts, "every contact once");
 }
