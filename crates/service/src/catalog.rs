@@ -215,7 +215,13 @@ impl ProfileCatalog {
         let user = self.config_user(p).await?;
         let def = definition_for(p, &user, default_interval_secs, base_dir)?;
         let reach = self.reach_of(ProfileSource::Config.as_str(), &user);
-        build_sync_profile(&def, &user, factory, &reach, self.sign_in_vault(&def.name, &def.user_id))
+        build_sync_profile(
+            &def,
+            &user,
+            factory,
+            &reach,
+            self.sign_in_vault(&def.name, &def.user_id),
+        )
     }
 
     async fn ready_from(

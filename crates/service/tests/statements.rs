@@ -248,9 +248,8 @@ async fn r_vdir_12_first_sync_statements_grow_per_chunk_not_per_contact() {
 /// configuration file: the profile names its user `user`.
 async fn statements_of_readying(store: &crmsync_store::Store, user: &str) -> (Vec<String>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let toml = format!(
-        "[[profile]]\nname = \"p\"\nuser = \"{user}\"\nconnector = {{ kind = \"vdir\", root = \"mail\" }}\n"
-    );
+    let toml =
+        format!("[[profile]]\nname = \"p\"\nuser = \"{user}\"\nconnector = {{ kind = \"vdir\", root = \"mail\" }}\n");
     let config =
         crmsync_config::Config::parse_with_env(&toml, "test.toml", &std::collections::BTreeMap::new()).unwrap();
     let catalog = crmsync_service::ProfileCatalog::new(store.clone(), None);

@@ -64,7 +64,10 @@ pub(crate) async fn load(
     ahead: Option<CrmReads>,
 ) -> Result<CrmState, SyncError> {
     // Read ahead while the listings were in flight (R-SYNC-PERF-9), or now.
-    let CrmReads { high_seq, sync_flags: flags } = match ahead {
+    let CrmReads {
+        high_seq,
+        sync_flags: flags,
+    } = match ahead {
         Some(reads) => reads,
         None => {
             let high_seq = store.records().latest_seq().await?;
