@@ -1,9 +1,9 @@
 //! Sync profiles from the configuration file: the user looked up in the CRM,
 //! the engine rules parsed from `[profile.rules]`, the connector opened.
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use crmsync_config::ProfileConfig;
-use crmsync_service::{OneShotConnectorFactory, ProfileCatalog};
+use crmsync_service::{OneShotConnectorFactory, ProfileCatalog, ServiceError};
 use crmsync_store::Store;
 use crmsync_sync::SyncProfile;
 
@@ -73,16 +73,24 @@ fn missing(ctx: &Context, only: Option<&str>) -> String {
 }
 
 pub(crate) async fn build_one(ctx: &Context, store: &Store, p: &ProfileConfig) -> anyhow::Result<SyncProfile> {
-    // Fails the way the other commands do when the user is missing.
-    find_user(store, &p.user).await?;
     // The one profile factory the scheduler and the API use too, so the
     // profile's rights are narrowed to its CRM user's (R-PERM-1) here as well.
     // With the key, so a delegated Graph profile finds its sealed sign-in (R-GRAPH-32).
+    // The user is looked up once (R-SYNC-PERF-8).
     let catalog = ProfileCatalog::new(store.clone(), ProfileCatalog::key_from_config(&ctx.config)?);
-    let def = catalog
-        .definition_from_config(p, ctx.config.scheduler.default_pull_interval_secs, &ctx.base_dir)
-        .await?;
-    Ok(catalog.ready_definition(&OneShotConnectorFactory, &def).await?)
+    let ready = catalog
+        .ready_config_profile(
+            &OneShotConnectorFactory,
+            p,
+            ctx.config.scheduler.default_pull_interval_secs,
+            &ctx.base_dir,
+        )
+        .await;
+    match ready {
+        // Fails the way the other commands do when the user is missing.
+        Err(ServiceError::UnknownUser { user, .. }) => Err(no_such_user(&user)),
+        other => Ok(other?),
+    }
 }
 
 /// A user by id or by name (names are what people write in a config file);
@@ -90,8 +98,12 @@ pub(crate) async fn build_one(ctx: &Context, store: &Store, p: &ProfileConfig) -
 pub async fn find_user(store: &Store, who: &str) -> anyhow::Result<crmsync_model::User> {
     match crmsync_service::find_user(store, who).await? {
         Some(user) => Ok(user),
-        None => bail!("no CRM user named `{who}`: add one with `crmsync user add {who}`"),
+        None => Err(no_such_user(who)),
     }
+}
+
+fn no_such_user(who: &str) -> anyhow::Error {
+    anyhow!("no CRM user named `{who}`: add one with `crmsync user add {who}`")
 }
 
 #[cfg(test)]

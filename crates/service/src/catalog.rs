@@ -199,6 +199,31 @@ impl ProfileCatalog {
         self.ready_from(factory, def, ProfileSource::Config.as_str()).await
     }
 
+    /// A `[[profile]]` of the configuration file ready to run without
+    /// storing it (`crmsync sync`), as [`ProfileCatalog::ready_definition`]
+    /// of [`ProfileCatalog::definition_from_config`], with the user looked up
+    /// once (R-SYNC-PERF-8): one statement before the run, where the two
+    /// took a look-up by name and a read by id. The user read a moment ago
+    /// is the user as of now for R-PERM-1.
+    pub async fn ready_config_profile(
+        &self,
+        factory: &dyn ConnectorFactory,
+        p: &ProfileConfig,
+        default_interval_secs: u64,
+        base_dir: &Path,
+    ) -> Result<SyncProfile, ServiceError> {
+        let user = self.config_user(p).await?;
+        let def = definition_for(p, &user, default_interval_secs, base_dir)?;
+        let reach = self.reach_of(ProfileSource::Config.as_str(), &user);
+        build_sync_profile(
+            &def,
+            &user,
+            factory,
+            &reach,
+            self.sign_in_vault(&def.name, &def.user_id),
+        )
+    }
+
     async fn ready_from(
         &self,
         factory: &dyn ConnectorFactory,
@@ -299,29 +324,18 @@ impl ProfileCatalog {
         default_interval_secs: u64,
         base_dir: &Path,
     ) -> Result<ProfileDefinition, ServiceError> {
-        let user = find_user(&self.store, &p.user)
+        let user = self.config_user(p).await?;
+        definition_for(p, &user, default_interval_secs, base_dir)
+    }
+
+    /// The CRM user a `[[profile]]` of the file names (by name or id).
+    async fn config_user(&self, p: &ProfileConfig) -> Result<User, ServiceError> {
+        find_user(&self.store, &p.user)
             .await?
             .ok_or_else(|| ServiceError::UnknownUser {
                 profile: p.name.clone(),
                 user: p.user.clone(),
-            })?;
-        let mut connector = p.connector.clone();
-        connector.resolve_paths(base_dir);
-        let mut mail = p.mail.clone();
-        if let Some(mail) = &mut mail {
-            mail.resolve_paths(base_dir);
-        }
-        let rules = serde_json::to_value(&p.rules).map_err(|e| ServiceError::invalid(&p.name, e.to_string()))?;
-        Ok(ProfileDefinition {
-            name: p.name.clone(),
-            user_id: user.meta.id,
-            connector,
-            mail,
-            rules,
-            pull_interval: Duration::from_secs(p.pull_interval_secs.unwrap_or(default_interval_secs)),
-            push: p.push.unwrap_or(true),
-            enabled: p.enabled.unwrap_or(true),
-        })
+            })
     }
 
     /// The definition with its credentials unsealed, for a run.
@@ -450,6 +464,33 @@ impl ProfileCatalog {
     }
 }
 
+/// A `[[profile]]` of the file as a definition for `user`, relative paths
+/// resolved against `base_dir`.
+fn definition_for(
+    p: &ProfileConfig,
+    user: &User,
+    default_interval_secs: u64,
+    base_dir: &Path,
+) -> Result<ProfileDefinition, ServiceError> {
+    let mut connector = p.connector.clone();
+    connector.resolve_paths(base_dir);
+    let mut mail = p.mail.clone();
+    if let Some(mail) = &mut mail {
+        mail.resolve_paths(base_dir);
+    }
+    let rules = serde_json::to_value(&p.rules).map_err(|e| ServiceError::invalid(&p.name, e.to_string()))?;
+    Ok(ProfileDefinition {
+        name: p.name.clone(),
+        user_id: user.meta.id.clone(),
+        connector,
+        mail,
+        rules,
+        pull_interval: Duration::from_secs(p.pull_interval_secs.unwrap_or(default_interval_secs)),
+        push: p.push.unwrap_or(true),
+        enabled: p.enabled.unwrap_or(true),
+    })
+}
+
 fn view_of(row: &ProfileRow) -> ProfileView {
     let d = &row.definition;
     let s = &row.status;
@@ -475,11 +516,20 @@ fn view_of(row: &ProfileRow) -> ProfileView {
 }
 
 /// A user by id or by name (names are what people write in a config file).
+///
+/// R-SYNC-PERF-8: one query finds the user by id or by folded name (the
+/// unique `name_key`, R-API-16); an id wins over a name, and a name must
+/// match exactly, as before. Only when that finds neither (no such user, a
+/// name written in another case, a twin renamed by migration 0006) are the
+/// users listed as before. Twins of one exact name (only in a database from
+/// before 0006) resolve to the oldest, the one holding the name's key.
 pub async fn find_user(store: &Store, who: &str) -> Result<Option<User>, ServiceError> {
-    match store.records().get::<UserFields>(who).await {
-        Ok(user) => return Ok(Some(user)),
-        Err(StoreError::NotFound { .. }) => {}
-        Err(e) => return Err(e.into()),
+    let found = store.records().users_by_id_or_name(who).await?;
+    if let Some(user) = found.iter().find(|u| u.meta.id == who) {
+        return Ok(Some(user.clone()));
+    }
+    if let Some(user) = found.into_iter().find(|u| u.fields.name == who) {
+        return Ok(Some(user));
     }
     let mut cursor = None;
     loop {

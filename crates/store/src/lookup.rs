@@ -1,4 +1,5 @@
-//! The lookups sync needs: pairing by e-mail (R-PAIR-1), matching attendees
+//! The lookups sync needs: the user a profile names (R-SYNC-PERF-8),
+//! pairing by e-mail (R-PAIR-1), matching attendees
 //! (R-CAL-2), linking a company name to its account (R-FIELD-2), and the
 //! default activity filter (R-FILTER-1).
 
@@ -42,6 +43,23 @@ impl Records {
     /// [`Records::users_by_email`] for many addresses at once.
     pub async fn users_by_emails(&self, emails: &[String]) -> Result<HashMap<String, Vec<User>>> {
         self.by_emails(emails).await
+    }
+
+    /// The users a profile's `user = "…"` may mean, in one query
+    /// (R-SYNC-PERF-8): the one whose id is `who` and the one whose name is
+    /// `who` ignoring case and surrounding blanks (names are unique so,
+    /// R-API-16); at most two rows. The caller picks: an id before a name.
+    pub async fn users_by_id_or_name(&self, who: &str) -> Result<Vec<User>> {
+        let rows = dynamic(format!(
+            "SELECT {RECORD_COLUMNS} FROM {t} WHERE id = $1 OR name_key = $2",
+            t = table(EntityKind::User)
+        ))
+        .bind(who.to_string())
+        .bind(fold(who))
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(StoreError::db("looking up a user by id or name"))?;
+        rows.iter().map(record_from_row).collect()
     }
 
     /// The account called `name`, ignoring case and surrounding blanks. When

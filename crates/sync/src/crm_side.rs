@@ -12,6 +12,7 @@ use crate::compact_ids::CompactIds;
 use crate::directory::Needs;
 use crate::error::SyncError;
 use crate::pass_keys::PassKeys;
+use crate::pass_reads::CrmReads;
 use crate::profile::SyncProfile;
 use crate::stores::RunStores;
 
@@ -60,15 +61,27 @@ pub(crate) async fn load(
     reread: &BTreeSet<String>,
     identities: &BTreeSet<String>,
     unpaired: Unpaired,
+    ahead: Option<CrmReads>,
 ) -> Result<CrmState, SyncError> {
-    let mut state = CrmState {
-        high_seq: store.records().latest_seq().await?,
-        ..CrmState::default()
+    // Read ahead while the listings were in flight (R-SYNC-PERF-9), or now.
+    let CrmReads {
+        high_seq,
+        sync_flags: flags,
+    } = match ahead {
+        Some(reads) => reads,
+        None => {
+            let high_seq = store.records().latest_seq().await?;
+            let sync_flags = if codec.class == EntityClass::Contacts {
+                store.records().sync_flags(&profile.actor.user_id).await?
+            } else {
+                BTreeSet::new()
+            };
+            CrmReads { high_seq, sync_flags }
+        }
     };
-    let flags = if codec.class == EntityClass::Contacts {
-        store.records().sync_flags(&profile.actor.user_id).await?
-    } else {
-        BTreeSet::new()
+    let mut state = CrmState {
+        high_seq,
+        ..CrmState::default()
     };
     let mut touched: BTreeSet<String> = BTreeSet::new();
     // Records are mapped a batch at a time: the directory looks up what one

@@ -19,8 +19,18 @@
 //! resolving a conflict, asking for a retry) may write between this read
 //! and the pass as they may between any two reads of a pass: the next run
 //! sees what they wrote.
+//!
+//! R-SYNC-PERF-9: the first reads of the CRM side are taken ahead too: the
+//! change log's position once for all collections (the pass's next cursor,
+//! `crm_side::CrmState::high_seq`) and the user's *synchronize* flags once
+//! (contacts). The position was always read before anything of the CRM was
+//! loaded, so that a change committed while the pass loads is seen by the
+//! next run; read earlier it is still read before, and a change committed
+//! after it (a flag toggled, a record edited) has a later number, which the
+//! next run reads from this run's cursor. The flags are read after the
+//! position, as the pass read them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crmsync_engine::EntityClass;
 use crmsync_store::status::{KeptApart, QuarantineRow};
@@ -47,6 +57,19 @@ pub(crate) struct PassReads {
     /// Whether the collection's last duplicates report lists a group.
     pub had_duplicates: bool,
     pub kept_apart: KeptApart,
+    /// The CRM side's first reads, when taken ahead (R-SYNC-PERF-9); a
+    /// pass that reads for itself reads them in `crm_side::load`.
+    pub crm: Option<CrmReads>,
+}
+
+/// The CRM side's first reads of a pass.
+#[derive(Debug, Clone)]
+pub(crate) struct CrmReads {
+    /// The change log's position, read before anything of the CRM.
+    pub high_seq: i64,
+    /// The contacts the profile's user flagged *synchronize* (empty for
+    /// the other classes, which do not use them).
+    pub sync_flags: BTreeSet<String>,
 }
 
 /// A first pass's reads, taken ahead.
@@ -96,13 +119,15 @@ pub(crate) async fn read(store: &RunStores, profile: &str, collection: &str) -> 
         conflict_pairs,
         had_duplicates,
         kept_apart,
+        crm: None,
     })
 }
 
 /// Every syncable class's first-pass reads (R-SYNC-PERF-7): three
 /// profile-wide statements, then per collection its pair keys and its
-/// kept-apart pairs. A collection with more than [`MAX_KEYS_AHEAD`] pairs
-/// is left to its pass.
+/// kept-apart pairs, then the change log's position and, with contacts
+/// among them, the user's sync flags (R-SYNC-PERF-9). A collection with
+/// more than [`MAX_KEYS_AHEAD`] pairs is left to its pass.
 pub(crate) async fn read_ahead(
     store: &RunStores,
     profile: &SyncProfile,
@@ -133,8 +158,29 @@ pub(crate) async fn read_ahead(
             conflict_pairs: conflicts.remove(name).unwrap_or_default(),
             had_duplicates: lists_a_group(&duplicates, name),
             kept_apart: state.kept_apart(&profile.name, name).await?,
+            crm: None,
         };
         ahead.insert(class, ReadAhead { writes_at, reads });
+    }
+    if ahead.is_empty() {
+        return Ok(ahead);
+    }
+    // After the pair keys, as in a pass that reads for itself.
+    let high_seq = store.records().latest_seq().await?;
+    let sync_flags = if ahead.contains_key(&EntityClass::Contacts) {
+        store.records().sync_flags(&profile.actor.user_id).await?
+    } else {
+        BTreeSet::new()
+    };
+    for (class, a) in &mut ahead {
+        a.reads.crm = Some(CrmReads {
+            high_seq,
+            sync_flags: if *class == EntityClass::Contacts {
+                sync_flags.clone()
+            } else {
+                BTreeSet::new()
+            },
+        });
     }
     Ok(ahead)
 }

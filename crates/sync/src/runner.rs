@@ -543,6 +543,7 @@ async fn run_passes(
             conflict_pairs,
             had_duplicates,
             kept_apart,
+            crm: crm_ahead,
         } = reads;
         // The first pass takes the cursor `prelist` read; later ones read it again.
         let stored_cursor = match early.take_cursor() {
@@ -603,7 +604,18 @@ async fn run_passes(
         } else {
             crm_side::Unpaired::Load
         };
-        let mut crm = crm_side::load(store, profile, codec, since, &keys, &reread_ids, &named, unpaired).await?;
+        let mut crm = crm_side::load(
+            store,
+            profile,
+            codec,
+            since,
+            &keys,
+            &reread_ids,
+            &named,
+            unpaired,
+            crm_ahead,
+        )
+        .await?;
         let deferred = std::mem::take(&mut crm.deferred);
         let high_seq = crm.high_seq;
         let new_token = groupware.new_token.clone();
