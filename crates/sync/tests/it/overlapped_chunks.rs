@@ -39,6 +39,18 @@ struct Arrival {
     own_step: Option<StepState>,
 }
 
+/// Every create went out only after its `started` mark was committed.
+fn each_sent_after_its_started_mark(arrivals: &[Arrival]) {
+    for (i, arrival) in arrivals.iter().enumerate() {
+        assert_eq!(
+            arrival.own_step,
+            Some(StepState::Started),
+            "create {} was sent only after its `started` mark was committed",
+            i + 1
+        );
+    }
+}
+
 /// A vdir that notes what each create saw and fails the `fail_flush`-th flush.
 struct Watched {
     inner: VdirConnector,
@@ -154,14 +166,7 @@ async fn r_vdir_14_next_chunks_writes_go_out_before_the_previous_chunk_is_flushe
 
     let arrivals = watched.arrivals.lock().unwrap().clone();
     assert_eq!(arrivals.len(), CONTACTS);
-    for (i, arrival) in arrivals.iter().enumerate() {
-        assert_eq!(
-            arrival.own_step,
-            Some(StepState::Started),
-            "create {} was sent only after its `started` mark was committed",
-            i + 1
-        );
-    }
+    each_sent_after_its_started_mark(&arrivals);
     // The first write of each later chunk goes out while the chunk before
     // it is still unflushed (so its results are not yet recorded): the
     // writers did not wait for the flush and commit between them.
@@ -194,14 +199,7 @@ async fn r_vdir_15_next_batchs_first_writes_go_out_before_the_batch_befores_last
 
     let arrivals = watched.arrivals.lock().unwrap().clone();
     assert_eq!(arrivals.len(), contacts);
-    for (i, arrival) in arrivals.iter().enumerate() {
-        assert_eq!(
-            arrival.own_step,
-            Some(StepState::Started),
-            "create {} was sent only after its `started` mark was committed",
-            i + 1
-        );
-    }
+    each_sent_after_its_started_mark(&arrivals);
     let first_batch_chunks = STREAM_BATCH.div_ceil(CHUNK);
     assert_eq!(
         arrivals[STREAM_BATCH].flushes_done,

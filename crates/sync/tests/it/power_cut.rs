@@ -21,6 +21,7 @@ use crmsync_connector::{
     SyncToken,
 };
 use crmsync_store::Store;
+use crmsync_store::status::PairRow;
 use crmsync_sync::{RunOptions, STREAM_BATCH, SyncProfile, run_profile};
 use crmsync_vdir::{VdirConfig, VdirConnector};
 use tokio::sync::oneshot;
@@ -184,13 +185,7 @@ async fn r_vdir_14_power_cut_at_a_flush_beside_the_next_chunks_writes_loses_noth
     cut_the_power(&world, Cut::AtFlush(2)).await;
     let pairs = world.store.sync_state().pairs("alice", "contacts").await.unwrap();
     assert_eq!(pairs.len(), 64, "the first chunk alone was recorded");
-    for pair in &pairs {
-        assert!(
-            world.folder("contacts").join(&pair.href).exists(),
-            "a recorded write survived the cut: {}",
-            pair.href
-        );
-    }
+    recorded_files_survived(&world, &pairs);
     assert!(
         world.files("contacts").len() < 128,
         "the cut undid the second chunk's renames"
@@ -214,18 +209,23 @@ async fn r_vdir_15_power_cut_at_a_batch_boundary_loses_nothing_recorded() {
         (chunks_before - 1) * CHUNK,
         "the first batch's chunks but its last were recorded"
     );
-    for pair in &pairs {
+    recorded_files_survived(&world, &pairs);
+    assert!(
+        world.files("contacts").len() < STREAM_BATCH,
+        "the cut undid the last chunk's renames"
+    );
+    power_back_and_converge_with(&world, contacts).await;
+}
+
+/// Every write the store recorded is still in the folder after the cut.
+fn recorded_files_survived(world: &World, pairs: &[PairRow]) {
+    for pair in pairs {
         assert!(
             world.folder("contacts").join(&pair.href).exists(),
             "a recorded write survived the cut: {}",
             pair.href
         );
     }
-    assert!(
-        world.files("contacts").len() < STREAM_BATCH,
-        "the cut undid the last chunk's renames"
-    );
-    power_back_and_converge_with(&world, contacts).await;
 }
 
 /// Seeds the CRM, runs a first sync through a vdir whose power fails at
