@@ -33,6 +33,8 @@ const HOUR: Duration = Duration::from_secs(3600);
 struct Recorder {
     on: AtomicBool,
     statements: Mutex<Vec<String>>,
+    /// Woken after each statement recorded.
+    noted: tokio::sync::Notify,
 }
 
 fn recorder() -> Arc<Recorder> {
@@ -44,6 +46,7 @@ fn recorder() -> Arc<Recorder> {
             crmsync_testkit::send_statements_to(Arc::new(move |text| {
                 if counting.on.load(Ordering::SeqCst) {
                     counting.statements.lock().unwrap().push(text);
+                    counting.noted.notify_waiters();
                 }
             }));
             recorder
@@ -253,4 +256,167 @@ async fn r_sync_perf_8_a_config_profile_is_made_ready_with_one_statement() {
         })
         .await;
     }
+}
+
+/// A batch load of a streamed first sync: its records by id (up to 200 ids
+/// a statement, `Records::get_many`).
+fn is_contacts_batch_load(statement: &str) -> bool {
+    statement.starts_with("SELECT") && statement.contains("FROM contacts WHERE id IN (")
+}
+
+/// A vdir that holds the first create of the first stream batch's last
+/// chunk until the statements show the second batch loaded, and notes
+/// whether they did.
+struct HoldsLastChunk {
+    inner: Arc<dyn crmsync_connector::Connector>,
+    creates: std::sync::atomic::AtomicUsize,
+    /// The arrival (0-based) that waits.
+    hold_at: usize,
+    /// The batch loads the statements must show before it goes on.
+    loads_wanted: usize,
+    next_batch_loaded_first: Mutex<Option<bool>>,
+}
+
+impl HoldsLastChunk {
+    async fn wait_for_loads(&self) -> bool {
+        let recorder = recorder();
+        let loaded = || {
+            let statements = recorder.statements.lock().unwrap();
+            statements.iter().filter(|s| is_contacts_batch_load(s)).count() >= self.loads_wanted
+        };
+        loop {
+            let noted = recorder.noted.notified();
+            if loaded() {
+                return true;
+            }
+            // Waiting on statements, not on time: the timeout only turns a
+            // runner that loads after the writes (which never comes while
+            // this create is held) into a failure instead of a hang.
+            if tokio::time::timeout(Duration::from_secs(60), noted).await.is_err() {
+                return loaded();
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl crmsync_connector::Connector for HoldsLastChunk {
+    async fn discover(&self) -> Result<Vec<crmsync_connector::Collection>, crmsync_connector::ConnectorError> {
+        self.inner.discover().await
+    }
+    async fn ensure_collection(
+        &self,
+        kind: crmsync_connector::CollectionKind,
+        name: &str,
+    ) -> Result<crmsync_connector::Collection, crmsync_connector::ConnectorError> {
+        self.inner.ensure_collection(kind, name).await
+    }
+    async fn changes(
+        &self,
+        collection: &crmsync_connector::CollectionId,
+        since: Option<&crmsync_connector::SyncToken>,
+    ) -> Result<crmsync_connector::ChangeSet, crmsync_connector::ConnectorError> {
+        self.inner.changes(collection, since).await
+    }
+    async fn get_many(
+        &self,
+        collection: &crmsync_connector::CollectionId,
+        hrefs: &[crmsync_connector::Href],
+    ) -> Result<crmsync_connector::Fetched, crmsync_connector::ConnectorError> {
+        self.inner.get_many(collection, hrefs).await
+    }
+    async fn create(
+        &self,
+        collection: &crmsync_connector::CollectionId,
+        name: &str,
+        body: &[u8],
+    ) -> Result<crmsync_connector::ItemMeta, crmsync_connector::ConnectorError> {
+        if self.creates.fetch_add(1, Ordering::SeqCst) == self.hold_at {
+            let loaded = self.wait_for_loads().await;
+            *self.next_batch_loaded_first.lock().unwrap() = Some(loaded);
+        }
+        self.inner.create(collection, name, body).await
+    }
+    async fn update(
+        &self,
+        collection: &crmsync_connector::CollectionId,
+        href: &crmsync_connector::Href,
+        expected: &crmsync_connector::Etag,
+        body: &[u8],
+    ) -> Result<crmsync_connector::Etag, crmsync_connector::ConnectorError> {
+        self.inner.update(collection, href, expected, body).await
+    }
+    async fn delete(
+        &self,
+        collection: &crmsync_connector::CollectionId,
+        href: &crmsync_connector::Href,
+        expected: &crmsync_connector::Etag,
+    ) -> Result<(), crmsync_connector::ConnectorError> {
+        self.inner.delete(collection, href, expected).await
+    }
+    fn lists_early(&self) -> bool {
+        self.inner.lists_early()
+    }
+    async fn flush_writes(&self) -> Result<(), crmsync_connector::ConnectorError> {
+        self.inner.flush_writes().await
+    }
+}
+
+// R-SYNC-STREAM-3: a streamed first sync reads and plans its next batch
+// while the batch before is written. The first create of the first batch's
+// last chunk is held until the second batch's records were read: a runner
+// that loads a batch only after the one before was applied never reads
+// them while that create is held (it waits for it), and fails here.
+#[tokio::test]
+async fn r_sync_stream_3_the_next_batch_is_read_while_the_batch_before_is_written() {
+    let _turn = one_at_a_time().await;
+    const CHUNK: usize = 64;
+    let batch = crmsync_sync::STREAM_BATCH;
+    let n = batch + 100;
+    common::on(Backend::Sqlite, move |store| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let anna = user(&store, "anna").await;
+        for i in 0..n {
+            contact(&store, &anna, &format!("Person{i:04}")).await;
+        }
+        let vdir = crmsync_vdir::VdirConnector::open(&crmsync_vdir::VdirConfig::new(dir.path().to_path_buf())).unwrap();
+        let holds = Arc::new(HoldsLastChunk {
+            inner: Arc::new(vdir),
+            creates: std::sync::atomic::AtomicUsize::new(0),
+            hold_at: (batch - 1) / CHUNK * CHUNK,
+            // The first batch's records take ceil(500 / 200) statements,
+            // the second's (100) one more.
+            loads_wanted: batch.div_ceil(200) + 1,
+            next_batch_loaded_first: Mutex::new(None),
+        });
+        let profile = crmsync_sync::SyncProfile::new(
+            "p",
+            user_actor(&anna),
+            crmsync_engine::Profile::new(&anna.meta.id),
+            holds.clone(),
+        );
+        let recorder = recorder();
+        recorder.statements.lock().unwrap().clear();
+        recorder.on.store(true, Ordering::SeqCst);
+        let report = crmsync_sync::run_profile(&store, &profile, &crmsync_sync::RunOptions::default()).await;
+        recorder.on.store(false, Ordering::SeqCst);
+        let report = report.unwrap();
+        assert_eq!(report.applied("contacts", "groupware create"), n, "{report}");
+        let loads: Vec<String> = recorder
+            .statements
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| is_contacts_batch_load(s))
+            .map(|s| s[..s.len().min(80)].to_string())
+            .collect();
+        assert_eq!(loads.len(), batch.div_ceil(200) + 1, "the batches' loads: {loads:#?}");
+        assert_eq!(
+            *holds.next_batch_loaded_first.lock().unwrap(),
+            Some(true),
+            "the second batch was read before the first batch's last chunk was written"
+        );
+        assert_eq!(vdir_files(dir.path(), "contacts").len(), n);
+    })
+    .await;
 }

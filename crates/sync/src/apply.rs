@@ -145,50 +145,54 @@ fn refused_by_server(e: &ConnectorError) -> Step {
 
 impl Applier<'_> {
     pub(crate) async fn apply(&self, plan: &Plan, lookups: &mut Lookups) -> Result<Applied, SyncError> {
-        let (applied, _) = self.apply_carrying(plan, lookups, None, false).await?;
+        let first_step = self.journal(plan).await?;
+        let (applied, _) = self.apply_journaled(plan, first_step, lookups, None, false).await?;
         Ok(applied)
     }
 
-    /// Applies one batch of a streamed pass (R-VDIR-15): `carried`, the
-    /// batch before's last chunk, is recorded beside this batch's first
-    /// writes, and this batch's last chunk is answered unrecorded for the
-    /// next (`record_carried` when none follows).
+    /// Applies one batch of a streamed pass (R-VDIR-15), already journaled
+    /// from `first_step` (`journal`): `carried`, the batch before's last
+    /// chunk, is recorded beside this batch's first writes, and this
+    /// batch's last chunk is answered unrecorded for the next
+    /// (`record_carried` when none follows).
     pub(crate) async fn apply_streamed(
         &self,
         plan: &Plan,
+        first_step: i64,
         lookups: &mut Lookups,
         carried: Option<Written>,
     ) -> Result<(Applied, Option<Written>), SyncError> {
-        self.apply_carrying(plan, lookups, carried, true).await
+        self.apply_journaled(plan, first_step, lookups, carried, true).await
     }
 
-    async fn apply_carrying(
-        &self,
-        plan: &Plan,
-        lookups: &mut Lookups,
-        carried: Option<Written>,
-        carry_last: bool,
-    ) -> Result<(Applied, Option<Written>), SyncError> {
+    /// Writes a plan's actions to the journal, `planned`, and answers the
+    /// step number of its first action (0 for an empty plan).
+    pub(crate) async fn journal(&self, plan: &Plan) -> Result<i64, SyncError> {
+        // R-SCALE-4: an empty plan journals nothing, so it opens no write
+        // transaction (a fence check and a step count) either.
+        if plan.actions.is_empty() {
+            return Ok(0);
+        }
         let journal: Vec<String> = plan
             .actions
             .iter()
             .map(|a| serde_json::to_string(a).expect("actions serialise"))
             .collect();
-        // R-SCALE-4: an empty plan journals nothing, so it opens no write
-        // transaction (a fence check and a step count) either.
-        let first_step = if journal.is_empty() {
-            0
-        } else {
-            let journaled = self
-                .store
-                .sync_state()
-                .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
-                .await;
-            match journaled {
-                Ok(first_step) => first_step,
-                Err(e) => return Err(self.end_carried(carried, e.into()).await),
-            }
-        };
+        Ok(self
+            .store
+            .sync_state()
+            .journal_plan(self.run_id, &self.profile.name, self.collection, &journal)
+            .await?)
+    }
+
+    async fn apply_journaled(
+        &self,
+        plan: &Plan,
+        first_step: i64,
+        lookups: &mut Lookups,
+        carried: Option<Written>,
+        carry_last: bool,
+    ) -> Result<(Applied, Option<Written>), SyncError> {
         self.progress.start(self.collection, plan.actions.len() as u64);
         let actions = &plan.actions;
         let chunks = chunks::chunks(actions, chunks::items(actions), lookups, CHUNK_ITEMS);

@@ -89,6 +89,18 @@ impl MappingCounts {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Moves `other`'s counts into these (a side codec's, `stream.rs`).
+    pub(crate) fn absorb(&self, other: &MappingCounts) {
+        for (mine, theirs) in [
+            (&self.mapped, &other.mapped),
+            (&self.parsed, &other.parsed),
+            (&self.rendered, &other.rendered),
+            (&self.directory_rows, &other.directory_rows),
+        ] {
+            mine.fetch_add(theirs.swap(0, Ordering::Relaxed), Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> MappingWork {
         MappingWork {
             mapped: self.mapped.load(Ordering::Relaxed),

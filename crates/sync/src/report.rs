@@ -59,7 +59,8 @@ pub struct CollectionReport {
     pub warnings: Vec<Warning>,
     /// The most CRM records one step of a pass held loaded and mapped at
     /// once (R-SYNC-STREAM-1): a first sync streams its creates in batches,
-    /// so this stays at the batch size whatever the mailbox holds.
+    /// so this stays at two batches (the one written and the next, read
+    /// beside it, R-SYNC-STREAM-3) whatever the mailbox holds.
     #[serde(skip)]
     pub largest_batch: usize,
     /// How much mapping work the run did for this collection (R-PERF-1).

@@ -349,3 +349,40 @@ async fn r_scale_9_attendees_and_companies_answer_as_the_whole_directory_did_sql
 async fn r_scale_9_attendees_and_companies_answer_as_the_whole_directory_did_postgres() {
     answers_as_the_whole_directory_did(Backend::Postgres).await;
 }
+
+// R-SYNC-STREAM-3 with R-SCALE-8: a streamed first sync maps the next batch
+// while the batch before renders, each against its own lookups. Every
+// meeting names a contact of its own, so no two batches need the same
+// rows: mapped or rendered against the other batch's lookups, a meeting
+// loses its attendee.
+#[tokio::test]
+async fn r_sync_stream_3_each_batch_is_mapped_and_rendered_with_its_own_lookups() {
+    let n = crmsync_sync::STREAM_BATCH + 100;
+    let w = World::new().await;
+    let mut addresses = Vec::with_capacity(n);
+    for i in 0..n {
+        let address = format!("guest{i:04}@example.com");
+        let c = w.contact("Guest", &format!("Number{i:04}"), &address).await;
+        let mut meeting = meeting_fields(&w.actor.user_id, &format!("Visit {i:04}"), now() + Duration::days(2));
+        meeting.participants.push(party(PartyKind::Contact, c.id()));
+        w.store.records().create(&w.actor.user_id, meeting).await.unwrap();
+        addresses.push(address);
+    }
+    let report = w.sync().await;
+    assert_eq!(applied(&report, "calendar", "groupware create"), n, "{report}");
+    let mut missing = Vec::new();
+    for file in w.files("calendar") {
+        let text = unfolded(&std::fs::read_to_string(&file).unwrap());
+        let subject = text
+            .lines()
+            .find_map(|l| l.strip_prefix("SUMMARY:Visit "))
+            .unwrap_or_else(|| panic!("a meeting: {text}"))
+            .to_string();
+        let i: usize = subject.trim().parse().unwrap();
+        if !text.contains(&format!("mailto:{}", addresses[i])) {
+            missing.push(i);
+        }
+    }
+    assert!(missing.is_empty(), "meetings without their attendee: {missing:?}");
+    assert_eq!(writes(&w.sync().await), 0, "converged");
+}
