@@ -20,5 +20,6 @@ mod imap_kill;
 mod imap_profile;
 mod kill_radicale;
 mod ops;
+mod sync_exit;
 mod user_view;
 mod workers;
