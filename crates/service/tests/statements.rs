@@ -24,6 +24,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
+use crmsync_connector::{
+    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
+    SyncToken,
+};
 use crmsync_service::{Clock as _, ManualClock, RunResult};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -268,7 +272,7 @@ fn is_contacts_batch_load(statement: &str) -> bool {
 /// chunk until the statements show the second batch loaded, and notes
 /// whether they did.
 struct HoldsLastChunk {
-    inner: Arc<dyn crmsync_connector::Connector>,
+    inner: Arc<dyn Connector>,
     creates: std::sync::atomic::AtomicUsize,
     /// The arrival (0-based) that waits.
     hold_at: usize,
@@ -300,37 +304,20 @@ impl HoldsLastChunk {
 }
 
 #[async_trait::async_trait]
-impl crmsync_connector::Connector for HoldsLastChunk {
-    async fn discover(&self) -> Result<Vec<crmsync_connector::Collection>, crmsync_connector::ConnectorError> {
+impl Connector for HoldsLastChunk {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
         self.inner.discover().await
     }
-    async fn ensure_collection(
-        &self,
-        kind: crmsync_connector::CollectionKind,
-        name: &str,
-    ) -> Result<crmsync_connector::Collection, crmsync_connector::ConnectorError> {
+    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
         self.inner.ensure_collection(kind, name).await
     }
-    async fn changes(
-        &self,
-        collection: &crmsync_connector::CollectionId,
-        since: Option<&crmsync_connector::SyncToken>,
-    ) -> Result<crmsync_connector::ChangeSet, crmsync_connector::ConnectorError> {
+    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
         self.inner.changes(collection, since).await
     }
-    async fn get_many(
-        &self,
-        collection: &crmsync_connector::CollectionId,
-        hrefs: &[crmsync_connector::Href],
-    ) -> Result<crmsync_connector::Fetched, crmsync_connector::ConnectorError> {
+    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
         self.inner.get_many(collection, hrefs).await
     }
-    async fn create(
-        &self,
-        collection: &crmsync_connector::CollectionId,
-        name: &str,
-        body: &[u8],
-    ) -> Result<crmsync_connector::ItemMeta, crmsync_connector::ConnectorError> {
+    async fn create(&self, collection: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
         if self.creates.fetch_add(1, Ordering::SeqCst) == self.hold_at {
             let loaded = self.wait_for_loads().await;
             *self.next_batch_loaded_first.lock().unwrap() = Some(loaded);
@@ -339,25 +326,20 @@ impl crmsync_connector::Connector for HoldsLastChunk {
     }
     async fn update(
         &self,
-        collection: &crmsync_connector::CollectionId,
-        href: &crmsync_connector::Href,
-        expected: &crmsync_connector::Etag,
+        collection: &CollectionId,
+        href: &Href,
+        expected: &Etag,
         body: &[u8],
-    ) -> Result<crmsync_connector::Etag, crmsync_connector::ConnectorError> {
+    ) -> Result<Etag, ConnectorError> {
         self.inner.update(collection, href, expected, body).await
     }
-    async fn delete(
-        &self,
-        collection: &crmsync_connector::CollectionId,
-        href: &crmsync_connector::Href,
-        expected: &crmsync_connector::Etag,
-    ) -> Result<(), crmsync_connector::ConnectorError> {
+    async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
         self.inner.delete(collection, href, expected).await
     }
     fn lists_early(&self) -> bool {
         self.inner.lists_early()
     }
-    async fn flush_writes(&self) -> Result<(), crmsync_connector::ConnectorError> {
+    async fn flush_writes(&self) -> Result<(), ConnectorError> {
         self.inner.flush_writes().await
     }
 }

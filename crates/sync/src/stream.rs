@@ -70,6 +70,8 @@ struct Ready {
     crm: crate::crm_side::CrmState,
     /// The journal step of its plan's first action.
     first_step: i64,
+    /// The records its plan was given (for `largest_batch`).
+    records: usize,
 }
 
 /// What the batches did, beside what they added to the report.
@@ -116,7 +118,12 @@ impl Stream<'_> {
             None => None,
         };
         while let Some(prepared) = next.take() {
-            let Ready { plan, crm, first_step } = match prepared {
+            let Ready {
+                plan,
+                crm,
+                first_step,
+                records: held,
+            } = match prepared {
                 Ok(Some(ready)) => ready,
                 Ok(None) => {
                     streamed.refused = true;
@@ -125,7 +132,6 @@ impl Stream<'_> {
                 }
                 Err(e) => return Err(self.applier().end_carried(carried, e).await),
             };
-            let held = crm.present.len();
             let mut lookups = Lookups {
                 crm: crm.present,
                 ..Lookups::default()
@@ -158,7 +164,7 @@ impl Stream<'_> {
             .await;
             let (applied, last) = applied?;
             let next_held = match &prepared {
-                Some(Ok(Some(ready))) => ready.crm.present.len(),
+                Some(Ok(Some(ready))) => ready.records,
                 _ => 0,
             };
             report.largest_batch = report.largest_batch.max(held + next_held);
@@ -220,11 +226,17 @@ impl Stream<'_> {
         let loaded = self.load_and_plan(ids, loader).await;
         self.codec.counts.absorb(&loader.counts);
         let loaded = loaded?;
+        let records = loaded.records;
         let Some((plan, crm)) = self.admit(loaded, report).await? else {
             return Ok(None);
         };
         let first_step = self.applier().journal(&plan).await?;
-        Ok(Some(Ready { plan, crm, first_step }))
+        Ok(Some(Ready {
+            plan,
+            crm,
+            first_step,
+            records,
+        }))
     }
 
     /// Records the last batch's last chunk, which no batch carries.
