@@ -2,6 +2,7 @@
 //! made absolute, and the store.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use crmsync_config::{Config, LogConfig, LogFormat};
@@ -13,6 +14,9 @@ pub struct Context {
     /// Relative paths in the configuration are relative to this folder (the
     /// configuration file's), so a config works from any working directory.
     pub base_dir: PathBuf,
+    /// Every store this command opened (handles on the same pools), closed
+    /// by [`Context::close_stores`] once the command returned.
+    opened: Arc<Mutex<Vec<Store>>>,
 }
 
 impl Context {
@@ -22,7 +26,11 @@ impl Context {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => std::env::current_dir().context("reading the current directory")?,
         };
-        Ok(Context { config, base_dir })
+        Ok(Context {
+            config,
+            base_dir,
+            opened: Arc::default(),
+        })
     }
 
     /// The database URL with a relative SQLite path resolved against `base_dir`.
@@ -34,6 +42,7 @@ impl Context {
     /// touches data needs both, and migrations are idempotent.
     pub async fn open_store(&self) -> anyhow::Result<Store> {
         let store = Store::connect(&self.database_url()).await?;
+        self.keep(&store);
         store.migrate().await?;
         Ok(store)
     }
@@ -42,8 +51,33 @@ impl Context {
     /// database is opened with one connection (R-STORE-12).
     pub async fn open_store_one_shot(&self) -> anyhow::Result<Store> {
         let store = Store::connect_one_shot(&self.database_url()).await?;
+        self.keep(&store);
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Noted before the migration, so a store whose migration failed is
+    /// closed too.
+    fn keep(&self, store: &Store) {
+        self.opened.lock().expect("opened stores").push(store.clone());
+    }
+
+    /// Closes every store the command opened (R-SYNC-PERF-10); the command
+    /// has returned, so nothing of it uses them any more (not so after
+    /// `serve` or `worker`, which leave abandoned runs behind: the close
+    /// would wait for their connections, so theirs stay open). Dropped
+    /// instead, a SQLite connection is closed on its own thread while `main`
+    /// returns, and the process's exit cuts that close short: as the last
+    /// connection SQLite checkpoints the WAL into the database and deletes
+    /// it there, so a cut close left the whole WAL (megabytes after a first
+    /// sync or the demo's) for the next command to read back at its open.
+    /// The close waits for that checkpoint; with another process holding the
+    /// database SQLite checkpoints nothing, as before.
+    pub async fn close_stores(&self) {
+        let opened = std::mem::take(&mut *self.opened.lock().expect("opened stores"));
+        for store in opened {
+            store.close().await;
+        }
     }
 }
 

@@ -58,33 +58,45 @@ fn quiet_on_closed_pipe() {
 }
 
 async fn run(cli: Cli, serve: &dyn Serve) -> anyhow::Result<ExitCode> {
-    let config_path = cli.config.clone();
-    match cli.command {
-        Command::Demo(args) => commands::demo::run(args, cli.json).await,
-        command => {
-            let ctx = Context::load(config_path.as_deref())?;
-            context::init_logging(&ctx.config.log);
-            match command {
-                Command::Serve => serve.serve(&ctx).await,
-                Command::Worker => commands::worker::run(&ctx).await,
-                Command::Migrate => commands::migrate::run(&ctx).await,
-                Command::User {
-                    command: UserCommand::Add(args),
-                } => commands::user::add(&ctx, args, cli.json).await,
-                Command::Sync(args) => commands::sync::run(&ctx, args, cli.json).await,
-                Command::Status => commands::status::run(&ctx, cli.json).await,
-                Command::Explain(args) => commands::explain::run(&ctx, args, cli.json).await,
-                Command::Reset(args) => commands::reset::run(&ctx, args, cli.json).await,
-                Command::Conflicts(args) => commands::conflicts::run(&ctx, args, cli.json).await,
-                Command::Duplicates(args) => commands::duplicates::run(&ctx, args, cli.json).await,
-                Command::Untrack(args) => commands::untrack::run(&ctx, args, cli.json).await,
-                Command::Collections(args) => commands::collections::run(&ctx, args, cli.json).await,
-                Command::Convert(args) => commands::convert::run(&ctx, args, cli.json).await,
-                Command::Graph {
-                    command: GraphCommand::SignIn(args),
-                } => commands::graph::sign_in(&ctx, args).await,
-                Command::Demo(_) => unreachable!("handled above"),
-            }
-        }
+    let ctx = match &cli.command {
+        // The demo writes its own configuration first.
+        Command::Demo(args) => commands::demo::prepare(args)?,
+        _ => Context::load(cli.config.as_deref())?,
+    };
+    context::init_logging(&ctx.config.log);
+    // `serve` and `worker` stop by abandoning the runs still going after the
+    // shutdown grace (R-SVC-6); closing their store would wait for the
+    // connections those runs hold, and the process would not exit.
+    let abandons_runs = matches!(cli.command, Command::Serve | Command::Worker);
+    let result = dispatch(&ctx, cli.command, cli.json, serve).await;
+    // Every other command, failed or not, closes what it opened before the
+    // process exits (R-SYNC-PERF-10): here, so no command can forget it.
+    if !abandons_runs {
+        ctx.close_stores().await;
+    }
+    result
+}
+
+async fn dispatch(ctx: &Context, command: Command, json: bool, serve: &dyn Serve) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Demo(_) => commands::demo::run(ctx, json).await,
+        Command::Serve => serve.serve(ctx).await,
+        Command::Worker => commands::worker::run(ctx).await,
+        Command::Migrate => commands::migrate::run(ctx).await,
+        Command::User {
+            command: UserCommand::Add(args),
+        } => commands::user::add(ctx, args, json).await,
+        Command::Sync(args) => commands::sync::run(ctx, args, json).await,
+        Command::Status => commands::status::run(ctx, json).await,
+        Command::Explain(args) => commands::explain::run(ctx, args, json).await,
+        Command::Reset(args) => commands::reset::run(ctx, args, json).await,
+        Command::Conflicts(args) => commands::conflicts::run(ctx, args, json).await,
+        Command::Duplicates(args) => commands::duplicates::run(ctx, args, json).await,
+        Command::Untrack(args) => commands::untrack::run(ctx, args, json).await,
+        Command::Collections(args) => commands::collections::run(ctx, args, json).await,
+        Command::Convert(args) => commands::convert::run(ctx, args, json).await,
+        Command::Graph {
+            command: GraphCommand::SignIn(args),
+        } => commands::graph::sign_in(ctx, args).await,
     }
 }

@@ -19,6 +19,10 @@ use crate::{
 ///
 /// `async_trait` (rather than native async fn in traits) keeps the trait usable
 /// as `dyn Connector`, because the runner picks the connector from configuration.
+///
+/// A connector wrapping another is written on [`crate::Forward`], which
+/// forwards every method; a method added here gets its forward there too
+/// (R-CONN-6).
 #[async_trait]
 pub trait Connector: Send + Sync {
     /// All collections of the mailbox that hold contacts, events or tasks.

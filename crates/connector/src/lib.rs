@@ -1,7 +1,9 @@
 //! The connector side of crmsync: the [`Connector`] trait every groupware
 //! connector (CardDAV/CalDAV, IMAP, Microsoft Graph, vdir) implements, the types
 //! it speaks, a reference in-memory connector ([`memory::MemoryConnector`]) for
-//! model-based tests, and a [`conformance`] suite every connector must pass.
+//! model-based tests, a [`conformance`] suite every connector must pass, and
+//! [`Forward`], the base of connectors that wrap another to change a few of
+//! its calls (test doubles, the bench's counting connector).
 //!
 //! The sync engine knows nothing of this crate: the runner translates between
 //! connector items and the engine's plans.
@@ -12,6 +14,7 @@ pub mod config;
 pub mod conformance;
 pub mod connector;
 pub mod error;
+pub mod forward;
 pub mod ids;
 pub mod item;
 pub mod mail;
@@ -30,6 +33,7 @@ pub use config::{
 };
 pub use connector::Connector;
 pub use error::ConnectorError;
+pub use forward::Forward;
 pub use ids::{CollectionId, Etag, Href, SyncToken};
 pub use item::{ChangeSet, Fetched, FetchedItem, ItemFailure, ItemMeta};
 pub use mail::{

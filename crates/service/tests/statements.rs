@@ -24,10 +24,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::*;
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
-};
+use crmsync_connector::{CollectionId, Connector, ConnectorError, ItemMeta};
 use crmsync_service::{Clock as _, ManualClock, RunResult};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -304,18 +301,9 @@ impl HoldsLastChunk {
 }
 
 #[async_trait::async_trait]
-impl Connector for HoldsLastChunk {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
-        self.inner.discover().await
-    }
-    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
-        self.inner.ensure_collection(kind, name).await
-    }
-    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
-        self.inner.changes(collection, since).await
-    }
-    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        self.inner.get_many(collection, hrefs).await
+impl crmsync_connector::Forward for HoldsLastChunk {
+    fn inner(&self) -> &dyn Connector {
+        &*self.inner
     }
     async fn create(&self, collection: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
         if self.creates.fetch_add(1, Ordering::SeqCst) == self.hold_at {
@@ -323,24 +311,6 @@ impl Connector for HoldsLastChunk {
             *self.next_batch_loaded_first.lock().unwrap() = Some(loaded);
         }
         self.inner.create(collection, name, body).await
-    }
-    async fn update(
-        &self,
-        collection: &CollectionId,
-        href: &Href,
-        expected: &Etag,
-        body: &[u8],
-    ) -> Result<Etag, ConnectorError> {
-        self.inner.update(collection, href, expected, body).await
-    }
-    async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
-        self.inner.delete(collection, href, expected).await
-    }
-    fn lists_early(&self) -> bool {
-        self.inner.lists_early()
-    }
-    async fn flush_writes(&self) -> Result<(), ConnectorError> {
-        self.inner.flush_writes().await
     }
 }
 

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use crate::cli::DemoArgs;
 use crate::commands::sync::{exit_code, print_reports, sync_all};
-use crate::context::{Context, init_logging};
+use crate::context::Context;
 use crate::demo::sample;
 use crate::profiles;
 
@@ -32,15 +32,21 @@ user = "bob"
 connector = { kind = "vdir", root = "mailboxes/bob" }
 "#;
 
-pub async fn run(args: DemoArgs, json: bool) -> anyhow::Result<ExitCode> {
+/// The demo's folder and configuration, written on its first run; the
+/// context is the configuration's, its folder the demo's.
+pub fn prepare(args: &DemoArgs) -> anyhow::Result<Context> {
     std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
     let dir = std::fs::canonicalize(&args.dir)?;
     let config = dir.join("crmsync.toml");
     if !config.exists() {
         std::fs::write(&config, CONFIG).with_context(|| format!("writing {}", config.display()))?;
     }
-    let ctx = Context::load(Some(&config))?;
-    init_logging(&ctx.config.log);
+    Context::load(Some(&config))
+}
+
+/// Seeds the CRM on the first run, then syncs; `ctx` is [`prepare`]'s.
+pub async fn run(ctx: &Context, json: bool) -> anyhow::Result<ExitCode> {
+    let dir = ctx.base_dir.clone();
     let store = ctx.open_store().await?;
     // Only a missing user means a first run: a database error must stop the
     // demo, not make it seed the sample data a second time.
@@ -58,7 +64,7 @@ pub async fn run(args: DemoArgs, json: bool) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let profiles = profiles::build(&ctx, &store, None).await?;
+    let profiles = profiles::build(ctx, &store, None).await?;
     let reports = sync_all(&store, &profiles, false, false).await?;
     print_reports(&reports, json);
     crate::demo::mail::track(&store, &dir, json).await?;

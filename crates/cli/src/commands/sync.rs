@@ -10,21 +10,11 @@ use crate::context::Context;
 use crate::profiles;
 use crate::progress::Bars;
 
+/// The store is closed where commands are dispatched, also after a failure
+/// (R-SYNC-PERF-10, `Context::close_stores`).
 pub async fn run(ctx: &Context, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
     // One command, one run after another: one SQLite connection (R-STORE-12).
-    let store = ctx.open_store_one_shot().await?;
-    let result = run_on(ctx, &store, args, json).await;
-    // R-SYNC-PERF-10: close before the process exits, also after a failure.
-    // Dropped, the store's SQLite connection is closed on its own thread
-    // while `main` returns, and the exit cuts that close short: as the last
-    // connection SQLite checkpoints the WAL into the database and deletes
-    // it there, so a cut close left the whole WAL (megabytes after a first
-    // sync) for the next command to read back at its open, every time.
-    store.close().await;
-    result
-}
-
-async fn run_on(ctx: &Context, store: &Store, args: SyncArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let store = &ctx.open_store_one_shot().await?;
     let profiles = profiles::build_named(ctx, store, &args.profile).await?;
     let worker = manual_worker_id("crmsync-sync");
     let mut reports = Vec::new();

@@ -2,5 +2,6 @@
 //! instead of one per file); each module was a test file of its own and keeps
 //! its name.
 
+mod forward;
 mod memory_conformance;
 mod memory_faults;

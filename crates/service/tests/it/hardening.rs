@@ -14,14 +14,11 @@ use chrono::Utc;
 use common::gate::GatedFactory;
 use common::*;
 use crmsync_config::SchedulerConfig;
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    Reach, SyncToken,
-};
+use crmsync_connector::{ChangeSet, Collection, CollectionId, Connector, ConnectorError, ItemMeta, Reach, SyncToken};
 use crmsync_model::{Actor, Role};
 use crmsync_service::{
-    Clock as _, ConnectorFactory, ConnectorSpec, ManualClock, ProfileCatalog, ProfileInput, ProfileSource, RunResult,
-    SchedulerSettings, SecretKey, ServiceError,
+    Clock as _, ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ManualClock, ProfileCatalog, ProfileInput,
+    ProfileSource, RunResult, SchedulerSettings, SecretKey, ServiceError,
 };
 use crmsync_store::StoreError;
 use serde_json::json;
@@ -31,34 +28,36 @@ use serde_json::json;
 struct PanickingFactory;
 
 impl ConnectorFactory for PanickingFactory {
-    fn open(&self, _: &str, _: &ConnectorSpec, _: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
-        Ok(Arc::new(PanickingConnector))
+    fn open(&self, profile: &str, settings: &ConnectorSpec, reach: &Reach) -> Result<Arc<dyn Connector>, ServiceError> {
+        Ok(Arc::new(PanickingConnector {
+            inner: DefaultConnectorFactory.open(profile, settings, reach)?,
+        }))
     }
 }
 
-struct PanickingConnector;
+/// The profile's own connector, panicking at a run's first call: a run
+/// starts with a discovery or a listing, so no call gets past these.
+struct PanickingConnector {
+    inner: Arc<dyn Connector>,
+}
 
 #[async_trait]
-impl Connector for PanickingConnector {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
-        panic!("a connector bug")
+impl crmsync_connector::Forward for PanickingConnector {
+    fn inner(&self) -> &dyn Connector {
+        &*self.inner
     }
-    async fn ensure_collection(&self, _: CollectionKind, _: &str) -> Result<Collection, ConnectorError> {
+    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
         panic!("a connector bug")
     }
     async fn changes(&self, _: &CollectionId, _: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
         panic!("a connector bug")
     }
-    async fn get_many(&self, _: &CollectionId, _: &[Href]) -> Result<Fetched, ConnectorError> {
-        panic!("a connector bug")
-    }
-    async fn create(&self, _: &CollectionId, _: &str, _: &[u8]) -> Result<ItemMeta, ConnectorError> {
-        panic!("a connector bug")
-    }
-    async fn update(&self, _: &CollectionId, _: &Href, _: &Etag, _: &[u8]) -> Result<Etag, ConnectorError> {
-        panic!("a connector bug")
-    }
-    async fn delete(&self, _: &CollectionId, _: &Href, _: &Etag) -> Result<(), ConnectorError> {
+    async fn changes_paged(
+        &self,
+        _: &CollectionId,
+        _: Option<&SyncToken>,
+        _: &mut (dyn FnMut(Vec<ItemMeta>) + Send),
+    ) -> Result<ChangeSet, ConnectorError> {
         panic!("a connector bug")
     }
 }

@@ -7,10 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use crmsync_connector::memory::{Fault, MemoryConnector, Op};
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
-};
+use crmsync_connector::{CollectionId, Connector, ConnectorError, Etag, Href};
 use crmsync_engine::ConflictPolicy;
 use crmsync_model::{ActivityFields, ContactFields, FieldMap};
 use crmsync_sync::{RunOptions, RunOutcome, SyncError};
@@ -239,21 +236,9 @@ struct RacingEdit {
 }
 
 #[async_trait]
-impl Connector for RacingEdit {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
-        self.inner.discover().await
-    }
-    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
-        self.inner.ensure_collection(kind, name).await
-    }
-    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
-        self.inner.changes(collection, since).await
-    }
-    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        self.inner.get_many(collection, hrefs).await
-    }
-    async fn create(&self, collection: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
-        self.inner.create(collection, name, body).await
+impl crmsync_connector::Forward for RacingEdit {
+    fn inner(&self) -> &dyn Connector {
+        &*self.inner
     }
     async fn update(
         &self,
@@ -269,9 +254,6 @@ impl Connector for RacingEdit {
             self.inner.external_put(collection, href, edited.as_bytes())?;
         }
         self.inner.update(collection, href, expected, body).await
-    }
-    async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
-        self.inner.delete(collection, href, expected).await
     }
 }
 

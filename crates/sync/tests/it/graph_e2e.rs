@@ -10,10 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use common::{World, writes};
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
-};
+use crmsync_connector::{CollectionId, Connector, ConnectorError, Etag, Href};
 use crmsync_graph::GraphConnector;
 use crmsync_model::{ActivityFields, ActivityKind, ContactFields};
 use crmsync_testkit::{GraphResource, GraphServer};
@@ -158,21 +155,9 @@ struct EditBeforeFirstPatch {
 }
 
 #[async_trait]
-impl Connector for EditBeforeFirstPatch {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
-        self.inner.discover().await
-    }
-    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
-        self.inner.ensure_collection(kind, name).await
-    }
-    async fn changes(&self, c: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
-        self.inner.changes(c, since).await
-    }
-    async fn get_many(&self, c: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        self.inner.get_many(c, hrefs).await
-    }
-    async fn create(&self, c: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
-        self.inner.create(c, name, body).await
+impl crmsync_connector::Forward for EditBeforeFirstPatch {
+    fn inner(&self) -> &dyn Connector {
+        &self.inner
     }
     async fn update(&self, c: &CollectionId, href: &Href, etag: &Etag, body: &[u8]) -> Result<Etag, ConnectorError> {
         if !self.done.swap(true, Ordering::SeqCst) {
@@ -180,9 +165,6 @@ impl Connector for EditBeforeFirstPatch {
                 .user_update(&self.folder, href.as_str(), json!({"department": "Research"}));
         }
         self.inner.update(c, href, etag, body).await
-    }
-    async fn delete(&self, c: &CollectionId, href: &Href, etag: &Etag) -> Result<(), ConnectorError> {
-        self.inner.delete(c, href, etag).await
     }
 }
 

@@ -37,6 +37,7 @@ mod quarantine_retry;
 mod refused_item;
 mod reset_radicale;
 mod runner_fixes;
+mod stream_overlap_failure;
 mod streaming;
 mod sync_calls;
 mod vdir_roundtrip;

@@ -16,10 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::{World, now};
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
-};
+use crmsync_connector::{CollectionId, Connector, ConnectorError, ItemMeta};
 use crmsync_engine::{Action, ActionKind, Target};
 use crmsync_store::Store;
 use crmsync_store::status::{JournalStep, StepState};
@@ -71,18 +68,9 @@ fn create_step<'s>(steps: &'s [JournalStep], uid: &str) -> Option<&'s JournalSte
 }
 
 #[async_trait]
-impl Connector for Watched {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
-        self.inner.discover().await
-    }
-    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
-        self.inner.ensure_collection(kind, name).await
-    }
-    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
-        self.inner.changes(collection, since).await
-    }
-    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        self.inner.get_many(collection, hrefs).await
+impl crmsync_connector::Forward for Watched {
+    fn inner(&self) -> &dyn Connector {
+        &self.inner
     }
     async fn create(&self, collection: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
         // Read before anything awaits: what had happened when it was sent.
@@ -91,15 +79,6 @@ impl Connector for Watched {
         let own_step = create_step(&steps, name).map(|s| s.state);
         self.arrivals.lock().unwrap().push(Arrival { flushes_done, own_step });
         self.inner.create(collection, name, body).await
-    }
-    async fn update(&self, c: &CollectionId, h: &Href, e: &Etag, body: &[u8]) -> Result<Etag, ConnectorError> {
-        self.inner.update(c, h, e, body).await
-    }
-    async fn delete(&self, c: &CollectionId, h: &Href, e: &Etag) -> Result<(), ConnectorError> {
-        self.inner.delete(c, h, e).await
-    }
-    fn lists_early(&self) -> bool {
-        self.inner.lists_early()
     }
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
         let n = self.flushes_called.fetch_add(1, Ordering::SeqCst) + 1;

@@ -16,10 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use common::{World, now};
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    SyncToken,
-};
+use crmsync_connector::{CollectionId, Connector, ConnectorError, ItemMeta};
 use crmsync_store::Store;
 use crmsync_store::status::PairRow;
 use crmsync_sync::{RunOptions, STREAM_BATCH, SyncProfile, run_profile};
@@ -82,18 +79,9 @@ impl PowerCut {
 }
 
 #[async_trait]
-impl Connector for PowerCut {
-    async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
-        self.inner.discover().await
-    }
-    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
-        self.inner.ensure_collection(kind, name).await
-    }
-    async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
-        self.inner.changes(collection, since).await
-    }
-    async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        self.inner.get_many(collection, hrefs).await
+impl crmsync_connector::Forward for PowerCut {
+    fn inner(&self) -> &dyn Connector {
+        &self.inner
     }
     async fn create(&self, collection: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
         if self.is_cut() {
@@ -111,15 +99,6 @@ impl Connector for PowerCut {
             self.dead().await;
         }
         Ok(meta)
-    }
-    async fn update(&self, c: &CollectionId, h: &Href, e: &Etag, body: &[u8]) -> Result<Etag, ConnectorError> {
-        self.inner.update(c, h, e, body).await
-    }
-    async fn delete(&self, c: &CollectionId, h: &Href, e: &Etag) -> Result<(), ConnectorError> {
-        self.inner.delete(c, h, e).await
-    }
-    fn lists_early(&self) -> bool {
-        self.inner.lists_early()
     }
     async fn flush_writes(&self) -> Result<(), ConnectorError> {
         let reached_cut = {

@@ -32,8 +32,13 @@ impl Counting {
     }
 }
 
+/// Every call to the mailbox is counted; hints, the flush and
+/// `lists_early` are forwarded uncounted.
 #[async_trait]
-impl Connector for Counting {
+impl crmsync_connector::Forward for Counting {
+    fn inner(&self) -> &dyn Connector {
+        &*self.inner
+    }
     async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
         self.count("discover");
         self.inner.discover().await
@@ -45,6 +50,16 @@ impl Connector for Counting {
     async fn changes(&self, collection: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
         self.count("changes");
         self.inner.changes(collection, since).await
+    }
+    /// A listing, whether paged or not, counts as one `changes`.
+    async fn changes_paged(
+        &self,
+        collection: &CollectionId,
+        since: Option<&SyncToken>,
+        page: &mut (dyn FnMut(Vec<ItemMeta>) + Send),
+    ) -> Result<ChangeSet, ConnectorError> {
+        self.count("changes");
+        self.inner.changes_paged(collection, since, page).await
     }
     async fn get_many(&self, collection: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
         self.count("get_many");
@@ -67,12 +82,6 @@ impl Connector for Counting {
     async fn delete(&self, collection: &CollectionId, href: &Href, expected: &Etag) -> Result<(), ConnectorError> {
         self.count("delete");
         self.inner.delete(collection, href, expected).await
-    }
-    async fn flush_writes(&self) -> Result<(), ConnectorError> {
-        self.inner.flush_writes().await
-    }
-    fn lists_early(&self) -> bool {
-        self.inner.lists_early()
     }
 }
 

@@ -6,16 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use crmsync_connector::{
-    ChangeSet, Collection, CollectionId, CollectionKind, Connector, ConnectorError, Etag, Fetched, Href, ItemMeta,
-    Reach, SyncToken,
-};
+use crmsync_connector::{ChangeSet, Collection, CollectionId, Connector, ConnectorError, ItemMeta, Reach, SyncToken};
 use crmsync_service::{ConnectorFactory, ConnectorSpec, DefaultConnectorFactory, ServiceError};
 use tokio::sync::Semaphore;
 
 /// Opens the production connectors, but those of `gated` profiles wait at
-/// their first `discover` or `changes` for a permit of `gate` (a closed gate
-/// has none). A run that remembers its collections does not discover
+/// their first `discover` or listing (`changes`, `changes_paged`) for a
+/// permit of `gate` (a closed gate has none). A run that remembers its collections does not discover
 /// (R-SYNC-PERF-3), so the gate is on both.
 pub struct GatedFactory {
     pub gated: BTreeSet<String>,
@@ -87,37 +84,28 @@ impl GatedConnector {
     }
 }
 
+/// Held at a run's first discovery or listing; every other call is the
+/// profile's own connector's.
 #[async_trait]
-impl Connector for GatedConnector {
+impl crmsync_connector::Forward for GatedConnector {
+    fn inner(&self) -> &dyn Connector {
+        &*self.inner
+    }
     async fn discover(&self) -> Result<Vec<Collection>, ConnectorError> {
         self.pass().await;
         self.inner.discover().await
-    }
-    async fn ensure_collection(&self, kind: CollectionKind, name: &str) -> Result<Collection, ConnectorError> {
-        self.inner.ensure_collection(kind, name).await
     }
     async fn changes(&self, c: &CollectionId, since: Option<&SyncToken>) -> Result<ChangeSet, ConnectorError> {
         self.pass().await;
         self.inner.changes(c, since).await
     }
-    async fn get_many(&self, c: &CollectionId, hrefs: &[Href]) -> Result<Fetched, ConnectorError> {
-        self.inner.get_many(c, hrefs).await
-    }
-    async fn create(&self, c: &CollectionId, name: &str, body: &[u8]) -> Result<ItemMeta, ConnectorError> {
-        self.inner.create(c, name, body).await
-    }
-    async fn update(&self, c: &CollectionId, h: &Href, e: &Etag, body: &[u8]) -> Result<Etag, ConnectorError> {
-        self.inner.update(c, h, e, body).await
-    }
-    async fn delete(&self, c: &CollectionId, h: &Href, e: &Etag) -> Result<(), ConnectorError> {
-        self.inner.delete(c, h, e).await
-    }
-
-    async fn flush_writes(&self) -> Result<(), ConnectorError> {
-        self.inner.flush_writes().await
-    }
-
-    fn lists_early(&self) -> bool {
-        self.inner.lists_early()
+    async fn changes_paged(
+        &self,
+        c: &CollectionId,
+        since: Option<&SyncToken>,
+        page: &mut (dyn FnMut(Vec<ItemMeta>) + Send),
+    ) -> Result<ChangeSet, ConnectorError> {
+        self.pass().await;
+        self.inner.changes_paged(c, since, page).await
     }
 }
