@@ -4,11 +4,14 @@
 use crmsync_model::{ChangeOp, EntityKind, PartyKind, Record, RecordMeta};
 use sqlx::AnyConnection;
 
+use crate::Backend;
 use crate::Records;
 use crate::changelog::{self, NewChange};
 use crate::entity::{Entity, fold, table};
 use crate::error::{Result, StoreError};
-use crate::sql::{RECORD_COLUMNS, dynamic, flag, from_ms, get_i64, get_text, now_ms, record_from_row, to_json};
+use crate::sql::{
+    Arg, RECORD_COLUMNS, Sql, dynamic, flag, from_ms, get_i64, get_text, now_ms, record_from_row, to_json,
+};
 
 impl Records {
     /// Stores a new record owned by `owner_id` (an existing user): validated,
@@ -304,9 +307,15 @@ async fn clear_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str) -> Res
     Ok(())
 }
 
+/// Lookup rows one statement writes at most: 200 participants are 1,400
+/// parameters, well inside both backends' limits.
+const LOOKUP_ROWS_PER_STATEMENT: usize = 200;
+
 /// Writes the rows copied out of the JSON for lookups (e-mails, activity
 /// participants), so they never disagree with the record; any earlier ones
-/// are cleared first ([`clear_lookup_rows`]).
+/// are cleared first ([`clear_lookup_rows`]). One statement per table
+/// (R-STORE-15), not one per row: every statement is a hand-off to the
+/// database's worker, and a tracked e-mail names three or four parties.
 async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields: &F) -> Result<()> {
     let mut emails: Vec<String> = fields
         .emails()
@@ -316,11 +325,16 @@ async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields
         .collect();
     emails.sort();
     emails.dedup();
-    for email in emails {
-        sqlx::query("INSERT INTO record_emails (entity, record_id, email) VALUES ($1, $2, $3)")
-            .bind(F::KIND.as_str())
-            .bind(id)
-            .bind(email)
+    for chunk in emails.chunks(LOOKUP_ROWS_PER_STATEMENT) {
+        let mut sql = Sql::new("INSERT INTO record_emails (entity, record_id, email) VALUES ");
+        for (i, email) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "" } else { ", " }).row([
+                Arg::Text(F::KIND.as_str().to_owned()),
+                Arg::Text(id.to_owned()),
+                Arg::Text(email.clone()),
+            ]);
+        }
+        sql.query(Backend::of(conn))
             .execute(&mut *conn)
             .await
             .map_err(StoreError::db("indexing a record"))?;
@@ -328,31 +342,37 @@ async fn write_lookup_rows<F: Entity>(conn: &mut AnyConnection, id: &str, fields
     if F::KIND != EntityKind::Activity {
         return Ok(());
     }
-    for (position, p) in fields.participants().iter().enumerate() {
-        let kind = match p.party.kind {
-            PartyKind::User => "user",
-            PartyKind::Contact => "contact",
-            PartyKind::Lead => "lead",
-            PartyKind::Email => "email",
-        };
-        let role = serde_json::to_value(p.role)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO activity_participants (activity_id, position, kind, party_id, email, role, invite) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(id)
-        .bind(position as i64)
-        .bind(kind)
-        .bind(p.party.id.clone())
-        .bind(p.party.email.as_deref().map(fold))
-        .bind(role)
-        .bind(flag(p.invite))
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::db("indexing participants"))?;
+    let participants = fields.participants();
+    for (at, chunk) in participants.chunks(LOOKUP_ROWS_PER_STATEMENT).enumerate() {
+        let mut sql = Sql::new(
+            "INSERT INTO activity_participants (activity_id, position, kind, party_id, email, role, invite) VALUES ",
+        );
+        for (i, p) in chunk.iter().enumerate() {
+            let kind = match p.party.kind {
+                PartyKind::User => "user",
+                PartyKind::Contact => "contact",
+                PartyKind::Lead => "lead",
+                PartyKind::Email => "email",
+            };
+            let role = serde_json::to_value(p.role)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let position = at * LOOKUP_ROWS_PER_STATEMENT + i;
+            sql.push(if i == 0 { "" } else { ", " }).row([
+                Arg::Text(id.to_owned()),
+                Arg::Int(position as i64),
+                Arg::Text(kind.to_owned()),
+                Arg::OptText(p.party.id.clone()),
+                Arg::OptText(p.party.email.as_deref().map(fold)),
+                Arg::Text(role),
+                Arg::Int(flag(p.invite)),
+            ]);
+        }
+        sql.query(Backend::of(conn))
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("indexing participants"))?;
     }
     Ok(())
 }

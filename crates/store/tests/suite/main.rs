@@ -15,6 +15,7 @@ mod handles;
 mod journal_and_flags;
 mod journal_batch;
 mod list;
+mod lookup_rows;
 mod lookups;
 mod overview;
 mod participant_status;
